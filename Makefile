@@ -1,0 +1,81 @@
+# heirloom — build, test, run.
+#   make          the library (static and shared), the Lua module, the tests
+#   make run      the main demo
+#   make test     every C test and busted spec
+#   make check-asan / check-tsan   the same under the sanitizers
+#   make bench    side-by-side benchmarks against Erlang/OTP
+
+DEPS = liblua5.4-dev lua5.4 libleveldb-dev lua-busted pkg-config
+BENCH_DEPS = erlang-base
+
+CC ?= cc
+LUA = lua5.4
+SAN ?=
+OPT ?= -O2
+BUILD ?= build
+
+LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+LUA_LIBS := $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
+LEVELDB_LIBS := $(shell pkg-config --libs leveldb 2>/dev/null || echo -lleveldb)
+
+CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC \
+         -Iinclude -Isrc $(LUA_CFLAGS) $(SAN)
+LDFLAGS = $(SAN)
+LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
+
+CORE = buf term err eobj htab oset etab eupdate escan node mspec capi
+BIND = lhandle lterm lcall ltable lselect linfo lheirloom
+CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
+BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
+TESTS = test_term test_table test_threads test_mspec
+TEST_BIN = $(TESTS:%=$(BUILD)/%)
+
+.PHONY: all deps run test check-asan check-tsan bench clean
+
+all: deps $(BUILD)/libheirloom.a $(BUILD)/libheirloom.so $(BUILD)/heirloom.so $(TEST_BIN)
+
+deps:
+	@./scripts/deps.sh $(DEPS)
+
+$(BUILD)/%.o: src/%.c src/*.h include/heirloom.h | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: test/%.c src/*.h include/heirloom.h test/check.h | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+$(BUILD)/libheirloom.a: $(CORE_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/libheirloom.so: $(CORE_OBJ) $(BIND_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The Lua module: require("heirloom") finds build/heirloom.so.
+$(BUILD)/heirloom.so: $(CORE_OBJ) $(BIND_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) -lpthread -lm
+
+$(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/libheirloom.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+LUA_ENV = LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;" LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;"
+export HEIRLOOM_BUILD = $(CURDIR)/$(BUILD)
+
+run: all
+	$(LUA_ENV) $(LUA) examples/tables_demo.lua
+
+# Each suite prints "N passed, N failed"; scripts/summary.sh adds them up.
+test: all
+	@./scripts/run-tests.sh "$(BUILD)" "$(TESTS)" "$(SAN_ENV)"
+
+check-asan:
+	$(MAKE) test BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" SAN_ENV=asan
+
+check-tsan:
+	$(MAKE) test BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" SAN_ENV=tsan TESTS_ONLY=threads
+
+-include bench/bench.mk
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,173 @@
+/*
+** heirloom.h — the public C API of heirloom, an embeddable engine in which
+** in-memory tables outlive the processes that own them.
+**
+** Conventions, in the manner of lua.h and sqlite3.h:
+**   - every handle is opaque; every name has the hl_ prefix;
+**   - a function that can fail returns an hl_status (HL_OK is 0) and leaves
+**     a message for hl_errmsg() in the calling thread;
+**   - values are heirloom terms: byte strings built with the hl_term_*
+**     functions below (or received from heirloom), never raw C structs;
+**   - every function is safe to call from any thread, unless it says so.
+*/
+#ifndef HEIRLOOM_H
+#define HEIRLOOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HL_VERSION "0.1.0"
+
+/* ---- status codes ---- */
+typedef enum hl_status {
+  HL_OK = 0,
+  HL_EBADARG,     /* an argument is wrong: the message names it */
+  HL_ENOTFOUND,   /* no such key, table or name */
+  HL_EEXIST,      /* the name or key is already taken */
+  HL_EACCESS,     /* the table's access mode forbids this caller */
+  HL_ENOMEM,      /* out of memory; nothing was changed */
+  HL_ECLOSED,     /* the table was dropped or the node stopped */
+  HL_ETYPE,       /* the operation does not apply to this table type */
+  HL_EFORMAT      /* bytes that are not a well-formed term */
+} hl_status;
+
+/* The message of the last failed call in this thread ("" if none). */
+const char *hl_errmsg(void);
+
+/* ---- byte buffers ----
+** Results are written into an hl_buf that the caller owns and may reuse
+** across calls; the library grows it as needed. */
+typedef struct hl_buf {
+  unsigned char *data;
+  size_t len;
+  size_t cap;
+  int oom;
+} hl_buf;
+
+void hl_buf_init(hl_buf *b);
+void hl_buf_free(hl_buf *b);
+void hl_buf_clear(hl_buf *b);         /* len = 0, memory kept */
+void hl_buf_append(hl_buf *b, const void *p, size_t n);
+
+/* ---- terms ----
+** Build a term by appending to a buffer. An array of n elements is its
+** header followed by the n element terms; a map of n pairs is its header,
+** the n keys in ascending encoded order, then the n values in that order.
+** Append calls never fail; hl_term_check reports an allocation failure or
+** malformed result once, at the end. */
+void hl_term_nil(hl_buf *b);
+void hl_term_bool(hl_buf *b, int v);
+void hl_term_int(hl_buf *b, int64_t v);
+void hl_term_float(hl_buf *b, double v);
+void hl_term_string(hl_buf *b, const void *s, size_t len);
+void hl_term_array(hl_buf *b, uint32_t n);
+void hl_term_map(hl_buf *b, uint32_t n);
+hl_status hl_term_check(const hl_buf *b);   /* HL_OK: b is one whole term */
+
+/* Reading terms. Each reader takes the bytes at p (at most len) and
+** returns the size of the term it read, or 0 when p holds no term of that
+** kind. */
+size_t hl_term_size(const void *p, size_t len);          /* any term */
+size_t hl_term_get_int(const void *p, size_t len, int64_t *v);
+size_t hl_term_get_float(const void *p, size_t len, double *v); /* any number */
+size_t hl_term_get_string(const void *p, size_t len, hl_buf *out); /* appends */
+size_t hl_term_get_array(const void *p, size_t len, uint32_t *n); /* header only */
+int hl_term_compare(const void *a, size_t alen, const void *b, size_t blen);
+
+/* ---- nodes ---- */
+typedef struct hl_node hl_node;
+
+typedef struct hl_config {
+  int schedulers;          /* scheduler threads; 0: driven by the host */
+  const char *data_dir;    /* LevelDB store for durable tables, or NULL */
+} hl_config;
+
+/* Starts a node. cfg may be NULL for the defaults. */
+hl_status hl_node_start(const hl_config *cfg, hl_node **out);
+
+/* Stops the node: drops every table. Handles still held become closed:
+** calls on them return HL_ECLOSED until they are released. */
+void hl_node_stop(hl_node *node);
+
+/* ---- tables ---- */
+typedef struct hl_table hl_table;
+
+typedef enum hl_table_type {
+  HL_SET, HL_ORDERED_SET, HL_BAG, HL_DUPLICATE_BAG
+} hl_table_type;
+
+typedef enum hl_access {
+  HL_PUBLIC, HL_PROTECTED, HL_PRIVATE
+} hl_access;
+
+typedef struct hl_table_opts {
+  hl_table_type type;
+  hl_access access;
+  int named;          /* 1: findable by name with hl_table_open */
+  uint32_t keypos;    /* 1-based position of the key in array objects */
+} hl_table_opts;
+
+/* Creates a table owned by the node's host process. opts NULL: a
+** protected, unnamed set with keypos 1. */
+hl_status hl_table_new(hl_node *node, const char *name,
+                       const hl_table_opts *opts, hl_table **out);
+
+/* Finds a named table; the handle must be released. */
+hl_status hl_table_open(hl_node *node, const char *name, hl_table **out);
+
+/* Releases a handle (the table itself lives on). */
+void hl_table_release(hl_table *t);
+
+/* Deletes the table and its objects; handles become closed. */
+hl_status hl_table_drop(hl_table *t);
+
+/* Number of objects. */
+size_t hl_table_size(hl_table *t);
+
+/* On encoded terms. An object is an array term with the key at keypos.
+** Results of lookups are written to out as the objects' terms one after
+** another; *count tells how many. */
+hl_status hl_table_insert(hl_table *t, const void *obj, size_t len);
+hl_status hl_table_insert_new(hl_table *t, const void *obj, size_t len);
+hl_status hl_table_lookup(hl_table *t, const void *key, size_t klen,
+                          hl_buf *out, size_t *count);
+hl_status hl_table_delete(hl_table *t, const void *key, size_t klen);
+
+/* Adds incr to the integer at 1-based position pos of the object under
+** key; *result receives the new value. HL_ENOTFOUND if no such object. */
+hl_status hl_table_update_counter(hl_table *t, const void *key, size_t klen,
+                                  uint32_t pos, int64_t incr, int64_t *result);
+
+/* Iteration in table order (key order for ordered_set, a stable hash order
+** otherwise). first: key == NULL. Writes the next key's term into out;
+** HL_ENOTFOUND at the end. next works from a key that was deleted. */
+hl_status hl_table_next(hl_table *t, const void *key, size_t klen, hl_buf *out);
+
+/* On plain byte strings: the object is the array {key, value} of two
+** strings. get appends the value's bytes to out. */
+hl_status hl_table_put(hl_table *t, const void *key, size_t klen,
+                       const void *val, size_t vlen);
+hl_status hl_table_get(hl_table *t, const void *key, size_t klen, hl_buf *out);
+hl_status hl_table_del(hl_table *t, const void *key, size_t klen);
+/* Adds incr to the integer counter {key, n} (created at 0 if missing). */
+hl_status hl_table_incr(hl_table *t, const void *key, size_t klen,
+                        int64_t incr, int64_t *result);
+
+/* ---- Lua ----
+** Opens the heirloom module in a Lua state of the host's, bound to `node`
+** (instead of a node of its own started by heirloom.start): pushes the
+** module table, as require("heirloom") would, and sets package.loaded.
+** The state acts as the node's host process. Several states may share one
+** node, each used by one thread at a time. */
+struct lua_State;
+int hl_lua_attach(struct lua_State *L, hl_node *node);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,60 @@
+/*
+** buf.c — a growable byte buffer with a sticky out-of-memory flag.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+void buf_init(buf *b) {
+  b->p = NULL;
+  b->n = b->cap = 0;
+  b->oom = 0;
+}
+
+void buf_free(buf *b) {
+  free(b->p);
+  buf_init(b);
+}
+
+void buf_reset(buf *b) {
+  b->n = 0;
+}
+
+int buf_ok(const buf *b) {
+  return !b->oom;
+}
+
+int buf_reserve(buf *b, size_t more) {
+  size_t need, cap;
+  unsigned char *p;
+  if (b->oom) return 0;
+  if (more > (size_t)-1 - b->n) { b->oom = 1; return 0; }
+  need = b->n + more;
+  if (need <= b->cap) return 1;
+  cap = b->cap ? b->cap : 64;
+  while (cap < need) cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
+  p = realloc(b->p, cap);
+  if (p == NULL) { b->oom = 1; return 0; }
+  b->p = p;
+  b->cap = cap;
+  return 1;
+}
+
+unsigned char *buf_grab(buf *b, size_t n) {
+  unsigned char *p;
+  if (!buf_reserve(b, n)) return NULL;
+  p = b->p + b->n;
+  b->n += n;
+  return p;
+}
+
+void buf_put(buf *b, const void *p, size_t n) {
+  unsigned char *dst = buf_grab(b, n);
+  if (dst != NULL && n > 0) memcpy(dst, p, n);
+}
+
+void buf_putc(buf *b, unsigned char c) {
+  if (b->n < b->cap && !b->oom) b->p[b->n++] = c;
+  else buf_put(b, &c, 1);
+}

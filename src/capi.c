@@ -1,0 +1,348 @@
+/*
+** capi.c — the public C API (include/heirloom.h) over the engine's layers.
+** It validates what the host passes (every term is checked before a table
+** sees it), calls as the node's host process, and publishes error messages
+** for hl_errmsg().
+*/
+#include <assert.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etab.h"
+#include "heirloom.h"
+#include "term.h"
+
+/* hl_buf is buf under its public name. */
+static_assert(sizeof(hl_buf) == sizeof(buf), "hl_buf and buf differ");
+static_assert(offsetof(hl_buf, data) == offsetof(buf, p), "hl_buf.data");
+static_assert(offsetof(hl_buf, len) == offsetof(buf, n), "hl_buf.len");
+static_assert(offsetof(hl_buf, cap) == offsetof(buf, cap), "hl_buf.cap");
+static_assert(offsetof(hl_buf, oom) == offsetof(buf, oom), "hl_buf.oom");
+
+#define B(b) ((buf *)(b))
+#define T(t) ((etab *)(t))
+
+static hl_status fail(hl_status code, const char *fn, const char *msg) {
+  hl_err e;
+  err_set(&e, code, "%s: %s", fn, msg);
+  return err_publish(&e);
+}
+
+/* Publishes e's message, prefixed with the function's name. */
+static hl_status done(const char *fn, hl_err *e) {
+  if (e->code != HL_OK) {
+    char msg[sizeof e->msg];
+    memcpy(msg, e->msg, sizeof msg);
+    err_set(e, e->code, "%s: %s", fn, msg);
+  }
+  return err_publish(e);
+}
+
+const char *hl_errmsg(void) {
+  return err_last();
+}
+
+/* ---- buffers and terms ---- */
+
+void hl_buf_init(hl_buf *b) { buf_init(B(b)); }
+void hl_buf_free(hl_buf *b) { buf_free(B(b)); }
+void hl_buf_clear(hl_buf *b) { buf_reset(B(b)); }
+void hl_buf_append(hl_buf *b, const void *p, size_t n) { buf_put(B(b), p, n); }
+
+void hl_term_nil(hl_buf *b) { term_put_nil(B(b)); }
+void hl_term_bool(hl_buf *b, int v) { term_put_bool(B(b), v); }
+void hl_term_int(hl_buf *b, int64_t v) { term_put_int(B(b), v); }
+void hl_term_float(hl_buf *b, double v) { term_put_float(B(b), v); }
+void hl_term_string(hl_buf *b, const void *s, size_t len) { term_put_string(B(b), s, len); }
+void hl_term_array(hl_buf *b, uint32_t n) { term_put_array(B(b), n); }
+void hl_term_map(hl_buf *b, uint32_t n) { term_put_map(B(b), n); }
+
+hl_status hl_term_check(const hl_buf *b) {
+  if (!buf_ok(B(b))) return fail(HL_ENOMEM, "hl_term_check", "out of memory while building");
+  if (!term_valid(b->data, b->len))
+    return fail(HL_EFORMAT, "hl_term_check", "the buffer is not exactly one well-formed term");
+  return HL_OK;
+}
+
+size_t hl_term_size(const void *p, size_t len) {
+  return term_skip(p, len);
+}
+
+size_t hl_term_get_int(const void *p, size_t len, int64_t *v) {
+  term_num n;
+  size_t size = term_get_num(p, len, &n);
+  if (size == 0 || !n.isint) return 0;
+  *v = n.i;
+  return size;
+}
+
+size_t hl_term_get_float(const void *p, size_t len, double *v) {
+  term_num n;
+  size_t size = term_get_num(p, len, &n);
+  if (size == 0) return 0;
+  *v = n.isint ? (double)n.i : n.d;
+  return size;
+}
+
+size_t hl_term_get_string(const void *p, size_t len, hl_buf *out) {
+  return term_get_string(p, len, B(out));
+}
+
+size_t hl_term_get_array(const void *p, size_t len, uint32_t *n) {
+  int tag;
+  size_t size = term_get_header(p, len, &tag, n);
+  return tag == TERM_ARRAY ? size : 0;
+}
+
+int hl_term_compare(const void *a, size_t alen, const void *b, size_t blen) {
+  return term_compare(a, alen, b, blen);
+}
+
+/* ---- nodes ---- */
+
+hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
+  *out = NULL;
+  if (cfg != NULL && cfg->schedulers < 0)
+    return fail(HL_EBADARG, "hl_node_start", "schedulers must not be negative");
+  if (cfg != NULL && cfg->data_dir != NULL)
+    return fail(HL_EBADARG, "hl_node_start",
+                "data_dir: durable storage is not available in this version");
+  *out = node_new(cfg);
+  if (*out == NULL) return fail(HL_ENOMEM, "hl_node_start", "out of memory");
+  return HL_OK;
+}
+
+void hl_node_stop(hl_node *node) {
+  if (node != NULL) node_stop(node);
+}
+
+/* ---- tables ---- */
+
+hl_status hl_table_new(hl_node *node, const char *name, const hl_table_opts *opts,
+                       hl_table **out) {
+  etab_opts o;
+  hl_err e;
+  etab *t;
+  *out = NULL;
+  if (name == NULL || name[0] == '\0')
+    return fail(HL_EBADARG, "hl_table_new", "name must be a non-empty string");
+  memset(&o, 0, sizeof o);
+  o.type = opts ? opts->type : HL_SET;
+  o.access = opts ? opts->access : HL_PROTECTED;
+  o.named = opts ? opts->named : 0;
+  o.keypos.index = opts ? opts->keypos : 1;
+  if ((unsigned)o.type > HL_DUPLICATE_BAG)
+    return fail(HL_EBADARG, "hl_table_new", "opts->type is not a table type");
+  if ((unsigned)o.access > HL_PRIVATE)
+    return fail(HL_EBADARG, "hl_table_new", "opts->access is not an access mode");
+  if (o.keypos.index == 0)
+    return fail(HL_EBADARG, "hl_table_new", "opts->keypos must be 1 or more");
+  err_clear(&e);
+  t = etab_new(node, name, &o, node->host_pid, &e);
+  *out = (hl_table *)t;
+  return done("hl_table_new", &e);
+}
+
+hl_status hl_table_open(hl_node *node, const char *name, hl_table **out) {
+  etab *t = name != NULL ? node_table_by_name(node, name) : NULL;
+  *out = (hl_table *)t;
+  if (t == NULL) return fail(HL_ENOTFOUND, "hl_table_open", "no table has that name");
+  return HL_OK;
+}
+
+void hl_table_release(hl_table *t) {
+  if (t != NULL) etab_unref(T(t));
+}
+
+static uint64_t caller(hl_table *t) {
+  return T(t)->node->host_pid;
+}
+
+hl_status hl_table_drop(hl_table *t) {
+  hl_err e;
+  err_clear(&e);
+  etab_drop(T(t), caller(t), &e);
+  return done("hl_table_drop", &e);
+}
+
+size_t hl_table_size(hl_table *t) {
+  return etab_size(T(t));
+}
+
+/* Checks that (p, len) is one whole term. */
+static int valid(const char *fn, const char *what, const void *p, size_t len, hl_err *e) {
+  if (p != NULL && term_valid(p, len)) return 1;
+  err_set(e, HL_EFORMAT, "%s is not a well-formed term", what);
+  done(fn, e);
+  return 0;
+}
+
+static hl_status insert(const char *fn, hl_table *t, const void *obj, size_t len, int only_new) {
+  hl_err e;
+  tslice s = {obj, len};
+  int inserted;
+  err_clear(&e);
+  if (!valid(fn, "obj", obj, len, &e)) return e.code;
+  etab_insert(T(t), caller(t), &s, 1, only_new, &inserted, &e);
+  if (e.code == HL_OK && !inserted) err_set(&e, HL_EEXIST, "the key is already present");
+  return done(fn, &e);
+}
+
+hl_status hl_table_insert(hl_table *t, const void *obj, size_t len) {
+  return insert("hl_table_insert", t, obj, len, 0);
+}
+
+hl_status hl_table_insert_new(hl_table *t, const void *obj, size_t len) {
+  return insert("hl_table_insert_new", t, obj, len, 1);
+}
+
+hl_status hl_table_lookup(hl_table *t, const void *key, size_t klen, hl_buf *out,
+                          size_t *count) {
+  hl_err e;
+  err_clear(&e);
+  *count = 0;
+  if (!valid("hl_table_lookup", "key", key, klen, &e)) return e.code;
+  etab_lookup(T(t), caller(t), (tslice){key, klen}, B(out), count, &e);
+  return done("hl_table_lookup", &e);
+}
+
+hl_status hl_table_delete(hl_table *t, const void *key, size_t klen) {
+  hl_err e;
+  err_clear(&e);
+  if (!valid("hl_table_delete", "key", key, klen, &e)) return e.code;
+  etab_delete(T(t), caller(t), (tslice){key, klen}, &e);
+  return done("hl_table_delete", &e);
+}
+
+static hl_status update_counter(const char *fn, hl_table *t, const void *key, size_t klen,
+                                uint32_t pos, int64_t incr, tslice deflt, int64_t *result) {
+  hl_err e;
+  etab_incr op;
+  err_clear(&e);
+  if (!valid(fn, "key", key, klen, &e)) return e.code;
+  if (pos == 0) {
+    err_set(&e, HL_EBADARG, "pos must be 1 or more");
+    return done(fn, &e);
+  }
+  memset(&op, 0, sizeof op);
+  op.pos.index = pos;
+  op.incr = incr;
+  etab_update_counter(T(t), caller(t), (tslice){key, klen}, &op, 1, deflt, result, &e);
+  return done(fn, &e);
+}
+
+hl_status hl_table_update_counter(hl_table *t, const void *key, size_t klen,
+                                  uint32_t pos, int64_t incr, int64_t *result) {
+  return update_counter("hl_table_update_counter", t, key, klen, pos, incr,
+                        (tslice){NULL, 0}, result);
+}
+
+hl_status hl_table_next(hl_table *t, const void *key, size_t klen, hl_buf *out) {
+  hl_err e;
+  int found;
+  err_clear(&e);
+  if (key != NULL && !valid("hl_table_next", "key", key, klen, &e)) return e.code;
+  etab_step(T(t), caller(t), (tslice){key, key ? klen : 0}, 1, B(out), &found, &e);
+  if (e.code == HL_OK && !found) err_set(&e, HL_ENOTFOUND, "no more keys");
+  return done("hl_table_next", &e);
+}
+
+/* ---- plain byte strings ----
+** Each thread keeps two scratch buffers for the terms it builds (a key and
+** a result must not share one: appending may move it), freed when the
+** thread ends. */
+
+typedef struct scratch {
+  buf a, b;
+} scratchpad;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p) {
+  scratchpad *s = p;
+  buf_free(&s->a);
+  buf_free(&s->b);
+  free(s);
+}
+
+static void scratch_init(void) {
+  pthread_key_create(&scratch_key, scratch_free);
+}
+
+static scratchpad *scratch_get(void) {
+  scratchpad *s;
+  pthread_once(&scratch_once, scratch_init);
+  s = pthread_getspecific(scratch_key);
+  if (s == NULL && (s = malloc(sizeof *s)) != NULL) {
+    buf_init(&s->a);
+    buf_init(&s->b);
+    pthread_setspecific(scratch_key, s);
+  }
+  if (s != NULL) {
+    buf_reset(&s->a);
+    buf_reset(&s->b);
+  }
+  return s;
+}
+
+static buf *scratch(void) {
+  scratchpad *s = scratch_get();
+  return s != NULL ? &s->a : NULL;
+}
+
+hl_status hl_table_put(hl_table *t, const void *key, size_t klen, const void *val,
+                       size_t vlen) {
+  buf *b = scratch();
+  if (b == NULL) return fail(HL_ENOMEM, "hl_table_put", "out of memory");
+  term_put_array(b, 2);
+  term_put_string(b, key, klen);
+  term_put_string(b, val, vlen);
+  if (!buf_ok(b)) return fail(HL_ENOMEM, "hl_table_put", "out of memory");
+  return insert("hl_table_put", t, b->p, b->n, 0);
+}
+
+hl_status hl_table_get(hl_table *t, const void *key, size_t klen, hl_buf *out) {
+  scratchpad *s = scratch_get();
+  hl_err e;
+  size_t count;
+  const unsigned char *val;
+  size_t vlen;
+  if (s == NULL) return fail(HL_ENOMEM, "hl_table_get", "out of memory");
+  term_put_string(&s->a, key, klen);
+  if (!buf_ok(&s->a)) return fail(HL_ENOMEM, "hl_table_get", "out of memory");
+  err_clear(&e);
+  etab_lookup(T(t), caller(t), (tslice){s->a.p, s->a.n}, &s->b, &count, &e);
+  if (e.code == HL_OK && count == 0) err_set(&e, HL_ENOTFOUND, "key not found");
+  if (e.code == HL_OK &&
+      (!term_array_elem(s->b.p, s->b.n, 1, &val, &vlen) ||
+       term_get_string(val, vlen, B(out)) == 0))
+    err_set(&e, HL_EBADARG, "the object under this key is not {key, string value}");
+  if (e.code == HL_OK && !buf_ok(B(out))) err_set(&e, HL_ENOMEM, "out of memory");
+  return done("hl_table_get", &e);
+}
+
+hl_status hl_table_del(hl_table *t, const void *key, size_t klen) {
+  buf *b = scratch();
+  if (b == NULL) return fail(HL_ENOMEM, "hl_table_del", "out of memory");
+  term_put_string(b, key, klen);
+  if (!buf_ok(b)) return fail(HL_ENOMEM, "hl_table_del", "out of memory");
+  return hl_table_delete(t, b->p, b->n);
+}
+
+hl_status hl_table_incr(hl_table *t, const void *key, size_t klen, int64_t incr,
+                        int64_t *result) {
+  buf *b = scratch();
+  size_t keyend;
+  if (b == NULL) return fail(HL_ENOMEM, "hl_table_incr", "out of memory");
+  term_put_string(b, key, klen);
+  keyend = b->n;
+  term_put_array(b, 2);               /* the default {key, 0} */
+  term_put_string(b, key, klen);
+  term_put_int(b, 0);
+  if (!buf_ok(b)) return fail(HL_ENOMEM, "hl_table_incr", "out of memory");
+  return update_counter("hl_table_incr", t, b->p, keyend, 2, incr,
+                        (tslice){b->p + keyend, b->n - keyend}, result);
+}

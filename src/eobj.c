@@ -1,0 +1,42 @@
+/*
+** eobj.c — key hashing and element lookup for stored objects.
+*/
+#include <string.h>
+
+#include "eobj.h"
+#include "term.h"
+
+static uint64_t mix(uint64_t x) {
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ull;
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ull;
+  x ^= x >> 32;
+  return x;
+}
+
+/* The table's bucket index and lock stripe come from the top bits, so every
+** input bit must reach them: words are mixed in, then the sum is mixed. */
+uint64_t eobj_hash(const unsigned char *key, size_t klen) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (klen * 0xff51afd7ed558ccdull);
+  size_t i = 0;
+  for (; i + 8 <= klen; i += 8) {
+    uint64_t w;
+    memcpy(&w, key + i, 8);
+    h = (h ^ mix(w)) * 0x100000001b3ull;
+  }
+  if (i < klen) {
+    uint64_t w = 0;
+    memcpy(&w, key + i, klen - i);
+    h = (h ^ mix(w ^ 0xa0761d6478bd642full)) * 0x100000001b3ull;
+  }
+  return mix(h);
+}
+
+int eobj_elem(const unsigned char *obj, size_t len, const ekeypos *pos,
+              const unsigned char **elem, size_t *elen) {
+  if (pos->field != NULL)
+    return term_map_get(obj, len, pos->field, pos->fieldlen, elem, elen);
+  if (pos->index == 0) return 0;
+  return term_array_elem(obj, len, pos->index - 1, elem, elen);
+}

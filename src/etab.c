@@ -1,0 +1,635 @@
+/*
+** etab.c — ETS tables: creation, access rules, and the single-key object
+** operations. Traversal and match-spec scans are in escan.c.
+**
+** Writes follow one pattern: validate and build every new object first,
+** then take the lock, apply, release. Anything that can fail fails before
+** the table is touched, so nothing is ever half applied.
+*/
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etab.h"
+#include "etab_impl.h"
+#include "term.h"
+
+/* ---- names ---- */
+
+const char *etab_type_name(hl_table_type type) {
+  switch (type) {
+    case HL_SET: return "set";
+    case HL_ORDERED_SET: return "ordered_set";
+    case HL_BAG: return "bag";
+    case HL_DUPLICATE_BAG: return "duplicate_bag";
+  }
+  return "?";
+}
+
+const char *etab_access_name(hl_access access) {
+  switch (access) {
+    case HL_PUBLIC: return "public";
+    case HL_PROTECTED: return "protected";
+    case HL_PRIVATE: return "private";
+  }
+  return "?";
+}
+
+int etab_is_ordered(const etab *t) {
+  return t->type == HL_ORDERED_SET;
+}
+
+int etab_is_bag(const etab *t) {
+  return t->type == HL_BAG || t->type == HL_DUPLICATE_BAG;
+}
+
+/* ---- life ---- */
+
+static int copy_slice(buf *b, tslice s) {
+  buf_reset(b);
+  if (s.p != NULL) buf_put(b, s.p, s.len);
+  return buf_ok(b);
+}
+
+etab *etab_new(node *n, const char *name, const etab_opts *opts,
+               uint64_t owner, hl_err *e) {
+  etab *t = calloc(1, sizeof *t);
+  unsigned char *field = NULL;
+  int stored;
+  if (t == NULL) goto oom;
+  t->name = strdup(name);
+  if (opts->keypos.field != NULL) {
+    field = malloc(opts->keypos.fieldlen);
+    if (field != NULL) memcpy(field, opts->keypos.field, opts->keypos.fieldlen);
+  }
+  buf_init(&t->heir);
+  buf_init(&t->heir_data);
+  if (t->name == NULL || (opts->keypos.field != NULL && field == NULL) ||
+      !copy_slice(&t->heir, opts->heir) || !copy_slice(&t->heir_data, opts->heir_data))
+    goto oom;
+  stored = opts->type == HL_ORDERED_SET ? oset_init(&t->store.o) : htab_init(&t->store.h);
+  if (!stored) goto oom;
+  atomic_init(&t->refs, 1);
+  atomic_init(&t->dropped, 0);
+  atomic_init(&t->owner, owner);
+  atomic_init(&t->memory, 0);
+  pthread_mutex_init(&t->meta, NULL);
+  t->type = opts->type;
+  t->access = opts->access;
+  t->named = opts->named;
+  t->keypos = opts->keypos;
+  t->keypos.field = field;
+  t->custody = opts->custody;
+  t->durable = opts->durable;
+  t->node = n;
+  node_ref(n);
+  t->id = node_new_table_id(n);
+  if (node_add_table(n, t, e) != HL_OK) {
+    etab_unref(t);
+    return NULL;
+  }
+  return t;
+oom:
+  if (t != NULL) {
+    free(t->name);
+    buf_free(&t->heir);
+    buf_free(&t->heir_data);
+    free(t);
+  }
+  free(field);
+  err_set(e, HL_ENOMEM, "out of memory");
+  return NULL;
+}
+
+void etab_ref(etab *t) {
+  atomic_fetch_add(&t->refs, 1);
+}
+
+void etab_unref(etab *t) {
+  if (atomic_fetch_sub(&t->refs, 1) != 1) return;
+  if (etab_is_ordered(t)) oset_destroy(&t->store.o);
+  else htab_destroy(&t->store.h);
+  pthread_mutex_destroy(&t->meta);
+  free((void *)t->keypos.field);
+  free(t->name);
+  buf_free(&t->heir);
+  buf_free(&t->heir_data);
+  node_unref(t->node);
+  free(t);
+}
+
+/* ---- locking ---- */
+
+void etab_lock_key(etab *t, uint64_t hash, int write) {
+  if (etab_is_ordered(t)) oset_lock(&t->store.o, write);
+  else htab_lock(&t->store.h, htab_stripe_of(hash), write);
+}
+
+void etab_unlock_key(etab *t, uint64_t hash) {
+  if (etab_is_ordered(t)) oset_unlock(&t->store.o);
+  else htab_unlock(&t->store.h, htab_stripe_of(hash));
+}
+
+void etab_lock_all(etab *t) {
+  if (etab_is_ordered(t)) oset_lock(&t->store.o, 1);
+  else htab_lock_all(&t->store.h, 1);
+}
+
+void etab_unlock_all(etab *t) {
+  if (etab_is_ordered(t)) oset_unlock(&t->store.o);
+  else htab_unlock_all(&t->store.h);
+}
+
+/* The stripes (as a bit set) that a list of objects touches. */
+static uint64_t stripes_of(eobj **objs, size_t n) {
+  uint64_t set = 0;
+  for (size_t i = 0; i < n; i++) set |= (uint64_t)1 << htab_stripe_of(objs[i]->hash);
+  return set;
+}
+
+static void lock_stripes(etab *t, uint64_t set) {
+  if (etab_is_ordered(t)) { oset_lock(&t->store.o, 1); return; }
+  for (unsigned s = 0; s < HTAB_STRIPES; s++)
+    if (set & ((uint64_t)1 << s)) htab_lock(&t->store.h, s, 1);
+}
+
+static void unlock_stripes(etab *t, uint64_t set) {
+  if (etab_is_ordered(t)) { oset_unlock(&t->store.o); return; }
+  for (unsigned s = HTAB_STRIPES; s-- > 0;)
+    if (set & ((uint64_t)1 << s)) htab_unlock(&t->store.h, s);
+}
+
+/* ---- checks ---- */
+
+hl_status etab_check_open(etab *t, hl_err *e) {
+  if (atomic_load(&t->dropped))
+    return err_set(e, HL_ECLOSED, "table %" PRIu64 " has been dropped", t->id);
+  return HL_OK;
+}
+
+hl_status etab_check_read(etab *t, uint64_t caller, hl_err *e) {
+  if (etab_check_open(t, e) != HL_OK) return e->code;
+  if (t->access == HL_PRIVATE && caller != atomic_load(&t->owner))
+    return err_set(e, HL_EACCESS, "table is private: only its owner may read it");
+  return HL_OK;
+}
+
+hl_status etab_check_write(etab *t, uint64_t caller, hl_err *e) {
+  if (etab_check_open(t, e) != HL_OK) return e->code;
+  if (t->access != HL_PUBLIC && caller != atomic_load(&t->owner))
+    return err_set(e, HL_EACCESS, "table is %s: only its owner may write to it",
+                   etab_access_name(t->access));
+  return HL_OK;
+}
+
+hl_status etab_check_key(tslice key, const char *what, hl_err *e) {
+  if (key.len == 0 || key.p[0] == TERM_NIL)
+    return err_set(e, HL_EBADARG, "%s must not be nil", what);
+  if (term_is_nan(key.p, key.len))
+    return err_set(e, HL_EBADARG, "%s must not be NaN", what);
+  return HL_OK;
+}
+
+static void describe_field(const ekeypos *pos, char *out, size_t n) {
+  buf name;
+  buf_init(&name);
+  if (term_get_string(pos->field, pos->fieldlen, &name) && buf_ok(&name))
+    snprintf(out, n, "'%.*s'", (int)(name.n > 60 ? 60 : name.n), (const char *)name.p);
+  else
+    snprintf(out, n, "(a non-string field)");
+  buf_free(&name);
+}
+
+/* Finds an object's key: *koff and *klen. */
+hl_status etab_object_key(const etab *t, tslice obj, size_t *koff, size_t *klen,
+                          hl_err *e) {
+  const unsigned char *key;
+  int tag;
+  uint32_t count;
+  if (t->keypos.field != NULL) {
+    char field[80];
+    if (obj.len == 0 || obj.p[0] != TERM_MAP)
+      return err_set(e, HL_EBADARG, "object must be a map (keypos is a field name)");
+    if (!eobj_elem(obj.p, obj.len, &t->keypos, &key, klen)) {
+      describe_field(&t->keypos, field, sizeof field);
+      return err_set(e, HL_EBADARG, "object has no key field %s", field);
+    }
+  } else {
+    if (term_get_header(obj.p, obj.len, &tag, &count) == 0 || tag != TERM_ARRAY)
+      return err_set(e, HL_EBADARG, "object must be an array (keypos is %" PRIu32 ")",
+                     t->keypos.index);
+    if (count < t->keypos.index)
+      return err_set(e, HL_EBADARG,
+                     "object has %" PRIu32 " element%s but keypos is %" PRIu32, count,
+                     count == 1 ? "" : "s", t->keypos.index);
+    if (!eobj_elem(obj.p, obj.len, &t->keypos, &key, klen))
+      return err_set(e, HL_EFORMAT, "object is not a well-formed term");
+  }
+  *koff = (size_t)(key - obj.p);
+  return etab_check_key((tslice){key, *klen}, "key", e);
+}
+
+/* ---- objects ---- */
+
+eobj *etab_obj_new(etab *t, const unsigned char *bytes, size_t len,
+                   size_t koff, size_t klen) {
+  eobj *o;
+  if (len > UINT32_MAX) return NULL;
+  o = etab_is_ordered(t) ? oset_new_obj(len) : malloc(sizeof(eobj) + len);
+  if (o == NULL) return NULL;
+  o->next = NULL;
+  o->len = (uint32_t)len;
+  o->koff = (uint32_t)koff;
+  o->klen = (uint32_t)klen;
+  memcpy(o->data, bytes, len);
+  o->hash = eobj_hash(o->data + koff, klen);
+  return o;
+}
+
+static size_t obj_bytes(const eobj *o) {
+  return sizeof(eobj) + o->len;
+}
+
+void etab_obj_free(etab *t, eobj *o) {
+  if (etab_is_ordered(t)) oset_free_obj(o);
+  else free(o);
+}
+
+/* Links an object that is new to the table, and counts its memory. */
+void etab_link_new(etab *t, eobj **link, eobj *o) {
+  if (etab_is_ordered(t)) oset_insert(&t->store.o, o);
+  else htab_link(&t->store.h, link, o);
+  atomic_fetch_add(&t->memory, obj_bytes(o));
+}
+
+/* Removes an object (at link, for a hash table) and frees it. */
+void etab_unlink_free(etab *t, eobj **link, eobj *o) {
+  if (etab_is_ordered(t)) oset_remove(&t->store.o, eobj_key(o), o->klen);
+  else htab_unlink(&t->store.h, link);
+  atomic_fetch_sub(&t->memory, obj_bytes(o));
+  etab_obj_free(t, o);
+}
+
+/* The first object under key, and for a hash table the link to it (*link
+** then stays valid while the lock is held). */
+eobj *etab_find(etab *t, uint64_t hash, const unsigned char *key, size_t klen,
+                eobj ***link) {
+  eobj **l;
+  if (etab_is_ordered(t)) {
+    *link = NULL;
+    return oset_find(&t->store.o, key, klen);
+  }
+  l = htab_find(&t->store.h, hash, key, klen);
+  *link = l;
+  return (*l != NULL && eobj_has_key(*l, hash, key, klen)) ? *l : NULL;
+}
+
+/* The next object with the same key (bags), or NULL. */
+eobj *etab_same_key_next(const etab *t, const eobj *o) {
+  if (etab_is_ordered(t) || o->next == NULL) return NULL;
+  return eobj_has_key(o->next, o->hash, eobj_key(o), o->klen) ? o->next : NULL;
+}
+
+/* Builds table objects from terms; on failure frees what it built. */
+static hl_status build_objects(etab *t, const tslice *objs, size_t n, eobj **out,
+                               hl_err *e) {
+  for (size_t i = 0; i < n; i++) {
+    size_t koff, klen;
+    if (etab_object_key(t, objs[i], &koff, &klen, e) != HL_OK ||
+        (out[i] = etab_obj_new(t, objs[i].p, objs[i].len, koff, klen)) == NULL) {
+      if (e->code == HL_OK) err_set(e, HL_ENOMEM, "out of memory");
+      while (i-- > 0) etab_obj_free(t, out[i]);
+      return e->code;
+    }
+  }
+  return HL_OK;
+}
+
+/* Puts one object in under the lock; frees it if the table keeps another. */
+static void put_object(etab *t, eobj *o) {
+  eobj **link;
+  eobj *old = etab_find(t, o->hash, eobj_key(o), o->klen, &link);
+  if (old == NULL) {
+    etab_link_new(t, link, o);
+    return;
+  }
+  switch (t->type) {
+    case HL_SET: case HL_ORDERED_SET:
+      etab_unlink_free(t, link, old);   /* link now holds the spot for o */
+      etab_link_new(t, link, o);
+      return;
+    case HL_BAG: case HL_DUPLICATE_BAG:
+      for (;;) {
+        if (t->type == HL_BAG && old->len == o->len && memcmp(old->data, o->data, o->len) == 0) {
+          etab_obj_free(t, o);   /* a bag holds an object once */
+          return;
+        }
+        link = &old->next;
+        if ((old = etab_same_key_next(t, old)) == NULL) break;
+      }
+      etab_link_new(t, link, o);
+      return;
+  }
+}
+
+static int any_present(etab *t, eobj **objs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    eobj **link;
+    if (etab_find(t, objs[i]->hash, eobj_key(objs[i]), objs[i]->klen, &link) != NULL)
+      return 1;
+  }
+  return 0;
+}
+
+static void grow(etab *t) {
+  if (!etab_is_ordered(t)) htab_maybe_grow(&t->store.h);
+}
+
+hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
+                      int only_new, int *inserted, hl_err *e) {
+  eobj *one, **list = n <= 1 ? &one : malloc(n * sizeof *list);
+  uint64_t stripes;
+  *inserted = 0;
+  if (list == NULL) return err_set(e, HL_ENOMEM, "out of memory");
+  if (etab_check_write(t, caller, e) != HL_OK || build_objects(t, objs, n, list, e) != HL_OK)
+    goto done;
+  stripes = stripes_of(list, n);
+  lock_stripes(t, stripes);
+  if (etab_check_open(t, e) != HL_OK || (only_new && any_present(t, list, n))) {
+    unlock_stripes(t, stripes);
+    for (size_t i = 0; i < n; i++) etab_obj_free(t, list[i]);
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++) put_object(t, list[i]);
+  unlock_stripes(t, stripes);
+  *inserted = 1;
+  grow(t);
+done:
+  if (list != &one) free(list);
+  return e->code;
+}
+
+/* ---- reads ---- */
+
+hl_status etab_prep_key(etab *t, tslice key, keyref *k, hl_err *e) {
+  if (etab_check_key(key, "key", e) != HL_OK) return e->code;
+  k->p = key.p;
+  k->len = key.len;
+  k->hash = etab_is_ordered(t) ? 0 : eobj_hash(key.p, key.len);
+  return HL_OK;
+}
+
+/* Takes the key's lock and checks the table is still there. */
+hl_status etab_lock_open(etab *t, const keyref *k, int write, hl_err *e) {
+  etab_lock_key(t, k->hash, write);
+  if (etab_check_open(t, e) != HL_OK) etab_unlock_key(t, k->hash);
+  return e->code;
+}
+
+hl_status etab_lookup(etab *t, uint64_t caller, tslice key, buf *out,
+                      size_t *count, hl_err *e) {
+  keyref k;
+  eobj **link;
+  *count = 0;
+  if (etab_check_read(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK ||
+      etab_lock_open(t, &k, 0, e) != HL_OK)
+    return e->code;
+  for (eobj *o = etab_find(t, k.hash, k.p, k.len, &link); o != NULL;
+       o = etab_same_key_next(t, o)) {
+    buf_put(out, o->data, o->len);
+    (*count)++;
+  }
+  etab_unlock_key(t, k.hash);
+  if (!buf_ok(out)) return err_set(e, HL_ENOMEM, "out of memory");
+  return HL_OK;
+}
+
+void etab_describe_pos(const ekeypos *pos, char *out, size_t n) {
+  if (pos->field != NULL) describe_field(pos, out, n);
+  else snprintf(out, n, "%" PRIu32, pos->index);
+}
+
+hl_status etab_lookup_element(etab *t, uint64_t caller, tslice key,
+                              const ekeypos *pos, buf *out, size_t *count,
+                              hl_err *e) {
+  keyref k;
+  eobj **link;
+  size_t start = out->n;
+  *count = 0;
+  if (etab_check_read(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK ||
+      etab_lock_open(t, &k, 0, e) != HL_OK)
+    return e->code;
+  for (eobj *o = etab_find(t, k.hash, k.p, k.len, &link); o != NULL;
+       o = etab_same_key_next(t, o)) {
+    const unsigned char *elem;
+    size_t elen;
+    if (!eobj_elem(o->data, o->len, pos, &elem, &elen)) {
+      char what[80];
+      etab_describe_pos(pos, what, sizeof what);
+      err_set(e, HL_EBADARG, "position %s is past the end of the object", what);
+      out->n = start;
+      *count = 0;
+      break;
+    }
+    buf_put(out, elem, elen);
+    (*count)++;
+  }
+  etab_unlock_key(t, k.hash);
+  if (e->code != HL_OK) return e->code;
+  if (*count == 0) return err_set(e, HL_ENOTFOUND, "key not found");
+  if (!buf_ok(out)) return err_set(e, HL_ENOMEM, "out of memory");
+  return HL_OK;
+}
+
+hl_status etab_member(etab *t, uint64_t caller, tslice key, int *found, hl_err *e) {
+  keyref k;
+  eobj **link;
+  *found = 0;
+  if (etab_check_read(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK ||
+      etab_lock_open(t, &k, 0, e) != HL_OK)
+    return e->code;
+  *found = etab_find(t, k.hash, k.p, k.len, &link) != NULL;
+  etab_unlock_key(t, k.hash);
+  return HL_OK;
+}
+
+/* ---- deletes ---- */
+
+/* Removes every object under key, copying them to out first if out. */
+static size_t remove_key(etab *t, const keyref *k, buf *out) {
+  eobj **link;
+  eobj *o = etab_find(t, k->hash, k->p, k->len, &link);
+  size_t n = 0;
+  while (o != NULL) {
+    eobj *next = etab_same_key_next(t, o);
+    if (out != NULL) buf_put(out, o->data, o->len);
+    etab_unlink_free(t, link, o);
+    n++;
+    o = next;
+  }
+  return n;
+}
+
+hl_status etab_take(etab *t, uint64_t caller, tslice key, buf *out,
+                    size_t *count, hl_err *e) {
+  keyref k;
+  *count = 0;
+  if (etab_check_write(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK)
+    return e->code;
+  /* Reserve first: once objects are unlinked, copying them must not fail. */
+  if (etab_lock_open(t, &k, 1, e) != HL_OK) return e->code;
+  {
+    eobj **link;
+    size_t need = 0;
+    for (eobj *o = etab_find(t, k.hash, k.p, k.len, &link); o != NULL;
+         o = etab_same_key_next(t, o))
+      need += o->len;
+    if (!buf_reserve(out, need)) {
+      etab_unlock_key(t, k.hash);
+      return err_set(e, HL_ENOMEM, "out of memory");
+    }
+  }
+  *count = remove_key(t, &k, out);
+  etab_unlock_key(t, k.hash);
+  return HL_OK;
+}
+
+hl_status etab_delete(etab *t, uint64_t caller, tslice key, hl_err *e) {
+  keyref k;
+  if (etab_check_write(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK ||
+      etab_lock_open(t, &k, 1, e) != HL_OK)
+    return e->code;
+  remove_key(t, &k, NULL);
+  etab_unlock_key(t, k.hash);
+  return HL_OK;
+}
+
+hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
+  size_t koff, klen;
+  keyref k;
+  eobj **link;
+  eobj *o;
+  if (etab_check_write(t, caller, e) != HL_OK ||
+      etab_object_key(t, obj, &koff, &klen, e) != HL_OK ||
+      etab_prep_key(t, (tslice){obj.p + koff, klen}, &k, e) != HL_OK ||
+      etab_lock_open(t, &k, 1, e) != HL_OK)
+    return e->code;
+  o = etab_find(t, k.hash, k.p, k.len, &link);
+  while (o != NULL) {
+    eobj *next = etab_same_key_next(t, o);
+    if (o->len == obj.len && memcmp(o->data, obj.p, obj.len) == 0)
+      etab_unlink_free(t, link, o);   /* link now points at next */
+    else
+      link = &o->next;
+    o = next;
+  }
+  etab_unlock_key(t, k.hash);
+  return HL_OK;
+}
+
+static void clear_locked(etab *t) {
+  if (etab_is_ordered(t)) oset_clear(&t->store.o);
+  else htab_clear(&t->store.h);
+  atomic_store(&t->memory, 0);
+}
+
+hl_status etab_delete_all(etab *t, uint64_t caller, hl_err *e) {
+  if (etab_check_write(t, caller, e) != HL_OK) return e->code;
+  etab_lock_all(t);
+  if (etab_check_open(t, e) == HL_OK) clear_locked(t);
+  etab_unlock_all(t);
+  return e->code;
+}
+
+void etab_close(etab *t) {
+  etab_lock_all(t);
+  atomic_store(&t->dropped, 1);
+  clear_locked(t);
+  etab_unlock_all(t);
+}
+
+hl_status etab_drop(etab *t, uint64_t caller, hl_err *e) {
+  if (etab_check_write(t, caller, e) != HL_OK) return e->code;
+  etab_lock_all(t);
+  if (etab_check_open(t, e) == HL_OK) {
+    atomic_store(&t->dropped, 1);
+    clear_locked(t);
+  }
+  etab_unlock_all(t);
+  if (e->code == HL_OK) node_remove_table(t->node, t);
+  return e->code;
+}
+
+/* ---- metadata ---- */
+
+size_t etab_size(etab *t) {
+  return etab_is_ordered(t) ? atomic_load(&t->store.o.count)
+                            : atomic_load(&t->store.h.count);
+}
+
+uint64_t etab_owner(etab *t) {
+  return atomic_load(&t->owner);
+}
+
+void etab_meta(etab *t, buf *name, buf *heir, buf *heir_data) {
+  pthread_mutex_lock(&t->meta);
+  if (name != NULL) buf_put(name, t->name, strlen(t->name) + 1);
+  if (heir != NULL) buf_put(heir, t->heir.p, t->heir.n);
+  if (heir_data != NULL) buf_put(heir_data, t->heir_data.p, t->heir_data.n);
+  pthread_mutex_unlock(&t->meta);
+}
+
+hl_status etab_rename(etab *t, uint64_t caller, const char *name, hl_err *e) {
+  if (etab_check_write(t, caller, e) != HL_OK) return e->code;
+  return node_rename_table(t->node, t, name, e);
+}
+
+static hl_status check_owner(etab *t, uint64_t caller, const char *what, hl_err *e) {
+  if (etab_check_open(t, e) != HL_OK) return e->code;
+  if (caller != atomic_load(&t->owner))
+    return err_set(e, HL_EACCESS, "only the table's owner may %s", what);
+  return HL_OK;
+}
+
+hl_status etab_set_heir(etab *t, uint64_t caller, tslice heir,
+                        tslice heir_data, hl_err *e) {
+  buf h, d;
+  int tag;
+  uint64_t pid;
+  if (check_owner(t, caller, "set its heir", e) != HL_OK) return e->code;
+  if (heir.p != NULL && heir.p[0] != TERM_STRING &&
+      !(term_get_id(heir.p, heir.len, &tag, &pid) && tag == TERM_PID))
+    return err_set(e, HL_EBADARG, "heir must be a pid, a registered name or nil");
+  /* An heir that is not alive when set is stored as none, as in ETS. */
+  if (heir.p != NULL && heir.p[0] == TERM_PID &&
+      (pid == caller || !node_pid_alive(t->node, pid)))
+    heir = (tslice){NULL, 0};
+  buf_init(&h);
+  buf_init(&d);
+  if (!copy_slice(&h, heir) || !copy_slice(&d, heir.p == NULL ? (tslice){NULL, 0} : heir_data)) {
+    buf_free(&h);
+    buf_free(&d);
+    return err_set(e, HL_ENOMEM, "out of memory");
+  }
+  pthread_mutex_lock(&t->meta);
+  buf_free(&t->heir);
+  buf_free(&t->heir_data);
+  t->heir = h;
+  t->heir_data = d;
+  pthread_mutex_unlock(&t->meta);
+  return HL_OK;
+}
+
+hl_status etab_give_away(etab *t, uint64_t caller, uint64_t pid,
+                         tslice data, hl_err *e) {
+  char text[40];
+  (void)data;
+  if (check_owner(t, caller, "give it away", e) != HL_OK) return e->code;
+  node_pid_text(pid, text, sizeof text);
+  if (pid == caller) return err_set(e, HL_EBADARG, "pid %s already owns the table", text);
+  if (!node_pid_alive(t->node, pid))
+    return err_set(e, HL_EBADARG, "pid %s is not alive", text);
+  atomic_store(&t->owner, pid);
+  return HL_OK;
+}

@@ -1,0 +1,42 @@
+/*
+** etab_impl.h — what the parts of the table layer share among themselves
+** (etab.c, eupdate.c, escan.c); not for the rest of the engine.
+*/
+#ifndef HL_ETAB_IMPL_H
+#define HL_ETAB_IMPL_H
+
+#include "etab.h"
+
+/* A validated key and its hash (0 in an ordered_set, which needs none). */
+typedef struct keyref {
+  const unsigned char *p;
+  size_t len;
+  uint64_t hash;
+} keyref;
+
+hl_status etab_check_open(etab *t, hl_err *e);
+hl_status etab_check_read(etab *t, uint64_t caller, hl_err *e);
+hl_status etab_check_write(etab *t, uint64_t caller, hl_err *e);
+hl_status etab_check_key(tslice key, const char *what, hl_err *e);
+hl_status etab_object_key(const etab *t, tslice obj, size_t *koff, size_t *klen,
+                          hl_err *e);
+hl_status etab_prep_key(etab *t, tslice key, keyref *k, hl_err *e);
+hl_status etab_lock_open(etab *t, const keyref *k, int write, hl_err *e);
+
+void etab_lock_key(etab *t, uint64_t hash, int write);
+void etab_unlock_key(etab *t, uint64_t hash);
+void etab_lock_all(etab *t);
+void etab_unlock_all(etab *t);
+
+eobj *etab_obj_new(etab *t, const unsigned char *bytes, size_t len,
+                   size_t koff, size_t klen);
+void etab_obj_free(etab *t, eobj *o);
+void etab_link_new(etab *t, eobj **link, eobj *o);
+void etab_unlink_free(etab *t, eobj **link, eobj *o);
+eobj *etab_find(etab *t, uint64_t hash, const unsigned char *key, size_t klen,
+                eobj ***link);
+eobj *etab_same_key_next(const etab *t, const eobj *o);
+
+void etab_describe_pos(const ekeypos *pos, char *out, size_t n);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+** eupdate.c — update_counter and update_element: read-modify-write of one
+** object under its key's write lock. The new object is built aside and
+** swapped in only when every step succeeded.
+*/
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "etab_impl.h"
+#include "term.h"
+
+/* out = obj with the bytes [elem, elem+elen) replaced by val. */
+static void splice(const unsigned char *obj, size_t len, const unsigned char *elem,
+                   size_t elen, const unsigned char *val, size_t vlen, buf *out) {
+  buf_reset(out);
+  buf_put(out, obj, (size_t)(elem - obj));
+  buf_put(out, val, vlen);
+  buf_put(out, elem + elen, len - (size_t)(elem - obj) - elen);
+}
+
+static int is_key_pos(const etab *t, const ekeypos *pos) {
+  if (t->keypos.field == NULL || pos->field == NULL)
+    return t->keypos.field == NULL && pos->field == NULL && pos->index == t->keypos.index;
+  return pos->fieldlen == t->keypos.fieldlen &&
+         memcmp(pos->field, t->keypos.field, pos->fieldlen) == 0;
+}
+
+/* Finds the element at pos in the object held by b, refusing the key. */
+static hl_status locate(const etab *t, const buf *b, const ekeypos *pos,
+                        const unsigned char **elem, size_t *elen, hl_err *e) {
+  char what[80];
+  etab_describe_pos(pos, what, sizeof what);
+  if (is_key_pos(t, pos))
+    return err_set(e, HL_EBADARG, "position %s is the key and cannot be updated", what);
+  if (!eobj_elem(b->p, b->n, pos, elem, elen))
+    return err_set(e, HL_EBADARG, "position %s is past the end of the object", what);
+  return HL_OK;
+}
+
+/* The default object with its key replaced by key (its own key is ignored,
+** as in ETS), into out. */
+static hl_status default_object(etab *t, tslice deflt, const keyref *k, buf *out,
+                                hl_err *e) {
+  size_t koff, klen;
+  if (etab_object_key(t, deflt, &koff, &klen, e) != HL_OK) {
+    char msg[sizeof e->msg];
+    snprintf(msg, sizeof msg, "%s", e->msg);
+    return err_set(e, e->code, "default %s", msg);
+  }
+  splice(deflt.p, deflt.len, deflt.p + koff, klen, k->p, k->len, out);
+  return HL_OK;
+}
+
+static int64_t apply_incr(const etab_incr *op, int64_t value, int *overflow) {
+  int64_t r;
+  *overflow = __builtin_add_overflow(value, op->incr, &r);
+  if (*overflow || !op->has_threshold) return r;
+  if ((op->incr >= 0 && r > op->threshold) || (op->incr < 0 && r < op->threshold))
+    return op->setvalue;
+  return r;
+}
+
+/* Runs the increments over the object in *cur (swapping with *spare). */
+static hl_status run_incrs(etab *t, buf **cur, buf **spare, const etab_incr *ops,
+                           size_t nops, int64_t *results, hl_err *e) {
+  for (size_t i = 0; i < nops; i++) {
+    const unsigned char *elem;
+    size_t elen;
+    term_num num;
+    int overflow;
+    buf tmp;
+    char what[80];
+    buf *swap;
+    if (locate(t, *cur, &ops[i].pos, &elem, &elen, e) != HL_OK) return e->code;
+    if (!term_get_num(elem, elen, &num) || !num.isint) {
+      etab_describe_pos(&ops[i].pos, what, sizeof what);
+      return err_set(e, HL_EBADARG, "element at position %s is not an integer", what);
+    }
+    results[i] = apply_incr(&ops[i], num.i, &overflow);
+    if (overflow) return err_set(e, HL_EBADARG, "the counter would overflow 64 bits");
+    buf_init(&tmp);
+    term_put_int(&tmp, results[i]);
+    if (!buf_ok(&tmp)) return err_set(e, HL_ENOMEM, "out of memory");
+    splice((*cur)->p, (*cur)->n, elem, elen, tmp.p, tmp.n, *spare);
+    buf_free(&tmp);
+    swap = *cur;
+    *cur = *spare;
+    *spare = swap;
+  }
+  return HL_OK;
+}
+
+static hl_status run_changes(etab *t, buf **cur, buf **spare,
+                             const etab_change *changes, size_t n, hl_err *e) {
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char *elem;
+    size_t elen;
+    buf *swap;
+    if (locate(t, *cur, &changes[i].pos, &elem, &elen, e) != HL_OK) return e->code;
+    splice((*cur)->p, (*cur)->n, elem, elen, changes[i].value.p, changes[i].value.len, *spare);
+    swap = *cur;
+    *cur = *spare;
+    *spare = swap;
+  }
+  return HL_OK;
+}
+
+/* Puts the rebuilt object in place of old (or as new when old is NULL). */
+static hl_status store(etab *t, eobj **link, eobj *old, const buf *b, hl_err *e) {
+  size_t koff, klen;
+  eobj *o;
+  if (etab_object_key(t, (tslice){b->p, b->n}, &koff, &klen, e) != HL_OK) return e->code;
+  if (old != NULL && old->len == b->n && old->koff == koff) {
+    memcpy(old->data, b->p, b->n);   /* same size and key: in place */
+    return HL_OK;
+  }
+  o = etab_obj_new(t, b->p, b->n, koff, klen);
+  if (o == NULL) return err_set(e, HL_ENOMEM, "out of memory");
+  if (old != NULL) etab_unlink_free(t, link, old);
+  etab_link_new(t, link, o);
+  return HL_OK;
+}
+
+typedef struct update {
+  const etab_incr *incrs;
+  size_t nincrs;
+  int64_t *results;
+  const etab_change *changes;
+  size_t nchanges;
+} update;
+
+/* The shared frame: lock, find or default, rebuild, store, unlock. */
+static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice deflt,
+                               const update *u, int *found, const char *fname,
+                               hl_err *e) {
+  keyref k;
+  eobj **link;
+  eobj *old;
+  buf a, b, *cur = &a, *spare = &b;
+  *found = 0;
+  if (etab_check_write(t, caller, e) != HL_OK) return e->code;
+  if (etab_is_bag(t))
+    return err_set(e, HL_ETYPE, "%s needs a set or ordered_set, not a %s", fname,
+                   etab_type_name(t->type));
+  if (etab_prep_key(t, key, &k, e) != HL_OK || etab_lock_open(t, &k, 1, e) != HL_OK)
+    return e->code;
+  buf_init(&a);
+  buf_init(&b);
+  old = etab_find(t, k.hash, k.p, k.len, &link);
+  if (old != NULL) buf_put(cur, old->data, old->len);
+  else if (deflt.p != NULL) default_object(t, deflt, &k, cur, e);
+  else goto done;   /* no object: *found stays 0 */
+  if (e->code == HL_OK && !buf_ok(cur)) err_set(e, HL_ENOMEM, "out of memory");
+  if (e->code == HL_OK) {
+    if (u->nincrs > 0) run_incrs(t, &cur, &spare, u->incrs, u->nincrs, u->results, e);
+    else run_changes(t, &cur, &spare, u->changes, u->nchanges, e);
+  }
+  if (e->code == HL_OK && !buf_ok(cur)) err_set(e, HL_ENOMEM, "out of memory");
+  if (e->code == HL_OK && store(t, link, old, cur, e) == HL_OK) *found = 1;
+done:
+  etab_unlock_key(t, k.hash);
+  buf_free(&a);
+  buf_free(&b);
+  return e->code;
+}
+
+hl_status etab_update_counter(etab *t, uint64_t caller, tslice key,
+                              const etab_incr *ops, size_t nops, tslice deflt,
+                              int64_t *results, hl_err *e) {
+  update u = {ops, nops, results, NULL, 0};
+  int found;
+  if (nops == 0) return err_set(e, HL_EBADARG, "no increment given");
+  if (update_object(t, caller, key, deflt, &u, &found, "update_counter", e) != HL_OK)
+    return e->code;
+  if (!found) return err_set(e, HL_ENOTFOUND, "key not found and no default object");
+  return HL_OK;
+}
+
+hl_status etab_update_element(etab *t, uint64_t caller, tslice key,
+                              const etab_change *changes, size_t n,
+                              tslice deflt, int *updated, hl_err *e) {
+  update u = {NULL, 0, NULL, changes, n};
+  if (n == 0) return err_set(e, HL_EBADARG, "no change given");
+  return update_object(t, caller, key, deflt, &u, updated, "update_element", e);
+}

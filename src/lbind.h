@@ -1,0 +1,36 @@
+/*
+** lbind.h — what the Lua binding's files share: the per-state record that
+** ties a Lua state to its node and process, and how errors are raised.
+*/
+#ifndef HL_LBIND_H
+#define HL_LBIND_H
+
+#include <lua.h>
+
+#include "buf.h"
+#include "err.h"
+#include "node.h"
+
+typedef struct lbind {
+  node *node;        /* NULL until heirloom.start or hl_lua_attach */
+  uint64_t self;     /* this state's process */
+  int attached;      /* the node belongs to the host program, not to us */
+  buf in;            /* encoded arguments of the call under way */
+  buf out;           /* results of the call under way */
+} lbind;
+
+/* The state's record (created by luaopen_heirloom). */
+lbind *lbind_get(lua_State *L);
+/* The same, raising "heirloom.<fname>: the node is not started" without one. */
+lbind *lbind_running(lua_State *L, const char *fname);
+
+/* Raises "heirloom.<fname>: <msg>". */
+int lbind_error(lua_State *L, const char *fname, const char *msg);
+
+/* A buffer owned by a new userdata on the stack (freed when collected), for
+** results that must survive calls back into Lua. */
+buf *lbind_newbuf(lua_State *L);
+
+void lbind_open_table(lua_State *L);   /* pushes the heirloom.table module */
+
+#endif

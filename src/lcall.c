@@ -1,0 +1,115 @@
+/*
+** lcall.c — the steps every heirloom.table function shares: finding the
+** table handle, encoding arguments into the state's input buffer, raising
+** errors that name the function, and decoding results.
+*/
+#include <lauxlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lcall.h"
+#include "lhandle.h"
+#include "lterm.h"
+#include "term.h"
+
+
+
+int lcall_raise(lcall *c, const char *msg) {
+  return luaL_error(c->L, "heirloom.%s: %s", c->fname, msg);
+}
+
+/* Starts a call on the table handle at argument 1. */
+void lcall_begin(lcall *c, lua_State *L, const char *fname) {
+  ltab *h;
+  c->L = L;
+  c->fname = fname;
+  c->b = lbind_running(L, fname);
+  err_clear(&c->e);
+  h = lhandle_totable(L, 1);
+  if (h == NULL)
+    luaL_error(L, "heirloom.%s: argument 1 must be a table handle (got %s)", fname,
+               luaL_typename(L, 1));
+  if (h->t == NULL || atomic_load(&h->t->dropped))
+    luaL_error(L, "heirloom.%s: the table has been dropped", fname);
+  c->t = h->t;
+  buf_reset(&c->b->in);
+  buf_reset(&c->b->out);
+}
+
+/* Encodes argument idx into the call's input; returns its offset. */
+size_t lcall_encode_arg(lcall *c, int idx, const char *root) {
+  buf *in = &c->b->in;
+  size_t at = in->n;
+  char msg[300];
+  if (lua_type(c->L, idx) == LUA_TNUMBER && lua_isinteger(c->L, idx)) {
+    term_put_int(in, lua_tointeger(c->L, idx));   /* the common keys, fast */
+  } else if (lua_type(c->L, idx) == LUA_TSTRING) {
+    size_t len;
+    const char *s = lua_tolstring(c->L, idx, &len);
+    term_put_string(in, s, len);
+  } else if (!lterm_encode(c->L, idx, in, root, msg, sizeof msg)) {
+    lcall_raise(c, msg);
+  }
+  if (!buf_ok(in)) lcall_raise(c, "out of memory");
+  return at;
+}
+
+tslice lcall_slice_at(lcall *c, size_t at, size_t end) {
+  return (tslice){c->b->in.p + at, end - at};
+}
+
+/* The key at argument idx (nil refused by the table layer). */
+tslice lcall_key_arg(lcall *c, int idx) {
+  size_t at;
+  if (lua_isnone(c->L, idx)) lcall_raise(c, "missing argument 'key'");
+  at = lcall_encode_arg(c, idx, "key");
+  return lcall_slice_at(c, at, c->b->in.n);
+}
+
+void lcall_check_object(lcall *c, int idx, const char *root) {
+  if (lua_type(c->L, idx) != LUA_TTABLE) {
+    char msg[120];
+    snprintf(msg, sizeof msg, "%s must be a table (got %s)", root, luaL_typename(c->L, idx));
+    lcall_raise(c, msg);
+  }
+}
+
+/* A position: an integer index or a field name (encoded into `in`). */
+ekeypos lcall_pos_arg(lcall *c, int idx, const char *what) {
+  ekeypos pos = {0, NULL, 0};
+  lua_State *L = c->L;
+  if (lua_isinteger(L, idx) && lua_tointeger(L, idx) >= 1 &&
+      lua_tointeger(L, idx) <= (lua_Integer)TERM_MAX_COUNT) {
+    pos.index = (uint32_t)lua_tointeger(L, idx);
+  } else if (lua_type(L, idx) == LUA_TSTRING) {
+    size_t at = lcall_encode_arg(c, idx, what);
+    pos.field = (const unsigned char *)(uintptr_t)at;   /* an offset until fixed */
+    pos.fieldlen = c->b->in.n - at;
+  } else {
+    char msg[120];
+    snprintf(msg, sizeof msg, "%s must be a positive integer or a field name (got %s)",
+             what, luaL_typename(L, idx));
+    lcall_raise(c, msg);
+  }
+  return pos;
+}
+
+/* Turns a position's offset into a pointer once `in` stops growing. */
+void lcall_fix_pos(lcall *c, ekeypos *pos) {
+  if (pos->field != NULL || pos->fieldlen != 0)
+    pos->field = c->b->in.p + (size_t)(uintptr_t)pos->field;
+}
+
+void lcall_check_status(lcall *c) {
+  if (c->e.code != HL_OK) lcall_raise(c, c->e.msg);
+}
+
+void lcall_push_list(lcall *c, size_t count) {
+  if (!lterm_decode_list(c->L, c->b->out.p, c->b->out.n, count))
+    lcall_raise(c, "internal error: a stored object does not decode");
+}
+
+void lcall_push_term(lcall *c, const unsigned char *p, size_t len) {
+  if (lterm_decode(c->L, p, len) == 0) lcall_raise(c, "internal error: a term does not decode");
+}
+

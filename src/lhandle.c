@@ -1,0 +1,181 @@
+/*
+** lhandle.c — interned userdata for pids, references and table handles.
+*/
+#include <lauxlib.h>
+#include <string.h>
+
+#include "lbind.h"
+#include "lhandle.h"
+#include "term.h"
+
+#define CACHE_KEY "heirloom.handles"
+
+typedef struct lid {
+  uint64_t id;
+} lid;
+
+static const char *tname_of(int tag) {
+  switch (tag) {
+    case TERM_PID: return LHANDLE_PID;
+    case TERM_REF: return LHANDLE_REF;
+    default: return LHANDLE_TABLE;
+  }
+}
+
+static int pid_tostring(lua_State *L) {
+  char text[40];
+  node_pid_text(((lid *)luaL_checkudata(L, 1, LHANDLE_PID))->id, text, sizeof text);
+  lua_pushstring(L, text);
+  return 1;
+}
+
+static int ref_tostring(lua_State *L) {
+  lua_pushfstring(L, "#Ref<%I>", (lua_Integer)((lid *)luaL_checkudata(L, 1, LHANDLE_REF))->id);
+  return 1;
+}
+
+static int table_tostring(lua_State *L) {
+  ltab *h = luaL_checkudata(L, 1, LHANDLE_TABLE);
+  if (h->t == NULL) {
+    lua_pushfstring(L, "#Tab<%I, dropped>", (lua_Integer)h->id);
+  } else {
+    buf name;
+    buf_init(&name);
+    etab_meta(h->t, &name, NULL, NULL);
+    lua_pushfstring(L, "#Tab<%s.%I>", buf_ok(&name) ? (const char *)name.p : "?",
+                    (lua_Integer)h->id);
+    buf_free(&name);
+  }
+  return 1;
+}
+
+static int table_gc(lua_State *L) {
+  ltab *h = luaL_checkudata(L, 1, LHANDLE_TABLE);
+  if (h->t != NULL) etab_unref(h->t);
+  h->t = NULL;
+  return 0;
+}
+
+/* Pids and refs order by id, so that they can be sorted. */
+static int id_lt(lua_State *L) {
+  lid *a = lua_touserdata(L, 1), *b = lua_touserdata(L, 2);
+  if (a == NULL || b == NULL || !lua_getmetatable(L, 1) || !lua_getmetatable(L, 2) ||
+      !lua_rawequal(L, -1, -2))
+    return luaL_error(L, "attempt to compare two different kinds of heirloom values");
+  lua_pushboolean(L, a->id < b->id);
+  return 1;
+}
+
+static void new_cache(lua_State *L) {
+  lua_newtable(L);                 /* cache[tag] = { [id] = userdata } weak */
+  for (int i = 0; i < 3; i++) {
+    static const int tags[] = {TERM_PID, TERM_REF, TERM_TABLE};
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawseti(L, -2, tags[i]);
+  }
+  lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+}
+
+void lhandle_open(lua_State *L) {
+  if (luaL_newmetatable(L, LHANDLE_PID)) {
+    lua_pushcfunction(L, pid_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, id_lt);
+    lua_setfield(L, -2, "__lt");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, LHANDLE_REF)) {
+    lua_pushcfunction(L, ref_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, id_lt);
+    lua_setfield(L, -2, "__lt");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, LHANDLE_TABLE)) {
+    lua_pushcfunction(L, table_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, table_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+  if (lua_isnil(L, -1)) new_cache(L);
+  lua_pop(L, 1);
+}
+
+void lhandle_reset(lua_State *L) {
+  new_cache(L);
+}
+
+/* Pushes the cached value for (tag, id) and returns 1, or leaves the
+** cache for that tag on the stack and returns 0. */
+static int cached(lua_State *L, int tag, uint64_t id) {
+  lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+  lua_rawgeti(L, -1, tag);
+  lua_remove(L, -2);
+  if (lua_rawgeti(L, -1, (lua_Integer)id) != LUA_TNIL) {
+    lua_remove(L, -2);
+    return 1;
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* With the cache on the stack: creates, caches and leaves the userdata. */
+static void *create(lua_State *L, int tag, uint64_t id, size_t size) {
+  void *u = lua_newuserdatauv(L, size, 0);
+  memset(u, 0, size);
+  *(uint64_t *)u = id;
+  luaL_setmetatable(L, tname_of(tag));
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, -3, (lua_Integer)id);
+  lua_remove(L, -2);
+  return u;
+}
+
+void lhandle_push(lua_State *L, int tag, uint64_t id) {
+  ltab *h;
+  lbind *b;
+  if (cached(L, tag, id)) return;
+  if (tag != TERM_TABLE) {
+    create(L, tag, id, sizeof(lid));
+    return;
+  }
+  h = create(L, tag, id, sizeof(ltab));
+  b = lbind_get(L);
+  h->t = b->node != NULL ? node_table_by_id(b->node, id) : NULL;
+}
+
+void lhandle_push_table(lua_State *L, etab *t) {
+  ltab *h;
+  if (cached(L, TERM_TABLE, t->id)) return;
+  h = create(L, TERM_TABLE, t->id, sizeof(ltab));
+  etab_ref(t);
+  h->t = t;
+}
+
+int lhandle_get(lua_State *L, int idx, int *tag, uint64_t *id) {
+  static const int tags[] = {TERM_PID, TERM_REF, TERM_TABLE};
+  void *u = lua_touserdata(L, idx);
+  if (u == NULL || lua_islightuserdata(L, idx) || !lua_getmetatable(L, idx)) return 0;
+  for (int i = 0; i < 3; i++) {
+    luaL_getmetatable(L, tname_of(tags[i]));
+    if (lua_rawequal(L, -1, -2)) {
+      lua_pop(L, 2);
+      *tag = tags[i];
+      *id = *(uint64_t *)u;
+      return 1;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+ltab *lhandle_totable(lua_State *L, int idx) {
+  return luaL_testudata(L, idx, LHANDLE_TABLE);
+}

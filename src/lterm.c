@@ -1,0 +1,336 @@
+/*
+** lterm.c — Lua values to terms and back.
+**
+** A Lua table whose keys are exactly 1..n is an array; any other table is
+** a map. Encoding reads tables raw (no metamethods) and calls no Lua code,
+** so it cannot raise: it reports refusals with the path of the offending
+** value ("object[2].name").
+*/
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lhandle.h"
+#include "lterm.h"
+#include "term.h"
+
+/* ---- encoding ---- */
+
+typedef struct pathseg {
+  lua_Integer index;   /* array element, when key == 0 */
+  int key;             /* stack index of a map key, or 0 */
+} pathseg;
+
+typedef struct enc {
+  lua_State *L;
+  const char *root;
+  int depth;
+  const void *seen[TERM_MAX_DEPTH + 1];
+  pathseg path[TERM_MAX_DEPTH + 1];
+  char *err;
+  size_t errlen;
+} enc;
+
+static void append_key(lua_State *L, int idx, luaL_Buffer *lb) {
+  size_t len;
+  const char *s;
+  int isname;
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+      s = lua_tolstring(L, idx, &len);
+      isname = len > 0 && len < 40 && (s[0] == '_' || (s[0] | 32) >= 'a') && (s[0] | 32) <= 'z';
+      for (size_t i = 0; isname && i < len; i++)
+        isname = s[i] == '_' || ((s[i] | 32) >= 'a' && (s[i] | 32) <= 'z') ||
+                 (s[i] >= '0' && s[i] <= '9');
+      if (isname) lua_pushfstring(L, ".%s", s);
+      else lua_pushfstring(L, "[\"%s\"]", len < 40 ? s : "...");
+      break;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) lua_pushfstring(L, "[%I]", lua_tointeger(L, idx));
+      else lua_pushfstring(L, "[%f]", lua_tonumber(L, idx));
+      break;
+    case LUA_TBOOLEAN:
+      lua_pushstring(L, lua_toboolean(L, idx) ? "[true]" : "[false]");
+      break;
+    default:
+      lua_pushfstring(L, "[<%s>]", luaL_typename(L, idx));
+      break;
+  }
+  luaL_addvalue(lb);
+}
+
+static int fail(enc *e, const char *what) {
+  lua_State *L = e->L;
+  luaL_Buffer lb;
+  if (!lua_checkstack(L, 8)) {
+    snprintf(e->err, e->errlen, "%s: %s", e->root, what);
+    return 0;
+  }
+  luaL_buffinit(L, &lb);
+  luaL_addstring(&lb, e->root);
+  for (int i = 1; i <= e->depth; i++) {
+    if (e->path[i].key != 0) append_key(L, e->path[i].key, &lb);
+    else {
+      lua_pushfstring(L, "[%I]", e->path[i].index);
+      luaL_addvalue(&lb);
+    }
+  }
+  luaL_pushresult(&lb);
+  snprintf(e->err, e->errlen, "%s: %s", lua_tostring(L, -1), what);
+  lua_pop(L, 1);
+  return 0;
+}
+
+static int encode(enc *e, int idx, buf *b);
+
+/* 1 if the table at idx has exactly the keys 1..n; n in *count. */
+static int is_array(lua_State *L, int idx, lua_Integer *count) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx), seen = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    lua_Integer k;
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1) || (k = lua_tointeger(L, -1)) < 1 || k > n) {
+      lua_pop(L, 1);
+      return 0;
+    }
+    seen++;
+  }
+  *count = n;
+  return seen == n;
+}
+
+static int encode_array(enc *e, int idx, lua_Integer n, buf *b) {
+  lua_State *L = e->L;
+  if ((uint64_t)n > TERM_MAX_COUNT) return fail(e, "array too long to encode");
+  term_put_array(b, (uint32_t)n);
+  for (lua_Integer i = 1; i <= n; i++) {
+    e->path[e->depth].index = i;
+    e->path[e->depth].key = 0;
+    lua_rawgeti(L, idx, i);
+    if (!encode(e, lua_gettop(L), b)) return 0;
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+typedef struct entry {
+  size_t koff, klen, voff, vlen;
+} entry;
+
+static int entry_cmp(const void *a, const void *b, void *base) {
+  const entry *x = a, *y = b;
+  const unsigned char *p = base;
+  return term_compare(p + x->koff, x->klen, p + y->koff, y->klen);
+}
+
+/* Keys and values go to a side buffer first: a map's keys are written in
+** encoded order, which is known only once they are all encoded. */
+static int encode_map(enc *e, int idx, buf *b) {
+  lua_State *L = e->L;
+  buf kv, ents;
+  size_t n = 0;
+  int ok = 1;
+  buf_init(&kv);
+  buf_init(&ents);
+  lua_pushnil(L);
+  while (ok && lua_next(L, idx) != 0) {
+    entry en;
+    int top = lua_gettop(L);
+    e->path[e->depth].key = top - 1;
+    en.koff = kv.n;
+    ok = encode(e, top - 1, &kv);
+    en.klen = kv.n - en.koff;
+    en.voff = kv.n;
+    ok = ok && encode(e, top, &kv);
+    en.vlen = kv.n - en.voff;
+    buf_put(&ents, &en, sizeof en);
+    n++;
+    lua_pop(L, 1);
+  }
+  if (ok && n > TERM_MAX_COUNT) ok = fail(e, "map too large to encode");
+  if (ok && !(buf_ok(&kv) && buf_ok(&ents))) ok = fail(e, "out of memory");
+  if (ok) {
+    entry *list = (entry *)ents.p;
+    if (n > 1) qsort_r(list, n, sizeof *list, entry_cmp, kv.p);
+    term_put_map(b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) buf_put(b, kv.p + list[i].koff, list[i].klen);
+    for (size_t i = 0; i < n; i++) buf_put(b, kv.p + list[i].voff, list[i].vlen);
+  }
+  buf_free(&kv);
+  buf_free(&ents);
+  return ok;
+}
+
+static int encode_table(enc *e, int idx, buf *b) {
+  lua_State *L = e->L;
+  const void *self = lua_topointer(L, idx);
+  lua_Integer n;
+  int ok;
+  for (int i = 0; i < e->depth; i++)
+    if (e->seen[i] == self) return fail(e, "cannot encode a cyclic table");
+  if (e->depth >= TERM_MAX_DEPTH) return fail(e, "nesting deeper than 64 levels");
+  if (!lua_checkstack(L, 6)) return fail(e, "nesting too deep for the Lua stack");
+  e->seen[e->depth++] = self;
+  ok = is_array(L, idx, &n) ? encode_array(e, idx, n, b) : encode_map(e, idx, b);
+  e->depth--;
+  return ok;
+}
+
+static int encode(enc *e, int idx, buf *b) {
+  lua_State *L = e->L;
+  size_t len;
+  const char *s;
+  int tag;
+  uint64_t id;
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: term_put_nil(b); return 1;
+    case LUA_TBOOLEAN: term_put_bool(b, lua_toboolean(L, idx)); return 1;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) term_put_int(b, lua_tointeger(L, idx));
+      else term_put_float(b, lua_tonumber(L, idx));
+      return 1;
+    case LUA_TSTRING:
+      s = lua_tolstring(L, idx, &len);
+      term_put_string(b, s, len);
+      return 1;
+    case LUA_TTABLE: return encode_table(e, idx, b);
+    case LUA_TFUNCTION: return fail(e, "cannot encode a function");
+    case LUA_TTHREAD: return fail(e, "cannot encode a coroutine");
+    case LUA_TLIGHTUSERDATA: return fail(e, "cannot encode a light userdata");
+    default:
+      if (lhandle_get(L, idx, &tag, &id)) {
+        term_put_id(b, tag, id);
+        return 1;
+      }
+      return fail(e, "cannot encode a userdata that is not heirloom's");
+  }
+}
+
+int lterm_encode(lua_State *L, int idx, buf *b, const char *root, char *err,
+                 size_t errlen) {
+  enc e;
+  size_t start = b->n;
+  int top = lua_gettop(L);
+  e.L = L;
+  e.root = root;
+  e.depth = 0;
+  e.err = err;
+  e.errlen = errlen;
+  idx = lua_absindex(L, idx);
+  if (!encode(&e, idx, b)) {
+    lua_settop(L, top);   /* a failure leaves its iteration state behind */
+    b->n = start;
+    return 0;
+  }
+  if (!buf_ok(b)) {
+    snprintf(err, errlen, "%s: out of memory", root);
+    return 0;
+  }
+  return 1;
+}
+
+/* ---- decoding ---- */
+
+static size_t decode(lua_State *L, const unsigned char *p, size_t len, int depth);
+
+static size_t decode_string(lua_State *L, const unsigned char *p, size_t len) {
+  const unsigned char *zero = len > 1 ? memchr(p + 1, 0, len - 1) : NULL;
+  size_t size;
+  buf tmp;
+  if (zero != NULL && (size_t)(zero - p) + 1 < len && zero[1] == 0x00) {
+    lua_pushlstring(L, (const char *)p + 1, (size_t)(zero - p) - 1);   /* no escapes */
+    return (size_t)(zero - p) + 2;
+  }
+  buf_init(&tmp);
+  size = term_get_string(p, len, &tmp);
+  if (size != 0 && buf_ok(&tmp)) lua_pushlstring(L, (const char *)tmp.p, tmp.n);
+  else size = 0;
+  buf_free(&tmp);
+  return size;
+}
+
+static size_t decode_container(lua_State *L, const unsigned char *p, size_t len, int depth) {
+  int tag;
+  uint32_t count;
+  size_t at = term_get_header(p, len, &tag, &count), vat;
+  if (at == 0 || depth >= TERM_MAX_DEPTH || count > len || !lua_checkstack(L, 4)) return 0;
+  if (tag == TERM_ARRAY) {
+    lua_createtable(L, (int)count, 0);
+    for (uint32_t i = 0; i < count; i++) {
+      size_t n = decode(L, p + at, len - at, depth + 1);
+      if (n == 0) { lua_pop(L, 1); return 0; }
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+      at += n;
+    }
+    return at;
+  }
+  vat = at;   /* values start after the keys */
+  for (uint32_t i = 0; i < count; i++) {
+    size_t n = term_skip(p + vat, len - vat);
+    if (n == 0) return 0;
+    vat += n;
+  }
+  lua_createtable(L, 0, (int)count);
+  for (uint32_t i = 0; i < count; i++) {
+    size_t kn = decode(L, p + at, len - at, depth + 1), vn;
+    if (kn == 0 || lua_isnil(L, -1)) { lua_pop(L, kn == 0 ? 1 : 2); return 0; }
+    vn = decode(L, p + vat, len - vat, depth + 1);
+    if (vn == 0) { lua_pop(L, 2); return 0; }
+    if (lua_type(L, -2) == LUA_TNUMBER && lua_tonumber(L, -2) != lua_tonumber(L, -2)) {
+      lua_pop(L, 3);   /* a NaN key cannot be set in Lua */
+      return 0;
+    }
+    lua_rawset(L, -3);
+    at += kn;
+    vat += vn;
+  }
+  return vat;
+}
+
+static size_t decode(lua_State *L, const unsigned char *p, size_t len, int depth) {
+  term_num num;
+  int tag;
+  uint64_t id;
+  size_t n;
+  if (len == 0) return 0;
+  switch (p[0]) {
+    case TERM_NIL: lua_pushnil(L); return 1;
+    case TERM_FALSE: lua_pushboolean(L, 0); return 1;
+    case TERM_TRUE: lua_pushboolean(L, 1); return 1;
+    case TERM_NUMBER:
+      n = term_get_num(p, len, &num);
+      if (n == 0) return 0;
+      if (num.isint) lua_pushinteger(L, num.i);
+      else lua_pushnumber(L, num.d);
+      return n;
+    case TERM_STRING: return decode_string(L, p, len);
+    case TERM_REF: case TERM_TABLE: case TERM_PID:
+      n = term_get_id(p, len, &tag, &id);
+      if (n != 0) lhandle_push(L, tag, id);
+      return n;
+    case TERM_ARRAY: case TERM_MAP: return decode_container(L, p, len, depth);
+    default: return 0;
+  }
+}
+
+size_t lterm_decode(lua_State *L, const unsigned char *p, size_t len) {
+  if (!lua_checkstack(L, 4)) return 0;
+  return decode(L, p, len, 0);
+}
+
+int lterm_decode_list(lua_State *L, const unsigned char *p, size_t len, size_t count) {
+  size_t at = 0;
+  lua_createtable(L, count > 0x7fffffff ? 0 : (int)count, 0);
+  for (size_t i = 0; i < count; i++) {
+    size_t n = lterm_decode(L, p + at, len - at);
+    if (n == 0) {
+      lua_pop(L, 1);
+      return 0;
+    }
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+    at += n;
+  }
+  return 1;
+}

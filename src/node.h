@@ -1,0 +1,55 @@
+/*
+** node.h — one engine instance: the registry of its tables (by id and by
+** name) and its processes' identities. The node is reference-counted so
+** that a table handle outliving hl_node_stop stays safe to use (it reports
+** the table closed).
+*/
+#ifndef HL_NODE_H
+#define HL_NODE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef struct etab etab;
+
+struct hl_node {
+  atomic_int refs;
+  pthread_mutex_t lock;        /* guards everything below */
+  etab **tables;               /* live tables, ascending id */
+  size_t ntables, captables;
+  uint64_t next_table_id;
+  uint64_t next_pid;
+  uint64_t host_pid;
+  int stopped;
+  hl_config cfg;
+};
+
+typedef struct hl_node node;
+
+node *node_new(const hl_config *cfg);
+void node_ref(node *n);
+void node_unref(node *n);
+void node_stop(node *n);     /* drops every table */
+
+uint64_t node_new_table_id(node *n);
+/* Registers a new table; refuses a name already held by a named table. */
+hl_status node_add_table(node *n, etab *t, hl_err *e);
+void node_remove_table(node *n, etab *t);
+/* Each returns a table with a reference the caller must drop, or NULL. */
+etab *node_table_by_id(node *n, uint64_t id);
+etab *node_table_by_name(node *n, const char *name);
+/* A snapshot of every live table, each referenced; free with node_tables_free. */
+size_t node_tables(node *n, etab ***out);
+void node_tables_free(etab **list, size_t count);
+hl_status node_rename_table(node *n, etab *t, const char *name, hl_err *e);
+
+/* Processes: for now the host process is the only one. */
+int node_pid_alive(node *n, uint64_t pid);
+/* A pid as text, "<0.N.S>": N its number, S its serial. */
+void node_pid_text(uint64_t pid, char *out, size_t size);
+
+#endif

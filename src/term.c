@@ -1,0 +1,360 @@
+/*
+** term.c — encoding and reading heirloom's one value format (see term.h).
+** Everything here works on bytes only; the Lua side is lterm.c.
+*/
+#include <math.h>
+#include <string.h>
+
+#include "term.h"
+
+#define TWO53 9007199254740992.0
+#define TWO63 9223372036854775808.0
+
+/* ---- numbers ---- */
+
+/* Maps a double's bits so that unsigned order is numeric order. */
+static uint64_t num_order_bits(double d) {
+  uint64_t u;
+  memcpy(&u, &d, 8);
+  return (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
+}
+
+static double num_from_order_bits(uint64_t u) {
+  double d;
+  u = (u >> 63) ? (u & ~((uint64_t)1 << 63)) : ~u;
+  memcpy(&d, &u, 8);
+  return d;
+}
+
+static void put_be(buf *b, uint64_t v, int nbytes) {
+  unsigned char *p = buf_grab(b, (size_t)nbytes);
+  if (p == NULL) return;
+  for (int i = nbytes - 1; i >= 0; i--) {
+    p[i] = (unsigned char)(v & 0xFF);
+    v >>= 8;
+  }
+}
+
+static uint64_t get_be(const unsigned char *p, int nbytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < nbytes; i++) v = (v << 8) | p[i];
+  return v;
+}
+
+static int needs_offset(double d) {
+  return fabs(d) >= TWO53;   /* also true for the infinities */
+}
+
+/* Writes the number whose value is d + off (off only when needs_offset). */
+static void put_number(buf *b, double d, unsigned off) {
+  buf_putc(b, TERM_NUMBER);
+  put_be(b, num_order_bits(d), 8);
+  if (needs_offset(d)) put_be(b, off, 2);
+}
+
+void term_put_float(buf *b, double v) {
+  if (isnan(v)) v = NAN;          /* one canonical NaN */
+  else if (v == 0) v = 0.0;       /* -0.0 is 0 */
+  put_number(b, v, 0);
+}
+
+void term_put_int(buf *b, int64_t v) {
+  double d = (double)v;
+  /* d must be the largest double <= v; rounding may have gone up. */
+  if (d >= TWO63 || (int64_t)d > v) d = nextafter(d, -INFINITY);
+  put_number(b, d, (unsigned)(v - (int64_t)d));
+}
+
+void term_put_num(buf *b, const term_num *v) {
+  if (v->isint) term_put_int(b, v->i);
+  else term_put_float(b, v->d);
+}
+
+size_t term_get_num(const unsigned char *p, size_t len, term_num *out) {
+  double d;
+  unsigned off = 0;
+  size_t size = 9;
+  if (len < 9 || p[0] != TERM_NUMBER) return 0;
+  d = num_from_order_bits(get_be(p + 1, 8));
+  if (needs_offset(d)) {
+    if (len < 11) return 0;
+    off = (unsigned)get_be(p + 9, 2);
+    size = 11;
+  }
+  if (isnan(d)) {
+    if (num_order_bits(d) != num_order_bits(NAN)) return 0;
+    out->isint = 0;
+    out->d = d;
+  } else if (d == floor(d) && d >= -TWO63 && d < TWO63) {
+    /* canonical: d is the largest double <= the value, and no -0.0 */
+    if (off > 0 && (double)off >= nextafter(d, INFINITY) - d) return 0;
+    if (d == 0 && signbit(d)) return 0;
+    out->isint = 1;
+    out->i = (int64_t)d + (int64_t)off;
+  } else {
+    if (off != 0) return 0;
+    out->isint = 0;
+    out->d = d;
+  }
+  return size;
+}
+
+int term_is_nan(const unsigned char *p, size_t len) {
+  term_num n;
+  return term_get_num(p, len, &n) != 0 && !n.isint && isnan(n.d);
+}
+
+/* ---- scalars ---- */
+
+void term_put_nil(buf *b) {
+  buf_putc(b, TERM_NIL);
+}
+
+void term_put_bool(buf *b, int v) {
+  buf_putc(b, v ? TERM_TRUE : TERM_FALSE);
+}
+
+void term_put_id(buf *b, int tag, uint64_t id) {
+  buf_putc(b, (unsigned char)tag);
+  put_be(b, id, 8);
+}
+
+size_t term_get_id(const unsigned char *p, size_t len, int *tag, uint64_t *id) {
+  if (len < 9) return 0;
+  if (p[0] != TERM_REF && p[0] != TERM_TABLE && p[0] != TERM_PID) return 0;
+  *tag = p[0];
+  *id = get_be(p + 1, 8);
+  return 9;
+}
+
+/* ---- strings ---- */
+
+void term_put_string(buf *b, const void *s, size_t len) {
+  const unsigned char *src = s;
+  const unsigned char *zero;
+  buf_putc(b, TERM_STRING);
+  while ((zero = memchr(src, 0, len)) != NULL) {
+    size_t run = (size_t)(zero - src);
+    buf_put(b, src, run);
+    buf_putc(b, 0x00);
+    buf_putc(b, 0xFF);
+    src += run + 1;
+    len -= run + 1;
+  }
+  buf_put(b, src, len);
+  buf_putc(b, 0x00);
+  buf_putc(b, 0x00);
+}
+
+/* Size of the string term at p (0 if malformed); its body unescaped into
+** out when out is not NULL. */
+static size_t scan_string(const unsigned char *p, size_t len, buf *out) {
+  size_t i = 1;
+  if (len < 3 || p[0] != TERM_STRING) return 0;
+  for (;;) {
+    const unsigned char *zero = memchr(p + i, 0, len - i);
+    size_t at;
+    if (zero == NULL) return 0;
+    at = (size_t)(zero - p);
+    if (out != NULL) buf_put(out, p + i, at - i);
+    if (at + 1 >= len) return 0;
+    if (p[at + 1] == 0x00) return at + 2;
+    if (p[at + 1] != 0xFF) return 0;
+    if (out != NULL) buf_putc(out, 0x00);
+    i = at + 2;
+  }
+}
+
+size_t term_get_string(const unsigned char *p, size_t len, buf *out) {
+  return scan_string(p, len, out);
+}
+
+/* ---- arrays and maps ---- */
+
+int term_count_size(uint32_t count) {
+  return count < 0x80 ? 1 : count < 0x4000 ? 2 : 4;
+}
+
+static void put_count(buf *b, uint32_t count) {
+  if (count < 0x80) buf_putc(b, (unsigned char)count);
+  else if (count < 0x4000) put_be(b, 0x8000u | count, 2);
+  else put_be(b, 0xC0000000u | (count & TERM_MAX_COUNT), 4);
+}
+
+void term_put_array(buf *b, uint32_t count) {
+  buf_putc(b, TERM_ARRAY);
+  put_count(b, count);
+}
+
+void term_put_map(buf *b, uint32_t count) {
+  buf_putc(b, TERM_MAP);
+  put_count(b, count);
+}
+
+size_t term_get_header(const unsigned char *p, size_t len, int *tag, uint32_t *count) {
+  uint32_t c;
+  size_t size;
+  if (len < 2 || (p[0] != TERM_ARRAY && p[0] != TERM_MAP)) return 0;
+  if (p[1] < 0x80) { c = p[1]; size = 2; }
+  else if (p[1] < 0xC0) {
+    if (len < 3) return 0;
+    c = (uint32_t)get_be(p + 1, 2) & 0x3FFF;
+    if (c < 0x80) return 0;          /* not the shortest form */
+    size = 3;
+  } else {
+    if (len < 5) return 0;
+    c = (uint32_t)get_be(p + 1, 4) & TERM_MAX_COUNT;
+    if (c < 0x4000) return 0;
+    size = 5;
+  }
+  *tag = p[0];
+  *count = c;
+  return size;
+}
+
+/* ---- structure ---- */
+
+static size_t skip(const unsigned char *p, size_t len, int depth);
+
+/* Skips `count` terms from p; with `ascending`, each must be greater than
+** the one before (map keys). Returns the bytes consumed or 0. */
+static size_t skip_seq(const unsigned char *p, size_t len, uint32_t count,
+                       int depth, int ascending) {
+  size_t used = 0, prev = 0, prevlen = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    size_t n = skip(p + used, len - used, depth);
+    if (n == 0) return 0;
+    if (ascending && i > 0 &&
+        term_compare(p + prev, prevlen, p + used, n) >= 0) return 0;
+    prev = used;
+    prevlen = n;
+    used += n;
+  }
+  return used;
+}
+
+static size_t skip(const unsigned char *p, size_t len, int depth) {
+  term_num num;
+  int tag;
+  uint32_t count;
+  uint64_t id;
+  size_t h, keys, vals;
+  if (len == 0) return 0;
+  switch (p[0]) {
+    case TERM_NIL: case TERM_FALSE: case TERM_TRUE:
+      return 1;
+    case TERM_NUMBER:
+      return term_get_num(p, len, &num);
+    case TERM_REF: case TERM_TABLE: case TERM_PID:
+      return term_get_id(p, len, &tag, &id);
+    case TERM_STRING:
+      return scan_string(p, len, NULL);
+    case TERM_ARRAY: case TERM_MAP:
+      if (depth >= TERM_MAX_DEPTH) return 0;
+      h = term_get_header(p, len, &tag, &count);
+      if (h == 0) return 0;
+      if (count > len - h) return 0;   /* every term takes a byte at least */
+      if (count == 0) return h;
+      keys = skip_seq(p + h, len - h, count, depth + 1, tag == TERM_MAP);
+      if (keys == 0) return 0;
+      if (tag == TERM_ARRAY) return h + keys;
+      vals = skip_seq(p + h + keys, len - h - keys, count, depth + 1, 0);
+      return vals == 0 ? 0 : h + keys + vals;
+    default:
+      return 0;
+  }
+}
+
+size_t term_skip(const unsigned char *p, size_t len) {
+  return skip(p, len, 0);
+}
+
+int term_valid(const unsigned char *p, size_t len) {
+  return len > 0 && term_skip(p, len) == len;
+}
+
+/* The size of a term already known to be well formed: no map-order check,
+** so that lookups inside stored objects stay linear. */
+static size_t trusted_size(const unsigned char *p, size_t len) {
+  int tag;
+  uint32_t count;
+  size_t h, used;
+  switch (p[0]) {
+    case TERM_NIL: case TERM_FALSE: case TERM_TRUE:
+      return 1;
+    case TERM_NUMBER: {
+      term_num n;
+      return term_get_num(p, len, &n);
+    }
+    case TERM_REF: case TERM_TABLE: case TERM_PID:
+      return len >= 9 ? 9 : 0;
+    case TERM_STRING:
+      return scan_string(p, len, NULL);
+    case TERM_ARRAY: case TERM_MAP:
+      h = term_get_header(p, len, &tag, &count);
+      if (h == 0) return 0;
+      if (tag == TERM_MAP) count *= 2;   /* fits: count < 2^30 */
+      used = h;
+      for (uint32_t i = 0; i < count; i++) {
+        size_t n = used < len ? trusted_size(p + used, len - used) : 0;
+        if (n == 0) return 0;
+        used += n;
+      }
+      return used;
+    default:
+      return 0;
+  }
+}
+
+int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
+                    const unsigned char **elem, size_t *elen) {
+  int tag;
+  uint32_t count;
+  size_t at = term_get_header(p, len, &tag, &count);
+  if (at == 0 || tag != TERM_ARRAY || index >= count) return 0;
+  for (uint32_t i = 0; i < index; i++) {
+    size_t n = at < len ? trusted_size(p + at, len - at) : 0;
+    if (n == 0) return 0;
+    at += n;
+  }
+  if (at >= len) return 0;
+  *elem = p + at;
+  *elen = trusted_size(p + at, len - at);
+  return *elen != 0;
+}
+
+int term_map_get(const unsigned char *p, size_t len,
+                 const unsigned char *k, size_t klen,
+                 const unsigned char **val, size_t *vlen) {
+  int tag;
+  uint32_t count, found = 0;
+  int hit = 0;
+  size_t at = term_get_header(p, len, &tag, &count);
+  if (at == 0 || tag != TERM_MAP) return 0;
+  for (uint32_t i = 0; i < count; i++) {
+    size_t n = at < len ? trusted_size(p + at, len - at) : 0;
+    if (n == 0) return 0;
+    if (!hit && n == klen && memcmp(p + at, k, klen) == 0) {
+      hit = 1;
+      found = i;
+    }
+    at += n;
+  }
+  if (!hit) return 0;
+  for (uint32_t i = 0; i < found; i++) {
+    size_t n = at < len ? trusted_size(p + at, len - at) : 0;
+    if (n == 0) return 0;
+    at += n;
+  }
+  if (at >= len) return 0;
+  *val = p + at;
+  *vlen = trusted_size(p + at, len - at);
+  return *vlen != 0;
+}
+
+int term_compare(const unsigned char *a, size_t alen,
+                 const unsigned char *b, size_t blen) {
+  int c = memcmp(a, b, alen < blen ? alen : blen);
+  if (c != 0) return c;
+  return alen < blen ? -1 : alen > blen;
+}

@@ -1,0 +1,121 @@
+/*
+** term.h — heirloom's one value format.
+**
+** A term is a compact, self-delimiting byte string. Messages, table objects
+** and LevelDB records all use it, and it is canonical: two equal values
+** always encode to the same bytes. It is also order-preserving: memcmp of
+** two encodings orders them as Erlang's term order does, so the encoding of
+** a key is at once its ordered_set position and its LevelDB key.
+**
+** Layout (one tag byte, then a body; see docs/term-format.md):
+**   nil      0x10
+**   number   0x20, 8 bytes: the largest double d <= value, order-mapped,
+**                 big-endian; when |d| >= 2^53 two more bytes follow: the
+**                 integer offset value - d (0 for a float). Integers and
+**                 floats with the same value encode alike (1 and 1.0 are
+**                 one term); an integral value in int64 range decodes as
+**                 an integer. NaN has one canonical encoding, above +inf.
+**   false    0x30          true  0x31
+**   ref      0x40, 8 bytes big-endian id
+**   table    0x48, 8 bytes big-endian table id
+**   pid      0x50, 8 bytes big-endian process id
+**   array    0x60, count, then the elements
+**   map      0x68, count, then the keys in encoded order, then the values
+**                 in the same order (Erlang's map order: size, keys, values)
+**   string   0x70, the bytes with 0x00 written as 0x00 0xFF, then 0x00 0x00
+** count: 1 byte below 0x80; 0x80|hi then 1 byte below 2^14; 0xC0|hi then
+** 3 bytes below 2^30. Larger counts are refused.
+**
+** Order: nil < numbers < booleans < refs < tables < pids < arrays < maps <
+** strings. Arrays compare by length, then element by element; strings
+** bytewise.
+*/
+#ifndef HL_TERM_H
+#define HL_TERM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum {
+  TERM_NIL = 0x10,
+  TERM_NUMBER = 0x20,
+  TERM_FALSE = 0x30,
+  TERM_TRUE = 0x31,
+  TERM_REF = 0x40,
+  TERM_TABLE = 0x48,
+  TERM_PID = 0x50,
+  TERM_ARRAY = 0x60,
+  TERM_MAP = 0x68,
+  TERM_STRING = 0x70
+};
+
+#define TERM_MAX_DEPTH 64          /* nesting limit of arrays and maps */
+#define TERM_MAX_COUNT 0x3FFFFFFFu /* most elements in one array or map */
+#define TERM_NUMBER_SIZE 9         /* tag + 8 bytes, when |value| < 2^53 */
+
+/* A decoded number. */
+typedef struct term_num {
+  int isint;    /* 1: the value is i; 0: the value is d */
+  int64_t i;
+  double d;
+} term_num;
+
+/* ---- writing ---- */
+void term_put_nil(buf *b);
+void term_put_bool(buf *b, int v);
+void term_put_int(buf *b, int64_t v);
+void term_put_float(buf *b, double v);
+void term_put_num(buf *b, const term_num *v);
+void term_put_string(buf *b, const void *s, size_t len);
+void term_put_id(buf *b, int tag, uint64_t id);   /* TERM_REF, TERM_TABLE, TERM_PID */
+/* An array or map header; the caller writes the `count` elements (for a
+** map: count keys in encoded order, then count values) right after. */
+void term_put_array(buf *b, uint32_t count);
+void term_put_map(buf *b, uint32_t count);
+int term_count_size(uint32_t count);   /* bytes a count takes */
+
+/* ---- reading ----
+** Readers take (p, len) and never read past p + len. Functions returning a
+** size return 0 when the bytes are malformed or truncated. */
+
+/* Size of the term at p; 0 if malformed. Checks structure up to
+** TERM_MAX_DEPTH and that map keys are strictly ascending. */
+size_t term_skip(const unsigned char *p, size_t len);
+
+/* 1 when p[0..len) is exactly one well-formed term. */
+int term_valid(const unsigned char *p, size_t len);
+
+/* Reads a number term; returns its size or 0. */
+size_t term_get_num(const unsigned char *p, size_t len, term_num *out);
+
+/* Reads an array or map header (tag included): *count, and the size of the
+** header; 0 if p is not one. */
+size_t term_get_header(const unsigned char *p, size_t len, int *tag, uint32_t *count);
+
+/* Reads a string: calls the body's unescaped bytes into `out` (appended).
+** Returns the term's size or 0. */
+size_t term_get_string(const unsigned char *p, size_t len, buf *out);
+
+/* Reads a ref/table/pid id; returns 9 or 0. */
+size_t term_get_id(const unsigned char *p, size_t len, int *tag, uint64_t *id);
+
+/* Finds element `index` (0-based) of the array at p: *elem and *elen.
+** Returns 1 when found, 0 when the array is shorter or p is no array. */
+int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
+                    const unsigned char **elem, size_t *elen);
+
+/* Finds the value stored under the encoded key k in the map at p. */
+int term_map_get(const unsigned char *p, size_t len,
+                 const unsigned char *k, size_t klen,
+                 const unsigned char **val, size_t *vlen);
+
+/* Compares two terms in term order: <0, 0 or >0. */
+int term_compare(const unsigned char *a, size_t alen,
+                 const unsigned char *b, size_t blen);
+
+/* 1 if the term is a number whose value is NaN (refused as a key). */
+int term_is_nan(const unsigned char *p, size_t len);
+
+#endif

@@ -1,0 +1,273 @@
+/*
+** test_table.c — the table layer through the public C API: every type's
+** insert semantics, lookups, counters, iteration, byte-string helpers,
+** error codes with their messages, and access modes checked against the
+** calling process (through the internal API, which takes the caller).
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "etab.h"
+#include "heirloom.h"
+#include "term.h"
+
+static hl_buf b, out;
+
+static void obj(int64_t k, int64_t v) {
+  hl_buf_clear(&b);
+  hl_term_array(&b, 2);
+  hl_term_int(&b, k);
+  hl_term_int(&b, v);
+}
+
+static void key(int64_t k) {
+  hl_buf_clear(&b);
+  hl_term_int(&b, k);
+}
+
+static size_t lookup(hl_table *t, int64_t k) {
+  size_t count = 0;
+  key(k);
+  hl_buf_clear(&out);
+  CHECK(hl_table_lookup(t, b.data, b.len, &out, &count) == HL_OK);
+  return count;
+}
+
+static int has_msg(const char *part) {
+  if (strstr(hl_errmsg(), part) != NULL) return 1;
+  fprintf(stderr, "message was: %s\n", hl_errmsg());
+  return 0;
+}
+
+static hl_table *new_table(hl_node *n, const char *name, hl_table_type type) {
+  hl_table_opts o = {type, HL_PUBLIC, 1, 1};
+  hl_table *t = NULL;
+  CHECK(hl_table_new(n, name, &o, &t) == HL_OK);
+  return t;
+}
+
+static void test_types(hl_node *n) {
+  hl_table *set = new_table(n, "set", HL_SET);
+  hl_table *bag = new_table(n, "bag", HL_BAG);
+  hl_table *dbag = new_table(n, "dbag", HL_DUPLICATE_BAG);
+  hl_table *oset = new_table(n, "oset", HL_ORDERED_SET);
+  hl_table *all[] = {set, bag, dbag, oset};
+  for (int i = 0; i < 4; i++) {
+    obj(1, 10);
+    CHECK(hl_table_insert(all[i], b.data, b.len) == HL_OK);
+    CHECK(hl_table_insert(all[i], b.data, b.len) == HL_OK);
+    obj(1, 20);
+    CHECK(hl_table_insert(all[i], b.data, b.len) == HL_OK);
+  }
+  CHECK(lookup(set, 1) == 1);    /* replaced */
+  CHECK(lookup(oset, 1) == 1);
+  CHECK(lookup(bag, 1) == 2);    /* {1,10} once, {1,20} */
+  CHECK(lookup(dbag, 1) == 3);   /* duplicates kept */
+  obj(1, 30);
+  CHECK(hl_table_insert_new(set, b.data, b.len) == HL_EEXIST);
+  CHECK(lookup(set, 1) == 1);
+  obj(2, 30);
+  CHECK(hl_table_insert_new(set, b.data, b.len) == HL_OK);
+  CHECK(hl_table_size(set) == 2);
+  key(1);
+  CHECK(hl_table_delete(dbag, b.data, b.len) == HL_OK);
+  CHECK(lookup(dbag, 1) == 0);
+  for (int i = 0; i < 4; i++) {
+    CHECK(hl_table_drop(all[i]) == HL_OK);
+    hl_table_release(all[i]);
+  }
+}
+
+static void test_counters(hl_node *n) {
+  hl_table *t = new_table(n, "counters", HL_SET);
+  hl_table *bag = new_table(n, "counterbag", HL_BAG);
+  int64_t r = 0;
+  obj(7, 40);
+  hl_table_insert(t, b.data, b.len);
+  key(7);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 2, 2, &r) == HL_OK && r == 42);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 1, 1, &r) == HL_EBADARG);
+  CHECK(has_msg("is the key"));
+  CHECK(hl_table_update_counter(t, b.data, b.len, 3, 1, &r) == HL_EBADARG);
+  CHECK(has_msg("past the end"));
+  key(8);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 2, 1, &r) == HL_ENOTFOUND);
+  CHECK(has_msg("hl_table_update_counter: key not found"));
+  obj(7, 0);
+  hl_table_insert(bag, b.data, b.len);
+  key(7);
+  CHECK(hl_table_update_counter(bag, b.data, b.len, 2, 1, &r) == HL_ETYPE);
+  CHECK(has_msg("not a bag"));
+  /* a string element is not a counter */
+  hl_buf_clear(&b);
+  hl_term_array(&b, 2);
+  hl_term_int(&b, 9);
+  hl_term_string(&b, "x", 1);
+  hl_table_insert(t, b.data, b.len);
+  key(9);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 2, 1, &r) == HL_EBADARG);
+  CHECK(has_msg("not an integer"));
+  CHECK(lookup(t, 9) == 1);
+  hl_table_drop(t);
+  hl_table_drop(bag);
+  hl_table_release(t);
+  hl_table_release(bag);
+}
+
+static void test_bytes(hl_node *n) {
+  hl_table *t = new_table(n, "bytes", HL_SET);
+  hl_buf v;
+  int64_t r;
+  hl_buf_init(&v);
+  CHECK(hl_table_put(t, "k\0ey", 4, "va\0lue", 6) == HL_OK);
+  CHECK(hl_table_get(t, "k\0ey", 4, &v) == HL_OK);
+  CHECK(v.len == 6 && memcmp(v.data, "va\0lue", 6) == 0);
+  CHECK(hl_table_get(t, "nope", 4, &v) == HL_ENOTFOUND);
+  CHECK(hl_table_incr(t, "hits", 4, 5, &r) == HL_OK && r == 5);
+  CHECK(hl_table_incr(t, "hits", 4, -2, &r) == HL_OK && r == 3);
+  CHECK(hl_table_del(t, "k\0ey", 4) == HL_OK);
+  hl_buf_clear(&v);
+  CHECK(hl_table_get(t, "k\0ey", 4, &v) == HL_ENOTFOUND);
+  hl_buf_free(&v);
+  hl_table_drop(t);
+  hl_table_release(t);
+}
+
+static void test_iteration(hl_node *n) {
+  hl_table *oset = new_table(n, "ordered", HL_ORDERED_SET);
+  hl_table *set = new_table(n, "hashed", HL_SET);
+  hl_buf k, next;
+  int64_t v, prev = -1;
+  int visits = 0, seen[100] = {0}, ordered = 1;
+  hl_buf_init(&k);
+  hl_buf_init(&next);
+  for (int i = 99; i >= 0; i--) {
+    obj(i, i);
+    hl_table_insert(oset, b.data, b.len);
+    hl_table_insert(set, b.data, b.len);
+  }
+  CHECK(hl_table_next(oset, NULL, 0, &k) == HL_OK);
+  while (1) {
+    CHECK(hl_term_get_int(k.data, k.len, &v) > 0);
+    if (v <= prev) ordered = 0;
+    prev = v;
+    if (v == 50) {       /* next works from a deleted key */
+      CHECK(hl_table_delete(oset, k.data, k.len) == HL_OK);
+    }
+    hl_buf_clear(&next);
+    if (hl_table_next(oset, k.data, k.len, &next) != HL_OK) break;
+    hl_buf_clear(&k);
+    hl_buf_append(&k, next.data, next.len);
+    visits++;
+  }
+  CHECK(ordered && prev == 99 && visits == 99);
+  hl_buf_clear(&k);
+  CHECK(hl_table_next(set, NULL, 0, &k) == HL_OK);
+  visits = 0;
+  do {
+    CHECK(hl_term_get_int(k.data, k.len, &v) > 0 && v >= 0 && v < 100);
+    if (v >= 0 && v < 100) seen[v]++;
+    visits++;
+    hl_buf_clear(&next);
+    if (hl_table_next(set, k.data, k.len, &next) != HL_OK) break;
+    hl_buf_clear(&k);
+    hl_buf_append(&k, next.data, next.len);
+  } while (visits < 1000);
+  CHECK(visits == 100);
+  for (int i = 0; i < 100; i++) CHECK(seen[i] == 1);
+  hl_buf_free(&k);
+  hl_buf_free(&next);
+  hl_table_drop(oset);
+  hl_table_drop(set);
+  hl_table_release(oset);
+  hl_table_release(set);
+}
+
+static void test_errors(hl_node *n) {
+  hl_table *t = new_table(n, "errors", HL_SET), *again = NULL, *found = NULL;
+  hl_table_opts o = {HL_SET, HL_PUBLIC, 1, 3};
+  hl_table *wide;
+  unsigned char garbage[] = {0x60, 0x05, 0x20};
+  CHECK(hl_table_new(n, "errors", NULL, &again) == HL_OK);   /* unnamed: no clash */
+  hl_table_release(again);
+  CHECK(hl_table_new(n, "errors", &o, &again) == HL_EEXIST);
+  CHECK(has_msg("already exists"));
+  CHECK(hl_table_open(n, "errors", &found) == HL_OK && found == t);
+  hl_table_release(found);
+  CHECK(hl_table_open(n, "missing", &found) == HL_ENOTFOUND);
+  CHECK(hl_table_insert(t, garbage, sizeof garbage) == HL_EFORMAT);
+  CHECK(has_msg("hl_table_insert: obj is not a well-formed term"));
+  o.named = 0;
+  CHECK(hl_table_new(n, "wide", &o, &wide) == HL_OK);
+  obj(1, 2);
+  CHECK(hl_table_insert(wide, b.data, b.len) == HL_EBADARG);
+  CHECK(has_msg("object has 2 elements but keypos is 3"));
+  CHECK(hl_table_size(wide) == 0);
+  hl_buf_clear(&b);
+  hl_term_nil(&b);
+  CHECK(hl_table_lookup(t, b.data, b.len, &out, &(size_t){0}) == HL_EBADARG);
+  CHECK(has_msg("key must not be nil"));
+  CHECK(hl_table_drop(t) == HL_OK);
+  obj(1, 2);
+  CHECK(hl_table_insert(t, b.data, b.len) == HL_ECLOSED);
+  CHECK(has_msg("dropped"));
+  CHECK(hl_table_open(n, "errors", &found) == HL_ENOTFOUND);
+  hl_table_release(t);
+  hl_table_drop(wide);
+  hl_table_release(wide);
+}
+
+static void test_access(hl_node *n) {
+  static const hl_access modes[] = {HL_PUBLIC, HL_PROTECTED, HL_PRIVATE};
+  uint64_t owner = n->host_pid, other = owner + 1000;
+  for (int i = 0; i < 3; i++) {
+    etab_opts o;
+    hl_err e = {HL_OK, ""};
+    etab *t;
+    tslice s;
+    size_t count;
+    int inserted;
+    memset(&o, 0, sizeof o);
+    o.type = HL_SET;
+    o.access = modes[i];
+    o.keypos.index = 1;
+    t = etab_new(n, "access", &o, owner, &e);
+    CHECK(t != NULL);
+    obj(1, 1);
+    s = (tslice){b.data, b.len};
+    etab_insert(t, other, &s, 1, 0, &inserted, &e);
+    CHECK((e.code == HL_OK) == (modes[i] == HL_PUBLIC));
+    if (modes[i] != HL_PUBLIC) CHECK(strstr(e.msg, "only its owner may write") != NULL);
+    err_clear(&e);
+    etab_insert(t, owner, &s, 1, 0, &inserted, &e);
+    CHECK(e.code == HL_OK);
+    key(1);
+    hl_buf_clear(&out);
+    etab_lookup(t, other, (tslice){b.data, b.len}, (buf *)&out, &count, &e);
+    CHECK((e.code == HL_OK) == (modes[i] != HL_PRIVATE));
+    err_clear(&e);
+    etab_drop(t, other, &e);
+    CHECK((e.code == HL_OK) == (modes[i] == HL_PUBLIC));
+    err_clear(&e);
+    if (modes[i] != HL_PUBLIC) CHECK(etab_drop(t, owner, &e) == HL_OK);
+    etab_unref(t);
+  }
+}
+
+int main(void) {
+  hl_node *n;
+  hl_buf_init(&b);
+  hl_buf_init(&out);
+  CHECK(hl_node_start(NULL, &n) == HL_OK);
+  test_types(n);
+  test_counters(n);
+  test_bytes(n);
+  test_iteration(n);
+  test_errors(n);
+  test_access(n);
+  hl_node_stop(n);
+  hl_buf_free(&b);
+  hl_buf_free(&out);
+  return check_summary("table");
+}

@@ -1,0 +1,293 @@
+/*
+** test_term.c — the term format: round trips, canonical numbers, key order
+** against an independent model of Erlang's term order, and refusal of
+** truncated or garbage bytes (run under ASan to catch any over-read).
+*/
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "term.h"
+
+/* ---- a model of values, independent of the encoding ---- */
+
+enum { V_NIL, V_NUM, V_BOOL, V_ARRAY, V_STRING };
+
+typedef struct val {
+  int type;
+  int isint;
+  int64_t i;
+  double d;
+  int b;
+  char s[12];
+  size_t slen;
+  struct val *elems;
+  size_t n;
+} val;
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+
+static uint64_t next_random(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+
+static int64_t random_int(void) {
+  switch (next_random() % 5) {
+    case 0: return (int64_t)(next_random() % 21) - 10;
+    case 1: return (int64_t)next_random();
+    case 2: return ((int64_t)1 << 53) + (int64_t)(next_random() % 5) - 2;
+    case 3: return -((int64_t)1 << 53) - (int64_t)(next_random() % 5) + 2;
+    default: return (next_random() & 1) ? INT64_MAX - (int64_t)(next_random() % 3)
+                                        : INT64_MIN + (int64_t)(next_random() % 3);
+  }
+}
+
+static double random_float(void) {
+  switch (next_random() % 4) {
+    case 0: return (double)((int64_t)(next_random() % 21) - 10) / 4.0;
+    case 1: return (double)(int64_t)next_random() / 7.0;
+    case 2: return (next_random() & 1) ? INFINITY : -INFINITY;
+    default: return ldexp((double)(next_random() % 1000), (int)(next_random() % 200) - 100);
+  }
+}
+
+static void random_val(val *v, int depth) {
+  memset(v, 0, sizeof *v);
+  switch (next_random() % (depth > 2 ? 4 : 5)) {
+    case 0: v->type = V_NUM; v->isint = 1; v->i = random_int(); break;
+    case 1: v->type = V_NUM; v->d = random_float(); break;
+    case 2: v->type = V_BOOL; v->b = (int)(next_random() & 1); break;
+    case 3:
+      v->type = V_STRING;
+      v->slen = next_random() % sizeof v->s;
+      for (size_t i = 0; i < v->slen; i++) v->s[i] = (char)("a\0b\xff"[next_random() % 4]);
+      break;
+    default:
+      v->type = V_ARRAY;
+      v->n = next_random() % 4;
+      v->elems = calloc(v->n ? v->n : 1, sizeof(val));
+      for (size_t i = 0; i < v->n; i++) random_val(&v->elems[i], depth + 1);
+      break;
+  }
+}
+
+static void free_val(val *v) {
+  for (size_t i = 0; i < v->n; i++) free_val(&v->elems[i]);
+  free(v->elems);
+}
+
+static void encode_val(buf *b, const val *v) {
+  switch (v->type) {
+    case V_NIL: term_put_nil(b); break;
+    case V_NUM: if (v->isint) term_put_int(b, v->i); else term_put_float(b, v->d); break;
+    case V_BOOL: term_put_bool(b, v->b); break;
+    case V_STRING: term_put_string(b, v->s, v->slen); break;
+    default:
+      term_put_array(b, (uint32_t)v->n);
+      for (size_t i = 0; i < v->n; i++) encode_val(b, &v->elems[i]);
+  }
+}
+
+/* Erlang's order: numbers by value (exact, ints and floats mixed) <
+** booleans < arrays (length, then elements) < strings (bytewise). */
+static int rank(int type) {
+  switch (type) {
+    case V_NIL: return 0;
+    case V_NUM: return 1;
+    case V_BOOL: return 2;
+    case V_ARRAY: return 3;
+    default: return 4;
+  }
+}
+
+static int cmp_num(const val *a, const val *b) {
+  long double x = a->isint ? (long double)a->i : (long double)a->d;   /* exact for int64 */
+  long double y = b->isint ? (long double)b->i : (long double)b->d;
+  return x < y ? -1 : x > y;
+}
+
+static int model_compare(const val *a, const val *b) {
+  int c;
+  if (rank(a->type) != rank(b->type)) return rank(a->type) < rank(b->type) ? -1 : 1;
+  switch (a->type) {
+    case V_NUM: return cmp_num(a, b);
+    case V_BOOL: return a->b - b->b;
+    case V_STRING:
+      c = memcmp(a->s, b->s, a->slen < b->slen ? a->slen : b->slen);
+      if (c != 0) return c < 0 ? -1 : 1;
+      return a->slen < b->slen ? -1 : a->slen > b->slen;
+    case V_ARRAY:
+      if (a->n != b->n) return a->n < b->n ? -1 : 1;
+      for (size_t i = 0; i < a->n; i++)
+        if ((c = model_compare(&a->elems[i], &b->elems[i])) != 0) return c;
+      return 0;
+    default: return 0;
+  }
+}
+
+static int sign(int x) {
+  return x < 0 ? -1 : x > 0;
+}
+
+/* ---- tests ---- */
+
+static void test_numbers(void) {
+  buf a, b;
+  term_num n;
+  int64_t ints[] = {0, 1, -1, 42, INT64_MAX, INT64_MIN, ((int64_t)1 << 53) + 1,
+                    -((int64_t)1 << 53) - 1, ((int64_t)1 << 62) + 12345};
+  buf_init(&a);
+  buf_init(&b);
+  term_put_int(&a, 1);
+  term_put_float(&b, 1.0);
+  CHECK(a.n == b.n && memcmp(a.p, b.p, a.n) == 0);   /* 1 and 1.0: one term */
+  buf_reset(&a);
+  buf_reset(&b);
+  term_put_float(&a, -0.0);
+  term_put_int(&b, 0);
+  CHECK(a.n == b.n && memcmp(a.p, b.p, a.n) == 0);
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+    buf_reset(&a);
+    term_put_int(&a, ints[i]);
+    CHECK(term_get_num(a.p, a.n, &n) == a.n && n.isint && n.i == ints[i]);
+    CHECK(term_valid(a.p, a.n));
+  }
+  buf_reset(&a);
+  term_put_float(&a, 0.5);
+  CHECK(term_get_num(a.p, a.n, &n) == a.n && !n.isint && n.d == 0.5);
+  buf_reset(&a);
+  term_put_float(&a, NAN);
+  CHECK(term_is_nan(a.p, a.n));
+  buf_reset(&b);
+  term_put_float(&b, INFINITY);
+  CHECK(term_compare(b.p, b.n, a.p, a.n) < 0);   /* NaN sorts above +inf */
+  buf_reset(&a);
+  term_put_float(&a, 1e300);
+  CHECK(term_get_num(a.p, a.n, &n) == a.n && !n.isint && n.d == 1e300);
+  buf_reset(&a);
+  term_put_float(&a, 4611686018427387904.0);   /* 2^62 as a float: integral, in range */
+  CHECK(term_get_num(a.p, a.n, &n) == a.n && n.isint && n.i == ((int64_t)1 << 62));
+  buf_free(&a);
+  buf_free(&b);
+}
+
+static void test_strings(void) {
+  buf a, out;
+  const char s[] = "a\0b\0\0c\xff";
+  buf_init(&a);
+  buf_init(&out);
+  term_put_string(&a, s, sizeof s - 1);
+  CHECK(term_valid(a.p, a.n));
+  CHECK(term_get_string(a.p, a.n, &out) == a.n);
+  CHECK(out.n == sizeof s - 1 && memcmp(out.p, s, out.n) == 0);
+  buf_free(&a);
+  buf_free(&out);
+}
+
+static void test_maps(void) {
+  buf m, k;
+  const unsigned char *v;
+  size_t vlen;
+  term_num n;
+  buf_init(&m);
+  buf_init(&k);
+  term_put_map(&m, 2);              /* {a = 1, b = 2}: keys ascending */
+  term_put_string(&m, "a", 1);
+  term_put_string(&m, "b", 1);
+  term_put_int(&m, 1);
+  term_put_int(&m, 2);
+  CHECK(term_valid(m.p, m.n));
+  term_put_string(&k, "b", 1);
+  CHECK(term_map_get(m.p, m.n, k.p, k.n, &v, &vlen));
+  CHECK(term_get_num(v, vlen, &n) && n.isint && n.i == 2);
+  buf_reset(&m);
+  term_put_map(&m, 2);              /* keys out of order: not canonical */
+  term_put_string(&m, "b", 1);
+  term_put_string(&m, "a", 1);
+  term_put_int(&m, 1);
+  term_put_int(&m, 2);
+  CHECK(!term_valid(m.p, m.n));
+  buf_free(&m);
+  buf_free(&k);
+}
+
+static void test_depth(void) {
+  buf b;
+  buf_init(&b);
+  for (int i = 0; i < TERM_MAX_DEPTH; i++) term_put_array(&b, 1);
+  term_put_nil(&b);
+  CHECK(term_valid(b.p, b.n));
+  buf_reset(&b);
+  for (int i = 0; i <= TERM_MAX_DEPTH; i++) term_put_array(&b, 1);
+  term_put_nil(&b);
+  CHECK(!term_valid(b.p, b.n));
+  buf_free(&b);
+}
+
+static void test_random_order_and_prefixes(void) {
+  buf a, b;
+  buf_init(&a);
+  buf_init(&b);
+  for (int round = 0; round < 5000; round++) {
+    val x, y;
+    int model, bytes;
+    random_val(&x, 0);
+    random_val(&y, 0);
+    buf_reset(&a);
+    buf_reset(&b);
+    encode_val(&a, &x);
+    encode_val(&b, &y);
+    CHECK(term_valid(a.p, a.n));
+    model = sign(model_compare(&x, &y));
+    bytes = sign(term_compare(a.p, a.n, b.p, b.n));
+    if (model != bytes) fprintf(stderr, "order mismatch in round %d\n", round);
+    CHECK(model == bytes);
+    CHECK((model == 0) == (a.n == b.n && memcmp(a.p, b.p, a.n) == 0));
+    /* No proper prefix is a whole term; each is read in a buffer of its
+    ** exact size, so ASan reports any read past it. */
+    for (size_t cut = 0; cut < a.n; cut++) {
+      unsigned char *p = malloc(cut ? cut : 1);
+      memcpy(p, a.p, cut);
+      CHECK(term_skip(p, cut) == 0);
+      free(p);
+    }
+    free_val(&x);
+    free_val(&y);
+  }
+  buf_free(&a);
+  buf_free(&b);
+}
+
+static void test_garbage(void) {
+  int accepted = 0;
+  for (int round = 0; round < 20000; round++) {
+    size_t len = 1 + next_random() % 24;
+    unsigned char *p = malloc(len);
+    static const unsigned char tags[] = {TERM_NIL, TERM_NUMBER, TERM_TRUE, TERM_PID,
+                                         TERM_ARRAY, TERM_MAP, TERM_STRING, 0xEE};
+    for (size_t i = 0; i < len; i++)
+      p[i] = (next_random() & 1) ? tags[next_random() % 8] : (unsigned char)next_random();
+    if (term_valid(p, len)) {
+      /* what is accepted must be canonical: re-reading it gives its size */
+      accepted++;
+      CHECK(term_skip(p, len) == len);
+    }
+    free(p);
+  }
+  CHECK(accepted < 20000);
+}
+
+int main(void) {
+  test_numbers();
+  test_strings();
+  test_maps();
+  test_depth();
+  test_random_order_and_prefixes();
+  test_garbage();
+  return check_summary("term");
+}
