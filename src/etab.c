@@ -299,6 +299,11 @@ static hl_status build_objects(etab *t, const tslice *objs, size_t n, eobj **out
     if (etab_object_key(t, objs[i], &koff, &klen, e) != HL_OK ||
         (out[i] = etab_obj_new(t, objs[i].p, objs[i].len, koff, klen)) == NULL) {
       if (e->code == HL_OK) err_set(e, HL_ENOMEM, "out of memory");
+      else if (n > 1 && strncmp(e->msg, "object ", 7) == 0) {
+        char rest[sizeof e->msg];
+        snprintf(rest, sizeof rest, "%s", e->msg + 7);
+        err_set(e, e->code, "object %zu %s", i + 1, rest);   /* name which one */
+      }
       while (i-- > 0) etab_obj_free(t, out[i]);
       return e->code;
     }

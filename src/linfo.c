@@ -211,6 +211,8 @@ int linfo_info(lua_State *L) {
   lcall c;
   buf name, heir, data;
   lcall_begin(&c, L, "table.info");
+  lua_settop(L, 2);
+  if (!lua_isnil(L, 2) && lua_type(L, 2) != LUA_TSTRING) lcall_raise(&c, "item must be a string");
   buf_init(&name);
   buf_init(&heir);
   buf_init(&data);
@@ -251,8 +253,7 @@ int linfo_info(lua_State *L) {
   lua_setfield(L, -2, "custody");
   lua_pushboolean(L, c.t->durable);
   lua_setfield(L, -2, "durable");
-  if (lua_isnoneornil(L, 2)) return 1;
-  if (lua_type(L, 2) != LUA_TSTRING) lcall_raise(&c, "item must be a string");
+  if (lua_isnil(L, 2)) return 1;
   lua_pushvalue(L, 2);
   if (lua_rawget(L, -2) == LUA_TNIL && strcmp(lua_tostring(L, 2), "heir") != 0 &&
       strcmp(lua_tostring(L, 2), "heir_data") != 0) {

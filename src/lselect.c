@@ -170,7 +170,7 @@ static int resume(lcall *c, lcont *k, int kidx) {
 int lselect_select(lua_State *L) {
   lcall c;
   lcont *k;
-  lua_Integer limit;
+  lua_Integer limit = 0;
   if (luaL_testudata(L, 1, CONT_META) != NULL) {   /* heirloom.table.select(cont) */
     k = lua_touserdata(L, 1);
     if (k->t == NULL) return luaL_error(L, "heirloom.table.select: the continuation is spent");

@@ -199,6 +199,7 @@ static int t_update_counter(lua_State *L) {
   int islist = 0;
   tslice deflt = {NULL, 0};
   lcall_begin(&c, L, "table.update_counter");
+  lua_settop(L, 4);   /* scratch values go above the arguments */
   lcall_key_arg(&c, 2);
   keyend = c.b->in.n;
   if (lua_type(L, 3) == LUA_TTABLE) {
@@ -271,6 +272,7 @@ static int t_update_element(lua_State *L) {
   int islist, updated;
   tslice deflt = {NULL, 0};
   lcall_begin(&c, L, "table.update_element");
+  lua_settop(L, 4);
   lcall_key_arg(&c, 2);
   keyend = c.b->in.n;
   if (lua_type(L, 3) != LUA_TTABLE) lcall_raise(&c, "change must be {pos, value} or a list of those");
