@@ -287,7 +287,7 @@ eobj *etab_find(etab *t, uint64_t hash, const unsigned char *key, size_t klen,
 
 /* The next object with the same key (bags), or NULL. */
 eobj *etab_same_key_next(const etab *t, const eobj *o) {
-  if (etab_is_ordered(t) || o->next == NULL) return NULL;
+  if (!etab_is_bag(t) || o->next == NULL) return NULL;   /* one per key */
   return eobj_has_key(o->next, o->hash, eobj_key(o), o->klen) ? o->next : NULL;
 }
 

@@ -26,15 +26,43 @@ static int is_key_pos(const etab *t, const ekeypos *pos) {
          memcmp(pos->field, t->keypos.field, pos->fieldlen) == 0;
 }
 
-/* Finds the element at pos in the object held by b, refusing the key. */
-static hl_status locate(const etab *t, const buf *b, const ekeypos *pos,
-                        const unsigned char **elem, size_t *elen, hl_err *e) {
+static int64_t apply_incr(const etab_incr *op, int64_t value, int *overflow) {
+  int64_t r;
+  *overflow = __builtin_add_overflow(value, op->incr, &r);
+  if (*overflow || !op->has_threshold) return r;
+  if ((op->incr >= 0 && r > op->threshold) || (op->incr < 0 && r < op->threshold))
+    return op->setvalue;
+  return r;
+}
+
+/* Finds the element at pos in an object's bytes, refusing the key. */
+static hl_status locate(const etab *t, const unsigned char *obj, size_t len,
+                        const ekeypos *pos, const unsigned char **elem, size_t *elen,
+                        hl_err *e) {
   char what[80];
-  etab_describe_pos(pos, what, sizeof what);
-  if (is_key_pos(t, pos))
-    return err_set(e, HL_EBADARG, "position %s is the key and cannot be updated", what);
-  if (!eobj_elem(b->p, b->n, pos, elem, elen))
+  if (is_key_pos(t, pos) || !eobj_elem(obj, len, pos, elem, elen)) {
+    etab_describe_pos(pos, what, sizeof what);
+    if (is_key_pos(t, pos))
+      return err_set(e, HL_EBADARG, "position %s is the key and cannot be updated", what);
     return err_set(e, HL_EBADARG, "position %s is past the end of the object", what);
+  }
+  return HL_OK;
+}
+
+/* Reads the counter at op's position and computes its new value. */
+static hl_status next_count(const etab *t, const unsigned char *obj, size_t len,
+                            const etab_incr *op, const unsigned char **elem,
+                            size_t *elen, int64_t *result, hl_err *e) {
+  term_num num;
+  int overflow;
+  if (locate(t, obj, len, &op->pos, elem, elen, e) != HL_OK) return e->code;
+  if (!term_get_num(*elem, *elen, &num) || !num.isint) {
+    char what[80];
+    etab_describe_pos(&op->pos, what, sizeof what);
+    return err_set(e, HL_EBADARG, "element at position %s is not an integer", what);
+  }
+  *result = apply_incr(op, num.i, &overflow);
+  if (overflow) return err_set(e, HL_EBADARG, "the counter would overflow 64 bits");
   return HL_OK;
 }
 
@@ -52,14 +80,6 @@ static hl_status default_object(etab *t, tslice deflt, const keyref *k, buf *out
   return HL_OK;
 }
 
-static int64_t apply_incr(const etab_incr *op, int64_t value, int *overflow) {
-  int64_t r;
-  *overflow = __builtin_add_overflow(value, op->incr, &r);
-  if (*overflow || !op->has_threshold) return r;
-  if ((op->incr >= 0 && r > op->threshold) || (op->incr < 0 && r < op->threshold))
-    return op->setvalue;
-  return r;
-}
 
 /* Runs the increments over the object in *cur (swapping with *spare). */
 static hl_status run_incrs(etab *t, buf **cur, buf **spare, const etab_incr *ops,
@@ -67,28 +87,31 @@ static hl_status run_incrs(etab *t, buf **cur, buf **spare, const etab_incr *ops
   for (size_t i = 0; i < nops; i++) {
     const unsigned char *elem;
     size_t elen;
-    term_num num;
-    int overflow;
-    buf tmp;
-    char what[80];
+    unsigned char num[TERM_NUMBER_MAX];
     buf *swap;
-    if (locate(t, *cur, &ops[i].pos, &elem, &elen, e) != HL_OK) return e->code;
-    if (!term_get_num(elem, elen, &num) || !num.isint) {
-      etab_describe_pos(&ops[i].pos, what, sizeof what);
-      return err_set(e, HL_EBADARG, "element at position %s is not an integer", what);
-    }
-    results[i] = apply_incr(&ops[i], num.i, &overflow);
-    if (overflow) return err_set(e, HL_EBADARG, "the counter would overflow 64 bits");
-    buf_init(&tmp);
-    term_put_int(&tmp, results[i]);
-    if (!buf_ok(&tmp)) return err_set(e, HL_ENOMEM, "out of memory");
-    splice((*cur)->p, (*cur)->n, elem, elen, tmp.p, tmp.n, *spare);
-    buf_free(&tmp);
+    if (next_count(t, (*cur)->p, (*cur)->n, &ops[i], &elem, &elen, &results[i], e) != HL_OK)
+      return e->code;
+    splice((*cur)->p, (*cur)->n, elem, elen, num, term_encode_int(results[i], num), *spare);
     swap = *cur;
     *cur = *spare;
     *spare = swap;
   }
   return HL_OK;
+}
+
+/* The common case, one increment whose result takes as many bytes as the
+** old value: rewritten where it stands, with no copy. 1 when done (or
+** failed, with e set), 0 when the slow path must rebuild the object. */
+static int incr_in_place(etab *t, eobj *o, const etab_incr *op, int64_t *result,
+                         hl_err *e) {
+  const unsigned char *elem;
+  size_t elen, n;
+  unsigned char num[TERM_NUMBER_MAX];
+  if (next_count(t, o->data, o->len, op, &elem, &elen, result, e) != HL_OK) return 1;
+  n = term_encode_int(*result, num);
+  if (n != elen) return 0;
+  memcpy(o->data + (elem - o->data), num, n);
+  return 1;
 }
 
 static hl_status run_changes(etab *t, buf **cur, buf **spare,
@@ -97,7 +120,8 @@ static hl_status run_changes(etab *t, buf **cur, buf **spare,
     const unsigned char *elem;
     size_t elen;
     buf *swap;
-    if (locate(t, *cur, &changes[i].pos, &elem, &elen, e) != HL_OK) return e->code;
+    if (locate(t, (*cur)->p, (*cur)->n, &changes[i].pos, &elem, &elen, e) != HL_OK)
+      return e->code;
     splice((*cur)->p, (*cur)->n, elem, elen, changes[i].value.p, changes[i].value.len, *spare);
     swap = *cur;
     *cur = *spare;
@@ -148,6 +172,10 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
   buf_init(&a);
   buf_init(&b);
   old = etab_find(t, k.hash, k.p, k.len, &link);
+  if (old != NULL && u->nincrs == 1 && incr_in_place(t, old, u->incrs, u->results, e)) {
+    *found = e->code == HL_OK;
+    goto done;
+  }
   if (old != NULL) buf_put(cur, old->data, old->len);
   else if (deflt.p != NULL) default_object(t, deflt, &k, cur, e);
   else goto done;   /* no object: *found stays 0 */

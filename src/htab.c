@@ -117,10 +117,11 @@ static void grow(htab *h) {
   h->bits++;
 }
 
+/* Load factor 1: every chain step is a cache miss at scale. */
 void htab_maybe_grow(htab *h) {
-  if (atomic_load(&h->count) <= ((size_t)2 << h->bits) || h->bits >= 40) return;
+  if (atomic_load(&h->count) <= ((size_t)1 << h->bits) || h->bits >= 40) return;
   htab_lock_all(h, 1);
-  if (atomic_load(&h->count) > ((size_t)2 << h->bits)) grow(h);
+  if (atomic_load(&h->count) > ((size_t)1 << h->bits)) grow(h);
   htab_unlock_all(h);
 }
 

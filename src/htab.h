@@ -53,7 +53,7 @@ eobj **htab_find(htab *h, uint64_t hash, const unsigned char *key, size_t klen);
 void htab_link(htab *h, eobj **link, eobj *o);        /* inserts o at link */
 eobj *htab_unlink(htab *h, eobj **link);              /* removes *link */
 
-/* Doubles the buckets when the table is more than twice as full; takes
+/* Doubles the buckets when there are more objects than buckets; takes
 ** every stripe, so call it with no lock held. */
 void htab_maybe_grow(htab *h);
 

@@ -31,6 +31,8 @@ int lbind_error(lua_State *L, const char *fname, const char *msg);
 ** results that must survive calls back into Lua. */
 buf *lbind_newbuf(lua_State *L);
 
-void lbind_open_table(lua_State *L);   /* pushes the heirloom.table module */
+/* Pushes the heirloom.table module; the state's record must be registered
+** under "heirloom.state" and the handle metatables created. */
+void lbind_open_table(lua_State *L);
 
 #endif

@@ -23,12 +23,17 @@ void lcall_begin(lcall *c, lua_State *L, const char *fname) {
   ltab *h;
   c->L = L;
   c->fname = fname;
-  c->b = lbind_running(L, fname);
+  /* The state's record and the handle metatable are upvalues: the hot path
+  ** makes no lookups by name. */
+  c->b = lua_touserdata(L, lua_upvalueindex(1));
+  if (c->b->node == NULL)
+    luaL_error(L, "heirloom.%s: the node is not started (call heirloom.start first)", fname);
   err_clear(&c->e);
-  h = lhandle_totable(L, 1);
-  if (h == NULL)
+  h = lua_touserdata(L, 1);
+  if (h == NULL || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(2)))
     luaL_error(L, "heirloom.%s: argument 1 must be a table handle (got %s)", fname,
                luaL_typename(L, 1));
+  lua_pop(L, 1);
   if (h->t == NULL || atomic_load(&h->t->dropped))
     luaL_error(L, "heirloom.%s: the table has been dropped", fname);
   c->t = h->t;

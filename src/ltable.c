@@ -44,7 +44,7 @@ static int insert_objects(lua_State *L, const char *fname, int only_new, int as_
       lua_rawgeti(L, 2, (lua_Integer)i + 1);
       idx = lua_gettop(L);
     }
-    snprintf(root, sizeof root, n > 1 || as_list ? "object %zu" : "object", i + 1);
+    snprintf(root, sizeof root, n > 1 || as_list ? "objects[%zu]" : "object", i + 1);
     lcall_check_object(&c, idx, root);
     offs[i] = lcall_encode_arg(&c, idx, root);
     if (as_list) lua_pop(L, 1);
@@ -417,9 +417,17 @@ static const luaL_Reg methods[] = {
   {NULL, NULL}
 };
 
+/* Pushes a table of the methods, each with the upvalues lcall_begin uses. */
+static void push_methods(lua_State *L) {
+  lua_newtable(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, "heirloom.state");
+  luaL_getmetatable(L, LHANDLE_TABLE);
+  luaL_setfuncs(L, methods, 2);
+}
+
 void lbind_open_table(lua_State *L) {
   lselect_open(L);
-  luaL_newlib(L, methods);                 /* the module: methods and functions */
+  push_methods(L);                         /* the module: methods and functions */
   lua_pushcfunction(L, linfo_new);
   lua_setfield(L, -2, "new");
   lua_pushcfunction(L, linfo_whereis);
@@ -427,7 +435,7 @@ void lbind_open_table(lua_State *L) {
   lua_pushcfunction(L, linfo_all);
   lua_setfield(L, -2, "all");
   luaL_getmetatable(L, LHANDLE_TABLE);     /* handles: t:lookup(k) */
-  luaL_newlib(L, methods);
+  push_methods(L);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
 }

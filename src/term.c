@@ -26,13 +26,16 @@ static double num_from_order_bits(uint64_t u) {
   return d;
 }
 
-static void put_be(buf *b, uint64_t v, int nbytes) {
-  unsigned char *p = buf_grab(b, (size_t)nbytes);
-  if (p == NULL) return;
+static void store_be(unsigned char *p, uint64_t v, int nbytes) {
   for (int i = nbytes - 1; i >= 0; i--) {
     p[i] = (unsigned char)(v & 0xFF);
     v >>= 8;
   }
+}
+
+static void put_be(buf *b, uint64_t v, int nbytes) {
+  unsigned char *p = buf_grab(b, (size_t)nbytes);
+  if (p != NULL) store_be(p, v, nbytes);
 }
 
 static uint64_t get_be(const unsigned char *p, int nbytes) {
@@ -41,28 +44,45 @@ static uint64_t get_be(const unsigned char *p, int nbytes) {
   return v;
 }
 
+static uint64_t get_be64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  return v;
+}
+
 static int needs_offset(double d) {
   return fabs(d) >= TWO53;   /* also true for the infinities */
 }
 
-/* Writes the number whose value is d + off (off only when needs_offset). */
-static void put_number(buf *b, double d, unsigned off) {
-  buf_putc(b, TERM_NUMBER);
-  put_be(b, num_order_bits(d), 8);
-  if (needs_offset(d)) put_be(b, off, 2);
+/* Encodes the number whose value is d + off (off only when needs_offset). */
+static size_t encode_number(unsigned char *out, double d, unsigned off) {
+  out[0] = TERM_NUMBER;
+  store_be(out + 1, num_order_bits(d), 8);
+  if (!needs_offset(d)) return 9;
+  store_be(out + 9, off, 2);
+  return 11;
 }
 
-void term_put_float(buf *b, double v) {
-  if (isnan(v)) v = NAN;          /* one canonical NaN */
-  else if (v == 0) v = 0.0;       /* -0.0 is 0 */
-  put_number(b, v, 0);
-}
-
-void term_put_int(buf *b, int64_t v) {
+size_t term_encode_int(int64_t v, unsigned char out[TERM_NUMBER_MAX]) {
   double d = (double)v;
   /* d must be the largest double <= v; rounding may have gone up. */
   if (d >= TWO63 || (int64_t)d > v) d = nextafter(d, -INFINITY);
-  put_number(b, d, (unsigned)(v - (int64_t)d));
+  return encode_number(out, d, (unsigned)(v - (int64_t)d));
+}
+
+void term_put_float(buf *b, double v) {
+  unsigned char tmp[TERM_NUMBER_MAX];
+  if (isnan(v)) v = NAN;          /* one canonical NaN */
+  else if (v == 0) v = 0.0;       /* -0.0 is 0 */
+  buf_put(b, tmp, encode_number(tmp, v, 0));
+}
+
+void term_put_int(buf *b, int64_t v) {
+  unsigned char tmp[TERM_NUMBER_MAX];
+  buf_put(b, tmp, term_encode_int(v, tmp));
 }
 
 void term_put_num(buf *b, const term_num *v) {
@@ -75,22 +95,22 @@ size_t term_get_num(const unsigned char *p, size_t len, term_num *out) {
   unsigned off = 0;
   size_t size = 9;
   if (len < 9 || p[0] != TERM_NUMBER) return 0;
-  d = num_from_order_bits(get_be(p + 1, 8));
+  d = num_from_order_bits(get_be64(p + 1));
   if (needs_offset(d)) {
     if (len < 11) return 0;
     off = (unsigned)get_be(p + 9, 2);
     size = 11;
   }
-  if (isnan(d)) {
-    if (num_order_bits(d) != num_order_bits(NAN)) return 0;
-    out->isint = 0;
-    out->d = d;
-  } else if (d == floor(d) && d >= -TWO63 && d < TWO63) {
+  if (d >= -TWO63 && d < TWO63 && d == (double)(int64_t)d) {
     /* canonical: d is the largest double <= the value, and no -0.0 */
     if (off > 0 && (double)off >= nextafter(d, INFINITY) - d) return 0;
     if (d == 0 && signbit(d)) return 0;
     out->isint = 1;
     out->i = (int64_t)d + (int64_t)off;
+  } else if (isnan(d)) {
+    if (num_order_bits(d) != num_order_bits(NAN)) return 0;
+    out->isint = 0;
+    out->d = d;
   } else {
     if (off != 0) return 0;
     out->isint = 0;
@@ -123,7 +143,7 @@ size_t term_get_id(const unsigned char *p, size_t len, int *tag, uint64_t *id) {
   if (len < 9) return 0;
   if (p[0] != TERM_REF && p[0] != TERM_TABLE && p[0] != TERM_PID) return 0;
   *tag = p[0];
-  *id = get_be(p + 1, 8);
+  *id = get_be64(p + 1);
   return 9;
 }
 
@@ -282,10 +302,10 @@ static size_t trusted_size(const unsigned char *p, size_t len) {
   switch (p[0]) {
     case TERM_NIL: case TERM_FALSE: case TERM_TRUE:
       return 1;
-    case TERM_NUMBER: {
-      term_num n;
-      return term_get_num(p, len, &n);
-    }
+    case TERM_NUMBER:
+      if (len < 9) return 0;
+      if (!needs_offset(num_from_order_bits(get_be64(p + 1)))) return 9;
+      return len >= 11 ? 11 : 0;
     case TERM_REF: case TERM_TABLE: case TERM_PID:
       return len >= 9 ? 9 : 0;
     case TERM_STRING:

@@ -54,6 +54,7 @@ enum {
 #define TERM_MAX_DEPTH 64          /* nesting limit of arrays and maps */
 #define TERM_MAX_COUNT 0x3FFFFFFFu /* most elements in one array or map */
 #define TERM_NUMBER_SIZE 9         /* tag + 8 bytes, when |value| < 2^53 */
+#define TERM_NUMBER_MAX 11         /* with the 2-byte offset */
 
 /* A decoded number. */
 typedef struct term_num {
@@ -68,6 +69,8 @@ void term_put_bool(buf *b, int v);
 void term_put_int(buf *b, int64_t v);
 void term_put_float(buf *b, double v);
 void term_put_num(buf *b, const term_num *v);
+/* Encodes an integer into out; returns its size (9 or 11). */
+size_t term_encode_int(int64_t v, unsigned char out[TERM_NUMBER_MAX]);
 void term_put_string(buf *b, const void *s, size_t len);
 void term_put_id(buf *b, int tag, uint64_t id);   /* TERM_REF, TERM_TABLE, TERM_PID */
 /* An array or map header; the caller writes the `count` elements (for a
