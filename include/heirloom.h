@@ -86,6 +86,9 @@ typedef struct hl_config {
   const char *data_dir;    /* LevelDB store for durable tables, or NULL */
 } hl_config;
 
+/* The number of scheduler threads a node gets by default: the cores. */
+int hl_default_schedulers(void);
+
 /* Starts a node. cfg may be NULL for the defaults. */
 hl_status hl_node_start(const hl_config *cfg, hl_node **out);
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "etab.h"
 #include "heirloom.h"
@@ -102,8 +103,15 @@ int hl_term_compare(const void *a, size_t alen, const void *b, size_t blen) {
 
 /* ---- nodes ---- */
 
+int hl_default_schedulers(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}
+
 hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
+  hl_config dflt = {hl_default_schedulers(), NULL};
   *out = NULL;
+  if (cfg == NULL) cfg = &dflt;
   if (cfg != NULL && cfg->schedulers < 0)
     return fail(HL_EBADARG, "hl_node_start", "schedulers must not be negative");
   if (cfg != NULL && cfg->data_dir != NULL)

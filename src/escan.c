@@ -141,13 +141,14 @@ static void scan_oset(scan *sc, const keyref *from, int dir) {
   const unsigned char *key = from->p;
   size_t klen = from->len;
   while (!scan_stop(sc)) {
+    ocursor c;
     eobj *o;
     int n = 0;
     oset_lock(os, 0);
-    o = dir > 0 ? oset_after(os, key, klen) : oset_before(os, key, klen);
+    o = dir > 0 ? oset_seek_after(os, key, klen, &c) : oset_seek_before(os, key, klen, &c);
     for (; o != NULL && n < OSET_CHUNK && !scan_stop(sc); n++) {
       emit_group(sc, o);
-      o = dir > 0 ? oset_next(o) : oset_prev(o);
+      o = dir > 0 ? oset_cursor_next(&c) : oset_cursor_prev(&c);
     }
     oset_unlock(os);
     if (o == NULL) break;
@@ -250,17 +251,9 @@ static eobj *rewrite_one(eobj *o, void *ud) {
   return r;
 }
 
+/* One pass in key order; the tree mends itself after, without allocating. */
 static void rewrite_oset(rewrite *rw) {
-  oset *os = &rw->t->store.o;
-  eobj *o = oset_after(os, NULL, 0);
-  while (o != NULL) {
-    eobj *next = oset_next(o);
-    eobj *r;
-    oset_remove(os, eobj_key(o), o->klen);   /* relinked below if kept */
-    r = rewrite_one(o, rw);
-    if (r != NULL) oset_insert(os, r);
-    o = next;
-  }
+  oset_rewrite(&rw->t->store.o, rewrite_one, rw);
 }
 
 static hl_status rewrite_table(etab *t, uint64_t caller, const mspec *ms,

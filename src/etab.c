@@ -13,6 +13,8 @@
 
 #include "etab.h"
 #include "etab_impl.h"
+#include "proc.h"
+#include "ptab.h"
 #include "term.h"
 
 /* ---- names ---- */
@@ -258,7 +260,7 @@ void etab_obj_free(etab *t, eobj *o) {
 
 /* Links an object that is new to the table, and counts its memory. */
 void etab_link_new(etab *t, eobj **link, eobj *o) {
-  if (etab_is_ordered(t)) oset_insert(&t->store.o, o);
+  if (etab_is_ordered(t)) { if (!oset_insert(&t->store.o, o)) abort(); }   /* no memory for a node */
   else htab_link(&t->store.h, link, o);
   atomic_fetch_add(&t->memory, obj_bytes(o));
 }
@@ -302,7 +304,7 @@ static hl_status build_objects(etab *t, const tslice *objs, size_t n, eobj **out
       else if (n > 1 && strncmp(e->msg, "object ", 7) == 0) {
         char rest[sizeof e->msg];
         snprintf(rest, sizeof rest, "%s", e->msg + 7);
-        err_set(e, e->code, "object %zu %s", i + 1, rest);   /* name which one */
+        err_set(e, e->code, "objects[%zu] %s", i + 1, rest);   /* name which one */
       }
       while (i-- > 0) etab_obj_free(t, out[i]);
       return e->code;
@@ -607,8 +609,7 @@ hl_status etab_set_heir(etab *t, uint64_t caller, tslice heir,
       !(term_get_id(heir.p, heir.len, &tag, &pid) && tag == TERM_PID))
     return err_set(e, HL_EBADARG, "heir must be a pid, a registered name or nil");
   /* An heir that is not alive when set is stored as none, as in ETS. */
-  if (heir.p != NULL && heir.p[0] == TERM_PID &&
-      (pid == caller || !node_pid_alive(t->node, pid)))
+  if (heir.p != NULL && heir.p[0] == TERM_PID && !node_pid_alive(t->node, pid))
     heir = (tslice){NULL, 0};
   buf_init(&h);
   buf_init(&d);
@@ -637,4 +638,57 @@ hl_status etab_give_away(etab *t, uint64_t caller, uint64_t pid,
     return err_set(e, HL_EBADARG, "pid %s is not alive", text);
   atomic_store(&t->owner, pid);
   return HL_OK;
+}
+
+/* ---- the owner's exit ---- */
+
+/* Resolves the heir now: a pid, or the holder of a registered name. */
+static uint64_t live_heir(etab *t, const buf *heir, uint64_t dying) {
+  int tag;
+  uint64_t pid = 0;
+  if (heir->n == 0) return 0;
+  if (heir->p[0] == TERM_PID) term_get_id(heir->p, heir->n, &tag, &pid);
+  else {
+    buf name;
+    buf_init(&name);
+    term_get_string(heir->p, heir->n, &name);
+    buf_putc(&name, '\0');
+    if (buf_ok(&name)) pid = ptab_whereis(&t->node->procs, (const char *)name.p);
+    buf_free(&name);
+  }
+  return pid != dying && node_pid_alive(t->node, pid) ? pid : 0;
+}
+
+void etab_owner_exit(etab *t, uint64_t dying) {
+  buf heir, data, m;
+  uint64_t to;
+  proc *p;
+  buf_init(&heir);
+  buf_init(&data);
+  buf_init(&m);
+  etab_meta(t, NULL, &heir, &data);
+  to = live_heir(t, &heir, dying);
+  if (to != 0 && (p = ptab_get(&t->node->procs, to)) != NULL) {
+    /* {"ETS-TRANSFER", tab, from, heir_data}: a pid heir serves once; a
+    ** name heir stays, so a restarted holder of the name is heir again. */
+    atomic_store(&t->owner, to);
+    if (heir.p[0] == TERM_PID) etab_set_heir(t, to, (tslice){NULL, 0}, (tslice){NULL, 0},
+                                             &(hl_err){HL_OK, ""});
+    term_put_array(&m, 4);
+    term_put_string(&m, "ETS-TRANSFER", 12);
+    term_put_id(&m, TERM_TABLE, t->id);
+    term_put_id(&m, TERM_PID, dying);
+    if (data.n > 0) buf_put(&m, data.p, data.n);
+    else term_put_nil(&m);
+    if (buf_ok(&m)) proc_deliver(p, m.p, m.n);
+    proc_unref(p);
+  } else if (t->custody) {
+    atomic_store(&t->owner, 0);   /* the node keeps it until claimed */
+  } else {
+    etab_close(t);
+    node_remove_table(t->node, t);
+  }
+  buf_free(&heir);
+  buf_free(&data);
+  buf_free(&m);
 }

@@ -137,6 +137,10 @@ hl_status etab_select_delete(etab *t, uint64_t caller, const mspec *ms,
 hl_status etab_select_replace(etab *t, uint64_t caller, const mspec *ms,
                               size_t *count, hl_err *e);
 
+/* The owner `dying` exits: the table goes to its live heir (with an
+** ETS-TRANSFER message), into the node's custody, or is dropped. */
+void etab_owner_exit(etab *t, uint64_t dying);
+
 /* Metadata. */
 size_t etab_size(etab *t);
 uint64_t etab_owner(etab *t);

@@ -14,6 +14,7 @@
 typedef struct lbind {
   node *node;        /* NULL until heirloom.start or hl_lua_attach */
   uint64_t self;     /* this state's process */
+  struct proc *me;   /* the same, referenced */
   int attached;      /* the node belongs to the host program, not to us */
   buf in;            /* encoded arguments of the call under way */
   buf out;           /* results of the call under way */

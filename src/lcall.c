@@ -46,7 +46,9 @@ size_t lcall_encode_arg(lcall *c, int idx, const char *root) {
   buf *in = &c->b->in;
   size_t at = in->n;
   char msg[300];
-  if (lua_type(c->L, idx) == LUA_TNUMBER && lua_isinteger(c->L, idx)) {
+  if (lua_isnone(c->L, idx)) {
+    term_put_nil(in);                              /* a missing argument is nil */
+  } else if (lua_type(c->L, idx) == LUA_TNUMBER && lua_isinteger(c->L, idx)) {
     term_put_int(in, lua_tointeger(c->L, idx));   /* the common keys, fast */
   } else if (lua_type(c->L, idx) == LUA_TSTRING) {
     size_t len;
@@ -83,9 +85,11 @@ void lcall_check_object(lcall *c, int idx, const char *root) {
 ekeypos lcall_pos_arg(lcall *c, int idx, const char *what) {
   ekeypos pos = {0, NULL, 0};
   lua_State *L = c->L;
-  if (lua_isinteger(L, idx) && lua_tointeger(L, idx) >= 1 &&
-      lua_tointeger(L, idx) <= (lua_Integer)TERM_MAX_COUNT) {
-    pos.index = (uint32_t)lua_tointeger(L, idx);
+  lua_Integer i;
+  int isint;
+  i = lua_tointegerx(L, idx, &isint);             /* 2.0 is 2, as everywhere */
+  if (isint && lua_type(L, idx) == LUA_TNUMBER && i >= 1 && i <= (lua_Integer)TERM_MAX_COUNT) {
+    pos.index = (uint32_t)i;
   } else if (lua_type(L, idx) == LUA_TSTRING) {
     size_t at = lcall_encode_arg(c, idx, what);
     pos.field = (const unsigned char *)(uintptr_t)at;   /* an offset until fixed */

@@ -10,6 +10,9 @@
 #include "heirloom.h"
 #include "lbind.h"
 #include "lhandle.h"
+#include "lproc.h"
+#include "proc.h"
+#include "ptab.h"
 #include "term.h"
 
 #define LBIND_KEY "heirloom.state"
@@ -17,13 +20,38 @@
 
 /* ---- the per-state record ---- */
 
-static int lbind_gc(lua_State *L) {
-  lbind *b = lua_touserdata(L, 1);
+/* Ends a host process this state had for itself. */
+static void end_host(proc *p) {
+  static const unsigned char normal[] = {TERM_STRING, 'n', 'o', 'r', 'm', 'a', 'l', 0, 0};
+  int own = 0;
+  pthread_mutex_lock(&p->lock);
+  if (p->state < PROC_DYING) {
+    buf_reset(&p->reason);
+    buf_put(&p->reason, normal, sizeof normal);
+    p->state = PROC_DYING;
+    own = 1;
+  }
+  pthread_mutex_unlock(&p->lock);
+  if (own) proc_finish_exit(p);
+}
+
+/* Lets go of this state's process and node. */
+static void detach(lbind *b) {
+  if (b->me != NULL) {
+    if (b->attached && b->me->host) end_host(b->me);
+    proc_unref(b->me);
+    b->me = NULL;
+  }
   if (b->node != NULL) {
     if (b->attached) node_unref(b->node);
     else node_stop(b->node);
     b->node = NULL;
   }
+}
+
+static int lbind_gc(lua_State *L) {
+  lbind *b = lua_touserdata(L, 1);
+  detach(b);
   buf_free(&b->in);
   buf_free(&b->out);
   return 0;
@@ -80,7 +108,7 @@ static lbind *create_record(lua_State *L) {
   return b;
 }
 
-/* ---- start, stop, self ---- */
+/* ---- start, stop ---- */
 
 static int opt_integer(lua_State *L, int opts, const char *field, lua_Integer dflt) {
   lua_Integer v;
@@ -96,25 +124,52 @@ static int opt_integer(lua_State *L, int opts, const char *field, lua_Integer df
   return (int)v;
 }
 
+static int logger_option(lua_State *L, int opts) {
+  static const char *const modes[] = {"stderr", "silent", "capture", NULL};
+  const char *s;
+  if (lua_getfield(L, opts, "logger") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return LOG_STDERR;
+  }
+  s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+  for (int i = 0; modes[i] != NULL; i++)
+    if (strcmp(s, modes[i]) == 0) {
+      lua_pop(L, 1);
+      return i;
+    }
+  return luaL_error(L, "heirloom.start: opts.logger must be 'stderr', 'silent' or 'capture'");
+}
+
 static void check_start_opts(lua_State *L, int opts) {
+  static const char *const known[] = {"schedulers", "data_dir", "logger", NULL};
   lua_pushnil(L);
   while (lua_next(L, opts) != 0) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-    if (k == NULL || (strcmp(k, "schedulers") != 0 && strcmp(k, "data_dir") != 0))
-      luaL_error(L, "heirloom.start: unknown option '%s'",
-                 k != NULL ? k : luaL_typename(L, -2));
+    int ok = 0;
+    for (int i = 0; k != NULL && known[i] != NULL && !ok; i++) ok = strcmp(k, known[i]) == 0;
+    if (!ok)
+      luaL_error(L, "heirloom.start: unknown option '%s'", k != NULL ? k : luaL_typename(L, -2));
     lua_pop(L, 1);
   }
 }
 
+static void bind_host(lbind *b, node *n, uint64_t pid, int attached) {
+  b->node = n;
+  b->attached = attached;
+  b->self = pid;
+  b->me = ptab_get(&n->procs, pid);
+}
+
 static int l_start(lua_State *L) {
   lbind *b = create_record(L);
-  hl_config cfg = {0, NULL};
+  hl_config cfg = {hl_default_schedulers(), NULL};
+  int mode = LOG_STDERR;
   node *n;
   if (!lua_isnoneornil(L, 1)) {
-    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_type(L, 1) != LUA_TTABLE) return luaL_error(L, "heirloom.start: opts must be a table");
     check_start_opts(L, 1);
-    cfg.schedulers = opt_integer(L, 1, "schedulers", 0);
+    cfg.schedulers = opt_integer(L, 1, "schedulers", cfg.schedulers);
+    mode = logger_option(L, 1);
     if (lua_getfield(L, 1, "data_dir") != LUA_TNIL)
       return luaL_error(L, "heirloom.start: opts.data_dir: durable storage is not "
                            "available in this version");
@@ -123,33 +178,23 @@ static int l_start(lua_State *L) {
   if (b->node != NULL) return luaL_error(L, "heirloom.start: the node is already running");
   n = node_new(&cfg);
   if (n == NULL) return luaL_error(L, "heirloom.start: out of memory");
+  logger_set_mode(&n->log, mode);
   lhandle_reset(L);
-  b->node = n;
-  b->attached = 0;
-  b->self = n->host_pid;
+  bind_host(b, n, n->host_pid, 0);
   return 0;
 }
 
 static int l_stop(lua_State *L) {
   lbind *b = lbind_get(L);
   if (b == NULL || b->node == NULL) return 0;
-  if (b->attached) node_unref(b->node);
-  else node_stop(b->node);
-  b->node = NULL;
+  detach(b);
   lhandle_reset(L);
   return 0;
-}
-
-static int l_self(lua_State *L) {
-  lbind *b = lbind_running(L, "self");
-  lhandle_push(L, TERM_PID, b->self);
-  return 1;
 }
 
 static const luaL_Reg functions[] = {
   {"start", l_start},
   {"stop", l_stop},
-  {"self", l_self},
   {NULL, NULL}
 };
 
@@ -157,6 +202,8 @@ int luaopen_heirloom(lua_State *L) {
   create_record(L);
   lhandle_open(L);
   luaL_newlib(L, functions);
+  lproc_open(L);
+  lspawn_open(L);
   lbind_open_table(L);
   lua_setfield(L, -2, "table");
   lua_pushliteral(L, HL_VERSION);
@@ -166,15 +213,12 @@ int luaopen_heirloom(lua_State *L) {
 
 int hl_lua_attach(lua_State *L, hl_node *n) {
   lbind *b;
+  uint64_t pid = node_new_host(n);
+  if (pid == 0) return 0;
   luaL_requiref(L, "heirloom", luaopen_heirloom, 0);
   b = lbind_get(L);
-  if (b->node != NULL) {
-    if (b->attached) node_unref(b->node);
-    else node_stop(b->node);
-  }
+  detach(b);
   node_ref(n);
-  b->node = n;
-  b->attached = 1;
-  b->self = n->host_pid;
+  bind_host(b, n, pid, 1);
   return 1;
 }

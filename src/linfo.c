@@ -86,12 +86,14 @@ static ekeypos keypos_option(lua_State *L, int opts, buf *kbuf) {
       pos.fieldlen = kbuf->n;
       break;
     }
-    default:
-      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
-          lua_tointeger(L, -1) > (lua_Integer)TERM_MAX_COUNT)
+    default: {
+      int isint;
+      lua_Integer i = lua_tointegerx(L, -1, &isint);   /* 2.0 is 2 */
+      if (!isint || lua_type(L, -1) != LUA_TNUMBER || i < 1 || i > (lua_Integer)TERM_MAX_COUNT)
         new_error(L, "opts.keypos must be a positive integer or a field name");
-      pos.index = (uint32_t)lua_tointeger(L, -1);
+      pos.index = (uint32_t)i;
       break;
+    }
   }
   lua_pop(L, 1);
   return pos;
@@ -138,7 +140,7 @@ int linfo_new(lua_State *L) {
   name = lua_tostring(L, 1);
   if (strlen(name) != lua_rawlen(L, 1)) return new_error(L, "name must not contain NUL bytes");
   if (lua_isnoneornil(L, 2)) lua_newtable(L);
-  else luaL_checktype(L, 2, LUA_TTABLE);
+  else if (lua_type(L, 2) != LUA_TTABLE) return new_error(L, "opts must be a table");
   lua_settop(L, 2);
   check_option_names(L, 2, "table.new", new_options);
   memset(&opts, 0, sizeof opts);
@@ -172,8 +174,11 @@ int linfo_new(lua_State *L) {
 
 int linfo_whereis(lua_State *L) {
   lbind *b = lbind_running(L, "table.whereis");
-  const char *name = luaL_checkstring(L, 1);
-  etab *t = node_table_by_name(b->node, name);
+  etab *t;
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "heirloom.table.whereis: name must be a string (got %s)",
+                      luaL_typename(L, 1));
+  t = node_table_by_name(b->node, lua_tostring(L, 1));
   if (t == NULL) {
     lua_pushnil(L);
     return 1;

@@ -50,7 +50,7 @@ static mspec *compile(lcall *c, int idx, int kind) {
   char err[256], msg[320];
   size_t at;
   mspec *ms;
-  lcall_check_object(c, idx, what);
+  if (kind < 0) lcall_check_object(c, idx, what);   /* a pattern may be "_" or "$1" */
   at = lcall_encode_arg(c, idx, what);
   if (kind < 0) ms = mspec_compile(c->b->in.p + at, c->b->in.n - at, err, sizeof err);
   else ms = mspec_from_pattern(c->b->in.p + at, c->b->in.n - at, kind, err, sizeof err);

@@ -29,7 +29,7 @@ static int insert_objects(lua_State *L, const char *fname, int only_new, int as_
   int inserted;
   lcall_begin(&c, L, fname);
   if (as_list) {
-    luaL_checktype(L, 2, LUA_TTABLE);
+    if (lua_type(L, 2) != LUA_TTABLE) lcall_raise(&c, "objects must be a list of objects");
     n = lua_rawlen(L, 2);
   } else {
     n = (size_t)(lua_gettop(L) - 1);
@@ -332,7 +332,7 @@ static int fold(lua_State *L, const char *fname, int dir) {
   buf *chunk, *last;
   int done = 0, acc;
   lcall_begin(&c, L, fname);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
+  if (lua_type(L, 2) != LUA_TFUNCTION) lcall_raise(&c, "f must be a function");
   lua_settop(L, 3);
   chunk = lbind_newbuf(L);   /* owned by Lua: f may raise at any point */
   last = lbind_newbuf(L);

@@ -10,18 +10,49 @@
 
 #include "etab.h"
 #include "node.h"
+#include "proc.h"
+#include "scheduler.h"
+#include "term.h"
 
 node *node_new(const hl_config *cfg) {
   node *n = calloc(1, sizeof *n);
   if (n == NULL) return NULL;
   atomic_init(&n->refs, 1);
+  atomic_init(&n->next_ref, 1);
   pthread_mutex_init(&n->lock, NULL);
+  logger_init(&n->log);
   n->next_table_id = 1;
-  n->next_pid = 1;
   if (cfg != NULL) n->cfg = *cfg;
   n->cfg.data_dir = NULL;   /* durable storage is not opened yet */
-  n->host_pid = n->next_pid++;
+  if (!ptab_init(&n->procs)) goto fail;
+  n->sched = sched_new(n, n->cfg.schedulers);
+  if (n->sched == NULL) goto fail;
+  n->host_pid = node_new_host(n);
+  if (n->host_pid == 0) {
+    sched_halt(n->sched);
+    sched_free(n->sched);
+    goto fail;
+  }
   return n;
+fail:
+  ptab_destroy(&n->procs);
+  logger_destroy(&n->log);
+  pthread_mutex_destroy(&n->lock);
+  free(n);
+  return NULL;
+}
+
+uint64_t node_new_host(node *n) {
+  proc *p = proc_new(n, 1);
+  uint64_t pid;
+  if (p == NULL) return 0;
+  pid = ptab_add(&n->procs, p);
+  proc_unref(p);   /* the table holds it */
+  return pid;
+}
+
+uint64_t node_new_ref(node *n) {
+  return atomic_fetch_add(&n->next_ref, 1);
 }
 
 void node_ref(node *n) {
@@ -31,8 +62,34 @@ void node_ref(node *n) {
 void node_unref(node *n) {
   if (atomic_fetch_sub(&n->refs, 1) != 1) return;
   free(n->tables);
+  ptab_destroy(&n->procs);
+  logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);
   free(n);
+}
+
+/* Ends every process, hosts included, with reason "shutdown". */
+static void stop_processes(node *n) {
+  static const unsigned char shutdown[] = {TERM_STRING, 's', 'h', 'u', 't', 'd', 'o', 'w', 'n', 0, 0};
+  uint64_t *pids;
+  size_t count = ptab_pids(&n->procs, &pids);
+  for (size_t i = 0; i < count; i++) {
+    proc *p = ptab_get(&n->procs, pids[i]);
+    int own = 0;
+    if (p == NULL) continue;
+    pthread_mutex_lock(&p->lock);
+    if (p->state < PROC_DYING) {
+      buf_reset(&p->reason);
+      buf_put(&p->reason, shutdown, sizeof shutdown);
+      atomic_store(&p->exiting, 1);
+      p->state = PROC_DYING;
+      own = 1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (own) proc_finish_exit(p);
+    proc_unref(p);
+  }
+  free(pids);
 }
 
 void node_stop(node *n) {
@@ -40,6 +97,12 @@ void node_stop(node *n) {
   size_t count;
   pthread_mutex_lock(&n->lock);
   n->stopped = 1;
+  pthread_mutex_unlock(&n->lock);
+  sched_halt(n->sched);      /* no slice runs from here on */
+  stop_processes(n);
+  sched_free(n->sched);
+  n->sched = NULL;
+  pthread_mutex_lock(&n->lock);
   list = n->tables;
   count = n->ntables;
   n->tables = NULL;
@@ -180,11 +243,22 @@ hl_status node_rename_table(node *n, etab *t, const char *name, hl_err *e) {
 }
 
 int node_pid_alive(node *n, uint64_t pid) {
+  proc *p = ptab_get(&n->procs, pid);
   int alive;
-  pthread_mutex_lock(&n->lock);
-  alive = !n->stopped && pid == n->host_pid;
-  pthread_mutex_unlock(&n->lock);
+  if (p == NULL) return 0;
+  pthread_mutex_lock(&p->lock);
+  alive = p->state < PROC_DYING;
+  pthread_mutex_unlock(&p->lock);
+  proc_unref(p);
   return alive;
+}
+
+void node_owner_exit(node *n, uint64_t pid) {
+  etab **list;
+  size_t count = node_tables(n, &list);
+  for (size_t i = 0; i < count; i++)
+    if (etab_owner(list[i]) == pid) etab_owner_exit(list[i], pid);
+  node_tables_free(list, count);
 }
 
 void node_pid_text(uint64_t pid, char *out, size_t size) {

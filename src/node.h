@@ -13,19 +13,25 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "logger.h"
+#include "ptab.h"
 
 typedef struct etab etab;
+typedef struct sched sched;
 
 struct hl_node {
   atomic_int refs;
-  pthread_mutex_t lock;        /* guards everything below */
+  pthread_mutex_t lock;        /* guards the tables and stopped */
   etab **tables;               /* live tables, ascending id */
   size_t ntables, captables;
   uint64_t next_table_id;
-  uint64_t next_pid;
-  uint64_t host_pid;
+  uint64_t host_pid;           /* the host process of the C API and heirloom.start */
   int stopped;
   hl_config cfg;
+  ptab procs;
+  sched *sched;
+  atomic_uint_fast64_t next_ref;
+  logger log;
 };
 
 typedef struct hl_node node;
@@ -47,8 +53,16 @@ size_t node_tables(node *n, etab ***out);
 void node_tables_free(etab **list, size_t count);
 hl_status node_rename_table(node *n, etab *t, const char *name, hl_err *e);
 
-/* Processes: for now the host process is the only one. */
+/* 1 while pid names a live process. */
 int node_pid_alive(node *n, uint64_t pid);
+/* A new host process (the calling thread's): its pid, or 0. */
+uint64_t node_new_host(node *n);
+/* A fresh reference (monitors, timers). */
+uint64_t node_new_ref(node *n);
+/* The tables owned by a process that exits go to their heirs, into
+** custody, or away. Called by the exit protocol before links and monitors
+** are told. */
+void node_owner_exit(node *n, uint64_t pid);
 /* A pid as text, "<0.N.S>": N its number, S its serial. */
 void node_pid_text(uint64_t pid, char *out, size_t size);
 

@@ -1,8 +1,20 @@
 /*
-** oset.c — the skip list behind ordered_set (see oset.h).
+** oset.c — the B+tree behind ordered_set (see oset.h).
 **
-** A node is one allocation: its forward links, then the node header, then
-** the object. Level i's link of node n is links(n)[i].
+** Leaves hold the objects in key order, inner nodes route searches. What
+** every change below keeps true:
+** - every leaf lies `height` inner levels below the root;
+** - a node other than the root is at least half full (LEAF_MIN entries,
+**   INNER_MIN children); a root leaf holds an entry, a root inner node two
+**   children; an empty tree has no root;
+** - separator i of an inner node is exactly the smallest key under child
+**   i+1 (its prefix and a pointer to that object): keys under child i are
+**   below it, keys under child i+1 at or above it. So a separator always
+**   points at a linked object, namely the first of some leaf, and the
+**   removal of that object puts its successor in its place first.
+**
+** Nodes have room for one entry more than their capacity, so an insert
+** puts the entry in first and splits the node after.
 */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,80 +23,248 @@
 #include "oset.h"
 #include "term.h"
 
+/* 64 entries: a search reads about 4 of a leaf's 8 lines of prefixes, and
+** a million keys need 3 inner levels, the top two of which stay cached. */
+#define LEAF_MAX 64
+#define LEAF_MIN (LEAF_MAX / 2)
+#define INNER_MAX 64              /* children */
+#define INNER_MIN (INNER_MAX / 2)
+#define MAX_HEIGHT 16             /* 2 * 32^15 leaves: more than memory */
+
 struct onode {
-  onode *prev;          /* level-0 back link; NULL for the first node */
-  uint32_t level;       /* number of forward links */
-  uint32_t unused;
+  int n;                          /* leaf: entries; inner: children */
 };
 
-static onode **links(onode *n) {
-  return (onode **)n - n->level;
+struct oleaf {
+  onode hd;
+  oleaf *prev, *next;
+  uint64_t pre[LEAF_MAX + 1];     /* key prefixes, beside... */
+  eobj *obj[LEAF_MAX + 1];        /* ...their objects */
+};
+
+typedef struct oinner {
+  onode hd;
+  uint64_t pre[INNER_MAX];        /* separators: hd.n - 1 in use */
+  eobj *sep[INNER_MAX];
+  onode *child[INNER_MAX + 1];
+} oinner;
+
+/* A key being searched for, with its prefix. */
+typedef struct okey {
+  uint64_t pre;
+  const unsigned char *p;
+  size_t len;
+} okey;
+
+/* The way down to a leaf: the inner nodes from the root, and which child
+** was taken in each. */
+typedef struct opath {
+  oinner *node[MAX_HEIGHT];
+  int idx[MAX_HEIGHT];
+} opath;
+
+/* ---- keys ---- */
+
+/* The first 8 key bytes, big-endian, zero-padded. A smaller prefix means
+** a smaller key (term order is memcmp, then length), so only equal
+** prefixes need the keys themselves. */
+static uint64_t prefix_of(const unsigned char *key, size_t klen) {
+  uint64_t p = 0;
+  if (klen >= 8) {
+    for (int i = 0; i < 8; i++) p = p << 8 | key[i];
+    return p;
+  }
+  for (size_t i = 0; i < 8; i++) p = p << 8 | (i < klen ? key[i] : 0);
+  return p;
 }
 
-static eobj *obj_of(onode *n) {
-  return n == NULL ? NULL : (eobj *)(n + 1);
+static okey make_key(const unsigned char *key, size_t klen) {
+  okey k = {prefix_of(key, klen), key, klen};
+  return k;
 }
 
-static onode *node_of(const eobj *obj) {
-  return (onode *)obj - 1;
+/* k against an entry (its prefix and object): <0, 0, >0. */
+static int compare(const okey *k, uint64_t pre, const eobj *obj) {
+  if (k->pre != pre) return k->pre < pre ? -1 : 1;
+  return term_compare(k->p, k->len, eobj_key(obj), obj->klen);
 }
 
-static onode *new_node(uint32_t level, size_t datalen) {
-  size_t size = level * sizeof(onode *) + sizeof(onode) + sizeof(eobj) + datalen;
-  char *base = malloc(size);
-  onode *n;
-  if (base == NULL) return NULL;
-  n = (onode *)(base + level * sizeof(onode *));
-  n->prev = NULL;
-  n->level = level;
-  n->unused = 0;
-  memset(base, 0, level * sizeof(onode *));
-  return n;
+/* ---- nodes ---- */
+
+static oleaf *as_leaf(onode *n) {
+  return (oleaf *)n;
 }
 
-static void free_node(onode *n) {
-  free((char *)n - n->level * sizeof(onode *));
+static oinner *as_inner(onode *n) {
+  return (oinner *)n;
 }
 
-/* Levels with probability 1/4 each: about log4(n) levels. The generator is
-** per thread so that allocation needs no lock. */
-static uint32_t random_level(void) {
-  static _Thread_local uint64_t state;
-  uint32_t level = 1;
-  if (state == 0) state = (uint64_t)(uintptr_t)&state * 0x9e3779b97f4a7c15ull | 1;
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  for (uint64_t bits = state; (bits & 3) == 0 && level < OSET_MAX_LEVEL; bits >>= 2)
-    level++;
-  return level;
+static oleaf *new_leaf(void) {
+  oleaf *lf = malloc(sizeof *lf);
+  if (lf == NULL) return NULL;
+  lf->hd.n = 0;
+  lf->prev = lf->next = NULL;
+  return lf;
 }
+
+static oinner *new_inner(void) {
+  oinner *in = malloc(sizeof *in);
+  if (in != NULL) in->hd.n = 0;
+  return in;
+}
+
+/* The child to follow for k: the number of separators <= k. */
+static int inner_pick(const oinner *in, const okey *k) {
+  int lo = 0, hi = in->hd.n - 1;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (compare(k, in->pre[mid], in->sep[mid]) >= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* The first entry >= k; *found tells whether it equals k. */
+static int leaf_lower(const oleaf *lf, const okey *k, int *found) {
+  int lo = 0, hi = lf->hd.n;
+  *found = 0;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    int c = compare(k, lf->pre[mid], lf->obj[mid]);
+    if (c > 0) lo = mid + 1;
+    else {
+      hi = mid;
+      if (c == 0) *found = 1;
+    }
+  }
+  return lo;
+}
+
+/* The leaf where k belongs; path (if not NULL) records the way. */
+static oleaf *descend(const oset *o, const okey *k, opath *path) {
+  onode *n = o->root;
+  for (int h = 0; h < o->height; h++) {
+    oinner *in = as_inner(n);
+    int c = inner_pick(in, k);
+    if (path != NULL) {
+      path->node[h] = in;
+      path->idx[h] = c;
+    }
+    n = in->child[c];
+  }
+  return as_leaf(n);
+}
+
+/* The first and last leaves (the tree is not empty). */
+static oleaf *leftmost(const oset *o) {
+  onode *n = o->root;
+  for (int h = 0; h < o->height; h++) n = as_inner(n)->child[0];
+  return as_leaf(n);
+}
+
+static oleaf *rightmost(const oset *o) {
+  onode *n = o->root;
+  for (int h = 0; h < o->height; h++) n = as_inner(n)->child[as_inner(n)->hd.n - 1];
+  return as_leaf(n);
+}
+
+/* ---- moving entries ---- */
+
+static void leaf_put(oleaf *lf, int i, uint64_t pre, eobj *obj) {
+  int after = lf->hd.n - i;
+  memmove(&lf->pre[i + 1], &lf->pre[i], after * sizeof lf->pre[0]);
+  memmove(&lf->obj[i + 1], &lf->obj[i], after * sizeof lf->obj[0]);
+  lf->pre[i] = pre;
+  lf->obj[i] = obj;
+  lf->hd.n++;
+}
+
+static void leaf_cut(oleaf *lf, int i) {
+  int after = lf->hd.n - i - 1;
+  memmove(&lf->pre[i], &lf->pre[i + 1], after * sizeof lf->pre[0]);
+  memmove(&lf->obj[i], &lf->obj[i + 1], after * sizeof lf->obj[0]);
+  lf->hd.n--;
+}
+
+/* Moves the first k entries of right to the end of left, its neighbour. */
+static void leaf_shift_left(oleaf *left, oleaf *right, int k) {
+  int rest = right->hd.n - k;
+  memcpy(&left->pre[left->hd.n], right->pre, k * sizeof right->pre[0]);
+  memcpy(&left->obj[left->hd.n], right->obj, k * sizeof right->obj[0]);
+  memmove(right->pre, &right->pre[k], rest * sizeof right->pre[0]);
+  memmove(right->obj, &right->obj[k], rest * sizeof right->obj[0]);
+  left->hd.n += k;
+  right->hd.n = rest;
+}
+
+/* Moves the last k entries of left to the front of right. */
+static void leaf_shift_right(oleaf *left, oleaf *right, int k) {
+  int from = left->hd.n - k;
+  memmove(&right->pre[k], right->pre, right->hd.n * sizeof right->pre[0]);
+  memmove(&right->obj[k], right->obj, right->hd.n * sizeof right->obj[0]);
+  memcpy(right->pre, &left->pre[from], k * sizeof left->pre[0]);
+  memcpy(right->obj, &left->obj[from], k * sizeof left->obj[0]);
+  left->hd.n = from;
+  right->hd.n += k;
+}
+
+/* Moves all of right into left, unchains right and frees it. */
+static void leaf_merge(oleaf *left, oleaf *right) {
+  leaf_shift_left(left, right, right->hd.n);
+  left->next = right->next;
+  if (right->next != NULL) right->next->prev = left;
+  free(right);
+}
+
+/* Puts separator (pre, sep) at i and child at i + 1. */
+static void inner_put(oinner *in, int i, uint64_t pre, eobj *sep, onode *child) {
+  int after = in->hd.n - 1 - i;
+  memmove(&in->pre[i + 1], &in->pre[i], after * sizeof in->pre[0]);
+  memmove(&in->sep[i + 1], &in->sep[i], after * sizeof in->sep[0]);
+  memmove(&in->child[i + 2], &in->child[i + 1], after * sizeof in->child[0]);
+  in->pre[i] = pre;
+  in->sep[i] = sep;
+  in->child[i + 1] = child;
+  in->hd.n++;
+}
+
+/* Removes separator i and child i + 1. */
+static void inner_cut(oinner *in, int i) {
+  int after = in->hd.n - 2 - i;
+  memmove(&in->pre[i], &in->pre[i + 1], after * sizeof in->pre[0]);
+  memmove(&in->sep[i], &in->sep[i + 1], after * sizeof in->sep[0]);
+  memmove(&in->child[i + 1], &in->child[i + 2], after * sizeof in->child[0]);
+  in->hd.n--;
+}
+
+/* ---- set up and tear down ---- */
 
 int oset_init(oset *o) {
-  o->head = new_node(OSET_MAX_LEVEL, 0);
-  if (o->head == NULL) return 0;
-  o->level = 1;
+  o->root = NULL;
+  o->height = 0;
   atomic_init(&o->count, 0);
-  pthread_rwlock_init(&o->lock, NULL);
-  return 1;
+  return pthread_rwlock_init(&o->lock, NULL) == 0;
+}
+
+static void free_subtree(onode *n, int height) {
+  if (height == 0) {
+    oleaf *lf = as_leaf(n);
+    for (int i = 0; i < lf->hd.n; i++) oset_free_obj(lf->obj[i]);
+  } else {
+    for (int i = 0; i < n->n; i++) free_subtree(as_inner(n)->child[i], height - 1);
+  }
+  free(n);
 }
 
 void oset_clear(oset *o) {
-  onode *n = links(o->head)[0];
-  while (n != NULL) {
-    onode *next = links(n)[0];
-    free_node(n);
-    n = next;
-  }
-  memset(links(o->head), 0, OSET_MAX_LEVEL * sizeof(onode *));
-  o->level = 1;
+  if (o->root != NULL) free_subtree(o->root, o->height);
+  o->root = NULL;
+  o->height = 0;
   atomic_store(&o->count, 0);
 }
 
 void oset_destroy(oset *o) {
   oset_clear(o);
-  free_node(o->head);
-  o->head = NULL;
   pthread_rwlock_destroy(&o->lock);
 }
 
@@ -98,89 +278,520 @@ void oset_unlock(oset *o) {
 }
 
 eobj *oset_new_obj(size_t datalen) {
-  return obj_of(new_node(random_level(), datalen));
+  return malloc(sizeof(eobj) + datalen);
 }
 
 void oset_free_obj(eobj *obj) {
-  if (obj != NULL) free_node(node_of(obj));
+  free(obj);
 }
 
-static int cmp_key(onode *n, const unsigned char *key, size_t klen) {
-  eobj *obj = obj_of(n);
-  return term_compare(eobj_key(obj), obj->klen, key, klen);
-}
-
-/* The last node whose key is less than key, at every level (into path when
-** not NULL); returns the level-0 one (the head when there is none). */
-static onode *descend(oset *o, const unsigned char *key, size_t klen, onode **path) {
-  onode *n = o->head;
-  for (int i = o->level - 1; i >= 0; i--) {
-    onode *next;
-    while ((next = links(n)[i]) != NULL && cmp_key(next, key, klen) < 0) n = next;
-    if (path != NULL) path[i] = n;
-  }
-  return n;
-}
+/* ---- find ---- */
 
 eobj *oset_find(oset *o, const unsigned char *key, size_t klen) {
-  onode *next = links(descend(o, key, klen, NULL))[0];
-  return next != NULL && cmp_key(next, key, klen) == 0 ? obj_of(next) : NULL;
+  okey k;
+  oleaf *lf;
+  int i, found;
+  if (o->root == NULL) return NULL;
+  k = make_key(key, klen);
+  lf = descend(o, &k, NULL);
+  i = leaf_lower(lf, &k, &found);
+  return found ? lf->obj[i] : NULL;
 }
 
-void oset_insert(oset *o, eobj *obj) {
-  onode *path[OSET_MAX_LEVEL];
-  onode *n = node_of(obj);
-  onode *next;
-  descend(o, eobj_key(obj), obj->klen, path);
-  while (o->level < (int)n->level) path[o->level++] = o->head;
-  for (uint32_t i = 0; i < n->level; i++) {
-    links(n)[i] = links(path[i])[i];
-    links(path[i])[i] = n;
+/* ---- insert ---- */
+
+/* The new nodes an insert will split into, got before anything changes so
+** that running out of memory leaves the tree as it was. */
+typedef struct spares {
+  oleaf *leaf;
+  oinner *inner[MAX_HEIGHT + 1];
+  int ninner;
+} spares;
+
+static void free_spares(spares *sp) {
+  free(sp->leaf);
+  for (int i = 0; i < sp->ninner; i++) free(sp->inner[i]);
+}
+
+/* A full leaf splits, and so does each full inner node above it in a row;
+** when that row reaches the root, a new root is needed too. */
+static int get_spares(const oset *o, const oleaf *lf, const opath *path, spares *sp) {
+  int need = 0, h = o->height - 1;
+  sp->leaf = NULL;
+  sp->ninner = 0;
+  if (lf->hd.n < LEAF_MAX) return 1;
+  for (; h >= 0 && path->node[h]->hd.n == INNER_MAX; h--) need++;
+  if (h < 0) need++;              /* the root splits too */
+  if ((sp->leaf = new_leaf()) == NULL) return 0;
+  for (; sp->ninner < need; sp->ninner++) {
+    if ((sp->inner[sp->ninner] = new_inner()) == NULL) {
+      free_spares(sp);
+      return 0;
+    }
   }
-  n->prev = path[0] == o->head ? NULL : path[0];
-  next = links(n)[0];
-  if (next != NULL) next->prev = n;
+  return 1;
+}
+
+/* Splits an overfull inner node: the upper children go to right, and the
+** separator between the halves is returned (it moves up). */
+static void inner_split(oinner *in, oinner *right, uint64_t *pre, eobj **sep) {
+  int keep = in->hd.n / 2, moved = in->hd.n - keep;
+  *pre = in->pre[keep - 1];
+  *sep = in->sep[keep - 1];
+  memcpy(right->pre, &in->pre[keep], (moved - 1) * sizeof in->pre[0]);
+  memcpy(right->sep, &in->sep[keep], (moved - 1) * sizeof in->sep[0]);
+  memcpy(right->child, &in->child[keep], moved * sizeof in->child[0]);
+  right->hd.n = moved;
+  in->hd.n = keep;
+}
+
+/* lf holds one entry too many: split it, then every node above that
+** overflows in turn. */
+static void split_up(oset *o, oleaf *lf, const opath *path, spares *sp) {
+  oleaf *right = sp->leaf;
+  onode *child = &right->hd;
+  uint64_t pre;
+  eobj *sep;
+  int next = 0;
+  leaf_shift_right(lf, right, lf->hd.n - lf->hd.n / 2);
+  right->prev = lf;
+  right->next = lf->next;
+  if (lf->next != NULL) lf->next->prev = right;
+  lf->next = right;
+  pre = right->pre[0];
+  sep = right->obj[0];
+  for (int h = o->height - 1; h >= 0; h--) {
+    oinner *in = path->node[h], *r;
+    inner_put(in, path->idx[h], pre, sep, child);
+    if (in->hd.n <= INNER_MAX) return;
+    r = sp->inner[next++];
+    inner_split(in, r, &pre, &sep);
+    child = &r->hd;
+  }
+  {
+    oinner *root = sp->inner[next];
+    root->hd.n = 2;
+    root->child[0] = o->root;
+    root->child[1] = child;
+    root->pre[0] = pre;
+    root->sep[0] = sep;
+    o->root = &root->hd;
+    o->height++;
+  }
+}
+
+int oset_insert(oset *o, eobj *obj) {
+  okey k = make_key(eobj_key(obj), obj->klen);
+  opath path;
+  spares sp;
+  oleaf *lf;
+  int i, found;
+  if (o->root == NULL) {
+    if ((lf = new_leaf()) == NULL) return 0;
+    o->root = &lf->hd;
+  }
+  lf = descend(o, &k, &path);
+  if (!get_spares(o, lf, &path, &sp)) return 0;
+  /* An entry lands first in a leaf only in the first leaf: elsewhere the
+  ** leaf's first key is the separator k was found >= to, so no separator
+  ** changes here. */
+  i = leaf_lower(lf, &k, &found);
+  leaf_put(lf, i, k.pre, obj);
+  if (lf->hd.n > LEAF_MAX) split_up(o, lf, &path, &sp);
   atomic_fetch_add(&o->count, 1);
+  return 1;
+}
+
+/* ---- remove ---- */
+
+/* lf lost its first entry: the separator naming it, in the lowest node
+** where the path turned right of a separator, must name the new first.
+** A leaf other than the root had LEAF_MIN >= 2 entries, so one is left. */
+static void renew_separator(const oset *o, const opath *path, const oleaf *lf) {
+  for (int h = o->height - 1; h >= 0; h--) {
+    int c = path->idx[h];
+    if (c > 0) {
+      path->node[h]->pre[c - 1] = lf->pre[0];
+      path->node[h]->sep[c - 1] = lf->obj[0];
+      return;
+    }
+  }
+}
+
+/* Child c of p, a leaf, is short of LEAF_MIN: borrow an entry from a
+** neighbour or merge with it. Returns 1 when p lost a child. */
+static int fix_leaf(oinner *p, int c) {
+  int j = c > 0 ? c - 1 : c;      /* the pair is children j and j + 1 */
+  oleaf *left = as_leaf(p->child[j]), *right = as_leaf(p->child[j + 1]);
+  if (left->hd.n + right->hd.n <= LEAF_MAX) {
+    leaf_merge(left, right);
+    inner_cut(p, j);
+    return 1;
+  }
+  if (j == c) leaf_shift_left(left, right, 1);
+  else leaf_shift_right(left, right, 1);
+  p->pre[j] = right->pre[0];
+  p->sep[j] = right->obj[0];
+  return 0;
+}
+
+/* Child c of p, an inner node, is short of INNER_MIN: borrow a child from
+** a neighbour (rotating the separators through p) or merge with it.
+** Returns 1 when p lost a child. */
+static int fix_inner(oinner *p, int c) {
+  int j = c > 0 ? c - 1 : c;
+  oinner *left = as_inner(p->child[j]), *right = as_inner(p->child[j + 1]);
+  int ln = left->hd.n, rn = right->hd.n;
+  if (ln + rn <= INNER_MAX) {
+    left->pre[ln - 1] = p->pre[j];
+    left->sep[ln - 1] = p->sep[j];
+    memcpy(&left->pre[ln], right->pre, (rn - 1) * sizeof right->pre[0]);
+    memcpy(&left->sep[ln], right->sep, (rn - 1) * sizeof right->sep[0]);
+    memcpy(&left->child[ln], right->child, rn * sizeof right->child[0]);
+    left->hd.n = ln + rn;
+    free(right);
+    inner_cut(p, j);
+    return 1;
+  }
+  if (j == c) {           /* right's first child moves to left's end */
+    left->pre[ln - 1] = p->pre[j];
+    left->sep[ln - 1] = p->sep[j];
+    left->child[ln] = right->child[0];
+    p->pre[j] = right->pre[0];
+    p->sep[j] = right->sep[0];
+    memmove(right->pre, &right->pre[1], (rn - 2) * sizeof right->pre[0]);
+    memmove(right->sep, &right->sep[1], (rn - 2) * sizeof right->sep[0]);
+    memmove(right->child, &right->child[1], (rn - 1) * sizeof right->child[0]);
+  } else {                /* left's last child moves to right's front */
+    memmove(&right->pre[1], right->pre, (rn - 1) * sizeof right->pre[0]);
+    memmove(&right->sep[1], right->sep, (rn - 1) * sizeof right->sep[0]);
+    memmove(&right->child[1], right->child, rn * sizeof right->child[0]);
+    right->pre[0] = p->pre[j];
+    right->sep[0] = p->sep[j];
+    right->child[0] = left->child[ln - 1];
+    p->pre[j] = left->pre[ln - 2];
+    p->sep[j] = left->sep[ln - 2];
+  }
+  left->hd.n += j == c ? 1 : -1;
+  right->hd.n += j == c ? -1 : 1;
+  return 0;
+}
+
+/* A root left with one child gives way to it; an empty root leaf goes. */
+static void shrink_root(oset *o) {
+  while (o->height > 0 && o->root->n == 1) {
+    onode *old = o->root;
+    o->root = as_inner(old)->child[0];
+    o->height--;
+    free(old);
+  }
+  if (o->height == 0 && o->root->n == 0) {
+    free(o->root);
+    o->root = NULL;
+  }
 }
 
 eobj *oset_remove(oset *o, const unsigned char *key, size_t klen) {
-  onode *path[OSET_MAX_LEVEL];
-  onode *n = links(descend(o, key, klen, path))[0];
-  onode *next;
-  if (n == NULL || cmp_key(n, key, klen) != 0) return NULL;
-  for (uint32_t i = 0; i < n->level; i++)
-    if (links(path[i])[i] == n) links(path[i])[i] = links(n)[i];
-  next = links(n)[0];
-  if (next != NULL) next->prev = n->prev;
-  while (o->level > 1 && links(o->head)[o->level - 1] == NULL) o->level--;
+  okey k;
+  opath path;
+  oleaf *lf;
+  eobj *obj;
+  int i, found, h;
+  if (o->root == NULL) return NULL;
+  k = make_key(key, klen);
+  lf = descend(o, &k, &path);
+  i = leaf_lower(lf, &k, &found);
+  if (!found) return NULL;
+  obj = lf->obj[i];
+  leaf_cut(lf, i);
+  if (i == 0) renew_separator(o, &path, lf);
+  h = o->height - 1;
+  if (h >= 0 && lf->hd.n < LEAF_MIN && fix_leaf(path.node[h], path.idx[h])) {
+    for (; h > 0 && path.node[h]->hd.n < INNER_MIN; h--)
+      if (!fix_inner(path.node[h - 1], path.idx[h - 1])) break;
+  }
+  shrink_root(o);
   atomic_fetch_sub(&o->count, 1);
-  return obj_of(n);
+  return obj;
+}
+
+/* ---- walking ---- */
+
+eobj *oset_cursor_obj(const ocursor *c) {
+  return c->leaf == NULL ? NULL : c->leaf->obj[c->i];
+}
+
+eobj *oset_cursor_next(ocursor *c) {
+  if (c->leaf == NULL) return NULL;
+  if (++c->i == c->leaf->hd.n) {
+    c->leaf = c->leaf->next;
+    c->i = 0;
+  }
+  return oset_cursor_obj(c);
+}
+
+eobj *oset_cursor_prev(ocursor *c) {
+  if (c->leaf == NULL) return NULL;
+  if (c->i-- == 0) {
+    c->leaf = c->leaf->prev;
+    c->i = c->leaf == NULL ? 0 : c->leaf->hd.n - 1;
+  }
+  return oset_cursor_obj(c);
+}
+
+eobj *oset_seek_after(oset *o, const unsigned char *key, size_t klen, ocursor *c) {
+  okey k;
+  oleaf *lf;
+  int i, found;
+  c->leaf = NULL;
+  c->i = 0;
+  if (o->root == NULL) return NULL;
+  if (key == NULL) {
+    c->leaf = leftmost(o);
+    return oset_cursor_obj(c);
+  }
+  k = make_key(key, klen);
+  lf = descend(o, &k, NULL);
+  i = leaf_lower(lf, &k, &found) + found;
+  if (i < lf->hd.n) {
+    c->leaf = lf;
+    c->i = i;
+  } else {                        /* the leaf's keys all lie before */
+    c->leaf = lf->next;
+  }
+  return oset_cursor_obj(c);
+}
+
+eobj *oset_seek_before(oset *o, const unsigned char *key, size_t klen, ocursor *c) {
+  okey k;
+  oleaf *lf;
+  int i, found;
+  c->leaf = NULL;
+  c->i = 0;
+  if (o->root == NULL) return NULL;
+  if (key == NULL) {
+    lf = rightmost(o);
+    i = lf->hd.n;
+  } else {
+    k = make_key(key, klen);
+    lf = descend(o, &k, NULL);
+    i = leaf_lower(lf, &k, &found);
+  }
+  if (i > 0) {
+    c->leaf = lf;
+    c->i = i - 1;
+  } else if (lf->prev != NULL) {  /* the leaf's keys all lie after */
+    c->leaf = lf->prev;
+    c->i = lf->prev->hd.n - 1;
+  }
+  return oset_cursor_obj(c);
 }
 
 eobj *oset_after(oset *o, const unsigned char *key, size_t klen) {
-  onode *n;
-  if (key == NULL) return obj_of(links(o->head)[0]);
-  n = links(descend(o, key, klen, NULL))[0];
-  if (n != NULL && cmp_key(n, key, klen) == 0) n = links(n)[0];
-  return obj_of(n);
+  ocursor c;
+  return oset_seek_after(o, key, klen, &c);
 }
 
 eobj *oset_before(oset *o, const unsigned char *key, size_t klen) {
-  onode *n;
-  if (key == NULL) {
-    n = o->head;
-    for (int i = o->level - 1; i >= 0; i--)
-      while (links(n)[i] != NULL) n = links(n)[i];
-  } else {
-    n = descend(o, key, klen, NULL);
+  ocursor c;
+  return oset_seek_before(o, key, klen, &c);
+}
+
+/* ---- rewrite ----
+** fn may free objects that separators point at, so the walk touches only
+** the leaves; afterwards the leaves are evened out and the inner levels
+** built anew over them, reusing the old inner nodes, never reading the old
+** separators. */
+
+/* Runs fn over one leaf, closing up removed entries; 1 if any changed. */
+static int rewrite_leaf(oset *o, oleaf *lf, oset_rewrite_fn fn, void *ud) {
+  int kept = 0, changed = 0;
+  for (int i = 0; i < lf->hd.n; i++) {
+    eobj *obj = lf->obj[i], *r = fn(obj, ud);
+    if (r != obj) changed = 1;
+    if (r == NULL) {
+      atomic_fetch_sub(&o->count, 1);
+      continue;
+    }
+    lf->pre[kept] = lf->pre[i];   /* the same key: the same prefix */
+    lf->obj[kept++] = r;
   }
-  return n == o->head ? NULL : obj_of(n);
+  lf->hd.n = kept;
+  return changed;
 }
 
-eobj *oset_next(const eobj *obj) {
-  return obj_of(links(node_of(obj))[0]);
+/* Pushes the inner nodes of a subtree on a list chained through child[0],
+** children first, so each node is read before it is chained. */
+static void collect_inner(onode *n, int height, oinner **list) {
+  oinner *in = as_inner(n);
+  if (height == 0) return;
+  for (int i = 0; i < in->hd.n; i++) collect_inner(in->child[i], height - 1, list);
+  in->child[0] = (onode *)*list;
+  *list = in;
 }
 
-eobj *oset_prev(const eobj *obj) {
-  return obj_of(node_of(obj)->prev);
+/* Brings every leaf up to LEAF_MIN (but a lone one) by merging with or
+** borrowing from the next; returns the first leaf, NULL if none is left. */
+static oleaf *even_leaves(oleaf *first) {
+  oleaf *lf = first;
+  while (lf->next != NULL) {
+    oleaf *next = lf->next;
+    if (lf->hd.n >= LEAF_MIN) lf = next;
+    else if (lf->hd.n + next->hd.n <= LEAF_MAX) leaf_merge(lf, next);
+    else leaf_shift_left(lf, next, LEAF_MIN - lf->hd.n);
+  }
+  if (lf->hd.n < LEAF_MIN && lf->prev != NULL) {   /* the last one */
+    oleaf *prev = lf->prev;
+    if (prev->hd.n + lf->hd.n <= LEAF_MAX) leaf_merge(prev, lf);
+    else leaf_shift_right(prev, lf, LEAF_MIN - lf->hd.n);
+  } else if (lf->hd.n == 0) {                      /* the only one */
+    free(lf);
+    return NULL;
+  }
+  return first;
+}
+
+/* Builds the levels bottom-up in one recursive pass: level h has
+** total[h] = ceil(total[h-1] / INNER_MAX) nodes and shares the nodes below
+** out evenly, so each gets at least INNER_MIN. Level by level no more
+** nodes are needed than the old tree had, whose nodes held at most
+** INNER_MAX children over at least as many leaves. */
+typedef struct builder {
+  oleaf *leaf;                       /* the next leaf to place */
+  size_t total[MAX_HEIGHT + 1];      /* nodes per level, leaves at 0 */
+  size_t made[MAX_HEIGHT + 1];
+  oinner *spare;                     /* the old inner nodes */
+} builder;
+
+/* The next node of level h, and the smallest key under it. */
+static onode *build(builder *b, int h, uint64_t *pre, eobj **min) {
+  oinner *in;
+  size_t kids;
+  if (h == 0) {
+    oleaf *lf = b->leaf;
+    b->leaf = lf->next;
+    *pre = lf->pre[0];
+    *min = lf->obj[0];
+    return &lf->hd;
+  }
+  in = b->spare;
+  b->spare = as_inner(in->child[0]);
+  kids = b->total[h - 1] / b->total[h] + (b->made[h] < b->total[h - 1] % b->total[h]);
+  b->made[h]++;
+  for (size_t i = 0; i < kids; i++) {
+    uint64_t cpre;
+    eobj *cmin;
+    in->child[i] = build(b, h - 1, &cpre, &cmin);
+    if (i == 0) {
+      *pre = cpre;
+      *min = cmin;
+    } else {
+      in->pre[i - 1] = cpre;
+      in->sep[i - 1] = cmin;
+    }
+  }
+  in->hd.n = (int)kids;
+  return &in->hd;
+}
+
+static void rebuild(oset *o) {
+  builder b;
+  oleaf *first = leftmost(o);
+  uint64_t pre;
+  eobj *min;
+  int h = 0;
+  b.spare = NULL;
+  collect_inner(o->root, o->height, &b.spare);
+  o->root = NULL;
+  o->height = 0;
+  if ((first = even_leaves(first)) != NULL) {
+    b.leaf = first;
+    b.total[0] = 0;
+    for (oleaf *lf = first; lf != NULL; lf = lf->next) b.total[0]++;
+    for (; b.total[h] > 1; h++) {
+      b.total[h + 1] = (b.total[h] + INNER_MAX - 1) / INNER_MAX;
+      b.made[h + 1] = 0;
+    }
+    o->root = build(&b, h, &pre, &min);
+    o->height = h;
+  }
+  while (b.spare != NULL) {
+    oinner *next = as_inner(b.spare->child[0]);
+    free(b.spare);
+    b.spare = next;
+  }
+}
+
+void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud) {
+  int changed = 0;
+  if (o->root == NULL) return;
+  for (oleaf *lf = leftmost(o); lf != NULL; lf = lf->next)
+    changed |= rewrite_leaf(o, lf, fn, ud);
+  if (changed) rebuild(o);
+}
+
+/* ---- checking, for the tests ---- */
+
+typedef struct checker {
+  const oleaf *prev;      /* the last leaf seen, in key order */
+  size_t count;
+  int ok;
+} checker;
+
+static int ordered(uint64_t pa, const eobj *a, uint64_t pb, const eobj *b) {
+  okey k = make_key(eobj_key(a), a->klen);
+  return k.pre == pa && compare(&k, pb, b) < 0;
+}
+
+/* Checks a subtree and gives its smallest entry. Leaves are met in key
+** order, so ordering each against the last one seen orders them all. */
+static void check_node(checker *ck, const onode *n, int height, int isroot,
+                       uint64_t *fpre, const eobj **first) {
+  if (height == 0) {
+    const oleaf *lf = (const oleaf *)n;
+    if (lf->hd.n < (isroot ? 1 : LEAF_MIN) || lf->hd.n > LEAF_MAX || lf->prev != ck->prev ||
+        (ck->prev != NULL && ck->prev->next != lf))
+      ck->ok = 0;
+    if (ck->prev != NULL && ck->prev->hd.n > 0 && lf->hd.n > 0 &&
+        !ordered(ck->prev->pre[ck->prev->hd.n - 1], ck->prev->obj[ck->prev->hd.n - 1],
+                 lf->pre[0], lf->obj[0]))
+      ck->ok = 0;
+    for (int i = 0; i < lf->hd.n; i++) {
+      if (lf->pre[i] != prefix_of(eobj_key(lf->obj[i]), lf->obj[i]->klen)) ck->ok = 0;
+      if (i > 0 && !ordered(lf->pre[i - 1], lf->obj[i - 1], lf->pre[i], lf->obj[i])) ck->ok = 0;
+    }
+    ck->prev = lf;
+    ck->count += (size_t)lf->hd.n;
+    *fpre = lf->hd.n > 0 ? lf->pre[0] : 0;
+    *first = lf->hd.n > 0 ? lf->obj[0] : NULL;
+    return;
+  }
+  {
+    const oinner *in = (const oinner *)n;
+    if (in->hd.n < (isroot ? 2 : INNER_MIN) || in->hd.n > INNER_MAX) {
+      ck->ok = 0;
+      return;
+    }
+    for (int i = 0; i < in->hd.n; i++) {
+      uint64_t cpre;
+      const eobj *cfirst;
+      check_node(ck, in->child[i], height - 1, 0, &cpre, &cfirst);
+      if (i == 0) {
+        *fpre = cpre;
+        *first = cfirst;
+      } else if (in->sep[i - 1] != cfirst || in->pre[i - 1] != cpre) {
+        ck->ok = 0;     /* a separator is exactly the smallest key right of it */
+      }
+    }
+  }
+}
+
+int oset_check(const oset *o) {
+  checker ck = {NULL, 0, 1};
+  uint64_t pre;
+  const eobj *first;
+  if (o->root == NULL) return o->height == 0 && atomic_load(&o->count) == 0;
+  if (o->height < 0 || o->height > MAX_HEIGHT) return 0;
+  check_node(&ck, o->root, o->height, 1, &pre, &first);
+  return ck.ok && ck.prev->next == NULL && ck.count == atomic_load(&o->count);
 }

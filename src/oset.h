@@ -1,7 +1,14 @@
 /*
-** oset.h — ordered storage for ordered_set tables: a skip list ordered by
-** the keys' encoded bytes (term order). Each node holds its object inline,
-** so a search touches one allocation per step.
+** oset.h — ordered storage for ordered_set tables: a B+tree ordered by the
+** keys' encoded bytes (term order). Leaves hold, for each object, the
+** first 8 key bytes as a number beside the object pointer, so a search
+** compares numbers inside a few cache lines per level and reads a key
+** itself only when two prefixes are equal. Leaves are linked both ways
+** for walks.
+**
+** Objects are plain allocations; the tree points at them. An object stays
+** where it is while linked, so a pointer found under the lock stays good
+** while the lock is held.
 **
 ** One reader-writer lock per table: readers run side by side, writers one
 ** at a time (the default lock design of ETS's ordered_set). The caller
@@ -15,32 +22,34 @@
 
 #include "eobj.h"
 
-#define OSET_MAX_LEVEL 20
-
-typedef struct onode onode;
+typedef struct onode onode;     /* a node of either kind */
+typedef struct oleaf oleaf;
 
 typedef struct oset {
   pthread_rwlock_t lock;
-  onode *head;                 /* sentinel, OSET_MAX_LEVEL links */
-  int level;                   /* highest level in use */
+  onode *root;                  /* NULL when empty */
+  int height;                   /* inner levels above the leaves */
   atomic_size_t count;
 } oset;
 
-int oset_init(oset *o);                 /* 0 on out of memory */
+int oset_init(oset *o);                 /* 1; 0 on failure */
 void oset_destroy(oset *o);             /* frees every object */
-void oset_clear(oset *o);               /* write lock held */
+void oset_clear(oset *o);               /* write lock held; frees every object */
 
 void oset_lock(oset *o, int write);
 void oset_unlock(oset *o);
 
-/* Objects of an ordered_set are allocated inside their node. */
+/* Objects of an ordered_set: malloc and free, kept as functions so that
+** callers need not know. */
 eobj *oset_new_obj(size_t datalen);
 void oset_free_obj(eobj *obj);
 
 eobj *oset_find(oset *o, const unsigned char *key, size_t klen);
-/* Links obj; no object with its key may be present. */
-void oset_insert(oset *o, eobj *obj);
-/* Unlinks the object with this key and returns it (NULL if none). */
+/* Links obj; no object with its key may be present. Returns 0, changing
+** nothing, when memory for a new node cannot be had. */
+int oset_insert(oset *o, eobj *obj);
+/* Unlinks the object with this key and returns it (NULL if none). Never
+** allocates. */
 eobj *oset_remove(oset *o, const unsigned char *key, size_t klen);
 
 /* The first object with a key greater than key (the first of all when key
@@ -48,7 +57,30 @@ eobj *oset_remove(oset *o, const unsigned char *key, size_t klen);
 ** key need not be present. */
 eobj *oset_after(oset *o, const unsigned char *key, size_t klen);
 eobj *oset_before(oset *o, const unsigned char *key, size_t klen);
-eobj *oset_next(const eobj *obj);
-eobj *oset_prev(const eobj *obj);
+
+/* A position for walking. It is good while the lock is held and the tree
+** is not changed; to go on after either, seek again from the last key. */
+typedef struct ocursor {
+  oleaf *leaf;      /* NULL: past either end */
+  int i;
+} ocursor;
+
+/* Like oset_after and oset_before, also leaving c at the object found. */
+eobj *oset_seek_after(oset *o, const unsigned char *key, size_t klen, ocursor *c);
+eobj *oset_seek_before(oset *o, const unsigned char *key, size_t klen, ocursor *c);
+eobj *oset_cursor_obj(const ocursor *c);    /* NULL past either end */
+eobj *oset_cursor_next(ocursor *c);         /* moves, then the object there */
+eobj *oset_cursor_prev(ocursor *c);
+
+/* Visits every object in key order (write lock held). fn returns what to
+** keep in its place: obj itself, a replacement with the very same key, or
+** NULL to remove it (fn then owns obj). fn must not touch the tree. Never
+** allocates. */
+typedef eobj *(*oset_rewrite_fn)(eobj *obj, void *ud);
+void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud);
+
+/* 1 when the tree keeps its invariants (order, fill, separators, links,
+** count); for the tests. */
+int oset_check(const oset *o);
 
 #endif

@@ -189,6 +189,22 @@ size_t term_get_string(const unsigned char *p, size_t len, buf *out) {
   return scan_string(p, len, out);
 }
 
+size_t term_string_length(const unsigned char *p, size_t len, size_t *chars) {
+  size_t size = scan_string(p, len, NULL), zeros = 0;
+  const unsigned char *at, *end;
+  if (size == 0) return 0;
+  /* scan_string checked the escapes: every 0x00 in the body p[1..size-2)
+  ** starts a 0x00 0xFF pair that stands for one zero byte */
+  at = p + 1;
+  end = p + size - 2;
+  while ((at = memchr(at, 0, (size_t)(end - at))) != NULL) {
+    zeros++;
+    at += 2;
+  }
+  *chars = size - 3 - zeros;
+  return size;
+}
+
 /* ---- arrays and maps ---- */
 
 int term_count_size(uint32_t count) {
@@ -294,11 +310,14 @@ int term_valid(const unsigned char *p, size_t len) {
 }
 
 /* The size of a term already known to be well formed: no map-order check,
-** so that lookups inside stored objects stay linear. */
-static size_t trusted_size(const unsigned char *p, size_t len) {
+** so that lookups inside stored objects stay linear. The depth limit and
+** the bounds checks stay, so that malformed bytes (a corrupted object) give
+** 0 rather than a read past the end or a runaway recursion. */
+static size_t trusted_size(const unsigned char *p, size_t len, int depth) {
   int tag;
   uint32_t count;
   size_t h, used;
+  if (len == 0) return 0;
   switch (p[0]) {
     case TERM_NIL: case TERM_FALSE: case TERM_TRUE:
       return 1;
@@ -311,12 +330,13 @@ static size_t trusted_size(const unsigned char *p, size_t len) {
     case TERM_STRING:
       return scan_string(p, len, NULL);
     case TERM_ARRAY: case TERM_MAP:
+      if (depth >= TERM_MAX_DEPTH) return 0;
       h = term_get_header(p, len, &tag, &count);
       if (h == 0) return 0;
       if (tag == TERM_MAP) count *= 2;   /* fits: count < 2^30 */
       used = h;
       for (uint32_t i = 0; i < count; i++) {
-        size_t n = used < len ? trusted_size(p + used, len - used) : 0;
+        size_t n = trusted_size(p + used, len - used, depth + 1);
         if (n == 0) return 0;
         used += n;
       }
@@ -326,6 +346,10 @@ static size_t trusted_size(const unsigned char *p, size_t len) {
   }
 }
 
+size_t term_size_trusted(const unsigned char *p, size_t len) {
+  return trusted_size(p, len, 0);
+}
+
 int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
                     const unsigned char **elem, size_t *elen) {
   int tag;
@@ -333,13 +357,12 @@ int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
   size_t at = term_get_header(p, len, &tag, &count);
   if (at == 0 || tag != TERM_ARRAY || index >= count) return 0;
   for (uint32_t i = 0; i < index; i++) {
-    size_t n = at < len ? trusted_size(p + at, len - at) : 0;
+    size_t n = term_size_trusted(p + at, len - at);
     if (n == 0) return 0;
     at += n;
   }
-  if (at >= len) return 0;
   *elem = p + at;
-  *elen = trusted_size(p + at, len - at);
+  *elen = term_size_trusted(p + at, len - at);
   return *elen != 0;
 }
 
@@ -352,7 +375,7 @@ int term_map_get(const unsigned char *p, size_t len,
   size_t at = term_get_header(p, len, &tag, &count);
   if (at == 0 || tag != TERM_MAP) return 0;
   for (uint32_t i = 0; i < count; i++) {
-    size_t n = at < len ? trusted_size(p + at, len - at) : 0;
+    size_t n = term_size_trusted(p + at, len - at);
     if (n == 0) return 0;
     if (!hit && n == klen && memcmp(p + at, k, klen) == 0) {
       hit = 1;
@@ -362,13 +385,12 @@ int term_map_get(const unsigned char *p, size_t len,
   }
   if (!hit) return 0;
   for (uint32_t i = 0; i < found; i++) {
-    size_t n = at < len ? trusted_size(p + at, len - at) : 0;
+    size_t n = term_size_trusted(p + at, len - at);
     if (n == 0) return 0;
     at += n;
   }
-  if (at >= len) return 0;
   *val = p + at;
-  *vlen = trusted_size(p + at, len - at);
+  *vlen = term_size_trusted(p + at, len - at);
   return *vlen != 0;
 }
 

@@ -101,8 +101,18 @@ size_t term_get_header(const unsigned char *p, size_t len, int *tag, uint32_t *c
 ** Returns the term's size or 0. */
 size_t term_get_string(const unsigned char *p, size_t len, buf *out);
 
+/* The size of the string term at p (0 if malformed) and, in *chars, the
+** length of its unescaped body; unlike term_get_string, copies nothing. */
+size_t term_string_length(const unsigned char *p, size_t len, size_t *chars);
+
 /* Reads a ref/table/pid id; returns 9 or 0. */
 size_t term_get_id(const unsigned char *p, size_t len, int *tag, uint64_t *id);
+
+/* Size of the term at p, for a term already known to be well formed (a
+** stored object, a validated spec): like term_skip but without the map-key
+** order check, so it is linear. Malformed bytes still give 0, never a read
+** outside p[0..len) or nesting deeper than TERM_MAX_DEPTH. */
+size_t term_size_trusted(const unsigned char *p, size_t len);
 
 /* Finds element `index` (0-based) of the array at p: *elem and *elen.
 ** Returns 1 when found, 0 when the array is shorter or p is no array. */

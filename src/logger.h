@@ -1,0 +1,34 @@
+/*
+** logger.h — where crash reports and other reports go: stderr (the
+** default), nowhere, or a capture buffer the host reads back (specs use it
+** to assert what was reported).
+*/
+#ifndef HL_LOGGER_H
+#define HL_LOGGER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { LOG_STDERR, LOG_SILENT, LOG_CAPTURE };
+
+typedef struct logger {
+  pthread_mutex_t lock;
+  int mode;
+  char **captured;          /* oldest first */
+  size_t ncaptured, capcaptured;
+} logger;
+
+typedef struct hl_node hl_node;
+
+void logger_init(logger *lg);
+void logger_destroy(logger *lg);
+void logger_set_mode(logger *lg, int mode);
+/* A report line (copied). */
+void logger_report(logger *lg, const char *text);
+/* The crash report of a process that exited with an abnormal reason. */
+void logger_crash(hl_node *n, uint64_t pid, const unsigned char *reason, size_t len);
+/* Hands over the captured reports (malloc'd strings) and forgets them. */
+size_t logger_take(logger *lg, char ***out);
+
+#endif

@@ -1,0 +1,524 @@
+/*
+** lproc.c — processes from Lua: self, send, receive, links, monitors,
+** exits, names, timers, introspection, and driving a deterministic node.
+** Spawning is in lspawn.c.
+**
+** receive runs in two worlds. In a process it yields (lua_yieldk) until
+** mail or its timeout arrives, and resumes where it left off; on a host
+** thread it blocks, or, in a deterministic node, runs the scheduler itself
+** while it waits. A filter is called with lua_callk, so it too may be
+** preempted without losing the receive.
+*/
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lbind.h"
+#include "lhandle.h"
+#include "lproc.h"
+#include "lterm.h"
+#include "proc.h"
+#include "ptab.h"
+#include "scheduler.h"
+#include "term.h"
+
+/* ---- arguments ---- */
+
+static proc *me(lua_State *L, const char *fname, lbind **bp) {
+  lbind *b = lbind_running(L, fname);
+  if (bp != NULL) *bp = b;
+  return b->me;
+}
+
+static uint64_t pid_arg(lua_State *L, int idx, const char *fname) {
+  int tag;
+  uint64_t id;
+  if (!lhandle_get(L, idx, &tag, &id) || tag != TERM_PID)
+    luaL_error(L, "heirloom.%s: pid must be a pid (got %s)", fname, luaL_typename(L, idx));
+  return id;
+}
+
+/* A pid, or a registered name resolved now (0 if nobody holds it). */
+static uint64_t dest_arg(lua_State *L, int idx, node *n, const char *fname) {
+  if (lua_type(L, idx) == LUA_TSTRING) return ptab_whereis(&n->procs, lua_tostring(L, idx));
+  if (lua_isuserdata(L, idx)) return pid_arg(L, idx, fname);
+  return luaL_error(L, "heirloom.%s: destination must be a pid or a registered name (got %s)",
+                    fname, luaL_typename(L, idx));
+}
+
+/* Milliseconds; -1 for none (nil). */
+static int64_t timeout_arg(lua_State *L, int idx, const char *fname) {
+  lua_Integer ms;
+  if (lua_isnoneornil(L, idx)) return -1;
+  if (!lua_isinteger(L, idx) || (ms = lua_tointeger(L, idx)) < 0)
+    return luaL_error(L, "heirloom.%s: timeout must be a non-negative integer of milliseconds",
+                      fname);
+  return ms;
+}
+
+static void encode_or_raise(lua_State *L, int idx, buf *b, const char *root, const char *fname) {
+  char msg[300];
+  if (!lterm_encode(L, idx, b, root, msg, sizeof msg)) luaL_error(L, "heirloom.%s: %s", fname, msg);
+}
+
+/* ---- self, send ---- */
+
+static int l_self(lua_State *L) {
+  lhandle_push(L, TERM_PID, me(L, "self", NULL)->pid);
+  return 1;
+}
+
+static int l_send(lua_State *L) {
+  lbind *b;
+  uint64_t to;
+  proc *p;
+  me(L, "send", &b);
+  to = dest_arg(L, 1, b->node, "send");
+  if (to == 0) return luaL_error(L, "heirloom.send: no process is registered as '%s'",
+                                 lua_tostring(L, 1));
+  if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
+  buf_reset(&b->in);
+  encode_or_raise(L, 2, &b->in, "message", "send");
+  p = ptab_get(&b->node->procs, to);
+  if (p != NULL) {        /* to a dead pid a message is dropped, as in Erlang */
+    proc_deliver(p, b->in.p, b->in.n);
+    proc_unref(p);
+  }
+  lua_settop(L, 2);
+  return 1;
+}
+
+/* ---- receive ---- */
+
+/* Waits on a host thread until mail arrives or the deadline passes. */
+static void host_wait(lua_State *L, proc *p) {
+  sched *s = p->node->sched;
+  for (;;) {
+    int64_t now = sched_now(), wake;
+    int mail;
+    pthread_mutex_lock(&p->lock);
+    mail = proc_has_unscanned(p);
+    if (!mail && (p->deadline < 0 || now < p->deadline) && s->nthreads > 0) {
+      if (p->deadline < 0) pthread_cond_wait(&p->wake, &p->lock);
+      else {
+        struct timespec ts = {p->deadline / 1000, (p->deadline % 1000) * 1000000};
+        pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+      }
+      mail = proc_has_unscanned(p);
+      now = sched_now();
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (mail || (p->deadline >= 0 && now >= p->deadline) || s->nthreads > 0) return;
+    /* deterministic: run the node while waiting */
+    if (sched_step(s)) continue;
+    wake = sched_next_timer(s);
+    if (p->deadline >= 0 && (wake < 0 || p->deadline < wake)) wake = p->deadline;
+    if (wake < 0)
+      luaL_error(L, "heirloom.receive: the node is idle and no message can arrive");
+    if (wake > now) {
+      struct timespec ts = {(wake - now) / 1000, ((wake - now) % 1000) * 1000000};
+      nanosleep(&ts, NULL);
+    }
+  }
+}
+
+static int receive_k(lua_State *L, int status, lua_KContext ctx);
+
+/* Takes the message last scanned (on the stack top) and returns it. */
+static int take_scanned(proc *p) {
+  proc_mail_take(p, p->scanned);
+  return 1;
+}
+
+static int receive_k(lua_State *L, int status, lua_KContext ctx) {
+  proc *p = lbind_get(L)->me;
+  (void)status;
+  if (ctx == 1) goto filtered;
+  for (;;) {
+    msg *m = proc_mail_next(p);
+    if (m == NULL) {
+      if (p->deadline >= 0 && sched_now() >= p->deadline) {
+        lua_pushnil(L);
+        return 1;
+      }
+      if (p->host) {
+        host_wait(L, p);
+        continue;
+      }
+      p->wants_mail = 1;
+      return lua_yieldk(L, 0, 0, receive_k);
+    }
+    if (lterm_decode(L, m->data, m->len) == 0)
+      return luaL_error(L, "heirloom.receive: a message does not decode");
+    if (lua_isnil(L, 1)) return take_scanned(p);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, -2);
+    lua_callk(L, 1, 1, 1, receive_k);
+  filtered:
+    if (lua_toboolean(L, -1)) {
+      lua_pop(L, 1);
+      return take_scanned(p);
+    }
+    lua_pop(L, 2);
+  }
+}
+
+/* receive([filter], [timeout]): stack becomes [filter or nil]. */
+static int start_receive(lua_State *L, const char *fname) {
+  proc *p = me(L, fname, NULL);
+  int64_t ms;
+  if (lua_isfunction(L, 1)) {
+    ms = timeout_arg(L, 2, fname);
+  } else {
+    ms = timeout_arg(L, 1, fname);
+    lua_pushnil(L);
+    lua_replace(L, 1);
+  }
+  lua_settop(L, 1);
+  p->deadline = ms < 0 ? -1 : sched_now() + ms;
+  proc_mail_rewind(p);
+  return receive_k(L, LUA_OK, 0);
+}
+
+static int l_receive(lua_State *L) {
+  return start_receive(L, "receive");
+}
+
+static int never(lua_State *L) {
+  lua_pushboolean(L, 0);
+  return 1;
+}
+
+static int l_sleep(lua_State *L) {
+  if (timeout_arg(L, 1, "sleep") < 0)
+    return luaL_error(L, "heirloom.sleep: missing argument 'ms'");
+  lua_pushcfunction(L, never);
+  lua_insert(L, 1);
+  start_receive(L, "sleep");
+  return 0;
+}
+
+/* ---- links, monitors, exits ---- */
+
+static int l_link(lua_State *L) {
+  proc_link(me(L, "link", NULL), pid_arg(L, 1, "link"));
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_unlink(lua_State *L) {
+  proc_unlink(me(L, "unlink", NULL), pid_arg(L, 1, "unlink"));
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_monitor(lua_State *L) {
+  lbind *b;
+  proc *p = me(L, "monitor", &b);
+  uint64_t target = dest_arg(L, 1, b->node, "monitor");
+  lhandle_push(L, TERM_REF, proc_monitor(p, target));
+  return 1;
+}
+
+static int l_demonitor(lua_State *L) {
+  int tag;
+  uint64_t ref;
+  proc *p = me(L, "demonitor", NULL);
+  if (!lhandle_get(L, 1, &tag, &ref) || tag != TERM_REF)
+    return luaL_error(L, "heirloom.demonitor: ref must be a monitor reference");
+  proc_demonitor(p, ref);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_trap_exit(lua_State *L) {
+  proc *p = me(L, "trap_exit", NULL);
+  int old;
+  if (!lua_isboolean(L, 1)) return luaL_error(L, "heirloom.trap_exit: flag must be a boolean");
+  pthread_mutex_lock(&p->lock);
+  old = p->trap_exit;
+  p->trap_exit = lua_toboolean(L, 1);
+  pthread_mutex_unlock(&p->lock);
+  lua_pushboolean(L, old);
+  return 1;
+}
+
+/* exit(pid, reason) sends an exit signal; exit(reason) ends the caller. */
+static int l_exit(lua_State *L) {
+  lbind *b;
+  proc *p = me(L, "exit", &b);
+  int self = lua_gettop(L) < 2;
+  uint64_t to = self ? p->pid : pid_arg(L, 1, "exit");
+  if (lua_isnoneornil(L, self ? 1 : 2))
+    return luaL_error(L, "heirloom.exit: missing argument 'reason'");
+  buf_reset(&b->in);
+  encode_or_raise(L, self ? 1 : 2, &b->in, "reason", "exit");
+  if (self && p->host) return luaL_error(L, "heirloom.exit: the host process cannot exit");
+  if (self) {
+    pthread_mutex_lock(&p->lock);
+    buf_reset(&p->reason);
+    buf_put(&p->reason, b->in.p, b->in.n);
+    atomic_store(&p->exiting, 1);
+    pthread_mutex_unlock(&p->lock);
+    return luaL_error(L, "heirloom: the process is exiting");
+  }
+  proc_signal_exit(b->node, to, p->pid, b->in.p, b->in.n, SIG_EXIT_CALL);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* ---- names ---- */
+
+static const char *name_arg(lua_State *L, int idx, const char *fname) {
+  if (lua_type(L, idx) != LUA_TSTRING || lua_rawlen(L, idx) == 0)
+    luaL_error(L, "heirloom.%s: name must be a non-empty string", fname);
+  return lua_tostring(L, idx);
+}
+
+void lproc_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watchers,
+                       size_t nwatchers) {
+  buf m;
+  buf_init(&m);                        /* {"heirloom.name", name, pid} */
+  term_put_array(&m, 3);
+  term_put_string(&m, "heirloom.name", 13);
+  term_put_string(&m, name, strlen(name));
+  term_put_id(&m, TERM_PID, pid);
+  for (size_t i = 0; i < nwatchers; i++) {
+    proc *w = ptab_get(&n->procs, watchers[i]);
+    if (w == NULL) continue;
+    if (buf_ok(&m)) proc_deliver(w, m.p, m.n);
+    proc_unref(w);
+  }
+  buf_free(&m);
+  free(watchers);
+}
+
+static int l_register(lua_State *L) {
+  lbind *b;
+  const char *why, *name;
+  uint64_t pid, *watchers;
+  size_t nwatchers;
+  me(L, "register", &b);
+  name = name_arg(L, 1, "register");
+  pid = pid_arg(L, 2, "register");
+  if (!node_pid_alive(b->node, pid)) return luaL_error(L, "heirloom.register: pid is not alive");
+  if (!ptab_register(&b->node->procs, name, pid, &why, &watchers, &nwatchers))
+    return luaL_error(L, "heirloom.register: cannot register '%s': %s", name, why);
+  lproc_notify_name(b->node, name, pid, watchers, nwatchers);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_unregister(lua_State *L) {
+  lbind *b;
+  me(L, "unregister", &b);
+  lua_pushboolean(L, ptab_unregister(&b->node->procs, name_arg(L, 1, "unregister")));
+  return 1;
+}
+
+static int l_whereis(lua_State *L) {
+  lbind *b;
+  uint64_t pid;
+  me(L, "whereis", &b);
+  pid = ptab_whereis(&b->node->procs, name_arg(L, 1, "whereis"));
+  if (pid == 0) lua_pushnil(L);
+  else lhandle_push(L, TERM_PID, pid);
+  return 1;
+}
+
+/* The filter of await_name: {"heirloom.name", <upvalue name>, pid}. */
+static int name_filter(lua_State *L) {
+  int ok = lua_type(L, 1) == LUA_TTABLE && lua_rawgeti(L, 1, 1) == LUA_TSTRING &&
+           strcmp(lua_tostring(L, -1), "heirloom.name") == 0 &&
+           lua_rawgeti(L, 1, 2) == LUA_TSTRING && lua_rawequal(L, -1, lua_upvalueindex(1));
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+static int await_k(lua_State *L, int status, lua_KContext ctx) {
+  lbind *b = lbind_get(L);
+  (void)status;
+  (void)ctx;
+  if (lua_isnil(L, -1)) {
+    ptab_unwatch_name(&b->node->procs, lua_tostring(L, 1), b->me->pid);
+    return 1;
+  }
+  lua_rawgeti(L, -1, 3);
+  return 1;
+}
+
+static int l_await_name(lua_State *L) {
+  lbind *b;
+  proc *p = me(L, "await_name", &b);
+  const char *name = name_arg(L, 1, "await_name");
+  int64_t ms = timeout_arg(L, 2, "await_name");
+  uint64_t pid = ptab_watch_name(&b->node->procs, name, p->pid);
+  if (pid != 0) {
+    lhandle_push(L, TERM_PID, pid);
+    return 1;
+  }
+  lua_settop(L, 1);
+  lua_pushcfunction(L, l_receive);
+  lua_pushvalue(L, 1);
+  lua_pushcclosure(L, name_filter, 1);
+  if (ms < 0) lua_pushnil(L);
+  else lua_pushinteger(L, ms);
+  lua_callk(L, 2, 1, 0, await_k);
+  return await_k(L, LUA_OK, 0);
+}
+
+/* ---- timers ---- */
+
+static int l_send_after(lua_State *L) {
+  lbind *b;
+  int64_t ms;
+  uint64_t ref, pid = 0;
+  const char *name = NULL;
+  me(L, "send_after", &b);
+  ms = timeout_arg(L, 1, "send_after");
+  if (ms < 0) return luaL_error(L, "heirloom.send_after: missing argument 'ms'");
+  if (lua_type(L, 2) == LUA_TSTRING) name = lua_tostring(L, 2);
+  else pid = pid_arg(L, 2, "send_after");
+  buf_reset(&b->in);
+  encode_or_raise(L, 3, &b->in, "message", "send_after");
+  ref = sched_send_after(b->node->sched, sched_now() + ms, pid, name, b->in.p, b->in.n);
+  if (ref == 0) return luaL_error(L, "heirloom.send_after: out of memory");
+  lhandle_push(L, TERM_REF, ref);
+  return 1;
+}
+
+static int l_cancel_timer(lua_State *L) {
+  lbind *b;
+  int tag;
+  uint64_t ref;
+  int64_t left;
+  me(L, "cancel_timer", &b);
+  if (!lhandle_get(L, 1, &tag, &ref) || tag != TERM_REF)
+    return luaL_error(L, "heirloom.cancel_timer: timer must be a reference from send_after");
+  left = sched_cancel(b->node->sched, ref);
+  if (left < 0) lua_pushboolean(L, 0);
+  else lua_pushinteger(L, left);
+  return 1;
+}
+
+/* ---- introspection and driving ---- */
+
+static int l_processes(lua_State *L) {
+  lbind *b;
+  uint64_t *pids;
+  size_t n;
+  me(L, "processes", &b);
+  n = ptab_pids(&b->node->procs, &pids);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lhandle_push(L, TERM_PID, pids[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  free(pids);
+  return 1;
+}
+
+static const char *state_name(int state) {
+  static const char *const names[] = {"runnable", "running", "waiting", "exiting", "exited"};
+  return names[state];
+}
+
+static int l_process_info(lua_State *L) {
+  lbind *b;
+  proc *p;
+  char name[128];
+  me(L, "process_info", &b);
+  p = ptab_get(&b->node->procs, pid_arg(L, 1, "process_info"));
+  if (p == NULL) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_newtable(L);
+  pthread_mutex_lock(&p->lock);
+  lua_pushstring(L, state_name(p->state));
+  lua_setfield(L, -2, "status");
+  lua_pushinteger(L, (lua_Integer)p->nmsg);
+  lua_setfield(L, -2, "message_queue_len");
+  lua_pushinteger(L, (lua_Integer)p->alloc.used);
+  lua_setfield(L, -2, "memory");
+  lua_pushboolean(L, p->trap_exit);
+  lua_setfield(L, -2, "trap_exit");
+  lua_pushboolean(L, p->host);
+  lua_setfield(L, -2, "host");
+  lua_createtable(L, (int)p->nlinks, 0);
+  for (size_t i = 0; i < p->nlinks; i++) {
+    lhandle_push(L, TERM_PID, p->links[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "links");
+  lua_createtable(L, (int)p->nwatching, 0);
+  for (size_t i = 0; i < p->nwatching; i++) {
+    lhandle_push(L, TERM_PID, p->watching[i].pid);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "monitors");
+  pthread_mutex_unlock(&p->lock);
+  if (ptab_name_of(&b->node->procs, p->pid, name, sizeof name)) {
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "registered_name");
+  }
+  proc_unref(p);
+  return 1;
+}
+
+/* Deterministic mode: run the node until nothing is left to do now. */
+static int l_run(lua_State *L) {
+  lbind *b;
+  lua_Integer steps = 0;
+  me(L, "run", &b);
+  if (b->node->sched->nthreads > 0)
+    return luaL_error(L, "heirloom.run: the node has scheduler threads; run is for schedulers = 0");
+  while (sched_step(b->node->sched)) steps++;
+  lua_pushinteger(L, steps);
+  return 1;
+}
+
+static int l_logs(lua_State *L) {
+  lbind *b;
+  char **lines;
+  size_t n;
+  me(L, "logs", &b);
+  n = logger_take(&b->node->log, &lines);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushstring(L, lines[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+    free(lines[i]);
+  }
+  free(lines);
+  return 1;
+}
+
+static const luaL_Reg functions[] = {
+  {"self", l_self},
+  {"send", l_send},
+  {"receive", l_receive},
+  {"sleep", l_sleep},
+  {"link", l_link},
+  {"unlink", l_unlink},
+  {"monitor", l_monitor},
+  {"demonitor", l_demonitor},
+  {"trap_exit", l_trap_exit},
+  {"exit", l_exit},
+  {"register", l_register},
+  {"unregister", l_unregister},
+  {"whereis", l_whereis},
+  {"await_name", l_await_name},
+  {"send_after", l_send_after},
+  {"cancel_timer", l_cancel_timer},
+  {"processes", l_processes},
+  {"process_info", l_process_info},
+  {"run", l_run},
+  {"logs", l_logs},
+  {NULL, NULL}
+};
+
+void lproc_open(lua_State *L) {
+  luaL_setfuncs(L, functions, 0);
+}

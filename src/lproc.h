@@ -1,0 +1,25 @@
+/*
+** lproc.h — the process functions of the heirloom module (lproc.c,
+** lspawn.c).
+*/
+#ifndef HL_LPROC_H
+#define HL_LPROC_H
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node.h"
+
+/* Adds self, send, receive, links, monitors, names, timers... to the
+** module table on the stack top. */
+void lproc_open(lua_State *L);
+/* Adds spawn, spawn_link, spawn_opt. */
+void lspawn_open(lua_State *L);
+
+/* Tells the processes in await_name that name is now pid's; frees the
+** watcher list. */
+void lproc_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watchers,
+                       size_t nwatchers);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+** mspec_impl.h — the compiled form of a match spec: the node program that
+** mspec.c (the compiler) builds and mspec_run.c (the runner) walks. Only
+** those two files may include it; everyone else uses mspec.h.
+*/
+#ifndef HL_MSPEC_IMPL_H
+#define HL_MSPEC_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mspec.h"
+
+/* A node's op. The P_ nodes make up heads, which match() walks against the
+** object; the E_ nodes make up guards and bodies, which eval() computes. */
+enum {
+  /* head patterns */
+  P_ANY,      /* "_" */
+  P_LIT,      /* a term without variables, wildcards or maps: compared bytewise */
+  P_BIND,     /* a variable's first occurrence: binds it */
+  P_CHECK,    /* a later occurrence: must equal the binding */
+  P_ARRAY,    /* n kids: the element patterns */
+  P_MAP,      /* 2n kids: n key literals (ascending), then n value patterns */
+  /* expressions */
+  E_CONST,    /* lit */
+  E_VAR,      /* slot */
+  E_OBJ,      /* "$_" */
+  E_ALL,      /* "$$" */
+  E_TUPLE,    /* {{...}}: n kids */
+  E_MAP,      /* 2n kids: n key constants (ascending), then n values */
+  E_CALL      /* fn of the n kids */
+};
+
+typedef struct node {
+  unsigned char op;
+  unsigned char fn;            /* E_CALL: F_* */
+  uint32_t n;                  /* kids; entries for the map nodes */
+  uint32_t kid;                /* the first kid's entry in ms->kids */
+  uint32_t slot;               /* P_BIND, P_CHECK, E_VAR: the variable;
+                                  P_ARRAY: kids up to the last that is no "_" */
+  const unsigned char *lit;    /* P_LIT, E_CONST: in ms->src, or static */
+  size_t litlen;
+} node;
+
+typedef struct clause {
+  uint32_t head;
+  uint32_t guards, nguards;    /* ranges of ms->kids */
+  uint32_t body, nbody;
+  uint32_t nvars;              /* slots: the head's variables in number order */
+} clause;
+
+struct mspec {
+  unsigned char *src;          /* a copy of the spec: constants point into it */
+  node *nodes;
+  uint32_t nnodes, capnodes;
+  uint32_t *kids;              /* node indices; a node's kids are consecutive */
+  uint32_t nkids, capkids;
+  clause *clauses;
+  uint32_t nclauses;
+  uint32_t maxvars;
+};
+
+/* The functions a guard or body may call (E_CALL's fn). */
+enum {
+  F_EQ, F_NE, F_LT, F_GT, F_LE, F_GE,
+  F_AND, F_OR, F_XOR, F_NOT, F_ANDALSO, F_ORELSE,
+  F_ADD, F_SUB, F_MUL, F_FDIV, F_DIV, F_REM,
+  F_BAND, F_BOR, F_BXOR, F_BNOT, F_BSL, F_BSR, F_ABS, F_MIN, F_MAX,
+  F_IS_INTEGER, F_IS_FLOAT, F_IS_NUMBER, F_IS_BOOLEAN, F_IS_STRING,
+  F_IS_ARRAY, F_IS_MAP, F_IS_PID, F_IS_REFERENCE, F_IS_TABLE,
+  F_ELEMENT, F_SIZE, F_MAP_GET, F_IS_MAP_KEY, F_SELF
+};
+
+/* Kid i of nd. */
+static inline const node *kid(const mspec *ms, const node *nd, uint32_t i) {
+  return &ms->nodes[ms->kids[nd->kid + i]];
+}
+
+#endif

@@ -1,0 +1,616 @@
+/*
+** mspec_run.c — running a compiled match spec (mspec_impl.h) on one encoded
+** object: matching a clause's head, evaluating its guards and body, and
+** writing the result, all without decoding the object.
+**
+** A run allocates nothing of its own. Variables bind to (pointer, length)
+** slices of the object. A computed number or pid lives in a `val`. An
+** array or map built while evaluating is written at the end of the
+** caller's output buffer, past the place where the result will go, and
+** referred to by offset (the buffer may move as it grows); such
+** temporaries are cut off again as soon as they have been used.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mspec.h"
+#include "mspec_impl.h"
+#include "term.h"
+
+#define STACK_VARS 32        /* bindings a run keeps on the C stack */
+#define TWO63 9223372036854775808.0
+
+static const unsigned char k_true[1] = {TERM_TRUE};
+static const unsigned char k_false[1] = {TERM_FALSE};
+
+/* ---- matching heads ---- */
+
+typedef struct slice {
+  const unsigned char *p;
+  size_t n;
+} slice;
+
+typedef struct run {
+  const mspec *ms;
+  const unsigned char *obj;
+  size_t len;
+  slice *binds;        /* by slot */
+  uint32_t nvars;      /* of the clause being run */
+  uint64_t caller;
+  buf *out;
+} run;
+
+/* What match() must say about the term's size: nothing (any nonzero
+** means a match), its size, or n is its size already. */
+enum { SIZE_NO, SIZE_NEED, SIZE_EXACT };
+
+static size_t match(run *r, const node *nd, const unsigned char *p, size_t n, int mode);
+
+/* Elements after the last one that is no "_" are not even looked at,
+** unless the array's size is needed to go on past it. */
+static size_t match_array(run *r, const node *nd, const unsigned char *p, size_t n, int mode) {
+  int tag;
+  uint32_t count, stop = mode == SIZE_NEED ? nd->n : nd->slot;
+  size_t at = term_get_header(p, n, &tag, &count);
+  if (at == 0 || tag != TERM_ARRAY || count != nd->n) return 0;
+  for (uint32_t i = 0; i < stop; i++) {
+    int need = mode == SIZE_NEED || i + 1 < stop ? SIZE_NEED : SIZE_NO;
+    size_t s = match(r, kid(r->ms, nd, i), p + at, n - at, need);
+    if (s == 0) return 0;
+    at += s;
+  }
+  return mode == SIZE_EXACT ? n : at;
+}
+
+/* Both the object's keys and the pattern's are ascending: one merge walk,
+** with the values walked alongside the keys. */
+static size_t match_map(run *r, const node *nd, const unsigned char *p, size_t n, int mode) {
+  int tag;
+  uint32_t count, j = 0;
+  size_t h = term_get_header(p, n, &tag, &count), ka, va;
+  if (h == 0 || tag != TERM_MAP || count < nd->n) return 0;
+  if (nd->n == 0 && mode != SIZE_NEED) return mode == SIZE_EXACT ? n : 1;
+  va = h;
+  for (uint32_t i = 0; i < count; i++) {   /* the values follow all the keys */
+    size_t s = term_size_trusted(p + va, n - va);
+    if (s == 0) return 0;
+    va += s;
+  }
+  ka = h;
+  for (uint32_t i = 0; i < count && (j < nd->n || mode == SIZE_NEED); i++) {
+    size_t ks = term_size_trusted(p + ka, n - ka), vs = term_size_trusted(p + va, n - va);
+    if (ks == 0 || vs == 0) return 0;
+    if (j < nd->n) {
+      const node *key = kid(r->ms, nd, j);
+      int c = term_compare(p + ka, ks, key->lit, key->litlen);
+      if (c > 0) return 0;   /* the pattern's key j is not there */
+      if (c == 0) {
+        if (match(r, kid(r->ms, nd, nd->n + j), p + va, vs, SIZE_EXACT) == 0) return 0;
+        j++;
+      }
+    }
+    ka += ks;
+    va += vs;
+  }
+  if (j < nd->n) return 0;
+  return mode == SIZE_NEED ? va : mode == SIZE_EXACT ? n : 1;
+}
+
+/* Matches the term at p (within n bytes) against pattern nd: 0 when it
+** does not match; else its size, as mode asks. */
+static size_t match(run *r, const node *nd, const unsigned char *p, size_t n, int mode) {
+  const slice *b;
+  size_t size;
+  switch (nd->op) {
+    case P_ANY:
+      if (mode == SIZE_NEED) return term_size_trusted(p, n);
+      return n > 0 ? (mode == SIZE_EXACT ? n : 1) : 0;
+    case P_LIT:
+      /* encodings are self-delimiting: equal bytes are the equal term */
+      if (nd->litlen > n || (mode == SIZE_EXACT && nd->litlen != n) ||
+          memcmp(p, nd->lit, nd->litlen) != 0) return 0;
+      return nd->litlen;
+    case P_BIND:
+      size = mode == SIZE_EXACT ? n : term_size_trusted(p, n);
+      if (size == 0) return 0;
+      r->binds[nd->slot].p = p;
+      r->binds[nd->slot].n = size;
+      return size;
+    case P_CHECK:
+      b = &r->binds[nd->slot];
+      if (b->n > n || (mode == SIZE_EXACT && b->n != n) || memcmp(p, b->p, b->n) != 0) return 0;
+      return b->n;
+    case P_ARRAY:
+      return match_array(r, nd, p, n, mode);
+    case P_MAP:
+      return match_map(r, nd, p, n, mode);
+    default:
+      return 0;
+  }
+}
+
+/* ---- evaluating expressions ---- */
+
+enum {
+  V_PTR,     /* bytes at p: in the object, the spec or static */
+  V_OUT,     /* bytes at out->p + off, a temporary */
+  V_NUM,     /* a computed number */
+  V_PID      /* a pid, from self */
+};
+
+typedef struct val {
+  int kind;
+  const unsigned char *p;
+  size_t off, n;
+  term_num num;
+  uint64_t id;
+} val;
+
+#define VAL_TMP 16   /* room for an encoded number or pid (at most 11 bytes) */
+
+static void set_ptr(val *v, const unsigned char *p, size_t n) {
+  v->kind = V_PTR;
+  v->p = p;
+  v->n = n;
+}
+
+static void set_bool(val *v, int b) {
+  set_ptr(v, b ? k_true : k_false, 1);
+}
+
+static void set_int(val *v, int64_t i) {
+  v->kind = V_NUM;
+  v->num.isint = 1;
+  v->num.i = i;
+  v->num.d = 0;
+}
+
+/* An integral float in int64 range is the integer: that is what storing
+** it and reading it back would give (term.h), so is_integer, band and the
+** rest see the same value either way. */
+static void set_float(val *v, double d) {
+  if (d == floor(d) && d >= -TWO63 && d < TWO63) {
+    set_int(v, (int64_t)d);
+    return;
+  }
+  v->kind = V_NUM;
+  v->num.isint = 0;
+  v->num.i = 0;
+  v->num.d = d;
+}
+
+/* The encoded bytes of v: in place, or for a number or pid written into
+** tmp. The buf over tmp never grows (which would realloc memory it does
+** not own): VAL_TMP holds any number or pid. */
+static const unsigned char *val_bytes(const run *r, const val *v, unsigned char tmp[VAL_TMP],
+                                      size_t *n) {
+  buf b;
+  if (v->kind == V_PTR) {
+    *n = v->n;
+    return v->p;
+  }
+  if (v->kind == V_OUT) {
+    *n = v->n;
+    return r->out->p + v->off;
+  }
+  b.p = tmp;
+  b.n = 0;
+  b.cap = VAL_TMP;
+  b.oom = 0;
+  if (v->kind == V_NUM) term_put_num(&b, &v->num);
+  else term_put_id(&b, TERM_PID, v->id);
+  *n = b.n;
+  return tmp;
+}
+
+static int val_tag(const run *r, const val *v) {
+  if (v->kind == V_NUM) return TERM_NUMBER;
+  if (v->kind == V_PID) return TERM_PID;
+  return v->kind == V_PTR ? v->p[0] : r->out->p[v->off];
+}
+
+static int val_num(const run *r, const val *v, term_num *num) {
+  unsigned char tmp[VAL_TMP];
+  const unsigned char *p;
+  size_t n;
+  if (v->kind == V_NUM) {
+    *num = v->num;
+    return 1;
+  }
+  if (v->kind == V_PID) return 0;
+  p = val_bytes(r, v, tmp, &n);
+  return p[0] == TERM_NUMBER && term_get_num(p, n, num) != 0;
+}
+
+static int val_bool(const run *r, const val *v, int *b) {
+  unsigned char tmp[VAL_TMP];
+  const unsigned char *p;
+  size_t n;
+  if (v->kind == V_NUM || v->kind == V_PID) return 0;
+  p = val_bytes(r, v, tmp, &n);
+  if (n != 1 || (p[0] != TERM_TRUE && p[0] != TERM_FALSE)) return 0;
+  *b = p[0] == TERM_TRUE;
+  return 1;
+}
+
+/* v := the part (p, n) of parent, which holds an array or map. */
+static void set_part(const run *r, const val *parent, val *v, const unsigned char *p, size_t n) {
+  if (parent->kind == V_OUT) {
+    v->kind = V_OUT;
+    v->off = (size_t)(p - r->out->p);
+    v->n = n;
+  } else {
+    set_ptr(v, p, n);
+  }
+}
+
+static int eval(run *r, const node *nd, val *v);
+static int emit(run *r, const node *nd);
+
+static int arg(run *r, const node *nd, uint32_t i, val *v) {
+  return eval(r, kid(r->ms, nd, i), v);
+}
+
+static int compare_args(run *r, const node *nd, val *a, val *b, int *c) {
+  unsigned char ta[VAL_TMP], tb[VAL_TMP];
+  const unsigned char *ap, *bp;
+  size_t an, bn;
+  if (arg(r, nd, 0, a) != 0 || arg(r, nd, 1, b) != 0) return -1;
+  ap = val_bytes(r, a, ta, &an);   /* only now: evaluating b may move out */
+  bp = val_bytes(r, b, tb, &bn);
+  *c = term_compare(ap, an, bp, bn);
+  return 0;
+}
+
+static int logic(run *r, const node *nd, val *v) {
+  int acc = nd->fn == F_AND || nd->fn == F_ANDALSO, b, b2;
+  val x;
+  switch (nd->fn) {
+    case F_NOT:
+      if (arg(r, nd, 0, &x) != 0 || !val_bool(r, &x, &b)) return -1;
+      set_bool(v, !b);
+      return 0;
+    case F_XOR:
+      if (arg(r, nd, 0, &x) != 0 || !val_bool(r, &x, &b)) return -1;
+      if (arg(r, nd, 1, &x) != 0 || !val_bool(r, &x, &b2)) return -1;
+      set_bool(v, b != b2);
+      return 0;
+    default:
+      break;
+  }
+  for (uint32_t i = 0; i < nd->n; i++) {
+    if (arg(r, nd, i, &x) != 0 || !val_bool(r, &x, &b)) return -1;
+    if (nd->fn == F_AND) acc = acc && b;
+    else if (nd->fn == F_OR) acc = acc || b;
+    else if (b != acc) {   /* andalso met false, orelse met true: stop */
+      acc = b;
+      break;
+    }
+  }
+  set_bool(v, acc);
+  return 0;
+}
+
+static double to_double(const term_num *x) {
+  return x->isint ? (double)x->i : x->d;
+}
+
+/* Two's complement wrap-around, as Lua does: through uint64_t, where
+** overflow is defined. */
+static int64_t wrap(uint64_t u) {
+  return (int64_t)u;
+}
+
+/* Erlang's bsl on 64 bits: a negative count shifts right, bits shifted out
+** are lost (there are no bignums), right shifts keep the sign. */
+static int64_t shift_left(int64_t a, int64_t s) {
+  if (s >= 64) return 0;
+  if (s >= 0) return wrap((uint64_t)a << s);
+  if (s <= -64) return a < 0 ? -1 : 0;
+  s = -s;
+  return a < 0 ? ~wrap((uint64_t)~a >> s) : wrap((uint64_t)a >> s);
+}
+
+static int arith1(const node *nd, const term_num *a, val *v) {
+  switch (nd->fn) {
+    case F_ADD:
+      v->kind = V_NUM;
+      v->num = *a;
+      return 0;
+    case F_SUB:
+      if (a->isint) set_int(v, wrap(0 - (uint64_t)a->i));
+      else set_float(v, -a->d);
+      return 0;
+    case F_ABS:
+      if (a->isint) set_int(v, a->i < 0 ? wrap(0 - (uint64_t)a->i) : a->i);
+      else set_float(v, fabs(a->d));
+      return 0;
+    case F_BNOT:
+      if (!a->isint) return -1;
+      set_int(v, ~a->i);
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+static int arith2(const node *nd, const term_num *a, const term_num *b, val *v) {
+  int ints = a->isint && b->isint;
+  switch (nd->fn) {
+    case F_ADD:
+      if (ints) set_int(v, wrap((uint64_t)a->i + (uint64_t)b->i));
+      else set_float(v, to_double(a) + to_double(b));
+      return 0;
+    case F_SUB:
+      if (ints) set_int(v, wrap((uint64_t)a->i - (uint64_t)b->i));
+      else set_float(v, to_double(a) - to_double(b));
+      return 0;
+    case F_MUL:
+      if (ints) set_int(v, wrap((uint64_t)a->i * (uint64_t)b->i));
+      else set_float(v, to_double(a) * to_double(b));
+      return 0;
+    case F_FDIV:
+      set_float(v, to_double(a) / to_double(b));
+      return 0;
+    default:
+      break;
+  }
+  if (!ints) return -1;   /* the rest take integers only */
+  switch (nd->fn) {
+    case F_DIV:   /* truncating, as Erlang's div; INT64_MIN div -1 wraps */
+      if (b->i == 0) return -1;
+      set_int(v, b->i == -1 ? wrap(0 - (uint64_t)a->i) : a->i / b->i);
+      return 0;
+    case F_REM:   /* the sign of the dividend, as Erlang's rem */
+      if (b->i == 0) return -1;
+      set_int(v, b->i == -1 ? 0 : a->i % b->i);
+      return 0;
+    case F_BAND: set_int(v, a->i & b->i); return 0;
+    case F_BOR: set_int(v, a->i | b->i); return 0;
+    case F_BXOR: set_int(v, a->i ^ b->i); return 0;
+    case F_BSL: set_int(v, shift_left(a->i, b->i)); return 0;
+    case F_BSR: set_int(v, shift_left(a->i, b->i <= -64 ? 64 : -b->i)); return 0;
+    default: return -1;
+  }
+}
+
+static int arith(run *r, const node *nd, val *v) {
+  term_num a, b;
+  val x;
+  if (arg(r, nd, 0, &x) != 0 || !val_num(r, &x, &a)) return -1;
+  if (nd->n == 1) return arith1(nd, &a, v);
+  if (arg(r, nd, 1, &x) != 0 || !val_num(r, &x, &b)) return -1;
+  return arith2(nd, &a, &b, v);
+}
+
+static int type_test(run *r, const node *nd, val *v) {
+  term_num num;
+  val x;
+  int tag, is;
+  if (arg(r, nd, 0, &x) != 0) return -1;
+  tag = val_tag(r, &x);
+  switch (nd->fn) {
+    case F_IS_INTEGER: is = val_num(r, &x, &num) && num.isint; break;
+    case F_IS_FLOAT: is = val_num(r, &x, &num) && !num.isint; break;
+    case F_IS_NUMBER: is = tag == TERM_NUMBER; break;
+    case F_IS_BOOLEAN: is = tag == TERM_TRUE || tag == TERM_FALSE; break;
+    case F_IS_STRING: is = tag == TERM_STRING; break;
+    case F_IS_ARRAY: is = tag == TERM_ARRAY; break;
+    case F_IS_MAP: is = tag == TERM_MAP; break;
+    case F_IS_PID: is = tag == TERM_PID; break;
+    case F_IS_REFERENCE: is = tag == TERM_REF; break;
+    default: is = tag == TERM_TABLE; break;
+  }
+  set_bool(v, is);
+  return 0;
+}
+
+/* size: a string's length in bytes, an array's or map's count. */
+static int size_of(run *r, const node *nd, val *v) {
+  unsigned char tc[VAL_TMP];
+  const unsigned char *cp;
+  size_t cn, chars;
+  uint32_t count;
+  int tag;
+  val c;
+  if (arg(r, nd, 0, &c) != 0) return -1;
+  cp = val_bytes(r, &c, tc, &cn);
+  if (cp[0] == TERM_STRING) {
+    if (term_string_length(cp, cn, &chars) == 0) return -1;
+    set_int(v, (int64_t)chars);
+  } else {
+    if (term_get_header(cp, cn, &tag, &count) == 0) return -1;
+    set_int(v, count);
+  }
+  return 0;
+}
+
+/* element, map_get, is_map_key. */
+static int lookup(run *r, const node *nd, val *v) {
+  unsigned char tk[VAL_TMP], tc[VAL_TMP];
+  const unsigned char *kp, *cp, *e = NULL;
+  size_t kn, cn, en = 0;
+  term_num idx;
+  uint32_t count;
+  int tag, found;
+  val k, c;
+  if (arg(r, nd, 0, &k) != 0 || arg(r, nd, 1, &c) != 0) return -1;
+  kp = val_bytes(r, &k, tk, &kn);   /* only now: evaluating c may move out */
+  cp = val_bytes(r, &c, tc, &cn);
+  if (nd->fn == F_ELEMENT) {
+    if (!val_num(r, &k, &idx) || !idx.isint || idx.i < 1 || idx.i > (int64_t)TERM_MAX_COUNT ||
+        !term_array_elem(cp, cn, (uint32_t)(idx.i - 1), &e, &en)) return -1;
+    set_part(r, &c, v, e, en);
+    return 0;
+  }
+  /* no map raises; a missing key raises only in map_get */
+  if (term_get_header(cp, cn, &tag, &count) == 0 || tag != TERM_MAP) return -1;
+  found = term_map_get(cp, cn, kp, kn, &e, &en);
+  if (!found && nd->fn == F_MAP_GET) return -1;
+  if (nd->fn == F_IS_MAP_KEY) set_bool(v, found);
+  else set_part(r, &c, v, e, en);
+  return 0;
+}
+
+static int call_fn(run *r, const node *nd, val *v) {
+  val a, b;
+  int c;
+  switch (nd->fn) {
+    case F_EQ: case F_NE: case F_LT: case F_GT: case F_LE: case F_GE:
+      if (compare_args(r, nd, &a, &b, &c) != 0) return -1;
+      set_bool(v, nd->fn == F_EQ ? c == 0 : nd->fn == F_NE ? c != 0 : nd->fn == F_LT ? c < 0
+                : nd->fn == F_GT ? c > 0 : nd->fn == F_LE ? c <= 0 : c >= 0);
+      return 0;
+    case F_MIN: case F_MAX:   /* in term order; the first when equal, as Erlang */
+      if (compare_args(r, nd, &a, &b, &c) != 0) return -1;
+      *v = (nd->fn == F_MIN ? c <= 0 : c >= 0) ? a : b;
+      return 0;
+    case F_AND: case F_OR: case F_XOR: case F_NOT: case F_ANDALSO: case F_ORELSE:
+      return logic(r, nd, v);
+    case F_ADD: case F_SUB: case F_MUL: case F_FDIV: case F_DIV: case F_REM:
+    case F_BAND: case F_BOR: case F_BXOR: case F_BNOT: case F_BSL: case F_BSR: case F_ABS:
+      return arith(r, nd, v);
+    case F_SIZE:
+      return size_of(r, nd, v);
+    case F_ELEMENT: case F_MAP_GET: case F_IS_MAP_KEY:
+      return lookup(r, nd, v);
+    case F_SELF:
+      v->kind = V_PID;
+      v->id = r->caller;
+      return 0;
+    default:
+      return type_test(r, nd, v);
+  }
+}
+
+/* A call's temporaries are cut off unless its value lies among them. */
+static int call(run *r, const node *nd, val *v) {
+  size_t mark = r->out->n;
+  int rc = call_fn(r, nd, v);
+  if (rc != 0 || v->kind != V_OUT) r->out->n = mark;
+  return rc;
+}
+
+/* The value of nd: 0, or -1 when it raises (or out ran out of memory). */
+static int eval(run *r, const node *nd, val *v) {
+  size_t start;
+  switch (nd->op) {
+    case E_CONST:
+      set_ptr(v, nd->lit, nd->litlen);
+      return 0;
+    case E_VAR:
+      set_ptr(v, r->binds[nd->slot].p, r->binds[nd->slot].n);
+      return 0;
+    case E_OBJ:
+      set_ptr(v, r->obj, r->len);
+      return 0;
+    case E_CALL:
+      return call(r, nd, v);
+    default:   /* E_ALL, E_TUPLE, E_MAP: built as a temporary */
+      start = r->out->n;
+      if (emit(r, nd) != 0 || !buf_ok(r->out)) return -1;
+      v->kind = V_OUT;
+      v->off = start;
+      v->n = r->out->n - start;
+      return 0;
+  }
+}
+
+/* Puts v's bytes at out[start..], in place of any temporaries there. */
+static int place(run *r, const val *v, size_t start) {
+  buf *out = r->out;
+  unsigned char tmp[VAL_TMP];
+  const unsigned char *p;
+  size_t n;
+  if (v->kind == V_OUT) {   /* made at or past start: move it down */
+    memmove(out->p + start, out->p + v->off, v->n);
+    out->n = start + v->n;
+  } else {
+    p = val_bytes(r, v, tmp, &n);
+    out->n = start;
+    buf_put(out, p, n);
+  }
+  return buf_ok(out) ? 0 : -1;
+}
+
+/* Appends the value of nd to out. Arrays and maps are written straight
+** out, element by element; anything else is evaluated and placed. */
+static int emit(run *r, const node *nd) {
+  buf *out = r->out;
+  size_t start;
+  val v;
+  switch (nd->op) {
+    case E_ALL:
+      term_put_array(out, r->nvars);
+      for (uint32_t s = 0; s < r->nvars; s++) buf_put(out, r->binds[s].p, r->binds[s].n);
+      return buf_ok(out) ? 0 : -1;
+    case E_TUPLE: case E_MAP:
+      if (nd->op == E_TUPLE) term_put_array(out, nd->n);
+      else term_put_map(out, nd->n);
+      for (uint32_t i = 0; i < (nd->op == E_TUPLE ? nd->n : 2 * nd->n); i++)
+        if (emit(r, kid(r->ms, nd, i)) != 0) return -1;
+      return 0;
+    default:
+      start = out->n;
+      if (eval(r, nd, &v) != 0) return -1;
+      return place(r, &v, start);
+  }
+}
+
+/* ---- clauses ---- */
+
+/* ETS's 'EXIT': the result of a clause whose body raised. */
+static int exit_result(run *r, size_t mark) {
+  r->out->n = mark;
+  term_put_string(r->out, "EXIT", 4);
+  return buf_ok(r->out) ? 1 : -1;
+}
+
+static int run_clause(run *r, const clause *cl) {
+  const mspec *ms = r->ms;
+  buf *out = r->out;
+  size_t mark = out->n;
+  val v;
+  int ok, b;
+  r->nvars = cl->nvars;
+  if (match(r, &ms->nodes[cl->head], r->obj, r->len, SIZE_EXACT) == 0) return 0;
+  for (uint32_t g = 0; g < cl->nguards; g++) {
+    ok = eval(r, &ms->nodes[ms->kids[cl->guards + g]], &v) == 0 && val_bool(r, &v, &b) && b;
+    out->n = mark;
+    if (!buf_ok(out)) return -1;
+    if (!ok) return 0;   /* false, not a boolean, or raised */
+  }
+  for (uint32_t i = 0; i + 1 < cl->nbody; i++) {   /* only their errors count */
+    ok = eval(r, &ms->nodes[ms->kids[cl->body + i]], &v) == 0;
+    out->n = mark;
+    if (!buf_ok(out)) return -1;
+    if (!ok) return exit_result(r, mark);
+  }
+  if (emit(r, &ms->nodes[ms->kids[cl->body + cl->nbody - 1]]) != 0) {
+    if (!buf_ok(out)) return -1;
+    return exit_result(r, mark);
+  }
+  return buf_ok(out) ? 1 : -1;
+}
+
+int mspec_run(const mspec *ms, const unsigned char *obj, size_t len, uint64_t caller,
+              buf *out) {
+  slice stack[STACK_VARS], *binds = stack;
+  run r;
+  int rc = 0;
+  if (!buf_ok(out)) return -1;
+  if (len == 0 || obj == NULL) return 0;
+  if (ms->maxvars > STACK_VARS && (binds = malloc(ms->maxvars * sizeof *binds)) == NULL)
+    return -1;
+  r.ms = ms;
+  r.obj = obj;
+  r.len = len;
+  r.binds = binds;
+  r.nvars = 0;
+  r.caller = caller;
+  r.out = out;
+  for (uint32_t c = 0; c < ms->nclauses && rc == 0; c++) rc = run_clause(&r, &ms->clauses[c]);
+  if (binds != stack) free(binds);
+  return rc;
+}

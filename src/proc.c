@@ -1,0 +1,418 @@
+/*
+** proc.c — processes: mailboxes, exit signals, links, monitors, and the
+** exit protocol (see proc.h for the life cycle).
+**
+** No function here holds two processes' locks at once: each end of a link
+** or monitor is updated under its own lock, and a process that has begun
+** to die refuses new links and monitors, so none is ever missed.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "etab.h"
+#include "logger.h"
+#include "proc.h"
+#include "ptab.h"
+#include "scheduler.h"
+#include "term.h"
+
+proc *proc_new(node *n, int host) {
+  proc *p = calloc(1, sizeof *p);
+  if (p == NULL) return NULL;
+  atomic_init(&p->refs, 1);
+  atomic_init(&p->exiting, 0);
+  p->node = n;
+  p->host = host;
+  p->state = host ? PROC_RUNNING : PROC_RUNNABLE;
+  p->tail = &p->head;
+  p->deadline = -1;
+  buf_init(&p->reason);
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->wake, NULL);
+  return p;
+}
+
+void proc_ref(proc *p) {
+  atomic_fetch_add(&p->refs, 1);
+}
+
+static void free_mail(proc *p) {
+  msg *m = p->head;
+  while (m != NULL) {
+    msg *next = m->next;
+    free(m);
+    m = next;
+  }
+  p->head = NULL;
+  p->tail = &p->head;
+  p->nmsg = 0;
+  p->scanned = NULL;
+}
+
+void proc_unref(proc *p) {
+  if (atomic_fetch_sub(&p->refs, 1) != 1) return;
+  if (p->L != NULL) lua_close(p->L);
+  free_mail(p);
+  free(p->links);
+  free(p->watchers);
+  free(p->watching);
+  buf_free(&p->reason);
+  pthread_mutex_destroy(&p->lock);
+  pthread_cond_destroy(&p->wake);
+  free(p);
+}
+
+void *proc_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  palloc *a = ud;
+  void *q;
+  if (ptr == NULL) osize = 0;    /* osize is then a type tag */
+  if (nsize == 0) {
+    free(ptr);
+    a->used -= osize;
+    return NULL;
+  }
+  if (a->limit != 0 && nsize > osize && a->used + (nsize - osize) > a->limit) {
+    a->exceeded = 1;
+    return NULL;
+  }
+  q = realloc(ptr, nsize);
+  if (q != NULL) a->used = a->used - osize + nsize;
+  return q;
+}
+
+/* ---- mail ---- */
+
+static void wake(proc *p, int *enqueue) {
+  if (p->host) pthread_cond_broadcast(&p->wake);
+  else if (p->state == PROC_WAITING) {
+    p->state = PROC_RUNNABLE;
+    *enqueue = 1;
+  }
+}
+
+int proc_deliver(proc *p, const unsigned char *term, size_t len) {
+  msg *m = malloc(sizeof *m + len);
+  int enqueue = 0;
+  if (m == NULL) return 0;
+  m->next = NULL;
+  m->len = len;
+  memcpy(m->data, term, len);
+  pthread_mutex_lock(&p->lock);
+  if (p->state >= PROC_DYING) {
+    pthread_mutex_unlock(&p->lock);
+    free(m);
+    return 0;
+  }
+  *p->tail = m;
+  p->tail = &m->next;
+  p->nmsg++;
+  p->arrivals++;
+  wake(p, &enqueue);
+  pthread_mutex_unlock(&p->lock);
+  if (enqueue) sched_enqueue(p->node->sched, p);
+  return 1;
+}
+
+static int deliver_to(node *n, uint64_t pid, const buf *b) {
+  proc *p = ptab_get(&n->procs, pid);
+  int ok;
+  if (p == NULL) return 0;
+  ok = buf_ok(b) && proc_deliver(p, b->p, b->n);
+  proc_unref(p);
+  return ok;
+}
+
+msg *proc_mail_next(proc *p) {
+  msg *m;
+  pthread_mutex_lock(&p->lock);
+  m = p->scanned != NULL ? p->scanned->next : p->head;
+  if (m != NULL) p->scanned = m;
+  pthread_mutex_unlock(&p->lock);
+  return m;
+}
+
+int proc_has_unscanned(const proc *p) {
+  return p->scanned == NULL ? p->head != NULL : p->scanned->next != NULL;
+}
+
+void proc_mail_take(proc *p, msg *m) {
+  msg **link;
+  pthread_mutex_lock(&p->lock);
+  for (link = &p->head; *link != NULL && *link != m; link = &(*link)->next) {}
+  if (*link == m) {
+    *link = m->next;
+    if (p->tail == &m->next) p->tail = link;
+    p->nmsg--;
+  }
+  p->scanned = NULL;
+  pthread_mutex_unlock(&p->lock);
+  free(m);
+}
+
+void proc_mail_rewind(proc *p) {
+  pthread_mutex_lock(&p->lock);
+  p->scanned = NULL;
+  pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- exit signals ---- */
+
+static int is_string(const unsigned char *term, size_t len, const char *s) {
+  size_t n = strlen(s);
+  return len == n + 3 && term[0] == TERM_STRING && memcmp(term + 1, s, n) == 0 &&
+         term[n + 1] == 0 && term[n + 2] == 0;
+}
+
+/* {"EXIT", from, reason} */
+static void exit_message(buf *b, uint64_t from, const unsigned char *reason, size_t len) {
+  term_put_array(b, 3);
+  term_put_string(b, "EXIT", 4);
+  term_put_id(b, TERM_PID, from);
+  buf_put(b, reason, len);
+}
+
+void proc_signal_exit(node *n, uint64_t to, uint64_t from, const unsigned char *reason,
+                      size_t len, int kind) {
+  proc *p = ptab_get(&n->procs, to);
+  int kill, own = 0;
+  buf b;
+  if (p == NULL) return;
+  kill = kind == SIG_EXIT_CALL && is_string(reason, len, "kill");
+  buf_init(&b);
+  if (kill) term_put_string(&b, "killed", 6);
+  else buf_put(&b, reason, len);
+  pthread_mutex_lock(&p->lock);
+  if (p->state >= PROC_DYING || !buf_ok(&b)) {
+    pthread_mutex_unlock(&p->lock);
+  } else if (p->host || (p->trap_exit && !kill)) {
+    /* host processes always trap: their state belongs to the host program */
+    buf m;
+    pthread_mutex_unlock(&p->lock);
+    buf_init(&m);
+    exit_message(&m, from, b.p, b.n);
+    if (buf_ok(&m)) proc_deliver(p, m.p, m.n);
+    buf_free(&m);
+  } else if (!kill && is_string(reason, len, "normal") && !(kind == SIG_EXIT_CALL && from == to)) {
+    pthread_mutex_unlock(&p->lock);   /* a normal exit of a link is no reason to die */
+  } else {
+    buf_reset(&p->reason);
+    buf_put(&p->reason, b.p, b.n);
+    atomic_store(&p->exiting, 1);
+    if (p->state == PROC_WAITING || p->state == PROC_RUNNABLE) {
+      p->state = PROC_DYING;   /* not running: this thread carries the exit out */
+      own = 1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (own) proc_finish_exit(p);
+  }
+  buf_free(&b);
+  proc_unref(p);
+}
+
+void proc_kill(proc *p) {
+  static const unsigned char kill[] = {TERM_STRING, 'k', 'i', 'l', 'l', 0, 0};
+  proc_signal_exit(p->node, p->pid, p->pid, kill, sizeof kill, SIG_EXIT_CALL);
+}
+
+/* ---- links and monitors ---- */
+
+static int add_pid(uint64_t **list, size_t *n, size_t *cap, uint64_t pid) {
+  for (size_t i = 0; i < *n; i++)
+    if ((*list)[i] == pid) return 1;
+  if (*n == *cap) {
+    size_t c = *cap ? *cap * 2 : 4;
+    uint64_t *grown = realloc(*list, c * sizeof *grown);
+    if (grown == NULL) return 0;
+    *list = grown;
+    *cap = c;
+  }
+  (*list)[(*n)++] = pid;
+  return 1;
+}
+
+static void remove_pid(uint64_t *list, size_t *n, uint64_t pid) {
+  for (size_t i = 0; i < *n; i++)
+    if (list[i] == pid) {
+      list[i] = list[--*n];
+      return;
+    }
+}
+
+static int add_mon(pmon **list, size_t *n, size_t *cap, pmon m) {
+  if (*n == *cap) {
+    size_t c = *cap ? *cap * 2 : 4;
+    pmon *grown = realloc(*list, c * sizeof *grown);
+    if (grown == NULL) return 0;
+    *list = grown;
+    *cap = c;
+  }
+  (*list)[(*n)++] = m;
+  return 1;
+}
+
+/* Removes the monitor with this ref; its other end into *other. */
+static int remove_mon(pmon *list, size_t *n, uint64_t ref, uint64_t *other) {
+  for (size_t i = 0; i < *n; i++)
+    if (list[i].ref == ref) {
+      if (other != NULL) *other = list[i].pid;
+      list[i] = list[--*n];
+      return 1;
+    }
+  return 0;
+}
+
+/* The term "noproc": the reason given for a process that is not there. */
+static const unsigned char NOPROC[] = {TERM_STRING, 'n', 'o', 'p', 'r', 'o', 'c', 0, 0};
+#define NOPROC_LEN sizeof NOPROC
+
+/* Adds self to other's links; 0 if other is gone or going. */
+static int link_other(node *n, uint64_t other, uint64_t self) {
+  proc *o = ptab_get(&n->procs, other);
+  int ok = 0;
+  if (o == NULL) return 0;
+  pthread_mutex_lock(&o->lock);
+  if (o->state < PROC_DYING) ok = add_pid(&o->links, &o->nlinks, &o->caplinks, self);
+  pthread_mutex_unlock(&o->lock);
+  proc_unref(o);
+  return ok;
+}
+
+void proc_link(proc *self, uint64_t other) {
+  int ok;
+  if (other == self->pid) return;
+  pthread_mutex_lock(&self->lock);
+  ok = add_pid(&self->links, &self->nlinks, &self->caplinks, other);
+  pthread_mutex_unlock(&self->lock);
+  if (ok && link_other(self->node, other, self->pid)) return;
+  pthread_mutex_lock(&self->lock);
+  remove_pid(self->links, &self->nlinks, other);
+  pthread_mutex_unlock(&self->lock);
+  proc_signal_exit(self->node, self->pid, other, NOPROC, NOPROC_LEN, SIG_LINK);
+}
+
+static void unlink_one(node *n, uint64_t pid, uint64_t gone) {
+  proc *p = ptab_get(&n->procs, pid);
+  if (p == NULL) return;
+  pthread_mutex_lock(&p->lock);
+  remove_pid(p->links, &p->nlinks, gone);
+  pthread_mutex_unlock(&p->lock);
+  proc_unref(p);
+}
+
+void proc_unlink(proc *self, uint64_t other) {
+  pthread_mutex_lock(&self->lock);
+  remove_pid(self->links, &self->nlinks, other);
+  pthread_mutex_unlock(&self->lock);
+  unlink_one(self->node, other, self->pid);
+}
+
+/* {"DOWN", ref, pid, reason} */
+static void down_message(buf *b, uint64_t ref, uint64_t pid, const unsigned char *reason,
+                         size_t len) {
+  term_put_array(b, 4);
+  term_put_string(b, "DOWN", 4);
+  term_put_id(b, TERM_REF, ref);
+  term_put_id(b, TERM_PID, pid);
+  buf_put(b, reason, len);
+}
+
+uint64_t proc_monitor(proc *self, uint64_t target) {
+  node *n = self->node;
+  uint64_t ref = node_new_ref(n);
+  proc *t = ptab_get(&n->procs, target);
+  int alive = 0;
+  if (t != NULL) {
+    pthread_mutex_lock(&t->lock);
+    alive = t->state < PROC_DYING &&
+            add_mon(&t->watchers, &t->nwatchers, &t->capwatchers, (pmon){ref, self->pid});
+    pthread_mutex_unlock(&t->lock);
+    proc_unref(t);
+  }
+  if (alive) {
+    pthread_mutex_lock(&self->lock);
+    add_mon(&self->watching, &self->nwatching, &self->capwatching, (pmon){ref, target});
+    pthread_mutex_unlock(&self->lock);
+  } else {
+    buf b;
+    buf_init(&b);
+    down_message(&b, ref, target, NOPROC, NOPROC_LEN);
+    if (buf_ok(&b)) proc_deliver(self, b.p, b.n);
+    buf_free(&b);
+  }
+  return ref;
+}
+
+void proc_demonitor(proc *self, uint64_t ref) {
+  uint64_t target;
+  int found;
+  proc *t;
+  pthread_mutex_lock(&self->lock);
+  found = remove_mon(self->watching, &self->nwatching, ref, &target);
+  pthread_mutex_unlock(&self->lock);
+  if (!found || (t = ptab_get(&self->node->procs, target)) == NULL) return;
+  pthread_mutex_lock(&t->lock);
+  remove_mon(t->watchers, &t->nwatchers, ref, NULL);
+  pthread_mutex_unlock(&t->lock);
+  proc_unref(t);
+}
+
+/* ---- the exit ---- */
+
+static int abnormal(const buf *reason) {
+  return !is_string(reason->p, reason->n, "normal") &&
+         !is_string(reason->p, reason->n, "shutdown");
+}
+
+void proc_finish_exit(proc *p) {
+  node *n = p->node;
+  uint64_t *links;
+  pmon *watchers, *watching;
+  size_t nlinks, nwatchers, nwatching;
+  buf b;
+  pthread_mutex_lock(&p->lock);
+  links = p->links;
+  nlinks = p->nlinks;
+  watchers = p->watchers;
+  nwatchers = p->nwatchers;
+  watching = p->watching;
+  nwatching = p->nwatching;
+  p->links = NULL;
+  p->nlinks = p->caplinks = 0;
+  p->watchers = p->watching = NULL;
+  p->nwatchers = p->capwatchers = p->nwatching = p->capwatching = 0;
+  pthread_mutex_unlock(&p->lock);
+  if (abnormal(&p->reason)) logger_crash(n, p->pid, p->reason.p, p->reason.n);
+  ptab_unregister_pid(&n->procs, p->pid);
+  node_owner_exit(n, p->pid);           /* tables go to heirs first */
+  for (size_t i = 0; i < nlinks; i++) {
+    unlink_one(n, links[i], p->pid);
+    proc_signal_exit(n, links[i], p->pid, p->reason.p, p->reason.n, SIG_LINK);
+  }
+  buf_init(&b);
+  for (size_t i = 0; i < nwatchers; i++) {
+    buf_reset(&b);
+    down_message(&b, watchers[i].ref, p->pid, p->reason.p, p->reason.n);
+    deliver_to(n, watchers[i].pid, &b);
+  }
+  buf_free(&b);
+  for (size_t i = 0; i < nwatching; i++) {
+    proc *t = ptab_get(&n->procs, watching[i].pid);
+    if (t == NULL) continue;
+    pthread_mutex_lock(&t->lock);
+    remove_mon(t->watchers, &t->nwatchers, watching[i].ref, NULL);
+    pthread_mutex_unlock(&t->lock);
+    proc_unref(t);
+  }
+  free(links);
+  free(watchers);
+  free(watching);
+  if (!p->host && p->L != NULL) {
+    lua_close(p->L);
+    p->L = p->co = NULL;
+  }
+  pthread_mutex_lock(&p->lock);
+  free_mail(p);
+  p->state = PROC_EXITED;
+  pthread_mutex_unlock(&p->lock);
+  ptab_remove(&n->procs, p->pid);
+}

@@ -1,0 +1,116 @@
+/*
+** proc.h — a lightweight process: its own Lua state (own globals, own
+** garbage collector, own memory limit through its allocator), a mailbox,
+** links, monitors, and the exit protocol.
+**
+** Life cycle, guarded by the process's lock:
+**   RUNNABLE (in the run queue) -> RUNNING (a scheduler thread runs it) ->
+**   WAITING (in receive) or RUNNABLE again, until DYING (whoever moved it
+**   there carries out the exit, exactly once) -> EXITED.
+** A host process (the host Lua state, a C host thread) has no scheduler
+** slot: it runs on its own thread and waits on its condition variable.
+*/
+#ifndef HL_PROC_H
+#define HL_PROC_H
+
+#include <lua.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "node.h"
+
+enum { PROC_RUNNABLE, PROC_RUNNING, PROC_WAITING, PROC_DYING, PROC_EXITED };
+
+typedef struct msg {
+  struct msg *next;
+  size_t len;
+  unsigned char data[];
+} msg;
+
+/* A monitor as seen from either end. */
+typedef struct pmon {
+  uint64_t ref;
+  uint64_t pid;     /* the other end */
+} pmon;
+
+/* Bytes in use and the limit (0: none), for a process's allocator. */
+typedef struct palloc {
+  size_t used, limit;
+  int exceeded;
+} palloc;
+
+typedef struct proc {
+  atomic_int refs;
+  uint64_t pid;
+  node *node;
+  int host;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;          /* host processes wait here */
+  int state;
+  /* mailbox */
+  msg *head, **tail;
+  size_t nmsg;
+  msg *scanned;                 /* receive's position: last message examined */
+  uint64_t arrivals;            /* counts deliveries, to notice new mail */
+  int64_t deadline;             /* receive timeout, ms; -1: none */
+  uint64_t timer_gen;           /* which timeout is current */
+  int wants_mail;               /* yielded in receive */
+  /* signals */
+  int trap_exit;
+  atomic_int exiting;           /* an exit is pending: unwind at once */
+  buf reason;                   /* the pending or final exit reason (a term) */
+  uint64_t *links;
+  size_t nlinks, caplinks;
+  pmon *watchers;               /* monitors others hold on me */
+  size_t nwatchers, capwatchers;
+  pmon *watching;               /* monitors I hold on others */
+  size_t nwatching, capwatching;
+  /* Lua */
+  lua_State *L;                 /* the process's own state */
+  lua_State *co;                /* the coroutine its body runs in */
+  int nargs;                    /* arguments waiting for the first resume */
+  int budget;                   /* hook ticks left in this slice */
+  palloc alloc;
+} proc;
+
+proc *proc_new(node *n, int host);
+void proc_ref(proc *p);
+void proc_unref(proc *p);
+
+/* The Lua allocator that enforces p->alloc.limit. */
+void *proc_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* Appends a message (a copy of the term) and wakes p if it waits. 0 if p
+** has exited (the message is dropped, as in Erlang) or out of memory. */
+int proc_deliver(proc *p, const unsigned char *term, size_t len);
+
+/* Exit signals. kind: how the signal was sent. */
+enum { SIG_LINK, SIG_EXIT_CALL };
+void proc_signal_exit(node *n, uint64_t to, uint64_t from, const unsigned char *reason,
+                      size_t len, int kind);
+
+/* Ends p with reason "killed" (untrappable, like an exit signal kill). */
+void proc_kill(proc *p);
+
+/* Carries out p's exit with the reason in p->reason; p must be DYING. */
+void proc_finish_exit(proc *p);
+
+/* Links and monitors (both ends updated; a dead target gets the noproc
+** treatment: an exit signal or an immediate DOWN). */
+void proc_link(proc *self, uint64_t other);
+void proc_unlink(proc *self, uint64_t other);
+uint64_t proc_monitor(proc *self, uint64_t target);
+void proc_demonitor(proc *self, uint64_t ref);
+
+/* Mailbox reading for receive, by the owner only. next: the message after
+** the scan position (NULL at the end); take removes the one last returned
+** by next and restarts the scan. */
+msg *proc_mail_next(proc *p);
+/* 1 if a message arrived after the scan position (lock held). */
+int proc_has_unscanned(const proc *p);
+void proc_mail_take(proc *p, msg *m);
+void proc_mail_rewind(proc *p);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+** scheduler.h — the schedulers: a run queue of processes, N OS threads that
+** run them slice by slice, and the timers (receive timeouts, send_after).
+**
+** With 0 threads the node is deterministic: nothing runs until the host
+** drives it (sched_step, or a host receive that waits), and processes run
+** in one reproducible order, first queued first run.
+*/
+#ifndef HL_SCHED_H
+#define HL_SCHED_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+typedef struct proc proc;
+typedef struct hl_node node;
+
+/* A timer: wakes a waiting process, or delivers a message. */
+typedef struct stimer {
+  int64_t at;           /* ms, monotonic */
+  uint64_t seq;         /* tie-break and identity (the timer's ref) */
+  uint64_t pid;
+  uint64_t gen;         /* for wakeups: the receive it belongs to */
+  int is_message;
+  buf msg;              /* for send_after: the term */
+  char *name;           /* for send_after to a name: resolved when it fires */
+} stimer;
+
+typedef struct sched {
+  node *node;
+  pthread_mutex_t lock;
+  pthread_cond_t work;          /* processes or timers to attend to */
+  proc **queue;                 /* ring buffer */
+  size_t qhead, qcount, qcap;
+  stimer *timers;               /* min-heap by (at, seq) */
+  size_t ntimers, captimers;
+  uint64_t next_timer;
+  int nthreads;
+  pthread_t *threads;
+  pthread_t timer_thread;
+  int stopping;
+  size_t running;               /* slices under way */
+} sched;
+
+int64_t sched_now(void);        /* ms, monotonic */
+
+sched *sched_new(node *n, int nthreads);
+/* Stops and joins the threads: no slice runs after it returns. */
+void sched_halt(sched *s);
+/* Frees the scheduler; queued processes and pending timers are dropped. */
+void sched_free(sched *s);
+
+/* Queues p (which must be RUNNABLE); takes a reference. */
+void sched_enqueue(sched *s, proc *p);
+
+/* Timers. wake: makes pid runnable at `at` if its receive `gen` still waits.
+** send_after: delivers the term to pid (or to name, resolved then). Both
+** return the timer's ref. cancel returns the ms that were left, or -1. */
+uint64_t sched_wake_at(sched *s, uint64_t pid, uint64_t gen, int64_t at);
+uint64_t sched_send_after(sched *s, int64_t at, uint64_t pid, const char *name,
+                          const unsigned char *term, size_t len);
+int64_t sched_cancel(sched *s, uint64_t ref);
+
+/* Deterministic mode, on the host thread: runs the next queued slice, or
+** fires the timers that are due. 1 if it did anything. */
+int sched_step(sched *s);
+/* The earliest timer's time, or -1 when there is none. */
+int64_t sched_next_timer(sched *s);
+
+/* Runs one slice of p on the calling thread. */
+void sched_run_slice(sched *s, proc *p);
+/* Installs the budget and exit hook on a process's coroutine. */
+struct lua_State;
+void sched_prepare(struct lua_State *co);
+
+#endif

@@ -1,0 +1,453 @@
+/*
+** test_oset.c — the ordered_set B+tree (src/oset.c) driven directly and
+** compared with a plain model: a sorted array of encoded keys and, for
+** each, the object the tree should hold under it (or NULL). Random inserts
+** and removes, finds, seeks from present and absent keys, walks both ways,
+** rewrites, clear and destroy; oset_check() checks the tree's own
+** invariants all along. Meant to run under AddressSanitizer.
+*/
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "oset.h"
+#include "term.h"
+
+/* ---- the model ---- */
+
+typedef struct kbytes {
+  unsigned char *p;
+  size_t len;
+} kbytes;
+
+static kbytes *keys;        /* the key universe, in term order */
+static size_t nkeys;
+static eobj **model;        /* model[i]: the object under keys[i], or NULL */
+static size_t present;
+static eobj **after_of, **before_of;   /* see index_model() */
+
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+
+static uint64_t rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+
+static size_t rnd_below(size_t n) {
+  return (size_t)(rnd() % n);
+}
+
+static size_t cap_keys;
+
+static void add_key(buf *b) {
+  if (nkeys == cap_keys) {
+    cap_keys = cap_keys ? cap_keys * 2 : 1024;
+    keys = realloc(keys, cap_keys * sizeof *keys);
+  }
+  keys[nkeys].p = malloc(b->n);
+  memcpy(keys[nkeys].p, b->p, b->n);
+  keys[nkeys].len = b->n;
+  nkeys++;
+  buf_reset(b);
+}
+
+static int cmp_kbytes(const void *a, const void *b) {
+  const kbytes *x = a, *y = b;
+  return term_compare(x->p, x->len, y->p, y->len);
+}
+
+/* Keys of many shapes: small and huge integers (9 and 11 bytes), floats,
+** short terms (prefixes padded with zeros), strings sharing long prefixes
+** (equal prefixes, so full comparisons), arrays. `ints` integers more. */
+static void make_universe(size_t ints) {
+  buf b;
+  char s[64];
+  size_t kept = 0;
+  buf_init(&b);
+  nkeys = 0;
+  for (size_t i = 0; i < ints; i++) {
+    term_put_int(&b, (int64_t)i - (int64_t)(ints / 4));
+    add_key(&b);
+  }
+  for (int i = 0; i < 300; i++) {
+    term_put_int(&b, (int64_t)(rnd() >> 1) * (i % 2 ? 1 : -1));   /* mostly >= 2^53 */
+    add_key(&b);
+    term_put_float(&b, (double)(int64_t)rnd() / 1e6);
+    add_key(&b);
+  }
+  for (int i = 0; i < 2000; i++) {
+    int n = snprintf(s, sizeof s, "user:%08d", i * 7);
+    term_put_string(&b, s, (size_t)n);
+    add_key(&b);
+  }
+  for (int i = 0; i < 300; i++) {     /* up to 3 bytes: shorter than a prefix */
+    unsigned char t[3] = {(unsigned char)(i % 3), (unsigned char)(i / 3 % 10), (unsigned char)i};
+    term_put_string(&b, t, (size_t)(i % 4));
+    add_key(&b);
+  }
+  for (int i = 0; i < 500; i++) {
+    term_put_array(&b, 2);
+    term_put_string(&b, "same prefix", 11);
+    term_put_int(&b, i);
+    add_key(&b);
+  }
+  term_put_nil(&b);
+  add_key(&b);
+  term_put_bool(&b, 1);
+  add_key(&b);
+  buf_free(&b);
+  qsort(keys, nkeys, sizeof *keys, cmp_kbytes);
+  for (size_t i = 0; i < nkeys; i++) {   /* drop duplicates */
+    if (kept > 0 && cmp_kbytes(&keys[kept - 1], &keys[i]) == 0) free(keys[i].p);
+    else keys[kept++] = keys[i];
+  }
+  nkeys = kept;
+  model = calloc(nkeys, sizeof *model);
+  present = 0;
+}
+
+static void free_universe(void) {
+  for (size_t i = 0; i < nkeys; i++) free(keys[i].p);
+  free(keys);
+  free(model);
+  free(after_of);
+  free(before_of);
+  keys = NULL;
+  model = NULL;
+  after_of = before_of = NULL;
+  nkeys = cap_keys = 0;
+}
+
+/* An object whose term is the array {key, tag}, so the key is inside it. */
+static eobj *make_obj(size_t k, int64_t tag) {
+  buf b;
+  size_t koff;
+  eobj *o;
+  buf_init(&b);
+  term_put_array(&b, 2);
+  koff = b.n;
+  buf_put(&b, keys[k].p, keys[k].len);
+  term_put_int(&b, tag);
+  o = oset_new_obj(b.n);
+  o->next = NULL;
+  o->hash = 0;
+  o->len = (uint32_t)b.n;
+  o->koff = (uint32_t)koff;
+  o->klen = (uint32_t)keys[k].len;
+  memcpy(o->data, b.p, b.n);
+  buf_free(&b);
+  return o;
+}
+
+/* The universe index of an object's key. */
+static size_t index_of(const eobj *o) {
+  size_t lo = 0, hi = nkeys;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (term_compare(keys[mid].p, keys[mid].len, eobj_key(o), o->klen) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* For the probes: the object after and before each key, computed once per
+** comparison rather than by a scan per probe. */
+static void index_model(void) {
+  eobj *last = NULL;
+  free(after_of);
+  free(before_of);
+  after_of = malloc(nkeys * sizeof *after_of);
+  before_of = malloc(nkeys * sizeof *before_of);
+  for (size_t i = 0; i < nkeys; i++) {
+    before_of[i] = last;
+    if (model[i] != NULL) last = model[i];
+  }
+  last = NULL;
+  for (size_t i = nkeys; i-- > 0;) {
+    after_of[i] = last;
+    if (model[i] != NULL) last = model[i];
+  }
+}
+
+static eobj *model_after(size_t k) {
+  return after_of[k];
+}
+
+static eobj *model_before(size_t k) {
+  return before_of[k];
+}
+
+/* ---- operations on both ---- */
+
+static int do_insert(oset *o, size_t k, int64_t tag) {
+  eobj *obj;
+  if (model[k] != NULL) return 1;
+  obj = make_obj(k, tag);
+  if (!oset_insert(o, obj)) {
+    oset_free_obj(obj);
+    return 0;
+  }
+  model[k] = obj;
+  present++;
+  return 1;
+}
+
+static int do_remove(oset *o, size_t k) {
+  eobj *obj = oset_remove(o, keys[k].p, keys[k].len);
+  int ok = obj == model[k];
+  if (obj != NULL) {
+    oset_free_obj(obj);
+    model[k] = NULL;
+    present--;
+  }
+  return ok;
+}
+
+/* ---- whole comparisons ---- */
+
+static int walk_forward(oset *o) {
+  ocursor c;
+  eobj *obj = oset_seek_after(o, NULL, 0, &c);
+  for (size_t i = 0; i < nkeys; i++) {
+    if (model[i] == NULL) continue;
+    if (obj != model[i] || oset_cursor_obj(&c) != obj) return 0;
+    obj = oset_cursor_next(&c);
+  }
+  return obj == NULL && oset_cursor_next(&c) == NULL;
+}
+
+static int walk_backward(oset *o) {
+  ocursor c;
+  eobj *obj = oset_seek_before(o, NULL, 0, &c);
+  for (size_t i = nkeys; i-- > 0;) {
+    if (model[i] == NULL) continue;
+    if (obj != model[i]) return 0;
+    obj = oset_cursor_prev(&c);
+  }
+  return obj == NULL && oset_cursor_prev(&c) == NULL;
+}
+
+/* Finds and seeks from every `step`-th key, present or not; from a seek,
+** a few steps of the cursor each way (a cursor past either end stays
+** there). */
+static int probe(oset *o, size_t step, size_t start) {
+  for (size_t k = start; k < nkeys; k += step) {
+    ocursor c;
+    eobj *after = model_after(k), *before = model_before(k);
+    if (oset_find(o, keys[k].p, keys[k].len) != model[k]) return 0;
+    if (oset_after(o, keys[k].p, keys[k].len) != after) return 0;
+    if (oset_before(o, keys[k].p, keys[k].len) != before) return 0;
+    if (oset_seek_after(o, keys[k].p, keys[k].len, &c) != after) return 0;
+    if (after != NULL) {
+      size_t a = index_of(after);
+      eobj *next = model_after(a);
+      if (oset_cursor_next(&c) != next) return 0;
+      if (next == NULL) continue;             /* past the end: stays there */
+      if (oset_cursor_prev(&c) != after) return 0;
+      if (oset_cursor_prev(&c) != model_before(a)) return 0;
+    }
+    if (oset_seek_before(o, keys[k].p, keys[k].len, &c) != before) return 0;
+    if (before != NULL) {
+      size_t b = index_of(before);
+      eobj *prev = model_before(b);
+      if (oset_cursor_prev(&c) != prev) return 0;
+      if (prev != NULL && oset_cursor_next(&c) != before) return 0;
+    }
+  }
+  return 1;
+}
+
+static void compare_all(oset *o, size_t step) {
+  CHECK(oset_check(o));
+  CHECK(atomic_load(&o->count) == present);
+  CHECK(walk_forward(o));
+  CHECK(walk_backward(o));
+  index_model();
+  CHECK(probe(o, step, rnd_below(step)));
+}
+
+static void empty_model(oset *o) {
+  for (size_t k = 0; k < nkeys; k++) {
+    if (model[k] == NULL) continue;
+    oset_free_obj(oset_remove(o, keys[k].p, keys[k].len));
+    model[k] = NULL;
+  }
+  present = 0;
+}
+
+/* ---- tests ---- */
+
+static void test_empty(void) {
+  oset o;
+  ocursor c;
+  make_universe(10);
+  CHECK(oset_init(&o));
+  CHECK(oset_check(&o));
+  CHECK(oset_find(&o, keys[0].p, keys[0].len) == NULL);
+  CHECK(oset_remove(&o, keys[0].p, keys[0].len) == NULL);
+  CHECK(oset_after(&o, NULL, 0) == NULL && oset_before(&o, NULL, 0) == NULL);
+  CHECK(oset_seek_after(&o, keys[1].p, keys[1].len, &c) == NULL && oset_cursor_obj(&c) == NULL);
+  CHECK(oset_cursor_next(&c) == NULL && oset_cursor_prev(&c) == NULL);
+  CHECK(do_insert(&o, 5, 0));
+  compare_all(&o, 1);
+  CHECK(do_remove(&o, 5));
+  CHECK(o.root == NULL);      /* the last remove frees the last leaf */
+  compare_all(&o, 1);
+  oset_destroy(&o);
+  free_universe();
+}
+
+/* Random inserts and removes: the tree grows and shrinks through several
+** heights, with comparisons along the way. */
+static void test_random(size_t ints, size_t ops, int checks) {
+  oset o;
+  int inserts_ok = 1, removes_ok = 1, finds_ok = 1;
+  make_universe(ints);
+  CHECK(oset_init(&o));
+  for (size_t n = 0; n < ops; n++) {
+    /* insert-heavy in the first half, remove-heavy in the second */
+    int insert_bias = n < ops / 2 ? 70 : 30;
+    size_t k = rnd_below(nkeys);
+    if ((int)rnd_below(100) < insert_bias) inserts_ok &= do_insert(&o, k, (int64_t)n);
+    else removes_ok &= do_remove(&o, k);
+    k = rnd_below(nkeys);
+    finds_ok &= oset_find(&o, keys[k].p, keys[k].len) == model[k];
+    if (n % (ops / (size_t)checks) == 0) compare_all(&o, 97);
+  }
+  CHECK(inserts_ok);
+  CHECK(removes_ok);
+  CHECK(finds_ok);
+  compare_all(&o, 13);
+  empty_model(&o);
+  compare_all(&o, 13);
+  oset_destroy(&o);
+  free_universe();
+}
+
+/* Sorted runs: every insert at one end, every remove at one end. */
+static void test_sequential(size_t ints) {
+  oset o;
+  int ok = 1;
+  make_universe(ints);
+  CHECK(oset_init(&o));
+  for (size_t k = 0; k < nkeys; k++) ok &= do_insert(&o, k, 1);
+  compare_all(&o, 101);
+  for (size_t k = 0; k < nkeys; k += 2) ok &= do_remove(&o, k);
+  compare_all(&o, 101);
+  for (size_t k = nkeys; k-- > 0;) ok &= do_remove(&o, k);
+  compare_all(&o, 1);
+  for (size_t k = nkeys; k-- > 0;) ok &= do_insert(&o, k, 2);
+  compare_all(&o, 101);
+  for (size_t k = nkeys / 3; k < nkeys; k++) ok &= do_remove(&o, k);   /* from the middle on */
+  compare_all(&o, 101);
+  for (size_t k = 0; k < nkeys; k++) ok &= do_remove(&o, k);
+  CHECK(ok);
+  compare_all(&o, 1);
+  oset_destroy(&o);
+  free_universe();
+}
+
+/* ---- rewrite ---- */
+
+typedef struct rewrite_plan {
+  int remove_pct, replace_pct;
+  size_t visits;
+  int in_order;
+  size_t last;
+} rewrite_plan;
+
+static eobj *rewrite_one(eobj *obj, void *ud) {
+  rewrite_plan *p = ud;
+  size_t k = index_of(obj);
+  int roll = (int)rnd_below(100);
+  if (p->visits > 0 && k <= p->last) p->in_order = 0;
+  if (model[k] != obj) p->in_order = 0;
+  p->visits++;
+  p->last = k;
+  if (roll < p->remove_pct) {
+    oset_free_obj(obj);
+    model[k] = NULL;
+    present--;
+    return NULL;
+  }
+  if (roll < p->remove_pct + p->replace_pct) {
+    eobj *r = make_obj(k, -1);
+    oset_free_obj(obj);
+    model[k] = r;
+    return r;
+  }
+  return obj;
+}
+
+static void rewrite_case(oset *o, int remove_pct, int replace_pct) {
+  rewrite_plan p = {remove_pct, replace_pct, 0, 1, 0};
+  size_t before = present;
+  oset_rewrite(o, rewrite_one, &p);
+  CHECK(p.visits == before && p.in_order);
+  compare_all(o, 53);
+}
+
+static void fill(oset *o, int pct) {
+  for (size_t k = 0; k < nkeys; k++)
+    if ((int)rnd_below(100) < pct) do_insert(o, k, 3);
+}
+
+static void test_rewrite(size_t ints) {
+  static const int cases[][2] = {
+    {0, 0}, {0, 100}, {0, 20}, {10, 10}, {50, 0}, {90, 5}, {99, 0}, {100, 0}
+  };
+  oset o;
+  make_universe(ints);
+  CHECK(oset_init(&o));
+  rewrite_case(&o, 50, 50);       /* on an empty tree */
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    fill(&o, 80);
+    rewrite_case(&o, cases[i][0], cases[i][1]);
+    for (int j = 0; j < 2000; j++) do_remove(&o, rnd_below(nkeys));   /* still a good tree */
+    compare_all(&o, 211);
+  }
+  /* all but one, at either end */
+  fill(&o, 100);
+  for (size_t k = 1; k < nkeys; k++) do_remove(&o, k);
+  rewrite_case(&o, 0, 100);
+  fill(&o, 100);
+  {
+    oset_free_obj(oset_remove(&o, keys[nkeys - 1].p, keys[nkeys - 1].len));
+    model[nkeys - 1] = NULL;
+    present--;
+  }
+  rewrite_case(&o, 99, 0);
+  empty_model(&o);
+  oset_destroy(&o);
+  free_universe();
+}
+
+/* ---- clear and destroy ---- */
+
+static void test_clear(size_t ints) {
+  oset o;
+  make_universe(ints);
+  CHECK(oset_init(&o));
+  fill(&o, 70);
+  oset_clear(&o);                 /* frees every object */
+  memset(model, 0, nkeys * sizeof *model);
+  present = 0;
+  compare_all(&o, 1);
+  fill(&o, 30);
+  compare_all(&o, 37);
+  oset_destroy(&o);               /* frees the rest: ASan would see a leak */
+  free_universe();
+}
+
+int main(void) {
+  test_empty();
+  test_random(6000, 60000, 12);
+  test_random(200000, 400000, 4);
+  test_sequential(150000);
+  test_rewrite(40000);
+  test_clear(20000);
+  return check_summary("oset");
+}
