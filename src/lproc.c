@@ -10,6 +10,7 @@
 ** preempted without losing the receive.
 */
 #include <lauxlib.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,9 +92,23 @@ static int l_send(lua_State *L) {
 
 /* ---- receive ---- */
 
+/* A host thread watches its mailbox a little before it sleeps: a wakeup
+** through the kernel costs more than a reply usually takes. */
+static void host_spin(proc *p) {
+  uint64_t seen;
+  pthread_mutex_lock(&p->lock);
+  seen = p->arrivals;
+  pthread_mutex_unlock(&p->lock);
+  for (int i = 0; i < 200; i++) {
+    if (atomic_load_explicit(&p->arrived, memory_order_relaxed) != seen) return;
+    sched_yield();
+  }
+}
+
 /* Waits on a host thread until mail arrives or the deadline passes. */
 static void host_wait(lua_State *L, proc *p) {
   sched *s = p->node->sched;
+  if (s->nthreads > 0) host_spin(p);
   for (;;) {
     int64_t now = sched_now(), wake;
     int mail;

@@ -107,6 +107,7 @@ int proc_deliver(proc *p, const unsigned char *term, size_t len) {
   p->tail = &m->next;
   p->nmsg++;
   p->arrivals++;
+  atomic_store_explicit(&p->arrived, p->arrivals, memory_order_relaxed);
   wake(p, &enqueue);
   pthread_mutex_unlock(&p->lock);
   if (enqueue) sched_enqueue(p->node->sched, p);

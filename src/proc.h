@@ -54,6 +54,7 @@ typedef struct proc {
   size_t nmsg;
   msg *scanned;                 /* receive's position: last message examined */
   uint64_t arrivals;            /* counts deliveries, to notice new mail */
+  atomic_uint_fast64_t arrived; /* arrivals, for a spinning host to watch */
   int64_t deadline;             /* receive timeout, ms; -1: none */
   uint64_t timer_gen;           /* which timeout is current */
   int wants_mail;               /* yielded in receive */

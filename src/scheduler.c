@@ -9,6 +9,7 @@
 ** neither pcall nor a C function such as table.sort can hold it back.
 */
 #include <errno.h>
+#include <sched.h>
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 
 #define HOOK_EVERY 1000
 #define SLICE_TICKS 20
+#define SPIN_ROUNDS 200       /* sched_yield calls before a worker sleeps */
 
 int64_t sched_now(void) {
   struct timespec ts;
@@ -43,6 +45,7 @@ static int push(sched *s, proc *p) {
     s->qhead = 0;
   }
   s->queue[(s->qhead + s->qcount++) % s->qcap] = p;
+  atomic_store_explicit(&s->queued, s->qcount, memory_order_relaxed);
   return 1;
 }
 
@@ -52,6 +55,7 @@ static proc *pop(sched *s) {
   p = s->queue[s->qhead];
   s->qhead = (s->qhead + 1) % s->qcap;
   s->qcount--;
+  atomic_store_explicit(&s->queued, s->qcount, memory_order_relaxed);
   return p;
 }
 
@@ -319,6 +323,21 @@ void sched_prepare(lua_State *co) {
 
 /* ---- threads ---- */
 
+/* Before a worker sleeps it watches the queue a little while: waking a
+** sleeping thread costs far more than the work a message usually brings
+** (Erlang's schedulers spin for the same reason). Lock held on entry and
+** exit; 1 if work came. */
+static int spin(sched *s) {
+  int found = 0;
+  pthread_mutex_unlock(&s->lock);
+  for (int i = 0; i < SPIN_ROUNDS && !found; i++) {
+    if (atomic_load_explicit(&s->queued, memory_order_relaxed) > 0) found = 1;
+    else sched_yield();
+  }
+  pthread_mutex_lock(&s->lock);
+  return found && !s->stopping;
+}
+
 static void *worker(void *arg) {
   sched *s = arg;
   pthread_mutex_lock(&s->lock);
@@ -332,6 +351,7 @@ static void *worker(void *arg) {
       continue;
     }
     p = pop(s);
+    if (p == NULL && spin(s)) continue;
     if (p == NULL) {
       if (s->ntimers > 0) {
         int64_t at = s->timers[0].at;

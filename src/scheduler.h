@@ -10,6 +10,7 @@
 #define HL_SCHED_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,7 @@ typedef struct sched {
   pthread_cond_t work;          /* processes or timers to attend to */
   proc **queue;                 /* ring buffer */
   size_t qhead, qcount, qcap;
+  atomic_size_t queued;         /* qcount, for spinning workers to watch */
   stimer *timers;               /* min-heap by (at, seq) */
   size_t ntimers, captimers;
   uint64_t next_timer;
