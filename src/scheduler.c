@@ -326,20 +326,19 @@ void sched_prepare(lua_State *co) {
 /* Before a worker sleeps it watches the queue a little while: waking a
 ** sleeping thread costs far more than the work a message usually brings
 ** (Erlang's schedulers spin for the same reason). Lock held on entry and
-** exit; 1 if work came. */
-static int spin(sched *s) {
-  int found = 0;
+** exit. */
+static void spin(sched *s) {
   pthread_mutex_unlock(&s->lock);
-  for (int i = 0; i < SPIN_ROUNDS && !found; i++) {
-    if (atomic_load_explicit(&s->queued, memory_order_relaxed) > 0) found = 1;
-    else sched_yield();
+  for (int i = 0; i < SPIN_ROUNDS; i++) {
+    if (atomic_load_explicit(&s->queued, memory_order_relaxed) > 0) break;
+    sched_yield();
   }
   pthread_mutex_lock(&s->lock);
-  return found && !s->stopping;
 }
 
 static void *worker(void *arg) {
   sched *s = arg;
+  int spun = 0;
   pthread_mutex_lock(&s->lock);
   while (!s->stopping) {
     stimer t;
@@ -351,7 +350,12 @@ static void *worker(void *arg) {
       continue;
     }
     p = pop(s);
-    if (p == NULL && spin(s)) continue;
+    if (p == NULL && !spun) {
+      spin(s);           /* then look at everything again, stopping first */
+      spun = 1;
+      continue;
+    }
+    spun = 0;
     if (p == NULL) {
       if (s->ntimers > 0) {
         int64_t at = s->timers[0].at;
