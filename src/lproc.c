@@ -161,6 +161,9 @@ static int receive_k(lua_State *L, int status, lua_KContext ctx) {
         host_wait(L, p);
         continue;
       }
+      if (L != p->co)
+        return luaL_error(L, "heirloom.receive: a process waits only in its own body, "
+                             "not inside a coroutine it made");
       p->wants_mail = 1;
       return lua_yieldk(L, 0, 0, receive_k);
     }
@@ -276,6 +279,7 @@ static int l_exit(lua_State *L) {
     buf_put(&p->reason, b->in.p, b->in.n);
     atomic_store(&p->exiting, 1);
     pthread_mutex_unlock(&p->lock);
+    sched_exit_now(L);
     return luaL_error(L, "heirloom: the process is exiting");
   }
   proc_signal_exit(b->node, to, p->pid, b->in.p, b->in.n, SIG_EXIT_CALL);

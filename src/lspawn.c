@@ -197,7 +197,6 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
   lua_pop(L, 1);
   sp.p = proc_new(sp.b->node, 0);
   if (sp.p == NULL) return luaL_error(L, "heirloom.%s: out of memory", fname);
-  sp.p->alloc.limit = o->memory_limit;
   sp.p->trap_exit = o->trap_exit;
   new_state(&sp);
   load_function(&sp, first);
@@ -215,6 +214,15 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
   }
   sp.p->nargs = nargs;
   sched_prepare(sp.p->co);
+  /* The limit holds from the body's first instruction: setting up the state
+  ** is heirloom's doing, and a failure there would have nowhere to go. */
+  if (o->memory_limit != 0 && o->memory_limit <= sp.p->alloc.used) {
+    lua_pushfstring(L, "heirloom.%s: opts.memory_limit (%I bytes) is below what the new "
+                       "process already uses (%I bytes)", fname,
+                    (lua_Integer)o->memory_limit, (lua_Integer)sp.p->alloc.used);
+    fail(&sp);
+  }
+  sp.p->alloc.limit = o->memory_limit;
   if (ptab_add(&sp.b->node->procs, sp.p) == 0) {
     lua_pushfstring(L, "heirloom.%s: out of memory", fname);
     fail(&sp);

@@ -68,8 +68,10 @@ void node_unref(node *n) {
   free(n);
 }
 
-/* Ends every process, hosts included, with reason "shutdown". */
-static void stop_processes(node *n) {
+/* Ends every process, hosts included, with reason "shutdown": first every
+** one is told (a running one unwinds at its next hook tick, wherever it
+** is), then, with no scheduler thread left, the rest exit here. */
+static void stop_processes(node *n, int finish) {
   static const unsigned char shutdown[] = {TERM_STRING, 's', 'h', 'u', 't', 'd', 'o', 'w', 'n', 0, 0};
   uint64_t *pids;
   size_t count = ptab_pids(&n->procs, &pids);
@@ -78,10 +80,12 @@ static void stop_processes(node *n) {
     int own = 0;
     if (p == NULL) continue;
     pthread_mutex_lock(&p->lock);
-    if (p->state < PROC_DYING) {
+    if (p->state < PROC_DYING && !atomic_load(&p->exiting)) {
       buf_reset(&p->reason);
       buf_put(&p->reason, shutdown, sizeof shutdown);
       atomic_store(&p->exiting, 1);
+    }
+    if (finish && p->state < PROC_DYING) {
       p->state = PROC_DYING;
       own = 1;
     }
@@ -98,8 +102,9 @@ void node_stop(node *n) {
   pthread_mutex_lock(&n->lock);
   n->stopped = 1;
   pthread_mutex_unlock(&n->lock);
+  stop_processes(n, 0);
   sched_halt(n->sched);      /* no slice runs from here on */
-  stop_processes(n);
+  stop_processes(n, 1);
   sched_free(n->sched);
   n->sched = NULL;
   pthread_mutex_lock(&n->lock);

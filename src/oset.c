@@ -4,9 +4,9 @@
 ** Leaves hold the objects in key order, inner nodes route searches. What
 ** every change below keeps true:
 ** - every leaf lies `height` inner levels below the root;
-** - a node other than the root is at least half full (LEAF_MIN entries,
-**   INNER_MIN children); a root leaf holds an entry, a root inner node two
-**   children; an empty tree has no root;
+** - a node other than the root is at least a quarter full (LEAF_MIN
+**   entries, INNER_MIN children); a root leaf holds an entry, a root inner
+**   node two children; an empty tree has no root;
 ** - separator i of an inner node is exactly the smallest key under child
 **   i+1 (its prefix and a pointer to that object): keys under child i are
 **   below it, keys under child i+1 at or above it. So a separator always
@@ -14,7 +14,11 @@
 **   removal of that object puts its successor in its place first.
 **
 ** Nodes have room for one entry more than their capacity, so an insert
-** puts the entry in first and splits the node after.
+** puts the entry in first and splits the node after. A node splits in
+** halves, except when keys arrive in ascending order (the usual case of
+** counters, ids and times): then it keeps three quarters, so such tables
+** fill their nodes to three quarters rather than one half. A quarter as
+** the least fill makes room for that, and spares deletes much merging.
 */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,13 +27,17 @@
 #include "oset.h"
 #include "term.h"
 
-/* 64 entries: a search reads about 4 of a leaf's 8 lines of prefixes, and
-** a million keys need 3 inner levels, the top two of which stay cached. */
-#define LEAF_MAX 64
-#define LEAF_MIN (LEAF_MAX / 2)
-#define INNER_MAX 64              /* children */
-#define INNER_MIN (INNER_MAX / 2)
-#define MAX_HEIGHT 16             /* 2 * 32^15 leaves: more than memory */
+/* 64 entries: a million keys need 3 inner levels, the top two of which
+** stay cached, and a search reads a few lines of a node's 8 lines of
+** prefixes. The tests may build with another fanout, at least 8. */
+#ifndef OSET_FANOUT
+#define OSET_FANOUT 64
+#endif
+#define LEAF_MAX OSET_FANOUT
+#define LEAF_MIN (LEAF_MAX / 4)
+#define INNER_MAX OSET_FANOUT     /* children */
+#define INNER_MIN (INNER_MAX / 4)
+#define MAX_HEIGHT 64             /* with at least 2 children per node */
 
 struct onode {
   int n;                          /* leaf: entries; inner: children */
@@ -70,10 +78,10 @@ typedef struct opath {
 ** prefixes need the keys themselves. */
 static uint64_t prefix_of(const unsigned char *key, size_t klen) {
   uint64_t p = 0;
-  if (klen >= 8) {
-    for (int i = 0; i < 8; i++) p = p << 8 | key[i];
-    return p;
-  }
+  if (klen >= 8)   /* written out, compilers make this one load */
+    return (uint64_t)key[0] << 56 | (uint64_t)key[1] << 48 | (uint64_t)key[2] << 40 |
+           (uint64_t)key[3] << 32 | (uint64_t)key[4] << 24 | (uint64_t)key[5] << 16 |
+           (uint64_t)key[6] << 8 | key[7];
   for (size_t i = 0; i < 8; i++) p = p << 8 | (i < klen ? key[i] : 0);
   return p;
 }
@@ -83,10 +91,15 @@ static okey make_key(const unsigned char *key, size_t klen) {
   return k;
 }
 
-/* k against an entry (its prefix and object): <0, 0, >0. */
+/* k against an object's key: <0, 0, >0. */
+static int compare_obj(const okey *k, const eobj *obj) {
+  return term_compare(k->p, k->len, eobj_key(obj), obj->klen);
+}
+
+/* k against an entry: its prefix, then if need be its object. */
 static int compare(const okey *k, uint64_t pre, const eobj *obj) {
   if (k->pre != pre) return k->pre < pre ? -1 : 1;
-  return term_compare(k->p, k->len, eobj_key(obj), obj->klen);
+  return compare_obj(k, obj);
 }
 
 /* ---- nodes ---- */
@@ -113,12 +126,46 @@ static oinner *new_inner(void) {
   return in;
 }
 
+/* How many of n sorted prefixes are below kpre, and at most kpre. Each
+** halving step picks its half with a conditional move rather than a jump
+** the processor would mispredict every other time. */
+static int count_below(const uint64_t *pre, unsigned n, uint64_t kpre) {
+  const uint64_t *base = pre;
+  if (n == 0) return 0;
+  while (n > 1) {
+    unsigned half = n / 2;
+    base = base[half] < kpre ? base + half : base;
+    n -= half;
+  }
+  return (int)(base - pre) + (*base < kpre);
+}
+
+static int count_upto(const uint64_t *pre, unsigned n, uint64_t kpre) {
+  const uint64_t *base = pre;
+  if (n == 0) return 0;
+  while (n > 1) {
+    unsigned half = n / 2;
+    base = base[half] <= kpre ? base + half : base;
+    n -= half;
+  }
+  return (int)(base - pre) + (*base <= kpre);
+}
+
+/* Where k's prefix falls among a node's sorted prefixes: those before *lo
+** are smaller, those from *hi on greater; between are equal ones, which
+** only the keys themselves can order. */
+static void prefix_range(const uint64_t *pre, int n, uint64_t kpre, int *lo, int *hi) {
+  *lo = count_below(pre, (unsigned)n, kpre);
+  *hi = *lo < n && pre[*lo] == kpre ? *lo + count_upto(pre + *lo, (unsigned)(n - *lo), kpre) : *lo;
+}
+
 /* The child to follow for k: the number of separators <= k. */
 static int inner_pick(const oinner *in, const okey *k) {
-  int lo = 0, hi = in->hd.n - 1;
-  while (lo < hi) {
+  int lo, hi;
+  prefix_range(in->pre, in->hd.n - 1, k->pre, &lo, &hi);
+  while (lo < hi) {               /* equal prefixes: compare the keys */
     int mid = (lo + hi) / 2;
-    if (compare(k, in->pre[mid], in->sep[mid]) >= 0) lo = mid + 1;
+    if (compare_obj(k, in->sep[mid]) >= 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -126,11 +173,12 @@ static int inner_pick(const oinner *in, const okey *k) {
 
 /* The first entry >= k; *found tells whether it equals k. */
 static int leaf_lower(const oleaf *lf, const okey *k, int *found) {
-  int lo = 0, hi = lf->hd.n;
+  int lo, hi;
   *found = 0;
+  prefix_range(lf->pre, lf->hd.n, k->pre, &lo, &hi);
   while (lo < hi) {
     int mid = (lo + hi) / 2;
-    int c = compare(k, lf->pre[mid], lf->obj[mid]);
+    int c = compare_obj(k, lf->obj[mid]);
     if (c > 0) lo = mid + 1;
     else {
       hi = mid;
@@ -332,10 +380,10 @@ static int get_spares(const oset *o, const oleaf *lf, const opath *path, spares 
   return 1;
 }
 
-/* Splits an overfull inner node: the upper children go to right, and the
-** separator between the halves is returned (it moves up). */
-static void inner_split(oinner *in, oinner *right, uint64_t *pre, eobj **sep) {
-  int keep = in->hd.n / 2, moved = in->hd.n - keep;
+/* Splits an overfull inner node: the upper `moved` children go to right,
+** and the separator between the parts is returned (it moves up). */
+static void inner_split(oinner *in, oinner *right, int moved, uint64_t *pre, eobj **sep) {
+  int keep = in->hd.n - moved;
   *pre = in->pre[keep - 1];
   *sep = in->sep[keep - 1];
   memcpy(right->pre, &in->pre[keep], (moved - 1) * sizeof in->pre[0]);
@@ -346,14 +394,17 @@ static void inner_split(oinner *in, oinner *right, uint64_t *pre, eobj **sep) {
 }
 
 /* lf holds one entry too many: split it, then every node above that
-** overflows in turn. */
-static void split_up(oset *o, oleaf *lf, const opath *path, spares *sp) {
+** overflows in turn. When appending (to the last leaf, after its last
+** key) every node split is the last of its level and only the last child
+** grows, so the right parts start at the least fill and the left ones
+** stay three quarters full. */
+static void split_up(oset *o, oleaf *lf, const opath *path, spares *sp, int appending) {
   oleaf *right = sp->leaf;
   onode *child = &right->hd;
   uint64_t pre;
   eobj *sep;
   int next = 0;
-  leaf_shift_right(lf, right, lf->hd.n - lf->hd.n / 2);
+  leaf_shift_right(lf, right, appending ? LEAF_MIN : lf->hd.n - lf->hd.n / 2);
   right->prev = lf;
   right->next = lf->next;
   if (lf->next != NULL) lf->next->prev = right;
@@ -365,7 +416,7 @@ static void split_up(oset *o, oleaf *lf, const opath *path, spares *sp) {
     inner_put(in, path->idx[h], pre, sep, child);
     if (in->hd.n <= INNER_MAX) return;
     r = sp->inner[next++];
-    inner_split(in, r, &pre, &sep);
+    inner_split(in, r, appending ? INNER_MIN : in->hd.n - in->hd.n / 2, &pre, &sep);
     child = &r->hd;
   }
   {
@@ -397,7 +448,7 @@ int oset_insert(oset *o, eobj *obj) {
   ** changes here. */
   i = leaf_lower(lf, &k, &found);
   leaf_put(lf, i, k.pre, obj);
-  if (lf->hd.n > LEAF_MAX) split_up(o, lf, &path, &sp);
+  if (lf->hd.n > LEAF_MAX) split_up(o, lf, &path, &sp, lf->next == NULL && i == LEAF_MAX);
   atomic_fetch_add(&o->count, 1);
   return 1;
 }
@@ -630,15 +681,17 @@ static void collect_inner(onode *n, int height, oinner **list) {
   *list = in;
 }
 
-/* Brings every leaf up to LEAF_MIN (but a lone one) by merging with or
-** borrowing from the next; returns the first leaf, NULL if none is left. */
+/* Brings every leaf up to half full (but a lone one, and the last, which
+** gets at least LEAF_MIN) by merging with or borrowing from the next;
+** returns the first leaf, NULL if none is left. Borrowing leaves the next
+** more than half full, as the two did not fit in one. */
 static oleaf *even_leaves(oleaf *first) {
   oleaf *lf = first;
   while (lf->next != NULL) {
     oleaf *next = lf->next;
-    if (lf->hd.n >= LEAF_MIN) lf = next;
+    if (lf->hd.n >= LEAF_MAX / 2) lf = next;
     else if (lf->hd.n + next->hd.n <= LEAF_MAX) leaf_merge(lf, next);
-    else leaf_shift_left(lf, next, LEAF_MIN - lf->hd.n);
+    else leaf_shift_left(lf, next, LEAF_MAX / 2 - lf->hd.n);
   }
   if (lf->hd.n < LEAF_MIN && lf->prev != NULL) {   /* the last one */
     oleaf *prev = lf->prev;
@@ -653,7 +706,7 @@ static oleaf *even_leaves(oleaf *first) {
 
 /* Builds the levels bottom-up in one recursive pass: level h has
 ** total[h] = ceil(total[h-1] / INNER_MAX) nodes and shares the nodes below
-** out evenly, so each gets at least INNER_MIN. Level by level no more
+** out evenly, so each gets at least half of INNER_MAX. Level by level no more
 ** nodes are needed than the old tree had, whose nodes held at most
 ** INNER_MAX children over at least as many leaves. */
 typedef struct builder {

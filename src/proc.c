@@ -114,15 +114,6 @@ int proc_deliver(proc *p, const unsigned char *term, size_t len) {
   return 1;
 }
 
-static int deliver_to(node *n, uint64_t pid, const buf *b) {
-  proc *p = ptab_get(&n->procs, pid);
-  int ok;
-  if (p == NULL) return 0;
-  ok = buf_ok(b) && proc_deliver(p, b->p, b->n);
-  proc_unref(p);
-  return ok;
-}
-
 msg *proc_mail_next(proc *p) {
   msg *m;
   pthread_mutex_lock(&p->lock);
@@ -391,9 +382,15 @@ void proc_finish_exit(proc *p) {
   }
   buf_init(&b);
   for (size_t i = 0; i < nwatchers; i++) {
+    proc *w = ptab_get(&n->procs, watchers[i].pid);
+    if (w == NULL) continue;
+    pthread_mutex_lock(&w->lock);        /* the monitor has fired: gone at both ends */
+    remove_mon(w->watching, &w->nwatching, watchers[i].ref, NULL);
+    pthread_mutex_unlock(&w->lock);
     buf_reset(&b);
     down_message(&b, watchers[i].ref, p->pid, p->reason.p, p->reason.n);
-    deliver_to(n, watchers[i].pid, &b);
+    if (buf_ok(&b)) proc_deliver(w, b.p, b.n);
+    proc_unref(w);
   }
   buf_free(&b);
   for (size_t i = 0; i < nwatching; i++) {

@@ -221,6 +221,9 @@ static int take_due(sched *s, int64_t now, stimer *out) {
 
 /* ---- slices ---- */
 
+/* Only the process's own coroutine yields to the scheduler: a coroutine
+** the process made itself is resumed by the process's code, and a yield
+** there would go back to that code, not to the scheduler. */
 static void hook(lua_State *L, lua_Debug *ar) {
   proc *p = *(proc **)lua_getextraspace(L);
   (void)ar;
@@ -229,7 +232,11 @@ static void hook(lua_State *L, lua_Debug *ar) {
     lua_pushliteral(L, "heirloom: the process is exiting");
     lua_error(L);
   }
-  if (--p->budget <= 0 && lua_isyieldable(L)) lua_yield(L, 0);
+  if (--p->budget <= 0 && L == p->co && lua_isyieldable(L)) lua_yield(L, 0);
+}
+
+void sched_exit_now(lua_State *L) {
+  lua_sethook(L, hook, LUA_MASKCOUNT, 1);
 }
 
 /* The exit reason of a body that failed: {error = message, traceback = ...}. */
@@ -289,6 +296,12 @@ void sched_run_slice(sched *s, proc *p) {
   pthread_mutex_lock(&p->lock);
   if (p->state != PROC_RUNNABLE) {
     pthread_mutex_unlock(&p->lock);
+    return;
+  }
+  if (atomic_load(&p->exiting)) {        /* told to exit while it waited its turn */
+    p->state = PROC_DYING;
+    pthread_mutex_unlock(&p->lock);
+    proc_finish_exit(p);
     return;
   }
   p->state = PROC_RUNNING;

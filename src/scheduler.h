@@ -77,5 +77,8 @@ void sched_run_slice(sched *s, proc *p);
 /* Installs the budget and exit hook on a process's coroutine. */
 struct lua_State;
 void sched_prepare(struct lua_State *co);
+/* Makes the hook raise on the very next instruction: the process is
+** exiting and must run nothing more, not even inside pcall. */
+void sched_exit_now(struct lua_State *L);
 
 #endif

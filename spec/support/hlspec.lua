@@ -1,0 +1,100 @@
+-- spec/support/hlspec.lua — host-side helpers for the process specs.
+-- Loaded by the specs after they add spec/support to package.path.
+local hl = require("heirloom")
+local S = {}
+
+S.hl = hl
+
+-- Receive one message matching pred (or any), failing the test when none
+-- arrives within ms (default 2000).
+function S.expect(pred, ms, what)
+  if type(pred) == "number" then pred, ms = nil, pred end
+  ms = ms or 2000
+  local m
+  if pred then m = hl.receive(pred, ms) else m = hl.receive(ms) end
+  if m == nil then
+    error("no message " .. (what and ("(" .. what .. ") ") or "") .. "within " .. ms .. " ms", 2)
+  end
+  return m
+end
+
+-- A filter for arrays whose first element is tag (and, optionally, whose
+-- second element is v2).
+function S.tagged(tag, v2)
+  return function(m)
+    return type(m) == "table" and m[1] == tag and (v2 == nil or m[2] == v2)
+  end
+end
+
+-- Waits for {"ready", pid} from pid (any pid when nil).
+function S.ready(pid, ms)
+  local m = S.expect(function(m)
+    return type(m) == "table" and m[1] == "ready" and (pid == nil or m[2] == pid)
+  end, ms or 2000, "ready")
+  return m[2]
+end
+
+-- Asserts that no message matching pred arrives within ms.
+function S.none(pred, ms, what)
+  local m
+  if pred then m = hl.receive(pred, ms) else m = hl.receive(ms) end
+  if m ~= nil then
+    error("unexpected message " .. S.show(m) .. (what and (" (" .. what .. ")") or ""), 2)
+  end
+end
+
+-- Polls cond every few ms until it holds or ms pass; returns whether it held.
+function S.wait_until(cond, ms)
+  local deadline = os.time() + math.ceil((ms or 2000) / 1000) + 1
+  local waited = 0
+  while waited < (ms or 2000) do
+    if cond() then return true end
+    hl.sleep(5)
+    waited = waited + 5
+    if os.time() > deadline then break end
+  end
+  return cond()
+end
+
+-- Drains the host mailbox; returns the messages.
+function S.drain()
+  local out = {}
+  while true do
+    local m = hl.receive(0)
+    if m == nil then return out end
+    out[#out + 1] = m
+  end
+end
+
+function S.show(v, depth)
+  depth = depth or 0
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) ~= "table" or depth > 4 then return tostring(v) end
+  local parts = {}
+  for k, x in pairs(v) do parts[#parts + 1] = tostring(k) .. "=" .. S.show(x, depth + 1) end
+  table.sort(parts)
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+-- Runs `code` in a separate lua5.4 OS process (same LUA_CPATH, and this
+-- package.path), for behaviour that might take the whole OS process down.
+-- Returns its output (stdout and stderr) and whether it exited with 0.
+function S.run_child(code)
+  local script = os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write("package.path = ", string.format("%q", package.path), "\n", code)
+  f:close()
+  local p = io.popen("timeout 60 lua5.4 " .. script .. " 2>&1; echo \"rc=$?\"")
+  local out = p:read("a")
+  p:close()
+  os.remove(script)
+  local rc = tonumber(out:match("rc=(%d+)%s*$"))
+  return out, rc == 0
+end
+
+-- Counts the live pids.
+function S.nprocs()
+  return #hl.processes()
+end
+
+return S
