@@ -459,7 +459,7 @@ static int l_process_info(lua_State *L) {
   lua_setfield(L, -2, "status");
   lua_pushinteger(L, (lua_Integer)p->nmsg);
   lua_setfield(L, -2, "message_queue_len");
-  lua_pushinteger(L, (lua_Integer)p->alloc.used);
+  lua_pushinteger(L, (lua_Integer)atomic_load(&p->alloc.used));
   lua_setfield(L, -2, "memory");
   lua_pushboolean(L, p->trap_exit);
   lua_setfield(L, -2, "trap_exit");

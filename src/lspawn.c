@@ -216,10 +216,10 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
   sched_prepare(sp.p->co);
   /* The limit holds from the body's first instruction: setting up the state
   ** is heirloom's doing, and a failure there would have nowhere to go. */
-  if (o->memory_limit != 0 && o->memory_limit <= sp.p->alloc.used) {
+  if (o->memory_limit != 0 && o->memory_limit <= atomic_load(&sp.p->alloc.used)) {
     lua_pushfstring(L, "heirloom.%s: opts.memory_limit (%I bytes) is below what the new "
                        "process already uses (%I bytes)", fname,
-                    (lua_Integer)o->memory_limit, (lua_Integer)sp.p->alloc.used);
+                    (lua_Integer)o->memory_limit, (lua_Integer)atomic_load(&sp.p->alloc.used));
     fail(&sp);
   }
   sp.p->alloc.limit = o->memory_limit;

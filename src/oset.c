@@ -96,12 +96,6 @@ static int compare_obj(const okey *k, const eobj *obj) {
   return term_compare(k->p, k->len, eobj_key(obj), obj->klen);
 }
 
-/* k against an entry: its prefix, then if need be its object. */
-static int compare(const okey *k, uint64_t pre, const eobj *obj) {
-  if (k->pre != pre) return k->pre < pre ? -1 : 1;
-  return compare_obj(k, obj);
-}
-
 /* ---- nodes ---- */
 
 static oleaf *as_leaf(onode *n) {
@@ -126,37 +120,23 @@ static oinner *new_inner(void) {
   return in;
 }
 
-/* How many of n sorted prefixes are below kpre, and at most kpre. Each
-** halving step picks its half with a conditional move rather than a jump
-** the processor would mispredict every other time. */
-static int count_below(const uint64_t *pre, unsigned n, uint64_t kpre) {
-  const uint64_t *base = pre;
-  if (n == 0) return 0;
-  while (n > 1) {
-    unsigned half = n / 2;
-    base = base[half] < kpre ? base + half : base;
-    n -= half;
-  }
-  return (int)(base - pre) + (*base < kpre);
-}
-
-static int count_upto(const uint64_t *pre, unsigned n, uint64_t kpre) {
-  const uint64_t *base = pre;
-  if (n == 0) return 0;
-  while (n > 1) {
-    unsigned half = n / 2;
-    base = base[half] <= kpre ? base + half : base;
-    n -= half;
-  }
-  return (int)(base - pre) + (*base <= kpre);
-}
-
-/* Where k's prefix falls among a node's sorted prefixes: those before *lo
-** are smaller, those from *hi on greater; between are equal ones, which
-** only the keys themselves can order. */
+/* Where k's prefix falls among a node's n sorted prefixes: those before
+** *lo are smaller, those from *hi on greater; between are equal ones, which
+** only the keys themselves can order. Each halving step picks its half
+** with a conditional move, not a jump mispredicted every other time. */
 static void prefix_range(const uint64_t *pre, int n, uint64_t kpre, int *lo, int *hi) {
-  *lo = count_below(pre, (unsigned)n, kpre);
-  *hi = *lo < n && pre[*lo] == kpre ? *lo + count_upto(pre + *lo, (unsigned)(n - *lo), kpre) : *lo;
+  const uint64_t *base = pre;
+  unsigned len = (unsigned)n;
+  if (len > 0) {
+    while (len > 1) {
+      unsigned half = len / 2;
+      base = base[half] < kpre ? base + half : base;
+      len -= half;
+    }
+    base += *base < kpre;
+  }
+  *lo = *hi = (int)(base - pre);
+  while (*hi < n && pre[*hi] == kpre) ++*hi;   /* mostly none or one */
 }
 
 /* The child to follow for k: the number of separators <= k. */
@@ -786,65 +766,52 @@ void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud) {
 /* ---- checking, for the tests ---- */
 
 typedef struct checker {
-  const oleaf *prev;      /* the last leaf seen, in key order */
+  const oleaf *prev;      /* the last leaf seen */
+  const eobj *last;       /* the last object seen */
   size_t count;
   int ok;
 } checker;
 
-static int ordered(uint64_t pa, const eobj *a, uint64_t pb, const eobj *b) {
-  okey k = make_key(eobj_key(a), a->klen);
-  return k.pre == pa && compare(&k, pb, b) < 0;
-}
-
-/* Checks a subtree and gives its smallest entry. Leaves are met in key
-** order, so ordering each against the last one seen orders them all. */
+/* Checks a subtree and gives its smallest object. Leaves come in key
+** order, so each object need only lie after the one seen before it. */
 static void check_node(checker *ck, const onode *n, int height, int isroot,
-                       uint64_t *fpre, const eobj **first) {
+                       const eobj **first) {
+  *first = NULL;
   if (height == 0) {
     const oleaf *lf = (const oleaf *)n;
     if (lf->hd.n < (isroot ? 1 : LEAF_MIN) || lf->hd.n > LEAF_MAX || lf->prev != ck->prev ||
         (ck->prev != NULL && ck->prev->next != lf))
       ck->ok = 0;
-    if (ck->prev != NULL && ck->prev->hd.n > 0 && lf->hd.n > 0 &&
-        !ordered(ck->prev->pre[ck->prev->hd.n - 1], ck->prev->obj[ck->prev->hd.n - 1],
-                 lf->pre[0], lf->obj[0]))
-      ck->ok = 0;
     for (int i = 0; i < lf->hd.n; i++) {
-      if (lf->pre[i] != prefix_of(eobj_key(lf->obj[i]), lf->obj[i]->klen)) ck->ok = 0;
-      if (i > 0 && !ordered(lf->pre[i - 1], lf->obj[i - 1], lf->pre[i], lf->obj[i])) ck->ok = 0;
+      okey k = make_key(eobj_key(lf->obj[i]), lf->obj[i]->klen);
+      if (k.pre != lf->pre[i] || (ck->last != NULL && compare_obj(&k, ck->last) <= 0)) ck->ok = 0;
+      ck->last = lf->obj[i];
     }
     ck->prev = lf;
     ck->count += (size_t)lf->hd.n;
-    *fpre = lf->hd.n > 0 ? lf->pre[0] : 0;
-    *first = lf->hd.n > 0 ? lf->obj[0] : NULL;
+    if (lf->hd.n > 0) *first = lf->obj[0];
     return;
   }
-  {
+  if (n->n < (isroot ? 2 : INNER_MIN) || n->n > INNER_MAX) {
+    ck->ok = 0;
+    return;
+  }
+  for (int i = 0; i < n->n; i++) {
     const oinner *in = (const oinner *)n;
-    if (in->hd.n < (isroot ? 2 : INNER_MIN) || in->hd.n > INNER_MAX) {
-      ck->ok = 0;
-      return;
-    }
-    for (int i = 0; i < in->hd.n; i++) {
-      uint64_t cpre;
-      const eobj *cfirst;
-      check_node(ck, in->child[i], height - 1, 0, &cpre, &cfirst);
-      if (i == 0) {
-        *fpre = cpre;
-        *first = cfirst;
-      } else if (in->sep[i - 1] != cfirst || in->pre[i - 1] != cpre) {
-        ck->ok = 0;     /* a separator is exactly the smallest key right of it */
-      }
-    }
+    const eobj *cfirst;
+    check_node(ck, in->child[i], height - 1, 0, &cfirst);
+    if (i == 0) *first = cfirst;
+    else if (cfirst == NULL || in->sep[i - 1] != cfirst ||
+             in->pre[i - 1] != prefix_of(eobj_key(cfirst), cfirst->klen))
+      ck->ok = 0;         /* a separator is exactly the smallest key right of it */
   }
 }
 
 int oset_check(const oset *o) {
-  checker ck = {NULL, 0, 1};
-  uint64_t pre;
+  checker ck = {NULL, NULL, 0, 1};
   const eobj *first;
   if (o->root == NULL) return o->height == 0 && atomic_load(&o->count) == 0;
   if (o->height < 0 || o->height > MAX_HEIGHT) return 0;
-  check_node(&ck, o->root, o->height, 1, &pre, &first);
+  check_node(&ck, o->root, o->height, 1, &first);
   return ck.ok && ck.prev->next == NULL && ck.count == atomic_load(&o->count);
 }

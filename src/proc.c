@@ -62,21 +62,29 @@ void proc_unref(proc *p) {
   free(p);
 }
 
+/* One writer at a time (the thread running the process), so a relaxed
+** load and store suffice: no locked instruction on every allocation. */
+static void add_used(palloc *a, size_t plus, size_t minus) {
+  size_t used = atomic_load_explicit(&a->used, memory_order_relaxed);
+  atomic_store_explicit(&a->used, used + plus - minus, memory_order_relaxed);
+}
+
 void *proc_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   palloc *a = ud;
   void *q;
   if (ptr == NULL) osize = 0;    /* osize is then a type tag */
   if (nsize == 0) {
     free(ptr);
-    a->used -= osize;
+    add_used(a, 0, osize);
     return NULL;
   }
-  if (a->limit != 0 && nsize > osize && a->used + (nsize - osize) > a->limit) {
+  if (a->limit != 0 && nsize > osize &&
+      atomic_load_explicit(&a->used, memory_order_relaxed) + (nsize - osize) > a->limit) {
     a->exceeded = 1;
     return NULL;
   }
   q = realloc(ptr, nsize);
-  if (q != NULL) a->used = a->used - osize + nsize;
+  if (q != NULL) add_used(a, nsize, osize);
   return q;
 }
 

@@ -37,7 +37,9 @@ typedef struct pmon {
 
 /* Bytes in use and the limit (0: none), for a process's allocator. */
 typedef struct palloc {
-  size_t used, limit;
+  atomic_size_t used;   /* written only by the thread running the process;
+                           atomic so that process_info may read it */
+  size_t limit;
   int exceeded;
 } palloc;
 
