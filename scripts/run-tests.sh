@@ -30,7 +30,8 @@ case "$san" in
     ;;
   tsan)
     preload=$(${CC:-cc} -print-file-name=libtsan.so)
-    export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+    # die_after_fork=0: specs run child Lua programs through io.popen
+    export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0
     ;;
 esac
 
@@ -49,7 +50,12 @@ done
 export LUA_CPATH="$build/?.so;;"
 export LUA_PATH="$(pwd)/lua/?.lua;$(pwd)/lua/?/init.lua;;"
 if [ "$san" = asan ]; then export ASAN_OPTIONS=detect_leaks=0; fi
-out=$(LD_PRELOAD="$preload" lua5.4 /usr/bin/busted --output=TAP spec 2>&1)
+# Under ThreadSanitizer the specs tagged #child are left out: they start a
+# second Lua through io.popen, whose /bin/sh crashes with the TSan runtime
+# preloaded. They run in the plain and the ASan passes.
+exclude=""
+[ "$san" = tsan ] && exclude="--exclude-tags=child"
+out=$(LD_PRELOAD="$preload" lua5.4 /usr/bin/busted --output=TAP $exclude spec 2>&1)
 status=$?
 printf '%s\n' "$out" | grep -vE '^ok ' 
 ok=$(printf '%s\n' "$out" | grep -cE '^ok ')

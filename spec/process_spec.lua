@@ -487,7 +487,8 @@ describe("processes", function()
     end)
 
     for _, limit in ipairs({ 16384, 24576, 32768 }) do
-      it("a small limit (" .. limit .. " bytes) fails cleanly instead of aborting the OS process", function()
+      -- #child: runs a second lua5.4 through io.popen (see scripts/run-tests.sh)
+      it("a small limit (" .. limit .. " bytes) fails cleanly instead of aborting the OS process #child", function()
         local out, ok = S.run_child([[
           local hl = require("heirloom")
           hl.start{ schedulers = 2, logger = "capture" }
