@@ -96,6 +96,41 @@ hl_status hl_node_start(const hl_config *cfg, hl_node **out);
 ** calls on them return HL_ECLOSED until they are released. */
 void hl_node_stop(hl_node *node);
 
+/* ---- processes ----
+** A host thread takes part as a process of its own: after hl_attach it has
+** a pid and a mailbox, tables it creates are its own, and table calls are
+** checked against it. A thread that never attached acts as the node's
+** host process. Messages are terms (see above). */
+typedef uint64_t hl_pid;
+
+/* Makes the calling thread a process of node; *self gets its pid. A
+** thread is attached to one node at a time. */
+hl_status hl_attach(hl_node *node, hl_pid *self);
+/* Ends the calling thread's process (reason "normal"). */
+void hl_detach(hl_node *node);
+
+/* Sends a message (a term) to a pid, or to a registered name. A dead pid
+** drops it, as in Erlang; a name nobody holds is HL_ENOTFOUND. */
+hl_status hl_send(hl_node *node, hl_pid to, const void *msg, size_t len);
+hl_status hl_send_name(hl_node *node, const char *name, const void *msg, size_t len);
+
+/* Takes the oldest message of the calling thread's process into out
+** (appended), waiting at most timeout_ms (-1: for ever). HL_ENOTFOUND on
+** timeout; HL_EBADARG if the thread is not attached; in a node driven by
+** the host (schedulers = 0) it runs the node while it waits, and answers
+** HL_ECLOSED when nothing could ever arrive. */
+hl_status hl_receive(hl_node *node, int timeout_ms, hl_buf *out);
+
+/* Registered names. */
+hl_status hl_register(hl_node *node, const char *name, hl_pid pid);
+hl_pid hl_whereis(hl_node *node, const char *name);     /* 0: nobody */
+
+/* A node started with schedulers = 0 runs only when the host drives it:
+** step runs one slice or fires one timer (1 if it did anything); run
+** steps until nothing is left to do now and returns how many steps. */
+int hl_node_step(hl_node *node);
+size_t hl_node_run(hl_node *node);
+
 /* ---- tables ---- */
 typedef struct hl_table hl_table;
 

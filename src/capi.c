@@ -13,6 +13,9 @@
 
 #include "etab.h"
 #include "heirloom.h"
+#include "proc.h"
+#include "ptab.h"
+#include "scheduler.h"
 #include "term.h"
 
 /* hl_buf is buf under its public name. */
@@ -101,6 +104,106 @@ int hl_term_compare(const void *a, size_t alen, const void *b, size_t blen) {
   return term_compare(a, alen, b, blen);
 }
 
+/* ---- processes ---- */
+
+/* The calling thread's process, once it attached. */
+static _Thread_local struct {
+  node *node;
+  proc *me;
+} attached;
+
+hl_status hl_attach(hl_node *node, hl_pid *self) {
+  uint64_t pid;
+  if (attached.me != NULL) return fail(HL_EEXIST, "hl_attach", "this thread is attached already");
+  pid = node_new_host(node);
+  if (pid == 0) return fail(HL_ENOMEM, "hl_attach", "out of memory");
+  attached.node = node;
+  attached.me = ptab_get(&node->procs, pid);
+  *self = pid;
+  return HL_OK;
+}
+
+void hl_detach(hl_node *node) {
+  static const unsigned char normal[] = {TERM_STRING, 'n', 'o', 'r', 'm', 'a', 'l', 0, 0};
+  proc *p = attached.me;
+  int own = 0;
+  if (p == NULL || attached.node != node) return;
+  pthread_mutex_lock(&p->lock);
+  if (p->state < PROC_DYING) {
+    buf_reset(&p->reason);
+    buf_put(&p->reason, normal, sizeof normal);
+    p->state = PROC_DYING;
+    own = 1;
+  }
+  pthread_mutex_unlock(&p->lock);
+  if (own) proc_finish_exit(p);
+  proc_unref(p);
+  attached.me = NULL;
+  attached.node = NULL;
+}
+
+hl_status hl_send(hl_node *node, hl_pid to, const void *msg, size_t len) {
+  proc *p;
+  if (msg == NULL || !term_valid(msg, len))
+    return fail(HL_EFORMAT, "hl_send", "msg is not a well-formed term");
+  p = ptab_get(&node->procs, to);
+  if (p == NULL) return HL_OK;     /* dropped, as in Erlang */
+  proc_deliver(p, msg, len);
+  proc_unref(p);
+  return HL_OK;
+}
+
+hl_status hl_send_name(hl_node *node, const char *name, const void *msg, size_t len) {
+  uint64_t pid = name != NULL ? ptab_whereis(&node->procs, name) : 0;
+  if (pid == 0) return fail(HL_ENOTFOUND, "hl_send_name", "no process is registered under name");
+  return hl_send(node, pid, msg, len);
+}
+
+hl_status hl_receive(hl_node *node, int timeout_ms, hl_buf *out) {
+  proc *p = attached.node == node ? attached.me : NULL;
+  msg *m;
+  if (p == NULL) return fail(HL_EBADARG, "hl_receive", "the calling thread is not attached (hl_attach)");
+  p->deadline = timeout_ms < 0 ? -1 : sched_now() + timeout_ms;
+  proc_mail_rewind(p);
+  while ((m = proc_mail_next(p)) == NULL) {
+    if (p->deadline >= 0 && sched_now() >= p->deadline)
+      return fail(HL_ENOTFOUND, "hl_receive", "no message before the timeout");
+    if (proc_host_wait(p) != 0)
+      return fail(HL_ECLOSED, "hl_receive", "the node is idle and no message can arrive");
+  }
+  buf_put(B(out), m->data, m->len);
+  proc_mail_take(p, m);
+  if (!buf_ok(B(out))) return fail(HL_ENOMEM, "hl_receive", "out of memory (the message is lost)");
+  return HL_OK;
+}
+
+hl_status hl_register(hl_node *node, const char *name, hl_pid pid) {
+  const char *why;
+  uint64_t *watchers;
+  size_t nwatchers;
+  if (name == NULL || name[0] == '\0')
+    return fail(HL_EBADARG, "hl_register", "name must be a non-empty string");
+  if (!node_pid_alive(node, pid)) return fail(HL_EBADARG, "hl_register", "pid is not alive");
+  if (!ptab_register(&node->procs, name, pid, &why, &watchers, &nwatchers))
+    return fail(HL_EEXIST, "hl_register", why);
+  node_notify_name(node, name, pid, watchers, nwatchers);
+  return HL_OK;
+}
+
+hl_pid hl_whereis(hl_node *node, const char *name) {
+  return name != NULL ? ptab_whereis(&node->procs, name) : 0;
+}
+
+int hl_node_step(hl_node *node) {
+  return node->sched->nthreads == 0 && sched_step(node->sched);
+}
+
+size_t hl_node_run(hl_node *node) {
+  size_t steps = 0;
+  while (hl_node_step(node)) steps++;
+  return steps;
+}
+
 /* ---- nodes ---- */
 
 int hl_default_schedulers(void) {
@@ -165,7 +268,8 @@ void hl_table_release(hl_table *t) {
 }
 
 static uint64_t caller(hl_table *t) {
-  return T(t)->node->host_pid;
+  node *n = T(t)->node;
+  return attached.node == n && attached.me != NULL ? attached.me->pid : n->host_pid;
 }
 
 hl_status hl_table_drop(hl_table *t) {

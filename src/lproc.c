@@ -92,52 +92,6 @@ static int l_send(lua_State *L) {
 
 /* ---- receive ---- */
 
-/* A host thread watches its mailbox a little before it sleeps: a wakeup
-** through the kernel costs more than a reply usually takes. */
-static void host_spin(proc *p) {
-  uint64_t seen;
-  pthread_mutex_lock(&p->lock);
-  seen = p->arrivals;
-  pthread_mutex_unlock(&p->lock);
-  for (int i = 0; i < 200; i++) {
-    if (atomic_load_explicit(&p->arrived, memory_order_relaxed) != seen) return;
-    sched_yield();
-  }
-}
-
-/* Waits on a host thread until mail arrives or the deadline passes. */
-static void host_wait(lua_State *L, proc *p) {
-  sched *s = p->node->sched;
-  if (s->nthreads > 0) host_spin(p);
-  for (;;) {
-    int64_t now = sched_now(), wake;
-    int mail;
-    pthread_mutex_lock(&p->lock);
-    mail = proc_has_unscanned(p);
-    if (!mail && (p->deadline < 0 || now < p->deadline) && s->nthreads > 0) {
-      if (p->deadline < 0) pthread_cond_wait(&p->wake, &p->lock);
-      else {
-        struct timespec ts = {p->deadline / 1000, (p->deadline % 1000) * 1000000};
-        pthread_cond_timedwait(&p->wake, &p->lock, &ts);
-      }
-      mail = proc_has_unscanned(p);
-      now = sched_now();
-    }
-    pthread_mutex_unlock(&p->lock);
-    if (mail || (p->deadline >= 0 && now >= p->deadline) || s->nthreads > 0) return;
-    /* deterministic: run the node while waiting */
-    if (sched_step(s)) continue;
-    wake = sched_next_timer(s);
-    if (p->deadline >= 0 && (wake < 0 || p->deadline < wake)) wake = p->deadline;
-    if (wake < 0)
-      luaL_error(L, "heirloom.receive: the node is idle and no message can arrive");
-    if (wake > now) {
-      struct timespec ts = {(wake - now) / 1000, ((wake - now) % 1000) * 1000000};
-      nanosleep(&ts, NULL);
-    }
-  }
-}
-
 static int receive_k(lua_State *L, int status, lua_KContext ctx);
 
 /* Takes the message last scanned (on the stack top) and returns it. */
@@ -158,7 +112,8 @@ static int receive_k(lua_State *L, int status, lua_KContext ctx) {
         return 1;
       }
       if (p->host) {
-        host_wait(L, p);
+        if (proc_host_wait(p) != 0)
+          return luaL_error(L, "heirloom.receive: the node is idle and no message can arrive");
         continue;
       }
       if (L != p->co)
@@ -295,24 +250,6 @@ static const char *name_arg(lua_State *L, int idx, const char *fname) {
   return lua_tostring(L, idx);
 }
 
-void lproc_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watchers,
-                       size_t nwatchers) {
-  buf m;
-  buf_init(&m);                        /* {"heirloom.name", name, pid} */
-  term_put_array(&m, 3);
-  term_put_string(&m, "heirloom.name", 13);
-  term_put_string(&m, name, strlen(name));
-  term_put_id(&m, TERM_PID, pid);
-  for (size_t i = 0; i < nwatchers; i++) {
-    proc *w = ptab_get(&n->procs, watchers[i]);
-    if (w == NULL) continue;
-    if (buf_ok(&m)) proc_deliver(w, m.p, m.n);
-    proc_unref(w);
-  }
-  buf_free(&m);
-  free(watchers);
-}
-
 static int l_register(lua_State *L) {
   lbind *b;
   const char *why, *name;
@@ -324,7 +261,7 @@ static int l_register(lua_State *L) {
   if (!node_pid_alive(b->node, pid)) return luaL_error(L, "heirloom.register: pid is not alive");
   if (!ptab_register(&b->node->procs, name, pid, &why, &watchers, &nwatchers))
     return luaL_error(L, "heirloom.register: cannot register '%s': %s", name, why);
-  lproc_notify_name(b->node, name, pid, watchers, nwatchers);
+  node_notify_name(b->node, name, pid, watchers, nwatchers);
   lua_pushboolean(L, 1);
   return 1;
 }

@@ -17,9 +17,4 @@ void lproc_open(lua_State *L);
 /* Adds spawn, spawn_link, spawn_opt. */
 void lspawn_open(lua_State *L);
 
-/* Tells the processes in await_name that name is now pid's; frees the
-** watcher list. */
-void lproc_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watchers,
-                       size_t nwatchers);
-
 #endif

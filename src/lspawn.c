@@ -237,7 +237,7 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
     proc_unref(sp.p);
     return lua_error(L);
   }
-  if (o->name != NULL) lproc_notify_name(sp.b->node, o->name, sp.p->pid, watchers, nwatchers);
+  if (o->name != NULL) node_notify_name(sp.b->node, o->name, sp.p->pid, watchers, nwatchers);
   if (o->link) proc_link(caller, sp.p->pid);
   lhandle_push(L, TERM_PID, sp.p->pid);
   if (o->monitor) lhandle_push(L, TERM_REF, proc_monitor(caller, sp.p->pid));

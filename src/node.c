@@ -269,3 +269,22 @@ void node_owner_exit(node *n, uint64_t pid) {
 void node_pid_text(uint64_t pid, char *out, size_t size) {
   snprintf(out, size, "<0.%" PRIu32 ".%" PRIu32 ">", (uint32_t)pid, (uint32_t)(pid >> 32));
 }
+
+void node_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watchers,
+                       size_t nwatchers) {
+  buf m;
+  buf_init(&m);                        /* {"heirloom.name", name, pid} */
+  term_put_array(&m, 3);
+  term_put_string(&m, "heirloom.name", 13);
+  term_put_string(&m, name, strlen(name));
+  term_put_id(&m, TERM_PID, pid);
+  for (size_t i = 0; i < nwatchers; i++) {
+    proc *w = ptab_get(&n->procs, watchers[i]);
+    if (w == NULL) continue;
+    if (buf_ok(&m)) proc_deliver(w, m.p, m.n);
+    proc_unref(w);
+  }
+  buf_free(&m);
+  free(watchers);
+}
+

@@ -57,6 +57,10 @@ hl_status node_rename_table(node *n, etab *t, const char *name, hl_err *e);
 int node_pid_alive(node *n, uint64_t pid);
 /* A new host process (the calling thread's): its pid, or 0. */
 uint64_t node_new_host(node *n);
+/* Tells the processes waiting in await_name that name is now pid's
+** (a {"heirloom.name", name, pid} message each); frees the list. */
+void node_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watchers,
+                      size_t nwatchers);
 /* A fresh reference (monitors, timers). */
 uint64_t node_new_ref(node *n);
 /* The tables owned by a process that exits go to their heirs, into

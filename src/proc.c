@@ -6,8 +6,10 @@
 ** or monitor is updated under its own lock, and a process that has begun
 ** to die refuses new links and monitors, so none is ever missed.
 */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "etab.h"
 #include "logger.h"
@@ -28,7 +30,13 @@ proc *proc_new(node *n, int host) {
   p->deadline = -1;
   buf_init(&p->reason);
   pthread_mutex_init(&p->lock, NULL);
-  pthread_cond_init(&p->wake, NULL);
+  {
+    pthread_condattr_t attr;           /* deadlines are sched_now() times */
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->wake, &attr);
+    pthread_condattr_destroy(&attr);
+  }
   return p;
 }
 
@@ -153,6 +161,50 @@ void proc_mail_rewind(proc *p) {
   pthread_mutex_lock(&p->lock);
   p->scanned = NULL;
   pthread_mutex_unlock(&p->lock);
+}
+
+/* A host thread watches its mailbox a little before it sleeps: a wakeup
+** through the kernel costs more than a reply usually takes. */
+static void host_spin(proc *p) {
+  uint64_t seen;
+  pthread_mutex_lock(&p->lock);
+  seen = p->arrivals;
+  pthread_mutex_unlock(&p->lock);
+  for (int i = 0; i < 200; i++) {
+    if (atomic_load_explicit(&p->arrived, memory_order_relaxed) != seen) return;
+    sched_yield();
+  }
+}
+
+int proc_host_wait(proc *p) {
+  sched *s = p->node->sched;
+  if (s->nthreads > 0) host_spin(p);
+  for (;;) {
+    int64_t now = sched_now(), wake;
+    int mail;
+    pthread_mutex_lock(&p->lock);
+    mail = proc_has_unscanned(p);
+    if (!mail && (p->deadline < 0 || now < p->deadline) && s->nthreads > 0) {
+      if (p->deadline < 0) pthread_cond_wait(&p->wake, &p->lock);
+      else {
+        struct timespec ts = {p->deadline / 1000, (p->deadline % 1000) * 1000000};
+        pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+      }
+      mail = proc_has_unscanned(p);
+      now = sched_now();
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (mail || (p->deadline >= 0 && now >= p->deadline) || s->nthreads > 0) return 0;
+    /* deterministic: run the node while waiting */
+    if (sched_step(s)) continue;
+    wake = sched_next_timer(s);
+    if (p->deadline >= 0 && (wake < 0 || p->deadline < wake)) wake = p->deadline;
+    if (wake < 0) return -1;
+    if (wake > now) {
+      struct timespec ts = {(wake - now) / 1000, ((wake - now) % 1000) * 1000000};
+      nanosleep(&ts, NULL);
+    }
+  }
 }
 
 /* ---- exit signals ---- */

@@ -111,6 +111,11 @@ void proc_demonitor(proc *self, uint64_t ref);
 ** the scan position (NULL at the end); take removes the one last returned
 ** by next and restarts the scan. */
 msg *proc_mail_next(proc *p);
+/* On a host thread: waits until a message arrives after the scan position
+** or p->deadline passes; in a deterministic node it runs the node
+** meanwhile. -1 when the node is idle and nothing can ever arrive. */
+int proc_host_wait(proc *p);
+
 /* 1 if a message arrived after the scan position (lock held). */
 int proc_has_unscanned(const proc *p);
 void proc_mail_take(proc *p, msg *m);

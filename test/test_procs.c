@@ -1,0 +1,171 @@
+/*
+** test_procs.c — processes through the C API and from a Lua state the host
+** binds to a node: host threads as processes (send, receive, names,
+** timeouts), 10,000 processes spawned and exited (LeakSanitizer checks
+** that nothing is left behind, `make check-asan`), and a host-driven node.
+*/
+#include <lauxlib.h>
+#include <lualib.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "heirloom.h"
+
+#define PINGS 1000
+
+static void int_term(hl_buf *b, int64_t v) {
+  hl_buf_clear(b);
+  hl_term_int(b, v);
+}
+
+typedef struct peer {
+  hl_node *node;
+  hl_pid pid;
+  int ok;
+} peer;
+
+/* Attaches, registers as "ponger", answers PINGS messages in order. */
+static void *ponger(void *arg) {
+  peer *pr = arg;
+  hl_buf in, out;
+  hl_pid self;
+  hl_buf_init(&in);
+  hl_buf_init(&out);
+  pr->ok = hl_attach(pr->node, &self) == HL_OK && hl_register(pr->node, "ponger", self) == HL_OK;
+  for (int i = 0; i < PINGS && pr->ok; i++) {
+    int64_t v = -1;
+    hl_buf_clear(&in);
+    if (hl_receive(pr->node, 5000, &in) != HL_OK || hl_term_get_int(in.data, in.len, &v) == 0 ||
+        v != i)
+      pr->ok = 0;
+    int_term(&out, v);
+    if (hl_send(pr->node, pr->pid, out.data, out.len) != HL_OK) pr->ok = 0;
+  }
+  hl_detach(pr->node);
+  hl_buf_free(&in);
+  hl_buf_free(&out);
+  return NULL;
+}
+
+static void test_host_threads(void) {
+  hl_node *node;
+  hl_config cfg = {2, NULL};
+  peer pr;
+  pthread_t th;
+  hl_buf b, in;
+  hl_pid self, found = 0;
+  int ordered = 1;
+  struct timespec t0, t1;
+  CHECK(hl_node_start(&cfg, &node) == HL_OK);
+  CHECK(hl_attach(node, &self) == HL_OK);
+  CHECK(hl_attach(node, &self) == HL_EEXIST);
+  pr = (peer){node, self, 0};
+  hl_buf_init(&b);
+  hl_buf_init(&in);
+  pthread_create(&th, NULL, ponger, &pr);
+  for (int i = 0; i < 200 && (found = hl_whereis(node, "ponger")) == 0; i++) {
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
+  CHECK(found != 0);
+  for (int i = 0; i < PINGS; i++) {
+    int64_t v = -1;
+    int_term(&b, i);
+    CHECK(i == 0 ? hl_send_name(node, "ponger", b.data, b.len) == HL_OK
+                 : hl_send(node, found, b.data, b.len) == HL_OK);
+    hl_buf_clear(&in);
+    if (hl_receive(node, 5000, &in) != HL_OK || hl_term_get_int(in.data, in.len, &v) == 0 || v != i)
+      ordered = 0;
+  }
+  CHECK(ordered);
+  pthread_join(th, NULL);
+  CHECK(pr.ok);
+  CHECK(hl_whereis(node, "ponger") == 0);          /* freed when its holder left */
+  CHECK(hl_send_name(node, "ponger", b.data, b.len) == HL_ENOTFOUND);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  hl_buf_clear(&in);
+  CHECK(hl_receive(node, 50, &in) == HL_ENOTFOUND);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 45);
+  CHECK(hl_send(node, self, "\x99", 1) == HL_EFORMAT);
+  hl_detach(node);
+  hl_buf clear;
+  hl_buf_init(&clear);
+  CHECK(hl_receive(node, 0, &clear) == HL_EBADARG);   /* detached */
+  hl_buf_free(&clear);
+  hl_node_stop(node);
+  hl_buf_free(&b);
+  hl_buf_free(&in);
+}
+
+/* Runs Lua code in a state bound to node; the code returns a boolean. */
+static int lua_check(hl_node *node, const char *code) {
+  lua_State *L = luaL_newstate();
+  int ok;
+  luaL_openlibs(L);
+  if (!hl_lua_attach(L, node)) {
+    lua_close(L);
+    return 0;
+  }
+  lua_setglobal(L, "hl");
+  ok = luaL_dostring(L, code) == LUA_OK && lua_toboolean(L, -1);
+  if (!ok) fprintf(stderr, "lua: %s\n", lua_tostring(L, -1));
+  lua_close(L);
+  return ok;
+}
+
+static void test_many_processes(void) {
+  hl_node *node;
+  hl_config cfg = {2, NULL};
+  CHECK(hl_node_start(&cfg, &node) == HL_OK);
+  CHECK(lua_check(node,
+    "local n = 10000\n"
+    "for i = 1, n do\n"
+    "  hl.spawn(function(parent, i) require('heirloom').send(parent, i) end, hl.self(), i)\n"
+    "end\n"
+    "local seen, sum = 0, 0\n"
+    "for _ = 1, n do local m = hl.receive(10000); if not m then break end; seen = seen + 1; sum = sum + m end\n"
+    "for _ = 1, 100 do if #hl.processes() <= 2 then break end hl.sleep(10) end\n"
+    "return seen == n and sum == n * (n + 1) // 2 and #hl.processes() == 2\n"));
+  hl_node_stop(node);
+}
+
+/* schedulers = 0: nothing runs until the host drives the node. */
+static void test_driven_node(void) {
+  hl_node *node;
+  hl_config cfg = {0, NULL};
+  hl_buf in;
+  hl_pid self;
+  int64_t sum = 0;
+  hl_buf_init(&in);
+  CHECK(hl_node_start(&cfg, &node) == HL_OK);
+  CHECK(hl_attach(node, &self) == HL_OK);
+  CHECK(hl_register(node, "collector", self) == HL_OK);
+  CHECK(lua_check(node,
+    "for i = 1, 10 do hl.spawn(function(i) require('heirloom').send('collector', i) end, i) end\n"
+    "return #hl.processes() == 13\n"));     /* 10, this thread, the Lua state, the node's */
+  hl_buf_clear(&in);
+  CHECK(hl_receive(node, 0, &in) == HL_ENOTFOUND);    /* nothing ran yet */
+  CHECK(hl_node_run(node) >= 10);
+  for (int i = 0; i < 10; i++) {
+    int64_t v = 0;
+    hl_buf_clear(&in);
+    CHECK(hl_receive(node, 1000, &in) == HL_OK && hl_term_get_int(in.data, in.len, &v) > 0);
+    sum += v;
+  }
+  CHECK(sum == 55);
+  hl_buf_clear(&in);
+  CHECK(hl_receive(node, -1, &in) == HL_ECLOSED);    /* nothing can ever arrive */
+  hl_detach(node);
+  hl_node_stop(node);
+  hl_buf_free(&in);
+}
+
+int main(void) {
+  test_host_threads();
+  test_many_processes();
+  test_driven_node();
+  return check_summary("procs");
+}
