@@ -124,20 +124,9 @@ hl_status hl_attach(hl_node *node, hl_pid *self) {
 }
 
 void hl_detach(hl_node *node) {
-  static const unsigned char normal[] = {TERM_STRING, 'n', 'o', 'r', 'm', 'a', 'l', 0, 0};
-  proc *p = attached.me;
-  int own = 0;
-  if (p == NULL || attached.node != node) return;
-  pthread_mutex_lock(&p->lock);
-  if (p->state < PROC_DYING) {
-    buf_reset(&p->reason);
-    buf_put(&p->reason, normal, sizeof normal);
-    p->state = PROC_DYING;
-    own = 1;
-  }
-  pthread_mutex_unlock(&p->lock);
-  if (own) proc_finish_exit(p);
-  proc_unref(p);
+  if (attached.me == NULL || attached.node != node) return;
+  proc_end_host(attached.me);
+  proc_unref(attached.me);
   attached.me = NULL;
   attached.node = NULL;
 }

@@ -20,25 +20,10 @@
 
 /* ---- the per-state record ---- */
 
-/* Ends a host process this state had for itself. */
-static void end_host(proc *p) {
-  static const unsigned char normal[] = {TERM_STRING, 'n', 'o', 'r', 'm', 'a', 'l', 0, 0};
-  int own = 0;
-  pthread_mutex_lock(&p->lock);
-  if (p->state < PROC_DYING) {
-    buf_reset(&p->reason);
-    buf_put(&p->reason, normal, sizeof normal);
-    p->state = PROC_DYING;
-    own = 1;
-  }
-  pthread_mutex_unlock(&p->lock);
-  if (own) proc_finish_exit(p);
-}
-
 /* Lets go of this state's process and node. */
 static void detach(lbind *b) {
   if (b->me != NULL) {
-    if (b->attached && b->me->host) end_host(b->me);
+    if (b->attached && b->me->host) proc_end_host(b->me);
     proc_unref(b->me);
     b->me = NULL;
   }

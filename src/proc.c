@@ -261,6 +261,25 @@ void proc_signal_exit(node *n, uint64_t to, uint64_t from, const unsigned char *
   proc_unref(p);
 }
 
+void proc_exit_now(proc *p, const unsigned char *reason, size_t len) {
+  int own = 0;
+  pthread_mutex_lock(&p->lock);
+  /* a host "runs" on its own thread, so it can be ended from there */
+  if (p->state < PROC_DYING && (p->host || p->state != PROC_RUNNING)) {
+    buf_reset(&p->reason);
+    buf_put(&p->reason, reason, len);
+    p->state = PROC_DYING;
+    own = 1;
+  }
+  pthread_mutex_unlock(&p->lock);
+  if (own) proc_finish_exit(p);
+}
+
+void proc_end_host(proc *p) {
+  static const unsigned char normal[] = {TERM_STRING, 'n', 'o', 'r', 'm', 'a', 'l', 0, 0};
+  proc_exit_now(p, normal, sizeof normal);
+}
+
 void proc_kill(proc *p) {
   static const unsigned char kill[] = {TERM_STRING, 'k', 'i', 'l', 'l', 0, 0};
   proc_signal_exit(p->node, p->pid, p->pid, kill, sizeof kill, SIG_EXIT_CALL);

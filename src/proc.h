@@ -94,6 +94,12 @@ enum { SIG_LINK, SIG_EXIT_CALL };
 void proc_signal_exit(node *n, uint64_t to, uint64_t from, const unsigned char *reason,
                       size_t len, int kind);
 
+/* Ends p now with this reason, unless it is running on a scheduler thread
+** or already exiting. */
+void proc_exit_now(proc *p, const unsigned char *reason, size_t len);
+/* Ends a host process (its thread or Lua state is leaving) with "normal". */
+void proc_end_host(proc *p);
+
 /* Ends p with reason "killed" (untrappable, like an exit signal kill). */
 void proc_kill(proc *p);
 

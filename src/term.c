@@ -350,22 +350,30 @@ size_t term_size_trusted(const unsigned char *p, size_t len) {
   return trusted_size(p, len, 0);
 }
 
-int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
-                    const unsigned char **elem, size_t *elen) {
-  int tag;
-  uint32_t count;
-  size_t at = term_get_header(p, len, &tag, &count);
-  if (at == 0 || tag != TERM_ARRAY || index >= count) return 0;
-  for (uint32_t i = 0; i < index; i++) {
-    size_t n = term_size_trusted(p + at, len - at);
-    if (n == 0) return 0;
-    at += n;
+/* Skips n well-formed terms from p + *at, then gives the one found there. */
+static int nth_after(const unsigned char *p, size_t len, size_t at, uint32_t n,
+                     const unsigned char **elem, size_t *elen) {
+  for (uint32_t i = 0; i < n; i++) {
+    size_t size = term_size_trusted(p + at, len - at);
+    if (size == 0) return 0;
+    at += size;
   }
   *elem = p + at;
   *elen = term_size_trusted(p + at, len - at);
   return *elen != 0;
 }
 
+int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
+                    const unsigned char **elem, size_t *elen) {
+  int tag;
+  uint32_t count;
+  size_t at = term_get_header(p, len, &tag, &count);
+  if (at == 0 || tag != TERM_ARRAY || index >= count) return 0;
+  return nth_after(p, len, at, index, elem, elen);
+}
+
+/* The keys come first, then the values in the same order: find the key's
+** place among the keys, then take the value at that place. */
 int term_map_get(const unsigned char *p, size_t len,
                  const unsigned char *k, size_t klen,
                  const unsigned char **val, size_t *vlen) {
@@ -383,15 +391,7 @@ int term_map_get(const unsigned char *p, size_t len,
     }
     at += n;
   }
-  if (!hit) return 0;
-  for (uint32_t i = 0; i < found; i++) {
-    size_t n = term_size_trusted(p + at, len - at);
-    if (n == 0) return 0;
-    at += n;
-  }
-  *val = p + at;
-  *vlen = term_size_trusted(p + at, len - at);
-  return *vlen != 0;
+  return hit && nth_after(p, len, at, found, val, vlen);
 }
 
 int term_compare(const unsigned char *a, size_t alen,
