@@ -765,6 +765,16 @@ describe("processes", function()
       assert.is_nil(hl.table.whereis("mine"))
     end)
 
+    it("process_info lists the tables a process owns", function()
+      local pid = hl.spawn("echo", "table_owner", hl.self(), "listed", {})
+      local t = expect(tagged("table"))[2]
+      local tables = hl.process_info(pid).tables
+      assert.are.equal(1, #tables)
+      assert.are.equal(t, tables[1])
+      assert.are.same({}, hl.process_info(hl.self()).tables)
+      hl.exit(pid, "kill")
+    end)
+
     it("a killed owner's table is deleted too", function()
       local pid = hl.spawn("echo", "table_owner", hl.self(), "killed_tab", {})
       local t = expect(tagged("table"))[2]

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "etab.h"
 #include "lbind.h"
 #include "lhandle.h"
 #include "lproc.h"
@@ -380,6 +381,19 @@ static const char *state_name(int state) {
   return names[state];
 }
 
+/* The handles of the tables pid owns. */
+static void push_owned_tables(lua_State *L, node *n, uint64_t pid) {
+  etab **list;
+  size_t count = node_tables(n, &list), k = 0;
+  lua_newtable(L);
+  for (size_t i = 0; i < count; i++)
+    if (etab_owner(list[i]) == pid) {
+      lhandle_push_table(L, list[i]);
+      lua_rawseti(L, -2, (lua_Integer)++k);
+    }
+  node_tables_free(list, count);
+}
+
 static int l_process_info(lua_State *L) {
   lbind *b;
   proc *p;
@@ -419,6 +433,8 @@ static int l_process_info(lua_State *L) {
     lua_pushstring(L, name);
     lua_setfield(L, -2, "registered_name");
   }
+  push_owned_tables(L, b->node, p->pid);
+  lua_setfield(L, -2, "tables");
   proc_unref(p);
   return 1;
 }
