@@ -84,6 +84,7 @@ typedef struct hl_node hl_node;
 typedef struct hl_config {
   int schedulers;          /* scheduler threads; 0: driven by the host */
   const char *data_dir;    /* LevelDB store for durable tables, or NULL */
+  size_t memory_limit;     /* a process's default memory limit in bytes; 0: none */
 } hl_config;
 
 /* The number of scheduler threads a node gets by default: the cores. */

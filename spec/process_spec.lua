@@ -461,6 +461,20 @@ describe("processes", function()
 
   -- ------------------------------------------------------------ memory limit
   describe("memory_limit", function()
+    it("the node's memory_limit applies to every process that gives none", function()
+      hl.stop()
+      start{ schedulers = 2, logger = "silent", memory_limit = 4 * 1024 * 1024 }
+      local _, ref = hl.spawn_opt({ monitor = true }, "echo", "hog", hl.self())
+      assert.are.equal("memory_limit", expect(tagged("DOWN", ref), 10000)[4])
+    end)
+
+    it("refuses a node memory_limit below 64 KiB", function()
+      hl.stop()
+      assert.error_matches(function() hl.start{ memory_limit = 1000 } end,
+        "opts%.memory_limit must be an integer of at least 65536 bytes")
+      start{ schedulers = 2 }
+    end)
+
     it("ends a process that allocates past its limit; the node keeps running", function()
       local pid, ref = hl.spawn_opt({ monitor = true, memory_limit = 4 * 1024 * 1024 }, "echo", "hog",
         hl.self())

@@ -201,7 +201,7 @@ int hl_default_schedulers(void) {
 }
 
 hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
-  hl_config dflt = {hl_default_schedulers(), NULL};
+  hl_config dflt = {hl_default_schedulers(), NULL, 0};
   *out = NULL;
   if (cfg == NULL) cfg = &dflt;
   if (cfg != NULL && cfg->schedulers < 0)

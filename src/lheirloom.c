@@ -126,7 +126,7 @@ static int logger_option(lua_State *L, int opts) {
 }
 
 static void check_start_opts(lua_State *L, int opts) {
-  static const char *const known[] = {"schedulers", "data_dir", "logger", NULL};
+  static const char *const known[] = {"schedulers", "data_dir", "logger", "memory_limit", NULL};
   lua_pushnil(L);
   while (lua_next(L, opts) != 0) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
@@ -147,7 +147,7 @@ static void bind_host(lbind *b, node *n, uint64_t pid, int attached) {
 
 static int l_start(lua_State *L) {
   lbind *b = create_record(L);
-  hl_config cfg = {hl_default_schedulers(), NULL};
+  hl_config cfg = {hl_default_schedulers(), NULL, 0};
   int mode = LOG_STDERR;
   node *n;
   if (!lua_isnoneornil(L, 1)) {
@@ -155,6 +155,13 @@ static int l_start(lua_State *L) {
     check_start_opts(L, 1);
     cfg.schedulers = opt_integer(L, 1, "schedulers", cfg.schedulers);
     mode = logger_option(L, 1);
+    if (lua_getfield(L, 1, "memory_limit") != LUA_TNIL) {
+      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 65536)
+        return luaL_error(L, "heirloom.start: opts.memory_limit must be an integer of at "
+                             "least 65536 bytes");
+      cfg.memory_limit = (size_t)lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
     if (lua_getfield(L, 1, "data_dir") != LUA_TNIL)
       return luaL_error(L, "heirloom.start: opts.data_dir: durable storage is not "
                            "available in this version");

@@ -173,6 +173,7 @@ static void read_opts(lua_State *L, int idx, spawn_opts *o) {
 static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o) {
   spawning sp = {L, fname, NULL, NULL, NULL};
   int top = lua_gettop(L), nargs;
+  size_t limit;
   const char *why;
   proc *caller = lbind_running(L, fname)->me;
   uint64_t *watchers;
@@ -214,15 +215,16 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
   }
   sp.p->nargs = nargs;
   sched_prepare(sp.p->co);
+  limit = o->memory_limit != 0 ? o->memory_limit : sp.b->node->cfg.memory_limit;
   /* The limit holds from the body's first instruction: setting up the state
   ** is heirloom's doing, and a failure there would have nowhere to go. */
-  if (o->memory_limit != 0 && o->memory_limit <= atomic_load(&sp.p->alloc.used)) {
-    lua_pushfstring(L, "heirloom.%s: opts.memory_limit (%I bytes) is below what the new "
-                       "process already uses (%I bytes)", fname,
-                    (lua_Integer)o->memory_limit, (lua_Integer)atomic_load(&sp.p->alloc.used));
+  if (limit != 0 && limit <= atomic_load(&sp.p->alloc.used)) {
+    lua_pushfstring(L, "heirloom.%s: the memory limit (%I bytes) is below what the new "
+                       "process already uses (%I bytes)", fname, (lua_Integer)limit,
+                    (lua_Integer)atomic_load(&sp.p->alloc.used));
     fail(&sp);
   }
-  sp.p->alloc.limit = o->memory_limit;
+  sp.p->alloc.limit = limit;
   if (ptab_add(&sp.b->node->procs, sp.p) == 0) {
     lua_pushfstring(L, "heirloom.%s: out of memory", fname);
     fail(&sp);
