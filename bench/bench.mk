@@ -1,0 +1,25 @@
+# bench/bench.mk — `make bench`: the same workloads on heirloom (C and Lua
+# APIs) and on Erlang/OTP's ETS, one line per workload (bench/README.md).
+# Included by the Makefile, whose variables it uses.
+
+BENCH_BIN = $(BUILD)/table_bench
+BENCH_BEAM = $(BUILD)/ets_bench.beam
+
+.PHONY: bench-deps
+
+bench: all bench-deps $(BENCH_BIN) $(BENCH_BEAM)
+	$(LUA_ENV) ./bench/run.sh "$(BUILD)"
+
+bench-deps:
+	@./scripts/deps.sh $(BENCH_DEPS)
+
+$(BUILD)/table_bench.o: bench/table_bench.c include/heirloom.h | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# Lua's library too: the program runs Lua states of its own (hl_lua_attach).
+$(BENCH_BIN): $(BUILD)/table_bench.o $(BUILD)/libheirloom.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(LUA_LIBS)
+
+# Compiled, not interpreted: escripts without -mode(compile) would be.
+$(BENCH_BEAM): bench/ets_bench.erl | $(BUILD) bench-deps
+	erlc -o $(BUILD) $<

@@ -1,0 +1,409 @@
+/*
+** table_bench.c — the heirloom side of `make bench`: times the workloads of
+** bench/ets_bench.erl on heirloom tables, through the C API and through the
+** Lua API (bench/table_bench.lua in Lua states bound to the same node), on
+** 1 and 2 threads, and prints one line per workload:
+**
+**   heirloom <type> <op> <c|lua> <threads> <ns_per_op>
+**
+** Usage: table_bench SCRIPT [N [ONLY]]
+**   SCRIPT  bench/table_bench.lua
+**   N       keys and operations per workload (default 1000000)
+**   ONLY    run only the workloads whose name (set/lookup/c/1t) starts so
+**
+** The key sequences are built before the clock starts and are the ones the
+** Erlang side builds (see bench/README.md).
+*/
+#include <lauxlib.h>
+#include <lualib.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "heirloom.h"
+
+#define DEFAULT_N 1000000
+#define RUNS 3                /* timed runs per workload; the best is kept */
+#define WARMUP_SHARE 10       /* the warm-up run does N / 10 operations */
+#define MAX_THREADS 2
+#define STRIDE 618031         /* a prime: i -> i*STRIDE mod N permutes 0..N-1 */
+#define LCG_MUL 48271         /* Park-Miller "minimal standard" */
+#define LCG_MOD 2147483647
+#define SEED 20240601
+#define TABLE_NAME "bench"
+
+enum op { OP_INSERT, OP_LOOKUP, OP_UPDATE_COUNTER, OP_MIX90, OP_COUNT };
+enum api { API_C, API_LUA, API_COUNT };
+
+static const char *const op_names[OP_COUNT] = {"insert", "lookup", "update_counter", "mix90"};
+static const char *const api_names[API_COUNT] = {"c", "lua"};
+
+static const char *type_name(hl_table_type type) {
+  return type == HL_SET ? "set" : "ordered_set";
+}
+
+static const char *only = "";   /* the ONLY argument */
+
+/* What every worker of one run shares. */
+typedef struct job {
+  hl_node *node;
+  hl_table *table;
+  size_t n;                   /* keys: 1..n */
+  size_t ops;                 /* operations in this run, over all workers */
+  enum op op;
+  enum api api;
+  const char *script;
+  pthread_barrier_t start;
+  size_t failures;            /* failed operations, over all runs */
+} job;
+
+typedef struct worker {
+  pthread_t thread;
+  job *job;
+  int64_t *keys;              /* for mix90, -K means "insert {K, 0}" */
+  size_t count;
+  uint64_t start_ns, end_ns;
+  size_t failures;
+  char error[256];
+} worker;
+
+/* The buffers a C worker reuses for every operation. */
+typedef struct scratch {
+  hl_buf key, obj, out;
+} scratch;
+
+static void die(const char *what) {
+  fprintf(stderr, "table_bench: %s: %s\n", what, hl_errmsg());
+  exit(1);
+}
+
+static void *checked_malloc(size_t size) {
+  void *p = malloc(size);
+  if (p == NULL) {
+    fprintf(stderr, "table_bench: out of memory\n");
+    exit(1);
+  }
+  return p;
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- key sequences (the same in ets_bench.erl) ---- */
+
+/* Worker i of `threads` does operations [first_op(i), first_op(i + 1)). */
+static size_t first_op(int i, int threads, size_t ops) {
+  return (size_t)i * ops / (size_t)threads;
+}
+
+static int64_t lcg_next(int64_t x) {
+  return x * LCG_MUL % LCG_MOD;
+}
+
+static int64_t seed_of(int i) {
+  return SEED + (int64_t)i * 7919;
+}
+
+/* Inserts: worker i's share of the permutation at -> (at*STRIDE mod N) + 1. */
+static void fill_insert_keys(int64_t *keys, int i, int threads, size_t ops, size_t n) {
+  size_t from = first_op(i, threads, ops), to = first_op(i + 1, threads, ops);
+  for (size_t at = from; at < to; at++)
+    keys[at - from] = (int64_t)(at * STRIDE % n) + 1;
+}
+
+/* Lookups and update_counter: uniform keys of 1..N from worker i's generator. */
+static void fill_random_keys(int64_t *keys, size_t count, int i, size_t n) {
+  int64_t x = seed_of(i);
+  for (size_t j = 0; j < count; j++) {
+    x = lcg_next(x);
+    keys[j] = x % (int64_t)n + 1;
+  }
+}
+
+/* The 90/10 mix: one draw for the key, one for the kind (write when % 10 == 0). */
+static void fill_mix_ops(int64_t *keys, size_t count, int i, size_t n) {
+  int64_t x = seed_of(i);
+  for (size_t j = 0; j < count; j++) {
+    int64_t k;
+    x = lcg_next(x);
+    k = x % (int64_t)n + 1;
+    x = lcg_next(x);
+    keys[j] = x % 10 == 0 ? -k : k;
+  }
+}
+
+static void make_keys(worker *w, enum op op, int i, int threads, size_t ops, size_t n) {
+  w->count = first_op(i + 1, threads, ops) - first_op(i, threads, ops);
+  w->keys = checked_malloc(w->count * sizeof *w->keys);
+  if (op == OP_INSERT) fill_insert_keys(w->keys, i, threads, ops, n);
+  else if (op == OP_MIX90) fill_mix_ops(w->keys, w->count, i, n);
+  else fill_random_keys(w->keys, w->count, i, n);
+}
+
+/* ---- the C API operations; each returns 1 on success ---- */
+
+static int c_insert(hl_table *t, int64_t k, scratch *s) {
+  hl_buf_clear(&s->obj);
+  hl_term_array(&s->obj, 2);
+  hl_term_int(&s->obj, k);
+  hl_term_int(&s->obj, 0);
+  return hl_table_insert(t, s->obj.data, s->obj.len) == HL_OK;
+}
+
+static int c_lookup(hl_table *t, int64_t k, scratch *s) {
+  size_t count;
+  hl_buf_clear(&s->key);
+  hl_term_int(&s->key, k);
+  hl_buf_clear(&s->out);
+  return hl_table_lookup(t, s->key.data, s->key.len, &s->out, &count) == HL_OK && count == 1;
+}
+
+static int c_update_counter(hl_table *t, int64_t k, scratch *s) {
+  int64_t value;
+  hl_buf_clear(&s->key);
+  hl_term_int(&s->key, k);
+  return hl_table_update_counter(t, s->key.data, s->key.len, 2, 1, &value) == HL_OK;
+}
+
+static int c_mix90(hl_table *t, int64_t k, scratch *s) {
+  return k > 0 ? c_lookup(t, k, s) : c_insert(t, -k, s);
+}
+
+typedef int (*c_op_fn)(hl_table *t, int64_t k, scratch *s);
+
+static const c_op_fn c_ops[OP_COUNT] = {c_insert, c_lookup, c_update_counter, c_mix90};
+
+static void run_c_worker(worker *w) {
+  scratch s;
+  c_op_fn op = c_ops[w->job->op];
+  hl_table *t = w->job->table;
+  hl_buf_init(&s.key);
+  hl_buf_init(&s.obj);
+  hl_buf_init(&s.out);
+  pthread_barrier_wait(&w->job->start);
+  w->start_ns = now_ns();
+  for (size_t i = 0; i < w->count; i++)
+    if (!op(t, w->keys[i], &s)) w->failures++;
+  w->end_ns = now_ns();
+  if (w->failures > 0) snprintf(w->error, sizeof w->error, "%s", hl_errmsg());
+  hl_buf_free(&s.key);
+  hl_buf_free(&s.obj);
+  hl_buf_free(&s.out);
+}
+
+/* ---- the Lua API: a state of the worker's own, bound to the node ---- */
+
+static void lua_error_to(worker *w, lua_State *L, const char *when) {
+  const char *msg = lua_tostring(L, -1);
+  snprintf(w->error, sizeof w->error, "%s: %s", when, msg != NULL ? msg : "(no message)");
+  w->failures++;
+}
+
+/* Pushes the worker's keys as a Lua list. */
+static void push_keys(lua_State *L, const worker *w) {
+  lua_createtable(L, (int)w->count, 0);
+  for (size_t i = 0; i < w->count; i++) {
+    lua_pushinteger(L, (lua_Integer)w->keys[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+/* Loads the script, which returns prepare(table_name, op, keys); leaves
+** the timed loop that prepare returns on the stack. */
+static int prepare_lua(worker *w, lua_State *L) {
+  luaL_openlibs(L);
+  hl_lua_attach(L, w->job->node);
+  lua_pop(L, 1);
+  if (luaL_loadfile(L, w->job->script) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
+    lua_error_to(w, L, "loading the script");
+    return 0;
+  }
+  lua_pushstring(L, TABLE_NAME);
+  lua_pushstring(L, op_names[w->job->op]);
+  push_keys(L, w);
+  if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+    lua_error_to(w, L, "prepare");
+    return 0;
+  }
+  return 1;
+}
+
+static void run_lua_worker(worker *w) {
+  lua_State *L = luaL_newstate();
+  int ready = L != NULL && prepare_lua(w, L);
+  pthread_barrier_wait(&w->job->start);
+  w->start_ns = now_ns();
+  if (ready && lua_pcall(L, 0, 0, 0) != LUA_OK) lua_error_to(w, L, "the timed loop");
+  w->end_ns = now_ns();
+  if (L == NULL) snprintf(w->error, sizeof w->error, "luaL_newstate failed");
+  if (L != NULL) lua_close(L);
+}
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  if (w->job->api == API_C) run_c_worker(w);
+  else run_lua_worker(w);
+  return NULL;
+}
+
+/* ---- runs and workloads ---- */
+
+static hl_table *new_table(hl_node *node, hl_table_type type) {
+  hl_table_opts opts = {type, HL_PUBLIC, 1, 1};
+  hl_table *t;
+  if (hl_table_new(node, TABLE_NAME, &opts, &t) != HL_OK) die("hl_table_new");
+  return t;
+}
+
+static void drop_table(hl_table *t) {
+  if (hl_table_drop(t) != HL_OK) die("hl_table_drop");
+  hl_table_release(t);
+}
+
+/* Inserts {K, 0} for every K in 1..N. */
+static void prefill(hl_table *t, size_t n) {
+  worker w;
+  scratch s;
+  memset(&w, 0, sizeof w);
+  make_keys(&w, OP_INSERT, 0, 1, n, n);
+  hl_buf_init(&s.obj);
+  for (size_t i = 0; i < w.count; i++)
+    if (!c_insert(t, w.keys[i], &s)) die("prefill");
+  hl_buf_free(&s.obj);
+  free(w.keys);
+}
+
+static void report_failures(job *j, const worker *w, int threads) {
+  for (int i = 0; i < threads; i++)
+    if (w[i].failures > 0) {
+      j->failures += w[i].failures;
+      fprintf(stderr, "table_bench: %s/%s worker %d: %zu failed operations (%s)\n",
+              op_names[j->op], api_names[j->api], i, w[i].failures, w[i].error);
+    }
+}
+
+/* One timed run: elapsed ns from the first worker's start to the last's end. */
+static uint64_t timed_run(job *j, int threads) {
+  worker w[MAX_THREADS];
+  uint64_t start = UINT64_MAX, end = 0;
+  memset(w, 0, sizeof w);
+  pthread_barrier_init(&j->start, NULL, (unsigned)threads);
+  for (int i = 0; i < threads; i++) {
+    w[i].job = j;
+    make_keys(&w[i], j->op, i, threads, j->ops, j->n);
+  }
+  for (int i = 0; i < threads; i++)
+    if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
+      fprintf(stderr, "table_bench: pthread_create failed\n");
+      exit(1);
+    }
+  for (int i = 0; i < threads; i++) {
+    pthread_join(w[i].thread, NULL);
+    if (w[i].start_ns < start) start = w[i].start_ns;
+    if (w[i].end_ns > end) end = w[i].end_ns;
+    free(w[i].keys);
+  }
+  pthread_barrier_destroy(&j->start);
+  report_failures(j, w, threads);
+  return end - start;
+}
+
+/* A run of `ops` operations. insert starts from an empty table each run;
+** the others reuse j->table. */
+static uint64_t one_run(job *j, hl_table_type type, int threads, size_t ops) {
+  uint64_t elapsed;
+  j->ops = ops;
+  if (j->op != OP_INSERT) return timed_run(j, threads);
+  j->table = new_table(j->node, type);
+  elapsed = timed_run(j, threads);
+  if (hl_table_size(j->table) != ops)
+    fprintf(stderr, "table_bench: insert left %zu objects, not %zu\n",
+            hl_table_size(j->table), ops);
+  drop_table(j->table);
+  j->table = NULL;
+  return elapsed;
+}
+
+/* A short warm-up run, then the best of RUNS runs of N operations
+** ("failed" instead of a time if any operation failed). */
+static void workload(job *j, hl_table_type type, int threads) {
+  uint64_t best = UINT64_MAX;
+  size_t n = j->n;
+  j->failures = 0;
+  one_run(j, type, threads, n / WARMUP_SHARE);
+  for (int r = 0; r < RUNS; r++) {
+    uint64_t elapsed = one_run(j, type, threads, n);
+    if (elapsed < best) best = elapsed;
+  }
+  printf("heirloom %s %s %s %d ", type_name(type), op_names[j->op], api_names[j->api], threads);
+  if (j->failures > 0) printf("failed\n");
+  else printf("%.1f\n", (double)best / (double)n);
+  fflush(stdout);
+}
+
+/* Whether the workload named <type>/<op>/<api>/<threads>t is to be run. */
+static int selected(hl_table_type type, enum op op, int api, int threads) {
+  char name[64];
+  snprintf(name, sizeof name, "%s/%s/%s/%dt", type_name(type), op_names[op],
+           api_names[api], threads);
+  return strncmp(name, only, strlen(only)) == 0;
+}
+
+static int any_selected(hl_table_type type, enum op op) {
+  for (int api = 0; api < API_COUNT; api++)
+    for (int threads = 1; threads <= MAX_THREADS; threads++)
+      if (selected(type, op, api, threads)) return 1;
+  return 0;
+}
+
+/* Every api and thread count of one op, on one prefilled table (or on a
+** fresh table per run for insert). */
+static void bench_op(hl_node *node, const char *script, hl_table_type type, enum op op,
+                     size_t n) {
+  job j;
+  if (!any_selected(type, op)) return;
+  memset(&j, 0, sizeof j);
+  j.node = node;
+  j.n = n;
+  j.op = op;
+  j.script = script;
+  if (op != OP_INSERT) {
+    j.table = new_table(node, type);
+    prefill(j.table, n);
+  }
+  for (int api = 0; api < API_COUNT; api++)
+    for (int threads = 1; threads <= MAX_THREADS; threads++) {
+      j.api = (enum api)api;
+      if (selected(type, op, api, threads)) workload(&j, type, threads);
+    }
+  if (j.table != NULL) drop_table(j.table);
+}
+
+int main(int argc, char **argv) {
+  static const hl_table_type types[] = {HL_SET, HL_ORDERED_SET};
+  hl_node *node;
+  size_t n = DEFAULT_N;
+  if (argc < 2 || argc > 4) {
+    fprintf(stderr, "usage: table_bench SCRIPT [N [ONLY]]\n");
+    return 2;
+  }
+  if (argc >= 3) n = strtoul(argv[2], NULL, 10);
+  if (argc == 4) only = argv[3];
+  if (n < MAX_THREADS * WARMUP_SHARE || n % STRIDE == 0) {
+    fprintf(stderr, "table_bench: N must be at least %d and not a multiple of %d\n",
+            MAX_THREADS * WARMUP_SHARE, STRIDE);
+    return 2;
+  }
+  if (hl_node_start(NULL, &node) != HL_OK) die("hl_node_start");
+  for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+    for (int op = 0; op < OP_COUNT; op++)
+      bench_op(node, argv[1], types[t], (enum op)op, n);
+  hl_node_stop(node);
+  return 0;
+}
