@@ -16,19 +16,22 @@ static uint64_t mix(uint64_t x) {
 }
 
 /* The table's bucket index and lock stripe come from the top bits, so every
-** input bit must reach them: words are mixed in, then the sum is mixed. */
+** input bit must reach them: each word is folded in with one multiply,
+** and the sum is mixed once at the end. */
 uint64_t eobj_hash(const unsigned char *key, size_t klen) {
   uint64_t h = 0x9e3779b97f4a7c15ull ^ (klen * 0xff51afd7ed558ccdull);
   size_t i = 0;
   for (; i + 8 <= klen; i += 8) {
     uint64_t w;
     memcpy(&w, key + i, 8);
-    h = (h ^ mix(w)) * 0x100000001b3ull;
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
   }
   if (i < klen) {
     uint64_t w = 0;
     memcpy(&w, key + i, klen - i);
-    h = (h ^ mix(w ^ 0xa0761d6478bd642full)) * 0x100000001b3ull;
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
   }
   return mix(h);
 }

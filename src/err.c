@@ -28,7 +28,8 @@ void err_publish_msg(const char *msg) {
 }
 
 hl_status err_publish(const hl_err *e) {
-  err_publish_msg(e->code == HL_OK ? "" : e->msg);
+  if (e->code == HL_OK) last_message[0] = '\0';   /* the common case: no snprintf */
+  else err_publish_msg(e->msg);
   return e->code;
 }
 

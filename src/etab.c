@@ -188,7 +188,7 @@ hl_status etab_check_write(etab *t, uint64_t caller, hl_err *e) {
 hl_status etab_check_key(tslice key, const char *what, hl_err *e) {
   if (key.len == 0 || key.p[0] == TERM_NIL)
     return err_set(e, HL_EBADARG, "%s must not be nil", what);
-  if (term_is_nan(key.p, key.len))
+  if (key.p[0] == TERM_NUMBER && term_is_nan(key.p, key.len))
     return err_set(e, HL_EBADARG, "%s must not be NaN", what);
   return HL_OK;
 }
