@@ -258,11 +258,29 @@ void etab_obj_free(etab *t, eobj *o) {
   else free(o);
 }
 
-/* Links an object that is new to the table, and counts its memory. */
-void etab_link_new(etab *t, eobj **link, eobj *o) {
-  if (etab_is_ordered(t)) { if (!oset_insert(&t->store.o, o)) abort(); }   /* no memory for a node */
-  else htab_link(&t->store.h, link, o);
+/* Links an object that is new to the table, and counts its memory. 0 when
+** an ordered_set has no memory for a new node: then nothing changed. */
+int etab_link_new(etab *t, eobj **link, eobj *o) {
+  if (etab_is_ordered(t)) {
+    if (!oset_insert(&t->store.o, o)) return 0;
+  } else {
+    htab_link(&t->store.h, link, o);
+  }
   atomic_fetch_add(&t->memory, obj_bytes(o));
+  return 1;
+}
+
+/* Puts o in the place of old (same key) and frees old; never allocates. */
+void etab_replace(etab *t, eobj **link, eobj *old, eobj *o) {
+  if (etab_is_ordered(t)) {
+    oset_replace(&t->store.o, o);
+  } else {
+    o->next = old->next;
+    *link = o;
+  }
+  atomic_fetch_add(&t->memory, obj_bytes(o));
+  atomic_fetch_sub(&t->memory, obj_bytes(old));
+  etab_obj_free(t, old);
 }
 
 /* Removes an object (at link, for a hash table) and frees it. */
@@ -313,31 +331,25 @@ static hl_status build_objects(etab *t, const tslice *objs, size_t n, eobj **out
   return HL_OK;
 }
 
-/* Puts one object in under the lock; frees it if the table keeps another. */
-static void put_object(etab *t, eobj *o) {
+/* Puts one object in under the lock; frees it if the table keeps another.
+** 0 when there was no memory (o is then not linked, and nothing changed). */
+static int put_object(etab *t, eobj *o) {
   eobj **link;
   eobj *old = etab_find(t, o->hash, eobj_key(o), o->klen, &link);
-  if (old == NULL) {
-    etab_link_new(t, link, o);
-    return;
+  if (old == NULL) return etab_link_new(t, link, o);
+  if (!etab_is_bag(t)) {
+    etab_replace(t, link, old, o);
+    return 1;
   }
-  switch (t->type) {
-    case HL_SET: case HL_ORDERED_SET:
-      etab_unlink_free(t, link, old);   /* link now holds the spot for o */
-      etab_link_new(t, link, o);
-      return;
-    case HL_BAG: case HL_DUPLICATE_BAG:
-      for (;;) {
-        if (t->type == HL_BAG && old->len == o->len && memcmp(old->data, o->data, o->len) == 0) {
-          etab_obj_free(t, o);   /* a bag holds an object once */
-          return;
-        }
-        link = &old->next;
-        if ((old = etab_same_key_next(t, old)) == NULL) break;
-      }
-      etab_link_new(t, link, o);
-      return;
+  for (;;) {
+    if (t->type == HL_BAG && old->len == o->len && memcmp(old->data, o->data, o->len) == 0) {
+      etab_obj_free(t, o);   /* a bag holds an object once */
+      return 1;
+    }
+    link = &old->next;
+    if ((old = etab_same_key_next(t, old)) == NULL) break;
   }
+  return etab_link_new(t, link, o);
 }
 
 static int any_present(etab *t, eobj **objs, size_t n) {
@@ -368,9 +380,16 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
     for (size_t i = 0; i < n; i++) etab_obj_free(t, list[i]);
     goto done;
   }
-  for (size_t i = 0; i < n; i++) put_object(t, list[i]);
+  for (size_t i = 0; i < n; i++)
+    if (!put_object(t, list[i])) {
+      /* Only an ordered_set's new node can fail, and only the rest of a
+      ** list is then left out: said plainly in the message. */
+      for (size_t j = i; j < n; j++) etab_obj_free(t, list[j]);
+      err_set(e, HL_ENOMEM, "out of memory after %zu of %zu objects", i, n);
+      break;
+    }
   unlock_stripes(t, stripes);
-  *inserted = 1;
+  *inserted = e->code == HL_OK;
   grow(t);
 done:
   if (list != &one) free(list);

@@ -31,7 +31,8 @@ void etab_unlock_all(etab *t);
 eobj *etab_obj_new(etab *t, const unsigned char *bytes, size_t len,
                    size_t koff, size_t klen);
 void etab_obj_free(etab *t, eobj *o);
-void etab_link_new(etab *t, eobj **link, eobj *o);
+int etab_link_new(etab *t, eobj **link, eobj *o);
+void etab_replace(etab *t, eobj **link, eobj *old, eobj *o);
 void etab_unlink_free(etab *t, eobj **link, eobj *o);
 eobj *etab_find(etab *t, uint64_t hash, const unsigned char *key, size_t klen,
                 eobj ***link);

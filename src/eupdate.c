@@ -141,8 +141,11 @@ static hl_status store(etab *t, eobj **link, eobj *old, const buf *b, hl_err *e)
   }
   o = etab_obj_new(t, b->p, b->n, koff, klen);
   if (o == NULL) return err_set(e, HL_ENOMEM, "out of memory");
-  if (old != NULL) etab_unlink_free(t, link, old);
-  etab_link_new(t, link, o);
+  if (old != NULL) etab_replace(t, link, old, o);
+  else if (!etab_link_new(t, link, o)) {
+    etab_obj_free(t, o);
+    return err_set(e, HL_ENOMEM, "out of memory");
+  }
   return HL_OK;
 }
 

@@ -815,3 +815,20 @@ int oset_check(const oset *o) {
   check_node(&ck, o->root, o->height, 1, &first);
   return ck.ok && ck.prev->next == NULL && ck.count == atomic_load(&o->count);
 }
+
+eobj *oset_replace(oset *o, eobj *obj) {
+  okey k;
+  opath path;
+  oleaf *lf;
+  eobj *old;
+  int i, found;
+  if (o->root == NULL) return NULL;
+  k = make_key(eobj_key(obj), obj->klen);
+  lf = descend(o, &k, &path);
+  i = leaf_lower(lf, &k, &found);
+  if (!found) return NULL;
+  old = lf->obj[i];
+  lf->obj[i] = obj;                 /* same key, same prefix */
+  if (i == 0) renew_separator(o, &path, lf);
+  return old;
+}

@@ -48,6 +48,9 @@ eobj *oset_find(oset *o, const unsigned char *key, size_t klen);
 /* Links obj; no object with its key may be present. Returns 0, changing
 ** nothing, when memory for a new node cannot be had. */
 int oset_insert(oset *o, eobj *obj);
+/* Puts obj in the place of the object with the same key and returns that
+** one (NULL, changing nothing, if there is none). Never allocates. */
+eobj *oset_replace(oset *o, eobj *obj);
 /* Unlinks the object with this key and returns it (NULL if none). Never
 ** allocates. */
 eobj *oset_remove(oset *o, const unsigned char *key, size_t klen);
