@@ -26,24 +26,26 @@
 
 main() -> main([]).
 
-%% Halts in every case: under -noshell a crash would leave the VM running.
+%% Halts in every case (under -noshell a crash would leave the VM running):
+%% the workloads run in a process of their own, linked to their workers.
 main(Args) ->
-    try
-        run(Args),
-        halt(0)
-    catch
-        Class:Reason:Stack ->
-            io:format(standard_error, "ets_bench: ~p:~p~n~p~n", [Class, Reason, Stack]),
+    {Pid, Ref} = spawn_monitor(fun() -> run_args(Args) end),
+    receive
+        {'DOWN', Ref, process, Pid, normal} ->
+            halt(0);
+        {'DOWN', Ref, process, Pid, Reason} ->
+            io:format(standard_error, "ets_bench: ~p~n", [Reason]),
             halt(1)
     end.
 
-run([]) ->
-    run([integer_to_list(?DEFAULT_N)]);
-run([N]) ->
+run_args([]) ->
+    run_args([integer_to_list(?DEFAULT_N)]);
+run_args([N]) ->
     [run_workloads(Type, Op, list_to_integer(N))
      || Type <- [set, ordered_set], Op <- [insert, lookup, update_counter, mix90]];
-run([N, Type, Op]) ->
-    run_workloads(list_to_atom(Type), list_to_atom(Op), list_to_integer(N)).
+run_args([N, Type, Op]) ->
+    run_workloads(list_to_existing_atom(Type), list_to_existing_atom(Op),
+                  list_to_integer(N)).
 
 run_workloads(Type, Op, N) ->
     [workload(Type, Op, Procs, N) || Procs <- [1, 2]].

@@ -168,8 +168,8 @@ hl_status hl_table_drop(hl_table *t);
 size_t hl_table_size(hl_table *t);
 
 /* On encoded terms. An object is an array term with the key at keypos.
-** Results of lookups are written to out as the objects' terms one after
-** another; *count tells how many. */
+** Lookups append the objects' terms to out, one after another (clear it
+** first to reuse it); *count tells how many. */
 hl_status hl_table_insert(hl_table *t, const void *obj, size_t len);
 hl_status hl_table_insert_new(hl_table *t, const void *obj, size_t len);
 hl_status hl_table_lookup(hl_table *t, const void *key, size_t klen,

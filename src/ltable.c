@@ -35,6 +35,17 @@ static int insert_objects(lua_State *L, const char *fname, int only_new, int as_
     n = (size_t)(lua_gettop(L) - 1);
     if (n == 0) lcall_raise(&c, "missing argument 'object'");
   }
+  if (n == 1 && !as_list) {            /* the common case: no scratch memory */
+    size_t at;
+    tslice one;
+    lcall_check_object(&c, 2, "object");
+    at = lcall_encode_arg(&c, 2, "object");
+    one = lcall_slice_at(&c, at, c.b->in.n);
+    etab_insert(c.t, c.b->self, &one, 1, only_new, &inserted, &c.e);
+    lcall_check_status(&c);
+    lua_pushboolean(L, inserted);
+    return 1;
+  }
   offs = lua_newuserdatauv(L, (n + 1) * (sizeof(size_t) + sizeof(tslice)), 0);
   objs = (tslice *)(offs + n + 1);
   for (size_t i = 0; i < n; i++) {
@@ -44,7 +55,7 @@ static int insert_objects(lua_State *L, const char *fname, int only_new, int as_
       lua_rawgeti(L, 2, (lua_Integer)i + 1);
       idx = lua_gettop(L);
     }
-    snprintf(root, sizeof root, n > 1 || as_list ? "objects[%zu]" : "object", i + 1);
+    snprintf(root, sizeof root, "objects[%zu]", i + 1);
     lcall_check_object(&c, idx, root);
     offs[i] = lcall_encode_arg(&c, idx, root);
     if (as_list) lua_pop(L, 1);
@@ -193,8 +204,8 @@ static etab_incr incr_op(lcall *c, int idx) {
 
 static int t_update_counter(lua_State *L) {
   lcall c;
-  etab_incr *ops;
-  int64_t *results;
+  etab_incr *ops, one_op;
+  int64_t *results, one_result;
   size_t nops = 1, keyend, dstart;
   int islist = 0;
   tslice deflt = {NULL, 0};
@@ -211,8 +222,13 @@ static int t_update_counter(lua_State *L) {
     lcall_raise(&c, "op must be an increment, {pos, incr}, {pos, incr, threshold, setvalue} "
               "or a list of those");
   }
-  ops = lua_newuserdatauv(L, (nops + 1) * (sizeof *ops + sizeof *results), 0);
-  results = (int64_t *)(ops + nops + 1);
+  if (nops == 1) {                     /* the common case: no scratch memory */
+    ops = &one_op;
+    results = &one_result;
+  } else {
+    ops = lua_newuserdatauv(L, (nops + 1) * (sizeof *ops + sizeof *results), 0);
+    results = (int64_t *)(ops + nops + 1);
+  }
   if (lua_isinteger(L, 3)) {
     memset(ops, 0, sizeof *ops);
     if (c.t->keypos.field != NULL)
