@@ -350,10 +350,51 @@ static void test_sequential(size_t ints) {
   free_universe();
 }
 
+/* Inserts every absent key, in random order. */
+static int fill_shuffled(oset *o) {
+  size_t *order = malloc(nkeys * sizeof *order);
+  int ok = 1;
+  for (size_t k = 0; k < nkeys; k++) order[k] = k;
+  for (size_t k = nkeys - 1; k > 0; k--) {
+    size_t j = rnd_below(k + 1), t = order[k];
+    order[k] = order[j];
+    order[j] = t;
+  }
+  for (size_t k = 0; k < nkeys; k++) ok &= do_insert(o, order[k], 4);
+  free(order);
+  return ok;
+}
+
+/* Built in random order (nodes between a quarter and all full), then
+** emptied by runs of neighbouring keys: whole nodes empty out, and their
+** neighbours lend or merge at every level. */
+static void test_ranges(size_t ints) {
+  oset o;
+  int ok = 1;
+  make_universe(ints);
+  CHECK(oset_init(&o));
+  CHECK(fill_shuffled(&o));
+  compare_all(&o, 101);
+  for (int run = 0; run < 40; run++) {
+    size_t from = rnd_below(nkeys), len = rnd_below(nkeys / 20);
+    if (run % 2)
+      for (size_t k = from; k < from + len && k < nkeys; k++) ok &= do_remove(&o, k);
+    else
+      for (size_t k = from + len; k-- > from;) if (k < nkeys) ok &= do_remove(&o, k);
+    if (run % 8 == 0) compare_all(&o, 307);
+  }
+  CHECK(ok);
+  compare_all(&o, 101);
+  empty_model(&o);
+  oset_destroy(&o);
+  free_universe();
+}
+
 /* ---- rewrite ---- */
 
 typedef struct rewrite_plan {
   int remove_pct, replace_pct;
+  size_t tail;          /* from this key on, remove all but every 16th */
   size_t visits;
   int in_order;
   size_t last;
@@ -367,7 +408,7 @@ static eobj *rewrite_one(eobj *obj, void *ud) {
   if (model[k] != obj) p->in_order = 0;
   p->visits++;
   p->last = k;
-  if (roll < p->remove_pct) {
+  if (roll < p->remove_pct || (k >= p->tail && k % 16 != 0)) {
     oset_free_obj(obj);
     model[k] = NULL;
     present--;
@@ -382,8 +423,8 @@ static eobj *rewrite_one(eobj *obj, void *ud) {
   return obj;
 }
 
-static void rewrite_case(oset *o, int remove_pct, int replace_pct) {
-  rewrite_plan p = {remove_pct, replace_pct, 0, 1, 0};
+static void rewrite_case(oset *o, int remove_pct, int replace_pct, size_t tail) {
+  rewrite_plan p = {remove_pct, replace_pct, tail, 0, 1, 0};
   size_t before = present;
   oset_rewrite(o, rewrite_one, &p);
   CHECK(p.visits == before && p.in_order);
@@ -402,24 +443,39 @@ static void test_rewrite(size_t ints) {
   oset o;
   make_universe(ints);
   CHECK(oset_init(&o));
-  rewrite_case(&o, 50, 50);       /* on an empty tree */
+  rewrite_case(&o, 50, 50, nkeys);       /* on an empty tree */
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     fill(&o, 80);
-    rewrite_case(&o, cases[i][0], cases[i][1]);
+    rewrite_case(&o, cases[i][0], cases[i][1], nkeys);
     for (int j = 0; j < 2000; j++) do_remove(&o, rnd_below(nkeys));   /* still a good tree */
     compare_all(&o, 211);
   }
   /* all but one, at either end */
   fill(&o, 100);
   for (size_t k = 1; k < nkeys; k++) do_remove(&o, k);
-  rewrite_case(&o, 0, 100);
+  rewrite_case(&o, 0, 100, nkeys);
   fill(&o, 100);
   {
     oset_free_obj(oset_remove(&o, keys[nkeys - 1].p, keys[nkeys - 1].len));
     model[nkeys - 1] = NULL;
     present--;
   }
-  rewrite_case(&o, 99, 0);
+  rewrite_case(&o, 99, 0, nkeys);
+  empty_model(&o);
+  oset_destroy(&o);
+  free_universe();
+}
+
+/* Rewrites that leave a sparse tail: the last leaf merges with or borrows
+** from the one before, whatever that holds. */
+static void test_rewrite_tail(size_t ints) {
+  oset o;
+  make_universe(ints);
+  CHECK(oset_init(&o));
+  for (int i = 0; i < 300; i++) {     /* enough to meet both cases */
+    fill_shuffled(&o);
+    rewrite_case(&o, 0, 0, nkeys - 1 - rnd_below(150));
+  }
   empty_model(&o);
   oset_destroy(&o);
   free_universe();
@@ -447,7 +503,9 @@ int main(void) {
   test_random(6000, 60000, 12);
   test_random(200000, 400000, 4);
   test_sequential(150000);
+  test_ranges(150000);
   test_rewrite(40000);
+  test_rewrite_tail(0);
   test_clear(20000);
   return check_summary("oset");
 }
