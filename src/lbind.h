@@ -25,9 +25,6 @@ lbind *lbind_get(lua_State *L);
 /* The same, raising "heirloom.<fname>: the node is not started" without one. */
 lbind *lbind_running(lua_State *L, const char *fname);
 
-/* Raises "heirloom.<fname>: <msg>". */
-int lbind_error(lua_State *L, const char *fname, const char *msg);
-
 /* A buffer owned by a new userdata on the stack (freed when collected), for
 ** results that must survive calls back into Lua. */
 buf *lbind_newbuf(lua_State *L);

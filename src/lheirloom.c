@@ -57,10 +57,6 @@ lbind *lbind_running(lua_State *L, const char *fname) {
   return b;
 }
 
-int lbind_error(lua_State *L, const char *fname, const char *msg) {
-  return luaL_error(L, "heirloom.%s: %s", fname, msg);
-}
-
 static int lbuf_gc(lua_State *L) {
   buf_free(luaL_checkudata(L, 1, LBUF_META));
   return 0;

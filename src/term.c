@@ -207,10 +207,6 @@ size_t term_string_length(const unsigned char *p, size_t len, size_t *chars) {
 
 /* ---- arrays and maps ---- */
 
-int term_count_size(uint32_t count) {
-  return count < 0x80 ? 1 : count < 0x4000 ? 2 : 4;
-}
-
 static void put_count(buf *b, uint32_t count) {
   if (count < 0x80) buf_putc(b, (unsigned char)count);
   else if (count < 0x4000) put_be(b, 0x8000u | count, 2);

@@ -77,7 +77,6 @@ void term_put_id(buf *b, int tag, uint64_t id);   /* TERM_REF, TERM_TABLE, TERM_
 ** map: count keys in encoded order, then count values) right after. */
 void term_put_array(buf *b, uint32_t count);
 void term_put_map(buf *b, uint32_t count);
-int term_count_size(uint32_t count);   /* bytes a count takes */
 
 /* ---- reading ----
 ** Readers take (p, len) and never read past p + len. Functions returning a
