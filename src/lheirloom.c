@@ -186,6 +186,27 @@ static const luaL_Reg functions[] = {
   {NULL, NULL}
 };
 
+/* hl.server, hl.supervisor and hl.tablemgr are Lua modules in
+** lua/heirloom/; they are required on first use, so a process that never
+** touches them pays nothing for them. */
+static const char *const lua_libraries[] = {"server", "supervisor", "tablemgr", NULL};
+
+static int load_library(lua_State *L) {
+  const char *key = lua_tostring(L, 2);
+  int i;
+  if (key == NULL) return 0;
+  for (i = 0; lua_libraries[i] != NULL; i++)
+    if (strcmp(key, lua_libraries[i]) == 0) break;
+  if (lua_libraries[i] == NULL) return 0;
+  lua_getglobal(L, "require");
+  lua_pushfstring(L, "heirloom.%s", key);
+  lua_call(L, 1, 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, 1);
+  return 1;
+}
+
 int luaopen_heirloom(lua_State *L) {
   create_record(L);
   lhandle_open(L);
@@ -196,6 +217,10 @@ int luaopen_heirloom(lua_State *L) {
   lua_setfield(L, -2, "table");
   lua_pushliteral(L, HL_VERSION);
   lua_setfield(L, -2, "version");
+  lua_newtable(L);
+  lua_pushcfunction(L, load_library);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
   return 1;
 }
 
