@@ -657,6 +657,80 @@ describe("processes", function()
   end)
 
   -- ------------------------------------------------------------ coroutines
+  describe("a process's Lua state", function()
+    it("has every standard library, opened on first use", function()
+      hl.spawn(function(to)
+        local hl = require("heirloom")
+        local r = {}
+        r.upper = ("abc"):upper()
+        r.format = string.format("%03d", 7)
+        r.concat = table.concat({ "a", "b" }, "-")
+        r.floor = math.floor(2.5)
+        r.same_math = require("math") == math
+        r.same_string = require("string") == string and ("x").rep == string.rep
+        r.utf8 = utf8.char(72, 105)
+        r.wrapped = coroutine.wrap(function() coroutine.yield(5) end)()
+        r.clock = type(os.clock())
+        r.io = type(io.write)
+        r.traceback = type(debug.traceback())
+        r.missing = nosuchglobal
+        hl.send(to, { "libs", r })
+      end, hl.self())
+      assert.are.same({ upper = "ABC", format = "007", concat = "a-b", floor = 2,
+        same_math = true, same_string = true, utf8 = "Hi", wrapped = 5,
+        clock = "number", io = "function", traceback = "string" },
+        expect(tagged("libs"))[2])
+    end)
+
+    it("loads a module again when its file has changed", function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      assert(os.execute("mkdir -p " .. dir))
+      local function write(version)
+        local f = assert(io.open(dir .. "/versioned_mod.lua", "w"))
+        f:write(("local hl = require('heirloom')\n" ..
+          "return { run = function(to) hl.send(to, { 'version', %q }) end }\n"):format(version))
+        f:close()
+      end
+      local saved = package.path
+      package.path = dir .. "/?.lua;" .. saved
+      write("one")
+      hl.spawn("versioned_mod", "run", hl.self())
+      assert.are.equal("one", expect(tagged("version"))[2])
+      hl.spawn("versioned_mod", "run", hl.self())
+      assert.are.equal("one", expect(tagged("version"))[2])
+      write("second")   -- another size, so the change shows whatever the clock
+      hl.spawn("versioned_mod", "run", hl.self())
+      assert.are.equal("second", expect(tagged("version"))[2])
+      package.path = saved
+      os.execute("rm -rf " .. dir)
+    end)
+
+    it("reports a module that does not compile with its file and line", function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      assert(os.execute("mkdir -p " .. dir))
+      local f = assert(io.open(dir .. "/broken_mod.lua", "w"))
+      f:write("return {\n  run = function( end\n}\n")
+      f:close()
+      local saved = package.path
+      package.path = dir .. "/?.lua;" .. saved
+      local ok, err = pcall(hl.spawn, "broken_mod", "run")
+      assert.is_false(ok)
+      -- (busted's error_matches would cut the message at "file:line:")
+      assert.matches("^heirloom%.spawn: cannot load module 'broken_mod': .*broken_mod%.lua:2: ", err)
+      package.path = saved
+      os.execute("rm -rf " .. dir)
+    end)
+
+    it("a thousand spawns in a burst all run", function()
+      for i = 1, 1000 do hl.spawn("echo", "hello", hl.self(), i) end
+      local seen = {}
+      for _ = 1, 1000 do seen[expect(tagged("hello"))[2]] = true end
+      for i = 1, 1000 do assert.is_true(seen[i]) end
+    end)
+  end)
+
   describe("coroutines inside a process", function()
     it("a long computation in a coroutine runs to its end (preemption is invisible)", function()
       hl.spawn(function(to)

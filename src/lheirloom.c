@@ -186,7 +186,8 @@ static const luaL_Reg functions[] = {
   {NULL, NULL}
 };
 
-/* hl.server, hl.supervisor and hl.tablemgr are Lua modules in
+/* hl.table is built on first use (see ltable.c). hl.server,
+** hl.supervisor and hl.tablemgr are Lua modules in
 ** lua/heirloom/; they are required on first use, so a process that never
 ** touches them pays nothing for them. */
 static const char *const lua_libraries[] = {"server", "supervisor", "tablemgr", NULL};
@@ -195,6 +196,13 @@ static int load_library(lua_State *L) {
   const char *key = lua_tostring(L, 2);
   int i;
   if (key == NULL) return 0;
+  if (strcmp(key, "table") == 0) {
+    lbind_open_table(L);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+  }
   for (i = 0; lua_libraries[i] != NULL; i++)
     if (strcmp(key, lua_libraries[i]) == 0) break;
   if (lua_libraries[i] == NULL) return 0;
@@ -213,8 +221,7 @@ int luaopen_heirloom(lua_State *L) {
   luaL_newlib(L, functions);
   lproc_open(L);
   lspawn_open(L);
-  lbind_open_table(L);
-  lua_setfield(L, -2, "table");
+  lbind_lazy_table(L);
   lua_pushliteral(L, HL_VERSION);
   lua_setfield(L, -2, "version");
   lua_newtable(L);

@@ -15,13 +15,13 @@
 #include "lbind.h"
 #include "lhandle.h"
 #include "lproc.h"
+#include "lstate.h"
 #include "lterm.h"
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
+#include "spool.h"
 #include "term.h"
-
-int luaopen_heirloom(lua_State *L);
 
 typedef struct spawn_opts {
   int link, monitor, trap_exit;
@@ -115,22 +115,25 @@ static void load_function(spawning *sp, int first) {
   lua_remove(L2, -2);
 }
 
-/* A fresh state for p: libraries, the caller's paths, heirloom bound to
-** the node as p. */
+static lua_State *make_pristine(palloc *a) {
+  return lstate_new(proc_alloc, a);
+}
+
+/* A state for p, from the node's pool when it has one ready: libraries,
+** the caller's paths, heirloom bound to the node as p. */
 static void new_state(spawning *sp) {
-  lua_State *L2 = lua_newstate(proc_alloc, &sp->p->alloc);
+  spool *pool = node_pool(sp->b->node, make_pristine);
+  lua_State *L2 = pool != NULL ? spool_take(pool, &sp->p->alloc) : NULL;
   lbind *b2;
+  if (L2 == NULL) L2 = lstate_new(proc_alloc, &sp->p->alloc);
   if (L2 == NULL) {
     lua_pushfstring(sp->L, "heirloom.%s: out of memory", sp->fname);
     fail(sp);
   }
   sp->L2 = sp->p->L = L2;
   *(proc **)lua_getextraspace(L2) = sp->p;
-  luaL_openlibs(L2);
   copy_path(sp->L, L2, "path");
   copy_path(sp->L, L2, "cpath");
-  luaL_requiref(L2, "heirloom", luaopen_heirloom, 0);
-  lua_pop(L2, 1);
   b2 = lbind_get(L2);
   node_ref(sp->b->node);
   b2->node = sp->b->node;
@@ -214,6 +217,9 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
     lua_remove(sp.p->co, t);
   }
   sp.p->nargs = nargs;
+  /* Loading the module left garbage (paths tried, the source); an idle
+  ** process should not carry it until its first collection. */
+  lua_gc(sp.L2, LUA_GCCOLLECT);
   sched_prepare(sp.p->co);
   limit = o->memory_limit != 0 ? o->memory_limit : sp.b->node->cfg.memory_limit;
   /* The limit holds from the body's first instruction: setting up the state
