@@ -534,6 +534,40 @@ describe("processes", function()
       assert.are.equal("integer", math.type(info.memory))
       assert.is_true(info.memory > 0)
     end)
+
+    it("an idle process costs less than 16 KiB", function()
+      local pid = hl.spawn(function(to)
+        local hl = require("heirloom")
+        hl.send(to, { "ready", hl.self() })
+        hl.receive()
+      end, hl.self())
+      ready(pid)
+      local used = hl.process_info(pid).memory
+      assert.is_true(used < 16384, "an idle process uses " .. used .. " bytes")
+    end)
+  end)
+
+  describe("process_info's current_function", function()
+    it("names where a waiting process is", function()
+      local pid = hl.spawn("echo", "loop")
+      assert.is_true(S.wait_until(function() return hl.process_info(pid).status == "waiting" end))
+      -- the body's own name is unknown to Lua (nothing called it by name)
+      assert.matches("^spec/support/echo%.lua:%d+: in function <spec/support/echo%.lua:%d+>$",
+        hl.process_info(pid).current_function)
+    end)
+
+    it("names the caller's own function when a process asks about itself", function()
+      hl.spawn(function(to)
+        local hl = require("heirloom")
+        local function inner() return hl.process_info(hl.self()).current_function end
+        hl.send(to, { "where", inner() })
+      end, hl.self())
+      assert.matches("process_spec%.lua:%d+: in function 'inner'$", expect(tagged("where"))[2])
+    end)
+
+    it("is nil for a host process", function()
+      assert.is_nil(hl.process_info(hl.self()).current_function)
+    end)
   end)
 
   -- ------------------------------------------------------------ pids
@@ -682,45 +716,50 @@ describe("processes", function()
         expect(tagged("libs"))[2])
     end)
 
+    -- A module in a file of its own, without a shell (under ThreadSanitizer
+    -- /bin/sh cannot run): os.tmpname's file is the module, found through
+    -- a path template without an extension.
+    local function temp_module(text)
+      local file = os.tmpname()
+      local f = assert(io.open(file, "w"))
+      f:write(text)
+      f:close()
+      local dir, name = file:match("^(.*)/([^/]+)$")
+      return file, name, dir .. "/?"
+    end
+
     it("loads a module again when its file has changed", function()
-      local dir = os.tmpname()
-      os.remove(dir)
-      assert(os.execute("mkdir -p " .. dir))
-      local function write(version)
-        local f = assert(io.open(dir .. "/versioned_mod.lua", "w"))
-        f:write(("local hl = require('heirloom')\n" ..
-          "return { run = function(to) hl.send(to, { 'version', %q }) end }\n"):format(version))
-        f:close()
+      local function source(version)
+        return ("local hl = require('heirloom')\n" ..
+          "return { run = function(to) hl.send(to, { 'version', %q }) end }\n"):format(version)
       end
+      local file, name, template = temp_module(source("one"))
       local saved = package.path
-      package.path = dir .. "/?.lua;" .. saved
-      write("one")
-      hl.spawn("versioned_mod", "run", hl.self())
+      package.path = template .. ";" .. saved
+      hl.spawn(name, "run", hl.self())
       assert.are.equal("one", expect(tagged("version"))[2])
-      hl.spawn("versioned_mod", "run", hl.self())
+      hl.spawn(name, "run", hl.self())
       assert.are.equal("one", expect(tagged("version"))[2])
-      write("second")   -- another size, so the change shows whatever the clock
-      hl.spawn("versioned_mod", "run", hl.self())
+      local f = assert(io.open(file, "w"))
+      f:write(source("second"))   -- another size, so the change shows whatever the clock
+      f:close()
+      hl.spawn(name, "run", hl.self())
       assert.are.equal("second", expect(tagged("version"))[2])
       package.path = saved
-      os.execute("rm -rf " .. dir)
+      os.remove(file)
     end)
 
     it("reports a module that does not compile with its file and line", function()
-      local dir = os.tmpname()
-      os.remove(dir)
-      assert(os.execute("mkdir -p " .. dir))
-      local f = assert(io.open(dir .. "/broken_mod.lua", "w"))
-      f:write("return {\n  run = function( end\n}\n")
-      f:close()
+      local file, name, template = temp_module("return {\n  run = function( end\n}\n")
       local saved = package.path
-      package.path = dir .. "/?.lua;" .. saved
-      local ok, err = pcall(hl.spawn, "broken_mod", "run")
+      package.path = template .. ";" .. saved
+      local ok, err = pcall(hl.spawn, name, "run")
+      package.path = saved
+      os.remove(file)
       assert.is_false(ok)
       -- (busted's error_matches would cut the message at "file:line:")
-      assert.matches("^heirloom%.spawn: cannot load module 'broken_mod': .*broken_mod%.lua:2: ", err)
-      package.path = saved
-      os.execute("rm -rf " .. dir)
+      assert.are.equal(1, select(2, err:gsub("^heirloom%.spawn: cannot load module '", "")))
+      assert.is_truthy(err:find(file .. ":2: ", 1, true), err)
     end)
 
     it("a thousand spawns in a burst all run", function()

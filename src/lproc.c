@@ -11,6 +11,7 @@
 */
 #include <lauxlib.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -394,6 +395,37 @@ static void push_owned_tables(lua_State *L, node *n, uint64_t pid) {
   node_tables_free(list, count);
 }
 
+/* "file:line: in function 'name'" for the innermost Lua function on co's
+** stack, from `level` up; 0 if it has none. */
+static int where(lua_State *co, int level, char *out, size_t size) {
+  lua_Debug ar;
+  for (; lua_getstack(co, level, &ar); level++) {
+    if (!lua_getinfo(co, "Sln", &ar) || strcmp(ar.what, "C") == 0) continue;
+    if (ar.name != NULL)
+      snprintf(out, size, "%s:%d: in function '%s'", ar.short_src, ar.currentline, ar.name);
+    else if (strcmp(ar.what, "main") == 0)
+      snprintf(out, size, "%s:%d: in main chunk", ar.short_src, ar.currentline);
+    else
+      snprintf(out, size, "%s:%d: in function <%s:%d>", ar.short_src, ar.currentline,
+               ar.short_src, ar.linedefined);
+    return 1;
+  }
+  return 0;
+}
+
+/* Where p is. Its state may be read only while nobody runs it: when it
+** is the caller itself, or, with its lock held, when it is suspended (the
+** scheduler marks it running under that lock before resuming it). */
+static void push_current_function(lua_State *L, proc *p, proc *self) {
+  char text[300];
+  int found = 0;
+  if (p == self && !p->host) found = where(L, 1, text, sizeof text);
+  else if (!p->host && p->co != NULL && (p->state == PROC_WAITING || p->state == PROC_RUNNABLE))
+    found = where(p->co, 0, text, sizeof text);
+  if (found) lua_pushstring(L, text);
+  else lua_pushnil(L);
+}
+
 static int l_process_info(lua_State *L) {
   lbind *b;
   proc *p;
@@ -428,6 +460,8 @@ static int l_process_info(lua_State *L) {
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   lua_setfield(L, -2, "monitors");
+  push_current_function(L, p, b->me);
+  lua_setfield(L, -2, "current_function");
   pthread_mutex_unlock(&p->lock);
   if (ptab_name_of(&b->node->procs, p->pid, name, sizeof name)) {
     lua_pushstring(L, name);

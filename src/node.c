@@ -69,6 +69,8 @@ void node_unref(node *n) {
   codecache_destroy(&n->code);
   logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);
+  free(n->lua_path);
+  free(n->lua_cpath);
   free(n);
 }
 

@@ -38,6 +38,7 @@ struct hl_node {
   logger log;
   spool *pool;                 /* pristine states for spawn; NULL until the first */
   codecache code;              /* compiled Lua modules */
+  char *lua_path, *lua_cpath;  /* for processes spawned from C; NULL: defaults */
 };
 
 typedef struct hl_node node;
