@@ -411,7 +411,8 @@ function M._boot(modname, args, parent, ack)
     local from
     if m == nil then
       what, a, b = outcome(modname, "handle_info", false, xpcall(handle_info, traceback, "timeout", state))
-    elseif type(m) == "table" and m[1] == CALL and type(m[2]) == "table" then
+    elseif type(m) == "table" and m[1] == CALL and type(m[2]) == "table" and
+        is_pid(m[2][1]) and kind_of(m[2][2]) == "ref" then
       from = m[2]
       what, a, b, c, d = outcome(modname, "handle_call", true,
         xpcall(handle_call, traceback, m[3], from, state))

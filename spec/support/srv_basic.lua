@@ -43,6 +43,10 @@ function M.handle_call(req, from, state)
     state.n = state.n + 1                 -- counts executions
     hl.sleep(req[2])
     return "reply", req[3], state
+  elseif op == "block" then                -- replies only once sent "go"
+    state.n = state.n + 1                 -- counts executions
+    hl.receive(function(m) return m == "go" end)
+    return "reply", req[2], state
   elseif op == "later" then
     state.pending = from
     tell(state, { "pending" })

@@ -17,18 +17,22 @@ function M.retrier(host, tag, dest, req, opts)
   hl.send(host, { "result", tag, ok, v, hl.now() - t0 })
 end
 
--- Calls with a timeout, then waits `wait` ms and reports every message
--- left in its own mailbox: {"mailbox", tag, ok, kind, messages}.
-function M.call_then_drain(host, tag, dest, req, timeout, wait)
+-- Calls with a timeout and reports {"timed_out", tag, ok, kind}; then, told
+-- "drain", makes one more call (so that the server has answered the first
+-- by then) and reports what sits in its own mailbox:
+-- {"mailbox", tag, messages}.
+function M.late_reply_caller(host, tag, dest, req, timeout)
   local ok, v = pcall(hl.server.call, dest, req, timeout)
-  hl.sleep(wait)
+  hl.send(host, { "timed_out", tag, ok, ok and v or v.kind })
+  hl.receive(function(m) return m == "drain" end)
+  hl.server.call(dest, { "get" })
   local got = {}
   while true do
     local m = hl.receive(0)
     if m == nil then break end
     got[#got + 1] = m
   end
-  hl.send(host, { "mailbox", tag, ok, ok and v or v.kind, got })
+  hl.send(host, { "mailbox", tag, got })
 end
 
 -- Keeps a server registered as `name` running: starts it linked (trapping
