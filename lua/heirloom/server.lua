@@ -412,7 +412,7 @@ function M._boot(modname, args, parent, ack)
     if m == nil then
       what, a, b = outcome(modname, "handle_info", false, xpcall(handle_info, traceback, "timeout", state))
     elseif type(m) == "table" and m[1] == CALL and type(m[2]) == "table" and
-        is_pid(m[2][1]) and kind_of(m[2][2]) == "ref" then
+        type(m[2][2]) == "userdata" then
       from = m[2]
       what, a, b, c, d = outcome(modname, "handle_call", true,
         xpcall(handle_call, traceback, m[3], from, state))
@@ -426,7 +426,7 @@ function M._boot(modname, args, parent, ack)
       what, a, b = outcome(modname, "handle_info", false, xpcall(handle_info, traceback, m, state))
     end
     if what == "reply" then
-      M.reply(from, a)
+      hl.send(from[2], { REPLY, from[2], a })
       state, timeout = b, c
     elseif what == "continue" then
       state, timeout = a, b
@@ -434,7 +434,7 @@ function M._boot(modname, args, parent, ack)
       return exit_with(terminate(mod, a, state))
     else                                    -- "stop", reason a, state b
       local reason = terminate(mod, a, b)
-      if c then M.reply(from, d) end        -- after terminate, as in OTP
+      if c then hl.send(from[2], { REPLY, from[2], d }) end   -- after terminate, as in OTP
       return exit_with(reason)
     end
   end
