@@ -23,7 +23,7 @@ CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC \
 LDFLAGS = $(SAN)
 LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 
-CORE = buf codecache term err eobj htab oset etab eupdate escan node mspec mspec_run logger ptab proc spool scheduler capi
+CORE = buf codecache term err eobj htab oset etab eupdate escan node mspec mspec_run logger alias ptab proc spool scheduler capi
 BIND = lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)

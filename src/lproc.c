@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alias.h"
 #include "etab.h"
 #include "lbind.h"
 #include "lhandle.h"
@@ -72,11 +73,26 @@ static int l_self(lua_State *L) {
   return 1;
 }
 
+/* The reference in an alias argument, or 0 if it is not a reference. */
+static uint64_t ref_arg(lua_State *L, int idx) {
+  int tag;
+  uint64_t id;
+  return lhandle_get(L, idx, &tag, &id) && tag == TERM_REF ? id : 0;
+}
+
 static int l_send(lua_State *L) {
   lbind *b;
-  uint64_t to;
+  uint64_t to, alias;
   proc *p;
   me(L, "send", &b);
+  if ((alias = ref_arg(L, 1)) != 0) {   /* to an alias: dropped unless active */
+    if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
+    buf_reset(&b->in);
+    encode_or_raise(L, 2, &b->in, "message", "send");
+    alias_send(b->node, alias, b->in.p, b->in.n);
+    lua_settop(L, 2);
+    return 1;
+  }
   to = dest_arg(L, 1, b->node, "send");
   if (to == 0) return luaL_error(L, "heirloom.send: no process is registered as '%s'",
                                  lua_tostring(L, 1));
@@ -204,6 +220,23 @@ static int l_demonitor(lua_State *L) {
     return luaL_error(L, "heirloom.demonitor: ref must be a monitor reference");
   proc_demonitor(p, ref);
   lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* ---- aliases ---- */
+
+static int l_alias(lua_State *L) {
+  uint64_t ref = alias_make(me(L, "alias", NULL));
+  if (ref == 0) return luaL_error(L, "heirloom.alias: out of memory");
+  lhandle_push(L, TERM_REF, ref);
+  return 1;
+}
+
+static int l_unalias(lua_State *L) {
+  proc *p = me(L, "unalias", NULL);
+  uint64_t ref = ref_arg(L, 1);
+  if (ref == 0) return luaL_error(L, "heirloom.unalias: alias must be a reference from hl.alias");
+  lua_pushboolean(L, alias_drop(p, ref));
   return 1;
 }
 
@@ -343,6 +376,12 @@ static int l_send_after(lua_State *L) {
   ref = sched_send_after(b->node->sched, sched_now() + ms, pid, name, b->in.p, b->in.n);
   if (ref == 0) return luaL_error(L, "heirloom.send_after: out of memory");
   lhandle_push(L, TERM_REF, ref);
+  return 1;
+}
+
+/* Milliseconds on the clock of timers and receive timeouts, for deadlines. */
+static int l_now(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)sched_now());
   return 1;
 }
 
@@ -510,6 +549,8 @@ static const luaL_Reg functions[] = {
   {"unlink", l_unlink},
   {"monitor", l_monitor},
   {"demonitor", l_demonitor},
+  {"alias", l_alias},
+  {"unalias", l_unalias},
   {"trap_exit", l_trap_exit},
   {"exit", l_exit},
   {"register", l_register},
@@ -518,6 +559,7 @@ static const luaL_Reg functions[] = {
   {"await_name", l_await_name},
   {"send_after", l_send_after},
   {"cancel_timer", l_cancel_timer},
+  {"now", l_now},
   {"processes", l_processes},
   {"process_info", l_process_info},
   {"run", l_run},
