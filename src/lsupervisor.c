@@ -4,7 +4,8 @@
 **
 ** new(spec, fname) validates a whole supervisor spec and returns a core
 ** userdata; every refusal is an error naming the function and the field
-** path ("heirloom.supervisor.start_link: children[2].restart: ..."). The
+** path ("heirloom.supervisor.start_link: children[2].restart: ...") and
+** no position (supervisor.lua raises it again where the user called). The
 ** core's methods answer the strategy questions with child keys (integers)
 ** and lists of keys. report(head [, reason]) writes a supervisor report
 ** through the node's logger.
@@ -33,6 +34,16 @@ static const char *const restarts[] = {"permanent", "transient", "temporary", NU
 static const char *const types[] = {"worker", "supervisor", NULL};
 
 /* ---- errors ---- */
+
+/* Raises the message without a position: supervisor.lua re-raises it at
+** the level of the user's call. */
+static int raise(lua_State *L, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  return lua_error(L);
+}
 
 /* Raises "heirloom.supervisor.<fname>: <path>: <message>". */
 static int spec_error(lua_State *L, const char *fname, const char *path, const char *fmt, ...) {
@@ -131,7 +142,7 @@ static void read_start(lua_State *L, int idx, const char *fname, const char *pat
     lua_pop(L, 1);
   }
   if (!lterm_encode(L, idx, out, path, msg, sizeof msg))
-    luaL_error(L, "heirloom.supervisor.%s: %s", fname, msg);
+    raise(L, "heirloom.supervisor.%s: %s", fname, msg);
 }
 
 static int64_t read_shutdown(lua_State *L, int idx, const char *fname, const char *path,
@@ -254,7 +265,7 @@ static void read_children(lua_State *L, int spec, sup *s, const char *fname) {
     if (rc == SUP_EDUPLICATE)          /* keys were given 1, 2, ... in spec order */
       spec_error(L, fname, subpath(sub, path, ".id"), "duplicate id \"%s\" (children[%I] has it)",
                  cs.id, (lua_Integer)key);
-    if (rc != SUP_OK) luaL_error(L, "heirloom.supervisor.%s: out of memory", fname);
+    if (rc != SUP_OK) raise(L, "heirloom.supervisor.%s: out of memory", fname);
     lua_pop(L, 2);                     /* the child spec, its start buffer */
   }
   lua_pop(L, 1);
@@ -270,7 +281,7 @@ static int l_new(lua_State *L) {
   int64_t period;
   sup *s;
   if (lua_type(L, 1) != LUA_TTABLE)
-    return luaL_error(L, "heirloom.supervisor.%s: spec must be a table (got %s)", fname,
+    return raise(L, "heirloom.supervisor.%s: spec must be a table (got %s)", fname,
                       luaL_typename(L, 1));
   known_fields(L, 1, known, fname, "spec");
   if (lua_getfield(L, 1, "name") != LUA_TNIL &&
@@ -329,7 +340,7 @@ static int l_add(lua_State *L) {
     push_pid_or_nil(L, pid);
     return 3;
   }
-  if (rc != SUP_OK) return luaL_error(L, "heirloom.supervisor.%s: out of memory", fname);
+  if (rc != SUP_OK) return raise(L, "heirloom.supervisor.%s: out of memory", fname);
   lua_pushinteger(L, (lua_Integer)key);
   return 1;
 }
@@ -344,14 +355,14 @@ static int l_add_dynamic(lua_State *L) {
   buf *start;
   uint64_t key;
   if (!s->has_tmpl)
-    return luaL_error(L, "heirloom.supervisor.%s: not a simple_one_for_one supervisor", fname);
+    return raise(L, "heirloom.supervisor.%s: not a simple_one_for_one supervisor", fname);
   if (!lua_isnil(L, 2) && (lua_type(L, 2) != LUA_TTABLE || (n = sequence_length(L, 2)) < 0))
-    return luaL_error(L, "heirloom.supervisor.%s: args must be an array of extra start "
+    return raise(L, "heirloom.supervisor.%s: args must be an array of extra start "
                          "arguments for a simple_one_for_one supervisor (got %s)",
                       fname, lua_type(L, 2) == LUA_TTABLE ? "a table with other keys"
                                                           : luaL_typename(L, 2));
   if (lterm_decode(L, s->tmpl.start, s->tmpl.startlen) == 0)
-    return luaL_error(L, "heirloom.supervisor.%s: the template's start does not decode", fname);
+    return raise(L, "heirloom.supervisor.%s: the template's start does not decode", fname);
   base = (lua_Integer)lua_rawlen(L, -1);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, 2, i);
@@ -359,9 +370,9 @@ static int l_add_dynamic(lua_State *L) {
   }
   start = lbind_newbuf(L);
   if (!lterm_encode(L, -2, start, "args", msg, sizeof msg))
-    return luaL_error(L, "heirloom.supervisor.%s: %s", fname, msg);
+    return raise(L, "heirloom.supervisor.%s: %s", fname, msg);
   if (sup_add_dynamic(s, start->p, start->n, &key) != SUP_OK)
-    return luaL_error(L, "heirloom.supervisor.%s: out of memory", fname);
+    return raise(L, "heirloom.supervisor.%s: out of memory", fname);
   lua_pushinteger(L, (lua_Integer)key);
   return 1;
 }
@@ -465,7 +476,7 @@ static int l_exit(lua_State *L) {
   sup_plan plan;
   int action = sup_child_exit(s, pid_of(L, 2), reason_class(L, 3), luaL_checkinteger(L, 4),
                               &key, &report, &plan);
-  if (action < 0) return luaL_error(L, "heirloom.supervisor: out of memory");
+  if (action < 0) return raise(L, "heirloom.supervisor: out of memory");
   lua_pushstring(L, actions[action]);
   lua_pushinteger(L, (lua_Integer)key);
   lua_pushboolean(L, report);
@@ -476,7 +487,7 @@ static int l_exit(lua_State *L) {
 static int l_plan(lua_State *L) {
   sup_plan plan;
   int rc = sup_plan_restart(check_core(L, 1), key_arg(L, 2), &plan);
-  if (rc == SUP_ENOMEM) return luaL_error(L, "heirloom.supervisor: out of memory");
+  if (rc == SUP_ENOMEM) return raise(L, "heirloom.supervisor: out of memory");
   return push_plan(L, &plan);
 }
 
@@ -488,9 +499,20 @@ static int l_record_restart(lua_State *L) {
 static int l_shutdown_order(lua_State *L) {
   uint64_t *keys;
   size_t n = sup_shutdown_order(check_core(L, 1), &keys);
-  if (n == (size_t)-1) return luaL_error(L, "heirloom.supervisor: out of memory");
+  if (n == (size_t)-1) return raise(L, "heirloom.supervisor: out of memory");
   push_keys(L, keys, n);
   free(keys);
+  return 1;
+}
+
+/* core:keys(): every child's key, in start order. */
+static int l_keys(lua_State *L) {
+  sup *s = check_core(L, 1);
+  lua_createtable(L, (int)s->nchildren, 0);
+  for (size_t i = 0; i < s->nchildren; i++) {
+    lua_pushinteger(L, (lua_Integer)s->children[i].key);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
   return 1;
 }
 
@@ -561,6 +583,21 @@ static int l_report(lua_State *L) {
   return 0;
 }
 
+/* check_term(v, root): nil if v can be sent in a message, else why not
+** ("<root>.start[3]: cannot encode a function"). */
+static int l_check_term(lua_State *L) {
+  char msg[300];
+  buf b;
+  int ok;
+  luaL_checkany(L, 1);
+  buf_init(&b);
+  ok = lterm_encode(L, 1, &b, luaL_checkstring(L, 2), msg, sizeof msg);
+  buf_free(&b);
+  if (ok) lua_pushnil(L);
+  else lua_pushstring(L, msg);
+  return 1;
+}
+
 static int l_now(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)sched_now());
   return 1;
@@ -578,6 +615,7 @@ static const luaL_Reg methods[] = {
   {"plan", l_plan},
   {"record_restart", l_record_restart},
   {"shutdown_order", l_shutdown_order},
+  {"keys", l_keys},
   {"which", l_which},
   {"count", l_count},
   {"info", l_info},
@@ -587,6 +625,7 @@ static const luaL_Reg methods[] = {
 static const luaL_Reg functions[] = {
   {"new", l_new},
   {"report", l_report},
+  {"check_term", l_check_term},
   {"now", l_now},
   {NULL, NULL}
 };
