@@ -28,6 +28,10 @@ BIND = lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
 TESTS = test_term test_table test_threads test_mspec test_oset test_procs
+# the supervisor (issue 4)
+CORE += supervisor
+BIND += lsupervisor
+TESTS += test_supervisor
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 
 .PHONY: all deps run test check-asan check-tsan bench clean

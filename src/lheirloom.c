@@ -11,6 +11,7 @@
 #include "lbind.h"
 #include "lhandle.h"
 #include "lproc.h"
+#include "lsupervisor.h"
 #include "proc.h"
 #include "ptab.h"
 #include "term.h"
@@ -196,6 +197,13 @@ static int load_library(lua_State *L) {
   const char *key = lua_tostring(L, 2);
   int i;
   if (key == NULL) return 0;
+  if (strcmp(key, "_supervisor_core") == 0) {   /* for lua/heirloom/supervisor.lua */
+    lsupervisor_open(L);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+  }
   if (strcmp(key, "table") == 0) {
     lbind_open_table(L);
     lua_pushvalue(L, 2);
