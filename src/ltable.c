@@ -16,6 +16,7 @@
 #include "lhandle.h"
 #include "linfo.h"
 #include "lselect.h"
+#include "lstore.h"
 #include "lterm.h"
 #include "term.h"
 
@@ -430,6 +431,7 @@ static const luaL_Reg methods[] = {
   {"rename", linfo_rename},
   {"setopts", linfo_setopts},
   {"give_away", linfo_give_away},
+  {"tab2file", lstore_tab2file},
   {NULL, NULL}
 };
 

@@ -18,6 +18,7 @@
 
 typedef struct etab etab;
 typedef struct sched sched;
+typedef struct store store;
 
 struct hl_node {
   atomic_int refs;
@@ -32,6 +33,7 @@ struct hl_node {
   sched *sched;
   atomic_uint_fast64_t next_ref;
   logger log;
+  store *store;                /* LevelDB (store.h); NULL until opened; under lock */
 };
 
 typedef struct hl_node node;

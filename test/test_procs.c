@@ -51,7 +51,7 @@ static void *ponger(void *arg) {
 
 static void test_host_threads(void) {
   hl_node *node;
-  hl_config cfg = {2, NULL, 0};
+  hl_config cfg = {.schedulers = 2};
   peer pr;
   pthread_t th;
   hl_buf b, in;
@@ -118,7 +118,7 @@ static int lua_check(hl_node *node, const char *code) {
 
 static void test_many_processes(void) {
   hl_node *node;
-  hl_config cfg = {2, NULL, 0};
+  hl_config cfg = {.schedulers = 2};
   CHECK(hl_node_start(&cfg, &node) == HL_OK);
   CHECK(lua_check(node,
     "local n = 10000\n"
@@ -135,7 +135,7 @@ static void test_many_processes(void) {
 /* schedulers = 0: nothing runs until the host drives the node. */
 static void test_driven_node(void) {
   hl_node *node;
-  hl_config cfg = {0, NULL, 0};
+  hl_config cfg = {.schedulers = 0};
   hl_buf in;
   hl_pid self;
   int64_t sum = 0;
