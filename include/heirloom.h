@@ -189,6 +189,12 @@ void hl_table_release(hl_table *t);
 /* Deletes the table and its objects; handles become closed. */
 hl_status hl_table_drop(hl_table *t);
 
+/* The calling host (the thread's attached process, else the node's host
+** process) takes over a table in the node's custody: one created with
+** custody whose owner died with no live heir. HL_EBADARG if someone owns
+** it. */
+hl_status hl_table_claim(hl_table *t);
+
 /* Number of objects. */
 size_t hl_table_size(hl_table *t);
 

@@ -289,6 +289,13 @@ hl_status hl_table_drop(hl_table *t) {
   return done("hl_table_drop", &e);
 }
 
+hl_status hl_table_claim(hl_table *t) {
+  hl_err e;
+  err_clear(&e);
+  etab_claim(T(t), caller(t), &e);
+  return done("hl_table_claim", &e);
+}
+
 size_t hl_table_size(hl_table *t) {
   return etab_size(T(t));
 }

@@ -450,6 +450,8 @@ void lbind_open_table(lua_State *L) {
   lua_setfield(L, -2, "new");
   lua_pushcfunction(L, linfo_whereis);
   lua_setfield(L, -2, "whereis");
+  lua_pushcfunction(L, linfo_claim);
+  lua_setfield(L, -2, "claim");
   lua_pushcfunction(L, linfo_all);
   lua_setfield(L, -2, "all");
   luaL_getmetatable(L, LHANDLE_TABLE);     /* handles: t:lookup(k) */
