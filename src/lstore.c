@@ -139,12 +139,22 @@ static int kv_list(lua_State *L) {
   return 1;
 }
 
+/* The data_dir, or nil; with true, the private directory used without
+** one (made now if need be) and whether it is temporary. */
 static int kv_dir(lua_State *L) {
   lbind *b = lbind_running(L, "store.dir");
   const char *dir = store_dir(b->node);
-  if (dir == NULL) lua_pushnil(L);
-  else lua_pushstring(L, dir);
-  return 1;
+  hl_err e;
+  if (dir != NULL || !lua_toboolean(L, 1)) {
+    if (dir == NULL) lua_pushnil(L);
+    else lua_pushstring(L, dir);
+    return 1;
+  }
+  err_clear(&e);
+  if (store_of(b->node, &e) == NULL) return luaL_error(L, "heirloom.store.dir: %s", e.msg);
+  lua_pushstring(L, store_path(b->node));
+  lua_pushboolean(L, 1);
+  return 2;
 }
 
 /* ---- table files ---- */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,9 +95,23 @@ void store_want_period(store *s, int ms) {
 
 /* ---- open and close ---- */
 
+/* mkdir -p of dir's parents (LevelDB makes the last one itself). */
+static void make_parents(const char *dir) {
+  char *copy = strdup(dir);
+  if (copy == NULL) return;
+  for (char *p = copy + 1; *p != '\0'; p++)
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(copy, 0777);
+      *p = '/';
+    }
+  free(copy);
+}
+
 store *store_new(const char *dir, int temp, int sync, hl_err *e) {
   store *s = calloc(1, sizeof *s);
   char *lerr = NULL;
+  make_parents(dir);
   if (s == NULL || (s->dir = strdup(dir)) == NULL) {
     free(s);
     err_set(e, HL_ENOMEM, "out of memory");
@@ -108,7 +123,7 @@ store *store_new(const char *dir, int temp, int sync, hl_err *e) {
   leveldb_options_set_create_if_missing(s->opts, 1);
   s->db = leveldb_open(s->opts, dir, &lerr);
   if (s->db == NULL) {
-    if (lerr != NULL && strstr(lerr, "LOCK") != NULL)
+    if (lerr != NULL && strstr(lerr, "IO error: lock ") != NULL)
       err_set(e, HL_ESTORE, "data_dir '%s' is in use by another node (%s)", dir, lerr);
     else
       err_set(e, HL_ESTORE, "data_dir '%s' cannot be opened: %s", dir,
@@ -195,6 +210,11 @@ store *store_of(node *n, hl_err *e) {
 const char *store_dir(node *n) {
   store *s = n->store;
   return s != NULL && !s->temp ? s->dir : NULL;
+}
+
+const char *store_path(node *n) {
+  store *s = n->store;
+  return s != NULL ? s->dir : NULL;
 }
 
 int store_sync_ok(int sync) {

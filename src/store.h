@@ -52,6 +52,8 @@ void store_close(node *n);
 store *store_of(node *n, hl_err *e);
 /* The data directory, or NULL when the node has none. */
 const char *store_dir(node *n);
+/* The store's directory, temporary or not (NULL when none is open). */
+const char *store_path(node *n);
 
 /* Makes t durable: a new store id and its metadata record. */
 hl_status store_attach(etab *t, int sync, hl_err *e);

@@ -315,18 +315,18 @@ static void close_file(reader *r) {
 /* Checks a whole file: every record a term, the count, the checksum. */
 static hl_status check_file(const char *path, tabfile_meta *m, hl_err *e) {
   reader r;
-  int more;
   uint64_t n = 0;
+  int bad = 0;
+  /* A damaged record is reported only when the checksum matched: a
+  ** mismatch says more about what happened to the file. */
   if (open_file(&r, path, m, e) == HL_OK) {
-    while ((more = next_record(&r, n, e)) == 1) {
-      if (!term_valid(r.rec.p, r.rec.n)) {
-        corrupt(&r, "a record is not a well-formed term", e);
-        break;
-      }
+    while (next_record(&r, n, e) == 1) {
+      if (!bad && !term_valid(r.rec.p, r.rec.n)) bad = 1;
       n++;
     }
   }
   close_file(&r);
+  if (e->code == HL_OK && bad) corrupt(&r, "a record is not a well-formed term", e);
   m->count = n;
   return e->code;
 }
