@@ -9,6 +9,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
+# run.sh BUILD store: the durable-store workloads instead (make bench-store)
+if [ "${2:-}" = store ]; then exec ./bench/store_bench.sh "$build"; fi
 n=${BENCH_N:-1000000}
 erlang_out="$build/bench-erlang.txt"
 heirloom_out="$build/bench-heirloom.txt"
