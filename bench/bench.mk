@@ -28,3 +28,14 @@ $(BENCH_BIN): $(BUILD)/table_bench.o $(BUILD)/libheirloom.a
 # Compiled, not interpreted: escripts without -mode(compile) would be.
 $(BUILD)/%_bench.beam: bench/%_bench.erl | $(BUILD) bench-deps
 	erlc -o $(BUILD) $<
+
+# `make bench-store`: durable tables against dets (bench/store_bench.sh).
+STORE_BEAM = $(BUILD)/store_bench.beam
+
+.PHONY: bench-store
+
+bench-store: all bench-deps $(STORE_BEAM)
+	$(LUA_ENV) ./bench/run.sh "$(BUILD)" store
+
+$(STORE_BEAM): bench/store_bench.erl | $(BUILD) bench-deps
+	erlc -o $(BUILD) $<

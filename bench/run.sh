@@ -18,6 +18,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
+# run.sh BUILD store: the durable-store workloads instead (make bench-store)
+if [ "${2:-}" = store ]; then exec ./bench/store_bench.sh "$build"; fi
+
 what=${WHAT:-all}
 case "$what" in
   all|table|proc) ;;

@@ -32,7 +32,8 @@ typedef enum hl_status {
   HL_ENOMEM,      /* out of memory; nothing was changed */
   HL_ECLOSED,     /* the table was dropped or the node stopped */
   HL_ETYPE,       /* the operation does not apply to this table type */
-  HL_EFORMAT      /* bytes that are not a well-formed term */
+  HL_EFORMAT,     /* bytes that are not a well-formed term */
+  HL_ESTORE       /* the durable store or a table file failed: the message says how */
 } hl_status;
 
 /* The message of the last failed call in this thread ("" if none). */
@@ -85,7 +86,16 @@ typedef struct hl_config {
   int schedulers;          /* scheduler threads; 0: driven by the host */
   const char *data_dir;    /* LevelDB store for durable tables, or NULL */
   size_t memory_limit;     /* a process's default memory limit in bytes; 0: none */
+  int sync;                /* durable tables' default sync: HL_SYNC_NONE,
+                              HL_SYNC_ALWAYS, or a period in ms (docs/durability.md) */
+  /* Called while the durable tables of data_dir load at start: loaded of
+  ** total keys of table `name`; a non-zero return stops the start. */
+  int (*on_load)(void *ud, const char *name, size_t loaded, size_t total);
+  void *on_load_ud;
 } hl_config;
+
+#define HL_SYNC_NONE 0        /* survives a crash of the process */
+#define HL_SYNC_ALWAYS (-1)   /* fsync on every write: survives power loss */
 
 /* The number of scheduler threads a node gets by default: the cores. */
 int hl_default_schedulers(void);
@@ -174,6 +184,21 @@ typedef struct hl_table_opts {
 ** protected, unnamed set with keypos 1. */
 hl_status hl_table_new(hl_node *node, const char *name,
                        const hl_table_opts *opts, hl_table **out);
+
+/* The same for a durable table (the node needs a data_dir): its changes
+** are written to the node's store; sync is HL_SYNC_NONE, HL_SYNC_ALWAYS,
+** a period in ms, or HL_SYNC_DEFAULT for the node's. */
+#define HL_SYNC_DEFAULT (-2)
+hl_status hl_table_new_durable(hl_node *node, const char *name,
+                               const hl_table_opts *opts, int sync, hl_table **out);
+
+/* Table files (docs/durability.md): tab2file writes every object and the
+** table's settings to path (replaced whole, never half written);
+** file2tab checks the file's checksum and creates a table from it, owned
+** by the node's host process, named name (NULL: the name in the file). */
+hl_status hl_table_tab2file(hl_table *t, const char *path);
+hl_status hl_table_file2tab(hl_node *node, const char *path, const char *name,
+                            hl_table **out);
 
 /* Finds a named table; the handle must be released. */
 hl_status hl_table_open(hl_node *node, const char *name, hl_table **out);

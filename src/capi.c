@@ -17,6 +17,8 @@
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
+#include "store.h"
+#include "tabfile.h"
 #include "term.h"
 
 /* hl_buf is buf under its public name. */
@@ -257,16 +259,23 @@ int hl_default_schedulers(void) {
 }
 
 hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
-  hl_config dflt = {hl_default_schedulers(), NULL, 0};
+  hl_config dflt = {.schedulers = hl_default_schedulers()};
+  hl_err e;
   *out = NULL;
   if (cfg == NULL) cfg = &dflt;
   if (cfg != NULL && cfg->schedulers < 0)
     return fail(HL_EBADARG, "hl_node_start", "schedulers must not be negative");
-  if (cfg != NULL && cfg->data_dir != NULL)
+  if (!store_sync_ok(cfg->sync))
     return fail(HL_EBADARG, "hl_node_start",
-                "data_dir: durable storage is not available in this version");
+                "sync must be HL_SYNC_NONE, HL_SYNC_ALWAYS or 1 to 3600000 ms");
   *out = node_new(cfg);
   if (*out == NULL) return fail(HL_ENOMEM, "hl_node_start", "out of memory");
+  err_clear(&e);
+  if (cfg->data_dir != NULL && store_open(*out, cfg, &e) != HL_OK) {
+    node_stop(*out);
+    *out = NULL;
+    return done("hl_node_start", &e);
+  }
   return HL_OK;
 }
 
@@ -276,29 +285,41 @@ void hl_node_stop(hl_node *node) {
 
 /* ---- tables ---- */
 
-hl_status hl_table_new(hl_node *node, const char *name, const hl_table_opts *opts,
-                       hl_table **out) {
+static hl_status table_new(const char *fn, hl_node *node, const char *name,
+                           const hl_table_opts *opts, int durable, int sync, hl_table **out) {
   etab_opts o;
   hl_err e;
   etab *t;
   *out = NULL;
   if (name == NULL || name[0] == '\0')
-    return fail(HL_EBADARG, "hl_table_new", "name must be a non-empty string");
+    return fail(HL_EBADARG, fn, "name must be a non-empty string");
   memset(&o, 0, sizeof o);
+  o.durable = durable;
+  o.sync = sync;
   o.type = opts ? opts->type : HL_SET;
   o.access = opts ? opts->access : HL_PROTECTED;
   o.named = opts ? opts->named : 0;
   o.keypos.index = opts ? opts->keypos : 1;
   if ((unsigned)o.type > HL_DUPLICATE_BAG)
-    return fail(HL_EBADARG, "hl_table_new", "opts->type is not a table type");
+    return fail(HL_EBADARG, fn, "opts->type is not a table type");
   if ((unsigned)o.access > HL_PRIVATE)
-    return fail(HL_EBADARG, "hl_table_new", "opts->access is not an access mode");
+    return fail(HL_EBADARG, fn, "opts->access is not an access mode");
   if (o.keypos.index == 0)
-    return fail(HL_EBADARG, "hl_table_new", "opts->keypos must be 1 or more");
+    return fail(HL_EBADARG, fn, "opts->keypos must be 1 or more");
   err_clear(&e);
   t = etab_new(node, name, &o, node->host_pid, &e);
   *out = (hl_table *)t;
-  return done("hl_table_new", &e);
+  return done(fn, &e);
+}
+
+hl_status hl_table_new(hl_node *node, const char *name, const hl_table_opts *opts,
+                       hl_table **out) {
+  return table_new("hl_table_new", node, name, opts, 0, HL_SYNC_DEFAULT, out);
+}
+
+hl_status hl_table_new_durable(hl_node *node, const char *name, const hl_table_opts *opts,
+                               int sync, hl_table **out) {
+  return table_new("hl_table_new_durable", node, name, opts, 1, sync, out);
 }
 
 hl_status hl_table_open(hl_node *node, const char *name, hl_table **out) {
@@ -509,4 +530,34 @@ hl_status hl_table_incr(hl_table *t, const void *key, size_t klen, int64_t incr,
   if (!buf_ok(b)) return fail(HL_ENOMEM, "hl_table_incr", "out of memory");
   return update_counter("hl_table_incr", t, b->p, keyend, 2, incr,
                         (tslice){b->p + keyend, b->n - keyend}, result);
+}
+
+/* ---- table files ---- */
+
+static uint64_t node_caller(node *n) {
+  return attached.node == n && attached.me != NULL ? attached.me->pid : n->host_pid;
+}
+
+hl_status hl_table_tab2file(hl_table *t, const char *path) {
+  hl_err e;
+  err_clear(&e);
+  if (path == NULL || path[0] == '\0')
+    return fail(HL_EBADARG, "hl_table_tab2file", "path must be a non-empty string");
+  tabfile_save(T(t), caller(t), path, &e);
+  return done("hl_table_tab2file", &e);
+}
+
+hl_status hl_table_file2tab(hl_node *node, const char *path, const char *name,
+                            hl_table **out) {
+  hl_err e;
+  etab *t = NULL;
+  *out = NULL;
+  err_clear(&e);
+  if (path == NULL || path[0] == '\0')
+    return fail(HL_EBADARG, "hl_table_file2tab", "path must be a non-empty string");
+  if (name != NULL && name[0] == '\0')
+    return fail(HL_EBADARG, "hl_table_file2tab", "name must be NULL or a non-empty string");
+  tabfile_load(node, node_caller(node), path, name, 0, HL_SYNC_DEFAULT, &t, &e);
+  *out = (hl_table *)t;
+  return done("hl_table_file2tab", &e);
 }

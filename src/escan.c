@@ -13,6 +13,7 @@
 
 #include "etab_impl.h"
 #include "mspec.h"
+#include "store.h"
 #include "term.h"
 
 #define OSET_CHUNK 1024   /* objects visited per hold of an ordered_set's lock */
@@ -211,6 +212,7 @@ typedef struct rewrite {
   buf result;
   size_t count;
   int oom;
+  stxn *tx;             /* durable tables: the keys changed */
 } rewrite;
 
 /* What becomes of o: itself, NULL (deleted, and freed), or a replacement. */
@@ -228,6 +230,7 @@ static eobj *rewrite_one(eobj *o, void *ud) {
   }
   if (!rw->replace) {
     if (rw->result.n != 1 || rw->result.p[0] != TERM_TRUE) return o;
+    if (rw->tx != NULL) stxn_touch(rw->tx, eobj_key(o), o->klen, o->hash);
     atomic_fetch_sub(&rw->t->memory, sizeof(eobj) + o->len);
     etab_obj_free(rw->t, o);
     rw->count++;
@@ -245,6 +248,7 @@ static eobj *rewrite_one(eobj *o, void *ud) {
     rw->count--;
     return o;
   }
+  if (rw->tx != NULL) stxn_touch(rw->tx, eobj_key(o), o->klen, o->hash);
   atomic_fetch_add(&rw->t->memory, sizeof(eobj) + r->len);
   atomic_fetch_sub(&rw->t->memory, sizeof(eobj) + o->len);
   etab_obj_free(rw->t, o);
@@ -258,23 +262,36 @@ static void rewrite_oset(rewrite *rw) {
 
 static hl_status rewrite_table(etab *t, uint64_t caller, const mspec *ms,
                                int replace, size_t *count, hl_err *e) {
-  rewrite rw = {t, caller, ms, replace, {0}, 0, 0};
+  rewrite rw = {t, caller, ms, replace, {0}, 0, 0, NULL};
+  stxn tx;
+  /* A durable hash table is rewritten under every stripe at once, so that
+  ** the whole change is one batch in the store, in order with any other
+  ** write to the same keys. */
+  int all = t->disk != NULL && !etab_is_ordered(t);
   *count = 0;
   if (etab_check_write(t, caller, e) != HL_OK) return e->code;
   if (replace && etab_is_bag(t))
     return err_set(e, HL_ETYPE, "select_replace needs a set or ordered_set, not a %s",
                    etab_type_name(t->type));
   buf_init(&rw.result);
+  if (t->disk != NULL) {
+    stxn_begin(&tx, t);
+    rw.tx = &tx;
+  }
   if (etab_is_ordered(t)) {
     oset_lock(&t->store.o, 1);
     if (etab_check_open(t, e) == HL_OK) rewrite_oset(&rw);
+    if (rw.tx != NULL) stxn_commit(rw.tx, e->code == HL_OK ? e : &(hl_err){HL_OK, ""});
     oset_unlock(&t->store.o);
   } else {
+    if (all) htab_lock_all(&t->store.h, 1);
     for (unsigned s = 0; s < HTAB_STRIPES && e->code == HL_OK; s++) {
-      htab_lock(&t->store.h, s, 1);
+      if (!all) htab_lock(&t->store.h, s, 1);
       if (etab_check_open(t, e) == HL_OK) htab_rewrite(&t->store.h, s, rewrite_one, &rw);
-      htab_unlock(&t->store.h, s);
+      if (!all) htab_unlock(&t->store.h, s);
     }
+    if (rw.tx != NULL) stxn_commit(rw.tx, e->code == HL_OK ? e : &(hl_err){HL_OK, ""});
+    if (all) htab_unlock_all(&t->store.h);
   }
   buf_free(&rw.result);
   *count = rw.count;

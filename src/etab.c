@@ -15,6 +15,7 @@
 #include "etab_impl.h"
 #include "proc.h"
 #include "ptab.h"
+#include "store.h"
 #include "term.h"
 
 /* ---- names ---- */
@@ -83,11 +84,16 @@ etab *etab_new(node *n, const char *name, const etab_opts *opts,
   t->keypos = opts->keypos;
   t->keypos.field = field;
   t->custody = opts->custody;
-  t->durable = opts->durable;
   t->node = n;
   node_ref(n);
   t->id = node_new_table_id(n);
   if (node_add_table(n, t, e) != HL_OK) {
+    etab_unref(t);
+    return NULL;
+  }
+  if (opts->durable && store_attach(t, opts->sync, e) != HL_OK) {
+    etab_close(t);
+    node_remove_table(n, t);
     etab_unref(t);
     return NULL;
   }
@@ -113,6 +119,7 @@ void etab_unref(etab *t) {
   if (etab_is_ordered(t)) oset_destroy(&t->store.o);
   else htab_destroy(&t->store.h);
   pthread_mutex_destroy(&t->meta);
+  store_detach(t);
   free((void *)t->keypos.field);
   free(t->name);
   buf_free(&t->heir);
@@ -369,6 +376,7 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
                       int only_new, int *inserted, hl_err *e) {
   eobj *one, **list = n <= 1 ? &one : malloc(n * sizeof *list);
   uint64_t stripes;
+  stxn tx;
   *inserted = 0;
   if (list == NULL) return err_set(e, HL_ENOMEM, "out of memory");
   if (etab_check_write(t, caller, e) != HL_OK || build_objects(t, objs, n, list, e) != HL_OK)
@@ -380,6 +388,11 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
     for (size_t i = 0; i < n; i++) etab_obj_free(t, list[i]);
     goto done;
   }
+  if (t->disk != NULL) {      /* the keys, before put_object may free an object */
+    stxn_begin(&tx, t);
+    for (size_t i = 0; i < n; i++)
+      stxn_touch(&tx, eobj_key(list[i]), list[i]->klen, list[i]->hash);
+  }
   for (size_t i = 0; i < n; i++)
     if (!put_object(t, list[i])) {
       /* Only an ordered_set's new node can fail, and only the rest of a
@@ -388,6 +401,7 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
       err_set(e, HL_ENOMEM, "out of memory after %zu of %zu objects", i, n);
       break;
     }
+  if (t->disk != NULL) stxn_commit(&tx, e->code == HL_OK ? e : &(hl_err){HL_OK, ""});
   unlock_stripes(t, stripes);
   *inserted = e->code == HL_OK;
   grow(t);
@@ -517,8 +531,9 @@ hl_status etab_take(etab *t, uint64_t caller, tslice key, buf *out,
     }
   }
   *count = remove_key(t, &k, out);
+  if (t->disk != NULL && *count > 0) store_key(t, k.p, k.len, k.hash, e);
   etab_unlock_key(t, k.hash);
-  return HL_OK;
+  return e->code;
 }
 
 hl_status etab_delete(etab *t, uint64_t caller, tslice key, hl_err *e) {
@@ -526,9 +541,9 @@ hl_status etab_delete(etab *t, uint64_t caller, tslice key, hl_err *e) {
   if (etab_check_write(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK ||
       etab_lock_open(t, &k, 1, e) != HL_OK)
     return e->code;
-  remove_key(t, &k, NULL);
+  if (remove_key(t, &k, NULL) > 0 && t->disk != NULL) store_key(t, k.p, k.len, k.hash, e);
   etab_unlock_key(t, k.hash);
-  return HL_OK;
+  return e->code;
 }
 
 hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
@@ -536,6 +551,7 @@ hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
   keyref k;
   eobj **link;
   eobj *o;
+  int removed = 0;
   if (etab_check_write(t, caller, e) != HL_OK ||
       etab_object_key(t, obj, &koff, &klen, e) != HL_OK ||
       etab_prep_key(t, (tslice){obj.p + koff, klen}, &k, e) != HL_OK ||
@@ -544,14 +560,17 @@ hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
   o = etab_find(t, k.hash, k.p, k.len, &link);
   while (o != NULL) {
     eobj *next = etab_same_key_next(t, o);
-    if (o->len == obj.len && memcmp(o->data, obj.p, obj.len) == 0)
+    if (o->len == obj.len && memcmp(o->data, obj.p, obj.len) == 0) {
       etab_unlink_free(t, link, o);   /* link now points at next */
-    else
+      removed = 1;
+    } else {
       link = &o->next;
+    }
     o = next;
   }
+  if (removed && t->disk != NULL) store_key(t, k.p, k.len, k.hash, e);
   etab_unlock_key(t, k.hash);
-  return HL_OK;
+  return e->code;
 }
 
 static void clear_locked(etab *t) {
@@ -563,7 +582,10 @@ static void clear_locked(etab *t) {
 hl_status etab_delete_all(etab *t, uint64_t caller, hl_err *e) {
   if (etab_check_write(t, caller, e) != HL_OK) return e->code;
   etab_lock_all(t);
-  if (etab_check_open(t, e) == HL_OK) clear_locked(t);
+  if (etab_check_open(t, e) == HL_OK) {
+    clear_locked(t);
+    if (t->disk != NULL) store_clear(t, e);
+  }
   etab_unlock_all(t);
   return e->code;
 }
@@ -583,7 +605,10 @@ hl_status etab_drop(etab *t, uint64_t caller, hl_err *e) {
     clear_locked(t);
   }
   etab_unlock_all(t);
-  if (e->code == HL_OK) node_remove_table(t->node, t);
+  if (e->code == HL_OK) {
+    store_drop(t);
+    node_remove_table(t->node, t);
+  }
   return e->code;
 }
 
@@ -607,8 +632,10 @@ void etab_meta(etab *t, buf *name, buf *heir, buf *heir_data) {
 }
 
 hl_status etab_rename(etab *t, uint64_t caller, const char *name, hl_err *e) {
-  if (etab_check_write(t, caller, e) != HL_OK) return e->code;
-  return node_rename_table(t->node, t, name, e);
+  if (etab_check_write(t, caller, e) != HL_OK ||
+      node_rename_table(t->node, t, name, e) != HL_OK)
+    return e->code;
+  return store_meta(t, e);
 }
 
 static hl_status check_owner(etab *t, uint64_t caller, const char *what, hl_err *e) {
@@ -643,7 +670,7 @@ hl_status etab_set_heir(etab *t, uint64_t caller, tslice heir,
   t->heir = h;
   t->heir_data = d;
   pthread_mutex_unlock(&t->meta);
-  return HL_OK;
+  return store_meta(t, e);
 }
 
 /* Tells `to` it owns the table now: {"ETS-TRANSFER", tab, from, data}. */
@@ -724,6 +751,7 @@ void etab_owner_exit(etab *t, uint64_t dying) {
     atomic_store(&t->owner, 0);   /* the node keeps it until claimed */
   } else {
     etab_close(t);
+    store_owner_gone(t);   /* gone, unless the whole node is stopping */
     node_remove_table(t->node, t);
   }
   buf_free(&heir);

@@ -39,6 +39,7 @@ typedef struct etab_opts {
   tslice heir_data;           /* any term, or {NULL,0} */
   int custody;
   int durable;
+  int sync;                   /* durable: HL_SYNC_*, a period in ms, or HL_SYNC_DEFAULT */
 } etab_opts;
 
 struct etab {
@@ -56,6 +57,7 @@ struct etab {
   char *name;
   buf heir, heir_data;
   int custody, durable;
+  struct stab *disk;          /* durable tables: their store (store.h); else NULL */
   union {
     htab h;
     oset o;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "etab_impl.h"
+#include "store.h"
 #include "term.h"
 
 /* out = obj with the bytes [elem, elem+elen) replaced by val. */
@@ -131,7 +132,7 @@ static hl_status run_changes(etab *t, buf **cur, buf **spare,
 }
 
 /* Puts the rebuilt object in place of old (or as new when old is NULL). */
-static hl_status store(etab *t, eobj **link, eobj *old, const buf *b, hl_err *e) {
+static hl_status put_back(etab *t, eobj **link, eobj *old, const buf *b, hl_err *e) {
   size_t koff, klen;
   eobj *o;
   if (etab_object_key(t, (tslice){b->p, b->n}, &koff, &klen, e) != HL_OK) return e->code;
@@ -188,8 +189,9 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
     else run_changes(t, &cur, &spare, u->changes, u->nchanges, e);
   }
   if (e->code == HL_OK && !buf_ok(cur)) err_set(e, HL_ENOMEM, "out of memory");
-  if (e->code == HL_OK && store(t, link, old, cur, e) == HL_OK) *found = 1;
+  if (e->code == HL_OK && put_back(t, link, old, cur, e) == HL_OK) *found = 1;
 done:
+  if (t->disk != NULL && *found && e->code == HL_OK) store_key(t, k.p, k.len, k.hash, e);
   etab_unlock_key(t, k.hash);
   buf_free(&a);
   buf_free(&b);

@@ -12,8 +12,10 @@
 #include "lhandle.h"
 #include "lproc.h"
 #include "lsupervisor.h"
+#include "lstore.h"
 #include "proc.h"
 #include "ptab.h"
+#include "store.h"
 #include "term.h"
 
 #define LBIND_KEY "heirloom.state"
@@ -123,7 +125,8 @@ static int logger_option(lua_State *L, int opts) {
 }
 
 static void check_start_opts(lua_State *L, int opts) {
-  static const char *const known[] = {"schedulers", "data_dir", "logger", "memory_limit", NULL};
+  static const char *const known[] = {"schedulers", "data_dir", "logger", "memory_limit",
+                                     "sync", "on_load", NULL};
   lua_pushnil(L);
   while (lua_next(L, opts) != 0) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
@@ -142,11 +145,25 @@ static void bind_host(lbind *b, node *n, uint64_t pid, int attached) {
   b->me = ptab_get(&n->procs, pid);
 }
 
+/* on_load, called from the store while it loads: the Lua function is at
+** stack index 2 of l_start; an error it raises stops the start and is left
+** on the stack. */
+static int call_on_load(void *ud, const char *name, size_t loaded, size_t total) {
+  lua_State *L = ud;
+  lua_pushvalue(L, 2);
+  lua_pushstring(L, name);
+  lua_pushinteger(L, (lua_Integer)loaded);
+  lua_pushinteger(L, (lua_Integer)total);
+  if (lua_pcall(L, 3, 0, 0) != LUA_OK) return 1;
+  return 0;
+}
+
 static int l_start(lua_State *L) {
   lbind *b = create_record(L);
-  hl_config cfg = {hl_default_schedulers(), NULL, 0};
+  hl_config cfg = {.schedulers = hl_default_schedulers()};
   int mode = LOG_STDERR;
   node *n;
+  hl_err e;
   if (!lua_isnoneornil(L, 1)) {
     if (lua_type(L, 1) != LUA_TTABLE) return luaL_error(L, "heirloom.start: opts must be a table");
     check_start_opts(L, 1);
@@ -159,14 +176,31 @@ static int l_start(lua_State *L) {
       cfg.memory_limit = (size_t)lua_tointeger(L, -1);
     }
     lua_pop(L, 1);
-    if (lua_getfield(L, 1, "data_dir") != LUA_TNIL)
-      return luaL_error(L, "heirloom.start: opts.data_dir: durable storage is not "
-                           "available in this version");
-    lua_pop(L, 1);
+    lua_settop(L, 1);
+    if (lua_getfield(L, 1, "on_load") != LUA_TNIL && !lua_isfunction(L, 2))
+      return luaL_error(L, "heirloom.start: opts.on_load must be a function");
+    if (lua_isfunction(L, 2)) {
+      cfg.on_load = call_on_load;
+      cfg.on_load_ud = L;
+    }
+    lua_getfield(L, 1, "sync");
+    cfg.sync = lstore_sync_arg(L, 3, "start", HL_SYNC_NONE);
+    if (lua_getfield(L, 1, "data_dir") != LUA_TNIL &&
+        (lua_type(L, 4) != LUA_TSTRING || lua_rawlen(L, 4) == 0 ||
+         strlen(lua_tostring(L, 4)) != lua_rawlen(L, 4)))
+      return luaL_error(L, "heirloom.start: opts.data_dir must be a non-empty path");
+    cfg.data_dir = lua_tostring(L, 4);
   }
   if (b->node != NULL) return luaL_error(L, "heirloom.start: the node is already running");
   n = node_new(&cfg);
   if (n == NULL) return luaL_error(L, "heirloom.start: out of memory");
+  err_clear(&e);
+  if (cfg.data_dir != NULL && store_open(n, &cfg, &e) != HL_OK) {
+    node_stop(n);
+    if (cfg.on_load != NULL && lua_gettop(L) > 4)   /* on_load raised: its error */
+      return luaL_error(L, "heirloom.start: on_load: %s", luaL_tolstring(L, -1, NULL));
+    return luaL_error(L, "heirloom.start: %s", e.msg);
+  }
   logger_set_mode(&n->log, mode);
   lhandle_reset(L);
   bind_host(b, n, n->host_pid, 0);
@@ -187,7 +221,7 @@ static const luaL_Reg functions[] = {
   {NULL, NULL}
 };
 
-/* hl.table is built on first use (see ltable.c). hl.server,
+/* hl.table and hl.store are built on first use (see ltable.c, lstore.c). hl.server,
 ** hl.supervisor and hl.tablemgr are Lua modules in
 ** lua/heirloom/; they are required on first use, so a process that never
 ** touches them pays nothing for them. */
@@ -199,6 +233,13 @@ static int load_library(lua_State *L) {
   if (key == NULL) return 0;
   if (strcmp(key, "_supervisor_core") == 0) {   /* for lua/heirloom/supervisor.lua */
     lsupervisor_open(L);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+  }
+  if (strcmp(key, "store") == 0) {
+    lstore_open(L);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
     lua_rawset(L, 1);

@@ -9,13 +9,14 @@
 #include "lcall.h"
 #include "lhandle.h"
 #include "linfo.h"
+#include "lstore.h"
 #include "lterm.h"
 #include "term.h"
 
 /* ---- new ---- */
 
 static const char *const new_options[] = {
-  "type", "access", "named", "keypos", "heir", "heir_data", "custody", "durable", NULL
+  "type", "access", "named", "keypos", "heir", "heir_data", "custody", "durable", "sync", NULL
 };
 
 static int new_error(lua_State *L, const char *msg) {
@@ -151,9 +152,9 @@ int linfo_new(lua_State *L) {
   opts.named = flag(L, 2, "named");
   opts.custody = flag(L, 2, "custody");
   opts.durable = flag(L, 2, "durable");
-  if (opts.durable)
-    return new_error(L, "opts.durable: durable tables need a node started with data_dir, "
-                        "which this version does not provide yet");
+  lua_getfield(L, 2, "sync");
+  opts.sync = lstore_sync_arg(L, 3, "table.new", HL_SYNC_DEFAULT);
+  lua_pop(L, 1);
   opts.keypos = keypos_option(L, 2, &b->out);
   lua_getfield(L, 2, "heir");
   lua_getfield(L, 2, "heir_data");
@@ -280,6 +281,8 @@ int linfo_info(lua_State *L) {
   lua_setfield(L, -2, "custody");
   lua_pushboolean(L, c.t->durable);
   lua_setfield(L, -2, "durable");
+  lstore_push_sync(L, c.t);
+  lua_setfield(L, -2, "sync");
   if (lua_isnil(L, 2)) return 1;
   lua_pushvalue(L, 2);
   if (lua_rawget(L, -2) == LUA_TNIL && strcmp(lua_tostring(L, 2), "heir") != 0 &&

@@ -16,6 +16,7 @@
 #include "lhandle.h"
 #include "linfo.h"
 #include "lselect.h"
+#include "lstore.h"
 #include "lterm.h"
 #include "term.h"
 
@@ -430,6 +431,7 @@ static const luaL_Reg methods[] = {
   {"rename", linfo_rename},
   {"setopts", linfo_setopts},
   {"give_away", linfo_give_away},
+  {"tab2file", lstore_tab2file},
   {NULL, NULL}
 };
 
@@ -450,6 +452,7 @@ static void build_module(lua_State *L) {
   lua_setfield(L, -2, "claim");
   lua_pushcfunction(L, linfo_all);
   lua_setfield(L, -2, "all");
+  lstore_table_functions(L);
   luaL_getmetatable(L, LHANDLE_TABLE);
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, "__index");

@@ -13,6 +13,7 @@
 #include "proc.h"
 #include "scheduler.h"
 #include "spool.h"
+#include "store.h"
 #include "term.h"
 
 node *node_new(const hl_config *cfg) {
@@ -25,7 +26,7 @@ node *node_new(const hl_config *cfg) {
   codecache_init(&n->code);
   n->next_table_id = 1;
   if (cfg != NULL) n->cfg = *cfg;
-  n->cfg.data_dir = NULL;   /* durable storage is not opened yet */
+  n->cfg.data_dir = NULL;   /* the store keeps its own copy (store_open) */
   if (!ptab_init(&n->procs)) goto fail;
   n->sched = sched_new(n, n->cfg.schedulers);
   if (n->sched == NULL) goto fail;
@@ -126,6 +127,7 @@ void node_stop(node *n) {
     etab_unref(list[i]);
   }
   free(list);
+  store_close(n);            /* durable tables keep their records */
   node_unref(n);
 }
 

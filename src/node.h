@@ -22,6 +22,7 @@ typedef struct sched sched;
 typedef struct spool spool;
 struct lua_State;
 struct palloc;
+typedef struct store store;
 
 struct hl_node {
   atomic_int refs;
@@ -39,6 +40,7 @@ struct hl_node {
   spool *pool;                 /* pristine states for spawn; NULL until the first */
   codecache code;              /* compiled Lua modules */
   char *lua_path, *lua_cpath;  /* for processes spawned from C; NULL: defaults */
+  store *store;                /* LevelDB (store.h); NULL until opened; under lock */
 };
 
 typedef struct hl_node node;

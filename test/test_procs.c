@@ -53,7 +53,7 @@ static void *ponger(void *arg) {
 
 static void test_host_threads(void) {
   hl_node *node;
-  hl_config cfg = {2, NULL, 0};
+  hl_config cfg = {.schedulers = 2};
   peer pr;
   pthread_t th;
   hl_buf b, in;
@@ -120,7 +120,7 @@ static int lua_check(hl_node *node, const char *code) {
 
 static void test_many_processes(void) {
   hl_node *node;
-  hl_config cfg = {2, NULL, 0};
+  hl_config cfg = {.schedulers = 2};
   CHECK(hl_node_start(&cfg, &node) == HL_OK);
   CHECK(lua_check(node,
     "local n = 10000\n"
@@ -137,7 +137,7 @@ static void test_many_processes(void) {
 /* schedulers = 0: nothing runs until the host drives the node. */
 static void test_driven_node(void) {
   hl_node *node;
-  hl_config cfg = {0, NULL, 0};
+  hl_config cfg = {.schedulers = 0};
   hl_buf in;
   hl_pid self;
   int64_t sum = 0;
@@ -207,7 +207,7 @@ static void write_module(const char *dir) {
 
 static void test_spawn_from_c(void) {
   hl_node *node;
-  hl_config cfg = {2, NULL, 0};
+  hl_config cfg = {.schedulers = 2};
   char dir[] = "/tmp/heirloom-test-XXXXXX", path[300];
   hl_buf args, in;
   hl_pid self, pid = 0;

@@ -1,0 +1,582 @@
+/*
+** store.c — a node's LevelDB store: opening and closing it, the periodic
+** flusher, the writes of durable tables, and hl.store's records. Loading
+** the tables back at start is in sload.c; the key layout is in store.h.
+*/
+#include <leveldb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "etab.h"
+#include "etab_impl.h"
+#include "store_impl.h"
+#include "term.h"
+
+/* ---- keys ---- */
+
+void store_put_u64(buf *b, uint64_t v) {
+  unsigned char *p = buf_grab(b, 8);
+  if (p == NULL) return;
+  for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (unsigned char)v;
+}
+
+uint64_t store_get_u64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+  return v;
+}
+
+void store_table_key(buf *b, char kind, uint64_t sid) {
+  buf_reset(b);
+  buf_putc(b, (unsigned char)kind);
+  store_put_u64(b, sid);
+}
+
+/* LevelDB's message, for e, then freed. */
+hl_status store_fail(hl_err *e, const char *what, char *lerr) {
+  err_set(e, HL_ESTORE, "%s: %s", what, lerr != NULL ? lerr : "failed");
+  if (lerr != NULL) leveldb_free(lerr);
+  return HL_ESTORE;
+}
+
+/* ---- the periodic flusher ----
+** A write to a table with sync = N ms is not synced itself; it marks the
+** store dirty, and a thread syncs the log at most N ms later by writing a
+** marker with sync on (the log is one file, so that makes every write
+** before it durable too). */
+
+static void flush_now(store *s) {
+  char *lerr = NULL;
+  static const char marker[] = "Y";
+  atomic_store(&s->dirty, 0);
+  leveldb_put(s->db, s->wsync, marker, 1, "", 0, &lerr);
+  if (lerr != NULL) leveldb_free(lerr);   /* the next write will report it */
+}
+
+static void *flusher(void *arg) {
+  store *s = arg;
+  pthread_mutex_lock(&s->flock);
+  while (!s->fstop) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += s->period / 1000;
+    until.tv_nsec += (long)(s->period % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&s->fcond, &s->flock, &until);
+    if (atomic_load(&s->dirty)) {
+      pthread_mutex_unlock(&s->flock);
+      flush_now(s);
+      pthread_mutex_lock(&s->flock);
+    }
+  }
+  pthread_mutex_unlock(&s->flock);
+  return NULL;
+}
+
+/* A table syncs every `ms`: the flusher runs at the shortest such period. */
+void store_want_period(store *s, int ms) {
+  pthread_mutex_lock(&s->flock);
+  if (!s->frunning) {
+    s->period = ms;
+    s->frunning = pthread_create(&s->fthread, NULL, flusher, s) == 0;
+  } else if (ms < s->period) {
+    s->period = ms;
+    pthread_cond_signal(&s->fcond);
+  }
+  pthread_mutex_unlock(&s->flock);
+}
+
+/* ---- open and close ---- */
+
+/* mkdir -p of dir's parents (LevelDB makes the last one itself). */
+static void make_parents(const char *dir) {
+  char *copy = strdup(dir);
+  if (copy == NULL) return;
+  for (char *p = copy + 1; *p != '\0'; p++)
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(copy, 0777);
+      *p = '/';
+    }
+  free(copy);
+}
+
+store *store_new(const char *dir, int temp, int sync, hl_err *e) {
+  store *s = calloc(1, sizeof *s);
+  char *lerr = NULL;
+  make_parents(dir);
+  if (s == NULL || (s->dir = strdup(dir)) == NULL) {
+    free(s);
+    err_set(e, HL_ENOMEM, "out of memory");
+    return NULL;
+  }
+  s->temp = temp;
+  s->sync = sync;
+  s->opts = leveldb_options_create();
+  leveldb_options_set_create_if_missing(s->opts, 1);
+  s->db = leveldb_open(s->opts, dir, &lerr);
+  if (s->db == NULL) {
+    if (lerr != NULL && strstr(lerr, "IO error: lock ") != NULL)
+      err_set(e, HL_ESTORE, "data_dir '%s' is in use by another node (%s)", dir, lerr);
+    else
+      err_set(e, HL_ESTORE, "data_dir '%s' cannot be opened: %s", dir,
+              lerr != NULL ? lerr : "unknown error");
+    leveldb_free(lerr);
+    leveldb_options_destroy(s->opts);
+    free(s->dir);
+    free(s);
+    return NULL;
+  }
+  s->wnosync = leveldb_writeoptions_create();
+  s->wsync = leveldb_writeoptions_create();
+  leveldb_writeoptions_set_sync(s->wsync, 1);
+  s->ropts = leveldb_readoptions_create();
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_mutex_init(&s->flock, NULL);
+  pthread_cond_init(&s->fcond, NULL);
+  atomic_init(&s->dirty, 0);
+  s->next_sid = 1;
+  return s;
+}
+
+void store_free(store *s) {
+  if (s == NULL) return;
+  pthread_mutex_lock(&s->flock);
+  s->fstop = 1;
+  pthread_cond_signal(&s->fcond);
+  pthread_mutex_unlock(&s->flock);
+  if (s->frunning) pthread_join(s->fthread, NULL);
+  flush_now(s);   /* an orderly stop syncs, whatever the tables' modes */
+  leveldb_close(s->db);
+  if (s->temp) {
+    char *lerr = NULL;
+    leveldb_destroy_db(s->opts, s->dir, &lerr);
+    leveldb_free(lerr);
+    rmdir(s->dir);
+  }
+  leveldb_options_destroy(s->opts);
+  leveldb_writeoptions_destroy(s->wnosync);
+  leveldb_writeoptions_destroy(s->wsync);
+  leveldb_readoptions_destroy(s->ropts);
+  pthread_mutex_destroy(&s->lock);
+  pthread_mutex_destroy(&s->flock);
+  pthread_cond_destroy(&s->fcond);
+  free(s->dir);
+  free(s);
+}
+
+void store_close(node *n) {
+  store *s;
+  pthread_mutex_lock(&n->lock);
+  s = n->store;
+  n->store = NULL;
+  pthread_mutex_unlock(&n->lock);
+  store_free(s);
+}
+
+store *store_of(node *n, hl_err *e) {
+  store *s;
+  pthread_mutex_lock(&n->lock);
+  if (n->store == NULL && !n->stopped) {
+    /* No data_dir: a directory of this node's own, gone at stop, so that
+    ** no two nodes ever share hl.store's records by accident. */
+    char dir[] = "/tmp/heirloom-store-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char path[4096];
+    if (tmp != NULL && tmp[0] != '\0' &&
+        (size_t)snprintf(path, sizeof path, "%s/heirloom-store-XXXXXX", tmp) < sizeof path) {
+      if (mkdtemp(path) != NULL) n->store = store_new(path, 1, HL_SYNC_NONE, e);
+      else err_set(e, HL_ESTORE, "cannot make a temporary directory in '%s'", tmp);
+    } else if (mkdtemp(dir) != NULL) {
+      n->store = store_new(dir, 1, HL_SYNC_NONE, e);
+    } else {
+      err_set(e, HL_ESTORE, "cannot make a temporary directory in /tmp");
+    }
+  } else if (n->store == NULL) {
+    err_set(e, HL_ECLOSED, "the node has stopped");
+  }
+  s = n->store;
+  pthread_mutex_unlock(&n->lock);
+  return s;
+}
+
+const char *store_dir(node *n) {
+  store *s = n->store;
+  return s != NULL && !s->temp ? s->dir : NULL;
+}
+
+const char *store_path(node *n) {
+  store *s = n->store;
+  return s != NULL ? s->dir : NULL;
+}
+
+int store_sync_ok(int sync) {
+  return sync == HL_SYNC_NONE || sync == HL_SYNC_ALWAYS || (sync > 0 && sync <= 3600000);
+}
+
+/* ---- writing ---- */
+
+/* Writes a batch with t's sync mode. */
+hl_status store_write(store *s, int sync, leveldb_writebatch_t *wb, hl_err *e) {
+  char *lerr = NULL;
+  leveldb_write(s->db, sync == HL_SYNC_ALWAYS ? s->wsync : s->wnosync, wb, &lerr);
+  if (lerr != NULL) return store_fail(e, "the durable store failed (the change stands in memory)", lerr);
+  if (sync > 0) atomic_store(&s->dirty, 1);
+  return HL_OK;
+}
+
+/* The record of one key as it is in memory now, into the batch: its
+** objects, or a delete when none is left. */
+static void put_key_state(etab *t, leveldb_writebatch_t *wb, buf *k, buf *v,
+                          const unsigned char *key, size_t klen, uint64_t hash) {
+  eobj **link;
+  eobj *o = etab_find(t, hash, key, klen, &link);
+  store_table_key(k, 'D', t->disk->sid);
+  buf_put(k, key, klen);
+  if (o == NULL) {
+    leveldb_writebatch_delete(wb, (const char *)k->p, k->n);
+    return;
+  }
+  buf_reset(v);
+  for (; o != NULL; o = etab_same_key_next(t, o)) buf_put(v, o->data, o->len);
+  leveldb_writebatch_put(wb, (const char *)k->p, k->n, (const char *)v->p, v->n);
+}
+
+hl_status store_key(etab *t, const unsigned char *key, size_t klen, uint64_t hash,
+                    hl_err *e) {
+  stab *d = t->disk;
+  eobj **link;
+  eobj *o = etab_find(t, hash, key, klen, &link);
+  unsigned char small[256];
+  buf k;
+  char *lerr = NULL;
+  const leveldb_writeoptions_t *w = d->sync == HL_SYNC_ALWAYS ? d->s->wsync : d->s->wnosync;
+  if (o != NULL && etab_same_key_next(t, o) != NULL) {   /* a bag's group */
+    stxn x;
+    stxn_begin(&x, t);
+    stxn_touch(&x, key, klen, hash);
+    return stxn_commit(&x, e);
+  }
+  buf_init(&k);
+  if (klen + 9 <= sizeof small) {       /* no allocation for the usual key */
+    k.p = small;
+    k.cap = sizeof small;
+  }
+  buf_putc(&k, 'D');
+  store_put_u64(&k, d->sid);
+  buf_put(&k, key, klen);
+  if (!buf_ok(&k)) return err_set(e, HL_ENOMEM, "out of memory (the change stands in memory)");
+  if (o == NULL) leveldb_delete(d->s->db, w, (const char *)k.p, k.n, &lerr);
+  else leveldb_put(d->s->db, w, (const char *)k.p, k.n, (const char *)o->data, o->len, &lerr);
+  if (k.p != small) buf_free(&k);
+  if (lerr != NULL)
+    return store_fail(e, "the durable store failed (the change stands in memory)", lerr);
+  if (d->sync > 0) atomic_store(&d->s->dirty, 1);
+  return HL_OK;
+}
+
+void stxn_begin(stxn *x, etab *t) {
+  x->t = t;
+  x->nkeys = 0;
+  buf_init(&x->keys);
+}
+
+void stxn_touch(stxn *x, const unsigned char *key, size_t klen, uint64_t hash) {
+  unsigned char *p = buf_grab(&x->keys, 12);
+  if (p == NULL) return;
+  memcpy(p, &hash, 8);
+  p[8] = (unsigned char)(klen >> 24);
+  p[9] = (unsigned char)(klen >> 16);
+  p[10] = (unsigned char)(klen >> 8);
+  p[11] = (unsigned char)klen;
+  buf_put(&x->keys, key, klen);
+  x->nkeys++;
+}
+
+hl_status stxn_commit(stxn *x, hl_err *e) {
+  leveldb_writebatch_t *wb;
+  buf k, v;
+  size_t at = 0;
+  if (!buf_ok(&x->keys)) {
+    buf_free(&x->keys);
+    return err_set(e, HL_ENOMEM, "out of memory (the change stands in memory, not stored)");
+  }
+  if (x->nkeys == 0) {
+    buf_free(&x->keys);
+    return HL_OK;
+  }
+  wb = leveldb_writebatch_create();
+  buf_init(&k);
+  buf_init(&v);
+  while (at < x->keys.n) {
+    const unsigned char *p = x->keys.p + at;
+    uint64_t hash;
+    size_t klen = (size_t)p[8] << 24 | (size_t)p[9] << 16 | (size_t)p[10] << 8 | p[11];
+    memcpy(&hash, p, 8);
+    put_key_state(x->t, wb, &k, &v, p + 12, klen, hash);
+    at += 12 + klen;
+  }
+  if (!buf_ok(&k) || !buf_ok(&v))
+    err_set(e, HL_ENOMEM, "out of memory (the change stands in memory, not stored)");
+  else
+    store_write(x->t->disk->s, x->t->disk->sync, wb, e);
+  leveldb_writebatch_destroy(wb);
+  buf_free(&k);
+  buf_free(&v);
+  buf_free(&x->keys);
+  return e->code;
+}
+
+/* Deletes every record whose key starts with prefix, in batches of at most
+** `chunk` (0: one batch), each written with sync. */
+hl_status store_delete_prefix(store *s, const buf *prefix, size_t chunk, int sync,
+                              leveldb_writebatch_t *first, hl_err *e) {
+  leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+  leveldb_writebatch_t *wb = first != NULL ? first : leveldb_writebatch_create();
+  size_t n = 0;
+  for (leveldb_iter_seek(it, (const char *)prefix->p, prefix->n); leveldb_iter_valid(it);
+       leveldb_iter_next(it)) {
+    size_t klen;
+    const char *key = leveldb_iter_key(it, &klen);
+    if (klen < prefix->n || memcmp(key, prefix->p, prefix->n) != 0) break;
+    leveldb_writebatch_delete(wb, key, klen);
+    if (chunk > 0 && ++n == chunk) {
+      if (store_write(s, sync, wb, e) != HL_OK) break;
+      leveldb_writebatch_clear(wb);
+      n = 0;
+    }
+  }
+  leveldb_iter_destroy(it);
+  if (e->code == HL_OK) store_write(s, sync, wb, e);
+  if (wb != first) leveldb_writebatch_destroy(wb);
+  return e->code;
+}
+
+hl_status store_clear(etab *t, hl_err *e) {
+  buf prefix;
+  buf_init(&prefix);
+  store_table_key(&prefix, 'D', t->disk->sid);
+  if (!buf_ok(&prefix)) return err_set(e, HL_ENOMEM, "out of memory");
+  store_delete_prefix(t->disk->s, &prefix, 0, t->disk->sync, NULL, e);
+  buf_free(&prefix);
+  return e->code;
+}
+
+/* ---- tables ---- */
+
+hl_status store_attach(etab *t, int sync, hl_err *e) {
+  store *s = t->node->store;
+  stab *d;
+  leveldb_writebatch_t *wb;
+  buf k, v;
+  if (s == NULL || s->temp)
+    return err_set(e, HL_EBADARG, "durable tables need a node started with data_dir");
+  if (sync != HL_SYNC_DEFAULT && !store_sync_ok(sync))
+    return err_set(e, HL_EBADARG, "sync must be \"none\", \"always\" or 1 to 3600000 ms");
+  if ((d = calloc(1, sizeof *d)) == NULL) return err_set(e, HL_ENOMEM, "out of memory");
+  d->s = s;
+  d->explicit_sync = sync != HL_SYNC_DEFAULT;
+  d->sync = d->explicit_sync ? sync : s->sync;
+  pthread_mutex_lock(&s->lock);
+  d->sid = s->next_sid++;
+  buf_init(&k);
+  buf_init(&v);
+  wb = leveldb_writebatch_create();
+  buf_putc(&k, 'N');
+  term_put_int(&v, (int64_t)s->next_sid);
+  if (buf_ok(&k) && buf_ok(&v))
+    leveldb_writebatch_put(wb, (const char *)k.p, k.n, (const char *)v.p, v.n);
+  t->disk = d;
+  store_encode_meta(t, &v);
+  store_table_key(&k, 'M', d->sid);
+  if (!buf_ok(&k) || !buf_ok(&v)) err_set(e, HL_ENOMEM, "out of memory");
+  else {
+    leveldb_writebatch_put(wb, (const char *)k.p, k.n, (const char *)v.p, v.n);
+    store_write(s, d->sync, wb, e);
+  }
+  pthread_mutex_unlock(&s->lock);
+  leveldb_writebatch_destroy(wb);
+  buf_free(&k);
+  buf_free(&v);
+  if (e->code != HL_OK) {
+    t->disk = NULL;
+    free(d);
+    return e->code;
+  }
+  t->durable = 1;
+  if (d->sync > 0) store_want_period(s, d->sync);
+  return HL_OK;
+}
+
+hl_status store_meta(etab *t, hl_err *e) {
+  buf k, v;
+  char *lerr = NULL;
+  stab *d = t->disk;
+  if (d == NULL) return HL_OK;
+  buf_init(&k);
+  buf_init(&v);
+  store_encode_meta(t, &v);
+  store_table_key(&k, 'M', d->sid);
+  if (!buf_ok(&k) || !buf_ok(&v)) err_set(e, HL_ENOMEM, "out of memory");
+  else {
+    leveldb_put(d->s->db, d->sync == HL_SYNC_ALWAYS ? d->s->wsync : d->s->wnosync,
+                (const char *)k.p, k.n, (const char *)v.p, v.n, &lerr);
+    if (lerr != NULL) store_fail(e, "the durable store failed", lerr);
+    else if (d->sync > 0) atomic_store(&d->s->dirty, 1);
+  }
+  buf_free(&k);
+  buf_free(&v);
+  return e->code;
+}
+
+/* A dropped table's records go in three steps, each one safe to stop
+** after: its metadata goes with a marker "X" in one batch (it is gone for
+** any later open), then its objects in chunks, then the marker. An open
+** that finds a marker finishes the job (store_finish_drops). */
+hl_status store_drop_sid(store *s, uint64_t sid, int sync, hl_err *e) {
+  leveldb_writebatch_t *wb = leveldb_writebatch_create();
+  buf k;
+  buf_init(&k);
+  store_table_key(&k, 'M', sid);
+  leveldb_writebatch_delete(wb, (const char *)k.p, k.n);
+  store_table_key(&k, 'X', sid);
+  leveldb_writebatch_put(wb, (const char *)k.p, k.n, "", 0);
+  if (buf_ok(&k) && store_write(s, sync, wb, e) == HL_OK) {
+    store_table_key(&k, 'D', sid);
+    if (store_delete_prefix(s, &k, 10000, sync, NULL, e) == HL_OK) {
+      leveldb_writebatch_clear(wb);
+      store_table_key(&k, 'X', sid);
+      leveldb_writebatch_delete(wb, (const char *)k.p, k.n);
+      store_write(s, sync, wb, e);
+    }
+  }
+  leveldb_writebatch_destroy(wb);
+  buf_free(&k);
+  return e->code;
+}
+
+void store_drop(etab *t) {
+  hl_err e;
+  stab *d = t->disk;
+  if (d == NULL) return;
+  err_clear(&e);
+  if (store_drop_sid(d->s, d->sid, d->sync, &e) != HL_OK) {
+    char text[400];
+    snprintf(text, sizeof text, "dropping durable table %llu: %s",
+             (unsigned long long)t->id, e.msg);
+    logger_report(&t->node->log, text);
+  }
+}
+
+void store_owner_gone(etab *t) {
+  int stopping;
+  if (t->disk == NULL) return;
+  pthread_mutex_lock(&t->node->lock);
+  stopping = t->node->stopped;
+  pthread_mutex_unlock(&t->node->lock);
+  if (!stopping) store_drop(t);
+}
+
+void store_detach(etab *t) {
+  free(t->disk);
+  t->disk = NULL;
+}
+
+/* ---- hl.store ---- */
+
+static void kv_key(buf *k, const char *ns, size_t nslen, const unsigned char *key,
+                   size_t klen) {
+  buf_reset(k);
+  buf_putc(k, 'S');
+  term_put_string(k, ns, nslen);
+  if (key != NULL) buf_put(k, key, klen);
+}
+
+hl_status store_kv_put(store *s, const char *ns, size_t nslen, const unsigned char *key,
+                       size_t klen, const unsigned char *val, size_t vlen, hl_err *e) {
+  buf k;
+  char *lerr = NULL;
+  buf_init(&k);
+  kv_key(&k, ns, nslen, key, klen);
+  if (!buf_ok(&k)) return err_set(e, HL_ENOMEM, "out of memory");
+  leveldb_put(s->db, s->sync == HL_SYNC_ALWAYS ? s->wsync : s->wnosync, (const char *)k.p,
+              k.n, (const char *)val, vlen, &lerr);
+  buf_free(&k);
+  if (lerr != NULL) return store_fail(e, "the store failed", lerr);
+  return HL_OK;
+}
+
+hl_status store_kv_get(store *s, const char *ns, size_t nslen, const unsigned char *key,
+                       size_t klen, buf *out, hl_err *e) {
+  buf k;
+  char *lerr = NULL, *val;
+  size_t vlen;
+  buf_init(&k);
+  kv_key(&k, ns, nslen, key, klen);
+  if (!buf_ok(&k)) return err_set(e, HL_ENOMEM, "out of memory");
+  val = leveldb_get(s->db, s->ropts, (const char *)k.p, k.n, &vlen, &lerr);
+  buf_free(&k);
+  if (lerr != NULL) return store_fail(e, "the store failed", lerr);
+  if (val == NULL) return err_set(e, HL_ENOTFOUND, "no such key");
+  if (!term_valid((const unsigned char *)val, vlen))
+    err_set(e, HL_ESTORE, "the stored value is corrupt");
+  else
+    buf_put(out, val, vlen);
+  leveldb_free(val);
+  if (e->code == HL_OK && !buf_ok(out)) err_set(e, HL_ENOMEM, "out of memory");
+  return e->code;
+}
+
+hl_status store_kv_delete(store *s, const char *ns, size_t nslen, const unsigned char *key,
+                          size_t klen, hl_err *e) {
+  buf k;
+  char *lerr = NULL;
+  buf_init(&k);
+  kv_key(&k, ns, nslen, key, klen);
+  if (!buf_ok(&k)) return err_set(e, HL_ENOMEM, "out of memory");
+  leveldb_delete(s->db, s->sync == HL_SYNC_ALWAYS ? s->wsync : s->wnosync, (const char *)k.p,
+                 k.n, &lerr);
+  buf_free(&k);
+  if (lerr != NULL) return store_fail(e, "the store failed", lerr);
+  return HL_OK;
+}
+
+hl_status store_kv_list(store *s, const char *ns, size_t nslen, buf *out, size_t *count,
+                        hl_err *e) {
+  buf prefix;
+  leveldb_iterator_t *it;
+  char *lerr = NULL;
+  *count = 0;
+  buf_init(&prefix);
+  kv_key(&prefix, ns, nslen, NULL, 0);
+  if (!buf_ok(&prefix)) return err_set(e, HL_ENOMEM, "out of memory");
+  it = leveldb_create_iterator(s->db, s->ropts);
+  for (leveldb_iter_seek(it, (const char *)prefix.p, prefix.n); leveldb_iter_valid(it);
+       leveldb_iter_next(it)) {
+    size_t klen, vlen;
+    const unsigned char *key = (const unsigned char *)leveldb_iter_key(it, &klen);
+    const unsigned char *val = (const unsigned char *)leveldb_iter_value(it, &vlen);
+    if (klen < prefix.n || memcmp(key, prefix.p, prefix.n) != 0) break;
+    if (!term_valid(key + prefix.n, klen - prefix.n) || !term_valid(val, vlen)) {
+      err_set(e, HL_ESTORE, "a stored record is corrupt");
+      break;
+    }
+    buf_put(out, key + prefix.n, klen - prefix.n);
+    buf_put(out, val, vlen);
+    (*count)++;
+  }
+  leveldb_iter_get_error(it, &lerr);
+  leveldb_iter_destroy(it);
+  buf_free(&prefix);
+  if (lerr != NULL && e->code == HL_OK) return store_fail(e, "the store failed", lerr);
+  leveldb_free(lerr);
+  if (e->code == HL_OK && !buf_ok(out)) err_set(e, HL_ENOMEM, "out of memory");
+  return e->code;
+}

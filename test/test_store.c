@@ -1,0 +1,157 @@
+/*
+** test_store.c — durable tables through the C API: the data_dir lock
+** within one OS process, writes that come back after a restart, sync
+** modes, on_load, and table files written and read from C.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "heirloom.h"
+
+static hl_buf b, out;
+static char dir[256], path[300];
+
+static void obj(int64_t k, const char *v) {
+  hl_buf_clear(&b);
+  hl_term_array(&b, 2);
+  hl_term_int(&b, k);
+  hl_term_string(&b, v, strlen(v));
+}
+
+static void key(int64_t k) {
+  hl_buf_clear(&b);
+  hl_term_int(&b, k);
+}
+
+static size_t lookup(hl_table *t, int64_t k) {
+  size_t count = 0;
+  key(k);
+  hl_buf_clear(&out);
+  CHECK(hl_table_lookup(t, b.data, b.len, &out, &count) == HL_OK);
+  return count;
+}
+
+static int has_msg(const char *part) {
+  if (strstr(hl_errmsg(), part) != NULL) return 1;
+  fprintf(stderr, "message was: %s\n", hl_errmsg());
+  return 0;
+}
+
+static hl_node *start(int sync) {
+  hl_config cfg = {.schedulers = 0, .data_dir = dir, .sync = sync};
+  hl_node *n = NULL;
+  CHECK(hl_node_start(&cfg, &n) == HL_OK);
+  return n;
+}
+
+static void test_lock(void) {
+  hl_node *a = start(HL_SYNC_NONE), *second = NULL;
+  hl_config cfg = {.schedulers = 0, .data_dir = dir};
+  CHECK(hl_node_start(&cfg, &second) == HL_ESTORE);
+  CHECK(second == NULL);
+  CHECK(has_msg("hl_node_start: data_dir '"));
+  CHECK(has_msg("' is in use by another node"));
+  hl_node_stop(a);
+  CHECK(hl_node_start(&cfg, &second) == HL_OK);   /* free again */
+  hl_node_stop(second);
+}
+
+static void test_restart(void) {
+  hl_table_opts o = {HL_ORDERED_SET, HL_PUBLIC, 1, 1};
+  hl_table *t, *u;
+  hl_node *n = start(HL_SYNC_NONE);
+  int64_t r;
+  CHECK(hl_table_new(n, "plain", &o, &t) == HL_OK);
+  hl_table_release(t);
+  CHECK(hl_table_new_durable(n, "bad", &o, 12345678, &t) == HL_EBADARG);
+  CHECK(has_msg("hl_table_new_durable: sync must be"));
+  CHECK(hl_table_new_durable(n, "d", &o, HL_SYNC_ALWAYS, &t) == HL_OK);
+  for (int64_t k = 1; k <= 100; k++) {
+    obj(k, "x");
+    CHECK(hl_table_insert(t, b.data, b.len) == HL_OK);
+  }
+  key(50);
+  CHECK(hl_table_delete(t, b.data, b.len) == HL_OK);
+  CHECK(hl_table_put(t, "s", 1, "v", 1) == HL_OK);
+  CHECK(hl_table_incr(t, "c", 1, 5, &r) == HL_OK);
+  hl_table_release(t);
+  hl_node_stop(n);
+
+  n = start(HL_SYNC_NONE);
+  CHECK(hl_table_open(n, "plain", &t) == HL_ENOTFOUND);   /* not durable */
+  CHECK(hl_table_open(n, "d", &t) == HL_OK);
+  CHECK(hl_table_size(t) == 101);
+  CHECK(lookup(t, 49) == 1 && lookup(t, 50) == 0);
+  hl_buf_clear(&out);
+  CHECK(hl_table_get(t, "s", 1, &out) == HL_OK && out.len == 1 && out.data[0] == 'v');
+  CHECK(hl_table_claim(t) == HL_OK);
+  CHECK(hl_table_incr(t, "c", 1, 1, &r) == HL_OK && r == 6);
+
+  /* a table file, read back under another name */
+  CHECK(hl_table_tab2file(t, path) == HL_OK);
+  CHECK(hl_table_file2tab(n, path, NULL, &u) == HL_EEXIST);
+  CHECK(u == NULL);
+  CHECK(hl_table_file2tab(n, path, "copy", &u) == HL_OK);
+  CHECK(hl_table_size(u) == 101 && lookup(u, 100) == 1);
+  hl_table_release(u);
+  CHECK(hl_table_drop(t) == HL_OK);
+  hl_table_release(t);
+  hl_node_stop(n);
+
+  n = start(HL_SYNC_NONE);
+  CHECK(hl_table_open(n, "d", &t) == HL_ENOTFOUND);       /* dropped for good */
+  hl_node_stop(n);
+}
+
+static int calls;
+static int count_loads(void *ud, const char *name, size_t loaded, size_t total) {
+  (void)ud;
+  CHECK(strcmp(name, "p") == 0 && loaded <= total && total == 10);
+  return ++calls > 1;   /* stops the start at its second call */
+}
+
+static void test_on_load(void) {
+  hl_table_opts o = {HL_SET, HL_PUBLIC, 1, 1};
+  hl_table *t;
+  hl_node *n = start(50);
+  hl_config cfg = {.schedulers = 0, .data_dir = dir, .on_load = count_loads};
+  CHECK(hl_table_new_durable(n, "p", &o, HL_SYNC_DEFAULT, &t) == HL_OK);
+  for (int64_t k = 1; k <= 10; k++) {
+    obj(k, "y");
+    CHECK(hl_table_insert(t, b.data, b.len) == HL_OK);
+  }
+  usleep(120 * 1000);   /* a period or two of the flusher */
+  hl_table_release(t);
+  hl_node_stop(n);
+  n = NULL;
+  CHECK(hl_node_start(&cfg, &n) == HL_EBADARG);
+  CHECK(has_msg("loading stopped by on_load at table 'p'"));
+  CHECK(calls == 2 && n == NULL);
+  n = start(HL_SYNC_NONE);   /* the store was closed */
+  CHECK(hl_table_open(n, "p", &t) == HL_OK && hl_table_size(t) == 10);
+  hl_table_release(t);
+  hl_node_stop(n);
+}
+
+int main(void) {
+  char tmpl[] = "/tmp/heirloom-test-store-XXXXXX";
+  CHECK(mkdtemp(tmpl) != NULL);
+  snprintf(dir, sizeof dir, "%s/data", tmpl);
+  snprintf(path, sizeof path, "%s/d.tab", tmpl);
+  hl_buf_init(&b);
+  hl_buf_init(&out);
+  test_lock();
+  test_restart();
+  test_on_load();
+  hl_buf_free(&b);
+  hl_buf_free(&out);
+  {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpl);
+    CHECK(system(cmd) == 0);
+  }
+  return check_summary("test_store");
+}
