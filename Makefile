@@ -27,7 +27,7 @@ CORE = buf term err eobj htab oset etab eupdate escan node mspec mspec_run logge
 BIND = lhandle lterm lcall ltable lselect linfo lproc lspawn lheirloom
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
-TESTS = test_term test_table test_threads test_mspec test_oset test_procs
+TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_owner
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 
 .PHONY: all deps run test check-asan check-tsan bench clean
