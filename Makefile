@@ -27,7 +27,7 @@ CORE = buf codecache term err eobj htab oset etab eupdate escan node mspec mspec
 BIND = lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
-TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store
+TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner
 # the supervisor (issue 4)
 CORE += supervisor
 BIND += lsupervisor
