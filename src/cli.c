@@ -36,10 +36,13 @@ typedef struct cli_opts {
   const char *data_dir;
 } cli_opts;
 
+#define USAGE_LINES                               \
+  "usage: heirloom run [options] APP.lua\n"        \
+  "       heirloom shell [options] [APP.lua]\n"    \
+  "       heirloom --help | --version\n"
+
 static const char usage_text[] =
-    "usage: heirloom run [options] APP.lua\n"
-    "       heirloom shell [options] [APP.lua]\n"
-    "       heirloom --help | --version\n"
+    USAGE_LINES
     "\n"
     "commands:\n"
     "  run APP.lua      start a node and the application's supervision tree;\n"
@@ -65,7 +68,7 @@ static void say(const char *fmt, const char *a, const char *b) {
 
 static int usage_error(const char *fmt, const char *arg) {
   say(fmt, arg, NULL);
-  fputs(usage_text, stderr);
+  fputs(USAGE_LINES "(heirloom --help tells more)\n", stderr);
   return 2;
 }
 

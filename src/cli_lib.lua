@@ -133,7 +133,21 @@ function M.load(path)
   local ok, result = xpcall(chunk, debug.traceback)
   debug.sethook()
   if not ok then return nil, M.error_text(result) end
-  return result, line or 1
+  return result, M.return_line(path, line)
+end
+
+-- The hook sees a return at the line where its expression ends: a
+-- description is better pointed at where the return statement starts.
+function M.return_line(path, line)
+  if line == nil then return 1 end
+  local lines, f = {}, io.open(path, "r")
+  if f == nil then return line end
+  for l in f:lines() do lines[#lines + 1] = l end
+  f:close()
+  for k = math.min(line, #lines), 1, -1 do
+    if lines[k]:match("^%s*return%f[^%w_]") then return k end
+  end
+  return line
 end
 
 local function app_error(where, fmt, ...)
@@ -275,8 +289,9 @@ function M.run(app)
     local m = hl.receive()
     if is_signal(m) then
       say("%s: stopping %s", m[2], app.name)
-      M.stop(app)
-      say("%s stopped", app.name)
+      local reason = M.stop(app)
+      if reason == "shutdown" or reason == "gone" then say("%s stopped", app.name)
+      else say("%s stopped (%s)", app.name, M.error_text(reason)) end
       return 0
     elseif is_exit_of(m, app.top) then
       local reason = m[3]

@@ -30,6 +30,28 @@ function M.loop(name, parent_name)
   end
 end
 
+-- A main process that crashes after ms milliseconds.
+function M.crash_after(ms)
+  io.stdout:write("crasher started\n")
+  io.stdout:flush()
+  hl.sleep(ms)
+  error("crasher gave up")
+end
+
+-- A worker that ignores "shutdown": only "kill" stops it.
+function M.stubborn(name)
+  hl.trap_exit(true)
+  io.stdout:write(name, " started\n")
+  io.stdout:flush()
+  while true do
+    local m = hl.receive()
+    if type(m) == "table" and m[1] == "EXIT" then
+      io.stdout:write(name, " ignores ", tostring(m[3]), "\n")
+      io.stdout:flush()
+    end
+  end
+end
+
 -- For a supervisor: a worker linked to the caller.
 function M.start_link(name)
   return hl.spawn_link("cli_worker", "loop", name)
