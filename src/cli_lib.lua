@@ -376,17 +376,43 @@ local function print_tree(lines, sup, prefix, depth)
   end
 end
 
+-- Supervisors started from the prompt: tree() shows them too.
+local started = {}
+
+-- In the shell's state only, hl.supervisor.start_link notes what it
+-- starts. Without the supervisor module there is nothing to note.
+local function note_supervisors()
+  local ok, sup = pcall(function() return hl.supervisor end)
+  if not ok or type(sup) ~= "table" or type(sup.start_link) ~= "function" then return end
+  local start_link = sup.start_link
+  sup.start_link = function(spec, ...)
+    local pid, a, b = start_link(spec, ...)
+    if pid ~= nil then
+      local label = type(spec) == "table" and type(spec.name) == "string" and spec.name or "supervisor"
+      started[#started + 1] = { label = label, pid = pid }
+    end
+    return pid, a, b
+  end
+end
+
 -- tree([sup]): the supervision tree under sup (a pid or registered name),
--- by default under the application's top supervisor and every supervisor
--- that hl.supervisor reports as registered by name.
+-- by default under the application's top supervisor and under those
+-- started from the prompt.
 function M.tree(sup)
   local roots = {}
   if sup ~= nil then
     roots[1] = { label = tostring(sup), pid = sup }
   else
-    local app = M.app
+    local app, seen = M.app, {}
     if app ~= nil and app.supervisor ~= nil then
       roots[1] = { label = app.name, pid = app.top }
+      seen[tostring(app.top)] = true
+    end
+    for _, s in ipairs(started) do
+      if not seen[tostring(s.pid)] and hl.process_info(s.pid) ~= nil then
+        roots[#roots + 1] = s
+        seen[tostring(s.pid)] = true
+      end
     end
   end
   if #roots == 0 then
@@ -421,6 +447,7 @@ end
 
 -- The globals of the shell's prompt.
 function M.install_globals(env)
+  note_supervisors()
   env.hl = hl
   env.heirloom = hl
   env.i, env.ps, env.tree, env.flush = M.i, M.ps, M.tree, M.flush
