@@ -305,6 +305,20 @@ describe("heirloom command #child", function()
       assert.is_truthy(out:find("solo_worker stopping (shutdown)", 1, true), out)
     end)
 
+    it("says once when the application's top process exits under it", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "solo.lua"), table.concat({
+        "hl.exit(hl.await_name('solo_worker', 5000), 'kill')",
+        "hl.sleep(500)",
+        "1",
+        "flush()",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status)
+      assert.are.equal("solo_worker started\ntrue\n1\nno messages\n", out)
+      local _, count = err:gsub("heirloom: solo: the main process <[%d.]+> exited: killed", "")
+      assert.are.equal(1, count, err)
+      assert.is_nil(err:find("stopping solo", 1, true))
+    end)
+
     it("flush() shows the messages sent to the shell", function()
       local out, _, status = heirloom("shell", "local _ = hl.send(hl.self(), { 'hello', 42 })\nflush()\nflush()\n")
       assert.are.equal(0, status)

@@ -264,6 +264,10 @@ typedef struct signal_thread {
   hl_node *node;
 } signal_thread;
 
+static void free_buf(void *b) {
+  hl_buf_free(b);
+}
+
 /* Takes the signals that `run` handles and sends each to the host as
 ** {"heirloom.signal", "SIGTERM"}; the run loop does the rest. */
 static void *take_signals(void *arg) {
@@ -272,6 +276,7 @@ static void *take_signals(void *arg) {
   hl_buf msg;
   handled_signals(&set);
   hl_buf_init(&msg);
+  pthread_cleanup_push(free_buf, &msg);   /* the thread ends by cancellation */
   for (;;) {
     int sig;
     const char *name;
@@ -288,6 +293,7 @@ static void *take_signals(void *arg) {
       pthread_setcancelstate(old, NULL);
     }
   }
+  pthread_cleanup_pop(1);
   return NULL;
 }
 

@@ -309,6 +309,20 @@ end
 
 -- ---------------------------------------------------------------- shell helpers
 
+-- After each chunk at the prompt: says once if the application's top
+-- process has exited (its EXIT message is taken from the shell's mailbox).
+function M.after_chunk()
+  local app = M.app
+  if app == nil or app.top == nil or app.exited then return end
+  local m = hl.receive(function(m) return is_exit_of(m, app.top) end, 0)
+  if m ~= nil then
+    app.exited = true
+    say("%s: %s %s exited: %s", app.name,
+        app.supervisor and "the top supervisor" or "the main process",
+        tostring(app.top), M.error_text(m[3]))
+  end
+end
+
 local function cell(v)
   if v == nil then return "-" end
   return type(v) == "string" and v or show(v)

@@ -144,6 +144,7 @@ static void run_chunk(shell *sh) {
     if (!cli_lib_call(L, "print_results", lua_gettop(L) - base + 1, 0)) print_error(L);
   }
   lua_settop(L, base - 1);
+  if (!cli_lib_call(L, "after_chunk", 0, 0)) print_error(L);
 }
 
 static void chunk_add(shell *sh, const char *s, size_t len) {
