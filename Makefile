@@ -28,6 +28,10 @@ BIND = lhandle lterm lcall ltable lselect linfo lproc lspawn lheirloom
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
 TESTS = test_term test_table test_threads test_mspec test_oset test_procs
+# the supervisor (issue 4)
+CORE += supervisor
+BIND += lsupervisor
+TESTS += test_supervisor
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)

@@ -11,6 +11,7 @@
 #include "lbind.h"
 #include "lhandle.h"
 #include "lproc.h"
+#include "lsupervisor.h"
 #include "proc.h"
 #include "ptab.h"
 #include "term.h"
@@ -215,6 +216,8 @@ int luaopen_heirloom(lua_State *L) {
   lspawn_open(L);
   lbind_open_table(L);
   lua_setfield(L, -2, "table");
+  lsupervisor_open(L);                 /* for lua/heirloom/supervisor.lua */
+  lua_setfield(L, -2, "_supervisor_core");
   lua_pushliteral(L, HL_VERSION);
   lua_setfield(L, -2, "version");
   lua_newtable(L);

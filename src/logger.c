@@ -143,3 +143,13 @@ void logger_crash(hl_node *n, uint64_t pid, const unsigned char *reason, size_t 
   if (buf_ok(&b)) logger_report(&n->log, (const char *)b.p);
   buf_free(&b);
 }
+
+void logger_report_term(logger *lg, const char *head, const unsigned char *term, size_t len) {
+  buf b;
+  buf_init(&b);
+  buf_put(&b, head, strlen(head));
+  if (format(term, len, &b, 0) == 0) buf_put(&b, "<malformed term>", 16);
+  buf_putc(&b, '\0');
+  if (buf_ok(&b)) logger_report(lg, (const char *)b.p);
+  buf_free(&b);
+}
