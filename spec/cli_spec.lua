@@ -159,6 +159,17 @@ describe("heirloom command #child", function()
         'bad_node.lua:7: node.schedulers: expected an integer from 1 to 1024, got "many"', 1, true), err)
     end)
 
+    it("a bad supervisor spec is reported with the file, the line and the validation message", function()
+      local out, err, status = heirloom("run " .. quote(APPS .. "bad_spec.lua"))
+      assert.are.equal(1, status)
+      assert.are.equal("", out)
+      assert.is_truthy(err:find('bad_spec.lua:3: cannot start bad_spec: heirloom.supervisor.start_link: '
+        .. 'children[2].restart: expected "permanent", "transient" or "temporary", got "sometimes"',
+        1, true), err)
+      -- nothing was started
+      assert.is_nil(err:find("started", 1, true))
+    end)
+
     it("a file that returns no table, or a table with unknown fields, is refused", function()
       local dir = os.tmpname()
       os.remove(dir)
@@ -207,6 +218,29 @@ describe("heirloom command #child", function()
       assert_in_order(run.output(), "heirloom: SIGTERM: stopping solo",
                       "solo_worker stopping (shutdown)", "heirloom: solo stopped")
       run.clean()
+    end)
+
+    it("SIGTERM stops a supervision tree right to left, then exits 0", function()
+      local run = start_run(APPS .. "app.lua")
+      assert.is_true(wait_for(function() return run.output():find("cliapp started", 1, true) end),
+                     run.output())
+      assert_in_order(run.output(), "first started", "third started", "second started",
+                      "heirloom: cliapp started (supervisor <")
+      signal(run, "TERM")
+      assert.is_true(wait_for(function() return run.status() ~= nil end), run.output())
+      assert.are.equal(0, run.status())
+      assert_in_order(run.output(), "heirloom: SIGTERM: stopping cliapp",
+                      "second stopping (shutdown)", "third stopping (shutdown)",
+                      "first stopping (shutdown)", "heirloom: cliapp stopped")
+      run.clean()
+    end)
+
+    it("a top supervisor that reaches its restart intensity is reported, status 1", function()
+      local out, err, status = heirloom("run " .. quote(APPS .. "giveup.lua"))
+      assert.are.equal(1, status)
+      local _, starts = out:gsub("crasher started", "")
+      assert.are.equal(3, starts, out)   -- the first start and intensity = 2 restarts
+      assert.is_truthy(err:find("heirloom: giveup: the top supervisor <[%d.]+> exited on its own: shutdown"), err)
     end)
 
     it("Ctrl-C (SIGINT) stops it too; a second one kills what does not stop", function()
@@ -317,6 +351,45 @@ describe("heirloom command #child", function()
       local _, count = err:gsub("heirloom: solo: the main process <[%d.]+> exited: killed", "")
       assert.are.equal(1, count, err)
       assert.is_nil(err:find("stopping solo", 1, true))
+    end)
+
+    it("tree() shows the application's supervision tree, nested, with restarted pids", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "app.lua"), table.concat({
+        "old = hl.await_name('second', 5000)",
+        "tree()",
+        "hl.exit(old, 'kill')",
+        "repeat hl.sleep(10) until hl.whereis('second') and hl.whereis('second') ~= old",
+        "print('new ' .. tostring(hl.whereis('second')))",
+        "tree()",
+        "tree('inner_sup')",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      local sup, first, inner, third, second =
+        out:match("cliapp  (<[%d.]+>)  supervisor\n" ..
+                  "|%-%- first  (<[%d.]+>)  worker\n" ..
+                  "|%-%- inner  (<[%d.]+>)  supervisor\n" ..
+                  "|   `%-%- third  (<[%d.]+>)  worker\n" ..
+                  "`%-%- second  (<[%d.]+>)  worker\n")
+      assert.is_truthy(sup, out)
+      local new = out:match("new (<[%d.]+>)")
+      assert.are_not.equal(second, new)
+      assert_in_order(out, "new " .. new, "cliapp  " .. sup, "first  " .. first, "inner  " .. inner,
+                      "third  " .. third, "second  " .. new .. "  worker",
+                      "inner_sup  <", "`-- third  " .. third .. "  worker")
+      assert_in_order(err, "heirloom: stopping cliapp", "heirloom: cliapp stopped")
+      assert_in_order(out, "second stopping (shutdown)", "third stopping (shutdown)",
+                      "first stopping (shutdown)")
+    end)
+
+    it("tree() without an application says so; it shows a supervisor started at the prompt", function()
+      local out, _, status = heirloom("shell " .. quote(APPS .. "solo.lua"), table.concat({
+        "tree()",
+        "sup = hl.supervisor.start_link{ name = 'adhoc', strategy = 'one_for_one', children = {",
+        "  { id = 'w', start = { 'cli_worker', 'start_link', 'adhoc_w' } } } }",
+        "tree()",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status)
+      assert_in_order(out, "no supervision tree", "adhoc  <", "`-- w  <")
     end)
 
     it("flush() shows the messages sent to the shell", function()
