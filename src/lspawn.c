@@ -241,7 +241,10 @@ static int dump_function(lua_State *L, int idx, const char *fname, buf *code) {
   lua_pushvalue(L, idx);
   lua_dump(L, dump_writer, code, 0);
   lua_pop(L, 1);
-  if (!buf_ok(code)) return luaL_error(L, "heirloom.%s: out of memory", fname);
+  if (!buf_ok(code)) {
+    buf_free(code);
+    return luaL_error(L, "heirloom.%s: out of memory", fname);
+  }
   return 1;
 }
 
@@ -293,7 +296,7 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
   spawning sp = {b->node, qualified, NULL, NULL, ""};
   int top = lua_gettop(L), nargs, isfn = lua_type(L, first) == LUA_TFUNCTION, ok;
   uint64_t pid = 0, ref = 0;
-  buf *code = NULL;
+  buf code;
   snprintf(qualified, sizeof qualified, "heirloom.%s", fname);
   if (first > top) return luaL_error(L, "heirloom.%s: missing module and function", fname);
   if (!isfn && (lua_type(L, first) != LUA_TSTRING || lua_type(L, first + 1) != LUA_TSTRING))
@@ -315,14 +318,13 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
       return luaL_error(L, "heirloom.%s: %s", fname, msg);
   }
   lua_pop(L, 1);
-  if (isfn) {
-    code = lbind_newbuf(L);            /* freed by the collector */
-    dump_function(L, first, fname, code);
-  }
+  buf_init(&code);
+  if (isfn) dump_function(L, first, fname, &code);   /* raises before it allocates */
   ok = start_state(&sp, package_field(L, "path"), package_field(L, "cpath")) &&
-       (isfn ? load_code(&sp, code)
+       (isfn ? load_code(&sp, &code)
              : load_module(&sp, lua_tostring(L, first), lua_tostring(L, first + 1))) &&
        launch(&sp, b->in.p, b->in.n, nargs, o, b->me, &pid, &ref);
+  buf_free(&code);
   if (!ok) return luaL_error(L, "%s", sp.msg);
   lhandle_push(L, TERM_PID, pid);
   if (o->monitor) lhandle_push(L, TERM_REF, ref);
