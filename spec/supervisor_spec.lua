@@ -505,6 +505,22 @@ describe("hl.supervisor", function()
       end, 3000))
       assert.is_not_nil(hl.process_info(sup))
     end)
+    it("terminate_child during failed restarts stops the retries", function()
+      local flags = hl.table.new("sup_flags4", { named = true })
+      flags:insert({ "fail", false })
+      local sup = assert(hl.supervisor.start_link{ intensity = 100000, period = 10, children = {
+        { id = "f", start = { "sup_worker", "start_unless_told", hl.self(), "f", "sup_flags4" } } } })
+      local f = started("f")
+      flags:insert({ "fail", true })
+      crash(f)
+      expect(msg("start_called", "f"))        -- failing, and tried again and again
+      assert.is_true(hl.supervisor.terminate_child(sup, "f"))
+      flags:insert({ "fail", false })
+      none(msg("started", "f"), 200, "no restart after terminate_child")
+      assert.is_nil(children_by_id(sup).f.pid)
+      assert.is_not_nil(hl.process_info(sup))
+      S.drain()
+    end)
   end)
 
   -- ------------------------------------------------------------ shutdown

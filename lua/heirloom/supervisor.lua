@@ -177,13 +177,17 @@ local function carry_out(st, stops, starts)
     local c = st.core:child(key)
     if c ~= nil and c.pid == nil and not start_one(st, key) then
       if not st.core:record_restart(C.now()) then give_up(st) end
+      st.restarting[key] = true
       hl.send(st.self, { RETRY, key })
       return
     end
   end
 end
 
+-- A retry is dropped if a request has dealt with the child meanwhile.
 local function retry(st, key)
+  if not st.restarting[key] then return end
+  st.restarting[key] = nil
   local c = st.core:child(key)
   if c ~= nil and c.pid == nil then carry_out(st, st.core:plan(key)) end
 end
@@ -240,6 +244,7 @@ end
 function requests.terminate_child(st, arg)
   local key = lookup(st, arg)
   if key == nil then return "error", "not_found" end
+  st.restarting[key] = nil
   shutdown_one(st, key)
   st.core:stopped(key)
   return "ok", true
@@ -250,6 +255,7 @@ function requests.restart_child(st, id)
   local key = lookup(st, id)
   if key == nil then return "error", "not_found" end
   if st.core:child(key).pid ~= nil then return "error", "running" end
+  st.restarting[key] = nil
   local pid, reason = start_one(st, key)
   if pid == nil then return "error", reason end
   return "ok", pid
@@ -260,6 +266,7 @@ function requests.delete_child(st, id)
   local key = lookup(st, id)
   if key == nil then return "error", "not_found" end
   if st.core:child(key).pid ~= nil then return "error", "running" end
+  st.restarting[key] = nil
   st.core:remove(key)
   return "ok", true
 end
@@ -309,7 +316,8 @@ end
 
 -- The supervisor's body (spawned by start_link).
 function M._run(spec, parent)
-  local st = { parent = parent, self = hl.self(), name = spec.name }
+  -- restarting: the keys of children whose restart failed and will be tried again
+  local st = { parent = parent, self = hl.self(), name = spec.name, restarting = {} }
   st.core = C.new(spec, "start_link")
   st.strategy = st.core:info()
   st.label = "supervisor " .. tostring(st.self) .. (spec.name and (' "' .. spec.name .. '"') or "")
