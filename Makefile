@@ -23,8 +23,8 @@ CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC \
 LDFLAGS = $(SAN)
 LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 
-CORE = buf term err eobj htab oset etab eupdate escan node mspec mspec_run logger ptab proc scheduler capi
-BIND = lhandle lterm lcall ltable lselect linfo lproc lspawn lheirloom
+CORE = buf codecache term err eobj htab oset etab eupdate escan node mspec mspec_run logger alias ptab proc spool scheduler capi
+BIND = lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
 TESTS = test_term test_table test_threads test_mspec test_oset test_procs

@@ -646,17 +646,43 @@ hl_status etab_set_heir(etab *t, uint64_t caller, tslice heir,
   return HL_OK;
 }
 
+/* Tells `to` it owns the table now: {"ETS-TRANSFER", tab, from, data}. */
+static void send_transfer(etab *t, proc *to, uint64_t from, tslice data) {
+  buf m;
+  buf_init(&m);
+  term_put_array(&m, 4);
+  term_put_string(&m, "ETS-TRANSFER", 12);
+  term_put_id(&m, TERM_TABLE, t->id);
+  term_put_id(&m, TERM_PID, from);
+  if (data.len > 0) buf_put(&m, data.p, data.len);
+  else term_put_nil(&m);
+  if (buf_ok(&m)) proc_deliver(to, m.p, m.n);
+  buf_free(&m);
+}
+
 hl_status etab_give_away(etab *t, uint64_t caller, uint64_t pid,
                          tslice data, hl_err *e) {
   char text[40];
-  (void)data;
+  proc *to;
   if (check_owner(t, caller, "give it away", e) != HL_OK) return e->code;
   node_pid_text(pid, text, sizeof text);
   if (pid == caller) return err_set(e, HL_EBADARG, "pid %s already owns the table", text);
-  if (!node_pid_alive(t->node, pid))
-    return err_set(e, HL_EBADARG, "pid %s is not alive", text);
+  to = ptab_get(&t->node->procs, pid);
+  if (to == NULL) return err_set(e, HL_EBADARG, "pid %s is not alive", text);
   atomic_store(&t->owner, pid);
+  send_transfer(t, to, caller, data);
+  proc_unref(to);
   return HL_OK;
+}
+
+hl_status etab_claim(etab *t, uint64_t caller, hl_err *e) {
+  uint64_t none = 0;
+  char text[40];
+  if (etab_check_open(t, e) != HL_OK) return e->code;
+  if (atomic_compare_exchange_strong(&t->owner, &none, caller)) return HL_OK;
+  if (none == caller) return err_set(e, HL_EBADARG, "the caller already owns the table");
+  node_pid_text(none, text, sizeof text);
+  return err_set(e, HL_EBADARG, "the table is not in custody: %s owns it", text);
 }
 
 /* ---- the owner's exit ---- */
@@ -679,27 +705,20 @@ static uint64_t live_heir(etab *t, const buf *heir, uint64_t dying) {
 }
 
 void etab_owner_exit(etab *t, uint64_t dying) {
-  buf heir, data, m;
+  buf heir, data;
   uint64_t to;
   proc *p;
   buf_init(&heir);
   buf_init(&data);
-  buf_init(&m);
   etab_meta(t, NULL, &heir, &data);
   to = live_heir(t, &heir, dying);
   if (to != 0 && (p = ptab_get(&t->node->procs, to)) != NULL) {
-    /* {"ETS-TRANSFER", tab, from, heir_data}: a pid heir serves once; a
-    ** name heir stays, so a restarted holder of the name is heir again. */
+    /* A pid heir serves once; a name heir stays, so a restarted holder of
+    ** the name is heir again. */
     atomic_store(&t->owner, to);
     if (heir.p[0] == TERM_PID) etab_set_heir(t, to, (tslice){NULL, 0}, (tslice){NULL, 0},
                                              &(hl_err){HL_OK, ""});
-    term_put_array(&m, 4);
-    term_put_string(&m, "ETS-TRANSFER", 12);
-    term_put_id(&m, TERM_TABLE, t->id);
-    term_put_id(&m, TERM_PID, dying);
-    if (data.n > 0) buf_put(&m, data.p, data.n);
-    else term_put_nil(&m);
-    if (buf_ok(&m)) proc_deliver(p, m.p, m.n);
+    send_transfer(t, p, dying, (tslice){data.p, data.n});
     proc_unref(p);
   } else if (t->custody) {
     atomic_store(&t->owner, 0);   /* the node keeps it until claimed */
@@ -709,5 +728,4 @@ void etab_owner_exit(etab *t, uint64_t dying) {
   }
   buf_free(&heir);
   buf_free(&data);
-  buf_free(&m);
 }

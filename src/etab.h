@@ -146,6 +146,8 @@ size_t etab_size(etab *t);
 uint64_t etab_owner(etab *t);
 hl_status etab_give_away(etab *t, uint64_t caller, uint64_t pid,
                          tslice data, hl_err *e);
+/* Makes caller the owner of a table in the node's custody (owner 0). */
+hl_status etab_claim(etab *t, uint64_t caller, hl_err *e);
 /* heir: a pid or string term, or {NULL,0} for none. */
 hl_status etab_set_heir(etab *t, uint64_t caller, tslice heir,
                         tslice heir_data, hl_err *e);

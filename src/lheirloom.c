@@ -187,7 +187,8 @@ static const luaL_Reg functions[] = {
   {NULL, NULL}
 };
 
-/* hl.server, hl.supervisor and hl.tablemgr are Lua modules in
+/* hl.table (see ltable.c) and hl._supervisor_core are built on first
+** use. hl.server, hl.supervisor and hl.tablemgr are Lua modules in
 ** lua/heirloom/; they are required on first use, so a process that never
 ** touches them pays nothing for them. */
 static const char *const lua_libraries[] = {"server", "supervisor", "tablemgr", NULL};
@@ -196,6 +197,14 @@ static int load_library(lua_State *L) {
   const char *key = lua_tostring(L, 2);
   int i;
   if (key == NULL) return 0;
+  if (strcmp(key, "table") == 0 || strcmp(key, "_supervisor_core") == 0) {
+    if (strcmp(key, "table") == 0) lbind_open_table(L);
+    else lsupervisor_open(L);          /* for lua/heirloom/supervisor.lua */
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+  }
   for (i = 0; lua_libraries[i] != NULL; i++)
     if (strcmp(key, lua_libraries[i]) == 0) break;
   if (lua_libraries[i] == NULL) return 0;
@@ -214,10 +223,7 @@ int luaopen_heirloom(lua_State *L) {
   luaL_newlib(L, functions);
   lproc_open(L);
   lspawn_open(L);
-  lbind_open_table(L);
-  lua_setfield(L, -2, "table");
-  lsupervisor_open(L);                 /* for lua/heirloom/supervisor.lua */
-  lua_setfield(L, -2, "_supervisor_core");
+  lbind_lazy_table(L);
   lua_pushliteral(L, HL_VERSION);
   lua_setfield(L, -2, "version");
   lua_newtable(L);

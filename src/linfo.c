@@ -188,6 +188,28 @@ int linfo_whereis(lua_State *L) {
   return 1;
 }
 
+/* hl.table.claim(name): the caller takes over a table in the node's
+** custody. Any process may claim; the first claim wins. */
+int linfo_claim(lua_State *L) {
+  lbind *b = lbind_running(L, "table.claim");
+  hl_err e;
+  etab *t;
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "heirloom.table.claim: name must be a string (got %s)",
+                      luaL_typename(L, 1));
+  t = node_table_by_name(b->node, lua_tostring(L, 1));
+  if (t == NULL)
+    return luaL_error(L, "heirloom.table.claim: no table is named '%s'", lua_tostring(L, 1));
+  err_clear(&e);
+  if (etab_claim(t, b->self, &e) != HL_OK) {
+    etab_unref(t);
+    return luaL_error(L, "heirloom.table.claim: table '%s': %s", lua_tostring(L, 1), e.msg);
+  }
+  lhandle_push_table(L, t);
+  etab_unref(t);
+  return 1;
+}
+
 int linfo_all(lua_State *L) {
   lbind *b = lbind_running(L, "table.all");
   etab **list;

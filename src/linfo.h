@@ -9,6 +9,7 @@
 
 int linfo_new(lua_State *L);
 int linfo_whereis(lua_State *L);
+int linfo_claim(lua_State *L);
 int linfo_all(lua_State *L);
 int linfo_info(lua_State *L);
 int linfo_rename(lua_State *L);

@@ -51,11 +51,28 @@ static void capture(logger *lg, const char *text) {
   lg->captured[lg->ncaptured++] = copy;
 }
 
+void logger_set_callback(logger *lg, logger_fn fn, void *ud) {
+  pthread_mutex_lock(&lg->lock);
+  lg->mode = fn != NULL ? LOG_CALLBACK : LOG_STDERR;
+  lg->fn = fn;
+  lg->ud = ud;
+  pthread_mutex_unlock(&lg->lock);
+}
+
 void logger_report(logger *lg, const char *text) {
+  logger_fn fn = NULL;
+  void *ud = NULL;
   pthread_mutex_lock(&lg->lock);
   if (lg->mode == LOG_STDERR) fprintf(stderr, "%s\n", text);
   else if (lg->mode == LOG_CAPTURE) capture(lg, text);
+  else if (lg->mode == LOG_CALLBACK) {
+    fn = lg->fn;
+    ud = lg->ud;
+  }
   pthread_mutex_unlock(&lg->lock);
+  /* Outside the lock, so the host's function may call heirloom, even
+  ** code that reports. */
+  if (fn != NULL) fn(ud, text);
 }
 
 size_t logger_take(logger *lg, char ***out) {

@@ -12,6 +12,7 @@
 #include "node.h"
 #include "proc.h"
 #include "scheduler.h"
+#include "spool.h"
 #include "term.h"
 
 node *node_new(const hl_config *cfg) {
@@ -21,6 +22,7 @@ node *node_new(const hl_config *cfg) {
   atomic_init(&n->next_ref, 1);
   pthread_mutex_init(&n->lock, NULL);
   logger_init(&n->log);
+  codecache_init(&n->code);
   n->next_table_id = 1;
   if (cfg != NULL) n->cfg = *cfg;
   n->cfg.data_dir = NULL;   /* durable storage is not opened yet */
@@ -36,6 +38,7 @@ node *node_new(const hl_config *cfg) {
   return n;
 fail:
   ptab_destroy(&n->procs);
+  codecache_destroy(&n->code);
   logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);
   free(n);
@@ -63,8 +66,11 @@ void node_unref(node *n) {
   if (atomic_fetch_sub(&n->refs, 1) != 1) return;
   free(n->tables);
   ptab_destroy(&n->procs);
+  codecache_destroy(&n->code);
   logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);
+  free(n->lua_path);
+  free(n->lua_cpath);
   free(n);
 }
 
@@ -107,6 +113,8 @@ void node_stop(node *n) {
   stop_processes(n, 1);
   sched_free(n->sched);
   n->sched = NULL;
+  spool_free(n->pool);
+  n->pool = NULL;
   pthread_mutex_lock(&n->lock);
   list = n->tables;
   count = n->ntables;
@@ -119,6 +127,15 @@ void node_stop(node *n) {
   }
   free(list);
   node_unref(n);
+}
+
+spool *node_pool(node *n, spool_make make) {
+  spool *s;
+  pthread_mutex_lock(&n->lock);
+  if (n->pool == NULL && !n->stopped) n->pool = spool_new(make, 32);
+  s = n->pool;
+  pthread_mutex_unlock(&n->lock);
+  return s;
 }
 
 uint64_t node_new_table_id(node *n) {
