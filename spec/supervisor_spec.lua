@@ -261,10 +261,9 @@ describe("hl.supervisor", function()
 
     it("refuses a name that is taken", function()
       local first = assert(hl.supervisor.start_link{ name = "taken_sup" })
-      local sup, why, holder = hl.supervisor.start_link{ name = "taken_sup" }
+      local sup, why = hl.supervisor.start_link{ name = "taken_sup" }
       assert.is_nil(sup)
-      assert.are.equal("already_started", why)
-      assert.are.equal(first, holder)
+      assert.are.same({ "already_started", first }, why)
     end)
 
     it("stop shuts the children down and ends the supervisor normally", function()
@@ -505,6 +504,22 @@ describe("hl.supervisor", function()
       end, 3000))
       assert.is_not_nil(hl.process_info(sup))
     end)
+    it("terminate_child during failed restarts stops the retries", function()
+      local flags = hl.table.new("sup_flags4", { named = true })
+      flags:insert({ "fail", false })
+      local sup = assert(hl.supervisor.start_link{ intensity = 100000, period = 10, children = {
+        { id = "f", start = { "sup_worker", "start_unless_told", hl.self(), "f", "sup_flags4" } } } })
+      local f = started("f")
+      flags:insert({ "fail", true })
+      crash(f)
+      expect(msg("start_called", "f"))        -- failing, and tried again and again
+      assert.is_true(hl.supervisor.terminate_child(sup, "f"))
+      flags:insert({ "fail", false })
+      none(msg("started", "f"), 200, "no restart after terminate_child")
+      assert.is_nil(children_by_id(sup).f.pid)
+      assert.is_not_nil(hl.process_info(sup))
+      S.drain()
+    end)
   end)
 
   -- ------------------------------------------------------------ shutdown
@@ -681,7 +696,7 @@ describe("hl.supervisor", function()
     it("start_child: an id that is taken, a bad spec, a failing start", function()
       local sup = assert(hl.supervisor.start_link{ children = { worker("a") } })
       local a = started("a")
-      assert.are.same({ nil, "already_started", a }, { hl.supervisor.start_child(sup, worker("a")) })
+      assert.are.same({ nil, { "already_started", a } }, { hl.supervisor.start_child(sup, worker("a")) })
       assert.is_true(hl.supervisor.terminate_child(sup, "a"))
       assert.are.same({ nil, "already_present" }, { hl.supervisor.start_child(sup, worker("a")) })
       assert.are.equal('heirloom.supervisor.start_child: spec.restart: expected "permanent", '
@@ -776,6 +791,45 @@ describe("hl.supervisor", function()
       assert.are.equal(1, hl.supervisor.count_children("by_name").active)
       assert.is_true(hl.supervisor.terminate_child("by_name", "a"))
       S.drain()
+    end)
+  end)
+
+  -- ------------------------------------------------------------ servers
+  describe("hl.server children", function()
+    local function server(id, args, extra)
+      local c = { id = id, start = { "heirloom.server", "start_link", "srv_basic", args } }
+      for k, v in pairs(extra or {}) do c[k] = v end
+      return c
+    end
+
+    it("a crashed server is restarted; a trapping one runs terminate on shutdown", function()
+      local me = hl.self()
+      local sup = assert(hl.supervisor.start_link{ children = {
+        server("s", { observer = me, trap = true, n = 5 }) } })
+      local s1 = expect(msg("init"))[2]
+      assert.are.equal(5, hl.server.call(s1, { "get" }))
+      pcall(hl.server.call, s1, { "crash", "server down" })
+      assert.are.equal("server down", expect(msg("terminate"))[2].error)
+      local s2 = expect(msg("init"))[2]
+      assert.are_not.equal(s1, s2)
+      assert.are.equal(s2, children_by_id(sup).s.pid)
+      assert.are.equal(5, hl.server.call(s2, { "get" }))
+      assert.is_true(hl.supervisor.terminate_child(sup, "s"))
+      local t = expect(msg("terminate"))
+      assert.are.same({ "terminate", "shutdown", 5 }, t)
+    end)
+
+    it("a start that returns nil, \"ignore\" is no failure: the child is not running", function()
+      local sup = assert(hl.supervisor.start_link{ children = {
+        server("quiet", { mode = "ignore" }), worker("a") } })
+      started("a")
+      local c = children_by_id(sup)
+      assert.is_nil(c.quiet.pid)
+      assert.are.same({ "quiet", "a" }, ids(sup))
+      assert.are.same({ nil, "ignore" }, { hl.supervisor.restart_child(sup, "quiet") })
+      assert.are.same({ nil, "ignore" }, { hl.supervisor.start_child(sup, server("q2", { mode = "ignore" })) })
+      assert.are.same({ "quiet", "a", "q2" }, ids(sup))     -- its spec is kept, as in OTP
+      assert.are.equal(0, #logged("failed to start"))
     end)
   end)
 

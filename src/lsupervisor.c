@@ -282,7 +282,7 @@ static int l_new(lua_State *L) {
   sup *s;
   if (lua_type(L, 1) != LUA_TTABLE)
     return raise(L, "heirloom.supervisor.%s: spec must be a table (got %s)", fname,
-                      luaL_typename(L, 1));
+                 luaL_typename(L, 1));
   known_fields(L, 1, known, fname, "spec");
   if (lua_getfield(L, 1, "name") != LUA_TNIL &&
       (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0))
@@ -307,10 +307,6 @@ static int l_new(lua_State *L) {
 }
 
 /* ---- children ---- */
-
-static const char *name_of(const char *const names[], int i) {
-  return names[i];
-}
 
 static void push_pid_or_nil(lua_State *L, uint64_t pid) {
   if (pid == 0) lua_pushnil(L);
@@ -358,9 +354,9 @@ static int l_add_dynamic(lua_State *L) {
     return raise(L, "heirloom.supervisor.%s: not a simple_one_for_one supervisor", fname);
   if (!lua_isnil(L, 2) && (lua_type(L, 2) != LUA_TTABLE || (n = sequence_length(L, 2)) < 0))
     return raise(L, "heirloom.supervisor.%s: args must be an array of extra start "
-                         "arguments for a simple_one_for_one supervisor (got %s)",
-                      fname, lua_type(L, 2) == LUA_TTABLE ? "a table with other keys"
-                                                          : luaL_typename(L, 2));
+                    "arguments for a simple_one_for_one supervisor (got %s)",
+                 fname, lua_type(L, 2) == LUA_TTABLE ? "a table with other keys"
+                                                     : luaL_typename(L, 2));
   if (lterm_decode(L, s->tmpl.start, s->tmpl.startlen) == 0)
     return raise(L, "heirloom.supervisor.%s: the template's start does not decode", fname);
   base = (lua_Integer)lua_rawlen(L, -1);
@@ -391,9 +387,9 @@ static void push_child(lua_State *L, const sup_child *c) {
   }
   push_pid_or_nil(L, c->pid);
   lua_setfield(L, -2, "pid");
-  lua_pushstring(L, name_of(restarts, c->restart));
+  lua_pushstring(L, restarts[c->restart]);
   lua_setfield(L, -2, "restart");
-  lua_pushstring(L, name_of(types, c->type));
+  lua_pushstring(L, types[c->type]);
   lua_setfield(L, -2, "type");
   if (c->shutdown == SUP_BRUTAL_KILL) lua_pushliteral(L, "brutal_kill");
   else if (c->shutdown == SUP_INFINITY) lua_pushliteral(L, "infinity");
@@ -529,9 +525,9 @@ static int l_which(lua_State *L) {
     }
     push_pid_or_nil(L, c->pid);
     lua_setfield(L, -2, "pid");
-    lua_pushstring(L, name_of(types, c->type));
+    lua_pushstring(L, types[c->type]);
     lua_setfield(L, -2, "type");
-    lua_pushstring(L, name_of(restarts, c->restart));
+    lua_pushstring(L, restarts[c->restart]);
     lua_setfield(L, -2, "restart");
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }

@@ -289,5 +289,5 @@ int main(void) {
   test_intensity();
   test_simple();
   buf_free(&start_term);
-  return check_summary("test_supervisor");
+  return check_summary("supervisor");
 }

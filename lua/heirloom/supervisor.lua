@@ -83,10 +83,12 @@ local function call_start(start)
                           :format(module, fname, type(pid)) }
 end
 
--- Starts the child `key`; its pid, or nil and the reason.
+-- Starts the child `key`; its pid, or nil and the reason. The reason
+-- "ignore" (OTP's ignore) is no failure: the child is simply not running.
 local function start_one(st, key)
   local c = st.core:child(key)
   local pid, reason = call_start(c.start)
+  if pid == nil and reason == "ignore" then return nil, reason end
   if pid == nil then
     report(st, "SUPERVISOR", ("child %s failed to start"):format(child_label(c)), reason)
     return nil, reason
@@ -175,15 +177,21 @@ local function carry_out(st, stops, starts)
   end
   for _, key in ipairs(starts) do
     local c = st.core:child(key)
-    if c ~= nil and c.pid == nil and not start_one(st, key) then
+    local pid, reason
+    if c ~= nil and c.pid == nil then pid, reason = start_one(st, key) end
+    if c ~= nil and pid == nil and reason ~= "ignore" then
       if not st.core:record_restart(C.now()) then give_up(st) end
+      st.restarting[key] = true
       hl.send(st.self, { RETRY, key })
       return
     end
   end
 end
 
+-- A retry is dropped if a request has dealt with the child meanwhile.
 local function retry(st, key)
+  if not st.restarting[key] then return end
+  st.restarting[key] = nil
   local c = st.core:child(key)
   if c ~= nil and c.pid == nil then carry_out(st, st.core:plan(key)) end
 end
@@ -220,10 +228,13 @@ function requests.start_child(st, arg)
     ok, key, why, holder = pcall(st.core.add, st.core, arg, "start_child")
   end
   if not ok then return "badarg", key end
-  if key == nil then return "error", why, holder end
+  if key == nil then
+    return "error", why == "already_started" and { why, holder } or why
+  end
   local pid, reason = start_one(st, key)
   if pid == nil then
-    st.core:remove(key)
+    -- an ignored static child keeps its spec, as in OTP
+    if reason ~= "ignore" or st.strategy == "simple_one_for_one" then st.core:remove(key) end
     return "error", reason
   end
   return "ok", pid
@@ -240,6 +251,7 @@ end
 function requests.terminate_child(st, arg)
   local key = lookup(st, arg)
   if key == nil then return "error", "not_found" end
+  st.restarting[key] = nil
   shutdown_one(st, key)
   st.core:stopped(key)
   return "ok", true
@@ -250,6 +262,7 @@ function requests.restart_child(st, id)
   local key = lookup(st, id)
   if key == nil then return "error", "not_found" end
   if st.core:child(key).pid ~= nil then return "error", "running" end
+  st.restarting[key] = nil
   local pid, reason = start_one(st, key)
   if pid == nil then return "error", reason end
   return "ok", pid
@@ -260,6 +273,7 @@ function requests.delete_child(st, id)
   local key = lookup(st, id)
   if key == nil then return "error", "not_found" end
   if st.core:child(key).pid ~= nil then return "error", "running" end
+  st.restarting[key] = nil
   st.core:remove(key)
   return "ok", true
 end
@@ -274,8 +288,8 @@ local function handle_call(st, m)
   end
   local handler = requests[op]
   if handler == nil then return end
-  local status, value, extra = handler(st, arg)
-  send_safely(from, { REPLY, ref, status, value, extra })
+  local status, value = handler(st, arg)
+  send_safely(from, { REPLY, ref, status, value })
 end
 
 -- ---------------------------------------------------------------- the process
@@ -302,23 +316,24 @@ end
 
 -- Start failed: nothing of ours is left running; tell the caller, without
 -- an exit signal to it.
-local function init_failed(st, reason, extra)
+local function init_failed(st, reason)
   hl.unlink(st.parent)
-  send_safely(st.parent, { ACK, st.self, false, reason, extra })
+  send_safely(st.parent, { ACK, st.self, false, reason })
 end
 
 -- The supervisor's body (spawned by start_link).
 function M._run(spec, parent)
-  local st = { parent = parent, self = hl.self(), name = spec.name }
+  -- restarting: the keys of children whose restart failed and will be tried again
+  local st = { parent = parent, self = hl.self(), name = spec.name, restarting = {} }
   st.core = C.new(spec, "start_link")
   st.strategy = st.core:info()
   st.label = "supervisor " .. tostring(st.self) .. (spec.name and (' "' .. spec.name .. '"') or "")
   if spec.name ~= nil and not pcall(hl.register, spec.name, st.self) then
-    return init_failed(st, "already_started", hl.whereis(spec.name))
+    return init_failed(st, { "already_started", hl.whereis(spec.name) })
   end
   for _, key in ipairs(st.core:keys()) do
     local pid, reason = start_one(st, key)
-    if pid == nil then
+    if pid == nil and reason ~= "ignore" then
       local id = st.core:child(key).id
       terminate_all(st)
       return init_failed(st, { "failed_to_start_child", id, reason })
@@ -346,7 +361,7 @@ function M.start_link(spec)
   flush_down(ref)
   if m[1] == "DOWN" then return nil, m[4] end
   if m[3] then return pid end
-  return nil, m[4], m[5]
+  return nil, m[4]
 end
 
 -- A start function for plain process bodies:
@@ -390,7 +405,7 @@ local function call(fname, sup, op, arg)
   flush_down(ref)
   if m[3] == "badarg" then error(m[4], 2) end
   if m[3] == "ok" then return m[4] end
-  return nil, m[4], m[5]
+  return nil, m[4]
 end
 
 local function child_arg(fname, arg)
