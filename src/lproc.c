@@ -459,7 +459,8 @@ static void push_current_function(lua_State *L, proc *p, proc *self) {
   char text[300];
   int found = 0;
   if (p == self && !p->host) found = where(L, 1, text, sizeof text);
-  else if (!p->host && p->co != NULL && (p->state == PROC_WAITING || p->state == PROC_RUNNABLE))
+  /* the state first: p->co is written without the lock once p is dying */
+  else if ((p->state == PROC_WAITING || p->state == PROC_RUNNABLE) && !p->host && p->co != NULL)
     found = where(p->co, 0, text, sizeof text);
   if (found) lua_pushstring(L, text);
   else lua_pushnil(L);
