@@ -207,13 +207,22 @@ store *store_of(node *n, hl_err *e) {
   return s;
 }
 
+/* n's store, read under the node's lock (hl.store may be making one). */
+static store *node_store(node *n) {
+  store *s;
+  pthread_mutex_lock(&n->lock);
+  s = n->store;
+  pthread_mutex_unlock(&n->lock);
+  return s;
+}
+
 const char *store_dir(node *n) {
-  store *s = n->store;
+  store *s = node_store(n);
   return s != NULL && !s->temp ? s->dir : NULL;
 }
 
 const char *store_path(node *n) {
-  store *s = n->store;
+  store *s = node_store(n);
   return s != NULL ? s->dir : NULL;
 }
 
@@ -402,7 +411,7 @@ hl_status store_delete_prefix(store *s, const buf *prefix, size_t chunk, int syn
 /* ---- tables ---- */
 
 hl_status store_attach(etab *t, int sync, hl_err *e) {
-  store *s = t->node->store;
+  store *s = node_store(t->node);
   stab *d;
   leveldb_writebatch_t *wb;
   buf k, v;
