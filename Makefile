@@ -5,7 +5,7 @@
 #   make check-asan / check-tsan   the same under the sanitizers
 #   make bench    side-by-side benchmarks against Erlang/OTP
 
-DEPS = liblua5.4-dev lua5.4 libleveldb-dev lua-busted pkg-config
+DEPS = liblua5.4-dev lua5.4 libleveldb-dev lua-busted pkg-config libedit-dev
 BENCH_DEPS = erlang-base
 
 CC ?= cc
@@ -23,16 +23,22 @@ CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC \
 LDFLAGS = $(SAN)
 LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 
-CORE = buf term err eobj htab oset etab eupdate escan node mspec mspec_run logger ptab proc scheduler capi store sload tabfile
-BIND = lhandle lterm lcall ltable lselect linfo lproc lspawn lheirloom lstore
+CORE = buf codecache term err eobj htab oset etab eupdate escan node mspec mspec_run logger alias ptab proc spool scheduler capi store sload tabfile
+BIND = lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
-TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store
+TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner
+# the supervisor (issue 4)
+CORE += supervisor
+BIND += lsupervisor
+TESTS += test_supervisor
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
+CLI = cli cli_lib cli_shell
+CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
 
 .PHONY: all deps run test check-asan check-tsan bench clean
 
-all: deps $(BUILD)/libheirloom.a $(BUILD)/libheirloom.so $(BUILD)/heirloom.so $(TEST_BIN)
+all: deps $(BUILD)/libheirloom.a $(BUILD)/libheirloom.so $(BUILD)/heirloom.so $(TEST_BIN) $(BUILD)/heirloom
 
 deps:
 	@./scripts/deps.sh $(DEPS)
@@ -58,6 +64,17 @@ $(BUILD)/heirloom.so: $(CORE_OBJ) $(BIND_OBJ)
 
 $(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/libheirloom.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The heirloom command (docs/heirloom-command.md); it finds lua/ as
+# <its directory>/../lua.
+$(BUILD)/heirloom: $(CLI_OBJ) $(BUILD)/libheirloom.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -ledit
+
+# src/cli_lib.lua, compiled in as a C string literal.
+$(BUILD)/cli_lib.inc: src/cli_lib.lua | $(BUILD)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+$(BUILD)/cli_lib.o: $(BUILD)/cli_lib.inc
+$(BUILD)/cli_lib.o: CFLAGS += -I$(BUILD)
 
 LUA_ENV = LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;" LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;"
 export HEIRLOOM_BUILD = $(CURDIR)/$(BUILD)

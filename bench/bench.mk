@@ -1,14 +1,19 @@
-# bench/bench.mk — `make bench`: the same workloads on heirloom (C and Lua
-# APIs) and on Erlang/OTP's ETS, one line per workload (bench/README.md).
+# bench/bench.mk — `make bench`: the same workloads on heirloom and on
+# Erlang/OTP, one line per workload (bench/README.md): ETS tables against
+# heirloom's (C and Lua APIs), Erlang processes against heirloom's.
+# `make bench WHAT=table` or `WHAT=proc` runs one part only.
 # Included by the Makefile, whose variables it uses.
 
 BENCH_BIN = $(BUILD)/table_bench
-BENCH_BEAM = $(BUILD)/ets_bench.beam
+BENCH_BEAM = $(BUILD)/ets_bench.beam $(BUILD)/proc_bench.beam
+# lua-system gives proc_bench.lua its monotonic clock (busted needs it too).
+BENCH_DEPS += lua-system
+WHAT ?= all
 
 .PHONY: bench-deps
 
 bench: all bench-deps $(BENCH_BIN) $(BENCH_BEAM)
-	$(LUA_ENV) ./bench/run.sh "$(BUILD)"
+	$(LUA_ENV) WHAT="$(WHAT)" ./bench/run.sh "$(BUILD)"
 
 bench-deps:
 	@./scripts/deps.sh $(BENCH_DEPS)
@@ -21,7 +26,7 @@ $(BENCH_BIN): $(BUILD)/table_bench.o $(BUILD)/libheirloom.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(LUA_LIBS)
 
 # Compiled, not interpreted: escripts without -mode(compile) would be.
-$(BENCH_BEAM): bench/ets_bench.erl | $(BUILD) bench-deps
+$(BUILD)/%_bench.beam: bench/%_bench.erl | $(BUILD) bench-deps
 	erlc -o $(BUILD) $<
 
 # `make bench-store`: durable tables against dets (bench/store_bench.sh).

@@ -136,6 +136,26 @@ hl_status hl_receive(hl_node *node, int timeout_ms, hl_buf *out);
 hl_status hl_register(hl_node *node, const char *name, hl_pid pid);
 hl_pid hl_whereis(hl_node *node, const char *name);     /* 0: nobody */
 
+/* Spawns a process running function fn of the Lua module `module`, with
+** the elements of args (an array term; NULL: no arguments) as its
+** arguments. The module is found on the node's search path (see
+** hl_node_set_path). *pid receives the new pid. A module that does not
+** load, or has no such function, is HL_EBADARG with Lua's message. */
+hl_status hl_spawn(hl_node *node, const char *module, const char *fn,
+                   const void *args, size_t len, hl_pid *pid);
+
+/* The package.path and package.cpath of processes spawned with hl_spawn;
+** NULL leaves one as it is. By default they are Lua's own (LUA_PATH,
+** LUA_CPATH). Processes spawned from Lua inherit their spawner's. */
+hl_status hl_node_set_path(hl_node *node, const char *path, const char *cpath);
+
+/* Reports (crash reports, supervisor reports) go to stderr by default.
+** With a function set, each report is handed to fn, one call per report,
+** on whichever thread made it and with no heirloom lock held. fn NULL:
+** back to stderr. */
+typedef void (*hl_log_fn)(void *ud, const char *report);
+void hl_node_set_logger(hl_node *node, hl_log_fn fn, void *ud);
+
 /* A node started with schedulers = 0 runs only when the host drives it:
 ** step runs one slice or fires one timer (1 if it did anything); run
 ** steps until nothing is left to do now and returns how many steps. */

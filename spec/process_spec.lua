@@ -534,6 +534,40 @@ describe("processes", function()
       assert.are.equal("integer", math.type(info.memory))
       assert.is_true(info.memory > 0)
     end)
+
+    it("an idle process costs less than 16 KiB", function()
+      local pid = hl.spawn(function(to)
+        local hl = require("heirloom")
+        hl.send(to, { "ready", hl.self() })
+        hl.receive()
+      end, hl.self())
+      ready(pid)
+      local used = hl.process_info(pid).memory
+      assert.is_true(used < 16384, "an idle process uses " .. used .. " bytes")
+    end)
+  end)
+
+  describe("process_info's current_function", function()
+    it("names where a waiting process is", function()
+      local pid = hl.spawn("echo", "loop")
+      assert.is_true(S.wait_until(function() return hl.process_info(pid).status == "waiting" end))
+      -- the body's own name is unknown to Lua (nothing called it by name)
+      assert.matches("^spec/support/echo%.lua:%d+: in function <spec/support/echo%.lua:%d+>$",
+        hl.process_info(pid).current_function)
+    end)
+
+    it("names the caller's own function when a process asks about itself", function()
+      hl.spawn(function(to)
+        local hl = require("heirloom")
+        local function inner() return hl.process_info(hl.self()).current_function end
+        hl.send(to, { "where", inner() })
+      end, hl.self())
+      assert.matches("process_spec%.lua:%d+: in function 'inner'$", expect(tagged("where"))[2])
+    end)
+
+    it("is nil for a host process", function()
+      assert.is_nil(hl.process_info(hl.self()).current_function)
+    end)
   end)
 
   -- ------------------------------------------------------------ pids
@@ -657,6 +691,85 @@ describe("processes", function()
   end)
 
   -- ------------------------------------------------------------ coroutines
+  describe("a process's Lua state", function()
+    it("has every standard library, opened on first use", function()
+      hl.spawn(function(to)
+        local hl = require("heirloom")
+        local r = {}
+        r.upper = ("abc"):upper()
+        r.format = string.format("%03d", 7)
+        r.concat = table.concat({ "a", "b" }, "-")
+        r.floor = math.floor(2.5)
+        r.same_math = require("math") == math
+        r.same_string = require("string") == string and ("x").rep == string.rep
+        r.utf8 = utf8.char(72, 105)
+        r.wrapped = coroutine.wrap(function() coroutine.yield(5) end)()
+        r.clock = type(os.clock())
+        r.io = type(io.write)
+        r.traceback = type(debug.traceback())
+        r.missing = nosuchglobal
+        hl.send(to, { "libs", r })
+      end, hl.self())
+      assert.are.same({ upper = "ABC", format = "007", concat = "a-b", floor = 2,
+        same_math = true, same_string = true, utf8 = "Hi", wrapped = 5,
+        clock = "number", io = "function", traceback = "string" },
+        expect(tagged("libs"))[2])
+    end)
+
+    -- A module in a file of its own, without a shell (under ThreadSanitizer
+    -- /bin/sh cannot run): os.tmpname's file is the module, found through
+    -- a path template without an extension.
+    local function temp_module(text)
+      local file = os.tmpname()
+      local f = assert(io.open(file, "w"))
+      f:write(text)
+      f:close()
+      local dir, name = file:match("^(.*)/([^/]+)$")
+      return file, name, dir .. "/?"
+    end
+
+    it("loads a module again when its file has changed", function()
+      local function source(version)
+        return ("local hl = require('heirloom')\n" ..
+          "return { run = function(to) hl.send(to, { 'version', %q }) end }\n"):format(version)
+      end
+      local file, name, template = temp_module(source("one"))
+      local saved = package.path
+      package.path = template .. ";" .. saved
+      hl.spawn(name, "run", hl.self())
+      assert.are.equal("one", expect(tagged("version"))[2])
+      hl.spawn(name, "run", hl.self())
+      assert.are.equal("one", expect(tagged("version"))[2])
+      local f = assert(io.open(file, "w"))
+      f:write(source("second"))   -- another size, so the change shows whatever the clock
+      f:close()
+      hl.spawn(name, "run", hl.self())
+      assert.are.equal("second", expect(tagged("version"))[2])
+      package.path = saved
+      os.remove(file)
+    end)
+
+    it("reports a module that does not compile with its file and line", function()
+      local file, name, template = temp_module("return {\n  run = function( end\n}\n")
+      local saved = package.path
+      package.path = template .. ";" .. saved
+      local ok, err = pcall(hl.spawn, name, "run")
+      package.path = saved
+      os.remove(file)
+      assert.is_false(ok)
+      -- (busted's error_matches would cut the message at "file:line:")
+      assert.are.equal(1, select(2, err:gsub("^heirloom%.spawn: cannot load module '", "")))
+      assert.is_truthy(err:find(file .. ":2: ", 1, true), err)
+    end)
+
+    it("a thousand spawns in a burst all run", function()
+      for i = 1, 1000 do hl.spawn("echo", "hello", hl.self(), i) end
+      local seen = {}
+      for _ = 1, 1000 do seen[expect(tagged("hello"))[2]] = true end
+      for i = 1, 1000 do assert.is_true(seen[i]) end
+    end)
+  end)
+
   describe("coroutines inside a process", function()
     it("a long computation in a coroutine runs to its end (preemption is invisible)", function()
       hl.spawn(function(to)

@@ -13,6 +13,7 @@
 
 #include "etab.h"
 #include "heirloom.h"
+#include "lspawn.h"
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
@@ -183,6 +184,61 @@ hl_status hl_register(hl_node *node, const char *name, hl_pid pid) {
 
 hl_pid hl_whereis(hl_node *node, const char *name) {
   return name != NULL ? ptab_whereis(&node->procs, name) : 0;
+}
+
+/* Copies of the node's module paths, under its lock (NULL: none set). */
+static void copy_paths(node *n, char **path, char **cpath) {
+  pthread_mutex_lock(&n->lock);
+  *path = n->lua_path != NULL ? strdup(n->lua_path) : NULL;
+  *cpath = n->lua_cpath != NULL ? strdup(n->lua_cpath) : NULL;
+  pthread_mutex_unlock(&n->lock);
+}
+
+hl_status hl_spawn(hl_node *node, const char *module, const char *fn, const void *args,
+                   size_t len, hl_pid *pid) {
+  char msg[700], *path, *cpath;
+  int ok;
+  hl_err e;
+  if (pid == NULL) return fail(HL_EBADARG, "hl_spawn", "pid must not be NULL");
+  *pid = 0;
+  if (module == NULL || module[0] == '\0')
+    return fail(HL_EBADARG, "hl_spawn", "module must be a non-empty string");
+  if (fn == NULL || fn[0] == '\0')
+    return fail(HL_EBADARG, "hl_spawn", "fn must be a non-empty string");
+  if (args != NULL && !term_valid(args, len))
+    return fail(HL_EFORMAT, "hl_spawn", "args is not a well-formed term");
+  if (node->stopped) return fail(HL_ECLOSED, "hl_spawn", "the node is stopped");
+  copy_paths(node, &path, &cpath);
+  ok = lspawn_from_c(node, module, fn, args, len, path, cpath, pid, msg, sizeof msg);
+  free(path);
+  free(cpath);
+  if (ok) return HL_OK;
+  err_set(&e, HL_EBADARG, "%s", msg);
+  return err_publish(&e);
+}
+
+hl_status hl_node_set_path(hl_node *node, const char *path, const char *cpath) {
+  char *p = path != NULL ? strdup(path) : NULL, *c = cpath != NULL ? strdup(cpath) : NULL;
+  if ((path != NULL && p == NULL) || (cpath != NULL && c == NULL)) {
+    free(p);
+    free(c);
+    return fail(HL_ENOMEM, "hl_node_set_path", "out of memory");
+  }
+  pthread_mutex_lock(&node->lock);
+  if (path != NULL) {
+    free(node->lua_path);
+    node->lua_path = p;
+  }
+  if (cpath != NULL) {
+    free(node->lua_cpath);
+    node->lua_cpath = c;
+  }
+  pthread_mutex_unlock(&node->lock);
+  return HL_OK;
+}
+
+void hl_node_set_logger(hl_node *node, hl_log_fn fn, void *ud) {
+  logger_set_callback(&node->log, fn, ud);
 }
 
 int hl_node_step(hl_node *node) {

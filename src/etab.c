@@ -703,6 +703,20 @@ static void send_transfer(etab *t, proc *to, uint64_t from, tslice data) {
   buf_free(&m);
 }
 
+/* Makes `to` the owner if it is alive, and says whether it did. A process
+** that exits is marked PROC_DYING under its lock before its exit looks for
+** the tables it owns (node_owner_exit), so doing the check and the store
+** under the same lock means a table is either seen by that look, or never
+** given to the exiting process: it cannot end up owned by a dead pid. */
+static int take_if_alive(etab *t, proc *to) {
+  int alive;
+  pthread_mutex_lock(&to->lock);
+  alive = to->state < PROC_DYING;
+  if (alive) atomic_store(&t->owner, to->pid);
+  pthread_mutex_unlock(&to->lock);
+  return alive;
+}
+
 hl_status etab_give_away(etab *t, uint64_t caller, uint64_t pid,
                          tslice data, hl_err *e) {
   char text[40];
@@ -711,8 +725,10 @@ hl_status etab_give_away(etab *t, uint64_t caller, uint64_t pid,
   node_pid_text(pid, text, sizeof text);
   if (pid == caller) return err_set(e, HL_EBADARG, "pid %s already owns the table", text);
   to = ptab_get(&t->node->procs, pid);
-  if (to == NULL) return err_set(e, HL_EBADARG, "pid %s is not alive", text);
-  atomic_store(&t->owner, pid);
+  if (to == NULL || !take_if_alive(t, to)) {
+    if (to != NULL) proc_unref(to);
+    return err_set(e, HL_EBADARG, "pid %s is not alive", text);
+  }
   send_transfer(t, to, caller, data);
   proc_unref(to);
   return HL_OK;
@@ -747,22 +763,34 @@ static uint64_t live_heir(etab *t, const buf *heir, uint64_t dying) {
   return pid != dying && node_pid_alive(t->node, pid) ? pid : 0;
 }
 
+/* Forgets the heir, as a pid heir does once it has served. */
+static void clear_heir(etab *t) {
+  pthread_mutex_lock(&t->meta);
+  buf_free(&t->heir);
+  buf_free(&t->heir_data);
+  buf_init(&t->heir);
+  buf_init(&t->heir_data);
+  pthread_mutex_unlock(&t->meta);
+}
+
 void etab_owner_exit(etab *t, uint64_t dying) {
   buf heir, data;
   uint64_t to;
-  proc *p;
+  proc *p = NULL;
+  int taken = 0;
   buf_init(&heir);
   buf_init(&data);
   etab_meta(t, NULL, &heir, &data);
   to = live_heir(t, &heir, dying);
   if (to != 0 && (p = ptab_get(&t->node->procs, to)) != NULL) {
     /* A pid heir serves once; a name heir stays, so a restarted holder of
-    ** the name is heir again. */
-    atomic_store(&t->owner, to);
-    if (heir.p[0] == TERM_PID) etab_set_heir(t, to, (tslice){NULL, 0}, (tslice){NULL, 0},
-                                             &(hl_err){HL_OK, ""});
+    ** the name is heir again. The heir is forgotten before the new owner
+    ** is set, so that an heir the new owner sets at once is never undone. */
+    if (heir.p[0] == TERM_PID) clear_heir(t);
+    taken = take_if_alive(t, p);   /* the heir may be exiting just now */
+  }
+  if (taken) {
     send_transfer(t, p, dying, (tslice){data.p, data.n});
-    proc_unref(p);
   } else if (t->custody) {
     atomic_store(&t->owner, 0);   /* the node keeps it until claimed */
   } else {
@@ -770,6 +798,7 @@ void etab_owner_exit(etab *t, uint64_t dying) {
     store_owner_gone(t);   /* gone, unless the whole node is stopping */
     node_remove_table(t->node, t);
   }
+  if (p != NULL) proc_unref(p);
   buf_free(&heir);
   buf_free(&data);
 }

@@ -29,8 +29,11 @@ lbind *lbind_running(lua_State *L, const char *fname);
 ** results that must survive calls back into Lua. */
 buf *lbind_newbuf(lua_State *L);
 
-/* Pushes the heirloom.table module; the state's record must be registered
-** under "heirloom.state" and the handle metatables created. */
+/* Pushes the heirloom.table module, building it on first use; the state's
+** record must be registered under "heirloom.state" and the handle
+** metatables created. */
 void lbind_open_table(lua_State *L);
+/* Makes table handles build the module on their first method call. */
+void lbind_lazy_table(lua_State *L);
 
 #endif

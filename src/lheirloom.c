@@ -11,6 +11,7 @@
 #include "lbind.h"
 #include "lhandle.h"
 #include "lproc.h"
+#include "lsupervisor.h"
 #include "lstore.h"
 #include "proc.h"
 #include "ptab.h"
@@ -220,21 +221,47 @@ static const luaL_Reg functions[] = {
   {NULL, NULL}
 };
 
-/* hl.server, hl.supervisor and hl.tablemgr are Lua modules in
+/* hl.table, hl.store and hl._supervisor_core (for
+** lua/heirloom/supervisor.lua) are built in C on first use. hl.server,
+** hl.supervisor and hl.tablemgr are Lua modules in
 ** lua/heirloom/; they are required on first use, so a process that never
 ** touches them pays nothing for them. */
 static const char *const lua_libraries[] = {"server", "supervisor", "tablemgr", NULL};
 
+/* Each pushes its library. */
+static const struct {
+  const char *name;
+  void (*open)(lua_State *L);
+} c_libraries[] = {
+  {"table", lbind_open_table},
+  {"store", lstore_open},
+  {"_supervisor_core", lsupervisor_open},
+  {NULL, NULL}
+};
+
+/* Pushes library `key`, or returns 0 if heirloom has none of that name. */
+static int open_library(lua_State *L, const char *key) {
+  int i;
+  for (i = 0; c_libraries[i].name != NULL; i++)
+    if (strcmp(key, c_libraries[i].name) == 0) {
+      c_libraries[i].open(L);
+      return 1;
+    }
+  for (i = 0; lua_libraries[i] != NULL; i++)
+    if (strcmp(key, lua_libraries[i]) == 0) {
+      lua_getglobal(L, "require");
+      lua_pushfstring(L, "heirloom.%s", key);
+      lua_call(L, 1, 1);
+      return 1;
+    }
+  return 0;
+}
+
+/* The module's __index: a library is opened the first time it is read,
+** then kept in the module table. */
 static int load_library(lua_State *L) {
   const char *key = lua_tostring(L, 2);
-  int i;
-  if (key == NULL) return 0;
-  for (i = 0; lua_libraries[i] != NULL; i++)
-    if (strcmp(key, lua_libraries[i]) == 0) break;
-  if (lua_libraries[i] == NULL) return 0;
-  lua_getglobal(L, "require");
-  lua_pushfstring(L, "heirloom.%s", key);
-  lua_call(L, 1, 1);
+  if (key == NULL || !open_library(L, key)) return 0;
   lua_pushvalue(L, 2);
   lua_pushvalue(L, -2);
   lua_rawset(L, 1);
@@ -247,9 +274,7 @@ int luaopen_heirloom(lua_State *L) {
   luaL_newlib(L, functions);
   lproc_open(L);
   lspawn_open(L);
-  lbind_open_table(L);
-  lua_setfield(L, -2, "table");
-  lstore_open(L);
+  lbind_lazy_table(L);
   lua_pushliteral(L, HL_VERSION);
   lua_setfield(L, -2, "version");
   lua_newtable(L);

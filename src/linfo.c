@@ -189,22 +189,59 @@ int linfo_whereis(lua_State *L) {
   return 1;
 }
 
+/* An unnamed table called `name` that is in custody, which the caller then
+** claims: the lowest id first. Unnamed tables are not found by whereis, but
+** one left in custody must be reachable by a claim, or it would be stuck
+** there until the node stops. *seen tells whether any unnamed table has
+** that name. Returns the claimed table with a reference, or NULL. */
+static etab *claim_unnamed(node *n, const char *name, uint64_t caller, int *seen) {
+  etab **list, *won = NULL;
+  size_t count = node_tables(n, &list);
+  buf tname;
+  buf_init(&tname);
+  *seen = 0;
+  for (size_t i = 0; i < count && won == NULL; i++) {
+    hl_err e;
+    if (list[i]->named) continue;
+    buf_reset(&tname);
+    etab_meta(list[i], &tname, NULL, NULL);
+    if (!buf_ok(&tname) || strcmp((const char *)tname.p, name) != 0) continue;
+    *seen = 1;
+    err_clear(&e);
+    if (etab_claim(list[i], caller, &e) == HL_OK) {
+      won = list[i];
+      etab_ref(won);
+    }
+  }
+  buf_free(&tname);
+  node_tables_free(list, count);
+  return won;
+}
+
 /* hl.table.claim(name): the caller takes over a table in the node's
 ** custody. Any process may claim; the first claim wins. */
 int linfo_claim(lua_State *L) {
   lbind *b = lbind_running(L, "table.claim");
   hl_err e;
   etab *t;
+  const char *name;
+  int seen;
   if (lua_type(L, 1) != LUA_TSTRING)
     return luaL_error(L, "heirloom.table.claim: name must be a string (got %s)",
                       luaL_typename(L, 1));
-  t = node_table_by_name(b->node, lua_tostring(L, 1));
-  if (t == NULL)
-    return luaL_error(L, "heirloom.table.claim: no table is named '%s'", lua_tostring(L, 1));
-  err_clear(&e);
-  if (etab_claim(t, b->self, &e) != HL_OK) {
-    etab_unref(t);
-    return luaL_error(L, "heirloom.table.claim: table '%s': %s", lua_tostring(L, 1), e.msg);
+  name = lua_tostring(L, 1);
+  t = node_table_by_name(b->node, name);
+  if (t == NULL) {
+    t = claim_unnamed(b->node, name, b->self, &seen);
+    if (t == NULL && seen)
+      return luaL_error(L, "heirloom.table.claim: no table named '%s' is in custody", name);
+    if (t == NULL) return luaL_error(L, "heirloom.table.claim: no table is named '%s'", name);
+  } else {
+    err_clear(&e);
+    if (etab_claim(t, b->self, &e) != HL_OK) {
+      etab_unref(t);
+      return luaL_error(L, "heirloom.table.claim: table '%s': %s", name, e.msg);
+    }
   }
   lhandle_push_table(L, t);
   etab_unref(t);
@@ -269,7 +306,8 @@ int linfo_info(lua_State *L) {
   lua_setfield(L, -2, "size");
   lua_pushinteger(L, (lua_Integer)atomic_load(&c.t->memory));
   lua_setfield(L, -2, "memory");
-  lhandle_push(L, TERM_PID, etab_owner(c.t));
+  if (etab_owner(c.t) != 0) lhandle_push(L, TERM_PID, etab_owner(c.t));
+  else lua_pushnil(L);   /* in the node's custody: nobody owns it */
   lua_setfield(L, -2, "owner");
   push_keypos(L, c.t);
   lua_setfield(L, -2, "keypos");
@@ -286,7 +324,7 @@ int linfo_info(lua_State *L) {
   if (lua_isnil(L, 2)) return 1;
   lua_pushvalue(L, 2);
   if (lua_rawget(L, -2) == LUA_TNIL && strcmp(lua_tostring(L, 2), "heir") != 0 &&
-      strcmp(lua_tostring(L, 2), "heir_data") != 0) {
+      strcmp(lua_tostring(L, 2), "heir_data") != 0 && strcmp(lua_tostring(L, 2), "owner") != 0) {
     char msg[120];
     snprintf(msg, sizeof msg, "unknown info item '%.60s'", lua_tostring(L, 2));
     lcall_raise(&c, msg);
@@ -319,6 +357,10 @@ int linfo_setopts(lua_State *L) {
   check_option_names(L, 2, "table.setopts", known);
   lua_getfield(L, 2, "heir");
   lua_getfield(L, 2, "heir_data");
+  /* heir = nil or false removes the heir; data alone would silently do the
+  ** same, so it is refused. */
+  if ((lua_isnil(L, 3) || (lua_isboolean(L, 3) && !lua_toboolean(L, 3))) && !lua_isnil(L, 4))
+    lcall_raise(&c, "opts.heir_data given without opts.heir (set both, or heir = false to remove the heir)");
   if (encode_heir(L, 3, 4, "table.setopts", &c.b->in, &heirlen)) {
     heir = (tslice){c.b->in.p, heirlen};
     data = (tslice){c.b->in.p + heirlen, c.b->in.n - heirlen};

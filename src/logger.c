@@ -51,11 +51,28 @@ static void capture(logger *lg, const char *text) {
   lg->captured[lg->ncaptured++] = copy;
 }
 
+void logger_set_callback(logger *lg, logger_fn fn, void *ud) {
+  pthread_mutex_lock(&lg->lock);
+  lg->mode = fn != NULL ? LOG_CALLBACK : LOG_STDERR;
+  lg->fn = fn;
+  lg->ud = ud;
+  pthread_mutex_unlock(&lg->lock);
+}
+
 void logger_report(logger *lg, const char *text) {
+  logger_fn fn = NULL;
+  void *ud = NULL;
   pthread_mutex_lock(&lg->lock);
   if (lg->mode == LOG_STDERR) fprintf(stderr, "%s\n", text);
   else if (lg->mode == LOG_CAPTURE) capture(lg, text);
+  else if (lg->mode == LOG_CALLBACK) {
+    fn = lg->fn;
+    ud = lg->ud;
+  }
   pthread_mutex_unlock(&lg->lock);
+  /* Outside the lock, so the host's function may call heirloom, even
+  ** code that reports. */
+  if (fn != NULL) fn(ud, text);
 }
 
 size_t logger_take(logger *lg, char ***out) {
@@ -141,5 +158,15 @@ void logger_crash(hl_node *n, uint64_t pid, const unsigned char *reason, size_t 
   if (format(reason, len, &b, 0) == 0) buf_put(&b, "<malformed reason>", 18);
   buf_putc(&b, '\0');
   if (buf_ok(&b)) logger_report(&n->log, (const char *)b.p);
+  buf_free(&b);
+}
+
+void logger_report_term(logger *lg, const char *head, const unsigned char *term, size_t len) {
+  buf b;
+  buf_init(&b);
+  buf_put(&b, head, strlen(head));
+  if (format(term, len, &b, 0) == 0) buf_put(&b, "<malformed term>", 16);
+  buf_putc(&b, '\0');
+  if (buf_ok(&b)) logger_report(lg, (const char *)b.p);
   buf_free(&b);
 }

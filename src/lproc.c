@@ -11,10 +11,12 @@
 */
 #include <lauxlib.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "alias.h"
 #include "etab.h"
 #include "lbind.h"
 #include "lhandle.h"
@@ -71,11 +73,26 @@ static int l_self(lua_State *L) {
   return 1;
 }
 
+/* The reference in an alias argument, or 0 if it is not a reference. */
+static uint64_t ref_arg(lua_State *L, int idx) {
+  int tag;
+  uint64_t id;
+  return lhandle_get(L, idx, &tag, &id) && tag == TERM_REF ? id : 0;
+}
+
 static int l_send(lua_State *L) {
   lbind *b;
-  uint64_t to;
+  uint64_t to, alias;
   proc *p;
   me(L, "send", &b);
+  if ((alias = ref_arg(L, 1)) != 0) {   /* to an alias: dropped unless active */
+    if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
+    buf_reset(&b->in);
+    encode_or_raise(L, 2, &b->in, "message", "send");
+    alias_send(b->node, alias, b->in.p, b->in.n);
+    lua_settop(L, 2);
+    return 1;
+  }
   to = dest_arg(L, 1, b->node, "send");
   if (to == 0) return luaL_error(L, "heirloom.send: no process is registered as '%s'",
                                  lua_tostring(L, 1));
@@ -203,6 +220,23 @@ static int l_demonitor(lua_State *L) {
     return luaL_error(L, "heirloom.demonitor: ref must be a monitor reference");
   proc_demonitor(p, ref);
   lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* ---- aliases ---- */
+
+static int l_alias(lua_State *L) {
+  uint64_t ref = alias_make(me(L, "alias", NULL));
+  if (ref == 0) return luaL_error(L, "heirloom.alias: out of memory");
+  lhandle_push(L, TERM_REF, ref);
+  return 1;
+}
+
+static int l_unalias(lua_State *L) {
+  proc *p = me(L, "unalias", NULL);
+  uint64_t ref = ref_arg(L, 1);
+  if (ref == 0) return luaL_error(L, "heirloom.unalias: alias must be a reference from hl.alias");
+  lua_pushboolean(L, alias_drop(p, ref));
   return 1;
 }
 
@@ -345,6 +379,12 @@ static int l_send_after(lua_State *L) {
   return 1;
 }
 
+/* Milliseconds on the clock of timers and receive timeouts, for deadlines. */
+static int l_now(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)sched_now());
+  return 1;
+}
+
 static int l_cancel_timer(lua_State *L) {
   lbind *b;
   int tag;
@@ -394,6 +434,38 @@ static void push_owned_tables(lua_State *L, node *n, uint64_t pid) {
   node_tables_free(list, count);
 }
 
+/* "file:line: in function 'name'" for the innermost Lua function on co's
+** stack, from `level` up; 0 if it has none. */
+static int where(lua_State *co, int level, char *out, size_t size) {
+  lua_Debug ar;
+  for (; lua_getstack(co, level, &ar); level++) {
+    if (!lua_getinfo(co, "Sln", &ar) || strcmp(ar.what, "C") == 0) continue;
+    if (ar.name != NULL)
+      snprintf(out, size, "%s:%d: in function '%s'", ar.short_src, ar.currentline, ar.name);
+    else if (strcmp(ar.what, "main") == 0)
+      snprintf(out, size, "%s:%d: in main chunk", ar.short_src, ar.currentline);
+    else
+      snprintf(out, size, "%s:%d: in function <%s:%d>", ar.short_src, ar.currentline,
+               ar.short_src, ar.linedefined);
+    return 1;
+  }
+  return 0;
+}
+
+/* Where p is. Its state may be read only while nobody runs it: when it
+** is the caller itself, or, with its lock held, when it is suspended (the
+** scheduler marks it running under that lock before resuming it). */
+static void push_current_function(lua_State *L, proc *p, proc *self) {
+  char text[300];
+  int found = 0;
+  if (p == self && !p->host) found = where(L, 1, text, sizeof text);
+  /* the state first: p->co is written without the lock once p is dying */
+  else if ((p->state == PROC_WAITING || p->state == PROC_RUNNABLE) && !p->host && p->co != NULL)
+    found = where(p->co, 0, text, sizeof text);
+  if (found) lua_pushstring(L, text);
+  else lua_pushnil(L);
+}
+
 static int l_process_info(lua_State *L) {
   lbind *b;
   proc *p;
@@ -428,6 +500,8 @@ static int l_process_info(lua_State *L) {
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   lua_setfield(L, -2, "monitors");
+  push_current_function(L, p, b->me);
+  lua_setfield(L, -2, "current_function");
   pthread_mutex_unlock(&p->lock);
   if (ptab_name_of(&b->node->procs, p->pid, name, sizeof name)) {
     lua_pushstring(L, name);
@@ -476,6 +550,8 @@ static const luaL_Reg functions[] = {
   {"unlink", l_unlink},
   {"monitor", l_monitor},
   {"demonitor", l_demonitor},
+  {"alias", l_alias},
+  {"unalias", l_unalias},
   {"trap_exit", l_trap_exit},
   {"exit", l_exit},
   {"register", l_register},
@@ -484,6 +560,7 @@ static const luaL_Reg functions[] = {
   {"await_name", l_await_name},
   {"send_after", l_send_after},
   {"cancel_timer", l_cancel_timer},
+  {"now", l_now},
   {"processes", l_processes},
   {"process_info", l_process_info},
   {"run", l_run},

@@ -1,27 +1,31 @@
 /*
-** lspawn.c — spawn, spawn_link and spawn_opt: a new process with a Lua
-** state of its own.
+** lspawn.c — spawn, spawn_link and spawn_opt, from Lua and from C: a new
+** process with a Lua state of its own.
 **
 ** The new state is prepared on the caller's thread before anyone else can
-** see it: libraries opened, the caller's search paths copied, the module
-** required and its function looked up. So a missing module or function,
-** or a module that does not compile, is the caller's error, raised at
-** once; the process is queued only when it can run.
+** see it: taken from the node's pool, the caller's search paths copied,
+** the module required and its function looked up. So a missing module or
+** function, or a module that does not compile, is the caller's error,
+** reported at once; the process is queued only when it can run.
 */
+#include <inttypes.h>
+#include <limits.h>
 #include <lauxlib.h>
-#include <lualib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lbind.h"
 #include "lhandle.h"
 #include "lproc.h"
+#include "lspawn.h"
+#include "lstate.h"
 #include "lterm.h"
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
+#include "spool.h"
 #include "term.h"
-
-int luaopen_heirloom(lua_State *L);
 
 typedef struct spawn_opts {
   int link, monitor, trap_exit;
@@ -29,33 +33,192 @@ typedef struct spawn_opts {
   size_t memory_limit;
 } spawn_opts;
 
+/* A spawn under way; every step reports a failure in msg and undoes
+** what was done. */
 typedef struct spawning {
-  lua_State *L;          /* the caller */
-  const char *fname;
-  lbind *b;
+  node *node;
+  const char *fname;     /* "heirloom.spawn", "hl_spawn": for messages */
   proc *p;
   lua_State *L2;         /* the new process's state */
+  char msg[640];
 } spawning;
 
-/* Raises the message on the caller's stack top, undoing the spawn. */
-static int fail(spawning *sp) {
+static int failf(spawning *sp, const char *fmt, ...) {
+  va_list ap;
+  int n = snprintf(sp->msg, sizeof sp->msg, "%s: ", sp->fname);
+  va_start(ap, fmt);
+  vsnprintf(sp->msg + n, sizeof sp->msg - (size_t)n, fmt, ap);
+  va_end(ap);
   if (sp->L2 != NULL) {
     lua_close(sp->L2);
     sp->p->L = NULL;
+    sp->L2 = NULL;
   }
-  proc_unref(sp->p);
-  return lua_error(sp->L);
+  if (sp->p != NULL) proc_unref(sp->p);
+  sp->p = NULL;
+  return 0;
 }
 
-static void copy_path(lua_State *from, lua_State *to, const char *field) {
-  lua_getglobal(from, "package");
-  lua_getfield(from, -1, field);
-  lua_getglobal(to, "package");
-  lua_pushstring(to, lua_tostring(from, -1));
-  lua_setfield(to, -2, field);
-  lua_pop(to, 1);
-  lua_pop(from, 2);
+static lua_State *make_pristine(palloc *a) {
+  return lstate_new(proc_alloc, a);
 }
+
+static void set_path(lua_State *L2, const char *field, const char *value) {
+  if (value == NULL) return;
+  lua_getglobal(L2, "package");
+  lua_pushstring(L2, value);
+  lua_setfield(L2, -2, field);
+  lua_pop(L2, 1);
+}
+
+/* The process and its state, from the node's pool when it has one ready,
+** with heirloom bound to the node; path and cpath NULL keep the state's
+** own. */
+static int start_state(spawning *sp, const char *path, const char *cpath) {
+  spool *pool;
+  lbind *b2;
+  sp->p = proc_new(sp->node, 0);
+  if (sp->p == NULL) return failf(sp, "out of memory");
+  pool = node_pool(sp->node, make_pristine);
+  sp->L2 = pool != NULL ? spool_take(pool, &sp->p->alloc) : NULL;
+  if (sp->L2 == NULL) sp->L2 = lstate_new(proc_alloc, &sp->p->alloc);
+  if (sp->L2 == NULL) return failf(sp, "out of memory");
+  sp->p->L = sp->L2;
+  *(proc **)lua_getextraspace(sp->L2) = sp->p;
+  set_path(sp->L2, "path", path);
+  set_path(sp->L2, "cpath", cpath);
+  b2 = lbind_get(sp->L2);
+  node_ref(sp->node);
+  b2->node = sp->node;
+  b2->attached = 1;
+  return 1;
+}
+
+static int require_function(lua_State *L2) {
+  lua_getglobal(L2, "require");
+  lua_pushvalue(L2, 1);
+  lua_call(L2, 1, 1);
+  if (lua_type(L2, -1) != LUA_TTABLE) return 0;
+  lua_getfield(L2, -1, lua_tostring(L2, 2));
+  return 1;
+}
+
+/* Leaves module.fn on the new state's stack. */
+static int load_module(spawning *sp, const char *module, const char *fn) {
+  lua_State *L2 = sp->L2;
+  lua_pushcfunction(L2, require_function);
+  lua_pushstring(L2, module);
+  lua_pushstring(L2, fn);
+  if (lua_pcall(L2, 2, 1, 0) != LUA_OK)
+    return failf(sp, "cannot load module '%s': %s", module,
+                 lua_isstring(L2, -1) ? lua_tostring(L2, -1) : "(error object is not a string)");
+  if (lua_type(L2, -1) != LUA_TFUNCTION)
+    return failf(sp, "module '%s' has no function '%s'", module, fn);
+  return 1;
+}
+
+/* Leaves the function dumped in code on the new state's stack. */
+static int load_code(spawning *sp, const buf *code) {
+  if (luaL_loadbufferx(sp->L2, (const char *)code->p, code->n, "=spawned function", "b") !=
+      LUA_OK)
+    return failf(sp, "the function cannot be loaded: %s", lua_tostring(sp->L2, -1));
+  return 1;
+}
+
+static int register_name(spawning *sp, const char *name, uint64_t pid) {
+  const char *why;
+  uint64_t *watchers;
+  size_t nwatchers;
+  if (!ptab_register(&sp->node->procs, name, pid, &why, &watchers, &nwatchers)) {
+    snprintf(sp->msg, sizeof sp->msg, "%s: cannot register '%s': %s", sp->fname, name, why);
+    return 0;
+  }
+  node_notify_name(sp->node, name, pid, watchers, nwatchers);
+  return 1;
+}
+
+/* Starts the function on the new state's stack with elements 1..nargs of
+** the table term args as its arguments (nargs -1: args is an array term,
+** all of it; a Lua caller's arguments with nil among them encode as a
+** map). caller links or monitors when the options ask; *pid and *ref
+** receive the results. */
+static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs,
+                  const spawn_opts *o, proc *caller, uint64_t *pid, uint64_t *ref) {
+  size_t limit, used;
+  proc *p = sp->p;
+  if (nargs < 0) {
+    int tag;
+    uint32_t count;
+    if (term_get_header(args, len, &tag, &count) == 0 || tag != TERM_ARRAY || count > INT_MAX)
+      return failf(sp, "args must be an array term");
+    nargs = (int)count;
+  }
+  p->trap_exit = o->trap_exit;
+  p->co = lua_newthread(sp->L2);
+  luaL_ref(sp->L2, LUA_REGISTRYINDEX);    /* the coroutine lives as long as the state */
+  lua_xmove(sp->L2, p->co, 1);
+  if (lterm_decode(p->co, args, len) == 0) return failf(sp, "the arguments do not decode");
+  {
+    int t = lua_gettop(p->co);
+    for (int i = 1; i <= nargs; i++) lua_rawgeti(p->co, t, i);   /* unpack */
+    lua_remove(p->co, t);
+  }
+  p->nargs = nargs;
+  /* Loading the module left garbage (paths tried, the source); an idle
+  ** process should not carry it until its first collection. */
+  lua_gc(sp->L2, LUA_GCCOLLECT);
+  sched_prepare(p->co);
+  limit = o->memory_limit != 0 ? o->memory_limit : sp->node->cfg.memory_limit;
+  used = atomic_load(&p->alloc.used);
+  /* The limit holds from the body's first instruction: setting up the state
+  ** is heirloom's doing, and a failure there would have nowhere to go. */
+  if (limit != 0 && limit <= used)
+    return failf(sp, "the memory limit (%zu bytes) is below what the new process already "
+                     "uses (%zu bytes)", limit, used);
+  p->alloc.limit = limit;
+  if (ptab_add(&sp->node->procs, p) == 0) return failf(sp, "out of memory");
+  lbind_get(sp->L2)->self = p->pid;
+  lbind_get(sp->L2)->me = p;
+  sp->L2 = NULL;                          /* the process owns it now */
+  proc_ref(p);
+  sp->p = NULL;
+  if (o->name != NULL && !register_name(sp, o->name, p->pid)) {
+    proc_kill(p);
+    proc_unref(p);
+    return 0;
+  }
+  if (o->link) proc_link(caller, p->pid);
+  if (o->monitor) *ref = proc_monitor(caller, p->pid);
+  *pid = p->pid;
+  sched_enqueue(sp->node->sched, p);
+  proc_unref(p);
+  return 1;
+}
+
+/* ---- from C ---- */
+
+int lspawn_from_c(node *n, const char *module, const char *fn, const unsigned char *args,
+                  size_t len, const char *path, const char *cpath, uint64_t *pid,
+                  char *msg, size_t size) {
+  spawning sp = {n, "hl_spawn", NULL, NULL, ""};
+  spawn_opts o;
+  buf none;
+  int ok;
+  memset(&o, 0, sizeof o);
+  buf_init(&none);
+  term_put_array(&none, 0);
+  if (args == NULL) {
+    args = none.p;
+    len = none.n;
+  }
+  ok = buf_ok(&none) ? start_state(&sp, path, cpath) : failf(&sp, "out of memory");
+  ok = ok && load_module(&sp, module, fn) && launch(&sp, args, len, -1, &o, NULL, pid, NULL);
+  buf_free(&none);
+  if (!ok) snprintf(msg, size, "%s", sp.msg);
+  return ok;
+}
+
+/* ---- from Lua ---- */
 
 static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud) {
   (void)L;
@@ -63,78 +226,35 @@ static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud) {
   return 0;
 }
 
-/* Leaves the process's function on L2's stack. */
-static void load_function(spawning *sp, int first) {
-  lua_State *L = sp->L, *L2 = sp->L2;
-  if (lua_type(L, first) == LUA_TFUNCTION) {
-    const char *up = lua_getupvalue(L, first, 1);
-    int nups = 0;
-    buf code;
-    if (up != NULL) {
-      lua_pop(L, 1);
-      nups = (strcmp(up, "_ENV") == 0 && lua_getupvalue(L, first, 2) == NULL) ? 0 : 1;
-      if (nups) lua_pop(L, 1);
-    }
-    if (nups || lua_iscfunction(L, first)) {
-      lua_pushfstring(L, "heirloom.%s: the function must be a Lua function without upvalues "
-                         "(pass data as arguments)", sp->fname);
-      fail(sp);
-    }
-    buf_init(&code);
-    lua_pushvalue(L, first);
-    lua_dump(L, dump_writer, &code, 0);
+/* Dumps the function at idx into code, or explains in msg why not. */
+static int dump_function(lua_State *L, int idx, const char *fname, buf *code) {
+  const char *up = lua_getupvalue(L, idx, 1);
+  int nups = 0;
+  if (up != NULL) {
     lua_pop(L, 1);
-    if (!buf_ok(&code) ||
-        luaL_loadbufferx(L2, (const char *)code.p, code.n, "=spawned function", "b") != LUA_OK) {
-      buf_free(&code);
-      lua_pushfstring(L, "heirloom.%s: the function cannot be loaded: %s", sp->fname,
-                      lua_tostring(L2, -1));
-      fail(sp);
-    }
-    buf_free(&code);
-    return;
+    nups = (strcmp(up, "_ENV") == 0 && lua_getupvalue(L, idx, 2) == NULL) ? 0 : 1;
+    if (nups) lua_pop(L, 1);
   }
-  if (lua_type(L, first) != LUA_TSTRING || lua_type(L, first + 1) != LUA_TSTRING) {
-    lua_pushfstring(L, "heirloom.%s: module and function name must be strings "
-                       "(or give a function)", sp->fname);
-    fail(sp);
+  if (nups || lua_iscfunction(L, idx))
+    return luaL_error(L, "heirloom.%s: the function must be a Lua function without upvalues "
+                         "(pass data as arguments)", fname);
+  lua_pushvalue(L, idx);
+  lua_dump(L, dump_writer, code, 0);
+  lua_pop(L, 1);
+  if (!buf_ok(code)) {
+    buf_free(code);
+    return luaL_error(L, "heirloom.%s: out of memory", fname);
   }
-  lua_getglobal(L2, "require");
-  lua_pushstring(L2, lua_tostring(L, first));
-  if (lua_pcall(L2, 1, 1, 0) != LUA_OK) {
-    lua_pushfstring(L, "heirloom.%s: cannot load module '%s': %s", sp->fname,
-                    lua_tostring(L, first), lua_tostring(L2, -1));
-    fail(sp);
-  }
-  if (lua_type(L2, -1) != LUA_TTABLE ||
-      lua_getfield(L2, -1, lua_tostring(L, first + 1)) != LUA_TFUNCTION) {
-    lua_pushfstring(L, "heirloom.%s: module '%s' has no function '%s'", sp->fname,
-                    lua_tostring(L, first), lua_tostring(L, first + 1));
-    fail(sp);
-  }
-  lua_remove(L2, -2);
+  return 1;
 }
 
-/* A fresh state for p: libraries, the caller's paths, heirloom bound to
-** the node as p. */
-static void new_state(spawning *sp) {
-  lua_State *L2 = lua_newstate(proc_alloc, &sp->p->alloc);
-  lbind *b2;
-  if (L2 == NULL) {
-    lua_pushfstring(sp->L, "heirloom.%s: out of memory", sp->fname);
-    fail(sp);
-  }
-  sp->L2 = sp->p->L = L2;
-  *(proc **)lua_getextraspace(L2) = sp->p;
-  luaL_openlibs(L2);
-  copy_path(sp->L, L2, "path");
-  copy_path(sp->L, L2, "cpath");
-  luaL_requiref(L2, "heirloom", luaopen_heirloom, 0);
-  lua_pop(L2, 1);
-  b2 = lbind_get(L2);
-  node_ref(sp->b->node);
-  b2->node = sp->b->node;
-  b2->attached = 1;
+static const char *package_field(lua_State *L, const char *field) {
+  const char *s;
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, field);
+  s = lua_tostring(L, -1);        /* anchored by package until the spawn ends */
+  lua_pop(L, 2);
+  return s;
 }
 
 static void read_opts(lua_State *L, int idx, spawn_opts *o) {
@@ -171,20 +291,22 @@ static void read_opts(lua_State *L, int idx, spawn_opts *o) {
 /* Spawns from the arguments first..top; pushes the pid (and the monitor
 ** ref). */
 static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o) {
-  spawning sp = {L, fname, NULL, NULL, NULL};
-  int top = lua_gettop(L), nargs;
-  size_t limit;
-  const char *why;
-  proc *caller = lbind_running(L, fname)->me;
-  uint64_t *watchers;
-  size_t nwatchers;
-  sp.b = lbind_get(L);
+  lbind *b = lbind_running(L, fname);
+  char qualified[40];
+  spawning sp = {b->node, qualified, NULL, NULL, ""};
+  int top = lua_gettop(L), nargs, isfn = lua_type(L, first) == LUA_TFUNCTION, ok;
+  uint64_t pid = 0, ref = 0;
+  buf code;
+  snprintf(qualified, sizeof qualified, "heirloom.%s", fname);
   if (first > top) return luaL_error(L, "heirloom.%s: missing module and function", fname);
-  if (o->name != NULL && ptab_whereis(&sp.b->node->procs, o->name) != 0)
+  if (!isfn && (lua_type(L, first) != LUA_TSTRING || lua_type(L, first + 1) != LUA_TSTRING))
+    return luaL_error(L, "heirloom.%s: module and function name must be strings "
+                         "(or give a function)", fname);
+  if (o->name != NULL && ptab_whereis(&b->node->procs, o->name) != 0)
     return luaL_error(L, "heirloom.%s: cannot register '%s': the name is already registered",
                       fname, o->name);
-  buf_reset(&sp.b->in);                  /* the arguments, as one array */
-  nargs = top - first - (lua_type(L, first) == LUA_TFUNCTION ? 0 : 1);
+  buf_reset(&b->in);                  /* the arguments, as one array */
+  nargs = top - first - (isfn ? 0 : 1);
   lua_createtable(L, nargs, 0);
   for (int i = 0; i < nargs; i++) {
     lua_pushvalue(L, top - nargs + 1 + i);
@@ -192,59 +314,20 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
   }
   {
     char msg[300];
-    if (!lterm_encode(L, -1, &sp.b->in, "args", msg, sizeof msg))
+    if (!lterm_encode(L, -1, &b->in, "args", msg, sizeof msg))
       return luaL_error(L, "heirloom.%s: %s", fname, msg);
   }
   lua_pop(L, 1);
-  sp.p = proc_new(sp.b->node, 0);
-  if (sp.p == NULL) return luaL_error(L, "heirloom.%s: out of memory", fname);
-  sp.p->trap_exit = o->trap_exit;
-  new_state(&sp);
-  load_function(&sp, first);
-  sp.p->co = lua_newthread(sp.L2);
-  luaL_ref(sp.L2, LUA_REGISTRYINDEX);    /* the coroutine lives as long as the state */
-  lua_xmove(sp.L2, sp.p->co, 1);
-  if (lterm_decode(sp.p->co, sp.b->in.p, sp.b->in.n) == 0) {
-    lua_pushfstring(L, "heirloom.%s: the arguments do not decode", fname);
-    fail(&sp);
-  }
-  {
-    int t = lua_gettop(sp.p->co);
-    for (int i = 1; i <= nargs; i++) lua_rawgeti(sp.p->co, t, i);   /* unpack */
-    lua_remove(sp.p->co, t);
-  }
-  sp.p->nargs = nargs;
-  sched_prepare(sp.p->co);
-  limit = o->memory_limit != 0 ? o->memory_limit : sp.b->node->cfg.memory_limit;
-  /* The limit holds from the body's first instruction: setting up the state
-  ** is heirloom's doing, and a failure there would have nowhere to go. */
-  if (limit != 0 && limit <= atomic_load(&sp.p->alloc.used)) {
-    lua_pushfstring(L, "heirloom.%s: the memory limit (%I bytes) is below what the new "
-                       "process already uses (%I bytes)", fname, (lua_Integer)limit,
-                    (lua_Integer)atomic_load(&sp.p->alloc.used));
-    fail(&sp);
-  }
-  sp.p->alloc.limit = limit;
-  if (ptab_add(&sp.b->node->procs, sp.p) == 0) {
-    lua_pushfstring(L, "heirloom.%s: out of memory", fname);
-    fail(&sp);
-  }
-  lbind_get(sp.L2)->self = sp.p->pid;
-  lbind_get(sp.L2)->me = sp.p;
-  proc_ref(sp.p);
-  if (o->name != NULL &&
-      !ptab_register(&sp.b->node->procs, o->name, sp.p->pid, &why, &watchers, &nwatchers)) {
-    lua_pushfstring(L, "heirloom.%s: cannot register '%s': %s", fname, o->name, why);
-    proc_kill(sp.p);
-    proc_unref(sp.p);
-    return lua_error(L);
-  }
-  if (o->name != NULL) node_notify_name(sp.b->node, o->name, sp.p->pid, watchers, nwatchers);
-  if (o->link) proc_link(caller, sp.p->pid);
-  lhandle_push(L, TERM_PID, sp.p->pid);
-  if (o->monitor) lhandle_push(L, TERM_REF, proc_monitor(caller, sp.p->pid));
-  sched_enqueue(sp.b->node->sched, sp.p);
-  proc_unref(sp.p);
+  buf_init(&code);
+  if (isfn) dump_function(L, first, fname, &code);   /* raises before it allocates */
+  ok = start_state(&sp, package_field(L, "path"), package_field(L, "cpath")) &&
+       (isfn ? load_code(&sp, &code)
+             : load_module(&sp, lua_tostring(L, first), lua_tostring(L, first + 1))) &&
+       launch(&sp, b->in.p, b->in.n, nargs, o, b->me, &pid, &ref);
+  buf_free(&code);
+  if (!ok) return luaL_error(L, "%s", sp.msg);
+  lhandle_push(L, TERM_PID, pid);
+  if (o->monitor) lhandle_push(L, TERM_REF, ref);
   return o->monitor ? 2 : 1;
 }
 

@@ -258,11 +258,11 @@ static const luaL_Reg store_functions[] = {
 
 void lstore_open(lua_State *L) {
   luaL_newlib(L, store_functions);
-  lua_setfield(L, -2, "store");
-  lua_getfield(L, -1, "table");
+}
+
+void lstore_table_functions(lua_State *L) {
   lua_pushcfunction(L, l_file2tab);
   lua_setfield(L, -2, "file2tab");
   lua_pushcfunction(L, l_tabfile_info);
   lua_setfield(L, -2, "tabfile_info");
-  lua_pop(L, 1);
 }

@@ -8,9 +8,10 @@
 
 #include "etab.h"
 
-/* Adds hl.store, hl.table.file2tab and hl.table.tabfile_info to the
-** module table on top of the stack (its `table` field already set). */
+/* Pushes the hl.store library (built when hl.store is first read). */
 void lstore_open(lua_State *L);
+/* Adds file2tab and tabfile_info to the hl.table module on top. */
+void lstore_table_functions(lua_State *L);
 /* t:tab2file(path) */
 int lstore_tab2file(lua_State *L);
 /* Pushes a durable table's sync ("none", "always" or ms), or nil. */

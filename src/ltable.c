@@ -435,17 +435,15 @@ static const luaL_Reg methods[] = {
   {NULL, NULL}
 };
 
-/* Pushes a table of the methods, each with the upvalues lcall_begin uses. */
-static void push_methods(lua_State *L) {
+/* One table serves as heirloom.table and as the handles' __index, so a
+** process pays for the methods once. It is built on first use: through
+** heirloom.table, or through a handle that arrived in a message. */
+static void build_module(lua_State *L) {
+  lselect_open(L);
   lua_newtable(L);
   lua_getfield(L, LUA_REGISTRYINDEX, "heirloom.state");
   luaL_getmetatable(L, LHANDLE_TABLE);
   luaL_setfuncs(L, methods, 2);
-}
-
-void lbind_open_table(lua_State *L) {
-  lselect_open(L);
-  push_methods(L);                         /* the module: methods and functions */
   lua_pushcfunction(L, linfo_new);
   lua_setfield(L, -2, "new");
   lua_pushcfunction(L, linfo_whereis);
@@ -454,8 +452,32 @@ void lbind_open_table(lua_State *L) {
   lua_setfield(L, -2, "claim");
   lua_pushcfunction(L, linfo_all);
   lua_setfield(L, -2, "all");
-  luaL_getmetatable(L, LHANDLE_TABLE);     /* handles: t:lookup(k) */
-  push_methods(L);
+  lstore_table_functions(L);
+  luaL_getmetatable(L, LHANDLE_TABLE);
+  lua_pushvalue(L, -2);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "heirloom.table module");
+}
+
+void lbind_open_table(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "heirloom.table module") == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  build_module(L);
+}
+
+/* The handles' first __index: builds the methods, then looks key up. */
+static int first_index(lua_State *L) {
+  lbind_open_table(L);
+  lua_pushvalue(L, 2);
+  lua_gettable(L, -2);
+  return 1;
+}
+
+void lbind_lazy_table(lua_State *L) {
+  luaL_getmetatable(L, LHANDLE_TABLE);
+  lua_pushcfunction(L, first_index);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
 }

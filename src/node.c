@@ -12,6 +12,7 @@
 #include "node.h"
 #include "proc.h"
 #include "scheduler.h"
+#include "spool.h"
 #include "store.h"
 #include "term.h"
 
@@ -22,6 +23,7 @@ node *node_new(const hl_config *cfg) {
   atomic_init(&n->next_ref, 1);
   pthread_mutex_init(&n->lock, NULL);
   logger_init(&n->log);
+  codecache_init(&n->code);
   n->next_table_id = 1;
   if (cfg != NULL) n->cfg = *cfg;
   n->cfg.data_dir = NULL;   /* the store keeps its own copy (store_open) */
@@ -37,6 +39,7 @@ node *node_new(const hl_config *cfg) {
   return n;
 fail:
   ptab_destroy(&n->procs);
+  codecache_destroy(&n->code);
   logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);
   free(n);
@@ -64,8 +67,11 @@ void node_unref(node *n) {
   if (atomic_fetch_sub(&n->refs, 1) != 1) return;
   free(n->tables);
   ptab_destroy(&n->procs);
+  codecache_destroy(&n->code);
   logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);
+  free(n->lua_path);
+  free(n->lua_cpath);
   free(n);
 }
 
@@ -98,6 +104,7 @@ static void stop_processes(node *n, int finish) {
 }
 
 void node_stop(node *n) {
+  spool *pool;
   etab **list;
   size_t count;
   pthread_mutex_lock(&n->lock);
@@ -108,6 +115,11 @@ void node_stop(node *n) {
   stop_processes(n, 1);
   sched_free(n->sched);
   n->sched = NULL;
+  pthread_mutex_lock(&n->lock);
+  pool = n->pool;
+  n->pool = NULL;
+  pthread_mutex_unlock(&n->lock);
+  spool_free(pool);
   pthread_mutex_lock(&n->lock);
   list = n->tables;
   count = n->ntables;
@@ -121,6 +133,24 @@ void node_stop(node *n) {
   free(list);
   store_close(n);            /* durable tables keep their records */
   node_unref(n);
+}
+
+spool *node_pool(node *n, spool_make make) {
+  spool *s;
+  pthread_mutex_lock(&n->lock);
+  if (n->pool == NULL && !n->stopped) n->pool = spool_new(make, 32);
+  s = n->pool;
+  pthread_mutex_unlock(&n->lock);
+  return s;
+}
+
+void node_close_state(node *n, struct lua_State *L) {
+  spool *pool;
+  pthread_mutex_lock(&n->lock);
+  pool = n->pool;
+  pthread_mutex_unlock(&n->lock);
+  if (pool != NULL) spool_retire(pool, L);
+  else lua_close(L);
 }
 
 uint64_t node_new_table_id(node *n) {

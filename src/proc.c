@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alias.h"
 #include "etab.h"
 #include "logger.h"
 #include "proc.h"
@@ -64,6 +65,7 @@ void proc_unref(proc *p) {
   free(p->links);
   free(p->watchers);
   free(p->watching);
+  free(p->aliases);
   buf_free(&p->reason);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->wake);
@@ -106,16 +108,18 @@ static void wake(proc *p, int *enqueue) {
   }
 }
 
-int proc_deliver(proc *p, const unsigned char *term, size_t len) {
+static msg *new_msg(const unsigned char *term, size_t len) {
   msg *m = malloc(sizeof *m + len);
-  int enqueue = 0;
-  if (m == NULL) return 0;
+  if (m == NULL) return NULL;
   m->next = NULL;
   m->len = len;
   memcpy(m->data, term, len);
-  pthread_mutex_lock(&p->lock);
+  return m;
+}
+
+/* Appends m (lock held); frees it and returns 0 if p is dying. */
+static int append_locked(proc *p, msg *m, int *enqueue) {
   if (p->state >= PROC_DYING) {
-    pthread_mutex_unlock(&p->lock);
     free(m);
     return 0;
   }
@@ -124,10 +128,31 @@ int proc_deliver(proc *p, const unsigned char *term, size_t len) {
   p->nmsg++;
   p->arrivals++;
   atomic_store_explicit(&p->arrived, p->arrivals, memory_order_relaxed);
-  wake(p, &enqueue);
+  wake(p, enqueue);
+  return 1;
+}
+
+int proc_deliver(proc *p, const unsigned char *term, size_t len) {
+  msg *m = new_msg(term, len);
+  int enqueue = 0, ok;
+  if (m == NULL) return 0;
+  pthread_mutex_lock(&p->lock);
+  ok = append_locked(p, m, &enqueue);
   pthread_mutex_unlock(&p->lock);
   if (enqueue) sched_enqueue(p->node->sched, p);
-  return 1;
+  return ok;
+}
+
+int proc_deliver_alias(proc *p, uint64_t ref, const unsigned char *term, size_t len) {
+  msg *m = new_msg(term, len);
+  int enqueue = 0, ok = 0;
+  if (m == NULL) return 0;
+  pthread_mutex_lock(&p->lock);
+  if (alias_active_locked(p, ref)) ok = append_locked(p, m, &enqueue);
+  else free(m);
+  pthread_mutex_unlock(&p->lock);
+  if (enqueue) sched_enqueue(p->node->sched, p);
+  return ok;
 }
 
 msg *proc_mail_next(proc *p) {
@@ -387,23 +412,31 @@ static void down_message(buf *b, uint64_t ref, uint64_t pid, const unsigned char
   buf_put(b, reason, len);
 }
 
+/* Our end is recorded first: a target that dies meanwhile delivers its
+** DOWN only while it finds the monitor there (see proc_finish_exit). */
 uint64_t proc_monitor(proc *self, uint64_t target) {
   node *n = self->node;
   uint64_t ref = node_new_ref(n);
   proc *t = ptab_get(&n->procs, target);
   int alive = 0;
   if (t != NULL) {
+    pthread_mutex_lock(&self->lock);
+    alive = add_mon(&self->watching, &self->nwatching, &self->capwatching, (pmon){ref, target});
+    pthread_mutex_unlock(&self->lock);
+  }
+  if (alive) {
     pthread_mutex_lock(&t->lock);
     alive = t->state < PROC_DYING &&
             add_mon(&t->watchers, &t->nwatchers, &t->capwatchers, (pmon){ref, self->pid});
     pthread_mutex_unlock(&t->lock);
-    proc_unref(t);
+    if (!alive) {
+      pthread_mutex_lock(&self->lock);
+      remove_mon(self->watching, &self->nwatching, ref, NULL);
+      pthread_mutex_unlock(&self->lock);
+    }
   }
-  if (alive) {
-    pthread_mutex_lock(&self->lock);
-    add_mon(&self->watching, &self->nwatching, &self->capwatching, (pmon){ref, target});
-    pthread_mutex_unlock(&self->lock);
-  } else {
+  if (t != NULL) proc_unref(t);
+  if (!alive) {
     buf b;
     buf_init(&b);
     down_message(&b, ref, target, NOPROC, NOPROC_LEN);
@@ -436,11 +469,15 @@ static int abnormal(const buf *reason) {
 
 void proc_finish_exit(proc *p) {
   node *n = p->node;
-  uint64_t *links;
+  uint64_t *links, *aliases;
   pmon *watchers, *watching;
-  size_t nlinks, nwatchers, nwatching;
+  size_t nlinks, nwatchers, nwatching, naliases;
   buf b;
   pthread_mutex_lock(&p->lock);
+  aliases = p->aliases;
+  naliases = p->naliases;
+  p->aliases = NULL;
+  p->naliases = p->capaliases = 0;
   links = p->links;
   nlinks = p->nlinks;
   watchers = p->watchers;
@@ -452,6 +489,7 @@ void proc_finish_exit(proc *p) {
   p->watchers = p->watching = NULL;
   p->nwatchers = p->capwatchers = p->nwatching = p->capwatching = 0;
   pthread_mutex_unlock(&p->lock);
+  alias_forget(n, aliases, naliases);
   if (abnormal(&p->reason)) logger_crash(n, p->pid, p->reason.p, p->reason.n);
   ptab_unregister_pid(&n->procs, p->pid);
   node_owner_exit(n, p->pid);           /* tables go to heirs first */
@@ -462,13 +500,19 @@ void proc_finish_exit(proc *p) {
   buf_init(&b);
   for (size_t i = 0; i < nwatchers; i++) {
     proc *w = ptab_get(&n->procs, watchers[i].pid);
+    msg *m;
+    int enqueue = 0;
     if (w == NULL) continue;
-    pthread_mutex_lock(&w->lock);        /* the monitor has fired: gone at both ends */
-    remove_mon(w->watching, &w->nwatching, watchers[i].ref, NULL);
-    pthread_mutex_unlock(&w->lock);
     buf_reset(&b);
     down_message(&b, watchers[i].ref, p->pid, p->reason.p, p->reason.n);
-    if (buf_ok(&b)) proc_deliver(w, b.p, b.n);
+    m = buf_ok(&b) ? new_msg(b.p, b.n) : NULL;
+    /* The monitor fires (gone at both ends) and its DOWN is queued in one
+    ** step, so a demonitor either prevents the DOWN or finds it queued. */
+    pthread_mutex_lock(&w->lock);
+    if (!remove_mon(w->watching, &w->nwatching, watchers[i].ref, NULL)) free(m);
+    else if (m != NULL) append_locked(w, m, &enqueue);
+    pthread_mutex_unlock(&w->lock);
+    if (enqueue) sched_enqueue(n->sched, w);
     proc_unref(w);
   }
   buf_free(&b);
@@ -484,7 +528,7 @@ void proc_finish_exit(proc *p) {
   free(watchers);
   free(watching);
   if (!p->host && p->L != NULL) {
-    lua_close(p->L);
+    node_close_state(n, p->L);
     p->L = p->co = NULL;
   }
   pthread_mutex_lock(&p->lock);

@@ -70,6 +70,8 @@ typedef struct proc {
   size_t nwatchers, capwatchers;
   pmon *watching;               /* monitors I hold on others */
   size_t nwatching, capwatching;
+  uint64_t *aliases;            /* my active aliases (alias.c) */
+  size_t naliases, capaliases;
   /* Lua */
   lua_State *L;                 /* the process's own state */
   lua_State *co;                /* the coroutine its body runs in */
@@ -88,6 +90,9 @@ void *proc_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 /* Appends a message (a copy of the term) and wakes p if it waits. 0 if p
 ** has exited (the message is dropped, as in Erlang) or out of memory. */
 int proc_deliver(proc *p, const unsigned char *term, size_t len);
+/* The same, only while ref is one of p's active aliases (checked under
+** p's lock, so none arrives once alias_drop has returned). */
+int proc_deliver_alias(proc *p, uint64_t ref, const unsigned char *term, size_t len);
 
 /* Exit signals. kind: how the signal was sent. */
 enum { SIG_LINK, SIG_EXIT_CALL };
@@ -111,6 +116,8 @@ void proc_finish_exit(proc *p);
 void proc_link(proc *self, uint64_t other);
 void proc_unlink(proc *self, uint64_t other);
 uint64_t proc_monitor(proc *self, uint64_t target);
+/* After demonitor returns no DOWN for ref arrives any more: one that was
+** sent is already in the mailbox. */
 void proc_demonitor(proc *self, uint64_t ref);
 
 /* Mailbox reading for receive, by the owner only. next: the message after

@@ -16,6 +16,7 @@ int ptab_init(ptab *t) {
   t->nslots = 1;   /* slot 0 is never a pid */
   t->capslots = 64;
   t->slots = calloc(t->capslots, sizeof *t->slots);
+  alias_map_init(&t->aliases);
   return t->slots != NULL;
 }
 
@@ -26,6 +27,7 @@ void ptab_destroy(ptab *t) {
   }
   free(t->names);
   free(t->slots);
+  alias_map_destroy(&t->aliases);
   pthread_mutex_destroy(&t->lock);
 }
 

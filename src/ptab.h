@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alias.h"
+
 typedef struct proc proc;
 
 typedef struct pslot {
@@ -36,6 +38,7 @@ typedef struct ptab {
   size_t live;
   pname *names;
   size_t nnames, capnames;
+  alias_map aliases;      /* routes of process aliases, own lock */
 } ptab;
 
 int ptab_init(ptab *t);

@@ -7,6 +7,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -163,8 +165,127 @@ static void test_driven_node(void) {
   hl_buf_free(&in);
 }
 
+/* ---- spawning from C, module paths, the logger callback ---- */
+
+typedef struct reports {
+  pthread_mutex_t lock;
+  int count;
+  char last[512];
+} reports;
+
+static void on_report(void *ud, const char *text) {
+  reports *r = ud;
+  pthread_mutex_lock(&r->lock);
+  r->count++;
+  snprintf(r->last, sizeof r->last, "%s", text);
+  pthread_mutex_unlock(&r->lock);
+}
+
+static int report_count(reports *r) {
+  int n;
+  pthread_mutex_lock(&r->lock);
+  n = r->count;
+  pthread_mutex_unlock(&r->lock);
+  return n;
+}
+
+static void write_module(const char *dir) {
+  char file[300];
+  FILE *f;
+  snprintf(file, sizeof file, "%s/c_spawned.lua", dir);
+  f = fopen(file, "w");
+  CHECK(f != NULL);
+  if (f == NULL) return;
+  fputs("local hl = require('heirloom')\n"
+        "local M = {}\n"
+        "function M.double(to, x) hl.send(to, x * 2) end\n"
+        "function M.count(to, ...) if to then hl.send(to, select('#', ...)) end end\n"
+        "function M.crash(msg) error(msg, 0) end\n"
+        "return M\n", f);
+  fclose(f);
+}
+
+static void test_spawn_from_c(void) {
+  hl_node *node;
+  hl_config cfg = {.schedulers = 2};
+  char dir[] = "/tmp/heirloom-test-XXXXXX", path[300];
+  hl_buf args, in;
+  hl_pid self, pid = 0;
+  int64_t v = 0;
+  reports r = {PTHREAD_MUTEX_INITIALIZER, 0, ""};
+  CHECK(mkdtemp(dir) != NULL);
+  write_module(dir);
+  snprintf(path, sizeof path, "%s/?.lua", dir);
+  CHECK(hl_node_start(&cfg, &node) == HL_OK);
+  CHECK(hl_node_set_path(node, path, NULL) == HL_OK);
+  CHECK(hl_attach(node, &self) == HL_OK);
+  hl_buf_init(&args);
+  hl_buf_init(&in);
+
+  /* double("c_host", 21): the C term builders make no pids, so the
+  ** process answers a registered name */
+  CHECK(hl_register(node, "c_host", self) == HL_OK);
+  hl_term_array(&args, 2);
+  hl_term_string(&args, "c_host", 6);
+  hl_term_int(&args, 21);
+  CHECK(hl_spawn(node, "c_spawned", "double", args.data, args.len, &pid) == HL_OK);
+  CHECK(pid != 0);
+  CHECK(hl_receive(node, 5000, &in) == HL_OK);
+  CHECK(hl_term_get_int(in.data, in.len, &v) > 0 && v == 42);
+
+  hl_buf_clear(&in);                            /* no arguments */
+  CHECK(hl_spawn(node, "c_spawned", "count", NULL, 0, &pid) == HL_OK);
+  hl_buf_clear(&args);
+  hl_term_array(&args, 1);
+  hl_term_string(&args, "c_host", 6);
+  CHECK(hl_spawn(node, "c_spawned", "count", args.data, args.len, &pid) == HL_OK);
+  CHECK(hl_receive(node, 5000, &in) == HL_OK);
+  CHECK(hl_term_get_int(in.data, in.len, &v) > 0 && v == 0);
+
+  CHECK(hl_spawn(node, "no_such_module", "f", NULL, 0, &pid) == HL_EBADARG);
+  CHECK(pid == 0);
+  CHECK(strstr(hl_errmsg(), "hl_spawn: cannot load module 'no_such_module'") == hl_errmsg());
+  CHECK(hl_spawn(node, "c_spawned", "nofn", NULL, 0, &pid) == HL_EBADARG);
+  CHECK(strcmp(hl_errmsg(), "hl_spawn: module 'c_spawned' has no function 'nofn'") == 0);
+  hl_buf_clear(&args);
+  hl_term_int(&args, 5);
+  CHECK(hl_spawn(node, "c_spawned", "count", args.data, args.len, &pid) == HL_EBADARG);
+  CHECK(strcmp(hl_errmsg(), "hl_spawn: args must be an array term") == 0);
+  CHECK(hl_spawn(node, "c_spawned", "count", "\x60\xff", 2, &pid) == HL_EFORMAT);
+  CHECK(hl_spawn(node, NULL, "count", NULL, 0, &pid) == HL_EBADARG);
+  CHECK(strcmp(hl_errmsg(), "hl_spawn: module must be a non-empty string") == 0);
+  CHECK(hl_spawn(node, "c_spawned", "", NULL, 0, &pid) == HL_EBADARG);
+  CHECK(hl_spawn(node, "c_spawned", "count", NULL, 0, NULL) == HL_EBADARG);
+
+  /* reports reach the host's function, and stderr again after NULL */
+  hl_node_set_logger(node, on_report, &r);
+  hl_buf_clear(&args);
+  hl_term_array(&args, 1);
+  hl_term_string(&args, "boom from C", 11);
+  CHECK(hl_spawn(node, "c_spawned", "crash", args.data, args.len, &pid) == HL_OK);
+  for (int i = 0; i < 500 && report_count(&r) == 0; i++) {
+    struct timespec ms = {0, 10 * 1000 * 1000};
+    nanosleep(&ms, NULL);
+  }
+  CHECK(report_count(&r) == 1);
+  pthread_mutex_lock(&r.lock);
+  CHECK(strstr(r.last, "boom from C") != NULL);
+  CHECK(strstr(r.last, "CRASH REPORT") != NULL);
+  pthread_mutex_unlock(&r.lock);
+  hl_node_set_logger(node, NULL, NULL);
+
+  hl_detach(node);
+  hl_node_stop(node);
+  hl_buf_free(&args);
+  hl_buf_free(&in);
+  snprintf(path, sizeof path, "%s/c_spawned.lua", dir);
+  remove(path);
+  remove(dir);
+}
+
 int main(void) {
   test_host_threads();
+  test_spawn_from_c();
   test_many_processes();
   test_driven_node();
   return check_summary("procs");

@@ -1,0 +1,518 @@
+-- heirloom.server — the server behaviour, after OTP's gen_server: a process
+-- that keeps a state and runs a module's callbacks on the requests it gets.
+-- Reached as hl.server. See docs/server.md for the contract.
+--
+-- Wire format (reserved first elements, never seen by callbacks):
+--   {"$call", from, request}   from = {caller pid, alias}
+--   {"$reply", alias, value}   sent to the caller's alias
+--   {"$cast", message}
+--   {"$stop", reason}          hl.server.stop
+--   {"$ack", alias, ok, reason} the end of init, to the starter's alias
+-- A call sends its request to a pid it monitors and waits on an alias it
+-- made for this call alone; it deactivates the alias before it returns or
+-- raises, so a reply that comes too late is dropped by the node and never
+-- reaches the caller's mailbox.
+local hl = require("heirloom")
+
+local M = {}
+
+local CALL, REPLY, CAST, STOP, ACK = "$call", "$reply", "$cast", "$stop", "$ack"
+local DEFAULT_TIMEOUT = 5000
+
+-- ---------------------------------------------------------------- helpers
+
+-- A short rendering of a value for error messages.
+local function show(v, depth)
+  depth = depth or 0
+  local t = type(v)
+  if t == "string" then
+    local s = string.format("%q", v)
+    return #s > 60 and s:sub(1, 57) .. "...\"" or s
+  elseif t ~= "table" then
+    return tostring(v)
+  elseif depth >= 2 then
+    return "{...}"
+  end
+  local parts, n = {}, 0
+  for k, x in pairs(v) do
+    n = n + 1
+    if n > 4 then parts[#parts + 1] = "..."; break end
+    if math.type(k) == "integer" and k == n then parts[#parts + 1] = show(x, depth + 1)
+    else parts[#parts + 1] = tostring(k) .. " = " .. show(x, depth + 1) end
+  end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+local function kind_of(v)
+  if type(v) ~= "userdata" then return type(v) end
+  local s = tostring(v)
+  if s:sub(1, 5) == "#Ref<" then return "ref" end
+  if s:match("^<%d+%.%d+%.%d+>$") then return "pid" end
+  return "userdata"
+end
+
+local function is_pid(v) return kind_of(v) == "pid" end
+
+local function check_dest(fname, dest)
+  if type(dest) ~= "string" and not is_pid(dest) then
+    error(("heirloom.server.%s: dest must be a pid or a registered name (got %s)")
+      :format(fname, kind_of(dest)), 3)
+  end
+  if type(dest) == "string" and dest == "" then
+    error(("heirloom.server.%s: dest must be a non-empty name"):format(fname), 3)
+  end
+end
+
+-- nil -> default; "infinity" -> nil (no timeout); else a non-negative integer.
+local function check_timeout(fname, what, v, default)
+  if v == nil then return default end
+  if v == "infinity" then return nil end
+  if math.type(v) ~= "integer" or v < 0 then
+    error(("heirloom.server.%s: %s must be a non-negative integer of milliseconds or " ..
+      "\"infinity\" (got %s)"):format(fname, what, show(v)), 3)
+  end
+  return v
+end
+
+-- An exit reason for a message: a crash reason {error =, traceback =} by
+-- its error alone.
+local function reason_text(r)
+  if type(r) == "table" and r.error ~= nil and r.traceback ~= nil then return show(r.error) end
+  return show(r)
+end
+
+local function dest_text(dest)
+  if type(dest) == "string" then return string.format("%q", dest) end
+  return tostring(dest)
+end
+
+-- ---------------------------------------------------------------- call errors
+
+-- The error a call raises: a table with kind, reason, dest, request and
+-- message; tostring gives the message. Kinds:
+--   "noproc"        the request was never sent: no live process to take it
+--   "timeout"       sent, no reply within the timeout
+--   "exit"          sent, the server exited before replying (reason: its exit reason)
+--   "calling_self"  a process called itself
+local CallError = {}
+CallError.__index = CallError
+CallError.__tostring = function(e) return e.message end
+CallError.__name = "heirloom.server.error"
+
+local function call_error(fname, kind, dest, request, reason, text)
+  local e = setmetatable({ kind = kind, dest = dest, request = request, reason = reason }, CallError)
+  e.message = ("heirloom.server.%s: %s: %s"):format(fname, kind, text)
+  return e
+end
+
+local function raise(fname, kind, dest, request, reason, text)
+  error(call_error(fname, kind, dest, request, reason, text), 0)
+end
+
+-- True if e is an error raised by call, stop or call_retry (of this kind,
+-- when kind is given). Also true for one that crossed a process boundary
+-- and lost its metatable.
+function M.is_error(e, kind)
+  if type(e) ~= "table" or type(e.kind) ~= "string" or type(e.message) ~= "string" or
+      not e.message:find("^heirloom%.server%.") then
+    return false
+  end
+  return kind == nil or e.kind == kind
+end
+
+-- ---------------------------------------------------------------- call, cast, reply
+
+local function down_of(ref)
+  return function(m) return type(m) == "table" and m[1] == "DOWN" and m[2] == ref end
+end
+
+local function reply_of(alias)
+  return function(m) return type(m) == "table" and m[1] == REPLY and m[2] == alias end
+end
+
+-- Monitors pid; false (and no monitor left) if it was not alive. The DOWN
+-- of a dead target is queued before monitor returns, so this tells "never
+-- alive for us" (nothing was sent) from "died later" (a request may have
+-- arrived) without any doubt.
+local function watch(pid)
+  local mref = hl.monitor(pid)
+  if hl.receive(down_of(mref), 0) ~= nil then return nil end
+  return mref
+end
+
+-- Ends a monitor; after this no DOWN for it is in the mailbox or can come.
+local function unwatch(mref)
+  hl.demonitor(mref)
+  hl.receive(down_of(mref), 0)
+end
+
+-- The request/reply exchange with a live pid. Returns the reply or raises.
+local function call_pid(fname, dest, pid, request, timeout, timeout_text)
+  if pid == hl.self() then
+    raise(fname, "calling_self", dest, request, "calling_self",
+      ("a process cannot call itself (%s, request %s)"):format(dest_text(dest), show(request)))
+  end
+  local mref = watch(pid)
+  if mref == nil then
+    raise(fname, "noproc", dest, request, "noproc",
+      ("%s is not alive; request %s not sent"):format(dest_text(dest), show(request)))
+  end
+  local alias = hl.alias()
+  hl.send(pid, { CALL, { hl.self(), alias }, request })
+  local m = hl.receive(function(x)
+    return type(x) == "table" and ((x[1] == REPLY and x[2] == alias) or
+      (x[1] == "DOWN" and x[2] == mref))
+  end, timeout)
+  hl.unalias(alias)                     -- from here on no reply can arrive
+  if m ~= nil and m[1] == REPLY then
+    unwatch(mref)
+    return m[3]
+  end
+  if m == nil then                      -- timed out; a reply may have raced in
+    unwatch(mref)
+    local late = hl.receive(reply_of(alias), 0)
+    if late ~= nil then return late[3] end
+    raise(fname, "timeout", dest, request, "timeout",
+      ("no reply from %s to request %s within %s"):format(dest_text(dest), show(request),
+        timeout_text))
+  end
+  hl.receive(reply_of(alias), 0)        -- a reply sent by another process after the DOWN
+  raise(fname, "exit", dest, request, m[4],
+    ("%s exited with reason %s before replying to request %s"):format(dest_text(dest),
+      reason_text(m[4]), show(request)))
+end
+
+-- call(dest, request, timeout): sends request to the server dest (a pid or
+-- a registered name) and returns its reply; raises a call error otherwise.
+function M.call(dest, request, timeout)
+  check_dest("call", dest)
+  timeout = check_timeout("call", "timeout", timeout, DEFAULT_TIMEOUT)
+  local pid = dest
+  if type(dest) == "string" then
+    pid = hl.whereis(dest)
+    if pid == nil then
+      raise("call", "noproc", dest, request, "noproc",
+        ("no process is registered as %q; request %s not sent"):format(dest, show(request)))
+    end
+  end
+  return call_pid("call", dest, pid, request, timeout,
+    timeout and (timeout .. " ms") or "infinity")
+end
+
+-- cast(dest, message): sends and returns true at once, whether or not
+-- anyone is there (as gen_server:cast).
+function M.cast(dest, message)
+  check_dest("cast", dest)
+  local pid = dest
+  if type(dest) == "string" then pid = hl.whereis(dest) end
+  if pid ~= nil then hl.send(pid, { CAST, message }) end
+  return true
+end
+
+-- reply(from, value): answers a call whose from a callback kept.
+function M.reply(from, value)
+  if type(from) ~= "table" or not is_pid(from[1]) or kind_of(from[2]) ~= "ref" then
+    error("heirloom.server.reply: from must be the 'from' given to handle_call (got " ..
+      show(from) .. ")", 2)
+  end
+  hl.send(from[2], { REPLY, from[2], value })
+  return true
+end
+
+-- stop(dest, reason, timeout): asks the server to stop with reason
+-- ("normal" by default); terminate runs; returns true once it has exited.
+function M.stop(dest, reason, timeout)
+  check_dest("stop", dest)
+  timeout = check_timeout("stop", "timeout", timeout, nil)
+  if reason == nil then reason = "normal" end
+  local pid = dest
+  if type(dest) == "string" then pid = hl.whereis(dest) end
+  if pid == hl.self() then
+    raise("stop", "calling_self", dest, nil, "calling_self", "a process cannot stop itself this way")
+  end
+  local mref = pid and watch(pid)
+  if not mref then
+    raise("stop", "noproc", dest, nil, "noproc", dest_text(dest) .. " is not alive")
+  end
+  hl.send(pid, { STOP, reason })
+  local m = hl.receive(down_of(mref), timeout)
+  if m == nil then
+    unwatch(mref)
+    raise("stop", "timeout", dest, nil, "timeout",
+      ("%s did not stop within %d ms"):format(dest_text(dest), timeout))
+  end
+  return true
+end
+
+-- call_retry(name, request, opts): call for a server that a supervisor may
+-- be restarting. opts.timeout: the call's timeout (default 5000);
+-- opts.retry_for: how long to wait for a live holder of the name (default:
+-- opts.timeout). Retries only on "noproc", which means the request was
+-- never sent; waits for the name with await_name. Returns within
+-- retry_for + timeout ms.
+function M.call_retry(dest, request, opts)
+  check_dest("call_retry", dest)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("heirloom.server.call_retry: opts must be a table (got " .. type(opts) .. ")", 2)
+  end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if k ~= "timeout" and k ~= "retry_for" then
+      error(("heirloom.server.call_retry: unknown option %s"):format(show(k)), 2)
+    end
+  end
+  local timeout = check_timeout("call_retry", "opts.timeout", opts.timeout, DEFAULT_TIMEOUT)
+  local retry_for = opts.retry_for
+  if retry_for == nil then retry_for = timeout or DEFAULT_TIMEOUT end
+  if math.type(retry_for) ~= "integer" or retry_for < 0 then
+    error("heirloom.server.call_retry: opts.retry_for must be a non-negative integer of " ..
+      "milliseconds (got " .. show(retry_for) .. ")", 2)
+  end
+  local timeout_text = timeout and (timeout .. " ms") or "infinity"
+  local deadline = hl.now() + retry_for
+  local last_dead
+  while true do
+    local pid = dest
+    if type(dest) == "string" then
+      pid = hl.whereis(dest)
+      while pid ~= nil and pid == last_dead and hl.now() < deadline do
+        -- the holder is dead but still named for a moment (its exit is
+        -- being carried out): let it finish rather than spin
+        hl.sleep(1)
+        pid = hl.whereis(dest)
+      end
+      if pid == last_dead then pid = nil end
+      if pid == nil then
+        local left = deadline - hl.now()
+        if left > 0 then pid = hl.await_name(dest, left) end
+        if pid == nil then
+          raise("call_retry", "noproc", dest, request, "noproc",
+            ("no live process registered as %q within %d ms; request %s not sent")
+              :format(dest, retry_for, show(request)))
+        end
+      end
+    end
+    local ok, result = pcall(call_pid, "call_retry", dest, pid, request, timeout, timeout_text)
+    if ok then return result end
+    if not M.is_error(result, "noproc") or type(dest) ~= "string" or hl.now() >= deadline then
+      error(result, 0)
+    end
+    last_dead = pid
+  end
+end
+
+-- ---------------------------------------------------------------- the server process
+
+local function traceback(e)
+  return { error = e, traceback = debug.traceback(nil, 2) }
+end
+
+local function bad_return(modname, cb, expected, ...)
+  local got = {}
+  for i = 1, select("#", ...) do got[i] = show((select(i, ...))) end
+  return { error = ("heirloom.server: %s.%s returned (%s); expected %s"):format(modname, cb,
+    table.concat(got, ", "), expected) }
+end
+
+local function valid_timeout(t)
+  return t == nil or (math.type(t) == "integer" and t >= 0)
+end
+
+-- Exits with reason: a return for "normal", hl.exit otherwise.
+local function exit_with(reason)
+  if reason == "normal" then return end
+  local ok, why = pcall(hl.exit, reason)
+  if not ok and not tostring(why):find("process is exiting", 1, true) then
+    hl.exit({ error = "heirloom.server: the exit reason cannot be sent: " .. tostring(why),
+      reason = show(reason) })
+  end
+end
+
+-- Runs terminate, if the module has one; its failure replaces the reason.
+local function terminate(mod, reason, state)
+  if type(mod.terminate) ~= "function" then return reason end
+  local ok, e = xpcall(mod.terminate, traceback, reason, state)
+  if not ok then return e end
+  return reason
+end
+
+local CALL_RETURNS = '"reply", value, state [, timeout] | "noreply", state [, timeout] | ' ..
+  '"stop", reason, state | "stop", reason, reply, state'
+local OTHER_RETURNS = '"noreply", state [, timeout] | "stop", reason, state'
+
+-- Interprets a callback's results: "reply", value, state, timeout;
+-- "continue", state, timeout; "stop", reason, state, has_reply, reply;
+-- "crash", reason (the callback failed or returned something else).
+local function outcome(modname, cb, is_call, ok, ...)
+  if not ok then return "crash", (...) end
+  local n = select("#", ...)
+  local verb, a, b, c = ...
+  local expected = is_call and CALL_RETURNS or OTHER_RETURNS
+  if is_call and verb == "reply" and (n == 3 or n == 4) and valid_timeout(c) then
+    return "reply", a, b, c
+  elseif verb == "noreply" and (n == 2 or n == 3) and valid_timeout(b) then
+    return "continue", a, b
+  elseif verb == "stop" and n == 3 then
+    return "stop", a, b, false
+  elseif is_call and verb == "stop" and n == 4 then
+    return "stop", a, c, true, b
+  end
+  return "crash", bad_return(modname, cb, expected, ...)
+end
+
+local function missing(modname, cb)
+  return function()
+    error(("heirloom.server: module '%s' has no %s"):format(modname, cb), 0)
+  end
+end
+
+-- The body of a server process. parent: the starter when linked, else false.
+function M._boot(modname, args, parent, ack)
+  local okm, mod = pcall(require, modname)
+  if okm and type(mod) ~= "table" then
+    okm, mod = false, ("module '%s' did not return a table"):format(modname)
+  end
+  local fail
+  if not okm then
+    fail = { error = "heirloom.server: cannot load module '" .. modname .. "': " .. tostring(mod) }
+  elseif type(mod.init) ~= "function" then
+    fail = { error = "heirloom.server: module '" .. modname .. "' has no init" }
+  end
+  local state, timeout
+  if fail == nil then
+    local r = table.pack(xpcall(mod.init, traceback, args))
+    if not r[1] then
+      fail = r[2]
+    elseif r[2] == "ok" and (r.n == 3 or r.n == 4) and valid_timeout(r[4]) then
+      state, timeout = r[3], r[4]
+    elseif r[2] == "stop" and r.n == 3 then
+      fail = r[3]
+    elseif r[2] == "ignore" and r.n == 2 then
+      fail = "ignore"
+    else
+      fail = bad_return(modname, "init", '"ok", state [, timeout] | "stop", reason | "ignore"',
+        table.unpack(r, 2, r.n))
+    end
+  end
+  if fail ~= nil then
+    -- the starter learns of it from the ack: no exit signal on top
+    if parent then hl.unlink(parent) end
+    hl.send(ack, { ACK, ack, false, fail })
+    return exit_with(fail == "ignore" and "normal" or fail)
+  end
+  hl.send(ack, { ACK, ack, true })
+
+  local handle_call = mod.handle_call or missing(modname, "handle_call")
+  local handle_cast = mod.handle_cast or missing(modname, "handle_cast")
+  local handle_info = mod.handle_info or function(_, s) return "noreply", s end
+  while true do
+    local m = hl.receive(timeout)
+    local what, a, b, c, d
+    local from
+    if m == nil then
+      what, a, b = outcome(modname, "handle_info", false, xpcall(handle_info, traceback, "timeout", state))
+    elseif type(m) == "table" and m[1] == CALL and type(m[2]) == "table" and
+        type(m[2][2]) == "userdata" then
+      from = m[2]
+      what, a, b, c, d = outcome(modname, "handle_call", true,
+        xpcall(handle_call, traceback, m[3], from, state))
+    elseif type(m) == "table" and m[1] == CAST then
+      what, a, b = outcome(modname, "handle_cast", false, xpcall(handle_cast, traceback, m[2], state))
+    elseif type(m) == "table" and m[1] == STOP then
+      what, a, b = "stop", m[2], state
+    elseif type(m) == "table" and m[1] == "EXIT" and parent and m[2] == parent then
+      what, a, b = "stop", m[3], state      -- the supervisor's shutdown, while trapping
+    else
+      what, a, b = outcome(modname, "handle_info", false, xpcall(handle_info, traceback, m, state))
+    end
+    if what == "reply" then
+      hl.send(from[2], { REPLY, from[2], a })
+      state, timeout = b, c
+    elseif what == "continue" then
+      state, timeout = a, b
+    elseif what == "crash" then
+      return exit_with(terminate(mod, a, state))
+    else                                    -- "stop", reason a, state b
+      local reason = terminate(mod, a, b)
+      if c then hl.send(from[2], { REPLY, from[2], d }) end   -- after terminate, as in OTP
+      return exit_with(reason)
+    end
+  end
+end
+
+-- ---------------------------------------------------------------- starting
+
+local START_OPTS = { name = true, timeout = true, memory_limit = true }
+
+local function start(fname, module, args, opts, link)
+  if type(module) ~= "string" or module == "" then
+    error(("heirloom.server.%s: module must be a module name (got %s)"):format(fname,
+      kind_of(module)), 3)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("heirloom.server.%s: opts must be a table (got %s)"):format(fname, type(opts)), 3)
+  end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not START_OPTS[k] then
+      error(("heirloom.server.%s: unknown option %s"):format(fname, show(k)), 3)
+    end
+  end
+  if opts.name ~= nil and (type(opts.name) ~= "string" or opts.name == "") then
+    error(("heirloom.server.%s: opts.name must be a non-empty string"):format(fname), 3)
+  end
+  local timeout = check_timeout(fname, "opts.timeout", opts.timeout, nil)
+  if opts.name ~= nil then
+    local holder = hl.whereis(opts.name)
+    if holder ~= nil then return nil, { "already_started", holder } end
+  end
+  local ack = hl.alias()
+  local ok, pid, mref = pcall(hl.spawn_opt,
+    { link = link, monitor = true, name = opts.name, memory_limit = opts.memory_limit },
+    "heirloom.server", "_boot", module, args, link and hl.self() or false, ack)
+  if not ok then
+    hl.unalias(ack)
+    local holder = opts.name and hl.whereis(opts.name)
+    if holder ~= nil and tostring(pid):find("already registered", 1, true) then
+      return nil, { "already_started", holder }
+    end
+    error((tostring(pid):gsub("^heirloom%.spawn_opt", "heirloom.server." .. fname)), 0)
+  end
+  local m = hl.receive(function(x)
+    return type(x) == "table" and ((x[1] == ACK and x[2] == ack) or (x[1] == "DOWN" and x[2] == mref))
+  end, timeout)
+  hl.unalias(ack)
+  local function gone()
+    -- a linked starter that traps exits has the EXIT too: it was about this start
+    if link then hl.receive(function(x)
+      return type(x) == "table" and x[1] == "EXIT" and x[2] == pid
+    end, 0) end
+  end
+  if m == nil then                         -- init took too long: it is killed
+    if link then hl.unlink(pid) end
+    hl.exit(pid, "kill")
+    hl.receive(down_of(mref))
+    gone()
+    return nil, "timeout"
+  end
+  if m[1] == "DOWN" then
+    gone()
+    return nil, m[4]
+  end
+  unwatch(mref)
+  if m[3] then return pid end
+  return nil, m[4]
+end
+
+-- start_link(module, args, opts): a server linked to the caller. Returns
+-- its pid once init has returned "ok"; nil and a reason otherwise.
+function M.start_link(module, args, opts)
+  return start("start_link", module, args, opts, true)
+end
+
+-- start(module, args, opts): the same without a link.
+function M.start(module, args, opts)
+  return start("start", module, args, opts, false)
+end
+
+return M

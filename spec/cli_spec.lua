@@ -1,0 +1,431 @@
+-- cli_spec.lua — layer 9: the heirloom command, run as a child program
+-- (build/heirloom, or $HEIRLOOM_BUILD/heirloom): --help and --version,
+-- application files that do not compile or do not describe an
+-- application, `run` stopped by a signal or by its own crash, and the
+-- shell driven through a pipe.
+local hl = require("heirloom")
+
+local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
+local APPS = HERE .. "support/cli_app/"
+local BUILD = os.getenv("HEIRLOOM_BUILD") or "build"
+local HEIRLOOM = BUILD .. "/heirloom"
+
+local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if f == nil then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+-- Runs the command with args (a shell string), stdin from input if given;
+-- returns stdout, stderr and the exit status.
+local function heirloom(args, input)
+  local base = os.tmpname()
+  local cmd = quote(HEIRLOOM) .. " " .. args .. " >" .. base .. ".out 2>" .. base .. ".err"
+  if input ~= nil then
+    write(base .. ".in", input)
+    cmd = cmd .. " <" .. base .. ".in"
+  else
+    cmd = cmd .. " </dev/null"
+  end
+  local _, _, status = os.execute(cmd)
+  local out, err = read(base .. ".out"), read(base .. ".err")
+  for _, ext in ipairs({ "", ".in", ".out", ".err" }) do os.remove(base .. ext) end
+  return out, err, status
+end
+
+local function sleep(s) os.execute("sleep " .. s) end
+
+-- Waits until pred() is true, up to seconds; returns whether it became so.
+local function wait_for(pred, seconds)
+  local deadline = os.time() + (seconds or 20)
+  while os.time() <= deadline do
+    if pred() then return true end
+    sleep(0.05)
+  end
+  return pred()
+end
+
+-- Finds each of the strings in text, in order; fails naming the first
+-- one missing.
+local function assert_in_order(text, ...)
+  local at = 1
+  for _, s in ipairs({ ... }) do
+    local i = text:find(s, at, true)
+    assert(i, string.format("expected %q after position %d in:\n%s", s, at, text))
+    at = i + #s
+  end
+end
+
+-- `heirloom run APP` in the background: its output file, pid and the
+-- file its exit status will be written to.
+local function start_run(app)
+  local base = os.tmpname()
+  local script = string.format("%s run %s >%s 2>&1 </dev/null & echo $! >%s; wait $!; echo $? >%s",
+                               quote(HEIRLOOM), quote(app), base .. ".out", base .. ".pid",
+                               base .. ".status")
+  os.execute("sh -c " .. quote(script) .. " >/dev/null 2>&1 &")
+  assert(wait_for(function() return (read(base .. ".pid") or ""):match("%d+") ~= nil end),
+         "heirloom run did not start")
+  return {
+    base = base,
+    pid = read(base .. ".pid"):match("%d+"),
+    output = function() return read(base .. ".out") or "" end,
+    status = function() return tonumber((read(base .. ".status") or ""):match("%d+")) end,
+    clean = function()
+      for _, ext in ipairs({ "", ".out", ".pid", ".status" }) do os.remove(base .. ext) end
+    end,
+  }
+end
+
+local function signal(run, sig)
+  os.execute("kill -" .. sig .. " " .. run.pid .. " 2>/dev/null")
+end
+
+describe("heirloom command #child", function()
+  it("exists (make builds it)", function()
+    assert.is_truthy(read(HEIRLOOM), "no " .. HEIRLOOM)
+  end)
+
+  describe("--help and --version", function()
+    it("--help prints the usage on stdout and exits 0", function()
+      local out, err, status = heirloom("--help")
+      assert.are.equal(0, status)
+      assert.are.equal("", err)
+      assert_in_order(out, "usage: heirloom run", "heirloom shell", "--schedulers", "--data-dir")
+    end)
+
+    it("--version prints HL_VERSION", function()
+      local out, _, status = heirloom("--version")
+      assert.are.equal(0, status)
+      assert.are.equal("heirloom " .. hl.version, out:match("^(heirloom %S+)"))
+      assert.is_truthy(hl.version:match("^%d+%.%d+%.%d+$"))
+    end)
+
+    it("an unknown command prints the usage on stderr and exits 2", function()
+      local out, err, status = heirloom("frobnicate")
+      assert.are.equal(2, status)
+      assert.are.equal("", out)
+      assert_in_order(err, "unknown command 'frobnicate'", "usage: heirloom run")
+    end)
+
+    it("an unknown option prints the usage on stderr and exits 2", function()
+      local out, err, status = heirloom("run --bogus " .. quote(APPS .. "solo.lua"))
+      assert.are.equal(2, status)
+      assert.are.equal("", out)
+      assert_in_order(err, "unknown option '--bogus'", "usage:")
+    end)
+
+    it("a bad --schedulers and a missing application are usage errors", function()
+      local _, err, status = heirloom("run --schedulers lots " .. quote(APPS .. "solo.lua"))
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("--schedulers: expected an integer from 1 to 1024, got 'lots'", 1, true))
+      _, err, status = heirloom("run")
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("run: which application?", 1, true))
+      _, _, status = heirloom("")
+      assert.are.equal(2, status)
+    end)
+  end)
+
+  describe("application files", function()
+    it("a syntax error is reported with the file and line, status 1", function()
+      local out, err, status = heirloom("run " .. quote(APPS .. "syntax_error.lua"))
+      assert.are.equal(1, status)
+      assert.are.equal("", out)
+      assert.is_truthy(err:find("syntax_error.lua:5: unexpected symbol near '='", 1, true), err)
+    end)
+
+    it("the shell refuses an application file that does not compile", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "syntax_error.lua"), "1 + 1\n")
+      assert.are.equal(1, status)
+      assert.are.equal("", out)
+      assert.is_truthy(err:find("syntax_error.lua:5:", 1, true), err)
+    end)
+
+    it("a wrong node option is reported with the file, the line and what is wrong", function()
+      local _, err, status = heirloom("run " .. quote(APPS .. "bad_node.lua"))
+      assert.are.equal(1, status)
+      assert.is_truthy(err:find(
+        'bad_node.lua:7: node.schedulers: expected an integer from 1 to 1024, got "many"', 1, true), err)
+    end)
+
+    it("a bad supervisor spec is reported with the file, the line and the validation message", function()
+      local out, err, status = heirloom("run " .. quote(APPS .. "bad_spec.lua"))
+      assert.are.equal(1, status)
+      assert.are.equal("", out)
+      assert.is_truthy(err:find('bad_spec.lua:3: cannot start bad_spec: heirloom.supervisor.start_link: '
+        .. 'children[2].restart: expected "permanent", "transient" or "temporary", got "sometimes"',
+        1, true), err)
+      -- nothing was started
+      assert.is_nil(err:find("started", 1, true))
+    end)
+
+    it("a file that returns no table, or a table with unknown fields, is refused", function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      local path = dir .. ".lua"
+      write(path, "local x = 1\nreturn x\n")
+      local _, err, status = heirloom("run " .. quote(path))
+      assert.are.equal(1, status)
+      assert.is_truthy(err:find(":2: the application file must return a table, got number", 1, true), err)
+      write(path, "return {\n  name = 'x',\n  mian = { 'm', 'f' },\n}\n")
+      _, err, status = heirloom("run " .. quote(path))
+      assert.are.equal(1, status)
+      assert.is_truthy(err:find(":1: unknown field 'mian'", 1, true), err)
+      write(path, "return { name = 'x' }\n")
+      _, err, status = heirloom("run " .. quote(path))
+      assert.are.equal(1, status)
+      assert.is_truthy(err:find("give either supervisor", 1, true), err)
+      os.remove(path)
+    end)
+
+    it("a missing file is reported, status 1", function()
+      local _, err, status = heirloom("run /nonexistent/app.lua")
+      assert.are.equal(1, status)
+      assert.is_truthy(err:find("cannot open /nonexistent/app.lua", 1, true), err)
+    end)
+
+    it("a main module that cannot be loaded is reported with the file and line", function()
+      local path = os.tmpname() .. ".lua"
+      write(path, "return {\n  main = { 'no_such_module_here', 'start' },\n}\n")
+      local _, err, status = heirloom("run " .. quote(path))
+      os.remove(path)
+      assert.are.equal(1, status)
+      assert.is_truthy(err:find(":1: cannot start", 1, true), err)
+      assert.is_truthy(err:find("no_such_module_here", 1, true), err)
+    end)
+  end)
+
+  describe("run", function()
+    it("SIGTERM stops the application in order and exits 0", function()
+      local run = start_run(APPS .. "solo.lua")
+      assert.is_true(wait_for(function() return run.output():find("solo started", 1, true) end),
+                     run.output())
+      assert.is_truthy(run.output():find("solo_worker started", 1, true))
+      signal(run, "TERM")
+      assert.is_true(wait_for(function() return run.status() ~= nil end), run.output())
+      assert.are.equal(0, run.status())
+      assert_in_order(run.output(), "heirloom: SIGTERM: stopping solo",
+                      "solo_worker stopping (shutdown)", "heirloom: solo stopped")
+      run.clean()
+    end)
+
+    it("SIGTERM stops a supervision tree right to left, then exits 0", function()
+      local run = start_run(APPS .. "app.lua")
+      assert.is_true(wait_for(function() return run.output():find("cliapp started", 1, true) end),
+                     run.output())
+      assert_in_order(run.output(), "first started", "third started", "second started",
+                      "heirloom: cliapp started (supervisor <")
+      signal(run, "TERM")
+      assert.is_true(wait_for(function() return run.status() ~= nil end), run.output())
+      assert.are.equal(0, run.status())
+      assert_in_order(run.output(), "heirloom: SIGTERM: stopping cliapp",
+                      "second stopping (shutdown)", "third stopping (shutdown)",
+                      "first stopping (shutdown)", "heirloom: cliapp stopped")
+      run.clean()
+    end)
+
+    it("a top supervisor that reaches its restart intensity is reported, status 1", function()
+      local out, err, status = heirloom("run " .. quote(APPS .. "giveup.lua"))
+      assert.are.equal(1, status)
+      local _, starts = out:gsub("crasher started", "")
+      assert.are.equal(3, starts, out)   -- the first start and intensity = 2 restarts
+      assert.is_truthy(err:find("heirloom: giveup: the top supervisor <[%d.]+> exited on its own: shutdown"), err)
+    end)
+
+    it("Ctrl-C (SIGINT) stops it too; a second one kills what does not stop", function()
+      local run = start_run(APPS .. "stubborn.lua")
+      assert.is_true(wait_for(function() return run.output():find("mule started", 1, true) end),
+                     run.output())
+      signal(run, "INT")
+      assert.is_true(wait_for(function() return run.output():find("mule ignores shutdown", 1, true) end),
+                     run.output())
+      assert.is_nil(run.status())
+      signal(run, "INT")
+      assert.is_true(wait_for(function() return run.status() ~= nil end), run.output())
+      assert.are.equal(0, run.status())
+      assert_in_order(run.output(), "SIGINT: stopping stubborn", "mule ignores shutdown",
+                      "SIGINT again: killing stubborn", "stubborn stopped (killed)")
+      run.clean()
+    end)
+
+    it("a top process that dies on its own is reported and the status is 1", function()
+      local out, err, status = heirloom("run " .. quote(APPS .. "crasher.lua"))
+      assert.are.equal(1, status)
+      assert.is_truthy(out:find("crasher started", 1, true))
+      assert.is_truthy(err:find("exited on its own: .*crasher gave up"), err)
+    end)
+  end)
+
+  describe("shell through a pipe", function()
+    it("prints expressions, runs statements and multi-line chunks, without prompts", function()
+      local out, err, status = heirloom("shell", table.concat({
+        "1 + 2",
+        "x = 20",
+        "x * 2, 'two'",
+        "for i = 1, 3 do",
+        "  io.write(i, ';')",
+        "end",
+        "print('')",
+        "{ 1, 2, key = 'v', nested = { true } }",
+        "local t = {}",
+        "return 1.5",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status)
+      assert.are.equal("", err)
+      assert.are.equal("3\n40\ttwo\n1;2;3;\n{1, 2, key = \"v\", nested = {true}}\n1.5\n", out)
+    end)
+
+    it("reports errors on stderr with the line, and goes on", function()
+      local out, err, status = heirloom("shell", "error('boom')\nx = = 1\n7\n")
+      assert.are.equal(0, status)
+      assert.are.equal("7\n", out)
+      assert.is_truthy(err:find("stdin:1: boom", 1, true), err)
+      assert.is_truthy(err:find("stdin:1: unexpected symbol near '='", 1, true), err)
+    end)
+
+    it("reports a chunk left unfinished at the end of the input", function()
+      local out, err, status = heirloom("shell", "for i = 1, 2 do\n")
+      assert.are.equal(0, status)
+      assert.are.equal("", out)
+      assert.is_truthy(err:find("<eof>", 1, true), err)
+    end)
+
+    it("i() lists a table the shell created: name, type, size, owner", function()
+      local out, err, status = heirloom("shell", table.concat({
+        "t = hl.table.new('scores', { type = 'ordered_set', named = true })",
+        "t:insert({ 'ann', 1 }, { 'bob', 2 }, { 'cy', 3 })",
+        "print('self ' .. tostring(hl.self()))",
+        "i()",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status)
+      assert.are.equal("", err)
+      local me = out:match("self (<[%d.]+>)")
+      assert.is_truthy(me, out)
+      assert_in_order(out, "name", "type", "size", "memory", "owner", "heir")
+      local row = out:match("\n(scores%s[^\n]*)")
+      assert.is_truthy(row, out)
+      local name, ttype, size, memory, owner, heir = row:match("^(%S+)%s+(%S+)%s+(%S+)%s+(%S+)%s+(%S+)%s+(%S+)$")
+      assert.are.same({ "scores", "ordered_set", "3", me, "-" }, { name, ttype, size, owner, heir })
+      assert.is_true(tonumber(memory) > 0)
+    end)
+
+    it("ps() lists the shell's own process and the application's", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "solo.lua"), table.concat({
+        "hl.await_name('solo_worker', 5000)",
+        "print('self ' .. tostring(hl.self()))",
+        "print('worker ' .. tostring(hl.whereis('solo_worker')))",
+        "ps()",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status)
+      local me = out:match("self (<[%d.]+>)")
+      local worker = out:match("worker (<[%d.]+>)")
+      assert.is_truthy(me and worker, out)
+      assert_in_order(out, "pid", "name", "status", "mailbox", "memory")
+      assert.is_truthy(out:find(me:gsub("%p", "%%%0") .. "%s+%(shell%)%s+running"), out)
+      assert.is_truthy(out:find(worker:gsub("%p", "%%%0") .. "%s+solo_worker%s+%a+%s+%d+%s+%d+"), out)
+      -- the end of the input stops the application in order
+      assert_in_order(err, "heirloom: stopping solo", "heirloom: solo stopped")
+      assert.is_truthy(out:find("solo_worker stopping (shutdown)", 1, true), out)
+    end)
+
+    it("says once when the application's top process exits under it", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "solo.lua"), table.concat({
+        "hl.exit(hl.await_name('solo_worker', 5000), 'kill')",
+        "hl.sleep(500)",
+        "1",
+        "flush()",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status)
+      assert.are.equal("solo_worker started\ntrue\n1\nno messages\n", out)
+      local _, count = err:gsub("heirloom: solo: the main process <[%d.]+> exited: killed", "")
+      assert.are.equal(1, count, err)
+      assert.is_nil(err:find("stopping solo", 1, true))
+    end)
+
+    it("tree() shows the application's supervision tree, nested, with restarted pids", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "app.lua"), table.concat({
+        "old = hl.await_name('second', 5000)",
+        "tree()",
+        "hl.exit(old, 'kill')",
+        "repeat hl.sleep(10) until hl.whereis('second') and hl.whereis('second') ~= old",
+        "print('new ' .. tostring(hl.whereis('second')))",
+        "tree()",
+        "tree('inner_sup')",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      local sup, first, inner, third, second =
+        out:match("cliapp  (<[%d.]+>)  supervisor\n" ..
+                  "|%-%- first  (<[%d.]+>)  worker\n" ..
+                  "|%-%- inner  (<[%d.]+>)  supervisor\n" ..
+                  "|   `%-%- third  (<[%d.]+>)  worker\n" ..
+                  "`%-%- second  (<[%d.]+>)  worker\n")
+      assert.is_truthy(sup, out)
+      local new = out:match("new (<[%d.]+>)")
+      assert.are_not.equal(second, new)
+      assert_in_order(out, "new " .. new, "cliapp  " .. sup, "first  " .. first, "inner  " .. inner,
+                      "third  " .. third, "second  " .. new .. "  worker",
+                      "inner_sup  <", "`-- third  " .. third .. "  worker")
+      assert_in_order(err, "heirloom: stopping cliapp", "heirloom: cliapp stopped")
+      assert_in_order(out, "second stopping (shutdown)", "third stopping (shutdown)",
+                      "first stopping (shutdown)")
+    end)
+
+    it("tree() without an application says so; it shows a supervisor started at the prompt", function()
+      local out, _, status = heirloom("shell " .. quote(APPS .. "solo.lua"), table.concat({
+        "tree()",
+        "sup = hl.supervisor.start_link{ name = 'adhoc', strategy = 'one_for_one', children = {",
+        "  { id = 'w', start = { 'cli_worker', 'start_link', 'adhoc_w' } } } }",
+        "tree()",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status)
+      assert_in_order(out, "no supervision tree", "adhoc  <", "`-- w  <")
+    end)
+
+    it("flush() shows the messages sent to the shell", function()
+      local out, _, status = heirloom("shell", "local _ = hl.send(hl.self(), { 'hello', 42 })\nflush()\nflush()\n")
+      assert.are.equal(0, status)
+      assert.are.equal('shell got {"hello", 42}\nno messages\n', out)
+    end)
+
+    it("the application's directory is on package.path", function()
+      local out, _, status = heirloom("shell " .. quote(APPS .. "solo.lua"),
+                                      "type(require('cli_worker').loop)\n")
+      assert.are.equal(0, status)
+      assert.is_truthy(out:find("function\n", 1, true), out)
+    end)
+
+    it("SIGTERM ends a shell that waits for input, stopping the application", function()
+      local base = os.tmpname()
+      -- the shell reads from a fifo that stays open, so only the signal ends it
+      os.remove(base)
+      os.execute("mkfifo " .. base .. ".fifo")
+      local script = string.format(
+        "exec 3<>%s; %s shell %s <%s >%s 2>&1 & echo $! >%s; wait $!; echo $? >%s",
+        base .. ".fifo", quote(HEIRLOOM), quote(APPS .. "solo.lua"), base .. ".fifo",
+        base .. ".out", base .. ".pid", base .. ".status")
+      os.execute("sh -c " .. quote(script) .. " >/dev/null 2>&1 &")
+      assert.is_true(wait_for(function()
+        return (read(base .. ".out") or ""):find("solo_worker started", 1, true) ~= nil
+      end), read(base .. ".out"))
+      local pid = read(base .. ".pid"):match("%d+")
+      os.execute("kill -TERM " .. pid)
+      assert.is_true(wait_for(function() return read(base .. ".status") ~= nil end))
+      local out = read(base .. ".out")
+      assert.are.equal(0, tonumber(read(base .. ".status"):match("%d+")))
+      assert_in_order(out, "SIGTERM: leaving the shell", "stopping solo",
+                      "solo_worker stopping (shutdown)", "solo stopped")
+      for _, ext in ipairs({ ".fifo", ".out", ".pid", ".status" }) do os.remove(base .. ext) end
+    end)
+  end)
+end)

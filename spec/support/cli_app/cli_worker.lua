@@ -1,0 +1,60 @@
+-- cli_worker.lua — a worker of the cli_app test application: says when it
+-- starts and when it is told to stop, so cli_spec can check the order of
+-- an orderly shutdown.
+local hl = require("heirloom")
+
+local M = {}
+
+local function say(...)
+  io.stdout:write(...)
+  io.stdout:write("\n")
+  io.stdout:flush()
+end
+
+-- The worker's loop: traps exits so a "shutdown" from its parent is a
+-- message it can report before it exits with the same reason.
+function M.loop(name, parent_name)
+  hl.trap_exit(true)
+  hl.register(name, hl.self())
+  say(name, " started")
+  while true do
+    local m = hl.receive()
+    if type(m) == "table" and m[1] == "EXIT" then
+      say(name, " stopping (", tostring(m[3]), ")")
+      hl.exit(m[3])
+    elseif type(m) == "table" and m[1] == "crash" then
+      error(name .. " crashed on request")
+    elseif type(m) == "table" and m[1] == "ping" then
+      hl.send(m[2], { "pong", name })
+    end
+  end
+end
+
+-- A main process that crashes after ms milliseconds.
+function M.crash_after(ms)
+  io.stdout:write("crasher started\n")
+  io.stdout:flush()
+  hl.sleep(ms)
+  error("crasher gave up")
+end
+
+-- A worker that ignores "shutdown": only "kill" stops it.
+function M.stubborn(name)
+  hl.trap_exit(true)
+  io.stdout:write(name, " started\n")
+  io.stdout:flush()
+  while true do
+    local m = hl.receive()
+    if type(m) == "table" and m[1] == "EXIT" then
+      io.stdout:write(name, " ignores ", tostring(m[3]), "\n")
+      io.stdout:flush()
+    end
+  end
+end
+
+-- For a supervisor: a worker linked to the caller.
+function M.start_link(name)
+  return hl.spawn_link("cli_worker", "loop", name)
+end
+
+return M

@@ -1,0 +1,6 @@
+-- stubborn.lua — an application whose main process ignores "shutdown".
+return {
+  name = "stubborn",
+  node = { schedulers = 1 },
+  main = { "cli_worker", "stubborn", "mule" },
+}

@@ -1,0 +1,435 @@
+/*
+** cli.c — the heirloom command: `heirloom run APP.lua` starts a node and
+** the application's supervision tree and stops them in order on SIGINT or
+** SIGTERM; `heirloom shell [APP.lua]` is a Lua prompt inside the running
+** node (cli_shell.c). The application files, the run loop and the shell's
+** helpers are Lua (cli_lib.lua); this file owns the process: arguments,
+** search paths, the node, and the signals.
+**
+** Signals are never handled in a signal handler here: under `run` they
+** are blocked in every thread and one thread takes them with sigwait and
+** sends the host a message, so the run loop simply receives. The shell
+** installs its own handlers (cli_shell.c) that only write to a pipe.
+*/
+#include <errno.h>
+#include <lauxlib.h>
+#include <limits.h>
+#include <lualib.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_lib.h"
+#include "cli_shell.h"
+#include "heirloom.h"
+
+#define HOST_NAME "heirloom.cli"   /* the host's registered name under run */
+
+typedef struct cli_opts {
+  const char *command;     /* "run" or "shell" */
+  const char *app;         /* APP.lua, or NULL */
+  int schedulers;          /* 0: not given */
+  const char *data_dir;
+} cli_opts;
+
+#define USAGE_LINES                               \
+  "usage: heirloom run [options] APP.lua\n"        \
+  "       heirloom shell [options] [APP.lua]\n"    \
+  "       heirloom --help | --version\n"
+
+static const char usage_text[] =
+    USAGE_LINES
+    "\n"
+    "commands:\n"
+    "  run APP.lua      start a node and the application's supervision tree;\n"
+    "                   Ctrl-C or SIGTERM stops them in order\n"
+    "  shell [APP.lua]  a Lua prompt inside a running node (with the application\n"
+    "                   started first when given); i(), ps(), tree(), help()\n"
+    "options:\n"
+    "  --schedulers N   scheduler threads (default: the application's\n"
+    "                   node.schedulers, else one per core)\n"
+    "  --data-dir DIR   the node's data directory\n"
+    "  -h, --help       this text\n"
+    "  -V, --version    the version\n"
+    "\n"
+    "Lua modules are found in the application's directory and in the lua/\n"
+    "directory beside the command's own (or $HEIRLOOM_LUA_DIR).\n"
+    "See docs/heirloom-command.md.\n";
+
+static void say(const char *fmt, const char *a, const char *b) {
+  fputs("heirloom: ", stderr);
+  fprintf(stderr, fmt, a, b);
+  fputc('\n', stderr);
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+  say(fmt, arg, NULL);
+  fputs(USAGE_LINES "(heirloom --help tells more)\n", stderr);
+  return 2;
+}
+
+/* ---- arguments ---- */
+
+static int parse_int(const char *s, int *out) {
+  char *end;
+  long v;
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 1024) return 0;
+  *out = (int)v;
+  return 1;
+}
+
+/* An option's value: "--opt=V" or "--opt V". NULL if missing. */
+static const char *option_value(int argc, char **argv, int *i, const char *name) {
+  size_t n = strlen(name);
+  if (argv[*i][n] == '=') return argv[*i] + n + 1;
+  if (*i + 1 >= argc) return NULL;
+  return argv[++*i];
+}
+
+static int is_option(const char *arg, const char *name) {
+  size_t n = strlen(name);
+  return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_args(int argc, char **argv, cli_opts *o) {
+  int i;
+  memset(o, 0, sizeof *o);
+  if (argc < 2) return usage_error("%s", "no command given");
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(usage_text, stdout);
+      return 0;
+    } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+      printf("heirloom %s (%s)\n", HL_VERSION, LUA_RELEASE);
+      return 0;
+    } else if (is_option(a, "--schedulers")) {
+      const char *v = option_value(argc, argv, &i, "--schedulers");
+      if (v == NULL || !parse_int(v, &o->schedulers))
+        return usage_error("--schedulers: expected an integer from 1 to 1024, got '%s'",
+                           v != NULL ? v : "");
+    } else if (is_option(a, "--data-dir")) {
+      o->data_dir = option_value(argc, argv, &i, "--data-dir");
+      if (o->data_dir == NULL || o->data_dir[0] == '\0')
+        return usage_error("%s", "--data-dir: expected a directory");
+    } else if (a[0] == '-' && a[1] != '\0') {
+      return usage_error("unknown option '%s'", a);
+    } else if (o->command == NULL) {
+      if (strcmp(a, "run") != 0 && strcmp(a, "shell") != 0)
+        return usage_error("unknown command '%s'", a);
+      o->command = a;
+    } else if (o->app == NULL) {
+      o->app = a;
+    } else {
+      return usage_error("unexpected argument '%s'", a);
+    }
+  }
+  if (o->command == NULL) return usage_error("%s", "no command given");
+  if (strcmp(o->command, "run") == 0 && o->app == NULL)
+    return usage_error("%s", "run: which application? (heirloom run APP.lua)");
+  return -1;
+}
+
+/* ---- search paths ---- */
+
+static int is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The project's lua/ directory: $HEIRLOOM_LUA_DIR, else <the command's
+** directory>/../lua, else the HL_LUA_DIR compiled in (if any). */
+static int find_lua_dir(char *out, size_t size) {
+  const char *env = getenv("HEIRLOOM_LUA_DIR");
+  char exe[PATH_MAX];
+  ssize_t n;
+  if (env != NULL && env[0] != '\0') {
+    snprintf(out, size, "%s", env);
+    return 1;
+  }
+  n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    char *slash;
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    if (slash != NULL) {
+      *slash = '\0';
+      int len = snprintf(out, size, "%s/../lua", exe);
+      if (len > 0 && (size_t)len < size && is_dir(out)) return 1;
+    }
+  }
+#ifdef HL_LUA_DIR
+  snprintf(out, size, "%s", HL_LUA_DIR);
+  return is_dir(out);
+#else
+  return 0;
+#endif
+}
+
+/* package.path = the application's directory, lua/, then what it was
+** (LUA_PATH or Lua's default). Spawned processes copy it. */
+static void set_paths(lua_State *L, const char *app) {
+  char lua_dir[PATH_MAX];
+  luaL_Buffer b;
+  lua_getglobal(L, "package");
+  luaL_buffinit(L, &b);
+  if (app != NULL) {
+    const char *slash = strrchr(app, '/');
+    if (slash == NULL) {
+      luaL_addstring(&b, "./?.lua;./?/init.lua;");
+    } else {
+      for (int k = 0; k < 2; k++) {
+        luaL_addlstring(&b, app, (size_t)(slash - app));
+        luaL_addstring(&b, k == 0 ? "/?.lua;" : "/?/init.lua;");
+      }
+    }
+  }
+  if (find_lua_dir(lua_dir, sizeof lua_dir)) {
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", lua_dir, lua_dir);
+    luaL_addvalue(&b);
+  }
+  lua_getfield(L, -2, "path");
+  luaL_addvalue(&b);
+  luaL_pushresult(&b);
+  lua_setfield(L, -2, "path");
+  lua_pop(L, 1);
+}
+
+int luaopen_heirloom(lua_State *L);
+
+static lua_State *new_state(const char *app) {
+  lua_State *L = luaL_newstate();
+  if (L == NULL) return NULL;
+  luaL_openlibs(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_heirloom);
+  lua_setfield(L, -2, "heirloom");
+  lua_pop(L, 1);
+  set_paths(L, app);
+  return L;
+}
+
+/* ---- the application ---- */
+
+/* Loads and checks APP.lua; leaves its description on the stack. */
+static int load_app(lua_State *L, const char *path) {
+  lua_pushstring(L, path);
+  if (!cli_lib_call(L, "load", 1, 2)) return 0;
+  if (lua_isnil(L, -2)) {
+    lua_remove(L, -2);
+    return 0;
+  }
+  lua_pushstring(L, path);
+  lua_insert(L, -2);                       /* value, path, line */
+  return cli_lib_call(L, "describe", 3, 1);
+}
+
+/* The node's configuration: the application's node table, then flags. */
+static void node_config(lua_State *L, int app, const cli_opts *o, hl_config *cfg) {
+  cfg->schedulers = hl_default_schedulers();
+  cfg->data_dir = NULL;
+  cfg->memory_limit = 0;
+  if (app != 0) {
+    lua_getfield(L, app, "node");
+    if (lua_getfield(L, -1, "schedulers") == LUA_TNUMBER)
+      cfg->schedulers = (int)lua_tointeger(L, -1);
+    if (lua_getfield(L, -2, "data_dir") == LUA_TSTRING)
+      cfg->data_dir = lua_tostring(L, -1);   /* anchored by the app table */
+    if (lua_getfield(L, -3, "memory_limit") == LUA_TNUMBER)
+      cfg->memory_limit = (size_t)lua_tointeger(L, -1);
+    lua_pop(L, 4);
+  }
+  if (o->schedulers > 0) cfg->schedulers = o->schedulers;
+  if (o->data_dir != NULL) cfg->data_dir = o->data_dir;
+}
+
+/* ---- signals ---- */
+
+static void handled_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGHUP);
+}
+
+typedef struct signal_thread {
+  pthread_t thread;
+  hl_node *node;
+} signal_thread;
+
+static void free_buf(void *b) {
+  hl_buf_free(b);
+}
+
+/* Takes the signals that `run` handles and sends each to the host as
+** {"heirloom.signal", "SIGTERM"}; the run loop does the rest. */
+static void *take_signals(void *arg) {
+  signal_thread *st = arg;
+  sigset_t set;
+  hl_buf msg;
+  handled_signals(&set);
+  hl_buf_init(&msg);
+  pthread_cleanup_push(free_buf, &msg);   /* the thread ends by cancellation */
+  for (;;) {
+    int sig;
+    const char *name;
+    if (sigwait(&set, &sig) != 0) continue;
+    name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+    hl_buf_clear(&msg);
+    hl_term_array(&msg, 2);
+    hl_term_string(&msg, "heirloom.signal", strlen("heirloom.signal"));
+    hl_term_string(&msg, name, strlen(name));
+    if (hl_term_check(&msg) == HL_OK) {
+      int old;
+      pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+      hl_send_name(st->node, HOST_NAME, msg.data, msg.len);
+      pthread_setcancelstate(old, NULL);
+    }
+  }
+  pthread_cleanup_pop(1);
+  return NULL;
+}
+
+/* ---- the commands ---- */
+
+static void report(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  say("%s", msg != NULL ? msg : "(error object is not a string)", NULL);
+  lua_pop(L, 1);
+}
+
+/* Starts the node and binds L to it as a host process. */
+static hl_node *start_node(lua_State *L, const hl_config *cfg) {
+  hl_node *node;
+  if (hl_node_start(cfg, &node) != HL_OK) {
+    say("cannot start the node: %s", hl_errmsg(), NULL);
+    return NULL;
+  }
+  if (!hl_lua_attach(L, node)) {
+    say("%s", "cannot start the node: out of memory", NULL);
+    hl_node_stop(node);
+    return NULL;
+  }
+  lua_pop(L, 1);
+  return node;
+}
+
+static int cmd_run(lua_State *L, int app, const cli_opts *o) {
+  hl_config cfg;
+  hl_node *node;
+  signal_thread st;
+  sigset_t set;
+  int status;
+  node_config(L, app, o, &cfg);
+  handled_signals(&set);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);  /* every thread from here on */
+  node = start_node(L, &cfg);
+  if (node == NULL) return 1;
+  lua_pushliteral(L, HOST_NAME);
+  if (cli_lib_call(L, "register_host", 1, 0)) {
+    lua_pushvalue(L, app);
+    if (cli_lib_call(L, "start", 1, 0)) goto started;
+  }
+  report(L);
+  lua_close(L);
+  hl_node_stop(node);
+  return 1;
+started:
+  st.node = node;
+  if (pthread_create(&st.thread, NULL, take_signals, &st) != 0) {
+    say("%s", "cannot start the signal thread", NULL);
+    lua_pushvalue(L, app);
+    cli_lib_call(L, "stop", 1, 0);
+    lua_close(L);
+    hl_node_stop(node);
+    return 1;
+  }
+  lua_pushvalue(L, app);
+  if (cli_lib_call(L, "run", 1, 1)) {
+    status = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  } else {
+    report(L);
+    status = 1;
+  }
+  pthread_cancel(st.thread);
+  pthread_join(st.thread, NULL);
+  lua_close(L);
+  hl_node_stop(node);
+  return status;
+}
+
+static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
+  hl_config cfg;
+  hl_node *node;
+  sigset_t set;
+  int status = 0;
+  node_config(L, app, o, &cfg);
+  handled_signals(&set);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);  /* the scheduler threads keep it */
+  node = start_node(L, &cfg);
+  if (node == NULL) return 1;
+  if (app != 0) {
+    lua_pushvalue(L, app);
+    if (!cli_lib_call(L, "start", 1, 0)) {
+      report(L);
+      lua_close(L);
+      hl_node_stop(node);
+      return 1;
+    }
+  }
+  lua_pushglobaltable(L);
+  if (!cli_lib_call(L, "install_globals", 1, 0)) {
+    report(L);
+    status = 1;
+  } else {
+    int sig = cli_shell(L);
+    if (sig != 0) say("%s: leaving the shell", sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT", NULL);
+  }
+  if (app != 0) {
+    lua_pushvalue(L, app);
+    if (!cli_lib_call(L, "stop_and_say", 1, 0)) {
+      report(L);
+      status = 1;
+    }
+  }
+  lua_close(L);
+  hl_node_stop(node);
+  return status;
+}
+
+int main(int argc, char **argv) {
+  cli_opts o;
+  lua_State *L;
+  int status, app = 0;
+  status = parse_args(argc, argv, &o);
+  if (status >= 0) return status;
+  L = new_state(o.app);
+  if (L == NULL) {
+    say("%s", "cannot create a Lua state: out of memory", NULL);
+    return 1;
+  }
+  if (!cli_lib_open(L)) {
+    report(L);
+    lua_close(L);
+    return 1;
+  }
+  lua_pop(L, 1);
+  if (o.app != NULL) {
+    if (!load_app(L, o.app)) {
+      report(L);
+      lua_close(L);
+      return 1;
+    }
+    app = lua_gettop(L);
+  }
+  if (strcmp(o.command, "run") == 0) return cmd_run(L, app, &o);
+  return cmd_shell(L, app, &o);
+}

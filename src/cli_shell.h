@@ -1,0 +1,20 @@
+/*
+** cli_shell.h — the heirloom command's interactive Lua prompt.
+*/
+#ifndef CLI_SHELL_H
+#define CLI_SHELL_H
+
+#include <lua.h>
+
+/* Reads Lua from standard input and runs it in L (a host state of a
+** running node) until the input ends or a signal ends the shell. With a
+** terminal: line editing and history through libedit, "> " and ">> "
+** prompts, Ctrl-C drops the line being typed or interrupts the running
+** chunk. Otherwise lines are read as they come, without prompts.
+** Returns 0 at the end of input, or the signal (SIGTERM, SIGHUP, or
+** SIGINT when standard input is not a terminal) that ended it.
+** The caller has SIGINT, SIGTERM and SIGHUP blocked; the shell unblocks
+** them on its own thread only while it runs. */
+int cli_shell(lua_State *L);
+
+#endif
