@@ -186,12 +186,16 @@ hl_pid hl_whereis(hl_node *node, const char *name) {
   return name != NULL ? ptab_whereis(&node->procs, name) : 0;
 }
 
-/* Copies of the node's module paths, under its lock (NULL: none set). */
-static void copy_paths(node *n, char **path, char **cpath) {
+/* Copies of the node's module paths, under its lock (NULL: none set);
+** 0 if the node is stopping. */
+static int copy_paths(node *n, char **path, char **cpath) {
+  int running;
   pthread_mutex_lock(&n->lock);
-  *path = n->lua_path != NULL ? strdup(n->lua_path) : NULL;
-  *cpath = n->lua_cpath != NULL ? strdup(n->lua_cpath) : NULL;
+  running = !n->stopped;
+  *path = running && n->lua_path != NULL ? strdup(n->lua_path) : NULL;
+  *cpath = running && n->lua_cpath != NULL ? strdup(n->lua_cpath) : NULL;
   pthread_mutex_unlock(&n->lock);
+  return running;
 }
 
 hl_status hl_spawn(hl_node *node, const char *module, const char *fn, const void *args,
@@ -207,8 +211,8 @@ hl_status hl_spawn(hl_node *node, const char *module, const char *fn, const void
     return fail(HL_EBADARG, "hl_spawn", "fn must be a non-empty string");
   if (args != NULL && !term_valid(args, len))
     return fail(HL_EFORMAT, "hl_spawn", "args is not a well-formed term");
-  if (node->stopped) return fail(HL_ECLOSED, "hl_spawn", "the node is stopped");
-  copy_paths(node, &path, &cpath);
+  if (!copy_paths(node, &path, &cpath))
+    return fail(HL_ECLOSED, "hl_spawn", "the node is stopping");
   ok = lspawn_from_c(node, module, fn, args, len, path, cpath, pid, msg, sizeof msg);
   free(path);
   free(cpath);
