@@ -46,16 +46,14 @@ local function kill_and_wait(pid, crash_fn)
   return down[4]
 end
 
--- The live process registered as name once the supervisor has restarted
--- it (hl.await_name: no polling), different from old.
+-- The process registered as name once the supervisor has restarted it
+-- (hl.await_name: no polling). Called after kill_and_wait: the DOWN came
+-- after the old holder's name was freed, so the holder is the new one.
 local function restarted(name, old)
-  local deadline = hl.now() + 5000
-  while true do
-    local pid = hl.await_name(name, math.max(1, deadline - hl.now()))
-    assert(pid, "nobody registered as " .. name .. " within 5 s")
-    if pid ~= old and hl.process_info(pid) ~= nil then return pid end
-    hl.sleep(1)     -- the dead holder's name is being freed
-  end
+  local pid = hl.await_name(name, 5000)
+  assert(pid, "nobody registered as " .. name .. " within 5 s")
+  assert(pid ~= old, name .. " is still the old process")
+  return pid
 end
 
 local function stop_app(sup)
@@ -151,5 +149,107 @@ describe("examples/data_backup (seed 003, Survive the Fire)", function()
     assert.is_true(hl.table.whereis("data") == t)
     assert.is_nil(dm.get_ets())      -- the Server has it: nobody else is handed it
     assert.are.equal(hl.whereis("data_server"), t:info("owner"))
+  end)
+end)
+
+-- ------------------------------------------------------------ etscounter
+
+describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
+  local etscounter = require("etscounter")
+  local sup
+
+  before_each(function()
+    hl.start{ schedulers = 2, logger = "capture" }
+    hl.trap_exit(true)
+    sup = assert(etscounter.start())
+  end)
+  after_each(function() pcall(stop_app, sup); pcall(hl.stop) end)
+
+  local function managed(name)
+    for _, e in ipairs(etscounter.info()) do
+      if e.name == name then return e end
+    end
+  end
+
+  it("counts and checks; the server owns the table and the manager, by name, is its heir", function()
+    assert.are.same({ { "count", 0 } }, etscounter.check())
+    assert.are.equal(1, etscounter.count())
+    assert.are.equal(2, etscounter.count())
+    assert.are.equal(3, etscounter.count())
+    assert.are.same({ { "count", 3 } }, etscounter.check())
+    local t = etscounter.table()
+    assert.are.equal(hl.whereis("etscounter_srv"), t:info("owner"))
+    assert.are.equal("etsmgr_srv", t:info("heir"))
+    local e = managed("etscounter")
+    assert.is_not_nil(e, "the manager does not list the table")
+    assert.is_true(e.table == t)
+    assert.are.equal(hl.whereis("etscounter_srv"), e.owner)
+  end)
+
+  it("die: the restarted server gets the same table back, the count intact", function()
+    for _ = 1, 3 do etscounter.count() end
+    local t = etscounter.table()
+    local old = hl.whereis("etscounter_srv")
+    kill_and_wait(old, etscounter.die)
+    local new = restarted("etscounter_srv", old)
+    assert.are.same({ { "count", 3 } }, etscounter.check())
+    assert.is_true(etscounter.table() == t)
+    assert.are.equal(new, t:info("owner"))
+    assert.are.equal(4, etscounter.count())
+    assert.are.equal(5, etscounter.count())
+    assert.are.same({ { "count", 5 } }, etscounter.check())
+  end)
+
+  it("kill the manager: the server keeps its table and the new manager is heir with no step of its own", function()
+    for _ = 1, 3 do etscounter.count() end
+    local t = etscounter.table()
+    local srv = hl.whereis("etscounter_srv")
+    local old_mgr = hl.whereis("etsmgr_srv")
+    kill_and_wait(old_mgr)
+    local new_mgr = restarted("etsmgr_srv", old_mgr)
+    assert.are.equal(srv, hl.whereis("etscounter_srv"))    -- not restarted, not disturbed
+    assert.are.equal(srv, t:info("owner"))
+    assert.are.same({ { "count", 3 } }, etscounter.check())
+    assert.are.equal(4, etscounter.count())
+    -- the server now dies: the new manager inherits and hands the table on
+    kill_and_wait(srv)
+    local new_srv = restarted("etscounter_srv", srv)
+    assert.are.same({ { "count", 4 } }, etscounter.check())
+    assert.is_true(etscounter.table() == t)
+    assert.are.equal(new_srv, t:info("owner"))
+    assert.are.equal(new_mgr, hl.whereis("etsmgr_srv"))
+    local e = managed("etscounter")
+    assert.is_not_nil(e, "the restarted manager does not list the table")
+    assert.is_true(e.table == t)
+  end)
+
+  it("the server killed 20 times between increments: the count is the number of acknowledged increments", function()
+    stop_app(sup)
+    sup = assert(etscounter.start{ intensity = 100 })     -- 24 restarts in a second or so
+    local acked = 0
+    for round = 1, 20 do
+      for _ = 1, round % 3 + 1 do
+        etscounter.count()
+        acked = acked + 1
+      end
+      local old = hl.whereis("etscounter_srv")
+      kill_and_wait(old)
+      restarted("etscounter_srv", old)
+      if round % 5 == 0 then             -- and the manager now and then
+        local m = hl.whereis("etsmgr_srv")
+        kill_and_wait(m)
+        restarted("etsmgr_srv", m)
+      end
+    end
+    assert.are.same({ { "count", acked } }, etscounter.check())
+    assert.are.equal(acked, etscounter.read())
+  end)
+
+  it("an orderly stop of the server: the manager forgets the table", function()
+    etscounter.count()
+    assert.is_not_nil(managed("etscounter"))
+    assert.is_true(etscounter.stop_server(sup))
+    assert.is_nil(managed("etscounter"))
+    assert.is_not_nil(hl.whereis("etsmgr_srv"))
   end)
 end)
