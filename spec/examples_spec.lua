@@ -253,3 +253,140 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
     assert.is_not_nil(hl.whereis("etsmgr_srv"))
   end)
 end)
+
+-- ------------------------------------------------------------ etshandler
+
+describe("examples/etshandler (seeds 000 and 001, Table Manager and Table Handlers)", function()
+  local ms = require("multiserver")
+
+  before_each(function()
+    hl.start{ schedulers = 2, logger = "capture" }
+    hl.trap_exit(true)
+    assert(ms.start{ intensity = 100 })
+  end)
+  after_each(function() pcall(ms.stop); pcall(hl.stop) end)
+
+  it("store, load, delete and deleteifmatch on a bag; a second newtable is refused", function()
+    assert.is_true(ms.newtable("t1"))
+    local ok, why = ms.newtable("t1")
+    assert.is_nil(ok)
+    assert.are.equal("multiserver.newtable: table 't1' already exists", why)
+    assert.are.equal("ok", ms.store("t1", "k", 1))
+    assert.are.equal("ok", ms.store("t1", "k", 2))
+    assert.are.equal("ok", ms.store("t1", "k", 2))          -- a bag keeps distinct objects
+    assert.are.equal("ok", ms.store("t1", "j", { x = 1 }))
+    assert.are.same({ 1, 2 }, ms.load("t1", "k"))
+    assert.are.same({ 1, 2 }, ms.read("t1", "k"))            -- straight from the table
+    assert.is_true(ms.deleteifmatch("t1", "k", 1))
+    assert.is_false(ms.deleteifmatch("t1", "k", 7))
+    assert.are.same({ 2 }, ms.load("t1", "k"))
+    assert.is_true(ms.delete("t1", "k"))
+    assert.are.same({}, ms.load("t1", "k"))
+    assert.are.same({ { x = 1 } }, ms.load("t1", "j"))
+    local t = hl.table.whereis("t1")
+    assert.are.equal("bag", t:info("type"))
+    assert.are.equal("protected", t:info("access"))
+    assert.are.equal(hl.whereis("t1"), t:info("owner"))
+    assert.are.equal("etsserver", t:info("heir"))
+    local ok2 = pcall(t.insert, t, { "z", 1 })                -- protected: only the handler writes
+    assert.is_false(ok2)
+  end)
+
+  it("seed 000's test(): the manager dies, then a handler; both tables intact, the heir restored", function()
+    assert.is_true(ms.newtable("ets_test1"))
+    assert.is_true(ms.newtable("ets_test2"))
+    local t1, t2 = hl.table.whereis("ets_test1"), hl.table.whereis("ets_test2")
+    for i = 1, 50 do
+      ms.store("ets_test1", i % 5, i)
+      ms.store("ets_test2", "all", i)
+    end
+    local mgr = hl.whereis("etsserver")
+    kill_and_wait(mgr, ms.die)
+    local new_mgr = restarted("etsserver", mgr)
+    -- the handlers were not disturbed; the name heir now means the new manager
+    assert.are.equal(hl.whereis("ets_test1"), t1:info("owner"))
+    assert.are.equal("etsserver", t1:info("heir"))
+    local h1 = hl.whereis("ets_test1")
+    local reason = kill_and_wait(h1, function() ms.handler_die("ets_test1") end)
+    assert.is_truthy(tostring(reason.error):find("die requested", 1, true))
+    local new_h1 = restarted("ets_test1", h1)
+    assert.are.same({ 5, 10, 15, 20, 25, 30, 35, 40, 45, 50 }, ms.load("ets_test1", 0))
+    assert.are.equal(50, #ms.load("ets_test2", "all"))
+    assert.is_true(hl.table.whereis("ets_test1") == t1)
+    assert.are.equal(new_h1, t1:info("owner"))
+    assert.are.equal(new_mgr, hl.whereis("etsserver"))
+    local shown = ms.showtables()
+    assert.are.equal(2, #shown)
+    assert.are.equal("ets_test1", shown[1].name)
+    assert.is_true(shown[1].table == t1)
+    assert.are.equal(new_h1, shown[1].owner)
+    assert.are.equal("ets_test2", shown[2].name)
+    assert.is_true(shown[2].table == t2)
+  end)
+
+  it("call_retry hides handler crashes from a writer: every acknowledged store is kept", function()
+    assert.is_true(ms.newtable("w"))
+    local writer = hl.spawn(function(host, n)
+      local hl_ = require("heirloom")
+      local m = require("multiserver")
+      local acked, lost = {}, {}
+      for i = 1, n do
+        local ok, e = pcall(m.store, "w", "v", i)
+        if ok then acked[#acked + 1] = i
+        else lost[#lost + 1] = { i, e.kind or tostring(e) } end
+      end
+      hl_.send(host, { "written", acked, lost })
+    end, hl.self(), 300)
+    for _ = 1, 5 do
+      local h = hl.await_name("w", 5000)
+      kill_and_wait(h)
+      hl.sleep(2)
+    end
+    local m = hl.receive(function(x) return type(x) == "table" and x[1] == "written" end, 20000)
+    assert.is_not_nil(m, "the writer did not finish")
+    local acked, lost = m[2], m[3]
+    local stored = {}
+    for _, v in ipairs(ms.load("w", "v")) do stored[v] = true end
+    for _, i in ipairs(acked) do assert.is_true(stored[i], "acknowledged store " .. i .. " lost") end
+    -- a store that failed may or may not have run (the handler died after
+    -- taking it), never with another error than that handler's exit
+    for _, l in ipairs(lost) do assert.are.equal("exit", l[2]) end
+    assert.is_true(#acked >= 300 - 5)
+  end)
+
+  it("requests sent while the handler has no table wait, then run in order; a delete stays a delete", function()
+    assert.is_true(hl.supervisor.terminate_child(ms.SUP, "etsserver"))     -- no manager for now
+    assert.is_true(ms.newtable("late"))
+    assert.are.same({ pending = 0 }, ms.status("late"))
+    local ops = {
+      { "store", "a", 1 }, { "store", "a", 2 }, { "delete", "a" }, { "load", "a" },
+      { "store", "b", 1 }, { "store", "b", 2 }, { "deleteifmatch", "b", 1 }, { "load", "b" },
+    }
+    for i, op in ipairs(ops) do
+      hl.spawn(function(host, n, req)
+        local hl_ = require("heirloom")
+        hl_.send(host, { "result", n, hl_.server.call("late", req, 10000) })
+      end, hl.self(), i, op)
+      -- the next request is sent only once this one waits in the handler
+      local deadline = hl.now() + 2000
+      while ms.status("late").pending < i do
+        assert.is_true(hl.now() < deadline, "request " .. i .. " did not reach the handler")
+        hl.sleep(1)
+      end
+    end
+    assert.is_nil(hl.receive(function(x) return type(x) == "table" and x[1] == "result" end, 50))
+    assert.is_truthy(hl.supervisor.restart_child(ms.SUP, "etsserver"))      -- the manager is back
+    local results = {}
+    for _ = 1, #ops do
+      local m = hl.receive(function(x) return type(x) == "table" and x[1] == "result" end, 5000)
+      assert.is_not_nil(m, "a waiting request was never answered")
+      results[m[2]] = m[3]
+    end
+    assert.are.same({ "ok", "ok", true, {}, "ok", "ok", true, { 2 } }, results)
+    assert.are.same({}, ms.read("late", "a"))
+    assert.are.same({ 2 }, ms.read("late", "b"))
+    local st = ms.status("late")
+    assert.are.equal(0, st.pending)
+    assert.is_true(st.table == hl.table.whereis("late"))
+  end)
+end)
