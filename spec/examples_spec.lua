@@ -46,13 +46,21 @@ local function kill_and_wait(pid, crash_fn)
   return down[4]
 end
 
--- The process registered as name once the supervisor has restarted it
--- (hl.await_name: no polling). Called after kill_and_wait: the DOWN came
--- after the old holder's name was freed, so the holder is the new one.
-local function restarted(name, old)
+-- The process registered as name once its supervisor sup has restarted
+-- it and its init has returned. Called after kill_and_wait: the DOWN came
+-- after the old holder's name was freed, so the next holder is the new
+-- one (hl.await_name: no polling). A server holds its name before its init
+-- runs; the supervisor answers which_children only once the start function
+-- (and so init) has returned.
+local function restarted(name, old, sup)
   local pid = hl.await_name(name, 5000)
   assert(pid, "nobody registered as " .. name .. " within 5 s")
   assert(pid ~= old, name .. " is still the old process")
+  local found = false
+  for _, c in ipairs(hl.supervisor.which_children(sup)) do
+    if c.pid == pid then found = true end
+  end
+  assert(found, name .. " " .. tostring(pid) .. " is not a child of " .. tostring(sup))
   return pid
 end
 
@@ -92,7 +100,7 @@ describe("examples/data_backup (seed 003, Survive the Fire)", function()
     local old = hl.whereis("data_server")
     local reason = kill_and_wait(old, server.crash)
     assert.is_truthy(tostring(reason.error):find("calamity strikes", 1, true))
-    local new = restarted("data_server", old)
+    local new = restarted("data_server", old, sup)
     assert.are.equal(new, t:info("owner"))
     assert.is_true(hl.table.whereis("data") == t)         -- the same table, not a copy
     assert.are.equal(100, t:info("size"))
@@ -109,7 +117,7 @@ describe("examples/data_backup (seed 003, Survive the Fire)", function()
       end
       local old = hl.whereis("data_server")
       kill_and_wait(old)
-      restarted("data_server", old)
+      restarted("data_server", old, sup)
     end
     assert.are.equal(written, t:info("size"))
     for round = 1, 10 do
@@ -123,13 +131,13 @@ describe("examples/data_backup (seed 003, Survive the Fire)", function()
     server.insert_data("k", "v")
     local old_dm = hl.whereis("data_master")
     kill_and_wait(old_dm)
-    local new_dm = restarted("data_master", old_dm)
+    local new_dm = restarted("data_master", old_dm, sup)
     assert.are.equal(hl.whereis("data_server"), t:info("owner"))   -- untouched
     local old = hl.whereis("data_server")
     local mref = hl.monitor(new_dm)
     kill_and_wait(old)
     -- the table went to the new DataMaster (the heir is its name), which gave it on
-    restarted("data_server", old)
+    restarted("data_server", old, sup)
     assert.are.same({ "k", "v" }, server.get_data("k"))
     assert.is_true(hl.table.whereis("data") == t)
     assert.is_nil(hl.receive(function(m) return type(m) == "table" and m[2] == mref end, 0))
@@ -142,7 +150,7 @@ describe("examples/data_backup (seed 003, Survive the Fire)", function()
     assert.are.equal(hl.whereis("data_master"), t:info("owner"))   -- back with its heir
     local old_dm = hl.whereis("data_master")
     kill_and_wait(old_dm)
-    local new_dm = restarted("data_master", old_dm)
+    local new_dm = restarted("data_master", old_dm, sup)
     assert.are.equal(new_dm, t:info("owner"))                      -- claimed in init
     assert.is_truthy(hl.supervisor.restart_child(sup, "data_server"))
     assert.are.same({ "x", 42 }, server.get_data("x"))
@@ -191,7 +199,7 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
     local t = etscounter.table()
     local old = hl.whereis("etscounter_srv")
     kill_and_wait(old, etscounter.die)
-    local new = restarted("etscounter_srv", old)
+    local new = restarted("etscounter_srv", old, "etscounter_sup")
     assert.are.same({ { "count", 3 } }, etscounter.check())
     assert.is_true(etscounter.table() == t)
     assert.are.equal(new, t:info("owner"))
@@ -206,14 +214,14 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
     local srv = hl.whereis("etscounter_srv")
     local old_mgr = hl.whereis("etsmgr_srv")
     kill_and_wait(old_mgr)
-    local new_mgr = restarted("etsmgr_srv", old_mgr)
+    local new_mgr = restarted("etsmgr_srv", old_mgr, "etsmgr_sup")
     assert.are.equal(srv, hl.whereis("etscounter_srv"))    -- not restarted, not disturbed
     assert.are.equal(srv, t:info("owner"))
     assert.are.same({ { "count", 3 } }, etscounter.check())
     assert.are.equal(4, etscounter.count())
     -- the server now dies: the new manager inherits and hands the table on
     kill_and_wait(srv)
-    local new_srv = restarted("etscounter_srv", srv)
+    local new_srv = restarted("etscounter_srv", srv, "etscounter_sup")
     assert.are.same({ { "count", 4 } }, etscounter.check())
     assert.is_true(etscounter.table() == t)
     assert.are.equal(new_srv, t:info("owner"))
@@ -234,11 +242,11 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
       end
       local old = hl.whereis("etscounter_srv")
       kill_and_wait(old)
-      restarted("etscounter_srv", old)
+      restarted("etscounter_srv", old, "etscounter_sup")
       if round % 5 == 0 then             -- and the manager now and then
         local m = hl.whereis("etsmgr_srv")
         kill_and_wait(m)
-        restarted("etsmgr_srv", m)
+        restarted("etsmgr_srv", m, "etsmgr_sup")
       end
     end
     assert.are.same({ { "count", acked } }, etscounter.check())
@@ -248,7 +256,7 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
   it("an orderly stop of the server: the manager forgets the table", function()
     etscounter.count()
     assert.is_not_nil(managed("etscounter"))
-    assert.is_true(etscounter.stop_server(sup))
+    assert.is_true(etscounter.stop_server())
     assert.is_nil(managed("etscounter"))
     assert.is_not_nil(hl.whereis("etsmgr_srv"))
   end)
@@ -295,21 +303,22 @@ describe("examples/etshandler (seeds 000 and 001, Table Manager and Table Handle
   it("seed 000's test(): the manager dies, then a handler; both tables intact, the heir restored", function()
     assert.is_true(ms.newtable("ets_test1"))
     assert.is_true(ms.newtable("ets_test2"))
-    local t1, t2 = hl.table.whereis("ets_test1"), hl.table.whereis("ets_test2")
     for i = 1, 50 do
       ms.store("ets_test1", i % 5, i)
       ms.store("ets_test2", "all", i)
     end
+    -- (a handler gets its table just after its init: the first store waited for it)
+    local t1, t2 = hl.table.whereis("ets_test1"), hl.table.whereis("ets_test2")
     local mgr = hl.whereis("etsserver")
     kill_and_wait(mgr, ms.die)
-    local new_mgr = restarted("etsserver", mgr)
+    local new_mgr = restarted("etsserver", mgr, ms.SUP)
     -- the handlers were not disturbed; the name heir now means the new manager
     assert.are.equal(hl.whereis("ets_test1"), t1:info("owner"))
     assert.are.equal("etsserver", t1:info("heir"))
     local h1 = hl.whereis("ets_test1")
     local reason = kill_and_wait(h1, function() ms.handler_die("ets_test1") end)
     assert.is_truthy(tostring(reason.error):find("die requested", 1, true))
-    local new_h1 = restarted("ets_test1", h1)
+    local new_h1 = restarted("ets_test1", h1, ms.SUP)
     assert.are.same({ 5, 10, 15, 20, 25, 30, 35, 40, 45, 50 }, ms.load("ets_test1", 0))
     assert.are.equal(50, #ms.load("ets_test2", "all"))
     assert.is_true(hl.table.whereis("ets_test1") == t1)

@@ -3,8 +3,17 @@
 -- (the host, a spec, the `heirloom shell` prompt).
 --
 --   etscounter_app (one_for_one)
---   ├── etsmgr_srv       hl.tablemgr instance: creates the table, is its heir
---   └── etscounter_srv   the counter server: owns the table while it runs
+--   ├── etsmgr_sup            (one_for_one)
+--   │   └── etsmgr_srv        an hl.tablemgr instance: creates the table, is its heir
+--   └── etscounter_sup        (one_for_one)
+--       └── etscounter_srv    the counter server: owns the table while it runs
+--
+-- As in the seed, where etsmgr and etscounter are two applications, the
+-- manager and the server have supervisors of their own: the server's init
+-- waits for the manager (tablemgr.manage), and a supervisor answers
+-- nothing while a start function runs, so a manager under the server's
+-- own supervisor could not be restarted while a restarted server waits
+-- for it.
 local hl = require("heirloom")
 local srv = require("etscounter_srv")
 
@@ -15,15 +24,22 @@ local M = {}
 -- opts.intensity: restarts allowed within 5 s (default 10).
 function M.spec(opts)
   opts = opts or {}
+  local intensity = opts.intensity or 10
+  local function sup(name, child)
+    return { id = name, type = "supervisor",
+             start = { "heirloom.supervisor", "start_link", {
+               name = name, strategy = "one_for_one", intensity = intensity, period = 5,
+               children = { child } } } }
+  end
   return {
-    name = opts.name or "etscounter_app", strategy = "one_for_one",
-    intensity = opts.intensity or 10, period = 5,
+    name = opts.name or "etscounter_app", strategy = "one_for_one", intensity = intensity, period = 5,
     children = {
-      { id = "etsmgr_srv",
-        start = { "heirloom.tablemgr", "start_link", { name = srv.MANAGER } } },
-      { id = "etscounter_srv",
-        start = { "heirloom.server", "start_link", "etscounter_srv",
-                  { verbose = opts.verbose == true }, { name = srv.NAME } } },
+      sup("etsmgr_sup",
+        { id = "etsmgr_srv", start = { "heirloom.tablemgr", "start_link", { name = srv.MANAGER } } }),
+      sup("etscounter_sup",
+        { id = "etscounter_srv",
+          start = { "heirloom.server", "start_link", "etscounter_srv",
+                    { verbose = opts.verbose == true }, { name = srv.NAME } } }),
     },
   }
 end
@@ -57,8 +73,8 @@ end
 
 -- Stops the server in order (its terminate releases the table): the
 -- manager forgets it, as in the seed after etscounter:stop().
-function M.stop_server(sup)
-  return hl.supervisor.terminate_child(sup or "etscounter_app", "etscounter_srv")
+function M.stop_server()
+  return hl.supervisor.terminate_child("etscounter_sup", "etscounter_srv")
 end
 
 -- Kills the server (it ends itself with exit "kill", as the seed's die/0).
