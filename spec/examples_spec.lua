@@ -399,3 +399,24 @@ describe("examples/etshandler (seeds 000 and 001, Table Manager and Table Handle
     assert.is_true(st.table == hl.table.whereis("late"))
   end)
 end)
+
+-- ------------------------------------------------------------ embed
+
+describe("examples/embed: a C host program #child", function()
+  it("runs etscounter in an embedded node and reads the count from C after each crash", function()
+    local build = os.getenv("HEIRLOOM_BUILD") or (ROOT .. "/build")
+    local exe = build .. "/embed_example"
+    local f = io.open(exe, "r")
+    assert.is_not_nil(f, exe .. " is not built (make builds it)")
+    f:close()
+    local p = io.popen(("timeout 60 %q %q 2>&1; echo \"rc=$?\""):format(exe, ROOT))
+    local out = p:read("a")
+    p:close()
+    assert.is_truthy(out:find("rc=0\n", 1, true), out)
+    local reads = {}
+    for n in out:gmatch("the count read from C: (%-?%d+)") do reads[#reads + 1] = tonumber(n) end
+    assert.are.same({ 3, 3, 5, 5, 6 }, reads)
+    assert.is_truthy(out:find("embed: count = 6 ", 1, true), out)
+    assert.is_falsy(out:find("FAILED", 1, true), out)
+  end)
+end)
