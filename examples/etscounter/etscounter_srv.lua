@@ -32,9 +32,12 @@ function M.init(args)
   local state = { verbose = args.verbose, manager = args.manager or M.MANAGER }
   hl.trap_exit(true)      -- so that an orderly stop runs terminate (below)
   -- a new table, or the one the manager kept while this server was down
-  state.tab = tablemgr.manage(M.TABLE, { type = "set", access = "protected", named = true },
-                              state.manager)
+  local created
+  state.tab, created = tablemgr.manage(M.TABLE, { type = "set", access = "protected", named = true },
+                                       state.manager)
   state.tab:insert_new({ "count", 0 })    -- only the first time: a kept count stays
+  notice(state, "got %s table %s from %s, Data %s.", created and "a new" or "its", tostring(state.tab),
+    state.manager, M.show(state.tab:tab2list()))
   return "ok", state
 end
 
@@ -61,12 +64,9 @@ function M.handle_cast(msg, state)
   return "noreply", state
 end
 
--- The manager's give_away (a new table, or the kept one) arrives here.
-function M.handle_info(msg, state)
-  if type(msg) == "table" and msg[1] == "ETS-TRANSFER" then
-    notice(state, "got a table %s from %s, with data %s.", tostring(msg[2]), tostring(msg[3]),
-      M.show(msg[4]))
-  end
+-- (tablemgr.manage takes the ETS-TRANSFER of the table it hands over out
+-- of the mailbox: nothing else comes here.)
+function M.handle_info(_msg, state)
   return "noreply", state
 end
 

@@ -41,31 +41,31 @@ local function check(what)
   return n
 end
 
+local function line(what, n, why)
+  print(("  %-48s count = %d%s"):format(what, n, why and ("  (" .. why .. ")") or ""))
+end
+
 local t = etscounter.table()
-print(("etscounter: the server %s owns the table %s; its heir is the manager %q (%s)")
-  :format(tostring(hl.whereis("etscounter_srv")), tostring(t), t:info("heir"), tostring(hl.whereis("etsmgr_srv"))))
+print(("etscounter (seed 002): the server %s owns %s; its heir is the manager %q %s")
+  :format(tostring(hl.whereis("etscounter_srv")), tostring(t), t:info("heir"),
+          tostring(hl.whereis("etsmgr_srv"))))
 
-print(("count x3                          -> count = %d"):format(count(3)))
-
+line("count, count, count", count(3))
 local old, new = kill("etscounter_srv")
-print(("kill the server %s; restarted as %s, it has the same table back -> count = %d")
-  :format(tostring(old), tostring(new), check("after the server's death")))
-
-print(("count x2                          -> count = %d"):format(count(2)))
-
+line(("kill the server %s: restarted as %s"):format(tostring(old), tostring(new)),
+  check("after the server's death"), "the manager handed the table back")
+line("count, count", count(2))
 old, new = kill("etsmgr_srv")
-print(("kill the manager %s; restarted as %s; the server kept the table -> count = %d")
-  :format(tostring(old), tostring(new), check("after the manager's death")))
-
+line(("kill the manager %s: restarted as %s"):format(tostring(old), tostring(new)),
+  check("after the manager's death"), "the server kept its table")
 old, new = kill("etscounter_srv")
-print(("kill the server %s again; the new manager was its heir, %s has the table -> count = %d")
-  :format(tostring(old), tostring(new), check("after the second death of the server")))
+line(("kill the server %s: restarted as %s"):format(tostring(old), tostring(new)),
+  check("after the second death of the server"), "the new manager was heir, by name")
+line("count", count(1))
 
-print(("count x1                          -> count = %d"):format(count(1)))
-
-assert(etscounter.table() == t, "not the same table")
-print(("the count survived: %d acknowledged increments, %d in the table %s, never copied")
-  :format(acknowledged, check("at the end"), tostring(t)))
+if etscounter.table() ~= t then print("FAILED: not the same table"); os.exit(1) end
+print(("the count survived: %d increments acknowledged, %d in the table, which was never copied")
+  :format(acknowledged, check("at the end")))
 
 etscounter.stop(sup)
 hl.stop()
