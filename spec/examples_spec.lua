@@ -231,6 +231,23 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
     assert.is_true(e.table == t)
   end)
 
+  it("the server dies while no manager runs: the table waits in custody and the next manager hands it back", function()
+    for _ = 1, 4 do etscounter.count() end
+    local t = etscounter.table()
+    assert.is_true(hl.supervisor.terminate_child("etsmgr_sup", "etsmgr_srv"))   -- no manager now
+    local old = hl.whereis("etscounter_srv")
+    kill_and_wait(old)
+    assert.is_nil(t:info("owner"))                  -- nobody holds the heir's name: custody
+    assert.are.equal(4, etscounter.read())
+    -- the restarted server waits in manage for a manager; here it comes
+    assert.is_truthy(hl.supervisor.restart_child("etsmgr_sup", "etsmgr_srv"))
+    local new = restarted("etscounter_srv", old, "etscounter_sup")
+    assert.are.equal(new, t:info("owner"))
+    assert.is_true(hl.table.whereis("etscounter") == t)
+    assert.are.same({ { "count", 4 } }, etscounter.check())
+    assert.are.equal(5, etscounter.count())
+  end)
+
   it("the server killed 20 times between increments: the count is the number of acknowledged increments", function()
     stop_app(sup)
     sup = assert(etscounter.start{ intensity = 100 })     -- 24 restarts in a second or so
