@@ -129,7 +129,7 @@ local function idle_memory()
   local pids = {}
   collectgarbage()
   local rss0 = rss_bytes()
-  for i = 1, IDLE do pids[i] = hl.spawn(PROCS, "idle") end
+  for i = 1, IDLE do pids[i] = hl.spawn("proc_bench_idle", "idle") end
   if schedulers == 0 then hl.run() end
   local sum = 0
   for _, pid in ipairs(pids) do

@@ -86,6 +86,8 @@ typedef struct hl_config {
   int schedulers;          /* scheduler threads; 0: driven by the host */
   const char *data_dir;    /* LevelDB store for durable tables, or NULL */
   size_t memory_limit;     /* a process's default memory limit in bytes; 0: none */
+  int64_t seed;            /* non-zero: each process's math.random starts from
+                              (seed, its pid), so a run can be repeated */
   int sync;                /* durable tables' default sync: HL_SYNC_NONE,
                               HL_SYNC_ALWAYS, or a period in ms (docs/durability.md) */
   /* Called while the durable tables of data_dir load at start: loaded of

@@ -267,6 +267,29 @@ describe("heirloom command #child", function()
     end)
   end)
 
+  describe("durable tables", function()
+    it("shows progress while a large table loads, and the table can be claimed", function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      local out, err, status = heirloom("shell --data-dir " .. quote(dir), table.concat({
+        "t = hl.table.new('big', { durable = true, custody = true })",
+        "for i = 1, 150 do local b = {} for j = 1, 1000 do b[j] = { (i - 1) * 1000 + j, i } end t:insert_many(b) end",
+        "t:info().size",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      assert.are.equal("150000\n", out)
+      out, err, status = heirloom("shell --data-dir " .. quote(dir),
+        "hl.table.claim('big'):info().size\n")
+      assert.are.equal(0, status, err)
+      assert.are.equal("150000\n", out)
+      assert_in_order(err, "loading table 'big' (150000 keys)",
+        "loading table 'big': 65536 of 150000 keys (43%)",
+        "loading table 'big': 131072 of 150000 keys (87%)",
+        "table 'big' loaded")
+      os.execute("rm -rf " .. quote(dir))
+    end)
+  end)
+
   describe("shell through a pipe", function()
     it("prints expressions, runs statements and multi-line chunks, without prompts", function()
       local out, err, status = heirloom("shell", table.concat({

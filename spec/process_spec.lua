@@ -1063,6 +1063,47 @@ describe("processes with one scheduler", function()
   end)
 end)
 
+describe("a deterministic run with a seed", function()
+  after_each(function() pcall(hl.stop) end)
+
+  -- Five processes each draw from math.random and report; the host
+  -- collects the reports in the order they arrive.
+  local function run(seed)
+    start{ schedulers = 0, seed = seed }
+    for i = 1, 5 do
+      hl.spawn(function(to, i)
+        local hl = require("heirloom")
+        hl.send(to, { i, math.random(1, 1000000000), math.random(1, 1000000000) })
+      end, hl.self(), i)
+    end
+    local got = {}
+    for _ = 1, 5 do got[#got + 1] = hl.receive(1000) end
+    hl.stop()
+    return got
+  end
+
+  it("repeats the same order and the same random numbers", function()
+    local a, b = run(42), run(42)
+    assert.are.same(a, b)
+    assert.are_not.same(a, run(43))
+  end)
+
+  it("gives each process numbers of its own", function()
+    local got = run(7)
+    local seen = {}
+    for _, r in ipairs(got) do
+      assert.is_nil(seen[r[2]])
+      seen[r[2]] = true
+    end
+  end)
+
+  it("refuses a seed that is not a non-zero integer", function()
+    assert.error_matches(function() hl.start{ seed = 1.5 } end,
+      "^heirloom%.start: opts%.seed must be a non%-zero integer")
+    assert.error_matches(function() hl.start{ seed = 0 } end, "opts%.seed")
+  end)
+end)
+
 describe("the node", function()
   after_each(function() pcall(hl.stop) end)
 

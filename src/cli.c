@@ -231,11 +231,25 @@ static int load_app(lua_State *L, const char *path) {
   return cli_lib_call(L, "describe", 3, 1);
 }
 
+/* Durable tables loading at start: a line when a table starts, and one
+** per step (every 65,536 keys) of a large one, on stderr. */
+static int show_load(void *ud, const char *name, size_t loaded, size_t total) {
+  (void)ud;
+  if (loaded == 0 && total > 0)
+    fprintf(stderr, "heirloom: loading table '%s' (%zu keys)\n", name, total);
+  else if (loaded < total)
+    fprintf(stderr, "heirloom: loading table '%s': %zu of %zu keys (%zu%%)\n", name, loaded,
+            total, loaded * 100 / total);
+  else if (total >= 65536)
+    fprintf(stderr, "heirloom: table '%s' loaded\n", name);
+  return 0;
+}
+
 /* The node's configuration: the application's node table, then flags. */
 static void node_config(lua_State *L, int app, const cli_opts *o, hl_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
   cfg->schedulers = hl_default_schedulers();
-  cfg->data_dir = NULL;
-  cfg->memory_limit = 0;
+  cfg->on_load = show_load;
   if (app != 0) {
     lua_getfield(L, app, "node");
     if (lua_getfield(L, -1, "schedulers") == LUA_TNUMBER)

@@ -265,8 +265,8 @@ static hl_status rewrite_table(etab *t, uint64_t caller, const mspec *ms,
   rewrite rw = {t, caller, ms, replace, {0}, 0, 0, NULL};
   stxn tx;
   /* A durable hash table is rewritten under every stripe at once, so that
-  ** the whole change is one batch in the store, in order with any other
-  ** write to the same keys. */
+  ** the whole change is one batch in the store, ticketed in order with any
+  ** other write to the same keys (store.h). */
   int all = t->disk != NULL && !etab_is_ordered(t);
   *count = 0;
   if (etab_check_write(t, caller, e) != HL_OK) return e->code;
@@ -281,7 +281,7 @@ static hl_status rewrite_table(etab *t, uint64_t caller, const mspec *ms,
   if (etab_is_ordered(t)) {
     oset_lock(&t->store.o, 1);
     if (etab_check_open(t, e) == HL_OK) rewrite_oset(&rw);
-    if (rw.tx != NULL) stxn_commit(rw.tx, e->code == HL_OK ? e : &(hl_err){HL_OK, ""});
+    if (rw.tx != NULL) stxn_seal(rw.tx);
     oset_unlock(&t->store.o);
   } else {
     if (all) htab_lock_all(&t->store.h, 1);
@@ -290,9 +290,10 @@ static hl_status rewrite_table(etab *t, uint64_t caller, const mspec *ms,
       if (etab_check_open(t, e) == HL_OK) htab_rewrite(&t->store.h, s, rewrite_one, &rw);
       if (!all) htab_unlock(&t->store.h, s);
     }
-    if (rw.tx != NULL) stxn_commit(rw.tx, e->code == HL_OK ? e : &(hl_err){HL_OK, ""});
+    if (rw.tx != NULL) stxn_seal(rw.tx);
     if (all) htab_unlock_all(&t->store.h);
   }
+  if (rw.tx != NULL) stxn_write(rw.tx, e);
   buf_free(&rw.result);
   *count = rw.count;
   if (e->code == HL_OK && rw.oom) err_set(e, HL_ENOMEM, "out of memory");

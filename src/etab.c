@@ -401,8 +401,9 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
       err_set(e, HL_ENOMEM, "out of memory after %zu of %zu objects", i, n);
       break;
     }
-  if (t->disk != NULL) stxn_commit(&tx, e->code == HL_OK ? e : &(hl_err){HL_OK, ""});
+  if (t->disk != NULL) stxn_seal(&tx);
   unlock_stripes(t, stripes);
+  if (t->disk != NULL) stxn_write(&tx, e);
   *inserted = e->code == HL_OK;
   grow(t);
 done:
@@ -514,6 +515,7 @@ static size_t remove_key(etab *t, const keyref *k, buf *out) {
 hl_status etab_take(etab *t, uint64_t caller, tslice key, buf *out,
                     size_t *count, hl_err *e) {
   keyref k;
+  stxn tx;
   *count = 0;
   if (etab_check_write(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK)
     return e->code;
@@ -531,18 +533,22 @@ hl_status etab_take(etab *t, uint64_t caller, tslice key, buf *out,
     }
   }
   *count = remove_key(t, &k, out);
-  if (t->disk != NULL && *count > 0) store_key(t, k.p, k.len, k.hash, e);
+  if (t->disk != NULL && *count > 0) stxn_seal_key(&tx, t, k.p, k.len, k.hash);
   etab_unlock_key(t, k.hash);
+  if (t->disk != NULL && *count > 0) stxn_write(&tx, e);
   return e->code;
 }
 
 hl_status etab_delete(etab *t, uint64_t caller, tslice key, hl_err *e) {
   keyref k;
+  stxn tx;
   if (etab_check_write(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK ||
       etab_lock_open(t, &k, 1, e) != HL_OK)
     return e->code;
-  if (remove_key(t, &k, NULL) > 0 && t->disk != NULL) store_key(t, k.p, k.len, k.hash, e);
+  int logged = remove_key(t, &k, NULL) > 0 && t->disk != NULL;
+  if (logged) stxn_seal_key(&tx, t, k.p, k.len, k.hash);
   etab_unlock_key(t, k.hash);
+  if (logged) stxn_write(&tx, e);
   return e->code;
 }
 
@@ -552,6 +558,7 @@ hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
   eobj **link;
   eobj *o;
   int removed = 0;
+  stxn tx;
   if (etab_check_write(t, caller, e) != HL_OK ||
       etab_object_key(t, obj, &koff, &klen, e) != HL_OK ||
       etab_prep_key(t, (tslice){obj.p + koff, klen}, &k, e) != HL_OK ||
@@ -568,8 +575,10 @@ hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
     }
     o = next;
   }
-  if (removed && t->disk != NULL) store_key(t, k.p, k.len, k.hash, e);
+  removed = removed && t->disk != NULL;
+  if (removed) stxn_seal_key(&tx, t, k.p, k.len, k.hash);
   etab_unlock_key(t, k.hash);
+  if (removed) stxn_write(&tx, e);
   return e->code;
 }
 
@@ -581,12 +590,18 @@ static void clear_locked(etab *t) {
 
 hl_status etab_delete_all(etab *t, uint64_t caller, hl_err *e) {
   if (etab_check_write(t, caller, e) != HL_OK) return e->code;
+  stxn tx;
   etab_lock_all(t);
   if (etab_check_open(t, e) == HL_OK) {
+    if (t->disk != NULL) {         /* every key, then their state: gone */
+      stxn_begin(&tx, t);
+      stxn_touch_all(&tx);
+    }
     clear_locked(t);
-    if (t->disk != NULL) store_clear(t, e);
+    if (t->disk != NULL) stxn_seal(&tx);
   }
   etab_unlock_all(t);
+  if (e->code == HL_OK && t->disk != NULL) stxn_write(&tx, e);
   return e->code;
 }
 
@@ -595,6 +610,7 @@ void etab_close(etab *t) {
   atomic_store(&t->dropped, 1);
   clear_locked(t);
   etab_unlock_all(t);
+  store_quiesce(t);   /* the writes under way reach the store first */
 }
 
 hl_status etab_drop(etab *t, uint64_t caller, hl_err *e) {

@@ -166,6 +166,8 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
   eobj **link;
   eobj *old;
   buf a, b, *cur = &a, *spare = &b;
+  stxn tx;
+  int logged;
   *found = 0;
   if (etab_check_write(t, caller, e) != HL_OK) return e->code;
   if (etab_is_bag(t))
@@ -191,8 +193,10 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
   if (e->code == HL_OK && !buf_ok(cur)) err_set(e, HL_ENOMEM, "out of memory");
   if (e->code == HL_OK && put_back(t, link, old, cur, e) == HL_OK) *found = 1;
 done:
-  if (t->disk != NULL && *found && e->code == HL_OK) store_key(t, k.p, k.len, k.hash, e);
+  logged = t->disk != NULL && *found && e->code == HL_OK;
+  if (logged) stxn_seal_key(&tx, t, k.p, k.len, k.hash);
   etab_unlock_key(t, k.hash);
+  if (logged) stxn_write(&tx, e);
   buf_free(&a);
   buf_free(&b);
   return e->code;

@@ -126,7 +126,7 @@ static int logger_option(lua_State *L, int opts) {
 
 static void check_start_opts(lua_State *L, int opts) {
   static const char *const known[] = {"schedulers", "data_dir", "logger", "memory_limit",
-                                     "sync", "on_load", NULL};
+                                     "sync", "on_load", "seed", NULL};
   lua_pushnil(L);
   while (lua_next(L, opts) != 0) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
@@ -174,6 +174,12 @@ static int l_start(lua_State *L) {
         return luaL_error(L, "heirloom.start: opts.memory_limit must be an integer of at "
                              "least 65536 bytes");
       cfg.memory_limit = (size_t)lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "seed") != LUA_TNIL) {
+      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) == 0)
+        return luaL_error(L, "heirloom.start: opts.seed must be a non-zero integer");
+      cfg.seed = (int64_t)lua_tointeger(L, -1);
     }
     lua_pop(L, 1);
     lua_settop(L, 1);

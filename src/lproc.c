@@ -29,10 +29,31 @@
 
 /* ---- arguments ---- */
 
+/* self, send and receive carry the state's record and the pid metatable
+** as upvalues 1 and 2 (see lproc_open): messages are the hot path, and a
+** registry lookup by name costs a string comparison each. Other
+** functions have no upvalues and look the record up. */
+static lbind *bind_of(lua_State *L) {
+  lbind *b = lua_touserdata(L, lua_upvalueindex(1));
+  return b != NULL ? b : lbind_get(L);
+}
+
 static proc *me(lua_State *L, const char *fname, lbind **bp) {
-  lbind *b = lbind_running(L, fname);
+  lbind *b = bind_of(L);
+  if (b == NULL || b->node == NULL)
+    luaL_error(L, "heirloom.%s: the node is not started (call heirloom.start first)", fname);
   if (bp != NULL) *bp = b;
   return b->me;
+}
+
+/* A pid argument, told by its metatable (upvalue 2), or 0. */
+static uint64_t fast_pid(lua_State *L, int idx) {
+  uint64_t *id = lua_touserdata(L, idx);
+  int same;
+  if (id == NULL || lua_isnone(L, lua_upvalueindex(2)) || !lua_getmetatable(L, idx)) return 0;
+  same = lua_rawequal(L, -1, lua_upvalueindex(2));
+  lua_pop(L, 1);
+  return same ? *id : 0;
 }
 
 static uint64_t pid_arg(lua_State *L, int idx, const char *fname) {
@@ -85,6 +106,7 @@ static int l_send(lua_State *L) {
   uint64_t to, alias;
   proc *p;
   me(L, "send", &b);
+  if ((to = fast_pid(L, 1)) != 0) goto deliver;
   if ((alias = ref_arg(L, 1)) != 0) {   /* to an alias: dropped unless active */
     if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
     buf_reset(&b->in);
@@ -96,6 +118,7 @@ static int l_send(lua_State *L) {
   to = dest_arg(L, 1, b->node, "send");
   if (to == 0) return luaL_error(L, "heirloom.send: no process is registered as '%s'",
                                  lua_tostring(L, 1));
+deliver:
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
   buf_reset(&b->in);
   encode_or_raise(L, 2, &b->in, "message", "send");
@@ -119,7 +142,7 @@ static int take_scanned(proc *p) {
 }
 
 static int receive_k(lua_State *L, int status, lua_KContext ctx) {
-  proc *p = lbind_get(L)->me;
+  proc *p = bind_of(L)->me;
   (void)status;
   if (ctx == 1) goto filtered;
   for (;;) {
@@ -459,7 +482,8 @@ static void push_current_function(lua_State *L, proc *p, proc *self) {
   char text[300];
   int found = 0;
   if (p == self && !p->host) found = where(L, 1, text, sizeof text);
-  else if (!p->host && p->co != NULL && (p->state == PROC_WAITING || p->state == PROC_RUNNABLE))
+  /* the state first: p->co is written without the lock once p is dying */
+  else if ((p->state == PROC_WAITING || p->state == PROC_RUNNABLE) && !p->host && p->co != NULL)
     found = where(p->co, 0, text, sizeof text);
   if (found) lua_pushstring(L, text);
   else lua_pushnil(L);
@@ -540,10 +564,14 @@ static int l_logs(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg functions[] = {
+static const luaL_Reg hot_functions[] = {
   {"self", l_self},
   {"send", l_send},
   {"receive", l_receive},
+  {NULL, NULL}
+};
+
+static const luaL_Reg functions[] = {
   {"sleep", l_sleep},
   {"link", l_link},
   {"unlink", l_unlink},
@@ -568,5 +596,8 @@ static const luaL_Reg functions[] = {
 };
 
 void lproc_open(lua_State *L) {
+  lua_pushlightuserdata(L, lbind_get(L));   /* the record outlives its functions */
+  luaL_getmetatable(L, LHANDLE_PID);
+  luaL_setfuncs(L, hot_functions, 2);
   luaL_setfuncs(L, functions, 0);
 }

@@ -23,13 +23,28 @@
 
 int luaopen_heirloom(lua_State *L);
 
+/* math, seeded from the node's seed and the pid when the node has one
+** (hl.start{seed = n}): a deterministic run then draws the same numbers
+** every time, and two processes do not draw the same ones. */
+static int open_math(lua_State *L) {
+  lbind *b = lbind_get(L);
+  luaopen_math(L);
+  if (b != NULL && b->node != NULL && b->node->cfg.seed != 0) {
+    lua_getfield(L, -1, "randomseed");
+    lua_pushinteger(L, (lua_Integer)b->node->cfg.seed);
+    lua_pushinteger(L, (lua_Integer)b->self);
+    lua_call(L, 2, 0);
+  }
+  return 1;
+}
+
 static const luaL_Reg lazy_libraries[] = {
   {LUA_COLIBNAME, luaopen_coroutine},
   {LUA_TABLIBNAME, luaopen_table},
   {LUA_IOLIBNAME, luaopen_io},
   {LUA_OSLIBNAME, luaopen_os},
   {LUA_STRLIBNAME, luaopen_string},
-  {LUA_MATHLIBNAME, luaopen_math},
+  {LUA_MATHLIBNAME, open_math},
   {LUA_UTF8LIBNAME, luaopen_utf8},
   {LUA_DBLIBNAME, luaopen_debug},
   {NULL, NULL}

@@ -104,6 +104,7 @@ static void stop_processes(node *n, int finish) {
 }
 
 void node_stop(node *n) {
+  spool *pool;
   etab **list;
   size_t count;
   pthread_mutex_lock(&n->lock);
@@ -114,8 +115,11 @@ void node_stop(node *n) {
   stop_processes(n, 1);
   sched_free(n->sched);
   n->sched = NULL;
-  spool_free(n->pool);
+  pthread_mutex_lock(&n->lock);
+  pool = n->pool;
   n->pool = NULL;
+  pthread_mutex_unlock(&n->lock);
+  spool_free(pool);
   pthread_mutex_lock(&n->lock);
   list = n->tables;
   count = n->ntables;
@@ -138,6 +142,15 @@ spool *node_pool(node *n, spool_make make) {
   s = n->pool;
   pthread_mutex_unlock(&n->lock);
   return s;
+}
+
+void node_close_state(node *n, struct lua_State *L) {
+  spool *pool;
+  pthread_mutex_lock(&n->lock);
+  pool = n->pool;
+  pthread_mutex_unlock(&n->lock);
+  if (pool != NULL) spool_retire(pool, L);
+  else lua_close(L);
 }
 
 uint64_t node_new_table_id(node *n) {

@@ -74,6 +74,10 @@ void node_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watcher
 ** (see spool.h); NULL if its thread cannot start. */
 spool *node_pool(node *n, struct lua_State *(*make)(struct palloc *a));
 
+/* Closes the Lua state of a process that has exited, through the pool's
+** thread when the node has one. */
+void node_close_state(node *n, struct lua_State *L);
+
 /* A fresh reference (monitors, timers). */
 uint64_t node_new_ref(node *n);
 /* The tables owned by a process that exits go to their heirs, into

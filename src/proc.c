@@ -528,7 +528,7 @@ void proc_finish_exit(proc *p) {
   free(watchers);
   free(watching);
   if (!p->host && p->L != NULL) {
-    lua_close(p->L);
+    node_close_state(n, p->L);
     p->L = p->co = NULL;
   }
   pthread_mutex_lock(&p->lock);

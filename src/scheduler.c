@@ -213,8 +213,9 @@ static void fire(sched *s, stimer *t) {
 }
 
 /* Takes a due timer, if any; lock held. */
-static int take_due(sched *s, int64_t now, stimer *out) {
-  if (s->ntimers == 0 || s->timers[0].at > now) return 0;
+/* The clock is read only when there is a timer: most slices have none. */
+static int take_due(sched *s, stimer *out) {
+  if (s->ntimers == 0 || s->timers[0].at > sched_now()) return 0;
   *out = heap_take(s, 0);
   return 1;
 }
@@ -267,7 +268,6 @@ static void error_reason(proc *p, int status) {
 
 /* After a yield: wait for mail, or go back in the queue. */
 static void after_yield(sched *s, proc *p) {
-  int64_t now = sched_now();
   uint64_t gen = 0;
   int64_t deadline = -1;
   int requeue = 1;
@@ -278,7 +278,7 @@ static void after_yield(sched *s, proc *p) {
     proc_finish_exit(p);
     return;
   }
-  if (p->wants_mail && !proc_has_unscanned(p) && (p->deadline < 0 || now < p->deadline)) {
+  if (p->wants_mail && !proc_has_unscanned(p) && (p->deadline < 0 || sched_now() < p->deadline)) {
     requeue = 0;
     p->state = PROC_WAITING;
     gen = ++p->timer_gen;
@@ -356,7 +356,7 @@ static void *worker(void *arg) {
   while (!s->stopping) {
     stimer t;
     proc *p;
-    if (take_due(s, sched_now(), &t)) {
+    if (take_due(s, &t)) {
       pthread_mutex_unlock(&s->lock);
       fire(s, &t);
       pthread_mutex_lock(&s->lock);
@@ -438,7 +438,7 @@ int sched_step(sched *s) {
   stimer t;
   proc *p;
   pthread_mutex_lock(&s->lock);
-  if (take_due(s, sched_now(), &t)) {
+  if (take_due(s, &t)) {
     pthread_mutex_unlock(&s->lock);
     fire(s, &t);
     return 1;

@@ -234,7 +234,7 @@ static hl_status load_table(loader *ld, uint64_t sid, const unsigned char *p, si
                             hl_err *e) {
   meta m;
   etab *t;
-  stab *d;
+  stab *d = NULL;
   if (!decode_meta(p, len, &m))
     return err_set(e, HL_ESTORE, "the metadata of stored table %llu is corrupt",
                    (unsigned long long)sid);
@@ -245,12 +245,11 @@ static hl_status load_table(loader *ld, uint64_t sid, const unsigned char *p, si
   }
   if (m.heir.p != NULL) etab_set_heir(t, 0, m.heir, m.heir_data, e);
   if (e->code == HL_OK) load_objects(ld, t, sid, e);
-  if (e->code == HL_OK && (d = calloc(1, sizeof *d)) == NULL) err_set(e, HL_ENOMEM, "out of memory");
+  if (e->code == HL_OK &&
+      (d = store_link_new(ld->s, sid, m.sync != HL_SYNC_DEFAULT ? m.sync : ld->s->sync)) == NULL)
+    err_set(e, HL_ENOMEM, "out of memory");
   if (e->code == HL_OK) {
-    d->s = ld->s;
-    d->sid = sid;
     d->explicit_sync = m.sync != HL_SYNC_DEFAULT;
-    d->sync = d->explicit_sync ? m.sync : ld->s->sync;
     t->disk = d;   /* from now on its changes are written */
     t->durable = 1;
     if (d->sync > 0) store_want_period(ld->s, d->sync);

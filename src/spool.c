@@ -6,6 +6,11 @@
 ** a core to spare, and spawn only takes one. When spawns come faster than
 ** the thread can follow, spawn makes its state itself: the pool is a
 ** cache, never a wait.
+**
+** The same thread closes the states of processes that have exited:
+** closing a state (its finalizers, then hundreds of frees) comes after
+** the exit's signals and messages are out, so nobody waits for it, and
+** the memory goes back to the thread that allocated most of it.
 */
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,11 +22,15 @@ typedef struct pristine {
   palloc *alloc;     /* the state's allocator data until it is taken */
 } pristine;
 
+#define RETIRE_MAX 256    /* beyond this, exits close their states themselves */
+
 struct spool {
   pthread_mutex_t lock;
-  pthread_cond_t low;       /* the filler waits here while the pool is full */
+  pthread_cond_t low;       /* the filler waits here while it has nothing to do */
   pristine *states;
   int count, size, stop;
+  lua_State *retired[RETIRE_MAX];
+  int nretired;
   spool_make make;
   pthread_t filler;
 };
@@ -37,13 +46,26 @@ static int make_one(spool *s, pristine *out) {
   return 1;
 }
 
+/* Closes the retired states; lock held on entry and exit. */
+static void close_retired(spool *s) {
+  while (s->nretired > 0) {
+    lua_State *L = s->retired[--s->nretired];
+    pthread_mutex_unlock(&s->lock);
+    lua_close(L);
+    pthread_mutex_lock(&s->lock);
+  }
+}
+
 static void *fill(void *arg) {
   spool *s = arg;
   pthread_mutex_lock(&s->lock);
   for (;;) {
     pristine one;
-    while (s->count >= s->size && !s->stop) pthread_cond_wait(&s->low, &s->lock);
+    while (s->count >= s->size && s->nretired == 0 && !s->stop)
+      pthread_cond_wait(&s->low, &s->lock);
     if (s->stop) break;
+    close_retired(s);
+    if (s->count >= s->size) continue;
     pthread_mutex_unlock(&s->lock);
     if (!make_one(s, &one)) {     /* out of memory: let spawn report it */
       pthread_mutex_lock(&s->lock);
@@ -92,6 +114,31 @@ lua_State *spool_take(spool *s, palloc *to) {
   return one.L;
 }
 
+/* Frees without counting: a retired state's process may be gone. */
+static void *plain_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud;
+  (void)osize;
+  if (nsize == 0) {
+    free(ptr);
+    return NULL;
+  }
+  return realloc(ptr, nsize);
+}
+
+void spool_retire(spool *s, lua_State *L) {
+  int inline_close;
+  lua_setallocf(L, plain_alloc, NULL);
+  *(void **)lua_getextraspace(L) = NULL;
+  pthread_mutex_lock(&s->lock);
+  inline_close = s->stop || s->nretired == RETIRE_MAX;
+  if (!inline_close) {
+    s->retired[s->nretired++] = L;
+    pthread_cond_signal(&s->low);
+  }
+  pthread_mutex_unlock(&s->lock);
+  if (inline_close) lua_close(L);
+}
+
 void spool_free(spool *s) {
   if (s == NULL) return;
   pthread_mutex_lock(&s->lock);
@@ -99,6 +146,9 @@ void spool_free(spool *s) {
   pthread_cond_signal(&s->low);
   pthread_mutex_unlock(&s->lock);
   pthread_join(s->filler, NULL);
+  pthread_mutex_lock(&s->lock);
+  close_retired(s);
+  pthread_mutex_unlock(&s->lock);
   for (int i = 0; i < s->count; i++) {
     lua_close(s->states[i].L);
     free(s->states[i].alloc);

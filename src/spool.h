@@ -23,7 +23,12 @@ spool *spool_new(spool_make make, int size);
 ** then makes one itself. */
 lua_State *spool_take(spool *s, palloc *to);
 
-/* Stops the thread and closes the states not taken. */
+/* Hands over the state of a process that has exited, to be closed by the
+** pool's thread (at once, here, when too many wait). The state must not
+** be used again; its allocator no longer counts for the process. */
+void spool_retire(spool *s, lua_State *L);
+
+/* Stops the thread and closes the states not taken and those retired. */
 void spool_free(spool *s);
 
 #endif

@@ -207,13 +207,22 @@ store *store_of(node *n, hl_err *e) {
   return s;
 }
 
+/* n's store, read under the node's lock (hl.store may be making one). */
+static store *node_store(node *n) {
+  store *s;
+  pthread_mutex_lock(&n->lock);
+  s = n->store;
+  pthread_mutex_unlock(&n->lock);
+  return s;
+}
+
 const char *store_dir(node *n) {
-  store *s = n->store;
+  store *s = node_store(n);
   return s != NULL && !s->temp ? s->dir : NULL;
 }
 
 const char *store_path(node *n) {
-  store *s = n->store;
+  store *s = node_store(n);
   return s != NULL ? s->dir : NULL;
 }
 
@@ -240,51 +249,24 @@ static void put_key_state(etab *t, leveldb_writebatch_t *wb, buf *k, buf *v,
   eobj *o = etab_find(t, hash, key, klen, &link);
   store_table_key(k, 'D', t->disk->sid);
   buf_put(k, key, klen);
+  if (!buf_ok(k)) return;
   if (o == NULL) {
     leveldb_writebatch_delete(wb, (const char *)k->p, k->n);
-    return;
+  } else if (etab_same_key_next(t, o) == NULL) {
+    leveldb_writebatch_put(wb, (const char *)k->p, k->n, (const char *)o->data, o->len);
+  } else {                               /* a bag's group, in order */
+    buf_reset(v);
+    for (; o != NULL; o = etab_same_key_next(t, o)) buf_put(v, o->data, o->len);
+    if (buf_ok(v)) leveldb_writebatch_put(wb, (const char *)k->p, k->n, (const char *)v->p, v->n);
   }
-  buf_reset(v);
-  for (; o != NULL; o = etab_same_key_next(t, o)) buf_put(v, o->data, o->len);
-  leveldb_writebatch_put(wb, (const char *)k->p, k->n, (const char *)v->p, v->n);
-}
-
-hl_status store_key(etab *t, const unsigned char *key, size_t klen, uint64_t hash,
-                    hl_err *e) {
-  stab *d = t->disk;
-  eobj **link;
-  eobj *o = etab_find(t, hash, key, klen, &link);
-  unsigned char small[256];
-  buf k;
-  char *lerr = NULL;
-  const leveldb_writeoptions_t *w = d->sync == HL_SYNC_ALWAYS ? d->s->wsync : d->s->wnosync;
-  if (o != NULL && etab_same_key_next(t, o) != NULL) {   /* a bag's group */
-    stxn x;
-    stxn_begin(&x, t);
-    stxn_touch(&x, key, klen, hash);
-    return stxn_commit(&x, e);
-  }
-  buf_init(&k);
-  if (klen + 9 <= sizeof small) {       /* no allocation for the usual key */
-    k.p = small;
-    k.cap = sizeof small;
-  }
-  buf_putc(&k, 'D');
-  store_put_u64(&k, d->sid);
-  buf_put(&k, key, klen);
-  if (!buf_ok(&k)) return err_set(e, HL_ENOMEM, "out of memory (the change stands in memory)");
-  if (o == NULL) leveldb_delete(d->s->db, w, (const char *)k.p, k.n, &lerr);
-  else leveldb_put(d->s->db, w, (const char *)k.p, k.n, (const char *)o->data, o->len, &lerr);
-  if (k.p != small) buf_free(&k);
-  if (lerr != NULL)
-    return store_fail(e, "the durable store failed (the change stands in memory)", lerr);
-  if (d->sync > 0) atomic_store(&d->s->dirty, 1);
-  return HL_OK;
 }
 
 void stxn_begin(stxn *x, etab *t) {
   x->t = t;
   x->nkeys = 0;
+  x->wb = NULL;
+  x->sealed = 0;
+  err_clear(&x->err);
   buf_init(&x->keys);
 }
 
@@ -300,19 +282,33 @@ void stxn_touch(stxn *x, const unsigned char *key, size_t klen, uint64_t hash) {
   x->nkeys++;
 }
 
-hl_status stxn_commit(stxn *x, hl_err *e) {
-  leveldb_writebatch_t *wb;
+static eobj *touch_one(eobj *o, void *ud) {
+  stxn_touch(ud, eobj_key(o), o->klen, o->hash);
+  return o;
+}
+
+void stxn_touch_all(stxn *x) {
+  etab *t = x->t;
+  if (etab_is_ordered(t)) oset_rewrite(&t->store.o, touch_one, x);
+  else
+    for (unsigned s = 0; s < HTAB_STRIPES; s++) htab_rewrite(&t->store.h, s, touch_one, x);
+}
+
+/* Takes the next ticket: the batch is written after every earlier one. */
+static void take_ticket(stxn *x) {
+  x->ticket = atomic_fetch_add(&x->t->disk->next_ticket, 1);
+  x->sealed = 1;
+}
+
+void stxn_seal(stxn *x) {
   buf k, v;
   size_t at = 0;
+  if (x->nkeys == 0) return;
   if (!buf_ok(&x->keys)) {
-    buf_free(&x->keys);
-    return err_set(e, HL_ENOMEM, "out of memory (the change stands in memory, not stored)");
+    err_set(&x->err, HL_ENOMEM, "out of memory (the change stands in memory, not stored)");
+    return;
   }
-  if (x->nkeys == 0) {
-    buf_free(&x->keys);
-    return HL_OK;
-  }
-  wb = leveldb_writebatch_create();
+  x->wb = leveldb_writebatch_create();
   buf_init(&k);
   buf_init(&v);
   while (at < x->keys.n) {
@@ -320,18 +316,71 @@ hl_status stxn_commit(stxn *x, hl_err *e) {
     uint64_t hash;
     size_t klen = (size_t)p[8] << 24 | (size_t)p[9] << 16 | (size_t)p[10] << 8 | p[11];
     memcpy(&hash, p, 8);
-    put_key_state(x->t, wb, &k, &v, p + 12, klen, hash);
+    put_key_state(x->t, x->wb, &k, &v, p + 12, klen, hash);
     at += 12 + klen;
   }
   if (!buf_ok(&k) || !buf_ok(&v))
-    err_set(e, HL_ENOMEM, "out of memory (the change stands in memory, not stored)");
-  else
-    store_write(x->t->disk->s, x->t->disk->sync, wb, e);
-  leveldb_writebatch_destroy(wb);
+    err_set(&x->err, HL_ENOMEM, "out of memory (the change stands in memory, not stored)");
   buf_free(&k);
   buf_free(&v);
+  take_ticket(x);   /* even failed: its turn must pass */
+}
+
+void stxn_seal_key(stxn *x, etab *t, const unsigned char *key, size_t klen, uint64_t hash) {
+  buf k, v;
+  unsigned char small[256];
+  stxn_begin(x, t);
+  buf_init(&k);
+  buf_init(&v);
+  if (klen + 9 <= sizeof small) {        /* no allocation for the usual key */
+    k.p = small;
+    k.cap = sizeof small;
+  }
+  x->wb = leveldb_writebatch_create();
+  put_key_state(t, x->wb, &k, &v, key, klen, hash);
+  if (!buf_ok(&k) || !buf_ok(&v))
+    err_set(&x->err, HL_ENOMEM, "out of memory (the change stands in memory, not stored)");
+  if (k.p != small) buf_free(&k);
+  buf_free(&v);
+  take_ticket(x);
+}
+
+hl_status stxn_write(stxn *x, hl_err *e) {
+  stab *d = x->t->disk;
+  if (x->sealed) {
+    pthread_mutex_lock(&d->qlock);
+    while (d->serving != x->ticket) pthread_cond_wait(&d->qcond, &d->qlock);
+    pthread_mutex_unlock(&d->qlock);
+    if (x->err.code == HL_OK) store_write(d->s, d->sync, x->wb, &x->err);
+    pthread_mutex_lock(&d->qlock);
+    d->serving++;
+    pthread_cond_broadcast(&d->qcond);
+    pthread_mutex_unlock(&d->qlock);
+  }
+  if (x->wb != NULL) leveldb_writebatch_destroy(x->wb);
   buf_free(&x->keys);
+  if (x->err.code != HL_OK && e->code == HL_OK) *e = x->err;
   return e->code;
+}
+
+void store_quiesce(etab *t) {
+  stab *d = t->disk;
+  if (d == NULL) return;
+  pthread_mutex_lock(&d->qlock);
+  while (d->serving != atomic_load(&d->next_ticket)) pthread_cond_wait(&d->qcond, &d->qlock);
+  pthread_mutex_unlock(&d->qlock);
+}
+
+stab *store_link_new(store *s, uint64_t sid, int sync) {
+  stab *d = calloc(1, sizeof *d);
+  if (d == NULL) return NULL;
+  d->s = s;
+  d->sid = sid;
+  d->sync = sync;
+  atomic_init(&d->next_ticket, 0);
+  pthread_mutex_init(&d->qlock, NULL);
+  pthread_cond_init(&d->qcond, NULL);
+  return d;
 }
 
 /* Deletes every record whose key starts with prefix, in batches of at most
@@ -359,20 +408,10 @@ hl_status store_delete_prefix(store *s, const buf *prefix, size_t chunk, int syn
   return e->code;
 }
 
-hl_status store_clear(etab *t, hl_err *e) {
-  buf prefix;
-  buf_init(&prefix);
-  store_table_key(&prefix, 'D', t->disk->sid);
-  if (!buf_ok(&prefix)) return err_set(e, HL_ENOMEM, "out of memory");
-  store_delete_prefix(t->disk->s, &prefix, 0, t->disk->sync, NULL, e);
-  buf_free(&prefix);
-  return e->code;
-}
-
 /* ---- tables ---- */
 
 hl_status store_attach(etab *t, int sync, hl_err *e) {
-  store *s = t->node->store;
+  store *s = node_store(t->node);
   stab *d;
   leveldb_writebatch_t *wb;
   buf k, v;
@@ -380,10 +419,9 @@ hl_status store_attach(etab *t, int sync, hl_err *e) {
     return err_set(e, HL_EBADARG, "durable tables need a node started with data_dir");
   if (sync != HL_SYNC_DEFAULT && !store_sync_ok(sync))
     return err_set(e, HL_EBADARG, "sync must be \"none\", \"always\" or 1 to 3600000 ms");
-  if ((d = calloc(1, sizeof *d)) == NULL) return err_set(e, HL_ENOMEM, "out of memory");
-  d->s = s;
+  if ((d = store_link_new(s, 0, sync != HL_SYNC_DEFAULT ? sync : s->sync)) == NULL)
+    return err_set(e, HL_ENOMEM, "out of memory");
   d->explicit_sync = sync != HL_SYNC_DEFAULT;
-  d->sync = d->explicit_sync ? sync : s->sync;
   pthread_mutex_lock(&s->lock);
   d->sid = s->next_sid++;
   buf_init(&k);
@@ -406,8 +444,7 @@ hl_status store_attach(etab *t, int sync, hl_err *e) {
   buf_free(&k);
   buf_free(&v);
   if (e->code != HL_OK) {
-    t->disk = NULL;
-    free(d);
+    store_detach(t);
     return e->code;
   }
   t->durable = 1;
@@ -466,6 +503,7 @@ void store_drop(etab *t) {
   hl_err e;
   stab *d = t->disk;
   if (d == NULL) return;
+  store_quiesce(t);   /* no write of the table may land after its removal */
   err_clear(&e);
   if (store_drop_sid(d->s, d->sid, d->sync, &e) != HL_OK) {
     char text[400];
@@ -485,7 +523,11 @@ void store_owner_gone(etab *t) {
 }
 
 void store_detach(etab *t) {
-  free(t->disk);
+  stab *d = t->disk;
+  if (d == NULL) return;
+  pthread_mutex_destroy(&d->qlock);
+  pthread_cond_destroy(&d->qcond);
+  free(d);
   t->disk = NULL;
 }
 

@@ -17,13 +17,19 @@
 ** in-memory table id is not).
 **
 ** A write to a durable table records the state each touched key is left
-** in, read from memory while the key's write lock is still held: the
-** store sees a key's changes in the order memory did, and one operation is
-** one LevelDB write batch.
+** in, read from memory while the key's write lock is still held, as one
+** LevelDB write batch, and takes a ticket there (an atomic counter of the
+** table). After the locks are released, batches are written in ticket
+** order: two changes of one key were ticketed in the order memory applied
+** them, so the store sees them in that order too. No LevelDB call is made
+** under a table lock (a sync = "always" write does not block readers
+** while it syncs, and a change under all 64 stripe locks takes no 65th).
 */
 #ifndef HL_STORE_H
 #define HL_STORE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +46,10 @@ typedef struct stab {
   uint64_t sid;
   int sync;          /* HL_SYNC_NONE, HL_SYNC_ALWAYS, or a period in ms */
   int explicit_sync; /* 0: the node's default, looked up again at each start */
+  atomic_uint_fast64_t next_ticket;   /* taken under the table's locks */
+  pthread_mutex_t qlock;              /* guards serving */
+  pthread_cond_t qcond;
+  uint64_t serving;                   /* the ticket whose batch goes next */
 } stab;
 
 /* Opens (creating if missing) the store at cfg's data_dir, loads every
@@ -65,6 +75,8 @@ void store_drop(etab *t);
 ** are its records, unless the node is stopping (then every process exits,
 ** and the tables must come back at the next start). */
 void store_owner_gone(etab *t);
+/* A new link of t to s (zeroed tickets). NULL on out of memory. */
+stab *store_link_new(store *s, uint64_t sid, int sync);
 /* Frees t's link (the table is being freed). */
 void store_detach(etab *t);
 /* Checks a sync value: none (0), always (-1) or 1..3600000 ms. */
@@ -75,18 +87,24 @@ typedef struct stxn {
   etab *t;
   buf keys;          /* (hash u64, len u32, bytes) one after another */
   size_t nkeys;
+  void *wb;          /* the sealed batch (leveldb_writebatch_t) */
+  uint64_t ticket;
+  int sealed;        /* 1: holds a ticket: stxn_write must take its turn */
+  hl_err err;        /* a failure while sealing */
 } stxn;
 
+/* Under the keys' write locks: */
 void stxn_begin(stxn *x, etab *t);
 void stxn_touch(stxn *x, const unsigned char *key, size_t klen, uint64_t hash);
-/* Writes the touched keys' present state as one batch (the keys' write
-** locks still held); frees x. */
-hl_status stxn_commit(stxn *x, hl_err *e);
-/* The same for one key. */
-hl_status store_key(etab *t, const unsigned char *key, size_t klen, uint64_t hash,
-                    hl_err *e);
-/* Deletes every object record of t (delete_all_objects, every lock held). */
-hl_status store_clear(etab *t, hl_err *e);
+void stxn_touch_all(stxn *x);              /* every object's key (every lock held) */
+void stxn_seal(stxn *x);                   /* the touched keys' state now, a ticket */
+void stxn_seal_key(stxn *x, etab *t, const unsigned char *key, size_t klen,
+                   uint64_t hash);         /* begin, touch and seal one key */
+/* With no table lock held: writes the batch in its turn, frees x. e gets
+** a failure (unless it already holds one). */
+hl_status stxn_write(stxn *x, hl_err *e);
+/* Waits until every ticket taken so far is written (t is closed). */
+void store_quiesce(etab *t);
 
 /* hl.store: values under (ns, key), each a term. get appends to out;
 ** HL_ENOTFOUND when missing. list appends (key, value) term pairs in key

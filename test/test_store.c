@@ -3,6 +3,7 @@
 ** within one OS process, writes that come back after a restart, sync
 ** modes, on_load, and table files written and read from C.
 */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,54 @@ static void test_on_load(void) {
   hl_node_stop(n);
 }
 
+/* Threads change the same keys at once: the store must end with what
+** memory ended with (its batches were written in the order memory applied
+** them). */
+static void *hammer(void *arg) {
+  hl_table *t = arg;
+  char k[2] = {0, 0};
+  int64_t r;
+  intptr_t failed = 0;   /* counted here: CHECK is not for threads */
+  for (int i = 0; i < 3000; i++) {
+    k[0] = (char)('a' + i % 8);
+    failed += hl_table_incr(t, k, 1, 1, &r) != HL_OK;
+    if (i % 100 == 99) failed += hl_table_del(t, k, 1) != HL_OK;
+  }
+  return (void *)failed;
+}
+
+static void test_threads(void) {
+  hl_table_opts o = {HL_SET, HL_PUBLIC, 1, 1};
+  hl_table *t;
+  hl_node *n = start(5);
+  pthread_t th[3];
+  int64_t before[8], after[8];
+  CHECK(hl_table_new_durable(n, "hot", &o, HL_SYNC_DEFAULT, &t) == HL_OK);
+  for (int i = 0; i < 3; i++) pthread_create(&th[i], NULL, hammer, t);
+  for (int i = 0; i < 3; i++) {
+    void *failed;
+    pthread_join(th[i], &failed);
+    CHECK(failed == NULL);
+  }
+  for (int i = 0; i < 8; i++) {
+    char k = (char)('a' + i);
+    CHECK(hl_table_incr(t, &k, 1, 0, &before[i]) == HL_OK);
+  }
+  hl_table_release(t);
+  hl_node_stop(n);
+  n = start(HL_SYNC_NONE);
+  CHECK(hl_table_open(n, "hot", &t) == HL_OK);
+  CHECK(hl_table_claim(t) == HL_OK);
+  for (int i = 0; i < 8; i++) {
+    char k = (char)('a' + i);
+    CHECK(hl_table_incr(t, &k, 1, 0, &after[i]) == HL_OK);
+    CHECK(after[i] == before[i]);
+  }
+  hl_table_drop(t);
+  hl_table_release(t);
+  hl_node_stop(n);
+}
+
 int main(void) {
   char tmpl[] = "/tmp/heirloom-test-store-XXXXXX";
   CHECK(mkdtemp(tmpl) != NULL);
@@ -146,6 +195,7 @@ int main(void) {
   test_lock();
   test_restart();
   test_on_load();
+  test_threads();
   hl_buf_free(&b);
   hl_buf_free(&out);
   {

@@ -20,10 +20,6 @@ end
 
 function M.noop() end
 
-function M.idle()
-  receive()
-end
-
 -- Replies "pong" to every pid it is sent, until "stop".
 function M.pong()
   while true do
