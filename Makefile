@@ -70,6 +70,11 @@ $(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/libheirloom.a
 $(BUILD)/heirloom: $(CLI_OBJ) $(BUILD)/libheirloom.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -ledit
 
+# examples/embed: a C host program that embeds the engine and runs etscounter.
+all: $(BUILD)/embed_example
+$(BUILD)/embed_example: examples/embed/embed.c include/heirloom.h $(BUILD)/libheirloom.a
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libheirloom.a $(LDFLAGS) $(LIBS)
+
 # src/cli_lib.lua, compiled in as a C string literal.
 $(BUILD)/cli_lib.inc: src/cli_lib.lua | $(BUILD)
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
@@ -79,8 +84,9 @@ $(BUILD)/cli_lib.o: CFLAGS += -I$(BUILD)
 LUA_ENV = LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;" LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;"
 export HEIRLOOM_BUILD = $(CURDIR)/$(BUILD)
 
+# seed 002's story: count, kill the server, kill the table manager; the count survives
 run: all
-	$(LUA_ENV) $(LUA) examples/tables_demo.lua
+	$(LUA_ENV) $(LUA) examples/etscounter/story.lua
 
 # Each suite prints "N passed, N failed"; scripts/summary.sh adds them up.
 test: all

@@ -140,7 +140,16 @@ static void *create(lua_State *L, int tag, uint64_t id, size_t size) {
 void lhandle_push(lua_State *L, int tag, uint64_t id) {
   ltab *h;
   lbind *b;
-  if (cached(L, tag, id)) return;
+  if (cached(L, tag, id)) {
+    /* A handle decoded before its table existed (an id from a previous run
+    ** of the node, read back from the store) must not stay dead once a
+    ** table of this run gets that id. */
+    if (tag == TERM_TABLE && (h = lua_touserdata(L, -1))->t == NULL) {
+      b = lbind_get(L);
+      if (b->node != NULL) h->t = node_table_by_id(b->node, id);
+    }
+    return;
+  }
   if (tag != TERM_TABLE) {
     create(L, tag, id, sizeof(lid));
     return;
@@ -152,7 +161,13 @@ void lhandle_push(lua_State *L, int tag, uint64_t id) {
 
 void lhandle_push_table(lua_State *L, etab *t) {
   ltab *h;
-  if (cached(L, TERM_TABLE, t->id)) return;
+  if (cached(L, TERM_TABLE, t->id)) {
+    if ((h = lua_touserdata(L, -1))->t == NULL) {   /* see lhandle_push */
+      etab_ref(t);
+      h->t = t;
+    }
+    return;
+  }
   h = create(L, TERM_TABLE, t->id, sizeof(ltab));
   etab_ref(t);
   h->t = t;

@@ -224,10 +224,22 @@ int linfo_claim(lua_State *L) {
   lbind *b = lbind_running(L, "table.claim");
   hl_err e;
   etab *t;
+  ltab *h;
   const char *name;
   int seen;
+  if ((h = lhandle_totable(L, 1)) != NULL) {
+    /* By handle: exactly that table, where a name may match several
+    ** unnamed ones (the table manager claims its own this way). */
+    if (h->t == NULL || atomic_load(&h->t->dropped))
+      return luaL_error(L, "heirloom.table.claim: the table has been dropped");
+    err_clear(&e);
+    if (etab_claim(h->t, b->self, &e) != HL_OK)
+      return luaL_error(L, "heirloom.table.claim: %s", e.msg);
+    lua_pushvalue(L, 1);
+    return 1;
+  }
   if (lua_type(L, 1) != LUA_TSTRING)
-    return luaL_error(L, "heirloom.table.claim: name must be a string (got %s)",
+    return luaL_error(L, "heirloom.table.claim: name must be a string or a table handle (got %s)",
                       luaL_typename(L, 1));
   name = lua_tostring(L, 1);
   t = node_table_by_name(b->node, name);
