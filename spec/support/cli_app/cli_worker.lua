@@ -13,10 +13,11 @@ end
 
 -- The worker's loop: traps exits so a "shutdown" from its parent is a
 -- message it can report before it exits with the same reason.
-function M.loop(name, parent_name)
+function M.loop(name, starter)
   hl.trap_exit(true)
   hl.register(name, hl.self())
   say(name, " started")
+  if starter ~= nil then hl.send(starter, { "cli_worker started", hl.self() }) end
   while true do
     local m = hl.receive()
     if type(m) == "table" and m[1] == "EXIT" then
@@ -53,8 +54,15 @@ function M.stubborn(name)
 end
 
 -- For a supervisor: a worker linked to the caller.
+-- Returns once the worker has said it started, as a gen_server's
+-- start_link returns after init: the supervisor starts the next child
+-- only then, so the "started" lines come in the spec's order.
 function M.start_link(name)
-  return hl.spawn_link("cli_worker", "loop", name)
+  local pid = hl.spawn_link("cli_worker", "loop", name, hl.self())
+  hl.receive(function(m)
+    return type(m) == "table" and m[1] == "cli_worker started" and m[2] == pid
+  end, 5000)
+  return pid
 end
 
 return M
