@@ -2,7 +2,7 @@
 # run.sh [BUILD] — runs `make bench`'s two sides on this machine, one
 # workload at a time, the Erlang side then the heirloom one (never both at
 # once), and prints one line per workload. WHAT (environment) picks the
-# part: `table`, `proc`, or `all` (the default).
+# part: `table`, `proc`, `recovery`, or `all` (the default).
 #
 # Tables, for each table type and operation:
 #   <type>/<op>/<c|lua>/<N>t heirloom_ns=<x> erlang_ns=<y> ratio=<x/y>
@@ -14,6 +14,12 @@
 # BENCH_PROC_SCALE (default 1) multiplies every count (0.1: a quick check).
 # Raw output: BUILD/bench-proc-erlang.txt and BUILD/bench-proc-heirloom.txt.
 #
+# Recovery of a killed server that owns a table, for 10 and 1,000,000 objects:
+#   recovery/<objects>/<S>s heirloom_us=<median> heirloom_p90_us=<p90> erlang_us=... ratio=... goal: ...
+#   recovery/sizes/<S>s ... same for both sizes: yes|no
+# BENCH_RECOVERY_RUNS (default 200) sets the number of kills per size.
+# Raw output: BUILD/bench-recovery-erlang.txt and BUILD/bench-recovery-heirloom.txt.
+#
 # Measures only: never fails on a ratio, and a goal is printed, not checked.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,8 +29,8 @@ if [ "${2:-}" = store ]; then exec ./bench/store_bench.sh "$build"; fi
 
 what=${WHAT:-all}
 case "$what" in
-  all|table|proc) ;;
-  *) echo "bench: WHAT must be all, table or proc, not '$what'" >&2; exit 2 ;;
+  all|table|proc|recovery) ;;
+  *) echo "bench: WHAT must be all, table, proc or recovery, not '$what'" >&2; exit 2 ;;
 esac
 
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
@@ -32,7 +38,7 @@ echo "bench: load average $load before starting (anything else running adds nois
 
 # ---- tables ----
 
-if [ "$what" != proc ]; then
+if [ "$what" = all ] || [ "$what" = table ]; then
 n=${BENCH_N:-1000000}
 erlang_out="$build/bench-erlang.txt"
 heirloom_out="$build/bench-heirloom.txt"
@@ -65,7 +71,7 @@ fi
 
 # ---- processes ----
 
-if [ "$what" != table ]; then
+if [ "$what" = all ] || [ "$what" = proc ]; then
 scale=${BENCH_PROC_SCALE:-1}
 proc_erlang_out="$build/bench-proc-erlang.txt"
 proc_heirloom_out="$build/bench-proc-heirloom.txt"
@@ -115,4 +121,54 @@ awk '
     print line
   }
 ' "$proc_erlang_out" "$proc_heirloom_out"
+fi
+
+# ---- recovery ----
+
+if [ "$what" = all ] || [ "$what" = recovery ]; then
+runs=${BENCH_RECOVERY_RUNS:-200}
+rec_erlang_out="$build/bench-recovery-erlang.txt"
+rec_heirloom_out="$build/bench-recovery-heirloom.txt"
+LUA_PATH="$PWD/bench/support/?.lua;${LUA_PATH:-;}"
+export LUA_PATH
+echo "bench: recovery, $runs kills per size" >&2
+: >"$rec_erlang_out"
+: >"$rec_heirloom_out"
+# Both sizes in one VM, kill after kill in turn: noise weighs on both alike.
+echo "bench: recovery/erlang ..." >&2
+erl -noshell +S 2 -pa "$build" -run recovery_bench main "$runs" 10 1000000 >>"$rec_erlang_out"
+for s in 2 0; do
+  echo "bench: recovery/heirloom/${s}s ..." >&2
+  "${LUA:-lua5.4}" bench/recovery_bench.lua "$s" "$runs" 10 1000000 >>"$rec_heirloom_out"
+done
+
+# erlang recovery <objects> <median_us> <p90_us> <runs>  joined with
+# heirloom recovery <objects> <schedulers> <median_us> <p90_us> <runs>
+# "Same for both sizes": the 1,000,000-object median within 25% of the
+# 10-object one.
+awk '
+  FILENAME == ARGV[1] && $1 == "erlang" { emed[$3] = $4; ep90[$3] = $5; next }
+  $1 == "heirloom" {
+    n = $3; s = $4; h = $5 + 0
+    hmed[n, s] = h; scheds[s] = 1
+    e = (n in emed) ? emed[n] + 0 : 0
+    printf "recovery/%s/%ss heirloom_us=%.1f heirloom_p90_us=%.1f erlang_us=%s erlang_p90_us=%s ratio=%s goal: <1000 us %s\n",
+      n, s, h, $6, (e ? sprintf("%.1f", e) : "?"), (n in ep90 ? sprintf("%.1f", ep90[n]) : "?"),
+      (e ? sprintf("%.2f", h / e) : "?"), (h < 1000 ? "met" : "missed")
+  }
+  END {
+    split("2 0", order, " ")
+    for (i = 1; i <= 2; i++) {
+      s = order[i]
+      if (!(s in scheds)) continue
+      small = hmed[10, s]; big = hmed[1000000, s]
+      if (small + 0 == 0 || big + 0 == 0) continue
+      r = big / small
+      line = sprintf("recovery/sizes/%ss heirloom_us_10=%.1f heirloom_us_1000000=%.1f ratio=%.2f", s, small, big, r)
+      if (emed[10] + 0 > 0 && emed[1000000] + 0 > 0)
+        line = line sprintf(" erlang_ratio=%.2f", emed[1000000] / emed[10])
+      printf "%s same for both sizes: %s\n", line, (r >= 0.8 && r <= 1.25 ? "yes" : "no")
+    }
+  }
+' "$rec_erlang_out" "$rec_heirloom_out"
 fi
