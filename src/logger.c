@@ -146,9 +146,19 @@ static size_t format(const unsigned char *p, size_t len, buf *out, int depth) {
   }
 }
 
+/* Whether a report would go anywhere: a silent node formats none. */
+static int wanted(logger *lg) {
+  int mode;
+  pthread_mutex_lock(&lg->lock);
+  mode = lg->mode;
+  pthread_mutex_unlock(&lg->lock);
+  return mode != LOG_SILENT;
+}
+
 void logger_crash(hl_node *n, uint64_t pid, const unsigned char *reason, size_t len) {
   buf b;
   char head[160], pidtext[40], name[64];
+  if (!wanted(&n->log)) return;
   node_pid_text(pid, pidtext, sizeof pidtext);
   if (!ptab_name_of(&n->procs, pid, name, sizeof name)) strcpy(name, "-");
   snprintf(head, sizeof head, "=CRASH REPORT==== process %s (registered name %s) exited: ",
@@ -163,6 +173,7 @@ void logger_crash(hl_node *n, uint64_t pid, const unsigned char *reason, size_t 
 
 void logger_report_term(logger *lg, const char *head, const unsigned char *term, size_t len) {
   buf b;
+  if (!wanted(lg)) return;
   buf_init(&b);
   buf_put(&b, head, strlen(head));
   if (format(term, len, &b, 0) == 0) buf_put(&b, "<malformed term>", 16);
