@@ -234,7 +234,7 @@ static hl_status load_table(loader *ld, uint64_t sid, const unsigned char *p, si
                             hl_err *e) {
   meta m;
   etab *t;
-  stab *d = NULL;
+  stab *d = NULL;   /* set before use; -O1 cannot tell */
   if (!decode_meta(p, len, &m))
     return err_set(e, HL_ESTORE, "the metadata of stored table %llu is corrupt",
                    (unsigned long long)sid);
