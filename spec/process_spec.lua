@@ -1054,6 +1054,29 @@ describe("processes with one scheduler", function()
     assert.are.equal("normal", expect(tagged("DOWN", ref))[4])
   end)
 
+  it("two processes answering each other for ever do not keep the thread from a third", function()
+    local function volley(peer_name)
+      local hl = require("heirloom")
+      while true do
+        local m = hl.receive()
+        if m == "serve" or type(m) == "number" then
+          local peer = hl.whereis(peer_name)
+          if peer then hl.send(peer, (tonumber(m) or 0) + 1) end
+        end
+      end
+    end
+    local a = hl.spawn_opt({ name = "volley_a" }, volley, "volley_b")
+    hl.spawn_opt({ name = "volley_b" }, volley, "volley_a")
+    hl.send(a, "serve")
+    hl.sleep(50)                       -- the volley is under way
+    hl.spawn(function(to)
+      require("heirloom").send(to, "third ran")
+    end, hl.self())
+    assert.are.equal("third ran", hl.receive(function(m) return m == "third ran" end, 5000))
+    hl.exit(hl.whereis("volley_a"), "kill")
+    hl.exit(hl.whereis("volley_b"), "kill")
+  end)
+
   it("1,000 processes with one scheduler", function()
     for i = 1, 1000 do hl.spawn("echo", "hello", hl.self(), i) end
     local seen = {}

@@ -59,8 +59,33 @@ static proc *pop(sched *s) {
   return p;
 }
 
+/* A worker thread's own slot for the next process. A process made
+** runnable by the one running on this worker (a message to a process
+** that waits, as in a request and its reply) runs next on this same
+** thread, where its data is warm, instead of waking another thread to
+** take it from the shared queue. Only this thread touches the slot. */
+typedef struct worker_slot {
+  sched *s;
+  proc *next;
+  int streak;            /* slices run from the slot in a row */
+} worker_slot;
+
+static _Thread_local worker_slot *this_worker;
+
+/* After this many slices from the slot in a row, the shared queue goes
+** first: two processes that answer each other cannot keep a worker to
+** themselves. */
+#define NEXT_STREAK 16
+
 void sched_enqueue(sched *s, proc *p) {
+  worker_slot *w = this_worker;
   proc_ref(p);
+  if (w != NULL && w->s == s) {
+    proc *displaced = w->next;
+    w->next = p;
+    if (displaced == NULL) return;
+    p = displaced;       /* the one it replaces waits in the shared queue */
+  }
   pthread_mutex_lock(&s->lock);
   if (s->stopping || !push(s, p)) {
     pthread_mutex_unlock(&s->lock);
@@ -349,9 +374,28 @@ static void spin(sched *s) {
   pthread_mutex_lock(&s->lock);
 }
 
+/* The process to run next, lock held: the worker's slot first, unless it
+** has had its turn NEXT_STREAK times in a row while others wait. */
+static proc *next_process(sched *s, worker_slot *w) {
+  proc *p = w->next;
+  if (p != NULL && (s->qcount == 0 || w->streak < NEXT_STREAK)) {
+    w->next = NULL;
+    w->streak++;
+    return p;
+  }
+  if (p != NULL) {                   /* its turn is over: to the back */
+    w->next = NULL;
+    if (!push(s, p)) proc_unref(p);
+  }
+  w->streak = 0;
+  return pop(s);
+}
+
 static void *worker(void *arg) {
   sched *s = arg;
+  worker_slot w = {s, NULL, 0};
   int spun = 0;
+  this_worker = &w;
   pthread_mutex_lock(&s->lock);
   while (!s->stopping) {
     stimer t;
@@ -362,7 +406,7 @@ static void *worker(void *arg) {
       pthread_mutex_lock(&s->lock);
       continue;
     }
-    p = pop(s);
+    p = next_process(s, &w);
     if (p == NULL && !spun) {
       spin(s);           /* then look at everything again, stopping first */
       spun = 1;
@@ -386,6 +430,9 @@ static void *worker(void *arg) {
     pthread_mutex_lock(&s->lock);
     s->running--;
   }
+  /* a process left in the slot goes where sched_free will find it */
+  if (w.next != NULL && !push(s, w.next)) proc_unref(w.next);
+  this_worker = NULL;
   pthread_mutex_unlock(&s->lock);
   return NULL;
 }
