@@ -101,30 +101,32 @@ static uint64_t ref_arg(lua_State *L, int idx) {
   return lhandle_get(L, idx, &tag, &id) && tag == TERM_REF ? id : 0;
 }
 
+/* Where send's message goes: a pid, the holder of a registered name, or
+** (*alias set, 0 returned) an alias. */
+static uint64_t send_target(lua_State *L, lbind *b, uint64_t *alias) {
+  uint64_t to = fast_pid(L, 1);
+  *alias = 0;
+  if (to != 0) return to;
+  if ((*alias = ref_arg(L, 1)) != 0) return 0;
+  to = dest_arg(L, 1, b->node, "send");
+  if (to == 0)
+    luaL_error(L, "heirloom.send: no process is registered as '%s'", lua_tostring(L, 1));
+  return to;
+}
+
 static int l_send(lua_State *L) {
   lbind *b;
   uint64_t to, alias;
   proc *p;
   me(L, "send", &b);
-  if ((to = fast_pid(L, 1)) != 0) goto deliver;
-  if ((alias = ref_arg(L, 1)) != 0) {   /* to an alias: dropped unless active */
-    if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
-    buf_reset(&b->in);
-    encode_or_raise(L, 2, &b->in, "message", "send");
-    alias_send(b->node, alias, b->in.p, b->in.n);
-    lua_settop(L, 2);
-    return 1;
-  }
-  to = dest_arg(L, 1, b->node, "send");
-  if (to == 0) return luaL_error(L, "heirloom.send: no process is registered as '%s'",
-                                 lua_tostring(L, 1));
-deliver:
+  to = send_target(L, b, &alias);
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
   buf_reset(&b->in);
   encode_or_raise(L, 2, &b->in, "message", "send");
-  p = ptab_get(&b->node->procs, to);
-  if (p != NULL) {        /* to a dead pid a message is dropped, as in Erlang */
-    proc_deliver(p, b->in.p, b->in.n);
+  if (alias != 0) {
+    alias_send(b->node, alias, b->in.p, b->in.n);   /* dropped unless active */
+  } else if ((p = ptab_get(&b->node->procs, to)) != NULL) {
+    proc_deliver(p, b->in.p, b->in.n);   /* to a dead pid it is dropped, as in Erlang */
     proc_unref(p);
   }
   lua_settop(L, 2);
