@@ -4,11 +4,7 @@
 -- custody and hl.table.claim, the host's tables, O(1) transfers of large
 -- tables, and races between owners, heirs and claimers. The basic cases
 -- (heir = host, a crashing owner, a name heir) are in process_spec.lua.
-local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
-if not package.path:find(HERE .. "support/?.lua", 1, true) then
-  package.path = HERE .. "support/?.lua;" .. package.path   -- spawned processes inherit it
-end
-local S = require("hlspec")
+local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local expect, tagged, ready, none = S.expect, S.tagged, S.ready, S.none
 

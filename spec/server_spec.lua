@@ -3,11 +3,7 @@
 -- terminate, timeouts, call errors, late replies, and call_retry while a
 -- server restarts. The core runs with scheduler threads and in
 -- deterministic mode.
-local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
-if not package.path:find(HERE .. "support/?.lua", 1, true) then
-  package.path = HERE .. "support/?.lua;" .. package.path   -- spawned processes inherit it
-end
-local S = require("hlspec")
+local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local expect, tagged, none = S.expect, S.tagged, S.none
 

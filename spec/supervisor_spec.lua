@@ -2,11 +2,7 @@
 -- shutdown, the restart types and the four strategies, restart intensity
 -- on a millisecond clock, shutdown timeouts escalating to kill, dynamic
 -- children, nested supervisors, every API's errors, and the reports.
-local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
-if not package.path:find(HERE .. "support/?.lua", 1, true) then
-  package.path = HERE .. "support/?.lua;" .. package.path   -- spawned processes inherit it
-end
-local S = require("hlspec")
+local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local expect, none = S.expect, S.none
 

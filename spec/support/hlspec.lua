@@ -1,5 +1,13 @@
 -- spec/support/hlspec.lua — host-side helpers for the process specs.
--- Loaded by the specs after they add spec/support to package.path.
+-- A spec loads it with dofile, so that it runs on its own (`busted
+-- spec/x_spec.lua`) with no LUA_PATH change. It puts spec/support on
+-- package.path, where spawned processes (which inherit it) find the
+-- support modules.
+local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
+if not package.path:find(HERE .. "?.lua", 1, true) then
+  package.path = HERE .. "?.lua;" .. package.path
+end
+
 local hl = require("heirloom")
 local S = {}
 
