@@ -7,10 +7,7 @@
 local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local expect, tagged, ready, none = S.expect, S.tagged, S.ready, S.none
-
-local function start(schedulers)
-  hl.start{ schedulers = schedulers, logger = "capture" }
-end
+local start = S.start
 
 -- ---------------------------------------------------------------- helpers
 

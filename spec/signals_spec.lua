@@ -3,22 +3,10 @@
 local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local expect, tagged, ready, none = S.expect, S.tagged, S.ready, S.none
-
-local function start(schedulers)
-  hl.start{ schedulers = schedulers, logger = "capture" }
-end
-
--- {"EXIT", from, ...} from a given pid
-local function exit_from(pid)
-  return function(m) return type(m) == "table" and m[1] == "EXIT" and m[2] == pid end
-end
+local start, exit_from, dead = S.start, S.exit_from, S.dead
 
 local function down_of(ref)
   return tagged("DOWN", ref)
-end
-
-local function dead(pid)
-  return S.wait_until(function() return hl.process_info(pid) == nil end, 3000)
 end
 
 local function ping(pid, tag, ms)

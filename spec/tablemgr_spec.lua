@@ -59,8 +59,7 @@ local function up(name)
 end
 
 local function dead(pid)
-  assert(S.wait_until(function() return hl.process_info(pid) == nil end, 3000),
-    tostring(pid) .. " did not die")
+  assert(S.dead(pid), tostring(pid) .. " did not die")
 end
 
 local function kill(pid)

@@ -13,6 +13,11 @@ local S = {}
 
 S.hl = hl
 
+-- Starts the node with a capturing logger (specs read hl.logs()).
+function S.start(schedulers)
+  hl.start{ schedulers = schedulers, logger = "capture" }
+end
+
 -- Receive one message matching pred (or any), failing the test when none
 -- arrives within ms (default 2000).
 function S.expect(pred, ms, what)
@@ -32,6 +37,11 @@ function S.tagged(tag, v2)
   return function(m)
     return type(m) == "table" and m[1] == tag and (v2 == nil or m[2] == v2)
   end
+end
+
+-- A filter for {"EXIT", pid, ...}: pid's exit signal, trapped.
+function S.exit_from(pid)
+  return function(m) return type(m) == "table" and m[1] == "EXIT" and m[2] == pid end
 end
 
 -- Waits for {"ready", pid} from pid (any pid when nil).
@@ -62,6 +72,12 @@ function S.wait_until(cond, ms)
     if os.time() > deadline then break end
   end
   return cond()
+end
+
+-- Waits until pid is no longer listed (after its DOWN it may still be, for
+-- a moment, as exiting); returns whether that happened within ms (3000).
+function S.dead(pid, ms)
+  return S.wait_until(function() return hl.process_info(pid) == nil end, ms or 3000)
 end
 
 -- Drains the host mailbox; returns the messages.
