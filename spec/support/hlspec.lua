@@ -80,7 +80,8 @@ function S.dead(pid, ms)
   return S.wait_until(function() return hl.process_info(pid) == nil end, ms or 3000)
 end
 
--- Drains the host mailbox; returns the messages.
+-- Drains the caller's mailbox (the host's, or a process's: the support
+-- modules use it too); returns the messages.
 function S.drain()
   local out = {}
   while true do
