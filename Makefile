@@ -46,7 +46,7 @@ deps:
 $(BUILD)/%.o: src/%.c src/*.h include/heirloom.h | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: test/%.c src/*.h include/heirloom.h test/check.h | $(BUILD)
+$(BUILD)/%.o: test/%.c src/*.h include/heirloom.h test/*.h | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD):

@@ -2,9 +2,8 @@
 -- that survive a SIGKILL of the OS process, loading into custody, drop,
 -- metadata, the data_dir lock, hl.store, and table files.
 local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
-package.path = here .. "support/?.lua;" .. package.path
+local S = dofile(here .. "support/hlspec.lua")
 local hl = require("heirloom")
-local S = require("hlspec")
 local model = require("durable_model")
 
 local root = os.tmpname()

@@ -4,17 +4,10 @@
 -- custody and hl.table.claim, the host's tables, O(1) transfers of large
 -- tables, and races between owners, heirs and claimers. The basic cases
 -- (heir = host, a crashing owner, a name heir) are in process_spec.lua.
-local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
-if not package.path:find(HERE .. "support/?.lua", 1, true) then
-  package.path = HERE .. "support/?.lua;" .. package.path   -- spawned processes inherit it
-end
-local S = require("hlspec")
+local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local expect, tagged, ready, none = S.expect, S.tagged, S.ready, S.none
-
-local function start(schedulers)
-  hl.start{ schedulers = schedulers, logger = "capture" }
-end
+local start = S.start
 
 -- ---------------------------------------------------------------- helpers
 
@@ -58,6 +51,15 @@ local function got(pid, tag, ms)
     return type(m) == "table" and m[1] == "got" and m[2] == pid and
       type(m[3]) == "table" and m[3][1] == tag
   end, ms, "got " .. tag)[3]
+end
+
+-- Waits for pid's ETS-TRANSFER and checks it: the table t, from whom, and
+-- the data that came with it.
+local function transferred(pid, t, from, data)
+  local m = got(pid, "ETS-TRANSFER")
+  assert.are.equal(t, m[2])
+  assert.are.equal(from, m[3])
+  assert.are.same(data, m[4])
 end
 
 -- Ends pid with how (see ENDINGS) and waits until it is gone.
@@ -105,10 +107,7 @@ describe("ownership (schedulers = " .. schedulers .. ")", function()
         local t = must(owner, "new", "inherit", { heir = heir, heir_data = { why = what } }, 3)
         local r = stop(owner, how)
         if reason then assert.are.equal(reason, r) end
-        local m = got(heir, "ETS-TRANSFER")
-        assert.are.equal(t, m[2])
-        assert.are.equal(owner, m[3])
-        assert.are.same({ why = what }, m[4])
+        transferred(heir, t, owner, { why = what })
         assert.are.equal(heir, t:info().owner)
         assert.are.same({ { 2, "v2" } }, t:lookup(2))
         assert.are.equal(3, t:info().size)
@@ -178,10 +177,7 @@ describe("ownership (schedulers = " .. schedulers .. ")", function()
       got(heir, "ETS-TRANSFER")
       assert.is_true(must(heir, "table", t, "setopts", { { heir = second, heir_data = "second" } }))
       stop(heir, ENDINGS[3][2])
-      local m = got(second, "ETS-TRANSFER")
-      assert.are.equal(t, m[2])
-      assert.are.equal(heir, m[3])
-      assert.are.equal("second", m[4])
+      transferred(second, t, heir, "second")
       assert.are.equal(second, t:info().owner)
       assert.are.equal(5, t:info().size)
       assert.are.same({ { 5, "v5" } }, t:lookup(5))
@@ -237,10 +233,7 @@ describe("ownership (schedulers = " .. schedulers .. ")", function()
       local giver, target = agent(), agent()
       local t = must(giver, "new", "gift", {}, 3)
       assert.is_true(must(giver, "table", t, "give_away", { target, { note = "yours" } }))
-      local m = got(target, "ETS-TRANSFER")
-      assert.are.equal(t, m[2])
-      assert.are.equal(giver, m[3])
-      assert.are.same({ note = "yours" }, m[4])
+      transferred(target, t, giver, { note = "yours" })
       assert.are.equal(target, t:info().owner)
       -- a protected table: only the new owner may write now
       local ok, err = tcall(giver, t, "insert", { 9, "no" })
@@ -259,9 +252,7 @@ describe("ownership (schedulers = " .. schedulers .. ")", function()
       assert.are.equal(heir, t:info().heir)
       assert.are.equal("hd", t:info().heir_data)
       stop(target)
-      local m = got(heir, "ETS-TRANSFER")
-      assert.are.equal(target, m[3])
-      assert.are.equal("hd", m[4])
+      transferred(heir, t, target, "hd")
     end)
 
     it("refuses a caller that is not the owner", function()
@@ -360,10 +351,7 @@ describe("ownership (schedulers = " .. schedulers .. ")", function()
       local mgr2 = agent({ name = "mgr" })             -- restarted under the same name
       assert.are.equal("mgr", t:info().heir)
       stop(owner)
-      local m = got(mgr2, "ETS-TRANSFER")
-      assert.are.equal(t, m[2])
-      assert.are.equal(owner, m[3])
-      assert.are.equal("state", m[4])
+      transferred(mgr2, t, owner, "state")
       assert.are.equal(mgr2, t:info().owner)
       assert.are.equal(10, t:info().size)
       assert.are.same({ { 7, "v7" } }, t:lookup(7))
@@ -551,9 +539,7 @@ describe("ownership (schedulers = " .. schedulers .. ")", function()
       must(claimer, "claim", "again")
       assert.is_true(must(claimer, "table", t, "setopts", { { heir = heir, heir_data = "next" } }))
       stop(claimer)
-      local m = got(heir, "ETS-TRANSFER")
-      assert.are.equal(claimer, m[3])
-      assert.are.equal("next", m[4])
+      transferred(heir, t, claimer, "next")
       assert.are.equal(heir, t:info().owner)
       stop(heir)                                   -- one generation: no heir now
       assert.is_nil(t:info().owner)

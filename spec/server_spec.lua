@@ -3,17 +3,10 @@
 -- terminate, timeouts, call errors, late replies, and call_retry while a
 -- server restarts. The core runs with scheduler threads and in
 -- deterministic mode.
-local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
-if not package.path:find(HERE .. "support/?.lua", 1, true) then
-  package.path = HERE .. "support/?.lua;" .. package.path   -- spawned processes inherit it
-end
-local S = require("hlspec")
+local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local expect, tagged, none = S.expect, S.tagged, S.none
-
-local function start(schedulers)
-  hl.start{ schedulers = schedulers, logger = "capture" }
-end
+local start, exit_from = S.start, S.exit_from
 
 -- The error fn raises (it must raise).
 local function catch(fn, ...)
@@ -31,11 +24,7 @@ local function down_of(ref) return tagged("DOWN", ref) end
 
 -- After its DOWN a process may still be listed for a moment, as exiting.
 local function gone(pid)
-  return S.wait_until(function() return hl.process_info(pid) == nil end, 2000)
-end
-
-local function exit_from(pid)
-  return function(m) return type(m) == "table" and m[1] == "EXIT" and m[2] == pid end
+  return S.dead(pid, 2000)
 end
 
 -- Messages of the host's mailbox that a call might have left behind.

@@ -1,28 +1,12 @@
 -- signals_spec.lua — links, monitors, exit signals, kill, trap_exit,
 -- runaway processes, and signals racing from several processes at once.
-local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
-if not package.path:find(HERE .. "support/?.lua", 1, true) then
-  package.path = HERE .. "support/?.lua;" .. package.path   -- spawned processes inherit it
-end
-local S = require("hlspec")
+local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local expect, tagged, ready, none = S.expect, S.tagged, S.ready, S.none
-
-local function start(schedulers)
-  hl.start{ schedulers = schedulers, logger = "capture" }
-end
-
--- {"EXIT", from, ...} from a given pid
-local function exit_from(pid)
-  return function(m) return type(m) == "table" and m[1] == "EXIT" and m[2] == pid end
-end
+local start, exit_from, dead = S.start, S.exit_from, S.dead
 
 local function down_of(ref)
   return tagged("DOWN", ref)
-end
-
-local function dead(pid)
-  return S.wait_until(function() return hl.process_info(pid) == nil end, 3000)
 end
 
 local function ping(pid, tag, ms)

@@ -2,13 +2,10 @@
 -- shutdown, the restart types and the four strategies, restart intensity
 -- on a millisecond clock, shutdown timeouts escalating to kill, dynamic
 -- children, nested supervisors, every API's errors, and the reports.
-local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
-if not package.path:find(HERE .. "support/?.lua", 1, true) then
-  package.path = HERE .. "support/?.lua;" .. package.path   -- spawned processes inherit it
-end
-local S = require("hlspec")
+local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local expect, none = S.expect, S.none
+local exit_from, dead = S.exit_from, S.dead
 
 -- The message of the error f raises, without the position of the call
 -- (which must be this file's: the error is the caller's).
@@ -38,10 +35,6 @@ end
 local function started(id) return expect(msg("started", id), 3000, "started " .. tostring(id))[3] end
 local function stopping(id) return expect(msg("stopping", id), 3000, "stopping " .. tostring(id)) end
 
-local function exit_from(pid)
-  return function(m) return type(m) == "table" and m[1] == "EXIT" and m[2] == pid end
-end
-
 local function children_by_id(sup)
   local out = {}
   for _, c in ipairs(hl.supervisor.which_children(sup)) do out[c.id] = c end
@@ -52,10 +45,6 @@ local function ids(sup)
   local out = {}
   for i, c in ipairs(hl.supervisor.which_children(sup)) do out[i] = c.id end
   return out
-end
-
-local function dead(pid)
-  return S.wait_until(function() return hl.process_info(pid) == nil end, 3000)
 end
 
 -- The captured log lines containing text (plain).

@@ -4,11 +4,7 @@
 -- once) and checks the data: "kept" means the same table (the same handle
 -- and id), every object in it, and no copy. Then the registry's check at
 -- start, and the API's errors.
-local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
-if not package.path:find(HERE .. "support/?.lua", 1, true) then
-  package.path = HERE .. "support/?.lua;" .. package.path   -- spawned processes inherit it
-end
-local S = require("hlspec")
+local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local tm = hl.tablemgr
 local expect = S.expect
@@ -63,8 +59,7 @@ local function up(name)
 end
 
 local function dead(pid)
-  assert(S.wait_until(function() return hl.process_info(pid) == nil end, 3000),
-    tostring(pid) .. " did not die")
+  assert(S.dead(pid), tostring(pid) .. " did not die")
 end
 
 local function kill(pid)

@@ -1,10 +1,6 @@
 -- timers_spec.lua — send_after, cancel_timer, sleep, receive timeouts,
 -- and the deterministic node (schedulers = 0).
-local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
-if not package.path:find(HERE .. "support/?.lua", 1, true) then
-  package.path = HERE .. "support/?.lua;" .. package.path   -- spawned processes inherit it
-end
-local S = require("hlspec")
+local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local expect, tagged, ready, none = S.expect, S.tagged, S.ready, S.none
 

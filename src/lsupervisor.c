@@ -377,20 +377,25 @@ static uint64_t key_arg(lua_State *L, int idx) {
   return (uint64_t)luaL_checkinteger(L, idx);
 }
 
-static void push_child(lua_State *L, const sup_child *c) {
-  lua_createtable(L, 0, 7);
-  lua_pushinteger(L, (lua_Integer)c->key);
-  lua_setfield(L, -2, "key");
+/* Sets id, pid, type and restart of c in the table on top. */
+static void set_child_fields(lua_State *L, const sup_child *c) {
   if (c->id != NULL) {
     lua_pushstring(L, c->id);
     lua_setfield(L, -2, "id");
   }
   push_pid_or_nil(L, c->pid);
   lua_setfield(L, -2, "pid");
-  lua_pushstring(L, restarts[c->restart]);
-  lua_setfield(L, -2, "restart");
   lua_pushstring(L, types[c->type]);
   lua_setfield(L, -2, "type");
+  lua_pushstring(L, restarts[c->restart]);
+  lua_setfield(L, -2, "restart");
+}
+
+static void push_child(lua_State *L, const sup_child *c) {
+  lua_createtable(L, 0, 7);
+  lua_pushinteger(L, (lua_Integer)c->key);
+  lua_setfield(L, -2, "key");
+  set_child_fields(L, c);
   if (c->shutdown == SUP_BRUTAL_KILL) lua_pushliteral(L, "brutal_kill");
   else if (c->shutdown == SUP_INFINITY) lua_pushliteral(L, "infinity");
   else lua_pushinteger(L, (lua_Integer)c->shutdown);
@@ -517,18 +522,8 @@ static int l_which(lua_State *L) {
   sup *s = check_core(L, 1);
   lua_createtable(L, (int)s->nchildren, 0);
   for (size_t i = 0; i < s->nchildren; i++) {
-    sup_child *c = &s->children[i];
     lua_createtable(L, 0, 4);
-    if (c->id != NULL) {
-      lua_pushstring(L, c->id);
-      lua_setfield(L, -2, "id");
-    }
-    push_pid_or_nil(L, c->pid);
-    lua_setfield(L, -2, "pid");
-    lua_pushstring(L, types[c->type]);
-    lua_setfield(L, -2, "type");
-    lua_pushstring(L, restarts[c->restart]);
-    lua_setfield(L, -2, "restart");
+    set_child_fields(L, &s->children[i]);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   return 1;

@@ -164,15 +164,9 @@ static hl_status flush_chunk(loader *ld, etab *t, hl_err *e) {
 
 /* Counts the records under prefix (for on_load's total). */
 static size_t count_keys(store *s, const buf *prefix) {
-  leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
-  size_t n = 0;
-  for (leveldb_iter_seek(it, (const char *)prefix->p, prefix->n); leveldb_iter_valid(it);
-       leveldb_iter_next(it)) {
-    size_t klen;
-    const char *key = leveldb_iter_key(it, &klen);
-    if (klen < prefix->n || memcmp(key, prefix->p, prefix->n) != 0) break;
-    n++;
-  }
+  leveldb_iterator_t *it = store_seek_prefix(s, prefix);
+  size_t n = 0, klen;
+  for (; store_prefix_key(it, prefix, &klen) != NULL; leveldb_iter_next(it)) n++;
   leveldb_iter_destroy(it);
   return n;
 }
@@ -197,13 +191,10 @@ static hl_status load_objects(loader *ld, etab *t, uint64_t sid, hl_err *e) {
     total = count_keys(ld->s, &prefix);
     if (progress(ld, t->name, 0, total, e) != HL_OK) goto done;
   }
-  it = leveldb_create_iterator(ld->s->db, ld->s->ropts);
-  for (leveldb_iter_seek(it, (const char *)prefix.p, prefix.n); leveldb_iter_valid(it);
-       leveldb_iter_next(it)) {
-    size_t klen, vlen, at = 0;
-    const char *key = leveldb_iter_key(it, &klen);
+  it = store_seek_prefix(ld->s, &prefix);
+  for (size_t klen; store_prefix_key(it, &prefix, &klen) != NULL; leveldb_iter_next(it)) {
+    size_t vlen, at = 0;
     const unsigned char *val = (const unsigned char *)leveldb_iter_value(it, &vlen);
-    if (klen < prefix.n || memcmp(key, prefix.p, prefix.n) != 0) break;
     while (at < vlen) {   /* one object, or a bag's group */
       size_t len = term_skip(val + at, vlen - at);
       if (len == 0) {

@@ -383,18 +383,29 @@ stab *store_link_new(store *s, uint64_t sid, int sync) {
   return d;
 }
 
+leveldb_iterator_t *store_seek_prefix(store *s, const buf *prefix) {
+  leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+  leveldb_iter_seek(it, (const char *)prefix->p, prefix->n);
+  return it;
+}
+
+const char *store_prefix_key(leveldb_iterator_t *it, const buf *prefix, size_t *klen) {
+  const char *key;
+  if (!leveldb_iter_valid(it)) return NULL;
+  key = leveldb_iter_key(it, klen);
+  if (*klen < prefix->n || memcmp(key, prefix->p, prefix->n) != 0) return NULL;
+  return key;
+}
+
 /* Deletes every record whose key starts with prefix, in batches of at most
 ** `chunk` (0: one batch), each written with sync. */
 hl_status store_delete_prefix(store *s, const buf *prefix, size_t chunk, int sync,
                               leveldb_writebatch_t *first, hl_err *e) {
-  leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+  leveldb_iterator_t *it = store_seek_prefix(s, prefix);
   leveldb_writebatch_t *wb = first != NULL ? first : leveldb_writebatch_create();
-  size_t n = 0;
-  for (leveldb_iter_seek(it, (const char *)prefix->p, prefix->n); leveldb_iter_valid(it);
-       leveldb_iter_next(it)) {
-    size_t klen;
-    const char *key = leveldb_iter_key(it, &klen);
-    if (klen < prefix->n || memcmp(key, prefix->p, prefix->n) != 0) break;
+  const char *key;
+  size_t n = 0, klen;
+  for (; (key = store_prefix_key(it, prefix, &klen)) != NULL; leveldb_iter_next(it)) {
     leveldb_writebatch_delete(wb, key, klen);
     if (chunk > 0 && ++n == chunk) {
       if (store_write(s, sync, wb, e) != HL_OK) break;
@@ -594,18 +605,18 @@ hl_status store_kv_list(store *s, const char *ns, size_t nslen, buf *out, size_t
                         hl_err *e) {
   buf prefix;
   leveldb_iterator_t *it;
+  const char *k;
+  size_t klen;
   char *lerr = NULL;
   *count = 0;
   buf_init(&prefix);
   kv_key(&prefix, ns, nslen, NULL, 0);
   if (!buf_ok(&prefix)) return err_set(e, HL_ENOMEM, "out of memory");
-  it = leveldb_create_iterator(s->db, s->ropts);
-  for (leveldb_iter_seek(it, (const char *)prefix.p, prefix.n); leveldb_iter_valid(it);
-       leveldb_iter_next(it)) {
-    size_t klen, vlen;
-    const unsigned char *key = (const unsigned char *)leveldb_iter_key(it, &klen);
+  it = store_seek_prefix(s, &prefix);
+  for (; (k = store_prefix_key(it, &prefix, &klen)) != NULL; leveldb_iter_next(it)) {
+    size_t vlen;
+    const unsigned char *key = (const unsigned char *)k;
     const unsigned char *val = (const unsigned char *)leveldb_iter_value(it, &vlen);
-    if (klen < prefix.n || memcmp(key, prefix.p, prefix.n) != 0) break;
     if (!term_valid(key + prefix.n, klen - prefix.n) || !term_valid(val, vlen)) {
       err_set(e, HL_ESTORE, "a stored record is corrupt");
       break;

@@ -40,6 +40,11 @@ uint64_t store_get_u64(const unsigned char *p);
 void store_table_key(buf *b, char kind, uint64_t sid);
 hl_status store_fail(hl_err *e, const char *what, char *lerr);
 hl_status store_write(store *s, int sync, leveldb_writebatch_t *wb, hl_err *e);
+/* An iterator on the first record whose key starts with prefix. */
+leveldb_iterator_t *store_seek_prefix(store *s, const buf *prefix);
+/* The key it stands on (its length in *klen), or NULL once it has passed
+** the records under prefix. */
+const char *store_prefix_key(leveldb_iterator_t *it, const buf *prefix, size_t *klen);
 hl_status store_delete_prefix(store *s, const buf *prefix, size_t chunk, int sync,
                               leveldb_writebatch_t *first, hl_err *e);
 hl_status store_drop_sid(store *s, uint64_t sid, int sync, hl_err *e);

@@ -6,8 +6,6 @@
 ** That rule is a race in real programs; here a process is held in its
 ** exiting state by hand, so the check is deterministic.
 */
-#include <lauxlib.h>
-#include <lualib.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -17,22 +15,7 @@
 #include "proc.h"
 #include "ptab.h"
 #include "term.h"
-
-/* Runs Lua code in a state bound to node; the code returns a boolean. */
-static int lua_check(hl_node *node, const char *code) {
-  lua_State *L = luaL_newstate();
-  int ok;
-  luaL_openlibs(L);
-  if (!hl_lua_attach(L, node)) {
-    lua_close(L);
-    return 0;
-  }
-  lua_setglobal(L, "hl");
-  ok = luaL_dostring(L, code) == LUA_OK && lua_toboolean(L, -1);
-  if (!ok) fprintf(stderr, "lua: %s\n", lua_tostring(L, -1));
-  lua_close(L);
-  return ok;
-}
+#include "testutil.h"
 
 /* A process creates the named custody table `kept` with {"a", "1"} and
 ** returns; the code waits until it is gone and the table is in custody. */

@@ -4,8 +4,6 @@
 ** timeouts), 10,000 processes spawned and exited (LeakSanitizer checks
 ** that nothing is left behind, `make check-asan`), and a host-driven node.
 */
-#include <lauxlib.h>
-#include <lualib.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +12,9 @@
 
 #include "check.h"
 #include "heirloom.h"
+#include "testutil.h"
 
 #define PINGS 1000
-
-static void int_term(hl_buf *b, int64_t v) {
-  hl_buf_clear(b);
-  hl_term_int(b, v);
-}
 
 typedef struct peer {
   hl_node *node;
@@ -100,22 +94,6 @@ static void test_host_threads(void) {
   hl_node_stop(node);
   hl_buf_free(&b);
   hl_buf_free(&in);
-}
-
-/* Runs Lua code in a state bound to node; the code returns a boolean. */
-static int lua_check(hl_node *node, const char *code) {
-  lua_State *L = luaL_newstate();
-  int ok;
-  luaL_openlibs(L);
-  if (!hl_lua_attach(L, node)) {
-    lua_close(L);
-    return 0;
-  }
-  lua_setglobal(L, "hl");
-  ok = luaL_dostring(L, code) == LUA_OK && lua_toboolean(L, -1);
-  if (!ok) fprintf(stderr, "lua: %s\n", lua_tostring(L, -1));
-  lua_close(L);
-  return ok;
 }
 
 static void test_many_processes(void) {

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "heirloom.h"
+#include "testutil.h"
 
 static hl_buf b, out;
 static char dir[256], path[300];
@@ -20,25 +21,6 @@ static void obj(int64_t k, const char *v) {
   hl_term_array(&b, 2);
   hl_term_int(&b, k);
   hl_term_string(&b, v, strlen(v));
-}
-
-static void key(int64_t k) {
-  hl_buf_clear(&b);
-  hl_term_int(&b, k);
-}
-
-static size_t lookup(hl_table *t, int64_t k) {
-  size_t count = 0;
-  key(k);
-  hl_buf_clear(&out);
-  CHECK(hl_table_lookup(t, b.data, b.len, &out, &count) == HL_OK);
-  return count;
-}
-
-static int has_msg(const char *part) {
-  if (strstr(hl_errmsg(), part) != NULL) return 1;
-  fprintf(stderr, "message was: %s\n", hl_errmsg());
-  return 0;
 }
 
 static hl_node *start(int sync) {
@@ -74,7 +56,7 @@ static void test_restart(void) {
     obj(k, "x");
     CHECK(hl_table_insert(t, b.data, b.len) == HL_OK);
   }
-  key(50);
+  int_term(&b, 50);
   CHECK(hl_table_delete(t, b.data, b.len) == HL_OK);
   CHECK(hl_table_put(t, "s", 1, "v", 1) == HL_OK);
   CHECK(hl_table_incr(t, "c", 1, 5, &r) == HL_OK);
@@ -85,7 +67,7 @@ static void test_restart(void) {
   CHECK(hl_table_open(n, "plain", &t) == HL_ENOTFOUND);   /* not durable */
   CHECK(hl_table_open(n, "d", &t) == HL_OK);
   CHECK(hl_table_size(t) == 101);
-  CHECK(lookup(t, 49) == 1 && lookup(t, 50) == 0);
+  CHECK(lookup_count(t, 49) == 1 && lookup_count(t, 50) == 0);
   hl_buf_clear(&out);
   CHECK(hl_table_get(t, "s", 1, &out) == HL_OK && out.len == 1 && out.data[0] == 'v');
   CHECK(hl_table_claim(t) == HL_OK);
@@ -96,7 +78,7 @@ static void test_restart(void) {
   CHECK(hl_table_file2tab(n, path, NULL, &u) == HL_EEXIST);
   CHECK(u == NULL);
   CHECK(hl_table_file2tab(n, path, "copy", &u) == HL_OK);
-  CHECK(hl_table_size(u) == 101 && lookup(u, 100) == 1);
+  CHECK(hl_table_size(u) == 101 && lookup_count(u, 100) == 1);
   hl_table_release(u);
   CHECK(hl_table_drop(t) == HL_OK);
   hl_table_release(t);

@@ -11,6 +11,7 @@
 #include "etab.h"
 #include "heirloom.h"
 #include "term.h"
+#include "testutil.h"
 
 static hl_buf b, out;
 
@@ -19,25 +20,6 @@ static void obj(int64_t k, int64_t v) {
   hl_term_array(&b, 2);
   hl_term_int(&b, k);
   hl_term_int(&b, v);
-}
-
-static void key(int64_t k) {
-  hl_buf_clear(&b);
-  hl_term_int(&b, k);
-}
-
-static size_t lookup(hl_table *t, int64_t k) {
-  size_t count = 0;
-  key(k);
-  hl_buf_clear(&out);
-  CHECK(hl_table_lookup(t, b.data, b.len, &out, &count) == HL_OK);
-  return count;
-}
-
-static int has_msg(const char *part) {
-  if (strstr(hl_errmsg(), part) != NULL) return 1;
-  fprintf(stderr, "message was: %s\n", hl_errmsg());
-  return 0;
 }
 
 static hl_table *new_table(hl_node *n, const char *name, hl_table_type type) {
@@ -60,19 +42,19 @@ static void test_types(hl_node *n) {
     obj(1, 20);
     CHECK(hl_table_insert(all[i], b.data, b.len) == HL_OK);
   }
-  CHECK(lookup(set, 1) == 1);    /* replaced */
-  CHECK(lookup(oset, 1) == 1);
-  CHECK(lookup(bag, 1) == 2);    /* {1,10} once, {1,20} */
-  CHECK(lookup(dbag, 1) == 3);   /* duplicates kept */
+  CHECK(lookup_count(set, 1) == 1);    /* replaced */
+  CHECK(lookup_count(oset, 1) == 1);
+  CHECK(lookup_count(bag, 1) == 2);    /* {1,10} once, {1,20} */
+  CHECK(lookup_count(dbag, 1) == 3);   /* duplicates kept */
   obj(1, 30);
   CHECK(hl_table_insert_new(set, b.data, b.len) == HL_EEXIST);
-  CHECK(lookup(set, 1) == 1);
+  CHECK(lookup_count(set, 1) == 1);
   obj(2, 30);
   CHECK(hl_table_insert_new(set, b.data, b.len) == HL_OK);
   CHECK(hl_table_size(set) == 2);
-  key(1);
+  int_term(&b, 1);
   CHECK(hl_table_delete(dbag, b.data, b.len) == HL_OK);
-  CHECK(lookup(dbag, 1) == 0);
+  CHECK(lookup_count(dbag, 1) == 0);
   for (int i = 0; i < 4; i++) {
     CHECK(hl_table_drop(all[i]) == HL_OK);
     hl_table_release(all[i]);
@@ -85,18 +67,18 @@ static void test_counters(hl_node *n) {
   int64_t r = 0;
   obj(7, 40);
   hl_table_insert(t, b.data, b.len);
-  key(7);
+  int_term(&b, 7);
   CHECK(hl_table_update_counter(t, b.data, b.len, 2, 2, &r) == HL_OK && r == 42);
   CHECK(hl_table_update_counter(t, b.data, b.len, 1, 1, &r) == HL_EBADARG);
   CHECK(has_msg("is the key"));
   CHECK(hl_table_update_counter(t, b.data, b.len, 3, 1, &r) == HL_EBADARG);
   CHECK(has_msg("past the end"));
-  key(8);
+  int_term(&b, 8);
   CHECK(hl_table_update_counter(t, b.data, b.len, 2, 1, &r) == HL_ENOTFOUND);
   CHECK(has_msg("hl_table_update_counter: key not found"));
   obj(7, 0);
   hl_table_insert(bag, b.data, b.len);
-  key(7);
+  int_term(&b, 7);
   CHECK(hl_table_update_counter(bag, b.data, b.len, 2, 1, &r) == HL_ETYPE);
   CHECK(has_msg("not a bag"));
   /* a string element is not a counter */
@@ -105,10 +87,10 @@ static void test_counters(hl_node *n) {
   hl_term_int(&b, 9);
   hl_term_string(&b, "x", 1);
   hl_table_insert(t, b.data, b.len);
-  key(9);
+  int_term(&b, 9);
   CHECK(hl_table_update_counter(t, b.data, b.len, 2, 1, &r) == HL_EBADARG);
   CHECK(has_msg("not an integer"));
-  CHECK(lookup(t, 9) == 1);
+  CHECK(lookup_count(t, 9) == 1);
   hl_table_drop(t);
   hl_table_drop(bag);
   hl_table_release(t);
@@ -242,7 +224,7 @@ static void test_access(hl_node *n) {
     err_clear(&e);
     etab_insert(t, owner, &s, 1, 0, &inserted, &e);
     CHECK(e.code == HL_OK);
-    key(1);
+    int_term(&b, 1);
     hl_buf_clear(&out);
     etab_lookup(t, other, (tslice){b.data, b.len}, (buf *)&out, &count, &e);
     CHECK((e.code == HL_OK) == (modes[i] != HL_PRIVATE));

@@ -1,9 +1,22 @@
 -- spec/support/hlspec.lua — host-side helpers for the process specs.
--- Loaded by the specs after they add spec/support to package.path.
+-- A spec loads it with dofile, so that it runs on its own (`busted
+-- spec/x_spec.lua`) with no LUA_PATH change. It puts spec/support on
+-- package.path, where spawned processes (which inherit it) find the
+-- support modules.
+local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
+if not package.path:find(HERE .. "?.lua", 1, true) then
+  package.path = HERE .. "?.lua;" .. package.path
+end
+
 local hl = require("heirloom")
 local S = {}
 
 S.hl = hl
+
+-- Starts the node with a capturing logger (specs read hl.logs()).
+function S.start(schedulers)
+  hl.start{ schedulers = schedulers, logger = "capture" }
+end
 
 -- Receive one message matching pred (or any), failing the test when none
 -- arrives within ms (default 2000).
@@ -24,6 +37,11 @@ function S.tagged(tag, v2)
   return function(m)
     return type(m) == "table" and m[1] == tag and (v2 == nil or m[2] == v2)
   end
+end
+
+-- A filter for {"EXIT", pid, ...}: pid's exit signal, trapped.
+function S.exit_from(pid)
+  return function(m) return type(m) == "table" and m[1] == "EXIT" and m[2] == pid end
 end
 
 -- Waits for {"ready", pid} from pid (any pid when nil).
@@ -56,7 +74,14 @@ function S.wait_until(cond, ms)
   return cond()
 end
 
--- Drains the host mailbox; returns the messages.
+-- Waits until pid is no longer listed (after its DOWN it may still be, for
+-- a moment, as exiting); returns whether that happened within ms (3000).
+function S.dead(pid, ms)
+  return S.wait_until(function() return hl.process_info(pid) == nil end, ms or 3000)
+end
+
+-- Drains the caller's mailbox (the host's, or a process's: the support
+-- modules use it too); returns the messages.
 function S.drain()
   local out = {}
   while true do

@@ -3,6 +3,7 @@
 -- observer (args.observer) what happened, so the spec can check the order
 -- of events.
 local hl = require("heirloom")
+local drain = require("hlspec").drain
 local M = {}
 
 local function tell(state, msg)
@@ -82,13 +83,7 @@ function M.handle_call(req, from, state)
     return "reply", { false, v.kind, tostring(v) }, state
   elseif op == "drain" then               -- what sits in this server's mailbox
     if req[2] then hl.sleep(req[2]) end
-    local got = {}
-    while true do
-      local m = hl.receive(0)
-      if m == nil then break end
-      got[#got + 1] = m
-    end
-    return "reply", got, state
+    return "reply", drain(), state
   elseif op == "state" then return "reply", { n = state.n, pending = state.pending ~= nil }, state
   end
   return "reply", { "unknown", op }, state

@@ -2,6 +2,7 @@
 -- that report to the host, a restarter that plays supervisor, a parent that
 -- starts a linked server and shuts it down.
 local hl = require("heirloom")
+local drain = require("hlspec").drain
 local M = {}
 
 -- Calls and reports {"result", tag, ok, value_or_error}.
@@ -26,13 +27,7 @@ function M.late_reply_caller(host, tag, dest, req, timeout)
   hl.send(host, { "timed_out", tag, ok, ok and v or v.kind })
   hl.receive(function(m) return m == "drain" end)
   hl.server.call(dest, { "get" })
-  local got = {}
-  while true do
-    local m = hl.receive(0)
-    if m == nil then break end
-    got[#got + 1] = m
-  end
-  hl.send(host, { "mailbox", tag, got })
+  hl.send(host, { "mailbox", tag, drain() })
 end
 
 -- Keeps a server registered as `name` running: starts it linked (trapping
@@ -95,13 +90,7 @@ function M.race_caller(host, tag, dest, n, ms, timeout)
     end
   end
   hl.sleep(ms * 4 + 50)
-  local left = {}
-  while true do
-    local m = hl.receive(0)
-    if m == nil then break end
-    left[#left + 1] = m
-  end
-  hl.send(host, { "race", tag, oks, timeouts, wrong, left })
+  hl.send(host, { "race", tag, oks, timeouts, wrong, drain() })
 end
 
 -- start_link from a process that does not trap exits, reporting the result.
