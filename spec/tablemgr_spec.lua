@@ -386,7 +386,10 @@ describe("scenario 6: the manager and the client crash together", function()
     local cpid, t = up("c")
     call("c", "fill", 100)
     for round = 1, 10 do
-      local m = hl.whereis("tablemgr")
+      -- the client can be up again before its supervisor's sibling, the
+      -- manager, has registered its name
+      local m = hl.await_name("tablemgr", 5000)
+      assert.is_not_nil(m)
       if round % 2 == 0 then
         hl.exit(m, "kill"); hl.exit(cpid, "kill")
       else
