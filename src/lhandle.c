@@ -66,55 +66,75 @@ static int id_lt(lua_State *L) {
   return 1;
 }
 
+/* The cache is made on the first handle pushed: many processes never
+** push one, and a new state should cost little. One weak-valued
+** metatable serves the three caches. */
 static void new_cache(lua_State *L) {
-  lua_newtable(L);                 /* cache[tag] = { [id] = userdata } weak */
+  lua_createtable(L, 0, 3);        /* cache[tag] = { [id] = userdata } weak */
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
   for (int i = 0; i < 3; i++) {
     static const int tags[] = {TERM_PID, TERM_REF, TERM_TABLE};
     lua_newtable(L);
-    lua_newtable(L);
-    lua_pushliteral(L, "v");
-    lua_setfield(L, -2, "__mode");
+    lua_pushvalue(L, -2);
     lua_setmetatable(L, -2);
-    lua_rawseti(L, -2, tags[i]);
+    lua_rawseti(L, -3, tags[i]);
   }
+  lua_pop(L, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
 }
 
+/* luaL_newmetatable, with room for its fields from the start. */
+static int new_metatable(lua_State *L, const char *tname) {
+  if (luaL_getmetatable(L, tname) != LUA_TNIL) return 0;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, tname);
+  lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, tname);
+  return 1;
+}
+
 void lhandle_open(lua_State *L) {
-  if (luaL_newmetatable(L, LHANDLE_PID)) {
+  if (new_metatable(L, LHANDLE_PID)) {
     lua_pushcfunction(L, pid_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_pushcfunction(L, id_lt);
     lua_setfield(L, -2, "__lt");
   }
   lua_pop(L, 1);
-  if (luaL_newmetatable(L, LHANDLE_REF)) {
+  if (new_metatable(L, LHANDLE_REF)) {
     lua_pushcfunction(L, ref_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_pushcfunction(L, id_lt);
     lua_setfield(L, -2, "__lt");
   }
   lua_pop(L, 1);
-  if (luaL_newmetatable(L, LHANDLE_TABLE)) {
+  if (new_metatable(L, LHANDLE_TABLE)) {
     lua_pushcfunction(L, table_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_pushcfunction(L, table_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
-  if (lua_isnil(L, -1)) new_cache(L);
-  lua_pop(L, 1);
 }
 
+/* A node started or stopped: handles of the previous one are not reused. */
 void lhandle_reset(lua_State *L) {
-  new_cache(L);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
 }
 
 /* Pushes the cached value for (tag, id) and returns 1, or leaves the
 ** cache for that tag on the stack and returns 0. */
 static int cached(lua_State *L, int tag, uint64_t id) {
-  lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY) == LUA_TNIL) {
+    lua_pop(L, 1);
+    new_cache(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+  }
   lua_rawgeti(L, -1, tag);
   lua_remove(L, -2);
   if (lua_rawgeti(L, -1, (lua_Integer)id) != LUA_TNIL) {

@@ -274,10 +274,15 @@ static int load_library(lua_State *L) {
   return 1;
 }
 
+/* Room for the module's own fields: start, stop, lproc's and lspawn's
+** functions, version. */
+#define HEIRLOOM_FIELDS 32
+
 int luaopen_heirloom(lua_State *L) {
   create_record(L);
   lhandle_open(L);
-  luaL_newlib(L, functions);
+  lua_createtable(L, 0, HEIRLOOM_FIELDS);   /* no rehash as the fields go in */
+  luaL_setfuncs(L, functions, 0);
   lproc_open(L);
   lspawn_open(L);
   lbind_lazy_table(L);

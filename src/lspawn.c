@@ -63,12 +63,19 @@ static lua_State *make_pristine(palloc *a) {
   return lstate_new(proc_alloc, a);
 }
 
+/* Usually the caller's path is the one the state started with: then a
+** copy would only be garbage. */
 static void set_path(lua_State *L2, const char *field, const char *value) {
+  const char *own;
   if (value == NULL) return;
   lua_getglobal(L2, "package");
-  lua_pushstring(L2, value);
-  lua_setfield(L2, -2, field);
-  lua_pop(L2, 1);
+  lua_getfield(L2, -1, field);
+  own = lua_tostring(L2, -1);
+  if (own == NULL || strcmp(own, value) != 0) {
+    lua_pushstring(L2, value);
+    lua_setfield(L2, -3, field);
+  }
+  lua_pop(L2, 2);
 }
 
 /* The process and its state, from the node's pool when it has one ready,

@@ -195,6 +195,9 @@ static void set_searcher(lua_State *L) {
 }
 
 static int open_state(lua_State *L) {
+  /* Setup makes little garbage: collecting bit by bit as it goes would
+  ** cost more than the one collection at the end. */
+  lua_gc(L, LUA_GCSTOP);
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_LOADLIBNAME, luaopen_package, 1);
   lua_pop(L, 2);
@@ -204,6 +207,7 @@ static int open_state(lua_State *L) {
   set_lazy_strings(L);
   luaL_requiref(L, "heirloom", luaopen_heirloom, 0);
   lua_pop(L, 1);
+  lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCCOLLECT);    /* a process starts without setup's garbage */
   return 0;
 }

@@ -93,7 +93,7 @@ void *proc_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     a->exceeded = 1;
     return NULL;
   }
-  q = realloc(ptr, nsize);
+  q = ptr == NULL ? malloc(nsize) : realloc(ptr, nsize);   /* malloc's path is shorter */
   if (q != NULL) add_used(a, nsize, osize);
   return q;
 }
