@@ -77,10 +77,12 @@ static _Thread_local worker_slot *this_worker;
 ** themselves. */
 #define NEXT_STREAK 16
 
-void sched_enqueue(sched *s, proc *p) {
+/* Queues p; to this worker's slot when use_slot and this thread is one
+** of s's workers. */
+static void queue_process(sched *s, proc *p, int use_slot) {
   worker_slot *w = this_worker;
   proc_ref(p);
-  if (w != NULL && w->s == s) {
+  if (use_slot && w != NULL && w->s == s) {
     proc *displaced = w->next;
     w->next = p;
     if (displaced == NULL) return;
@@ -94,6 +96,10 @@ void sched_enqueue(sched *s, proc *p) {
   }
   pthread_cond_signal(&s->work);
   pthread_mutex_unlock(&s->lock);
+}
+
+void sched_enqueue(sched *s, proc *p) {
+  queue_process(s, p, 1);
 }
 
 /* ---- timers: a binary min-heap on (at, seq) ---- */
@@ -312,7 +318,9 @@ static void after_yield(sched *s, proc *p) {
     p->state = PROC_RUNNABLE;
   }
   pthread_mutex_unlock(&p->lock);
-  if (requeue) sched_enqueue(s, p);
+  /* a process that used up its slice goes to the back of the shared
+  ** queue: the slot is for the processes a slice wakes, not for itself */
+  if (requeue) queue_process(s, p, 0);
   else if (deadline >= 0) sched_wake_at(s, p->pid, gen, deadline);
 }
 
