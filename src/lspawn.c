@@ -227,12 +227,6 @@ int lspawn_from_c(node *n, const char *module, const char *fn, const unsigned ch
 
 /* ---- from Lua ---- */
 
-static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud) {
-  (void)L;
-  buf_put(ud, p, sz);
-  return 0;
-}
-
 /* Dumps the function at idx into code, or explains in msg why not. */
 static int dump_function(lua_State *L, int idx, const char *fname, buf *code) {
   const char *up = lua_getupvalue(L, idx, 1);
@@ -246,7 +240,7 @@ static int dump_function(lua_State *L, int idx, const char *fname, buf *code) {
     return luaL_error(L, "heirloom.%s: the function must be a Lua function without upvalues "
                          "(pass data as arguments)", fname);
   lua_pushvalue(L, idx);
-  lua_dump(L, dump_writer, code, 0);
+  lstate_dump(L, code);
   lua_pop(L, 1);
   if (!buf_ok(code)) {
     buf_free(code);

@@ -123,6 +123,10 @@ static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud) {
   return 0;
 }
 
+void lstate_dump(lua_State *L, buf *out) {
+  lua_dump(L, dump_writer, out, 0);
+}
+
 /* The chunk cached for name on path, pushed with its file name, if its
 ** source is unchanged. */
 static int from_cache(lua_State *L, codecache *cc, const char *name, const char *path) {
@@ -152,7 +156,7 @@ static int compile(lua_State *L, codecache *cc, const char *name, const char *pa
   if (ok) {
     buf code;
     buf_init(&code);
-    lua_dump(L, dump_writer, &code, 0);
+    lstate_dump(L, &code);
     if (buf_ok(&code)) codecache_put(cc, name, path, file, &stamp, code.p, code.n);
     buf_free(&code);
   }
