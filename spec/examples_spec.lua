@@ -437,3 +437,45 @@ describe("examples/embed: a C host program #child", function()
     assert.is_falsy(out:find("FAILED", 1, true), out)
   end)
 end)
+
+-- ------------------------------------------------------------ the shell
+
+describe("examples/etscounter in the heirloom shell #child", function()
+  it("replays seed 002's shell session: the count survives the server's and the manager's deaths", function()
+    local build = os.getenv("HEIRLOOM_BUILD") or (ROOT .. "/build")
+    local input = os.tmpname()
+    local f = assert(io.open(input, "w"))
+    f:write(table.concat({
+      'etscounter = require("etscounter")',
+      "etscounter.check()",
+      "etscounter.count()", "etscounter.count()", "etscounter.count()",
+      "etscounter.check()",
+      "etscounter.die()",
+      "etscounter.check()",
+      "etscounter.count()", "etscounter.count()",
+      "etscounter.check()",
+      'hl.exit(hl.whereis("etsmgr_srv"), "kill")',
+      "etscounter.check()",
+    }, "\n") .. "\n")
+    f:close()
+    local p = io.popen(("cd %q && timeout 60 %q shell examples/etscounter/app.lua < %q 2>/dev/null; echo \"rc=$?\""):format(
+      ROOT, build .. "/heirloom", input))
+    local out = p:read("a")
+    p:close()
+    os.remove(input)
+    assert.is_truthy(out:find("rc=0\n", 1, true), out)
+    -- what the prompt printed for each expression, in order (the server's
+    -- own notices are the lines that start with "etscounter_srv:")
+    local printed = {}
+    for line in out:gmatch("[^\n]+") do
+      if not line:find("^etscounter_srv:") and not line:find("^rc=") then printed[#printed + 1] = line end
+    end
+    assert.are.same({
+      '{{"count", 0}}', "1", "2", "3", '{{"count", 3}}',
+      '{{"count", 3}}',                  -- after die: the restarted server has the same count
+      "4", "5", '{{"count", 5}}',
+      "true",                            -- hl.exit of the manager
+      '{{"count", 5}}',                  -- after the manager's death
+    }, printed)
+  end)
+end)
