@@ -69,6 +69,17 @@ local function outcome(modname, cb, is_call, ok, ...)
   return "crash", bad_return(modname, cb, expected, ...)
 end
 
+-- Replies to a call's alias. A request forged with something else where
+-- the alias goes (a table handle, say) gets no reply: it must not take
+-- the server down. A reply that cannot be sent (a function in it) is the
+-- callback's error, raised as such.
+local function reply(from, value)
+  local ok, e = pcall(hl.send, from[2], { REPLY, from[2], value })
+  local bad_address = not ok and (tostring(e):find("^heirloom%.send: pid must be") or
+    tostring(e):find("^heirloom%.send: destination must be"))
+  if not ok and not bad_address then error(e, 0) end
+end
+
 local function missing(modname, cb)
   return function()
     error(("heirloom.server: module '%s' has no %s"):format(modname, cb), 0)
@@ -136,7 +147,7 @@ function M.boot(modname, args, parent, ack)
       what, a, b = outcome(modname, "handle_info", false, xpcall(handle_info, traceback, m, state))
     end
     if what == "reply" then
-      hl.send(from[2], { REPLY, from[2], a })
+      reply(from, a)
       state, timeout = b, c
     elseif what == "continue" then
       state, timeout = a, b
@@ -144,7 +155,7 @@ function M.boot(modname, args, parent, ack)
       return exit_with(terminate(mod, a, state))
     else                                    -- "stop", reason a, state b
       local reason = terminate(mod, a, b)
-      if c then hl.send(from[2], { REPLY, from[2], d }) end   -- after terminate, as in OTP
+      if c then reply(from, d) end   -- after terminate, as in OTP
       return exit_with(reason)
     end
   end

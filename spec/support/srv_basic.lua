@@ -39,6 +39,7 @@ function M.handle_call(req, from, state)
     tell(state, { "added", req[2], state.n })
     return "reply", state.n, state
   elseif op == "echo" then return "reply", req[2], state
+  elseif op == "unsendable" then return "reply", print, state   -- a reply that cannot be sent
   elseif op == "from" then return "reply", from, state
   elseif op == "sleep" then
     state.n = state.n + 1                 -- counts executions
