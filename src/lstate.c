@@ -144,12 +144,13 @@ static int from_cache(lua_State *L, codecache *cc, const char *name, const char 
   return found;
 }
 
-/* Compiles the file found for name and leaves the result in the cache;
-** pushes the chunk and the file name, as Lua's own searcher does. */
+/* Compiles the file found for name and leaves the result in the cache
+** (cc NULL: none, the state is not bound to a node yet); pushes the chunk
+** and the file name, as Lua's own searcher does. */
 static int compile(lua_State *L, codecache *cc, const char *name, const char *path,
                    const char *file) {
   cc_stamp stamp;
-  int ok = file_stamp(file, &stamp);
+  int ok = cc != NULL && file_stamp(file, &stamp);
   if (luaL_loadfilex(L, file, NULL) != LUA_OK)
     return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, file,
                       lua_tostring(L, -1));
@@ -178,13 +179,6 @@ static int search_lua(lua_State *L) {
   lua_pushvalue(L, -3);
   lua_call(L, 2, 2);
   if (lua_isnil(L, -2)) return 1;          /* the "no file" lines */
-  if (cc == NULL) {
-    if (luaL_loadfilex(L, lua_tostring(L, -2), NULL) != LUA_OK)
-      return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name,
-                        lua_tostring(L, -3), lua_tostring(L, -1));
-    lua_pushvalue(L, -3);
-    return 2;
-  }
   return compile(L, cc, name, path, lua_tostring(L, -2));
 }
 
