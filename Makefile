@@ -49,7 +49,9 @@ $(BUILD)/%.o: src/%.c src/*.h include/heirloom.h | $(BUILD)
 $(BUILD)/%.o: test/%.c src/*.h include/heirloom.h test/*.h | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD):
+# Every object waits for the build directory, and the directory for the
+# packages: make -j compiles nothing before the headers are installed.
+$(BUILD): | deps
 	mkdir -p $(BUILD)
 
 $(BUILD)/libheirloom.a: $(CORE_OBJ) $(BIND_OBJ)
