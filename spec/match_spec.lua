@@ -467,6 +467,24 @@ describe("match specifications", function()
       end)
     end
 
+    it("replaces in a duplicate_bag, keeping each key's order, as ETS does", function()
+      -- ETS's results (OTP 25): only a bag is refused
+      local t = hl.table.new("r", { type = "duplicate_bag" })
+      t:insert({ 1, "a" }, { 1, "b" }, { 2, "c" }, { 1, "a" })
+      assert.are.equal(4, t:select_replace({ { { "$1", "$2" }, {}, { { { "$1", "x" } } } } }))
+      H.assert_same_multiset({ { 1, "x" }, { 1, "x" }, { 1, "x" }, { 2, "x" } }, t:tab2list())
+      local u = hl.table.new("r2", { type = "duplicate_bag" })
+      u:insert({ 1, "a" }, { 1, "b" }, { 1, "c" }, { 1, "b" })
+      assert.are.equal(2, u:select_replace({ { { "$1", "b" }, {}, { { { "$1", "z" } } } } }))
+      H.assert_strict({ { 1, "a" }, { 1, "z" }, { 1, "c" }, { 1, "z" } }, u:lookup(1))
+      -- replacing one object by a copy of another keeps both
+      local v = hl.table.new("r3", { type = "duplicate_bag" })
+      v:insert({ 1, "a" }, { 1, "b" })
+      assert.are.equal(1, v:select_replace({ { { "$1", "a" }, {}, { { { "$1", "b" } } } } }))
+      H.assert_strict({ { 1, "b" }, { 1, "b" } }, v:lookup(1))
+      assert.are.equal(2, v:info("size"))
+    end)
+
     it("refuses select_replace on a bag", function()
       local t = hl.table.new("r", { type = "bag" })
       t:insert({ 1, 1 })

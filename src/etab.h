@@ -135,7 +135,7 @@ hl_status etab_scan(etab *t, uint64_t caller, tslice from, int dir,
 hl_status etab_select_delete(etab *t, uint64_t caller, const mspec *ms,
                              size_t *count, hl_err *e);
 /* Replaces every object by ms's result when that is an object with the
-** same key; *count: how many were replaced. */
+** same key (not in a bag); *count: how many were replaced. */
 hl_status etab_select_replace(etab *t, uint64_t caller, const mspec *ms,
                               size_t *count, hl_err *e);
 
