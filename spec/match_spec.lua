@@ -392,6 +392,86 @@ describe("match specifications", function()
     end)
   end)
 
+  -- ------------------------------------------------------------ select_reverse
+  -- The expected results are ETS's (OTP 25's ets:select_reverse).
+  describe("select_reverse", function()
+    local MS = { { { "$1", "$2" }, { { ">", "$1", 1 } }, { "$1" } } }
+    local NONE = { { { "$1", "$2" }, { { ">", "$1", 50 } }, { "$1" } } }
+    local function seven()
+      local t = hl.table.new("o", { type = "ordered_set" })
+      for i = 1, 7 do t:insert({ i, i * 10 }) end
+      return t
+    end
+
+    it("walks an ordered_set backward", function()
+      local t = seven()
+      H.assert_strict({ 7, 6, 5, 4, 3, 2 }, t:select_reverse(MS))
+      H.assert_strict({ 30 }, t:select_reverse({ { { 3, "$2" }, {}, { "$2" } } }))
+      H.assert_strict({}, t:select_reverse(NONE))
+      local rev = t:tab2list()
+      for i = 1, #rev // 2 do rev[i], rev[#rev + 1 - i] = rev[#rev + 1 - i], rev[i] end
+      H.assert_strict(rev, t:select_reverse(ALL))
+    end)
+
+    it("gives an ordered_set's chunks backward; a continuation keeps its direction", function()
+      local t = seven()
+      local res, cont = t:select_reverse(MS, 3)
+      H.assert_strict({ 7, 6, 5 }, res)
+      H.assert_strict({ 4, 3, 2 }, (t:select_reverse(cont)))
+      _, cont = t:select_reverse(MS, 3)
+      H.assert_strict({ 4, 3, 2 }, (t:select(cont)))
+      _, cont = t:select_reverse(MS, 3)
+      H.assert_strict({ 4, 3, 2 }, (hl.table.select_reverse(cont)))
+      res, cont = t:select(MS, 3)
+      H.assert_strict({ 2, 3, 4 }, res)
+      H.assert_strict({ 5, 6, 7 }, (t:select_reverse(cont)))
+      local chunks = {}
+      res, cont = t:select_reverse(MS, 2)
+      while res ~= nil do
+        chunks[#chunks + 1] = res
+        if cont == nil then break end
+        res, cont = t:select_reverse(cont)
+      end
+      H.assert_strict({ { 7, 6 }, { 5, 4 }, { 3, 2 } }, chunks)
+      assert.is_nil(t:select_reverse(NONE, 2))
+      assert.is_nil(hl.table.new("empty", { type = "ordered_set" }):select_reverse(MS, 2))
+    end)
+
+    for _, ty in ipairs({ "set", "bag", "duplicate_bag" }) do
+      it("is select in a " .. ty .. ", chunks and continuations too", function()
+        local t = hl.table.new("h", { type = ty })
+        for i = 1, 60 do t:insert({ i % 23, i }) end
+        H.assert_strict(t:select(ALL), t:select_reverse(ALL))
+        H.assert_strict(t:select(MS), t:select_reverse(MS))
+        local forward, backward = {}, {}
+        local res, cont = t:select(ALL, 7)
+        while res ~= nil do
+          for _, o in ipairs(res) do forward[#forward + 1] = o end
+          if cont == nil then break end
+          res, cont = t:select(cont)
+        end
+        res, cont = t:select_reverse(ALL, 7)
+        while res ~= nil do
+          for _, o in ipairs(res) do backward[#backward + 1] = o end
+          if cont == nil then break end
+          res, cont = t:select_reverse(cont)
+        end
+        H.assert_strict(forward, backward)
+      end)
+    end
+
+    it("refuses a bad limit, spec or continuation", function()
+      local t = seven()
+      assert.error_matches(function() t:select_reverse(MS, 0) end,
+        "^heirloom%.table%.select_reverse: .*limit")
+      assert.error_matches(function() t:select_reverse({ { "_", {}, { { "nope" } } } }) end,
+        "^heirloom%.table%.select_reverse: match spec: clause 1: body 1: unknown function 'nope'")
+      local _, cont = seven():select_reverse(MS, 2)
+      assert.error_matches(function() t:select_reverse(cont) end,
+        "^heirloom%.table%.select_reverse: .*another table")
+    end)
+  end)
+
   -- ------------------------------------------------------------ select_* counts
   describe("select_count, select_delete, select_replace", function()
     for _, ty in ipairs(TYPES) do

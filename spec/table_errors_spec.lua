@@ -484,6 +484,7 @@ describe("table errors", function()
         match_object = function() t:match_object({ "_", "_" }) end,
         match_delete = function() t:match_delete({ "_", "_" }) end,
         select = function() t:select({ { "_", {}, { "$_" } } }) end,
+        select_reverse = function() t:select_reverse({ { "_", {}, { "$_" } } }) end,
         select_count = function() t:select_count({ { "_", {}, { true } } }) end,
         select_delete = function() t:select_delete({ { "_", {}, { true } } }) end,
         select_replace = function() t:select_replace({ { "_", {}, { "$_" } } }) end,

@@ -434,6 +434,7 @@ static const luaL_Reg methods[] = {
   {"match_object", lselect_match_object},
   {"match_delete", lselect_match_delete},
   {"select", lselect_select},
+  {"select_reverse", lselect_select_reverse},
   {"select_count", lselect_select_count},
   {"select_delete", lselect_select_delete},
   {"select_replace", lselect_select_replace},
