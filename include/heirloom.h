@@ -234,6 +234,16 @@ hl_status hl_table_delete(hl_table *t, const void *key, size_t klen);
 hl_status hl_table_update_counter(hl_table *t, const void *key, size_t klen,
                                   uint32_t pos, int64_t incr, int64_t *result);
 
+/* Match specifications (docs/match-specs.md): spec is an encoded match
+** spec; the result of each object it matches is appended to out, one term
+** after another, *count of them. select_reverse walks an ordered_set from
+** its last key back, and is select on the other types, as in ETS.
+** HL_EBADARG for a spec that does not compile, with the reason. */
+hl_status hl_table_select(hl_table *t, const void *spec, size_t slen,
+                          hl_buf *out, size_t *count);
+hl_status hl_table_select_reverse(hl_table *t, const void *spec, size_t slen,
+                                  hl_buf *out, size_t *count);
+
 /* Iteration in table order (key order for ordered_set, a stable hash order
 ** otherwise). first: key == NULL. Writes the next key's term into out;
 ** HL_ENOTFOUND at the end. next works from a key that was deleted. */

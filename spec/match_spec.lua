@@ -231,11 +231,20 @@ describe("match specifications", function()
       assert.are.equal(3, t:info("size"))
     end)
 
-    it("gives EXIT for an object whose body raises, and tries no later clause", function()
-      H.assert_strict({ 1, 2, "EXIT" }, t:select({
-        { { "$1", "$2" }, {}, { { "+", "$1", 0 }, { "div", "$2", 1 }, "$1" } },
+    it("gives EXIT in place of a body call that raises, and tries no later clause", function()
+      -- the expected results are ETS's (OTP 25), its atom 'EXIT' as a string
+      H.assert_strict({ 10, 20, "EXIT" }, t:select({
+        { { "$1", "$2" }, {}, { { "div", "$2", 1 } } },
         { "_", {}, { "later" } } }))
       H.assert_strict({ "EXIT", "EXIT", "EXIT" }, t:select({ { { "$1", "_" }, {}, { { "div", "$1", 0 } } } }))
+      H.assert_strict({ { 1, "EXIT" }, { 2, "EXIT" }, { 3, "EXIT" } },
+        t:select({ { { "$1", "$2" }, {}, { { { "$1", { "div", "$2", 0 } } } } } }))
+      H.assert_strict({ false, false, false },
+        t:select({ { { "$1", "$2" }, {}, { { "is_integer", { "div", "$2", 0 } } } } }))
+      -- only the last body expression counts, an earlier one's error too
+      H.assert_strict({ 1, 2, 3 }, t:select({
+        { { "$1", "$2" }, {}, { { "+", "$1", 0 }, { "div", "$2", 1 }, "$1" } },
+        { "_", {}, { "later" } } }))
     end)
 
     it("builds maps in bodies", function()
@@ -266,8 +275,8 @@ describe("match specifications", function()
       H.assert_strict(-1, eval({ "rem", -7, 2 }))
       H.assert_strict(3.5, eval({ "/", 7, 2 }))
       H.assert_strict(2, eval({ "/", 4, 2 }))
-      H.assert_strict(math.huge, eval({ "/", 1, 0 }))
-      H.assert_strict(math.mininteger, eval({ "+", math.maxinteger, 1 }))
+      H.assert_strict("EXIT", eval({ "/", 1, 0 }))
+      H.assert_strict("EXIT", eval({ "+", math.maxinteger, 1 }))
       H.assert_strict(-4, eval({ "bsr", -8, 1 }))
       H.assert_strict(false, eval({ "is_float", 2.0 }))
       H.assert_strict(true, eval({ "is_integer", 2.0 }))
@@ -294,6 +303,172 @@ describe("match specifications", function()
     it("refuses an array written as an expression (not a call or construction)", function()
       assert.error_matches(function() t:select({ { { "$1", "$2" }, {}, { { "$1", "$2" } } } }) end,
         "^heirloom%.table%.select: match spec: clause 1: body 1: .*%$1")
+    end)
+  end)
+
+  -- ------------------------------------------------------------ edges, as ETS
+  -- The expected results in this section are ETS's (OTP 25's ets module),
+  -- with ETS's atoms written as strings.
+  describe("errors in bodies, andalso, orelse and numbers at the edges, as ETS", function()
+    for _, ty in ipairs(TYPES) do
+      it("gives EXIT in place of a body call that raises and goes on (" .. ty .. ")", function()
+        local t = hl.table.new("e", { type = ty })
+        t:insert({ 1, 10 }, { 2, "x" })
+        H.assert_same_multiset({ { 1, "EXIT" }, { 2, "EXIT" } },
+          t:select({ { { "$1", "$2" }, {}, { { { "$1", { "div", "$2", 0 } } } } } }))
+        H.assert_strict({ false, false },
+          t:select({ { { "$1", "$2" }, {}, { { "is_integer", { "div", "$2", 0 } } } } }))
+        H.assert_same_multiset({ 11, "EXIT" }, t:select({ { { "$1", "$2" }, {}, { { "+", "$2", 1 } } } }))
+        -- select_count and select_delete take the objects whose result is true
+        local not_int = { { { "$1", "$2" }, {}, { { "not", { "is_integer", { "div", "$2", 0 } } } } } }
+        local exit_first = { { { "$1", "$2" }, {}, { { "div", "$2", 0 } } }, { "_", {}, { true } } }
+        local is_exit = { { { "$1", "$2" }, {}, { { "==", { "+", "$2", 1 }, "EXIT" } } } }
+        assert.are.equal(2, t:select_count(not_int))
+        assert.are.equal(0, t:select_count(exit_first))
+        assert.are.equal(2, t:select_count({ { { "$1", "$2" }, {}, { { "div", "$2", 0 }, true } } }))
+        assert.are.equal(1, t:select_count(is_exit))
+        assert.are.equal(0, t:select_delete(exit_first))
+        assert.are.equal(2, t:info("size"))
+        assert.are.equal(1, t:select_delete(is_exit))
+        H.assert_strict({ { 1, 10 } }, t:tab2list())
+        assert.are.equal(1, t:select_delete(not_int))
+        assert.are.equal(0, t:info("size"))
+      end)
+    end
+
+    it("gives andalso's and orelse's last argument as it is, in bodies and guards", function()
+      local t = hl.table.new("a", { type = "ordered_set" })
+      t:insert({ 1, 10 }, { 2, "x" })
+      H.assert_strict({ 10, "x" }, t:select({ { { "$1", "$2" }, {}, { { "andalso", true, "$2" } } } }))
+      H.assert_strict({ 10, "x" }, t:select({ { { "$1", "$2" }, {}, { { "orelse", false, "$2" } } } }))
+      H.assert_strict({ { 1, false }, { 2, false } },
+        t:select({ { { "$1", "$2" }, {}, { { { "$1", { "andalso", false, "$2" } } } } } }))
+      H.assert_strict({ true, { "x" } },
+        t:select({ { { "$1", "$2" }, {}, { { "orelse", { "is_integer", "$2" }, { { "$2" } } } } } }))
+      -- the arguments before the last must be booleans
+      H.assert_strict({ { 1, "EXIT" }, { 2, "EXIT" } },
+        t:select({ { { "$1", "$2" }, {}, { { { "$1", { "andalso", "$2", true } } } } } }))
+      H.assert_strict({ 1 }, t:select({ { { "$1", "$2" }, { { "==", { "andalso", true, "$2" }, 10 } }, { "$1" } } }))
+      H.assert_strict({}, t:select({ { { "$1", "$2" }, { { "andalso", true, "$2" } }, { "$1" } } }))
+      assert.are.equal(1, t:select_count({ { { "$1", "$2" }, {},
+        { { "andalso", { "is_integer", "$2" }, { "==", "$2", 10 } } } } }))
+    end)
+
+    it("raises on an integer overflow or a division by zero, never gives a wrong number", function()
+      local t = hl.table.new("n", { type = "ordered_set" })
+      t:insert({ 1, 10 })
+      local function eval(expr)
+        return t:select({ { { 1, "_" }, {}, { expr } } })[1]
+      end
+      local raising = {
+        { "+", math.maxinteger, 1 }, { "-", math.mininteger, 1 }, { "*", math.maxinteger, 2 },
+        { "*", math.mininteger, -1 }, { "-", math.mininteger }, { "abs", math.mininteger },
+        { "div", math.mininteger, -1 }, { "bsl", 1, 63 }, { "bsl", 1, 64 }, { "bsl", 3, 62 },
+        { "bsr", 1, -64 }, { "/", 1, 0 }, { "/", 1, 0.5 - 0.5 }, { "/", 0, 0 }, { "*", 1e308, 10 },
+        { "+", 1e308, 1e308 }, { "+", math.huge, 1 }, { "round", 1e300 }, { "trunc", 1e19 },
+        { "+", { "+", math.maxinteger, 1 }, -1 },
+      }
+      for _, e in ipairs(raising) do
+        assert.are.equal("EXIT", eval(e))
+        -- in a guard the clause fails (the next clause is tried)
+        H.assert_strict({ "next" }, t:select({ { { 1, "_" }, { { "is_number", e } }, { "guard" } },
+                                              { "_", {}, { "next" } } }))
+      end
+      H.assert_strict(math.mininteger, eval({ "bsl", -1, 63 }))
+      H.assert_strict(math.mininteger, eval({ "*", -(1 << 62), 2 }))
+      H.assert_strict(0, eval({ "rem", math.mininteger, -1 }))
+      H.assert_strict(0, eval({ "bsl", 0, 100 }))
+      H.assert_strict(-1, eval({ "bsr", -1, 100 }))
+      H.assert_strict(2.0 ^ 63, eval({ "+", math.maxinteger, 0.5 }))
+      H.assert_strict(3, eval({ "round", 2.5 }))
+      H.assert_strict(-3, eval({ "round", -2.5 }))
+      H.assert_strict(-2, eval({ "trunc", -2.7 }))
+      H.assert_strict(2.5, eval({ "float", 2.5 }))
+      -- the same through the object's values
+      H.assert_strict({ { 1, "EXIT" } },
+        t:select({ { { "$1", "$2" }, {}, { { { "$1", { "*", "$2", math.maxinteger } } } } } }))
+      -- a guard that overflows fails its clause (ETS, with bignums, would pass it)
+      assert.are.equal(0, t:select_count({ { { "$1", "$2" }, { { ">", { "bsl", "$2", 62 }, 0 } }, { true } } }))
+    end)
+  end)
+
+  -- ------------------------------------------------------------ select_reverse
+  -- The expected results are ETS's (OTP 25's ets:select_reverse).
+  describe("select_reverse", function()
+    local MS = { { { "$1", "$2" }, { { ">", "$1", 1 } }, { "$1" } } }
+    local NONE = { { { "$1", "$2" }, { { ">", "$1", 50 } }, { "$1" } } }
+    local function seven()
+      local t = hl.table.new("o", { type = "ordered_set" })
+      for i = 1, 7 do t:insert({ i, i * 10 }) end
+      return t
+    end
+
+    it("walks an ordered_set backward", function()
+      local t = seven()
+      H.assert_strict({ 7, 6, 5, 4, 3, 2 }, t:select_reverse(MS))
+      H.assert_strict({ 30 }, t:select_reverse({ { { 3, "$2" }, {}, { "$2" } } }))
+      H.assert_strict({}, t:select_reverse(NONE))
+      local rev = t:tab2list()
+      for i = 1, #rev // 2 do rev[i], rev[#rev + 1 - i] = rev[#rev + 1 - i], rev[i] end
+      H.assert_strict(rev, t:select_reverse(ALL))
+    end)
+
+    it("gives an ordered_set's chunks backward; a continuation keeps its direction", function()
+      local t = seven()
+      local res, cont = t:select_reverse(MS, 3)
+      H.assert_strict({ 7, 6, 5 }, res)
+      H.assert_strict({ 4, 3, 2 }, (t:select_reverse(cont)))
+      _, cont = t:select_reverse(MS, 3)
+      H.assert_strict({ 4, 3, 2 }, (t:select(cont)))
+      _, cont = t:select_reverse(MS, 3)
+      H.assert_strict({ 4, 3, 2 }, (hl.table.select_reverse(cont)))
+      res, cont = t:select(MS, 3)
+      H.assert_strict({ 2, 3, 4 }, res)
+      H.assert_strict({ 5, 6, 7 }, (t:select_reverse(cont)))
+      local chunks = {}
+      res, cont = t:select_reverse(MS, 2)
+      while res ~= nil do
+        chunks[#chunks + 1] = res
+        if cont == nil then break end
+        res, cont = t:select_reverse(cont)
+      end
+      H.assert_strict({ { 7, 6 }, { 5, 4 }, { 3, 2 } }, chunks)
+      assert.is_nil(t:select_reverse(NONE, 2))
+      assert.is_nil(hl.table.new("empty", { type = "ordered_set" }):select_reverse(MS, 2))
+    end)
+
+    for _, ty in ipairs({ "set", "bag", "duplicate_bag" }) do
+      it("is select in a " .. ty .. ", chunks and continuations too", function()
+        local t = hl.table.new("h", { type = ty })
+        for i = 1, 60 do t:insert({ i % 23, i }) end
+        H.assert_strict(t:select(ALL), t:select_reverse(ALL))
+        H.assert_strict(t:select(MS), t:select_reverse(MS))
+        local forward, backward = {}, {}
+        local res, cont = t:select(ALL, 7)
+        while res ~= nil do
+          for _, o in ipairs(res) do forward[#forward + 1] = o end
+          if cont == nil then break end
+          res, cont = t:select(cont)
+        end
+        res, cont = t:select_reverse(ALL, 7)
+        while res ~= nil do
+          for _, o in ipairs(res) do backward[#backward + 1] = o end
+          if cont == nil then break end
+          res, cont = t:select_reverse(cont)
+        end
+        H.assert_strict(forward, backward)
+      end)
+    end
+
+    it("refuses a bad limit, spec or continuation", function()
+      local t = seven()
+      assert.error_matches(function() t:select_reverse(MS, 0) end,
+        "^heirloom%.table%.select_reverse: .*limit")
+      assert.error_matches(function() t:select_reverse({ { "_", {}, { { "nope" } } } }) end,
+        "^heirloom%.table%.select_reverse: match spec: clause 1: body 1: unknown function 'nope'")
+      local _, cont = seven():select_reverse(MS, 2)
+      assert.error_matches(function() t:select_reverse(cont) end,
+        "^heirloom%.table%.select_reverse: .*another table")
     end)
   end)
 
@@ -371,6 +546,24 @@ describe("match specifications", function()
         assert.are.equal(10, t:info("size"))
       end)
     end
+
+    it("replaces in a duplicate_bag, keeping each key's order, as ETS does", function()
+      -- ETS's results (OTP 25): only a bag is refused
+      local t = hl.table.new("r", { type = "duplicate_bag" })
+      t:insert({ 1, "a" }, { 1, "b" }, { 2, "c" }, { 1, "a" })
+      assert.are.equal(4, t:select_replace({ { { "$1", "$2" }, {}, { { { "$1", "x" } } } } }))
+      H.assert_same_multiset({ { 1, "x" }, { 1, "x" }, { 1, "x" }, { 2, "x" } }, t:tab2list())
+      local u = hl.table.new("r2", { type = "duplicate_bag" })
+      u:insert({ 1, "a" }, { 1, "b" }, { 1, "c" }, { 1, "b" })
+      assert.are.equal(2, u:select_replace({ { { "$1", "b" }, {}, { { { "$1", "z" } } } } }))
+      H.assert_strict({ { 1, "a" }, { 1, "z" }, { 1, "c" }, { 1, "z" } }, u:lookup(1))
+      -- replacing one object by a copy of another keeps both
+      local v = hl.table.new("r3", { type = "duplicate_bag" })
+      v:insert({ 1, "a" }, { 1, "b" })
+      assert.are.equal(1, v:select_replace({ { { "$1", "a" }, {}, { { { "$1", "b" } } } } }))
+      H.assert_strict({ { 1, "b" }, { 1, "b" } }, v:lookup(1))
+      assert.are.equal(2, v:info("size"))
+    end)
 
     it("refuses select_replace on a bag", function()
       local t = hl.table.new("r", { type = "bag" })

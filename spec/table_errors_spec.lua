@@ -291,6 +291,9 @@ describe("table errors", function()
         fails_unchanged(t, function() t:update_counter("k", 1) end, P("update_counter", "bag"))
         fails_unchanged(t, function() t:update_counter("new", 1, { "new", 0 }) end,
           P("update_counter", "bag"))
+        fails_unchanged(t, function() t:update_counter("k", {}) end, P("update_counter", "bag"))
+        fails_unchanged(t, function() t:update_counter("new", {}, { "new", 0 }) end,
+          P("update_counter", "bag"))
         assert.is_false(t:member("new"))
       end)
     end
@@ -357,6 +360,18 @@ describe("table errors", function()
         fails_unchanged(t, function() t:update_counter("m", -1) end, P("update_counter", "overflow"))
       end)
 
+      it("refuses an empty list for a missing key without a default, or a bad default (" .. ty .. ")", function()
+        local t = hl.table.new("c", { type = ty })
+        t:insert({ "k", 1 })
+        fails_unchanged(t, function() t:update_counter("nope", {}) end,
+          P("update_counter", "not found"))
+        fails_unchanged(t, function() t:update_counter("nope", {}, "not an object") end,
+          P("update_counter", "default"))
+        fails_unchanged(t, function() t:update_counter("nope", {}, {}) end,
+          P("update_counter", "default"))
+        fails_unchanged(t, function() t:update_counter("k", { x = 1 }) end, P("update_counter", "op"))
+      end)
+
       it("applies nothing of a list when one operation fails (" .. ty .. ")", function()
         local t = hl.table.new("c", { type = ty })
         t:insert({ "k", 1, "s", 5 })
@@ -402,6 +417,7 @@ describe("table errors", function()
         t:insert({ "k", 1 })
         fails_unchanged(t, function() t:update_element("k", { 2, 5 }) end,
           P("update_element", "bag"))
+        fails_unchanged(t, function() t:update_element("k", {}) end, P("update_element", "bag"))
       end)
     end
 
@@ -468,6 +484,7 @@ describe("table errors", function()
         match_object = function() t:match_object({ "_", "_" }) end,
         match_delete = function() t:match_delete({ "_", "_" }) end,
         select = function() t:select({ { "_", {}, { "$_" } } }) end,
+        select_reverse = function() t:select_reverse({ { "_", {}, { "$_" } } }) end,
         select_count = function() t:select_count({ { "_", {}, { true } } }) end,
         select_delete = function() t:select_delete({ { "_", {}, { true } } }) end,
         select_replace = function() t:select_replace({ { "_", {}, { "$_" } } }) end,

@@ -487,6 +487,22 @@ describe("tables", function()
         H.assert_strict({ { "l", 1, 2 } }, t:lookup("l"))
         assert.are.equal(3, t:info("size"))
       end)
+
+      it("takes an empty list of operations, as ETS (" .. ty .. ")", function()
+        -- ETS's results (OTP 25): update_counter(T, K, []) is [], and with a
+        -- default for a missing key the default is inserted
+        local t = hl.table.new("c", { type = ty })
+        t:insert({ "k", 10 })
+        H.assert_strict({}, t:update_counter("k", {}))
+        H.assert_strict({}, t:update_counter("k", {}, { "k", 7 }))
+        H.assert_strict({ { "k", 10 } }, t:lookup("k"))
+        H.assert_strict({}, t:update_counter("new", {}, { "ignored", 5 }))
+        H.assert_strict({ { "new", 5 } }, t:lookup("new"))
+        -- no operation reads the default's elements: any object will do
+        H.assert_strict({}, t:update_counter("any", {}, { 0, "a" }))
+        H.assert_strict({ { "any", "a" } }, t:lookup("any"))
+        assert.are.equal(3, t:info("size"))
+      end)
     end
 
     it("works with keypos other than 1: incr goes to keypos + 1", function()
@@ -515,6 +531,22 @@ describe("tables", function()
       H.assert_strict(math.maxinteger, t:update_counter("k", 1))
       H.assert_strict(math.mininteger, t:update_counter("m", -1))
       H.assert_strict(-1, t:update_counter("k", math.mininteger))
+    end)
+
+    it("sets the set value when a step over the threshold passes 64 bits, as ETS", function()
+      -- ETS's results (OTP 25): the sum is past the threshold, so the
+      -- counter takes the set value; only a bare overflow raises
+      local t = hl.table.new("c")
+      t:insert({ "k", 10 }, { "m", math.mininteger + 1 })
+      H.assert_strict(0, t:update_counter("k", { 2, math.maxinteger, 100, 0 }))
+      H.assert_strict(math.maxinteger, t:update_counter("k", { 2, math.maxinteger, math.maxinteger, 42 }))
+      H.assert_strict(42, t:update_counter("k", { 2, math.maxinteger, math.maxinteger, 42 }))
+      H.assert_strict(3, t:update_counter("m", { 2, -10, -5, 3 }))
+      t:insert({ "m", math.mininteger })
+      H.assert_strict({ 7, math.mininteger + 7 },
+        t:update_counter("m", { { 2, -1, 0, 7 }, { 2, math.mininteger, math.mininteger, math.mininteger } }))
+      H.assert_strict({ 5 }, t:update_counter("m", { { 2, math.mininteger, math.mininteger, 5 } }))
+      H.assert_strict({ { "k", 42 }, { "m", 5 } }, { t:lookup("k")[1], t:lookup("m")[1] })
     end)
 
     it("counts correctly over many updates", function()
@@ -557,6 +589,20 @@ describe("tables", function()
         -- present key: the default is not used
         assert.is_true(t:update_element("k", { 3, 9 }, { "k", "other", "other" }))
         H.assert_strict({ { "k", "set", 9 } }, t:lookup("k"))
+      end)
+
+      it("takes an empty list of changes: whether the key is there (" .. ty .. ")", function()
+        -- ETS's results (OTP 25): update_element(T, K, []) is true or false
+        local t = hl.table.new("u", { type = ty })
+        t:insert({ "k", 1 })
+        assert.is_true(t:update_element("k", {}))
+        assert.is_false(t:update_element("nope", {}))
+        H.assert_strict({ { "k", 1 } }, t:tab2list())
+        -- with a default, a missing key gets it, as with any other change
+        assert.is_true(t:update_element("new", {}, { "ignored", 2 }))
+        H.assert_strict({ { "new", 2 } }, t:lookup("new"))
+        assert.is_true(t:update_element("k", {}, { "k", 9 }))
+        H.assert_strict({ { "k", 1 } }, t:lookup("k"))
       end)
     end
 

@@ -14,6 +14,7 @@
 #include "etab.h"
 #include "heirloom.h"
 #include "lspawn.h"
+#include "mspec.h"
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
@@ -426,6 +427,45 @@ hl_status hl_table_update_counter(hl_table *t, const void *key, size_t klen,
                                   uint32_t pos, int64_t incr, int64_t *result) {
   return update_counter("hl_table_update_counter", t, key, klen, pos, incr,
                         (tslice){NULL, 0}, result);
+}
+
+/* The results of spec over the whole table, backward in an ordered_set
+** when reverse (ETS's select_reverse is select on the other types). */
+static hl_status select_all(const char *fn, hl_table *t, const void *spec, size_t slen,
+                            int reverse, hl_buf *out, size_t *count) {
+  hl_err e;
+  char why[200];
+  buf last;
+  size_t mark = out->len;
+  int finished;
+  mspec *ms;
+  err_clear(&e);
+  *count = 0;
+  if (!valid(fn, "spec", spec, slen, &e)) return e.code;
+  if ((ms = mspec_compile(spec, slen, why, sizeof why)) == NULL) {
+    err_set(&e, strcmp(why, "out of memory") == 0 ? HL_ENOMEM : HL_EBADARG, "match spec: %s", why);
+    return done(fn, &e);
+  }
+  buf_init(&last);
+  etab_scan(T(t), caller(t), (tslice){NULL, 0}, reverse && etab_is_ordered(T(t)) ? -1 : 1, ms,
+            0, B(out), count, &last, &finished, &e);
+  buf_free(&last);
+  mspec_free(ms);
+  if (e.code != HL_OK) {   /* no partial results */
+    out->len = mark;
+    *count = 0;
+  }
+  return done(fn, &e);
+}
+
+hl_status hl_table_select(hl_table *t, const void *spec, size_t slen, hl_buf *out,
+                          size_t *count) {
+  return select_all("hl_table_select", t, spec, slen, 0, out, count);
+}
+
+hl_status hl_table_select_reverse(hl_table *t, const void *spec, size_t slen, hl_buf *out,
+                                  size_t *count) {
+  return select_all("hl_table_select_reverse", t, spec, slen, 1, out, count);
 }
 
 hl_status hl_table_next(hl_table *t, const void *key, size_t klen, hl_buf *out) {

@@ -270,9 +270,11 @@ static hl_status rewrite_table(etab *t, uint64_t caller, const mspec *ms,
   int all = t->disk != NULL && !etab_is_ordered(t);
   *count = 0;
   if (etab_check_write(t, caller, e) != HL_OK) return e->code;
-  if (replace && etab_is_bag(t))
-    return err_set(e, HL_ETYPE, "select_replace needs a set or ordered_set, not a %s",
-                   etab_type_name(t->type));
+  /* A bag is refused, as in ETS: a replacement could duplicate an object
+  ** of the same key. A duplicate_bag may hold duplicates. */
+  if (replace && t->type == HL_BAG)
+    return err_set(e, HL_ETYPE, "select_replace needs a set, ordered_set or duplicate_bag, "
+                   "not a bag");
   buf_init(&rw.result);
   if (t->disk != NULL) {
     stxn_begin(&tx, t);

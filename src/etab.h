@@ -101,7 +101,7 @@ typedef struct etab_incr {
 
 /* Applies ops in order to the object under key (inserting deflt first when
 ** the key is missing and deflt.p is not NULL); results[i] is the new value
-** of op i. */
+** of op i. No ops (ETS's []) changes nothing but that insert. */
 hl_status etab_update_counter(etab *t, uint64_t caller, tslice key,
                               const etab_incr *ops, size_t nops, tslice deflt,
                               int64_t *results, hl_err *e);
@@ -135,7 +135,7 @@ hl_status etab_scan(etab *t, uint64_t caller, tslice from, int dir,
 hl_status etab_select_delete(etab *t, uint64_t caller, const mspec *ms,
                              size_t *count, hl_err *e);
 /* Replaces every object by ms's result when that is an object with the
-** same key; *count: how many were replaced. */
+** same key (not in a bag); *count: how many were replaced. */
 hl_status etab_select_replace(etab *t, uint64_t caller, const mspec *ms,
                               size_t *count, hl_err *e);
 

@@ -27,12 +27,17 @@ static int is_key_pos(const etab *t, const ekeypos *pos) {
          memcmp(pos->field, t->keypos.field, pos->fieldlen) == 0;
 }
 
+/* ETS's counters are bignums: a sum past 64 bits is an error here, unless
+** a threshold is given, which such a sum is past (above for incr >= 0,
+** below for incr < 0, as the overflow's direction): then the set value. */
 static int64_t apply_incr(const etab_incr *op, int64_t value, int *overflow) {
   int64_t r;
   *overflow = __builtin_add_overflow(value, op->incr, &r);
-  if (*overflow || !op->has_threshold) return r;
-  if ((op->incr >= 0 && r > op->threshold) || (op->incr < 0 && r < op->threshold))
+  if (!op->has_threshold) return r;
+  if (*overflow || (op->incr >= 0 && r > op->threshold) || (op->incr < 0 && r < op->threshold)) {
+    *overflow = 0;
     return op->setvalue;
+  }
   return r;
 }
 
@@ -167,7 +172,7 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
   eobj *old;
   buf a, b, *cur = &a, *spare = &b;
   stxn tx;
-  int logged;
+  int logged, unchanged = 0;
   *found = 0;
   if (etab_check_write(t, caller, e) != HL_OK) return e->code;
   if (etab_is_bag(t))
@@ -178,6 +183,10 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
   buf_init(&a);
   buf_init(&b);
   old = etab_find(t, k.hash, k.p, k.len, &link);
+  if (old != NULL && u->nincrs == 0 && u->nchanges == 0) {   /* ETS's []: nothing to do */
+    *found = unchanged = 1;
+    goto done;
+  }
   if (old != NULL && u->nincrs == 1 && incr_in_place(t, old, u->incrs, u->results, e)) {
     *found = e->code == HL_OK;
     goto done;
@@ -193,7 +202,7 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
   if (e->code == HL_OK && !buf_ok(cur)) err_set(e, HL_ENOMEM, "out of memory");
   if (e->code == HL_OK && put_back(t, link, old, cur, e) == HL_OK) *found = 1;
 done:
-  logged = t->disk != NULL && *found && e->code == HL_OK;
+  logged = t->disk != NULL && *found && !unchanged && e->code == HL_OK;
   if (logged) stxn_seal_key(&tx, t, k.p, k.len, k.hash);
   etab_unlock_key(t, k.hash);
   if (logged) stxn_write(&tx, e);
@@ -207,7 +216,6 @@ hl_status etab_update_counter(etab *t, uint64_t caller, tslice key,
                               int64_t *results, hl_err *e) {
   update u = {ops, nops, results, NULL, 0};
   int found;
-  if (nops == 0) return err_set(e, HL_EBADARG, "no increment given");
   if (update_object(t, caller, key, deflt, &u, &found, "update_counter", e) != HL_OK)
     return e->code;
   if (!found) return err_set(e, HL_ENOTFOUND, "key not found and no default object");
@@ -218,6 +226,5 @@ hl_status etab_update_element(etab *t, uint64_t caller, tslice key,
                               const etab_change *changes, size_t n,
                               tslice deflt, int *updated, hl_err *e) {
   update u = {NULL, 0, NULL, changes, n};
-  if (n == 0) return err_set(e, HL_EBADARG, "no change given");
   return update_object(t, caller, key, deflt, &u, updated, "update_element", e);
 }

@@ -20,6 +20,7 @@ typedef struct lcont {
   mspec *ms;
   buf last;         /* key of the last object scanned */
   size_t limit;
+  int dir;          /* 1, or -1 for select_reverse on an ordered_set */
   int done;
 } lcont;
 
@@ -61,13 +62,13 @@ static mspec *compile(lcall *c, int idx, int kind) {
   return ms;
 }
 
-/* Runs ms over the whole table into the output buffer. */
-static size_t scan_all(lcall *c, mspec *ms) {
+/* Runs ms over the whole table, in direction dir, into the output buffer. */
+static size_t scan_all(lcall *c, mspec *ms, int dir) {
   size_t count;
   int done;
   buf last;
   buf_init(&last);
-  etab_scan(c->t, c->b->self, (tslice){NULL, 0}, 1, ms, 0, &c->b->out, &count, &last,
+  etab_scan(c->t, c->b->self, (tslice){NULL, 0}, dir, ms, 0, &c->b->out, &count, &last,
             &done, &c->e);
   buf_free(&last);
   mspec_free(ms);
@@ -78,7 +79,7 @@ static size_t scan_all(lcall *c, mspec *ms) {
 static int select_list(lua_State *L, const char *fname, int kind) {
   lcall c;
   lcall_begin(&c, L, fname);
-  lcall_push_list(&c, scan_all(&c, compile(&c, 2, kind)));
+  lcall_push_list(&c, scan_all(&c, compile(&c, 2, kind), 1));
   return 1;
 }
 
@@ -130,7 +131,7 @@ int lselect_select_count(lua_State *L) {
   lcall c;
   size_t count, at = 0, matched = 0;
   lcall_begin(&c, L, "table.select_count");
-  count = scan_all(&c, compile(&c, 2, -1));
+  count = scan_all(&c, compile(&c, 2, -1), 1);
   for (size_t i = 0; i < count; i++) {
     size_t n = term_skip(c.b->out.p + at, c.b->out.n - at);
     if (n == 1 && c.b->out.p[at] == TERM_TRUE) matched++;
@@ -153,7 +154,7 @@ static int resume(lcall *c, lcont *k, int kidx) {
   buf_init(&from);
   buf_put(&from, k->last.p, k->last.n);
   if (!buf_ok(&from)) lcall_raise(c, "out of memory");
-  etab_scan(k->t, c->b->self, (tslice){from.n ? from.p : NULL, from.n}, 1, k->ms,
+  etab_scan(k->t, c->b->self, (tslice){from.n ? from.p : NULL, from.n}, k->dir, k->ms,
             k->limit, &c->b->out, &count, &k->last, &k->done, &c->e);
   buf_free(&from);
   lcall_check_status(c);
@@ -167,25 +168,32 @@ static int resume(lcall *c, lcont *k, int kidx) {
   return 2;
 }
 
-int lselect_select(lua_State *L) {
+/* select and select_reverse: t:select(ms [, limit]), t:select(cont) and
+** heirloom.table.select(cont). A continuation goes on in the direction it
+** was started in, whichever of the two resumes it (as in ETS). */
+static int select_dir(lua_State *L, const char *fname, int reverse) {
   lcall c;
   lcont *k;
   lua_Integer limit = 0;
+  int dir;
   if (luaL_testudata(L, 1, CONT_META) != NULL) {   /* heirloom.table.select(cont) */
     k = lua_touserdata(L, 1);
-    if (k->t == NULL) return luaL_error(L, "heirloom.table.select: the continuation is spent");
+    if (k->t == NULL) return luaL_error(L, "heirloom.%s: the continuation is spent", fname);
     lua_pushnil(L);
     lua_insert(L, 1);
     lhandle_push_table(L, k->t);
     lua_replace(L, 1);
   }
-  lcall_begin(&c, L, "table.select");
+  lcall_begin(&c, L, fname);
   if ((k = luaL_testudata(L, 2, CONT_META)) != NULL) {
     if (k->t != c.t) lcall_raise(&c, "the continuation belongs to another table");
     return resume(&c, k, 2);
   }
+  /* ETS's select_reverse walks an ordered_set backward and is select on
+  ** the other types, whose order has no meaning to reverse. */
+  dir = reverse && etab_is_ordered(c.t) ? -1 : 1;
   if (lua_isnoneornil(L, 3)) {
-    lcall_push_list(&c, scan_all(&c, compile(&c, 2, -1)));
+    lcall_push_list(&c, scan_all(&c, compile(&c, 2, -1), dir));
     return 1;
   }
   if (!lua_isinteger(L, 3) || (limit = lua_tointeger(L, 3)) < 1)
@@ -195,10 +203,19 @@ int lselect_select(lua_State *L) {
   k->ms = NULL;
   buf_init(&k->last);
   k->limit = (size_t)limit;
+  k->dir = dir;
   k->done = 0;
   luaL_setmetatable(L, CONT_META);
   k->ms = compile(&c, 2, -1);        /* owned by the continuation from here */
   k->t = c.t;
   etab_ref(c.t);
   return resume(&c, k, lua_gettop(L));
+}
+
+int lselect_select(lua_State *L) {
+  return select_dir(L, "table.select", 0);
+}
+
+int lselect_select_reverse(lua_State *L) {
+  return select_dir(L, "table.select_reverse", 1);
 }

@@ -11,6 +11,7 @@ int lselect_match(lua_State *L);
 int lselect_match_object(lua_State *L);
 int lselect_match_delete(lua_State *L);
 int lselect_select(lua_State *L);
+int lselect_select_reverse(lua_State *L);
 int lselect_select_count(lua_State *L);
 int lselect_select_delete(lua_State *L);
 int lselect_select_replace(lua_State *L);

@@ -171,6 +171,20 @@ static int t_drop(lua_State *L) {
 
 /* ---- updates ---- */
 
+/* 1 when the table at idx is a list of operations: its first element is a
+** table, or it is empty (ETS's []: no operation at all). */
+static int is_op_list(lua_State *L, int idx) {
+  int list;
+  lua_rawgeti(L, idx, 1);
+  list = lua_type(L, -1) == LUA_TTABLE;
+  lua_pop(L, 1);
+  if (list) return 1;
+  lua_pushnil(L);
+  if (lua_next(L, idx) == 0) return 1;
+  lua_pop(L, 2);
+  return 0;
+}
+
 static int integer_field(lcall *c, int tidx, int i, const char *what, int64_t *out) {
   int isnum;
   lua_rawgeti(c->L, tidx, i);
@@ -215,9 +229,7 @@ static int t_update_counter(lua_State *L) {
   lcall_key_arg(&c, 2);
   keyend = c.b->in.n;
   if (lua_type(L, 3) == LUA_TTABLE) {
-    lua_rawgeti(L, 3, 1);
-    islist = lua_type(L, -1) == LUA_TTABLE;
-    lua_pop(L, 1);
+    islist = is_op_list(L, 3);
     if (islist) nops = lua_rawlen(L, 3);
   } else if (!lua_isinteger(L, 3)) {
     lcall_raise(&c, "op must be an increment, {pos, incr}, {pos, incr, threshold, setvalue} "
@@ -293,9 +305,7 @@ static int t_update_element(lua_State *L) {
   lcall_key_arg(&c, 2);
   keyend = c.b->in.n;
   if (lua_type(L, 3) != LUA_TTABLE) lcall_raise(&c, "change must be {pos, value} or a list of those");
-  lua_rawgeti(L, 3, 1);
-  islist = lua_type(L, -1) == LUA_TTABLE;
-  lua_pop(L, 1);
+  islist = is_op_list(L, 3);
   if (islist) n = lua_rawlen(L, 3);
   chs = lua_newuserdatauv(L, (n + 1) * (sizeof *chs + 2 * sizeof *offs), 0);
   offs = (size_t *)(chs + n + 1);
@@ -424,6 +434,7 @@ static const luaL_Reg methods[] = {
   {"match_object", lselect_match_object},
   {"match_delete", lselect_match_delete},
   {"select", lselect_select},
+  {"select_reverse", lselect_select_reverse},
   {"select_count", lselect_select_count},
   {"select_delete", lselect_select_delete},
   {"select_replace", lselect_select_replace},

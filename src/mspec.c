@@ -38,6 +38,7 @@ static const struct fninfo {
   {"band", F_BAND, 2, 2}, {"bor", F_BOR, 2, 2}, {"bxor", F_BXOR, 2, 2},
   {"bnot", F_BNOT, 1, 1}, {"bsl", F_BSL, 2, 2}, {"bsr", F_BSR, 2, 2},
   {"abs", F_ABS, 1, 1}, {"min", F_MIN, 2, 2}, {"max", F_MAX, 2, 2},
+  {"float", F_FLOAT, 1, 1}, {"round", F_ROUND, 1, 1}, {"trunc", F_TRUNC, 1, 1},
   {"is_integer", F_IS_INTEGER, 1, 1}, {"is_float", F_IS_FLOAT, 1, 1},
   {"is_number", F_IS_NUMBER, 1, 1}, {"is_boolean", F_IS_BOOLEAN, 1, 1},
   {"is_string", F_IS_STRING, 1, 1}, {"is_binary", F_IS_STRING, 1, 1},

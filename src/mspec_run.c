@@ -23,6 +23,7 @@
 
 static const unsigned char k_true[1] = {TERM_TRUE};
 static const unsigned char k_false[1] = {TERM_FALSE};
+static const unsigned char k_exit[7] = {TERM_STRING, 'E', 'X', 'I', 'T', 0, 0};
 
 /* ---- matching heads ---- */
 
@@ -37,6 +38,7 @@ typedef struct run {
   size_t len;
   slice *binds;        /* by slot */
   uint32_t nvars;      /* of the clause being run */
+  int in_body;         /* a call that raises gives 'EXIT' instead of failing */
   uint64_t caller;
   buf *out;
 } run;
@@ -168,16 +170,19 @@ static void set_int(val *v, int64_t i) {
 
 /* An integral float in int64 range is the integer: that is what storing
 ** it and reading it back would give (term.h), so is_integer, band and the
-** rest see the same value either way. */
-static void set_float(val *v, double d) {
+** rest see the same value either way. Erlang has no inf or NaN: a float
+** result that is not finite raises (-1), as its arithmetic does. */
+static int set_float(val *v, double d) {
+  if (!isfinite(d)) return -1;
   if (d == floor(d) && d >= -TWO63 && d < TWO63) {
     set_int(v, (int64_t)d);
-    return;
+    return 0;
   }
   v->kind = V_NUM;
   v->num.isint = 0;
   v->num.i = 0;
   v->num.d = d;
+  return 0;
 }
 
 /* The encoded bytes of v: in place, or for a number or pid written into
@@ -280,7 +285,12 @@ static int logic(run *r, const node *nd, val *v) {
       break;
   }
   for (uint32_t i = 0; i < nd->n; i++) {
-    if (arg(r, nd, i, &x) != 0 || !val_bool(r, &x, &b)) return -1;
+    if (arg(r, nd, i, &x) != 0) return -1;
+    if (i + 1 == nd->n && (nd->fn == F_ANDALSO || nd->fn == F_ORELSE)) {
+      *v = x;   /* reached the last argument: it is the value, unchecked, as in ETS */
+      return 0;
+    }
+    if (!val_bool(r, &x, &b)) return -1;
     if (nd->fn == F_AND) acc = acc && b;
     else if (nd->fn == F_OR) acc = acc || b;
     else if (b != acc) {   /* andalso met false, orelse met true: stop */
@@ -296,71 +306,107 @@ static double to_double(const term_num *x) {
   return x->isint ? (double)x->i : x->d;
 }
 
-/* Two's complement wrap-around, as Lua does: through uint64_t, where
-** overflow is defined. */
+/* Two's complement conversion, through uint64_t where it is defined. */
 static int64_t wrap(uint64_t u) {
   return (int64_t)u;
 }
 
-/* Erlang's bsl on 64 bits: a negative count shifts right, bits shifted out
-** are lost (there are no bignums), right shifts keep the sign. */
-static int64_t shift_left(int64_t a, int64_t s) {
-  if (s >= 64) return 0;
-  if (s >= 0) return wrap((uint64_t)a << s);
-  if (s <= -64) return a < 0 ? -1 : 0;
-  s = -s;
-  return a < 0 ? ~wrap((uint64_t)~a >> s) : wrap((uint64_t)a >> s);
+/* a shifted right by n (0 < n < 64), keeping the sign. */
+static int64_t shift_right(int64_t a, int64_t n) {
+  return a < 0 ? ~wrap((uint64_t)~a >> n) : wrap((uint64_t)a >> n);
+}
+
+/* Erlang's bsl: a negative count shifts right. Erlang's integers grow
+** without bound, these have 64 bits: a result that does not fit (a bit or
+** the sign shifted out) raises instead of losing bits. */
+static int shift_left(int64_t a, int64_t s, int64_t *res) {
+  if (s < 0) {
+    *res = s <= -64 ? (a < 0 ? -1 : 0) : shift_right(a, -s);
+    return 0;
+  }
+  if (a == 0) {
+    *res = 0;
+    return 0;
+  }
+  if (s >= 64) return -1;
+  *res = wrap((uint64_t)a << s);
+  return s == 0 || shift_right(*res, s) == a ? 0 : -1;
+}
+
+/* v := the integer that d (integral or not finite) stands for, if it fits. */
+static int set_integral(val *v, double d) {
+  if (!(d >= -TWO63 && d < TWO63)) return -1;   /* NaN too */
+  set_int(v, (int64_t)d);
+  return 0;
 }
 
 static int arith1(const node *nd, const term_num *a, val *v) {
   switch (nd->fn) {
     case F_ADD:
-      v->kind = V_NUM;
-      v->num = *a;
+      if (a->isint) set_int(v, a->i);
+      else return set_float(v, a->d);
       return 0;
+    case F_FLOAT:   /* float(3) is 3.0, the same value here; past 2^53 it rounds */
+      return set_float(v, to_double(a));
     case F_SUB:
-      if (a->isint) set_int(v, wrap(0 - (uint64_t)a->i));
-      else set_float(v, -a->d);
+      if (!a->isint) return set_float(v, -a->d);
+      if (a->i == INT64_MIN) return -1;
+      set_int(v, -a->i);
       return 0;
     case F_ABS:
-      if (a->isint) set_int(v, a->i < 0 ? wrap(0 - (uint64_t)a->i) : a->i);
-      else set_float(v, fabs(a->d));
+      if (!a->isint) return set_float(v, fabs(a->d));
+      if (a->i == INT64_MIN) return -1;
+      set_int(v, a->i < 0 ? -a->i : a->i);
       return 0;
     case F_BNOT:
       if (!a->isint) return -1;
       set_int(v, ~a->i);
+      return 0;
+    case F_ROUND:   /* half away from zero, as Erlang's */
+      if (a->isint) set_int(v, a->i);
+      else return set_integral(v, round(a->d));
+      return 0;
+    case F_TRUNC:
+      if (a->isint) set_int(v, a->i);
+      else return set_integral(v, trunc(a->d));
       return 0;
     default:
       return -1;
   }
 }
 
+/* +, - and * of two integers: -1 when the result needs more than 64 bits. */
+static int int_op(int fn, int64_t a, int64_t b, val *v) {
+  int64_t res;
+  int overflow = fn == F_ADD ? __builtin_add_overflow(a, b, &res)
+               : fn == F_SUB ? __builtin_sub_overflow(a, b, &res)
+               : __builtin_mul_overflow(a, b, &res);
+  if (overflow) return -1;
+  set_int(v, res);
+  return 0;
+}
+
 static int arith2(const node *nd, const term_num *a, const term_num *b, val *v) {
   int ints = a->isint && b->isint;
+  int64_t res;
   switch (nd->fn) {
     case F_ADD:
-      if (ints) set_int(v, wrap((uint64_t)a->i + (uint64_t)b->i));
-      else set_float(v, to_double(a) + to_double(b));
-      return 0;
+      return ints ? int_op(F_ADD, a->i, b->i, v) : set_float(v, to_double(a) + to_double(b));
     case F_SUB:
-      if (ints) set_int(v, wrap((uint64_t)a->i - (uint64_t)b->i));
-      else set_float(v, to_double(a) - to_double(b));
-      return 0;
+      return ints ? int_op(F_SUB, a->i, b->i, v) : set_float(v, to_double(a) - to_double(b));
     case F_MUL:
-      if (ints) set_int(v, wrap((uint64_t)a->i * (uint64_t)b->i));
-      else set_float(v, to_double(a) * to_double(b));
-      return 0;
-    case F_FDIV:
-      set_float(v, to_double(a) / to_double(b));
-      return 0;
+      return ints ? int_op(F_MUL, a->i, b->i, v) : set_float(v, to_double(a) * to_double(b));
+    case F_FDIV:   /* by zero (0.0 and -0.0 too) raises, as in Erlang */
+      if (to_double(b) == 0) return -1;
+      return set_float(v, to_double(a) / to_double(b));
     default:
       break;
   }
   if (!ints) return -1;   /* the rest take integers only */
   switch (nd->fn) {
-    case F_DIV:   /* truncating, as Erlang's div; INT64_MIN div -1 wraps */
-      if (b->i == 0) return -1;
-      set_int(v, b->i == -1 ? wrap(0 - (uint64_t)a->i) : a->i / b->i);
+    case F_DIV:   /* truncating, as Erlang's div */
+      if (b->i == 0 || (a->i == INT64_MIN && b->i == -1)) return -1;
+      set_int(v, a->i / b->i);
       return 0;
     case F_REM:   /* the sign of the dividend, as Erlang's rem */
       if (b->i == 0) return -1;
@@ -369,8 +415,12 @@ static int arith2(const node *nd, const term_num *a, const term_num *b, val *v) 
     case F_BAND: set_int(v, a->i & b->i); return 0;
     case F_BOR: set_int(v, a->i | b->i); return 0;
     case F_BXOR: set_int(v, a->i ^ b->i); return 0;
-    case F_BSL: set_int(v, shift_left(a->i, b->i)); return 0;
-    case F_BSR: set_int(v, shift_left(a->i, b->i <= -64 ? 64 : -b->i)); return 0;
+    case F_BSL:
+    case F_BSR:
+      if (shift_left(a->i, nd->fn == F_BSL ? b->i : b->i <= -64 ? 64 : -b->i, &res) != 0)
+        return -1;
+      set_int(v, res);
+      return 0;
     default: return -1;
   }
 }
@@ -470,6 +520,7 @@ static int call_fn(run *r, const node *nd, val *v) {
       return logic(r, nd, v);
     case F_ADD: case F_SUB: case F_MUL: case F_FDIV: case F_DIV: case F_REM:
     case F_BAND: case F_BOR: case F_BXOR: case F_BNOT: case F_BSL: case F_BSR: case F_ABS:
+    case F_FLOAT: case F_ROUND: case F_TRUNC:
       return arith(r, nd, v);
     case F_SIZE:
       return size_of(r, nd, v);
@@ -484,11 +535,17 @@ static int call_fn(run *r, const node *nd, val *v) {
   }
 }
 
-/* A call's temporaries are cut off unless its value lies among them. */
+/* A call's temporaries are cut off unless its value lies among them. In a
+** body, a call that raises is 'EXIT' in its place, as in ETS, and the
+** evaluation goes on with that value. */
 static int call(run *r, const node *nd, val *v) {
   size_t mark = r->out->n;
   int rc = call_fn(r, nd, v);
   if (rc != 0 || v->kind != V_OUT) r->out->n = mark;
+  if (rc != 0 && r->in_body && buf_ok(r->out)) {
+    set_ptr(v, k_exit, sizeof k_exit);
+    return 0;
+  }
   return rc;
 }
 
@@ -563,7 +620,7 @@ static int emit(run *r, const node *nd) {
 /* ETS's 'EXIT': the result of a clause whose body raised. */
 static int exit_result(run *r, size_t mark) {
   r->out->n = mark;
-  term_put_string(r->out, "EXIT", 4);
+  buf_put(r->out, k_exit, sizeof k_exit);
   return buf_ok(r->out) ? 1 : -1;
 }
 
@@ -572,8 +629,9 @@ static int run_clause(run *r, const clause *cl) {
   buf *out = r->out;
   size_t mark = out->n;
   val v;
-  int ok, b;
+  int ok, b, rc;
   r->nvars = cl->nvars;
+  r->in_body = 0;
   if (match(r, &ms->nodes[cl->head], r->obj, r->len, SIZE_EXACT) == 0) return 0;
   for (uint32_t g = 0; g < cl->nguards; g++) {
     ok = eval(r, &ms->nodes[ms->kids[cl->guards + g]], &v) == 0 && val_bool(r, &v, &b) && b;
@@ -581,16 +639,13 @@ static int run_clause(run *r, const clause *cl) {
     if (!buf_ok(out)) return -1;
     if (!ok) return 0;   /* false, not a boolean, or raised */
   }
-  for (uint32_t i = 0; i + 1 < cl->nbody; i++) {   /* only their errors count */
-    ok = eval(r, &ms->nodes[ms->kids[cl->body + i]], &v) == 0;
-    out->n = mark;
-    if (!buf_ok(out)) return -1;
-    if (!ok) return exit_result(r, mark);
-  }
-  if (emit(r, &ms->nodes[ms->kids[cl->body + cl->nbody - 1]]) != 0) {
-    if (!buf_ok(out)) return -1;
-    return exit_result(r, mark);
-  }
+  /* Only the last body expression gives the result. ETS evaluates the
+  ** others and drops their values, errors included ('EXIT' in place), and
+  ** nothing here has side effects: they are not run at all. */
+  r->in_body = 1;
+  rc = emit(r, &ms->nodes[ms->kids[cl->body + cl->nbody - 1]]);
+  r->in_body = 0;
+  if (rc != 0) return buf_ok(out) ? exit_result(r, mark) : -1;
   return buf_ok(out) ? 1 : -1;
 }
 
@@ -608,6 +663,7 @@ int mspec_run(const mspec *ms, const unsigned char *obj, size_t len, uint64_t ca
   r.len = len;
   r.binds = binds;
   r.nvars = 0;
+  r.in_body = 0;
   r.caller = caller;
   r.out = out;
   for (uint32_t c = 0; c < ms->nclauses && rc == 0; c++) rc = run_clause(&r, &ms->clauses[c]);

@@ -440,45 +440,45 @@ static void test_arithmetic(void) {
   CHECK(val("{'+', 1, 2}", "3"));
   CHECK(val("{'+', 1, 0.5}", "1.5"));
   CHECK(val("{'+', 0.5, 0.5}", "1"));
-  CHECK(val("{'+', maxint, 1}", "minint"));   /* wraps, as Lua */
-  CHECK(val("{'-', minint, 1}", "maxint"));
-  CHECK(val("{'*', maxint, 2}", "-2"));
+  CHECK(val("{'+', maxint, 1}", "'EXIT'"));   /* past 64 bits: never wraps */
+  CHECK(val("{'-', minint, 1}", "'EXIT'"));
+  CHECK(val("{'*', maxint, 2}", "'EXIT'"));
   CHECK(val("{'+', 7}", "7"));
   CHECK(val("{'-', 7}", "-7"));
   CHECK(val("{'-', 2.5}", "-2.5"));
-  CHECK(val("{'-', minint}", "minint"));
+  CHECK(val("{'-', minint}", "'EXIT'"));
   CHECK(val("{'-', 10, 4}", "6"));
   CHECK(val("{'-', 0.5, 1}", "-0.5"));
   CHECK(val("{'*', 6, 7}", "42"));
   CHECK(val("{'*', 1.5, 2}", "3"));
   CHECK(val("{'/', 7, 2}", "3.5"));
   CHECK(val("{'/', 4, 2}", "2"));
-  CHECK(val("{'/', 1, 0}", "inf"));   /* Lua's float division */
-  CHECK(val("{'/', -1, 0}", "-inf"));
+  CHECK(val("{'/', 1, 0}", "'EXIT'"));   /* as Erlang's, not Lua's: no inf */
+  CHECK(val("{'/', -1, 0}", "'EXIT'"));
   CHECK(val("{'div', 7, 2}", "3"));
   CHECK(val("{'div', -7, 2}", "-3"));   /* truncates, as Erlang */
   CHECK(val("{'rem', 7, 2}", "1"));
   CHECK(val("{'rem', -7, 2}", "-1"));
   CHECK(val("{'rem', 7, -2}", "1"));
-  CHECK(val("{'div', minint, -1}", "minint"));
+  CHECK(val("{'div', minint, -1}", "'EXIT'"));
   CHECK(val("{'rem', minint, -1}", "0"));
   CHECK(val("{'band', 12, 10}", "8"));
   CHECK(val("{'bor', 12, 10}", "14"));
   CHECK(val("{'bxor', 12, 10}", "6"));
   CHECK(val("{'bnot', 0}", "-1"));
   CHECK(val("{'bsl', 1, 4}", "16"));
-  CHECK(val("{'bsl', 1, 63}", "minint"));
-  CHECK(val("{'bsl', 1, 64}", "0"));
+  CHECK(val("{'bsl', 1, 63}", "'EXIT'"));
+  CHECK(val("{'bsl', 1, 64}", "'EXIT'"));
   CHECK(val("{'bsl', 16, -2}", "4"));
   CHECK(val("{'bsr', 16, 2}", "4"));
   CHECK(val("{'bsr', -8, 1}", "-4"));
   CHECK(val("{'bsr', -8, 100}", "-1"));
   CHECK(val("{'bsr', 8, 100}", "0"));
   CHECK(val("{'bsr', 1, -3}", "8"));
-  CHECK(val("{'bsr', 1, minint}", "0"));
+  CHECK(val("{'bsr', 1, minint}", "'EXIT'"));
   CHECK(val("{'abs', -5}", "5"));
   CHECK(val("{'abs', -5.5}", "5.5"));
-  CHECK(val("{'abs', minint}", "minint"));
+  CHECK(val("{'abs', minint}", "'EXIT'"));
   CHECK(val("{'min', 3, 2}", "2"));
   CHECK(val("{'max', 3, 2}", "3"));
   CHECK(val("{'max', 3, 'a'}", "'a'"));   /* term order */
@@ -620,14 +620,131 @@ static void test_bodies(void) {
             "'k'"));
   /* several body expressions: the last one is the result */
   CHECK(sel("{ { {'$1'}, {}, {'$1', {'+', '$1', 1}, {'*', '$1', 10}} } }", "{4}", "40"));
-  /* a body that raises gives 'EXIT' */
+  /* a call that raises in a body gives 'EXIT' in its place */
   CHECK(one("{'$1'}", "{}", "{'+', '$1', 1}", "{'a'}", "'EXIT'"));
-  CHECK(one("{'$1'}", "{}", "{{'ok', {'+', '$1', 1}}}", "{'a'}", "'EXIT'"));
-  CHECK(one("{'$1'}", "{}", "{k={'div', '$1', 0}}", "{5}", "'EXIT'"));
-  CHECK(sel("{ { {'$1'}, {}, {{'+', '$1', 1}, 'fine'} } }", "{'a'}", "'EXIT'"));
+  CHECK(one("{'$1'}", "{}", "{{'ok', {'+', '$1', 1}}}", "{'a'}", "{'ok', 'EXIT'}"));
+  CHECK(one("{'$1'}", "{}", "{k={'div', '$1', 0}}", "{5}", "{k='EXIT'}"));
+  CHECK(sel("{ { {'$1'}, {}, {{'+', '$1', 1}, 'fine'} } }", "{'a'}", "'fine'"));
   /* comparisons and booleans as results */
   CHECK(one("{'$1'}", "{}", "{'>', '$1', 1}", "{5}", "true"));
   CHECK(one("{'$1'}", "{}", "{'>', '$1', 1}", "{0}", "false"));
+}
+
+/* The expected results below are ETS's (OTP 25's ets:select on the
+** object {1, 10}), with ETS's atoms written as strings. */
+#define OBJ "{1, 10}"
+
+/* In a body, a call that raises is 'EXIT' in its place and the rest of the
+** body goes on with that value; only the last body expression counts. */
+static void test_body_errors(void) {
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'div', '$2', 0}}}", OBJ, "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{'is_integer', {'div', '$2', 0}}", OBJ, "false"));
+  CHECK(one("{'$1', '$2'}", "{}", "{'div', '$2', 0}", OBJ, "'EXIT'"));
+  CHECK(one("{'$1', '$2'}", "{}", "{'==', {'div', '$2', 0}, 'EXIT'}", OBJ, "true"));
+  CHECK(one("{'$1', '$2'}", "{}", "{'+', {'div', '$2', 0}, 1}", OBJ, "'EXIT'"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{ {'div', '$2', 0}, {'+', '$2', 1}, {'rem', '$2', 0} }}", OBJ,
+            "{'EXIT', 11, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{k={'div', '$2', 0}}", OBJ, "{k='EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'element', 5, '$_'}}}", OBJ, "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'map_get', 'a', '$2'}}}", OBJ, "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'is_map_key', 'a', '$2'}}}", OBJ, "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'/', '$2', 0}}}", OBJ, "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'+', '$2', 'a'}}}", OBJ, "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'size', '$2'}}}", OBJ, "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'not', '$2'}}}", OBJ, "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'and', true, '$2'}}}", OBJ, "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'xor', '$2', true}}}", OBJ, "{1, 'EXIT'}"));
+  /* an error in an earlier body expression changes nothing */
+  CHECK(sel("{ { {'$1', '$2'}, {}, { {'div', '$2', 0}, {'div', '$2', 0}, '$1' } } }", OBJ, "1"));
+  /* in a guard, the same error fails the clause (the next is tried) */
+  CHECK(sel("{ { {'$1', '$2'}, { {'is_integer', {'div', '$2', 0}} }, {'pass'} },"
+            "  { '_', {}, {'fail'} } }", OBJ, "'fail'"));
+  CHECK(sel("{ { {'$1', '$2'}, { {'not', {'is_integer', {'div', '$2', 0}}} }, {'pass'} },"
+            "  { '_', {}, {'fail'} } }", OBJ, "'fail'"));
+  CHECK(sel("{ { {'$1', '$2'}, { {'orelse', {'==', {'div', '$2', 0}, 1}, true} }, {'pass'} },"
+            "  { '_', {}, {'fail'} } }", OBJ, "'fail'"));
+}
+
+/* andalso and orelse give their last argument as it is, in bodies and in
+** guards; the ones before it must be booleans. */
+static void test_andalso_last(void) {
+  CHECK(one("{'$1', '$2'}", "{}", "{'andalso', true, '$2'}", OBJ, "10"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'andalso', true, '$2'}}}", OBJ, "{1, 10}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'orelse', false, '$2'}}}", OBJ, "{1, 10}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'andalso', false, '$2'}}}", OBJ, "{1, false}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'orelse', true, '$2'}}}", OBJ, "{1, true}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'andalso', true, true, '$2'}}}", OBJ, "{1, 10}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'orelse', false, false, '$2'}}}", OBJ, "{1, 10}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'andalso', '$2'}}}", OBJ, "{1, 10}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'orelse', '$2'}}}", OBJ, "{1, 10}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'orelse', false, {{'$1'}}}}}", OBJ, "{1, {1}}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'andalso', true, '$_'}}}", OBJ, "{1, {1, 10}}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'andalso', true, '$2', true}}}", OBJ, "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'orelse', '$2', true}}}", OBJ, "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$1', {'andalso', true, {'div', '$2', 0}}}}", OBJ,
+            "{1, 'EXIT'}"));
+  CHECK(one("{'$1', '$2'}", "{ {'==', {'andalso', true, '$2'}, 10} }", "'pass'", OBJ, "'pass'"));
+  CHECK(one("{'$1', '$2'}", "{ {'==', {'orelse', false, '$2'}, 10} }", "'pass'", OBJ, "'pass'"));
+  CHECK(one("{'$1', '$2'}", "{ {'==', {'andalso', '$2'}, 10} }", "'pass'", OBJ, "'pass'"));
+  CHECK(one("{'$1', '$2'}", "{ {'andalso', true, '$2'} }", "'pass'", OBJ, NULL));   /* 10: no */
+}
+
+/* Integers are 64-bit and ETS's are bignums: a result past 64 bits raises
+** instead of wrapping around. A float result must be finite. */
+static void test_overflow(void) {
+  static const char *raise[] = {
+    "{'+', maxint, 1}", "{'-', minint, 1}", "{'+', minint, -1}", "{'-', maxint, -1}",
+    "{'*', maxint, 2}", "{'*', minint, -1}", "{'*', 4611686018427387904, 2}",
+    "{'-', minint}", "{'abs', minint}", "{'div', minint, -1}",
+    "{'bsl', 1, 63}", "{'bsl', 1, 64}", "{'bsl', 3, 62}", "{'bsl', -3, 62}", "{'bsl', maxint, 1}",
+    "{'bsl', 1, maxint}", "{'bsr', 1, -64}", "{'bsr', 1, minint}",
+    "{'/', 1, 0}", "{'/', 1, 0.0}", "{'/', 0, 0}", "{'/', 0.0, 0.0}", "{'/', 1, -0.0}",
+    "{'*', 1.0e308, 10}", "{'+', 1.0e308, 1.0e308}", "{'-', -1.0e308, 1.0e308}",
+    "{'+', inf, 1}", "{'-', inf}", "{'abs', -inf}", "{'+', nan}", "{'*', 0, inf}",
+    "{'round', 1.0e300}", "{'trunc', 1.0e19}", "{'round', 9223372036854775808.0}",
+    "{'trunc', inf}", "{'round', nan}", "{'float', 'a'}", "{'round', 'a'}", "{'trunc', {{}}}",
+  };
+  for (size_t i = 0; i < sizeof raise / sizeof raise[0]; i++) {
+    char g[200];
+    if (!val(raise[i], "'EXIT'")) fprintf(stderr, "  expression: %s\n", raise[i]);
+    CHECK(val(raise[i], "'EXIT'"));
+    snprintf(g, sizeof g, "{'is_number', %s}", raise[i]);   /* a guard fails */
+    CHECK(guard_fails(g));
+  }
+  /* ETS's results, where they fit in 64 bits */
+  CHECK(val("{'*', -4611686018427387904, 2}", "minint"));
+  CHECK(val("{'-', maxint}", "-9223372036854775807"));
+  CHECK(val("{'-', minint, -1}", "-9223372036854775807"));
+  CHECK(val("{'rem', minint, -1}", "0"));
+  CHECK(val("{'bsl', -1, 63}", "minint"));
+  CHECK(val("{'bsl', maxint, 0}", "maxint"));
+  CHECK(val("{'bsl', 0, maxint}", "0"));
+  CHECK(val("{'bsr', 0, minint}", "0"));
+  CHECK(val("{'bsl', 1, -100}", "0"));
+  CHECK(val("{'bsr', -1, 100}", "-1"));
+  CHECK(val("{'bsr', minint, 63}", "-1"));
+  CHECK(val("{'bsr', minint, 64}", "-1"));
+  CHECK(val("{'bsr', 16, -2}", "64"));
+  /* a float operand makes a float: no overflow, as in Erlang */
+  CHECK(val("{'+', maxint, 0.5}", "9223372036854775808.0"));
+  CHECK(val("{'*', maxint, 1.5}", "13835058055282163712.0"));
+  CHECK(val("{'-', minint, 0.5}", "minint"));   /* -2^63, integral: an integer */
+  CHECK(val("{'+', maxint, 1.0}", "'EXIT'"));   /* 1.0 is the integer 1 here */
+  /* round (half away from zero), trunc and float */
+  CHECK(val("{'round', 2.5}", "3"));
+  CHECK(val("{'round', -2.5}", "-3"));
+  CHECK(val("{'round', 0.49999999999999994}", "0"));
+  CHECK(val("{'trunc', -2.7}", "-2"));
+  CHECK(val("{'trunc', 9.2e18}", "9200000000000000000"));
+  CHECK(val("{'round', -9223372036854775808.0}", "minint"));
+  CHECK(val("{'round', 3}", "3"));
+  CHECK(val("{'trunc', -3}", "-3"));
+  CHECK(val("{'float', 2.5}", "2.5"));
+  CHECK(val("{'float', 3}", "3"));   /* 3.0 in ETS: one value here */
+  CHECK(val("{'float', maxint}", "9223372036854775808.0"));
+  /* a guard sees an overflow as an error: the clause fails (ETS, with
+  ** bignums, would pass it) */
+  CHECK(one("{'$1', '$2'}", "{ {'>', {'+', maxint, '$2'}, 0} }", "'pass'", OBJ, NULL));
 }
 
 static void test_clauses(void) {
@@ -969,6 +1086,9 @@ int main(void) {
   test_types();
   test_access();
   test_bodies();
+  test_body_errors();
+  test_andalso_last();
+  test_overflow();
   test_clauses();
   test_patterns();
   test_bound_key();

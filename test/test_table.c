@@ -166,6 +166,84 @@ static void test_iteration(hl_node *n) {
   hl_table_release(set);
 }
 
+/* s = the spec [{{'$1', '$2'}, [{'>', '$1', lo}], ['$1']}]: the keys above lo. */
+static void keys_above(hl_buf *s, int64_t lo) {
+  hl_buf_clear(s);
+  hl_term_array(s, 1);
+  hl_term_array(s, 3);
+  hl_term_array(s, 2);
+  hl_term_string(s, "$1", 2);
+  hl_term_string(s, "$2", 2);
+  hl_term_array(s, 1);
+  hl_term_array(s, 3);
+  hl_term_string(s, ">", 1);
+  hl_term_string(s, "$1", 2);
+  hl_term_int(s, lo);
+  hl_term_array(s, 1);
+  hl_term_string(s, "$1", 2);
+}
+
+/* 1 when o holds exactly the count int terms want[0..n). */
+static int ints_are(const hl_buf *o, size_t count, const int64_t *want, size_t n) {
+  size_t at = 0;
+  if (count != n) return 0;
+  for (size_t i = 0; i < n; i++) {
+    int64_t v;
+    size_t size = hl_term_get_int(o->data + at, o->len - at, &v);
+    if (size == 0 || v != want[i]) return 0;
+    at += size;
+  }
+  return at == o->len;
+}
+
+/* select and select_reverse; the expected results are ETS's (OTP 25). */
+static void test_select(hl_node *n) {
+  hl_table *oset = new_table(n, "sel_o", HL_ORDERED_SET), *set = new_table(n, "sel_s", HL_SET);
+  static const int64_t up[] = {2, 3, 4, 5, 6, 7}, down[] = {7, 6, 5, 4, 3, 2};
+  hl_buf spec, fwd;
+  size_t count = 99, fcount = 99;
+  hl_buf_init(&spec);
+  hl_buf_init(&fwd);
+  for (int i = 7; i >= 1; i--) {
+    obj(i, i * 10);
+    CHECK(hl_table_insert(oset, b.data, b.len) == HL_OK);
+    CHECK(hl_table_insert(set, b.data, b.len) == HL_OK);
+  }
+  keys_above(&spec, 1);
+  hl_buf_clear(&out);
+  CHECK(hl_table_select(oset, spec.data, spec.len, &out, &count) == HL_OK);
+  CHECK(ints_are(&out, count, up, 6));
+  hl_buf_clear(&out);
+  CHECK(hl_table_select_reverse(oset, spec.data, spec.len, &out, &count) == HL_OK);
+  CHECK(ints_are(&out, count, down, 6));
+  /* in a hash table select_reverse is select */
+  CHECK(hl_table_select(set, spec.data, spec.len, &fwd, &fcount) == HL_OK);
+  hl_buf_clear(&out);
+  CHECK(hl_table_select_reverse(set, spec.data, spec.len, &out, &count) == HL_OK);
+  CHECK(count == 6 && fcount == 6 && out.len == fwd.len && memcmp(out.data, fwd.data, fwd.len) == 0);
+  /* nothing matches: no results, out untouched */
+  keys_above(&spec, 50);
+  hl_buf_clear(&out);
+  hl_buf_append(&out, "x", 1);
+  CHECK(hl_table_select_reverse(oset, spec.data, spec.len, &out, &count) == HL_OK);
+  CHECK(count == 0 && out.len == 1);
+  /* a bad spec: the compiler's message; not a term at all: HL_EFORMAT */
+  hl_buf_clear(&spec);
+  hl_term_array(&spec, 1);
+  hl_term_int(&spec, 5);
+  CHECK(hl_table_select_reverse(oset, spec.data, spec.len, &out, &count) == HL_EBADARG);
+  CHECK(has_msg("hl_table_select_reverse: match spec: clause 1: a clause must be an array"));
+  CHECK(hl_table_select(oset, "\x60", 1, &out, &count) == HL_EFORMAT);
+  CHECK(has_msg("hl_table_select: spec is not a well-formed term"));
+  CHECK(count == 0 && out.len == 1);
+  hl_buf_free(&spec);
+  hl_buf_free(&fwd);
+  hl_table_drop(oset);
+  hl_table_drop(set);
+  hl_table_release(oset);
+  hl_table_release(set);
+}
+
 static void test_errors(hl_node *n) {
   hl_table *t = new_table(n, "errors", HL_SET), *again = NULL, *found = NULL;
   hl_table_opts o = {HL_SET, HL_PUBLIC, 1, 3};
@@ -246,6 +324,7 @@ int main(void) {
   test_counters(n);
   test_bytes(n);
   test_iteration(n);
+  test_select(n);
   test_errors(n);
   test_access(n);
   hl_node_stop(n);
