@@ -1,8 +1,9 @@
 -- trust_spec.lua — the node knows who really sent each message, and the
 -- behaviours act on that rather than on what a message says about its
 -- sender: hl.receive_with_sender and hl.send_alias, forged calls to a
--- server, forged requests to the table manager, forged EXIT messages,
--- and calls to oneself.
+-- server, forged requests to the table manager, forged EXIT and DOWN
+-- messages, calls to oneself, and the crash reports that belong to the
+-- host (hl.logs).
 local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
 local hl = S.hl
 local expect, tagged, none = S.expect, S.tagged, S.none
@@ -467,5 +468,32 @@ describe("forged requests to the table manager", function()
     assert.are.equal("owned", tm.info()[1].state)
     assert.is_true(tm.release("plain"))
     assert.are.same({}, tm.info())
+  end)
+end)
+
+-- ---------------------------------------------------------------- crash reports
+
+describe("hl.logs belongs to the host", function()
+  before_each(function() S.start(2) end)
+  after_each(function() hl.logs(); pcall(hl.stop) end)
+
+  it("a process cannot read or empty the host's crash reports", function()
+    local crasher = hl.spawn(function() error("visible to the host only", 0) end)
+    assert(S.dead(crasher))
+    run(function(host)
+      local h = require("heirloom")
+      local ok, e = pcall(h.logs)
+      h.send(host, { "logs", ok, ok and #e or tostring(e) })
+    end)
+    local m = expect(tagged("logs"), 2000)
+    assert.is_false(m[2])
+    assert.are.equal("heirloom.logs: crash reports belong to the host: a process cannot " ..
+      "read them", m[3])
+    local logs = hl.logs()
+    local found = false
+    for _, line in ipairs(logs) do
+      if line:find("visible to the host only", 1, true) then found = true end
+    end
+    assert.is_true(found, S.show(logs))
   end)
 end)

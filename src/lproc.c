@@ -594,11 +594,14 @@ static int l_run(lua_State *L) {
   return 1;
 }
 
+/* Crash reports carry other processes' error values: they are the host's. */
 static int l_logs(lua_State *L) {
   lbind *b;
   char **lines;
   size_t n;
-  me(L, "logs", &b);
+  if (!me(L, "logs", &b)->host)
+    return luaL_error(L, "heirloom.logs: crash reports belong to the host: a process cannot "
+                         "read them");
   n = logger_take(&b->node->log, &lines);
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
