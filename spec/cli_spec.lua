@@ -189,6 +189,26 @@ describe("heirloom command #child", function()
       os.remove(path)
     end)
 
+    it("a file that returns nothing or nil says what it must return, naming the file", function()
+      local path = os.tmpname() .. ".lua"
+      for _, case in ipairs({ { "", "1", "nothing" }, { "return\n", "1", "nothing" },
+                              { "local x\n\nreturn nil\n", "3", "nil" },
+                              { "-- nothing here\nlocal app = {}\n", "2", "nothing" } }) do
+        write(path, case[1])
+        local out, err, status = heirloom("run " .. quote(path))
+        assert.are.equal(1, status)
+        assert.are.equal("", out)
+        assert.are.equal(("heirloom: %s:%s: the application file must return a table, got %s: "
+          .. "return { supervisor = <a supervisor spec> } or { main = { module, function, args... } } "
+          .. "(see docs/heirloom-command.md)\n"):format(path, case[2], case[3]), err)
+        _, err, status = heirloom("shell " .. quote(path), "1\n")
+        assert.are.equal(1, status)
+        assert.is_truthy(err:find(path .. ":" .. case[2] .. ": the application file must return a table, got "
+          .. case[3], 1, true), err)
+      end
+      os.remove(path)
+    end)
+
     it("a missing file is reported, status 1", function()
       local _, err, status = heirloom("run /nonexistent/app.lua")
       assert.are.equal(1, status)

@@ -118,6 +118,14 @@ end
 local APP_FIELDS = { name = true, node = true, supervisor = true, main = true }
 local NODE_FIELDS = { schedulers = true, data_dir = true, memory_limit = true }
 
+-- What an application file returns that is not a description: what it
+-- must return instead. got: a type name, or "nothing".
+local function not_a_table(where, got)
+  return ("%s: the application file must return a table, got %s: return { supervisor = <a " ..
+          "supervisor spec> } or { main = { module, function, args... } } (see " ..
+          "docs/heirloom-command.md)"):format(where, got)
+end
+
 -- Runs the application file's chunk and returns its table and the line
 -- of the return statement (where a bad description is reported), or nil
 -- and a message that starts with "file:line:".
@@ -130,10 +138,14 @@ function M.load(path)
     if info and info.source == source and info.what == "main" then line = info.currentline end
   end
   debug.sethook(on_return, "r")
-  local ok, result = xpcall(chunk, debug.traceback)
+  local r = table.pack(xpcall(chunk, debug.traceback))
   debug.sethook()
-  if not ok then return nil, M.error_text(result) end
-  return result, M.return_line(path, line)
+  if not r[1] then return nil, M.error_text(r[2]) end
+  line = M.return_line(path, line)
+  if r[2] == nil then    -- an empty file, a bare return, return nil
+    return nil, not_a_table(path .. ":" .. line, r.n == 1 and "nothing" or "nil")
+  end
+  return r[2], line
 end
 
 -- The hook sees a return at the line where its expression ends: a
@@ -179,9 +191,7 @@ end
 -- where}; raises "file:line: message" when it is not a description.
 function M.describe(value, path, line)
   local where = path .. ":" .. line
-  if type(value) ~= "table" then
-    app_error(where, "the application file must return a table, got %s", type(value))
-  end
+  if type(value) ~= "table" then error(not_a_table(where, type(value)), 0) end
   local app
   if value.supervisor == nil and value.main == nil and value.children ~= nil then
     app = { supervisor = value, name = value.name }     -- a supervisor spec on its own
