@@ -561,6 +561,26 @@ describe("heirloom command #child", function()
       end)
     end
 
+    it("SIGINT interrupts a chunk blocked in hl.receive(); the next chunks wait as usual", function()
+      local sh = start_shell(APPS .. "solo.lua", table.concat({
+        "io.stdout:write('waiting\\n'); io.stdout:flush()",
+        "hl.receive()",
+        "io.stdout:write(tostring(hl.receive(200)) .. ' after 200 ms\\n'); io.stdout:flush()",
+      }, "\n") .. "\n")
+      assert.is_true(wait_for(function() return sh.output():find("waiting", 1, true) end), sh.output())
+      sleep(0.2)
+      os.execute("kill -INT " .. sh.pid)
+      assert.is_true(wait_for(function() return sh.output():find("after 200 ms", 1, true) end, 10),
+                     sh.output())
+      assert.is_nil(sh.status())
+      os.execute("kill -TERM " .. sh.pid)
+      assert.is_true(wait_for(function() return sh.status() ~= nil end, 10), sh.output())
+      assert.are.equal(0, sh.status())
+      assert_in_order(sh.output(), "waiting", "interrupted", "nil after 200 ms",
+                      "SIGTERM: leaving the shell", "solo stopped")
+      sh.clean()
+    end)
+
     it("SIGTERM while the shell's application start blocks stops it and exits 0", function()
       local sh = start_shell(APPS .. "blocked.lua", "print('prompt reached')\n")
       assert.is_true(wait_for(function() return sh.output():find("stuck start blocks", 1, true) end),
