@@ -33,7 +33,7 @@ CORE += supervisor
 BIND += lsupervisor
 TESTS += test_supervisor
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
-CLI = cli cli_lib cli_shell
+CLI = cli cli_lib cli_shell cli_signal
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
 
 .PHONY: all deps run test check-asan check-tsan bench clean

@@ -33,7 +33,8 @@ typedef enum hl_status {
   HL_ECLOSED,     /* the table was dropped or the node stopped */
   HL_ETYPE,       /* the operation does not apply to this table type */
   HL_EFORMAT,     /* bytes that are not a well-formed term */
-  HL_ESTORE       /* the durable store or a table file failed: the message says how */
+  HL_ESTORE,      /* the durable store or a table file failed: the message says how */
+  HL_EINTR        /* the wait was interrupted (hl_interrupt) */
 } hl_status;
 
 /* The message of the last failed call in this thread ("" if none). */
@@ -133,6 +134,16 @@ hl_status hl_send_name(hl_node *node, const char *name, const void *msg, size_t 
 ** the host (schedulers = 0) it runs the node while it waits, and answers
 ** HL_ECLOSED when nothing could ever arrive. */
 hl_status hl_receive(hl_node *node, int timeout_ms, hl_buf *out);
+
+/* Interrupts (on = 1) a host process's waits for messages — hl_receive on
+** its thread, hl.receive and everything built on it in a Lua state bound
+** to it — until withdrawn (on = 0): the wait under way gives up at once,
+** and so does every later one, hl_receive with HL_EINTR and hl.receive
+** with the error "heirloom.receive: interrupted". Messages already there
+** are still taken. For a thread that watches signals (it takes a lock:
+** not from a signal handler). HL_EBADARG if pid is not a live host
+** process. */
+hl_status hl_interrupt(hl_node *node, hl_pid pid, int on);
 
 /* Registered names. */
 hl_status hl_register(hl_node *node, const char *name, hl_pid pid);
@@ -267,6 +278,9 @@ hl_status hl_table_incr(hl_table *t, const void *key, size_t klen,
 ** node, each used by one thread at a time. */
 struct lua_State;
 int hl_lua_attach(struct lua_State *L, hl_node *node);
+/* The pid of the host process that L is bound to (by hl_lua_attach or
+** heirloom.start); 0 if none. */
+hl_pid hl_lua_self(struct lua_State *L);
 
 #ifdef __cplusplus
 }

@@ -27,10 +27,12 @@ local function write(path, s)
 end
 
 -- Runs the command with args (a shell string), stdin from input if given;
--- returns stdout, stderr and the exit status.
-local function heirloom(args, input)
+-- returns stdout, stderr and the exit status. With seconds, a command
+-- still running after them is killed (status 137).
+local function heirloom(args, input, seconds)
   local base = os.tmpname()
   local cmd = quote(HEIRLOOM) .. " " .. args .. " >" .. base .. ".out 2>" .. base .. ".err"
+  if seconds ~= nil then cmd = "timeout -s KILL " .. seconds .. " " .. cmd end
   if input ~= nil then
     write(base .. ".in", input)
     cmd = cmd .. " <" .. base .. ".in"
@@ -83,6 +85,29 @@ local function start_run(app)
     status = function() return tonumber((read(base .. ".status") or ""):match("%d+")) end,
     clean = function()
       for _, ext in ipairs({ "", ".out", ".pid", ".status" }) do os.remove(base .. ext) end
+    end,
+  }
+end
+
+-- `heirloom shell APP` in the background, reading from a fifo that stays
+-- open (so only a signal ends it), with input written into it first.
+local function start_shell(app, input)
+  local base = os.tmpname()
+  os.remove(base)
+  os.execute("mkfifo " .. base .. ".fifo")
+  local script = string.format(
+    "exec 3<>%s; printf '%%s' %s >&3; %s shell %s <%s >%s 2>&1 & echo $! >%s; wait $!; echo $? >%s",
+    base .. ".fifo", quote(input), quote(HEIRLOOM), quote(app), base .. ".fifo", base .. ".out",
+    base .. ".pid", base .. ".status")
+  os.execute("sh -c " .. quote(script) .. " >/dev/null 2>&1 &")
+  assert(wait_for(function() return (read(base .. ".pid") or ""):match("%d+") ~= nil end),
+         "heirloom shell did not start")
+  return {
+    pid = read(base .. ".pid"):match("%d+"),
+    output = function() return read(base .. ".out") or "" end,
+    status = function() return tonumber((read(base .. ".status") or ""):match("%d+")) end,
+    clean = function()
+      for _, ext in ipairs({ ".fifo", ".out", ".pid", ".status" }) do os.remove(base .. ext) end
     end,
   }
 end
@@ -189,6 +214,26 @@ describe("heirloom command #child", function()
       os.remove(path)
     end)
 
+    it("a file that returns nothing or nil says what it must return, naming the file", function()
+      local path = os.tmpname() .. ".lua"
+      for _, case in ipairs({ { "", "1", "nothing" }, { "return\n", "1", "nothing" },
+                              { "local x\n\nreturn nil\n", "3", "nil" },
+                              { "-- nothing here\nlocal app = {}\n", "2", "nothing" } }) do
+        write(path, case[1])
+        local out, err, status = heirloom("run " .. quote(path))
+        assert.are.equal(1, status)
+        assert.are.equal("", out)
+        assert.are.equal(("heirloom: %s:%s: the application file must return a table, got %s: "
+          .. "return { supervisor = <a supervisor spec> } or { main = { module, function, args... } } "
+          .. "(see docs/heirloom-command.md)\n"):format(path, case[2], case[3]), err)
+        _, err, status = heirloom("shell " .. quote(path), "1\n")
+        assert.are.equal(1, status)
+        assert.is_truthy(err:find(path .. ":" .. case[2] .. ": the application file must return a table, got "
+          .. case[3], 1, true), err)
+      end
+      os.remove(path)
+    end)
+
     it("a missing file is reported, status 1", function()
       local _, err, status = heirloom("run /nonexistent/app.lua")
       assert.are.equal(1, status)
@@ -256,6 +301,64 @@ describe("heirloom command #child", function()
       assert.are.equal(0, run.status())
       assert_in_order(run.output(), "SIGINT: stopping stubborn", "mule ignores shutdown",
                       "SIGINT again: killing stubborn", "stubborn stopped (killed)")
+      run.clean()
+    end)
+
+    it("SIGTERM while the application's start blocks stops it and exits 0", function()
+      local run = start_run(APPS .. "blocked.lua")
+      assert.is_true(wait_for(function() return run.output():find("stuck start blocks", 1, true) end),
+                     run.output())
+      assert.is_truthy(run.output():find("early started", 1, true))
+      signal(run, "TERM")
+      assert.is_true(wait_for(function() return run.status() ~= nil end, 10), run.output())
+      assert.are.equal(0, run.status())
+      -- the top supervisor is blocked in its second child's start, where it
+      -- cannot see the shutdown: after a grace time it is killed
+      assert_in_order(run.output(), "heirloom: SIGTERM: stopping blocked (its start had not finished)",
+                      "heirloom: blocked did not stop within 2000 ms: killing it",
+                      "heirloom: blocked stopped (killed)")
+      run.clean()
+    end)
+
+    it("SIGTERM during a start that then finishes stops the application in order", function()
+      local run = start_run(APPS .. "slow.lua")
+      assert.is_true(wait_for(function() return run.output():find("late start waits", 1, true) end),
+                     run.output())
+      signal(run, "TERM")
+      assert.is_true(wait_for(function() return run.status() ~= nil end, 10), run.output())
+      assert.are.equal(0, run.status())
+      assert_in_order(run.output(), "heirloom: SIGTERM: stopping slow (its start had not finished)",
+                      "late started", "late stopping (shutdown)", "early stopping (shutdown)",
+                      "heirloom: slow stopped")
+      assert.is_nil(run.output():find("did not stop within", 1, true))
+      run.clean()
+    end)
+
+    it("a second SIGINT while the blocked start is being stopped kills it at once", function()
+      local run = start_run(APPS .. "blocked.lua")
+      assert.is_true(wait_for(function() return run.output():find("stuck start blocks", 1, true) end),
+                     run.output())
+      signal(run, "INT")
+      assert.is_true(wait_for(function() return run.output():find("SIGINT: stopping blocked", 1, true) end),
+                     run.output())
+      signal(run, "INT")
+      assert.is_true(wait_for(function() return run.status() ~= nil end, 10), run.output())
+      assert.are.equal(0, run.status())
+      assert_in_order(run.output(), "SIGINT: stopping blocked", "SIGINT again: killing blocked",
+                      "blocked stopped (killed)")
+      assert.is_nil(run.output():find("did not stop within", 1, true))
+      run.clean()
+    end)
+
+    it("a forged EXIT of the top process sent to the command's host is not believed", function()
+      local run = start_run(APPS .. "forger.lua")
+      assert.is_true(wait_for(function() return run.output():find("forged", 1, true) end), run.output())
+      sleep(0.3)
+      assert.is_nil(run.status())
+      signal(run, "TERM")
+      assert.is_true(wait_for(function() return run.status() ~= nil end, 10), run.output())
+      assert.are.equal(0, run.status())
+      assert.is_nil(run.output():find("exited on its own", 1, true))
       run.clean()
     end)
 
@@ -426,6 +529,69 @@ describe("heirloom command #child", function()
                                       "type(require('cli_worker').loop)\n")
       assert.are.equal(0, status)
       assert.is_truthy(out:find("function\n", 1, true), out)
+    end)
+
+    it("tree(hl.self()) and which_children(hl.self()) fail at once instead of hanging", function()
+      local out, err, status = heirloom("shell", table.concat({
+        "tree(hl.self())",
+        "print(pcall(hl.supervisor.which_children, hl.self()))",
+        "print('done')",
+      }, "\n") .. "\n", 20)
+      assert.are.equal(0, status, err)
+      assert.is_truthy(out:find("(which_children failed: heirloom.supervisor.which_children: " ..
+        "calling_self: a process cannot call itself", 1, true), out)
+      assert.is_truthy(out:find("false\theirloom.supervisor.which_children: calling_self", 1, true), out)
+      assert.is_truthy(out:find("done\n", 1, true), out)
+    end)
+
+    for _, sig in ipairs({ "TERM", "HUP" }) do
+      it("SIG" .. sig .. " ends a shell whose chunk is blocked in hl.receive(), stopping the application", function()
+        local sh = start_shell(APPS .. "solo.lua", "io.stdout:write('waiting\\n'); io.stdout:flush()\nhl.receive()\nprint('not reached')\n")
+        assert.is_true(wait_for(function() return sh.output():find("waiting", 1, true) end), sh.output())
+        sleep(0.2)
+        assert.is_nil(sh.status())
+        os.execute("kill -" .. sig .. " " .. sh.pid)
+        assert.is_true(wait_for(function() return sh.status() ~= nil end, 10), sh.output())
+        assert.are.equal(0, sh.status())
+        local out = sh.output()
+        assert_in_order(out, "interrupted", "SIG" .. sig .. ": leaving the shell",
+                        "stopping solo", "solo_worker stopping (shutdown)", "solo stopped")
+        assert.is_nil(out:find("not reached", 1, true))
+        sh.clean()
+      end)
+    end
+
+    it("SIGINT interrupts a chunk blocked in hl.receive(); the next chunks wait as usual", function()
+      local sh = start_shell(APPS .. "solo.lua", table.concat({
+        "io.stdout:write('waiting\\n'); io.stdout:flush()",
+        "hl.receive()",
+        "io.stdout:write(tostring(hl.receive(200)) .. ' after 200 ms\\n'); io.stdout:flush()",
+      }, "\n") .. "\n")
+      assert.is_true(wait_for(function() return sh.output():find("waiting", 1, true) end), sh.output())
+      sleep(0.2)
+      os.execute("kill -INT " .. sh.pid)
+      assert.is_true(wait_for(function() return sh.output():find("after 200 ms", 1, true) end, 10),
+                     sh.output())
+      assert.is_nil(sh.status())
+      os.execute("kill -TERM " .. sh.pid)
+      assert.is_true(wait_for(function() return sh.status() ~= nil end, 10), sh.output())
+      assert.are.equal(0, sh.status())
+      assert_in_order(sh.output(), "waiting", "interrupted", "nil after 200 ms",
+                      "SIGTERM: leaving the shell", "solo stopped")
+      sh.clean()
+    end)
+
+    it("SIGTERM while the shell's application start blocks stops it and exits 0", function()
+      local sh = start_shell(APPS .. "blocked.lua", "print('prompt reached')\n")
+      assert.is_true(wait_for(function() return sh.output():find("stuck start blocks", 1, true) end),
+                     sh.output())
+      os.execute("kill -TERM " .. sh.pid)
+      assert.is_true(wait_for(function() return sh.status() ~= nil end, 10), sh.output())
+      assert.are.equal(0, sh.status())
+      assert_in_order(sh.output(), "SIGTERM: stopping blocked (its start had not finished)",
+                      "blocked stopped (killed)")
+      assert.is_nil(sh.output():find("prompt reached", 1, true))
+      sh.clean()
     end)
 
     it("SIGTERM ends a shell that waits for input, stopping the application", function()

@@ -162,14 +162,18 @@ int alias_drop(proc *p, uint64_t ref) {
   return found;
 }
 
-int alias_send(node *n, uint64_t ref, const unsigned char *term, size_t len) {
-  uint64_t pid = map_get(&n->procs.aliases, ref);
+int alias_send_owned(node *n, uint64_t ref, uint64_t owner, uint64_t from,
+                     const unsigned char *term, size_t len) {
   proc *p;
   int ok;
-  if (pid == 0 || (p = ptab_get(&n->procs, pid)) == NULL) return 0;
-  ok = proc_deliver_alias(p, ref, term, len);
+  if (owner == 0 || (p = ptab_get(&n->procs, owner)) == NULL) return 0;
+  ok = proc_deliver_alias(p, ref, from, term, len);   /* checks ref is p's */
   proc_unref(p);
   return ok;
+}
+
+int alias_send(node *n, uint64_t ref, uint64_t from, const unsigned char *term, size_t len) {
+  return alias_send_owned(n, ref, map_get(&n->procs.aliases, ref), from, term, len);
 }
 
 void alias_forget(node *n, uint64_t *refs, size_t count) {

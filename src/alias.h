@@ -38,8 +38,14 @@ void alias_map_destroy(alias_map *m);
 uint64_t alias_make(proc *p);
 /* Deactivates ref if p owns it; 1 if it was active. */
 int alias_drop(proc *p, uint64_t ref);
-/* Delivers to the owner of ref while it is active; 0 when dropped. */
-int alias_send(hl_node *n, uint64_t ref, const unsigned char *term, size_t len);
+/* Delivers to the owner of ref while it is active; 0 when dropped. from:
+** the true sender (see proc_deliver_from). */
+int alias_send(hl_node *n, uint64_t ref, uint64_t from, const unsigned char *term, size_t len);
+/* The same, only if ref is an active alias of process owner: a reply
+** address taken from a message reaches no one but the process that sent
+** it. */
+int alias_send_owned(hl_node *n, uint64_t ref, uint64_t owner, uint64_t from,
+                     const unsigned char *term, size_t len);
 /* 1 if ref is one of p's active aliases (p's lock held). */
 int alias_active_locked(const proc *p, uint64_t ref);
 /* Forgets the routes of an exiting process's aliases (its list, taken

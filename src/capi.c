@@ -141,7 +141,10 @@ hl_status hl_send(hl_node *node, hl_pid to, const void *msg, size_t len) {
     return fail(HL_EFORMAT, "hl_send", "msg is not a well-formed term");
   p = ptab_get(&node->procs, to);
   if (p == NULL) return HL_OK;     /* dropped, as in Erlang */
-  proc_deliver(p, msg, len);
+  /* the sender is the calling thread's process, or the node's host process */
+  proc_deliver_from(p, attached.node == node && attached.me != NULL ? attached.me->pid
+                                                                    : node->host_pid,
+                    msg, len);
   proc_unref(p);
   return HL_OK;
 }
@@ -159,15 +162,26 @@ hl_status hl_receive(hl_node *node, int timeout_ms, hl_buf *out) {
   p->deadline = timeout_ms < 0 ? -1 : sched_now() + timeout_ms;
   proc_mail_rewind(p);
   while ((m = proc_mail_next(p)) == NULL) {
+    int waited;
     if (p->deadline >= 0 && sched_now() >= p->deadline)
       return fail(HL_ENOTFOUND, "hl_receive", "no message before the timeout");
-    if (proc_host_wait(p) != 0)
+    waited = proc_host_wait(p);
+    if (waited == -2) return fail(HL_EINTR, "hl_receive", "interrupted (hl_interrupt)");
+    if (waited != 0)
       return fail(HL_ECLOSED, "hl_receive", "the node is idle and no message can arrive");
   }
   buf_put(B(out), m->data, m->len);
   proc_mail_take(p, m);
   if (!buf_ok(B(out))) return fail(HL_ENOMEM, "hl_receive", "out of memory (the message is lost)");
   return HL_OK;
+}
+
+hl_status hl_interrupt(hl_node *node, hl_pid pid, int on) {
+  proc *p = ptab_get(&node->procs, pid);
+  int host = p != NULL && p->host;
+  if (host) proc_interrupt(p, on != 0);
+  if (p != NULL) proc_unref(p);
+  return host ? HL_OK : fail(HL_EBADARG, "hl_interrupt", "pid is not a live host process");
 }
 
 hl_status hl_register(hl_node *node, const char *name, hl_pid pid) {

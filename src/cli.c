@@ -6,10 +6,10 @@
 ** helpers are Lua (cli_lib.lua); this file owns the process: arguments,
 ** search paths, the node, and the signals.
 **
-** Signals are never handled in a signal handler here: under `run` they
-** are blocked in every thread and one thread takes them with sigwait and
-** sends the host a message, so the run loop simply receives. The shell
-** installs its own handlers (cli_shell.c) that only write to a pipe.
+** Signals (cli_signal.c) are blocked in every thread of the node; the
+** main thread, the host, takes them, and a watcher thread interrupts the
+** host's receive, whatever it waits for: the application's start, the run
+** loop or a chunk at the shell's prompt.
 */
 #include <errno.h>
 #include <lauxlib.h>
@@ -25,9 +25,8 @@
 
 #include "cli_lib.h"
 #include "cli_shell.h"
+#include "cli_signal.h"
 #include "heirloom.h"
-
-#define HOST_NAME "heirloom.cli"   /* the host's registered name under run */
 
 typedef struct cli_opts {
   const char *command;     /* "run" or "shell" */
@@ -273,44 +272,6 @@ static void handled_signals(sigset_t *set) {
   sigaddset(set, SIGHUP);
 }
 
-typedef struct signal_thread {
-  pthread_t thread;
-  hl_node *node;
-} signal_thread;
-
-static void free_buf(void *b) {
-  hl_buf_free(b);
-}
-
-/* Takes the signals that `run` handles and sends each to the host as
-** {"heirloom.signal", "SIGTERM"}; the run loop does the rest. */
-static void *take_signals(void *arg) {
-  signal_thread *st = arg;
-  sigset_t set;
-  hl_buf msg;
-  handled_signals(&set);
-  hl_buf_init(&msg);
-  pthread_cleanup_push(free_buf, &msg);   /* the thread ends by cancellation */
-  for (;;) {
-    int sig;
-    const char *name;
-    if (sigwait(&set, &sig) != 0) continue;
-    name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
-    hl_buf_clear(&msg);
-    hl_term_array(&msg, 2);
-    hl_term_string(&msg, "heirloom.signal", strlen("heirloom.signal"));
-    hl_term_string(&msg, name, strlen(name));
-    if (hl_term_check(&msg) == HL_OK) {
-      int old;
-      pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-      hl_send_name(st->node, HOST_NAME, msg.data, msg.len);
-      pthread_setcancelstate(old, NULL);
-    }
-  }
-  pthread_cleanup_pop(1);
-  return NULL;
-}
-
 /* ---- the commands ---- */
 
 static void report(lua_State *L) {
@@ -319,9 +280,13 @@ static void report(lua_State *L) {
   lua_pop(L, 1);
 }
 
-/* Starts the node and binds L to it as a host process. */
-static hl_node *start_node(lua_State *L, const hl_config *cfg) {
+/* Starts the node, binds L to it as a host process, and takes the
+** signals on this thread (the node's threads keep them blocked). */
+static hl_node *start_node(lua_State *L, const hl_config *cfg, int signal_mode) {
   hl_node *node;
+  sigset_t set;
+  handled_signals(&set);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);  /* every thread from here on */
   if (hl_node_start(cfg, &node) != HL_OK) {
     say("cannot start the node: %s", hl_errmsg(), NULL);
     return NULL;
@@ -332,71 +297,70 @@ static hl_node *start_node(lua_State *L, const hl_config *cfg) {
     return NULL;
   }
   lua_pop(L, 1);
+  if (!cli_signal_start(node, hl_lua_self(L), signal_mode)) {
+    say("%s", "cannot watch for signals", NULL);
+    lua_close(L);
+    hl_node_stop(node);
+    return NULL;
+  }
   return node;
+}
+
+static void stop_node(lua_State *L, hl_node *node) {
+  cli_signal_stop();
+  lua_close(L);
+  hl_node_stop(node);
+}
+
+/* Starts the application: 1 once it runs, 0 when a signal stopped it as
+** it started, -1 when it cannot start (reported). */
+static int start_app(lua_State *L, int app) {
+  int started;
+  lua_pushvalue(L, app);
+  if (!cli_lib_call(L, "start", 1, 1)) {
+    report(L);
+    return -1;
+  }
+  started = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return started;
 }
 
 static int cmd_run(lua_State *L, int app, const cli_opts *o) {
   hl_config cfg;
   hl_node *node;
-  signal_thread st;
-  sigset_t set;
-  int status;
+  int status = 1, started;
   node_config(L, app, o, &cfg);
-  handled_signals(&set);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);  /* every thread from here on */
-  node = start_node(L, &cfg);
+  node = start_node(L, &cfg, CLI_SIGNAL_RUN);
   if (node == NULL) return 1;
-  lua_pushliteral(L, HOST_NAME);
-  if (cli_lib_call(L, "register_host", 1, 0)) {
+  started = start_app(L, app);
+  if (started == 0) {
+    status = 0;                 /* stopped on a signal as it started */
+  } else if (started > 0) {
     lua_pushvalue(L, app);
-    if (cli_lib_call(L, "start", 1, 0)) goto started;
+    if (cli_lib_call(L, "run", 1, 1)) {
+      status = (int)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    } else {
+      report(L);
+    }
   }
-  report(L);
-  lua_close(L);
-  hl_node_stop(node);
-  return 1;
-started:
-  st.node = node;
-  if (pthread_create(&st.thread, NULL, take_signals, &st) != 0) {
-    say("%s", "cannot start the signal thread", NULL);
-    lua_pushvalue(L, app);
-    cli_lib_call(L, "stop", 1, 0);
-    lua_close(L);
-    hl_node_stop(node);
-    return 1;
-  }
-  lua_pushvalue(L, app);
-  if (cli_lib_call(L, "run", 1, 1)) {
-    status = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-  } else {
-    report(L);
-    status = 1;
-  }
-  pthread_cancel(st.thread);
-  pthread_join(st.thread, NULL);
-  lua_close(L);
-  hl_node_stop(node);
+  stop_node(L, node);
   return status;
 }
 
 static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
   hl_config cfg;
   hl_node *node;
-  sigset_t set;
   int status = 0;
   node_config(L, app, o, &cfg);
-  handled_signals(&set);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);  /* the scheduler threads keep it */
-  node = start_node(L, &cfg);
+  node = start_node(L, &cfg, CLI_SIGNAL_SHELL);
   if (node == NULL) return 1;
   if (app != 0) {
-    lua_pushvalue(L, app);
-    if (!cli_lib_call(L, "start", 1, 0)) {
-      report(L);
-      lua_close(L);
-      hl_node_stop(node);
-      return 1;
+    int started = start_app(L, app);
+    if (started <= 0) {
+      stop_node(L, node);
+      return started < 0;
     }
   }
   lua_pushglobaltable(L);
@@ -414,8 +378,7 @@ static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
       status = 1;
     }
   }
-  lua_close(L);
-  hl_node_stop(node);
+  stop_node(L, node);
   return status;
 }
 
@@ -435,6 +398,8 @@ int main(int argc, char **argv) {
     lua_close(L);
     return 1;
   }
+  lua_pushcfunction(L, cli_signal_take);
+  lua_setfield(L, -2, "take_signal");
   lua_pop(L, 1);
   if (o.app != NULL) {
     if (!load_app(L, o.app)) {

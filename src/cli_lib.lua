@@ -118,6 +118,14 @@ end
 local APP_FIELDS = { name = true, node = true, supervisor = true, main = true }
 local NODE_FIELDS = { schedulers = true, data_dir = true, memory_limit = true }
 
+-- What an application file returns that is not a description: what it
+-- must return instead. got: a type name, or "nothing".
+local function not_a_table(where, got)
+  return ("%s: the application file must return a table, got %s: return { supervisor = <a " ..
+          "supervisor spec> } or { main = { module, function, args... } } (see " ..
+          "docs/heirloom-command.md)"):format(where, got)
+end
+
 -- Runs the application file's chunk and returns its table and the line
 -- of the return statement (where a bad description is reported), or nil
 -- and a message that starts with "file:line:".
@@ -130,10 +138,14 @@ function M.load(path)
     if info and info.source == source and info.what == "main" then line = info.currentline end
   end
   debug.sethook(on_return, "r")
-  local ok, result = xpcall(chunk, debug.traceback)
+  local r = table.pack(xpcall(chunk, debug.traceback))
   debug.sethook()
-  if not ok then return nil, M.error_text(result) end
-  return result, M.return_line(path, line)
+  if not r[1] then return nil, M.error_text(r[2]) end
+  line = M.return_line(path, line)
+  if r[2] == nil then    -- an empty file, a bare return, return nil
+    return nil, not_a_table(path .. ":" .. line, r.n == 1 and "nothing" or "nil")
+  end
+  return r[2], line
 end
 
 -- The hook sees a return at the line where its expression ends: a
@@ -179,9 +191,7 @@ end
 -- where}; raises "file:line: message" when it is not a description.
 function M.describe(value, path, line)
   local where = path .. ":" .. line
-  if type(value) ~= "table" then
-    app_error(where, "the application file must return a table, got %s", type(value))
-  end
+  if type(value) ~= "table" then error(not_a_table(where, type(value)), 0) end
   local app
   if value.supervisor == nil and value.main == nil and value.children ~= nil then
     app = { supervisor = value, name = value.name }     -- a supervisor spec on its own
@@ -218,8 +228,97 @@ function M.describe(value, path, line)
   return app
 end
 
--- Starts the application's top process, linked to the host; returns its
--- pid or raises "file:line: message".
+-- ---------------------------------------------------------------- signals
+
+-- The command (src/cli_signal.c) replaces this: the name of a signal that
+-- asked for a stop ("SIGTERM"), taken once, or nil. While one waits to be
+-- taken every receive of the host raises "interrupted" at once.
+function M.take_signal() return nil end
+
+local function is_interrupted(e)
+  return type(e) == "string" and e:find("heirloom.receive: interrupted", 1, true) ~= nil
+end
+
+-- receive_with_sender(filter, ms) that returns nothing when a signal
+-- interrupts it (take_signal then tells which).
+local function receive_or_signal(filter, ms)
+  local ok, m, sender = pcall(hl.receive_with_sender, filter, ms)
+  if ok then return m, sender end
+  if not is_interrupted(m) then error(m, 0) end
+  return nil
+end
+
+local function is_exit_of(m, pid)
+  return type(m) == "table" and m[1] == "EXIT" and tostring(m[2]) == tostring(pid)
+end
+
+-- A filter for the top process's EXIT, which only the node sends: a
+-- process that sends the host a message of that shape is not believed.
+local function exit_of(pid)
+  return function(m, sender) return sender == nil and is_exit_of(m, pid) end
+end
+
+local function say_stopped(app, reason)
+  if reason == "shutdown" or reason == "gone" then say("%s stopped", app.name)
+  else say("%s stopped (%s)", app.name, M.error_text(reason)) end
+end
+
+-- ---------------------------------------------------------------- start and stop
+
+-- How long the top process of an application whose start a signal
+-- interrupted has to stop after "shutdown" before it is killed: it may be
+-- blocked in a child's start, where it cannot see the request.
+M.START_GRACE = 2000
+
+-- Stops the application in order: its top process is sent exit
+-- "shutdown" and awaited (a supervisor stops its children right to left
+-- first). A signal that arrives meanwhile (a second Ctrl-C) kills it
+-- instead, and so does the end of grace_ms when given. Returns the reason
+-- it exited with.
+function M.stop(app, grace_ms)
+  local top = app.top
+  if top == nil or hl.process_info(top) == nil then return "gone" end
+  hl.exit(top, "shutdown")
+  local deadline = grace_ms and hl.now() + grace_ms
+  while true do
+    local m = receive_or_signal(exit_of(top), 100)
+    local sig = M.take_signal()
+    if sig ~= nil then
+      say("%s again: killing %s", sig, app.name)
+      hl.exit(top, "kill")
+      deadline = nil
+    elseif m ~= nil then
+      return m[3]
+    elseif hl.process_info(top) == nil then
+      return "gone"
+    elseif deadline ~= nil and hl.now() >= deadline then
+      say("%s did not stop within %d ms: killing it", app.name, grace_ms)
+      hl.exit(top, "kill")
+      deadline = nil
+    end
+  end
+end
+
+-- A signal came while the application started: what did start is stopped
+-- (in order if its top process got as far as it could answer), and the
+-- command ends with status 0.
+local function stop_after_signal(app, sig, top)
+  if top ~= nil then
+    app.top = top
+    say("%s: stopping %s", sig, app.name)
+    say_stopped(app, M.stop(app))
+    return
+  end
+  -- the start did not finish: its top process is the one linked to the host
+  local info = hl.process_info(hl.self())
+  app.top = info and info.links[1]
+  say("%s: stopping %s (its start had not finished)", sig, app.name)
+  say_stopped(app, M.stop(app, M.START_GRACE))
+end
+
+-- Starts the application's top process, linked to the host: true once it
+-- runs; false when a signal stopped it while it started; raises
+-- "file:line: message" when it cannot start.
 function M.start(app)
   local ok, pid, err
   if app.supervisor ~= nil then
@@ -227,47 +326,23 @@ function M.start(app)
   else
     ok, pid = pcall(hl.spawn_link, table.unpack(app.main))
   end
+  local sig = M.take_signal()
+  if sig ~= nil then
+    stop_after_signal(app, sig, ok and pid or nil)
+    return false
+  end
   if ok and pid == nil then ok, pid = false, err or "start_link returned nothing" end
   if not ok then
     app_error(app.where, "cannot start %s: %s", app.name, M.error_text(pid))
   end
   app.top = pid
   M.app = app
-  return pid
-end
-
-local function is_exit_of(m, pid)
-  return type(m) == "table" and m[1] == "EXIT" and tostring(m[2]) == tostring(pid)
-end
-
-local function is_signal(m)
-  return type(m) == "table" and m[1] == "heirloom.signal" and type(m[2]) == "string"
-end
-
--- Stops the application in order: its top process is sent exit
--- "shutdown" and awaited (a supervisor stops its children right to left
--- first). A signal message that arrives meanwhile (a second Ctrl-C)
--- kills it instead. Returns the reason it exited with.
-function M.stop(app)
-  local top = app.top
-  if top == nil or hl.process_info(top) == nil then return "gone" end
-  hl.exit(top, "shutdown")
-  local function wanted(m) return is_exit_of(m, top) or is_signal(m) end
-  while true do
-    local m = hl.receive(wanted, 100)
-    if m ~= nil and is_signal(m) then
-      say("%s again: killing %s", m[2], app.name)
-      hl.exit(top, "kill")
-    elseif m ~= nil then
-      return m[3]
-    elseif hl.process_info(top) == nil then
-      return "gone"
-    end
-  end
+  return true
 end
 
 -- Stops the application and says so (the shell's way out).
 function M.stop_and_say(app)
+  M.take_signal()             -- the one that ended the shell, if any: done with
   if app.top ~= nil and hl.process_info(app.top) ~= nil then
     say("stopping %s", app.name)
     M.stop(app)
@@ -275,25 +350,19 @@ function M.stop_and_say(app)
   end
 end
 
--- Registers the host under name: the signal thread sends to it.
-function M.register_host(name)
-  hl.register(name, hl.self())
-end
-
--- The loop of `heirloom run`: waits for a signal (sent as a message by
--- the command's signal thread) or for the top process to exit on its
--- own. Returns the command's exit status.
+-- The loop of `heirloom run`: waits for a signal (it interrupts the wait)
+-- or for the top process to exit on its own. Returns the command's exit
+-- status.
 function M.run(app)
   say("%s started (%s %s)", app.name, app.supervisor and "supervisor" or "main", tostring(app.top))
   while true do
-    local m = hl.receive()
-    if is_signal(m) then
-      say("%s: stopping %s", m[2], app.name)
-      local reason = M.stop(app)
-      if reason == "shutdown" or reason == "gone" then say("%s stopped", app.name)
-      else say("%s stopped (%s)", app.name, M.error_text(reason)) end
+    local m, sender = receive_or_signal()
+    local sig = M.take_signal()
+    if sig ~= nil then
+      say("%s: stopping %s", sig, app.name)
+      say_stopped(app, M.stop(app))
       return 0
-    elseif is_exit_of(m, app.top) then
+    elseif sender == nil and is_exit_of(m, app.top) then
       local reason = m[3]
       if app.main ~= nil and reason == "normal" then
         say("%s finished", app.name)
@@ -314,7 +383,7 @@ end
 function M.after_chunk()
   local app = M.app
   if app == nil or app.top == nil or app.exited then return end
-  local m = hl.receive(function(m) return is_exit_of(m, app.top) end, 0)
+  local m = hl.receive_with_sender(exit_of(app.top), 0)
   if m ~= nil then
     app.exited = true
     say("%s: %s %s exited: %s", app.name,

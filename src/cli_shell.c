@@ -3,15 +3,12 @@
 ** of lua.c: an expression is tried as "return <line>" first and printed,
 ** a chunk that ends in "<eof>" waits for more lines, errors are shown
 ** with a traceback. Input comes through libedit's callback interface
-** when standard input is a terminal, so the loop can poll a self-pipe
-** that the signal handlers write to: a handler never touches Lua except
-** for lua_sethook, which is safe there, to interrupt a running chunk.
+** when standard input is a terminal, so the loop can poll, beside it, the
+** pipe through which the signals come (cli_signal.c).
 */
 #include <errno.h>
-#include <fcntl.h>
 #include <lauxlib.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +19,7 @@
 
 #include "cli_lib.h"
 #include "cli_shell.h"
+#include "cli_signal.h"
 
 #define PROMPT "> "
 #define PROMPT_MORE ">> "
@@ -42,73 +40,7 @@ typedef struct shell {
   size_t inlen, incap;
 } shell;
 
-static int sig_pipe[2] = {-1, -1};
-static volatile sig_atomic_t evaluating;
-static lua_State *eval_state;
 static shell *current;     /* for libedit's line callback */
-
-/* ---- signals ---- */
-
-static void interrupt(lua_State *L, lua_Debug *ar) {
-  (void)ar;
-  lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, "interrupted!");
-}
-
-static void on_signal(int sig) {
-  int saved = errno;
-  unsigned char c = (unsigned char)sig;
-  if (evaluating)
-    lua_sethook(eval_state, interrupt, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-  if (!(evaluating && sig == SIGINT) && write(sig_pipe[1], &c, 1) < 0) {
-    /* the pipe is full: enough signals are pending already */
-  }
-  errno = saved;
-}
-
-static int install_handlers(void) {
-  struct sigaction sa;
-  sigset_t set;
-  if (pipe(sig_pipe) != 0) return 0;
-  for (int k = 0; k < 2; k++) {
-    fcntl(sig_pipe[k], F_SETFL, fcntl(sig_pipe[k], F_GETFL) | O_NONBLOCK);
-    fcntl(sig_pipe[k], F_SETFD, FD_CLOEXEC);
-  }
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-  return 1;
-}
-
-static void remove_handlers(void) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGHUP, SIG_DFL);
-  close(sig_pipe[0]);
-  close(sig_pipe[1]);
-  sig_pipe[0] = sig_pipe[1] = -1;
-}
-
-/* The next signal written to the pipe, or 0. */
-static int next_signal(void) {
-  unsigned char c;
-  return read(sig_pipe[0], &c, 1) == 1 ? c : 0;
-}
 
 /* ---- running a chunk ---- */
 
@@ -132,11 +64,9 @@ static void run_chunk(shell *sh) {
   int base = lua_gettop(L), status;
   lua_pushcfunction(L, message_handler);
   lua_insert(L, base);
-  eval_state = L;
-  evaluating = 1;
+  cli_signal_chunk(L);
   status = lua_pcall(L, 0, LUA_MULTRET, base);
-  evaluating = 0;
-  lua_sethook(L, NULL, 0, 0);     /* an interrupt that came too late */
+  cli_signal_chunk(NULL);
   lua_remove(L, base);
   if (status != LUA_OK) {
     print_error(L);
@@ -257,10 +187,10 @@ static void tty_loop(shell *sh) {
   fflush(stdout);
   rl_callback_handler_install(PROMPT, on_line);
   while (!sh->done) {
-    struct pollfd fds[2] = {{0, POLLIN, 0}, {sig_pipe[0], POLLIN, 0}};
+    struct pollfd fds[2] = {{0, POLLIN, 0}, {cli_signal_fd(), POLLIN, 0}};
     int sig;
     if (poll(fds, 2, -1) < 0) continue;
-    while (!sh->done && (sig = next_signal()) != 0) tty_signal(sh, sig);
+    while (!sh->done && (sig = cli_signal_next()) != 0) tty_signal(sh, sig);
     if (sh->done || !(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     rl_callback_read_char();
     if (!sh->have_line) continue;
@@ -291,7 +221,7 @@ static void feed_lines(shell *sh, int at_eof) {
     sh->in[k] = '\0';
     feed(sh, sh->in + start);
     start = k + 1;
-    if ((sig = next_signal()) != 0) sh->done = sig;
+    if ((sig = cli_signal_next()) != 0) sh->done = sig;
   }
   memmove(sh->in, sh->in + start, sh->inlen - start);
   sh->inlen -= start;
@@ -304,11 +234,11 @@ static void feed_lines(shell *sh, int at_eof) {
 
 static void pipe_loop(shell *sh) {
   while (!sh->done) {
-    struct pollfd fds[2] = {{0, POLLIN, 0}, {sig_pipe[0], POLLIN, 0}};
+    struct pollfd fds[2] = {{0, POLLIN, 0}, {cli_signal_fd(), POLLIN, 0}};
     int sig;
     ssize_t got;
     if (poll(fds, 2, -1) < 0) continue;
-    if ((sig = next_signal()) != 0) {
+    if ((sig = cli_signal_next()) != 0) {
       sh->done = sig;
       break;
     }
@@ -341,15 +271,12 @@ int cli_shell(lua_State *L) {
   memset(&sh, 0, sizeof sh);
   sh.L = L;
   sh.tty = isatty(0) && isatty(1);
-  if (!install_handlers()) {
-    fputs("heirloom: cannot create a pipe for signals\n", stderr);
-    return SIGTERM;
-  }
   current = &sh;
+  cli_signal_prompt(1);
   if (sh.tty) tty_loop(&sh);
   else pipe_loop(&sh);
+  cli_signal_prompt(0);
   current = NULL;
-  remove_handlers();
   free(sh.chunk);
   free(sh.in);
   free(sh.line);

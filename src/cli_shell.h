@@ -13,8 +13,7 @@
 ** chunk. Otherwise lines are read as they come, without prompts.
 ** Returns 0 at the end of input, or the signal (SIGTERM, SIGHUP, or
 ** SIGINT when standard input is not a terminal) that ended it.
-** The caller has SIGINT, SIGTERM and SIGHUP blocked; the shell unblocks
-** them on its own thread only while it runs. */
+** The caller has started cli_signal in its shell mode. */
 int cli_shell(lua_State *L);
 
 #endif

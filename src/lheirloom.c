@@ -306,3 +306,8 @@ int hl_lua_attach(lua_State *L, hl_node *n) {
   bind_host(b, n, pid, 1);
   return 1;
 }
+
+hl_pid hl_lua_self(lua_State *L) {
+  lbind *b = lbind_get(L);
+  return b != NULL && b->me != NULL ? b->me->pid : 0;
+}

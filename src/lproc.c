@@ -117,19 +117,38 @@ static uint64_t send_target(lua_State *L, lbind *b, uint64_t *alias) {
 static int l_send(lua_State *L) {
   lbind *b;
   uint64_t to, alias;
-  proc *p;
-  me(L, "send", &b);
+  proc *p, *self = me(L, "send", &b);
   to = send_target(L, b, &alias);
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
   buf_reset(&b->in);
   encode_or_raise(L, 2, &b->in, "message", "send");
   if (alias != 0) {
-    alias_send(b->node, alias, b->in.p, b->in.n);   /* dropped unless active */
+    alias_send(b->node, alias, self->pid, b->in.p, b->in.n);   /* dropped unless active */
   } else if ((p = ptab_get(&b->node->procs, to)) != NULL) {
-    proc_deliver(p, b->in.p, b->in.n);   /* to a dead pid it is dropped, as in Erlang */
+    /* to a dead pid it is dropped, as in Erlang */
+    proc_deliver_from(p, self->pid, b->in.p, b->in.n);
     proc_unref(p);
   }
   lua_settop(L, 2);
+  return 1;
+}
+
+/* send_alias(alias, owner, message): through alias only if it is an
+** active alias of owner; whether it was delivered. A reply address read
+** from a message is checked this way against the message's true sender. */
+static int l_send_alias(lua_State *L) {
+  lbind *b;
+  proc *self = me(L, "send_alias", &b);
+  uint64_t ref = ref_arg(L, 1), owner;
+  int tag;
+  if (ref == 0)
+    return luaL_error(L, "heirloom.send_alias: alias must be a reference from hl.alias");
+  if (!lhandle_get(L, 2, &tag, &owner) || tag != TERM_PID)
+    return luaL_error(L, "heirloom.send_alias: owner must be a pid (got %s)", luaL_typename(L, 2));
+  if (lua_isnone(L, 3)) return luaL_error(L, "heirloom.send_alias: missing argument 'message'");
+  buf_reset(&b->in);
+  encode_or_raise(L, 3, &b->in, "message", "send_alias");
+  lua_pushboolean(L, alias_send_owned(b->node, ref, owner, self->pid, b->in.p, b->in.n));
   return 1;
 }
 
@@ -137,10 +156,20 @@ static int l_send(lua_State *L) {
 
 static int receive_k(lua_State *L, int status, lua_KContext ctx);
 
-/* Takes the message last scanned (on the stack top) and returns it. */
-static int take_scanned(proc *p) {
+/* The stack of a receive: 1 the filter or nil, 2 whether the sender is
+** wanted too; then the message (3) and its sender (4) being examined. */
+#define WITH_SENDER(L) lua_toboolean(L, 2)
+
+/* Takes the message last scanned (on the stack top, with its sender when
+** wanted) and returns it. */
+static int take_scanned(lua_State *L, proc *p) {
   proc_mail_take(p, p->scanned);
-  return 1;
+  return WITH_SENDER(L) ? 2 : 1;
+}
+
+static void push_sender(lua_State *L, uint64_t from) {
+  if (from == 0) lua_pushnil(L);      /* the node itself */
+  else lhandle_push(L, TERM_PID, from);
 }
 
 static int receive_k(lua_State *L, int status, lua_KContext ctx) {
@@ -155,7 +184,9 @@ static int receive_k(lua_State *L, int status, lua_KContext ctx) {
         return 1;
       }
       if (p->host) {
-        if (proc_host_wait(p) != 0)
+        int waited = proc_host_wait(p);
+        if (waited == -2) return luaL_error(L, "heirloom.receive: interrupted");
+        if (waited != 0)
           return luaL_error(L, "heirloom.receive: the node is idle and no message can arrive");
         continue;
       }
@@ -167,21 +198,24 @@ static int receive_k(lua_State *L, int status, lua_KContext ctx) {
     }
     if (lterm_decode(L, m->data, m->len) == 0)
       return luaL_error(L, "heirloom.receive: a message does not decode");
-    if (lua_isnil(L, 1)) return take_scanned(p);
+    if (WITH_SENDER(L)) push_sender(L, m->from);
+    if (lua_isnil(L, 1)) return take_scanned(L, p);
     lua_pushvalue(L, 1);
-    lua_pushvalue(L, -2);
-    lua_callk(L, 1, 1, 1, receive_k);
+    lua_pushvalue(L, 3);
+    if (WITH_SENDER(L)) lua_pushvalue(L, 4);
+    lua_callk(L, WITH_SENDER(L) ? 2 : 1, 1, 1, receive_k);
   filtered:
     if (lua_toboolean(L, -1)) {
       lua_pop(L, 1);
-      return take_scanned(p);
+      return take_scanned(L, p);
     }
-    lua_pop(L, 2);
+    lua_settop(L, 2);
   }
 }
 
-/* receive([filter], [timeout]): stack becomes [filter or nil]. */
-static int start_receive(lua_State *L, const char *fname) {
+/* receive([filter], [timeout]): the stack becomes [filter or nil,
+** with_sender]. */
+static int start_receive(lua_State *L, const char *fname, int with_sender) {
   proc *p = me(L, fname, NULL);
   int64_t ms;
   if (lua_isfunction(L, 1)) {
@@ -192,13 +226,20 @@ static int start_receive(lua_State *L, const char *fname) {
     lua_replace(L, 1);
   }
   lua_settop(L, 1);
+  lua_pushboolean(L, with_sender);
   p->deadline = ms < 0 ? -1 : sched_now() + ms;
   proc_mail_rewind(p);
   return receive_k(L, LUA_OK, 0);
 }
 
 static int l_receive(lua_State *L) {
-  return start_receive(L, "receive");
+  return start_receive(L, "receive", 0);
+}
+
+/* receive_with_sender([filter], [timeout]): the message and the pid that
+** really sent it (nil for the node's own messages); the filter gets both. */
+static int l_receive_with_sender(lua_State *L) {
+  return start_receive(L, "receive_with_sender", 1);
 }
 
 static int never(lua_State *L) {
@@ -211,7 +252,7 @@ static int l_sleep(lua_State *L) {
     return luaL_error(L, "heirloom.sleep: missing argument 'ms'");
   lua_pushcfunction(L, never);
   lua_insert(L, 1);
-  start_receive(L, "sleep");
+  start_receive(L, "sleep", 0);
   return 0;
 }
 
@@ -343,9 +384,11 @@ static int l_whereis(lua_State *L) {
   return 1;
 }
 
-/* The filter of await_name: {"heirloom.name", <upvalue name>, pid}. */
+/* The filter of await_name: {"heirloom.name", <upvalue name>, pid}, from
+** the node itself (anyone can send a message of that shape). */
 static int name_filter(lua_State *L) {
-  int ok = lua_type(L, 1) == LUA_TTABLE && lua_rawgeti(L, 1, 1) == LUA_TSTRING &&
+  int ok = lua_isnil(L, 2) && lua_type(L, 1) == LUA_TTABLE &&
+           lua_rawgeti(L, 1, 1) == LUA_TSTRING &&
            strcmp(lua_tostring(L, -1), "heirloom.name") == 0 &&
            lua_rawgeti(L, 1, 2) == LUA_TSTRING && lua_rawequal(L, -1, lua_upvalueindex(1));
   lua_pushboolean(L, ok);
@@ -375,7 +418,7 @@ static int l_await_name(lua_State *L) {
     return 1;
   }
   lua_settop(L, 1);
-  lua_pushcfunction(L, l_receive);
+  lua_pushcfunction(L, l_receive_with_sender);
   lua_pushvalue(L, 1);
   lua_pushcclosure(L, name_filter, 1);
   if (ms < 0) lua_pushnil(L);
@@ -398,7 +441,8 @@ static int l_send_after(lua_State *L) {
   else pid = pid_arg(L, 2, "send_after");
   buf_reset(&b->in);
   encode_or_raise(L, 3, &b->in, "message", "send_after");
-  ref = sched_send_after(b->node->sched, sched_now() + ms, pid, name, b->in.p, b->in.n);
+  ref = sched_send_after(b->node->sched, sched_now() + ms, pid, name, b->me->pid, b->in.p,
+                         b->in.n);
   if (ref == 0) return luaL_error(L, "heirloom.send_after: out of memory");
   lhandle_push(L, TERM_REF, ref);
   return 1;
@@ -550,11 +594,14 @@ static int l_run(lua_State *L) {
   return 1;
 }
 
+/* Crash reports carry other processes' error values: they are the host's. */
 static int l_logs(lua_State *L) {
   lbind *b;
   char **lines;
   size_t n;
-  me(L, "logs", &b);
+  if (!me(L, "logs", &b)->host)
+    return luaL_error(L, "heirloom.logs: crash reports belong to the host: a process cannot "
+                         "read them");
   n = logger_take(&b->node->log, &lines);
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
@@ -570,6 +617,8 @@ static const luaL_Reg hot_functions[] = {
   {"self", l_self},
   {"send", l_send},
   {"receive", l_receive},
+  {"receive_with_sender", l_receive_with_sender},
+  {"send_alias", l_send_alias},
   {NULL, NULL}
 };
 

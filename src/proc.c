@@ -24,6 +24,7 @@ proc *proc_new(node *n, int host) {
   if (p == NULL) return NULL;
   atomic_init(&p->refs, 1);
   atomic_init(&p->exiting, 0);
+  atomic_init(&p->interrupted, 0);
   p->node = n;
   p->host = host;
   p->state = host ? PROC_RUNNING : PROC_RUNNABLE;
@@ -108,10 +109,11 @@ static void wake(proc *p, int *enqueue) {
   }
 }
 
-static msg *new_msg(const unsigned char *term, size_t len) {
+static msg *new_msg(uint64_t from, const unsigned char *term, size_t len) {
   msg *m = malloc(sizeof *m + len);
   if (m == NULL) return NULL;
   m->next = NULL;
+  m->from = from;
   m->len = len;
   memcpy(m->data, term, len);
   return m;
@@ -132,8 +134,8 @@ static int append_locked(proc *p, msg *m, int *enqueue) {
   return 1;
 }
 
-int proc_deliver(proc *p, const unsigned char *term, size_t len) {
-  msg *m = new_msg(term, len);
+int proc_deliver_from(proc *p, uint64_t from, const unsigned char *term, size_t len) {
+  msg *m = new_msg(from, term, len);
   int enqueue = 0, ok;
   if (m == NULL) return 0;
   pthread_mutex_lock(&p->lock);
@@ -143,8 +145,13 @@ int proc_deliver(proc *p, const unsigned char *term, size_t len) {
   return ok;
 }
 
-int proc_deliver_alias(proc *p, uint64_t ref, const unsigned char *term, size_t len) {
-  msg *m = new_msg(term, len);
+int proc_deliver(proc *p, const unsigned char *term, size_t len) {
+  return proc_deliver_from(p, 0, term, len);
+}
+
+int proc_deliver_alias(proc *p, uint64_t ref, uint64_t from, const unsigned char *term,
+                       size_t len) {
+  msg *m = new_msg(from, term, len);
   int enqueue = 0, ok = 0;
   if (m == NULL) return 0;
   pthread_mutex_lock(&p->lock);
@@ -201,6 +208,18 @@ static void host_spin(proc *p) {
   }
 }
 
+/* Sleeps on p's condition variable until `at` (sched_now() time; -1: no
+** limit), an arrival or an interrupt (lock held). */
+static void host_sleep_locked(proc *p, int64_t at) {
+  if (atomic_load(&p->interrupted)) return;
+  if (at < 0) {
+    pthread_cond_wait(&p->wake, &p->lock);
+  } else {
+    struct timespec ts = {at / 1000, (at % 1000) * 1000000};
+    pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+  }
+}
+
 int proc_host_wait(proc *p) {
   sched *s = p->node->sched;
   if (s->nthreads > 0) host_spin(p);
@@ -210,26 +229,32 @@ int proc_host_wait(proc *p) {
     pthread_mutex_lock(&p->lock);
     mail = proc_has_unscanned(p);
     if (!mail && (p->deadline < 0 || now < p->deadline) && s->nthreads > 0) {
-      if (p->deadline < 0) pthread_cond_wait(&p->wake, &p->lock);
-      else {
-        struct timespec ts = {p->deadline / 1000, (p->deadline % 1000) * 1000000};
-        pthread_cond_timedwait(&p->wake, &p->lock, &ts);
-      }
+      host_sleep_locked(p, p->deadline);
       mail = proc_has_unscanned(p);
       now = sched_now();
     }
     pthread_mutex_unlock(&p->lock);
-    if (mail || (p->deadline >= 0 && now >= p->deadline) || s->nthreads > 0) return 0;
+    if (mail) return 0;
+    if (atomic_load(&p->interrupted)) return -2;
+    if ((p->deadline >= 0 && now >= p->deadline) || s->nthreads > 0) return 0;
     /* deterministic: run the node while waiting */
     if (sched_step(s)) continue;
     wake = sched_next_timer(s);
     if (p->deadline >= 0 && (wake < 0 || p->deadline < wake)) wake = p->deadline;
     if (wake < 0) return -1;
     if (wake > now) {
-      struct timespec ts = {(wake - now) / 1000, ((wake - now) % 1000) * 1000000};
-      nanosleep(&ts, NULL);
+      pthread_mutex_lock(&p->lock);   /* a host thread's send or an interrupt ends it early */
+      if (!proc_has_unscanned(p)) host_sleep_locked(p, wake);
+      pthread_mutex_unlock(&p->lock);
     }
   }
+}
+
+void proc_interrupt(proc *p, int on) {
+  pthread_mutex_lock(&p->lock);
+  atomic_store(&p->interrupted, on);
+  if (on) pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->lock);
 }
 
 /* ---- exit signals ---- */
@@ -505,7 +530,7 @@ void proc_finish_exit(proc *p) {
     if (w == NULL) continue;
     buf_reset(&b);
     down_message(&b, watchers[i].ref, p->pid, p->reason.p, p->reason.n);
-    m = buf_ok(&b) ? new_msg(b.p, b.n) : NULL;
+    m = buf_ok(&b) ? new_msg(0, b.p, b.n) : NULL;
     /* The monitor fires (gone at both ends) and its DOWN is queued in one
     ** step, so a demonitor either prevents the DOWN or finds it queued. */
     pthread_mutex_lock(&w->lock);

@@ -25,6 +25,7 @@ enum { PROC_RUNNABLE, PROC_RUNNING, PROC_WAITING, PROC_DYING, PROC_EXITED };
 
 typedef struct msg {
   struct msg *next;
+  uint64_t from;        /* who really sent it: a pid, or 0 for the node itself */
   size_t len;
   unsigned char data[];
 } msg;
@@ -60,6 +61,7 @@ typedef struct proc {
   int64_t deadline;             /* receive timeout, ms; -1: none */
   uint64_t timer_gen;           /* which timeout is current */
   int wants_mail;               /* yielded in receive */
+  atomic_int interrupted;       /* a host's waits give up (proc_interrupt) */
   /* signals */
   int trap_exit;
   atomic_int exiting;           /* an exit is pending: unwind at once */
@@ -88,11 +90,16 @@ void proc_unref(proc *p);
 void *proc_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* Appends a message (a copy of the term) and wakes p if it waits. 0 if p
-** has exited (the message is dropped, as in Erlang) or out of memory. */
+** has exited (the message is dropped, as in Erlang) or out of memory.
+** from: the pid that really sent it, which the receiver may trust; 0 for
+** a message the node makes itself (EXIT, DOWN, ETS-TRANSFER, ...), as
+** proc_deliver does. */
+int proc_deliver_from(proc *p, uint64_t from, const unsigned char *term, size_t len);
 int proc_deliver(proc *p, const unsigned char *term, size_t len);
 /* The same, only while ref is one of p's active aliases (checked under
 ** p's lock, so none arrives once alias_drop has returned). */
-int proc_deliver_alias(proc *p, uint64_t ref, const unsigned char *term, size_t len);
+int proc_deliver_alias(proc *p, uint64_t ref, uint64_t from, const unsigned char *term,
+                       size_t len);
 
 /* Exit signals. kind: how the signal was sent. */
 enum { SIG_LINK, SIG_EXIT_CALL };
@@ -126,8 +133,14 @@ void proc_demonitor(proc *self, uint64_t ref);
 msg *proc_mail_next(proc *p);
 /* On a host thread: waits until a message arrives after the scan position
 ** or p->deadline passes; in a deterministic node it runs the node
-** meanwhile. -1 when the node is idle and nothing can ever arrive. */
+** meanwhile. -1 when the node is idle and nothing can ever arrive; -2
+** while p is interrupted. */
 int proc_host_wait(proc *p);
+
+/* Interrupts a host process: while set, its waits return -2 at once
+** (the one under way wakes up). Takes p's lock: for a thread that watches
+** signals, never for a signal handler. on = 0 withdraws it. */
+void proc_interrupt(proc *p, int on);
 
 /* 1 if a message arrived after the scan position (lock held). */
 int proc_has_unscanned(const proc *p);

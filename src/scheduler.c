@@ -176,12 +176,13 @@ uint64_t sched_wake_at(sched *s, uint64_t pid, uint64_t gen, int64_t at) {
   return add_timer(s, t);
 }
 
-uint64_t sched_send_after(sched *s, int64_t at, uint64_t pid, const char *name,
+uint64_t sched_send_after(sched *s, int64_t at, uint64_t pid, const char *name, uint64_t from,
                           const unsigned char *term, size_t len) {
   stimer t;
   memset(&t, 0, sizeof t);
   t.at = at;
   t.pid = pid;
+  t.from = from;
   t.is_message = 1;
   buf_init(&t.msg);
   buf_put(&t.msg, term, len);
@@ -226,7 +227,7 @@ static void fire(sched *s, stimer *t) {
   p = pid != 0 ? ptab_get(&n->procs, pid) : NULL;
   if (p != NULL) {
     if (t->is_message) {
-      proc_deliver(p, t->msg.p, t->msg.n);
+      proc_deliver_from(p, t->from, t->msg.p, t->msg.n);
     } else {
       int enqueue = 0;
       pthread_mutex_lock(&p->lock);

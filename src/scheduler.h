@@ -27,6 +27,7 @@ typedef struct stimer {
   uint64_t gen;         /* for wakeups: the receive it belongs to */
   int is_message;
   buf msg;              /* for send_after: the term */
+  uint64_t from;        /* for send_after: the process that armed it, its sender */
   char *name;           /* for send_after to a name: resolved when it fires */
 } stimer;
 
@@ -59,10 +60,11 @@ void sched_free(sched *s);
 void sched_enqueue(sched *s, proc *p);
 
 /* Timers. wake: makes pid runnable at `at` if its receive `gen` still waits.
-** send_after: delivers the term to pid (or to name, resolved then). Both
-** return the timer's ref. cancel returns the ms that were left, or -1. */
+** send_after: delivers the term to pid (or to name, resolved then), as
+** sent by `from`. Both return the timer's ref. cancel returns the ms that
+** were left, or -1. */
 uint64_t sched_wake_at(sched *s, uint64_t pid, uint64_t gen, int64_t at);
-uint64_t sched_send_after(sched *s, int64_t at, uint64_t pid, const char *name,
+uint64_t sched_send_after(sched *s, int64_t at, uint64_t pid, const char *name, uint64_t from,
                           const unsigned char *term, size_t len);
 int64_t sched_cancel(sched *s, uint64_t ref);
 

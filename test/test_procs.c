@@ -2,7 +2,9 @@
 ** test_procs.c — processes through the C API and from a Lua state the host
 ** binds to a node: host threads as processes (send, receive, names,
 ** timeouts), 10,000 processes spawned and exited (LeakSanitizer checks
-** that nothing is left behind, `make check-asan`), and a host-driven node.
+** that nothing is left behind, `make check-asan`), a host-driven node,
+** the sender the node records for a message sent from C, and interrupted
+** waits (hl_interrupt).
 */
 #include <pthread.h>
 #include <stdio.h>
@@ -261,7 +263,102 @@ static void test_spawn_from_c(void) {
   remove(dir);
 }
 
+/* ---- the true sender, interrupts ---- */
+
+static int run_lua(lua_State *L, const char *code) {
+  int ok = luaL_dostring(L, code) == LUA_OK && lua_toboolean(L, -1);
+  if (!ok) fprintf(stderr, "lua: %s\n", lua_tostring(L, -1));
+  lua_settop(L, 0);
+  return ok;
+}
+
+typedef struct interrupter {
+  hl_node *node;
+  hl_pid pid;
+} interrupter;
+
+static void *interrupt_later(void *arg) {
+  interrupter *it = arg;
+  struct timespec ms = {0, 50 * 1000 * 1000};
+  nanosleep(&ms, NULL);
+  hl_interrupt(it->node, it->pid, 1);
+  return NULL;
+}
+
+/* A thread's hl_receive blocked for ever gives up when another thread
+** interrupts it. */
+static void interrupted_wait(hl_node *node, hl_pid self) {
+  interrupter it = {node, self};
+  pthread_t th;
+  hl_buf in;
+  hl_buf_init(&in);
+  pthread_create(&th, NULL, interrupt_later, &it);
+  CHECK(hl_receive(node, -1, &in) == HL_EINTR);
+  CHECK(has_msg("hl_receive: interrupted"));
+  pthread_join(th, NULL);
+  CHECK(hl_receive(node, 1000, &in) == HL_EINTR);      /* until withdrawn */
+  CHECK(hl_interrupt(node, self, 0) == HL_OK);
+  CHECK(hl_receive(node, 0, &in) == HL_ENOTFOUND);
+  hl_buf_free(&in);
+}
+
+static void test_sender_and_interrupt(void) {
+  hl_node *node;
+  hl_config cfg = {.schedulers = 2};
+  hl_pid self, lpid;
+  hl_buf b, in;
+  lua_State *L = luaL_newstate();
+  luaL_openlibs(L);
+  hl_buf_init(&b);
+  hl_buf_init(&in);
+  CHECK(hl_lua_self(L) == 0);
+  CHECK(hl_node_start(&cfg, &node) == HL_OK);
+  CHECK(hl_attach(node, &self) == HL_OK);
+  CHECK(hl_register(node, "c_main", self) == HL_OK);
+  CHECK(hl_lua_attach(L, node));
+  lua_setglobal(L, "hl");
+  lpid = hl_lua_self(L);
+  CHECK(lpid != 0 && lpid != self);
+  /* a message from an attached thread comes from its pid */
+  int_term(&b, 7);
+  CHECK(hl_send(node, lpid, b.data, b.len) == HL_OK);
+  CHECK(run_lua(L, "local m, from = hl.receive_with_sender(1000)\n"
+                   "return m == 7 and from == hl.whereis('c_main')"));
+  /* a Lua host state interrupted: its receive raises, until withdrawn */
+  CHECK(hl_interrupt(node, lpid, 1) == HL_OK);
+  CHECK(run_lua(L, "local ok, e = pcall(hl.receive)\n"
+                   "local ok2, e2 = pcall(hl.receive, 1000)\n"
+                   "return not ok and e == 'heirloom.receive: interrupted' and not ok2"));
+  CHECK(run_lua(L, "hl.send(hl.self(), 'there'); return hl.receive() == 'there'"));
+  CHECK(hl_interrupt(node, lpid, 0) == HL_OK);
+  CHECK(run_lua(L, "return hl.receive(10) == nil"));
+  interrupted_wait(node, self);
+  CHECK(hl_interrupt(node, 0, 1) == HL_EBADARG);       /* not a process */
+  CHECK(has_msg("hl_interrupt: pid is not a live host process"));
+  lua_close(L);
+  hl_detach(node);
+  CHECK(hl_interrupt(node, self, 1) == HL_EBADARG);    /* gone */
+  hl_node_stop(node);
+
+  /* a host-driven node: the wait until a far timer gives up too */
+  cfg.schedulers = 0;
+  CHECK(hl_node_start(&cfg, &node) == HL_OK);
+  CHECK(hl_attach(node, &self) == HL_OK);
+  L = luaL_newstate();
+  luaL_openlibs(L);
+  CHECK(hl_lua_attach(L, node));
+  lua_setglobal(L, "hl");
+  CHECK(run_lua(L, "hl.send_after(60000, hl.self(), 'late'); return true"));
+  interrupted_wait(node, self);
+  lua_close(L);
+  hl_detach(node);
+  hl_node_stop(node);
+  hl_buf_free(&b);
+  hl_buf_free(&in);
+}
+
 int main(void) {
+  test_sender_and_interrupt();
   test_host_threads();
   test_spawn_from_c();
   test_many_processes();

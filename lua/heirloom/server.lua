@@ -5,7 +5,9 @@
 -- runs: this module is the callers' half.
 --
 -- Wire format (reserved first elements, never seen by callbacks):
---   {"$call", from, request}   from = {caller pid, alias}
+--   {"$call", from, request}   from = {caller pid, alias}; the server takes
+--                              it only from that very caller (the node
+--                              tells it who sent each message)
 --   {"$reply", alias, value}   sent to the caller's alias
 --   {"$cast", message}
 --   {"$stop", reason}          hl.server.stop
@@ -192,13 +194,14 @@ function M.cast(dest, message)
   return true
 end
 
--- reply(from, value): answers a call whose from a callback kept.
+-- reply(from, value): answers a call whose from a callback kept. The
+-- reply goes only to an alias of the caller from[1].
 function M.reply(from, value)
   if type(from) ~= "table" or not is_pid(from[1]) or kind_of(from[2]) ~= "ref" then
     error("heirloom.server.reply: from must be the 'from' given to handle_call (got " ..
       show(from) .. ")", 2)
   end
-  hl.send(from[2], { REPLY, from[2], value })
+  hl.send_alias(from[2], from[1], { REPLY, from[2], value })
   return true
 end
 

@@ -69,15 +69,22 @@ local function outcome(modname, cb, is_call, ok, ...)
   return "crash", bad_return(modname, cb, expected, ...)
 end
 
--- Replies to a call's alias. A request forged with something else where
--- the alias goes (a table handle, say) gets no reply: it must not take
--- the server down. A reply that cannot be sent (a function in it) is the
+-- Replies to a call's alias, and only if it is an alias of the call's
+-- true sender (from[1]): a reply address forged with another process's
+-- alias, a pid or a table handle gets no reply, and must not take the
+-- server down. A reply that cannot be sent (a function in it) is the
 -- callback's error, raised as such.
 local function reply(from, value)
-  local ok, e = pcall(hl.send, from[2], { REPLY, from[2], value })
-  local bad_address = not ok and (tostring(e):find("^heirloom%.send: pid must be") or
-    tostring(e):find("^heirloom%.send: destination must be"))
-  if not ok and not bad_address then error(e, 0) end
+  local ok, e = pcall(hl.send_alias, from[2], from[1], { REPLY, from[2], value })
+  if not ok and not tostring(e):find("^heirloom%.send_alias: alias must be") then error(e, 0) end
+end
+
+-- The from of a call: {caller, alias}, where the caller must be the pid
+-- that really sent it (the node says who that is); nil for a forged call,
+-- which is dropped unanswered.
+local function from_of(m, sender)
+  if sender ~= nil and m[2][1] == sender then return { sender, m[2][2] } end
+  return nil
 end
 
 local function missing(modname, cb)
@@ -127,21 +134,25 @@ function M.boot(modname, args, parent, ack)
   local handle_cast = mod.handle_cast or missing(modname, "handle_cast")
   local handle_info = mod.handle_info or function(_, s) return "noreply", s end
   while true do
-    local m = hl.receive(timeout)
+    local m, sender = hl.receive_with_sender(timeout)
     local what, a, b, c, d
     local from
     if m == nil then
       what, a, b = outcome(modname, "handle_info", false, xpcall(handle_info, traceback, "timeout", state))
     elseif type(m) == "table" and m[1] == CALL and type(m[2]) == "table" and
         type(m[2][2]) == "userdata" then
-      from = m[2]
-      what, a, b, c, d = outcome(modname, "handle_call", true,
-        xpcall(handle_call, traceback, m[3], from, state))
+      from = from_of(m, sender)
+      if from == nil then
+        what, a, b = "continue", state, timeout
+      else
+        what, a, b, c, d = outcome(modname, "handle_call", true,
+          xpcall(handle_call, traceback, m[3], from, state))
+      end
     elseif type(m) == "table" and m[1] == CAST then
       what, a, b = outcome(modname, "handle_cast", false, xpcall(handle_cast, traceback, m[2], state))
     elseif type(m) == "table" and m[1] == STOP then
       what, a, b = "stop", m[2], state
-    elseif type(m) == "table" and m[1] == "EXIT" and parent and m[2] == parent then
+    elseif type(m) == "table" and m[1] == "EXIT" and parent and m[2] == parent and sender == nil then
       what, a, b = "stop", m[3], state      -- the supervisor's shutdown, while trapping
     else
       what, a, b = outcome(modname, "handle_info", false, xpcall(handle_info, traceback, m, state))

@@ -15,6 +15,9 @@ local M = {}
 -- Private message tags. Requests are calls: {CALL, from, ref, op, arg},
 -- answered by {REPLY, ref, status, value, extra} where ref is the caller's
 -- monitor on the supervisor, so a dead supervisor is a DOWN, not a hang.
+-- The supervisor trusts what the node says about who sent a message, not
+-- what the message says: a CALL is taken only from the pid it names, an
+-- EXIT only from the node itself.
 local CALL, REPLY, ACK, RETRY = "$sup_call", "$sup_reply", "$sup_ack", "$sup_retry"
 
 local pid_meta
@@ -111,7 +114,8 @@ end
 -- monitor was set). The EXIT, if any, came before the DOWN.
 local function unlink_flush(pid, reason)
   hl.unlink(pid)
-  local m = hl.receive(tagged("EXIT", pid), 0)
+  local exit_of = tagged("EXIT", pid)
+  local m = hl.receive_with_sender(function(x, sender) return sender == nil and exit_of(x) end, 0)
   return m ~= nil and m[3] or reason
 end
 
@@ -278,9 +282,9 @@ function requests.delete_child(st, id)
   return "ok", true
 end
 
-local function handle_call(st, m)
+local function handle_call(st, m, sender)
   local from, ref, op, arg = m[2], m[3], m[4], m[5]
-  if not is_pid(from) then return end
+  if not is_pid(from) or from ~= sender then return end   -- forged: no answer
   if op == "stop" then
     terminate_all(st)
     send_safely(from, { REPLY, ref, "ok", true })
@@ -296,18 +300,18 @@ end
 
 local function loop(st)
   while true do
-    local m = hl.receive()
+    local m, sender = hl.receive_with_sender()
     if type(m) == "table" then
       local tag = m[1]
-      if tag == "EXIT" then
+      if tag == "EXIT" and sender == nil then
         if m[2] == st.parent then
           terminate_all(st)
           hl.exit(m[3])
         end
         child_exit(st, m[2], m[3])
       elseif tag == CALL then
-        handle_call(st, m)
-      elseif tag == RETRY then
+        handle_call(st, m, sender)
+      elseif tag == RETRY and sender == st.self then
         retry(st, m[2])
       end
     end
@@ -355,8 +359,9 @@ function M.start_link(spec)
   if not valid then error(why, 2) end       -- a bad spec is the caller's error, now
   local pid, ref = hl.spawn_opt({ link = true, monitor = true, trap_exit = true },
                                 "heirloom.supervisor", "_run", spec, hl.self())
-  local m = hl.receive(function(m)
-    return type(m) == "table" and ((m[1] == ACK and m[2] == pid) or (m[1] == "DOWN" and m[2] == ref))
+  local m = hl.receive_with_sender(function(m, sender)
+    return type(m) == "table" and ((m[1] == ACK and m[2] == pid and sender == pid) or
+      (m[1] == "DOWN" and m[2] == ref))
   end)
   flush_down(ref)
   if m[1] == "DOWN" then return nil, m[4] end
@@ -389,6 +394,10 @@ local function call(fname, sup, op, arg)
   elseif not is_pid(sup) then
     error(("heirloom.supervisor.%s: sup must be a pid or a registered name (got %s)")
           :format(fname, type(sup)), 2)
+  end
+  if pid == hl.self() then   -- it would wait for its own answer for ever (OTP: calling_self)
+    error(("heirloom.supervisor.%s: calling_self: a process cannot call itself (%s)")
+          :format(fname, tostring(sup)), 2)
   end
   local ref = hl.monitor(pid)
   hl.send(pid, { CALL, hl.self(), ref, op, arg })

@@ -65,4 +65,28 @@ function M.start_link(name)
   return pid
 end
 
+-- A start function that never returns: it waits for a message nobody
+-- sends (a start blocked on something that never comes), leaving every
+-- other message, its supervisor's shutdown included, in the mailbox.
+function M.start_blocked(name)
+  say(name, " start blocks")
+  hl.receive(function() return false end)
+end
+
+-- start_link after ms milliseconds (a start that takes its time).
+function M.start_slowly(name, ms)
+  say(name, " start waits")
+  hl.sleep(ms)
+  return M.start_link(name)
+end
+
+-- A main process that sends the command's host (the process it is linked
+-- to) a forged {"EXIT", itself, "forged"}, then waits to be stopped.
+function M.forge_exit()
+  local host = hl.process_info(hl.self()).links[1]
+  hl.send(host, { "EXIT", hl.self(), "forged" })
+  say("forged")
+  hl.receive()
+end
+
 return M
