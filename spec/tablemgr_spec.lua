@@ -715,10 +715,13 @@ describe("scenario 11: release and stray tables", function()
     assert.are.same({}, tm.info())
     assert.is_nil(registry()["r1"])
     assert.has_error(function() t:info() end, "heirloom.table.info: the table has been dropped")
-    -- a held table: anyone may release it
+    -- a held table waits for its client: refused until it is managed again
     local c = start_client({ name = "c", table = "r2" })
     local _, t2 = up("c")
     kill(c)
+    assert.are.equal('heirloom.tablemgr.release: table "r2" waits for its client (held by the ' ..
+      'manager): only its owner may release it; manage it first', err_of(tm.release, "r2"))
+    assert.are.equal(t2, tm.manage("r2"))
     assert.is_true(tm.release("r2"))
     assert.has_error(function() t2:info() end, "heirloom.table.info: the table has been dropped")
     -- someone else's table: refused

@@ -195,8 +195,8 @@ function M.manage(name, table_opts, mgr, opts)
 end
 
 -- release(name [, mgr [, opts]]): the manager forgets the table and it is
--- dropped. Only its owner may release a table a client owns; one the
--- manager holds (its client is down) anyone may release.
+-- dropped. Only the table's owner may release it: one the manager holds
+-- (its client is down) must be taken with manage first.
 function M.release(name, mgr, opts)
   check_name("release", "name", name, 2)
   mgr = check_mgr("release", mgr, 2)
@@ -366,18 +366,22 @@ local function release(state, from, name)
     return { "error", ("table %q is not managed by %q"):format(name, state.name) }
   end
   local st, owner = status(rec.table)
-  if st == "custody" then
-    pcall(hl.table.claim, rec.table)
-    st, owner = status(rec.table)
+  if st == "gone" then
+    forget(state, name)
+    return { "ok" }
   end
-  if st == "owned" and owner ~= from[1] then
+  -- A table the manager holds or keeps in custody waits for its client's
+  -- restart: releasing it would drop the data the restart comes back for.
+  if st ~= "owned" then
+    return { "error", ("table %q waits for its client (held by the manager): only its owner "
+      .. "may release it; manage it first"):format(name) }
+  end
+  if owner ~= from[1] then
     return { "error", ("table %q is owned by %s: only its owner may release it")
       :format(name, tostring(owner)) }
   end
   forget(state, name)
-  if st == "held" then pcall(hl.table.drop, rec.table) end
-  if st == "owned" then return { "drop", rec.table } end
-  return { "ok" }
+  return { "drop", rec.table }
 end
 
 local function info(state)
