@@ -728,6 +728,96 @@ describe("match specifications", function()
       local res2 = hl.table.select(cont)
       H.assert_strict({ { 5 }, { 6 }, { 7 }, { 8 } }, res2)
     end)
+
+    -- A continuation is a value, as in ETS: resuming it never changes it.
+    for _, ty in ipairs({ "set", "ordered_set" }) do
+      for _, fn in ipairs({ "select", "select_reverse" }) do
+        it("gives the same chunk each time one continuation is resumed (" .. ty .. ", " .. fn .. ")", function()
+          local t = hl.table.new("v", { type = ty })
+          for i = 1, 10 do t:insert({ i, i * 10 }) end
+          local KEYS = { { { "$1", "_" }, {}, { "$1" } } }
+          local r1, c1 = t[fn](t, KEYS, 3)
+          local r2, c2 = t[fn](t, c1)
+          local r2again, c2again = t[fn](t, c1)
+          H.assert_strict(r2, r2again)
+          local r3, c3 = t[fn](t, c2)
+          H.assert_strict(r3, (t[fn](t, c2again)))
+          -- an older continuation, after a newer one was used
+          H.assert_strict(r2, (t[fn](t, c1)))
+          H.assert_strict(r2, (hl.table[fn](c1)))
+          H.assert_strict(r3, (t[fn](t, c2)))
+          -- the chain still gives every key once, and ends the same each time
+          local r4, c4 = t[fn](t, c3)
+          assert.are.equal(1, #r4)
+          assert.is_nil(c4)
+          H.assert_strict(r4, (t[fn](t, c3)))
+          local all = {}
+          for _, r in ipairs({ r1, r2, r3, r4 }) do
+            for _, k in ipairs(r) do all[#all + 1] = k end
+          end
+          H.assert_same_multiset({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, all)
+          if ty == "ordered_set" then
+            local order = fn == "select" and { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }
+                                          or { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 }
+            H.assert_strict(order, all)
+          end
+        end)
+      end
+    end
+
+    it("resumes an old continuation from its place in the table as it is now", function()
+      local t = hl.table.new("v", { type = "ordered_set" })
+      for i = 1, 10 do t:insert({ i }) end
+      local KEYS = { { { "$1" }, {}, { "$1" } } }
+      local _, c1 = t:select(KEYS, 3)
+      H.assert_strict({ 4, 5, 6 }, (t:select(c1)))
+      local _, r1 = t:select_reverse(KEYS, 3)
+      H.assert_strict({ 7, 6, 5 }, (t:select_reverse(r1)))
+      t:delete(5)
+      t:insert({ 4.5 })
+      H.assert_strict({ 4, 4.5, 6 }, (t:select(c1)))
+      H.assert_strict({ 7, 6, 4.5 }, (t:select_reverse(r1)))
+      H.assert_strict({ 4, 4.5, 6 }, (t:select(c1)))
+    end)
+
+    it("keeps a set's continuation usable while the table changes", function()
+      local t = hl.table.new("v", { type = "set" })
+      for i = 1, 40 do t:insert({ i }) end
+      local KEYS = { { { "$1" }, {}, { "$1" } } }
+      local _, c1 = t:select(KEYS, 5)
+      local r2 = t:select(c1)
+      H.assert_strict(r2, (t:select(c1)))
+      for i = 41, 200 do t:insert({ i }) end    -- the table grows
+      -- each key of r2 still in the table comes again, the same chain of
+      -- continuations from c1 gives every key present all along once
+      local seen, res, cont = {}, t:select(c1)
+      while res ~= nil do
+        for _, k in ipairs(res) do
+          assert.is_nil(seen[k], "returned twice: " .. k)
+          seen[k] = true
+        end
+        if cont == nil then break end
+        res, cont = t:select(cont)
+      end
+      for _, k in ipairs(r2) do assert.is_true(seen[k], "not given again: " .. k) end
+    end)
+
+    it("refuses a continuation a finalizer brought back after its own finalizer", function()
+      local t = hl.table.new("v", { type = "ordered_set" })
+      for i = 1, 10 do t:insert({ i }) end
+      local kept
+      do
+        local _, c = t:select(ALL, 3)
+        setmetatable({}, { __gc = function() kept = c end })
+      end
+      collectgarbage()
+      collectgarbage()
+      assert.is_not_nil(kept)
+      assert.error_matches(function() t:select(kept) end,
+        "^heirloom%.table%.select: the continuation is spent")
+      assert.error_matches(function() hl.table.select_reverse(kept) end,
+        "^heirloom%.table%.select_reverse: the continuation is spent")
+    end)
   end)
 
   -- ------------------------------------------------------------ bound keys

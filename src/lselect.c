@@ -13,24 +13,39 @@
 #include "term.h"
 
 #define CONT_META "heirloom.continuation"
+#define SEL_META "heirloom.select"
 
-/* What select(spec, limit) hands back to resume from. */
-typedef struct lcont {
+/* What every continuation of one select(spec, limit) shares, held by
+** each of them as its user value and freed with the last. */
+typedef struct lsel {
   etab *t;          /* referenced */
   mspec *ms;
-  buf last;         /* key of the last object scanned */
   size_t limit;
   int dir;          /* 1, or -1 for select_reverse on an ordered_set */
-  int done;
+} lsel;
+
+/* A continuation: where the next chunk starts. It is a value, as in ETS:
+** nothing changes it once it is handed out, so resuming it again gives
+** that chunk again (of the table as it is then); each chunk comes with a
+** new continuation. */
+typedef struct lcont {
+  buf last;         /* key of the last object scanned */
+  int live;         /* 0 once finalized */
 } lcont;
+
+static int sel_gc(lua_State *L) {
+  lsel *s = luaL_checkudata(L, 1, SEL_META);
+  if (s->ms != NULL) mspec_free(s->ms);
+  if (s->t != NULL) etab_unref(s->t);
+  s->ms = NULL;
+  s->t = NULL;
+  return 0;
+}
 
 static int cont_gc(lua_State *L) {
   lcont *k = luaL_checkudata(L, 1, CONT_META);
-  if (k->ms != NULL) mspec_free(k->ms);
-  if (k->t != NULL) etab_unref(k->t);
   buf_free(&k->last);
-  k->ms = NULL;
-  k->t = NULL;
+  k->live = 0;
   return 0;
 }
 
@@ -40,6 +55,11 @@ void lselect_open(lua_State *L) {
     lua_setfield(L, -2, "__gc");
     lua_pushliteral(L, "heirloom.continuation");
     lua_setfield(L, -2, "__name");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, SEL_META)) {
+    lua_pushcfunction(L, sel_gc);
+    lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
 }
@@ -142,29 +162,40 @@ int lselect_select_count(lua_State *L) {
   return 1;
 }
 
-/* One chunk from a continuation: pushes the list and the continuation (or
-** nil when the table is done), or just nil when nothing more matched. */
-static int resume(lcall *c, lcont *k, int kidx) {
+/* The select shared by the continuation at idx, or NULL when either was
+** finalized (a finalizer can bring a continuation back). Pushes nothing. */
+static lsel *cont_select(lua_State *L, int idx, lcont **k) {
+  lsel *s;
+  *k = lua_touserdata(L, idx);
+  lua_getiuservalue(L, idx, 1);
+  s = luaL_testudata(L, -1, SEL_META);
+  lua_pop(L, 1);
+  return (*k)->live && s != NULL && s->t != NULL ? s : NULL;
+}
+
+/* One chunk of the select at sidx, after the key from (none: from the
+** start): pushes the list and a new continuation (or nil when the table
+** is done), or just nil when nothing more matched. */
+static int resume(lcall *c, lsel *s, int sidx, const buf *from) {
   size_t count;
-  buf from;
-  if (k->done || k->t == NULL) {
-    lua_pushnil(c->L);
-    return 1;
-  }
-  buf_init(&from);
-  buf_put(&from, k->last.p, k->last.n);
-  if (!buf_ok(&from)) lcall_raise(c, "out of memory");
-  etab_scan(k->t, c->b->self, (tslice){from.n ? from.p : NULL, from.n}, k->dir, k->ms,
-            k->limit, &c->b->out, &count, &k->last, &k->done, &c->e);
-  buf_free(&from);
+  int done;
+  /* made before the scan, which writes its next position straight in */
+  lcont *next = lua_newuserdatauv(c->L, sizeof *next, 1);
+  buf_init(&next->last);
+  next->live = 1;
+  luaL_setmetatable(c->L, CONT_META);
+  lua_pushvalue(c->L, sidx);
+  lua_setiuservalue(c->L, -2, 1);
+  etab_scan(s->t, c->b->self, (tslice){from->n ? from->p : NULL, from->n}, s->dir, s->ms,
+            s->limit, &c->b->out, &count, &next->last, &done, &c->e);
   lcall_check_status(c);
   if (count == 0) {
     lua_pushnil(c->L);
     return 1;
   }
   lcall_push_list(c, count);
-  if (k->done) lua_pushnil(c->L);
-  else lua_pushvalue(c->L, kidx);
+  if (done) lua_pushnil(c->L);
+  else lua_pushvalue(c->L, -2);
   return 2;
 }
 
@@ -174,20 +205,24 @@ static int resume(lcall *c, lcont *k, int kidx) {
 static int select_dir(lua_State *L, const char *fname, int reverse) {
   lcall c;
   lcont *k;
+  lsel *s;
+  buf start;
   lua_Integer limit = 0;
   int dir;
   if (luaL_testudata(L, 1, CONT_META) != NULL) {   /* heirloom.table.select(cont) */
-    k = lua_touserdata(L, 1);
-    if (k->t == NULL) return luaL_error(L, "heirloom.%s: the continuation is spent", fname);
+    if ((s = cont_select(L, 1, &k)) == NULL)
+      return luaL_error(L, "heirloom.%s: the continuation is spent", fname);
     lua_pushnil(L);
     lua_insert(L, 1);
-    lhandle_push_table(L, k->t);
+    lhandle_push_table(L, s->t);
     lua_replace(L, 1);
   }
   lcall_begin(&c, L, fname);
-  if ((k = luaL_testudata(L, 2, CONT_META)) != NULL) {
-    if (k->t != c.t) lcall_raise(&c, "the continuation belongs to another table");
-    return resume(&c, k, 2);
+  if (luaL_testudata(L, 2, CONT_META) != NULL) {
+    if ((s = cont_select(L, 2, &k)) == NULL) lcall_raise(&c, "the continuation is spent");
+    if (s->t != c.t) lcall_raise(&c, "the continuation belongs to another table");
+    lua_getiuservalue(L, 2, 1);
+    return resume(&c, s, lua_gettop(L), &k->last);
   }
   /* ETS's select_reverse walks an ordered_set backward and is select on
   ** the other types, whose order has no meaning to reverse. */
@@ -198,18 +233,17 @@ static int select_dir(lua_State *L, const char *fname, int reverse) {
   }
   if (!lua_isinteger(L, 3) || (limit = lua_tointeger(L, 3)) < 1)
     lcall_raise(&c, "limit must be a positive integer");
-  k = lua_newuserdatauv(L, sizeof *k, 0);
-  k->t = NULL;
-  k->ms = NULL;
-  buf_init(&k->last);
-  k->limit = (size_t)limit;
-  k->dir = dir;
-  k->done = 0;
-  luaL_setmetatable(L, CONT_META);
-  k->ms = compile(&c, 2, -1);        /* owned by the continuation from here */
-  k->t = c.t;
+  s = lua_newuserdatauv(L, sizeof *s, 0);
+  s->t = NULL;
+  s->ms = NULL;
+  s->limit = (size_t)limit;
+  s->dir = dir;
+  luaL_setmetatable(L, SEL_META);
+  s->ms = compile(&c, 2, -1);        /* owned by the select from here */
+  s->t = c.t;
   etab_ref(c.t);
-  return resume(&c, k, lua_gettop(L));
+  buf_init(&start);
+  return resume(&c, s, lua_gettop(L), &start);
 }
 
 int lselect_select(lua_State *L) {
