@@ -82,9 +82,17 @@ static int64_t timeout_arg(lua_State *L, int idx, const char *fname) {
   return ms;
 }
 
-static void encode_or_raise(lua_State *L, int idx, buf *b, const char *root, const char *fname) {
+/* Borrows the call's buffers (lscratch.h) and encodes argument idx into
+** their input; a refusal gives them back and raises. */
+static lscratch *encode_arg(lua_State *L, lbind *b, int idx, const char *root,
+                            const char *fname) {
   char msg[300];
-  if (!lterm_encode(L, idx, b, root, msg, sizeof msg)) luaL_error(L, "heirloom.%s: %s", fname, msg);
+  lscratch *s = lbind_borrow(L, b, fname);
+  if (!lterm_encode(L, idx, &s->in, root, msg, sizeof msg)) {
+    lscratch_return(s);
+    luaL_error(L, "heirloom.%s: %s", fname, msg);
+  }
+  return s;
 }
 
 /* ---- self, send ---- */
@@ -118,72 +126,108 @@ static int l_send(lua_State *L) {
   lbind *b;
   uint64_t to, alias;
   proc *p;
+  lscratch *s;
   me(L, "send", &b);
   to = send_target(L, b, &alias);
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
-  buf_reset(&b->in);
-  encode_or_raise(L, 2, &b->in, "message", "send");
+  s = encode_arg(L, b, 2, "message", "send");
   if (alias != 0) {
-    alias_send(b->node, alias, b->in.p, b->in.n);   /* dropped unless active */
+    alias_send(b->node, alias, s->in.p, s->in.n);   /* dropped unless active */
   } else if ((p = ptab_get(&b->node->procs, to)) != NULL) {
-    proc_deliver(p, b->in.p, b->in.n);   /* to a dead pid it is dropped, as in Erlang */
+    proc_deliver(p, s->in.p, s->in.n);   /* to a dead pid it is dropped, as in Erlang */
     proc_unref(p);
   }
+  lscratch_return(s);
   lua_settop(L, 2);
   return 1;
 }
 
-/* ---- receive ---- */
+/* ---- receive ----
+** receive's stack: 1 the filter or nil, 2 the arrival number of the last
+** message examined, 3 the deadline (-1: none); while a filter runs, 4 the
+** message and 5 the filter's answer. The position and the deadline are
+** kept here, not in the process: a receive nested in this one (in the
+** filter, or in a finalizer that runs while a message decodes) moves the
+** process's own and may take any message, this one's included. */
 
 static int receive_k(lua_State *L, int status, lua_KContext ctx);
 
-/* Takes the message last scanned (on the stack top) and returns it. */
-static int take_scanned(proc *p) {
-  proc_mail_take(p, p->scanned);
+/* Pushes the message m decoded. It is decoded from a copy: a receive
+** nested in the decoding may take m and free it. */
+static int push_message(lua_State *L, lbind *b, const msg *m) {
+  lscratch *s = lbind_borrow(L, b, "receive");
+  size_t n;
+  buf_put(&s->in, m->data, m->len);
+  if (!buf_ok(&s->in)) {
+    lscratch_return(s);
+    return luaL_error(L, "heirloom.receive: out of memory");
+  }
+  n = lterm_decode(L, s->in.p, s->in.n);
+  lscratch_return(s);
+  if (n == 0) return luaL_error(L, "heirloom.receive: a message does not decode");
   return 1;
 }
 
+/* Waits for mail after the position, or for the deadline; 0 when the
+** deadline passed. Does not return when the process yields. */
+static int wait_mail(lua_State *L, proc *p, int64_t deadline) {
+  if (deadline >= 0 && sched_now() >= deadline) return 0;
+  p->deadline = deadline;
+  if (p->host) {
+    if (proc_host_wait(p) != 0)
+      return luaL_error(L, "heirloom.receive: the node is idle and no message can arrive");
+    return 1;
+  }
+  if (L != p->co)
+    return luaL_error(L, "heirloom.receive: a process waits only in its own body, "
+                         "not inside a coroutine it made");
+  if (!lua_isyieldable(L))
+    return luaL_error(L, "heirloom.receive: cannot wait here (in a finalizer, a fold "
+                         "function or a metamethod): give a timeout of 0");
+  p->wants_mail = 1;
+  return lua_yieldk(L, 0, 0, receive_k);
+}
+
 static int receive_k(lua_State *L, int status, lua_KContext ctx) {
-  proc *p = bind_of(L)->me;
+  lbind *b = bind_of(L);
+  proc *p = b->me;
   (void)status;
   if (ctx == 1) goto filtered;
   for (;;) {
-    msg *m = proc_mail_next(p);
+    msg *m = proc_mail_after(p, (uint64_t)lua_tointeger(L, 2));
     if (m == NULL) {
-      if (p->deadline >= 0 && sched_now() >= p->deadline) {
+      if (!wait_mail(L, p, lua_tointeger(L, 3))) {
         lua_pushnil(L);
         return 1;
       }
-      if (p->host) {
-        if (proc_host_wait(p) != 0)
-          return luaL_error(L, "heirloom.receive: the node is idle and no message can arrive");
-        continue;
-      }
-      if (L != p->co)
-        return luaL_error(L, "heirloom.receive: a process waits only in its own body, "
-                             "not inside a coroutine it made");
-      p->wants_mail = 1;
-      return lua_yieldk(L, 0, 0, receive_k);
+      continue;
     }
-    if (lterm_decode(L, m->data, m->len) == 0)
-      return luaL_error(L, "heirloom.receive: a message does not decode");
-    if (lua_isnil(L, 1)) return take_scanned(p);
+    lua_pushinteger(L, (lua_Integer)m->seq);
+    lua_replace(L, 2);
+    push_message(L, b, m);
+    /* Taking fails when a nested receive took the message meanwhile: it
+    ** is not this receive's any more. */
+    if (lua_isnil(L, 1)) {
+      if (proc_mail_take_seq(p, (uint64_t)lua_tointeger(L, 2))) return 1;
+      lua_pop(L, 1);
+      continue;
+    }
     lua_pushvalue(L, 1);
     lua_pushvalue(L, -2);
     lua_callk(L, 1, 1, 1, receive_k);
   filtered:
-    if (lua_toboolean(L, -1)) {
+    if (lua_toboolean(L, -1) && proc_mail_take_seq(p, (uint64_t)lua_tointeger(L, 2))) {
       lua_pop(L, 1);
-      return take_scanned(p);
+      return 1;
     }
     lua_pop(L, 2);
   }
 }
 
-/* receive([filter], [timeout]): stack becomes [filter or nil]. */
+/* receive([filter], [timeout]): stack becomes [filter or nil, 0, deadline]. */
 static int start_receive(lua_State *L, const char *fname) {
-  proc *p = me(L, fname, NULL);
   int64_t ms;
+  me(L, fname, NULL);
   if (lua_isfunction(L, 1)) {
     ms = timeout_arg(L, 2, fname);
   } else {
@@ -192,8 +236,8 @@ static int start_receive(lua_State *L, const char *fname) {
     lua_replace(L, 1);
   }
   lua_settop(L, 1);
-  p->deadline = ms < 0 ? -1 : sched_now() + ms;
-  proc_mail_rewind(p);
+  lua_pushinteger(L, 0);
+  lua_pushinteger(L, ms < 0 ? -1 : sched_now() + ms);
   return receive_k(L, LUA_OK, 0);
 }
 
@@ -283,21 +327,26 @@ static int l_exit(lua_State *L) {
   proc *p = me(L, "exit", &b);
   int self = lua_gettop(L) < 2;
   uint64_t to = self ? p->pid : pid_arg(L, 1, "exit");
+  lscratch *s;
   if (lua_isnoneornil(L, self ? 1 : 2))
     return luaL_error(L, "heirloom.exit: missing argument 'reason'");
-  buf_reset(&b->in);
-  encode_or_raise(L, self ? 1 : 2, &b->in, "reason", "exit");
-  if (self && p->host) return luaL_error(L, "heirloom.exit: the host process cannot exit");
+  s = encode_arg(L, b, self ? 1 : 2, "reason", "exit");
+  if (self && p->host) {
+    lscratch_return(s);
+    return luaL_error(L, "heirloom.exit: the host process cannot exit");
+  }
   if (self) {
     pthread_mutex_lock(&p->lock);
     buf_reset(&p->reason);
-    buf_put(&p->reason, b->in.p, b->in.n);
+    buf_put(&p->reason, s->in.p, s->in.n);
     atomic_store(&p->exiting, 1);
     pthread_mutex_unlock(&p->lock);
+    lscratch_return(s);
     sched_exit_now(L);
     return luaL_error(L, "heirloom: the process is exiting");
   }
-  proc_signal_exit(b->node, to, p->pid, b->in.p, b->in.n, SIG_EXIT_CALL);
+  proc_signal_exit(b->node, to, p->pid, s->in.p, s->in.n, SIG_EXIT_CALL);
+  lscratch_return(s);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -388,6 +437,7 @@ static int l_await_name(lua_State *L) {
 
 static int l_send_after(lua_State *L) {
   lbind *b;
+  lscratch *s;
   int64_t ms;
   uint64_t ref, pid = 0;
   const char *name = NULL;
@@ -396,9 +446,9 @@ static int l_send_after(lua_State *L) {
   if (ms < 0) return luaL_error(L, "heirloom.send_after: missing argument 'ms'");
   if (lua_type(L, 2) == LUA_TSTRING) name = lua_tostring(L, 2);
   else pid = pid_arg(L, 2, "send_after");
-  buf_reset(&b->in);
-  encode_or_raise(L, 3, &b->in, "message", "send_after");
-  ref = sched_send_after(b->node->sched, sched_now() + ms, pid, name, b->in.p, b->in.n);
+  s = encode_arg(L, b, 3, "message", "send_after");
+  ref = sched_send_after(b->node->sched, sched_now() + ms, pid, name, s->in.p, s->in.n);
+  lscratch_return(s);
   if (ref == 0) return luaL_error(L, "heirloom.send_after: out of memory");
   lhandle_push(L, TERM_REF, ref);
   return 1;

@@ -52,8 +52,8 @@ static mspec *compile(lcall *c, int idx, int kind) {
   mspec *ms;
   if (kind < 0) lcall_check_object(c, idx, what);   /* a pattern may be "_" or "$1" */
   at = lcall_encode_arg(c, idx, what);
-  if (kind < 0) ms = mspec_compile(c->b->in.p + at, c->b->in.n - at, err, sizeof err);
-  else ms = mspec_from_pattern(c->b->in.p + at, c->b->in.n - at, kind, err, sizeof err);
+  if (kind < 0) ms = mspec_compile(c->s->in.p + at, c->s->in.n - at, err, sizeof err);
+  else ms = mspec_from_pattern(c->s->in.p + at, c->s->in.n - at, kind, err, sizeof err);
   if (ms == NULL) {
     snprintf(msg, sizeof msg, "%s: %s", what, err);
     lcall_raise(c, msg);
@@ -67,7 +67,7 @@ static size_t scan_all(lcall *c, mspec *ms) {
   int done;
   buf last;
   buf_init(&last);
-  etab_scan(c->t, c->b->self, (tslice){NULL, 0}, 1, ms, 0, &c->b->out, &count, &last,
+  etab_scan(c->t, c->b->self, (tslice){NULL, 0}, 1, ms, 0, &c->s->out, &count, &last,
             &done, &c->e);
   buf_free(&last);
   mspec_free(ms);
@@ -79,7 +79,7 @@ static int select_list(lua_State *L, const char *fname, int kind) {
   lcall c;
   lcall_begin(&c, L, fname);
   lcall_push_list(&c, scan_all(&c, compile(&c, 2, kind)));
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 int lselect_match(lua_State *L) {
@@ -99,6 +99,7 @@ static int delete_matching(lua_State *L, const char *fname, int kind) {
   etab_select_delete(c.t, c.b->self, ms, &count, &c.e);
   mspec_free(ms);
   lcall_check_status(&c);
+  lcall_end(&c, 0);
   return (int)count;
 }
 
@@ -123,7 +124,7 @@ int lselect_select_replace(lua_State *L) {
   mspec_free(ms);
   lcall_check_status(&c);
   lua_pushinteger(L, (lua_Integer)count);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 int lselect_select_count(lua_State *L) {
@@ -132,13 +133,13 @@ int lselect_select_count(lua_State *L) {
   lcall_begin(&c, L, "table.select_count");
   count = scan_all(&c, compile(&c, 2, -1));
   for (size_t i = 0; i < count; i++) {
-    size_t n = term_skip(c.b->out.p + at, c.b->out.n - at);
-    if (n == 1 && c.b->out.p[at] == TERM_TRUE) matched++;
+    size_t n = term_skip(c.s->out.p + at, c.s->out.n - at);
+    if (n == 1 && c.s->out.p[at] == TERM_TRUE) matched++;
     if (n == 0) break;
     at += n;
   }
   lua_pushinteger(L, (lua_Integer)matched);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 /* One chunk from a continuation: pushes the list and the continuation (or
@@ -154,7 +155,7 @@ static int resume(lcall *c, lcont *k, int kidx) {
   buf_put(&from, k->last.p, k->last.n);
   if (!buf_ok(&from)) lcall_raise(c, "out of memory");
   etab_scan(k->t, c->b->self, (tslice){from.n ? from.p : NULL, from.n}, 1, k->ms,
-            k->limit, &c->b->out, &count, &k->last, &k->done, &c->e);
+            k->limit, &c->s->out, &count, &k->last, &k->done, &c->e);
   buf_free(&from);
   lcall_check_status(c);
   if (count == 0) {
@@ -182,11 +183,11 @@ int lselect_select(lua_State *L) {
   lcall_begin(&c, L, "table.select");
   if ((k = luaL_testudata(L, 2, CONT_META)) != NULL) {
     if (k->t != c.t) lcall_raise(&c, "the continuation belongs to another table");
-    return resume(&c, k, 2);
+    return lcall_end(&c, resume(&c, k, 2));
   }
   if (lua_isnoneornil(L, 3)) {
     lcall_push_list(&c, scan_all(&c, compile(&c, 2, -1)));
-    return 1;
+    return lcall_end(&c, 1);
   }
   if (!lua_isinteger(L, 3) || (limit = lua_tointeger(L, 3)) < 1)
     lcall_raise(&c, "limit must be a positive integer");
@@ -200,5 +201,5 @@ int lselect_select(lua_State *L) {
   k->ms = compile(&c, 2, -1);        /* owned by the continuation from here */
   k->t = c.t;
   etab_ref(c.t);
-  return resume(&c, k, lua_gettop(L));
+  return lcall_end(&c, resume(&c, k, lua_gettop(L)));
 }
