@@ -281,3 +281,28 @@ describe("a finalizer's heirloom calls inside another call #child", function()
     ]==])
   end)
 end)
+
+describe("no engine lock is held while Lua allocates #child", function()
+  -- Before, process_info held the target's lock while it built its table:
+  -- a finalizer that sent to the target waited for that lock for ever.
+  it("process_info on a target that finalizers send to finishes", function()
+    scenario([==[
+      local target = hl.spawn(function()
+        local hl = require("heirloom")
+        while true do hl.receive() end
+      end)
+      local other = hl.spawn(function() require("heirloom").receive() end)
+      hl.link(other)
+      nested = function()
+        hl.send(target, { "from a finalizer" })
+        hl.monitor(target)
+        hl.process_info(other)
+      end
+      arm()
+      for i = 1, 2000 do
+        local info = hl.process_info(target)
+        if info == nil or info.status == nil then problem("no info at %d", i) break end
+      end
+    ]==], 20)
+  end)
+end)

@@ -527,58 +527,101 @@ static int where(lua_State *co, int level, char *out, size_t size) {
   return 0;
 }
 
+/* What process_info reports about p, copied under p's lock: the table is
+** built after the lock is released, because building it allocates, and a
+** finalizer that allocation runs may send to p, which takes that lock. */
+typedef struct pinfo {
+  int state, trap_exit, host, has_where;
+  size_t nmsg, memory, nlinks, nmonitors;
+  uint64_t *links, *monitors;   /* one malloc'd block */
+  char where[300];
+} pinfo;
+
 /* Where p is. Its state may be read only while nobody runs it: when it
 ** is the caller itself, or, with its lock held, when it is suspended (the
 ** scheduler marks it running under that lock before resuming it). */
-static void push_current_function(lua_State *L, proc *p, proc *self) {
-  char text[300];
-  int found = 0;
-  if (p == self && !p->host) found = where(L, 1, text, sizeof text);
+static int current_function(lua_State *L, proc *p, proc *self, char *text, size_t size) {
+  if (p == self && !p->host) return where(L, 1, text, size);
   /* the state first: p->co is written without the lock once p is dying */
-  else if ((p->state == PROC_WAITING || p->state == PROC_RUNNABLE) && !p->host && p->co != NULL)
-    found = where(p->co, 0, text, sizeof text);
-  if (found) lua_pushstring(L, text);
-  else lua_pushnil(L);
+  if ((p->state == PROC_WAITING || p->state == PROC_RUNNABLE) && !p->host && p->co != NULL)
+    return where(p->co, 0, text, size);
+  return 0;
+}
+
+/* Copies what process_info reports; 0 when out of memory. */
+static int copy_info(lua_State *L, proc *p, proc *self, pinfo *in) {
+  int ok = 1;
+  pthread_mutex_lock(&p->lock);
+  in->state = p->state;
+  in->nmsg = p->nmsg;
+  in->memory = atomic_load(&p->alloc.used);
+  in->trap_exit = p->trap_exit;
+  in->host = p->host;
+  in->nlinks = p->nlinks;
+  in->nmonitors = p->nwatching;
+  in->links = malloc((in->nlinks + in->nmonitors + 1) * sizeof *in->links);
+  if (in->links == NULL) {
+    ok = 0;
+  } else {
+    in->monitors = in->links + in->nlinks;
+    memcpy(in->links, p->links, in->nlinks * sizeof *in->links);
+    for (size_t i = 0; i < in->nmonitors; i++) in->monitors[i] = p->watching[i].pid;
+    in->has_where = current_function(L, p, self, in->where, sizeof in->where);
+  }
+  pthread_mutex_unlock(&p->lock);
+  return ok;
+}
+
+static void push_pids(lua_State *L, const uint64_t *pids, size_t n) {
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lhandle_push(L, TERM_PID, pids[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
 }
 
 static int l_process_info(lua_State *L) {
   lbind *b;
   proc *p;
+  pinfo in;
   char name[128];
+  int named;
   me(L, "process_info", &b);
   p = ptab_get(&b->node->procs, pid_arg(L, 1, "process_info"));
   if (p == NULL) {
     lua_pushnil(L);
     return 1;
   }
+  named = ptab_name_of(&b->node->procs, p->pid, name, sizeof name);
+  if (!copy_info(L, p, b->me, &in)) {
+    proc_unref(p);
+    return luaL_error(L, "heirloom.process_info: out of memory");
+  }
+  /* The pid lists go into Lua first: the rest cannot fail to be built,
+  ** except by a memory error, which would otherwise leak the copy. */
+  lua_settop(L, 1);
+  push_pids(L, in.links, in.nlinks);      /* 2 */
+  push_pids(L, in.monitors, in.nmonitors);   /* 3 */
+  free(in.links);
   lua_newtable(L);
-  pthread_mutex_lock(&p->lock);
-  lua_pushstring(L, state_name(p->state));
+  lua_pushstring(L, state_name(in.state));
   lua_setfield(L, -2, "status");
-  lua_pushinteger(L, (lua_Integer)p->nmsg);
+  lua_pushinteger(L, (lua_Integer)in.nmsg);
   lua_setfield(L, -2, "message_queue_len");
-  lua_pushinteger(L, (lua_Integer)atomic_load(&p->alloc.used));
+  lua_pushinteger(L, (lua_Integer)in.memory);
   lua_setfield(L, -2, "memory");
-  lua_pushboolean(L, p->trap_exit);
+  lua_pushboolean(L, in.trap_exit);
   lua_setfield(L, -2, "trap_exit");
-  lua_pushboolean(L, p->host);
+  lua_pushboolean(L, in.host);
   lua_setfield(L, -2, "host");
-  lua_createtable(L, (int)p->nlinks, 0);
-  for (size_t i = 0; i < p->nlinks; i++) {
-    lhandle_push(L, TERM_PID, p->links[i]);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
+  lua_pushvalue(L, 2);
   lua_setfield(L, -2, "links");
-  lua_createtable(L, (int)p->nwatching, 0);
-  for (size_t i = 0; i < p->nwatching; i++) {
-    lhandle_push(L, TERM_PID, p->watching[i].pid);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
+  lua_pushvalue(L, 3);
   lua_setfield(L, -2, "monitors");
-  push_current_function(L, p, b->me);
+  if (in.has_where) lua_pushstring(L, in.where);
+  else lua_pushnil(L);
   lua_setfield(L, -2, "current_function");
-  pthread_mutex_unlock(&p->lock);
-  if (ptab_name_of(&b->node->procs, p->pid, name, sizeof name)) {
+  if (named) {
     lua_pushstring(L, name);
     lua_setfield(L, -2, "registered_name");
   }
