@@ -306,3 +306,48 @@ describe("no engine lock is held while Lua allocates #child", function()
     ]==], 20)
   end)
 end)
+
+describe("after an out-of-memory failure #child", function()
+  -- A buffer that failed to grow stayed failed: every later call of the
+  -- state said "out of memory". The child gets an allocation limit that a
+  -- 200 MB term exceeds and everything else fits in: an address-space
+  -- limit, or under AddressSanitizer (which reserves terabytes of address
+  -- space) its largest-allocation option.
+  local function limited()
+    if (os.getenv("LD_PRELOAD") or ""):find("asan", 1, true) then
+      return "ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=100; " ..
+             "export ASAN_OPTIONS;"
+    end
+    return "ulimit -v 400000;"
+  end
+
+  it("later calls work again", function()
+    local out, ok = S.run_child([==[
+      local hl = require("heirloom")
+      hl.start{ schedulers = 0, logger = "capture" }
+      local t = hl.table.new("t")
+      local parts = {}
+      for i = 1, 10 do
+        parts[i] = string.rep(string.char(96 + i), 20 * 1024 * 1024)
+        collectgarbage()
+      end
+      local big = { "big", table.unpack(parts) }
+      parts = nil
+      print("insert", pcall(t.insert, t, big))
+      print("send", pcall(hl.send, hl.self(), big))
+      big = nil
+      collectgarbage()
+      assert(t:insert({ "small", 2 }))
+      assert(t:lookup("small")[1][2] == 2)
+      assert(t:update_counter("small", 1) == 3)
+      hl.send(hl.self(), { "m", 1 })
+      assert(hl.receive(0)[2] == 1)
+      hl.store.put("ns", "k", "v")
+      assert(hl.store.get("ns", "k") == "v")
+      print("OK")
+    ]==], 60, limited())
+    assert.is_true(ok and out:find("\nOK\n", 1, true) ~= nil, out)
+    assert.matches("insert\tfalse\theirloom%.table%.insert: object: out of memory", out)
+    assert.matches("send\tfalse\theirloom%.send: message: out of memory", out)
+  end)
+end)

@@ -1,5 +1,6 @@
 /*
-** buf.c — a growable byte buffer with a sticky out-of-memory flag.
+** buf.c — a growable byte buffer whose out-of-memory flag lasts until it
+** is reset.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ void buf_free(buf *b) {
 
 void buf_reset(buf *b) {
   b->n = 0;
+  b->oom = 0;
 }
 
 int buf_ok(const buf *b) {

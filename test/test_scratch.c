@@ -96,10 +96,30 @@ static void test_big_buffers_are_not_kept(void) {
   lscratch_free(&pool);
 }
 
+/* A set whose buffer failed to grow is lent again as good as new: one
+** allocation failure must not fail every later call of the state. */
+static void test_failure_is_forgotten(void) {
+  lscratch_pool pool;
+  lscratch *s;
+  lscratch_init(&pool);
+  s = lscratch_borrow(&pool);
+  buf_put(&s->in, "abc", 3);
+  CHECK(!buf_reserve(&s->in, (size_t)-1) && !buf_ok(&s->in));   /* cannot be had */
+  CHECK(!buf_reserve(&s->out, (size_t)-1) && !buf_ok(&s->out));
+  lscratch_return(s);
+  s = lscratch_borrow(&pool);
+  CHECK(buf_ok(&s->in) && buf_ok(&s->out));
+  buf_put(&s->in, "abc", 3);
+  CHECK(buf_ok(&s->in) && s->in.n == 3);
+  lscratch_return(s);
+  lscratch_free(&pool);
+}
+
 int main(void) {
   test_nesting();
   test_abandoned_by_longjmp();
   test_abandoned_on_another_thread();
   test_big_buffers_are_not_kept();
+  test_failure_is_forgotten();
   return check_summary("scratch");
 }

@@ -212,6 +212,21 @@ static void test_empty_string_into_empty_buffer(void) {
   buf_free(&out);
 }
 
+/* A reset starts a new term: a failure to grow before it is forgotten. */
+static void test_reset_forgets_a_failure(void) {
+  buf b;
+  buf_init(&b);
+  term_put_int(&b, 1);
+  CHECK(!buf_reserve(&b, (size_t)-1) && !buf_ok(&b));
+  term_put_int(&b, 2);                 /* ignored: the buffer has failed */
+  CHECK(!buf_ok(&b));
+  buf_reset(&b);
+  CHECK(buf_ok(&b));
+  term_put_int(&b, 3);
+  CHECK(buf_ok(&b) && b.n == TERM_NUMBER_SIZE && term_valid(b.p, b.n));
+  buf_free(&b);
+}
+
 static void test_maps(void) {
   buf m, k;
   const unsigned char *v;
@@ -309,6 +324,7 @@ int main(void) {
   test_numbers();
   test_strings();
   test_empty_string_into_empty_buffer();
+  test_reset_forgets_a_failure();
   test_maps();
   test_depth();
   test_random_order_and_prefixes();
