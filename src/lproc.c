@@ -564,7 +564,7 @@ static int copy_info(lua_State *L, proc *p, proc *self, pinfo *in) {
     ok = 0;
   } else {
     in->monitors = in->links + in->nlinks;
-    memcpy(in->links, p->links, in->nlinks * sizeof *in->links);
+    for (size_t i = 0; i < in->nlinks; i++) in->links[i] = p->links[i];
     for (size_t i = 0; i < in->nmonitors; i++) in->monitors[i] = p->watching[i].pid;
     in->has_where = current_function(L, p, self, in->where, sizeof in->where);
   }
