@@ -20,6 +20,7 @@
 #include "etab.h"
 #include "lbind.h"
 #include "lhandle.h"
+#include "logger.h"
 #include "lproc.h"
 #include "lterm.h"
 #include "proc.h"
@@ -152,20 +153,38 @@ static int l_send(lua_State *L) {
 
 static int receive_k(lua_State *L, int status, lua_KContext ctx);
 
-/* Pushes the message m decoded. It is decoded from a copy: a receive
-** nested in the decoding may take m and free it. */
-static int push_message(lua_State *L, lbind *b, const msg *m) {
+/* Drops message m, which does not decode, with a report: it must not
+** block the mailbox. None can arrive (every way in checks terms), but the
+** mailbox is not the place to find out. */
+static void drop_message(lbind *b, proc *p, uint64_t seq, size_t len) {
+  char pid[40], text[160];
+  node_pid_text(p->pid, pid, sizeof pid);
+  snprintf(text, sizeof text, "heirloom.receive: process %s dropped a message of %zu bytes "
+           "that does not decode", pid, len);
+  proc_mail_take_seq(p, seq);
+  logger_report(&b->node->log, text);
+}
+
+/* Pushes the message m decoded, or drops it (returning 0) if it does not
+** decode. It is decoded from a copy, and m is not read once Lua has run: a
+** receive nested in the decoding (in a finalizer) may take m and free it. */
+static int push_message(lua_State *L, lbind *b, proc *p, const msg *m) {
   lscratch *s = lbind_borrow(L, b, "receive");
-  size_t n;
-  buf_put(&s->in, m->data, m->len);
+  uint64_t seq = m->seq;
+  size_t n, len = m->len;
+  int valid;
+  buf_put(&s->in, m->data, len);
   if (!buf_ok(&s->in)) {
     lscratch_return(s);
     return luaL_error(L, "heirloom.receive: out of memory");
   }
   n = lterm_decode(L, s->in.p, s->in.n);
+  valid = n != 0 || term_valid(s->in.p, s->in.n);
   lscratch_return(s);
-  if (n == 0) return luaL_error(L, "heirloom.receive: a message does not decode");
-  return 1;
+  if (n != 0) return 1;
+  if (valid) return luaL_error(L, "heirloom.receive: not enough Lua stack to decode a message");
+  drop_message(b, p, seq, len);
+  return 0;
 }
 
 /* Waits for mail after the position, or for the deadline; 0 when the
@@ -204,7 +223,7 @@ static int receive_k(lua_State *L, int status, lua_KContext ctx) {
     }
     lua_pushinteger(L, (lua_Integer)m->seq);
     lua_replace(L, 2);
-    push_message(L, b, m);
+    if (!push_message(L, b, p, m)) continue;
     /* Taking fails when a nested receive took the message meanwhile: it
     ** is not this receive's any more. */
     if (lua_isnil(L, 1)) {
