@@ -154,6 +154,17 @@ static int encode_map(enc *e, int idx, buf *b) {
   if (ok) {
     entry *list = (entry *)ents.p;
     if (n > 1) qsort_r(list, n, sizeof *list, entry_cmp, kv.p);
+    /* Two tables with the same contents are two Lua keys but one term: a
+    ** map holding that term twice would not be a valid term. */
+    for (size_t i = 1; i < n && ok; i++)
+      if (entry_cmp(&list[i - 1], &list[i], kv.p) == 0) {
+        e->depth--;   /* the path of the map itself, not of its last key */
+        ok = fail(e, "two keys of a map are the same term (tables with equal contents)");
+        e->depth++;
+      }
+  }
+  if (ok) {
+    entry *list = (entry *)ents.p;
     term_put_map(b, (uint32_t)n);
     for (size_t i = 0; i < n; i++) buf_put(b, kv.p + list[i].koff, list[i].klen);
     for (size_t i = 0; i < n; i++) buf_put(b, kv.p + list[i].voff, list[i].vlen);
