@@ -198,6 +198,19 @@ describe("table errors", function()
       assert.are.equal(3, n)
     end)
 
+    -- Found by fuzz_term: a long path filled the message and cut off why.
+    it("says why it refuses a value even when the path to it is long", function()
+      local v = print
+      for i = 1, 60 do v = { [string.rep("k", 30) .. i] = v } end
+      local t = hl.table.new("o")
+      fails_unchanged(t, function() t:insert({ 1, v }) end,
+        "^heirloom%.table%.insert: object%[2%]%.kkkk.*%.%.%.: cannot encode a function$")
+      v = print
+      for _ = 1, 60 do v = { v } end
+      fails_unchanged(t, function() t:insert({ 1, v }) end,
+        "^heirloom%.table%.insert: object%[2%]%[1%]%[1%].*: cannot encode a function$")
+    end)
+
     it("names which object of several is bad", function()
       local t = hl.table.new("o", { keypos = 2 })
       local err = H.assert_error(function() t:insert({ 1, "a" }, { 1, "b" }, { 1 }) end,
