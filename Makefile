@@ -3,6 +3,7 @@
 #   make run      the main demo
 #   make test     every C test and busted spec
 #   make check-asan / check-tsan   the same under the sanitizers
+#   make fuzz     the libFuzzer targets, for a long run (docs/term-format.md)
 #   make bench    side-by-side benchmarks against Erlang/OTP
 
 DEPS = liblua5.4-dev lua5.4 libleveldb-dev lua-busted pkg-config libedit-dev
@@ -24,10 +25,10 @@ LDFLAGS = $(SAN)
 LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 
 CORE = buf codecache term err eobj htab oset etab eupdate escan node mspec mspec_run logger alias ptab proc spool scheduler capi store sload tabfile
-BIND = lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore
+BIND = lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
-TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner
+TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner test_scratch
 # the supervisor (issue 4)
 CORE += supervisor
 BIND += lsupervisor
@@ -90,17 +91,53 @@ export HEIRLOOM_BUILD = $(CURDIR)/$(BUILD)
 run: all
 	$(LUA_ENV) $(LUA) examples/etscounter/story.lua
 
-# Each suite prints "N passed, N failed"; scripts/summary.sh adds them up.
-test: all
-	@./scripts/run-tests.sh "$(BUILD)" "$(TESTS)" "$(SAN_ENV)"
+# Each suite prints "N passed, N failed"; scripts/run-tests.sh adds them
+# up. The plain run ends with a short run of the fuzz targets (FUZZ_SMOKE:
+# their build directory; empty: none), the sanitizer runs without.
+FUZZ_BUILD = build-fuzz
+FUZZ_SMOKE ?= $(FUZZ_BUILD)
+test: all $(if $(FUZZ_SMOKE),fuzz-build)
+	@./scripts/run-tests.sh "$(BUILD)" "$(TESTS)" "$(SAN_ENV)" "$(FUZZ_SMOKE)"
 
 check-asan:
-	$(MAKE) test BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" SAN_ENV=asan
+	$(MAKE) test BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" SAN_ENV=asan FUZZ_SMOKE=
 
 check-tsan:
-	$(MAKE) test BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" SAN_ENV=tsan TESTS_ONLY=threads
+	$(MAKE) test BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" SAN_ENV=tsan TESTS_ONLY=threads FUZZ_SMOKE=
+
+# ---- fuzzing (docs/term-format.md, "Fuzzing") ----
+# libFuzzer targets for the term readers and Lua decoder (fuzz/fuzz_term.c)
+# and the match-spec compiler (fuzz/fuzz_mspec.c), built with clang in a
+# directory of their own: the library instrumented for coverage, ASan and
+# UBSan. `make fuzz` runs each for FUZZ_SECONDS (600 by default).
+FUZZ_DEPS = clang libclang-rt-dev
+FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_TARGETS = $(FUZZ_BUILD)/fuzz_term $(FUZZ_BUILD)/fuzz_mspec
+FUZZ_SECONDS ?=
+
+.PHONY: fuzz fuzz-build fuzz-deps fuzz-corpus
+
+fuzz-deps:
+	@./scripts/deps.sh $(FUZZ_DEPS)
+
+fuzz-build: fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS) BUILD=$(FUZZ_BUILD) CC=clang OPT=-O1 SAN="$(FUZZ_SAN)"
+
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c $(BUILD)/libheirloom.a
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libheirloom.a $(LIBS)
+
+fuzz: fuzz-build
+	./scripts/fuzz.sh $(FUZZ_BUILD) long $(FUZZ_SECONDS)
+
+# Rewrites the corpora's seeds from fuzz/corpus.lua (the files that crashes
+# were saved as, kept beside them, stay).
+fuzz-corpus: all
+	$(CC) $(CFLAGS) -o $(BUILD)/corpus_gen fuzz/corpus_gen.c $(BUILD)/libheirloom.a $(LIBS)
+	rm -f fuzz/corpus/term/seed-* fuzz/corpus/mspec/seed-*
+	mkdir -p fuzz/corpus/term fuzz/corpus/mspec
+	$(BUILD)/corpus_gen fuzz/corpus.lua fuzz/corpus
 
 -include bench/bench.mk
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

@@ -52,7 +52,7 @@ typedef struct hl_buf {
 
 void hl_buf_init(hl_buf *b);
 void hl_buf_free(hl_buf *b);
-void hl_buf_clear(hl_buf *b);         /* len = 0, memory kept */
+void hl_buf_clear(hl_buf *b);         /* len = 0, memory kept, a failure forgotten */
 void hl_buf_append(hl_buf *b, const void *p, size_t n);
 
 /* ---- terms ----

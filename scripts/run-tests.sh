@@ -1,11 +1,14 @@
 #!/bin/sh
-# run-tests.sh BUILD "TESTS" [asan|tsan] — runs the C test binaries and
-# every busted spec against BUILD, prints each suite's "N passed, N failed"
-# and last a total line of the same form. Exits non-zero if anything failed.
+# run-tests.sh BUILD "TESTS" [asan|tsan] [FUZZBUILD] — runs the C test
+# binaries, a short run of the fuzz targets built in FUZZBUILD (if given:
+# scripts/fuzz.sh) and every busted spec against BUILD, prints each suite's
+# "N passed, N failed" and last a total line of the same form. Exits
+# non-zero if anything failed.
 set -u
 build=$1
 tests=$2
 san=${3:-}
+fuzz=${4:-}
 
 passed=0
 failed=0
@@ -48,6 +51,12 @@ for t in $tests; do
   # report at exit, say) counts as one failure more
   if count "$out" && [ $status -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
 done
+
+if [ -n "$fuzz" ]; then
+  out=$(./scripts/fuzz.sh "$fuzz" short 2>&1)
+  printf '%s\n' "$out"
+  count "$out"
+fi
 
 # busted, under the sanitizer's runtime when the module was built with one.
 # The Lua interpreter and busted's own C modules are not ours: leaks in

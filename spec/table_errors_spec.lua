@@ -176,6 +176,41 @@ describe("table errors", function()
       end)
     end
 
+    -- Found by fuzz_term: two Lua tables with the same contents are two
+    -- keys in Lua but one term, so the map's encoding had a key twice. It
+    -- is no valid term: it was stored or sent all the same, and a durable
+    -- table holding it would no longer load.
+    it("refuses a map with two keys that are the same term", function()
+      local t = hl.table.new("o")
+      t:insert({ "keep", 1 })
+      fails_unchanged(t, function() t:insert({ 1, { [{}] = "a", [{}] = "b" } }) end,
+        "^heirloom%.table%.insert: object%[2%]: two keys of a map are the same term")
+      fails_unchanged(t, function() t:insert({ 2, { x = { [{ 1, { y = 2 } }] = 1, [{ 1, { y = 2 } }] = 2 } } }) end,
+        "^heirloom%.table%.insert: object%[2%]%.x: two keys of a map are the same term")
+      fails_unchanged(t, function() t:lookup({ [{}] = 1, [{ n = nil }] = 2 }) end,
+        "^heirloom%.table%.lookup: key: two keys of a map are the same term")
+      assert.error_matches(function() hl.send(hl.self(), { [{ 7 }] = 1, [{ 7 }] = 1 }) end,
+        "^heirloom%.send: message: two keys of a map are the same term")
+      -- different contents are different keys
+      assert.is_true(t:insert({ 3, { [{}] = "a", [{ 1 }] = "b", [{ {} }] = "c" } }))
+      local n = 0
+      for _ in pairs(t:lookup(3)[1][2]) do n = n + 1 end
+      assert.are.equal(3, n)
+    end)
+
+    -- Found by fuzz_term: a long path filled the message and cut off why.
+    it("says why it refuses a value even when the path to it is long", function()
+      local v = print
+      for i = 1, 60 do v = { [string.rep("k", 30) .. i] = v } end
+      local t = hl.table.new("o")
+      fails_unchanged(t, function() t:insert({ 1, v }) end,
+        "^heirloom%.table%.insert: object%[2%]%.kkkk.*%.%.%.: cannot encode a function$")
+      v = print
+      for _ = 1, 60 do v = { v } end
+      fails_unchanged(t, function() t:insert({ 1, v }) end,
+        "^heirloom%.table%.insert: object%[2%]%[1%]%[1%].*: cannot encode a function$")
+    end)
+
     it("names which object of several is bad", function()
       local t = hl.table.new("o", { keypos = 2 })
       local err = H.assert_error(function() t:insert({ 1, "a" }, { 1, "b" }, { 1 }) end,

@@ -1,5 +1,6 @@
 /*
-** buf.c — a growable byte buffer with a sticky out-of-memory flag.
+** buf.c — a growable byte buffer whose out-of-memory flag lasts until it
+** is reset.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ void buf_free(buf *b) {
 
 void buf_reset(buf *b) {
   b->n = 0;
+  b->oom = 0;
 }
 
 int buf_ok(const buf *b) {
@@ -31,7 +33,9 @@ int buf_reserve(buf *b, size_t more) {
   if (b->oom) return 0;
   if (more > (size_t)-1 - b->n) { b->oom = 1; return 0; }
   need = b->n + more;
-  if (need <= b->cap) return 1;
+  /* An empty buffer gets memory even for 0 bytes: b->p + b->n must never
+  ** be NULL + 0, which is undefined. */
+  if (need <= b->cap && b->p != NULL) return 1;
   cap = b->cap ? b->cap : 64;
   while (cap < need) cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
   p = realloc(b->p, cap);
@@ -50,8 +54,10 @@ unsigned char *buf_grab(buf *b, size_t n) {
 }
 
 void buf_put(buf *b, const void *p, size_t n) {
-  unsigned char *dst = buf_grab(b, n);
-  if (dst != NULL && n > 0) memcpy(dst, p, n);
+  unsigned char *dst;
+  if (n == 0) return;   /* nothing to copy, no memory needed */
+  dst = buf_grab(b, n);
+  if (dst != NULL) memcpy(dst, p, n);
 }
 
 void buf_putc(buf *b, unsigned char c) {

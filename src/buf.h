@@ -1,8 +1,10 @@
 /*
 ** buf.h — a growable byte buffer.
 ** Every encoder in heirloom writes into one. An allocation failure is
-** sticky: later writes do nothing and buf_ok() reports it once, at the end,
-** so that encoders need no error check after every byte.
+** sticky until the buffer is reset: later writes do nothing and buf_ok()
+** reports it once, at the end, so that encoders need no error check after
+** every byte. A reset starts afresh, so one failure does not fail every
+** later use of a buffer that is kept and reused.
 */
 #ifndef HL_BUF_H
 #define HL_BUF_H
@@ -18,7 +20,7 @@ typedef struct buf {
 
 void buf_init(buf *b);
 void buf_free(buf *b);
-void buf_reset(buf *b);                      /* n = 0, memory and oom kept */
+void buf_reset(buf *b);                      /* n = 0 and no failure; memory kept */
 int buf_ok(const buf *b);                    /* 1 unless an allocation failed */
 int buf_reserve(buf *b, size_t more);        /* room for `more` bytes; 0 on failure */
 void buf_put(buf *b, const void *p, size_t n);

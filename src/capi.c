@@ -52,6 +52,25 @@ const char *hl_errmsg(void) {
   return err_last();
 }
 
+/* Whether (p, len) is one valid term (term.h: one a Lua state can read);
+** if not, e says why, naming the argument: HL_EFORMAT for bytes that are
+** no term, HL_EBADARG for a map key no Lua table can hold. */
+static int check_term(const char *what, const void *p, size_t len, hl_err *e) {
+  switch (p == NULL ? TERM_MALFORMED : term_check(p, len)) {
+    case TERM_OK:
+      return 1;
+    case TERM_NIL_KEY:
+      err_set(e, HL_EBADARG, "%s holds a map with a nil key (map keys cannot be nil or NaN)", what);
+      return 0;
+    case TERM_NAN_KEY:
+      err_set(e, HL_EBADARG, "%s holds a map with a NaN key (map keys cannot be nil or NaN)", what);
+      return 0;
+    default:
+      err_set(e, HL_EFORMAT, "%s is not a well-formed term", what);
+      return 0;
+  }
+}
+
 /* ---- buffers and terms ---- */
 
 void hl_buf_init(hl_buf *b) { buf_init(B(b)); }
@@ -68,10 +87,13 @@ void hl_term_array(hl_buf *b, uint32_t n) { term_put_array(B(b), n); }
 void hl_term_map(hl_buf *b, uint32_t n) { term_put_map(B(b), n); }
 
 hl_status hl_term_check(const hl_buf *b) {
+  hl_err e;
   if (!buf_ok(B(b))) return fail(HL_ENOMEM, "hl_term_check", "out of memory while building");
-  if (!term_valid(b->data, b->len))
+  if (term_check(b->data, b->len) == TERM_MALFORMED)
     return fail(HL_EFORMAT, "hl_term_check", "the buffer is not exactly one well-formed term");
-  return HL_OK;
+  err_clear(&e);
+  check_term("the buffer", b->data, b->len, &e);
+  return done("hl_term_check", &e);
 }
 
 size_t hl_term_size(const void *p, size_t len) {
@@ -137,8 +159,9 @@ void hl_detach(hl_node *node) {
 
 hl_status hl_send(hl_node *node, hl_pid to, const void *msg, size_t len) {
   proc *p;
-  if (msg == NULL || !term_valid(msg, len))
-    return fail(HL_EFORMAT, "hl_send", "msg is not a well-formed term");
+  hl_err e;
+  err_clear(&e);
+  if (!check_term("msg", msg, len, &e)) return done("hl_send", &e);
   p = ptab_get(&node->procs, to);
   if (p == NULL) return HL_OK;     /* dropped, as in Erlang */
   /* the sender is the calling thread's process, or the node's host process */
@@ -224,8 +247,8 @@ hl_status hl_spawn(hl_node *node, const char *module, const char *fn, const void
     return fail(HL_EBADARG, "hl_spawn", "module must be a non-empty string");
   if (fn == NULL || fn[0] == '\0')
     return fail(HL_EBADARG, "hl_spawn", "fn must be a non-empty string");
-  if (args != NULL && !term_valid(args, len))
-    return fail(HL_EFORMAT, "hl_spawn", "args is not a well-formed term");
+  err_clear(&e);
+  if (args != NULL && !check_term("args", args, len, &e)) return done("hl_spawn", &e);
   if (!copy_paths(node, &path, &cpath))
     return fail(HL_ECLOSED, "hl_spawn", "the node is stopping");
   ok = lspawn_from_c(node, module, fn, args, len, path, cpath, pid, msg, sizeof msg);
@@ -375,10 +398,9 @@ size_t hl_table_size(hl_table *t) {
   return etab_size(T(t));
 }
 
-/* Checks that (p, len) is one whole term. */
+/* Checks that (p, len) is one valid term, publishing the error if not. */
 static int valid(const char *fn, const char *what, const void *p, size_t len, hl_err *e) {
-  if (p != NULL && term_valid(p, len)) return 1;
-  err_set(e, HL_EFORMAT, "%s is not a well-formed term", what);
+  if (check_term(what, p, len, e)) return 1;
   done(fn, e);
   return 0;
 }

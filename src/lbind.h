@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "lscratch.h"
 #include "node.h"
 
 typedef struct lbind {
@@ -16,14 +17,18 @@ typedef struct lbind {
   uint64_t self;     /* this state's process */
   struct proc *me;   /* the same, referenced */
   int attached;      /* the node belongs to the host program, not to us */
-  buf in;            /* encoded arguments of the call under way */
-  buf out;           /* results of the call under way */
+  lscratch_pool scratch;   /* encode and decode buffers, one set per call */
 } lbind;
 
 /* The state's record (created by luaopen_heirloom). */
 lbind *lbind_get(lua_State *L);
 /* The same, raising "heirloom.<fname>: the node is not started" without one. */
 lbind *lbind_running(lua_State *L, const char *fname);
+
+/* A set of scratch buffers for the calling function (lscratch.h), given
+** back with lscratch_return before it returns or raises; raises
+** "heirloom.<fname>: out of memory" when none can be had. */
+lscratch *lbind_borrow(lua_State *L, lbind *b, const char *fname);
 
 /* A buffer owned by a new userdata on the stack (freed when collected), for
 ** results that must survive calls back into Lua. */

@@ -1,7 +1,9 @@
 /*
 ** lcall.c — the steps every heirloom.table function shares: finding the
-** table handle, encoding arguments into the state's input buffer, raising
-** errors that name the function, and decoding results.
+** table handle, encoding arguments into the call's input buffer, raising
+** errors that name the function, and decoding results. The buffers are
+** the call's own (lscratch.h): a call nested in it, from a finalizer or a
+** fold function, gets others.
 */
 #include <lauxlib.h>
 #include <stdio.h>
@@ -14,7 +16,14 @@
 
 
 
+int lcall_end(lcall *c, int nresults) {
+  lscratch_return(c->s);
+  c->s = NULL;
+  return nresults;
+}
+
 int lcall_raise(lcall *c, const char *msg) {
+  lcall_end(c, 0);
   return luaL_error(c->L, "heirloom.%s: %s", c->fname, msg);
 }
 
@@ -23,6 +32,7 @@ void lcall_begin(lcall *c, lua_State *L, const char *fname) {
   ltab *h;
   c->L = L;
   c->fname = fname;
+  c->s = NULL;
   /* The state's record and the handle metatable are upvalues: the hot path
   ** makes no lookups by name. */
   c->b = lua_touserdata(L, lua_upvalueindex(1));
@@ -37,13 +47,12 @@ void lcall_begin(lcall *c, lua_State *L, const char *fname) {
   if (h->t == NULL || atomic_load(&h->t->dropped))
     luaL_error(L, "heirloom.%s: the table has been dropped", fname);
   c->t = h->t;
-  buf_reset(&c->b->in);
-  buf_reset(&c->b->out);
+  c->s = lbind_borrow(L, c->b, fname);
 }
 
 /* Encodes argument idx into the call's input; returns its offset. */
 size_t lcall_encode_arg(lcall *c, int idx, const char *root) {
-  buf *in = &c->b->in;
+  buf *in = &c->s->in;
   size_t at = in->n;
   char msg[300];
   if (lua_isnone(c->L, idx)) {
@@ -62,7 +71,7 @@ size_t lcall_encode_arg(lcall *c, int idx, const char *root) {
 }
 
 tslice lcall_slice_at(lcall *c, size_t at, size_t end) {
-  return (tslice){c->b->in.p + at, end - at};
+  return (tslice){c->s->in.p + at, end - at};
 }
 
 /* The key at argument idx (nil refused by the table layer). */
@@ -70,7 +79,7 @@ tslice lcall_key_arg(lcall *c, int idx) {
   size_t at;
   if (lua_isnone(c->L, idx)) lcall_raise(c, "missing argument 'key'");
   at = lcall_encode_arg(c, idx, "key");
-  return lcall_slice_at(c, at, c->b->in.n);
+  return lcall_slice_at(c, at, c->s->in.n);
 }
 
 void lcall_check_object(lcall *c, int idx, const char *root) {
@@ -93,7 +102,7 @@ ekeypos lcall_pos_arg(lcall *c, int idx, const char *what) {
   } else if (lua_type(L, idx) == LUA_TSTRING) {
     size_t at = lcall_encode_arg(c, idx, what);
     pos.field = (const unsigned char *)(uintptr_t)at;   /* an offset until fixed */
-    pos.fieldlen = c->b->in.n - at;
+    pos.fieldlen = c->s->in.n - at;
   } else {
     char msg[120];
     snprintf(msg, sizeof msg, "%s must be a positive integer or a field name (got %s)",
@@ -106,7 +115,7 @@ ekeypos lcall_pos_arg(lcall *c, int idx, const char *what) {
 /* Turns a position's offset into a pointer once `in` stops growing. */
 void lcall_fix_pos(lcall *c, ekeypos *pos) {
   if (pos->field != NULL || pos->fieldlen != 0)
-    pos->field = c->b->in.p + (size_t)(uintptr_t)pos->field;
+    pos->field = c->s->in.p + (size_t)(uintptr_t)pos->field;
 }
 
 void lcall_check_status(lcall *c) {
@@ -114,7 +123,7 @@ void lcall_check_status(lcall *c) {
 }
 
 void lcall_push_list(lcall *c, size_t count) {
-  if (!lterm_decode_list(c->L, c->b->out.p, c->b->out.n, count))
+  if (!lterm_decode_list(c->L, c->s->out.p, c->s->out.n, count))
     lcall_raise(c, "internal error: a stored object does not decode");
 }
 

@@ -14,12 +14,17 @@ typedef struct lcall {
   const char *fname;     /* "table.insert" */
   lbind *b;
   etab *t;
+  lscratch *s;           /* this call's buffers, lent until lcall_end */
   hl_err e;
 } lcall;
 
-/* Starts a call on the table handle at argument 1 (raises if it is none). */
+/* Starts a call on the table handle at argument 1 (raises if it is none)
+** and borrows the call's buffers. */
 void lcall_begin(lcall *c, lua_State *L, const char *fname);
-/* Raises "heirloom.<fname>: <msg>". */
+/* Gives the buffers back; returns nresults, for `return lcall_end(&c, 1)`.
+** Every way out of a call goes through it or through lcall_raise. */
+int lcall_end(lcall *c, int nresults);
+/* Gives the buffers back and raises "heirloom.<fname>: <msg>". */
 int lcall_raise(lcall *c, const char *msg);
 /* Raises c->e's message if the table layer reported an error. */
 void lcall_check_status(lcall *c);

@@ -40,8 +40,7 @@ static void detach(lbind *b) {
 static int lbind_gc(lua_State *L) {
   lbind *b = lua_touserdata(L, 1);
   detach(b);
-  buf_free(&b->in);
-  buf_free(&b->out);
+  lscratch_free(&b->scratch);
   return 0;
 }
 
@@ -58,6 +57,12 @@ lbind *lbind_running(lua_State *L, const char *fname) {
   if (b == NULL || b->node == NULL)
     luaL_error(L, "heirloom.%s: the node is not started (call heirloom.start first)", fname);
   return b;
+}
+
+lscratch *lbind_borrow(lua_State *L, lbind *b, const char *fname) {
+  lscratch *s = lscratch_borrow(&b->scratch);
+  if (s == NULL) luaL_error(L, "heirloom.%s: out of memory", fname);
+  return s;
 }
 
 static int lbuf_gc(lua_State *L) {
@@ -77,8 +82,7 @@ static lbind *create_record(lua_State *L) {
   if (b != NULL) return b;
   b = lua_newuserdatauv(L, sizeof(lbind), 0);
   memset(b, 0, sizeof *b);
-  buf_init(&b->in);
-  buf_init(&b->out);
+  lscratch_init(&b->scratch);
   lua_newtable(L);
   lua_pushcfunction(L, lbind_gc);
   lua_setfield(L, -2, "__gc");

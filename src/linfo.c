@@ -100,13 +100,12 @@ static ekeypos keypos_option(lua_State *L, int opts, buf *kbuf) {
   return pos;
 }
 
-/* Encodes a heir (pid, name or false/nil for none) and its data into b;
-** returns 0 for none. Raises with fname on a bad heir. */
-static int encode_heir(lua_State *L, int heir, int data, const char *fname, buf *b,
-                       size_t *heirlen) {
+/* Encodes a heir (pid, name or false/nil for none) and its data into b.
+** Returns 1, 0 for none, or -1 with the reason in msg. */
+static int encode_heir(lua_State *L, int heir, int data, buf *b, size_t *heirlen,
+                       char *msg, size_t size) {
   int tag;
   uint64_t id;
-  char msg[300];
   if (lua_isnoneornil(L, heir) || (lua_isboolean(L, heir) && !lua_toboolean(L, heir)))
     return 0;
   if (lua_type(L, heir) == LUA_TSTRING) {
@@ -116,13 +115,16 @@ static int encode_heir(lua_State *L, int heir, int data, const char *fname, buf 
   } else if (lhandle_get(L, heir, &tag, &id) && tag == TERM_PID) {
     term_put_id(b, TERM_PID, id);
   } else {
-    luaL_error(L, "heirloom.%s: heir must be a pid, a registered name or false (got %s)",
-               fname, luaL_typename(L, heir));
+    snprintf(msg, size, "heir must be a pid, a registered name or false (got %s)",
+             luaL_typename(L, heir));
+    return -1;
   }
   *heirlen = b->n;
-  if (!lterm_encode(L, data, b, "heir_data", msg, sizeof msg))
-    luaL_error(L, "heirloom.%s: %s", fname, msg);
-  if (!buf_ok(b)) luaL_error(L, "heirloom.%s: out of memory", fname);
+  if (!lterm_encode(L, data, b, "heir_data", msg, size)) return -1;
+  if (!buf_ok(b)) {
+    snprintf(msg, size, "out of memory");
+    return -1;
+  }
   return 1;
 }
 
@@ -133,9 +135,11 @@ int linfo_new(lua_State *L) {
   etab_opts opts;
   hl_err e;
   etab *t;
+  buf *kbuf, *hbuf;
   size_t heirlen = 0;
   int has_heir;
   const char *name;
+  char msg[300];
   if (lua_type(L, 1) != LUA_TSTRING || lua_rawlen(L, 1) == 0)
     return new_error(L, "name must be a non-empty string");
   name = lua_tostring(L, 1);
@@ -145,28 +149,30 @@ int linfo_new(lua_State *L) {
   lua_settop(L, 2);
   check_option_names(L, 2, "table.new", new_options);
   memset(&opts, 0, sizeof opts);
-  buf_reset(&b->in);
-  buf_reset(&b->out);
+  /* owned by Lua, so that any error frees them; new is not a hot path */
+  kbuf = lbind_newbuf(L);   /* 3 */
+  hbuf = lbind_newbuf(L);   /* 4 */
   opts.type = (hl_table_type)choice(L, 2, "type", types, HL_SET);
   opts.access = (hl_access)choice(L, 2, "access", access, HL_PROTECTED);
   opts.named = flag(L, 2, "named");
   opts.custody = flag(L, 2, "custody");
   opts.durable = flag(L, 2, "durable");
   lua_getfield(L, 2, "sync");
-  opts.sync = lstore_sync_arg(L, 3, "table.new", HL_SYNC_DEFAULT);
+  opts.sync = lstore_sync_arg(L, 5, "table.new", HL_SYNC_DEFAULT);
   lua_pop(L, 1);
-  opts.keypos = keypos_option(L, 2, &b->out);
-  lua_getfield(L, 2, "heir");
-  lua_getfield(L, 2, "heir_data");
-  has_heir = encode_heir(L, 3, 4, "table.new", &b->in, &heirlen);
+  opts.keypos = keypos_option(L, 2, kbuf);
+  lua_getfield(L, 2, "heir");        /* 5 */
+  lua_getfield(L, 2, "heir_data");   /* 6 */
+  has_heir = encode_heir(L, 5, 6, hbuf, &heirlen, msg, sizeof msg);
+  if (has_heir < 0) return new_error(L, msg);
   err_clear(&e);
   t = etab_new(b->node, name, &opts, b->self, &e);
   if (t == NULL) return new_error(L, e.msg);
   lhandle_push_table(L, t);
   etab_unref(t);   /* the handle and the registry hold it now */
   if (has_heir &&
-      etab_set_heir(t, b->self, (tslice){b->in.p, heirlen},
-                    (tslice){b->in.p + heirlen, b->in.n - heirlen}, &e) != HL_OK)
+      etab_set_heir(t, b->self, (tslice){hbuf->p, heirlen},
+                    (tslice){hbuf->p + heirlen, hbuf->n - heirlen}, &e) != HL_OK)
     return new_error(L, e.msg);
   return 1;
 }
@@ -333,7 +339,7 @@ int linfo_info(lua_State *L) {
   lua_setfield(L, -2, "durable");
   lstore_push_sync(L, c.t);
   lua_setfield(L, -2, "sync");
-  if (lua_isnil(L, 2)) return 1;
+  if (lua_isnil(L, 2)) return lcall_end(&c, 1);
   lua_pushvalue(L, 2);
   if (lua_rawget(L, -2) == LUA_TNIL && strcmp(lua_tostring(L, 2), "heir") != 0 &&
       strcmp(lua_tostring(L, 2), "heir_data") != 0 && strcmp(lua_tostring(L, 2), "owner") != 0) {
@@ -341,7 +347,7 @@ int linfo_info(lua_State *L) {
     snprintf(msg, sizeof msg, "unknown info item '%.60s'", lua_tostring(L, 2));
     lcall_raise(&c, msg);
   }
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 /* ---- changes ---- */
@@ -355,7 +361,7 @@ int linfo_rename(lua_State *L) {
   etab_rename(c.t, c.b->self, lua_tostring(L, 2), &c.e);
   lcall_check_status(&c);
   lua_pushvalue(L, 2);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 int linfo_setopts(lua_State *L) {
@@ -363,6 +369,8 @@ int linfo_setopts(lua_State *L) {
   lcall c;
   size_t heirlen = 0;
   tslice heir = {NULL, 0}, data = {NULL, 0};
+  char msg[300];
+  int has_heir;
   lcall_begin(&c, L, "table.setopts");
   if (lua_type(L, 2) != LUA_TTABLE) lcall_raise(&c, "opts must be a table");
   lua_settop(L, 2);
@@ -373,14 +381,16 @@ int linfo_setopts(lua_State *L) {
   ** same, so it is refused. */
   if ((lua_isnil(L, 3) || (lua_isboolean(L, 3) && !lua_toboolean(L, 3))) && !lua_isnil(L, 4))
     lcall_raise(&c, "opts.heir_data given without opts.heir (set both, or heir = false to remove the heir)");
-  if (encode_heir(L, 3, 4, "table.setopts", &c.b->in, &heirlen)) {
-    heir = (tslice){c.b->in.p, heirlen};
-    data = (tslice){c.b->in.p + heirlen, c.b->in.n - heirlen};
+  has_heir = encode_heir(L, 3, 4, &c.s->in, &heirlen, msg, sizeof msg);
+  if (has_heir < 0) lcall_raise(&c, msg);
+  if (has_heir) {
+    heir = (tslice){c.s->in.p, heirlen};
+    data = (tslice){c.s->in.p + heirlen, c.s->in.n - heirlen};
   }
   etab_set_heir(c.t, c.b->self, heir, data, &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, 1);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 int linfo_give_away(lua_State *L) {
@@ -391,8 +401,8 @@ int linfo_give_away(lua_State *L) {
   lcall_begin(&c, L, "table.give_away");
   if (!lhandle_get(L, 2, &tag, &pid) || tag != TERM_PID) lcall_raise(&c, "pid must be a pid");
   at = lcall_encode_arg(&c, 3, "data");
-  etab_give_away(c.t, c.b->self, pid, lcall_slice_at(&c, at, c.b->in.n), &c.e);
+  etab_give_away(c.t, c.b->self, pid, lcall_slice_at(&c, at, c.s->in.n), &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, 1);
-  return 1;
+  return lcall_end(&c, 1);
 }

@@ -20,6 +20,7 @@
 #include "etab.h"
 #include "lbind.h"
 #include "lhandle.h"
+#include "logger.h"
 #include "lproc.h"
 #include "lterm.h"
 #include "proc.h"
@@ -82,9 +83,17 @@ static int64_t timeout_arg(lua_State *L, int idx, const char *fname) {
   return ms;
 }
 
-static void encode_or_raise(lua_State *L, int idx, buf *b, const char *root, const char *fname) {
+/* Borrows the call's buffers (lscratch.h) and encodes argument idx into
+** their input; a refusal gives them back and raises. */
+static lscratch *encode_arg(lua_State *L, lbind *b, int idx, const char *root,
+                            const char *fname) {
   char msg[300];
-  if (!lterm_encode(L, idx, b, root, msg, sizeof msg)) luaL_error(L, "heirloom.%s: %s", fname, msg);
+  lscratch *s = lbind_borrow(L, b, fname);
+  if (!lterm_encode(L, idx, &s->in, root, msg, sizeof msg)) {
+    lscratch_return(s);
+    luaL_error(L, "heirloom.%s: %s", fname, msg);
+  }
+  return s;
 }
 
 /* ---- self, send ---- */
@@ -117,18 +126,20 @@ static uint64_t send_target(lua_State *L, lbind *b, uint64_t *alias) {
 static int l_send(lua_State *L) {
   lbind *b;
   uint64_t to, alias;
-  proc *p, *self = me(L, "send", &b);
+  proc *p, *self;
+  lscratch *s;
+  self = me(L, "send", &b);
   to = send_target(L, b, &alias);
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
-  buf_reset(&b->in);
-  encode_or_raise(L, 2, &b->in, "message", "send");
+  s = encode_arg(L, b, 2, "message", "send");
   if (alias != 0) {
-    alias_send(b->node, alias, self->pid, b->in.p, b->in.n);   /* dropped unless active */
+    alias_send(b->node, alias, self->pid, s->in.p, s->in.n);   /* dropped unless active */
   } else if ((p = ptab_get(&b->node->procs, to)) != NULL) {
     /* to a dead pid it is dropped, as in Erlang */
-    proc_deliver_from(p, self->pid, b->in.p, b->in.n);
+    proc_deliver_from(p, self->pid, s->in.p, s->in.n);
     proc_unref(p);
   }
+  lscratch_return(s);
   lua_settop(L, 2);
   return 1;
 }
@@ -138,86 +149,142 @@ static int l_send(lua_State *L) {
 ** from a message is checked this way against the message's true sender. */
 static int l_send_alias(lua_State *L) {
   lbind *b;
+  lscratch *s;
   proc *self = me(L, "send_alias", &b);
   uint64_t ref = ref_arg(L, 1), owner;
-  int tag;
+  int tag, sent;
   if (ref == 0)
     return luaL_error(L, "heirloom.send_alias: alias must be a reference from hl.alias");
   if (!lhandle_get(L, 2, &tag, &owner) || tag != TERM_PID)
     return luaL_error(L, "heirloom.send_alias: owner must be a pid (got %s)", luaL_typename(L, 2));
   if (lua_isnone(L, 3)) return luaL_error(L, "heirloom.send_alias: missing argument 'message'");
-  buf_reset(&b->in);
-  encode_or_raise(L, 3, &b->in, "message", "send_alias");
-  lua_pushboolean(L, alias_send_owned(b->node, ref, owner, self->pid, b->in.p, b->in.n));
+  s = encode_arg(L, b, 3, "message", "send_alias");
+  sent = alias_send_owned(b->node, ref, owner, self->pid, s->in.p, s->in.n);
+  lscratch_return(s);
+  lua_pushboolean(L, sent);
   return 1;
 }
 
-/* ---- receive ---- */
+/* ---- receive ----
+** receive's stack: 1 the filter or nil, 2 the arrival number of the last
+** message examined, 3 the deadline (-1: none), 4 whether the sender is
+** wanted too; then the message (5) and, when wanted, its sender (6). The
+** position and the deadline are kept here, not in the process: a receive
+** nested in this one (in the filter, or in a finalizer that runs while a
+** message decodes) moves the process's own and may take any message, this
+** one's included. */
 
 static int receive_k(lua_State *L, int status, lua_KContext ctx);
 
-/* The stack of a receive: 1 the filter or nil, 2 whether the sender is
-** wanted too; then the message (3) and its sender (4) being examined. */
-#define WITH_SENDER(L) lua_toboolean(L, 2)
-
-/* Takes the message last scanned (on the stack top, with its sender when
-** wanted) and returns it. */
-static int take_scanned(lua_State *L, proc *p) {
-  proc_mail_take(p, p->scanned);
-  return WITH_SENDER(L) ? 2 : 1;
-}
+#define WITH_SENDER(L) lua_toboolean(L, 4)
 
 static void push_sender(lua_State *L, uint64_t from) {
   if (from == 0) lua_pushnil(L);      /* the node itself */
   else lhandle_push(L, TERM_PID, from);
 }
 
+/* Drops message m, which does not decode, with a report: it must not
+** block the mailbox. None can arrive (every way in checks terms), but the
+** mailbox is not the place to find out. */
+static void drop_message(lbind *b, proc *p, uint64_t seq, size_t len) {
+  char pid[40], text[160];
+  node_pid_text(p->pid, pid, sizeof pid);
+  snprintf(text, sizeof text, "heirloom.receive: process %s dropped a message of %zu bytes "
+           "that does not decode", pid, len);
+  proc_mail_take_seq(p, seq);
+  logger_report(&b->node->log, text);
+}
+
+/* Pushes the message m decoded, and its sender when wanted, or drops it
+** (returning 0) if it does not decode. It is decoded from a copy, and m is
+** not read once Lua has run: a receive nested in the decoding (in a
+** finalizer) may take m and free it. */
+static int push_message(lua_State *L, lbind *b, proc *p, const msg *m) {
+  lscratch *s = lbind_borrow(L, b, "receive");
+  uint64_t seq = m->seq, from = m->from;
+  size_t n, len = m->len;
+  int valid;
+  buf_put(&s->in, m->data, len);
+  if (!buf_ok(&s->in)) {
+    lscratch_return(s);
+    return luaL_error(L, "heirloom.receive: out of memory");
+  }
+  n = lterm_decode(L, s->in.p, s->in.n);
+  valid = n != 0 || term_valid(s->in.p, s->in.n);
+  lscratch_return(s);
+  if (n != 0) {
+    if (WITH_SENDER(L)) push_sender(L, from);
+    return 1;
+  }
+  if (valid) return luaL_error(L, "heirloom.receive: not enough Lua stack to decode a message");
+  drop_message(b, p, seq, len);
+  return 0;
+}
+
+/* Waits for mail after the position, or for the deadline; 0 when the
+** deadline passed. Does not return when the process yields. */
+static int wait_mail(lua_State *L, proc *p, int64_t deadline) {
+  if (deadline >= 0 && sched_now() >= deadline) return 0;
+  p->deadline = deadline;
+  if (p->host) {
+    int waited = proc_host_wait(p);
+    if (waited == -2) return luaL_error(L, "heirloom.receive: interrupted");
+    if (waited != 0)
+      return luaL_error(L, "heirloom.receive: the node is idle and no message can arrive");
+    return 1;
+  }
+  if (L != p->co)
+    return luaL_error(L, "heirloom.receive: a process waits only in its own body, "
+                         "not inside a coroutine it made");
+  if (!lua_isyieldable(L))
+    return luaL_error(L, "heirloom.receive: cannot wait here (in a finalizer, a fold "
+                         "function or a metamethod): give a timeout of 0");
+  p->wants_mail = 1;
+  return lua_yieldk(L, 0, 0, receive_k);
+}
+
 static int receive_k(lua_State *L, int status, lua_KContext ctx) {
-  proc *p = bind_of(L)->me;
+  lbind *b = bind_of(L);
+  proc *p = b->me;
   (void)status;
   if (ctx == 1) goto filtered;
   for (;;) {
-    msg *m = proc_mail_next(p);
+    msg *m = proc_mail_after(p, (uint64_t)lua_tointeger(L, 2));
     if (m == NULL) {
-      if (p->deadline >= 0 && sched_now() >= p->deadline) {
+      if (!wait_mail(L, p, lua_tointeger(L, 3))) {
         lua_pushnil(L);
         return 1;
       }
-      if (p->host) {
-        int waited = proc_host_wait(p);
-        if (waited == -2) return luaL_error(L, "heirloom.receive: interrupted");
-        if (waited != 0)
-          return luaL_error(L, "heirloom.receive: the node is idle and no message can arrive");
-        continue;
-      }
-      if (L != p->co)
-        return luaL_error(L, "heirloom.receive: a process waits only in its own body, "
-                             "not inside a coroutine it made");
-      p->wants_mail = 1;
-      return lua_yieldk(L, 0, 0, receive_k);
+      continue;
     }
-    if (lterm_decode(L, m->data, m->len) == 0)
-      return luaL_error(L, "heirloom.receive: a message does not decode");
-    if (WITH_SENDER(L)) push_sender(L, m->from);
-    if (lua_isnil(L, 1)) return take_scanned(L, p);
+    lua_pushinteger(L, (lua_Integer)m->seq);
+    lua_replace(L, 2);
+    if (!push_message(L, b, p, m)) continue;
+    /* Taking fails when a nested receive took the message meanwhile: it
+    ** is not this receive's any more. */
+    if (lua_isnil(L, 1)) {
+      if (proc_mail_take_seq(p, (uint64_t)lua_tointeger(L, 2))) return WITH_SENDER(L) ? 2 : 1;
+      lua_settop(L, 4);
+      continue;
+    }
     lua_pushvalue(L, 1);
-    lua_pushvalue(L, 3);
-    if (WITH_SENDER(L)) lua_pushvalue(L, 4);
+    lua_pushvalue(L, 5);
+    if (WITH_SENDER(L)) lua_pushvalue(L, 6);
     lua_callk(L, WITH_SENDER(L) ? 2 : 1, 1, 1, receive_k);
   filtered:
-    if (lua_toboolean(L, -1)) {
+    if (lua_toboolean(L, -1) && proc_mail_take_seq(p, (uint64_t)lua_tointeger(L, 2))) {
       lua_pop(L, 1);
-      return take_scanned(L, p);
+      return WITH_SENDER(L) ? 2 : 1;
     }
-    lua_settop(L, 2);
+    lua_settop(L, 4);
   }
 }
 
-/* receive([filter], [timeout]): the stack becomes [filter or nil,
-** with_sender]. */
+/* receive([filter], [timeout]): the stack becomes [filter or nil, 0,
+** deadline, with_sender]. */
 static int start_receive(lua_State *L, const char *fname, int with_sender) {
-  proc *p = me(L, fname, NULL);
   int64_t ms;
+  me(L, fname, NULL);
   if (lua_isfunction(L, 1)) {
     ms = timeout_arg(L, 2, fname);
   } else {
@@ -226,9 +293,9 @@ static int start_receive(lua_State *L, const char *fname, int with_sender) {
     lua_replace(L, 1);
   }
   lua_settop(L, 1);
+  lua_pushinteger(L, 0);
+  lua_pushinteger(L, ms < 0 ? -1 : sched_now() + ms);
   lua_pushboolean(L, with_sender);
-  p->deadline = ms < 0 ? -1 : sched_now() + ms;
-  proc_mail_rewind(p);
   return receive_k(L, LUA_OK, 0);
 }
 
@@ -324,21 +391,26 @@ static int l_exit(lua_State *L) {
   proc *p = me(L, "exit", &b);
   int self = lua_gettop(L) < 2;
   uint64_t to = self ? p->pid : pid_arg(L, 1, "exit");
+  lscratch *s;
   if (lua_isnoneornil(L, self ? 1 : 2))
     return luaL_error(L, "heirloom.exit: missing argument 'reason'");
-  buf_reset(&b->in);
-  encode_or_raise(L, self ? 1 : 2, &b->in, "reason", "exit");
-  if (self && p->host) return luaL_error(L, "heirloom.exit: the host process cannot exit");
+  s = encode_arg(L, b, self ? 1 : 2, "reason", "exit");
+  if (self && p->host) {
+    lscratch_return(s);
+    return luaL_error(L, "heirloom.exit: the host process cannot exit");
+  }
   if (self) {
     pthread_mutex_lock(&p->lock);
     buf_reset(&p->reason);
-    buf_put(&p->reason, b->in.p, b->in.n);
+    buf_put(&p->reason, s->in.p, s->in.n);
     atomic_store(&p->exiting, 1);
     pthread_mutex_unlock(&p->lock);
+    lscratch_return(s);
     sched_exit_now(L);
     return luaL_error(L, "heirloom: the process is exiting");
   }
-  proc_signal_exit(b->node, to, p->pid, b->in.p, b->in.n, SIG_EXIT_CALL);
+  proc_signal_exit(b->node, to, p->pid, s->in.p, s->in.n, SIG_EXIT_CALL);
+  lscratch_return(s);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -431,6 +503,7 @@ static int l_await_name(lua_State *L) {
 
 static int l_send_after(lua_State *L) {
   lbind *b;
+  lscratch *s;
   int64_t ms;
   uint64_t ref, pid = 0;
   const char *name = NULL;
@@ -439,10 +512,10 @@ static int l_send_after(lua_State *L) {
   if (ms < 0) return luaL_error(L, "heirloom.send_after: missing argument 'ms'");
   if (lua_type(L, 2) == LUA_TSTRING) name = lua_tostring(L, 2);
   else pid = pid_arg(L, 2, "send_after");
-  buf_reset(&b->in);
-  encode_or_raise(L, 3, &b->in, "message", "send_after");
-  ref = sched_send_after(b->node->sched, sched_now() + ms, pid, name, b->me->pid, b->in.p,
-                         b->in.n);
+  s = encode_arg(L, b, 3, "message", "send_after");
+  ref = sched_send_after(b->node->sched, sched_now() + ms, pid, name, b->me->pid, s->in.p,
+                         s->in.n);
+  lscratch_return(s);
   if (ref == 0) return luaL_error(L, "heirloom.send_after: out of memory");
   lhandle_push(L, TERM_REF, ref);
   return 1;
@@ -521,58 +594,101 @@ static int where(lua_State *co, int level, char *out, size_t size) {
   return 0;
 }
 
+/* What process_info reports about p, copied under p's lock: the table is
+** built after the lock is released, because building it allocates, and a
+** finalizer that allocation runs may send to p, which takes that lock. */
+typedef struct pinfo {
+  int state, trap_exit, host, has_where;
+  size_t nmsg, memory, nlinks, nmonitors;
+  uint64_t *links, *monitors;   /* one malloc'd block */
+  char where[300];
+} pinfo;
+
 /* Where p is. Its state may be read only while nobody runs it: when it
 ** is the caller itself, or, with its lock held, when it is suspended (the
 ** scheduler marks it running under that lock before resuming it). */
-static void push_current_function(lua_State *L, proc *p, proc *self) {
-  char text[300];
-  int found = 0;
-  if (p == self && !p->host) found = where(L, 1, text, sizeof text);
+static int current_function(lua_State *L, proc *p, proc *self, char *text, size_t size) {
+  if (p == self && !p->host) return where(L, 1, text, size);
   /* the state first: p->co is written without the lock once p is dying */
-  else if ((p->state == PROC_WAITING || p->state == PROC_RUNNABLE) && !p->host && p->co != NULL)
-    found = where(p->co, 0, text, sizeof text);
-  if (found) lua_pushstring(L, text);
-  else lua_pushnil(L);
+  if ((p->state == PROC_WAITING || p->state == PROC_RUNNABLE) && !p->host && p->co != NULL)
+    return where(p->co, 0, text, size);
+  return 0;
+}
+
+/* Copies what process_info reports; 0 when out of memory. */
+static int copy_info(lua_State *L, proc *p, proc *self, pinfo *in) {
+  int ok = 1;
+  pthread_mutex_lock(&p->lock);
+  in->state = p->state;
+  in->nmsg = p->nmsg;
+  in->memory = atomic_load(&p->alloc.used);
+  in->trap_exit = p->trap_exit;
+  in->host = p->host;
+  in->nlinks = p->nlinks;
+  in->nmonitors = p->nwatching;
+  in->links = malloc((in->nlinks + in->nmonitors + 1) * sizeof *in->links);
+  if (in->links == NULL) {
+    ok = 0;
+  } else {
+    in->monitors = in->links + in->nlinks;
+    for (size_t i = 0; i < in->nlinks; i++) in->links[i] = p->links[i];
+    for (size_t i = 0; i < in->nmonitors; i++) in->monitors[i] = p->watching[i].pid;
+    in->has_where = current_function(L, p, self, in->where, sizeof in->where);
+  }
+  pthread_mutex_unlock(&p->lock);
+  return ok;
+}
+
+static void push_pids(lua_State *L, const uint64_t *pids, size_t n) {
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lhandle_push(L, TERM_PID, pids[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
 }
 
 static int l_process_info(lua_State *L) {
   lbind *b;
   proc *p;
+  pinfo in;
   char name[128];
+  int named;
   me(L, "process_info", &b);
   p = ptab_get(&b->node->procs, pid_arg(L, 1, "process_info"));
   if (p == NULL) {
     lua_pushnil(L);
     return 1;
   }
+  named = ptab_name_of(&b->node->procs, p->pid, name, sizeof name);
+  if (!copy_info(L, p, b->me, &in)) {
+    proc_unref(p);
+    return luaL_error(L, "heirloom.process_info: out of memory");
+  }
+  /* The pid lists go into Lua first: the rest cannot fail to be built,
+  ** except by a memory error, which would otherwise leak the copy. */
+  lua_settop(L, 1);
+  push_pids(L, in.links, in.nlinks);      /* 2 */
+  push_pids(L, in.monitors, in.nmonitors);   /* 3 */
+  free(in.links);
   lua_newtable(L);
-  pthread_mutex_lock(&p->lock);
-  lua_pushstring(L, state_name(p->state));
+  lua_pushstring(L, state_name(in.state));
   lua_setfield(L, -2, "status");
-  lua_pushinteger(L, (lua_Integer)p->nmsg);
+  lua_pushinteger(L, (lua_Integer)in.nmsg);
   lua_setfield(L, -2, "message_queue_len");
-  lua_pushinteger(L, (lua_Integer)atomic_load(&p->alloc.used));
+  lua_pushinteger(L, (lua_Integer)in.memory);
   lua_setfield(L, -2, "memory");
-  lua_pushboolean(L, p->trap_exit);
+  lua_pushboolean(L, in.trap_exit);
   lua_setfield(L, -2, "trap_exit");
-  lua_pushboolean(L, p->host);
+  lua_pushboolean(L, in.host);
   lua_setfield(L, -2, "host");
-  lua_createtable(L, (int)p->nlinks, 0);
-  for (size_t i = 0; i < p->nlinks; i++) {
-    lhandle_push(L, TERM_PID, p->links[i]);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
+  lua_pushvalue(L, 2);
   lua_setfield(L, -2, "links");
-  lua_createtable(L, (int)p->nwatching, 0);
-  for (size_t i = 0; i < p->nwatching; i++) {
-    lhandle_push(L, TERM_PID, p->watching[i].pid);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
+  lua_pushvalue(L, 3);
   lua_setfield(L, -2, "monitors");
-  push_current_function(L, p, b->me);
+  if (in.has_where) lua_pushstring(L, in.where);
+  else lua_pushnil(L);
   lua_setfield(L, -2, "current_function");
-  pthread_mutex_unlock(&p->lock);
-  if (ptab_name_of(&b->node->procs, p->pid, name, sizeof name)) {
+  if (named) {
     lua_pushstring(L, name);
     lua_setfield(L, -2, "registered_name");
   }

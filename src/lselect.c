@@ -73,8 +73,8 @@ static mspec *compile(lcall *c, int idx, int kind) {
   mspec *ms;
   if (kind < 0) lcall_check_object(c, idx, what);   /* a pattern may be "_" or "$1" */
   at = lcall_encode_arg(c, idx, what);
-  if (kind < 0) ms = mspec_compile(c->b->in.p + at, c->b->in.n - at, err, sizeof err);
-  else ms = mspec_from_pattern(c->b->in.p + at, c->b->in.n - at, kind, err, sizeof err);
+  if (kind < 0) ms = mspec_compile(c->s->in.p + at, c->s->in.n - at, err, sizeof err);
+  else ms = mspec_from_pattern(c->s->in.p + at, c->s->in.n - at, kind, err, sizeof err);
   if (ms == NULL) {
     snprintf(msg, sizeof msg, "%s: %s", what, err);
     lcall_raise(c, msg);
@@ -88,7 +88,7 @@ static size_t scan_all(lcall *c, mspec *ms, int dir) {
   int done;
   buf last;
   buf_init(&last);
-  etab_scan(c->t, c->b->self, (tslice){NULL, 0}, dir, ms, 0, &c->b->out, &count, &last,
+  etab_scan(c->t, c->b->self, (tslice){NULL, 0}, dir, ms, 0, &c->s->out, &count, &last,
             &done, &c->e);
   buf_free(&last);
   mspec_free(ms);
@@ -100,7 +100,7 @@ static int select_list(lua_State *L, const char *fname, int kind) {
   lcall c;
   lcall_begin(&c, L, fname);
   lcall_push_list(&c, scan_all(&c, compile(&c, 2, kind), 1));
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 int lselect_match(lua_State *L) {
@@ -120,6 +120,7 @@ static int delete_matching(lua_State *L, const char *fname, int kind) {
   etab_select_delete(c.t, c.b->self, ms, &count, &c.e);
   mspec_free(ms);
   lcall_check_status(&c);
+  lcall_end(&c, 0);
   return (int)count;
 }
 
@@ -144,7 +145,7 @@ int lselect_select_replace(lua_State *L) {
   mspec_free(ms);
   lcall_check_status(&c);
   lua_pushinteger(L, (lua_Integer)count);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 int lselect_select_count(lua_State *L) {
@@ -153,13 +154,13 @@ int lselect_select_count(lua_State *L) {
   lcall_begin(&c, L, "table.select_count");
   count = scan_all(&c, compile(&c, 2, -1), 1);
   for (size_t i = 0; i < count; i++) {
-    size_t n = term_skip(c.b->out.p + at, c.b->out.n - at);
-    if (n == 1 && c.b->out.p[at] == TERM_TRUE) matched++;
+    size_t n = term_skip(c.s->out.p + at, c.s->out.n - at);
+    if (n == 1 && c.s->out.p[at] == TERM_TRUE) matched++;
     if (n == 0) break;
     at += n;
   }
   lua_pushinteger(L, (lua_Integer)matched);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 /* The select shared by the continuation at idx, or NULL when either was
@@ -187,7 +188,7 @@ static int resume(lcall *c, lsel *s, int sidx, const buf *from) {
   lua_pushvalue(c->L, sidx);
   lua_setiuservalue(c->L, -2, 1);
   etab_scan(s->t, c->b->self, (tslice){from->n ? from->p : NULL, from->n}, s->dir, s->ms,
-            s->limit, &c->b->out, &count, &next->last, &done, &c->e);
+            s->limit, &c->s->out, &count, &next->last, &done, &c->e);
   lcall_check_status(c);
   if (count == 0) {
     lua_pushnil(c->L);
@@ -222,14 +223,14 @@ static int select_dir(lua_State *L, const char *fname, int reverse) {
     if ((s = cont_select(L, 2, &k)) == NULL) lcall_raise(&c, "the continuation is spent");
     if (s->t != c.t) lcall_raise(&c, "the continuation belongs to another table");
     lua_getiuservalue(L, 2, 1);
-    return resume(&c, s, lua_gettop(L), &k->last);
+    return lcall_end(&c, resume(&c, s, lua_gettop(L), &k->last));
   }
   /* ETS's select_reverse walks an ordered_set backward and is select on
   ** the other types, whose order has no meaning to reverse. */
   dir = reverse && etab_is_ordered(c.t) ? -1 : 1;
   if (lua_isnoneornil(L, 3)) {
     lcall_push_list(&c, scan_all(&c, compile(&c, 2, -1), dir));
-    return 1;
+    return lcall_end(&c, 1);
   }
   if (!lua_isinteger(L, 3) || (limit = lua_tointeger(L, 3)) < 1)
     lcall_raise(&c, "limit must be a positive integer");
@@ -243,7 +244,7 @@ static int select_dir(lua_State *L, const char *fname, int reverse) {
   s->t = c.t;
   etab_ref(c.t);
   buf_init(&start);
-  return resume(&c, s, lua_gettop(L), &start);
+  return lcall_end(&c, resume(&c, s, lua_gettop(L), &start));
 }
 
 int lselect_select(lua_State *L) {

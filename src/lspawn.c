@@ -228,7 +228,7 @@ int lspawn_from_c(node *n, const char *module, const char *fn, const unsigned ch
 /* ---- from Lua ---- */
 
 /* Dumps the function at idx into code, or explains in msg why not. */
-static int dump_function(lua_State *L, int idx, const char *fname, buf *code) {
+static int dump_function(lua_State *L, int idx, buf *code, char *msg, size_t size) {
   const char *up = lua_getupvalue(L, idx, 1);
   int nups = 0;
   if (up != NULL) {
@@ -236,15 +236,18 @@ static int dump_function(lua_State *L, int idx, const char *fname, buf *code) {
     nups = (strcmp(up, "_ENV") == 0 && lua_getupvalue(L, idx, 2) == NULL) ? 0 : 1;
     if (nups) lua_pop(L, 1);
   }
-  if (nups || lua_iscfunction(L, idx))
-    return luaL_error(L, "heirloom.%s: the function must be a Lua function without upvalues "
-                         "(pass data as arguments)", fname);
+  if (nups || lua_iscfunction(L, idx)) {
+    snprintf(msg, size, "the function must be a Lua function without upvalues "
+                        "(pass data as arguments)");
+    return 0;
+  }
   lua_pushvalue(L, idx);
   lstate_dump(L, code);
   lua_pop(L, 1);
   if (!buf_ok(code)) {
     buf_free(code);
-    return luaL_error(L, "heirloom.%s: out of memory", fname);
+    snprintf(msg, size, "out of memory");
+    return 0;
   }
   return 1;
 }
@@ -298,6 +301,8 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
   int top = lua_gettop(L), nargs, isfn = lua_type(L, first) == LUA_TFUNCTION, ok;
   uint64_t pid = 0, ref = 0;
   buf code;
+  lscratch *args;
+  char msg[300];
   snprintf(qualified, sizeof qualified, "heirloom.%s", fname);
   if (first > top) return luaL_error(L, "heirloom.%s: missing module and function", fname);
   if (!isfn && (lua_type(L, first) != LUA_TSTRING || lua_type(L, first + 1) != LUA_TSTRING))
@@ -306,26 +311,26 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
   if (o->name != NULL && ptab_whereis(&b->node->procs, o->name) != 0)
     return luaL_error(L, "heirloom.%s: cannot register '%s': the name is already registered",
                       fname, o->name);
-  buf_reset(&b->in);                  /* the arguments, as one array */
   nargs = top - first - (isfn ? 0 : 1);
-  lua_createtable(L, nargs, 0);
+  lua_createtable(L, nargs, 0);        /* the arguments, as one array */
   for (int i = 0; i < nargs; i++) {
     lua_pushvalue(L, top - nargs + 1 + i);
     lua_rawseti(L, -2, i + 1);
   }
-  {
-    char msg[300];
-    if (!lterm_encode(L, -1, &b->in, "args", msg, sizeof msg))
-      return luaL_error(L, "heirloom.%s: %s", fname, msg);
+  args = lbind_borrow(L, b, fname);
+  buf_init(&code);
+  if (!lterm_encode(L, -1, &args->in, "args", msg, sizeof msg) ||
+      (isfn && !dump_function(L, first, &code, msg, sizeof msg))) {
+    lscratch_return(args);
+    return luaL_error(L, "heirloom.%s: %s", fname, msg);
   }
   lua_pop(L, 1);
-  buf_init(&code);
-  if (isfn) dump_function(L, first, fname, &code);   /* raises before it allocates */
   ok = start_state(&sp, package_field(L, "path"), package_field(L, "cpath")) &&
        (isfn ? load_code(&sp, &code)
              : load_module(&sp, lua_tostring(L, first), lua_tostring(L, first + 1))) &&
-       launch(&sp, b->in.p, b->in.n, nargs, o, b->me, &pid, &ref);
+       launch(&sp, args->in.p, args->in.n, nargs, o, b->me, &pid, &ref);
   buf_free(&code);
+  lscratch_return(args);
   if (!ok) return luaL_error(L, "%s", sp.msg);
   lhandle_push(L, TERM_PID, pid);
   if (o->monitor) lhandle_push(L, TERM_REF, ref);

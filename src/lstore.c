@@ -4,6 +4,7 @@
 ** `sync` option shared by hl.start and hl.table.new.
 */
 #include <lauxlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lbind.h"
@@ -43,6 +44,7 @@ typedef struct kvcall {
   lua_State *L;
   const char *fname;
   lbind *b;
+  lscratch *buf;     /* the call's own buffers, lent until kv_end */
   store *s;
   const char *ns;
   size_t nslen;
@@ -59,23 +61,34 @@ static void kv_begin(kvcall *c, lua_State *L, const char *fname) {
   c->ns = lua_tolstring(L, 1, &c->nslen);
   c->s = store_of(c->b->node, &c->e);
   if (c->s == NULL) luaL_error(L, "heirloom.%s: %s", fname, c->e.msg);
-  buf_reset(&c->b->in);
-  buf_reset(&c->b->out);
+  c->buf = lbind_borrow(L, c->b, fname);
+}
+
+static int kv_end(kvcall *c, int nresults) {
+  lscratch_return(c->buf);
+  c->buf = NULL;
+  return nresults;
+}
+
+static int kv_raise(kvcall *c, const char *msg) {
+  kv_end(c, 0);
+  return luaL_error(c->L, "heirloom.%s: %s", c->fname, msg);
 }
 
 static void kv_check(kvcall *c) {
-  if (c->e.code != HL_OK) luaL_error(c->L, "heirloom.%s: %s", c->fname, c->e.msg);
+  if (c->e.code != HL_OK) kv_raise(c, c->e.msg);
 }
 
 /* Encodes argument idx into the input buffer; returns its offset. */
 static size_t kv_encode(kvcall *c, int idx, const char *what) {
   char msg[300];
-  size_t at = c->b->in.n;
-  if (lua_isnoneornil(c->L, idx))
-    luaL_error(c->L, "heirloom.%s: %s must not be nil", c->fname, what);
-  if (!lterm_encode(c->L, idx, &c->b->in, what, msg, sizeof msg))
-    luaL_error(c->L, "heirloom.%s: %s", c->fname, msg);
-  if (!buf_ok(&c->b->in)) luaL_error(c->L, "heirloom.%s: out of memory", c->fname);
+  size_t at = c->buf->in.n;
+  if (lua_isnoneornil(c->L, idx)) {
+    snprintf(msg, sizeof msg, "%s must not be nil", what);
+    kv_raise(c, msg);
+  }
+  if (!lterm_encode(c->L, idx, &c->buf->in, what, msg, sizeof msg)) kv_raise(c, msg);
+  if (!buf_ok(&c->buf->in)) kv_raise(c, "out of memory");
   return at;
 }
 
@@ -85,35 +98,36 @@ static int kv_put(lua_State *L) {
   kv_begin(&c, L, "store.put");
   kv_encode(&c, 2, "key");
   vat = kv_encode(&c, 3, "value");
-  store_kv_put(c.s, c.ns, c.nslen, c.b->in.p, vat, c.b->in.p + vat, c.b->in.n - vat, &c.e);
+  store_kv_put(c.s, c.ns, c.nslen, c.buf->in.p, vat, c.buf->in.p + vat, c.buf->in.n - vat,
+               &c.e);
   kv_check(&c);
   lua_pushboolean(L, 1);
-  return 1;
+  return kv_end(&c, 1);
 }
 
 static int kv_get(lua_State *L) {
   kvcall c;
   kv_begin(&c, L, "store.get");
   kv_encode(&c, 2, "key");
-  store_kv_get(c.s, c.ns, c.nslen, c.b->in.p, c.b->in.n, &c.b->out, &c.e);
+  store_kv_get(c.s, c.ns, c.nslen, c.buf->in.p, c.buf->in.n, &c.buf->out, &c.e);
   if (c.e.code == HL_ENOTFOUND) {
     lua_pushnil(L);
-    return 1;
+    return kv_end(&c, 1);
   }
   kv_check(&c);
-  if (lterm_decode(L, c.b->out.p, c.b->out.n) == 0)
-    return luaL_error(L, "heirloom.store.get: the stored value does not decode");
-  return 1;
+  if (lterm_decode(L, c.buf->out.p, c.buf->out.n) == 0)
+    return kv_raise(&c, "the stored value does not decode");
+  return kv_end(&c, 1);
 }
 
 static int kv_delete(lua_State *L) {
   kvcall c;
   kv_begin(&c, L, "store.delete");
   kv_encode(&c, 2, "key");
-  store_kv_delete(c.s, c.ns, c.nslen, c.b->in.p, c.b->in.n, &c.e);
+  store_kv_delete(c.s, c.ns, c.nslen, c.buf->in.p, c.buf->in.n, &c.e);
   kv_check(&c);
   lua_pushboolean(L, 1);
-  return 1;
+  return kv_end(&c, 1);
 }
 
 static int kv_list(lua_State *L) {
@@ -121,6 +135,7 @@ static int kv_list(lua_State *L) {
   size_t count, at = 0;
   buf *out;
   kv_begin(&c, L, "store.list");
+  kv_end(&c, 0);           /* list's buffer is its own: */
   out = lbind_newbuf(L);   /* decoding may raise: Lua owns the memory */
   store_kv_list(c.s, c.ns, c.nslen, out, &count, &c.e);
   kv_check(&c);
@@ -169,6 +184,7 @@ static const char *path_arg(lua_State *L, int idx, const char *fname) {
 int lstore_tab2file(lua_State *L) {
   lcall c;
   lcall_begin(&c, L, "table.tab2file");
+  lcall_end(&c, 0);        /* the file is written from the table, not from buffers */
   tabfile_save(c.t, c.b->self, path_arg(L, 2, "table.tab2file"), &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, 1);

@@ -561,16 +561,18 @@ static int l_report(lua_State *L) {
   lbind *b = lbind_running(L, "supervisor");
   const char *head = luaL_checkstring(L, 1);
   char msg[8];
+  lscratch *s;
   if (lua_isnoneornil(L, 2)) {
     logger_report(&b->node->log, head);
     return 0;
   }
-  buf_reset(&b->in);
-  if (!lterm_encode(L, 2, &b->in, "", msg, sizeof msg)) {
-    buf_reset(&b->in);
-    term_put_string(&b->in, "<a reason that is not a term>", 29);
+  s = lbind_borrow(L, b, "supervisor");
+  if (!lterm_encode(L, 2, &s->in, "", msg, sizeof msg)) {
+    buf_reset(&s->in);
+    term_put_string(&s->in, "<a reason that is not a term>", 29);
   }
-  logger_report_term(&b->node->log, head, b->in.p, b->in.n);
+  logger_report_term(&b->node->log, head, s->in.p, s->in.n);
+  lscratch_return(s);
   return 0;
 }
 

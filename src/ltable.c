@@ -41,11 +41,11 @@ static int insert_objects(lua_State *L, const char *fname, int only_new, int as_
     tslice one;
     lcall_check_object(&c, 2, "object");
     at = lcall_encode_arg(&c, 2, "object");
-    one = lcall_slice_at(&c, at, c.b->in.n);
+    one = lcall_slice_at(&c, at, c.s->in.n);
     etab_insert(c.t, c.b->self, &one, 1, only_new, &inserted, &c.e);
     lcall_check_status(&c);
     lua_pushboolean(L, inserted);
-    return 1;
+    return lcall_end(&c, 1);
   }
   offs = lua_newuserdatauv(L, (n + 1) * (sizeof(size_t) + sizeof(tslice)), 0);
   objs = (tslice *)(offs + n + 1);
@@ -61,12 +61,12 @@ static int insert_objects(lua_State *L, const char *fname, int only_new, int as_
     offs[i] = lcall_encode_arg(&c, idx, root);
     if (as_list) lua_pop(L, 1);
   }
-  offs[n] = c.b->in.n;
+  offs[n] = c.s->in.n;
   for (size_t i = 0; i < n; i++) objs[i] = lcall_slice_at(&c, offs[i], offs[i + 1]);
   etab_insert(c.t, c.b->self, objs, n, only_new, &inserted, &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, inserted);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 static int t_insert(lua_State *L) { return insert_objects(L, "table.insert", 0, 0); }
@@ -80,10 +80,10 @@ static int t_lookup(lua_State *L) {
   lcall c;
   size_t count;
   lcall_begin(&c, L, "table.lookup");
-  etab_lookup(c.t, c.b->self, lcall_key_arg(&c, 2), &c.b->out, &count, &c.e);
+  etab_lookup(c.t, c.b->self, lcall_key_arg(&c, 2), &c.s->out, &count, &c.e);
   lcall_check_status(&c);
   lcall_push_list(&c, count);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 static int t_lookup_element(lua_State *L) {
@@ -93,19 +93,19 @@ static int t_lookup_element(lua_State *L) {
   tslice key;
   lcall_begin(&c, L, "table.lookup_element");
   lcall_key_arg(&c, 2);
-  keyend = c.b->in.n;
+  keyend = c.s->in.n;
   pos = lcall_pos_arg(&c, 3, "pos");
   lcall_fix_pos(&c, &pos);
   key = lcall_slice_at(&c, 0, keyend);
-  etab_lookup_element(c.t, c.b->self, key, &pos, &c.b->out, &count, &c.e);
+  etab_lookup_element(c.t, c.b->self, key, &pos, &c.s->out, &count, &c.e);
   if (c.e.code == HL_ENOTFOUND && !lua_isnone(L, 4)) {
     lua_pushvalue(L, 4);
-    return 1;
+    return lcall_end(&c, 1);
   }
   lcall_check_status(&c);
   if (etab_is_bag(c.t)) lcall_push_list(&c, count);
-  else lcall_push_term(&c, c.b->out.p, c.b->out.n);
-  return 1;
+  else lcall_push_term(&c, c.s->out.p, c.s->out.n);
+  return lcall_end(&c, 1);
 }
 
 static int t_member(lua_State *L) {
@@ -115,17 +115,17 @@ static int t_member(lua_State *L) {
   etab_member(c.t, c.b->self, lcall_key_arg(&c, 2), &found, &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, found);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 static int t_take(lua_State *L) {
   lcall c;
   size_t count;
   lcall_begin(&c, L, "table.take");
-  etab_take(c.t, c.b->self, lcall_key_arg(&c, 2), &c.b->out, &count, &c.e);
+  etab_take(c.t, c.b->self, lcall_key_arg(&c, 2), &c.s->out, &count, &c.e);
   lcall_check_status(&c);
   lcall_push_list(&c, count);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 /* ---- deletes ---- */
@@ -136,7 +136,7 @@ static int t_delete(lua_State *L) {
   etab_delete(c.t, c.b->self, lcall_key_arg(&c, 2), &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, 1);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 static int t_delete_object(lua_State *L) {
@@ -145,10 +145,10 @@ static int t_delete_object(lua_State *L) {
   lcall_begin(&c, L, "table.delete_object");
   lcall_check_object(&c, 2, "object");
   at = lcall_encode_arg(&c, 2, "object");
-  etab_delete_object(c.t, c.b->self, lcall_slice_at(&c, at, c.b->in.n), &c.e);
+  etab_delete_object(c.t, c.b->self, lcall_slice_at(&c, at, c.s->in.n), &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, 1);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 static int t_delete_all_objects(lua_State *L) {
@@ -157,7 +157,7 @@ static int t_delete_all_objects(lua_State *L) {
   etab_delete_all(c.t, c.b->self, &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, 1);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 static int t_drop(lua_State *L) {
@@ -166,7 +166,7 @@ static int t_drop(lua_State *L) {
   etab_drop(c.t, c.b->self, &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, 1);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 /* ---- updates ---- */
@@ -227,7 +227,7 @@ static int t_update_counter(lua_State *L) {
   lcall_begin(&c, L, "table.update_counter");
   lua_settop(L, 4);   /* scratch values go above the arguments */
   lcall_key_arg(&c, 2);
-  keyend = c.b->in.n;
+  keyend = c.s->in.n;
   if (lua_type(L, 3) == LUA_TTABLE) {
     islist = is_op_list(L, 3);
     if (islist) nops = lua_rawlen(L, 3);
@@ -258,11 +258,11 @@ static int t_update_counter(lua_State *L) {
       lua_pop(L, 1);
     }
   }
-  dstart = c.b->in.n;
+  dstart = c.s->in.n;
   if (!lua_isnoneornil(L, 4)) {
     lcall_check_object(&c, 4, "default");
     lcall_encode_arg(&c, 4, "default");
-    deflt = lcall_slice_at(&c, dstart, c.b->in.n);
+    deflt = lcall_slice_at(&c, dstart, c.s->in.n);
   }
   for (size_t i = 0; i < nops; i++) lcall_fix_pos(&c, &ops[i].pos);
   etab_update_counter(c.t, c.b->self, lcall_slice_at(&c, 0, keyend), ops, nops, deflt,
@@ -270,14 +270,14 @@ static int t_update_counter(lua_State *L) {
   lcall_check_status(&c);
   if (!islist) {
     lua_pushinteger(L, results[0]);
-    return 1;
+    return lcall_end(&c, 1);
   }
   lua_createtable(L, (int)nops, 0);
   for (size_t i = 0; i < nops; i++) {
     lua_pushinteger(L, results[i]);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 /* One {pos, value} at idx; the value's term offsets go to *at, *end. */
@@ -289,7 +289,7 @@ static etab_change change_op(lcall *c, int idx, size_t *at, size_t *end) {
   ch.pos = lcall_pos_arg(c, lua_gettop(c->L), "change pos");
   lua_rawgeti(c->L, idx, 2);
   *at = lcall_encode_arg(c, lua_gettop(c->L), "change value");
-  *end = c->b->in.n;
+  *end = c->s->in.n;
   lua_pop(c->L, 2);
   return ch;
 }
@@ -303,7 +303,7 @@ static int t_update_element(lua_State *L) {
   lcall_begin(&c, L, "table.update_element");
   lua_settop(L, 4);
   lcall_key_arg(&c, 2);
-  keyend = c.b->in.n;
+  keyend = c.s->in.n;
   if (lua_type(L, 3) != LUA_TTABLE) lcall_raise(&c, "change must be {pos, value} or a list of those");
   islist = is_op_list(L, 3);
   if (islist) n = lua_rawlen(L, 3);
@@ -316,11 +316,11 @@ static int t_update_element(lua_State *L) {
     chs[i] = change_op(&c, lua_gettop(L), &offs[2 * i], &offs[2 * i + 1]);
     lua_pop(L, 1);
   }
-  dstart = c.b->in.n;
+  dstart = c.s->in.n;
   if (!lua_isnoneornil(L, 4)) {
     lcall_check_object(&c, 4, "default");
     lcall_encode_arg(&c, 4, "default");
-    deflt = lcall_slice_at(&c, dstart, c.b->in.n);
+    deflt = lcall_slice_at(&c, dstart, c.s->in.n);
   }
   for (size_t i = 0; i < n; i++) {
     lcall_fix_pos(&c, &chs[i].pos);
@@ -329,7 +329,7 @@ static int t_update_element(lua_State *L) {
   etab_update_element(c.t, c.b->self, lcall_slice_at(&c, 0, keyend), chs, n, deflt, &updated, &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, updated);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 /* ---- traversal ---- */
@@ -340,11 +340,11 @@ static int step(lua_State *L, const char *fname, int dir, int from_key) {
   tslice key = {NULL, 0};
   lcall_begin(&c, L, fname);
   if (from_key) key = lcall_key_arg(&c, 2);
-  etab_step(c.t, c.b->self, key, dir, &c.b->out, &found, &c.e);
+  etab_step(c.t, c.b->self, key, dir, &c.s->out, &found, &c.e);
   lcall_check_status(&c);
   if (!found) lua_pushnil(L);
-  else lcall_push_term(&c, c.b->out.p, c.b->out.n);
-  return 1;
+  else lcall_push_term(&c, c.s->out.p, c.s->out.n);
+  return lcall_end(&c, 1);
 }
 
 static int t_first(lua_State *L) { return step(L, "table.first", 1, 0); }
@@ -359,6 +359,7 @@ static int fold(lua_State *L, const char *fname, int dir) {
   buf *chunk, *last;
   int done = 0, acc;
   lcall_begin(&c, L, fname);
+  lcall_end(&c, 0);   /* fold's buffers are chunk and last, which f cannot touch */
   if (lua_type(L, 2) != LUA_TFUNCTION) lcall_raise(&c, "f must be a function");
   lua_settop(L, 3);
   chunk = lbind_newbuf(L);   /* owned by Lua: f may raise at any point */
@@ -400,12 +401,12 @@ static int t_tab2list(lua_State *L) {
   buf last;
   lcall_begin(&c, L, "table.tab2list");
   buf_init(&last);
-  etab_scan(c.t, c.b->self, (tslice){NULL, 0}, 1, NULL, 0, &c.b->out, &count, &last,
+  etab_scan(c.t, c.b->self, (tslice){NULL, 0}, 1, NULL, 0, &c.s->out, &count, &last,
             &done, &c.e);
   buf_free(&last);
   lcall_check_status(&c);
   lcall_push_list(&c, count);
-  return 1;
+  return lcall_end(&c, 1);
 }
 
 static const luaL_Reg methods[] = {

@@ -60,11 +60,22 @@ static void append_key(lua_State *L, int idx, luaL_Buffer *lb) {
   luaL_addvalue(lb);
 }
 
+/* "<path>: <what>" into err; a path too long for it is cut short, never
+** the reason. */
+static void report(enc *e, const char *path, const char *what) {
+  size_t plen = strlen(path), need = strlen(what) + 6;   /* "...: " and the NUL */
+  if (e->errlen == 0) return;
+  if (plen + need - 3 <= e->errlen || e->errlen <= need)
+    snprintf(e->err, e->errlen, "%s: %s", path, what);
+  else
+    snprintf(e->err, e->errlen, "%.*s...: %s", (int)(e->errlen - need), path, what);
+}
+
 static int fail(enc *e, const char *what) {
   lua_State *L = e->L;
   luaL_Buffer lb;
   if (!lua_checkstack(L, 8)) {
-    snprintf(e->err, e->errlen, "%s: %s", e->root, what);
+    report(e, e->root, what);
     return 0;
   }
   luaL_buffinit(L, &lb);
@@ -77,7 +88,7 @@ static int fail(enc *e, const char *what) {
     }
   }
   luaL_pushresult(&lb);
-  snprintf(e->err, e->errlen, "%s: %s", lua_tostring(L, -1), what);
+  report(e, lua_tostring(L, -1), what);
   lua_pop(L, 1);
   return 0;
 }
@@ -154,6 +165,17 @@ static int encode_map(enc *e, int idx, buf *b) {
   if (ok) {
     entry *list = (entry *)ents.p;
     if (n > 1) qsort_r(list, n, sizeof *list, entry_cmp, kv.p);
+    /* Two tables with the same contents are two Lua keys but one term: a
+    ** map holding that term twice would not be a valid term. */
+    for (size_t i = 1; i < n && ok; i++)
+      if (entry_cmp(&list[i - 1], &list[i], kv.p) == 0) {
+        e->depth--;   /* the path of the map itself, not of its last key */
+        ok = fail(e, "two keys of a map are the same term (tables with equal contents)");
+        e->depth++;
+      }
+  }
+  if (ok) {
+    entry *list = (entry *)ents.p;
     term_put_map(b, (uint32_t)n);
     for (size_t i = 0; i < n; i++) buf_put(b, kv.p + list[i].koff, list[i].klen);
     for (size_t i = 0; i < n; i++) buf_put(b, kv.p + list[i].voff, list[i].vlen);

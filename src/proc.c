@@ -129,6 +129,7 @@ static int append_locked(proc *p, msg *m, int *enqueue) {
   p->tail = &m->next;
   p->nmsg++;
   p->arrivals++;
+  m->seq = p->arrivals;
   atomic_store_explicit(&p->arrived, p->arrivals, memory_order_relaxed);
   wake(p, enqueue);
   return 1;
@@ -193,6 +194,40 @@ void proc_mail_rewind(proc *p) {
   pthread_mutex_lock(&p->lock);
   p->scanned = NULL;
   pthread_mutex_unlock(&p->lock);
+}
+
+msg *proc_mail_after(proc *p, uint64_t seq) {
+  msg *at, *next;
+  pthread_mutex_lock(&p->lock);
+  at = p->scanned;
+  if (at == NULL || at->seq != seq) {   /* moved by a nested receive: find seq's place */
+    at = NULL;
+    for (msg *m = p->head; m != NULL && m->seq <= seq; m = m->next) at = m;
+  }
+  next = at != NULL ? at->next : p->head;
+  /* at the end, the position stays on the last message examined, so that
+  ** proc_has_unscanned sees what arrives after it */
+  p->scanned = next != NULL ? next : at;
+  pthread_mutex_unlock(&p->lock);
+  return next;
+}
+
+int proc_mail_take_seq(proc *p, uint64_t seq) {
+  msg **link, *m;
+  int found;
+  pthread_mutex_lock(&p->lock);
+  for (link = &p->head; *link != NULL && (*link)->seq < seq; link = &(*link)->next) {}
+  m = *link;
+  found = m != NULL && m->seq == seq;
+  if (found) {
+    *link = m->next;
+    if (p->tail == &m->next) p->tail = link;
+    p->nmsg--;
+  }
+  p->scanned = NULL;
+  pthread_mutex_unlock(&p->lock);
+  if (found) free(m);
+  return found;
 }
 
 /* A host thread watches its mailbox a little before it sleeps: a wakeup

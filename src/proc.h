@@ -26,6 +26,7 @@ enum { PROC_RUNNABLE, PROC_RUNNING, PROC_WAITING, PROC_DYING, PROC_EXITED };
 typedef struct msg {
   struct msg *next;
   uint64_t from;        /* who really sent it: a pid, or 0 for the node itself */
+  uint64_t seq;         /* its place in arrival order, from 1 */
   size_t len;
   unsigned char data[];
 } msg;
@@ -146,5 +147,14 @@ void proc_interrupt(proc *p, int on);
 int proc_has_unscanned(const proc *p);
 void proc_mail_take(proc *p, msg *m);
 void proc_mail_rewind(proc *p);
+
+/* The same by arrival number, for a receive that runs Lua between its
+** steps: a receive nested in it (in a filter or a finalizer) may take
+** messages and move the scan position. after: the first message whose seq
+** is above `seq` (0: the first of all), made the scan position; NULL when
+** there is none. take_seq: removes message `seq`; 0 if it is gone
+** already. */
+msg *proc_mail_after(proc *p, uint64_t seq);
+int proc_mail_take_seq(proc *p, uint64_t seq);
 
 #endif

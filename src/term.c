@@ -246,18 +246,27 @@ size_t term_get_header(const unsigned char *p, size_t len, int *tag, uint32_t *c
 
 /* ---- structure ---- */
 
-static size_t skip(const unsigned char *p, size_t len, int depth);
+static size_t skip(const unsigned char *p, size_t len, int depth, int *why);
 
-/* Skips `count` terms from p; with `ascending`, each must be greater than
-** the one before (map keys). Returns the bytes consumed or 0. */
+/* A map key that no Lua table can hold (the one definition of a valid
+** term is what Lua can read: docs/term-format.md). */
+static int bad_key(const unsigned char *p, size_t len) {
+  if (p[0] == TERM_NIL) return TERM_NIL_KEY;
+  if (p[0] == TERM_NUMBER && term_is_nan(p, len)) return TERM_NAN_KEY;
+  return TERM_OK;
+}
+
+/* Skips `count` terms from p; with `keys`, each must be greater than the
+** one before and one a map may have. Returns the bytes consumed or 0. */
 static size_t skip_seq(const unsigned char *p, size_t len, uint32_t count,
-                       int depth, int ascending) {
+                       int depth, int keys, int *why) {
   size_t used = 0, prev = 0, prevlen = 0;
   for (uint32_t i = 0; i < count; i++) {
-    size_t n = skip(p + used, len - used, depth);
+    size_t n = skip(p + used, len - used, depth, why);
     if (n == 0) return 0;
-    if (ascending && i > 0 &&
+    if (keys && i > 0 &&
         term_compare(p + prev, prevlen, p + used, n) >= 0) return 0;
+    if (keys && (*why = bad_key(p + used, n)) != TERM_OK) return 0;
     prev = used;
     prevlen = n;
     used += n;
@@ -265,7 +274,7 @@ static size_t skip_seq(const unsigned char *p, size_t len, uint32_t count,
   return used;
 }
 
-static size_t skip(const unsigned char *p, size_t len, int depth) {
+static size_t skip(const unsigned char *p, size_t len, int depth, int *why) {
   term_num num;
   int tag;
   uint32_t count;
@@ -287,10 +296,10 @@ static size_t skip(const unsigned char *p, size_t len, int depth) {
       if (h == 0) return 0;
       if (count > len - h) return 0;   /* every term takes a byte at least */
       if (count == 0) return h;
-      keys = skip_seq(p + h, len - h, count, depth + 1, tag == TERM_MAP);
+      keys = skip_seq(p + h, len - h, count, depth + 1, tag == TERM_MAP, why);
       if (keys == 0) return 0;
       if (tag == TERM_ARRAY) return h + keys;
-      vals = skip_seq(p + h + keys, len - h - keys, count, depth + 1, 0);
+      vals = skip_seq(p + h + keys, len - h - keys, count, depth + 1, 0, why);
       return vals == 0 ? 0 : h + keys + vals;
     default:
       return 0;
@@ -298,11 +307,18 @@ static size_t skip(const unsigned char *p, size_t len, int depth) {
 }
 
 size_t term_skip(const unsigned char *p, size_t len) {
-  return skip(p, len, 0);
+  int why = TERM_OK;
+  return skip(p, len, 0, &why);
+}
+
+int term_check(const unsigned char *p, size_t len) {
+  int why = TERM_OK;
+  if (len > 0 && skip(p, len, 0, &why) == len) return TERM_OK;
+  return why != TERM_OK ? why : TERM_MALFORMED;
 }
 
 int term_valid(const unsigned char *p, size_t len) {
-  return len > 0 && term_skip(p, len) == len;
+  return term_check(p, len) == TERM_OK;
 }
 
 /* The size of a term already known to be well formed: no map-order check,

@@ -29,6 +29,12 @@
 ** Order: nil < numbers < booleans < refs < tables < pids < arrays < maps <
 ** strings. Arrays compare by length, then element by element; strings
 ** bytewise.
+**
+** A valid term is exactly what a Lua state can read back: besides being
+** well formed, no map in it has nil or NaN as a key (no Lua table can).
+** term_skip, term_valid and term_check all hold to this one definition,
+** and everything that enters heirloom other than from Lua (the C API, the
+** store, table files) is checked with them.
 */
 #ifndef HL_TERM_H
 #define HL_TERM_H
@@ -82,12 +88,18 @@ void term_put_map(buf *b, uint32_t count);
 ** Readers take (p, len) and never read past p + len. Functions returning a
 ** size return 0 when the bytes are malformed or truncated. */
 
-/* Size of the term at p; 0 if malformed. Checks structure up to
-** TERM_MAX_DEPTH and that map keys are strictly ascending. */
+/* Size of the valid term at p; 0 if it is none. Checks structure up to
+** TERM_MAX_DEPTH, that map keys are strictly ascending and that none is
+** nil or NaN. */
 size_t term_skip(const unsigned char *p, size_t len);
 
-/* 1 when p[0..len) is exactly one well-formed term. */
+/* 1 when p[0..len) is exactly one valid term. */
 int term_valid(const unsigned char *p, size_t len);
+
+/* The same, saying why not: TERM_OK, TERM_MALFORMED (not one whole term),
+** or a map key no Lua table can hold. */
+enum { TERM_OK, TERM_MALFORMED, TERM_NIL_KEY, TERM_NAN_KEY };
+int term_check(const unsigned char *p, size_t len);
 
 /* Reads a number term; returns its size or 0. */
 size_t term_get_num(const unsigned char *p, size_t len, term_num *out);

@@ -14,6 +14,10 @@
 
 #include "check.h"
 #include "heirloom.h"
+#include "node.h"
+#include "proc.h"
+#include "ptab.h"
+#include "term.h"
 #include "testutil.h"
 
 #define PINGS 1000
@@ -357,9 +361,104 @@ static void test_sender_and_interrupt(void) {
   hl_buf_free(&in);
 }
 
+/* ---- terms no Lua state could read ---- */
+
+/* {[nil] = true} or {[NaN] = true}: valid bytes, but no Lua table. */
+static void bad_key_map(hl_buf *b, int nan_key) {
+  hl_buf_clear(b);
+  hl_term_array(b, 2);
+  hl_term_string(b, "m", 1);
+  hl_term_map(b, 1);
+  if (nan_key) hl_term_float(b, 0.0 / 0.0);
+  else hl_term_nil(b);
+  hl_term_bool(b, 1);
+}
+
+/* Such a message or spawn argument is refused, naming the argument: sent,
+** it made every receive of the process raise, and stayed at the head of
+** its mailbox for ever. */
+static void test_unreadable_messages(void) {
+  hl_node *node;
+  hl_config cfg = {.schedulers = 1};
+  hl_buf b, in;
+  hl_pid self, pid = 0;
+  hl_buf_init(&b);
+  hl_buf_init(&in);
+  CHECK(hl_node_start(&cfg, &node) == HL_OK);
+  CHECK(hl_attach(node, &self) == HL_OK);
+  CHECK(hl_register(node, "me", self) == HL_OK);
+  for (int nan_key = 0; nan_key <= 1; nan_key++) {
+    bad_key_map(&b, nan_key);
+    CHECK(hl_send(node, self, b.data, b.len) == HL_EBADARG);
+    CHECK(has_msg("hl_send: msg ") && has_msg(nan_key ? "NaN" : "nil"));
+    CHECK(hl_send_name(node, "me", b.data, b.len) == HL_EBADARG);
+    CHECK(has_msg("hl_send: msg "));
+    CHECK(hl_spawn(node, "c_spawned", "count", b.data, b.len, &pid) == HL_EBADARG);
+    CHECK(has_msg("hl_spawn: args ") && pid == 0);
+  }
+  hl_buf_clear(&in);
+  CHECK(hl_receive(node, 0, &in) == HL_ENOTFOUND);   /* nothing got through */
+  hl_detach(node);
+  hl_node_stop(node);
+  hl_buf_free(&b);
+  hl_buf_free(&in);
+}
+
+static node *inject_node;
+
+/* inject(name): puts into the mailbox of the process registered as name
+** two messages no C API or Lua send lets through: a map with a nil key,
+** and a truncated array. */
+static int l_inject(lua_State *L) {
+  static const unsigned char nil_key[] = {TERM_MAP, 1, TERM_NIL, TERM_TRUE};
+  static const unsigned char cut[] = {TERM_ARRAY, 2, TERM_TRUE};
+  proc *p = ptab_get(&inject_node->procs, ptab_whereis(&inject_node->procs, luaL_checkstring(L, 1)));
+  if (p == NULL) return luaL_error(L, "inject: no such process");
+  proc_deliver(p, nil_key, sizeof nil_key);
+  proc_deliver(p, cut, sizeof cut);
+  proc_unref(p);
+  return 0;
+}
+
+/* A message that cannot be decoded (none can arrive, but were one to)
+** is dropped with a report: it never blocks the mailbox. */
+static void test_undecodable_mail_is_dropped(void) {
+  hl_config cfg = {.schedulers = 1};
+  reports r = {PTHREAD_MUTEX_INITIALIZER, 0, ""};
+  lua_State *L;
+  int ok;
+  CHECK(hl_node_start(&cfg, &inject_node) == HL_OK);
+  hl_node_set_logger(inject_node, on_report, &r);
+  L = luaL_newstate();
+  luaL_openlibs(L);
+  CHECK(hl_lua_attach(L, inject_node));
+  lua_setglobal(L, "hl");
+  lua_register(L, "inject", l_inject);
+  ok = luaL_dostring(L,
+    "hl.register('victim', hl.self())\n"
+    "inject('victim')\n"
+    "hl.send(hl.self(), 'after')\n"
+    "local first = hl.receive(0)\n"
+    "inject('victim')\n"
+    "hl.send(hl.self(), 'again')\n"
+    "local second = hl.receive(function(m) return m == 'again' end, 0)\n"
+    "return first == 'after' and second == 'again' and hl.receive(0) == nil\n") == LUA_OK &&
+       lua_toboolean(L, -1);
+  if (!ok) fprintf(stderr, "lua: %s\n", lua_tostring(L, -1));
+  CHECK(ok);
+  lua_close(L);
+  CHECK(report_count(&r) == 4);
+  pthread_mutex_lock(&r.lock);
+  CHECK(strstr(r.last, "heirloom.receive") != NULL && strstr(r.last, "does not decode") != NULL);
+  pthread_mutex_unlock(&r.lock);
+  hl_node_stop(inject_node);
+}
+
 int main(void) {
   test_sender_and_interrupt();
   test_host_threads();
+  test_unreadable_messages();
+  test_undecodable_mail_is_dropped();
   test_spawn_from_c();
   test_many_processes();
   test_driven_node();

@@ -4,6 +4,7 @@
 ** error codes with their messages, and access modes checked against the
 ** calling process (through the internal API, which takes the caller).
 */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -278,6 +279,68 @@ static void test_errors(hl_node *n) {
   hl_table_release(wide);
 }
 
+/* A map with a nil or a NaN key encodes, but no Lua table can hold it:
+** before, the C API stored it and every tab2list, select, foldl and
+** lookup of the table then raised "a stored object does not decode". Such
+** a term is refused on the way in with HL_EBADARG, naming the argument;
+** bytes that are no term at all stay HL_EFORMAT. */
+static void bad_key_object(int nan_key) {
+  hl_buf_clear(&b);
+  hl_term_array(&b, 2);
+  hl_term_int(&b, 1);
+  hl_term_array(&b, 1);             /* deep inside: {1, {{[key] = true}}} */
+  hl_term_map(&b, 1);
+  if (nan_key) hl_term_float(&b, NAN);
+  else hl_term_nil(&b);
+  hl_term_bool(&b, 1);
+}
+
+static void test_unreadable_terms(hl_node *n) {
+  hl_table *t = new_table(n, "unreadable", HL_SET);
+  hl_buf key;
+  int64_t r;
+  hl_buf_init(&key);
+  for (int nan_key = 0; nan_key <= 1; nan_key++) {
+    const char *why = nan_key ? "NaN" : "nil";
+    bad_key_object(nan_key);
+    CHECK(hl_term_check(&b) == HL_EBADARG);
+    CHECK(has_msg(why));
+    CHECK(hl_table_insert(t, b.data, b.len) == HL_EBADARG);
+    CHECK(has_msg("hl_table_insert: obj ") && has_msg(why));
+    CHECK(hl_table_insert_new(t, b.data, b.len) == HL_EBADARG);
+    CHECK(has_msg("hl_table_insert_new: obj ") && has_msg(why));
+    CHECK(hl_table_size(t) == 0);
+    /* the same term as a key */
+    CHECK(hl_table_lookup(t, b.data, b.len, &out, &(size_t){0}) == HL_EBADARG);
+    CHECK(has_msg("hl_table_lookup: key ") && has_msg(why));
+    CHECK(hl_table_delete(t, b.data, b.len) == HL_EBADARG);
+    CHECK(has_msg("hl_table_delete: key "));
+    CHECK(hl_table_update_counter(t, b.data, b.len, 2, 1, &r) == HL_EBADARG);
+    CHECK(has_msg("hl_table_update_counter: key "));
+    CHECK(hl_table_next(t, b.data, b.len, &out) == HL_EBADARG);
+    CHECK(has_msg("hl_table_next: key "));
+  }
+  /* a nil or NaN value, or a nil element, is fine: only keys cannot be */
+  hl_buf_clear(&b);
+  hl_term_array(&b, 3);
+  hl_term_int(&b, 1);
+  hl_term_nil(&b);
+  hl_term_map(&b, 1);
+  hl_term_string(&b, "x", 1);
+  hl_term_float(&b, NAN);
+  CHECK(hl_term_check(&b) == HL_OK);
+  CHECK(hl_table_insert(t, b.data, b.len) == HL_OK);
+  CHECK(hl_table_size(t) == 1);
+  /* malformed bytes are still a format error */
+  hl_buf_clear(&key);
+  hl_term_map(&key, 2);
+  CHECK(hl_table_insert(t, key.data, key.len) == HL_EFORMAT);
+  CHECK(has_msg("hl_table_insert: obj is not a well-formed term"));
+  hl_buf_free(&key);
+  hl_table_drop(t);
+  hl_table_release(t);
+}
+
 static void test_access(hl_node *n) {
   static const hl_access modes[] = {HL_PUBLIC, HL_PROTECTED, HL_PRIVATE};
   uint64_t owner = n->host_pid, other = owner + 1000;
@@ -326,6 +389,7 @@ int main(void) {
   test_iteration(n);
   test_select(n);
   test_errors(n);
+  test_unreadable_terms(n);
   test_access(n);
   hl_node_stop(n);
   hl_buf_free(&b);

@@ -189,6 +189,44 @@ static void test_strings(void) {
   buf_free(&out);
 }
 
+/* Reading the empty string appends nothing: into a buffer that has no
+** memory yet, that must not compute NULL + 0 (undefined behaviour, which
+** clang's UBSan reports as pointer-overflow). Empty appends and grabs on an
+** empty buffer are the same case. */
+static void test_empty_string_into_empty_buffer(void) {
+  buf a, out;
+  unsigned char *p;
+  buf_init(&a);
+  buf_init(&out);
+  term_put_string(&a, "", 0);
+  CHECK(a.n == 3 && term_valid(a.p, a.n));
+  CHECK(term_get_string(a.p, a.n, &out) == 3);
+  CHECK(out.n == 0 && buf_ok(&out));
+  buf_free(&out);
+  buf_put(&out, "x", 0);
+  CHECK(out.n == 0 && buf_ok(&out));
+  buf_free(&out);
+  p = buf_grab(&out, 0);
+  CHECK(p != NULL && out.n == 0 && buf_ok(&out));
+  buf_free(&a);
+  buf_free(&out);
+}
+
+/* A reset starts a new term: a failure to grow before it is forgotten. */
+static void test_reset_forgets_a_failure(void) {
+  buf b;
+  buf_init(&b);
+  term_put_int(&b, 1);
+  CHECK(!buf_reserve(&b, (size_t)-1) && !buf_ok(&b));
+  term_put_int(&b, 2);                 /* ignored: the buffer has failed */
+  CHECK(!buf_ok(&b));
+  buf_reset(&b);
+  CHECK(buf_ok(&b));
+  term_put_int(&b, 3);
+  CHECK(buf_ok(&b) && b.n == TERM_NUMBER_SIZE && term_valid(b.p, b.n));
+  buf_free(&b);
+}
+
 static void test_maps(void) {
   buf m, k;
   const unsigned char *v;
@@ -285,6 +323,8 @@ static void test_garbage(void) {
 int main(void) {
   test_numbers();
   test_strings();
+  test_empty_string_into_empty_buffer();
+  test_reset_forgets_a_failure();
   test_maps();
   test_depth();
   test_random_order_and_prefixes();

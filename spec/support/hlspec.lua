@@ -104,12 +104,15 @@ end
 -- Runs `code` in a separate lua5.4 OS process (same LUA_CPATH, and this
 -- package.path), for behaviour that might take the whole OS process down.
 -- Returns its output (stdout and stderr) and whether it exited with 0.
-function S.run_child(code)
+-- It is killed after `seconds` (60 by default): a hang fails, it does not
+-- hold up the run. `shell`, if given, is shell code run first (a ulimit,
+-- say, or variables to export).
+function S.run_child(code, seconds, shell)
   local script = os.tmpname()
   local f = assert(io.open(script, "w"))
   f:write("package.path = ", string.format("%q", package.path), "\n", code)
   f:close()
-  local p = io.popen("timeout 60 lua5.4 " .. script .. " 2>&1; echo \"rc=$?\"")
+  local p = io.popen((shell or "") .. " timeout " .. (seconds or 60) .. " lua5.4 " .. script .. " 2>&1; echo \"rc=$?\"")
   local out = p:read("a")
   p:close()
   os.remove(script)

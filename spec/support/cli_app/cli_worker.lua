@@ -5,9 +5,10 @@ local hl = require("heirloom")
 
 local M = {}
 
+-- One write per line: the shell prints on the same stdout from another
+-- thread, and must not land inside the line.
 local function say(...)
-  io.stdout:write(...)
-  io.stdout:write("\n")
+  io.stdout:write(table.concat({ ... }) .. "\n")
   io.stdout:flush()
 end
 
@@ -15,8 +16,8 @@ end
 -- message it can report before it exits with the same reason.
 function M.loop(name, starter)
   hl.trap_exit(true)
+  say(name, " started")   -- before the name: whoever waits for it sees the line first
   hl.register(name, hl.self())
-  say(name, " started")
   if starter ~= nil then hl.send(starter, { "cli_worker started", hl.self() }) end
   while true do
     local m = hl.receive()
