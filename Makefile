@@ -33,7 +33,7 @@ CORE += supervisor
 BIND += lsupervisor
 TESTS += test_supervisor
 # damaged stores: checked, refused, repaired (docs/durability.md)
-CORE += ldbfile sdir sstop
+CORE += ldbfile sdir sstop srepair
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
