@@ -264,8 +264,9 @@ static int kv_repair(lua_State *L) {
   if (lua_type(L, 1) != LUA_TSTRING || lua_rawlen(L, 1) == 0 ||
       strlen(lua_tostring(L, 1)) != lua_rawlen(L, 1))
     return luaL_error(L, "heirloom.store.repair: dir must be a non-empty path (got %s)",
-                      lua_type(L, 1) == LUA_TSTRING ? "a string with NUL bytes or none"
-                                                    : luaL_typename(L, 1));
+                      lua_type(L, 1) != LUA_TSTRING ? luaL_typename(L, 1)
+                      : lua_rawlen(L, 1) == 0       ? "an empty string"
+                                                    : "a string with a NUL byte");
   err_clear(&e);
   buf_init(&out);
   if (store_repair(lua_tostring(L, 1), &out, &e) != HL_OK) {
