@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <leveldb/c.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,9 +147,15 @@ static int file_exists(const char *dir, const char *name) {
 
 /* ---- checking and cleaning LevelDB's files ---- */
 
+static uint64_t manifest_number(const char *name) {
+  return strtoull(name + 9, NULL, 10);   /* after "MANIFEST-" */
+}
+
 /* Every damaged file goes in r->damage; damaged logs are rewritten.
-** intact: the intact MANIFESTs, newest first. */
-static hl_status check_files(repair *r, strs *intact, int *current_ok, hl_err *e) {
+** intact: the intact MANIFESTs; newest: the newest MANIFEST here, intact
+** or not. */
+static hl_status check_files(repair *r, strs *intact, char *newest, int *current_ok,
+                             hl_err *e) {
   buf names;
   size_t count, at = 0;
   char current[256];
@@ -161,9 +168,8 @@ static hl_status check_files(repair *r, strs *intact, int *current_ok, hl_err *e
     say(&r->damage, "CURRENT: names '%s', which is no MANIFEST file here", current);
   }
   *current_ok = 0;
+  newest[0] = '\0';
   if (sdir_list(r->dir, &names, &count, e) != HL_OK) goto done;
-  /* names are in order, so the MANIFESTs are oldest first: gathered
-  ** backwards below */
   for (size_t i = 0; i < count && e->code == HL_OK; i++) {
     const char *name = (const char *)names.p + at;
     char kind, keep[4200], path[4200];
@@ -174,6 +180,8 @@ static hl_status check_files(repair *r, strs *intact, int *current_ok, hl_err *e
     leveldb_files = 1;
     if (sdir_check_file(r->dir, name, kind, &d, e) != HL_OK) break;
     if (d.found) say(&r->damage, "%s: %s", name, d.what);
+    if (kind == 'm' && (newest[0] == '\0' || manifest_number(name) > manifest_number(newest)))
+      snprintf(newest, 64, "%s", name);
     if (kind == 'm' && !d.found) {
       buf_put(&intact->b, name, strlen(name) + 1);
       intact->n++;
@@ -231,22 +239,35 @@ static int open_checked(repair *r, int note) {
   return r->db != NULL;
 }
 
+/* The intact MANIFEST numbered below `below` with the highest number, or
+** NULL. */
+static const char *next_manifest(const strs *intact, uint64_t below) {
+  const char *best = NULL;
+  size_t at = 0;
+  for (size_t i = 0; i < intact->n; i++) {
+    const char *name = next_str(intact, &at);
+    uint64_t n = manifest_number(name);
+    if (n < below && (best == NULL || n > manifest_number(best))) best = name;
+  }
+  return best;
+}
+
 /* CURRENT again, naming each intact MANIFEST, newest first, until the
-** store opens whole. The newest is the one CURRENT named (LevelDB removes
-** a MANIFEST once a newer one is current); an older one is a state of
-** before, so data may be lost. */
-static int restore_current(repair *r, const strs *intact, hl_err *e) {
+** store opens whole. Nothing is lost only when CURRENT was missing and
+** the MANIFEST is the newest here: LevelDB removes a MANIFEST once a newer
+** one is current, and an older one describes the store as it was. */
+static int restore_current(repair *r, const strs *intact, const char *newest, hl_err *e) {
   char before[256];
   int had = file_exists(r->dir, "CURRENT");
+  const char *name;
   read_current(r->dir, before, sizeof before);
-  for (size_t k = intact->n; k-- > 0 && e->code == HL_OK;) {
-    size_t at = 0;
-    const char *name = NULL;
-    for (size_t i = 0; i <= k; i++) name = next_str(intact, &at);
+  for (name = next_manifest(intact, UINT64_MAX); name != NULL && e->code == HL_OK;
+       name = next_manifest(intact, manifest_number(name))) {
+    int older = had || strcmp(name, newest) != 0;
     if (write_current(r->dir, name, e) == HL_OK && open_checked(r, 0)) {
       say(&r->actions, "CURRENT: written again, naming %s%s", name,
-          k + 1 < intact->n ? ", an older MANIFEST (the newer ones do not open)" : "");
-      if (k + 1 < intact->n) r->may_have_lost = 1;
+          older ? " (a MANIFEST that may be older than the store's last one)" : "");
+      if (older) r->may_have_lost = 1;
       return 1;
     }
   }
@@ -659,12 +680,13 @@ static void repair_free(repair *r) {
 
 static hl_status run(repair *r, int lockfd, buf *out, hl_err *e) {
   strs intact = {0};
+  char newest[64];
   int current_ok;
   buf_init(&intact.b);
-  if (check_files(r, &intact, &current_ok, e) == HL_OK) {
+  if (check_files(r, &intact, newest, &current_ok, e) == HL_OK) {
     /* a CURRENT that names an intact MANIFEST is the store's: only when
     ** it is gone or damaged is another MANIFEST tried */
-    int opened = current_ok ? open_checked(r, 1) : restore_current(r, &intact, e);
+    int opened = current_ok ? open_checked(r, 1) : restore_current(r, &intact, newest, e);
     if (!opened && e->code == HL_OK) leveldb_repair(r, e);
   }
   buf_free(&intact.b);
