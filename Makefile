@@ -33,6 +33,8 @@ TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_s
 CORE += supervisor
 BIND += lsupervisor
 TESTS += test_supervisor
+# damaged stores: checked, refused, repaired (docs/durability.md)
+CORE += ldbfile sdir sstop srepair
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)

@@ -213,6 +213,15 @@ hl_status hl_table_tab2file(hl_table *t, const char *path);
 hl_status hl_table_file2tab(hl_node *node, const char *path, const char *name,
                             hl_table **out);
 
+/* Repairs a damaged store (docs/durability.md, "A damaged store"): dir is
+** a node's data_dir that no node uses. The least lossy way that works is
+** taken (a damaged log rewritten without its damage, CURRENT written
+** again, else LevelDB's own repair), and the report, a map term with what
+** was damaged, what was done, each table's objects before and after, and
+** whether data may have been lost, is appended to report. HL_ESTORE when
+** dir holds no store, is in use, or cannot be repaired. */
+hl_status hl_store_repair(const char *dir, hl_buf *report);
+
 /* Finds a named table; the handle must be released. */
 hl_status hl_table_open(hl_node *node, const char *name, hl_table **out);
 

@@ -2,7 +2,8 @@
 ** cli.c — the heirloom command: `heirloom run APP.lua` starts a node and
 ** the application's supervision tree and stops them in order on SIGINT or
 ** SIGTERM; `heirloom shell [APP.lua]` is a Lua prompt inside the running
-** node (cli_shell.c). The application files, the run loop and the shell's
+** node (cli_shell.c); `heirloom repair DIR` repairs a damaged data
+** directory and reports what it recovered and what was lost. The application files, the run loop and the shell's
 ** helpers are Lua (cli_lib.lua); this file owns the process: arguments,
 ** search paths, the node, and the signals.
 **
@@ -29,8 +30,8 @@
 #include "heirloom.h"
 
 typedef struct cli_opts {
-  const char *command;     /* "run" or "shell" */
-  const char *app;         /* APP.lua, or NULL */
+  const char *command;     /* "run", "shell" or "repair" */
+  const char *app;         /* APP.lua, or NULL; repair: the directory */
   int schedulers;          /* 0: not given */
   const char *data_dir;
 } cli_opts;
@@ -48,6 +49,9 @@ static const char usage_text[] =
     "                   Ctrl-C or SIGTERM stops them in order\n"
     "  shell [APP.lua]  a Lua prompt inside a running node (with the application\n"
     "                   started first when given); i(), ps(), tree(), help()\n"
+    "  repair DIR       repair a damaged data directory and report what was\n"
+    "                   recovered and what was lost (exit status 0: nothing\n"
+    "                   lost, 3: data may have been lost, 1: not repaired)\n"
     "options:\n"
     "  --schedulers N   scheduler threads (default: the application's\n"
     "                   node.schedulers, else one per core)\n"
@@ -121,7 +125,7 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage_error("unknown option '%s'", a);
     } else if (o->command == NULL) {
-      if (strcmp(a, "run") != 0 && strcmp(a, "shell") != 0)
+      if (strcmp(a, "run") != 0 && strcmp(a, "shell") != 0 && strcmp(a, "repair") != 0)
         return usage_error("unknown command '%s'", a);
       o->command = a;
     } else if (o->app == NULL) {
@@ -133,6 +137,8 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
   if (o->command == NULL) return usage_error("%s", "no command given");
   if (strcmp(o->command, "run") == 0 && o->app == NULL)
     return usage_error("%s", "run: which application? (heirloom run APP.lua)");
+  if (strcmp(o->command, "repair") == 0 && o->app == NULL)
+    return usage_error("%s", "repair: which directory? (heirloom repair DIR)");
   return -1;
 }
 
@@ -382,12 +388,46 @@ static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
   return status;
 }
 
+/* `heirloom repair DIR`: hl.store.repair, no node; prints its report.
+** Exit status 0: nothing was lost; 3: data may have been lost; 1: not
+** repaired. */
+static int cmd_repair(lua_State *L, const char *dir) {
+  int status = 1;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "heirloom");
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK) {
+    lua_getfield(L, -1, "store");
+    lua_getfield(L, -1, "repair");
+    lua_pushstring(L, dir);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK) {
+      lua_getfield(L, -1, "text");
+      fputs(lua_tostring(L, -1), stdout);
+      lua_getfield(L, -2, "may_have_lost");
+      status = lua_toboolean(L, -1) ? 3 : 0;
+    } else {
+      report(L);
+    }
+  } else {
+    report(L);
+  }
+  lua_close(L);
+  return status;
+}
+
 int main(int argc, char **argv) {
   cli_opts o;
   lua_State *L;
   int status, app = 0;
   status = parse_args(argc, argv, &o);
   if (status >= 0) return status;
+  if (strcmp(o.command, "repair") == 0) {
+    L = new_state(NULL);
+    if (L == NULL) {
+      say("%s", "cannot create a Lua state: out of memory", NULL);
+      return 1;
+    }
+    return cmd_repair(L, o.app);
+  }
   L = new_state(o.app);
   if (L == NULL) {
     say("%s", "cannot create a Lua state: out of memory", NULL);

@@ -7,7 +7,7 @@
 
 #include "err.h"
 
-static _Thread_local char last_message[256];
+static _Thread_local char last_message[512];
 
 void err_clear(hl_err *e) {
   e->code = HL_OK;

@@ -11,7 +11,7 @@
 
 typedef struct hl_err {
   hl_status code;
-  char msg[256];
+  char msg[512];   /* room for two paths and LevelDB's message */
 } hl_err;
 
 void err_clear(hl_err *e);

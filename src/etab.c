@@ -606,11 +606,15 @@ hl_status etab_delete_all(etab *t, uint64_t caller, hl_err *e) {
 }
 
 void etab_close(etab *t) {
+  size_t objects;
+  int was_open;
   etab_lock_all(t);
-  atomic_store(&t->dropped, 1);
+  was_open = !atomic_exchange(&t->dropped, 1);
+  objects = etab_size(t);
   clear_locked(t);
   etab_unlock_all(t);
   store_quiesce(t);   /* the writes under way reach the store first */
+  if (was_open) store_closed(t, objects);
 }
 
 hl_status etab_drop(etab *t, uint64_t caller, hl_err *e) {

@@ -12,6 +12,7 @@
 #include "lhandle.h"
 #include "lstore.h"
 #include "lterm.h"
+#include "srepair.h"
 #include "store.h"
 #include "tabfile.h"
 #include "term.h"
@@ -263,12 +264,48 @@ static int l_tabfile_info(lua_State *L) {
   return 1;
 }
 
+/* The report in the buf at index 1, as a Lua table: called protected, so
+** that the buf is freed even when Lua runs out of memory. */
+static int push_report(lua_State *L) {
+  buf *out = lua_touserdata(L, 1);
+  if (lterm_decode(L, out->p, out->n) == 0)
+    return luaL_error(L, "heirloom.store.repair: the report does not decode");
+  return 1;
+}
+
+/* hl.store.repair(dir): no node needed, and none may use dir. */
+static int kv_repair(lua_State *L) {
+  buf out;
+  hl_err e;
+  if (lua_type(L, 1) != LUA_TSTRING || lua_rawlen(L, 1) == 0 ||
+      strlen(lua_tostring(L, 1)) != lua_rawlen(L, 1))
+    return luaL_error(L, "heirloom.store.repair: dir must be a non-empty path (got %s)",
+                      lua_type(L, 1) != LUA_TSTRING ? luaL_typename(L, 1)
+                      : lua_rawlen(L, 1) == 0       ? "an empty string"
+                                                    : "a string with a NUL byte");
+  err_clear(&e);
+  buf_init(&out);
+  if (store_repair(lua_tostring(L, 1), &out, &e) != HL_OK) {
+    buf_free(&out);
+    return luaL_error(L, "heirloom.store.repair: %s", e.msg);
+  }
+  lua_pushcfunction(L, push_report);
+  lua_pushlightuserdata(L, &out);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    buf_free(&out);
+    return lua_error(L);
+  }
+  buf_free(&out);
+  return 1;
+}
+
 static const luaL_Reg store_functions[] = {
   {"put", kv_put},
   {"get", kv_get},
   {"delete", kv_delete},
   {"list", kv_list},
   {"dir", kv_dir},
+  {"repair", kv_repair},
   {NULL, NULL}
 };
 

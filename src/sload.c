@@ -137,6 +137,24 @@ static int decode_meta(const unsigned char *p, size_t len, meta *m) {
   return 1;
 }
 
+size_t store_value_objects(const unsigned char *p, size_t len) {
+  size_t at = 0, n = 0;
+  while (at < len) {
+    size_t k = term_skip(p + at, len - at);
+    if (k == 0) return 0;
+    at += k;
+    n++;
+  }
+  return n;
+}
+
+int store_meta_name(const unsigned char *p, size_t len, char **name) {
+  meta m;
+  if (!decode_meta(p, len, &m)) return 0;
+  *name = m.name;
+  return 1;
+}
+
 /* ---- loading ---- */
 
 typedef struct loader {
@@ -210,7 +228,7 @@ static hl_status load_objects(loader *ld, etab *t, uint64_t sid, hl_err *e) {
   }
   leveldb_iter_get_error(it, &lerr);
   leveldb_iter_destroy(it);
-  if (lerr != NULL && e->code == HL_OK) store_fail(e, "reading the store", lerr);
+  if (lerr != NULL && e->code == HL_OK) store_damaged(ld->s, lerr, e);
   else leveldb_free(lerr);
   if (e->code == HL_OK) flush_chunk(ld, t, e);
   if (e->code == HL_OK && !buf_ok(&ld->chunk)) err_set(e, HL_ENOMEM, "out of memory");
@@ -254,6 +272,16 @@ static hl_status load_table(loader *ld, uint64_t sid, const unsigned char *p, si
   return e->code;
 }
 
+/* Ends an iteration: e gets the damage it met, if any. */
+static hl_status iter_done(store *s, leveldb_iterator_t *it, hl_err *e) {
+  char *lerr = NULL;
+  leveldb_iter_get_error(it, &lerr);
+  leveldb_iter_destroy(it);
+  if (lerr != NULL && e->code == HL_OK) return store_damaged(s, lerr, e);
+  leveldb_free(lerr);
+  return e->code;
+}
+
 /* Finishes the drops an earlier run left half done. */
 static hl_status finish_drops(store *s, hl_err *e) {
   leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
@@ -267,7 +295,7 @@ static hl_status finish_drops(store *s, hl_err *e) {
     buf_put(&sids, key + 1, 8);
     n++;
   }
-  leveldb_iter_destroy(it);
+  iter_done(s, it, e);
   for (size_t i = 0; i < n && e->code == HL_OK; i++)
     store_drop_sid(s, store_get_u64(sids.p + 8 * i), HL_SYNC_NONE, e);
   buf_free(&sids);
@@ -279,7 +307,7 @@ static hl_status read_next_sid(store *s, hl_err *e) {
   size_t vlen;
   char *v = leveldb_get(s->db, s->ropts, "N", 1, &vlen, &lerr);
   term_num num;
-  if (lerr != NULL) return store_fail(e, "reading the store", lerr);
+  if (lerr != NULL) return store_damaged(s, lerr, e);
   if (v == NULL) return HL_OK;
   if (term_get_num((const unsigned char *)v, vlen, &num) != vlen || !num.isint || num.i < 1)
     err_set(e, HL_ESTORE, "the store's table counter is corrupt");
@@ -306,8 +334,8 @@ static hl_status load_tables(loader *ld, hl_err *e) {
     store_put_u64(&metas, len);
     buf_put(&metas, val, vlen);
   }
-  leveldb_iter_destroy(it);
-  if (!buf_ok(&metas)) err_set(e, HL_ENOMEM, "out of memory");
+  iter_done(ld->s, it, e);
+  if (e->code == HL_OK && !buf_ok(&metas)) err_set(e, HL_ENOMEM, "out of memory");
   while (e->code == HL_OK && at < metas.n) {
     uint64_t sid = store_get_u64(metas.p + at), len = store_get_u64(metas.p + at + 8);
     if (sid >= ld->s->next_sid) ld->s->next_sid = sid + 1;
@@ -335,7 +363,9 @@ hl_status store_open(node *n, const hl_config *cfg, hl_err *e) {
   buf_init(&ld.chunk);
   ld.objs = malloc(LOAD_CHUNK * sizeof *ld.objs);
   if (ld.objs == NULL) return err_set(e, HL_ENOMEM, "out of memory");
-  if (finish_drops(s, e) == HL_OK && read_next_sid(s, e) == HL_OK) load_tables(&ld, e);
+  if (finish_drops(s, e) == HL_OK && read_next_sid(s, e) == HL_OK &&
+      load_tables(&ld, e) == HL_OK && sstop_forget(s, e) == HL_OK)
+    s->loaded = 1;   /* from now on the store may differ from the stop record */
   free(ld.objs);
   buf_free(&ld.chunk);
   return e->code;

@@ -2,8 +2,16 @@
 ** store.c — a node's LevelDB store: opening and closing it, the periodic
 ** flusher, the writes of durable tables, and hl.store's records. Loading
 ** the tables back at start is in sload.c; the key layout is in store.h.
+**
+** A store is opened with LevelDB's checks on (paranoid_checks, and every
+** read verifies its block's checksum), never made over a directory that
+** holds one (sdir.h), and refused when damaged, naming the damaged file:
+** durable data is never lost in silence. `heirloom repair` (srepair.c)
+** is the one way past damage.
 */
+#include <dlfcn.h>
 #include <leveldb/c.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +21,7 @@
 
 #include "etab.h"
 #include "etab_impl.h"
+#include "sdir.h"
 #include "store_impl.h"
 #include "term.h"
 
@@ -40,6 +49,23 @@ void store_table_key(buf *b, char kind, uint64_t sid) {
 hl_status store_fail(hl_err *e, const char *what, char *lerr) {
   err_set(e, HL_ESTORE, "%s: %s", what, lerr != NULL ? lerr : "failed");
   if (lerr != NULL) leveldb_free(lerr);
+  return HL_ESTORE;
+}
+
+hl_status store_damaged(store *s, char *lerr, hl_err *e) {
+  char where[300];
+  const char *msg = lerr != NULL ? lerr : "failed";
+  hl_err scan;
+  err_clear(&scan);
+  if (s->temp)
+    err_set(e, HL_ESTORE, "reading the store: %s", msg);
+  else if (sdir_find_damage(s->dir, "mlt", where, sizeof where, &scan))
+    err_set(e, HL_ESTORE, "data_dir '%s' is damaged: %s (LevelDB: %s); run `heirloom repair %s`",
+            s->dir, where, msg, s->dir);
+  else
+    err_set(e, HL_ESTORE, "data_dir '%s' is damaged (LevelDB: %s); run `heirloom repair %s`",
+            s->dir, msg, s->dir);
+  leveldb_free(lerr);
   return HL_ESTORE;
 }
 
@@ -95,53 +121,107 @@ void store_want_period(store *s, int ms) {
 
 /* ---- open and close ---- */
 
-/* mkdir -p of dir's parents (LevelDB makes the last one itself). */
-static void make_parents(const char *dir) {
-  char *copy = strdup(dir);
-  if (copy == NULL) return;
-  for (char *p = copy + 1; *p != '\0'; p++)
-    if (*p == '/') {
-      *p = '\0';
-      mkdir(copy, 0777);
-      *p = '/';
-    }
-  free(copy);
+/* Before LevelDB sees dir: a store is made only where none is, a damaged
+** one is refused, and the directory is locked (sdir.h). *fresh: a new
+** store is to be made. */
+static hl_status check_dir(store *s, int *fresh, int *marked, hl_err *e) {
+  sdir_info info;
+  char where[300];
+  if (sdir_inspect(s->dir, &info, e) != HL_OK || sdir_refuse(s->dir, &info, e) != HL_OK)
+    return e->code;
+  if (info.state == SDIR_NEW && sdir_make(s->dir, e) != HL_OK) return e->code;
+  if ((s->lockfd = sdir_lock(s->dir, "another node", e)) < 0) return e->code;
+  /* again under the lock: a repair may have run meanwhile */
+  if (sdir_inspect(s->dir, &info, e) != HL_OK || sdir_refuse(s->dir, &info, e) != HL_OK)
+    return e->code;
+  *fresh = info.state == SDIR_NEW;
+  *marked = info.marked;
+  /* LevelDB reads a zeroed record header in its log or MANIFEST as the
+  ** end of a block and goes on after it without a word: checked first. */
+  if (!*fresh && sdir_find_damage(s->dir, "ml", where, sizeof where, e))
+    return err_set(e, HL_ESTORE, "data_dir '%s' is damaged: %s; run `heirloom repair %s`",
+                   s->dir, where, s->dir);
+  return e->code;
+}
+
+static void open_failed(store *s, char *lerr, hl_err *e) {
+  const char *msg = lerr != NULL ? lerr : "unknown error";
+  if (strstr(msg, "IO error: lock ") != NULL) {
+    err_set(e, HL_ESTORE, "data_dir '%s' is in use by another node (%s)", s->dir, msg);
+    leveldb_free(lerr);
+  } else if (strncmp(msg, "Corruption", 10) == 0 && !s->temp) {
+    store_damaged(s, lerr, e);
+  } else {
+    err_set(e, HL_ESTORE, "data_dir '%s' cannot be opened: %s", s->dir, msg);
+    leveldb_free(lerr);
+  }
+}
+
+/* LevelDB runs its compactions on a thread of its own that lives until
+** the OS process ends. When heirloom is a module Lua loaded, lua_close
+** unloads it, and LevelDB with it, under that thread: the module stays
+** loaded instead (nothing is loaded anew; an executable is left as is). */
+static void pin_library(void) {
+  Dl_info info;
+  if (dladdr((void *)pin_library, &info) != 0 && info.dli_fname != NULL)
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
+static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+
+static void store_discard(store *s) {
+  if (s->opts != NULL) leveldb_options_destroy(s->opts);
+  sdir_unlock(s->lockfd);
+  buf_free(&s->closed);
+  free(s->dir);
+  free(s);
 }
 
 store *store_new(const char *dir, int temp, int sync, hl_err *e) {
   store *s = calloc(1, sizeof *s);
   char *lerr = NULL;
-  make_parents(dir);
+  int fresh = 1, marked = 1;
   if (s == NULL || (s->dir = strdup(dir)) == NULL) {
     free(s);
     err_set(e, HL_ENOMEM, "out of memory");
     return NULL;
   }
+  s->lockfd = -1;
+  buf_init(&s->closed);
   s->temp = temp;
   s->sync = sync;
+  if (!temp && check_dir(s, &fresh, &marked, e) != HL_OK) {
+    store_discard(s);
+    return NULL;
+  }
+  pthread_once(&pin_once, pin_library);
   s->opts = leveldb_options_create();
-  leveldb_options_set_create_if_missing(s->opts, 1);
+  leveldb_options_set_create_if_missing(s->opts, fresh);
+  leveldb_options_set_error_if_exists(s->opts, fresh);
+  leveldb_options_set_paranoid_checks(s->opts, 1);
   s->db = leveldb_open(s->opts, dir, &lerr);
   if (s->db == NULL) {
-    if (lerr != NULL && strstr(lerr, "IO error: lock ") != NULL)
-      err_set(e, HL_ESTORE, "data_dir '%s' is in use by another node (%s)", dir, lerr);
-    else
-      err_set(e, HL_ESTORE, "data_dir '%s' cannot be opened: %s", dir,
-              lerr != NULL ? lerr : "unknown error");
-    leveldb_free(lerr);
-    leveldb_options_destroy(s->opts);
-    free(s->dir);
-    free(s);
+    open_failed(s, lerr, e);
+    store_discard(s);
+    return NULL;
+  }
+  if (!temp && !marked && sdir_mark(s->lockfd, dir, e) != HL_OK) {
+    leveldb_close(s->db);
+    store_discard(s);
     return NULL;
   }
   s->wnosync = leveldb_writeoptions_create();
   s->wsync = leveldb_writeoptions_create();
   leveldb_writeoptions_set_sync(s->wsync, 1);
   s->ropts = leveldb_readoptions_create();
+  /* Every read checks its block's checksum: loading a table reads it all,
+  ** and damage must stop the start rather than load what it garbled. */
+  leveldb_readoptions_set_verify_checksums(s->ropts, 1);
   pthread_mutex_init(&s->lock, NULL);
   pthread_mutex_init(&s->flock, NULL);
   pthread_cond_init(&s->fcond, NULL);
   atomic_init(&s->dirty, 0);
+  atomic_init(&s->failed, 0);
   s->next_sid = 1;
   return s;
 }
@@ -153,7 +233,10 @@ void store_free(store *s) {
   pthread_cond_signal(&s->fcond);
   pthread_mutex_unlock(&s->flock);
   if (s->frunning) pthread_join(s->fthread, NULL);
-  flush_now(s);   /* an orderly stop syncs, whatever the tables' modes */
+  if (s->loaded || s->temp) {   /* a start that failed writes nothing */
+    flush_now(s);   /* an orderly stop syncs, whatever the tables' modes */
+    sstop_write(s);
+  }
   leveldb_close(s->db);
   if (s->temp) {
     char *lerr = NULL;
@@ -168,6 +251,8 @@ void store_free(store *s) {
   pthread_mutex_destroy(&s->lock);
   pthread_mutex_destroy(&s->flock);
   pthread_cond_destroy(&s->fcond);
+  sdir_unlock(s->lockfd);   /* after LevelDB let its own lock go */
+  buf_free(&s->closed);
   free(s->dir);
   free(s);
 }
@@ -236,7 +321,10 @@ int store_sync_ok(int sync) {
 hl_status store_write(store *s, int sync, leveldb_writebatch_t *wb, hl_err *e) {
   char *lerr = NULL;
   leveldb_write(s->db, sync == HL_SYNC_ALWAYS ? s->wsync : s->wnosync, wb, &lerr);
-  if (lerr != NULL) return store_fail(e, "the durable store failed (the change stands in memory)", lerr);
+  if (lerr != NULL) {
+    atomic_store(&s->failed, 1);
+    return store_fail(e, "the durable store failed (the change stands in memory)", lerr);
+  }
   if (sync > 0) atomic_store(&s->dirty, 1);
   return HL_OK;
 }
@@ -352,6 +440,7 @@ hl_status stxn_write(stxn *x, hl_err *e) {
     while (d->serving != x->ticket) pthread_cond_wait(&d->qcond, &d->qlock);
     pthread_mutex_unlock(&d->qlock);
     if (x->err.code == HL_OK) store_write(d->s, d->sync, x->wb, &x->err);
+    else atomic_store(&d->s->failed, 1);   /* memory changed, the store did not */
     pthread_mutex_lock(&d->qlock);
     d->serving++;
     pthread_cond_broadcast(&d->qcond);
@@ -517,7 +606,7 @@ void store_drop(etab *t) {
   store_quiesce(t);   /* no write of the table may land after its removal */
   err_clear(&e);
   if (store_drop_sid(d->s, d->sid, d->sync, &e) != HL_OK) {
-    char text[400];
+    char text[sizeof e.msg + 64];
     snprintf(text, sizeof text, "dropping durable table %llu: %s",
              (unsigned long long)t->id, e.msg);
     logger_report(&t->node->log, text);

@@ -77,6 +77,9 @@ void store_drop(etab *t);
 void store_owner_gone(etab *t);
 /* A new link of t to s (zeroed tickets). NULL on out of memory. */
 stab *store_link_new(store *s, uint64_t sid, int sync);
+/* t closed with `objects` in it (etab_close): at an orderly stop, the
+** count the stop record keeps (store_impl.h). */
+void store_closed(etab *t, size_t objects);
 /* Frees t's link (the table is being freed). */
 void store_detach(etab *t);
 /* Checks a sync value: none (0), always (-1) or 1..3600000 ms. */

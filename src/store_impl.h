@@ -20,8 +20,12 @@ struct store {
   char *dir;
   int temp;                   /* a private directory, removed at close */
   int sync;                   /* the node's default for durable tables */
-  pthread_mutex_t lock;       /* guards next_sid */
+  int lockfd;                 /* the lock on HEIRLOOM (sdir.h), or -1 */
+  int loaded;                 /* a start loaded it whole: its stop writes */
+  pthread_mutex_t lock;       /* guards next_sid and closed */
   uint64_t next_sid;
+  buf closed;                 /* the tables closed at stop (sstop.c) */
+  atomic_int failed;          /* a write failed: the store may lag memory */
   /* the periodic flusher */
   pthread_mutex_t flock;
   pthread_cond_t fcond;
@@ -39,6 +43,9 @@ uint64_t store_get_u64(const unsigned char *p);
 /* b = kind, sid */
 void store_table_key(buf *b, char kind, uint64_t sid);
 hl_status store_fail(hl_err *e, const char *what, char *lerr);
+/* A read of the store failed with LevelDB's lerr (freed): e names the
+** damaged file when one is found, and says how to repair. */
+hl_status store_damaged(store *s, char *lerr, hl_err *e);
 hl_status store_write(store *s, int sync, leveldb_writebatch_t *wb, hl_err *e);
 /* An iterator on the first record whose key starts with prefix. */
 leveldb_iterator_t *store_seek_prefix(store *s, const buf *prefix);
@@ -51,5 +58,38 @@ hl_status store_drop_sid(store *s, uint64_t sid, int sync, hl_err *e);
 
 /* A table's metadata record (sload.c). */
 void store_encode_meta(etab *t, buf *out);
+/* 1 with the table's name (allocated) when a start would load the
+** metadata record p; 0 when it would refuse it. */
+int store_meta_name(const unsigned char *p, size_t len, char **name);
+
+/* The stop record (sstop.c): key "Z", value {1, time, {{sid, name,
+** objects}...}, hl.store records}. Written at an orderly stop, deleted
+** when the next start has loaded the tables: present, it says what the
+** store held when it was last stopped in order and nothing was written
+** since. */
+typedef struct sstop_table {
+  uint64_t sid;
+  char *name;
+  uint64_t objects;
+} sstop_table;
+
+typedef struct sstop {
+  int found;
+  int64_t time;              /* of the stop, in seconds since 1970 */
+  sstop_table *tables;
+  size_t ntables;
+  uint64_t records;          /* hl.store's records */
+} sstop;
+
+/* At store_free: the record, and the memtable written to a table file. */
+void sstop_write(store *s);
+/* After a start loaded every table: the record goes. */
+hl_status sstop_forget(store *s, hl_err *e);
+/* Reads the record (z->found = 0 when there is none). */
+hl_status sstop_read(leveldb_t *db, leveldb_readoptions_t *ro, sstop *z, hl_err *e);
+void sstop_free(sstop *z);
+/* The objects in one "D" record's value (a bag's are several); 0 when it
+** does not decode. */
+size_t store_value_objects(const unsigned char *p, size_t len);
 
 #endif

@@ -1,12 +1,14 @@
 /*
 ** test_store.c — durable tables through the C API: the data_dir lock
 ** within one OS process, writes that come back after a restart, sync
-** modes, on_load, and table files written and read from C.
+** modes, on_load, table files written and read from C, and a damaged
+** data_dir refused by hl_node_start and brought back by hl_store_repair.
 */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -14,7 +16,7 @@
 #include "testutil.h"
 
 static hl_buf b, out;
-static char dir[256], path[300];
+static char root[64], dir[256], path[300];
 
 static void obj(int64_t k, const char *v) {
   hl_buf_clear(&b);
@@ -167,9 +169,66 @@ static void test_threads(void) {
   hl_node_stop(n);
 }
 
+/* A data_dir whose CURRENT file was deleted: hl_node_start refuses it,
+** names it and makes nothing over it; hl_store_repair brings it back
+** whole, and refuses while a node uses it. A directory of other files is
+** refused too. */
+static void test_damage(void) {
+  hl_table_opts o = {HL_SET, HL_PUBLIC, 1, 1};
+  hl_config cfg = {.schedulers = 0, .data_dir = dir};
+  char current[400], other[100];
+  hl_table *t;
+  hl_buf report;
+  FILE *f;
+  hl_node *n = start(HL_SYNC_NONE);
+  CHECK(hl_table_new_durable(n, "dmg", &o, HL_SYNC_DEFAULT, &t) == HL_OK);
+  for (int64_t k = 1; k <= 100; k++) {
+    obj(k, "z");
+    CHECK(hl_table_insert(t, b.data, b.len) == HL_OK);
+  }
+  hl_table_release(t);
+  hl_node_stop(n);
+  snprintf(current, sizeof current, "%s/CURRENT", dir);
+  CHECK(unlink(current) == 0);
+  n = NULL;
+  CHECK(hl_node_start(&cfg, &n) == HL_ESTORE);
+  CHECK(n == NULL);
+  CHECK(has_msg("hl_node_start: data_dir '"));
+  CHECK(has_msg("' holds a LevelDB store whose CURRENT file is missing; run `heirloom repair "));
+  CHECK(access(current, F_OK) != 0);   /* no store was made over it */
+
+  hl_buf_init(&report);
+  CHECK(hl_store_repair(dir, &report) == HL_OK);
+  CHECK(hl_term_check(&report) == HL_OK);
+  CHECK(memmem(report.data, report.len, "no data was lost", 16) != NULL);
+  n = start(HL_SYNC_NONE);
+  CHECK(hl_table_open(n, "dmg", &t) == HL_OK && hl_table_size(t) == 100);
+  hl_table_release(t);
+  hl_buf_clear(&report);
+  CHECK(hl_store_repair(dir, &report) == HL_ESTORE);   /* in use */
+  CHECK(has_msg("hl_store_repair: data_dir '"));
+  CHECK(has_msg("' is in use by a node"));
+  CHECK(report.len == 0);
+  hl_node_stop(n);
+  CHECK(hl_store_repair(root, &report) == HL_ESTORE);
+  CHECK(has_msg("' holds no heirloom store: nothing to repair"));
+  CHECK(hl_store_repair(NULL, &report) == HL_EBADARG);
+  hl_buf_free(&report);
+
+  snprintf(other, sizeof other, "%s/other", root);
+  CHECK(mkdir(other, 0777) == 0);
+  snprintf(current, sizeof current, "%s/notes.txt", other);
+  CHECK((f = fopen(current, "w")) != NULL);
+  fclose(f);
+  cfg.data_dir = other;
+  CHECK(hl_node_start(&cfg, &n) == HL_ESTORE);
+  CHECK(has_msg("' is not empty and holds no heirloom store (it has 'notes.txt')"));
+}
+
 int main(void) {
   char tmpl[] = "/tmp/heirloom-test-store-XXXXXX";
   CHECK(mkdtemp(tmpl) != NULL);
+  snprintf(root, sizeof root, "%s", tmpl);
   snprintf(dir, sizeof dir, "%s/data", tmpl);
   snprintf(path, sizeof path, "%s/d.tab", tmpl);
   hl_buf_init(&b);
@@ -178,6 +237,7 @@ int main(void) {
   test_restart();
   test_on_load();
   test_threads();
+  test_damage();
   hl_buf_free(&b);
   hl_buf_free(&out);
   {
