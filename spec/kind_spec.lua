@@ -86,3 +86,58 @@ describe("hl.kind", function()
     assert.is_nil(hl.kind("x"))
   end)
 end)
+
+describe("the Lua modules tell pids by hl.kind, not by their text", function()
+  before_each(function() hl.start{ schedulers = 2, logger = "capture" } end)
+  after_each(function() pcall(hl.stop) end)
+
+  -- A userdata of another library (an open file) that prints as `text`.
+  -- A plain Lua table never passed for a pid; such a userdata did.
+  local forged = {}
+  local function forge(text)
+    local f = io.tmpfile()
+    local mt = getmetatable(f)
+    debug.setmetatable(f, { __tostring = function() return text end, __index = mt.__index })
+    forged[#forged + 1] = { f, mt }
+    return f
+  end
+  after_each(function()
+    for _, x in ipairs(forged) do debug.setmetatable(x[1], x[2]); x[1]:close() end
+    forged = {}
+  end)
+
+  local function message_of(f, ...)
+    local ok, e = pcall(f, ...)
+    assert.is_false(ok, "expected an error")
+    return tostring(e)
+  end
+
+  it("hl.server.call, cast and stop refuse a value that prints like a pid", function()
+    for _, f in ipairs({ "call", "cast", "stop" }) do
+      for _, v in ipairs({ forge(tostring(hl.self())), setmetatable({}, { __tostring = function()
+          return tostring(hl.self()) end }) }) do
+        local e = message_of(hl.server[f], v, "request")
+        assert.is_truthy(e:find("heirloom.server." .. f .. ": dest must be a pid or a registered name (got ",
+          1, true), e)
+      end
+    end
+  end)
+
+  it("hl.server.reply refuses a from whose caller or alias only prints like one", function()
+    local a = hl.alias()
+    local e = message_of(hl.server.reply, { forge(tostring(hl.self())), a }, 1)
+    assert.is_truthy(e:find("heirloom.server.reply: from must be the 'from' given to handle_call", 1, true), e)
+    e = message_of(hl.server.reply, { hl.self(), forge(tostring(a)) }, 1)
+    assert.is_truthy(e:find("heirloom.server.reply: from must be the 'from' given to handle_call", 1, true), e)
+    hl.unalias(a)
+  end)
+
+  it("hl.supervisor's calls refuse a value that prints like a pid", function()
+    for _, v in ipairs({ forge(tostring(hl.self())), setmetatable({}, { __tostring = function()
+        return tostring(hl.self()) end }) }) do
+      local e = message_of(hl.supervisor.which_children, v)
+      assert.is_truthy(e:find("heirloom.supervisor.which_children: sup must be a pid or a registered name " ..
+        "(got ", 1, true), e)
+    end
+  end)
+end)

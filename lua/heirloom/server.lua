@@ -28,20 +28,19 @@ local DEFAULT_TIMEOUT = 5000
 
 local show = proto.show
 
-local function kind_of(v)
-  if type(v) ~= "userdata" then return type(v) end
-  local s = tostring(v)
-  if s:sub(1, 5) == "#Ref<" then return "ref" end
-  if s:match("^<%d+%.%d+%.%d+>$") then return "pid" end
-  return "userdata"
+-- What a value is, for error messages: heirloom's kind or the Lua type.
+local function kind_text(v)
+  local kind = hl.kind(v)
+  if kind == "table" then return "table handle" end
+  return kind or type(v)
 end
 
-local function is_pid(v) return kind_of(v) == "pid" end
+local function is_pid(v) return hl.kind(v) == "pid" end
 
 local function check_dest(fname, dest)
   if type(dest) ~= "string" and not is_pid(dest) then
     error(("heirloom.server.%s: dest must be a pid or a registered name (got %s)")
-      :format(fname, kind_of(dest)), 3)
+      :format(fname, kind_text(dest)), 3)
   end
   if type(dest) == "string" and dest == "" then
     error(("heirloom.server.%s: dest must be a non-empty name"):format(fname), 3)
@@ -197,7 +196,7 @@ end
 -- reply(from, value): answers a call whose from a callback kept. The
 -- reply goes only to an alias of the caller from[1].
 function M.reply(from, value)
-  if type(from) ~= "table" or not is_pid(from[1]) or kind_of(from[2]) ~= "ref" then
+  if type(from) ~= "table" or not is_pid(from[1]) or hl.kind(from[2]) ~= "ref" then
     error("heirloom.server.reply: from must be the 'from' given to handle_call (got " ..
       show(from) .. ")", 2)
   end
@@ -294,7 +293,7 @@ local START_OPTS = { name = true, timeout = true, memory_limit = true }
 local function start(fname, module, args, opts, link)
   if type(module) ~= "string" or module == "" then
     error(("heirloom.server.%s: module must be a module name (got %s)"):format(fname,
-      kind_of(module)), 3)
+      kind_text(module)), 3)
   end
   if opts ~= nil and type(opts) ~= "table" then
     error(("heirloom.server.%s: opts must be a table (got %s)"):format(fname, type(opts)), 3)

@@ -75,8 +75,9 @@ end
 -- server down. A reply that cannot be sent (a function in it) is the
 -- callback's error, raised as such.
 local function reply(from, value)
+  if hl.kind(from[2]) ~= "ref" then return end
   local ok, e = pcall(hl.send_alias, from[2], from[1], { REPLY, from[2], value })
-  if not ok and not tostring(e):find("^heirloom%.send_alias: alias must be") then error(e, 0) end
+  if not ok then error(e, 0) end
 end
 
 -- The from of a call: {caller, alias}, where the caller must be the pid
@@ -140,7 +141,7 @@ function M.boot(modname, args, parent, ack)
     if m == nil then
       what, a, b = outcome(modname, "handle_info", false, xpcall(handle_info, traceback, "timeout", state))
     elseif type(m) == "table" and m[1] == CALL and type(m[2]) == "table" and
-        type(m[2][2]) == "userdata" then
+        hl.kind(m[2][2]) ~= nil then
       from = from_of(m, sender)
       if from == nil then
         what, a, b = "continue", state, timeout

@@ -20,12 +20,7 @@ local M = {}
 -- EXIT only from the node itself.
 local CALL, REPLY, ACK, RETRY = "$sup_call", "$sup_reply", "$sup_ack", "$sup_retry"
 
-local pid_meta
-local function is_pid(v)
-  if type(v) ~= "userdata" then return false end
-  pid_meta = pid_meta or getmetatable(hl.self())
-  return getmetatable(v) == pid_meta
-end
+local function is_pid(v) return hl.kind(v) == "pid" end
 
 local function tagged(tag, second)
   return function(m)
