@@ -9,7 +9,7 @@ local proto = require("heirloom.server_proto")
 
 local M = {}
 
-local CALL, REPLY, CAST, STOP, ACK = proto.CALL, proto.REPLY, proto.CAST, proto.STOP, proto.ACK
+local CALL, CAST, STOP, ACK = proto.CALL, proto.CAST, proto.STOP, proto.ACK
 local show = proto.show
 
 local function traceback(e)
@@ -69,24 +69,9 @@ local function outcome(modname, cb, is_call, ok, ...)
   return "crash", bad_return(modname, cb, expected, ...)
 end
 
--- Replies to a call's alias, and only if it is an alias of the call's
--- true sender (from[1]): a reply address forged with another process's
--- alias, a pid or a table handle gets no reply, and must not take the
--- server down. A reply that cannot be sent (a function in it) is the
--- callback's error, raised as such.
-local function reply(from, value)
-  if hl.kind(from[2]) ~= "ref" then return end
-  local ok, e = pcall(hl.send_alias, from[2], from[1], { REPLY, from[2], value })
-  if not ok then error(e, 0) end
-end
-
--- The from of a call: {caller, alias}, where the caller must be the pid
--- that really sent it (the node says who that is); nil for a forged call,
--- which is dropped unanswered.
-local function from_of(m, sender)
-  if sender ~= nil and m[2][1] == sender then return { sender, m[2][2] } end
-  return nil
-end
+-- A reply that cannot be sent (a function in it) is the callback's
+-- error, raised as such.
+local reply, from_of = proto.reply, proto.from_of
 
 local function missing(modname, cb)
   return function()
