@@ -7,18 +7,6 @@ local H = {}
 H.hl = require("heirloom")
 local hl = H.hl
 
--- ---------------------------------------------------------------- kinds
-
--- "pid", "table" (a table handle), "ref" or nil for a userdata.
-function H.handle_kind(u)
-  if type(u) ~= "userdata" then return nil end
-  local s = tostring(u)
-  if s:sub(1, 5) == "#Tab<" then return "table" end
-  if s:sub(1, 5) == "#Ref<" then return "ref" end
-  if s:match("^<%d+%.%d+%.%d+>$") then return "pid" end
-  return "userdata"
-end
-
 -- A table whose keys are exactly 1..n (including {}).
 function H.is_array(t)
   local n = #t
@@ -145,9 +133,9 @@ local function class(v)
   local t = type(v)
   if t == "table" then return H.is_array(v) and "array" or "map" end
   if t == "userdata" then
-    local k = H.handle_kind(v)
+    local k = hl.kind(v)
     if k == "table" then return "table_handle" end
-    return k
+    return k or t
   end
   return t
 end

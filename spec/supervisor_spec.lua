@@ -773,6 +773,86 @@ describe("hl.supervisor", function()
       none(function(m) return type(m) == "table" and m[1] == "DOWN" end, 50, "no DOWN left behind")
     end)
 
+    it("every call to a dead supervisor, by pid or by name, raises at once", function()
+      local sup = assert(hl.supervisor.start_link{ name = "gone_sup", children = { worker("a") } })
+      started("a")
+      local ref = hl.monitor(sup)
+      hl.unlink(sup)
+      hl.exit(sup, "kill")
+      expect(msg("DOWN", ref))
+      local calls = {
+        { "which_children" }, { "count_children" }, { "stop" }, { "start_child", worker("b") },
+        { "terminate_child", "a" }, { "restart_child", "a" }, { "delete_child", "a" },
+      }
+      for _, c in ipairs(calls) do
+        local f = hl.supervisor[c[1]]
+        local with_timeout = { sup, 1000 }
+        if c[2] ~= nil then with_timeout = { sup, c[2], 1000 } end
+        assert.are.equal("heirloom.supervisor." .. c[1] .. ": the supervisor " .. tostring(sup)
+          .. " is not alive", err_of(f, sup, c[2]))
+        assert.are.equal("heirloom.supervisor." .. c[1] .. ": the supervisor " .. tostring(sup)
+          .. " is not alive", err_of(f, table.unpack(with_timeout)))
+        assert.are.equal("heirloom.supervisor." .. c[1] .. ": no process is registered as 'gone_sup'",
+          err_of(f, "gone_sup", c[2]))
+      end
+      none(nil, 50, "a message left behind by a call")
+    end)
+
+    it("a call with a timeout raises when the supervisor is busy; its late answer never arrives", function()
+      local sup = assert(hl.supervisor.start_link{ children = { worker("a") } })
+      local a = started("a")
+      -- another process starts a child whose start function holds the supervisor
+      hl.spawn(function(s, to)
+        local h = require("heirloom")
+        h.send(to, { "asked", (h.supervisor.start_child(s, { id = "slow",
+          start = { "sup_worker", "start_when_told", to, "slow" } })) })
+      end, sup, hl.self())
+      expect(msg("start_called", "slow"))
+      assert.are.equal("heirloom.supervisor.which_children: timeout: the supervisor " .. tostring(sup)
+        .. " did not answer within 30 ms", err_of(hl.supervisor.which_children, sup, 30))
+      assert.are.equal("heirloom.supervisor.count_children: timeout: the supervisor " .. tostring(sup)
+        .. " did not answer within 0 ms", err_of(hl.supervisor.count_children, sup, 0))
+      -- a request that timed out is still carried out, as in OTP: only its answer is lost
+      assert.are.equal("heirloom.supervisor.terminate_child: timeout: the supervisor " .. tostring(sup)
+        .. " did not answer within 20 ms", err_of(hl.supervisor.terminate_child, sup, "a", 20))
+      hl.send(sup, "go")
+      local slow = started("slow")
+      assert.are.equal(slow, expect(msg("asked"))[2])
+      local kids = children_by_id(sup)
+      assert.is_nil(kids.a.pid)
+      assert.is_true(dead(a))
+      assert.are.equal(slow, kids.slow.pid)
+      none(function(m) return type(m) == "table" and m[1] == "$reply" end, 50, "a late answer")
+      none(function(m) return type(m) == "table" and m[1] == "DOWN" end, 0, "a monitor's DOWN")
+    end)
+
+    it("the timeout: milliseconds or \"infinity\", the default", function()
+      local sup = assert(hl.supervisor.start_link{ children = { worker("a") } })
+      local a = started("a")
+      assert.are.equal(a, hl.supervisor.which_children(sup, "infinity")[1].pid)
+      assert.are.equal(1, hl.supervisor.count_children(sup, 5000).active)
+      assert.is_true(hl.supervisor.terminate_child(sup, "a", 5000))
+      assert.is_truthy(hl.supervisor.restart_child(sup, "a", "infinity"))
+      started("a")
+      assert.are.same({ nil, "running" }, { hl.supervisor.delete_child(sup, "a", 5000) })
+      assert.is_truthy(hl.supervisor.start_child(sup, worker("b"), 5000))
+      started("b")
+      for _, bad in ipairs({ -1, 1.5, "soon", true }) do
+        assert.are.equal("heirloom.supervisor.which_children: timeout must be a non-negative integer of "
+          .. "milliseconds or \"infinity\" (got " .. (type(bad) == "string" and ("%q"):format(bad)
+          or tostring(bad)) .. ")", err_of(hl.supervisor.which_children, sup, bad))
+      end
+      assert.is_true(hl.supervisor.stop(sup, 5000))
+      assert.is_true(dead(sup))
+    end)
+
+    it("a process that answers calls but is no supervisor is told apart", function()
+      local srv = assert(hl.server.start("srv_minimal", 0))
+      assert.are.equal("heirloom.supervisor.which_children: " .. tostring(srv)
+        .. " is not a supervisor (it answered nil)", err_of(hl.supervisor.which_children, srv))
+      hl.server.stop(srv)
+    end)
+
     it("calls by registered name", function()
       assert(hl.supervisor.start_link{ name = "by_name", children = { worker("a") } })
       local a = started("a")

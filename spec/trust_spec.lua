@@ -323,14 +323,19 @@ describe("forged messages to a supervisor", function()
 
   it("a request forged in another process's name is not answered to it", function()
     local sup = sup_with_worker()
-    run(function(host, s)
+    local mine = hl.alias()
+    -- requests are hl.server's calls: the forger names the host as the
+    -- caller, with an alias of its own, then with the host's very alias
+    run(function(host, s, alias)
       local h = require("heirloom")
-      h.send(s, { "$sup_call", host, h.alias(), "which_children" })
+      h.send(s, { "$call", { host, h.alias() }, { "which_children" } })
+      h.send(s, { "$call", { host, alias }, { "which_children" } })
       h.send(host, "sent")
-    end, sup)
+    end, sup, mine)
     expect(function(m) return m == "sent" end)
     assert.are.equal(1, #hl.supervisor.which_children(sup))
-    none(tagged("$sup_reply"), 50, "a reply to a forged request")
+    none(is_reply, 50, "a reply to a forged request")
+    hl.unalias(mine)
   end)
 end)
 

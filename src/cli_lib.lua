@@ -249,7 +249,7 @@ local function receive_or_signal(filter, ms)
 end
 
 local function is_exit_of(m, pid)
-  return type(m) == "table" and m[1] == "EXIT" and tostring(m[2]) == tostring(pid)
+  return type(m) == "table" and m[1] == "EXIT" and m[2] == pid
 end
 
 -- A filter for the top process's EXIT, which only the node sends: a
@@ -414,7 +414,7 @@ end
 -- ps(): every process with its name, status, mailbox length, memory and
 -- (where process_info has it) current function. The shell is (shell).
 function M.ps()
-  local me = tostring(hl.self())
+  local me = hl.self()
   local rows = { { "pid", "name", "status", "mailbox", "memory", "function" } }
   local pids = hl.processes()
   table.sort(pids, function(a, b) return a < b end)
@@ -423,7 +423,7 @@ function M.ps()
     if info then
       local name = info.registered_name
       if name == nil then
-        if tostring(pid) == me then name = "(shell)"
+        if pid == me then name = "(shell)"
         elseif info.host then name = "(host)" end
       end
       rows[#rows + 1] = { tostring(pid), cell(name), cell(info.status),
@@ -489,12 +489,12 @@ function M.tree(sup)
     local app, seen = M.app, {}
     if app ~= nil and app.supervisor ~= nil then
       roots[1] = { label = app.name, pid = app.top }
-      seen[tostring(app.top)] = true
+      seen[app.top] = true
     end
     for _, s in ipairs(started) do
-      if not seen[tostring(s.pid)] and hl.process_info(s.pid) ~= nil then
+      if not seen[s.pid] and hl.process_info(s.pid) ~= nil then
         roots[#roots + 1] = s
-        seen[tostring(s.pid)] = true
+        seen[s.pid] = true
       end
     end
   end

@@ -214,3 +214,22 @@ int lhandle_get(lua_State *L, int idx, int *tag, uint64_t *id) {
 ltab *lhandle_totable(lua_State *L, int idx) {
   return luaL_testudata(L, idx, LHANDLE_TABLE);
 }
+
+/* Judged by the metatable, which only this file gives to a userdata: a
+** Lua table or another library's userdata is no pid, whatever it prints
+** as or names itself. */
+int lhandle_kind(lua_State *L) {
+  int tag;
+  uint64_t id;
+  if (lua_isnone(L, 1)) return luaL_error(L, "heirloom.kind: missing argument 'value'");
+  if (!lhandle_get(L, 1, &tag, &id)) {
+    lua_pushnil(L);
+  } else if (tag == TERM_PID) {
+    lua_pushliteral(L, "pid");
+  } else if (tag == TERM_REF) {
+    lua_pushliteral(L, "ref");
+  } else {
+    lua_pushliteral(L, "table");
+  }
+  return 1;
+}

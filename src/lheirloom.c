@@ -228,6 +228,7 @@ static int l_stop(lua_State *L) {
 static const luaL_Reg functions[] = {
   {"start", l_start},
   {"stop", l_stop},
+  {"kind", lhandle_kind},
   {NULL, NULL}
 };
 

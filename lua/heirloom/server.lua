@@ -28,20 +28,19 @@ local DEFAULT_TIMEOUT = 5000
 
 local show = proto.show
 
-local function kind_of(v)
-  if type(v) ~= "userdata" then return type(v) end
-  local s = tostring(v)
-  if s:sub(1, 5) == "#Ref<" then return "ref" end
-  if s:match("^<%d+%.%d+%.%d+>$") then return "pid" end
-  return "userdata"
+-- What a value is, for error messages: heirloom's kind or the Lua type.
+local function kind_text(v)
+  local kind = hl.kind(v)
+  if kind == "table" then return "table handle" end
+  return kind or type(v)
 end
 
-local function is_pid(v) return kind_of(v) == "pid" end
+local function is_pid(v) return hl.kind(v) == "pid" end
 
 local function check_dest(fname, dest)
   if type(dest) ~= "string" and not is_pid(dest) then
     error(("heirloom.server.%s: dest must be a pid or a registered name (got %s)")
-      :format(fname, kind_of(dest)), 3)
+      :format(fname, kind_text(dest)), 3)
   end
   if type(dest) == "string" and dest == "" then
     error(("heirloom.server.%s: dest must be a non-empty name"):format(fname), 3)
@@ -131,19 +130,17 @@ local function unwatch(mref)
   hl.receive(down_of(mref), 0)
 end
 
--- The request/reply exchange with a live pid. Returns the reply or raises.
-local function call_pid(fname, dest, pid, request, timeout, timeout_text)
-  if pid == hl.self() then
-    raise(fname, "calling_self", dest, request, "calling_self",
-      ("a process cannot call itself (%s, request %s)"):format(dest_text(dest), show(request)))
-  end
+-- The request/reply exchange with pid, the one behind every call of the
+-- server behaviour and of heirloom.supervisor (timeout: ms, or nil for
+-- none). Returns "ok", reply; or what went wrong: "calling_self";
+-- "noproc" (nothing was sent); "timeout"; "exit", reason (pid exited
+-- before replying). Nothing of the exchange is left in the mailbox.
+local function request(pid, req, timeout)
+  if pid == hl.self() then return "calling_self" end
   local mref = watch(pid)
-  if mref == nil then
-    raise(fname, "noproc", dest, request, "noproc",
-      ("%s is not alive; request %s not sent"):format(dest_text(dest), show(request)))
-  end
+  if mref == nil then return "noproc" end
   local alias = hl.alias()
-  hl.send(pid, { CALL, { hl.self(), alias }, request })
+  hl.send(pid, { CALL, { hl.self(), alias }, req })
   local m = hl.receive(function(x)
     return type(x) == "table" and ((x[1] == REPLY and x[2] == alias) or
       (x[1] == "DOWN" and x[2] == mref))
@@ -151,20 +148,36 @@ local function call_pid(fname, dest, pid, request, timeout, timeout_text)
   hl.unalias(alias)                     -- from here on no reply can arrive
   if m ~= nil and m[1] == REPLY then
     unwatch(mref)
-    return m[3]
+    return "ok", m[3]
   end
   if m == nil then                      -- timed out; a reply may have raced in
     unwatch(mref)
     local late = hl.receive(reply_of(alias), 0)
-    if late ~= nil then return late[3] end
-    raise(fname, "timeout", dest, request, "timeout",
-      ("no reply from %s to request %s within %s"):format(dest_text(dest), show(request),
-        timeout_text))
+    if late ~= nil then return "ok", late[3] end
+    return "timeout"
   end
   hl.receive(reply_of(alias), 0)        -- a reply sent by another process after the DOWN
-  raise(fname, "exit", dest, request, m[4],
+  return "exit", m[4]
+end
+M._request = request                    -- for heirloom.supervisor
+
+-- The request/reply exchange with pid. Returns the reply or raises.
+local function call_pid(fname, dest, pid, req, timeout, timeout_text)
+  local status, value = request(pid, req, timeout)
+  if status == "ok" then return value end
+  if status == "calling_self" then
+    raise(fname, "calling_self", dest, req, "calling_self",
+      ("a process cannot call itself (%s, request %s)"):format(dest_text(dest), show(req)))
+  elseif status == "noproc" then
+    raise(fname, "noproc", dest, req, "noproc",
+      ("%s is not alive; request %s not sent"):format(dest_text(dest), show(req)))
+  elseif status == "timeout" then
+    raise(fname, "timeout", dest, req, "timeout",
+      ("no reply from %s to request %s within %s"):format(dest_text(dest), show(req), timeout_text))
+  end
+  raise(fname, "exit", dest, req, value,
     ("%s exited with reason %s before replying to request %s"):format(dest_text(dest),
-      reason_text(m[4]), show(request)))
+      reason_text(value), show(req)))
 end
 
 -- call(dest, request, timeout): sends request to the server dest (a pid or
@@ -197,7 +210,7 @@ end
 -- reply(from, value): answers a call whose from a callback kept. The
 -- reply goes only to an alias of the caller from[1].
 function M.reply(from, value)
-  if type(from) ~= "table" or not is_pid(from[1]) or kind_of(from[2]) ~= "ref" then
+  if type(from) ~= "table" or not is_pid(from[1]) or hl.kind(from[2]) ~= "ref" then
     error("heirloom.server.reply: from must be the 'from' given to handle_call (got " ..
       show(from) .. ")", 2)
   end
@@ -294,7 +307,7 @@ local START_OPTS = { name = true, timeout = true, memory_limit = true }
 local function start(fname, module, args, opts, link)
   if type(module) ~= "string" or module == "" then
     error(("heirloom.server.%s: module must be a module name (got %s)"):format(fname,
-      kind_of(module)), 3)
+      kind_text(module)), 3)
   end
   if opts ~= nil and type(opts) ~= "table" then
     error(("heirloom.server.%s: opts must be a table (got %s)"):format(fname, type(opts)), 3)

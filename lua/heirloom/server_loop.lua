@@ -9,7 +9,7 @@ local proto = require("heirloom.server_proto")
 
 local M = {}
 
-local CALL, REPLY, CAST, STOP, ACK = proto.CALL, proto.REPLY, proto.CAST, proto.STOP, proto.ACK
+local CALL, CAST, STOP, ACK = proto.CALL, proto.CAST, proto.STOP, proto.ACK
 local show = proto.show
 
 local function traceback(e)
@@ -69,23 +69,9 @@ local function outcome(modname, cb, is_call, ok, ...)
   return "crash", bad_return(modname, cb, expected, ...)
 end
 
--- Replies to a call's alias, and only if it is an alias of the call's
--- true sender (from[1]): a reply address forged with another process's
--- alias, a pid or a table handle gets no reply, and must not take the
--- server down. A reply that cannot be sent (a function in it) is the
--- callback's error, raised as such.
-local function reply(from, value)
-  local ok, e = pcall(hl.send_alias, from[2], from[1], { REPLY, from[2], value })
-  if not ok and not tostring(e):find("^heirloom%.send_alias: alias must be") then error(e, 0) end
-end
-
--- The from of a call: {caller, alias}, where the caller must be the pid
--- that really sent it (the node says who that is); nil for a forged call,
--- which is dropped unanswered.
-local function from_of(m, sender)
-  if sender ~= nil and m[2][1] == sender then return { sender, m[2][2] } end
-  return nil
-end
+-- A reply that cannot be sent (a function in it) is the callback's
+-- error, raised as such.
+local reply, from_of = proto.reply, proto.from_of
 
 local function missing(modname, cb)
   return function()
@@ -140,7 +126,7 @@ function M.boot(modname, args, parent, ack)
     if m == nil then
       what, a, b = outcome(modname, "handle_info", false, xpcall(handle_info, traceback, "timeout", state))
     elseif type(m) == "table" and m[1] == CALL and type(m[2]) == "table" and
-        type(m[2][2]) == "userdata" then
+        hl.kind(m[2][2]) ~= nil then
       from = from_of(m, sender)
       if from == nil then
         what, a, b = "continue", state, timeout

@@ -1,7 +1,11 @@
 -- heirloom.server_proto — what the two halves of the server behaviour
 -- share: heirloom.server (the callers' side) and heirloom.server_loop (the
--- server process). The reserved first elements of its messages, and a
--- short rendering of values for error messages.
+-- server process). The reserved first elements of its messages, the
+-- server's end of a call (who made it, and the reply), and a short
+-- rendering of values for error messages. heirloom.supervisor answers its
+-- calls through the same functions.
+local hl = require("heirloom")
+
 local M = {}
 
 M.CALL, M.REPLY, M.CAST, M.STOP, M.ACK = "$call", "$reply", "$cast", "$stop", "$ack"
@@ -29,5 +33,24 @@ local function show(v, depth)
 end
 
 M.show = show
+
+-- The from of a call {CALL, {caller, alias}, request}: {caller, alias},
+-- where the caller must be the pid that really sent it (the node says who
+-- that is: sender); nil for a forged call, which is dropped unanswered.
+function M.from_of(m, sender)
+  if sender ~= nil and m[2][1] == sender then return { sender, m[2][2] } end
+  return nil
+end
+
+-- Replies to a call's alias, and only if it is an alias of the call's
+-- true sender (from[1]): a reply address forged with another process's
+-- alias, a pid or a table handle gets no reply, and must not take the
+-- server down. A reply that cannot be sent (a function in it) is raised,
+-- with send_alias's message as it is.
+function M.reply(from, value)
+  if hl.kind(from[2]) ~= "ref" then return end
+  local ok, e = pcall(hl.send_alias, from[2], from[1], { M.REPLY, from[2], value })
+  if not ok then error(e, 0) end
+end
 
 return M

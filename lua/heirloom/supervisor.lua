@@ -8,24 +8,20 @@
 -- sends shutdown and kill signals, waits for the children to go, answers
 -- requests and writes reports. See docs/supervisor.md.
 local hl = require("heirloom")
+local proto = require("heirloom.server_proto")
 local C = hl._supervisor_core
 
 local M = {}
 
--- Private message tags. Requests are calls: {CALL, from, ref, op, arg},
--- answered by {REPLY, ref, status, value, extra} where ref is the caller's
--- monitor on the supervisor, so a dead supervisor is a DOWN, not a hang.
--- The supervisor trusts what the node says about who sent a message, not
--- what the message says: a CALL is taken only from the pid it names, an
--- EXIT only from the node itself.
-local CALL, REPLY, ACK, RETRY = "$sup_call", "$sup_reply", "$sup_ack", "$sup_retry"
+-- Requests are hl.server's calls ({proto.CALL, {caller, alias}, {op, arg}},
+-- made by its request function) answered with {status, value}: one
+-- request/reply exchange, with its monitor, alias and timeout, for both
+-- behaviours. The supervisor trusts what the node says about who sent a
+-- message, not what the message says: a call is taken only from the pid
+-- it names, an EXIT only from the node itself. Private message tags:
+local ACK, RETRY = "$sup_ack", "$sup_retry"
 
-local pid_meta
-local function is_pid(v)
-  if type(v) ~= "userdata" then return false end
-  pid_meta = pid_meta or getmetatable(hl.self())
-  return getmetatable(v) == pid_meta
-end
+local function is_pid(v) return hl.kind(v) == "pid" end
 
 local function tagged(tag, second)
   return function(m)
@@ -282,18 +278,26 @@ function requests.delete_child(st, id)
   return "ok", true
 end
 
+-- Replies to a call; a value that cannot travel (a function in a reason
+-- returned by a start function, say) is sent as its tostring instead.
+local function answer(from, status, value)
+  if not pcall(proto.reply, from, { status, value }) then
+    pcall(proto.reply, from, { status, tostring(value) })
+  end
+end
+
 local function handle_call(st, m, sender)
-  local from, ref, op, arg = m[2], m[3], m[4], m[5]
-  if not is_pid(from) or from ~= sender then return end   -- forged: no answer
+  local from = type(m[2]) == "table" and proto.from_of(m, sender)
+  if not from or type(m[3]) ~= "table" then return end   -- forged or malformed: no answer
+  local op, arg = m[3][1], m[3][2]
   if op == "stop" then
     terminate_all(st)
-    send_safely(from, { REPLY, ref, "ok", true })
+    answer(from, "ok", true)
     hl.exit("normal")
   end
   local handler = requests[op]
   if handler == nil then return end
-  local status, value = handler(st, arg)
-  send_safely(from, { REPLY, ref, status, value })
+  answer(from, handler(st, arg))
 end
 
 -- ---------------------------------------------------------------- the process
@@ -309,7 +313,7 @@ local function loop(st)
           hl.exit(m[3])
         end
         child_exit(st, m[2], m[3])
-      elseif tag == CALL then
+      elseif tag == proto.CALL then
         handle_call(st, m, sender)
       elseif tag == RETRY and sender == st.self then
         retry(st, m[2])
@@ -381,10 +385,16 @@ local function show(v)
   return tostring(v)
 end
 
--- Sends a request to the supervisor `sup` (a pid or a registered name) and
--- waits for the answer, or for the supervisor's end. The API functions
--- tail-call it, so level 2 of its errors is the user's call.
-local function call(fname, sup, op, arg)
+-- The statuses of a supervisor's answers: anything else came from a
+-- process that is not a supervisor (a server, say).
+local ANSWERS = { ok = true, error = true, badarg = true }
+
+-- Sends a request to the supervisor `sup` (a pid or a registered name)
+-- through hl.server's call, and waits for the answer, for the supervisor's
+-- end, or until timeout (milliseconds or "infinity", the default) has
+-- passed; a late answer is dropped. The API functions tail-call it, so
+-- level 2 of its errors is the user's call.
+local function call(fname, sup, op, arg, timeout)
   local pid = sup
   if type(sup) == "string" then
     pid = hl.whereis(sup)
@@ -399,22 +409,28 @@ local function call(fname, sup, op, arg)
     error(("heirloom.supervisor.%s: calling_self: a process cannot call itself (%s)")
           :format(fname, tostring(sup)), 2)
   end
-  local ref = hl.monitor(pid)
-  hl.send(pid, { CALL, hl.self(), ref, op, arg })
-  local m = hl.receive(function(m)
-    return type(m) == "table" and (m[1] == REPLY or m[1] == "DOWN") and m[2] == ref
-  end)
-  if m[1] == "DOWN" then
-    if m[4] == "noproc" then
-      error(("heirloom.supervisor.%s: the supervisor %s is not alive"):format(fname, tostring(pid)), 2)
-    end
-    error(("heirloom.supervisor.%s: the supervisor %s exited during the call (%s)")
-          :format(fname, tostring(pid), show(m[4])), 2)
+  if timeout == "infinity" then
+    timeout = nil
+  elseif timeout ~= nil and (math.type(timeout) ~= "integer" or timeout < 0) then
+    error(("heirloom.supervisor.%s: timeout must be a non-negative integer of milliseconds or "
+           .. "\"infinity\" (got %s)"):format(fname, proto.show(timeout)), 2)
   end
-  flush_down(ref)
-  if m[3] == "badarg" then error(m[4], 2) end
-  if m[3] == "ok" then return m[4] end
-  return nil, m[4]
+  local status, r = hl.server._request(pid, { op, arg }, timeout)
+  if status == "noproc" then
+    error(("heirloom.supervisor.%s: the supervisor %s is not alive"):format(fname, tostring(pid)), 2)
+  elseif status == "timeout" then
+    error(("heirloom.supervisor.%s: timeout: the supervisor %s did not answer within %d ms")
+          :format(fname, tostring(pid), timeout), 2)
+  elseif status == "exit" then
+    error(("heirloom.supervisor.%s: the supervisor %s exited during the call (%s)")
+          :format(fname, tostring(pid), show(r)), 2)
+  elseif status ~= "ok" or type(r) ~= "table" or not ANSWERS[r[1]] then
+    error(("heirloom.supervisor.%s: %s is not a supervisor (it answered %s)")
+          :format(fname, tostring(pid), proto.show(r)), 2)
+  end
+  if r[1] == "badarg" then error(r[2], 2) end
+  if r[1] == "ok" then return r[2] end
+  return nil, r[2]
 end
 
 local function child_arg(fname, arg)
@@ -425,40 +441,42 @@ local function child_arg(fname, arg)
   return arg
 end
 
-function M.start_child(sup, spec_or_args)
+-- Each call takes an optional last argument, timeout: milliseconds, or
+-- "infinity" (the default, as in OTP).
+function M.start_child(sup, spec_or_args, timeout)
   if type(spec_or_args) ~= "table" and spec_or_args ~= nil then
     error(("heirloom.supervisor.start_child: spec must be a child spec, or an array of extra "
            .. "arguments for a simple_one_for_one supervisor (got %s)"):format(type(spec_or_args)), 2)
   end
   local why = C.check_term(spec_or_args, "spec")
   if why ~= nil then error("heirloom.supervisor.start_child: " .. why, 2) end
-  return call("start_child", sup, "start_child", spec_or_args)
+  return call("start_child", sup, "start_child", spec_or_args, timeout)
 end
 
-function M.terminate_child(sup, id)
-  return call("terminate_child", sup, "terminate_child", child_arg("terminate_child", id))
+function M.terminate_child(sup, id, timeout)
+  return call("terminate_child", sup, "terminate_child", child_arg("terminate_child", id), timeout)
 end
 
-function M.restart_child(sup, id)
-  return call("restart_child", sup, "restart_child", child_arg("restart_child", id))
+function M.restart_child(sup, id, timeout)
+  return call("restart_child", sup, "restart_child", child_arg("restart_child", id), timeout)
 end
 
-function M.delete_child(sup, id)
-  return call("delete_child", sup, "delete_child", child_arg("delete_child", id))
+function M.delete_child(sup, id, timeout)
+  return call("delete_child", sup, "delete_child", child_arg("delete_child", id), timeout)
 end
 
-function M.which_children(sup)
-  return call("which_children", sup, "which_children")
+function M.which_children(sup, timeout)
+  return call("which_children", sup, "which_children", nil, timeout)
 end
 
-function M.count_children(sup)
-  return call("count_children", sup, "count_children")
+function M.count_children(sup, timeout)
+  return call("count_children", sup, "count_children", nil, timeout)
 end
 
 -- Stops a supervisor that has no supervisor above it: its children are
 -- shut down right to left, then it exits with reason "normal".
-function M.stop(sup)
-  return call("stop", sup, "stop")
+function M.stop(sup, timeout)
+  return call("stop", sup, "stop", nil, timeout)
 end
 
 return M

@@ -34,21 +34,19 @@ local function show(v)
   return tostring(v)
 end
 
-local function kind_of(v)
-  if type(v) ~= "userdata" then return type(v) end
-  local s = tostring(v)
-  if s:sub(1, 5) == "#Tab<" then return "table handle" end
-  if s:sub(1, 5) == "#Ref<" then return "ref" end
-  if s:match("^<%d+%.%d+%.%d+>$") then return "pid" end
-  return "userdata"
+-- What a value is, for error messages: heirloom's kind or the Lua type.
+local function kind_text(v)
+  local kind = hl.kind(v)
+  if kind == "table" then return "table handle" end
+  return kind or type(v)
 end
 
-local function is_table_handle(v) return kind_of(v) == "table handle" end
+local function is_table_handle(v) return hl.kind(v) == "table" end
 
 local function check_name(fname, what, v, level)
   if type(v) ~= "string" or v == "" then
     error(("heirloom.tablemgr.%s: %s must be a non-empty string (got %s)")
-      :format(fname, what, type(v) == "string" and "an empty string" or kind_of(v)), level + 1)
+      :format(fname, what, type(v) == "string" and "an empty string" or kind_text(v)), level + 1)
   end
 end
 
@@ -62,7 +60,7 @@ end
 local function check_wait(fname, opts, level)
   if opts == nil then return DEFAULT_WAIT, DEFAULT_WAIT end
   if type(opts) ~= "table" then
-    error(("heirloom.tablemgr.%s: opts must be a table (got %s)"):format(fname, kind_of(opts)),
+    error(("heirloom.tablemgr.%s: opts must be a table (got %s)"):format(fname, kind_text(opts)),
       level + 1)
   end
   for k in pairs(opts) do
@@ -85,7 +83,7 @@ local function check_table_opts(fname, topts, level)
   if topts == nil then return {} end
   if type(topts) ~= "table" then
     error(("heirloom.tablemgr.%s: table_opts must be a table (got %s)"):format(fname,
-      kind_of(topts)), level + 1)
+      kind_text(topts)), level + 1)
   end
   local copy = {}
   for k, v in pairs(topts) do
@@ -99,7 +97,7 @@ local function check_table_opts(fname, topts, level)
     local tv = type(v)
     if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
       error(("heirloom.tablemgr.%s: table_opts.%s: expected a string, number or boolean (got %s)")
-        :format(fname, k, kind_of(v)), level + 1)
+        :format(fname, k, kind_text(v)), level + 1)
     end
     copy[k] = v
   end
@@ -142,7 +140,7 @@ end
 -- ("tablemgr/<name>"). Returns the pid, or nil and a reason.
 local function start(fname, opts, link)
   if opts ~= nil and type(opts) ~= "table" then
-    error(("heirloom.tablemgr.%s: opts must be a table (got %s)"):format(fname, kind_of(opts)), 3)
+    error(("heirloom.tablemgr.%s: opts must be a table (got %s)"):format(fname, kind_text(opts)), 3)
   end
   opts = opts or {}
   for k in pairs(opts) do

@@ -79,6 +79,14 @@ function M.start_unless_told(to, id, tabname)
   return M.start_link(to, id)
 end
 
+-- A start function that holds its supervisor until it is sent "go": it
+-- tells `to` its supervisor is busy, then starts the child as start_link.
+function M.start_when_told(to, id)
+  hl.send(to, { "start_called", id })
+  hl.receive(function(m) return m == "go" end)
+  return M.start_link(to, id)
+end
+
 -- A start function that returns a pid it did not link to (the supervisor
 -- links it anyway).
 function M.start_unlinked(to, id)
