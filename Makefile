@@ -24,7 +24,11 @@ CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC \
 LDFLAGS = $(SAN)
 LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 
-CORE = buf codecache term err eobj htab oset etab eupdate escan node mspec mspec_run logger alias ptab proc spool scheduler capi store sload tabfile
+# The store layer sees bytes, not tables (src/store.h): it needs only the
+# base and its own files.
+BASE = buf err term
+STORE = store stab sload sstop sdir ldbfile srepair
+CORE = buf codecache term err eobj htab oset etab eupdate escan edurable node mspec mspec_run logger alias ptab proc spool scheduler capi tabfile $(STORE)
 BIND = lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
@@ -33,8 +37,6 @@ TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_s
 CORE += supervisor
 BIND += lsupervisor
 TESTS += test_supervisor
-# damaged stores: checked, refused, repaired (docs/durability.md)
-CORE += ldbfile sdir sstop srepair
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
