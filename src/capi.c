@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "edurable.h"
 #include "etab.h"
 #include "heirloom.h"
 #include "lspawn.h"
@@ -18,6 +19,7 @@
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
+#include "srepair.h"
 #include "store.h"
 #include "tabfile.h"
 #include "term.h"
@@ -313,7 +315,7 @@ hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
   *out = node_new(cfg);
   if (*out == NULL) return fail(HL_ENOMEM, "hl_node_start", "out of memory");
   err_clear(&e);
-  if (cfg->data_dir != NULL && store_open(*out, cfg, &e) != HL_OK) {
+  if (cfg->data_dir != NULL && edur_open(*out, cfg, &e) != HL_OK) {
     node_stop(*out);
     *out = NULL;
     return done("hl_node_start", &e);
@@ -640,4 +642,18 @@ hl_status hl_table_file2tab(hl_node *node, const char *path, const char *name,
   tabfile_load(node, node_caller(node), path, name, 0, HL_SYNC_DEFAULT, &t, &e);
   *out = (hl_table *)t;
   return done("hl_table_file2tab", &e);
+}
+
+/* ---- store repair ---- */
+
+hl_status hl_store_repair(const char *dir, hl_buf *report) {
+  hl_err e;
+  buf out;
+  err_clear(&e);
+  if (dir == NULL || dir[0] == '\0')
+    return fail(HL_EBADARG, "hl_store_repair", "dir must be a non-empty path");
+  buf_init(&out);
+  if (store_repair(dir, &out, &e) == HL_OK && report != NULL) buf_put(B(report), out.p, out.n);
+  buf_free(&out);
+  return done("hl_store_repair", &e);
 }

@@ -13,7 +13,7 @@
 
 #include "etab_impl.h"
 #include "mspec.h"
-#include "store.h"
+#include "edurable.h"
 #include "term.h"
 
 #define OSET_CHUNK 1024   /* objects visited per hold of an ordered_set's lock */
@@ -212,7 +212,7 @@ typedef struct rewrite {
   buf result;
   size_t count;
   int oom;
-  stxn *tx;             /* durable tables: the keys changed */
+  edur_txn *tx;         /* durable tables: the keys changed */
 } rewrite;
 
 /* What becomes of o: itself, NULL (deleted, and freed), or a replacement. */
@@ -230,7 +230,7 @@ static eobj *rewrite_one(eobj *o, void *ud) {
   }
   if (!rw->replace) {
     if (rw->result.n != 1 || rw->result.p[0] != TERM_TRUE) return o;
-    if (rw->tx != NULL) stxn_touch(rw->tx, eobj_key(o), o->klen, o->hash);
+    if (rw->tx != NULL) edur_touch(rw->tx, eobj_key(o), o->klen, o->hash);
     atomic_fetch_sub(&rw->t->memory, sizeof(eobj) + o->len);
     etab_obj_free(rw->t, o);
     rw->count++;
@@ -248,7 +248,7 @@ static eobj *rewrite_one(eobj *o, void *ud) {
     rw->count--;
     return o;
   }
-  if (rw->tx != NULL) stxn_touch(rw->tx, eobj_key(o), o->klen, o->hash);
+  if (rw->tx != NULL) edur_touch(rw->tx, eobj_key(o), o->klen, o->hash);
   atomic_fetch_add(&rw->t->memory, sizeof(eobj) + r->len);
   atomic_fetch_sub(&rw->t->memory, sizeof(eobj) + o->len);
   etab_obj_free(rw->t, o);
@@ -263,7 +263,7 @@ static void rewrite_oset(rewrite *rw) {
 static hl_status rewrite_table(etab *t, uint64_t caller, const mspec *ms,
                                int replace, size_t *count, hl_err *e) {
   rewrite rw = {t, caller, ms, replace, {0}, 0, 0, NULL};
-  stxn tx;
+  edur_txn tx;
   /* A durable hash table is rewritten under every stripe at once, so that
   ** the whole change is one batch in the store, ticketed in order with any
   ** other write to the same keys (store.h). */
@@ -277,13 +277,13 @@ static hl_status rewrite_table(etab *t, uint64_t caller, const mspec *ms,
                    "not a bag");
   buf_init(&rw.result);
   if (t->disk != NULL) {
-    stxn_begin(&tx, t);
+    edur_begin(&tx, t);
     rw.tx = &tx;
   }
   if (etab_is_ordered(t)) {
     oset_lock(&t->store.o, 1);
     if (etab_check_open(t, e) == HL_OK) rewrite_oset(&rw);
-    if (rw.tx != NULL) stxn_seal(rw.tx);
+    if (rw.tx != NULL) edur_seal(rw.tx);
     oset_unlock(&t->store.o);
   } else {
     if (all) htab_lock_all(&t->store.h, 1);
@@ -292,10 +292,10 @@ static hl_status rewrite_table(etab *t, uint64_t caller, const mspec *ms,
       if (etab_check_open(t, e) == HL_OK) htab_rewrite(&t->store.h, s, rewrite_one, &rw);
       if (!all) htab_unlock(&t->store.h, s);
     }
-    if (rw.tx != NULL) stxn_seal(rw.tx);
+    if (rw.tx != NULL) edur_seal(rw.tx);
     if (all) htab_unlock_all(&t->store.h);
   }
-  if (rw.tx != NULL) stxn_write(rw.tx, e);
+  if (rw.tx != NULL) edur_write(rw.tx, e);
   buf_free(&rw.result);
   *count = rw.count;
   if (e->code == HL_OK && rw.oom) err_set(e, HL_ENOMEM, "out of memory");

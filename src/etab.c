@@ -15,7 +15,7 @@
 #include "etab_impl.h"
 #include "proc.h"
 #include "ptab.h"
-#include "store.h"
+#include "edurable.h"
 #include "term.h"
 
 /* ---- names ---- */
@@ -91,7 +91,7 @@ etab *etab_new(node *n, const char *name, const etab_opts *opts,
     etab_unref(t);
     return NULL;
   }
-  if (opts->durable && store_attach(t, opts->sync, e) != HL_OK) {
+  if (opts->durable && edur_attach(t, opts->sync, e) != HL_OK) {
     etab_close(t);
     node_remove_table(n, t);
     etab_unref(t);
@@ -119,7 +119,7 @@ void etab_unref(etab *t) {
   if (etab_is_ordered(t)) oset_destroy(&t->store.o);
   else htab_destroy(&t->store.h);
   pthread_mutex_destroy(&t->meta);
-  store_detach(t);
+  edur_detach(t);
   free((void *)t->keypos.field);
   free(t->name);
   buf_free(&t->heir);
@@ -376,7 +376,7 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
                       int only_new, int *inserted, hl_err *e) {
   eobj *one, **list = n <= 1 ? &one : malloc(n * sizeof *list);
   uint64_t stripes;
-  stxn tx;
+  edur_txn tx;
   *inserted = 0;
   if (list == NULL) return err_set(e, HL_ENOMEM, "out of memory");
   if (etab_check_write(t, caller, e) != HL_OK || build_objects(t, objs, n, list, e) != HL_OK)
@@ -389,9 +389,9 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
     goto done;
   }
   if (t->disk != NULL) {      /* the keys, before put_object may free an object */
-    stxn_begin(&tx, t);
+    edur_begin(&tx, t);
     for (size_t i = 0; i < n; i++)
-      stxn_touch(&tx, eobj_key(list[i]), list[i]->klen, list[i]->hash);
+      edur_touch(&tx, eobj_key(list[i]), list[i]->klen, list[i]->hash);
   }
   for (size_t i = 0; i < n; i++)
     if (!put_object(t, list[i])) {
@@ -401,9 +401,9 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
       err_set(e, HL_ENOMEM, "out of memory after %zu of %zu objects", i, n);
       break;
     }
-  if (t->disk != NULL) stxn_seal(&tx);
+  if (t->disk != NULL) edur_seal(&tx);
   unlock_stripes(t, stripes);
-  if (t->disk != NULL) stxn_write(&tx, e);
+  if (t->disk != NULL) edur_write(&tx, e);
   *inserted = e->code == HL_OK;
   grow(t);
 done:
@@ -515,7 +515,7 @@ static size_t remove_key(etab *t, const keyref *k, buf *out) {
 hl_status etab_take(etab *t, uint64_t caller, tslice key, buf *out,
                     size_t *count, hl_err *e) {
   keyref k;
-  stxn tx;
+  edur_txn tx;
   *count = 0;
   if (etab_check_write(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK)
     return e->code;
@@ -533,22 +533,22 @@ hl_status etab_take(etab *t, uint64_t caller, tslice key, buf *out,
     }
   }
   *count = remove_key(t, &k, out);
-  if (t->disk != NULL && *count > 0) stxn_seal_key(&tx, t, k.p, k.len, k.hash);
+  if (t->disk != NULL && *count > 0) edur_seal_key(&tx, t, k.p, k.len, k.hash);
   etab_unlock_key(t, k.hash);
-  if (t->disk != NULL && *count > 0) stxn_write(&tx, e);
+  if (t->disk != NULL && *count > 0) edur_write(&tx, e);
   return e->code;
 }
 
 hl_status etab_delete(etab *t, uint64_t caller, tslice key, hl_err *e) {
   keyref k;
-  stxn tx;
+  edur_txn tx;
   if (etab_check_write(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK ||
       etab_lock_open(t, &k, 1, e) != HL_OK)
     return e->code;
   int logged = remove_key(t, &k, NULL) > 0 && t->disk != NULL;
-  if (logged) stxn_seal_key(&tx, t, k.p, k.len, k.hash);
+  if (logged) edur_seal_key(&tx, t, k.p, k.len, k.hash);
   etab_unlock_key(t, k.hash);
-  if (logged) stxn_write(&tx, e);
+  if (logged) edur_write(&tx, e);
   return e->code;
 }
 
@@ -558,7 +558,7 @@ hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
   eobj **link;
   eobj *o;
   int removed = 0;
-  stxn tx;
+  edur_txn tx;
   if (etab_check_write(t, caller, e) != HL_OK ||
       etab_object_key(t, obj, &koff, &klen, e) != HL_OK ||
       etab_prep_key(t, (tslice){obj.p + koff, klen}, &k, e) != HL_OK ||
@@ -576,9 +576,9 @@ hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
     o = next;
   }
   removed = removed && t->disk != NULL;
-  if (removed) stxn_seal_key(&tx, t, k.p, k.len, k.hash);
+  if (removed) edur_seal_key(&tx, t, k.p, k.len, k.hash);
   etab_unlock_key(t, k.hash);
-  if (removed) stxn_write(&tx, e);
+  if (removed) edur_write(&tx, e);
   return e->code;
 }
 
@@ -590,18 +590,18 @@ static void clear_locked(etab *t) {
 
 hl_status etab_delete_all(etab *t, uint64_t caller, hl_err *e) {
   if (etab_check_write(t, caller, e) != HL_OK) return e->code;
-  stxn tx;
+  edur_txn tx;
   etab_lock_all(t);
   if (etab_check_open(t, e) == HL_OK) {
     if (t->disk != NULL) {         /* every key, then their state: gone */
-      stxn_begin(&tx, t);
-      stxn_touch_all(&tx);
+      edur_begin(&tx, t);
+      edur_touch_all(&tx);
     }
     clear_locked(t);
-    if (t->disk != NULL) stxn_seal(&tx);
+    if (t->disk != NULL) edur_seal(&tx);
   }
   etab_unlock_all(t);
-  if (e->code == HL_OK && t->disk != NULL) stxn_write(&tx, e);
+  if (e->code == HL_OK && t->disk != NULL) edur_write(&tx, e);
   return e->code;
 }
 
@@ -613,8 +613,8 @@ void etab_close(etab *t) {
   objects = etab_size(t);
   clear_locked(t);
   etab_unlock_all(t);
-  store_quiesce(t);   /* the writes under way reach the store first */
-  if (was_open) store_closed(t, objects);
+  edur_quiesce(t);   /* the writes under way reach the store first */
+  if (was_open) edur_closed(t, objects);
 }
 
 hl_status etab_drop(etab *t, uint64_t caller, hl_err *e) {
@@ -626,7 +626,7 @@ hl_status etab_drop(etab *t, uint64_t caller, hl_err *e) {
   }
   etab_unlock_all(t);
   if (e->code == HL_OK) {
-    store_drop(t);
+    edur_drop(t);
     node_remove_table(t->node, t);
   }
   return e->code;
@@ -655,7 +655,7 @@ hl_status etab_rename(etab *t, uint64_t caller, const char *name, hl_err *e) {
   if (etab_check_write(t, caller, e) != HL_OK ||
       node_rename_table(t->node, t, name, e) != HL_OK)
     return e->code;
-  return store_meta(t, e);
+  return edur_meta(t, e);
 }
 
 static hl_status check_owner(etab *t, uint64_t caller, const char *what, hl_err *e) {
@@ -690,7 +690,7 @@ hl_status etab_set_heir(etab *t, uint64_t caller, tslice heir,
   t->heir = h;
   t->heir_data = d;
   pthread_mutex_unlock(&t->meta);
-  return store_meta(t, e);
+  return edur_meta(t, e);
 }
 
 /* Tells `to` it owns the table now: {"ETS-TRANSFER", tab, from, data}. */
@@ -799,7 +799,7 @@ void etab_owner_exit(etab *t, uint64_t dying) {
     atomic_store(&t->owner, 0);   /* the node keeps it until claimed */
   } else {
     etab_close(t);
-    store_owner_gone(t);   /* gone, unless the whole node is stopping */
+    edur_owner_gone(t);   /* gone, unless the whole node is stopping */
     node_remove_table(t->node, t);
   }
   if (p != NULL) proc_unref(p);

@@ -1,6 +1,6 @@
 /*
 ** etab_impl.h — what the parts of the table layer share among themselves
-** (etab.c, eupdate.c, escan.c); not for the rest of the engine.
+** (etab.c, eupdate.c, escan.c, edurable.c); not for the rest of the engine.
 */
 #ifndef HL_ETAB_IMPL_H
 #define HL_ETAB_IMPL_H

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "etab_impl.h"
-#include "store.h"
+#include "edurable.h"
 #include "term.h"
 
 /* out = obj with the bytes [elem, elem+elen) replaced by val. */
@@ -171,7 +171,7 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
   eobj **link;
   eobj *old;
   buf a, b, *cur = &a, *spare = &b;
-  stxn tx;
+  edur_txn tx;
   int logged, unchanged = 0;
   *found = 0;
   if (etab_check_write(t, caller, e) != HL_OK) return e->code;
@@ -203,9 +203,9 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
   if (e->code == HL_OK && put_back(t, link, old, cur, e) == HL_OK) *found = 1;
 done:
   logged = t->disk != NULL && *found && !unchanged && e->code == HL_OK;
-  if (logged) stxn_seal_key(&tx, t, k.p, k.len, k.hash);
+  if (logged) edur_seal_key(&tx, t, k.p, k.len, k.hash);
   etab_unlock_key(t, k.hash);
-  if (logged) stxn_write(&tx, e);
+  if (logged) edur_write(&tx, e);
   buf_free(&a);
   buf_free(&b);
   return e->code;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "edurable.h"
 #include "lbind.h"
 #include "lcall.h"
 #include "lhandle.h"
@@ -60,7 +61,7 @@ static void kv_begin(kvcall *c, lua_State *L, const char *fname) {
   if (lua_type(L, 1) != LUA_TSTRING)
     luaL_error(L, "heirloom.%s: ns must be a string (got %s)", fname, luaL_typename(L, 1));
   c->ns = lua_tolstring(L, 1, &c->nslen);
-  c->s = store_of(c->b->node, &c->e);
+  c->s = edur_store(c->b->node, &c->e);
   if (c->s == NULL) luaL_error(L, "heirloom.%s: %s", fname, c->e.msg);
   c->buf = lbind_borrow(L, c->b, fname);
 }
@@ -159,7 +160,7 @@ static int kv_list(lua_State *L) {
 ** one (made now if need be) and whether it is temporary. */
 static int kv_dir(lua_State *L) {
   lbind *b = lbind_running(L, "store.dir");
-  const char *dir = store_dir(b->node);
+  const char *dir = edur_dir(b->node);
   hl_err e;
   if (dir != NULL || !lua_toboolean(L, 1)) {
     if (dir == NULL) lua_pushnil(L);
@@ -167,8 +168,8 @@ static int kv_dir(lua_State *L) {
     return 1;
   }
   err_clear(&e);
-  if (store_of(b->node, &e) == NULL) return luaL_error(L, "heirloom.store.dir: %s", e.msg);
-  lua_pushstring(L, store_path(b->node));
+  if (edur_store(b->node, &e) == NULL) return luaL_error(L, "heirloom.store.dir: %s", e.msg);
+  lua_pushstring(L, edur_path(b->node));
   lua_pushboolean(L, 1);
   return 2;
 }

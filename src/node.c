@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edurable.h"
 #include "etab.h"
 #include "node.h"
 #include "proc.h"
@@ -131,7 +132,7 @@ void node_stop(node *n) {
     etab_unref(list[i]);
   }
   free(list);
-  store_close(n);            /* durable tables keep their records */
+  edur_close(n);             /* durable tables keep their records */
   node_unref(n);
 }
 

@@ -1,6 +1,7 @@
 /*
 ** srepair.c — repairing a damaged store (`heirloom repair DIR`,
-** hl.store.repair, hl_store_repair), and an honest account of it.
+** hl.store.repair, hl_store_repair in capi.c), and an honest account of
+** it.
 **
 ** The order is the least lossy first. LevelDB's files are checked on
 ** their own (ldbfile.h); a damaged log is rewritten with its intact
@@ -368,10 +369,10 @@ static hl_status walk(repair *r, char letter, visit_fn fn, leveldb_writebatch_t 
 
 static void visit_meta(repair *r, const char *key, size_t klen, const char *val, size_t vlen,
                        leveldb_writebatch_t *wb) {
-  char *name;
+  smeta m;
   tcount *t;
   if (klen != 9) return;
-  if (!store_meta_name((const unsigned char *)val, vlen, &name)) {
+  if (!store_meta_decode((const unsigned char *)val, vlen, &m)) {
     leveldb_writebatch_delete(wb, key, klen);
     say(&r->actions, "the metadata of the table with store id %llu does not decode: removed "
         "(its objects stay in the store, unused)",
@@ -379,8 +380,8 @@ static void visit_meta(repair *r, const char *key, size_t klen, const char *val,
     r->may_have_lost = r->known_loss = 1;
     return;
   }
-  if ((t = add_table(r, store_get_u64((const unsigned char *)key + 1))) == NULL) free(name);
-  else t->name = name;
+  if ((t = add_table(r, store_get_u64((const unsigned char *)key + 1))) == NULL) free(m.name);
+  else t->name = m.name;
 }
 
 static void visit_object(repair *r, const char *key, size_t klen, const char *val,
@@ -731,24 +732,4 @@ hl_status store_repair(const char *dir, buf *out, hl_err *e) {
   repair_free(&r);
   sdir_unlock(lockfd);   /* last: LevelDB's files are closed */
   return e->code;
-}
-
-hl_status hl_store_repair(const char *dir, hl_buf *report) {
-  hl_err e;
-  buf out;
-  err_clear(&e);
-  if (dir == NULL || dir[0] == '\0') {
-    err_set(&e, HL_EBADARG, "hl_store_repair: dir must be a non-empty path");
-    return err_publish(&e);
-  }
-  buf_init(&out);
-  if (store_repair(dir, &out, &e) == HL_OK && report != NULL)
-    hl_buf_append(report, out.p, out.n);
-  buf_free(&out);
-  if (e.code != HL_OK) {
-    char msg[sizeof e.msg];
-    memcpy(msg, e.msg, sizeof msg);
-    err_set(&e, e.code, "hl_store_repair: %s", msg);
-  }
-  return err_publish(&e);
 }

@@ -4,19 +4,17 @@
 ** so that its report can say "4000 objects at the last stop, 3999 now".
 **
 ** The counts are taken as each durable table closes at stop, under all of
-** its locks, after which nothing can change it; the record is written
-** once every batch of every table is in the store, and only when no write
-** failed (a failed write leaves the store behind memory). Then the
-** memtable goes to a table file, so that a store stopped in order keeps
-** nothing in its log.
+** its locks, after which nothing can change it: the table layer hands
+** them over (stab_closed). The record is written once every batch of
+** every table is in the store, and only when no write failed (a failed
+** write leaves the store behind memory). Then the memtable goes to a
+** table file, so that a store stopped in order keeps nothing in its log.
 */
 #include <leveldb/c.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "etab.h"
-#include "etab_impl.h"
 #include "store_impl.h"
 #include "term.h"
 
@@ -36,30 +34,17 @@ static int closed_has(const buf *closed, uint64_t sid) {
   return 0;
 }
 
-void store_closed(etab *t, size_t objects) {
-  stab *d = t->disk;
-  store *s;
-  int stopping;
-  buf name;
-  uint32_t namelen;
-  if (d == NULL) return;
-  pthread_mutex_lock(&t->node->lock);
-  stopping = t->node->stopped;
-  pthread_mutex_unlock(&t->node->lock);
-  if (!stopping) return;
-  s = d->s;
-  buf_init(&name);
-  etab_meta(t, &name, NULL, NULL);
-  namelen = buf_ok(&name) ? (uint32_t)(name.n - 1) : 0;
+void stab_closed(stab *d, const char *name, size_t objects) {
+  store *s = d->s;
+  uint32_t namelen = (uint32_t)strlen(name);
   pthread_mutex_lock(&s->lock);
   if (!closed_has(&s->closed, d->sid)) {   /* the first close counts */
     store_put_u64(&s->closed, d->sid);
     store_put_u64(&s->closed, objects);
     buf_put(&s->closed, &namelen, 4);
-    buf_put(&s->closed, name.p, namelen);
+    buf_put(&s->closed, name, namelen);
   }
   pthread_mutex_unlock(&s->lock);
-  buf_free(&name);
 }
 
 static uint64_t count_records(store *s) {

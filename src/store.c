@@ -1,13 +1,15 @@
 /*
-** store.c — a node's LevelDB store: opening and closing it, the periodic
-** flusher, the writes of durable tables, and hl.store's records. Loading
-** the tables back at start is in sload.c; the key layout is in store.h.
+** store.c — a LevelDB store: opening and closing it, the periodic
+** flusher, the helpers of the store layer, and hl.store's records. The
+** durable tables' links and write batches are in stab.c, reading a store
+** back at start in sload.c; the key layout is in store.h.
 **
 ** A store is opened with LevelDB's checks on (paranoid_checks, and every
 ** read verifies its block's checksum), never made over a directory that
 ** holds one (sdir.h), and refused when damaged, naming the damaged file:
 ** durable data is never lost in silence. `heirloom repair` (srepair.c)
-** is the one way past damage.
+** is the one way past damage. It sees bytes only: no table, node or
+** process is known here.
 */
 #include <dlfcn.h>
 #include <leveldb/c.h>
@@ -19,8 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "etab.h"
-#include "etab_impl.h"
 #include "sdir.h"
 #include "store_impl.h"
 #include "term.h"
@@ -177,7 +177,7 @@ static void store_discard(store *s) {
   free(s);
 }
 
-store *store_new(const char *dir, int temp, int sync, hl_err *e) {
+static store *store_make(const char *dir, int temp, int sync, hl_err *e) {
   store *s = calloc(1, sizeof *s);
   char *lerr = NULL;
   int fresh = 1, marked = 1;
@@ -257,58 +257,33 @@ void store_free(store *s) {
   free(s);
 }
 
-void store_close(node *n) {
-  store *s;
-  pthread_mutex_lock(&n->lock);
-  s = n->store;
-  n->store = NULL;
-  pthread_mutex_unlock(&n->lock);
-  store_free(s);
+store *store_new(const char *dir, int sync, hl_err *e) {
+  return store_make(dir, 0, sync, e);
 }
 
-store *store_of(node *n, hl_err *e) {
-  store *s;
-  pthread_mutex_lock(&n->lock);
-  if (n->store == NULL && !n->stopped) {
-    /* No data_dir: a directory of this node's own, gone at stop, so that
-    ** no two nodes ever share hl.store's records by accident. */
-    char dir[] = "/tmp/heirloom-store-XXXXXX";
-    const char *tmp = getenv("TMPDIR");
-    char path[4096];
-    if (tmp != NULL && tmp[0] != '\0' &&
-        (size_t)snprintf(path, sizeof path, "%s/heirloom-store-XXXXXX", tmp) < sizeof path) {
-      if (mkdtemp(path) != NULL) n->store = store_new(path, 1, HL_SYNC_NONE, e);
-      else err_set(e, HL_ESTORE, "cannot make a temporary directory in '%s'", tmp);
-    } else if (mkdtemp(dir) != NULL) {
-      n->store = store_new(dir, 1, HL_SYNC_NONE, e);
-    } else {
-      err_set(e, HL_ESTORE, "cannot make a temporary directory in /tmp");
-    }
-  } else if (n->store == NULL) {
-    err_set(e, HL_ECLOSED, "the node has stopped");
+/* No data_dir: a directory of the node's own, gone at stop, so that no
+** two nodes ever share hl.store's records by accident. */
+store *store_new_temp(hl_err *e) {
+  char dir[] = "/tmp/heirloom-store-XXXXXX";
+  const char *tmp = getenv("TMPDIR");
+  char path[4096];
+  if (tmp != NULL && tmp[0] != '\0' &&
+      (size_t)snprintf(path, sizeof path, "%s/heirloom-store-XXXXXX", tmp) < sizeof path) {
+    if (mkdtemp(path) != NULL) return store_make(path, 1, HL_SYNC_NONE, e);
+    err_set(e, HL_ESTORE, "cannot make a temporary directory in '%s'", tmp);
+    return NULL;
   }
-  s = n->store;
-  pthread_mutex_unlock(&n->lock);
-  return s;
+  if (mkdtemp(dir) != NULL) return store_make(dir, 1, HL_SYNC_NONE, e);
+  err_set(e, HL_ESTORE, "cannot make a temporary directory in /tmp");
+  return NULL;
 }
 
-/* n's store, read under the node's lock (hl.store may be making one). */
-static store *node_store(node *n) {
-  store *s;
-  pthread_mutex_lock(&n->lock);
-  s = n->store;
-  pthread_mutex_unlock(&n->lock);
-  return s;
+int store_is_temp(const store *s) {
+  return s->temp;
 }
 
-const char *store_dir(node *n) {
-  store *s = node_store(n);
-  return s != NULL && !s->temp ? s->dir : NULL;
-}
-
-const char *store_path(node *n) {
-  store *s = node_store(n);
-  return s != NULL ? s->dir : NULL;
+const char *store_dirname(const store *s) {
+  return s->dir;
 }
 
 int store_sync_ok(int sync) {
@@ -317,7 +292,7 @@ int store_sync_ok(int sync) {
 
 /* ---- writing ---- */
 
-/* Writes a batch with t's sync mode. */
+/* Writes a batch with a table's sync mode. */
 hl_status store_write(store *s, int sync, leveldb_writebatch_t *wb, hl_err *e) {
   char *lerr = NULL;
   leveldb_write(s->db, sync == HL_SYNC_ALWAYS ? s->wsync : s->wnosync, wb, &lerr);
@@ -327,149 +302,6 @@ hl_status store_write(store *s, int sync, leveldb_writebatch_t *wb, hl_err *e) {
   }
   if (sync > 0) atomic_store(&s->dirty, 1);
   return HL_OK;
-}
-
-/* The record of one key as it is in memory now, into the batch: its
-** objects, or a delete when none is left. */
-static void put_key_state(etab *t, leveldb_writebatch_t *wb, buf *k, buf *v,
-                          const unsigned char *key, size_t klen, uint64_t hash) {
-  eobj **link;
-  eobj *o = etab_find(t, hash, key, klen, &link);
-  store_table_key(k, 'D', t->disk->sid);
-  buf_put(k, key, klen);
-  if (!buf_ok(k)) return;
-  if (o == NULL) {
-    leveldb_writebatch_delete(wb, (const char *)k->p, k->n);
-  } else if (etab_same_key_next(t, o) == NULL) {
-    leveldb_writebatch_put(wb, (const char *)k->p, k->n, (const char *)o->data, o->len);
-  } else {                               /* a bag's group, in order */
-    buf_reset(v);
-    for (; o != NULL; o = etab_same_key_next(t, o)) buf_put(v, o->data, o->len);
-    if (buf_ok(v)) leveldb_writebatch_put(wb, (const char *)k->p, k->n, (const char *)v->p, v->n);
-  }
-}
-
-void stxn_begin(stxn *x, etab *t) {
-  x->t = t;
-  x->nkeys = 0;
-  x->wb = NULL;
-  x->sealed = 0;
-  err_clear(&x->err);
-  buf_init(&x->keys);
-}
-
-void stxn_touch(stxn *x, const unsigned char *key, size_t klen, uint64_t hash) {
-  unsigned char *p = buf_grab(&x->keys, 12);
-  if (p == NULL) return;
-  memcpy(p, &hash, 8);
-  p[8] = (unsigned char)(klen >> 24);
-  p[9] = (unsigned char)(klen >> 16);
-  p[10] = (unsigned char)(klen >> 8);
-  p[11] = (unsigned char)klen;
-  buf_put(&x->keys, key, klen);
-  x->nkeys++;
-}
-
-static eobj *touch_one(eobj *o, void *ud) {
-  stxn_touch(ud, eobj_key(o), o->klen, o->hash);
-  return o;
-}
-
-void stxn_touch_all(stxn *x) {
-  etab *t = x->t;
-  if (etab_is_ordered(t)) oset_rewrite(&t->store.o, touch_one, x);
-  else
-    for (unsigned s = 0; s < HTAB_STRIPES; s++) htab_rewrite(&t->store.h, s, touch_one, x);
-}
-
-/* Takes the next ticket: the batch is written after every earlier one. */
-static void take_ticket(stxn *x) {
-  x->ticket = atomic_fetch_add(&x->t->disk->next_ticket, 1);
-  x->sealed = 1;
-}
-
-void stxn_seal(stxn *x) {
-  buf k, v;
-  size_t at = 0;
-  if (x->nkeys == 0) return;
-  if (!buf_ok(&x->keys)) {
-    err_set(&x->err, HL_ENOMEM, "out of memory (the change stands in memory, not stored)");
-    return;
-  }
-  x->wb = leveldb_writebatch_create();
-  buf_init(&k);
-  buf_init(&v);
-  while (at < x->keys.n) {
-    const unsigned char *p = x->keys.p + at;
-    uint64_t hash;
-    size_t klen = (size_t)p[8] << 24 | (size_t)p[9] << 16 | (size_t)p[10] << 8 | p[11];
-    memcpy(&hash, p, 8);
-    put_key_state(x->t, x->wb, &k, &v, p + 12, klen, hash);
-    at += 12 + klen;
-  }
-  if (!buf_ok(&k) || !buf_ok(&v))
-    err_set(&x->err, HL_ENOMEM, "out of memory (the change stands in memory, not stored)");
-  buf_free(&k);
-  buf_free(&v);
-  take_ticket(x);   /* even failed: its turn must pass */
-}
-
-void stxn_seal_key(stxn *x, etab *t, const unsigned char *key, size_t klen, uint64_t hash) {
-  buf k, v;
-  unsigned char small[256];
-  stxn_begin(x, t);
-  buf_init(&k);
-  buf_init(&v);
-  if (klen + 9 <= sizeof small) {        /* no allocation for the usual key */
-    k.p = small;
-    k.cap = sizeof small;
-  }
-  x->wb = leveldb_writebatch_create();
-  put_key_state(t, x->wb, &k, &v, key, klen, hash);
-  if (!buf_ok(&k) || !buf_ok(&v))
-    err_set(&x->err, HL_ENOMEM, "out of memory (the change stands in memory, not stored)");
-  if (k.p != small) buf_free(&k);
-  buf_free(&v);
-  take_ticket(x);
-}
-
-hl_status stxn_write(stxn *x, hl_err *e) {
-  stab *d = x->t->disk;
-  if (x->sealed) {
-    pthread_mutex_lock(&d->qlock);
-    while (d->serving != x->ticket) pthread_cond_wait(&d->qcond, &d->qlock);
-    pthread_mutex_unlock(&d->qlock);
-    if (x->err.code == HL_OK) store_write(d->s, d->sync, x->wb, &x->err);
-    else atomic_store(&d->s->failed, 1);   /* memory changed, the store did not */
-    pthread_mutex_lock(&d->qlock);
-    d->serving++;
-    pthread_cond_broadcast(&d->qcond);
-    pthread_mutex_unlock(&d->qlock);
-  }
-  if (x->wb != NULL) leveldb_writebatch_destroy(x->wb);
-  buf_free(&x->keys);
-  if (x->err.code != HL_OK && e->code == HL_OK) *e = x->err;
-  return e->code;
-}
-
-void store_quiesce(etab *t) {
-  stab *d = t->disk;
-  if (d == NULL) return;
-  pthread_mutex_lock(&d->qlock);
-  while (d->serving != atomic_load(&d->next_ticket)) pthread_cond_wait(&d->qcond, &d->qlock);
-  pthread_mutex_unlock(&d->qlock);
-}
-
-stab *store_link_new(store *s, uint64_t sid, int sync) {
-  stab *d = calloc(1, sizeof *d);
-  if (d == NULL) return NULL;
-  d->s = s;
-  d->sid = sid;
-  d->sync = sync;
-  atomic_init(&d->next_ticket, 0);
-  pthread_mutex_init(&d->qlock, NULL);
-  pthread_cond_init(&d->qcond, NULL);
-  return d;
 }
 
 leveldb_iterator_t *store_seek_prefix(store *s, const buf *prefix) {
@@ -508,71 +340,6 @@ hl_status store_delete_prefix(store *s, const buf *prefix, size_t chunk, int syn
   return e->code;
 }
 
-/* ---- tables ---- */
-
-hl_status store_attach(etab *t, int sync, hl_err *e) {
-  store *s = node_store(t->node);
-  stab *d;
-  leveldb_writebatch_t *wb;
-  buf k, v;
-  if (s == NULL || s->temp)
-    return err_set(e, HL_EBADARG, "durable tables need a node started with data_dir");
-  if (sync != HL_SYNC_DEFAULT && !store_sync_ok(sync))
-    return err_set(e, HL_EBADARG, "sync must be \"none\", \"always\" or 1 to 3600000 ms");
-  if ((d = store_link_new(s, 0, sync != HL_SYNC_DEFAULT ? sync : s->sync)) == NULL)
-    return err_set(e, HL_ENOMEM, "out of memory");
-  d->explicit_sync = sync != HL_SYNC_DEFAULT;
-  pthread_mutex_lock(&s->lock);
-  d->sid = s->next_sid++;
-  buf_init(&k);
-  buf_init(&v);
-  wb = leveldb_writebatch_create();
-  buf_putc(&k, 'N');
-  term_put_int(&v, (int64_t)s->next_sid);
-  if (buf_ok(&k) && buf_ok(&v))
-    leveldb_writebatch_put(wb, (const char *)k.p, k.n, (const char *)v.p, v.n);
-  t->disk = d;
-  store_encode_meta(t, &v);
-  store_table_key(&k, 'M', d->sid);
-  if (!buf_ok(&k) || !buf_ok(&v)) err_set(e, HL_ENOMEM, "out of memory");
-  else {
-    leveldb_writebatch_put(wb, (const char *)k.p, k.n, (const char *)v.p, v.n);
-    store_write(s, d->sync, wb, e);
-  }
-  pthread_mutex_unlock(&s->lock);
-  leveldb_writebatch_destroy(wb);
-  buf_free(&k);
-  buf_free(&v);
-  if (e->code != HL_OK) {
-    store_detach(t);
-    return e->code;
-  }
-  t->durable = 1;
-  if (d->sync > 0) store_want_period(s, d->sync);
-  return HL_OK;
-}
-
-hl_status store_meta(etab *t, hl_err *e) {
-  buf k, v;
-  char *lerr = NULL;
-  stab *d = t->disk;
-  if (d == NULL) return HL_OK;
-  buf_init(&k);
-  buf_init(&v);
-  store_encode_meta(t, &v);
-  store_table_key(&k, 'M', d->sid);
-  if (!buf_ok(&k) || !buf_ok(&v)) err_set(e, HL_ENOMEM, "out of memory");
-  else {
-    leveldb_put(d->s->db, d->sync == HL_SYNC_ALWAYS ? d->s->wsync : d->s->wnosync,
-                (const char *)k.p, k.n, (const char *)v.p, v.n, &lerr);
-    if (lerr != NULL) store_fail(e, "the durable store failed", lerr);
-    else if (d->sync > 0) atomic_store(&d->s->dirty, 1);
-  }
-  buf_free(&k);
-  buf_free(&v);
-  return e->code;
-}
-
 /* A dropped table's records go in three steps, each one safe to stop
 ** after: its metadata goes with a marker "X" in one batch (it is gone for
 ** any later open), then its objects in chunks, then the marker. An open
@@ -597,38 +364,6 @@ hl_status store_drop_sid(store *s, uint64_t sid, int sync, hl_err *e) {
   leveldb_writebatch_destroy(wb);
   buf_free(&k);
   return e->code;
-}
-
-void store_drop(etab *t) {
-  hl_err e;
-  stab *d = t->disk;
-  if (d == NULL) return;
-  store_quiesce(t);   /* no write of the table may land after its removal */
-  err_clear(&e);
-  if (store_drop_sid(d->s, d->sid, d->sync, &e) != HL_OK) {
-    char text[sizeof e.msg + 64];
-    snprintf(text, sizeof text, "dropping durable table %llu: %s",
-             (unsigned long long)t->id, e.msg);
-    logger_report(&t->node->log, text);
-  }
-}
-
-void store_owner_gone(etab *t) {
-  int stopping;
-  if (t->disk == NULL) return;
-  pthread_mutex_lock(&t->node->lock);
-  stopping = t->node->stopped;
-  pthread_mutex_unlock(&t->node->lock);
-  if (!stopping) store_drop(t);
-}
-
-void store_detach(etab *t) {
-  stab *d = t->disk;
-  if (d == NULL) return;
-  pthread_mutex_destroy(&d->qlock);
-  pthread_cond_destroy(&d->qcond);
-  free(d);
-  t->disk = NULL;
 }
 
 /* ---- hl.store ---- */

@@ -1,11 +1,17 @@
 /*
-** store.h — a node's LevelDB store: durable tables and the key-value
-** records of hl.store (docs/durability.md).
+** store.h — a LevelDB store: the records of durable tables, handed to it
+** as bytes, and the key-value records of hl.store (docs/durability.md).
+**
+** The store layer sees bytes, not tables: it never reads a table's
+** memory, and knows nothing of nodes or processes. The durable tables
+** (edurable.h) tell it what to write — a key's objects as term bytes, or
+** its removal — and get back what it holds through functions they pass
+** in when a store is loaded.
 **
 ** Key layout (every number big-endian, so LevelDB's bytewise order groups
 ** the records of a table together and sorts them as the table does):
 **   "N"                        the next durable-table id (an int term)
-**   "M" sid                    a table's metadata (a map term)
+**   "M" sid                    a table's metadata (store_meta_encode)
 **   "D" sid key                a key's objects: the object term (set,
 **                              ordered_set), or the terms of every object
 **                              under the key one after another (bags)
@@ -13,17 +19,17 @@
 **                              deleted (finished at the next open)
 **   "S" ns key                 hl.store: ns and key as terms, value a term
 **   "Y"                        the marker a periodic flush syncs
+**   "Z"                        the stop record (store_impl.h)
 ** sid is a table's store id: 8 bytes, stable across restarts (the
 ** in-memory table id is not).
 **
-** A write to a durable table records the state each touched key is left
-** in, read from memory while the key's write lock is still held, as one
-** LevelDB write batch, and takes a ticket there (an atomic counter of the
-** table). After the locks are released, batches are written in ticket
-** order: two changes of one key were ticketed in the order memory applied
-** them, so the store sees them in that order too. No LevelDB call is made
-** under a table lock (a sync = "always" write does not block readers
-** while it syncs, and a change under all 64 stripe locks takes no 65th).
+** What it promises a durable table: each change is one write batch,
+** built while the change's key locks are held and given a ticket there
+** (an atomic counter of the table's link). Batches are written with no
+** lock of the table held, in ticket order: two changes of one key were
+** ticketed in the order memory applied them, so the store sees them in
+** that order too, and a crash keeps a prefix of them. No LevelDB call
+** is made while a batch is built, only when it is written.
 */
 #ifndef HL_STORE_H
 #define HL_STORE_H
@@ -37,8 +43,72 @@
 #include "err.h"
 
 typedef struct store store;
-typedef struct etab etab;
-typedef struct hl_node node;
+
+/* ---- a store ---- */
+
+/* Opens (creating if missing) the store in dir, a node's data_dir; sync
+** is the default of its durable tables. Damage refuses it, naming the
+** damaged file. NULL with e set on failure. */
+store *store_new(const char *dir, int sync, hl_err *e);
+/* A store in a private temporary directory (hl.store with no data_dir),
+** removed by store_free. */
+store *store_new_temp(hl_err *e);
+/* Closes s: an orderly stop syncs and writes the stop record first. */
+void store_free(store *s);
+int store_is_temp(const store *s);
+const char *store_dirname(const store *s);
+/* Checks a sync value: none (0), always (-1) or 1..3600000 ms. */
+int store_sync_ok(int sync);
+
+/* ---- loading ---- */
+
+/* For each durable table: its store id and metadata record. */
+typedef hl_status (*store_table_fn)(void *ud, uint64_t sid, const unsigned char *meta,
+                                    size_t len, hl_err *e);
+/* For each key of a table, in key order: its record's value. */
+typedef hl_status (*store_record_fn)(void *ud, const unsigned char *val, size_t len,
+                                     hl_err *e);
+
+/* Reads a store back at start: finishes the drops an earlier run left
+** half done, then gives each table to fn in store-id order. Once every
+** table was loaded, the stop record goes (the store may now change). A
+** failure of fn stops it; damage read on the way sets e. */
+hl_status store_load(store *s, store_table_fn fn, void *ud, hl_err *e);
+/* Gives each record of table sid to fn, stopping at fn's failure. */
+hl_status store_each_record(store *s, uint64_t sid, store_record_fn fn, void *ud,
+                            hl_err *e);
+/* The number of records (keys) of table sid. */
+size_t store_count_records(store *s, uint64_t sid);
+
+/* ---- a table's metadata record ----
+** {version, name, type, access, named, keypos, custody, sync, heir,
+**  heir_data}: keypos an index or the field's string; sync nil for the
+** node's default; heir a registered name or nil. */
+typedef struct smeta {
+  char *name;                     /* decoded: allocated, the caller frees */
+  hl_table_type type;
+  hl_access access;
+  int named, custody;
+  uint32_t keyindex;              /* the key's position; 0 when keyfield */
+  const unsigned char *keyfield;  /* the key's field (a string term), or NULL */
+  size_t keyfieldlen;
+  int sync;                       /* HL_SYNC_DEFAULT: the node's (nil) */
+  const unsigned char *heir;      /* a name (a string term), or NULL */
+  size_t heirlen;
+  const unsigned char *heir_data; /* any term, or NULL (nil) */
+  size_t heir_datalen;
+} smeta;
+
+/* m->name NULL: out->oom is set. */
+void store_meta_encode(const smeta *m, buf *out);
+/* 1 when a start would load the record (m's pointers then point into p,
+** but m->name is allocated); 0 when it would refuse it. */
+int store_meta_decode(const unsigned char *p, size_t len, smeta *m);
+/* The objects in one "D" record's value (a bag's are several); 0 when it
+** does not decode. */
+size_t store_value_objects(const unsigned char *p, size_t len);
+
+/* ---- a durable table's link ---- */
 
 /* A durable table's link to the store (etab.disk). */
 typedef struct stab {
@@ -52,66 +122,57 @@ typedef struct stab {
   uint64_t serving;                   /* the ticket whose batch goes next */
 } stab;
 
-/* Opens (creating if missing) the store at cfg's data_dir, loads every
-** durable table into custody, and sets n->store. */
-hl_status store_open(node *n, const hl_config *cfg, hl_err *e);
-/* At node stop, after every table was closed. */
-void store_close(node *n);
-/* n's store for hl.store: the data_dir's, or a private temporary one made
-** on first use and removed at stop. NULL with e set on failure. */
-store *store_of(node *n, hl_err *e);
-/* The data directory, or NULL when the node has none. */
-const char *store_dir(node *n);
-/* The store's directory, temporary or not (NULL when none is open). */
-const char *store_path(node *n);
+/* A loaded table's link (sync may be HL_SYNC_DEFAULT). NULL on out of
+** memory. */
+stab *stab_new(store *s, uint64_t sid, int sync);
+/* A new table: a new store id, and its metadata record written with the
+** table counter in one batch. NULL with e set on failure. */
+stab *stab_create(store *s, int sync, const unsigned char *meta, size_t len, hl_err *e);
+/* Rewrites the metadata record (after a rename or setopts). */
+hl_status stab_put_meta(stab *d, const unsigned char *meta, size_t len, hl_err *e);
+/* Waits until every ticket taken so far is written. */
+void stab_quiesce(stab *d);
+/* Removes the table's records, once its writes under way are in. */
+hl_status stab_drop(stab *d, hl_err *e);
+/* At an orderly stop, the table closed holding `objects`: the count the
+** stop record keeps (the first close of a table counts). */
+void stab_closed(stab *d, const char *name, size_t objects);
+void stab_free(stab *d);
 
-/* Makes t durable: a new store id and its metadata record. */
-hl_status store_attach(etab *t, int sync, hl_err *e);
-/* Rewrites t's metadata (after a rename or setopts). */
-hl_status store_meta(etab *t, hl_err *e);
-/* Removes t's records (drop, or its owner's exit without heir). */
-void store_drop(etab *t);
-/* t's owner exited with no heir and no custody: the table is gone, and so
-** are its records, unless the node is stopping (then every process exits,
-** and the tables must come back at the next start). */
-void store_owner_gone(etab *t);
-/* A new link of t to s (zeroed tickets). NULL on out of memory. */
-stab *store_link_new(store *s, uint64_t sid, int sync);
-/* t closed with `objects` in it (etab_close): at an orderly stop, the
-** count the stop record keeps (store_impl.h). */
-void store_closed(etab *t, size_t objects);
-/* Frees t's link (the table is being freed). */
-void store_detach(etab *t);
-/* Checks a sync value: none (0), always (-1) or 1..3600000 ms. */
-int store_sync_ok(int sync);
-
-/* A write batch in the making: the keys an operation touches. */
-typedef struct stxn {
-  etab *t;
-  buf keys;          /* (hash u64, len u32, bytes) one after another */
-  size_t nkeys;
-  void *wb;          /* the sealed batch (leveldb_writebatch_t) */
+/* ---- a change's write batch ----
+** Built under the change's key locks: sbatch_begin, then sbatch_put or
+** sbatch_delete for each key it touched, then sbatch_seal, which takes
+** the ticket. After the locks are released, sbatch_write writes it in
+** its turn. A sealed batch must be written (even a failed one: its turn
+** must pass). */
+typedef struct sbatch {
+  stab *d;
+  void *wb;                   /* leveldb_writebatch_t, made on first use */
+  unsigned char key[256];     /* the record's key, when it fits */
+  buf bigkey;                 /* when it does not */
   uint64_t ticket;
-  int sealed;        /* 1: holds a ticket: stxn_write must take its turn */
-  hl_err err;        /* a failure while sealing */
-} stxn;
+  int sealed;                 /* holds a ticket: sbatch_write must take its turn */
+  hl_err err;                 /* a failure while building */
+} sbatch;
 
-/* Under the keys' write locks: */
-void stxn_begin(stxn *x, etab *t);
-void stxn_touch(stxn *x, const unsigned char *key, size_t klen, uint64_t hash);
-void stxn_touch_all(stxn *x);              /* every object's key (every lock held) */
-void stxn_seal(stxn *x);                   /* the touched keys' state now, a ticket */
-void stxn_seal_key(stxn *x, etab *t, const unsigned char *key, size_t klen,
-                   uint64_t hash);         /* begin, touch and seal one key */
-/* With no table lock held: writes the batch in its turn, frees x. e gets
-** a failure (unless it already holds one). */
-hl_status stxn_write(stxn *x, hl_err *e);
-/* Waits until every ticket taken so far is written (t is closed). */
-void store_quiesce(etab *t);
+void sbatch_begin(sbatch *b, stab *d);
+/* The key's objects now are val (the object, or a bag's objects one
+** after another). */
+void sbatch_put(sbatch *b, const unsigned char *key, size_t klen, const unsigned char *val,
+                size_t vlen);
+/* The key has no object left. */
+void sbatch_delete(sbatch *b, const unsigned char *key, size_t klen);
+/* The change stands in memory but cannot be stored (out of memory). */
+void sbatch_lost(sbatch *b);
+void sbatch_seal(sbatch *b);
+/* With no table lock held: writes the batch in its turn (if sealed) and
+** frees it. e gets a failure (unless it already holds one). */
+hl_status sbatch_write(sbatch *b, hl_err *e);
 
-/* hl.store: values under (ns, key), each a term. get appends to out;
-** HL_ENOTFOUND when missing. list appends (key, value) term pairs in key
-** order and gives their number. */
+/* ---- hl.store ----
+** Values under (ns, key), each a term. get appends to out; HL_ENOTFOUND
+** when missing. list appends (key, value) term pairs in key order and
+** gives their number. */
 hl_status store_kv_put(store *s, const char *ns, size_t nslen, const unsigned char *key,
                        size_t klen, const unsigned char *val, size_t vlen, hl_err *e);
 hl_status store_kv_get(store *s, const char *ns, size_t nslen, const unsigned char *key,

@@ -1,6 +1,6 @@
 /*
-** store_impl.h — what store.c and sload.c share; not for the rest of the
-** engine.
+** store_impl.h — what the files of the store layer share (store.c,
+** sload.c, sstop.c, srepair.c); not for the rest of the engine.
 */
 #ifndef HL_STORE_IMPL_H
 #define HL_STORE_IMPL_H
@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "node.h"
 #include "store.h"
 
 struct store {
@@ -34,8 +33,6 @@ struct store {
   atomic_int dirty;           /* written since the last sync */
 };
 
-store *store_new(const char *dir, int temp, int sync, hl_err *e);
-void store_free(store *s);
 void store_want_period(store *s, int ms);
 
 void store_put_u64(buf *b, uint64_t v);
@@ -55,12 +52,6 @@ const char *store_prefix_key(leveldb_iterator_t *it, const buf *prefix, size_t *
 hl_status store_delete_prefix(store *s, const buf *prefix, size_t chunk, int sync,
                               leveldb_writebatch_t *first, hl_err *e);
 hl_status store_drop_sid(store *s, uint64_t sid, int sync, hl_err *e);
-
-/* A table's metadata record (sload.c). */
-void store_encode_meta(etab *t, buf *out);
-/* 1 with the table's name (allocated) when a start would load the
-** metadata record p; 0 when it would refuse it. */
-int store_meta_name(const unsigned char *p, size_t len, char **name);
 
 /* The stop record (sstop.c): key "Z", value {1, time, {{sid, name,
 ** objects}...}, hl.store records}. Written at an orderly stop, deleted
@@ -88,8 +79,5 @@ hl_status sstop_forget(store *s, hl_err *e);
 /* Reads the record (z->found = 0 when there is none). */
 hl_status sstop_read(leveldb_t *db, leveldb_readoptions_t *ro, sstop *z, hl_err *e);
 void sstop_free(sstop *z);
-/* The objects in one "D" record's value (a bag's are several); 0 when it
-** does not decode. */
-size_t store_value_objects(const unsigned char *p, size_t len);
 
 #endif
