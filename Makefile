@@ -32,6 +32,8 @@ TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_s
 CORE += supervisor
 BIND += lsupervisor
 TESTS += test_supervisor
+# kill, preemption and stop (issue 10)
+TESTS += test_stop
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
