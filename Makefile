@@ -24,7 +24,7 @@ LDFLAGS = $(SAN)
 LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 
 CORE = buf codecache term err eobj htab oset etab eupdate escan node mspec mspec_run logger alias ptab proc spool scheduler capi store sload tabfile
-BIND = lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore
+BIND = lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
 TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner

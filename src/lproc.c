@@ -42,6 +42,7 @@ static proc *me(lua_State *L, const char *fname, lbind **bp) {
   lbind *b = bind_of(L);
   if (b == NULL || b->node == NULL)
     luaL_error(L, "heirloom.%s: the node is not started (call heirloom.start first)", fname);
+  lbind_check_alive(L, b, fname);
   if (bp != NULL) *bp = b;
   return b->me;
 }
@@ -298,6 +299,7 @@ static int l_exit(lua_State *L) {
     return luaL_error(L, "heirloom: the process is exiting");
   }
   proc_signal_exit(b->node, to, p->pid, b->in.p, b->in.n, SIG_EXIT_CALL);
+  if (!proc_alive(p)) sched_exit_now(L);   /* it signalled itself: it ends now */
   lua_pushboolean(L, 1);
   return 1;
 }
