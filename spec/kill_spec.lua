@@ -182,6 +182,30 @@ os.exit(0)
       assert.is_truthy(has(out, "others\ttrue"), out)
     end)
 
+    it("a top level longer than spawn runs it goes on in the process", function()
+      local _, ref = hl.spawn_opt({ monitor = true }, "toplong", "main", hl.self())
+      assert.are.equal(4500001500000, expect(tagged("toplong"), 10000)[2])
+      assert.are.equal("normal", expect(tagged("DOWN", ref), 5000)[4])
+      -- there, a missing function is the process's exit reason
+      _, ref = hl.spawn_opt({ monitor = true }, "toplong", "no_such_function")
+      local why = expect(tagged("DOWN", ref), 10000)[4]
+      assert.are.equal("module 'toplong' has no function 'no_such_function'", why.error)
+    end)
+
+    it("the engine refuses a top level still loading in its process #child", function()
+      local out = child([[
+hl.start{ schedulers = 2, logger = 'silent' }
+local _, ref = hl.spawn_opt({ monitor = true }, "toplate", "main")
+local m = hl.receive(function(m) return type(m) == "table" and m[1] == "DOWN" and m[2] == ref end,
+  10000)
+say("why", m and m[4].error)
+hl.stop()
+os.exit(0)
+]])
+      assert.is_truthy(out:find("why\tcannot load module 'toplate': [^\n]*heirloom%.self: the " ..
+        "process has not started yet"), out)
+    end)
+
     it("errors in the module still reach the spawner at once", function()
       assert.error_matches(function() hl.spawn("echo", "no_such_function") end,
         "^heirloom%.spawn: module 'echo' has no function 'no_such_function'$")

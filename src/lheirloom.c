@@ -67,8 +67,8 @@ lbind *lbind_running(lua_State *L, const char *fname) {
 
 void lbind_check_alive(lua_State *L, const lbind *b, const char *fname) {
   proc *p = b->me;
-  if (p != NULL ? proc_alive(p) : !b->process) return;
-  if (p == NULL)
+  if (p != NULL ? proc_alive(p) && !p->loading : !b->process) return;
+  if (p == NULL || p->loading)
     luaL_error(L, "heirloom.%s: the process has not started yet (a module's top level runs "
                   "while spawn loads it)", fname);
   /* An exit signal reaches a running process at its next hook tick; it

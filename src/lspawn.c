@@ -123,14 +123,30 @@ static int start_state(spawning *sp, const char *path, const char *cpath) {
 
 /* ---- a module's body ---- */
 
-/* The body of a process spawned as module.fn, in its coroutine: stack
-** module, fn, loader (nil if the module is loaded already), loader data,
-** the arguments. Loads the module as require would, yields (so that the
-** spawner's resume returns), then calls fn with the arguments and returns
-** what it returns. The continuations' context is the number of arguments. */
+/* Where a module's top level runs (proc.loading). */
+enum { LOADING_HERE = 1, LOADING_IN_PROCESS = 2 };
+
+/* Calls the function at index 1 with the values above it, once the
+** loading's garbage is collected (by the process: the module's finalizers
+** are its code). */
+static int run_done(lua_State *co, int status, lua_KContext ctx) {
+  (void)status;
+  return lua_gettop(co) - (int)ctx;
+}
+
+static int run_function(lua_State *co) {
+  lua_gc(co, LUA_GCCOLLECT);
+  lua_callk(co, lua_gettop(co) - 1, LUA_MULTRET, 0, run_done);
+  return run_done(co, LUA_OK, 0);
+}
+
+/* The module loading in a process's coroutine: stack module, fn, loader
+** (nil if the module is loaded already), loader data, the arguments. Loads
+** the module as require would; then, on the spawner's thread, returns fn
+** and the arguments (launch starts the process with them), or, when the
+** spawner handed the loading over to the process, calls fn itself. The
+** continuations' context is the number of arguments. */
 static int body_loaded(lua_State *co, int status, lua_KContext nargs);
-static int body_run(lua_State *co, int status, lua_KContext nargs);
-static int body_done(lua_State *co, int status, lua_KContext nargs);
 
 static int module_body(lua_State *co) {
   lua_KContext nargs = lua_gettop(co) - 4;
@@ -147,6 +163,7 @@ static int module_body(lua_State *co) {
 /* The loader's result (or error) on top. */
 static int body_loaded(lua_State *co, int status, lua_KContext nargs) {
   const char *module = lua_tostring(co, 1), *fn = lua_tostring(co, 2);
+  proc *p = *(proc **)lua_getextraspace(co);
   if (status != LUA_OK && status != LUA_YIELD)
     return luaL_error(co, "cannot load module '%s': %s", module,
                       lua_isstring(co, -1) ? lua_tostring(co, -1)
@@ -165,25 +182,13 @@ static int body_loaded(lua_State *co, int status, lua_KContext nargs) {
   }
   if (lua_getfield(co, -1, module) != LUA_TTABLE || lua_getfield(co, -1, fn) != LUA_TFUNCTION)
     return luaL_error(co, "module '%s' has no function '%s'", module, fn);
-  lua_replace(co, 3);
+  lua_replace(co, 4);                 /* fn right under the arguments */
   lua_settop(co, 4 + (int)nargs);
-  return lua_yieldk(co, 0, nargs, body_run);
-}
-
-static int body_run(lua_State *co, int status, lua_KContext nargs) {
-  (void)status;
-  lua_settop(co, 4 + (int)nargs);     /* whatever a resume passed */
-  lua_gc(co, LUA_GCCOLLECT);          /* the loading's garbage, as for any process */
-  lua_pushvalue(co, 3);
-  lua_rotate(co, 5, 1);               /* fn under the arguments */
-  lua_callk(co, (int)nargs, LUA_MULTRET, nargs, body_done);
-  return body_done(co, LUA_OK, nargs);
-}
-
-static int body_done(lua_State *co, int status, lua_KContext nargs) {
-  (void)status;
-  (void)nargs;
-  return lua_gettop(co) - 4;
+  lua_rotate(co, 1, -3);              /* module, fn name and loader out of the way */
+  lua_pop(co, 3);
+  if (p->loading == LOADING_HERE) return 1 + (int)nargs;
+  p->loading = 0;
+  return run_function(co);
 }
 
 /* On the new state's main thread: module's loader and its data, found by
@@ -260,19 +265,37 @@ static int register_name(spawning *sp, const char *name, uint64_t pid) {
 }
 
 /* Runs a module's top level in the new process's coroutine, under the
-** hook, for up to LOAD_TICKS ticks: its errors are the spawner's. A top
-** level that needs longer goes on once the process runs. */
-static int load_top_level(spawning *sp, int nargs) {
-  lua_State *co = sp->p->co;
+** hook, for up to LOAD_TICKS ticks: its errors are the spawner's. Done in
+** time, the process starts afresh with the function (no yield crosses the
+** spawner's thread in the usual case); a top level that needs longer
+** yields, and goes on once the process runs. *ref: the coroutine's
+** registry reference, replaced when the process starts afresh. */
+static int load_top_level(spawning *sp, int nargs, int *ref) {
+  proc *p = sp->p;
+  lua_State *co = p->co, *fresh;
   int nres, status;
-  sp->p->budget = LOAD_TICKS;
+  p->loading = LOADING_HERE;
+  p->budget = LOAD_TICKS;
   status = lua_resume(co, NULL, sp->lead + nargs, &nres);
   if (status == LUA_YIELD) {
     lua_pop(co, nres);
+    p->loading = LOADING_IN_PROCESS;
+    p->nargs = 0;                       /* started: it goes on from its yield */
     return 1;
   }
-  return failf(sp, "%s", lua_isstring(co, -1) ? lua_tostring(co, -1)
-                                               : "(error object is not a string)");
+  if (status != LUA_OK)
+    return failf(sp, "%s", lua_isstring(co, -1) ? lua_tostring(co, -1)
+                                                 : "(error object is not a string)");
+  p->loading = 0;
+  fresh = lua_newthread(sp->L2);
+  luaL_unref(sp->L2, LUA_REGISTRYINDEX, *ref);
+  *ref = luaL_ref(sp->L2, LUA_REGISTRYINDEX);
+  lua_pushcfunction(fresh, run_function);
+  lua_xmove(co, fresh, nres);           /* fn and the arguments */
+  p->co = fresh;
+  p->nargs = nres;
+  sched_prepare(fresh);
+  return 1;
 }
 
 /* Starts the function on the new state's stack with elements 1..nargs of
@@ -284,6 +307,7 @@ static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs
                   const spawn_opts *o, proc *caller, uint64_t *pid, uint64_t *ref) {
   size_t limit, used;
   proc *p = sp->p;
+  int coref;
   if (nargs < 0) {
     int tag;
     uint32_t count;
@@ -293,7 +317,7 @@ static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs
   }
   p->trap_exit = o->trap_exit;
   p->co = lua_newthread(sp->L2);
-  luaL_ref(sp->L2, LUA_REGISTRYINDEX);    /* the coroutine lives as long as the state */
+  coref = luaL_ref(sp->L2, LUA_REGISTRYINDEX);   /* the coroutine lives as long as the state */
   lua_xmove(sp->L2, p->co, 1 + sp->lead);
   if (lterm_decode(p->co, args, len) == 0) return failf(sp, "the arguments do not decode");
   {
@@ -303,13 +327,12 @@ static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs
   }
   sched_prepare(p->co);
   if (sp->lead > 0) {
-    if (!load_top_level(sp, nargs)) return 0;
-    p->nargs = 0;                           /* started: it goes on from its yield */
+    if (!load_top_level(sp, nargs, &coref)) return 0;
   } else {
     p->nargs = nargs;
     /* Loading the function left garbage; an idle process should not carry
-    ** it until its first collection. (A module's body collects its own: its
-    ** finalizers are the module's code, and run in the process.) */
+    ** it until its first collection. (A module's is collected by the
+    ** process itself: its finalizers are the module's code.) */
     lua_gc(sp->L2, LUA_GCCOLLECT);
   }
   if (caller != NULL && !proc_alive(caller))   /* killed while its thread was here */

@@ -194,13 +194,19 @@ spool *node_pool(node *n, spool_make make) {
   return s;
 }
 
+/* States waiting for the pool's thread beyond which a scheduler thread
+** closes its own: exits must not outrun the closing. */
+#define RETIRE_MAX 256
+
 void node_close_state(node *n, struct lua_State *L) {
   spool *pool;
   pthread_mutex_lock(&n->lock);
   pool = n->pool;
   pthread_mutex_unlock(&n->lock);
-  if (pool != NULL) spool_retire(pool, L);
-  else lua_close(L);
+  if (pool == NULL) lua_close(L);
+  /* only a scheduler thread, which the watchdog replaces if a finalizer
+  ** holds it; any other thread never runs finalizers it did not ask for */
+  else if (spool_waiting(pool) < RETIRE_MAX || !sched_close_here(L)) spool_retire(pool, L);
 }
 
 uint64_t node_new_table_id(node *n) {

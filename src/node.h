@@ -82,7 +82,8 @@ void node_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watcher
 spool *node_pool(node *n, struct lua_State *(*make)(struct palloc *a));
 
 /* Closes the Lua state of a process that has exited, through the pool's
-** thread when the node has one. */
+** thread when the node has one (on a scheduler thread itself, when many
+** wait). Touches nothing of the node after the close: it may be gone. */
 void node_close_state(node *n, struct lua_State *L);
 
 /* A fresh reference (monitors, timers). */

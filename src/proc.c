@@ -483,6 +483,7 @@ void proc_finish_exit(proc *p) {
   uint64_t *links, *aliases;
   pmon *watchers, *watching;
   size_t nlinks, nwatchers, nwatching, naliases;
+  lua_State *L = NULL;
   buf b;
   atomic_store(&p->exiting, 1);     /* whatever ended it: it can act no more */
   pthread_mutex_lock(&p->lock);
@@ -541,15 +542,19 @@ void proc_finish_exit(proc *p) {
   free(watching);
   /* a taken-over process's state and mailbox are still in use by the
   ** thread that runs it: that thread lets go of them (release_abandoned) */
-  if (!p->host && p->L != NULL && !atomic_load(&p->abandoned)) {
-    node_close_state(n, p->L);
-    p->L = p->co = NULL;
-  }
   pthread_mutex_lock(&p->lock);
-  if (!atomic_load(&p->abandoned)) free_mail(p);
+  if (!p->host && !atomic_load(&p->abandoned)) {
+    L = p->L;
+    p->L = p->co = NULL;       /* before another thread closes it */
+    free_mail(p);
+  }
   p->state = PROC_EXITED;
   pthread_mutex_unlock(&p->lock);
   ptab_remove(&n->procs, p->pid);
+  /* Last, and nothing of the node touched after: the state's finalizers
+  ** may run here (node_close_state), and a thread stuck in one is left
+  ** to it when the node stops. */
+  if (L != NULL) node_close_state(n, L);
 }
 
 int proc_take_over(proc *p) {

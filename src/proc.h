@@ -80,6 +80,7 @@ typedef struct proc {
   lua_State *co;                /* the coroutine its body runs in */
   int nargs;                    /* arguments waiting for the first resume */
   int budget;                   /* hook ticks left in this slice */
+  int loading;                  /* its module's top level runs: not started yet */
   lua_State *nested;            /* the coroutine it resumes now (lcoro.c) */
   lua_State *preempted;         /* ... which the hook has just yielded */
   palloc alloc;

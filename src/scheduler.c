@@ -89,6 +89,7 @@ struct worker {
   uint64_t seen_slices;  /* the watchdog's last look: which slice */
   int64_t seen_since;    /* ...and since when it has seen that slice */
   int64_t exit_seen;     /* since when it has seen current exiting; -1: not */
+  int closing;           /* closes a state itself (sched_close_here) */
   int done;              /* the thread has left its loop */
   int abandoned;         /* left running by sched_halt */
   struct worker *link;
@@ -534,6 +535,19 @@ static int start_worker(sched *s) {
   return 1;
 }
 
+int sched_close_here(lua_State *L) {
+  worker *w = this_worker;
+  if (w == NULL) return 0;
+  pthread_mutex_lock(&w->s->lock);
+  w->closing = 1;
+  pthread_mutex_unlock(&w->s->lock);
+  lua_close(L);
+  pthread_mutex_lock(&w->s->lock);     /* never freed if this thread was left */
+  w->closing = 0;
+  pthread_mutex_unlock(&w->s->lock);
+  return 1;
+}
+
 /* ---- the watchdog ---- */
 
 /* Moves a stuck worker's slot to the shared queue: the process there
@@ -660,6 +674,7 @@ size_t sched_halt(sched *s, int64_t deadline, uint64_t *pids, size_t max) {
     pthread_mutex_unlock(&s->lock);
     gone = proc_take_over(p) || atomic_load(&p->abandoned);
     pthread_mutex_lock(&s->lock);
+    gone = gone || w->closing;    /* its process is gone: only a state is left */
     if (gone && !w->done && w->current == p) {
       w->abandoned = 1;
       pthread_detach(w->thread);
@@ -668,11 +683,11 @@ size_t sched_halt(sched *s, int64_t deadline, uint64_t *pids, size_t max) {
     }
     proc_unref(p);
   }
+  s->abandoned = abandoned > 0;
+  s->nthreads = 0;
   pthread_mutex_unlock(&s->lock);
   for (worker *w = s->workers; w != NULL; w = w->link)
     if (!w->abandoned) pthread_join(w->thread, NULL);
-  s->abandoned = abandoned > 0;
-  s->nthreads = 0;
   return abandoned;
 }
 

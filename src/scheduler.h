@@ -88,8 +88,11 @@ int64_t sched_next_timer(sched *s);
 
 /* Runs one slice of p on the calling thread. */
 void sched_run_slice(sched *s, proc *p);
-/* Installs the budget and exit hook on a process's coroutine. */
 struct lua_State;
+/* On a worker thread: closes L there and returns 1 (sched_halt leaves the
+** thread to it if it takes too long); elsewhere 0. */
+int sched_close_here(struct lua_State *L);
+/* Installs the budget and exit hook on a process's coroutine. */
 void sched_prepare(struct lua_State *co);
 /* Makes the hook raise on the very next instruction: the process is
 ** exiting and must run nothing more, not even inside pcall. */

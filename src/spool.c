@@ -238,6 +238,14 @@ static void replace_stuck(spool *s, int64_t now) {
   s->closing_since = 0;
 }
 
+size_t spool_waiting(spool *s) {
+  size_t n;
+  pthread_mutex_lock(&s->lock);
+  n = s->nretired;
+  pthread_mutex_unlock(&s->lock);
+  return n;
+}
+
 void spool_watch(spool *s, int64_t now) {
   pthread_mutex_lock(&s->lock);
   if (!s->stop) replace_stuck(s, now);
@@ -246,6 +254,7 @@ void spool_watch(spool *s, int64_t now) {
 
 size_t spool_free(spool *s, int64_t deadline) {
   size_t left;
+  int joinable;
   if (s == NULL) return 0;
   pthread_mutex_lock(&s->lock);
   s->stop = 1;
@@ -273,12 +282,10 @@ size_t spool_free(spool *s, int64_t deadline) {
   /* what is still retired was given after the filler left, or is left
   ** with a stuck one: not closed here, where it could hold stop for ever */
   left = s->nretired + (size_t)s->nstuck;
-  if (left > 0) {
-    pthread_mutex_unlock(&s->lock);
-    return left;               /* leaked: a stuck filler may come back to it */
-  }
+  joinable = s->left;
   pthread_mutex_unlock(&s->lock);
-  pthread_join(s->filler, NULL);
+  if (joinable) pthread_join(s->filler, NULL);   /* it has left its loop */
+  if (left > 0) return left;   /* leaked: a stuck filler may come back to it */
   pthread_cond_destroy(&s->low);
   pthread_cond_destroy(&s->idle);
   pthread_mutex_destroy(&s->lock);

@@ -31,6 +31,9 @@ lua_State *spool_take(spool *s, palloc *to);
 ** counts for the process. */
 void spool_retire(spool *s, lua_State *L);
 
+/* How many retired states wait to be closed. */
+size_t spool_waiting(spool *s);
+
 /* Replaces the pool's thread if it has been closing one state (running
 ** its finalizers) for too long; now in ms (sched_now). */
 void spool_watch(spool *s, int64_t now);
