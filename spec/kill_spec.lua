@@ -217,9 +217,11 @@ os.exit(0)
   -- Stuck for a few seconds only, in this process: the sanitizers see the
   -- abandoned thread come back.
   describe("a finalizer that runs for seconds", function()
-    -- The finalizer loops 2 to 3 s, then tries to send "late".
+    -- The finalizer loops 2 to 3 s, then tries to send "late". The process
+    -- owns a table whose heir is `to`.
     local function stuck_in_gc(to)
       local hl = require("heirloom")
+      hl.table.new("stuck_table", { heir = to, heir_data = "inherited" })
       hl.send(to, { "started", hl.self() })
       setmetatable({}, { __gc = function()
         local t = os.time() + 3
@@ -233,11 +235,16 @@ os.exit(0)
       it("kill ends the process while it runs; it sends nothing after (schedulers = " .. n .. ")",
         function()
           S.start(n)
-          local pid, ref = hl.spawn_opt({ monitor = true }, stuck_in_gc, hl.self())
+          local pid, ref = hl.spawn_opt({ monitor = true, link = true }, stuck_in_gc, hl.self())
           expect(tagged("started"))
           hl.sleep(50)
           hl.exit(pid, "kill")
-          local m = expect(tagged("DOWN", ref), 4000)
+          -- its table goes to its heir, then its links and monitors fire
+          local m = expect(tagged("ETS-TRANSFER"), 4000)
+          assert.are.equal("inherited", m[4])
+          assert.are.equal(hl.self(), m[2]:info("owner"))
+          assert.are.equal("killed", expect(S.exit_from(pid), 1000)[3])
+          m = expect(tagged("DOWN", ref), 1000)
           assert.are.equal("killed", m[4])
           assert.is_true(S.dead(pid, 1000))
           -- the others keep running, on a replacement thread with 1 scheduler

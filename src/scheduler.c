@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "graveyard.h"
 #include "lterm.h"
 #include "proc.h"
 #include "ptab.h"
@@ -686,6 +687,7 @@ size_t sched_halt(sched *s, int64_t deadline, uint64_t *pids, size_t max) {
   s->abandoned = abandoned > 0;
   s->nthreads = 0;
   pthread_mutex_unlock(&s->lock);
+  if (abandoned > 0) graveyard_keep(s);
   for (worker *w = s->workers; w != NULL; w = w->link)
     if (!w->abandoned) pthread_join(w->thread, NULL);
   return abandoned;

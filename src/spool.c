@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "graveyard.h"
 #include "scheduler.h"
 #include "spool.h"
 
@@ -234,6 +235,7 @@ static void replace_stuck(spool *s, int64_t now) {
     return;
   }
   pthread_detach(stuck);
+  graveyard_keep(NULL);          /* the code stays loaded while it may run */
   s->nstuck++;
   s->closing_since = 0;
 }
@@ -285,7 +287,10 @@ size_t spool_free(spool *s, int64_t deadline) {
   joinable = s->left;
   pthread_mutex_unlock(&s->lock);
   if (joinable) pthread_join(s->filler, NULL);   /* it has left its loop */
-  if (left > 0) return left;   /* leaked: a stuck filler may come back to it */
+  if (left > 0) {              /* a stuck filler may come back to it */
+    graveyard_keep(s);
+    return left;
+  }
   pthread_cond_destroy(&s->low);
   pthread_cond_destroy(&s->idle);
   pthread_mutex_destroy(&s->lock);
