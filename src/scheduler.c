@@ -508,6 +508,7 @@ static void *worker_main(void *arg) {
     /* a process left in the slot goes where the others will find it */
     proc *left = atomic_exchange(&w->next, NULL);
     if (left != NULL && !push(s, left)) proc_unref(left);
+    else if (left != NULL) pthread_cond_signal(&s->work);
   }
   w->done = 1;
   s->live--;
