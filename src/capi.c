@@ -316,7 +316,7 @@ hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
   if (*out == NULL) return fail(HL_ENOMEM, "hl_node_start", "out of memory");
   err_clear(&e);
   if (cfg->data_dir != NULL && edur_open(*out, cfg, &e) != HL_OK) {
-    node_stop(*out);
+    node_stop(*out, NULL, 0);
     *out = NULL;
     return done("hl_node_start", &e);
   }
@@ -324,7 +324,7 @@ hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
 }
 
 void hl_node_stop(hl_node *node) {
-  if (node != NULL) node_stop(node);
+  if (node != NULL) node_stop(node, NULL, 0);   /* what it abandons goes to the logger */
 }
 
 /* ---- tables ---- */

@@ -17,13 +17,21 @@ typedef struct lbind {
   uint64_t self;     /* this state's process */
   struct proc *me;   /* the same, referenced */
   int attached;      /* the node belongs to the host program, not to us */
+  int process;       /* this is a spawned process's own state, not a host's */
   lscratch_pool scratch;   /* encode and decode buffers, one set per call */
 } lbind;
 
 /* The state's record (created by luaopen_heirloom). */
 lbind *lbind_get(lua_State *L);
-/* The same, raising "heirloom.<fname>: the node is not started" without one. */
+/* The same, raising "heirloom.<fname>: the node is not started" without
+** one, and as lbind_check_alive does. */
 lbind *lbind_running(lua_State *L, const char *fname);
+/* Every engine call from a state starts here: raises "heirloom.<fname>:
+** the calling process is no longer alive" once its process is exiting or
+** has exited (its finalizers run when its state is closed), and "...: the
+** process has not started yet" while spawn still loads its module. A host
+** always passes. */
+void lbind_check_alive(lua_State *L, const lbind *b, const char *fname);
 
 /* A set of scratch buffers for the calling function (lscratch.h), given
 ** back with lscratch_return before it returns or raises; raises

@@ -38,6 +38,7 @@ void lcall_begin(lcall *c, lua_State *L, const char *fname) {
   c->b = lua_touserdata(L, lua_upvalueindex(1));
   if (c->b->node == NULL)
     luaL_error(L, "heirloom.%s: the node is not started (call heirloom.start first)", fname);
+  lbind_check_alive(L, c->b, fname);
   err_clear(&c->e);
   h = lua_touserdata(L, 1);
   if (h == NULL || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(2)))

@@ -16,6 +16,7 @@
 #include "lstore.h"
 #include "proc.h"
 #include "ptab.h"
+#include "scheduler.h"
 #include "store.h"
 #include "term.h"
 
@@ -24,8 +25,10 @@
 
 /* ---- the per-state record ---- */
 
-/* Lets go of this state's process and node. */
-static void detach(lbind *b) {
+/* Lets go of this state's process and node; 1 if stopping the node had
+** to abandon something (said in report). */
+static int detach(lbind *b, char *report, size_t size) {
+  int abandoned = 0;
   if (b->me != NULL) {
     if (b->attached && b->me->host) proc_end_host(b->me);
     proc_unref(b->me);
@@ -33,14 +36,15 @@ static void detach(lbind *b) {
   }
   if (b->node != NULL) {
     if (b->attached) node_unref(b->node);
-    else node_stop(b->node);
+    else abandoned = node_stop(b->node, report, size);
     b->node = NULL;
   }
+  return abandoned;
 }
 
 static int lbind_gc(lua_State *L) {
   lbind *b = lua_touserdata(L, 1);
-  detach(b);
+  detach(b, NULL, 0);
   lscratch_free(&b->scratch);
   return 0;
 }
@@ -57,6 +61,7 @@ lbind *lbind_running(lua_State *L, const char *fname) {
   lbind *b = lbind_get(L);
   if (b == NULL || b->node == NULL)
     luaL_error(L, "heirloom.%s: the node is not started (call heirloom.start first)", fname);
+  lbind_check_alive(L, b, fname);
   return b;
 }
 
@@ -64,6 +69,27 @@ lscratch *lbind_borrow(lua_State *L, lbind *b, const char *fname) {
   lscratch *s = lscratch_borrow(&b->scratch);
   if (s == NULL) luaL_error(L, "heirloom.%s: out of memory", fname);
   return s;
+}
+
+void lbind_check_alive(lua_State *L, const lbind *b, const char *fname) {
+  proc *p = b->me;
+  if (p != NULL ? proc_alive(p) && !p->loading : !b->process) return;
+  if (p == NULL || p->loading)
+    luaL_error(L, "heirloom.%s: the process has not started yet (a module's top level runs "
+                  "while spawn loads it)", fname);
+  /* An exit signal reaches a running process at its next hook tick; it
+  ** has just noticed it here, on its own thread: no pcall may go on. */
+  sched_exit_now(L);
+  if (p->co != NULL && p->co != L) sched_exit_now(p->co);
+  luaL_error(L, "heirloom.%s: the calling process is no longer alive", fname);
+}
+
+/* Starting and stopping belong to the host: a process that stopped the
+** node would only cut itself off, and one that started a node would run
+** a second engine inside itself. */
+static void host_only(lua_State *L, const lbind *b, const char *fname) {
+  if (b != NULL && b->process)
+    luaL_error(L, "heirloom.%s: only the host may %s its node, not a process", fname, fname);
 }
 
 static int lbuf_gc(lua_State *L) {
@@ -169,6 +195,7 @@ static int l_start(lua_State *L) {
   int mode = LOG_STDERR;
   node *n;
   hl_err e;
+  host_only(L, b, "start");
   if (!lua_isnoneornil(L, 1)) {
     if (lua_type(L, 1) != LUA_TTABLE) return luaL_error(L, "heirloom.start: opts must be a table");
     check_start_opts(L, 1);
@@ -207,7 +234,7 @@ static int l_start(lua_State *L) {
   if (n == NULL) return luaL_error(L, "heirloom.start: out of memory");
   err_clear(&e);
   if (cfg.data_dir != NULL && edur_open(n, &cfg, &e) != HL_OK) {
-    node_stop(n);
+    node_stop(n, NULL, 0);
     if (cfg.on_load != NULL && lua_gettop(L) > 4)   /* on_load raised: its error */
       return luaL_error(L, "heirloom.start: on_load: %s", luaL_tolstring(L, -1, NULL));
     return luaL_error(L, "heirloom.start: %s", e.msg);
@@ -218,12 +245,21 @@ static int l_start(lua_State *L) {
   return 0;
 }
 
+/* true; or false and what the node had to abandon to stop in bounded time. */
 static int l_stop(lua_State *L) {
   lbind *b = lbind_get(L);
+  char report[512];
+  host_only(L, b, "stop");
   if (b == NULL || b->node == NULL) return 0;
-  detach(b);
+  if (detach(b, report, sizeof report)) {
+    lhandle_reset(L);
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, report);
+    return 2;
+  }
   lhandle_reset(L);
-  return 0;
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 static const luaL_Reg functions[] = {
@@ -307,7 +343,7 @@ int hl_lua_attach(lua_State *L, hl_node *n) {
   if (pid == 0) return 0;
   luaL_requiref(L, "heirloom", luaopen_heirloom, 0);
   b = lbind_get(L);
-  detach(b);
+  detach(b, NULL, 0);
   node_ref(n);
   bind_host(b, n, pid, 1);
   return 1;

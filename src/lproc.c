@@ -43,6 +43,7 @@ static proc *me(lua_State *L, const char *fname, lbind **bp) {
   lbind *b = bind_of(L);
   if (b == NULL || b->node == NULL)
     luaL_error(L, "heirloom.%s: the node is not started (call heirloom.start first)", fname);
+  lbind_check_alive(L, b, fname);
   if (bp != NULL) *bp = b;
   return b->me;
 }
@@ -411,6 +412,7 @@ static int l_exit(lua_State *L) {
   }
   proc_signal_exit(b->node, to, p->pid, s->in.p, s->in.n, SIG_EXIT_CALL);
   lscratch_return(s);
+  if (!proc_alive(p)) sched_exit_now(L);   /* it signalled itself: it ends now */
   lua_pushboolean(L, 1);
   return 1;
 }

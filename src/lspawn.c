@@ -4,9 +4,17 @@
 **
 ** The new state is prepared on the caller's thread before anyone else can
 ** see it: taken from the node's pool, the caller's search paths copied,
-** the module required and its function looked up. So a missing module or
-** function, or a module that does not compile, is the caller's error,
-** reported at once; the process is queued only when it can run.
+** the module found and compiled. So a missing module, or one that does not
+** compile, is the caller's error, reported at once; the process is queued
+** only when it can run.
+**
+** The module's top level is the process's own code, so it runs in the
+** process's coroutine, under the scheduler's hook: the caller resumes that
+** coroutine for up to LOAD_TICKS hook ticks, so that an error in the top
+** level or a missing function is still its error, reported at once. A top
+** level that takes longer goes on in the process (where it can be
+** preempted and killed), and its errors are then the process's exit
+** reason.
 */
 #include <inttypes.h>
 #include <limits.h>
@@ -40,8 +48,13 @@ typedef struct spawning {
   const char *fname;     /* "heirloom.spawn", "hl_spawn": for messages */
   proc *p;
   lua_State *L2;         /* the new process's state */
+  int lead;              /* values before the arguments: 4 for a module */
   char msg[640];
 } spawning;
+
+/* A million VM instructions of a module's top level on the spawner's
+** thread, at most (HOOK_EVERY instructions a tick). */
+#define LOAD_TICKS 1000
 
 static int failf(spawning *sp, const char *fmt, ...) {
   va_list ap;
@@ -50,6 +63,12 @@ static int failf(spawning *sp, const char *fmt, ...) {
   vsnprintf(sp->msg + n, sizeof sp->msg - (size_t)n, fmt, ap);
   va_end(ap);
   if (sp->L2 != NULL) {
+    /* the module's finalizers run now: as a process that never was */
+    lbind *b2 = lbind_get(sp->L2);
+    if (b2 != NULL && b2->node != NULL) {
+      node_unref(b2->node);
+      b2->node = NULL;
+    }
     lua_close(sp->L2);
     sp->p->L = NULL;
     sp->L2 = NULL;
@@ -98,29 +117,130 @@ static int start_state(spawning *sp, const char *path, const char *cpath) {
   node_ref(sp->node);
   b2->node = sp->node;
   b2->attached = 1;
+  b2->process = 1;
   return 1;
 }
 
-static int require_function(lua_State *L2) {
-  lua_getglobal(L2, "require");
-  lua_pushvalue(L2, 1);
-  lua_call(L2, 1, 1);
-  if (lua_type(L2, -1) != LUA_TTABLE) return 0;
-  lua_getfield(L2, -1, lua_tostring(L2, 2));
-  return 1;
+/* ---- a module's body ---- */
+
+/* Where a module's top level runs (proc.loading). */
+enum { LOADING_HERE = 1, LOADING_IN_PROCESS = 2 };
+
+/* Calls the function at index 1 with the values above it, once the
+** loading's garbage is collected (by the process: the module's finalizers
+** are its code). */
+static int run_done(lua_State *co, int status, lua_KContext ctx) {
+  (void)status;
+  return lua_gettop(co) - (int)ctx;
 }
 
-/* Leaves module.fn on the new state's stack. */
+static int run_function(lua_State *co) {
+  lua_gc(co, LUA_GCCOLLECT);
+  lua_callk(co, lua_gettop(co) - 1, LUA_MULTRET, 0, run_done);
+  return run_done(co, LUA_OK, 0);
+}
+
+/* The module loading in a process's coroutine: stack module, fn, loader
+** (nil if the module is loaded already), loader data, the arguments. Loads
+** the module as require would; then, on the spawner's thread, returns fn
+** and the arguments (launch starts the process with them), or, when the
+** spawner handed the loading over to the process, calls fn itself. The
+** continuations' context is the number of arguments. */
+static int body_loaded(lua_State *co, int status, lua_KContext nargs);
+
+static int module_body(lua_State *co) {
+  lua_KContext nargs = lua_gettop(co) - 4;
+  if (lua_isnil(co, 3)) {
+    lua_pushnil(co);                    /* no loader, no result */
+    return body_loaded(co, LUA_OK, nargs);
+  }
+  lua_pushvalue(co, 3);
+  lua_pushvalue(co, 1);
+  lua_pushvalue(co, 4);
+  return body_loaded(co, lua_pcallk(co, 2, 1, 0, nargs, body_loaded), nargs);
+}
+
+/* The loader's result (or error) on top. */
+static int body_loaded(lua_State *co, int status, lua_KContext nargs) {
+  const char *module = lua_tostring(co, 1), *fn = lua_tostring(co, 2);
+  proc *p = *(proc **)lua_getextraspace(co);
+  if (status != LUA_OK && status != LUA_YIELD)
+    return luaL_error(co, "cannot load module '%s': %s", module,
+                      lua_isstring(co, -1) ? lua_tostring(co, -1)
+                                           : "(error object is not a string)");
+  lua_getfield(co, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (!lua_isnil(co, 3)) {            /* what require does with the result */
+    if (!lua_isnil(co, -2)) {
+      lua_pushvalue(co, -2);
+      lua_setfield(co, -2, module);
+    }
+    if (lua_getfield(co, -1, module) == LUA_TNIL) {
+      lua_pushboolean(co, 1);
+      lua_setfield(co, -3, module);
+    }
+    lua_pop(co, 1);
+  }
+  if (lua_getfield(co, -1, module) != LUA_TTABLE || lua_getfield(co, -1, fn) != LUA_TFUNCTION)
+    return luaL_error(co, "module '%s' has no function '%s'", module, fn);
+  lua_replace(co, 4);                 /* fn right under the arguments */
+  lua_settop(co, 4 + (int)nargs);
+  lua_rotate(co, 1, -3);              /* module, fn name and loader out of the way */
+  lua_pop(co, 3);
+  if (p->loading == LOADING_HERE) return 1 + (int)nargs;
+  p->loading = 0;
+  return run_function(co);
+}
+
+/* On the new state's main thread: module's loader and its data, found by
+** package.searchers as require finds them (nil, nil if it is loaded). */
+static int find_loader(lua_State *L2) {
+  const char *name = luaL_checkstring(L2, 1);
+  luaL_Buffer msg;
+  lua_getfield(L2, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L2, 2, name);
+  if (lua_toboolean(L2, 3)) {
+    lua_pushnil(L2);
+    lua_pushnil(L2);
+    return 2;
+  }
+  lua_getglobal(L2, "package");
+  if (lua_getfield(L2, 4, "searchers") != LUA_TTABLE)
+    return luaL_error(L2, "'package.searchers' must be a table");
+  luaL_buffinit(L2, &msg);
+  for (int i = 1;; i++) {
+    luaL_addstring(&msg, "\n\t");
+    if (lua_rawgeti(L2, 5, i) == LUA_TNIL) {
+      lua_pop(L2, 1);
+      luaL_buffsub(&msg, 2);
+      luaL_pushresult(&msg);
+      return luaL_error(L2, "module '%s' not found:%s", name, lua_tostring(L2, -1));
+    }
+    lua_pushstring(L2, name);
+    lua_call(L2, 1, 2);
+    if (lua_isfunction(L2, -2)) return 2;
+    if (lua_isstring(L2, -2)) {
+      lua_pop(L2, 1);
+      luaL_addvalue(&msg);
+    } else {
+      lua_pop(L2, 2);
+      luaL_buffsub(&msg, 2);
+    }
+  }
+}
+
+/* Leaves module_body, module, fn, the loader and its data on the new
+** state's stack. */
 static int load_module(spawning *sp, const char *module, const char *fn) {
   lua_State *L2 = sp->L2;
-  lua_pushcfunction(L2, require_function);
+  lua_pushcfunction(L2, module_body);
   lua_pushstring(L2, module);
   lua_pushstring(L2, fn);
-  if (lua_pcall(L2, 2, 1, 0) != LUA_OK)
+  lua_pushcfunction(L2, find_loader);
+  lua_pushstring(L2, module);
+  if (lua_pcall(L2, 1, 2, 0) != LUA_OK)
     return failf(sp, "cannot load module '%s': %s", module,
                  lua_isstring(L2, -1) ? lua_tostring(L2, -1) : "(error object is not a string)");
-  if (lua_type(L2, -1) != LUA_TFUNCTION)
-    return failf(sp, "module '%s' has no function '%s'", module, fn);
+  sp->lead = 4;
   return 1;
 }
 
@@ -144,6 +264,40 @@ static int register_name(spawning *sp, const char *name, uint64_t pid) {
   return 1;
 }
 
+/* Runs a module's top level in the new process's coroutine, under the
+** hook, for up to LOAD_TICKS ticks: its errors are the spawner's. Done in
+** time, the process starts afresh with the function (no yield crosses the
+** spawner's thread in the usual case); a top level that needs longer
+** yields, and goes on once the process runs. *ref: the coroutine's
+** registry reference, replaced when the process starts afresh. */
+static int load_top_level(spawning *sp, int nargs, int *ref) {
+  proc *p = sp->p;
+  lua_State *co = p->co, *fresh;
+  int nres, status;
+  p->loading = LOADING_HERE;
+  p->budget = LOAD_TICKS;
+  status = lua_resume(co, NULL, sp->lead + nargs, &nres);
+  if (status == LUA_YIELD) {
+    lua_pop(co, nres);
+    p->loading = LOADING_IN_PROCESS;
+    p->nargs = 0;                       /* started: it goes on from its yield */
+    return 1;
+  }
+  if (status != LUA_OK)
+    return failf(sp, "%s", lua_isstring(co, -1) ? lua_tostring(co, -1)
+                                                 : "(error object is not a string)");
+  p->loading = 0;
+  fresh = lua_newthread(sp->L2);
+  luaL_unref(sp->L2, LUA_REGISTRYINDEX, *ref);
+  *ref = luaL_ref(sp->L2, LUA_REGISTRYINDEX);
+  lua_pushcfunction(fresh, run_function);
+  lua_xmove(co, fresh, nres);           /* fn and the arguments */
+  p->co = fresh;
+  p->nargs = nres;
+  sched_prepare(fresh);
+  return 1;
+}
+
 /* Starts the function on the new state's stack with elements 1..nargs of
 ** the table term args as its arguments (nargs -1: args is an array term,
 ** all of it; a Lua caller's arguments with nil among them encode as a
@@ -153,6 +307,7 @@ static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs
                   const spawn_opts *o, proc *caller, uint64_t *pid, uint64_t *ref) {
   size_t limit, used;
   proc *p = sp->p;
+  int coref;
   if (nargs < 0) {
     int tag;
     uint32_t count;
@@ -162,19 +317,26 @@ static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs
   }
   p->trap_exit = o->trap_exit;
   p->co = lua_newthread(sp->L2);
-  luaL_ref(sp->L2, LUA_REGISTRYINDEX);    /* the coroutine lives as long as the state */
-  lua_xmove(sp->L2, p->co, 1);
+  coref = luaL_ref(sp->L2, LUA_REGISTRYINDEX);   /* the coroutine lives as long as the state */
+  lua_xmove(sp->L2, p->co, 1 + sp->lead);
   if (lterm_decode(p->co, args, len) == 0) return failf(sp, "the arguments do not decode");
   {
     int t = lua_gettop(p->co);
     for (int i = 1; i <= nargs; i++) lua_rawgeti(p->co, t, i);   /* unpack */
     lua_remove(p->co, t);
   }
-  p->nargs = nargs;
-  /* Loading the module left garbage (paths tried, the source); an idle
-  ** process should not carry it until its first collection. */
-  lua_gc(sp->L2, LUA_GCCOLLECT);
   sched_prepare(p->co);
+  if (sp->lead > 0) {
+    if (!load_top_level(sp, nargs, &coref)) return 0;
+  } else {
+    p->nargs = nargs;
+    /* Loading the function left garbage; an idle process should not carry
+    ** it until its first collection. (A module's is collected by the
+    ** process itself: its finalizers are the module's code.) */
+    lua_gc(sp->L2, LUA_GCCOLLECT);
+  }
+  if (caller != NULL && !proc_alive(caller))   /* killed while its thread was here */
+    return failf(sp, "the calling process is no longer alive");
   limit = o->memory_limit != 0 ? o->memory_limit : sp->node->cfg.memory_limit;
   used = atomic_load(&p->alloc.used);
   /* The limit holds from the body's first instruction: setting up the state
@@ -207,7 +369,7 @@ static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs
 int lspawn_from_c(node *n, const char *module, const char *fn, const unsigned char *args,
                   size_t len, const char *path, const char *cpath, uint64_t *pid,
                   char *msg, size_t size) {
-  spawning sp = {n, "hl_spawn", NULL, NULL, ""};
+  spawning sp = {n, "hl_spawn", NULL, NULL, 0, ""};
   spawn_opts o;
   buf none;
   int ok;
@@ -297,7 +459,7 @@ static void read_opts(lua_State *L, int idx, spawn_opts *o) {
 static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o) {
   lbind *b = lbind_running(L, fname);
   char qualified[40];
-  spawning sp = {b->node, qualified, NULL, NULL, ""};
+  spawning sp = {b->node, qualified, NULL, NULL, 0, ""};
   int top = lua_gettop(L), nargs, isfn = lua_type(L, first) == LUA_TFUNCTION, ok;
   uint64_t pid = 0, ref = 0;
   buf code;

@@ -18,6 +18,7 @@
 
 #include "codecache.h"
 #include "lbind.h"
+#include "lcoro.h"
 #include "lstate.h"
 #include "node.h"
 
@@ -38,15 +39,31 @@ static int open_math(lua_State *L) {
   return 1;
 }
 
+/* The scheduler's count hook preempts a process and carries out its exit
+** (scheduler.c), and coroutines inherit it: a process may not remove or
+** replace it. */
+static int refuse_sethook(lua_State *L) {
+  return luaL_error(L, "debug.sethook: a process cannot set or clear hooks (heirloom's "
+                       "scheduler hook preempts it and carries out its exit)");
+}
+
+/* debug, without sethook. */
+static int open_debug(lua_State *L) {
+  luaopen_debug(L);
+  lua_pushcfunction(L, refuse_sethook);
+  lua_setfield(L, -2, "sethook");
+  return 1;
+}
+
 static const luaL_Reg lazy_libraries[] = {
-  {LUA_COLIBNAME, luaopen_coroutine},
+  {LUA_COLIBNAME, lcoro_open},
   {LUA_TABLIBNAME, luaopen_table},
   {LUA_IOLIBNAME, luaopen_io},
   {LUA_OSLIBNAME, luaopen_os},
   {LUA_STRLIBNAME, luaopen_string},
   {LUA_MATHLIBNAME, open_math},
   {LUA_UTF8LIBNAME, luaopen_utf8},
-  {LUA_DBLIBNAME, luaopen_debug},
+  {LUA_DBLIBNAME, open_debug},
   {NULL, NULL}
 };
 

@@ -5,15 +5,25 @@
 ** a map. Encoding reads tables raw (no metamethods) and calls no Lua code,
 ** so it cannot raise: it reports refusals with the path of the offending
 ** value ("object[2].name").
+**
+** A table may hold the same table many times ({t, t}, nested 27 deep, is
+** 2^27 values), so a small value can encode into gigabytes. The encoding
+** counts against the calling process's memory limit, and a process told
+** to exit stops encoding: both are looked at every CHECK_EVERY values.
 */
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbind.h"
 #include "lhandle.h"
 #include "lterm.h"
+#include "proc.h"
 #include "term.h"
+
+#define CHECK_EVERY 4096            /* values between two looks at the process */
+#define CHECK_BYTES (64 * 1024)     /* ... or bytes of strings */
 
 /* ---- encoding ---- */
 
@@ -30,6 +40,11 @@ typedef struct enc {
   pathseg path[TERM_MAX_DEPTH + 1];
   char *err;
   size_t errlen;
+  size_t bytes;         /* encoded so far (about), side buffers included */
+  size_t next_check;    /* bytes at the next look at the process */
+  unsigned values;      /* values until that look */
+  proc *p;              /* the calling process, found at the first look */
+  int looked;
 } enc;
 
 static void append_key(lua_State *L, int idx, luaL_Buffer *lb) {
@@ -94,6 +109,27 @@ static int fail(enc *e, const char *what) {
 }
 
 static int encode(enc *e, int idx, buf *b);
+
+/* A large term: is the calling process still alive, and within its limit
+** with what the encoding takes? */
+static int check_process(enc *e) {
+  palloc *a;
+  e->values = CHECK_EVERY;
+  e->next_check = e->bytes + CHECK_BYTES;
+  if (!e->looked) {
+    lbind *lb = lbind_get(e->L);
+    e->p = lb != NULL ? lb->me : NULL;
+    e->looked = 1;
+  }
+  if (e->p == NULL) return 1;
+  if (!proc_alive(e->p)) return fail(e, "the process is exiting");
+  a = &e->p->alloc;
+  if (a->limit != 0 && atomic_load(&a->used) + e->bytes > a->limit) {
+    proc_over_limit(a);      /* it ends with "memory_limit", as any allocation would */
+    return fail(e, "the encoded term goes over the process's memory limit");
+  }
+  return 1;
+}
 
 /* 1 if the table at idx has exactly the keys 1..n; n in *count. */
 static int is_array(lua_State *L, int idx, lua_Integer *count) {
@@ -179,6 +215,7 @@ static int encode_map(enc *e, int idx, buf *b) {
     term_put_map(b, (uint32_t)n);
     for (size_t i = 0; i < n; i++) buf_put(b, kv.p + list[i].koff, list[i].klen);
     for (size_t i = 0; i < n; i++) buf_put(b, kv.p + list[i].voff, list[i].vlen);
+    e->bytes += kv.n;     /* copied once more */
   }
   buf_free(&kv);
   buf_free(&ents);
@@ -206,6 +243,8 @@ static int encode(enc *e, int idx, buf *b) {
   const char *s;
   int tag;
   uint64_t id;
+  e->bytes += 9;          /* a header, a number: about */
+  if ((--e->values == 0 || e->bytes >= e->next_check) && !check_process(e)) return 0;
   switch (lua_type(L, idx)) {
     case LUA_TNIL: term_put_nil(b); return 1;
     case LUA_TBOOLEAN: term_put_bool(b, lua_toboolean(L, idx)); return 1;
@@ -215,6 +254,8 @@ static int encode(enc *e, int idx, buf *b) {
       return 1;
     case LUA_TSTRING:
       s = lua_tolstring(L, idx, &len);
+      e->bytes += len;
+      if (e->bytes >= e->next_check && !check_process(e)) return 0;
       term_put_string(b, s, len);
       return 1;
     case LUA_TTABLE: return encode_table(e, idx, b);
@@ -240,6 +281,11 @@ int lterm_encode(lua_State *L, int idx, buf *b, const char *root, char *err,
   e.depth = 0;
   e.err = err;
   e.errlen = errlen;
+  e.bytes = 0;
+  e.next_check = CHECK_BYTES;
+  e.values = CHECK_EVERY;
+  e.p = NULL;
+  e.looked = 0;
   idx = lua_absindex(L, idx);
   if (!encode(&e, idx, b)) {
     lua_settop(L, top);   /* a failure leaves its iteration state behind */

@@ -33,7 +33,7 @@ node *node_new(const hl_config *cfg) {
   if (n->sched == NULL) goto fail;
   n->host_pid = node_new_host(n);
   if (n->host_pid == 0) {
-    sched_halt(n->sched);
+    sched_halt(n->sched, sched_now(), NULL, 0);   /* nothing has run yet */
     sched_free(n->sched);
     goto fail;
   }
@@ -104,23 +104,66 @@ static void stop_processes(node *n, int finish) {
   free(pids);
 }
 
-void node_stop(node *n) {
+/* How long stop waits for slices to end, then for the states of exited
+** processes to close (their finalizers run then). What is still running
+** after that is abandoned: stop's bound is the sum. */
+#define STOP_SLICES_MS 1000
+#define STOP_CLOSING_MS 1000
+#define REPORT_PIDS 8
+
+/* "heirloom.stop: abandoned ..." into out; 0 if nothing was abandoned. */
+static int stop_report(char *out, size_t size, const uint64_t *pids, size_t npids,
+                       size_t closing) {
+  size_t at = 0;
+  if (npids == 0 && closing == 0) return 0;
+  at += (size_t)snprintf(out, size, "heirloom.stop: abandoned");
+  if (npids > 0) {
+    at += (size_t)snprintf(out + at, at < size ? size - at : 0, " %zu process state%s (", npids,
+                           npids == 1 ? "" : "s");
+    for (size_t i = 0; i < npids && i < REPORT_PIDS; i++) {
+      char pid[32];
+      node_pid_text(pids[i], pid, sizeof pid);
+      at += (size_t)snprintf(out + at, at < size ? size - at : 0, "%s%s", i ? ", " : "", pid);
+    }
+    at += (size_t)snprintf(out + at, at < size ? size - at : 0, "%s) still running a C call "
+                           "or a finalizer", npids > REPORT_PIDS ? ", ..." : "");
+  }
+  if (closing > 0)
+    at += (size_t)snprintf(out + at, at < size ? size - at : 0, "%s %zu closing state%s whose "
+                           "finalizers did not return", npids > 0 ? " and" : "", closing,
+                           closing == 1 ? "" : "s");
+  snprintf(out + at, at < size ? size - at : 0, "; %s left running and %s memory is leaked",
+           npids + closing == 1 ? "its thread is" : "their threads are",
+           npids + closing == 1 ? "its" : "their");
+  return 1;
+}
+
+int node_stop(node *n, char *report, size_t size) {
   spool *pool;
   etab **list;
-  size_t count;
+  size_t count, npids, closing;
+  uint64_t pids[REPORT_PIDS];
+  char text[512];
+  int abandoned;
   pthread_mutex_lock(&n->lock);
   n->stopped = 1;
   pthread_mutex_unlock(&n->lock);
   stop_processes(n, 0);
-  sched_halt(n->sched);      /* no slice runs from here on */
+  /* no slice runs from here on, but one left to a stuck thread */
+  npids = sched_halt(n->sched, sched_now() + STOP_SLICES_MS, pids, REPORT_PIDS);
   stop_processes(n, 1);
-  sched_free(n->sched);
-  n->sched = NULL;
+  if (!n->sched->abandoned) {
+    sched_free(n->sched);
+    n->sched = NULL;
+  }   /* otherwise kept (stopping): a stuck thread may come back to it */
   pthread_mutex_lock(&n->lock);
   pool = n->pool;
   n->pool = NULL;
   pthread_mutex_unlock(&n->lock);
-  spool_free(pool);
+  closing = spool_free(pool, sched_now() + STOP_CLOSING_MS);
+  abandoned = stop_report(text, sizeof text, pids, npids, closing);
+  if (abandoned) logger_report(&n->log, text);
+  if (report != NULL && size > 0) snprintf(report, size, "%s", abandoned ? text : "");
   pthread_mutex_lock(&n->lock);
   list = n->tables;
   count = n->ntables;
@@ -134,6 +177,13 @@ void node_stop(node *n) {
   free(list);
   edur_close(n);             /* durable tables keep their records */
   node_unref(n);
+  return abandoned;
+}
+
+void node_watch(node *n, int64_t now) {
+  pthread_mutex_lock(&n->lock);
+  if (n->pool != NULL) spool_watch(n->pool, now);
+  pthread_mutex_unlock(&n->lock);
 }
 
 spool *node_pool(node *n, spool_make make) {
@@ -145,13 +195,19 @@ spool *node_pool(node *n, spool_make make) {
   return s;
 }
 
+/* States waiting for the pool's thread beyond which a scheduler thread
+** closes its own: exits must not outrun the closing. */
+#define RETIRE_MAX 256
+
 void node_close_state(node *n, struct lua_State *L) {
   spool *pool;
   pthread_mutex_lock(&n->lock);
   pool = n->pool;
   pthread_mutex_unlock(&n->lock);
-  if (pool != NULL) spool_retire(pool, L);
-  else lua_close(L);
+  if (pool == NULL) lua_close(L);
+  /* only a scheduler thread, which the watchdog replaces if a finalizer
+  ** holds it; any other thread never runs finalizers it did not ask for */
+  else if (spool_waiting(pool) < RETIRE_MAX || !sched_close_here(L)) spool_retire(pool, L);
 }
 
 uint64_t node_new_table_id(node *n) {

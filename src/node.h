@@ -48,7 +48,14 @@ typedef struct hl_node node;
 node *node_new(const hl_config *cfg);
 void node_ref(node *n);
 void node_unref(node *n);
-void node_stop(node *n);     /* drops every table */
+/* Ends every process and drops every table, within a bounded time (about
+** two seconds at most): a thread stuck where nothing can interrupt it (a
+** C call, a finalizer) is left running and what it can reach is leaked.
+** Returns 1 if it had to abandon something, said in report (and through
+** the logger); 0 and an empty report otherwise. report may be NULL. */
+int node_stop(node *n, char *report, size_t size);
+/* For the scheduler's watchdog (now: sched_now()). */
+void node_watch(node *n, int64_t now);
 
 uint64_t node_new_table_id(node *n);
 /* Registers a new table; refuses a name already held by a named table. */
@@ -75,7 +82,8 @@ void node_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watcher
 spool *node_pool(node *n, struct lua_State *(*make)(struct palloc *a));
 
 /* Closes the Lua state of a process that has exited, through the pool's
-** thread when the node has one. */
+** thread when the node has one (on a scheduler thread itself, when many
+** wait). Touches nothing of the node after the close: it may be gone. */
 void node_close_state(node *n, struct lua_State *L);
 
 /* A fresh reference (monitors, timers). */

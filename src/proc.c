@@ -7,6 +7,7 @@
 ** to die refuses new links and monitors, so none is ever missed.
 */
 #include <sched.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,7 @@ proc *proc_new(node *n, int host) {
   atomic_init(&p->refs, 1);
   atomic_init(&p->exiting, 0);
   atomic_init(&p->interrupted, 0);
+  atomic_init(&p->abandoned, 0);
   p->node = n;
   p->host = host;
   p->state = host ? PROC_RUNNING : PROC_RUNNABLE;
@@ -73,6 +75,10 @@ void proc_unref(proc *p) {
   free(p);
 }
 
+/* Once over its limit a process may still allocate this much more: the
+** unwinding that ends it builds error values and closes what it opened. */
+#define LIMIT_RESERVE (32 * 1024)
+
 /* One writer at a time (the thread running the process), so a relaxed
 ** load and store suffice: no locked instruction on every allocation. */
 static void add_used(palloc *a, size_t plus, size_t minus) {
@@ -90,8 +96,9 @@ void *proc_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return NULL;
   }
   if (a->limit != 0 && nsize > osize &&
-      atomic_load_explicit(&a->used, memory_order_relaxed) + (nsize - osize) > a->limit) {
-    a->exceeded = 1;
+      atomic_load_explicit(&a->used, memory_order_relaxed) + (nsize - osize) >
+          a->limit + (a->exceeded ? LIMIT_RESERVE : 0)) {
+    if (!a->exceeded) proc_over_limit(a);
     return NULL;
   }
   q = ptr == NULL ? malloc(nsize) : realloc(ptr, nsize);   /* malloc's path is shorter */
@@ -434,11 +441,14 @@ static int link_other(node *n, uint64_t other, uint64_t self) {
 }
 
 void proc_link(proc *self, uint64_t other) {
-  int ok;
+  int ok, dying;
   if (other == self->pid) return;
   pthread_mutex_lock(&self->lock);
-  ok = add_pid(&self->links, &self->nlinks, &self->caplinks, other);
+  /* taken over meanwhile (proc_take_over): its links are already told */
+  dying = self->state >= PROC_DYING;
+  ok = !dying && add_pid(&self->links, &self->nlinks, &self->caplinks, other);
   pthread_mutex_unlock(&self->lock);
+  if (dying) return;
   if (ok && link_other(self->node, other, self->pid)) return;
   pthread_mutex_lock(&self->lock);
   remove_pid(self->links, &self->nlinks, other);
@@ -481,7 +491,8 @@ uint64_t proc_monitor(proc *self, uint64_t target) {
   int alive = 0;
   if (t != NULL) {
     pthread_mutex_lock(&self->lock);
-    alive = add_mon(&self->watching, &self->nwatching, &self->capwatching, (pmon){ref, target});
+    alive = self->state < PROC_DYING &&
+            add_mon(&self->watching, &self->nwatching, &self->capwatching, (pmon){ref, target});
     pthread_mutex_unlock(&self->lock);
   }
   if (alive) {
@@ -532,7 +543,9 @@ void proc_finish_exit(proc *p) {
   uint64_t *links, *aliases;
   pmon *watchers, *watching;
   size_t nlinks, nwatchers, nwatching, naliases;
+  lua_State *L = NULL;
   buf b;
+  atomic_store(&p->exiting, 1);     /* whatever ended it: it can act no more */
   pthread_mutex_lock(&p->lock);
   aliases = p->aliases;
   naliases = p->naliases;
@@ -587,13 +600,79 @@ void proc_finish_exit(proc *p) {
   free(links);
   free(watchers);
   free(watching);
-  if (!p->host && p->L != NULL) {
-    node_close_state(n, p->L);
-    p->L = p->co = NULL;
-  }
+  /* a taken-over process's state and mailbox are still in use by the
+  ** thread that runs it: that thread lets go of them (release_abandoned) */
   pthread_mutex_lock(&p->lock);
-  free_mail(p);
+  if (!p->host && !atomic_load(&p->abandoned)) {
+    L = p->L;
+    p->L = p->co = NULL;       /* before another thread closes it */
+    free_mail(p);
+  }
   p->state = PROC_EXITED;
   pthread_mutex_unlock(&p->lock);
   ptab_remove(&n->procs, p->pid);
+  /* Last, and nothing of the node touched after: the state's finalizers
+  ** may run here (node_close_state), and a thread stuck in one is left
+  ** to it when the node stops. */
+  if (L != NULL) node_close_state(n, L);
+}
+
+int proc_take_over(proc *p) {
+  static const unsigned char killed[] = {TERM_STRING, 'k', 'i', 'l', 'l', 'e', 'd', 0, 0};
+  pthread_mutex_lock(&p->lock);
+  if (p->host || p->state != PROC_RUNNING) {
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+  }
+  if (!atomic_load(&p->exiting)) {   /* callers take over exiting processes; to be sure */
+    buf_reset(&p->reason);
+    buf_put(&p->reason, killed, sizeof killed);
+    atomic_store(&p->exiting, 1);
+  }
+  atomic_store(&p->abandoned, 1);
+  p->state = PROC_DYING;
+  pthread_mutex_unlock(&p->lock);
+  proc_finish_exit(p);
+  return 1;
+}
+
+void proc_release_abandoned(proc *p) {
+  lua_State *L;
+  pthread_mutex_lock(&p->lock);
+  L = p->L;
+  p->L = p->co = NULL;
+  free_mail(p);
+  pthread_mutex_unlock(&p->lock);
+  /* Here, not through the node's pool: the node may have stopped, and this
+  ** thread has been replaced already, so a finalizer that loops again
+  ** holds up nobody. */
+  if (L != NULL) lua_close(L);
+}
+
+/* ---- the memory limit ---- */
+
+void proc_over_limit(palloc *a) {
+  proc *p = (proc *)(void *)((char *)a - offsetof(proc, alloc));
+  a->exceeded = 1;
+  /* Lua lets a hook be set from anywhere (its own interpreter does it from
+  ** a signal handler): the hook runs before the next instruction */
+  if (p->co != NULL) sched_exit_now(p->co);
+}
+
+void proc_check_limit(proc *p) {
+  static const unsigned char limit[] = {TERM_STRING, 'm', 'e', 'm', 'o', 'r', 'y', '_',
+                                        'l', 'i', 'm', 'i', 't', 0, 0};
+  if (!p->alloc.exceeded || atomic_load(&p->exiting)) return;
+  pthread_mutex_lock(&p->lock);
+  if (!atomic_load(&p->exiting)) {
+    buf_reset(&p->reason);
+    buf_put(&p->reason, limit, sizeof limit);
+    atomic_store(&p->exiting, 1);
+  }
+  pthread_mutex_unlock(&p->lock);
+}
+
+/* No lock: every exit sets `exiting` first (proc_finish_exit too). */
+int proc_alive(proc *p) {
+  return p->host || !atomic_load(&p->exiting);
 }

@@ -42,7 +42,7 @@ typedef struct palloc {
   atomic_size_t used;   /* written only by the thread running the process;
                            atomic so that process_info may read it */
   size_t limit;
-  int exceeded;
+  int exceeded;         /* the process went over its limit: it must end */
 } palloc;
 
 typedef struct proc {
@@ -66,6 +66,9 @@ typedef struct proc {
   /* signals */
   int trap_exit;
   atomic_int exiting;           /* an exit is pending: unwind at once */
+  atomic_int abandoned;         /* its exit was carried out while a thread still
+                                   ran its state (proc_take_over): that thread
+                                   closes the state when it comes back */
   buf reason;                   /* the pending or final exit reason (a term) */
   uint64_t *links;
   size_t nlinks, caplinks;
@@ -80,6 +83,9 @@ typedef struct proc {
   lua_State *co;                /* the coroutine its body runs in */
   int nargs;                    /* arguments waiting for the first resume */
   int budget;                   /* hook ticks left in this slice */
+  int loading;                  /* its module's top level runs: not started yet */
+  lua_State *nested;            /* the coroutine it resumes now (lcoro.c) */
+  lua_State *preempted;         /* ... which the hook has just yielded */
   palloc alloc;
 } proc;
 
@@ -118,6 +124,25 @@ void proc_kill(proc *p);
 
 /* Carries out p's exit with the reason in p->reason; p must be DYING. */
 void proc_finish_exit(proc *p);
+
+/* For a process whose thread is stuck where the hook cannot reach it (a
+** long C call, a finalizer): carries out its exit for the node now, with
+** the pending reason (signals, monitors, tables, name; the pid is dead),
+** while its Lua state and mailbox stay with the thread that runs it. 1 if
+** it did, 0 if p was not running any more. */
+int proc_take_over(proc *p);
+/* On the thread that ran a taken-over process, back from its state:
+** closes the state there and frees the mailbox. */
+void proc_release_abandoned(proc *p);
+
+/* The process went over its memory limit (its own thread): from the next
+** hook on it exits with "memory_limit", even inside pcall. */
+void proc_over_limit(palloc *a);
+/* In the hook: turns a memory limit that was exceeded into a pending exit. */
+void proc_check_limit(proc *p);
+
+/* 1 while p may act: not exiting, not dead. Host processes always may. */
+int proc_alive(proc *p);
 
 /* Links and monitors (both ends updated; a dead target gets the noproc
 ** treatment: an exit signal or an immediate DOWN). */

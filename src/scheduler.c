@@ -7,6 +7,13 @@
 ** cannot starve the others. The same hook ends a process whose exit is
 ** pending, raising on every instruction until its stack has unwound:
 ** neither pcall nor a C function such as table.sort can hold it back.
+**
+** What the hook cannot reach — a long C call, a finalizer (Lua runs those
+** with hooks off) — a watchdog thread bounds: a worker stuck in one slice
+** for STUCK_MS is replaced, so the node keeps its number of working
+** threads, and a stuck process that was told to exit is taken over (its
+** exit carried out for the node while the thread keeps its state). The
+** stuck thread, if it ever comes back, closes that state and retires.
 */
 #include <errno.h>
 #include <sched.h>
@@ -15,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "graveyard.h"
 #include "lterm.h"
 #include "proc.h"
 #include "ptab.h"
@@ -24,6 +32,11 @@
 #define HOOK_EVERY 1000
 #define SLICE_TICKS 20
 #define SPIN_ROUNDS 200       /* sched_yield calls before a worker sleeps */
+
+#define WATCH_EVERY_MS 50     /* the watchdog's round */
+#define STUCK_MS 200          /* one slice this long: the worker is replaced */
+#define EXIT_GRACE_MS 100     /* told to exit this long ago and stuck: taken over */
+#define MAX_STUCK 64          /* stuck workers replaced at one time, at most */
 
 int64_t sched_now(void) {
   struct timespec ts;
@@ -59,18 +72,31 @@ static proc *pop(sched *s) {
   return p;
 }
 
-/* A worker thread's own slot for the next process. A process made
-** runnable by the one running on this worker (a message to a process
-** that waits, as in a request and its reply) runs next on this same
-** thread, where its data is warm, instead of waking another thread to
-** take it from the shared queue. Only this thread touches the slot. */
-typedef struct worker_slot {
+/* A worker thread. Its slot holds the next process: one made runnable by
+** the process running on this worker (a message to a process that waits,
+** as in a request and its reply) runs next on this same thread, where its
+** data is warm, instead of waking another thread to take it from the
+** shared queue. Only this thread fills the slot; the watchdog empties the
+** slot of a stuck worker, so the slot is swapped atomically. */
+struct worker {
   sched *s;
-  proc *next;
-  int streak;            /* slices run from the slot in a row */
-} worker_slot;
+  pthread_t thread;
+  _Atomic(proc *) next;
+  int streak;            /* slices run from the slot in a row; this thread only */
+  atomic_int stuck;      /* replaced by the watchdog: fills no slot */
+  /* under s->lock */
+  proc *current;         /* the process in its slice (the worker holds a ref) */
+  uint64_t slices;       /* counts slices, so the watchdog tells them apart */
+  uint64_t seen_slices;  /* the watchdog's last look: which slice */
+  int64_t seen_since;    /* ...and since when it has seen that slice */
+  int64_t exit_seen;     /* since when it has seen current exiting; -1: not */
+  int closing;           /* closes a state itself (sched_close_here) */
+  int done;              /* the thread has left its loop */
+  int abandoned;         /* left running by sched_halt */
+  struct worker *link;
+};
 
-static _Thread_local worker_slot *this_worker;
+static _Thread_local worker *this_worker;
 
 /* After this many slices from the slot in a row, the shared queue goes
 ** first: two processes that answer each other cannot keep a worker to
@@ -80,11 +106,10 @@ static _Thread_local worker_slot *this_worker;
 /* Queues p; to this worker's slot when use_slot and this thread is one
 ** of s's workers. */
 static void queue_process(sched *s, proc *p, int use_slot) {
-  worker_slot *w = this_worker;
+  worker *w = this_worker;
   proc_ref(p);
-  if (use_slot && w != NULL && w->s == s) {
-    proc *displaced = w->next;
-    w->next = p;
+  if (use_slot && w != NULL && w->s == s && !atomic_load_explicit(&w->stuck, memory_order_relaxed)) {
+    proc *displaced = atomic_exchange(&w->next, p);
     if (displaced == NULL) return;
     p = displaced;       /* the one it replaces waits in the shared queue */
   }
@@ -254,47 +279,60 @@ static int take_due(sched *s, stimer *out) {
 
 /* ---- slices ---- */
 
-/* Only the process's own coroutine yields to the scheduler: a coroutine
-** the process made itself is resumed by the process's code, and a yield
-** there would go back to that code, not to the scheduler. */
+/* The process's own coroutine yields to the scheduler. A coroutine the
+** process made is resumed by the process's code, where a yield would
+** look like the coroutine's own: it yields only when coroutine.resume or
+** wrap resumed it (lcoro.c), which pass the preemption up. */
 static void hook(lua_State *L, lua_Debug *ar) {
   proc *p = *(proc **)lua_getextraspace(L);
   (void)ar;
+  if (p == NULL) return;
+  proc_check_limit(p);
   if (atomic_load(&p->exiting)) {
     lua_sethook(L, hook, LUA_MASKCOUNT, 1);   /* raise on every instruction now */
+    if (p->co != NULL && p->co != L) lua_sethook(p->co, hook, LUA_MASKCOUNT, 1);
     lua_pushliteral(L, "heirloom: the process is exiting");
     lua_error(L);
   }
-  if (--p->budget <= 0 && L == p->co && lua_isyieldable(L)) lua_yield(L, 0);
+  if (--p->budget <= 0 && lua_isyieldable(L)) {
+    if (L == p->nested) p->preempted = L;    /* its resume yields in turn (lcoro.c) */
+    else if (L != p->co) return;
+    lua_yield(L, 0);
+  }
 }
 
 void sched_exit_now(lua_State *L) {
   lua_sethook(L, hook, LUA_MASKCOUNT, 1);
 }
 
-/* The exit reason of a body that failed: {error = message, traceback = ...}. */
-static void error_reason(proc *p, int status) {
+/* The exit reason of a body that ended with status: "normal", or for a
+** failure {error = message, traceback = ...}. It runs Lua, so no lock is
+** held. */
+static void body_reason(proc *p, int status, buf *out) {
   lua_State *co = p->co;
   char msg[256];
-  buf_reset(&p->reason);
   if (p->alloc.exceeded) {
-    term_put_string(&p->reason, "memory_limit", 12);
+    term_put_string(out, "memory_limit", 12);
+    return;
+  }
+  if (status == LUA_OK) {
+    term_put_string(out, "normal", 6);
     return;
   }
   if (status == LUA_ERRMEM) {
-    term_put_string(&p->reason, "out_of_memory", 13);
+    term_put_string(out, "out_of_memory", 13);
     return;
   }
   luaL_traceback(co, co, NULL, 0);
-  term_put_map(&p->reason, 2);      /* keys in order: "error" < "traceback" */
-  term_put_string(&p->reason, "error", 5);
-  term_put_string(&p->reason, "traceback", 9);
-  if (!lterm_encode(co, -2, &p->reason, "error", msg, sizeof msg))
-    term_put_string(&p->reason, msg, strlen(msg));
+  term_put_map(out, 2);      /* keys in order: "error" < "traceback" */
+  term_put_string(out, "error", 5);
+  term_put_string(out, "traceback", 9);
+  if (!lterm_encode(co, -2, out, "error", msg, sizeof msg))
+    term_put_string(out, msg, strlen(msg));
   {
     size_t len;
     const char *tb = lua_tolstring(co, -1, &len);
-    term_put_string(&p->reason, tb != NULL ? tb : "", tb != NULL ? len : 0);
+    term_put_string(out, tb != NULL ? tb : "", tb != NULL ? len : 0);
   }
 }
 
@@ -304,6 +342,11 @@ static void after_yield(sched *s, proc *p) {
   int64_t deadline = -1;
   int requeue = 1;
   pthread_mutex_lock(&p->lock);
+  if (atomic_load(&p->abandoned)) {     /* its exit is done: only the state is left */
+    pthread_mutex_unlock(&p->lock);
+    proc_release_abandoned(p);
+    return;
+  }
   if (atomic_load(&p->exiting)) {
     p->state = PROC_DYING;
     pthread_mutex_unlock(&p->lock);
@@ -323,6 +366,30 @@ static void after_yield(sched *s, proc *p) {
   ** queue: the slot is for the processes a slice wakes, not for itself */
   if (requeue) queue_process(s, p, 0);
   else if (deadline >= 0) sched_wake_at(s, p->pid, gen, deadline);
+}
+
+/* The body returned or failed. A signal that arrived meanwhile decides the
+** reason; a process taken over while it ran leaves only its state. */
+static void slice_ended(proc *p, int status) {
+  buf why;
+  buf_init(&why);
+  if (!atomic_load(&p->exiting)) body_reason(p, status, &why);
+  pthread_mutex_lock(&p->lock);
+  if (atomic_load(&p->abandoned)) {
+    pthread_mutex_unlock(&p->lock);
+    buf_free(&why);
+    proc_release_abandoned(p);
+    return;
+  }
+  if (!atomic_load(&p->exiting)) {
+    buf t = p->reason;
+    p->reason = why;
+    why = t;
+  }
+  p->state = PROC_DYING;
+  pthread_mutex_unlock(&p->lock);
+  buf_free(&why);
+  proc_finish_exit(p);
 }
 
 void sched_run_slice(sched *s, proc *p) {
@@ -350,18 +417,7 @@ void sched_run_slice(sched *s, proc *p) {
     after_yield(s, p);
     return;
   }
-  pthread_mutex_lock(&p->lock);
-  if (!atomic_load(&p->exiting)) {
-    if (status == LUA_OK) {
-      buf_reset(&p->reason);
-      term_put_string(&p->reason, "normal", 6);
-    } else {
-      error_reason(p, status);
-    }
-  }
-  p->state = PROC_DYING;
-  pthread_mutex_unlock(&p->lock);
-  proc_finish_exit(p);
+  slice_ended(p, status);
 }
 
 void sched_prepare(lua_State *co) {
@@ -385,26 +441,32 @@ static void spin(sched *s) {
 
 /* The process to run next, lock held: the worker's slot first, unless it
 ** has had its turn NEXT_STREAK times in a row while others wait. */
-static proc *next_process(sched *s, worker_slot *w) {
-  proc *p = w->next;
+static proc *next_process(sched *s, worker *w) {
+  proc *p = atomic_exchange(&w->next, NULL);
   if (p != NULL && (s->qcount == 0 || w->streak < NEXT_STREAK)) {
-    w->next = NULL;
     w->streak++;
     return p;
   }
-  if (p != NULL) {                   /* its turn is over: to the back */
-    w->next = NULL;
-    if (!push(s, p)) proc_unref(p);
-  }
+  if (p != NULL && !push(s, p)) proc_unref(p);   /* its turn is over: to the back */
   w->streak = 0;
   return pop(s);
 }
 
-static void *worker(void *arg) {
-  sched *s = arg;
-  worker_slot w = {s, NULL, 0};
+/* A worker the watchdog replaced is back from its slice (lock held): it
+** works on if the node is short of workers, otherwise it retires (0). */
+static int stays(sched *s, worker *w) {
+  s->nstuck--;
+  if (s->active >= s->nthreads) return 0;
+  atomic_store(&w->stuck, 0);
+  s->active++;
+  return 1;
+}
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  sched *s = w->s;
   int spun = 0;
-  this_worker = &w;
+  this_worker = w;
   pthread_mutex_lock(&s->lock);
   while (!s->stopping) {
     stimer t;
@@ -415,7 +477,7 @@ static void *worker(void *arg) {
       pthread_mutex_lock(&s->lock);
       continue;
     }
-    p = next_process(s, &w);
+    p = next_process(s, w);
     if (p == NULL && !spun) {
       spin(s);           /* then look at everything again, stopping first */
       spun = 1;
@@ -433,15 +495,123 @@ static void *worker(void *arg) {
       continue;
     }
     s->running++;
+    w->current = p;
+    w->slices++;
     pthread_mutex_unlock(&s->lock);
     sched_run_slice(s, p);
-    proc_unref(p);
     pthread_mutex_lock(&s->lock);
     s->running--;
+    w->current = NULL;
+    proc_unref(p);       /* its state is closed or queued: this only frees */
+    if (atomic_load(&w->stuck) && !w->abandoned && !stays(s, w)) break;
   }
-  /* a process left in the slot goes where sched_free will find it */
-  if (w.next != NULL && !push(s, w.next)) proc_unref(w.next);
+  {
+    /* a process left in the slot goes where the others will find it */
+    proc *left = atomic_exchange(&w->next, NULL);
+    if (left != NULL && !push(s, left)) proc_unref(left);
+    else if (left != NULL) pthread_cond_signal(&s->work);
+  }
+  w->done = 1;
+  s->live--;
+  pthread_cond_broadcast(&s->left);
   this_worker = NULL;
+  pthread_mutex_unlock(&s->lock);
+  return NULL;
+}
+
+/* Starts a worker thread; lock held, or no thread running yet. */
+static int start_worker(sched *s) {
+  worker *w = calloc(1, sizeof *w);
+  if (w == NULL) return 0;
+  w->s = s;
+  atomic_init(&w->next, NULL);
+  atomic_init(&w->stuck, 0);
+  w->exit_seen = -1;
+  if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+    free(w);
+    return 0;
+  }
+  w->link = s->workers;
+  s->workers = w;
+  s->live++;
+  s->active++;
+  return 1;
+}
+
+int sched_close_here(lua_State *L) {
+  worker *w = this_worker;
+  if (w == NULL) return 0;
+  pthread_mutex_lock(&w->s->lock);
+  w->closing = 1;
+  pthread_mutex_unlock(&w->s->lock);
+  lua_close(L);
+  pthread_mutex_lock(&w->s->lock);     /* never freed if this thread was left */
+  w->closing = 0;
+  pthread_mutex_unlock(&w->s->lock);
+  return 1;
+}
+
+/* ---- the watchdog ---- */
+
+/* Moves a stuck worker's slot to the shared queue: the process there
+** would wait for the stuck slice. Lock held. */
+static void unslot(sched *s, worker *w) {
+  proc *p = atomic_exchange(&w->next, NULL);
+  if (p == NULL) return;
+  if (push(s, p)) pthread_cond_signal(&s->work);
+  else proc_unref(p);
+}
+
+/* One round over the workers, lock held: replaces those stuck in one slice
+** since STUCK_MS, and puts into take the processes (referenced) that are
+** stuck there although told to exit EXIT_GRACE_MS ago. */
+static size_t watch_workers(sched *s, int64_t now, proc **take, size_t max) {
+  size_t n = 0;
+  for (worker *w = s->workers; w != NULL; w = w->link) {
+    proc *p = w->current;
+    if (w->done || w->abandoned) continue;
+    if (p == NULL || w->slices != w->seen_slices) {
+      w->seen_slices = w->slices;
+      w->seen_since = now;
+      w->exit_seen = -1;
+      continue;
+    }
+    if (!atomic_load(&w->stuck) && now - w->seen_since >= STUCK_MS) {
+      atomic_store(&w->stuck, 1);
+      s->active--;
+      if (++s->nstuck <= MAX_STUCK) start_worker(s);
+    }
+    if (!atomic_load(&w->stuck)) continue;
+    unslot(s, w);
+    if (!atomic_load(&p->exiting) || atomic_load(&p->abandoned)) continue;
+    if (w->exit_seen < 0) w->exit_seen = now;
+    else if (now - w->exit_seen >= EXIT_GRACE_MS && n < max) {
+      proc_ref(p);
+      take[n++] = p;
+    }
+  }
+  return n;
+}
+
+static void *watchdog_main(void *arg) {
+  sched *s = arg;
+  pthread_mutex_lock(&s->lock);
+  while (!s->stopping) {
+    int64_t at = sched_now() + WATCH_EVERY_MS;
+    struct timespec ts = {at / 1000, (at % 1000) * 1000000};
+    proc *take[16];
+    size_t n;
+    pthread_cond_timedwait(&s->watch, &s->lock, &ts);
+    if (s->stopping) break;
+    n = watch_workers(s, sched_now(), take, sizeof take / sizeof *take);
+    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < n; i++) {
+      proc_take_over(take[i]);
+      proc_unref(take[i]);
+    }
+    node_watch(s->node, sched_now());
+    pthread_mutex_lock(&s->lock);
+  }
   pthread_mutex_unlock(&s->lock);
   return NULL;
 }
@@ -451,28 +621,78 @@ sched *sched_new(node *n, int nthreads) {
   pthread_condattr_t attr;
   if (s == NULL) return NULL;
   s->node = n;
+  s->nthreads = nthreads;
   pthread_mutex_init(&s->lock, NULL);
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);   /* timers use sched_now */
   pthread_cond_init(&s->work, &attr);
+  pthread_cond_init(&s->left, &attr);
+  pthread_cond_init(&s->watch, &attr);
   pthread_condattr_destroy(&attr);
-  s->threads = calloc(nthreads > 0 ? (size_t)nthreads : 1, sizeof *s->threads);
-  if (s->threads == NULL) {
-    free(s);
-    return NULL;
-  }
-  for (int i = 0; i < nthreads; i++)
-    if (pthread_create(&s->threads[i], NULL, worker, s) == 0) s->nthreads++;
+  pthread_mutex_lock(&s->lock);
+  for (int i = 0; i < nthreads; i++) start_worker(s);
+  s->has_watchdog = pthread_create(&s->watchdog, NULL, watchdog_main, s) == 0;
+  pthread_mutex_unlock(&s->lock);
+  if (s->live == 0 && nthreads > 0) s->nthreads = 0;   /* no thread: the host drives it */
   return s;
 }
 
-void sched_halt(sched *s) {
+/* 1 while w is in a slice that will not end by itself soon: its process
+** was taken over. Lock held. */
+static int hopeless(const worker *w) {
+  return !w->done && w->current != NULL && atomic_load(&w->current->abandoned);
+}
+
+/* Lock held: 1 while a worker may still end its slice by itself. */
+static int some_may_end(sched *s) {
+  for (worker *w = s->workers; w != NULL; w = w->link)
+    if (!w->done && !hopeless(w)) return 1;
+  return 0;
+}
+
+size_t sched_halt(sched *s, int64_t deadline, uint64_t *pids, size_t max) {
+  size_t abandoned = 0;
   pthread_mutex_lock(&s->lock);
   s->stopping = 1;
   pthread_cond_broadcast(&s->work);
+  pthread_cond_signal(&s->watch);
   pthread_mutex_unlock(&s->lock);
-  for (int i = 0; i < s->nthreads; i++) pthread_join(s->threads[i], NULL);
+  if (s->has_watchdog) pthread_join(s->watchdog, NULL);   /* it runs no Lua */
+  s->has_watchdog = 0;
+  pthread_mutex_lock(&s->lock);
+  while (some_may_end(s) && sched_now() < deadline) {
+    int64_t at = sched_now() + WATCH_EVERY_MS;
+    struct timespec ts;
+    if (at > deadline) at = deadline;
+    ts = (struct timespec){at / 1000, (at % 1000) * 1000000};
+    pthread_cond_timedwait(&s->left, &s->lock, &ts);
+  }
+  /* Those still in a slice: a process that can be taken over (or was) is
+  ** left to its thread; any other is past its Lua and ends soon. */
+  for (worker *w = s->workers; w != NULL; w = w->link) {
+    proc *p = w->current;
+    int gone;
+    if (w->done || p == NULL) continue;
+    proc_ref(p);
+    pthread_mutex_unlock(&s->lock);
+    gone = proc_take_over(p) || atomic_load(&p->abandoned);
+    pthread_mutex_lock(&s->lock);
+    gone = gone || w->closing;    /* its process is gone: only a state is left */
+    if (gone && !w->done && w->current == p) {
+      w->abandoned = 1;
+      pthread_detach(w->thread);
+      if (abandoned < max) pids[abandoned] = p->pid;
+      abandoned++;
+    }
+    proc_unref(p);
+  }
+  s->abandoned = abandoned > 0;
   s->nthreads = 0;
+  pthread_mutex_unlock(&s->lock);
+  if (abandoned > 0) graveyard_keep(s);
+  for (worker *w = s->workers; w != NULL; w = w->link)
+    if (!w->abandoned) pthread_join(w->thread, NULL);
+  return abandoned;
 }
 
 void sched_free(sched *s) {
@@ -482,10 +702,16 @@ void sched_free(sched *s) {
     buf_free(&t.msg);
     free(t.name);
   }
+  while (s->workers != NULL) {
+    worker *w = s->workers;
+    s->workers = w->link;
+    free(w);
+  }
   free(s->timers);
   free(s->queue);
-  free(s->threads);
   pthread_cond_destroy(&s->work);
+  pthread_cond_destroy(&s->left);
+  pthread_cond_destroy(&s->watch);
   pthread_mutex_destroy(&s->lock);
   free(s);
 }

@@ -31,28 +31,42 @@ typedef struct stimer {
   char *name;           /* for send_after to a name: resolved when it fires */
 } stimer;
 
+typedef struct worker worker;   /* a worker thread (scheduler.c) */
+
 typedef struct sched {
   node *node;
   pthread_mutex_t lock;
   pthread_cond_t work;          /* processes or timers to attend to */
+  pthread_cond_t left;          /* a worker thread has left */
+  pthread_cond_t watch;         /* wakes the watchdog to stop */
   proc **queue;                 /* ring buffer */
   size_t qhead, qcount, qcap;
   atomic_size_t queued;         /* qcount, for spinning workers to watch */
   stimer *timers;               /* min-heap by (at, seq) */
   size_t ntimers, captimers;
   uint64_t next_timer;
-  int nthreads;
-  pthread_t *threads;
-  pthread_t timer_thread;
+  int nthreads;                 /* working threads wanted; 0: deterministic */
+  worker *workers;              /* every worker thread started, stuck ones too */
+  int live;                     /* worker threads not yet left */
+  int active;                   /* ... of which not stuck */
+  int nstuck;                   /* stuck, replaced, and not back yet */
+  pthread_t watchdog;
+  int has_watchdog;
   int stopping;
+  int abandoned;                /* sched_halt left threads running: never freed */
   size_t running;               /* slices under way */
 } sched;
 
 int64_t sched_now(void);        /* ms, monotonic */
 
+/* Starts nthreads workers and the watchdog (which also runs node_watch). */
 sched *sched_new(node *n, int nthreads);
-/* Stops and joins the threads: no slice runs after it returns. */
-void sched_halt(sched *s);
+/* Stops the threads. Slices under way get until deadline (ms) to end; a
+** thread still in one then is left running, its process taken over
+** (proc_take_over), and the scheduler must not be freed (s->abandoned):
+** that thread may come back. Returns how many were left; the pids of the
+** first max of their processes go to pids. */
+size_t sched_halt(sched *s, int64_t deadline, uint64_t *pids, size_t max);
 /* Frees the scheduler; queued processes and pending timers are dropped. */
 void sched_free(sched *s);
 
@@ -76,8 +90,11 @@ int64_t sched_next_timer(sched *s);
 
 /* Runs one slice of p on the calling thread. */
 void sched_run_slice(sched *s, proc *p);
-/* Installs the budget and exit hook on a process's coroutine. */
 struct lua_State;
+/* On a worker thread: closes L there and returns 1 (sched_halt leaves the
+** thread to it if it takes too long); elsewhere 0. */
+int sched_close_here(struct lua_State *L);
+/* Installs the budget and exit hook on a process's coroutine. */
 void sched_prepare(struct lua_State *co);
 /* Makes the hook raise on the very next instruction: the process is
 ** exiting and must run nothing more, not even inside pcall. */

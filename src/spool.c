@@ -11,29 +11,50 @@
 ** closing a state (its finalizers, then hundreds of frees) comes after
 ** the exit's signals and messages are out, so nobody waits for it, and
 ** the memory goes back to the thread that allocated most of it.
+**
+** A finalizer may loop for ever, and Lua runs finalizers with hooks off,
+** so nothing can stop it. The thread closing such a state is replaced
+** (spool_watch) and left to it: it exits if it ever comes back, and the
+** pool is then never freed, so what it touches stays valid.
 */
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
+#include "graveyard.h"
+#include "scheduler.h"
 #include "spool.h"
+
+#define STUCK_MS 200         /* one close this long: the closer is replaced */
+#define MAX_REPLACED 64      /* stuck closers replaced at one time, at most */
+#define ROUND_MS 50          /* spool_free looks at a stuck closer this often */
 
 typedef struct pristine {
   lua_State *L;
   palloc *alloc;     /* the state's allocator data until it is taken */
 } pristine;
 
-#define RETIRE_MAX 256    /* beyond this, exits close their states themselves */
-
 struct spool {
   pthread_mutex_t lock;
   pthread_cond_t low;       /* the filler waits here while it has nothing to do */
+  pthread_cond_t idle;      /* spool_free waits here for the filler to finish */
   pristine *states;
   int count, size, stop;
-  lua_State *retired[RETIRE_MAX];
-  int nretired;
+  lua_State **retired;      /* states to close, any number, with their */
+  proc **owners;            /* processes, referenced until the state is closed */
+  size_t nretired, capretired;
   spool_make make;
   pthread_t filler;
+  unsigned gen;             /* the current filler's generation */
+  int64_t closing_since;    /* when the current filler began its close; 0: none */
+  int nstuck;               /* replaced fillers not back from their close */
+  int left;                 /* the current filler has left (after stop) */
 };
+
+typedef struct filler_arg {
+  spool *s;
+  unsigned gen;
+} filler_arg;
 
 static int make_one(spool *s, pristine *out) {
   out->alloc = calloc(1, sizeof *out->alloc);
@@ -46,25 +67,42 @@ static int make_one(spool *s, pristine *out) {
   return 1;
 }
 
-/* Closes the retired states; lock held on entry and exit. */
-static void close_retired(spool *s) {
-  while (s->nretired > 0) {
-    lua_State *L = s->retired[--s->nretired];
-    pthread_mutex_unlock(&s->lock);
-    lua_close(L);
-    pthread_mutex_lock(&s->lock);
+/* Closes one retired state; lock held on entry and exit. 0 when this
+** filler was replaced meanwhile: it must leave without touching more. */
+static int close_one(spool *s, unsigned gen) {
+  lua_State *L = s->retired[--s->nretired];
+  proc *owner = s->owners[s->nretired];
+  s->closing_since = sched_now();
+  pthread_mutex_unlock(&s->lock);
+  lua_close(L);
+  if (owner != NULL) proc_unref(owner);
+  pthread_mutex_lock(&s->lock);
+  if (s->gen != gen) {
+    s->nstuck--;
+    pthread_cond_broadcast(&s->idle);
+    return 0;
   }
+  s->closing_since = 0;
+  return 1;
 }
 
 static void *fill(void *arg) {
-  spool *s = arg;
+  filler_arg a = *(filler_arg *)arg;
+  spool *s = a.s;
+  free(arg);
   pthread_mutex_lock(&s->lock);
   for (;;) {
     pristine one;
     while (s->count >= s->size && s->nretired == 0 && !s->stop)
       pthread_cond_wait(&s->low, &s->lock);
+    if (s->nretired > 0) {
+      if (!close_one(s, a.gen)) {
+        pthread_mutex_unlock(&s->lock);
+        return NULL;
+      }
+      continue;
+    }
     if (s->stop) break;
-    close_retired(s);
     if (s->count >= s->size) continue;
     pthread_mutex_unlock(&s->lock);
     if (!make_one(s, &one)) {     /* out of memory: let spawn report it */
@@ -75,20 +113,42 @@ static void *fill(void *arg) {
     pthread_mutex_lock(&s->lock);
     s->states[s->count++] = one;
   }
+  s->left = 1;
+  pthread_cond_broadcast(&s->idle);
   pthread_mutex_unlock(&s->lock);
   return NULL;
 }
 
+/* Starts a filler of the current generation; lock held, or none running. */
+static int start_filler(spool *s) {
+  filler_arg *a = malloc(sizeof *a);
+  pthread_t t;
+  if (a == NULL) return 0;
+  *a = (filler_arg){s, s->gen};
+  if (pthread_create(&t, NULL, fill, a) != 0) {
+    free(a);
+    return 0;
+  }
+  s->filler = t;
+  return 1;
+}
+
 spool *spool_new(spool_make make, int size) {
   spool *s = calloc(1, sizeof *s);
+  int started;
   if (s == NULL) return NULL;
   s->states = calloc((size_t)size, sizeof *s->states);
   s->size = size;
   s->make = make;
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->low, NULL);
-  if (s->states == NULL || pthread_create(&s->filler, NULL, fill, s) != 0) {
+  pthread_cond_init(&s->idle, NULL);
+  pthread_mutex_lock(&s->lock);
+  started = s->states != NULL && start_filler(s);
+  pthread_mutex_unlock(&s->lock);
+  if (!started) {
     pthread_cond_destroy(&s->low);
+    pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->lock);
     free(s->states);
     free(s);
@@ -125,36 +185,118 @@ static void *plain_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   return realloc(ptr, nsize);
 }
 
+/* Room for one more retired state; lock held. */
+static int retired_room(spool *s) {
+  if (s->nretired == s->capretired) {
+    size_t cap = s->capretired ? s->capretired * 2 : 64;
+    lua_State **grown = realloc(s->retired, cap * sizeof *grown);
+    proc **owners;
+    if (grown == NULL) return 0;
+    s->retired = grown;
+    owners = realloc(s->owners, cap * sizeof *owners);
+    if (owners == NULL) return 0;
+    s->owners = owners;
+    s->capretired = cap;
+  }
+  return 1;
+}
+
 void spool_retire(spool *s, lua_State *L) {
-  int inline_close;
+  /* The state's threads still know their process (the scheduler's hook
+  ** and lcoro.c read it while finalizers run): it must outlive the close. */
+  proc *owner = *(proc **)lua_getextraspace(L);
+  int queued;
   lua_setallocf(L, plain_alloc, NULL);
-  *(void **)lua_getextraspace(L) = NULL;
+  if (owner != NULL) proc_ref(owner);
   pthread_mutex_lock(&s->lock);
-  inline_close = s->stop || s->nretired == RETIRE_MAX;
-  if (!inline_close) {
+  /* never closed here: its finalizers could hold the caller for ever */
+  queued = retired_room(s);
+  if (queued) {
+    s->owners[s->nretired] = owner;
     s->retired[s->nretired++] = L;
     pthread_cond_signal(&s->low);
   }
   pthread_mutex_unlock(&s->lock);
-  if (inline_close) lua_close(L);
+  if (!queued) {                 /* out of memory: no other way */
+    lua_close(L);
+    if (owner != NULL) proc_unref(owner);
+  }
 }
 
-void spool_free(spool *s) {
-  if (s == NULL) return;
+/* Lock held. A filler stuck in one close is left to it; a new one goes
+** on with the others. */
+static void replace_stuck(spool *s, int64_t now) {
+  pthread_t stuck = s->filler;
+  if (s->closing_since == 0 || now - s->closing_since < STUCK_MS || s->nstuck >= MAX_REPLACED)
+    return;
+  s->gen++;
+  if (!start_filler(s)) {
+    s->gen--;
+    return;
+  }
+  pthread_detach(stuck);
+  graveyard_keep(NULL);          /* the code stays loaded while it may run */
+  s->nstuck++;
+  s->closing_since = 0;
+}
+
+size_t spool_waiting(spool *s) {
+  size_t n;
+  pthread_mutex_lock(&s->lock);
+  n = s->nretired;
+  pthread_mutex_unlock(&s->lock);
+  return n;
+}
+
+void spool_watch(spool *s, int64_t now) {
+  pthread_mutex_lock(&s->lock);
+  if (!s->stop) replace_stuck(s, now);
+  pthread_mutex_unlock(&s->lock);
+}
+
+size_t spool_free(spool *s, int64_t deadline) {
+  size_t left;
+  int joinable;
+  if (s == NULL) return 0;
   pthread_mutex_lock(&s->lock);
   s->stop = 1;
-  pthread_cond_signal(&s->low);
-  pthread_mutex_unlock(&s->lock);
-  pthread_join(s->filler, NULL);
-  pthread_mutex_lock(&s->lock);
-  close_retired(s);
-  pthread_mutex_unlock(&s->lock);
+  pthread_cond_broadcast(&s->low);
+  for (;;) {
+    int64_t now = sched_now(), at = now + ROUND_MS;
+    struct timespec ts;
+    if (s->left || now >= deadline) break;
+    replace_stuck(s, now);
+    if (at > deadline) at = deadline;
+    ts = (struct timespec){at / 1000, (at % 1000) * 1000000};
+    pthread_cond_timedwait(&s->idle, &s->lock, &ts);
+  }
+  /* pristine states have run no code of anyone's: closing them is quick */
   for (int i = 0; i < s->count; i++) {
     lua_close(s->states[i].L);
     free(s->states[i].alloc);
   }
+  s->count = 0;
+  if (!s->left) {                /* the current filler is stuck in a close */
+    s->gen++;
+    s->nstuck++;
+    pthread_detach(s->filler);
+  }
+  /* what is still retired was given after the filler left, or is left
+  ** with a stuck one: not closed here, where it could hold stop for ever */
+  left = s->nretired + (size_t)s->nstuck;
+  joinable = s->left;
+  pthread_mutex_unlock(&s->lock);
+  if (joinable) pthread_join(s->filler, NULL);   /* it has left its loop */
+  if (left > 0) {              /* a stuck filler may come back to it */
+    graveyard_keep(s);
+    return left;
+  }
   pthread_cond_destroy(&s->low);
+  pthread_cond_destroy(&s->idle);
   pthread_mutex_destroy(&s->lock);
+  free(s->retired);
+  free(s->owners);
   free(s->states);
   free(s);
+  return 0;
 }

@@ -5,6 +5,8 @@
 #define HL_SPOOL_H
 
 #include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "proc.h"
 
@@ -24,11 +26,22 @@ spool *spool_new(spool_make make, int size);
 lua_State *spool_take(spool *s, palloc *to);
 
 /* Hands over the state of a process that has exited, to be closed by the
-** pool's thread (at once, here, when too many wait). The state must not
-** be used again; its allocator no longer counts for the process. */
+** pool's thread; the process (the state's extra space) is referenced
+** until then. The state must not be used again; its allocator no longer
+** counts for the process. */
 void spool_retire(spool *s, lua_State *L);
 
-/* Stops the thread and closes the states not taken and those retired. */
-void spool_free(spool *s);
+/* How many retired states wait to be closed. */
+size_t spool_waiting(spool *s);
+
+/* Replaces the pool's thread if it has been closing one state (running
+** its finalizers) for too long; now in ms (sched_now). */
+void spool_watch(spool *s, int64_t now);
+
+/* Stops the thread, once it has closed the retired states or deadline (ms)
+** has passed. Returns how many retired states it could not see closed:
+** they are left, with the thread stuck in one, and the pool is then not
+** freed (that thread may come back to it). 0: everything is freed. */
+size_t spool_free(spool *s, int64_t deadline);
 
 #endif

@@ -77,8 +77,18 @@ function M.stop_server()
   return hl.supervisor.terminate_child("etscounter_sup", "etscounter_srv")
 end
 
--- Kills the server (it ends itself with exit "kill", as the seed's die/0).
-function M.die() hl.server.cast(srv.NAME, "die") end
+-- Kills the server (it ends itself with exit "kill", as the seed's die/0),
+-- and returns once it is gone, as a prompt's next line comes: a request
+-- sent to it before that would reach the dying server and fail with its
+-- "killed".
+function M.die()
+  local pid = hl.whereis(srv.NAME)
+  local ref = pid and hl.monitor(pid)
+  hl.server.cast(srv.NAME, "die")
+  if ref then
+    hl.receive(function(m) return type(m) == "table" and m[1] == "DOWN" and m[2] == ref end, 5000)
+  end
+end
 
 -- What the manager knows: a list of {name, table, owner, state}.
 function M.info() return require("heirloom.tablemgr").info(srv.MANAGER) end

@@ -1,0 +1,120 @@
+/*
+** test_stop.c — hl_node_stop finishes in bounded time whatever the
+** processes do: one stuck in a finalizer (Lua runs those with hooks off,
+** so nothing can interrupt it) is left to its thread, as is a state whose
+** finalizer runs when the node closes it, and the host's logger is told.
+** The finalizers here end after a few seconds: the test then waits for
+** the abandoned threads to come back, so that the sanitizers see them
+** touch only what the node left them.
+*/
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "heirloom.h"
+
+#define STUCK_SECONDS 3
+
+typedef struct reports {
+  pthread_mutex_t lock;
+  char stop[600];          /* the stop's report, if any */
+} reports;
+
+static void on_report(void *ud, const char *text) {
+  reports *r = ud;
+  pthread_mutex_lock(&r->lock);
+  if (strncmp(text, "heirloom.stop:", 14) == 0) snprintf(r->stop, sizeof r->stop, "%s", text);
+  pthread_mutex_unlock(&r->lock);
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+  nanosleep(&ts, NULL);
+}
+
+/* stuck.gc(s): a finalizer that runs s seconds, in the process's slice.
+** stuck.at_close(to, s): one that runs when the node closes the state of
+** the process, which tells `to` and returns. */
+static void write_module(const char *dir) {
+  char path[300];
+  FILE *f;
+  snprintf(path, sizeof path, "%s/stuck.lua", dir);
+  f = fopen(path, "w");
+  CHECK(f != NULL);
+  if (f == NULL) return;
+  fputs("local hl = require('heirloom')\n"
+        "local M = {}\n"
+        "local function spin(s) local t = os.time() + s while os.time() < t do end end\n"
+        "function M.gc(s)\n"
+        "  setmetatable({}, { __gc = function() spin(s) end })\n"
+        "  collectgarbage()\n"
+        "end\n"
+        "function M.at_close(to, s)\n"
+        "  setmetatable({}, { __gc = function() spin(s) end })\n"
+        "  hl.send(to, 1)\n"
+        "end\n"
+        "return M\n", f);
+  fclose(f);
+}
+
+static void test_stop_abandons(int schedulers) {
+  hl_node *node;
+  hl_config cfg = {.schedulers = schedulers};
+  char dir[] = "/tmp/heirloom-test-XXXXXX", path[300];
+  reports r = {PTHREAD_MUTEX_INITIALIZER, ""};
+  hl_buf args, in;
+  hl_pid self, stuck = 0, closing = 0;
+  char want[64];
+  CHECK(mkdtemp(dir) != NULL);
+  write_module(dir);
+  snprintf(path, sizeof path, "%s/?.lua", dir);
+  CHECK(hl_node_start(&cfg, &node) == HL_OK);
+  CHECK(hl_node_set_path(node, path, NULL) == HL_OK);
+  hl_node_set_logger(node, on_report, &r);
+  CHECK(hl_attach(node, &self) == HL_OK);
+  CHECK(hl_register(node, "c_host", self) == HL_OK);
+  hl_buf_init(&args);
+  hl_buf_init(&in);
+
+  /* a state that runs its finalizer for seconds when it is closed */
+  hl_term_array(&args, 2);
+  hl_term_string(&args, "c_host", 6);
+  hl_term_int(&args, STUCK_SECONDS);
+  CHECK(hl_spawn(node, "stuck", "at_close", args.data, args.len, &closing) == HL_OK);
+  CHECK(hl_receive(node, 5000, &in) == HL_OK);
+  /* a process stuck in a finalizer in its slice */
+  hl_buf_clear(&args);
+  hl_term_array(&args, 1);
+  hl_term_int(&args, STUCK_SECONDS);
+  CHECK(hl_spawn(node, "stuck", "gc", args.data, args.len, &stuck) == HL_OK);
+  sleep_ms(300);
+
+  hl_detach(node);
+  hl_node_stop(node);    /* a report of what it abandoned: it did not wait */
+  snprintf(want, sizeof want, "(<0.%u.%u>)", (unsigned)(uint32_t)stuck,
+           (unsigned)(uint32_t)(stuck >> 32));
+  pthread_mutex_lock(&r.lock);
+  CHECK(strncmp(r.stop, "heirloom.stop: abandoned 1 process state ", 41) == 0);
+  CHECK(strstr(r.stop, want) != NULL);
+  CHECK(strstr(r.stop, "and 1 closing state") != NULL);
+  if (strstr(r.stop, want) == NULL) fprintf(stderr, "report: %s\n", r.stop);
+  pthread_mutex_unlock(&r.lock);
+
+  /* the abandoned threads come back and leave */
+  sleep_ms(STUCK_SECONDS * 1000 + 500);
+  hl_buf_free(&args);
+  hl_buf_free(&in);
+  snprintf(path, sizeof path, "%s/stuck.lua", dir);
+  remove(path);
+  remove(dir);
+  (void)closing;
+}
+
+int main(void) {
+  test_stop_abandons(1);
+  return check_summary("stop");
+}
