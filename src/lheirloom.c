@@ -17,7 +17,6 @@
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
-#include "store.h"
 #include "term.h"
 
 #define LBIND_KEY "heirloom.state"

@@ -14,7 +14,6 @@
 #include "proc.h"
 #include "scheduler.h"
 #include "spool.h"
-#include "store.h"
 #include "term.h"
 
 node *node_new(const hl_config *cfg) {
@@ -27,7 +26,7 @@ node *node_new(const hl_config *cfg) {
   codecache_init(&n->code);
   n->next_table_id = 1;
   if (cfg != NULL) n->cfg = *cfg;
-  n->cfg.data_dir = NULL;   /* the store keeps its own copy (store_open) */
+  n->cfg.data_dir = NULL;   /* the store keeps its own copy (edur_open) */
   if (!ptab_init(&n->procs)) goto fail;
   n->sched = sched_new(n, n->cfg.schedulers);
   if (n->sched == NULL) goto fail;
