@@ -726,7 +726,7 @@ hl_status etab_give_away(etab *t, uint64_t caller, uint64_t pid,
   char text[40];
   proc *to;
   if (check_owner(t, caller, "give it away", e) != HL_OK) return e->code;
-  node_pid_text(pid, text, sizeof text);
+  term_pid_text(pid, text, sizeof text);
   if (pid == caller) return err_set(e, HL_EBADARG, "pid %s already owns the table", text);
   to = ptab_get(&t->node->procs, pid);
   if (to == NULL || !take_if_alive(t, to)) {
@@ -744,7 +744,7 @@ hl_status etab_claim(etab *t, uint64_t caller, hl_err *e) {
   if (etab_check_open(t, e) != HL_OK) return e->code;
   if (atomic_compare_exchange_strong(&t->owner, &none, caller)) return HL_OK;
   if (none == caller) return err_set(e, HL_EBADARG, "the caller already owns the table");
-  node_pid_text(none, text, sizeof text);
+  term_pid_text(none, text, sizeof text);
   return err_set(e, HL_EBADARG, "the table is not in custody: %s owns it", text);
 }
 

@@ -24,7 +24,7 @@ static const char *tname_of(int tag) {
 
 static int pid_tostring(lua_State *L) {
   char text[40];
-  node_pid_text(((lid *)luaL_checkudata(L, 1, LHANDLE_PID))->id, text, sizeof text);
+  term_pid_text(((lid *)luaL_checkudata(L, 1, LHANDLE_PID))->id, text, sizeof text);
   lua_pushstring(L, text);
   return 1;
 }

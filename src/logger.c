@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "logger.h"
-#include "node.h"
 #include "term.h"
 
 #define CAPTURE_MAX 1000
@@ -112,7 +111,7 @@ static size_t format(const unsigned char *p, size_t len, buf *out, int depth) {
       return n;
     case TERM_REF: case TERM_TABLE: case TERM_PID:
       if ((n = term_get_id(p, len, &tag, &id)) == 0) return 0;
-      if (tag == TERM_PID) node_pid_text(id, tmp, sizeof tmp);
+      if (tag == TERM_PID) term_pid_text(id, tmp, sizeof tmp);
       else snprintf(tmp, sizeof tmp, "#%s<%" PRIu64 ">", tag == TERM_REF ? "Ref" : "Tab", id);
       buf_put(out, tmp, strlen(tmp));
       return n;
@@ -155,19 +154,19 @@ static int wanted(logger *lg) {
   return mode != LOG_SILENT;
 }
 
-void logger_crash(hl_node *n, uint64_t pid, const unsigned char *reason, size_t len) {
+void logger_crash(logger *lg, uint64_t pid, const char *name, const unsigned char *reason,
+                  size_t len) {
   buf b;
-  char head[160], pidtext[40], name[64];
-  if (!wanted(&n->log)) return;
-  node_pid_text(pid, pidtext, sizeof pidtext);
-  if (!ptab_name_of(&n->procs, pid, name, sizeof name)) strcpy(name, "-");
+  char head[160], pidtext[40];
+  if (!wanted(lg)) return;
+  term_pid_text(pid, pidtext, sizeof pidtext);
   snprintf(head, sizeof head, "=CRASH REPORT==== process %s (registered name %s) exited: ",
-           pidtext, name);
+           pidtext, name != NULL ? name : "-");
   buf_init(&b);
   buf_put(&b, head, strlen(head));
   if (format(reason, len, &b, 0) == 0) buf_put(&b, "<malformed reason>", 18);
   buf_putc(&b, '\0');
-  if (buf_ok(&b)) logger_report(&n->log, (const char *)b.p);
+  if (buf_ok(&b)) logger_report(lg, (const char *)b.p);
   buf_free(&b);
 }
 

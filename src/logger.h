@@ -23,8 +23,6 @@ typedef struct logger {
   size_t ncaptured, capcaptured;
 } logger;
 
-typedef struct hl_node hl_node;
-
 void logger_init(logger *lg);
 void logger_destroy(logger *lg);
 void logger_set_mode(logger *lg, int mode);
@@ -35,8 +33,10 @@ void logger_report(logger *lg, const char *text);
 /* A report line: head followed by the term formatted as crash reports
 ** format reasons (supervisor reports). */
 void logger_report_term(logger *lg, const char *head, const unsigned char *term, size_t len);
-/* The crash report of a process that exited with an abnormal reason. */
-void logger_crash(hl_node *n, uint64_t pid, const unsigned char *reason, size_t len);
+/* The crash report of process pid, registered as name (NULL: none), that
+** exited with an abnormal reason. */
+void logger_crash(logger *lg, uint64_t pid, const char *name, const unsigned char *reason,
+                  size_t len);
 /* Hands over the captured reports (malloc'd strings) and forgets them. */
 size_t logger_take(logger *lg, char ***out);
 

@@ -189,7 +189,7 @@ static void push_sender(lua_State *L, uint64_t from) {
 ** mailbox is not the place to find out. */
 static void drop_message(lbind *b, proc *p, uint64_t seq, size_t len) {
   char pid[40], text[160];
-  node_pid_text(p->pid, pid, sizeof pid);
+  term_pid_text(p->pid, pid, sizeof pid);
   snprintf(text, sizeof text, "heirloom.receive: process %s dropped a message of %zu bytes "
            "that does not decode", pid, len);
   proc_mail_take_seq(p, seq);

@@ -121,7 +121,7 @@ static int stop_report(char *out, size_t size, const uint64_t *pids, size_t npid
                            npids == 1 ? "" : "s");
     for (size_t i = 0; i < npids && i < REPORT_PIDS; i++) {
       char pid[32];
-      node_pid_text(pids[i], pid, sizeof pid);
+      term_pid_text(pids[i], pid, sizeof pid);
       at += (size_t)snprintf(out + at, at < size ? size - at : 0, "%s%s", i ? ", " : "", pid);
     }
     at += (size_t)snprintf(out + at, at < size ? size - at : 0, "%s) still running a C call "
@@ -354,9 +354,6 @@ void node_owner_exit(node *n, uint64_t pid) {
   node_tables_free(list, count);
 }
 
-void node_pid_text(uint64_t pid, char *out, size_t size) {
-  snprintf(out, size, "<0.%" PRIu32 ".%" PRIu32 ">", (uint32_t)pid, (uint32_t)(pid >> 32));
-}
 
 void node_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watchers,
                        size_t nwatchers) {

@@ -92,7 +92,5 @@ uint64_t node_new_ref(node *n);
 ** custody, or away. Called by the exit protocol before links and monitors
 ** are told. */
 void node_owner_exit(node *n, uint64_t pid);
-/* A pid as text, "<0.N.S>": N its number, S its serial. */
-void node_pid_text(uint64_t pid, char *out, size_t size);
 
 #endif

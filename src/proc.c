@@ -531,6 +531,14 @@ void proc_demonitor(proc *self, uint64_t ref) {
   proc_unref(t);
 }
 
+
+/* The crash report names the process's registered name, read before the
+** exit frees it. */
+static void crash_report(node *n, proc *p) {
+  char name[64];
+  int named = ptab_name_of(&n->procs, p->pid, name, sizeof name);
+  logger_crash(&n->log, p->pid, named ? name : NULL, p->reason.p, p->reason.n);
+}
 /* ---- the exit ---- */
 
 static int abnormal(const buf *reason) {
@@ -563,7 +571,7 @@ void proc_finish_exit(proc *p) {
   p->nwatchers = p->capwatchers = p->nwatching = p->capwatching = 0;
   pthread_mutex_unlock(&p->lock);
   alias_forget(n, aliases, naliases);
-  if (abnormal(&p->reason)) logger_crash(n, p->pid, p->reason.p, p->reason.n);
+  if (abnormal(&p->reason)) crash_report(n, p);
   ptab_unregister_pid(&n->procs, p->pid);
   node_owner_exit(n, p->pid);           /* tables go to heirs first */
   for (size_t i = 0; i < nlinks; i++) {

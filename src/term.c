@@ -3,6 +3,8 @@
 ** Everything here works on bytes only; the Lua side is lterm.c.
 */
 #include <math.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "term.h"
@@ -411,4 +413,8 @@ int term_compare(const unsigned char *a, size_t alen,
   int c = memcmp(a, b, alen < blen ? alen : blen);
   if (c != 0) return c;
   return alen < blen ? -1 : alen > blen;
+}
+
+void term_pid_text(uint64_t pid, char *out, size_t size) {
+  snprintf(out, size, "<0.%" PRIu32 ".%" PRIu32 ">", (uint32_t)pid, (uint32_t)(pid >> 32));
 }

@@ -142,4 +142,7 @@ int term_compare(const unsigned char *a, size_t alen,
 /* 1 if the term is a number whose value is NaN (refused as a key). */
 int term_is_nan(const unsigned char *p, size_t len);
 
+/* A pid as Erlang prints one, "<0.ID.SERIAL>", into out (size bytes). */
+void term_pid_text(uint64_t pid, char *out, size_t size);
+
 #endif
