@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capi.h"
 #include "edurable.h"
 #include "etab.h"
 #include "heirloom.h"
-#include "lspawn.h"
 #include "mspec.h"
 #include "proc.h"
 #include "ptab.h"
@@ -34,14 +34,15 @@ static_assert(offsetof(hl_buf, oom) == offsetof(buf, oom), "hl_buf.oom");
 #define B(b) ((buf *)(b))
 #define T(t) ((etab *)(t))
 
-static hl_status fail(hl_status code, const char *fn, const char *msg) {
+/* capi.h */
+hl_status capi_fail(hl_status code, const char *fn, const char *msg) {
   hl_err e;
   err_set(&e, code, "%s: %s", fn, msg);
   return err_publish(&e);
 }
 
 /* Publishes e's message, prefixed with the function's name. */
-static hl_status done(const char *fn, hl_err *e) {
+hl_status capi_done(const char *fn, hl_err *e) {
   if (e->code != HL_OK) {
     char msg[sizeof e->msg];
     memcpy(msg, e->msg, sizeof msg);
@@ -57,7 +58,7 @@ const char *hl_errmsg(void) {
 /* Whether (p, len) is one valid term (term.h: one a Lua state can read);
 ** if not, e says why, naming the argument: HL_EFORMAT for bytes that are
 ** no term, HL_EBADARG for a map key no Lua table can hold. */
-static int check_term(const char *what, const void *p, size_t len, hl_err *e) {
+int capi_check_term(const char *what, const void *p, size_t len, hl_err *e) {
   switch (p == NULL ? TERM_MALFORMED : term_check(p, len)) {
     case TERM_OK:
       return 1;
@@ -90,12 +91,12 @@ void hl_term_map(hl_buf *b, uint32_t n) { term_put_map(B(b), n); }
 
 hl_status hl_term_check(const hl_buf *b) {
   hl_err e;
-  if (!buf_ok(B(b))) return fail(HL_ENOMEM, "hl_term_check", "out of memory while building");
+  if (!buf_ok(B(b))) return capi_fail(HL_ENOMEM, "hl_term_check", "out of memory while building");
   if (term_check(b->data, b->len) == TERM_MALFORMED)
-    return fail(HL_EFORMAT, "hl_term_check", "the buffer is not exactly one well-formed term");
+    return capi_fail(HL_EFORMAT, "hl_term_check", "the buffer is not exactly one well-formed term");
   err_clear(&e);
-  check_term("the buffer", b->data, b->len, &e);
-  return done("hl_term_check", &e);
+  capi_check_term("the buffer", b->data, b->len, &e);
+  return capi_done("hl_term_check", &e);
 }
 
 size_t hl_term_size(const void *p, size_t len) {
@@ -142,9 +143,9 @@ static _Thread_local struct {
 
 hl_status hl_attach(hl_node *node, hl_pid *self) {
   uint64_t pid;
-  if (attached.me != NULL) return fail(HL_EEXIST, "hl_attach", "this thread is attached already");
+  if (attached.me != NULL) return capi_fail(HL_EEXIST, "hl_attach", "this thread is attached already");
   pid = node_new_host(node);
-  if (pid == 0) return fail(HL_ENOMEM, "hl_attach", "out of memory");
+  if (pid == 0) return capi_fail(HL_ENOMEM, "hl_attach", "out of memory");
   attached.node = node;
   attached.me = ptab_get(&node->procs, pid);
   *self = pid;
@@ -163,7 +164,7 @@ hl_status hl_send(hl_node *node, hl_pid to, const void *msg, size_t len) {
   proc *p;
   hl_err e;
   err_clear(&e);
-  if (!check_term("msg", msg, len, &e)) return done("hl_send", &e);
+  if (!capi_check_term("msg", msg, len, &e)) return capi_done("hl_send", &e);
   p = ptab_get(&node->procs, to);
   if (p == NULL) return HL_OK;     /* dropped, as in Erlang */
   /* the sender is the calling thread's process, or the node's host process */
@@ -176,28 +177,28 @@ hl_status hl_send(hl_node *node, hl_pid to, const void *msg, size_t len) {
 
 hl_status hl_send_name(hl_node *node, const char *name, const void *msg, size_t len) {
   uint64_t pid = name != NULL ? ptab_whereis(&node->procs, name) : 0;
-  if (pid == 0) return fail(HL_ENOTFOUND, "hl_send_name", "no process is registered under name");
+  if (pid == 0) return capi_fail(HL_ENOTFOUND, "hl_send_name", "no process is registered under name");
   return hl_send(node, pid, msg, len);
 }
 
 hl_status hl_receive(hl_node *node, int timeout_ms, hl_buf *out) {
   proc *p = attached.node == node ? attached.me : NULL;
   msg *m;
-  if (p == NULL) return fail(HL_EBADARG, "hl_receive", "the calling thread is not attached (hl_attach)");
+  if (p == NULL) return capi_fail(HL_EBADARG, "hl_receive", "the calling thread is not attached (hl_attach)");
   p->deadline = timeout_ms < 0 ? -1 : sched_now() + timeout_ms;
   proc_mail_rewind(p);
   while ((m = proc_mail_next(p)) == NULL) {
     int waited;
     if (p->deadline >= 0 && sched_now() >= p->deadline)
-      return fail(HL_ENOTFOUND, "hl_receive", "no message before the timeout");
+      return capi_fail(HL_ENOTFOUND, "hl_receive", "no message before the timeout");
     waited = proc_host_wait(p);
-    if (waited == -2) return fail(HL_EINTR, "hl_receive", "interrupted (hl_interrupt)");
+    if (waited == -2) return capi_fail(HL_EINTR, "hl_receive", "interrupted (hl_interrupt)");
     if (waited != 0)
-      return fail(HL_ECLOSED, "hl_receive", "the node is idle and no message can arrive");
+      return capi_fail(HL_ECLOSED, "hl_receive", "the node is idle and no message can arrive");
   }
   buf_put(B(out), m->data, m->len);
   proc_mail_take(p, m);
-  if (!buf_ok(B(out))) return fail(HL_ENOMEM, "hl_receive", "out of memory (the message is lost)");
+  if (!buf_ok(B(out))) return capi_fail(HL_ENOMEM, "hl_receive", "out of memory (the message is lost)");
   return HL_OK;
 }
 
@@ -206,7 +207,7 @@ hl_status hl_interrupt(hl_node *node, hl_pid pid, int on) {
   int host = p != NULL && p->host;
   if (host) proc_interrupt(p, on != 0);
   if (p != NULL) proc_unref(p);
-  return host ? HL_OK : fail(HL_EBADARG, "hl_interrupt", "pid is not a live host process");
+  return host ? HL_OK : capi_fail(HL_EBADARG, "hl_interrupt", "pid is not a live host process");
 }
 
 hl_status hl_register(hl_node *node, const char *name, hl_pid pid) {
@@ -214,10 +215,10 @@ hl_status hl_register(hl_node *node, const char *name, hl_pid pid) {
   uint64_t *watchers;
   size_t nwatchers;
   if (name == NULL || name[0] == '\0')
-    return fail(HL_EBADARG, "hl_register", "name must be a non-empty string");
-  if (!node_pid_alive(node, pid)) return fail(HL_EBADARG, "hl_register", "pid is not alive");
+    return capi_fail(HL_EBADARG, "hl_register", "name must be a non-empty string");
+  if (!node_pid_alive(node, pid)) return capi_fail(HL_EBADARG, "hl_register", "pid is not alive");
   if (!ptab_register(&node->procs, name, pid, &why, &watchers, &nwatchers))
-    return fail(HL_EEXIST, "hl_register", why);
+    return capi_fail(HL_EEXIST, "hl_register", why);
   node_notify_name(node, name, pid, watchers, nwatchers);
   return HL_OK;
 }
@@ -226,47 +227,12 @@ hl_pid hl_whereis(hl_node *node, const char *name) {
   return name != NULL ? ptab_whereis(&node->procs, name) : 0;
 }
 
-/* Copies of the node's module paths, under its lock (NULL: none set);
-** 0 if the node is stopping. */
-static int copy_paths(node *n, char **path, char **cpath) {
-  int running;
-  pthread_mutex_lock(&n->lock);
-  running = !n->stopped;
-  *path = running && n->lua_path != NULL ? strdup(n->lua_path) : NULL;
-  *cpath = running && n->lua_cpath != NULL ? strdup(n->lua_cpath) : NULL;
-  pthread_mutex_unlock(&n->lock);
-  return running;
-}
-
-hl_status hl_spawn(hl_node *node, const char *module, const char *fn, const void *args,
-                   size_t len, hl_pid *pid) {
-  char msg[700], *path, *cpath;
-  int ok;
-  hl_err e;
-  if (pid == NULL) return fail(HL_EBADARG, "hl_spawn", "pid must not be NULL");
-  *pid = 0;
-  if (module == NULL || module[0] == '\0')
-    return fail(HL_EBADARG, "hl_spawn", "module must be a non-empty string");
-  if (fn == NULL || fn[0] == '\0')
-    return fail(HL_EBADARG, "hl_spawn", "fn must be a non-empty string");
-  err_clear(&e);
-  if (args != NULL && !check_term("args", args, len, &e)) return done("hl_spawn", &e);
-  if (!copy_paths(node, &path, &cpath))
-    return fail(HL_ECLOSED, "hl_spawn", "the node is stopping");
-  ok = lspawn_from_c(node, module, fn, args, len, path, cpath, pid, msg, sizeof msg);
-  free(path);
-  free(cpath);
-  if (ok) return HL_OK;
-  err_set(&e, HL_EBADARG, "%s", msg);
-  return err_publish(&e);
-}
-
 hl_status hl_node_set_path(hl_node *node, const char *path, const char *cpath) {
   char *p = path != NULL ? strdup(path) : NULL, *c = cpath != NULL ? strdup(cpath) : NULL;
   if ((path != NULL && p == NULL) || (cpath != NULL && c == NULL)) {
     free(p);
     free(c);
-    return fail(HL_ENOMEM, "hl_node_set_path", "out of memory");
+    return capi_fail(HL_ENOMEM, "hl_node_set_path", "out of memory");
   }
   pthread_mutex_lock(&node->lock);
   if (path != NULL) {
@@ -308,17 +274,17 @@ hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
   *out = NULL;
   if (cfg == NULL) cfg = &dflt;
   if (cfg != NULL && cfg->schedulers < 0)
-    return fail(HL_EBADARG, "hl_node_start", "schedulers must not be negative");
+    return capi_fail(HL_EBADARG, "hl_node_start", "schedulers must not be negative");
   if (!store_sync_ok(cfg->sync))
-    return fail(HL_EBADARG, "hl_node_start",
+    return capi_fail(HL_EBADARG, "hl_node_start",
                 "sync must be HL_SYNC_NONE, HL_SYNC_ALWAYS or 1 to 3600000 ms");
   *out = node_new(cfg);
-  if (*out == NULL) return fail(HL_ENOMEM, "hl_node_start", "out of memory");
+  if (*out == NULL) return capi_fail(HL_ENOMEM, "hl_node_start", "out of memory");
   err_clear(&e);
   if (cfg->data_dir != NULL && edur_open(*out, cfg, &e) != HL_OK) {
     node_stop(*out, NULL, 0);
     *out = NULL;
-    return done("hl_node_start", &e);
+    return capi_done("hl_node_start", &e);
   }
   return HL_OK;
 }
@@ -336,7 +302,7 @@ static hl_status table_new(const char *fn, hl_node *node, const char *name,
   etab *t;
   *out = NULL;
   if (name == NULL || name[0] == '\0')
-    return fail(HL_EBADARG, fn, "name must be a non-empty string");
+    return capi_fail(HL_EBADARG, fn, "name must be a non-empty string");
   memset(&o, 0, sizeof o);
   o.durable = durable;
   o.sync = sync;
@@ -345,15 +311,15 @@ static hl_status table_new(const char *fn, hl_node *node, const char *name,
   o.named = opts ? opts->named : 0;
   o.keypos.index = opts ? opts->keypos : 1;
   if ((unsigned)o.type > HL_DUPLICATE_BAG)
-    return fail(HL_EBADARG, fn, "opts->type is not a table type");
+    return capi_fail(HL_EBADARG, fn, "opts->type is not a table type");
   if ((unsigned)o.access > HL_PRIVATE)
-    return fail(HL_EBADARG, fn, "opts->access is not an access mode");
+    return capi_fail(HL_EBADARG, fn, "opts->access is not an access mode");
   if (o.keypos.index == 0)
-    return fail(HL_EBADARG, fn, "opts->keypos must be 1 or more");
+    return capi_fail(HL_EBADARG, fn, "opts->keypos must be 1 or more");
   err_clear(&e);
   t = etab_new(node, name, &o, node->host_pid, &e);
   *out = (hl_table *)t;
-  return done(fn, &e);
+  return capi_done(fn, &e);
 }
 
 hl_status hl_table_new(hl_node *node, const char *name, const hl_table_opts *opts,
@@ -369,7 +335,7 @@ hl_status hl_table_new_durable(hl_node *node, const char *name, const hl_table_o
 hl_status hl_table_open(hl_node *node, const char *name, hl_table **out) {
   etab *t = name != NULL ? node_table_by_name(node, name) : NULL;
   *out = (hl_table *)t;
-  if (t == NULL) return fail(HL_ENOTFOUND, "hl_table_open", "no table has that name");
+  if (t == NULL) return capi_fail(HL_ENOTFOUND, "hl_table_open", "no table has that name");
   return HL_OK;
 }
 
@@ -386,14 +352,14 @@ hl_status hl_table_drop(hl_table *t) {
   hl_err e;
   err_clear(&e);
   etab_drop(T(t), caller(t), &e);
-  return done("hl_table_drop", &e);
+  return capi_done("hl_table_drop", &e);
 }
 
 hl_status hl_table_claim(hl_table *t) {
   hl_err e;
   err_clear(&e);
   etab_claim(T(t), caller(t), &e);
-  return done("hl_table_claim", &e);
+  return capi_done("hl_table_claim", &e);
 }
 
 size_t hl_table_size(hl_table *t) {
@@ -402,8 +368,8 @@ size_t hl_table_size(hl_table *t) {
 
 /* Checks that (p, len) is one valid term, publishing the error if not. */
 static int valid(const char *fn, const char *what, const void *p, size_t len, hl_err *e) {
-  if (check_term(what, p, len, e)) return 1;
-  done(fn, e);
+  if (capi_check_term(what, p, len, e)) return 1;
+  capi_done(fn, e);
   return 0;
 }
 
@@ -415,7 +381,7 @@ static hl_status insert(const char *fn, hl_table *t, const void *obj, size_t len
   if (!valid(fn, "obj", obj, len, &e)) return e.code;
   etab_insert(T(t), caller(t), &s, 1, only_new, &inserted, &e);
   if (e.code == HL_OK && !inserted) err_set(&e, HL_EEXIST, "the key is already present");
-  return done(fn, &e);
+  return capi_done(fn, &e);
 }
 
 hl_status hl_table_insert(hl_table *t, const void *obj, size_t len) {
@@ -433,7 +399,7 @@ hl_status hl_table_lookup(hl_table *t, const void *key, size_t klen, hl_buf *out
   *count = 0;
   if (!valid("hl_table_lookup", "key", key, klen, &e)) return e.code;
   etab_lookup(T(t), caller(t), (tslice){key, klen}, B(out), count, &e);
-  return done("hl_table_lookup", &e);
+  return capi_done("hl_table_lookup", &e);
 }
 
 hl_status hl_table_delete(hl_table *t, const void *key, size_t klen) {
@@ -441,7 +407,7 @@ hl_status hl_table_delete(hl_table *t, const void *key, size_t klen) {
   err_clear(&e);
   if (!valid("hl_table_delete", "key", key, klen, &e)) return e.code;
   etab_delete(T(t), caller(t), (tslice){key, klen}, &e);
-  return done("hl_table_delete", &e);
+  return capi_done("hl_table_delete", &e);
 }
 
 static hl_status update_counter(const char *fn, hl_table *t, const void *key, size_t klen,
@@ -452,13 +418,13 @@ static hl_status update_counter(const char *fn, hl_table *t, const void *key, si
   if (!valid(fn, "key", key, klen, &e)) return e.code;
   if (pos == 0) {
     err_set(&e, HL_EBADARG, "pos must be 1 or more");
-    return done(fn, &e);
+    return capi_done(fn, &e);
   }
   memset(&op, 0, sizeof op);
   op.pos.index = pos;
   op.incr = incr;
   etab_update_counter(T(t), caller(t), (tslice){key, klen}, &op, 1, deflt, result, &e);
-  return done(fn, &e);
+  return capi_done(fn, &e);
 }
 
 hl_status hl_table_update_counter(hl_table *t, const void *key, size_t klen,
@@ -482,7 +448,7 @@ static hl_status select_all(const char *fn, hl_table *t, const void *spec, size_
   if (!valid(fn, "spec", spec, slen, &e)) return e.code;
   if ((ms = mspec_compile(spec, slen, why, sizeof why)) == NULL) {
     err_set(&e, strcmp(why, "out of memory") == 0 ? HL_ENOMEM : HL_EBADARG, "match spec: %s", why);
-    return done(fn, &e);
+    return capi_done(fn, &e);
   }
   buf_init(&last);
   etab_scan(T(t), caller(t), (tslice){NULL, 0}, reverse && etab_is_ordered(T(t)) ? -1 : 1, ms,
@@ -493,7 +459,7 @@ static hl_status select_all(const char *fn, hl_table *t, const void *spec, size_
     out->len = mark;
     *count = 0;
   }
-  return done(fn, &e);
+  return capi_done(fn, &e);
 }
 
 hl_status hl_table_select(hl_table *t, const void *spec, size_t slen, hl_buf *out,
@@ -513,7 +479,7 @@ hl_status hl_table_next(hl_table *t, const void *key, size_t klen, hl_buf *out) 
   if (key != NULL && !valid("hl_table_next", "key", key, klen, &e)) return e.code;
   etab_step(T(t), caller(t), (tslice){key, key ? klen : 0}, 1, B(out), &found, &e);
   if (e.code == HL_OK && !found) err_set(&e, HL_ENOTFOUND, "no more keys");
-  return done("hl_table_next", &e);
+  return capi_done("hl_table_next", &e);
 }
 
 /* ---- plain byte strings ----
@@ -563,11 +529,11 @@ static buf *scratch(void) {
 hl_status hl_table_put(hl_table *t, const void *key, size_t klen, const void *val,
                        size_t vlen) {
   buf *b = scratch();
-  if (b == NULL) return fail(HL_ENOMEM, "hl_table_put", "out of memory");
+  if (b == NULL) return capi_fail(HL_ENOMEM, "hl_table_put", "out of memory");
   term_put_array(b, 2);
   term_put_string(b, key, klen);
   term_put_string(b, val, vlen);
-  if (!buf_ok(b)) return fail(HL_ENOMEM, "hl_table_put", "out of memory");
+  if (!buf_ok(b)) return capi_fail(HL_ENOMEM, "hl_table_put", "out of memory");
   return insert("hl_table_put", t, b->p, b->n, 0);
 }
 
@@ -577,9 +543,9 @@ hl_status hl_table_get(hl_table *t, const void *key, size_t klen, hl_buf *out) {
   size_t count;
   const unsigned char *val;
   size_t vlen;
-  if (s == NULL) return fail(HL_ENOMEM, "hl_table_get", "out of memory");
+  if (s == NULL) return capi_fail(HL_ENOMEM, "hl_table_get", "out of memory");
   term_put_string(&s->a, key, klen);
-  if (!buf_ok(&s->a)) return fail(HL_ENOMEM, "hl_table_get", "out of memory");
+  if (!buf_ok(&s->a)) return capi_fail(HL_ENOMEM, "hl_table_get", "out of memory");
   err_clear(&e);
   etab_lookup(T(t), caller(t), (tslice){s->a.p, s->a.n}, &s->b, &count, &e);
   if (e.code == HL_OK && count == 0) err_set(&e, HL_ENOTFOUND, "key not found");
@@ -588,14 +554,14 @@ hl_status hl_table_get(hl_table *t, const void *key, size_t klen, hl_buf *out) {
        term_get_string(val, vlen, B(out)) == 0))
     err_set(&e, HL_EBADARG, "the object under this key is not {key, string value}");
   if (e.code == HL_OK && !buf_ok(B(out))) err_set(&e, HL_ENOMEM, "out of memory");
-  return done("hl_table_get", &e);
+  return capi_done("hl_table_get", &e);
 }
 
 hl_status hl_table_del(hl_table *t, const void *key, size_t klen) {
   buf *b = scratch();
-  if (b == NULL) return fail(HL_ENOMEM, "hl_table_del", "out of memory");
+  if (b == NULL) return capi_fail(HL_ENOMEM, "hl_table_del", "out of memory");
   term_put_string(b, key, klen);
-  if (!buf_ok(b)) return fail(HL_ENOMEM, "hl_table_del", "out of memory");
+  if (!buf_ok(b)) return capi_fail(HL_ENOMEM, "hl_table_del", "out of memory");
   return hl_table_delete(t, b->p, b->n);
 }
 
@@ -603,13 +569,13 @@ hl_status hl_table_incr(hl_table *t, const void *key, size_t klen, int64_t incr,
                         int64_t *result) {
   buf *b = scratch();
   size_t keyend;
-  if (b == NULL) return fail(HL_ENOMEM, "hl_table_incr", "out of memory");
+  if (b == NULL) return capi_fail(HL_ENOMEM, "hl_table_incr", "out of memory");
   term_put_string(b, key, klen);
   keyend = b->n;
   term_put_array(b, 2);               /* the default {key, 0} */
   term_put_string(b, key, klen);
   term_put_int(b, 0);
-  if (!buf_ok(b)) return fail(HL_ENOMEM, "hl_table_incr", "out of memory");
+  if (!buf_ok(b)) return capi_fail(HL_ENOMEM, "hl_table_incr", "out of memory");
   return update_counter("hl_table_incr", t, b->p, keyend, 2, incr,
                         (tslice){b->p + keyend, b->n - keyend}, result);
 }
@@ -624,9 +590,9 @@ hl_status hl_table_tab2file(hl_table *t, const char *path) {
   hl_err e;
   err_clear(&e);
   if (path == NULL || path[0] == '\0')
-    return fail(HL_EBADARG, "hl_table_tab2file", "path must be a non-empty string");
+    return capi_fail(HL_EBADARG, "hl_table_tab2file", "path must be a non-empty string");
   tabfile_save(T(t), caller(t), path, &e);
-  return done("hl_table_tab2file", &e);
+  return capi_done("hl_table_tab2file", &e);
 }
 
 hl_status hl_table_file2tab(hl_node *node, const char *path, const char *name,
@@ -636,12 +602,12 @@ hl_status hl_table_file2tab(hl_node *node, const char *path, const char *name,
   *out = NULL;
   err_clear(&e);
   if (path == NULL || path[0] == '\0')
-    return fail(HL_EBADARG, "hl_table_file2tab", "path must be a non-empty string");
+    return capi_fail(HL_EBADARG, "hl_table_file2tab", "path must be a non-empty string");
   if (name != NULL && name[0] == '\0')
-    return fail(HL_EBADARG, "hl_table_file2tab", "name must be NULL or a non-empty string");
+    return capi_fail(HL_EBADARG, "hl_table_file2tab", "name must be NULL or a non-empty string");
   tabfile_load(node, node_caller(node), path, name, 0, HL_SYNC_DEFAULT, &t, &e);
   *out = (hl_table *)t;
-  return done("hl_table_file2tab", &e);
+  return capi_done("hl_table_file2tab", &e);
 }
 
 /* ---- store repair ---- */
@@ -651,9 +617,9 @@ hl_status hl_store_repair(const char *dir, hl_buf *report) {
   buf out;
   err_clear(&e);
   if (dir == NULL || dir[0] == '\0')
-    return fail(HL_EBADARG, "hl_store_repair", "dir must be a non-empty path");
+    return capi_fail(HL_EBADARG, "hl_store_repair", "dir must be a non-empty path");
   buf_init(&out);
   if (store_repair(dir, &out, &e) == HL_OK && report != NULL) buf_put(B(report), out.p, out.n);
   buf_free(&out);
-  return done("hl_store_repair", &e);
+  return capi_done("hl_store_repair", &e);
 }

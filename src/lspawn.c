@@ -1,6 +1,7 @@
 /*
-** lspawn.c — spawn, spawn_link and spawn_opt, from Lua and from C: a new
-** process with a Lua state of its own.
+** lspawn.c — spawn, spawn_link and spawn_opt from Lua, and the C API's
+** hl_spawn: a new process with a Lua state of its own. hl_spawn lives here,
+** in the layer that makes Lua states, so that capi.c makes none.
 **
 ** The new state is prepared on the caller's thread before anyone else can
 ** see it: taken from the node's pool, the caller's search paths copied,
@@ -21,12 +22,14 @@
 #include <lauxlib.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "capi.h"
+#include "heirloom.h"
 #include "lbind.h"
 #include "lhandle.h"
 #include "lproc.h"
-#include "lspawn.h"
 #include "lstate.h"
 #include "lterm.h"
 #include "proc.h"
@@ -366,7 +369,10 @@ static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs
 
 /* ---- from C ---- */
 
-int lspawn_from_c(node *n, const char *module, const char *fn, const unsigned char *args,
+/* Spawns module.fn with the elements of the array term args (NULL: none)
+** as its arguments; path and cpath (NULL: the defaults) are the new
+** process's package.path and cpath. 1 and *pid, or 0 and a message. */
+static int lspawn_from_c(node *n, const char *module, const char *fn, const unsigned char *args,
                   size_t len, const char *path, const char *cpath, uint64_t *pid,
                   char *msg, size_t size) {
   spawning sp = {n, "hl_spawn", NULL, NULL, 0, ""};
@@ -527,4 +533,41 @@ static const luaL_Reg functions[] = {
 
 void lspawn_open(lua_State *L) {
   luaL_setfuncs(L, functions, 0);
+}
+
+/* ---- hl_spawn: the C API's spawn, which needs no Lua state of the host's ---- */
+
+/* Copies of the node's module paths, under its lock (NULL: none set);
+** 0 if the node is stopping. */
+static int copy_paths(node *n, char **path, char **cpath) {
+  int running;
+  pthread_mutex_lock(&n->lock);
+  running = !n->stopped;
+  *path = running && n->lua_path != NULL ? strdup(n->lua_path) : NULL;
+  *cpath = running && n->lua_cpath != NULL ? strdup(n->lua_cpath) : NULL;
+  pthread_mutex_unlock(&n->lock);
+  return running;
+}
+
+hl_status hl_spawn(hl_node *node, const char *module, const char *fn, const void *args,
+                   size_t len, hl_pid *pid) {
+  char msg[700], *path, *cpath;
+  int ok;
+  hl_err e;
+  if (pid == NULL) return capi_fail(HL_EBADARG, "hl_spawn", "pid must not be NULL");
+  *pid = 0;
+  if (module == NULL || module[0] == '\0')
+    return capi_fail(HL_EBADARG, "hl_spawn", "module must be a non-empty string");
+  if (fn == NULL || fn[0] == '\0')
+    return capi_fail(HL_EBADARG, "hl_spawn", "fn must be a non-empty string");
+  err_clear(&e);
+  if (args != NULL && !capi_check_term("args", args, len, &e)) return capi_done("hl_spawn", &e);
+  if (!copy_paths(node, &path, &cpath))
+    return capi_fail(HL_ECLOSED, "hl_spawn", "the node is stopping");
+  ok = lspawn_from_c(node, module, fn, args, len, path, cpath, pid, msg, sizeof msg);
+  free(path);
+  free(cpath);
+  if (ok) return HL_OK;
+  err_set(&e, HL_EBADARG, "%s", msg);
+  return err_publish(&e);
 }
