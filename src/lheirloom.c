@@ -10,6 +10,7 @@
 #include "edurable.h"
 #include "heirloom.h"
 #include "lbind.h"
+#include "lbody.h"
 #include "lhandle.h"
 #include "lproc.h"
 #include "lsupervisor.h"
@@ -78,8 +79,8 @@ void lbind_check_alive(lua_State *L, const lbind *b, const char *fname) {
                   "while spawn loads it)", fname);
   /* An exit signal reaches a running process at its next hook tick; it
   ** has just noticed it here, on its own thread: no pcall may go on. */
-  sched_exit_now(L);
-  if (p->co != NULL && p->co != L) sched_exit_now(p->co);
+  lbody_exit_now(L);
+  if (p->co != NULL && p->co != L) lbody_exit_now(p->co);
   luaL_error(L, "heirloom.%s: the calling process is no longer alive", fname);
 }
 

@@ -19,6 +19,7 @@
 #include "alias.h"
 #include "etab.h"
 #include "lbind.h"
+#include "lbody.h"
 #include "lhandle.h"
 #include "logger.h"
 #include "lproc.h"
@@ -407,12 +408,12 @@ static int l_exit(lua_State *L) {
     atomic_store(&p->exiting, 1);
     pthread_mutex_unlock(&p->lock);
     lscratch_return(s);
-    sched_exit_now(L);
+    lbody_exit_now(L);
     return luaL_error(L, "heirloom: the process is exiting");
   }
   proc_signal_exit(b->node, to, p->pid, s->in.p, s->in.n, SIG_EXIT_CALL);
   lscratch_return(s);
-  if (!proc_alive(p)) sched_exit_now(L);   /* it signalled itself: it ends now */
+  if (!proc_alive(p)) lbody_exit_now(L);   /* it signalled itself: it ends now */
   lua_pushboolean(L, 1);
   return 1;
 }

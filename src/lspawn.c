@@ -28,6 +28,7 @@
 #include "capi.h"
 #include "heirloom.h"
 #include "lbind.h"
+#include "lbody.h"
 #include "lhandle.h"
 #include "lproc.h"
 #include "lstate.h"
@@ -35,7 +36,6 @@
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
-#include "spool.h"
 #include "term.h"
 
 typedef struct spawn_opts {
@@ -82,7 +82,7 @@ static int failf(spawning *sp, const char *fmt, ...) {
 }
 
 static lua_State *make_pristine(palloc *a) {
-  return lstate_new(proc_alloc, a);
+  return lstate_new(lbody_alloc, a);
 }
 
 /* Usually the caller's path is the one the state started with: then a
@@ -108,9 +108,10 @@ static int start_state(spawning *sp, const char *path, const char *cpath) {
   lbind *b2;
   sp->p = proc_new(sp->node, 0);
   if (sp->p == NULL) return failf(sp, "out of memory");
-  pool = node_pool(sp->node, make_pristine);
+  sp->p->body = &lbody_ops;
+  pool = lbody_pool(sp->node, make_pristine);
   sp->L2 = pool != NULL ? spool_take(pool, &sp->p->alloc) : NULL;
-  if (sp->L2 == NULL) sp->L2 = lstate_new(proc_alloc, &sp->p->alloc);
+  if (sp->L2 == NULL) sp->L2 = lstate_new(lbody_alloc, &sp->p->alloc);
   if (sp->L2 == NULL) return failf(sp, "out of memory");
   sp->p->L = sp->L2;
   *(proc **)lua_getextraspace(sp->L2) = sp->p;
@@ -297,7 +298,7 @@ static int load_top_level(spawning *sp, int nargs, int *ref) {
   lua_xmove(co, fresh, nres);           /* fn and the arguments */
   p->co = fresh;
   p->nargs = nres;
-  sched_prepare(fresh);
+  lbody_prepare(fresh);
   return 1;
 }
 
@@ -328,7 +329,7 @@ static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs
     for (int i = 1; i <= nargs; i++) lua_rawgeti(p->co, t, i);   /* unpack */
     lua_remove(p->co, t);
   }
-  sched_prepare(p->co);
+  lbody_prepare(p->co);
   if (sp->lead > 0) {
     if (!load_top_level(sp, nargs, &coref)) return 0;
   } else {

@@ -18,6 +18,7 @@
 
 #include "codecache.h"
 #include "lbind.h"
+#include "lbody.h"
 #include "lcoro.h"
 #include "lstate.h"
 #include "node.h"
@@ -186,7 +187,7 @@ static int compile(lua_State *L, codecache *cc, const char *name, const char *pa
 static int search_lua(lua_State *L) {
   const char *name = luaL_checkstring(L, 1), *path;
   lbind *b = lbind_get(L);
-  codecache *cc = b != NULL && b->node != NULL ? &b->node->code : NULL;
+  codecache *cc = b != NULL && b->node != NULL ? lbody_code(b->node) : NULL;
   lua_getfield(L, lua_upvalueindex(1), "path");
   path = lua_tostring(L, -1);
   if (path == NULL) return luaL_error(L, "'package.path' must be a string");

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lbind.h"
+#include "lbody.h"
 #include "lhandle.h"
 #include "lterm.h"
 #include "proc.h"
@@ -125,7 +126,7 @@ static int check_process(enc *e) {
   if (!proc_alive(e->p)) return fail(e, "the process is exiting");
   a = &e->p->alloc;
   if (a->limit != 0 && atomic_load(&a->used) + e->bytes > a->limit) {
-    proc_over_limit(a);      /* it ends with "memory_limit", as any allocation would */
+    lbody_over_limit(a);      /* it ends with "memory_limit", as any allocation would */
     return fail(e, "the encoded term goes over the process's memory limit");
   }
   return 1;

@@ -13,7 +13,6 @@
 #include "node.h"
 #include "proc.h"
 #include "scheduler.h"
-#include "spool.h"
 #include "term.h"
 
 node *node_new(const hl_config *cfg) {
@@ -23,7 +22,6 @@ node *node_new(const hl_config *cfg) {
   atomic_init(&n->next_ref, 1);
   pthread_mutex_init(&n->lock, NULL);
   logger_init(&n->log);
-  codecache_init(&n->code);
   n->next_table_id = 1;
   if (cfg != NULL) n->cfg = *cfg;
   n->cfg.data_dir = NULL;   /* the store keeps its own copy (edur_open) */
@@ -39,7 +37,6 @@ node *node_new(const hl_config *cfg) {
   return n;
 fail:
   ptab_destroy(&n->procs);
-  codecache_destroy(&n->code);
   logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);
   free(n);
@@ -67,7 +64,7 @@ void node_unref(node *n) {
   if (atomic_fetch_sub(&n->refs, 1) != 1) return;
   free(n->tables);
   ptab_destroy(&n->procs);
-  codecache_destroy(&n->code);
+  if (n->body != NULL) n->body->free(n);
   logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);
   free(n->lua_path);
@@ -138,7 +135,7 @@ static int stop_report(char *out, size_t size, const uint64_t *pids, size_t npid
 }
 
 int node_stop(node *n, char *report, size_t size) {
-  spool *pool;
+  const pbody_ops *body;
   etab **list;
   size_t count, npids, closing;
   uint64_t pids[REPORT_PIDS];
@@ -156,10 +153,9 @@ int node_stop(node *n, char *report, size_t size) {
     n->sched = NULL;
   }   /* otherwise kept (stopping): a stuck thread may come back to it */
   pthread_mutex_lock(&n->lock);
-  pool = n->pool;
-  n->pool = NULL;
+  body = n->body;
   pthread_mutex_unlock(&n->lock);
-  closing = spool_free(pool, sched_now() + STOP_CLOSING_MS);
+  closing = body != NULL ? body->stop(n, sched_now() + STOP_CLOSING_MS) : 0;
   abandoned = stop_report(text, sizeof text, pids, npids, closing);
   if (abandoned) logger_report(&n->log, text);
   if (report != NULL && size > 0) snprintf(report, size, "%s", abandoned ? text : "");
@@ -180,33 +176,11 @@ int node_stop(node *n, char *report, size_t size) {
 }
 
 void node_watch(node *n, int64_t now) {
+  const pbody_ops *body;
   pthread_mutex_lock(&n->lock);
-  if (n->pool != NULL) spool_watch(n->pool, now);
+  body = n->body;
   pthread_mutex_unlock(&n->lock);
-}
-
-spool *node_pool(node *n, spool_make make) {
-  spool *s;
-  pthread_mutex_lock(&n->lock);
-  if (n->pool == NULL && !n->stopped) n->pool = spool_new(make, 32);
-  s = n->pool;
-  pthread_mutex_unlock(&n->lock);
-  return s;
-}
-
-/* States waiting for the pool's thread beyond which a scheduler thread
-** closes its own: exits must not outrun the closing. */
-#define RETIRE_MAX 256
-
-void node_close_state(node *n, struct lua_State *L) {
-  spool *pool;
-  pthread_mutex_lock(&n->lock);
-  pool = n->pool;
-  pthread_mutex_unlock(&n->lock);
-  if (pool == NULL) lua_close(L);
-  /* only a scheduler thread, which the watchdog replaces if a finalizer
-  ** holds it; any other thread never runs finalizers it did not ask for */
-  else if (spool_waiting(pool) < RETIRE_MAX || !sched_close_here(L)) spool_retire(pool, L);
+  if (body != NULL) body->watch(n, now);
 }
 
 uint64_t node_new_table_id(node *n) {

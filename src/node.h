@@ -12,16 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codecache.h"
 #include "err.h"
 #include "logger.h"
 #include "ptab.h"
 
 typedef struct etab etab;
 typedef struct sched sched;
-typedef struct spool spool;
-struct lua_State;
-struct palloc;
+struct pbody_ops;
 typedef struct store store;
 
 struct hl_node {
@@ -37,8 +34,10 @@ struct hl_node {
   sched *sched;
   atomic_uint_fast64_t next_ref;
   logger log;
-  spool *pool;                 /* pristine states for spawn; NULL until the first */
-  codecache code;              /* compiled Lua modules */
+  /* the process body's part (proc.h, pbody_ops), which it registers
+  ** when it first needs it (lbody_node); under lock, both NULL until then */
+  const struct pbody_ops *body;
+  void *body_data;             /* the body's own, freed by body->free */
   char *lua_path, *lua_cpath;  /* for processes spawned from C; NULL: defaults */
   store *store;                /* LevelDB (store.h); NULL until opened; under lock */
 };
@@ -77,15 +76,6 @@ uint64_t node_new_host(node *n);
 ** (a {"heirloom.name", name, pid} message each); frees the list. */
 void node_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watchers,
                       size_t nwatchers);
-/* The node's pool of pristine states, started on first use with `make`
-** (see spool.h); NULL if its thread cannot start. */
-spool *node_pool(node *n, struct lua_State *(*make)(struct palloc *a));
-
-/* Closes the Lua state of a process that has exited, through the pool's
-** thread when the node has one (on a scheduler thread itself, when many
-** wait). Touches nothing of the node after the close: it may be gone. */
-void node_close_state(node *n, struct lua_State *L);
-
 /* A fresh reference (monitors, timers). */
 uint64_t node_new_ref(node *n);
 /* The tables owned by a process that exits go to their heirs, into

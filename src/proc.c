@@ -63,7 +63,7 @@ static void free_mail(proc *p) {
 
 void proc_unref(proc *p) {
   if (atomic_fetch_sub(&p->refs, 1) != 1) return;
-  if (p->L != NULL) lua_close(p->L);
+  if (p->L != NULL) p->body->release(p->L);
   free_mail(p);
   free(p->links);
   free(p->watchers);
@@ -73,37 +73,6 @@ void proc_unref(proc *p) {
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->wake);
   free(p);
-}
-
-/* Once over its limit a process may still allocate this much more: the
-** unwinding that ends it builds error values and closes what it opened. */
-#define LIMIT_RESERVE (32 * 1024)
-
-/* One writer at a time (the thread running the process), so a relaxed
-** load and store suffice: no locked instruction on every allocation. */
-static void add_used(palloc *a, size_t plus, size_t minus) {
-  size_t used = atomic_load_explicit(&a->used, memory_order_relaxed);
-  atomic_store_explicit(&a->used, used + plus - minus, memory_order_relaxed);
-}
-
-void *proc_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  palloc *a = ud;
-  void *q;
-  if (ptr == NULL) osize = 0;    /* osize is then a type tag */
-  if (nsize == 0) {
-    free(ptr);
-    add_used(a, 0, osize);
-    return NULL;
-  }
-  if (a->limit != 0 && nsize > osize &&
-      atomic_load_explicit(&a->used, memory_order_relaxed) + (nsize - osize) >
-          a->limit + (a->exceeded ? LIMIT_RESERVE : 0)) {
-    if (!a->exceeded) proc_over_limit(a);
-    return NULL;
-  }
-  q = ptr == NULL ? malloc(nsize) : realloc(ptr, nsize);   /* malloc's path is shorter */
-  if (q != NULL) add_used(a, nsize, osize);
-  return q;
 }
 
 /* ---- mail ---- */
@@ -551,7 +520,7 @@ void proc_finish_exit(proc *p) {
   uint64_t *links, *aliases;
   pmon *watchers, *watching;
   size_t nlinks, nwatchers, nwatching, naliases;
-  lua_State *L = NULL;
+  void *L = NULL;
   buf b;
   atomic_store(&p->exiting, 1);     /* whatever ended it: it can act no more */
   pthread_mutex_lock(&p->lock);
@@ -620,9 +589,9 @@ void proc_finish_exit(proc *p) {
   pthread_mutex_unlock(&p->lock);
   ptab_remove(&n->procs, p->pid);
   /* Last, and nothing of the node touched after: the state's finalizers
-  ** may run here (node_close_state), and a thread stuck in one is left
+  ** may run here (the body's close), and a thread stuck in one is left
   ** to it when the node stops. */
-  if (L != NULL) node_close_state(n, L);
+  if (L != NULL) p->body->close(n, L);
 }
 
 int proc_take_over(proc *p) {
@@ -645,7 +614,7 @@ int proc_take_over(proc *p) {
 }
 
 void proc_release_abandoned(proc *p) {
-  lua_State *L;
+  void *L;
   pthread_mutex_lock(&p->lock);
   L = p->L;
   p->L = p->co = NULL;
@@ -654,18 +623,10 @@ void proc_release_abandoned(proc *p) {
   /* Here, not through the node's pool: the node may have stopped, and this
   ** thread has been replaced already, so a finalizer that loops again
   ** holds up nobody. */
-  if (L != NULL) lua_close(L);
+  if (L != NULL) p->body->release(L);
 }
 
 /* ---- the memory limit ---- */
-
-void proc_over_limit(palloc *a) {
-  proc *p = (proc *)(void *)((char *)a - offsetof(proc, alloc));
-  a->exceeded = 1;
-  /* Lua lets a hook be set from anywhere (its own interpreter does it from
-  ** a signal handler): the hook runs before the next instruction */
-  if (p->co != NULL) sched_exit_now(p->co);
-}
 
 void proc_check_limit(proc *p) {
   static const unsigned char limit[] = {TERM_STRING, 'm', 'e', 'm', 'o', 'r', 'y', '_',

@@ -1,6 +1,7 @@
 /*
-** proc.h — a lightweight process: its own Lua state (own globals, own
-** garbage collector, own memory limit through its allocator), a mailbox,
+** proc.h — a lightweight process: a body that runs it (opaque here: the
+** Lua body of lbody.c gives each process its own Lua state, own garbage
+** collector and own memory limit through its allocator), a mailbox,
 ** links, monitors, and the exit protocol.
 **
 ** Life cycle, guarded by the process's lock:
@@ -13,7 +14,6 @@
 #ifndef HL_PROC_H
 #define HL_PROC_H
 
-#include <lua.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -45,7 +45,35 @@ typedef struct palloc {
   int exceeded;         /* the process went over its limit: it must end */
 } palloc;
 
-typedef struct proc {
+typedef struct proc proc;
+
+/* What the runtime asks of a process's body (the scheduler, the exit
+** protocol, the node), and nothing else: the body is the binding's, as a
+** lua_Alloc or lua_Hook is the host's. The Lua body is lbody.c. */
+typedef struct pbody_ops {
+  /* Runs one slice of p, with nargs arguments waiting for the first one:
+  ** PBODY_YIELDED, or how the body ended, for `reason`. */
+  int (*slice)(proc *p, int nargs);
+  /* The exit reason of a body that ended with status (a term into out);
+  ** it may run the body's code, so no lock is held. */
+  void (*reason)(proc *p, int status, buf *out);
+  /* Closes the state of a process that has exited (p->L), through the
+  ** node's means; touches nothing of the node after: it may be gone. */
+  void (*close)(node *n, void *state);
+  /* Closes a state here and now (a taken-over process, a failed spawn). */
+  void (*release)(void *state);
+  /* The node's part, once the body has registered with it (node->body):
+  ** the watchdog's call (now: sched_now()); the stop, which returns how
+  ** many states it could not see closed by deadline (ms); the last
+  ** reference's. */
+  void (*watch)(node *n, int64_t now);
+  size_t (*stop)(node *n, int64_t deadline);
+  void (*free)(node *n);
+} pbody_ops;
+
+#define PBODY_YIELDED (-1)
+
+struct proc {
   atomic_int refs;
   uint64_t pid;
   node *node;
@@ -78,23 +106,22 @@ typedef struct proc {
   size_t nwatching, capwatching;
   uint64_t *aliases;            /* my active aliases (alias.c) */
   size_t naliases, capaliases;
-  /* Lua */
-  lua_State *L;                 /* the process's own state */
-  lua_State *co;                /* the coroutine its body runs in */
+  /* the body: opaque to the runtime, which only calls body's functions;
+  ** the Lua body (lbody.c) keeps a lua_State in each pointer */
+  const pbody_ops *body;        /* NULL: a host process, or none yet */
+  void *L;                      /* the process's own state */
+  void *co;                     /* the coroutine its body runs in */
   int nargs;                    /* arguments waiting for the first resume */
   int budget;                   /* hook ticks left in this slice */
   int loading;                  /* its module's top level runs: not started yet */
-  lua_State *nested;            /* the coroutine it resumes now (lcoro.c) */
-  lua_State *preempted;         /* ... which the hook has just yielded */
+  void *nested;                 /* the coroutine it resumes now (lcoro.c) */
+  void *preempted;              /* ... which the hook has just yielded */
   palloc alloc;
-} proc;
+};
 
 proc *proc_new(node *n, int host);
 void proc_ref(proc *p);
 void proc_unref(proc *p);
-
-/* The Lua allocator that enforces p->alloc.limit. */
-void *proc_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* Appends a message (a copy of the term) and wakes p if it waits. 0 if p
 ** has exited (the message is dropped, as in Erlang) or out of memory.
@@ -135,10 +162,7 @@ int proc_take_over(proc *p);
 ** closes the state there and frees the mailbox. */
 void proc_release_abandoned(proc *p);
 
-/* The process went over its memory limit (its own thread): from the next
-** hook on it exits with "memory_limit", even inside pcall. */
-void proc_over_limit(palloc *a);
-/* In the hook: turns a memory limit that was exceeded into a pending exit. */
+/* In the body's hook: turns a memory limit that was exceeded into a pending exit. */
 void proc_check_limit(proc *p);
 
 /* 1 while p may act: not exiting, not dead. Host processes always may. */

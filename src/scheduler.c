@@ -1,12 +1,11 @@
 /*
 ** scheduler.c — run queue, scheduler threads, slices, and timers (see scheduler.h).
 **
-** A slice resumes a process's coroutine until it returns, fails, waits in
-** receive, or uses up its budget: a count hook ticks every HOOK_EVERY VM
-** instructions and yields after SLICE_TICKS ticks, so a runaway loop
-** cannot starve the others. The same hook ends a process whose exit is
-** pending, raising on every instruction until its stack has unwound:
-** neither pcall nor a C function such as table.sort can hold it back.
+** A slice runs a process's body (p->body: the runtime knows no Lua; the
+** Lua body is lbody.c) until it returns, fails, waits in receive, or uses
+** up its budget of SLICE_TICKS ticks, which the body's hook counts down,
+** so a runaway loop cannot starve the others. The same hook ends a process
+** whose exit is pending, wherever it is.
 **
 ** What the hook cannot reach — a long C call, a finalizer (Lua runs those
 ** with hooks off) — a watchdog thread bounds: a worker stuck in one slice
@@ -17,19 +16,15 @@
 */
 #include <errno.h>
 #include <sched.h>
-#include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "graveyard.h"
-#include "lterm.h"
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
-#include "term.h"
 
-#define HOOK_EVERY 1000
 #define SLICE_TICKS 20
 #define SPIN_ROUNDS 200       /* sched_yield calls before a worker sleeps */
 
@@ -279,63 +274,6 @@ static int take_due(sched *s, stimer *out) {
 
 /* ---- slices ---- */
 
-/* The process's own coroutine yields to the scheduler. A coroutine the
-** process made is resumed by the process's code, where a yield would
-** look like the coroutine's own: it yields only when coroutine.resume or
-** wrap resumed it (lcoro.c), which pass the preemption up. */
-static void hook(lua_State *L, lua_Debug *ar) {
-  proc *p = *(proc **)lua_getextraspace(L);
-  (void)ar;
-  if (p == NULL) return;
-  proc_check_limit(p);
-  if (atomic_load(&p->exiting)) {
-    lua_sethook(L, hook, LUA_MASKCOUNT, 1);   /* raise on every instruction now */
-    if (p->co != NULL && p->co != L) lua_sethook(p->co, hook, LUA_MASKCOUNT, 1);
-    lua_pushliteral(L, "heirloom: the process is exiting");
-    lua_error(L);
-  }
-  if (--p->budget <= 0 && lua_isyieldable(L)) {
-    if (L == p->nested) p->preempted = L;    /* its resume yields in turn (lcoro.c) */
-    else if (L != p->co) return;
-    lua_yield(L, 0);
-  }
-}
-
-void sched_exit_now(lua_State *L) {
-  lua_sethook(L, hook, LUA_MASKCOUNT, 1);
-}
-
-/* The exit reason of a body that ended with status: "normal", or for a
-** failure {error = message, traceback = ...}. It runs Lua, so no lock is
-** held. */
-static void body_reason(proc *p, int status, buf *out) {
-  lua_State *co = p->co;
-  char msg[256];
-  if (p->alloc.exceeded) {
-    term_put_string(out, "memory_limit", 12);
-    return;
-  }
-  if (status == LUA_OK) {
-    term_put_string(out, "normal", 6);
-    return;
-  }
-  if (status == LUA_ERRMEM) {
-    term_put_string(out, "out_of_memory", 13);
-    return;
-  }
-  luaL_traceback(co, co, NULL, 0);
-  term_put_map(out, 2);      /* keys in order: "error" < "traceback" */
-  term_put_string(out, "error", 5);
-  term_put_string(out, "traceback", 9);
-  if (!lterm_encode(co, -2, out, "error", msg, sizeof msg))
-    term_put_string(out, msg, strlen(msg));
-  {
-    size_t len;
-    const char *tb = lua_tolstring(co, -1, &len);
-    term_put_string(out, tb != NULL ? tb : "", tb != NULL ? len : 0);
-  }
-}
-
 /* After a yield: wait for mail, or go back in the queue. */
 static void after_yield(sched *s, proc *p) {
   uint64_t gen = 0;
@@ -373,7 +311,7 @@ static void after_yield(sched *s, proc *p) {
 static void slice_ended(proc *p, int status) {
   buf why;
   buf_init(&why);
-  if (!atomic_load(&p->exiting)) body_reason(p, status, &why);
+  if (!atomic_load(&p->exiting)) p->body->reason(p, status, &why);
   pthread_mutex_lock(&p->lock);
   if (atomic_load(&p->abandoned)) {
     pthread_mutex_unlock(&p->lock);
@@ -393,7 +331,7 @@ static void slice_ended(proc *p, int status) {
 }
 
 void sched_run_slice(sched *s, proc *p) {
-  int status, nres, nargs;
+  int status, nargs;
   pthread_mutex_lock(&p->lock);
   if (p->state != PROC_RUNNABLE) {
     pthread_mutex_unlock(&p->lock);
@@ -411,17 +349,12 @@ void sched_run_slice(sched *s, proc *p) {
   p->budget = SLICE_TICKS;
   nargs = p->nargs;
   p->nargs = 0;
-  status = lua_resume(p->co, NULL, nargs, &nres);
-  if (status == LUA_YIELD) {
-    lua_pop(p->co, nres);
+  status = p->body->slice(p, nargs);
+  if (status == PBODY_YIELDED) {
     after_yield(s, p);
     return;
   }
   slice_ended(p, status);
-}
-
-void sched_prepare(lua_State *co) {
-  lua_sethook(co, hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
 
 /* ---- threads ---- */
@@ -538,13 +471,13 @@ static int start_worker(sched *s) {
   return 1;
 }
 
-int sched_close_here(lua_State *L) {
+int sched_close_here(void (*close)(void *state), void *state) {
   worker *w = this_worker;
   if (w == NULL) return 0;
   pthread_mutex_lock(&w->s->lock);
   w->closing = 1;
   pthread_mutex_unlock(&w->s->lock);
-  lua_close(L);
+  close(state);
   pthread_mutex_lock(&w->s->lock);     /* never freed if this thread was left */
   w->closing = 0;
   pthread_mutex_unlock(&w->s->lock);

@@ -90,14 +90,9 @@ int64_t sched_next_timer(sched *s);
 
 /* Runs one slice of p on the calling thread. */
 void sched_run_slice(sched *s, proc *p);
-struct lua_State;
-/* On a worker thread: closes L there and returns 1 (sched_halt leaves the
-** thread to it if it takes too long); elsewhere 0. */
-int sched_close_here(struct lua_State *L);
-/* Installs the budget and exit hook on a process's coroutine. */
-void sched_prepare(struct lua_State *co);
-/* Makes the hook raise on the very next instruction: the process is
-** exiting and must run nothing more, not even inside pcall. */
-void sched_exit_now(struct lua_State *L);
+/* On a worker thread: closes a body's state there with close(state) and
+** returns 1 (sched_halt leaves the thread to it if it takes too long);
+** elsewhere 0. */
+int sched_close_here(void (*close)(void *state), void *state);
 
 #endif

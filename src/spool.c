@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "graveyard.h"
+#include "lbody.h"
 #include "scheduler.h"
 #include "spool.h"
 
@@ -169,7 +170,7 @@ lua_State *spool_take(spool *s, palloc *to) {
   if (s->count <= s->size / 2) pthread_cond_signal(&s->low);
   pthread_mutex_unlock(&s->lock);
   atomic_store(&to->used, atomic_load(&one.alloc->used));
-  lua_setallocf(one.L, proc_alloc, to);
+  lua_setallocf(one.L, lbody_alloc, to);
   free(one.alloc);
   return one.L;
 }

@@ -10,7 +10,7 @@
 
 #include "proc.h"
 
-/* Makes one state whose allocator is proc_alloc with `a` as its data;
+/* Makes one state whose allocator is lbody_alloc with `a` as its data;
 ** NULL when memory runs out. */
 typedef lua_State *(*spool_make)(palloc *a);
 

@@ -1,0 +1,230 @@
+/*
+** lbody.c — the Lua process body: a process is a Lua state of its own
+** (p->L) and a coroutine its body runs in (p->co). The runtime knows none
+** of it; it calls the functions of lbody_ops (proc.h, pbody_ops).
+**
+** A slice resumes the coroutine until it returns, fails, waits in receive
+** or uses up the budget the scheduler gave it (p->budget, in ticks): a
+** count hook ticks every HOOK_EVERY VM instructions. The same hook ends a
+** process whose exit is pending, raising on every instruction until its
+** stack has unwound: neither pcall nor a C function such as table.sort
+** can hold it back. What the hook cannot reach (a long C call, a
+** finalizer) the scheduler's watchdog bounds.
+**
+** The node's Lua part (lnode: the pool of pristine states that also
+** closes exited ones, the code cache) is made when a process first needs
+** it, and registers the body with the node (node->body), which then
+** watches, stops and frees it through the same functions.
+*/
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "lbody.h"
+#include "lterm.h"
+#include "node.h"
+#include "scheduler.h"
+#include "term.h"
+
+#define HOOK_EVERY 1000
+
+/* States waiting for the pool's thread beyond which a scheduler thread
+** closes its own: exits must not outrun the closing. */
+#define RETIRE_MAX 256
+
+/* Once over its limit a process may still allocate this much more: the
+** unwinding that ends it builds error values and closes what it opened. */
+#define LIMIT_RESERVE (32 * 1024)
+
+typedef struct lnode {
+  spool *pool;                 /* pristine states for spawn; NULL until the first */
+  codecache code;              /* compiled Lua modules */
+} lnode;
+
+/* ---- the allocator ---- */
+
+/* One writer at a time (the thread running the process), so a relaxed
+** load and store suffice: no locked instruction on every allocation. */
+static void add_used(palloc *a, size_t plus, size_t minus) {
+  size_t used = atomic_load_explicit(&a->used, memory_order_relaxed);
+  atomic_store_explicit(&a->used, used + plus - minus, memory_order_relaxed);
+}
+
+void *lbody_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  palloc *a = ud;
+  void *q;
+  if (ptr == NULL) osize = 0;    /* osize is then a type tag */
+  if (nsize == 0) {
+    free(ptr);
+    add_used(a, 0, osize);
+    return NULL;
+  }
+  if (a->limit != 0 && nsize > osize &&
+      atomic_load_explicit(&a->used, memory_order_relaxed) + (nsize - osize) >
+          a->limit + (a->exceeded ? LIMIT_RESERVE : 0)) {
+    if (!a->exceeded) lbody_over_limit(a);
+    return NULL;
+  }
+  q = ptr == NULL ? malloc(nsize) : realloc(ptr, nsize);   /* malloc's path is shorter */
+  if (q != NULL) add_used(a, nsize, osize);
+  return q;
+}
+
+void lbody_over_limit(palloc *a) {
+  proc *p = (proc *)(void *)((char *)a - offsetof(proc, alloc));
+  a->exceeded = 1;
+  /* Lua lets a hook be set from anywhere (its own interpreter does it from
+  ** a signal handler): the hook runs before the next instruction */
+  if (p->co != NULL) lbody_exit_now(p->co);
+}
+
+/* ---- the hook ---- */
+
+/* The process's own coroutine yields to the scheduler. A coroutine the
+** process made is resumed by the process's code, where a yield would
+** look like the coroutine's own: it yields only when coroutine.resume or
+** wrap resumed it (lcoro.c), which pass the preemption up. */
+static void hook(lua_State *L, lua_Debug *ar) {
+  proc *p = *(proc **)lua_getextraspace(L);
+  (void)ar;
+  if (p == NULL) return;
+  proc_check_limit(p);
+  if (atomic_load(&p->exiting)) {
+    lua_sethook(L, hook, LUA_MASKCOUNT, 1);   /* raise on every instruction now */
+    if (p->co != NULL && p->co != L) lua_sethook(p->co, hook, LUA_MASKCOUNT, 1);
+    lua_pushliteral(L, "heirloom: the process is exiting");
+    lua_error(L);
+  }
+  if (--p->budget <= 0 && lua_isyieldable(L)) {
+    if (L == p->nested) p->preempted = L;    /* its resume yields in turn (lcoro.c) */
+    else if (L != p->co) return;
+    lua_yield(L, 0);
+  }
+}
+
+void lbody_exit_now(lua_State *L) {
+  lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+}
+
+void lbody_prepare(lua_State *co) {
+  lua_sethook(co, hook, LUA_MASKCOUNT, HOOK_EVERY);
+}
+
+/* ---- slices ---- */
+
+static int slice(proc *p, int nargs) {
+  int nres, status = lua_resume(p->co, NULL, nargs, &nres);
+  if (status != LUA_YIELD) return status;
+  lua_pop((lua_State *)p->co, nres);
+  return PBODY_YIELDED;
+}
+
+/* "normal", or for a failure {error = message, traceback = ...}. */
+static void reason(proc *p, int status, buf *out) {
+  lua_State *co = p->co;
+  char msg[256];
+  if (p->alloc.exceeded) {
+    term_put_string(out, "memory_limit", 12);
+    return;
+  }
+  if (status == LUA_OK) {
+    term_put_string(out, "normal", 6);
+    return;
+  }
+  if (status == LUA_ERRMEM) {
+    term_put_string(out, "out_of_memory", 13);
+    return;
+  }
+  luaL_traceback(co, co, NULL, 0);
+  term_put_map(out, 2);      /* keys in order: "error" < "traceback" */
+  term_put_string(out, "error", 5);
+  term_put_string(out, "traceback", 9);
+  if (!lterm_encode(co, -2, out, "error", msg, sizeof msg))
+    term_put_string(out, msg, strlen(msg));
+  {
+    size_t len;
+    const char *tb = lua_tolstring(co, -1, &len);
+    term_put_string(out, tb != NULL ? tb : "", tb != NULL ? len : 0);
+  }
+}
+
+/* ---- closing states ---- */
+
+static void release(void *state) {
+  lua_close(state);
+}
+
+static void close_state(node *n, void *state) {
+  spool *pool = NULL;
+  pthread_mutex_lock(&n->lock);
+  if (n->body_data != NULL) pool = ((lnode *)n->body_data)->pool;
+  pthread_mutex_unlock(&n->lock);
+  if (pool == NULL) lua_close(state);
+  /* only a scheduler thread, which the watchdog replaces if a finalizer
+  ** holds it; any other thread never runs finalizers it did not ask for */
+  else if (spool_waiting(pool) < RETIRE_MAX || !sched_close_here(release, state))
+    spool_retire(pool, state);
+}
+
+/* ---- the node's Lua part ---- */
+
+static void watch(node *n, int64_t now) {
+  pthread_mutex_lock(&n->lock);
+  if (n->body_data != NULL && ((lnode *)n->body_data)->pool != NULL)
+    spool_watch(((lnode *)n->body_data)->pool, now);
+  pthread_mutex_unlock(&n->lock);
+}
+
+static size_t stop(node *n, int64_t deadline) {
+  spool *pool = NULL;
+  pthread_mutex_lock(&n->lock);
+  if (n->body_data != NULL) {
+    pool = ((lnode *)n->body_data)->pool;
+    ((lnode *)n->body_data)->pool = NULL;
+  }
+  pthread_mutex_unlock(&n->lock);
+  return spool_free(pool, deadline);
+}
+
+static void free_node(node *n) {
+  lnode *ln = n->body_data;
+  if (ln == NULL) return;
+  codecache_destroy(&ln->code);
+  free(ln);
+  n->body_data = NULL;
+}
+
+const pbody_ops lbody_ops = {slice, reason, close_state, release, watch, stop, free_node};
+
+/* The node's Lua part, made on first use; lock held. */
+static lnode *lnode_locked(node *n) {
+  lnode *ln = n->body_data;
+  if (ln != NULL) return ln;
+  ln = calloc(1, sizeof *ln);
+  if (ln == NULL) return NULL;
+  codecache_init(&ln->code);
+  n->body_data = ln;
+  n->body = &lbody_ops;
+  return ln;
+}
+
+spool *lbody_pool(node *n, spool_make make) {
+  spool *s = NULL;
+  lnode *ln;
+  pthread_mutex_lock(&n->lock);
+  ln = lnode_locked(n);
+  if (ln != NULL && ln->pool == NULL && !n->stopped) ln->pool = spool_new(make, 32);
+  if (ln != NULL) s = ln->pool;
+  pthread_mutex_unlock(&n->lock);
+  return s;
+}
+
+codecache *lbody_code(node *n) {
+  lnode *ln;
+  pthread_mutex_lock(&n->lock);
+  ln = lnode_locked(n);
+  pthread_mutex_unlock(&n->lock);
+  return ln != NULL ? &ln->code : NULL;
+}

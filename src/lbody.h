@@ -1,0 +1,39 @@
+/*
+** lbody.h — the Lua process body (lbody.c): what the runtime calls to run
+** a process (proc.h, pbody_ops) when the process is a Lua state, and the
+** node's Lua part (the pool of pristine states, the code cache).
+*/
+#ifndef HL_LBODY_H
+#define HL_LBODY_H
+
+#include <lua.h>
+
+#include "codecache.h"
+#include "proc.h"
+#include "spool.h"
+
+/* The Lua body: a process spawned with a Lua state gets it (p->body). */
+extern const pbody_ops lbody_ops;
+
+/* The allocator of a process's state (ud: its palloc), which enforces
+** the process's memory limit. */
+void *lbody_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+/* The process went over its memory limit (its own thread): from the next
+** hook on it exits with "memory_limit", even inside pcall. */
+void lbody_over_limit(palloc *a);
+
+/* Installs the budget and exit hook on a process's coroutine. */
+void lbody_prepare(lua_State *co);
+/* Makes the hook raise on the very next instruction: the process is
+** exiting and must run nothing more, not even inside pcall. */
+void lbody_exit_now(lua_State *L);
+
+/* The node's pool of pristine states, started on first use with `make`
+** (see spool.h); NULL if its thread cannot start, or once the node has
+** stopped. Registers the Lua body with the node. */
+spool *lbody_pool(node *n, spool_make make);
+/* The node's compiled modules; NULL when memory runs out. Registers the
+** Lua body with the node. */
+codecache *lbody_code(node *n);
+
+#endif
