@@ -88,9 +88,5 @@ void node_close_state(node *n, struct lua_State *L);
 
 /* A fresh reference (monitors, timers). */
 uint64_t node_new_ref(node *n);
-/* The tables owned by a process that exits go to their heirs, into
-** custody, or away. Called by the exit protocol before links and monitors
-** are told. */
-void node_owner_exit(node *n, uint64_t pid);
 
 #endif
