@@ -1,6 +1,8 @@
 /*
 ** etab.c — ETS tables: creation, access rules, and the single-key object
-** operations. Traversal and match-spec scans are in escan.c.
+** operations. Traversal and match-spec scans are in escan.c. The owner and
+** heir are only recorded here: the rule that changes them is owner.c's, and
+** this file neither reads nor locks a process.
 **
 ** Writes follow one pattern: validate and build every new object first,
 ** then take the lock, apply, release. Anything that can fail fails before

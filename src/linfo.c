@@ -173,7 +173,7 @@ int linfo_new(lua_State *L) {
   etab_unref(t);   /* the handle and the registry hold it now */
   if (has_heir &&
       owner_set_heir(t, b->self, (tslice){hbuf->p, heirlen},
-                    (tslice){hbuf->p + heirlen, hbuf->n - heirlen}, &e) != HL_OK)
+                     (tslice){hbuf->p + heirlen, hbuf->n - heirlen}, &e) != HL_OK)
     return new_error(L, e.msg);
   return 1;
 }
