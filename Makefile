@@ -28,7 +28,7 @@ LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 # the base and its own files alone, and test_storelayer links nothing else.
 BASE = buf err term
 STORE = store stab sload sstop sdir ldbfile srepair
-CORE = buf term err eobj htab oset etab eupdate escan edurable node mspec mspec_run logger alias ptab proc scheduler capi tabfile graveyard $(STORE)
+CORE = buf term err eobj htab oset etab eupdate escan edurable node mspec mspec_run logger alias ptab proc owner scheduler capi tabfile graveyard $(STORE)
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
 BIND = lbody spool codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)

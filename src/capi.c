@@ -16,6 +16,7 @@
 #include "etab.h"
 #include "heirloom.h"
 #include "mspec.h"
+#include "owner.h"
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
@@ -358,7 +359,7 @@ hl_status hl_table_drop(hl_table *t) {
 hl_status hl_table_claim(hl_table *t) {
   hl_err e;
   err_clear(&e);
-  etab_claim(T(t), caller(t), &e);
+  owner_claim(T(t), caller(t), &e);
   return capi_done("hl_table_claim", &e);
 }
 

@@ -16,6 +16,7 @@
 
 #include "edurable.h"
 #include "etab_impl.h"
+#include "owner.h"
 #include "term.h"
 
 #define LOAD_CHUNK 1024        /* objects per insert while loading */
@@ -351,7 +352,7 @@ static hl_status load_table(void *ud, uint64_t sid, const unsigned char *p, size
   }
   ld->t = t;
   if (m.heir != NULL)
-    etab_set_heir(t, 0, (tslice){m.heir, m.heirlen}, (tslice){m.heir_data, m.heir_datalen}, e);
+    owner_set_heir(t, 0, (tslice){m.heir, m.heirlen}, (tslice){m.heir_data, m.heir_datalen}, e);
   if (e->code == HL_OK) load_objects(ld, sid, e);
   if (e->code == HL_OK && (d = stab_new(ld->s, sid, m.sync)) == NULL)
     err_set(e, HL_ENOMEM, "out of memory");

@@ -1,6 +1,8 @@
 /*
 ** etab.c — ETS tables: creation, access rules, and the single-key object
-** operations. Traversal and match-spec scans are in escan.c.
+** operations. Traversal and match-spec scans are in escan.c. The owner and
+** heir are only recorded here: the rule that changes them is owner.c's, and
+** this file neither reads nor locks a process.
 **
 ** Writes follow one pattern: validate and build every new object first,
 ** then take the lock, apply, release. Anything that can fail fails before
@@ -13,8 +15,6 @@
 
 #include "etab.h"
 #include "etab_impl.h"
-#include "proc.h"
-#include "ptab.h"
 #include "edurable.h"
 #include "term.h"
 
@@ -658,25 +658,24 @@ hl_status etab_rename(etab *t, uint64_t caller, const char *name, hl_err *e) {
   return edur_meta(t, e);
 }
 
-static hl_status check_owner(etab *t, uint64_t caller, const char *what, hl_err *e) {
+hl_status etab_check_owner(etab *t, uint64_t caller, const char *what, hl_err *e) {
   if (etab_check_open(t, e) != HL_OK) return e->code;
   if (caller != atomic_load(&t->owner))
     return err_set(e, HL_EACCESS, "only the table's owner may %s", what);
   return HL_OK;
 }
 
-hl_status etab_set_heir(etab *t, uint64_t caller, tslice heir,
-                        tslice heir_data, hl_err *e) {
+void etab_set_owner(etab *t, uint64_t pid) {
+  atomic_store(&t->owner, pid);
+}
+
+int etab_set_owner_if(etab *t, uint64_t expected, uint64_t pid, uint64_t *found) {
+  *found = expected;
+  return atomic_compare_exchange_strong(&t->owner, found, pid);
+}
+
+hl_status etab_put_heir(etab *t, tslice heir, tslice heir_data, hl_err *e) {
   buf h, d;
-  int tag;
-  uint64_t pid;
-  if (check_owner(t, caller, "set its heir", e) != HL_OK) return e->code;
-  if (heir.p != NULL && heir.p[0] != TERM_STRING &&
-      !(term_get_id(heir.p, heir.len, &tag, &pid) && tag == TERM_PID))
-    return err_set(e, HL_EBADARG, "heir must be a pid, a registered name or nil");
-  /* An heir that is not alive when set is stored as none, as in ETS. */
-  if (heir.p != NULL && heir.p[0] == TERM_PID && !node_pid_alive(t->node, pid))
-    heir = (tslice){NULL, 0};
   buf_init(&h);
   buf_init(&d);
   if (!copy_slice(&h, heir) || !copy_slice(&d, heir.p == NULL ? (tslice){NULL, 0} : heir_data)) {
@@ -693,82 +692,7 @@ hl_status etab_set_heir(etab *t, uint64_t caller, tslice heir,
   return edur_meta(t, e);
 }
 
-/* Tells `to` it owns the table now: {"ETS-TRANSFER", tab, from, data}. */
-static void send_transfer(etab *t, proc *to, uint64_t from, tslice data) {
-  buf m;
-  buf_init(&m);
-  term_put_array(&m, 4);
-  term_put_string(&m, "ETS-TRANSFER", 12);
-  term_put_id(&m, TERM_TABLE, t->id);
-  term_put_id(&m, TERM_PID, from);
-  if (data.len > 0) buf_put(&m, data.p, data.len);
-  else term_put_nil(&m);
-  if (buf_ok(&m)) proc_deliver(to, m.p, m.n);
-  buf_free(&m);
-}
-
-/* Makes `to` the owner if it is alive, and says whether it did. A process
-** that exits is marked PROC_DYING under its lock before its exit looks for
-** the tables it owns (node_owner_exit), so doing the check and the store
-** under the same lock means a table is either seen by that look, or never
-** given to the exiting process: it cannot end up owned by a dead pid. */
-static int take_if_alive(etab *t, proc *to) {
-  int alive;
-  pthread_mutex_lock(&to->lock);
-  alive = to->state < PROC_DYING;
-  if (alive) atomic_store(&t->owner, to->pid);
-  pthread_mutex_unlock(&to->lock);
-  return alive;
-}
-
-hl_status etab_give_away(etab *t, uint64_t caller, uint64_t pid,
-                         tslice data, hl_err *e) {
-  char text[40];
-  proc *to;
-  if (check_owner(t, caller, "give it away", e) != HL_OK) return e->code;
-  term_pid_text(pid, text, sizeof text);
-  if (pid == caller) return err_set(e, HL_EBADARG, "pid %s already owns the table", text);
-  to = ptab_get(&t->node->procs, pid);
-  if (to == NULL || !take_if_alive(t, to)) {
-    if (to != NULL) proc_unref(to);
-    return err_set(e, HL_EBADARG, "pid %s is not alive", text);
-  }
-  send_transfer(t, to, caller, data);
-  proc_unref(to);
-  return HL_OK;
-}
-
-hl_status etab_claim(etab *t, uint64_t caller, hl_err *e) {
-  uint64_t none = 0;
-  char text[40];
-  if (etab_check_open(t, e) != HL_OK) return e->code;
-  if (atomic_compare_exchange_strong(&t->owner, &none, caller)) return HL_OK;
-  if (none == caller) return err_set(e, HL_EBADARG, "the caller already owns the table");
-  term_pid_text(none, text, sizeof text);
-  return err_set(e, HL_EBADARG, "the table is not in custody: %s owns it", text);
-}
-
-/* ---- the owner's exit ---- */
-
-/* Resolves the heir now: a pid, or the holder of a registered name. */
-static uint64_t live_heir(etab *t, const buf *heir, uint64_t dying) {
-  int tag;
-  uint64_t pid = 0;
-  if (heir->n == 0) return 0;
-  if (heir->p[0] == TERM_PID) term_get_id(heir->p, heir->n, &tag, &pid);
-  else {
-    buf name;
-    buf_init(&name);
-    term_get_string(heir->p, heir->n, &name);
-    buf_putc(&name, '\0');
-    if (buf_ok(&name)) pid = ptab_whereis(&t->node->procs, (const char *)name.p);
-    buf_free(&name);
-  }
-  return pid != dying && node_pid_alive(t->node, pid) ? pid : 0;
-}
-
-/* Forgets the heir, as a pid heir does once it has served. */
-static void clear_heir(etab *t) {
+void etab_clear_heir(etab *t) {
   pthread_mutex_lock(&t->meta);
   buf_free(&t->heir);
   buf_free(&t->heir_data);
@@ -777,32 +701,17 @@ static void clear_heir(etab *t) {
   pthread_mutex_unlock(&t->meta);
 }
 
-void etab_owner_exit(etab *t, uint64_t dying) {
-  buf heir, data;
-  uint64_t to;
-  proc *p = NULL;
-  int taken = 0;
-  buf_init(&heir);
-  buf_init(&data);
-  etab_meta(t, NULL, &heir, &data);
-  to = live_heir(t, &heir, dying);
-  if (to != 0 && (p = ptab_get(&t->node->procs, to)) != NULL) {
-    /* A pid heir serves once; a name heir stays, so a restarted holder of
-    ** the name is heir again. The heir is forgotten before the new owner
-    ** is set, so that an heir the new owner sets at once is never undone. */
-    if (heir.p[0] == TERM_PID) clear_heir(t);
-    taken = take_if_alive(t, p);   /* the heir may be exiting just now */
+size_t etab_owned_by(node *n, uint64_t pid, etab ***out) {
+  size_t count = node_tables(n, out), kept = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (etab_owner((*out)[i]) == pid) (*out)[kept++] = (*out)[i];
+    else etab_unref((*out)[i]);
   }
-  if (taken) {
-    send_transfer(t, p, dying, (tslice){data.p, data.n});
-  } else if (t->custody) {
-    atomic_store(&t->owner, 0);   /* the node keeps it until claimed */
-  } else {
-    etab_close(t);
-    edur_owner_gone(t);   /* gone, unless the whole node is stopping */
-    node_remove_table(t->node, t);
-  }
-  if (p != NULL) proc_unref(p);
-  buf_free(&heir);
-  buf_free(&data);
+  return kept;
+}
+
+void etab_drop_orphan(etab *t) {
+  etab_close(t);
+  edur_owner_gone(t);   /* gone, unless the whole node is stopping */
+  node_remove_table(t->node, t);
 }

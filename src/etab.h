@@ -139,22 +139,29 @@ hl_status etab_select_delete(etab *t, uint64_t caller, const mspec *ms,
 hl_status etab_select_replace(etab *t, uint64_t caller, const mspec *ms,
                               size_t *count, hl_err *e);
 
-/* The owner `dying` exits: the table goes to its live heir (with an
-** ETS-TRANSFER message), into the node's custody, or is dropped. */
-void etab_owner_exit(etab *t, uint64_t dying);
-
 /* Metadata. */
 size_t etab_size(etab *t);
 uint64_t etab_owner(etab *t);
-hl_status etab_give_away(etab *t, uint64_t caller, uint64_t pid,
-                         tslice data, hl_err *e);
-/* Makes caller the owner of a table in the node's custody (owner 0). */
-hl_status etab_claim(etab *t, uint64_t caller, hl_err *e);
-/* heir: a pid or string term, or {NULL,0} for none. */
-hl_status etab_set_heir(etab *t, uint64_t caller, tslice heir,
-                        tslice heir_data, hl_err *e);
 /* Copies of the name, heir and heir data under the meta lock. */
 void etab_meta(etab *t, buf *name, buf *heir, buf *heir_data);
+
+/* The table side of ownership; the rule itself (who may own, who inherits,
+** when) is owner.c's, which alone calls these. */
+/* HL_OK while the table is open (not dropped, node not stopped). */
+hl_status etab_check_open(etab *t, hl_err *e);
+hl_status etab_check_owner(etab *t, uint64_t caller, const char *what, hl_err *e);
+void etab_set_owner(etab *t, uint64_t pid);
+/* Sets the owner to pid if it is `expected`, and says whether it did;
+** *found: the owner found. */
+int etab_set_owner_if(etab *t, uint64_t expected, uint64_t pid, uint64_t *found);
+/* Stores heir and heir data as given (heir {NULL,0}: none) and writes the
+** durable table's metadata. */
+hl_status etab_put_heir(etab *t, tslice heir, tslice heir_data, hl_err *e);
+void etab_clear_heir(etab *t);
+/* The live tables pid owns, each referenced; free with node_tables_free. */
+size_t etab_owned_by(node *n, uint64_t pid, etab ***out);
+/* Closes and unregisters a table its owner left to nobody. */
+void etab_drop_orphan(etab *t);
 hl_status etab_rename(etab *t, uint64_t caller, const char *name, hl_err *e);
 const char *etab_type_name(hl_table_type type);
 const char *etab_access_name(hl_access access);

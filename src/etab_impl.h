@@ -14,7 +14,6 @@ typedef struct keyref {
   uint64_t hash;
 } keyref;
 
-hl_status etab_check_open(etab *t, hl_err *e);
 hl_status etab_check_read(etab *t, uint64_t caller, hl_err *e);
 hl_status etab_check_write(etab *t, uint64_t caller, hl_err *e);
 hl_status etab_check_key(tslice key, const char *what, hl_err *e);

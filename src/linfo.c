@@ -11,6 +11,7 @@
 #include "linfo.h"
 #include "lstore.h"
 #include "lterm.h"
+#include "owner.h"
 #include "term.h"
 
 /* ---- new ---- */
@@ -171,8 +172,8 @@ int linfo_new(lua_State *L) {
   lhandle_push_table(L, t);
   etab_unref(t);   /* the handle and the registry hold it now */
   if (has_heir &&
-      etab_set_heir(t, b->self, (tslice){hbuf->p, heirlen},
-                    (tslice){hbuf->p + heirlen, hbuf->n - heirlen}, &e) != HL_OK)
+      owner_set_heir(t, b->self, (tslice){hbuf->p, heirlen},
+                     (tslice){hbuf->p + heirlen, hbuf->n - heirlen}, &e) != HL_OK)
     return new_error(L, e.msg);
   return 1;
 }
@@ -214,7 +215,7 @@ static etab *claim_unnamed(node *n, const char *name, uint64_t caller, int *seen
     if (!buf_ok(&tname) || strcmp((const char *)tname.p, name) != 0) continue;
     *seen = 1;
     err_clear(&e);
-    if (etab_claim(list[i], caller, &e) == HL_OK) {
+    if (owner_claim(list[i], caller, &e) == HL_OK) {
       won = list[i];
       etab_ref(won);
     }
@@ -239,7 +240,7 @@ int linfo_claim(lua_State *L) {
     if (h->t == NULL || atomic_load(&h->t->dropped))
       return luaL_error(L, "heirloom.table.claim: the table has been dropped");
     err_clear(&e);
-    if (etab_claim(h->t, b->self, &e) != HL_OK)
+    if (owner_claim(h->t, b->self, &e) != HL_OK)
       return luaL_error(L, "heirloom.table.claim: %s", e.msg);
     lua_pushvalue(L, 1);
     return 1;
@@ -256,7 +257,7 @@ int linfo_claim(lua_State *L) {
     if (t == NULL) return luaL_error(L, "heirloom.table.claim: no table is named '%s'", name);
   } else {
     err_clear(&e);
-    if (etab_claim(t, b->self, &e) != HL_OK) {
+    if (owner_claim(t, b->self, &e) != HL_OK) {
       etab_unref(t);
       return luaL_error(L, "heirloom.table.claim: table '%s': %s", name, e.msg);
     }
@@ -387,7 +388,7 @@ int linfo_setopts(lua_State *L) {
     heir = (tslice){c.s->in.p, heirlen};
     data = (tslice){c.s->in.p + heirlen, c.s->in.n - heirlen};
   }
-  etab_set_heir(c.t, c.b->self, heir, data, &c.e);
+  owner_set_heir(c.t, c.b->self, heir, data, &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, 1);
   return lcall_end(&c, 1);
@@ -401,7 +402,7 @@ int linfo_give_away(lua_State *L) {
   lcall_begin(&c, L, "table.give_away");
   if (!lhandle_get(L, 2, &tag, &pid) || tag != TERM_PID) lcall_raise(&c, "pid must be a pid");
   at = lcall_encode_arg(&c, 3, "data");
-  etab_give_away(c.t, c.b->self, pid, lcall_slice_at(&c, at, c.s->in.n), &c.e);
+  owner_give_away(c.t, c.b->self, pid, lcall_slice_at(&c, at, c.s->in.n), &c.e);
   lcall_check_status(&c);
   lua_pushboolean(L, 1);
   return lcall_end(&c, 1);

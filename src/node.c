@@ -320,14 +320,6 @@ int node_pid_alive(node *n, uint64_t pid) {
   return alive;
 }
 
-void node_owner_exit(node *n, uint64_t pid) {
-  etab **list;
-  size_t count = node_tables(n, &list);
-  for (size_t i = 0; i < count; i++)
-    if (etab_owner(list[i]) == pid) etab_owner_exit(list[i], pid);
-  node_tables_free(list, count);
-}
-
 
 void node_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watchers,
                        size_t nwatchers) {

@@ -78,9 +78,5 @@ void node_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watcher
                       size_t nwatchers);
 /* A fresh reference (monitors, timers). */
 uint64_t node_new_ref(node *n);
-/* The tables owned by a process that exits go to their heirs, into
-** custody, or away. Called by the exit protocol before links and monitors
-** are told. */
-void node_owner_exit(node *n, uint64_t pid);
 
 #endif

@@ -15,6 +15,7 @@
 #include "alias.h"
 #include "etab.h"
 #include "logger.h"
+#include "owner.h"
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
@@ -542,7 +543,7 @@ void proc_finish_exit(proc *p) {
   alias_forget(n, aliases, naliases);
   if (abnormal(&p->reason)) crash_report(n, p);
   ptab_unregister_pid(&n->procs, p->pid);
-  node_owner_exit(n, p->pid);           /* tables go to heirs first */
+  owner_process_exit(n, p->pid);           /* tables go to heirs first */
   for (size_t i = 0; i < nlinks; i++) {
     unlink_one(n, links[i], p->pid);
     proc_signal_exit(n, links[i], p->pid, p->reason.p, p->reason.n, SIG_LINK);

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "etab.h"
 #include "heirloom.h"
+#include "owner.h"
 #include "proc.h"
 #include "ptab.h"
 #include "term.h"
@@ -122,7 +123,7 @@ static void test_dying_never_owns(void) {
   /* give_away to a process whose exit is under way */
   p = hold_dying(node, other);
   err_clear(&e);
-  CHECK(etab_give_away(t, host, other, (tslice){NULL, 0}, &e) == HL_EBADARG);
+  CHECK(owner_give_away(t, host, other, (tslice){NULL, 0}, &e) == HL_EBADARG);
   CHECK(strstr(e.msg, "not alive") != NULL);
   CHECK(etab_owner(t) == host);
   release(p);
@@ -130,10 +131,10 @@ static void test_dying_never_owns(void) {
   other = node_new_host(node);
   term_put_id(&heir, TERM_PID, other);
   err_clear(&e);
-  CHECK(etab_set_heir(t, host, (tslice){heir.p, heir.n}, (tslice){NULL, 0}, &e) == HL_OK);
+  CHECK(owner_set_heir(t, host, (tslice){heir.p, heir.n}, (tslice){NULL, 0}, &e) == HL_OK);
   t->custody = 1;
   p = hold_dying(node, other);
-  etab_owner_exit(t, host);
+  owner_table_exit(t, host);
   CHECK(etab_owner(t) == 0);
   CHECK(hl_table_claim(h) == HL_OK);
   CHECK(etab_owner(t) == host);
