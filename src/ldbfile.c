@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crc.h"
 #include "buf.h"
 #include "ldbfile.h"
 
@@ -23,26 +24,6 @@
 
 enum { FULL = 1, FIRST, MIDDLE, LAST };
 
-/* ---- CRC-32C ---- */
-
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void) {
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = (c & 1) ? 0x82F63B78u ^ (c >> 1) : c >> 1;
-    crc_table[i] = c;
-  }
-}
-
-uint32_t ldbf_crc32c(uint32_t crc, const void *p, size_t len) {
-  const unsigned char *s = p;
-  pthread_once(&crc_once, crc_init);
-  crc = ~crc;
-  for (size_t i = 0; i < len; i++) crc = crc_table[(crc ^ s[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
 
 /* LevelDB stores a CRC rotated and offset ("masked"), so that the CRC of
 ** data holding CRCs is not trivial. */
@@ -148,7 +129,7 @@ static int physical(const unsigned char *p, size_t n, size_t at, record *r, cons
     return -1;
   }
   if (len > n - at - HEADER) return 0;
-  if (crc_unmask(le32(h)) != ldbf_crc32c(0, h + 6, len + 1)) {
+  if (crc_unmask(le32(h)) != crc32_castagnoli(0, h + 6, len + 1)) {
     *why = "checksum mismatch in a record";
     return -1;
   }
@@ -229,7 +210,7 @@ static void emit(buf *out, const unsigned char *data, size_t len) {
     h[5] = (unsigned char)(frag >> 8);
     h[6] = (unsigned char)type;
     {
-      uint32_t crc = crc_mask(ldbf_crc32c(ldbf_crc32c(0, h + 6, 1), data, frag));
+      uint32_t crc = crc_mask(crc32_castagnoli(crc32_castagnoli(0, h + 6, 1), data, frag));
       h[0] = (unsigned char)crc;
       h[1] = (unsigned char)(crc >> 8);
       h[2] = (unsigned char)(crc >> 16);
@@ -421,7 +402,7 @@ static int table_block(table *t, uint64_t off, uint64_t size, buf *out) {
     return 0;
   }
   b = t->p + off;
-  if (crc_unmask(le32(b + size + 1)) != ldbf_crc32c(0, b, size + 1)) {
+  if (crc_unmask(le32(b + size + 1)) != crc32_castagnoli(0, b, size + 1)) {
     damage(t->d, off, "checksum mismatch in a block");
     return 0;
   }

@@ -49,7 +49,5 @@ hl_status ldbf_clean_log(const char *path, const char *keep_as, ldbf_cleaned *c,
 ** checksum. */
 hl_status ldbf_check_table(const char *path, ldbf_damage *d, hl_err *e);
 
-/* CRC-32C (Castagnoli), continuing from crc (0 to start). */
-uint32_t ldbf_crc32c(uint32_t crc, const void *p, size_t len);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crc.h"
 #include "etab_impl.h"
 #include "tabfile.h"
 #include "term.h"
@@ -28,26 +29,6 @@
 #define MAX_RECORD (1u << 30)
 #define CHUNK 1024
 
-/* ---- CRC-32 ---- */
-
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void) {
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    crc_table[i] = c;
-  }
-}
-
-uint32_t tabfile_crc32(uint32_t crc, const void *p, size_t len) {
-  const unsigned char *s = p;
-  pthread_once(&crc_once, crc_init);
-  crc = ~crc;
-  for (size_t i = 0; i < len; i++) crc = crc_table[(crc ^ s[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
 
 void tabfile_meta_init(tabfile_meta *m) {
   memset(m, 0, sizeof *m);
@@ -71,7 +52,7 @@ typedef struct writer {
 static void w_bytes(writer *w, const void *p, size_t n) {
   if (w->failed) return;
   if (fwrite(p, 1, n, w->f) != n) w->failed = errno ? errno : EIO;
-  w->crc = tabfile_crc32(w->crc, p, n);
+  w->crc = crc32_ieee(w->crc, p, n);
 }
 
 static void w_u32(writer *w, uint32_t v) {
@@ -193,7 +174,7 @@ static hl_status corrupt(reader *r, const char *why, hl_err *e) {
 
 static int r_bytes(reader *r, void *p, size_t n) {
   if (fread(p, 1, n, r->f) != n) return 0;
-  r->crc = tabfile_crc32(r->crc, p, n);
+  r->crc = crc32_ieee(r->crc, p, n);
   return 1;
 }
 

@@ -38,8 +38,5 @@ hl_status tabfile_info(const char *path, tabfile_meta *m, hl_err *e);
 hl_status tabfile_load(node *n, uint64_t caller, const char *path, const char *name,
                        int durable, int sync, etab **out, hl_err *e);
 
-/* CRC-32 (IEEE 802.3, reflected) of p[0..len), continuing from crc (0 to
-** start). */
-uint32_t tabfile_crc32(uint32_t crc, const void *p, size_t len);
 
 #endif
