@@ -6,25 +6,14 @@
 local hl = require("heirloom")
 
 local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
+local S = dofile(HERE .. "support/hlspec.lua")
 local APPS = HERE .. "support/cli_app/"
 local BUILD = os.getenv("HEIRLOOM_BUILD") or "build"
 local HEIRLOOM = BUILD .. "/heirloom"
 
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local quote = S.quote
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if f == nil then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local read, write = S.read_file, S.write_file
 
 -- Runs the command with args (a shell string), stdin from input if given;
 -- returns stdout, stderr and the exit status. With seconds, a command

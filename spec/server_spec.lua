@@ -9,11 +9,7 @@ local expect, tagged, none = S.expect, S.tagged, S.none
 local start, exit_from = S.start, S.exit_from
 
 -- The error fn raises (it must raise).
-local function catch(fn, ...)
-  local ok, e = pcall(fn, ...)
-  assert(not ok, "expected an error, the call returned " .. S.show(e))
-  return e
-end
+local catch = S.catch
 
 local function result(tag, ms)
   return expect(function(m) return type(m) == "table" and m[1] == "result" and m[2] == tag end,
@@ -44,14 +40,7 @@ local function count(msgs, tag)
   return n
 end
 
-local function basic(args, opts)
-  args = args or {}
-  args.observer = args.observer or hl.self()
-  local pid, why = hl.server.start_link("srv_basic", args, opts)
-  assert(pid, "start_link failed: " .. S.show(why))
-  expect(tagged("init", pid))
-  return pid
-end
+local basic = S.basic
 
 -- ---------------------------------------------------------------- aliases
 

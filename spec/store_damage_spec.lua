@@ -18,7 +18,7 @@ local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
 local BUILD = os.getenv("HEIRLOOM_BUILD") or "build"
 local HEIRLOOM = BUILD .. "/heirloom"
 
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local quote = S.quote
 
 local root = os.tmpname()
 os.remove(root)
@@ -32,19 +32,7 @@ local function fresh_dir()
   return d
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if f == nil then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local read, write = S.read_file, S.write_file
 
 -- name -> size of LevelDB's and heirloom's files in dir. Found by name,
 -- not with ls: under ThreadSanitizer no shell command runs.

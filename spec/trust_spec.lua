@@ -8,20 +8,9 @@ local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. 
 local hl = S.hl
 local expect, tagged, none = S.expect, S.tagged, S.none
 
-local function catch(fn, ...)
-  local ok, e = pcall(fn, ...)
-  assert(not ok, "expected an error, the call returned " .. S.show(e))
-  return e
-end
+local catch = S.catch
 
-local function basic(args, opts)
-  args = args or {}
-  args.observer = args.observer or hl.self()
-  local pid, why = hl.server.start_link("srv_basic", args, opts)
-  assert(pid, "start_link failed: " .. S.show(why))
-  expect(tagged("init", pid))
-  return pid
-end
+local basic = S.basic
 
 -- A process that runs body(host, ...) given as a function with no upvalues.
 local function run(body, ...)

@@ -125,4 +125,40 @@ function S.nprocs()
   return #hl.processes()
 end
 
+-- The error fn(...) raises; fails if it returns.
+function S.catch(fn, ...)
+  local ok, e = pcall(fn, ...)
+  assert(not ok, "expected an error, the call returned " .. S.show(e))
+  return e
+end
+
+-- A srv_basic server linked to the caller, reporting to args.observer (the
+-- caller by default), once its init has run.
+function S.basic(args, opts)
+  args = args or {}
+  args.observer = args.observer or hl.self()
+  local pid, why = hl.server.start_link("srv_basic", args, opts)
+  assert(pid, "start_link failed: " .. S.show(why))
+  S.expect(S.tagged("init", pid))
+  return pid
+end
+
+-- Files and shell words, for specs that drive child programs and damage
+-- data directories.
+function S.quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+function S.read_file(path)
+  local f = io.open(path, "rb")
+  if f == nil then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function S.write_file(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
 return S
