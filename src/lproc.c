@@ -701,14 +701,22 @@ static int l_process_info(lua_State *L) {
   return 1;
 }
 
-/* Deterministic mode: run the node until nothing is left to do now. */
+/* Deterministic mode: run the node until nothing is left to do now, or
+** for at most `max` steps (a step: one slice, or one timer fired) so that
+** a test can act between them. */
 static int l_run(lua_State *L) {
   lbind *b;
-  lua_Integer steps = 0;
+  lua_Integer steps = 0, max = -1;
   me(L, "run", &b);
+  if (!lua_isnoneornil(L, 1)) {
+    int isint;
+    max = lua_tointegerx(L, 1, &isint);
+    if (!isint || max < 0)
+      return luaL_error(L, "heirloom.run: argument 1 (max steps) must be a non-negative integer");
+  }
   if (b->node->sched->nthreads > 0)
     return luaL_error(L, "heirloom.run: the node has scheduler threads; run is for schedulers = 0");
-  while (sched_step(b->node->sched)) steps++;
+  while ((max < 0 || steps < max) && sched_step(b->node->sched)) steps++;
   lua_pushinteger(L, steps);
   return 1;
 }
