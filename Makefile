@@ -19,8 +19,15 @@ LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/incl
 LUA_LIBS := $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
 LEVELDB_LIBS := $(shell pkg-config --libs leveldb 2>/dev/null || echo -lleveldb)
 
+# src/ is layered (docs/architecture.md): each folder calls only those
+# before it in this list, which scripts/layers.sh checks in `make test`.
+LAYERS = base store tables procs api lua cli
+SRC_DIRS = $(LAYERS:%=src/%)
+HEADERS = $(wildcard src/*/*.h) include/heirloom.h
+vpath %.c $(SRC_DIRS)
+
 CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC \
-         -Iinclude -Isrc $(LUA_CFLAGS) $(SAN)
+         -Iinclude $(SRC_DIRS:%=-I%) $(LUA_CFLAGS) $(SAN)
 LDFLAGS = $(SAN)
 LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 
@@ -53,10 +60,10 @@ all: deps $(BUILD)/libheirloom.a $(BUILD)/libheirloom.so $(BUILD)/heirloom.so $(
 deps:
 	@./scripts/deps.sh $(DEPS)
 
-$(BUILD)/%.o: src/%.c src/*.h include/heirloom.h | $(BUILD)
+$(BUILD)/test_%.o: test/test_%.c $(HEADERS) test/*.h | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: test/%.c src/*.h include/heirloom.h test/*.h | $(BUILD)
+$(BUILD)/%.o: %.c $(HEADERS) | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # Every object waits for the build directory, and the directory for the
@@ -91,8 +98,8 @@ all: $(BUILD)/embed_example
 $(BUILD)/embed_example: examples/embed/embed.c include/heirloom.h $(BUILD)/libheirloom.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libheirloom.a $(LDFLAGS) $(LIBS)
 
-# src/cli_lib.lua, compiled in as a C string literal.
-$(BUILD)/cli_lib.inc: src/cli_lib.lua | $(BUILD)
+# src/cli/cli_lib.lua, compiled in as a C string literal.
+$(BUILD)/cli_lib.inc: src/cli/cli_lib.lua | $(BUILD)
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 $(BUILD)/cli_lib.o: $(BUILD)/cli_lib.inc
 $(BUILD)/cli_lib.o: CFLAGS += -I$(BUILD)

@@ -1,5 +1,5 @@
 /*
-** test_oset.c — the ordered_set B+tree (src/oset.c) driven directly and
+** test_oset.c — the ordered_set B+tree (src/tables/oset.c) driven directly and
 ** compared with a plain model: a sorted array of encoded keys and, for
 ** each, the object the tree should hold under it (or NULL). Random inserts
 ** and removes, finds, seeks from present and absent keys, walks both ways,

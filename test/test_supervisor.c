@@ -1,5 +1,5 @@
 /*
-** test_supervisor.c — the supervisor's decision core (src/supervisor.c)
+** test_supervisor.c — the supervisor's decision core (src/procs/supervisor.c)
 ** without any process: exit reasons, restart types, the four strategies'
 ** plans, the restart-intensity window on a millisecond clock the test
 ** drives, and the bookkeeping of children.

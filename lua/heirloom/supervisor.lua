@@ -1,7 +1,7 @@
 -- lua/heirloom/supervisor.lua — hl.supervisor: OTP-style supervisors.
 --
 -- A supervisor is a process that traps exits and runs the loop below. Its
--- state and its decisions live in C (src/supervisor.c, reached through
+-- state and its decisions live in C (src/procs/supervisor.c, reached through
 -- hl._supervisor_core): the validated spec, the children in start order,
 -- the restart-intensity window, and which children a strategy stops and
 -- starts. This file carries the decisions out: it calls start functions,
