@@ -1,6 +1,6 @@
 #!/bin/sh
 # run-tests.sh BUILD "TESTS" [asan|tsan] [FUZZBUILD] — runs the C test
-# binaries, a short run of the fuzz targets built in FUZZBUILD (if given:
+# binaries, the layer check (scripts/layers.sh, when LAYERS is set), a short run of the fuzz targets built in FUZZBUILD (if given:
 # scripts/fuzz.sh) and every busted spec against BUILD, prints each suite's
 # "N passed, N failed" and last a total line of the same form. Exits
 # non-zero if anything failed.
@@ -51,6 +51,15 @@ for t in $tests; do
   # report at exit, say) counts as one failure more
   if count "$out" && [ $status -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
 done
+
+# the layers of src/ call only downward (LAYERS: its folders, lowest first)
+if [ -n "${LAYERS:-}" ]; then
+  # shellcheck disable=SC2086
+  out=$(./scripts/layers.sh "$build" $LAYERS 2>&1)
+  printf 'layers: %s\n' "$out" | tail -n 1
+  printf '%s\n' "$out" | grep '^layers:'
+  count "$out"
+fi
 
 if [ -n "$fuzz" ]; then
   out=$(./scripts/fuzz.sh "$fuzz" short 2>&1)

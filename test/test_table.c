@@ -11,6 +11,7 @@
 #include "check.h"
 #include "etab.h"
 #include "heirloom.h"
+#include "node.h"
 #include "term.h"
 #include "testutil.h"
 
@@ -355,7 +356,7 @@ static void test_access(hl_node *n) {
     o.type = HL_SET;
     o.access = modes[i];
     o.keypos.index = 1;
-    t = etab_new(n, "access", &o, owner, &e);
+    t = etab_new(&n->tables, "access", &o, owner, &e);
     CHECK(t != NULL);
     obj(1, 1);
     s = (tslice){b.data, b.len};

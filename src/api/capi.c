@@ -282,7 +282,7 @@ hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
   *out = node_new(cfg);
   if (*out == NULL) return capi_fail(HL_ENOMEM, "hl_node_start", "out of memory");
   err_clear(&e);
-  if (cfg->data_dir != NULL && edur_open(*out, cfg, &e) != HL_OK) {
+  if (cfg->data_dir != NULL && edur_open(&(*out)->tables, cfg, &e) != HL_OK) {
     node_stop(*out, NULL, 0);
     *out = NULL;
     return capi_done("hl_node_start", &e);
@@ -318,7 +318,7 @@ static hl_status table_new(const char *fn, hl_node *node, const char *name,
   if (o.keypos.index == 0)
     return capi_fail(HL_EBADARG, fn, "opts->keypos must be 1 or more");
   err_clear(&e);
-  t = etab_new(node, name, &o, node->host_pid, &e);
+  t = etab_new(&node->tables, name, &o, node->host_pid, &e);
   *out = (hl_table *)t;
   return capi_done(fn, &e);
 }
@@ -334,7 +334,7 @@ hl_status hl_table_new_durable(hl_node *node, const char *name, const hl_table_o
 }
 
 hl_status hl_table_open(hl_node *node, const char *name, hl_table **out) {
-  etab *t = name != NULL ? node_table_by_name(node, name) : NULL;
+  etab *t = name != NULL ? treg_by_name(&node->tables, name) : NULL;
   *out = (hl_table *)t;
   if (t == NULL) return capi_fail(HL_ENOTFOUND, "hl_table_open", "no table has that name");
   return HL_OK;
@@ -345,7 +345,7 @@ void hl_table_release(hl_table *t) {
 }
 
 static uint64_t caller(hl_table *t) {
-  node *n = T(t)->node;
+  node *n = T(t)->reg->host;
   return attached.node == n && attached.me != NULL ? attached.me->pid : n->host_pid;
 }
 
@@ -606,7 +606,7 @@ hl_status hl_table_file2tab(hl_node *node, const char *path, const char *name,
     return capi_fail(HL_EBADARG, "hl_table_file2tab", "path must be a non-empty string");
   if (name != NULL && name[0] == '\0')
     return capi_fail(HL_EBADARG, "hl_table_file2tab", "name must be NULL or a non-empty string");
-  tabfile_load(node, node_caller(node), path, name, 0, HL_SYNC_DEFAULT, &t, &e);
+  tabfile_load(&node->tables, node_caller(node), path, name, 0, HL_SYNC_DEFAULT, &t, &e);
   *out = (hl_table *)t;
   return capi_done("hl_table_file2tab", &e);
 }

@@ -166,7 +166,7 @@ void lhandle_push(lua_State *L, int tag, uint64_t id) {
     ** table of this run gets that id. */
     if (tag == TERM_TABLE && (h = lua_touserdata(L, -1))->t == NULL) {
       b = lbind_get(L);
-      if (b->node != NULL) h->t = node_table_by_id(b->node, id);
+      if (b->node != NULL) h->t = treg_by_id(&b->node->tables, id);
     }
     return;
   }
@@ -176,7 +176,7 @@ void lhandle_push(lua_State *L, int tag, uint64_t id) {
   }
   h = create(L, tag, id, sizeof(ltab));
   b = lbind_get(L);
-  h->t = b->node != NULL ? node_table_by_id(b->node, id) : NULL;
+  h->t = b->node != NULL ? treg_by_id(&b->node->tables, id) : NULL;
 }
 
 void lhandle_push_table(lua_State *L, etab *t) {

@@ -233,7 +233,7 @@ static int l_start(lua_State *L) {
   n = node_new(&cfg);
   if (n == NULL) return luaL_error(L, "heirloom.start: out of memory");
   err_clear(&e);
-  if (cfg.data_dir != NULL && edur_open(n, &cfg, &e) != HL_OK) {
+  if (cfg.data_dir != NULL && edur_open(&n->tables, &cfg, &e) != HL_OK) {
     node_stop(n, NULL, 0);
     if (cfg.on_load != NULL && lua_gettop(L) > 4)   /* on_load raised: its error */
       return luaL_error(L, "heirloom.start: on_load: %s", luaL_tolstring(L, -1, NULL));

@@ -167,7 +167,7 @@ int linfo_new(lua_State *L) {
   has_heir = encode_heir(L, 5, 6, hbuf, &heirlen, msg, sizeof msg);
   if (has_heir < 0) return new_error(L, msg);
   err_clear(&e);
-  t = etab_new(b->node, name, &opts, b->self, &e);
+  t = etab_new(&b->node->tables, name, &opts, b->self, &e);
   if (t == NULL) return new_error(L, e.msg);
   lhandle_push_table(L, t);
   etab_unref(t);   /* the handle and the registry hold it now */
@@ -186,7 +186,7 @@ int linfo_whereis(lua_State *L) {
   if (lua_type(L, 1) != LUA_TSTRING)
     return luaL_error(L, "heirloom.table.whereis: name must be a string (got %s)",
                       luaL_typename(L, 1));
-  t = node_table_by_name(b->node, lua_tostring(L, 1));
+  t = treg_by_name(&b->node->tables, lua_tostring(L, 1));
   if (t == NULL) {
     lua_pushnil(L);
     return 1;
@@ -203,7 +203,7 @@ int linfo_whereis(lua_State *L) {
 ** that name. Returns the claimed table with a reference, or NULL. */
 static etab *claim_unnamed(node *n, const char *name, uint64_t caller, int *seen) {
   etab **list, *won = NULL;
-  size_t count = node_tables(n, &list);
+  size_t count = treg_list(&n->tables, &list);
   buf tname;
   buf_init(&tname);
   *seen = 0;
@@ -221,7 +221,7 @@ static etab *claim_unnamed(node *n, const char *name, uint64_t caller, int *seen
     }
   }
   buf_free(&tname);
-  node_tables_free(list, count);
+  treg_list_free(list, count);
   return won;
 }
 
@@ -249,7 +249,7 @@ int linfo_claim(lua_State *L) {
     return luaL_error(L, "heirloom.table.claim: name must be a string or a table handle (got %s)",
                       luaL_typename(L, 1));
   name = lua_tostring(L, 1);
-  t = node_table_by_name(b->node, name);
+  t = treg_by_name(&b->node->tables, name);
   if (t == NULL) {
     t = claim_unnamed(b->node, name, b->self, &seen);
     if (t == NULL && seen)
@@ -270,13 +270,13 @@ int linfo_claim(lua_State *L) {
 int linfo_all(lua_State *L) {
   lbind *b = lbind_running(L, "table.all");
   etab **list;
-  size_t n = node_tables(b->node, &list);
+  size_t n = treg_list(&b->node->tables, &list);
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
     lhandle_push_table(L, list[i]);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
-  node_tables_free(list, n);
+  treg_list_free(list, n);
   return 1;
 }
 

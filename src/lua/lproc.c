@@ -569,14 +569,14 @@ static const char *state_name(int state) {
 /* The handles of the tables pid owns. */
 static void push_owned_tables(lua_State *L, node *n, uint64_t pid) {
   etab **list;
-  size_t count = node_tables(n, &list), k = 0;
+  size_t count = treg_list(&n->tables, &list), k = 0;
   lua_newtable(L);
   for (size_t i = 0; i < count; i++)
     if (etab_owner(list[i]) == pid) {
       lhandle_push_table(L, list[i]);
       lua_rawseti(L, -2, (lua_Integer)++k);
     }
-  node_tables_free(list, count);
+  treg_list_free(list, count);
 }
 
 /* "file:line: in function 'name'" for the innermost Lua function on co's

@@ -61,7 +61,7 @@ static void kv_begin(kvcall *c, lua_State *L, const char *fname) {
   if (lua_type(L, 1) != LUA_TSTRING)
     luaL_error(L, "heirloom.%s: ns must be a string (got %s)", fname, luaL_typename(L, 1));
   c->ns = lua_tolstring(L, 1, &c->nslen);
-  c->s = edur_store(c->b->node, &c->e);
+  c->s = edur_store(&c->b->node->tables, &c->e);
   if (c->s == NULL) luaL_error(L, "heirloom.%s: %s", fname, c->e.msg);
   c->buf = lbind_borrow(L, c->b, fname);
 }
@@ -160,7 +160,7 @@ static int kv_list(lua_State *L) {
 ** one (made now if need be) and whether it is temporary. */
 static int kv_dir(lua_State *L) {
   lbind *b = lbind_running(L, "store.dir");
-  const char *dir = edur_dir(b->node);
+  const char *dir = edur_dir(&b->node->tables);
   hl_err e;
   if (dir != NULL || !lua_toboolean(L, 1)) {
     if (dir == NULL) lua_pushnil(L);
@@ -168,8 +168,8 @@ static int kv_dir(lua_State *L) {
     return 1;
   }
   err_clear(&e);
-  if (edur_store(b->node, &e) == NULL) return luaL_error(L, "heirloom.store.dir: %s", e.msg);
-  lua_pushstring(L, edur_path(b->node));
+  if (edur_store(&b->node->tables, &e) == NULL) return luaL_error(L, "heirloom.store.dir: %s", e.msg);
+  lua_pushstring(L, edur_path(&b->node->tables));
   lua_pushboolean(L, 1);
   return 2;
 }
@@ -228,7 +228,7 @@ static int l_file2tab(lua_State *L) {
     sync = lstore_sync_arg(L, 5, "table.file2tab", HL_SYNC_DEFAULT);
   }
   err_clear(&e);
-  if (tabfile_load(b->node, b->self, path, name, durable, sync, &t, &e) != HL_OK)
+  if (tabfile_load(&b->node->tables, b->self, path, name, durable, sync, &t, &e) != HL_OK)
     return luaL_error(L, "heirloom.table.file2tab: %s", e.msg);
   lhandle_push_table(L, t);
   etab_unref(t);

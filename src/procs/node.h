@@ -1,8 +1,8 @@
 /*
-** node.h — one engine instance: the registry of its tables (by id and by
-** name) and its processes' identities. The node is reference-counted so
-** that a table handle outliving hl_node_stop stays safe to use (it reports
-** the table closed).
+** node.h — one engine instance: its tables (their registry, treg.h), its
+** processes' identities and its scheduler. The node is reference-counted
+** so that a table handle outliving hl_node_stop stays safe to use (it
+** reports the table closed): each table holds it through its registry.
 */
 #ifndef HL_NODE_H
 #define HL_NODE_H
@@ -15,18 +15,15 @@
 #include "err.h"
 #include "logger.h"
 #include "ptab.h"
+#include "treg.h"
 
-typedef struct etab etab;
 typedef struct sched sched;
 struct pbody_ops;
-typedef struct store store;
 
 struct hl_node {
   atomic_int refs;
-  pthread_mutex_t lock;        /* guards the tables and stopped */
-  etab **tables;               /* live tables, ascending id */
-  size_t ntables, captables;
-  uint64_t next_table_id;
+  pthread_mutex_t lock;        /* guards stopped and body */
+  treg tables;
   uint64_t host_pid;           /* the host process of the C API and heirloom.start */
   int stopped;
   hl_config cfg;
@@ -39,7 +36,6 @@ struct hl_node {
   const struct pbody_ops *body;
   void *body_data;             /* the body's own, freed by body->free */
   char *lua_path, *lua_cpath;  /* for processes spawned from C; NULL: defaults */
-  store *store;                /* LevelDB (store.h); NULL until opened; under lock */
 };
 
 typedef struct hl_node node;
@@ -55,18 +51,6 @@ void node_unref(node *n);
 int node_stop(node *n, char *report, size_t size);
 /* For the scheduler's watchdog (now: sched_now()). */
 void node_watch(node *n, int64_t now);
-
-uint64_t node_new_table_id(node *n);
-/* Registers a new table; refuses a name already held by a named table. */
-hl_status node_add_table(node *n, etab *t, hl_err *e);
-void node_remove_table(node *n, etab *t);
-/* Each returns a table with a reference the caller must drop, or NULL. */
-etab *node_table_by_id(node *n, uint64_t id);
-etab *node_table_by_name(node *n, const char *name);
-/* A snapshot of every live table, each referenced; free with node_tables_free. */
-size_t node_tables(node *n, etab ***out);
-void node_tables_free(etab **list, size_t count);
-hl_status node_rename_table(node *n, etab *t, const char *name, hl_err *e);
 
 /* 1 while pid names a live process. */
 int node_pid_alive(node *n, uint64_t pid);

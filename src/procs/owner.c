@@ -45,6 +45,11 @@
 #include "proc.h"
 #include "ptab.h"
 
+/* The node a table belongs to: its registry's host (treg.h). */
+static node *node_of(etab *t) {
+  return t->reg->host;
+}
+
 /* Tells `to` it owns the table now: {"ETS-TRANSFER", tab, from, data}. */
 static void send_transfer(etab *t, proc *to, uint64_t from, tslice data) {
   buf m;
@@ -79,7 +84,7 @@ hl_status owner_set_heir(etab *t, uint64_t caller, tslice heir,
       !(term_get_id(heir.p, heir.len, &tag, &pid) && tag == TERM_PID))
     return err_set(e, HL_EBADARG, "heir must be a pid, a registered name or nil");
   /* An heir that is not alive when set is stored as none, as in ETS. */
-  if (heir.p != NULL && heir.p[0] == TERM_PID && !node_pid_alive(t->node, pid))
+  if (heir.p != NULL && heir.p[0] == TERM_PID && !node_pid_alive(node_of(t), pid))
     heir = (tslice){NULL, 0};
   return etab_put_heir(t, heir, heir_data, e);
 }
@@ -91,7 +96,7 @@ hl_status owner_give_away(etab *t, uint64_t caller, uint64_t pid,
   if (etab_check_owner(t, caller, "give it away", e) != HL_OK) return e->code;
   term_pid_text(pid, text, sizeof text);
   if (pid == caller) return err_set(e, HL_EBADARG, "pid %s already owns the table", text);
-  to = ptab_get(&t->node->procs, pid);
+  to = ptab_get(&node_of(t)->procs, pid);
   if (to == NULL || !take_if_alive(t, to)) {
     if (to != NULL) proc_unref(to);
     return err_set(e, HL_EBADARG, "pid %s is not alive", text);
@@ -138,8 +143,8 @@ void owner_table_exit(etab *t, uint64_t dying) {
   buf_init(&heir);
   buf_init(&data);
   etab_meta(t, NULL, &heir, &data);
-  to = live_heir(t->node, &heir, dying);
-  if (to != 0 && (p = ptab_get(&t->node->procs, to)) != NULL) {
+  to = live_heir(node_of(t), &heir, dying);
+  if (to != 0 && (p = ptab_get(&node_of(t)->procs, to)) != NULL) {
     /* A pid heir serves once; a name heir stays (see the top). */
     if (heir.p[0] == TERM_PID) etab_clear_heir(t);
     taken = take_if_alive(t, p);   /* the heir may be exiting just now */
@@ -154,7 +159,7 @@ void owner_table_exit(etab *t, uint64_t dying) {
 
 void owner_process_exit(node *n, uint64_t pid) {
   etab **list;
-  size_t count = etab_owned_by(n, pid, &list);
+  size_t count = etab_owned_by(&n->tables, pid, &list);
   for (size_t i = 0; i < count; i++) owner_table_exit(list[i], pid);
-  node_tables_free(list, count);
+  treg_list_free(list, count);
 }

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "etab.h"
+#include "node.h"
 #include "term.h"
 
 /* A process exits: each table it owns goes to its live heir (with an

@@ -16,7 +16,6 @@
 
 #include "edurable.h"
 #include "etab_impl.h"
-#include "owner.h"
 #include "term.h"
 
 #define LOAD_CHUNK 1024        /* objects per insert while loading */
@@ -114,12 +113,12 @@ hl_status edur_write(edur_txn *x, hl_err *e) {
 
 /* ---- a table's link ---- */
 
-/* n's store, read under the node's lock (hl.store may be making one). */
-static store *current_store(node *n) {
+/* r's store, read under the registry's lock (hl.store may be making one). */
+static store *current_store(treg *r) {
   store *s;
-  pthread_mutex_lock(&n->lock);
-  s = n->store;
-  pthread_mutex_unlock(&n->lock);
+  pthread_mutex_lock(&r->lock);
+  s = r->store;
+  pthread_mutex_unlock(&r->lock);
   return s;
 }
 
@@ -158,7 +157,7 @@ static void encode_meta(etab *t, int sync, buf *out) {
 }
 
 hl_status edur_attach(etab *t, int sync, hl_err *e) {
-  store *s = current_store(t->node);
+  store *s = current_store(t->reg);
   buf meta;
   if (s == NULL || store_is_temp(s))
     return err_set(e, HL_EBADARG, "durable tables need a node started with data_dir");
@@ -194,20 +193,12 @@ void edur_drop(etab *t) {
     char text[sizeof e.msg + 64];
     snprintf(text, sizeof text, "dropping durable table %llu: %s",
              (unsigned long long)t->id, e.msg);
-    logger_report(&t->node->log, text);
+    logger_report(t->reg->log, text);
   }
 }
 
-static int node_stopping(node *n) {
-  int stopping;
-  pthread_mutex_lock(&n->lock);
-  stopping = n->stopped;
-  pthread_mutex_unlock(&n->lock);
-  return stopping;
-}
-
 void edur_owner_gone(etab *t) {
-  if (t->disk != NULL && !node_stopping(t->node)) edur_drop(t);
+  if (t->disk != NULL && !treg_stopped(t->reg)) edur_drop(t);
 }
 
 void edur_quiesce(etab *t) {
@@ -216,7 +207,7 @@ void edur_quiesce(etab *t) {
 
 void edur_closed(etab *t, size_t objects) {
   buf name;
-  if (t->disk == NULL || !node_stopping(t->node)) return;
+  if (t->disk == NULL || !treg_stopped(t->reg)) return;
   buf_init(&name);
   etab_meta(t, &name, NULL, NULL);
   stab_closed(t->disk, buf_ok(&name) ? (const char *)name.p : "", objects);
@@ -231,39 +222,39 @@ void edur_detach(etab *t) {
 
 /* ---- a node's store ---- */
 
-void edur_close(node *n) {
+void edur_close(treg *r) {
   store *s;
-  pthread_mutex_lock(&n->lock);
-  s = n->store;
-  n->store = NULL;
-  pthread_mutex_unlock(&n->lock);
+  pthread_mutex_lock(&r->lock);
+  s = r->store;
+  r->store = NULL;
+  pthread_mutex_unlock(&r->lock);
   store_free(s);
 }
 
-store *edur_store(node *n, hl_err *e) {
+store *edur_store(treg *r, hl_err *e) {
   store *s;
-  pthread_mutex_lock(&n->lock);
-  if (n->store == NULL && !n->stopped) n->store = store_new_temp(e);
-  else if (n->store == NULL) err_set(e, HL_ECLOSED, "the node has stopped");
-  s = n->store;
-  pthread_mutex_unlock(&n->lock);
+  pthread_mutex_lock(&r->lock);
+  if (r->store == NULL && !r->stopped) r->store = store_new_temp(e);
+  else if (r->store == NULL) err_set(e, HL_ECLOSED, "the node has stopped");
+  s = r->store;
+  pthread_mutex_unlock(&r->lock);
   return s;
 }
 
-const char *edur_dir(node *n) {
-  store *s = current_store(n);
+const char *edur_dir(treg *r) {
+  store *s = current_store(r);
   return s != NULL && !store_is_temp(s) ? store_dirname(s) : NULL;
 }
 
-const char *edur_path(node *n) {
-  store *s = current_store(n);
+const char *edur_path(treg *r) {
+  store *s = current_store(r);
   return s != NULL ? store_dirname(s) : NULL;
 }
 
 /* ---- loading at start ---- */
 
 typedef struct loader {
-  node *n;
+  treg *r;
   store *s;
   const hl_config *cfg;
   etab *t;               /* the table being loaded */
@@ -345,14 +336,17 @@ static hl_status load_table(void *ud, uint64_t sid, const unsigned char *p, size
   opts.keypos.index = m.keyindex;
   opts.keypos.field = m.keyfield;
   opts.keypos.fieldlen = m.keyfieldlen;
-  t = etab_new(ld->n, m.name, &opts, 0, e);   /* owner 0: in custody */
+  t = etab_new(ld->r, m.name, &opts, 0, e);   /* owner 0: in custody */
   if (t == NULL) {
     free(m.name);
     return e->code;
   }
   ld->t = t;
-  if (m.heir != NULL)
-    owner_set_heir(t, 0, (tslice){m.heir, m.heirlen}, (tslice){m.heir_data, m.heir_datalen}, e);
+  /* only a name is kept (encode_meta) */
+  if (m.heir != NULL && (m.heirlen == 0 || m.heir[0] != TERM_STRING))
+    err_set(e, HL_ESTORE, "the metadata of stored table %llu is corrupt", (unsigned long long)sid);
+  else if (m.heir != NULL)
+    etab_put_heir(t, (tslice){m.heir, m.heirlen}, (tslice){m.heir_data, m.heir_datalen}, e);
   if (e->code == HL_OK) load_objects(ld, sid, e);
   if (e->code == HL_OK && (d = stab_new(ld->s, sid, m.sync)) == NULL)
     err_set(e, HL_ENOMEM, "out of memory");
@@ -362,25 +356,25 @@ static hl_status load_table(void *ud, uint64_t sid, const unsigned char *p, size
   }
   if (e->code != HL_OK) {
     etab_close(t);
-    node_remove_table(ld->n, t);
+    treg_remove(ld->r, t);
   }
   etab_unref(t);
   free(m.name);
   return e->code;
 }
 
-hl_status edur_open(node *n, const hl_config *cfg, hl_err *e) {
+hl_status edur_open(treg *r, const hl_config *cfg, hl_err *e) {
   loader ld;
   store *s;
   if (!store_sync_ok(cfg->sync))
     return err_set(e, HL_EBADARG, "sync must be \"none\", \"always\" or 1 to 3600000 ms");
   s = store_new(cfg->data_dir, cfg->sync, e);
   if (s == NULL) return e->code;
-  pthread_mutex_lock(&n->lock);
-  n->store = s;
-  pthread_mutex_unlock(&n->lock);
+  pthread_mutex_lock(&r->lock);
+  r->store = s;
+  pthread_mutex_unlock(&r->lock);
   memset(&ld, 0, sizeof ld);
-  ld.n = n;
+  ld.r = r;
   ld.s = s;
   ld.cfg = cfg;
   buf_init(&ld.chunk);

@@ -23,16 +23,16 @@
 
 /* Opens the store at cfg's data_dir, loads every durable table into
 ** custody (owner 0), and sets n->store. */
-hl_status edur_open(node *n, const hl_config *cfg, hl_err *e);
+hl_status edur_open(treg *r, const hl_config *cfg, hl_err *e);
 /* At node stop, after every table was closed. */
-void edur_close(node *n);
+void edur_close(treg *r);
 /* n's store for hl.store: the data_dir's, or a private temporary one made
 ** on first use and removed at stop. NULL with e set on failure. */
-store *edur_store(node *n, hl_err *e);
+store *edur_store(treg *r, hl_err *e);
 /* The data directory, or NULL when the node has none. */
-const char *edur_dir(node *n);
+const char *edur_dir(treg *r);
 /* The store's directory, temporary or not (NULL when none is open). */
-const char *edur_path(node *n);
+const char *edur_path(treg *r);
 
 /* ---- a table's link to it ---- */
 

@@ -55,7 +55,7 @@ static int copy_slice(buf *b, tslice s) {
   return buf_ok(b);
 }
 
-etab *etab_new(node *n, const char *name, const etab_opts *opts,
+etab *etab_new(treg *r, const char *name, const etab_opts *opts,
                uint64_t owner, hl_err *e) {
   etab *t = calloc(1, sizeof *t);
   unsigned char *field = NULL;
@@ -84,16 +84,16 @@ etab *etab_new(node *n, const char *name, const etab_opts *opts,
   t->keypos = opts->keypos;
   t->keypos.field = field;
   t->custody = opts->custody;
-  t->node = n;
-  node_ref(n);
-  t->id = node_new_table_id(n);
-  if (node_add_table(n, t, e) != HL_OK) {
+  t->reg = r;
+  r->hold(r->host);
+  t->id = treg_new_id(r);
+  if (treg_add(r, t, e) != HL_OK) {
     etab_unref(t);
     return NULL;
   }
   if (opts->durable && edur_attach(t, opts->sync, e) != HL_OK) {
     etab_close(t);
-    node_remove_table(n, t);
+    treg_remove(r, t);
     etab_unref(t);
     return NULL;
   }
@@ -124,7 +124,7 @@ void etab_unref(etab *t) {
   free(t->name);
   buf_free(&t->heir);
   buf_free(&t->heir_data);
-  node_unref(t->node);
+  t->reg->release(t->reg->host);
   free(t);
 }
 
@@ -627,7 +627,7 @@ hl_status etab_drop(etab *t, uint64_t caller, hl_err *e) {
   etab_unlock_all(t);
   if (e->code == HL_OK) {
     edur_drop(t);
-    node_remove_table(t->node, t);
+    treg_remove(t->reg, t);
   }
   return e->code;
 }
@@ -653,7 +653,7 @@ void etab_meta(etab *t, buf *name, buf *heir, buf *heir_data) {
 
 hl_status etab_rename(etab *t, uint64_t caller, const char *name, hl_err *e) {
   if (etab_check_write(t, caller, e) != HL_OK ||
-      node_rename_table(t->node, t, name, e) != HL_OK)
+      treg_rename(t->reg, t, name, e) != HL_OK)
     return e->code;
   return edur_meta(t, e);
 }
@@ -701,8 +701,8 @@ void etab_clear_heir(etab *t) {
   pthread_mutex_unlock(&t->meta);
 }
 
-size_t etab_owned_by(node *n, uint64_t pid, etab ***out) {
-  size_t count = node_tables(n, out), kept = 0;
+size_t etab_owned_by(treg *r, uint64_t pid, etab ***out) {
+  size_t count = treg_list(r, out), kept = 0;
   for (size_t i = 0; i < count; i++) {
     if (etab_owner((*out)[i]) == pid) (*out)[kept++] = (*out)[i];
     else etab_unref((*out)[i]);
@@ -713,5 +713,5 @@ size_t etab_owned_by(node *n, uint64_t pid, etab ***out) {
 void etab_drop_orphan(etab *t) {
   etab_close(t);
   edur_owner_gone(t);   /* gone, unless the whole node is stopping */
-  node_remove_table(t->node, t);
+  treg_remove(t->reg, t);
 }

@@ -19,8 +19,8 @@
 #include "eobj.h"
 #include "err.h"
 #include "htab.h"
-#include "node.h"
 #include "oset.h"
+#include "treg.h"
 
 typedef struct mspec mspec;
 
@@ -46,7 +46,7 @@ struct etab {
   atomic_int refs;
   atomic_int dropped;
   uint64_t id;
-  node *node;
+  treg *reg;                  /* the node's registry of tables */
   hl_table_type type;
   hl_access access;
   int named;
@@ -64,7 +64,7 @@ struct etab {
   } store;
 };
 
-etab *etab_new(node *n, const char *name, const etab_opts *opts,
+etab *etab_new(treg *r, const char *name, const etab_opts *opts,
                uint64_t owner, hl_err *e);
 void etab_ref(etab *t);
 void etab_unref(etab *t);
@@ -158,8 +158,8 @@ int etab_set_owner_if(etab *t, uint64_t expected, uint64_t pid, uint64_t *found)
 ** durable table's metadata. */
 hl_status etab_put_heir(etab *t, tslice heir, tslice heir_data, hl_err *e);
 void etab_clear_heir(etab *t);
-/* The live tables pid owns, each referenced; free with node_tables_free. */
-size_t etab_owned_by(node *n, uint64_t pid, etab ***out);
+/* The live tables pid owns, each referenced; free with treg_list_free. */
+size_t etab_owned_by(treg *r, uint64_t pid, etab ***out);
 /* Closes and unregisters a table its owner left to nobody. */
 void etab_drop_orphan(etab *t);
 hl_status etab_rename(etab *t, uint64_t caller, const char *name, hl_err *e);

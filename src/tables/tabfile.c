@@ -357,7 +357,7 @@ static hl_status fill(etab *t, uint64_t caller, const char *path, hl_err *e) {
   return e->code;
 }
 
-hl_status tabfile_load(node *n, uint64_t caller, const char *path, const char *name,
+hl_status tabfile_load(treg *r, uint64_t caller, const char *path, const char *name,
                        int durable, int sync, etab **out, hl_err *e) {
   tabfile_meta m;
   etab_opts o;
@@ -379,7 +379,7 @@ hl_status tabfile_load(node *n, uint64_t caller, const char *path, const char *n
   }
   o.durable = durable;
   o.sync = sync;
-  t = etab_new(n, name != NULL ? name : (const char *)m.name.p, &o, caller, e);
+  t = etab_new(r, name != NULL ? name : (const char *)m.name.p, &o, caller, e);
   tabfile_meta_free(&m);
   if (t == NULL) return e->code;
   /* The file is read twice: checked whole before the table was made, and

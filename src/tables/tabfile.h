@@ -35,7 +35,7 @@ hl_status tabfile_info(const char *path, tabfile_meta *m, hl_err *e);
 /* Checks the file, then creates a table from it owned by caller (named
 ** name, or the file's name when NULL; durable with sync when durable).
 ** On any failure no table is left behind. *out holds a reference. */
-hl_status tabfile_load(node *n, uint64_t caller, const char *path, const char *name,
+hl_status tabfile_load(treg *r, uint64_t caller, const char *path, const char *name,
                        int durable, int sync, etab **out, hl_err *e);
 
 
