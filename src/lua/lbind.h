@@ -8,7 +8,6 @@
 #include <lua.h>
 
 #include "buf.h"
-#include "err.h"
 #include "lscratch.h"
 #include "node.h"
 

@@ -18,7 +18,6 @@
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
-#include "term.h"
 
 #define LBIND_KEY "heirloom.state"
 #define LBUF_META "heirloom.buffer"

@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "node.h"
 
 /* Adds self, send, receive, links, monitors, names, timers... to the
 ** module table on the stack top. */

@@ -16,7 +16,6 @@
 #include "srepair.h"
 #include "store.h"
 #include "tabfile.h"
-#include "term.h"
 
 int lstore_sync_arg(lua_State *L, int idx, const char *fname, int dflt) {
   int isint;

@@ -18,7 +18,6 @@
 #include "lselect.h"
 #include "lstore.h"
 #include "lterm.h"
-#include "term.h"
 
 /* ---- insert ---- */
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "heirloom.h"
 #include "logger.h"
 #include "ptab.h"
 #include "treg.h"

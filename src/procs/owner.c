@@ -44,6 +44,7 @@
 #include "owner.h"
 #include "proc.h"
 #include "ptab.h"
+#include "term.h"
 
 /* The node a table belongs to: its registry's host (treg.h). */
 static node *node_of(etab *t) {

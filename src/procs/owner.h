@@ -11,7 +11,6 @@
 #include "err.h"
 #include "etab.h"
 #include "node.h"
-#include "term.h"
 
 /* A process exits: each table it owns goes to its live heir (with an
 ** ETS-TRANSFER message), into the node's custody, or is dropped. Called by

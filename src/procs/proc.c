@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include "alias.h"
-#include "etab.h"
 #include "logger.h"
 #include "owner.h"
 #include "proc.h"
