@@ -11,6 +11,7 @@
 #include "heirloom.h"
 #include "lbind.h"
 #include "lbody.h"
+#include "lfault.h"
 #include "lhandle.h"
 #include "lproc.h"
 #include "lsupervisor.h"
@@ -26,8 +27,9 @@
 /* ---- the per-state record ---- */
 
 /* Lets go of this state's process and node; 1 if stopping the node had
-** to abandon something (said in report). */
-static int detach(lbind *b, char *report, size_t size) {
+** to abandon something (said in report). crash: the node ends as a kill
+** -9 would end it (node_crash). */
+static int detach_as(lbind *b, int crash, char *report, size_t size) {
   int abandoned = 0;
   if (b->me != NULL) {
     if (b->attached && b->me->host) proc_end_host(b->me);
@@ -36,10 +38,15 @@ static int detach(lbind *b, char *report, size_t size) {
   }
   if (b->node != NULL) {
     if (b->attached) node_unref(b->node);
+    else if (crash) abandoned = node_crash(b->node, report, size);
     else abandoned = node_stop(b->node, report, size);
     b->node = NULL;
   }
   return abandoned;
+}
+
+static int detach(lbind *b, char *report, size_t size) {
+  return detach_as(b, 0, report, size);
 }
 
 static int lbind_gc(lua_State *L) {
@@ -262,9 +269,31 @@ static int l_stop(lua_State *L) {
   return 1;
 }
 
+/* The node ends as a kill -9 of the OS process would end it, as far as
+** its data is concerned (docs/durability.md, "Crashing the node"): true,
+** or false and what it had to abandon, as stop. */
+static int l_crash(lua_State *L) {
+  lbind *b = lbind_get(L);
+  char report[512];
+  int abandoned;
+  host_only(L, b, "crash");
+  if (b == NULL || b->node == NULL)
+    return luaL_error(L, "heirloom.crash: the node is not started (call heirloom.start first)");
+  if (b->attached)
+    return luaL_error(L, "heirloom.crash: the node was not started by this state "
+                         "(hl_lua_attach): only the program that started it may crash it");
+  abandoned = detach_as(b, 1, report, sizeof report);
+  lhandle_reset(L);
+  lua_pushboolean(L, !abandoned);
+  if (!abandoned) return 1;
+  lua_pushstring(L, report);
+  return 2;
+}
+
 static const luaL_Reg functions[] = {
   {"start", l_start},
   {"stop", l_stop},
+  {"crash", l_crash},
   {"kind", lhandle_kind},
   {NULL, NULL}
 };
@@ -327,6 +356,7 @@ int luaopen_heirloom(lua_State *L) {
   luaL_setfuncs(L, functions, 0);
   lproc_open(L);
   lspawn_open(L);
+  lfault_open(L);
   lbind_lazy_table(L);
   lua_pushliteral(L, HL_VERSION);
   lua_setfield(L, -2, "version");

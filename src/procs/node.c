@@ -15,6 +15,9 @@
 #include "scheduler.h"
 #include "term.h"
 
+/* Without a seed, injected faults still draw the same each run. */
+#define DEFAULT_FAULT_SEED 0x2545F4914F6CDD1Dull
+
 node *node_new(const hl_config *cfg) {
   node *n = calloc(1, sizeof *n);
   if (n == NULL) return NULL;
@@ -25,6 +28,7 @@ node *node_new(const hl_config *cfg) {
   n->next_table_id = 1;
   if (cfg != NULL) n->cfg = *cfg;
   n->cfg.data_dir = NULL;   /* the store keeps its own copy (edur_open) */
+  fault_init(&n->store_faults, n->cfg.seed != 0 ? (uint64_t)n->cfg.seed : DEFAULT_FAULT_SEED);
   if (!ptab_init(&n->procs)) goto fail;
   n->sched = sched_new(n, n->cfg.schedulers);
   if (n->sched == NULL) goto fail;
@@ -173,6 +177,11 @@ int node_stop(node *n, char *report, size_t size) {
   edur_close(n);             /* durable tables keep their records */
   node_unref(n);
   return abandoned;
+}
+
+int node_crash(node *n, char *report, size_t size) {
+  edur_crash(n);   /* first: what runs on until the processes are gone writes nothing */
+  return node_stop(n, report, size);
 }
 
 void node_watch(node *n, int64_t now) {
