@@ -51,7 +51,6 @@ static int l_fault(lua_State *L) {
   return 0;
 }
 
-void lfault_open(lua_State *L) {
+void lfault_push(lua_State *L) {
   lua_pushcfunction(L, l_fault);
-  lua_setfield(L, -2, "fault");
 }

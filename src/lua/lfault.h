@@ -7,7 +7,7 @@
 
 #include <lua.h>
 
-/* Adds fault to the module table on the stack top. */
-void lfault_open(lua_State *L);
+/* Pushes heirloom.fault (the module opens it on first use). */
+void lfault_push(lua_State *L);
 
 #endif
