@@ -33,11 +33,11 @@ LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 
 # The store layer sees bytes, not tables (src/store.h): it is built from
 # the base and its own files alone, and test_storelayer links nothing else.
-BASE = buf err term crc
+BASE = buf err term crc fault
 STORE = store stab sload sstop sdir ldbfile srepair
-CORE = buf term err crc eobj htab oset etab eupdate escan edurable treg node mspec mspec_run logger alias ptab proc owner scheduler capi tabfile graveyard $(STORE)
+CORE = buf term err crc fault eobj htab oset etab eupdate escan edurable treg node mspec mspec_run logger alias ptab proc owner scheduler capi tabfile graveyard $(STORE)
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
-BIND = lbody spool codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro
+BIND = lbody spool codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
 TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner test_scratch

@@ -110,6 +110,21 @@ hl_status hl_node_start(const hl_config *cfg, hl_node **out);
 ** calls on them return HL_ECLOSED until they are released. */
 void hl_node_stop(hl_node *node);
 
+/* Ends the node as a kill -9 of the OS process would, as far as its data
+** is concerned (docs/durability.md, "Crashing the node"): from this call
+** on nothing more is written to its store, and the store is closed with
+** no sync and no stop record. hl_node_start on the same data_dir loads
+** what a restart after a kill -9 would. Otherwise as hl_node_stop. */
+void hl_node_crash(hl_node *node);
+
+/* Testing: from now on each write of a durable table's change fails with
+** probability rate (0 to 1; 0: never), drawn from a stream seeded by the
+** node's seed (a fixed one without), so that a run can be repeated. The
+** operation then fails with HL_ESTORE and its change is not made
+** (docs/durability.md, "Injected write failures"). HL_EBADARG for a rate
+** outside [0, 1]. */
+hl_status hl_node_fault_store_write(hl_node *node, double rate);
+
 /* ---- processes ----
 ** A host thread takes part as a process of its own: after hl_attach it has
 ** a pid and a mailbox, tables it creates are its own, and table calls are

@@ -294,6 +294,19 @@ void hl_node_stop(hl_node *node) {
   if (node != NULL) node_stop(node, NULL, 0);   /* what it abandons goes to the logger */
 }
 
+void hl_node_crash(hl_node *node) {
+  if (node != NULL) node_crash(node, NULL, 0);
+}
+
+hl_status hl_node_fault_store_write(hl_node *node, double rate) {
+  if (node == NULL) return capi_fail(HL_EBADARG, "hl_node_fault_store_write", "node is NULL");
+  if (!(rate >= 0 && rate <= 1))   /* NaN too */
+    return capi_fail(HL_EBADARG, "hl_node_fault_store_write",
+                     "rate must be a number from 0 to 1");
+  fault_set(&node->tables.store_faults, rate);
+  return HL_OK;
+}
+
 /* ---- tables ---- */
 
 static hl_status table_new(const char *fn, hl_node *node, const char *name,

@@ -11,6 +11,7 @@
 #include "heirloom.h"
 #include "lbind.h"
 #include "lbody.h"
+#include "lfault.h"
 #include "lhandle.h"
 #include "lproc.h"
 #include "lsupervisor.h"
@@ -25,8 +26,9 @@
 /* ---- the per-state record ---- */
 
 /* Lets go of this state's process and node; 1 if stopping the node had
-** to abandon something (said in report). */
-static int detach(lbind *b, char *report, size_t size) {
+** to abandon something (said in report). crash: the node ends as a kill
+** -9 would end it (node_crash). */
+static int detach_as(lbind *b, int crash, char *report, size_t size) {
   int abandoned = 0;
   if (b->me != NULL) {
     if (b->attached && b->me->host) proc_end_host(b->me);
@@ -35,10 +37,15 @@ static int detach(lbind *b, char *report, size_t size) {
   }
   if (b->node != NULL) {
     if (b->attached) node_unref(b->node);
+    else if (crash) abandoned = node_crash(b->node, report, size);
     else abandoned = node_stop(b->node, report, size);
     b->node = NULL;
   }
   return abandoned;
+}
+
+static int detach(lbind *b, char *report, size_t size) {
+  return detach_as(b, 0, report, size);
 }
 
 static int lbind_gc(lua_State *L) {
@@ -261,6 +268,31 @@ static int l_stop(lua_State *L) {
   return 1;
 }
 
+/* The node ends as a kill -9 of the OS process would end it, as far as
+** its data is concerned (docs/durability.md, "Crashing the node"): true,
+** or false and what it had to abandon, as stop. */
+static int l_crash(lua_State *L) {
+  lbind *b = lbind_get(L);
+  char report[512];
+  int abandoned;
+  host_only(L, b, "crash");
+  if (b == NULL || b->node == NULL)
+    return luaL_error(L, "heirloom.crash: the node is not started (call heirloom.start first)");
+  if (b->attached)
+    return luaL_error(L, "heirloom.crash: the node was not started by this state "
+                         "(hl_lua_attach): only the program that started it may crash it");
+  abandoned = detach_as(b, 1, report, sizeof report);
+  lhandle_reset(L);
+  lua_pushboolean(L, !abandoned);
+  if (!abandoned) return 1;
+  lua_pushstring(L, report);
+  return 2;
+}
+
+static void push_crash(lua_State *L) {
+  lua_pushcfunction(L, l_crash);
+}
+
 static const luaL_Reg functions[] = {
   {"start", l_start},
   {"stop", l_stop},
@@ -275,7 +307,7 @@ static const luaL_Reg functions[] = {
 ** touches them pays nothing for them. */
 static const char *const lua_libraries[] = {"server", "supervisor", "tablemgr", NULL};
 
-/* Each pushes its library. */
+/* Each pushes its library (or its function). */
 static const struct {
   const char *name;
   void (*open)(lua_State *L);
@@ -283,6 +315,9 @@ static const struct {
   {"table", lbind_open_table},
   {"store", lstore_open},
   {"_supervisor_core", lsupervisor_open},
+  /* tools of tests, which no process should pay room for */
+  {"crash", push_crash},
+  {"fault", lfault_push},
   {NULL, NULL}
 };
 

@@ -22,6 +22,9 @@ static void release(void *host) {
   node_unref(host);
 }
 
+/* Without a seed, injected faults still draw the same each run. */
+#define DEFAULT_FAULT_SEED 0x2545F4914F6CDD1Dull
+
 node *node_new(const hl_config *cfg) {
   node *n = calloc(1, sizeof *n);
   if (n == NULL) return NULL;
@@ -32,6 +35,7 @@ node *node_new(const hl_config *cfg) {
   treg_init(&n->tables, &n->log, n, hold, release);
   if (cfg != NULL) n->cfg = *cfg;
   n->cfg.data_dir = NULL;   /* the store keeps its own copy (edur_open) */
+  fault_init(&n->tables.store_faults, n->cfg.seed != 0 ? (uint64_t)n->cfg.seed : DEFAULT_FAULT_SEED);
   if (!ptab_init(&n->procs)) goto fail;
   n->sched = sched_new(n, n->cfg.schedulers);
   if (n->sched == NULL) goto fail;
@@ -177,6 +181,11 @@ int node_stop(node *n, char *report, size_t size) {
   edur_close(&n->tables);    /* durable tables keep their records */
   node_unref(n);
   return abandoned;
+}
+
+int node_crash(node *n, char *report, size_t size) {
+  edur_crash(&n->tables);   /* first: what runs on until the processes are gone writes nothing */
+  return node_stop(n, report, size);
 }
 
 void node_watch(node *n, int64_t now) {

@@ -49,6 +49,10 @@ void node_unref(node *n);
 ** Returns 1 if it had to abandon something, said in report (and through
 ** the logger); 0 and an empty report otherwise. report may be NULL. */
 int node_stop(node *n, char *report, size_t size);
+/* node_stop as a kill -9 of the OS process would end the node, as far as
+** its data is concerned: from the first moment nothing more reaches the
+** store, and it is closed with no sync and no stop record. */
+int node_crash(node *n, char *report, size_t size);
 /* For the scheduler's watchdog (now: sched_now()). */
 void node_watch(node *n, int64_t now);
 
