@@ -101,8 +101,8 @@ function S.show(v, depth)
   return "{" .. table.concat(parts, ", ") .. "}"
 end
 
--- Runs `code` in a separate lua5.4 OS process (same LUA_CPATH, and this
--- package.path), for behaviour that might take the whole OS process down.
+-- Runs `code` in a separate lua5.4 OS process (this package.path and
+-- package.cpath), for behaviour that might take the whole OS process down.
 -- Returns its output (stdout and stderr) and whether it exited with 0.
 -- It is killed after `seconds` (60 by default): a hang fails, it does not
 -- hold up the run. `shell`, if given, is shell code run first (a ulimit,
@@ -110,7 +110,8 @@ end
 function S.run_child(code, seconds, shell)
   local script = os.tmpname()
   local f = assert(io.open(script, "w"))
-  f:write("package.path = ", string.format("%q", package.path), "\n", code)
+  f:write("package.path = ", string.format("%q", package.path), "\n",
+          "package.cpath = ", string.format("%q", package.cpath), "\n", code)
   f:close()
   local p = io.popen((shell or "") .. " timeout " .. (seconds or 60) .. " lua5.4 " .. script .. " 2>&1; echo \"rc=$?\"")
   local out = p:read("a")
