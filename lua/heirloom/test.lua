@@ -236,6 +236,17 @@ function T.expect(pred, ms, what)
   return m
 end
 
+-- Empties the caller's mailbox (the host's or a process's); returns the
+-- messages, oldest first.
+function T.drain()
+  local out = {}
+  while true do
+    local m = hl.receive(0)
+    if m == nil then return out end
+    out[#out + 1] = m
+  end
+end
+
 -- A message filter for arrays whose first element is tag (and second v2).
 function T.tagged(tag, v2)
   return function(m)
