@@ -261,52 +261,77 @@ function T.catch(fn, ...)
   return e
 end
 
--- Kills pid (exit "kill") and waits for its DOWN; returns the reason.
-local function kill_and_down(pid, timeout)
+-- Kills pid (exit "kill", or through crash_fn) and waits for its DOWN;
+-- returns the exit reason.
+local function kill_and_down(fname, pid, timeout, crash_fn)
   local ref = hl.monitor(pid)
-  hl.exit(pid, "kill")
+  if crash_fn then crash_fn() else hl.exit(pid, "kill") end
   local down = hl.receive(function(m)
     return type(m) == "table" and m[1] == "DOWN" and m[2] == ref
   end, timeout)
   if down == nil then
-    fail("kill_and_await", tostring(pid) .. " did not die within " .. timeout .. " ms", 3)
+    fail(fname, tostring(pid) .. " did not die within " .. timeout .. " ms", 3)
   end
+  return down[4]
 end
 
--- Kills the holder of a registered name (or a pid) with exit "kill", waits
--- until it is gone and then until the name is held again (by its
--- supervisor's restart); returns the new holder's pid. Given a pid, the
--- name it had is awaited; a pid with no name is killed and awaited, and
--- nil returned. timeout: ms for each of the two waits (5000).
-function T.kill_and_await(target, timeout)
-  timeout = check_timeout("kill_and_await", 2, timeout, 5000)
+-- The pid a target (a registered name or a pid) means, and its name.
+local function resolve(fname, target)
   local pid, name
   if type(target) == "string" then
     name = target
     pid = hl.whereis(name)
     if pid == nil then
-      fail("kill_and_await", ("argument 1: no process is registered as %q"):format(name), 2)
+      fail(fname, ("argument 1: no process is registered as %q"):format(name), 3)
     end
   elseif is_pid(target) then
     pid = target
     local info = hl.process_info(pid)
     if info == nil then
-      fail("kill_and_await", "argument 1: " .. tostring(pid) .. " is not alive", 2)
+      fail(fname, "argument 1: " .. tostring(pid) .. " is not alive", 3)
     end
     name = info.registered_name
   else
-    fail("kill_and_await", "argument 1 must be a registered name or a pid, got " .. type(target), 2)
+    fail(fname, "argument 1 must be a registered name or a pid, got " .. type(target), 3)
   end
-  if pid == hl.self() then fail("kill_and_await", "argument 1: the caller cannot kill itself", 2) end
-  kill_and_down(pid, timeout)
-  if name == nil then return nil end
+  if pid == hl.self() then fail(fname, "argument 1: the caller cannot kill itself", 3) end
+  return pid, name
+end
+
+-- Kills a process (a registered name or a pid) with exit "kill" — or, when
+-- crash_fn is given, by calling crash_fn(), which makes it die its own
+-- way — and waits until it is gone: its links and monitors have fired, its
+-- tables have gone to their heirs, its name is free. Returns its pid and
+-- its exit reason. timeout: ms (5000).
+function T.kill(target, timeout, crash_fn)
+  timeout = check_timeout("kill", 2, timeout, 5000)
+  if crash_fn ~= nil and type(crash_fn) ~= "function" then
+    fail("kill", "argument 3 (crash_fn) must be a function, got " .. type(crash_fn), 2)
+  end
+  local pid = resolve("kill", target)
+  return pid, kill_and_down("kill", pid, timeout, crash_fn)
+end
+
+-- Kills the holder of a registered name (or a pid) as kill does, then
+-- waits until the name is held again (by its supervisor's restart);
+-- returns the new holder's pid and the old one's exit reason. Given a
+-- pid, the name it had is awaited; a pid with no name is killed and
+-- awaited, and nil returned. timeout: ms for each of the two waits (5000).
+function T.kill_and_await(target, timeout, crash_fn)
+  timeout = check_timeout("kill_and_await", 2, timeout, 5000)
+  if crash_fn ~= nil and type(crash_fn) ~= "function" then
+    fail("kill_and_await", "argument 3 (crash_fn) must be a function, got " .. type(crash_fn), 2)
+  end
+  local pid, name = resolve("kill_and_await", target)
+  local reason = kill_and_down("kill_and_await", pid, timeout, crash_fn)
+  if name == nil then return nil, reason end
   -- the DOWN came after the name was freed: its next holder is the new one
   local new = hl.await_name(name, timeout)
   if new == nil then
     fail("kill_and_await", ("nobody registered as %q within %d ms after %s was killed"):format(
       name, timeout, tostring(pid)), 2)
   end
-  return new
+  return new, reason
 end
 
 -- ---------------------------------------------------------------- assertions
