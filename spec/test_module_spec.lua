@@ -144,6 +144,29 @@ for _, n in ipairs{ 0, 2 } do
       assert.are.equal(newer, hl.whereis("km"))
     end)
 
+    it("kill waits for the DOWN and returns the pid and the exit reason; crash_fn chooses the death", function()
+      local p = hl.spawn_opt({ name = "victim" }, function()
+        local h = require("heirloom")
+        if h.receive() == "crash" then error("crashed on purpose") end
+      end)
+      local pid, reason = T.kill("victim", 2000, function() hl.send("victim", "crash") end)
+      assert.are.equal(p, pid)
+      assert.is_true(contains(reason.error, "crashed on purpose"), T.show(reason))
+      assert.is_nil(hl.whereis("victim"))
+      local q = hl.spawn(function() require("heirloom").receive() end)
+      local qpid, why = T.kill(q)
+      assert.are.equal(q, qpid)
+      assert.are.equal("killed", why)
+      -- and kill_and_await, with a crash_fn, returns the old one's reason
+      assert(hl.supervisor.start_link{ strategy = "one_for_one", intensity = 10, period = 5, children = {
+        { id = "crashy", start = { "heirloom.server", "start_link", "srv_basic", {}, { name = "crashy" } } } } })
+      local old = hl.whereis("crashy")
+      local new, r = T.kill_and_await("crashy", nil, function() hl.server.cast("crashy", { "crash", "oops" }) end)
+      assert.are_not.equal(old, new)
+      assert.are.equal(new, hl.whereis("crashy"))
+      assert.are.equal("oops", r.error)
+    end)
+
     it("kill_and_await on a pid with no name: killed, awaited, nil returned", function()
       local p = hl.spawn(function() require("heirloom").receive() end)
       assert.is_nil(T.kill_and_await(p))

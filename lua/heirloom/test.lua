@@ -730,11 +730,19 @@ function T.explore(cfg)
       if type(e) == "table" and e[PLAN_ERROR] then return e end
       return debug.traceback(tostring(e), 2)
     end, ctx)
+    -- a node with a trace (hl.start{ trace = true }) names the run
+    -- exactly: its replay must give the same hash
+    local trace
+    if not ok and hl.trace_hash then
+      local got, h = pcall(hl.trace_hash)
+      if got and h ~= nil then trace = tostring(h) end
+    end
     T.stop()
     if not ok then
       if type(err) == "table" and err[PLAN_ERROR] then error(err[PLAN_ERROR], 2) end
+      local what = describe_faults(ctx) .. (trace and (", trace " .. trace) or "")
       local msg = ("heirloom.test.explore: seed %d failed (%s)\nreplay it: HEIRLOOM_SEED=%d busted %s\n%s"):format(
-        seed, describe_faults(ctx), seed, file, tostring(err))
+        seed, what, seed, file, tostring(err))
       if not cfg.quiet then io.stderr:write(msg, "\n") end
       error(msg, 2)
     end
