@@ -4,8 +4,9 @@
 -- SEEDS seeds; and a planted bug that explore finds, whose printed seed
 -- replays the failure.
 local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)[/\\]spec[/\\]") or ".")
-for _, dir in ipairs{ "examples/etscounter", "spec/support" } do
-  local entry = ROOT .. "/" .. dir .. "/?.lua"
+-- spec/support as hlspec.lua puts it on package.path (the specs share it)
+local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
+for _, entry in ipairs{ ROOT .. "/examples/etscounter/?.lua", HERE .. "support/?.lua" } do
   if not package.path:find(entry, 1, true) then
     package.path = entry .. ";" .. package.path    -- spawned processes inherit it
   end

@@ -5,7 +5,8 @@
 -- and draw kills from the seed, and bad input gets an error naming the
 -- function and the argument.
 local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)[/\\]spec[/\\]") or ".")
-local SUPPORT = ROOT .. "/spec/support/?.lua"
+-- spec/support as hlspec.lua puts it on package.path (the specs share it)
+local SUPPORT = (debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/?.lua"
 if not package.path:find(SUPPORT, 1, true) then package.path = SUPPORT .. ";" .. package.path end
 
 local T = require("heirloom.test")
