@@ -25,8 +25,7 @@ function T.show(v, depth)
   depth = depth or 0
   local tv = type(v)
   if tv == "string" then return string.format("%q", v) end
-  if tv == "number" and math.type(v) == "float" and v == math.floor(v) and v == v
-     and v ~= math.huge and v ~= -math.huge then
+  if tv == "number" and math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 1e15 then
     return string.format("%.1f", v)
   end
   if tv ~= "table" then return tostring(v) end
@@ -364,20 +363,24 @@ function T.assert_table(t, objects, what)
     end
     return true
   end
-  local want, have = {}, {}
-  for _, o in ipairs(objects) do local k = canon(o); want[k] = (want[k] or 0) + 1 end
-  for _, o in ipairs(actual) do local k = canon(o); have[k] = (have[k] or 0) + 1 end
-  local missing, extra = {}, {}
-  for _, o in ipairs(objects) do
-    local k = canon(o)
-    if (have[k] or 0) < want[k] then missing[#missing + 1] = T.show(o); have[k] = (have[k] or 0) + 1 end
+  -- each object's count on each side: the surplus of one side is what the
+  -- other misses
+  local function counts(list)
+    local c = {}
+    for _, o in ipairs(list) do local k = canon(o); c[k] = (c[k] or 0) + 1 end
+    return c
   end
-  have = {}
-  for _, o in ipairs(actual) do local k = canon(o); have[k] = (have[k] or 0) + 1 end
-  for _, o in ipairs(actual) do
-    local k = canon(o)
-    if (want[k] or 0) < have[k] then extra[#extra + 1] = T.show(o); want[k] = (want[k] or 0) + 1 end
+  local function surplus(list, mine, theirs)
+    local out, seen = {}, {}
+    for _, o in ipairs(list) do
+      local k = canon(o)
+      seen[k] = (seen[k] or 0) + 1
+      if seen[k] > (theirs[k] or 0) and seen[k] <= mine[k] then out[#out + 1] = T.show(o) end
+    end
+    return out
   end
+  local want, have = counts(objects), counts(actual)
+  local missing, extra = surplus(objects, want, have), surplus(actual, have, want)
   if #missing > 0 or #extra > 0 then
     error(("%s: missing %s, unexpected %s"):format(prefix,
       "{" .. table.concat(missing, ", ") .. "}", "{" .. table.concat(extra, ", ") .. "}"), 2)
