@@ -119,7 +119,11 @@ describe("explore finds a planted bug", function()
   it("a server that leaves its table without an heir for one step: found, and the seed printed", function()
     local cfg = planted.plan(200)
     cfg.quiet = true
-    local err = T.catch(T.explore, cfg)
+    local ok, err = pcall(T.explore, cfg)
+    -- (replaying another seed with HEIRLOOM_SEED: it may be one where the
+    -- bug does not show)
+    if ok and os.getenv("HEIRLOOM_SEED") then return end
+    assert.is_false(ok, "explore did not find the bug")
     local seed = tonumber(tostring(err):match("seed (%d+) failed"))
     assert.is_not_nil(seed, tostring(err))
     assert.is_truthy(tostring(err):find("replay it: HEIRLOOM_SEED=" .. seed .. " busted spec/explore_spec.lua", 1, true),
@@ -128,7 +132,7 @@ describe("explore finds a planted bug", function()
   end)
 
   it("the same scenario without the bug passes under the same seeds", function()
-    assert.are.equal(200, T.explore(planted.plan(200, { fixed = true })))
+    assert.are.equal(os.getenv("HEIRLOOM_SEED") and 1 or 200, T.explore(planted.plan(200, { fixed = true })))
   end)
 end)
 
@@ -141,7 +145,7 @@ describe("explore replays a failing seed #child", function()
       p:close()
       return out
     end
-    local first = run("busted spec/support/planted_run.lua")
+    local first = run("env -u HEIRLOOM_SEED busted spec/support/planted_run.lua")
     local line = first:match("replay it: ([^\n]+)")
     assert.is_not_nil(line, first)
     local failure = first:match("(seed %d+ failed %b())")
