@@ -604,6 +604,12 @@ local function kill_candidates(ctx, match)
   return list
 end
 
+-- A seed's node, with the plan's store faults; the same after a crash.
+local function start_seed_node(opts, plan)
+  T.start(opts)
+  if plan.store_write and plan.store_write > 0 then hl.fault{ store_write = plan.store_write } end
+end
+
 -- The faults drawn after one step.
 local function inject(ctx)
   local plan = ctx.faults
@@ -620,7 +626,7 @@ local function inject(ctx)
     ctx.crashes = ctx.crashes + 1
     ctx.crash_steps[#ctx.crash_steps + 1] = ctx.steps
     hl.crash()
-    T.start(ctx.start)
+    start_seed_node(ctx.start, plan)
     ctx.protected = pid_set()
     if ctx.restart then ctx.restart(ctx) end
   end
@@ -740,8 +746,9 @@ function T.explore(cfg)
   for _, seed in ipairs(seeds) do
     local opts = copy(start)
     opts.seed = seed
-    T.start(opts)
-    if plan.store_write and plan.store_write > 0 then hl.fault{ store_write = plan.store_write } end
+    -- each seed its own store: a seed never loads another's tables
+    if opts.data_dir then opts.data_dir = opts.data_dir .. "/seed-" .. seed end
+    start_seed_node(opts, plan)
     local ctx = new_context(seed, plan, opts, cfg.restart)
     local ok, err = xpcall(fn, function(e)
       if type(e) == "table" and e[PLAN_ERROR] then return e end
