@@ -14,6 +14,7 @@
 #include "proc.h"
 #include "scheduler.h"
 #include "term.h"
+#include "trace.h"
 
 node *node_new(const hl_config *cfg) {
   node *n = calloc(1, sizeof *n);
@@ -26,6 +27,8 @@ node *node_new(const hl_config *cfg) {
   if (cfg != NULL) n->cfg = *cfg;
   n->cfg.data_dir = NULL;   /* the store keeps its own copy (edur_open) */
   if (!ptab_init(&n->procs)) goto fail;
+  if (n->cfg.trace && (n->trace = trace_new()) == NULL) goto fail;
+  n->procs.trace = n->trace;
   n->sched = sched_new(n, n->cfg.schedulers);
   if (n->sched == NULL) goto fail;
   n->host_pid = node_new_host(n);
@@ -36,6 +39,7 @@ node *node_new(const hl_config *cfg) {
   }
   return n;
 fail:
+  trace_free(n->trace);
   ptab_destroy(&n->procs);
   logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);
@@ -64,6 +68,7 @@ void node_unref(node *n) {
   if (atomic_fetch_sub(&n->refs, 1) != 1) return;
   free(n->tables);
   ptab_destroy(&n->procs);
+  trace_free(n->trace);
   if (n->body != NULL) n->body->free(n);
   logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);

@@ -20,6 +20,7 @@ typedef struct etab etab;
 typedef struct sched sched;
 struct pbody_ops;
 typedef struct store store;
+typedef struct trace trace;
 
 struct hl_node {
   atomic_int refs;
@@ -40,6 +41,7 @@ struct hl_node {
   void *body_data;             /* the body's own, freed by body->free */
   char *lua_path, *lua_cpath;  /* for processes spawned from C; NULL: defaults */
   store *store;                /* LevelDB (store.h); NULL until opened; under lock */
+  trace *trace;                /* the run's trace (cfg.trace), or NULL: trace.h */
 };
 
 typedef struct hl_node node;
