@@ -52,6 +52,8 @@ TESTS += test_supervisor
 TESTS += test_storelayer
 # kill, preemption and stop (issue 10)
 TESTS += test_stop
+# deterministic mode's clock, trace and schedule (issue 12)
+TESTS += test_simclock
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
