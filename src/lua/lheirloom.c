@@ -318,7 +318,8 @@ static const luaL_Reg functions[] = {
 ** lua/heirloom/supervisor.lua) are built in C on first use. hl.server,
 ** hl.supervisor and hl.tablemgr are Lua modules in
 ** lua/heirloom/; they are required on first use, so a process that never
-** touches them pays nothing for them. */
+** touches them pays nothing for them. So are the simulation functions
+** (hl.advance, hl.trace, ...: lsim.c). */
 static const char *const lua_libraries[] = {"server", "supervisor", "tablemgr", NULL};
 
 /* Each pushes its library. */
@@ -335,6 +336,7 @@ static const struct {
 /* Pushes library `key`, or returns 0 if heirloom has none of that name. */
 static int open_library(lua_State *L, const char *key) {
   int i;
+  if (lsim_push(L, key)) return 1;     /* hl.advance, hl.trace, ... */
   for (i = 0; c_libraries[i].name != NULL; i++)
     if (strcmp(key, c_libraries[i].name) == 0) {
       c_libraries[i].open(L);

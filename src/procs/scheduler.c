@@ -28,7 +28,10 @@
 #include "trace.h"
 
 #define SLICE_TICKS 20
-#define SLICE_MS 1            /* a virtual clock's time for a slice used up */
+/* A virtual clock's time for a slice, in µs: one that used up its budget,
+** and any other (a message handled, say). */
+#define FULL_SLICE_US 1000
+#define SLICE_US 10
 #define SPIN_ROUNDS 200       /* sched_yield calls before a worker sleeps */
 
 #define WATCH_EVERY_MS 50     /* the watchdog's round */
@@ -300,11 +303,21 @@ static int take_due(sched *s, stimer *out) {
 
 /* ---- slices ---- */
 
+/* Work takes virtual time too: otherwise processes that compute, pass
+** messages to each other for ever, or spin until hl.now() says stop would
+** keep the clock, and a host waiting beside them, where they are. Two
+** host threads may drive one node: the count is atomic. */
+static void spend(sched *s, int us) {
+  int total = atomic_fetch_add(&s->spent_us, us) + us;
+  if (total >= 1000 && atomic_compare_exchange_strong(&s->spent_us, &total, total % 1000))
+    sched_move_clock(s, sched_clock(s) + total / 1000);
+}
+
 /* After a yield: wait for mail, or go back in the queue. */
 static void after_yield(sched *s, proc *p) {
   uint64_t gen = 0;
   int64_t deadline = -1;
-  int requeue = 1, preempted = 0;
+  int requeue = 1;
   pthread_mutex_lock(&p->lock);
   if (atomic_load(&p->abandoned)) {     /* its exit is done: only the state is left */
     pthread_mutex_unlock(&p->lock);
@@ -324,14 +337,9 @@ static void after_yield(sched *s, proc *p) {
     gen = ++p->timer_gen;
     deadline = p->deadline;
   } else {
-    preempted = !p->wants_mail;
     p->state = PROC_RUNNABLE;
   }
   pthread_mutex_unlock(&p->lock);
-  /* Work takes virtual time too: otherwise a process that computes (or
-  ** spins until hl.now() says stop) would keep the clock, and a host
-  ** waiting beside it, where they are for ever. */
-  if (preempted && s->clock.is_virtual) sched_move_clock(s, sched_clock(s) + SLICE_MS);
   /* a process that used up its slice goes to the back of the shared
   ** queue: the slot is for the processes a slice wakes, not for itself */
   if (requeue) queue_process(s, p, 0);
@@ -379,11 +387,16 @@ void sched_run_slice(sched *s, proc *p) {
   p->wants_mail = 0;
   pthread_mutex_unlock(&p->lock);
   if (s->node->trace != NULL) trace_event(s->node->trace, TRACE_SLICE, p->pid, 0, 0, NULL);
-  /* a random schedule also draws where slices end: 1 to 2 x SLICE_TICKS */
-  p->budget = s->random ? 1 + (int)(draw(s) % (2 * SLICE_TICKS)) : SLICE_TICKS;
+  p->budget = SLICE_TICKS;
+  if (s->random) {      /* it also draws where slices end: 1 to 2 x SLICE_TICKS */
+    pthread_mutex_lock(&s->lock);
+    p->budget = 1 + (int)(draw(s) % (2 * SLICE_TICKS));
+    pthread_mutex_unlock(&s->lock);
+  }
   nargs = p->nargs;
   p->nargs = 0;
   status = p->body->slice(p, nargs);
+  if (s->clock.is_virtual) spend(s, p->budget <= 0 ? FULL_SLICE_US : SLICE_US);
   if (status == PBODY_YIELDED) {
     after_yield(s, p);
     return;
@@ -592,6 +605,7 @@ sched *sched_new(node *n, int nthreads) {
   simclock_init(&s->clock, nthreads == 0 && n->cfg.clock != HL_CLOCK_REAL);
   s->random = nthreads == 0 && n->cfg.schedule == HL_SCHEDULE_RANDOM;
   s->rng = (uint64_t)n->cfg.seed;
+  atomic_init(&s->spent_us, 0);
   pthread_mutex_init(&s->lock, NULL);
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);   /* timers use sched_now */

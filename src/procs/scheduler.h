@@ -60,8 +60,9 @@ typedef struct sched {
   int abandoned;                /* sched_halt left threads running: never freed */
   size_t running;               /* slices under way */
   simclock clock;               /* the node's: timers and receive timeouts */
+  atomic_int spent_us;          /* a virtual clock: slices' time not yet counted */
   int random;                   /* deterministic: the next process drawn from rng */
-  uint64_t rng;                 /* splitmix64's state */
+  uint64_t rng;                 /* splitmix64's state; under lock */
 } sched;
 
 /* The real clock, ms, monotonic: for threads (the watchdog, stop's
