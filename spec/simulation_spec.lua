@@ -96,6 +96,26 @@ describe("deterministic mode", function()
       assert.is_true(hl.now() >= 50 and hl.now() < 10000)
     end)
 
+    it("processes passing messages for ever do not hold a sleeping host", function()
+      hl.start{ schedulers = 0, logger = "capture" }
+      local function bouncer()
+        local hl = require("heirloom")
+        local peer = hl.receive()
+        while true do
+          hl.receive()
+          hl.send(peer, "ball")
+        end
+      end
+      local a, b = hl.spawn(bouncer), hl.spawn(bouncer)
+      hl.send(a, b)
+      hl.send(b, a)
+      hl.send(a, "ball")
+      hl.sleep(5)                            -- 10 µs a slice: 500 slices
+      assert.are.equal(5, hl.now())
+      hl.exit(a, "kill")
+      hl.exit(b, "kill")
+    end)
+
     it("hl.run runs what can run now and does not move the clock", function()
       hl.start{ schedulers = 0, logger = "capture" }
       local pid = hl.spawn(function(host)
