@@ -12,6 +12,7 @@
 #include "proc.h"
 #include "scheduler.h"
 #include "term.h"
+#include "trace.h"
 
 /* The registry's hold and release (treg.h): a table keeps its node. */
 static void hold(void *host) {
@@ -37,6 +38,8 @@ node *node_new(const hl_config *cfg) {
   n->cfg.data_dir = NULL;   /* the store keeps its own copy (edur_open) */
   fault_init(&n->tables.store_faults, n->cfg.seed != 0 ? (uint64_t)n->cfg.seed : DEFAULT_FAULT_SEED);
   if (!ptab_init(&n->procs)) goto fail;
+  if (n->cfg.trace && (n->trace = trace_new()) == NULL) goto fail;
+  n->procs.trace = n->trace;
   n->sched = sched_new(n, n->cfg.schedulers);
   if (n->sched == NULL) goto fail;
   n->host_pid = node_new_host(n);
@@ -47,6 +50,7 @@ node *node_new(const hl_config *cfg) {
   }
   return n;
 fail:
+  trace_free(n->trace);
   ptab_destroy(&n->procs);
   treg_destroy(&n->tables);
   logger_destroy(&n->log);
@@ -76,6 +80,7 @@ void node_unref(node *n) {
   if (atomic_fetch_sub(&n->refs, 1) != 1) return;
   treg_destroy(&n->tables);
   ptab_destroy(&n->procs);
+  trace_free(n->trace);
   if (n->body != NULL) n->body->free(n);
   logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);

@@ -19,6 +19,7 @@
 
 typedef struct sched sched;
 struct pbody_ops;
+typedef struct trace trace;
 
 struct hl_node {
   atomic_int refs;
@@ -36,6 +37,7 @@ struct hl_node {
   const struct pbody_ops *body;
   void *body_data;             /* the body's own, freed by body->free */
   char *lua_path, *lua_cpath;  /* for processes spawned from C; NULL: defaults */
+  trace *trace;                /* the run's trace (cfg.trace), or NULL: trace.h */
 };
 
 typedef struct hl_node node;
