@@ -347,6 +347,23 @@ describe("heirloom.test explore and for_seeds", function()
     assert.is_true(infos > 0)
   end)
 
+  it("match = { module = name } kills only processes spawned from that module", function()
+    local names = {}
+    T.explore{ seeds = 10, faults = { kill = { rate = 0.5, match = { module = "echo" } } }, function(ctx)
+      -- echo.lua's loops, named e1 and e2, beside two functions named w1, w2
+      local echoes = { hl.spawn_opt({ name = "e1" }, "echo", "loop"), hl.spawn_opt({ name = "e2" }, "echo", "loop") }
+      local pids = pokeable(2, 20)
+      for _ = 1, 20 do
+        poke_all(pids)
+        for _, e in ipairs(echoes) do hl.send(e, "poke") end
+        ctx.run()
+      end
+      for _, k in ipairs(ctx.kills) do names[#names + 1] = k.name or "unnamed" end
+    end }
+    assert.is_true(#names > 0)
+    for _, name in ipairs(names) do assert.is_truthy(name == "e1" or name == "e2", name) end
+  end)
+
   it("run_until fails clearly when the condition never holds", function()
     local e = T.catch(T.explore, { seeds = 1, quiet = true, function(ctx)
       hl.spawn(function() local h = require("heirloom"); while true do h.sleep(0) end end)
@@ -398,8 +415,10 @@ describe("heirloom.test bad input", function()
       T.explore, { seeds = 1, faults = { kill = { rate = -0.5 } }, ok })
     err("heirloom.test.explore: argument 'faults.kill.rate' must be a rate from 0 to 1, got 2",
       T.explore, { seeds = 1, faults = { kill = { rate = 2 } }, ok })
-    err("heirloom.test.explore: argument 'faults.kill.match' must be a name, \"any\", \"supervisors\" or a function, got number",
+    err("heirloom.test.explore: argument 'faults.kill.match' must be a name, \"any\", \"supervisors\", { module = name } or a function, got 3",
       T.explore, { seeds = 1, faults = { kill = { rate = 0.1, match = 3 } }, ok })
+    err("heirloom.test.explore: argument 'faults.kill.match' must be a name, \"any\", \"supervisors\", { module = name } or a function, got {[\"module\"]=\"x\", [\"name\"]=\"y\"}",
+      T.explore, { seeds = 1, faults = { kill = { rate = 0.1, match = { module = "x", name = "y" } } }, ok })
     err("heirloom.test.explore: argument 'faults.kill': unknown field \"rat\"",
       T.explore, { seeds = 1, faults = { kill = { rat = 0.1 } }, ok })
     err("heirloom.test.explore: argument 'faults': kill and crash faults need a deterministic node",

@@ -522,6 +522,15 @@ local function check_rate(v, where)
 end
 
 -- Checks a fault plan; returns it normalised.
+-- { module = name }, and nothing else.
+local function is_module_match(match)
+  if type(match) ~= "table" or type(match.module) ~= "string" then return false end
+  for key in pairs(match) do
+    if key ~= "module" then return false end
+  end
+  return true
+end
+
 local function check_plan(plan)
   if plan == nil then return {} end
   if type(plan) ~= "table" then
@@ -546,9 +555,9 @@ local function check_plan(plan)
       end
     end
     local match = k.match or "any"
-    if type(match) ~= "string" and type(match) ~= "function" then
-      fail("explore", "argument 'faults.kill.match' must be a name, \"any\", \"supervisors\" or a function, got " ..
-        type(match), 3)
+    if type(match) ~= "string" and type(match) ~= "function" and not is_module_match(match) then
+      fail("explore", "argument 'faults.kill.match' must be a name, \"any\", \"supervisors\", " ..
+        "{ module = name } or a function, got " .. T.show(match), 3)
     end
     out.kill = { rate = check_rate(k.rate, "argument 'faults.kill.rate'"), match = match }
   end
@@ -571,15 +580,21 @@ end
 -- failure of the scenario under this seed.
 local PLAN_ERROR = {}
 
+-- The module a process was spawned from (process_info's initial_call,
+-- "module:function"); nil for a spawned function.
+local function module_of(info)
+  return info.initial_call and info.initial_call:match("^(.*):[^:]*$")
+end
+
 local function is_supervisor(info)
-  local f = info.current_function
-  return f ~= nil and f:find("heirloom/supervisor%.lua") ~= nil
+  return module_of(info) == "heirloom.supervisor"
 end
 
 local function matches(match, pid, info)
   if match == "any" then return true end
   if match == "supervisors" then return is_supervisor(info) end
   if type(match) == "string" then return info.registered_name == match end
+  if type(match) == "table" then return module_of(info) == match.module end
   local arg = copy(info)
   arg.pid = pid
   local ok, res = pcall(match, arg)

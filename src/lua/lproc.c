@@ -685,6 +685,10 @@ static int l_process_info(lua_State *L) {
   if (in.has_where) lua_pushstring(L, in.where);
   else lua_pushnil(L);
   lua_setfield(L, -2, "current_function");
+  if (p->initial_call != NULL) {   /* immutable while p is referenced */
+    lua_pushstring(L, p->initial_call);
+    lua_setfield(L, -2, "initial_call");
+  }
   if (named) {
     lua_pushstring(L, name);
     lua_setfield(L, -2, "registered_name");

@@ -70,6 +70,7 @@ void proc_unref(proc *p) {
   free(p->watchers);
   free(p->watching);
   free(p->aliases);
+  free(p->initial_call);
   buf_free(&p->reason);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->wake);

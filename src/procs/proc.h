@@ -117,6 +117,9 @@ struct proc {
   void *nested;                 /* the coroutine it resumes now (lcoro.c) */
   void *preempted;              /* ... which the hook has just yielded */
   palloc alloc;
+  char *initial_call;           /* "module:function" its body started with, set
+                                   before the pid is published and never changed;
+                                   NULL: a spawned function, or a host */
 };
 
 proc *proc_new(node *n, int host);
