@@ -33,11 +33,14 @@ LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 
 # The store layer sees bytes, not tables (src/store.h): it is built from
 # the base and its own files alone, and test_storelayer links nothing else.
-BASE = buf err term crc
+BASE = buf err term crc fault
 STORE = store stab sload sstop sdir ldbfile srepair
-CORE = buf term err crc pheap eobj htab oset etab eupdate escan edurable treg node mspec mspec_run logger alias ptab proc owner scheduler capi tabfile graveyard $(STORE)
+CORE = buf term err crc fault pheap eobj htab oset etab eupdate escan edurable treg node mspec mspec_run logger alias ptab proc owner scheduler capi tabfile graveyard $(STORE)
+# deterministic mode: the node's clock and the run's trace (issue 12)
+CORE += simclock trace
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
-BIND = lbody spool codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro
+BIND = lbody spool codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
+BIND += lsim
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
 TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner test_scratch
@@ -49,6 +52,8 @@ TESTS += test_supervisor
 TESTS += test_storelayer
 # kill, preemption and stop (issue 10)
 TESTS += test_stop
+# deterministic mode's clock, trace and schedule (issue 12)
+TESTS += test_simclock
 # a process's own heap (issue 13)
 TESTS += test_pheap
 TEST_BIN = $(TESTS:%=$(BUILD)/%)

@@ -95,7 +95,19 @@ typedef struct hl_config {
   ** total keys of table `name`; a non-zero return stops the start. */
   int (*on_load)(void *ud, const char *name, size_t loaded, size_t total);
   void *on_load_ud;
+  /* Deterministic mode only (schedulers = 0; docs/processes.md): */
+  int clock;               /* HL_CLOCK_DEFAULT: virtual with 0 schedulers, real
+                              otherwise; HL_CLOCK_REAL; HL_CLOCK_VIRTUAL */
+  int trace;               /* non-zero: record the run's trace (hl_trace_hash) */
+  int schedule;            /* HL_SCHEDULE_FIFO, or HL_SCHEDULE_RANDOM: the next
+                              process and its slice drawn from seed */
 } hl_config;
+
+#define HL_CLOCK_DEFAULT 0
+#define HL_CLOCK_REAL 1
+#define HL_CLOCK_VIRTUAL 2
+#define HL_SCHEDULE_FIFO 0
+#define HL_SCHEDULE_RANDOM 1
 
 #define HL_SYNC_NONE 0        /* survives a crash of the process */
 #define HL_SYNC_ALWAYS (-1)   /* fsync on every write: survives power loss */
@@ -109,6 +121,21 @@ hl_status hl_node_start(const hl_config *cfg, hl_node **out);
 /* Stops the node: drops every table. Handles still held become closed:
 ** calls on them return HL_ECLOSED until they are released. */
 void hl_node_stop(hl_node *node);
+
+/* Ends the node as a kill -9 of the OS process would, as far as its data
+** is concerned (docs/durability.md, "Crashing the node"): from this call
+** on nothing more is written to its store, and the store is closed with
+** no sync and no stop record. hl_node_start on the same data_dir loads
+** what a restart after a kill -9 would. Otherwise as hl_node_stop. */
+void hl_node_crash(hl_node *node);
+
+/* Testing: from now on each write of a durable table's change fails with
+** probability rate (0 to 1; 0: never), drawn from a stream seeded by the
+** node's seed (a fixed one without), so that a run can be repeated. The
+** operation then fails with HL_ESTORE and its change is not made
+** (docs/durability.md, "Injected write failures"). HL_EBADARG for a rate
+** outside [0, 1]. */
+hl_status hl_node_fault_store_write(hl_node *node, double rate);
 
 /* ---- processes ----
 ** A host thread takes part as a process of its own: after hl_attach it has
@@ -174,6 +201,17 @@ void hl_node_set_logger(hl_node *node, hl_log_fn fn, void *ud);
 ** steps until nothing is left to do now and returns how many steps. */
 int hl_node_step(hl_node *node);
 size_t hl_node_run(hl_node *node);
+
+/* The node's clock: ms since it started. A virtual clock (hl_config.clock)
+** moves only when a host waits for it (hl_receive jumps it to the next
+** timer or to its own deadline) or by hl_node_advance: ms forward, firing
+** the timers that come due, in order (their processes run on the next
+** step). HL_EBADARG for a negative ms or a real clock. */
+int64_t hl_node_now(hl_node *node);
+hl_status hl_node_advance(hl_node *node, int64_t ms);
+/* The hash of the node's trace so far (hl_config.trace), 0 without one:
+** two runs with the same hash did the same things in the same order. */
+uint64_t hl_node_trace_hash(hl_node *node);
 
 /* ---- tables ---- */
 typedef struct hl_table hl_table;

@@ -12,6 +12,7 @@ for _, dir in ipairs{ "data_backup", "etscounter", "etshandler" } do
 end
 
 local hl = require("heirloom")
+local T = require("heirloom.test")
 
 -- ------------------------------------------------------------ helpers
 
@@ -32,36 +33,24 @@ local function start_app(dir)
   return sup
 end
 
--- Kills pid (exit "kill", or an ordinary error through crash_fn) and
--- waits for its DOWN: when this returns, the pid is gone and its tables
--- have gone to their heirs.
-local function kill_and_wait(pid, crash_fn)
-  assert(pid, "no process to kill")
-  local ref = hl.monitor(pid)
-  if crash_fn then crash_fn() else hl.exit(pid, "kill") end
-  local down = hl.receive(function(m)
-    return type(m) == "table" and m[1] == "DOWN" and m[2] == ref
-  end, 5000)
-  assert(down, "no DOWN from " .. tostring(pid) .. " within 5 s")
-  return down[4]
-end
-
--- The process registered as name once its supervisor sup has restarted
--- it and its init has returned. Called after kill_and_wait: the DOWN came
--- after the old holder's name was freed, so the next holder is the new
--- one (hl.await_name: no polling). A server holds its name before its init
--- runs; the supervisor answers which_children only once the start function
--- (and so init) has returned.
-local function restarted(name, old, sup)
-  local pid = hl.await_name(name, 5000)
-  assert(pid, "nobody registered as " .. name .. " within 5 s")
+-- Kills the process registered as name (exit "kill", or an ordinary error
+-- through crash_fn) and returns the one its supervisor sup restarted —
+-- once its init has returned — with the old one's exit reason and pid.
+-- A server holds its name before its init runs; the supervisor answers
+-- which_children only once the start function (and so init) has
+-- returned.
+local function restarted(name, sup, crash_fn)
+  local old = hl.whereis(name)
+  assert(old, "nobody is registered as " .. name)
+  local pid, reason = T.kill_and_await(name, 5000, crash_fn)
   assert(pid ~= old, name .. " is still the old process")
+  assert(hl.process_info(old) == nil, "the old " .. name .. " is still alive")
   local found = false
   for _, c in ipairs(hl.supervisor.which_children(sup)) do
     if c.pid == pid then found = true end
   end
   assert(found, name .. " " .. tostring(pid) .. " is not a child of " .. tostring(sup))
-  return pid
+  return pid, reason, old
 end
 
 local function stop_app(sup)
@@ -76,11 +65,10 @@ describe("examples/data_backup (seed 003, Survive the Fire)", function()
   local sup
 
   before_each(function()
-    hl.start{ schedulers = 2, logger = "capture" }
-    hl.trap_exit(true)
+    T.start{ schedulers = 2 }
     sup = start_app("data_backup")
   end)
-  after_each(function() pcall(stop_app, sup); pcall(hl.stop) end)
+  after_each(function() pcall(stop_app, sup); T.stop() end)
 
   it("DataMaster creates the table and is its heir; the Server owns it after init", function()
     local t = hl.table.whereis("data")
@@ -97,13 +85,14 @@ describe("examples/data_backup (seed 003, Survive the Fire)", function()
   it("the Server crashes with an error: the restarted Server has the same table, intact", function()
     local t = hl.table.whereis("data")
     for i = 1, 100 do server.insert_data(i, { n = i, sq = i * i }) end
-    local old = hl.whereis("data_server")
-    local reason = kill_and_wait(old, server.crash)
+    local new, reason = restarted("data_server", sup, server.crash)
     assert.is_truthy(tostring(reason.error):find("calamity strikes", 1, true))
-    local new = restarted("data_server", old, sup)
     assert.are.equal(new, t:info("owner"))
     assert.is_true(hl.table.whereis("data") == t)         -- the same table, not a copy
     assert.are.equal(100, t:info("size"))
+    local objects = {}
+    for i = 1, 100 do objects[i] = { i, { n = i, sq = i * i } } end
+    T.assert_table(t, objects)
     for i = 1, 100 do assert.are.same({ i, { n = i, sq = i * i } }, server.get_data(i)) end
   end)
 
@@ -115,30 +104,39 @@ describe("examples/data_backup (seed 003, Survive the Fire)", function()
         assert.are.equal("ok", server.insert_data(round * 10 + k, round))
         written = written + 1
       end
-      local old = hl.whereis("data_server")
-      kill_and_wait(old)
-      restarted("data_server", old, sup)
+      restarted("data_server", sup)
     end
     assert.are.equal(written, t:info("size"))
+    local objects = {}
     for round = 1, 10 do
-      for k = 1, 5 do assert.are.same({ round * 10 + k, round }, server.get_data(round * 10 + k)) end
+      for k = 1, 5 do
+        assert.are.same({ round * 10 + k, round }, server.get_data(round * 10 + k))
+        objects[#objects + 1] = { round * 10 + k, round }
+      end
     end
+    T.assert_table(t, objects)
     assert.are.equal("data_master", t:info("heir"))     -- still heir after ten inheritances
+    -- the application stops: its processes are gone, the table waits in
+    -- the node's custody (it asked for it) with every write in it
+    stop_app(sup)
+    sup = nil
+    assert.is_nil(t:info("owner"))
+    T.assert_table(t, objects)
+    assert.is_true(hl.table.claim(t) == t)
+    t:drop()
+    T.assert_no_leaks()
   end)
 
   it("DataMaster is killed while the Server holds the table: the new DataMaster inherits the next crash", function()
     local t = hl.table.whereis("data")
     server.insert_data("k", "v")
-    local old_dm = hl.whereis("data_master")
-    kill_and_wait(old_dm)
-    local new_dm = restarted("data_master", old_dm, sup)
+    local new_dm = restarted("data_master", sup)
     assert.are.equal(hl.whereis("data_server"), t:info("owner"))   -- untouched
-    local old = hl.whereis("data_server")
     local mref = hl.monitor(new_dm)
-    kill_and_wait(old)
-    -- the table went to the new DataMaster (the heir is its name), which gave it on
-    restarted("data_server", old, sup)
+    -- the table goes to the new DataMaster (the heir is its name), which gives it on
+    restarted("data_server", sup)
     assert.are.same({ "k", "v" }, server.get_data("k"))
+    T.assert_table(t, { { "k", "v" } })
     assert.is_true(hl.table.whereis("data") == t)
     assert.is_nil(hl.receive(function(m) return type(m) == "table" and m[2] == mref end, 0))
   end)
@@ -148,10 +146,9 @@ describe("examples/data_backup (seed 003, Survive the Fire)", function()
     server.insert_data("x", 42)
     assert.is_true(hl.supervisor.terminate_child(sup, "data_server"))
     assert.are.equal(hl.whereis("data_master"), t:info("owner"))   -- back with its heir
-    local old_dm = hl.whereis("data_master")
-    kill_and_wait(old_dm)
-    local new_dm = restarted("data_master", old_dm, sup)
+    local new_dm = restarted("data_master", sup)
     assert.are.equal(new_dm, t:info("owner"))                      -- claimed in init
+    T.assert_table(t, { { "x", 42 } })
     assert.is_truthy(hl.supervisor.restart_child(sup, "data_server"))
     assert.are.same({ "x", 42 }, server.get_data("x"))
     assert.is_true(hl.table.whereis("data") == t)
@@ -167,11 +164,10 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
   local sup
 
   before_each(function()
-    hl.start{ schedulers = 2, logger = "capture" }
-    hl.trap_exit(true)
+    T.start{ schedulers = 2 }
     sup = assert(etscounter.start())
   end)
-  after_each(function() pcall(stop_app, sup); pcall(hl.stop) end)
+  after_each(function() pcall(stop_app, sup); T.stop() end)
 
   local function managed(name)
     for _, e in ipairs(etscounter.info()) do
@@ -197,10 +193,9 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
   it("die: the restarted server gets the same table back, the count intact", function()
     for _ = 1, 3 do etscounter.count() end
     local t = etscounter.table()
-    local old = hl.whereis("etscounter_srv")
-    kill_and_wait(old, etscounter.die)
-    local new = restarted("etscounter_srv", old, "etscounter_sup")
+    local new = restarted("etscounter_srv", "etscounter_sup", etscounter.die)
     assert.are.same({ { "count", 3 } }, etscounter.check())
+    T.assert_table(t, { { "count", 3 } })
     assert.is_true(etscounter.table() == t)
     assert.are.equal(new, t:info("owner"))
     assert.are.equal(4, etscounter.count())
@@ -212,17 +207,16 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
     for _ = 1, 3 do etscounter.count() end
     local t = etscounter.table()
     local srv = hl.whereis("etscounter_srv")
-    local old_mgr = hl.whereis("etsmgr_srv")
-    kill_and_wait(old_mgr)
-    local new_mgr = restarted("etsmgr_srv", old_mgr, "etsmgr_sup")
+    local new_mgr = restarted("etsmgr_srv", "etsmgr_sup")
     assert.are.equal(srv, hl.whereis("etscounter_srv"))    -- not restarted, not disturbed
     assert.are.equal(srv, t:info("owner"))
     assert.are.same({ { "count", 3 } }, etscounter.check())
     assert.are.equal(4, etscounter.count())
     -- the server now dies: the new manager inherits and hands the table on
-    kill_and_wait(srv)
-    local new_srv = restarted("etscounter_srv", srv, "etscounter_sup")
+    local new_srv = restarted("etscounter_srv", "etscounter_sup")
+    assert.are_not.equal(srv, new_srv)
     assert.are.same({ { "count", 4 } }, etscounter.check())
+    T.assert_table(t, { { "count", 4 } })
     assert.is_true(etscounter.table() == t)
     assert.are.equal(new_srv, t:info("owner"))
     assert.are.equal(new_mgr, hl.whereis("etsmgr_srv"))
@@ -235,13 +229,20 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
     for _ = 1, 4 do etscounter.count() end
     local t = etscounter.table()
     assert.is_true(hl.supervisor.terminate_child("etsmgr_sup", "etsmgr_srv"))   -- no manager now
-    local old = hl.whereis("etscounter_srv")
-    kill_and_wait(old)
+    local old = T.kill("etscounter_srv")
     assert.is_nil(t:info("owner"))                  -- nobody holds the heir's name: custody
     assert.are.equal(4, etscounter.read())
+    T.assert_table(t, { { "count", 4 } })
     -- the restarted server waits in manage for a manager; here it comes
     assert.is_truthy(hl.supervisor.restart_child("etsmgr_sup", "etsmgr_srv"))
-    local new = restarted("etscounter_srv", old, "etscounter_sup")
+    local new = hl.await_name("etscounter_srv", 5000)
+    assert.are_not.equal(old, new)
+    T.eventually(function() return t:info("owner") == new end, 5000)
+    local found = false
+    for _, c in ipairs(hl.supervisor.which_children("etscounter_sup")) do
+      if c.pid == new then found = true end
+    end
+    assert.is_true(found, "the restarted server is not a child of etscounter_sup")
     assert.are.equal(new, t:info("owner"))
     assert.is_true(hl.table.whereis("etscounter") == t)
     assert.are.same({ { "count", 4 } }, etscounter.check())
@@ -257,16 +258,13 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
         etscounter.count()
         acked = acked + 1
       end
-      local old = hl.whereis("etscounter_srv")
-      kill_and_wait(old)
-      restarted("etscounter_srv", old, "etscounter_sup")
+      restarted("etscounter_srv", "etscounter_sup")
       if round % 5 == 0 then             -- and the manager now and then
-        local m = hl.whereis("etsmgr_srv")
-        kill_and_wait(m)
-        restarted("etsmgr_srv", m, "etsmgr_sup")
+        restarted("etsmgr_srv", "etsmgr_sup")
       end
     end
     assert.are.same({ { "count", acked } }, etscounter.check())
+    T.assert_table("etscounter", { { "count", acked } })
     assert.are.equal(acked, etscounter.read())
   end)
 
@@ -276,6 +274,11 @@ describe("examples/etscounter (seed 002, etscounter with etsmgr)", function()
     assert.is_true(etscounter.stop_server())
     assert.is_nil(managed("etscounter"))
     assert.is_not_nil(hl.whereis("etsmgr_srv"))
+    assert.is_nil(hl.table.whereis("etscounter"))         -- released: dropped
+    -- and the application stops leaving nothing behind
+    assert.is_true(etscounter.stop(sup))
+    sup = nil
+    T.assert_no_leaks()
   end)
 end)
 
@@ -285,11 +288,10 @@ describe("examples/etshandler (seeds 000 and 001, Table Manager and Table Handle
   local ms = require("multiserver")
 
   before_each(function()
-    hl.start{ schedulers = 2, logger = "capture" }
-    hl.trap_exit(true)
+    T.start{ schedulers = 2 }
     assert(ms.start{ intensity = 100 })
   end)
-  after_each(function() pcall(ms.stop); pcall(hl.stop) end)
+  after_each(function() pcall(ms.stop); T.stop() end)
 
   it("store, load, delete and deleteifmatch on a bag; a second newtable is refused", function()
     assert.is_true(ms.newtable("t1"))
@@ -326,16 +328,12 @@ describe("examples/etshandler (seeds 000 and 001, Table Manager and Table Handle
     end
     -- (a handler gets its table just after its init: the first store waited for it)
     local t1, t2 = hl.table.whereis("ets_test1"), hl.table.whereis("ets_test2")
-    local mgr = hl.whereis("etsserver")
-    kill_and_wait(mgr, ms.die)
-    local new_mgr = restarted("etsserver", mgr, ms.SUP)
+    local new_mgr = restarted("etsserver", ms.SUP, ms.die)
     -- the handlers were not disturbed; the name heir now means the new manager
     assert.are.equal(hl.whereis("ets_test1"), t1:info("owner"))
     assert.are.equal("etsserver", t1:info("heir"))
-    local h1 = hl.whereis("ets_test1")
-    local reason = kill_and_wait(h1, function() ms.handler_die("ets_test1") end)
+    local new_h1, reason = restarted("ets_test1", ms.SUP, function() ms.handler_die("ets_test1") end)
     assert.is_truthy(tostring(reason.error):find("die requested", 1, true))
-    local new_h1 = restarted("ets_test1", h1, ms.SUP)
     assert.are.same({ 5, 10, 15, 20, 25, 30, 35, 40, 45, 50 }, ms.load("ets_test1", 0))
     assert.are.equal(50, #ms.load("ets_test2", "all"))
     assert.is_true(hl.table.whereis("ets_test1") == t1)
@@ -364,8 +362,8 @@ describe("examples/etshandler (seeds 000 and 001, Table Manager and Table Handle
       hl_.send(host, { "written", acked, lost })
     end, hl.self(), 300)
     for _ = 1, 5 do
-      local h = hl.await_name("w", 5000)
-      kill_and_wait(h)
+      assert.is_not_nil(hl.await_name("w", 5000))
+      T.kill("w")
       hl.sleep(2)
     end
     local m = hl.receive(function(x) return type(x) == "table" and x[1] == "written" end, 20000)

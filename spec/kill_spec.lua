@@ -35,7 +35,8 @@ end
 local function child(code)
   local script = os.tmpname()
   local f = assert(io.open(script, "w"))
-  f:write("package.path = ", string.format("%q", package.path), "\n", PRELUDE, code)
+  f:write("package.path = ", string.format("%q", package.path), "\n",
+          "package.cpath = ", string.format("%q", package.cpath), "\n", PRELUDE, code)
   f:close()
   local p = io.popen("timeout 30 lua5.4 " .. script .. " 2>&1; echo \"rc=$?\"")
   local out = p:read("a")

@@ -5,30 +5,23 @@
 -- and id), every object in it, and no copy. Then the registry's check at
 -- start, and the API's errors.
 local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
+local T = require("heirloom.test")
 local hl = S.hl
 local tm = hl.tablemgr
 local expect = S.expect
 
 -- ---------------------------------------------------------------- helpers
 
-local running = false
-
+-- A fresh node (heirloom.test's fixture: crash reports captured, and the
+-- host traps exits, for it starts managers, clients and supervisors
+-- linked to itself and kills them); stopped after each test, failed or not.
 local function start(schedulers, extra)
-  local cfg = { schedulers = schedulers or 2, logger = "capture" }
+  local cfg = { schedulers = schedulers or 2 }
   for k, v in pairs(extra or {}) do cfg[k] = v end
-  hl.start(cfg)
-  running = true
-  -- the host starts managers, clients and supervisors linked to itself and
-  -- kills them: it must survive their exits
-  hl.trap_exit(true)
+  T.start(cfg)
 end
 
-local function stop()
-  if not running then return end
-  running = false
-  hl.logs()
-  hl.stop()
-end
+local stop = T.stop
 
 local function mgr_child(name, id)
   return { id = id or ("mgr_" .. (name or "tablemgr")),
@@ -58,40 +51,37 @@ local function up(name)
   return m[3], m[4], m[5]
 end
 
+-- Waits until pid is no longer listed (after its DOWN it may still be,
+-- for a moment, as exiting).
 local function dead(pid)
-  assert(S.dead(pid), tostring(pid) .. " did not die")
+  T.eventually(function() return hl.process_info(pid) == nil end, 3000)
 end
 
 local function kill(pid)
-  hl.exit(pid, "kill")
+  T.kill(pid)
   dead(pid)
 end
 
--- The live holder of name once it is not `old` any more.
-local function new_holder(name, old)
-  assert(S.wait_until(function()
-    local p = hl.whereis(name)
-    return p ~= nil and p ~= old and hl.process_info(p) ~= nil
-  end, 5000), "no new holder of " .. name)
-  return hl.whereis(name)
+-- Kills the holder of name and returns the restarted one, alive and not
+-- the old one.
+local function restart_of(name)
+  local old = hl.whereis(name)
+  local new = T.kill_and_await(name)
+  assert.are_not.equal(old, new)
+  assert.is_nil(hl.process_info(old))
+  assert.is_not_nil(hl.process_info(new))
+  return new
 end
 
 local function call(dest, ...)
   return hl.server.call(dest, { ... }, 5000)
 end
 
--- The objects of t as key -> value.
-local function contents(t)
-  local out, n = {}, 0
-  for _, o in ipairs(t:tab2list()) do out[o[1]] = o[2]; n = n + 1 end
-  return out, n
-end
-
 -- Asserts that t holds exactly the n objects {i, "v<i>"} that "fill" writes.
 local function assert_filled(t, n)
-  local c, count = contents(t)
-  assert.are.equal(n, count)
-  for i = 1, n do assert.are.equal("v" .. i, c[i]) end
+  local objects = {}
+  for i = 1, n do objects[i] = { i, "v" .. i } end
+  T.assert_table(t, objects)
 end
 
 -- Asserts that u is t itself: the same handle, the same id, not a copy.
@@ -194,8 +184,9 @@ describe("scenario 1: a client killed", function()
     local pid, t = up("c")
     call("c", "fill", 1000)
     for _ = 1, 3 do
-      hl.exit(pid, "kill")
+      local new = restart_of("c")
       local pid2, t2, created = up("c")
+      assert.are.equal(new, pid2)
       assert.are_not.equal(pid, pid2)
       assert.is_false(created)
       assert_same(t, t2)
@@ -302,9 +293,7 @@ describe("scenario 4: the manager crashes while the client is alive", function()
     local sup = app({ "tablemgr" }, { { name = "c", table = "t4" } }, 10)
     local cpid, t = up("c")
     call("c", "fill", 200)
-    local m1 = hl.whereis("tablemgr")
-    hl.exit(m1, "kill")
-    local m2 = new_holder("tablemgr", m1)
+    local m2 = restart_of("tablemgr")
     -- the client was not restarted and did nothing: it still owns the table
     assert.are.equal(cpid, hl.whereis("c"))
     assert.are.equal(cpid, t:info().owner)
@@ -315,8 +304,9 @@ describe("scenario 4: the manager crashes while the client is alive", function()
     assert_same(t, e.table)
 
     -- the client dies now: the new manager inherits, the next client gets it
-    hl.exit(cpid, "kill")
+    local new = restart_of("c")
     local cpid2, t2 = up("c")
+    assert.are.equal(new, cpid2)
     assert.are_not.equal(cpid, cpid2)
     assert_same(t, t2)
     assert_filled(t, 200)
@@ -363,8 +353,7 @@ describe("scenario 5: the manager crashes while it holds the table", function()
     kill(c)
     local m = hl.whereis("tablemgr")
     for _ = 1, 5 do
-      hl.exit(m, "kill")
-      m = new_holder("tablemgr", m)
+      m = restart_of("tablemgr")
       assert.are.equal("held", entry("t5s").state)
       assert.are.equal(m, t:info().owner)
     end
@@ -672,16 +661,15 @@ describe("scenario 10: several tables, clients and managers", function()
     assert.are.equal(c3, hl.whereis("c3"))
 
     -- kill manager a: b and its client do not notice
-    local a = hl.whereis("tm_a")
     local b = hl.whereis("tm_b")
-    hl.exit(a, "kill")
-    new_holder("tm_a", a)
+    restart_of("tm_a")
     assert.are.equal(b, hl.whereis("tm_b"))
     assert.are.equal(c3, t3:info().owner)
     assert.are.equal(4, #tm.info("tm_a"))
     -- kill c3: its table goes to b, not to a
-    hl.exit(c3, "kill")
-    local _, t3b = up("c3")
+    local c3b = restart_of("c3")
+    local c3up, t3b = up("c3")
+    assert.are.equal(c3b, c3up)
     assert_same(t3, t3b)
     assert_filled(t3, 20)
     assert_filled(t2, 20)
@@ -795,8 +783,9 @@ describe("scenario 12: the restart budget is exhausted", function()
     local pid, t = up("c")
     call("c", "fill", 30)
     for _ = 1, 2 do
-      hl.exit(pid, "kill")
+      local new = restart_of("c")
       pid = up("c")
+      assert.are.equal(new, pid)
     end
     hl.exit(pid, "kill")                   -- the third restart in the period: it gives up
     expect(function(m) return type(m) == "table" and m[1] == "EXIT" and m[2] == csup end, 5000)
@@ -822,9 +811,7 @@ describe("scenario 12: the restart budget is exhausted", function()
     local _, t = up("c")
     call("c", "fill", 40)
     kill(c)
-    local m = hl.whereis("tablemgr")
-    hl.exit(m, "kill")
-    m = new_holder("tablemgr", m)
+    local m = restart_of("tablemgr")
     hl.exit(m, "kill")                       -- the second restart within the period
     expect(function(x) return type(x) == "table" and x[1] == "EXIT" and x[2] == msup end, 5000)
     assert.is_nil(t:info().owner)            -- custody

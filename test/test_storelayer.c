@@ -3,8 +3,10 @@
 ** (buf, err, term) and the store's files alone, with no table, node or
 ** Lua, it writes durable records as bytes, reads them back through the
 ** functions a start passes in, keeps a table's batches in ticket order,
-** counts at an orderly stop and drops. It does not link if a store file
-** calls up into the tables or the node.
+** counts at an orderly stop and drops, fails the writes its fault hook
+** chooses (undoing them and the later ones) and writes nothing once
+** crashed. It does not link if a store file calls up into the tables or
+** the node.
 */
 #include <pthread.h>
 #include <stdio.h>
@@ -253,6 +255,130 @@ static void test_kv(void) {
   buf_free(&out);
 }
 
+/* ---- failures: the fault hook, sbatch_undo, a crash ---- */
+
+static int fail_all;
+
+static int fault_hook(void *ud) {
+  (void)ud;
+  return fail_all;
+}
+
+/* The keys sbatch_undo hands back, as ints. */
+typedef struct undone_keys {
+  int64_t keys[8];
+  int n;
+} undone_keys;
+
+static int note_key(void *ud, const unsigned char *key, size_t klen) {
+  undone_keys *u = ud;
+  term_num num;
+  if (term_get_num(key, klen, &num) == klen && num.isint && u->n < 8) u->keys[u->n++] = num.i;
+  return 1;
+}
+
+typedef struct waiter {
+  stab *d;
+  sbatch b;
+  int turn;
+  hl_err e;
+} waiter;
+
+static void *wait_turn(void *arg) {
+  waiter *w = arg;
+  w->turn = sbatch_turn(&w->b);
+  if (w->turn) sbatch_commit(&w->b);
+  sbatch_pass(&w->b, &w->e);
+  return NULL;
+}
+
+static int stored(stab *d, int64_t k) {
+  buf key, v;
+  int found = 0;
+  hl_err e;
+  err_clear(&e);
+  buf_init(&key);
+  buf_init(&v);
+  term_int(&key, k);
+  CHECK(stab_get(d, key.p, key.n, &v, &found, &e) == HL_OK);
+  buf_free(&key);
+  buf_free(&v);
+  return found;
+}
+
+static void test_failures(void) {
+  hl_err e;
+  buf meta, obj, key;
+  store *s;
+  stab *d;
+  sbatch first;
+  waiter w;
+  undone_keys u = {{0}, 0};
+  pthread_t th;
+  struct timespec pause = {0, 20 * 1000000L};
+  seen sn;
+  err_clear(&e);
+  buf_init(&meta);
+  buf_init(&obj);
+  buf_init(&key);
+  snprintf(dir, sizeof dir, "%s/faults", root);
+  s = reopen(&sn);
+  store_set_fault(s, fault_hook, NULL);
+  meta_of(&meta, "t", HL_SYNC_DEFAULT);
+  d = stab_create(s, HL_SYNC_DEFAULT, meta.p, meta.n, &e);
+  CHECK(d != NULL);
+  CHECK(change(d, 1, term_int(&obj, 10), obj.n) == HL_OK && stored(d, 1));
+  fail_all = 1;   /* the hook fails it: nothing reaches LevelDB */
+  CHECK(change(d, 2, term_int(&obj, 20), obj.n) == HL_ESTORE && !stored(d, 2));
+  /* a failed batch in its turn: the undo hands back its keys and those of
+  ** the batch ticketed after it, which then fails unwritten */
+  sbatch_begin(&first, d);
+  term_int(&key, 3);
+  sbatch_put(&first, key.p, key.n, term_int(&obj, 30), obj.n);
+  sbatch_seal(&first);
+  w.d = d;
+  err_clear(&w.e);
+  sbatch_begin(&w.b, d);
+  term_int(&key, 4);
+  sbatch_put(&w.b, key.p, key.n, term_int(&obj, 40), obj.n);
+  sbatch_seal(&w.b);
+  CHECK(pthread_create(&th, NULL, wait_turn, &w) == 0);
+  nanosleep(&pause, NULL);
+  CHECK(sbatch_turn(&first) == 1);
+  CHECK(sbatch_commit(&first) == HL_ESTORE);
+  sbatch_undo(&first, note_key, &u);
+  CHECK(u.n == 2 && u.keys[0] == 3 && u.keys[1] == 4);
+  CHECK(strstr(first.err.msg, "injected fault; the change was not made") != NULL);
+  CHECK(sbatch_pass(&first, &e) == HL_ESTORE);
+  pthread_join(th, NULL);
+  CHECK(!w.turn && w.e.code == HL_ESTORE);
+  CHECK(strstr(w.e.msg, "an earlier write to the table failed (injected fault)") != NULL);
+  CHECK(!stored(d, 3) && !stored(d, 4));
+  fail_all = 0;   /* later tickets write again */
+  CHECK(change(d, 5, term_int(&obj, 50), obj.n) == HL_OK && stored(d, 5));
+  /* a crash: nothing more is written, and no stop record */
+  store_crash(s);
+  err_clear(&e);
+  CHECK(change(d, 6, term_int(&obj, 60), obj.n) == HL_ESTORE && !stored(d, 6));
+  CHECK(store_kv_put(s, "ns", 2, key.p, key.n, obj.p, obj.n, &e) == HL_ESTORE);
+  CHECK(strstr(e.msg, "the node has crashed") != NULL);
+  stab_closed(d, "t", 2);
+  stab_free(d);
+  store_free(s);
+  seen_free(&sn);
+  {
+    buf report;
+    buf_init(&report);
+    err_clear(&e);
+    CHECK(store_repair(dir, &report, &e) == HL_OK);
+    CHECK(memmem(report.p, report.n, "last orderly stop", 17) == NULL);
+    buf_free(&report);
+  }
+  buf_free(&meta);
+  buf_free(&obj);
+  buf_free(&key);
+}
+
 int main(void) {
   char tmpl[] = "/tmp/heirloom-test-slayer-XXXXXX";
   CHECK(mkdtemp(tmpl) != NULL);
@@ -261,6 +387,7 @@ int main(void) {
   test_tables();
   test_meta_refused();
   test_kv();
+  test_failures();
   {
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", root);

@@ -1,14 +1,15 @@
--- spec/support/hlspec.lua — host-side helpers for the process specs.
--- A spec loads it with dofile, so that it runs on its own (`busted
--- spec/x_spec.lua`) with no LUA_PATH change. It puts spec/support on
--- package.path, where spawned processes (which inherit it) find the
--- support modules.
+-- spec/support/hlspec.lua — host-side helpers for the process specs: the
+-- bits private to these specs; the general ones (expect, tagged, catch,
+-- drain, waiting) are heirloom.test's, re-exported here. A spec loads it
+-- with dofile. It puts spec/support on package.path, where spawned
+-- processes (which inherit it) find the support modules.
 local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
 if not package.path:find(HERE .. "?.lua", 1, true) then
   package.path = HERE .. "?.lua;" .. package.path
 end
 
 local hl = require("heirloom")
+local T = require("heirloom.test")
 local S = {}
 
 S.hl = hl
@@ -19,25 +20,9 @@ function S.start(schedulers)
 end
 
 -- Receive one message matching pred (or any), failing the test when none
--- arrives within ms (default 2000).
-function S.expect(pred, ms, what)
-  if type(pred) == "number" then pred, ms = nil, pred end
-  ms = ms or 2000
-  local m
-  if pred then m = hl.receive(pred, ms) else m = hl.receive(ms) end
-  if m == nil then
-    error("no message " .. (what and ("(" .. what .. ") ") or "") .. "within " .. ms .. " ms", 2)
-  end
-  return m
-end
-
--- A filter for arrays whose first element is tag (and, optionally, whose
--- second element is v2).
-function S.tagged(tag, v2)
-  return function(m)
-    return type(m) == "table" and m[1] == tag and (v2 == nil or m[2] == v2)
-  end
-end
+-- arrives within ms (default 2000); a filter for arrays by their tag.
+S.expect = T.expect
+S.tagged = T.tagged
 
 -- A filter for {"EXIT", pid, ...}: pid's exit signal, trapped.
 function S.exit_from(pid)
@@ -61,17 +46,10 @@ function S.none(pred, ms, what)
   end
 end
 
--- Polls cond every few ms until it holds or ms pass; returns whether it held.
+-- Polls cond until it holds or ms (2000) pass on the node's clock;
+-- returns whether it held.
 function S.wait_until(cond, ms)
-  local deadline = os.time() + math.ceil((ms or 2000) / 1000) + 1
-  local waited = 0
-  while waited < (ms or 2000) do
-    if cond() then return true end
-    hl.sleep(5)
-    waited = waited + 5
-    if os.time() > deadline then break end
-  end
-  return cond()
+  return (pcall(T.eventually, cond, ms or 2000))
 end
 
 -- Waits until pid is no longer listed (after its DOWN it may still be, for
@@ -82,14 +60,7 @@ end
 
 -- Drains the caller's mailbox (the host's, or a process's: the support
 -- modules use it too); returns the messages.
-function S.drain()
-  local out = {}
-  while true do
-    local m = hl.receive(0)
-    if m == nil then return out end
-    out[#out + 1] = m
-  end
-end
+S.drain = T.drain
 
 function S.show(v, depth)
   depth = depth or 0
@@ -101,8 +72,8 @@ function S.show(v, depth)
   return "{" .. table.concat(parts, ", ") .. "}"
 end
 
--- Runs `code` in a separate lua5.4 OS process (same LUA_CPATH, and this
--- package.path), for behaviour that might take the whole OS process down.
+-- Runs `code` in a separate lua5.4 OS process (this package.path and
+-- package.cpath), for behaviour that might take the whole OS process down.
 -- Returns its output (stdout and stderr) and whether it exited with 0.
 -- It is killed after `seconds` (60 by default): a hang fails, it does not
 -- hold up the run. `shell`, if given, is shell code run first (a ulimit,
@@ -110,7 +81,8 @@ end
 function S.run_child(code, seconds, shell)
   local script = os.tmpname()
   local f = assert(io.open(script, "w"))
-  f:write("package.path = ", string.format("%q", package.path), "\n", code)
+  f:write("package.path = ", string.format("%q", package.path), "\n",
+          "package.cpath = ", string.format("%q", package.cpath), "\n", code)
   f:close()
   local p = io.popen((shell or "") .. " timeout " .. (seconds or 60) .. " lua5.4 " .. script .. " 2>&1; echo \"rc=$?\"")
   local out = p:read("a")
@@ -126,11 +98,7 @@ function S.nprocs()
 end
 
 -- The error fn(...) raises; fails if it returns.
-function S.catch(fn, ...)
-  local ok, e = pcall(fn, ...)
-  assert(not ok, "expected an error, the call returned " .. S.show(e))
-  return e
-end
+S.catch = T.catch
 
 -- A srv_basic server linked to the caller, reporting to args.observer (the
 -- caller by default), once its init has run.

@@ -24,6 +24,7 @@
 #include "store.h"
 #include "tabfile.h"
 #include "term.h"
+#include "trace.h"
 
 /* hl_buf is buf under its public name. */
 static_assert(sizeof(hl_buf) == sizeof(buf), "hl_buf and buf differ");
@@ -186,11 +187,11 @@ hl_status hl_receive(hl_node *node, int timeout_ms, hl_buf *out) {
   proc *p = attached.node == node ? attached.me : NULL;
   msg *m;
   if (p == NULL) return capi_fail(HL_EBADARG, "hl_receive", "the calling thread is not attached (hl_attach)");
-  p->deadline = timeout_ms < 0 ? -1 : sched_now() + timeout_ms;
+  p->deadline = timeout_ms < 0 ? -1 : sched_clock(node->sched) + timeout_ms;
   proc_mail_rewind(p);
   while ((m = proc_mail_next(p)) == NULL) {
     int waited;
-    if (p->deadline >= 0 && sched_now() >= p->deadline)
+    if (p->deadline >= 0 && sched_clock(node->sched) >= p->deadline)
       return capi_fail(HL_ENOTFOUND, "hl_receive", "no message before the timeout");
     waited = proc_host_wait(p);
     if (waited == -2) return capi_fail(HL_EINTR, "hl_receive", "interrupted (hl_interrupt)");
@@ -262,6 +263,22 @@ size_t hl_node_run(hl_node *node) {
   return steps;
 }
 
+int64_t hl_node_now(hl_node *node) {
+  return sched_elapsed(node->sched);
+}
+
+hl_status hl_node_advance(hl_node *node, int64_t ms) {
+  if (ms < 0) return capi_fail(HL_EBADARG, "hl_node_advance", "ms must not be negative");
+  if (!sched_advance(node->sched, ms))
+    return capi_fail(HL_EBADARG, "hl_node_advance",
+                     "the node runs on the real clock: only a virtual clock can be moved");
+  return HL_OK;
+}
+
+uint64_t hl_node_trace_hash(hl_node *node) {
+  return node->trace != NULL ? trace_hash(node->trace, NULL) : 0;
+}
+
 /* ---- nodes ---- */
 
 int hl_default_schedulers(void) {
@@ -279,6 +296,17 @@ hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
   if (!store_sync_ok(cfg->sync))
     return capi_fail(HL_EBADARG, "hl_node_start",
                 "sync must be HL_SYNC_NONE, HL_SYNC_ALWAYS or 1 to 3600000 ms");
+  if (cfg->clock < HL_CLOCK_DEFAULT || cfg->clock > HL_CLOCK_VIRTUAL)
+    return capi_fail(HL_EBADARG, "hl_node_start",
+                     "clock must be HL_CLOCK_DEFAULT, HL_CLOCK_REAL or HL_CLOCK_VIRTUAL");
+  if (cfg->schedule != HL_SCHEDULE_FIFO && cfg->schedule != HL_SCHEDULE_RANDOM)
+    return capi_fail(HL_EBADARG, "hl_node_start",
+                     "schedule must be HL_SCHEDULE_FIFO or HL_SCHEDULE_RANDOM");
+  if (cfg->schedulers > 0 && (cfg->clock == HL_CLOCK_VIRTUAL || cfg->trace ||
+                              cfg->schedule == HL_SCHEDULE_RANDOM))
+    return capi_fail(HL_EBADARG, "hl_node_start",
+                     "a virtual clock, a trace and a random schedule are for schedulers = 0 "
+                     "(deterministic mode) only");
   *out = node_new(cfg);
   if (*out == NULL) return capi_fail(HL_ENOMEM, "hl_node_start", "out of memory");
   err_clear(&e);
@@ -292,6 +320,19 @@ hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
 
 void hl_node_stop(hl_node *node) {
   if (node != NULL) node_stop(node, NULL, 0);   /* what it abandons goes to the logger */
+}
+
+void hl_node_crash(hl_node *node) {
+  if (node != NULL) node_crash(node, NULL, 0);
+}
+
+hl_status hl_node_fault_store_write(hl_node *node, double rate) {
+  if (node == NULL) return capi_fail(HL_EBADARG, "hl_node_fault_store_write", "node is NULL");
+  if (!(rate >= 0 && rate <= 1))   /* NaN too */
+    return capi_fail(HL_EBADARG, "hl_node_fault_store_write",
+                     "rate must be a number from 0 to 1");
+  fault_set(&node->tables.store_faults, rate);
+  return HL_OK;
 }
 
 /* ---- tables ---- */

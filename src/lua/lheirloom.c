@@ -11,8 +11,10 @@
 #include "heirloom.h"
 #include "lbind.h"
 #include "lbody.h"
+#include "lfault.h"
 #include "lhandle.h"
 #include "lproc.h"
+#include "lsim.h"
 #include "lsupervisor.h"
 #include "lstore.h"
 #include "proc.h"
@@ -25,8 +27,9 @@
 /* ---- the per-state record ---- */
 
 /* Lets go of this state's process and node; 1 if stopping the node had
-** to abandon something (said in report). */
-static int detach(lbind *b, char *report, size_t size) {
+** to abandon something (said in report). crash: the node ends as a kill
+** -9 would end it (node_crash). */
+static int detach_as(lbind *b, int crash, char *report, size_t size) {
   int abandoned = 0;
   if (b->me != NULL) {
     if (b->attached && b->me->host) proc_end_host(b->me);
@@ -35,10 +38,15 @@ static int detach(lbind *b, char *report, size_t size) {
   }
   if (b->node != NULL) {
     if (b->attached) node_unref(b->node);
+    else if (crash) abandoned = node_crash(b->node, report, size);
     else abandoned = node_stop(b->node, report, size);
     b->node = NULL;
   }
   return abandoned;
+}
+
+static int detach(lbind *b, char *report, size_t size) {
+  return detach_as(b, 0, report, size);
 }
 
 static int lbind_gc(lua_State *L) {
@@ -154,9 +162,52 @@ static int logger_option(lua_State *L, int opts) {
   return luaL_error(L, "heirloom.start: opts.logger must be 'stderr', 'silent' or 'capture'");
 }
 
+/* Which of names (NULL-terminated) opts.field is, or dflt when absent. */
+static int choice_option(lua_State *L, int opts, const char *field, const char *const *names,
+                         int dflt, const char *expected) {
+  const char *s;
+  if (lua_getfield(L, opts, field) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return dflt;
+  }
+  s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+  for (int i = 0; names[i] != NULL; i++)
+    if (strcmp(s, names[i]) == 0) {
+      lua_pop(L, 1);
+      return i;
+    }
+  return luaL_error(L, "heirloom.start: opts.%s must be %s", field, expected);
+}
+
+/* clock, trace and schedule: deterministic mode's (docs/processes.md). */
+static void simulation_options(lua_State *L, int opts, hl_config *cfg) {
+  static const char *const clocks[] = {"default", "real", "virtual", NULL};
+  static const char *const schedules[] = {"fifo", "random", NULL};
+  cfg->clock = choice_option(L, opts, "clock", clocks + 1, -1, "'virtual' or 'real'") + 1;
+  cfg->schedule = choice_option(L, opts, "schedule", schedules, HL_SCHEDULE_FIFO,
+                                "'fifo' or 'random'");
+  if (lua_getfield(L, opts, "trace") != LUA_TNIL && !lua_isboolean(L, -1))
+    luaL_error(L, "heirloom.start: opts.trace must be a boolean");
+  cfg->trace = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (cfg->schedulers > 0 && cfg->clock == HL_CLOCK_VIRTUAL)
+    luaL_error(L, "heirloom.start: opts.clock = 'virtual' needs schedulers = 0 (a node with "
+                  "scheduler threads runs on the real clock)");
+  if (cfg->schedulers > 0 && cfg->trace)
+    luaL_error(L, "heirloom.start: opts.trace needs schedulers = 0 (only a deterministic node "
+                  "can be replayed)");
+  if (cfg->schedule == HL_SCHEDULE_RANDOM && cfg->schedulers > 0)
+    luaL_error(L, "heirloom.start: opts.schedule = 'random' needs schedulers = 0 (scheduler "
+                  "threads pick for themselves)");
+  if (cfg->schedule == HL_SCHEDULE_RANDOM && cfg->seed == 0)
+    luaL_error(L, "heirloom.start: opts.schedule = 'random' needs opts.seed (the schedule is "
+                  "drawn from it)");
+}
+
 static void check_start_opts(lua_State *L, int opts) {
   static const char *const known[] = {"schedulers", "data_dir", "logger", "memory_limit",
-                                     "sync", "on_load", "seed", NULL};
+                                     "sync", "on_load", "seed", "clock", "trace",
+                                     "schedule", NULL};
   lua_pushnil(L);
   while (lua_next(L, opts) != 0) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
@@ -213,6 +264,7 @@ static int l_start(lua_State *L) {
       cfg.seed = (int64_t)lua_tointeger(L, -1);
     }
     lua_pop(L, 1);
+    simulation_options(L, 1, &cfg);
     lua_settop(L, 1);
     if (lua_getfield(L, 1, "on_load") != LUA_TNIL && !lua_isfunction(L, 2))
       return luaL_error(L, "heirloom.start: opts.on_load must be a function");
@@ -261,6 +313,31 @@ static int l_stop(lua_State *L) {
   return 1;
 }
 
+/* The node ends as a kill -9 of the OS process would end it, as far as
+** its data is concerned (docs/durability.md, "Crashing the node"): true,
+** or false and what it had to abandon, as stop. */
+static int l_crash(lua_State *L) {
+  lbind *b = lbind_get(L);
+  char report[512];
+  int abandoned;
+  host_only(L, b, "crash");
+  if (b == NULL || b->node == NULL)
+    return luaL_error(L, "heirloom.crash: the node is not started (call heirloom.start first)");
+  if (b->attached)
+    return luaL_error(L, "heirloom.crash: the node was not started by this state "
+                         "(hl_lua_attach): only the program that started it may crash it");
+  abandoned = detach_as(b, 1, report, sizeof report);
+  lhandle_reset(L);
+  lua_pushboolean(L, !abandoned);
+  if (!abandoned) return 1;
+  lua_pushstring(L, report);
+  return 2;
+}
+
+static void push_crash(lua_State *L) {
+  lua_pushcfunction(L, l_crash);
+}
+
 static const luaL_Reg functions[] = {
   {"start", l_start},
   {"stop", l_stop},
@@ -272,10 +349,11 @@ static const luaL_Reg functions[] = {
 ** lua/heirloom/supervisor.lua) are built in C on first use. hl.server,
 ** hl.supervisor and hl.tablemgr are Lua modules in
 ** lua/heirloom/; they are required on first use, so a process that never
-** touches them pays nothing for them. */
+** touches them pays nothing for them. So are the simulation functions
+** (hl.advance, hl.trace, ...: lsim.c). */
 static const char *const lua_libraries[] = {"server", "supervisor", "tablemgr", NULL};
 
-/* Each pushes its library. */
+/* Each pushes its library (or its function). */
 static const struct {
   const char *name;
   void (*open)(lua_State *L);
@@ -283,12 +361,16 @@ static const struct {
   {"table", lbind_open_table},
   {"store", lstore_open},
   {"_supervisor_core", lsupervisor_open},
+  /* tools of tests, which no process should pay room for */
+  {"crash", push_crash},
+  {"fault", lfault_push},
   {NULL, NULL}
 };
 
 /* Pushes library `key`, or returns 0 if heirloom has none of that name. */
 static int open_library(lua_State *L, const char *key) {
   int i;
+  if (lsim_push(L, key)) return 1;     /* hl.advance, hl.trace, ... */
   for (i = 0; c_libraries[i].name != NULL; i++)
     if (strcmp(key, c_libraries[i].name) == 0) {
       c_libraries[i].open(L);
@@ -325,6 +407,7 @@ int luaopen_heirloom(lua_State *L) {
   lua_createtable(L, 0, HEIRLOOM_FIELDS);   /* no rehash as the fields go in */
   luaL_setfuncs(L, functions, 0);
   lproc_open(L);
+  lsim_open(L);
   lspawn_open(L);
   lbind_lazy_table(L);
   lua_pushliteral(L, HL_VERSION);

@@ -226,7 +226,7 @@ static int push_message(lua_State *L, lbind *b, proc *p, const msg *m) {
 /* Waits for mail after the position, or for the deadline; 0 when the
 ** deadline passed. Does not return when the process yields. */
 static int wait_mail(lua_State *L, proc *p, int64_t deadline) {
-  if (deadline >= 0 && sched_now() >= deadline) return 0;
+  if (deadline >= 0 && sched_clock(p->node->sched) >= deadline) return 0;
   p->deadline = deadline;
   if (p->host) {
     int waited = proc_host_wait(p);
@@ -286,7 +286,7 @@ static int receive_k(lua_State *L, int status, lua_KContext ctx) {
 ** deadline, with_sender]. */
 static int start_receive(lua_State *L, const char *fname, int with_sender) {
   int64_t ms;
-  me(L, fname, NULL);
+  proc *p = me(L, fname, NULL);
   if (lua_isfunction(L, 1)) {
     ms = timeout_arg(L, 2, fname);
   } else {
@@ -296,7 +296,7 @@ static int start_receive(lua_State *L, const char *fname, int with_sender) {
   }
   lua_settop(L, 1);
   lua_pushinteger(L, 0);
-  lua_pushinteger(L, ms < 0 ? -1 : sched_now() + ms);
+  lua_pushinteger(L, ms < 0 ? -1 : sched_clock(p->node->sched) + ms);
   lua_pushboolean(L, with_sender);
   return receive_k(L, LUA_OK, 0);
 }
@@ -516,17 +516,11 @@ static int l_send_after(lua_State *L) {
   if (lua_type(L, 2) == LUA_TSTRING) name = lua_tostring(L, 2);
   else pid = pid_arg(L, 2, "send_after");
   s = encode_arg(L, b, 3, "message", "send_after");
-  ref = sched_send_after(b->node->sched, sched_now() + ms, pid, name, b->me->pid, s->in.p,
-                         s->in.n);
+  ref = sched_send_after(b->node->sched, sched_clock(b->node->sched) + ms, pid, name,
+                         b->me->pid, s->in.p, s->in.n);
   lscratch_return(s);
   if (ref == 0) return luaL_error(L, "heirloom.send_after: out of memory");
   lhandle_push(L, TERM_REF, ref);
-  return 1;
-}
-
-/* Milliseconds on the clock of timers and receive timeouts, for deadlines. */
-static int l_now(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)sched_now());
   return 1;
 }
 
@@ -691,6 +685,10 @@ static int l_process_info(lua_State *L) {
   if (in.has_where) lua_pushstring(L, in.where);
   else lua_pushnil(L);
   lua_setfield(L, -2, "current_function");
+  if (p->initial_call != NULL) {   /* immutable while p is referenced */
+    lua_pushstring(L, p->initial_call);
+    lua_setfield(L, -2, "initial_call");
+  }
   if (named) {
     lua_pushstring(L, name);
     lua_setfield(L, -2, "registered_name");
@@ -765,7 +763,6 @@ static const luaL_Reg functions[] = {
   {"await_name", l_await_name},
   {"send_after", l_send_after},
   {"cancel_timer", l_cancel_timer},
-  {"now", l_now},
   {"processes", l_processes},
   {"process_info", l_process_info},
   {"run", l_run},

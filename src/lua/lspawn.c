@@ -239,6 +239,10 @@ static int find_loader(lua_State *L2) {
 ** state's stack. */
 static int load_module(spawning *sp, const char *module, const char *fn) {
   lua_State *L2 = sp->L2;
+  size_t len = strlen(module) + strlen(fn) + 2;
+  sp->p->initial_call = malloc(len);
+  if (sp->p->initial_call == NULL) return failf(sp, "out of memory");
+  snprintf(sp->p->initial_call, len, "%s:%s", module, fn);
   lua_pushcfunction(L2, module_body);
   lua_pushstring(L2, module);
   lua_pushstring(L2, fn);

@@ -591,8 +591,10 @@ static int l_check_term(lua_State *L) {
   return 1;
 }
 
+/* The node's clock (virtual in deterministic mode), for intensity windows. */
 static int l_now(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)sched_now());
+  lbind *b = lbind_running(L, "supervisor");
+  lua_pushinteger(L, (lua_Integer)sched_elapsed(b->node->sched));
   return 1;
 }
 

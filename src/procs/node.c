@@ -12,6 +12,7 @@
 #include "proc.h"
 #include "scheduler.h"
 #include "term.h"
+#include "trace.h"
 
 /* The registry's hold and release (treg.h): a table keeps its node. */
 static void hold(void *host) {
@@ -21,6 +22,9 @@ static void hold(void *host) {
 static void release(void *host) {
   node_unref(host);
 }
+
+/* Without a seed, injected faults still draw the same each run. */
+#define DEFAULT_FAULT_SEED 0x2545F4914F6CDD1Dull
 
 node *node_new(const hl_config *cfg) {
   node *n = calloc(1, sizeof *n);
@@ -32,7 +36,10 @@ node *node_new(const hl_config *cfg) {
   treg_init(&n->tables, &n->log, n, hold, release);
   if (cfg != NULL) n->cfg = *cfg;
   n->cfg.data_dir = NULL;   /* the store keeps its own copy (edur_open) */
+  fault_init(&n->tables.store_faults, n->cfg.seed != 0 ? (uint64_t)n->cfg.seed : DEFAULT_FAULT_SEED);
   if (!ptab_init(&n->procs)) goto fail;
+  if (n->cfg.trace && (n->trace = trace_new()) == NULL) goto fail;
+  n->procs.trace = n->trace;
   n->sched = sched_new(n, n->cfg.schedulers);
   if (n->sched == NULL) goto fail;
   n->host_pid = node_new_host(n);
@@ -43,6 +50,7 @@ node *node_new(const hl_config *cfg) {
   }
   return n;
 fail:
+  trace_free(n->trace);
   ptab_destroy(&n->procs);
   treg_destroy(&n->tables);
   logger_destroy(&n->log);
@@ -72,6 +80,7 @@ void node_unref(node *n) {
   if (atomic_fetch_sub(&n->refs, 1) != 1) return;
   treg_destroy(&n->tables);
   ptab_destroy(&n->procs);
+  trace_free(n->trace);
   if (n->body != NULL) n->body->free(n);
   logger_destroy(&n->log);
   pthread_mutex_destroy(&n->lock);
@@ -177,6 +186,11 @@ int node_stop(node *n, char *report, size_t size) {
   edur_close(&n->tables);    /* durable tables keep their records */
   node_unref(n);
   return abandoned;
+}
+
+int node_crash(node *n, char *report, size_t size) {
+  edur_crash(&n->tables);   /* first: what runs on until the processes are gone writes nothing */
+  return node_stop(n, report, size);
 }
 
 void node_watch(node *n, int64_t now) {

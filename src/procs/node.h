@@ -19,6 +19,7 @@
 
 typedef struct sched sched;
 struct pbody_ops;
+typedef struct trace trace;
 
 struct hl_node {
   atomic_int refs;
@@ -36,6 +37,7 @@ struct hl_node {
   const struct pbody_ops *body;
   void *body_data;             /* the body's own, freed by body->free */
   char *lua_path, *lua_cpath;  /* for processes spawned from C; NULL: defaults */
+  trace *trace;                /* the run's trace (cfg.trace), or NULL: trace.h */
 };
 
 typedef struct hl_node node;
@@ -49,6 +51,10 @@ void node_unref(node *n);
 ** Returns 1 if it had to abandon something, said in report (and through
 ** the logger); 0 and an empty report otherwise. report may be NULL. */
 int node_stop(node *n, char *report, size_t size);
+/* node_stop as a kill -9 of the OS process would end the node, as far as
+** its data is concerned: from the first moment nothing more reaches the
+** store, and it is closed with no sync and no stop record. */
+int node_crash(node *n, char *report, size_t size);
 /* For the scheduler's watchdog (now: sched_now()). */
 void node_watch(node *n, int64_t now);
 

@@ -45,6 +45,7 @@
 #include "proc.h"
 #include "ptab.h"
 #include "term.h"
+#include "trace.h"
 
 /* The node a table belongs to: its registry's host (treg.h). */
 static node *node_of(etab *t) {
@@ -61,6 +62,8 @@ static void send_transfer(etab *t, proc *to, uint64_t from, tslice data) {
   term_put_id(&m, TERM_PID, from);
   if (data.len > 0) buf_put(&m, data.p, data.len);
   else term_put_nil(&m);
+  if (to->node->trace != NULL)
+    trace_event(to->node->trace, TRACE_TRANSFER, from, to->pid, t->id, NULL);
   if (buf_ok(&m)) proc_deliver(to, m.p, m.n);
   buf_free(&m);
 }

@@ -19,6 +19,7 @@
 #include "ptab.h"
 #include "scheduler.h"
 #include "term.h"
+#include "trace.h"
 
 proc *proc_new(node *n, int host) {
   proc *p = calloc(1, sizeof *p);
@@ -69,6 +70,7 @@ void proc_unref(proc *p) {
   free(p->watchers);
   free(p->watching);
   free(p->aliases);
+  free(p->initial_call);
   buf_free(&p->reason);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->wake);
@@ -107,6 +109,9 @@ static int append_locked(proc *p, msg *m, int *enqueue) {
   p->arrivals++;
   m->seq = p->arrivals;
   atomic_store_explicit(&p->arrived, p->arrivals, memory_order_relaxed);
+  if (p->node->trace != NULL)
+    trace_event(p->node->trace, TRACE_DELIVER, m->from, p->pid,
+                trace_bytes_hash(m->data, m->len), NULL);
   wake(p, enqueue);
   return 1;
 }
@@ -219,7 +224,7 @@ static void host_spin(proc *p) {
   }
 }
 
-/* Sleeps on p's condition variable until `at` (sched_now() time; -1: no
+/* Sleeps on p's condition variable until `at` (a real clock's time; -1: no
 ** limit), an arrival or an interrupt (lock held). */
 static void host_sleep_locked(proc *p, int64_t at) {
   if (atomic_load(&p->interrupted)) return;
@@ -235,14 +240,14 @@ int proc_host_wait(proc *p) {
   sched *s = p->node->sched;
   if (s->nthreads > 0) host_spin(p);
   for (;;) {
-    int64_t now = sched_now(), wake;
+    int64_t now = sched_clock(s), wake;
     int mail;
     pthread_mutex_lock(&p->lock);
     mail = proc_has_unscanned(p);
     if (!mail && (p->deadline < 0 || now < p->deadline) && s->nthreads > 0) {
-      host_sleep_locked(p, p->deadline);
+      host_sleep_locked(p, p->deadline);   /* with threads the clock is real */
       mail = proc_has_unscanned(p);
-      now = sched_now();
+      now = sched_clock(s);
     }
     pthread_mutex_unlock(&p->lock);
     if (mail) return 0;
@@ -253,7 +258,8 @@ int proc_host_wait(proc *p) {
     wake = sched_next_timer(s);
     if (p->deadline >= 0 && (wake < 0 || p->deadline < wake)) wake = p->deadline;
     if (wake < 0) return -1;
-    if (wake > now) {
+    /* nothing can run before wake: a virtual clock jumps there at once */
+    if (wake > now && !sched_move_clock(s, wake)) {
       pthread_mutex_lock(&p->lock);   /* a host thread's send or an interrupt ends it early */
       if (!proc_has_unscanned(p)) host_sleep_locked(p, wake);
       pthread_mutex_unlock(&p->lock);
@@ -290,6 +296,8 @@ void proc_signal_exit(node *n, uint64_t to, uint64_t from, const unsigned char *
   int kill, own = 0;
   buf b;
   if (p == NULL) return;
+  if (n->trace != NULL)
+    trace_event(n->trace, TRACE_SIGNAL, from, to, trace_bytes_hash(reason, len), NULL);
   kill = kind == SIG_EXIT_CALL && is_string(reason, len, "kill");
   buf_init(&b);
   if (kill) term_put_string(&b, "killed", 6);
@@ -510,6 +518,14 @@ static void crash_report(node *n, proc *p) {
 }
 /* ---- the exit ---- */
 
+/* How p ended, in the trace's words. */
+static int exit_class(const buf *reason) {
+  if (is_string(reason->p, reason->n, "normal")) return TRACE_NORMAL;
+  if (is_string(reason->p, reason->n, "shutdown")) return TRACE_SHUTDOWN;
+  if (is_string(reason->p, reason->n, "killed")) return TRACE_KILLED;
+  return TRACE_OTHER;
+}
+
 static int abnormal(const buf *reason) {
   return !is_string(reason->p, reason->n, "normal") &&
          !is_string(reason->p, reason->n, "shutdown");
@@ -540,6 +556,8 @@ void proc_finish_exit(proc *p) {
   p->nwatchers = p->capwatchers = p->nwatching = p->capwatching = 0;
   pthread_mutex_unlock(&p->lock);
   alias_forget(n, aliases, naliases);
+  if (n->trace != NULL)
+    trace_event(n->trace, TRACE_EXIT, p->pid, 0, (uint64_t)exit_class(&p->reason), NULL);
   if (abnormal(&p->reason)) crash_report(n, p);
   ptab_unregister_pid(&n->procs, p->pid);
   owner_process_exit(n, p->pid);           /* tables go to heirs first */

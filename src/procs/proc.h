@@ -118,6 +118,9 @@ struct proc {
   void *nested;                 /* the coroutine it resumes now (lcoro.c) */
   void *preempted;              /* ... which the hook has just yielded */
   palloc alloc;
+  char *initial_call;           /* "module:function" its body started with, set
+                                   before the pid is published and never changed;
+                                   NULL: a spawned function, or a host */
 };
 
 proc *proc_new(node *n, int host);
@@ -183,9 +186,10 @@ void proc_demonitor(proc *self, uint64_t ref);
 ** by next and restarts the scan. */
 msg *proc_mail_next(proc *p);
 /* On a host thread: waits until a message arrives after the scan position
-** or p->deadline passes; in a deterministic node it runs the node
-** meanwhile. -1 when the node is idle and nothing can ever arrive; -2
-** while p is interrupted. */
+** or p->deadline (on the node's clock) passes; in a deterministic node it
+** runs the node meanwhile, and when nothing can run, a virtual clock jumps
+** to the next timer or to the deadline, whichever comes first. -1 when the
+** node is idle and nothing can ever arrive; -2 while p is interrupted. */
 int proc_host_wait(proc *p);
 
 /* Interrupts a host process: while set, its waits return -2 at once

@@ -6,6 +6,7 @@
 
 #include "proc.h"
 #include "ptab.h"
+#include "trace.h"
 
 #define SLOT_OF(pid) ((uint32_t)(pid))
 #define SERIAL_OF(pid) ((uint32_t)((pid) >> 32))
@@ -63,6 +64,7 @@ uint64_t ptab_add(ptab *t, proc *p) {
     p->pid = pid;
     proc_ref(p);
     t->live++;
+    if (t->trace != NULL) trace_event(t->trace, TRACE_SPAWN, pid, 0, 0, NULL);
   }
   pthread_mutex_unlock(&t->lock);
   return pid;
@@ -157,6 +159,7 @@ int ptab_register(ptab *t, const char *name, uint64_t pid, const char **why,
   else if (n == NULL && (n = add_name(t, name)) == NULL) *why = "out of memory";
   else {
     n->pid = pid;
+    if (t->trace != NULL) trace_event(t->trace, TRACE_NAME, pid, 0, 0, name);
     *watchers = n->watchers;
     *nwatchers = n->nwatchers;
     n->watchers = NULL;
@@ -173,6 +176,7 @@ int ptab_unregister(ptab *t, const char *name) {
   pthread_mutex_lock(&t->lock);
   n = find_name(t, name);
   if (n != NULL && n->pid != 0) {
+    if (t->trace != NULL) trace_event(t->trace, TRACE_NAME, 0, 0, 0, name);
     n->pid = 0;
     compact(t, n);
     ok = 1;
@@ -186,6 +190,7 @@ void ptab_unregister_pid(ptab *t, uint64_t pid) {
   pthread_mutex_lock(&t->lock);
   n = find_pid(t, pid);
   if (n != NULL) {
+    if (t->trace != NULL) trace_event(t->trace, TRACE_NAME, 0, 0, 0, n->name);
     n->pid = 0;
     compact(t, n);
   }

@@ -16,6 +16,7 @@
 #include "alias.h"
 
 typedef struct proc proc;
+typedef struct trace trace;
 
 typedef struct pslot {
   uint32_t serial;
@@ -39,6 +40,7 @@ typedef struct ptab {
   pname *names;
   size_t nnames, capnames;
   alias_map aliases;      /* routes of process aliases, own lock */
+  trace *trace;           /* the node's (spawns and names go in), or NULL */
 } ptab;
 
 int ptab_init(ptab *t);

@@ -21,11 +21,17 @@
 #include <time.h>
 
 #include "graveyard.h"
+#include "heirloom.h"
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
+#include "trace.h"
 
 #define SLICE_TICKS 20
+/* A virtual clock's time for a slice, in µs: one that used up its budget,
+** and any other (a message handled, say). */
+#define FULL_SLICE_US 1000
+#define SLICE_US 10
 #define SPIN_ROUNDS 200       /* sched_yield calls before a worker sleeps */
 
 #define WATCH_EVERY_MS 50     /* the watchdog's round */
@@ -34,9 +40,23 @@
 #define MAX_STUCK 64          /* stuck workers replaced at one time, at most */
 
 int64_t sched_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return simclock_real();
+}
+
+int64_t sched_clock(sched *s) {
+  return simclock_now(&s->clock);
+}
+
+int64_t sched_elapsed(sched *s) {
+  return simclock_elapsed(&s->clock);
+}
+
+/* splitmix64: small, and every seed (0 too) gives a good stream. */
+static uint64_t draw(sched *s) {
+  uint64_t z = (s->rng += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
 }
 
 /* ---- the run queue ---- */
@@ -60,6 +80,14 @@ static int push(sched *s, proc *p) {
 static proc *pop(sched *s) {
   proc *p;
   if (s->qcount == 0) return NULL;
+  if (s->random && s->qcount > 1) {
+    /* a random one changes places with the head: the order of the rest
+    ** matters no more than the draw */
+    size_t i = (s->qhead + draw(s) % s->qcount) % s->qcap;
+    p = s->queue[i];
+    s->queue[i] = s->queue[s->qhead];
+    s->queue[s->qhead] = p;
+  }
   p = s->queue[s->qhead];
   s->qhead = (s->qhead + 1) % s->qcap;
   s->qcount--;
@@ -221,7 +249,7 @@ int64_t sched_cancel(sched *s, uint64_t ref) {
   for (size_t i = 0; i < s->ntimers; i++)
     if (s->timers[i].seq == ref && s->timers[i].is_message) {
       stimer t = heap_take(s, i);
-      left = t.at - sched_now();
+      left = t.at - sched_clock(s);
       if (left < 0) left = 0;
       buf_free(&t.msg);
       free(t.name);
@@ -244,6 +272,7 @@ static void fire(sched *s, stimer *t) {
   uint64_t pid = t->pid;
   proc *p;
   if (t->name != NULL) pid = ptab_whereis(&n->procs, t->name);
+  if (n->trace != NULL) trace_event(n->trace, TRACE_TIMER, t->seq, pid, 0, NULL);
   p = pid != 0 ? ptab_get(&n->procs, pid) : NULL;
   if (p != NULL) {
     if (t->is_message) {
@@ -267,12 +296,22 @@ static void fire(sched *s, stimer *t) {
 /* Takes a due timer, if any; lock held. */
 /* The clock is read only when there is a timer: most slices have none. */
 static int take_due(sched *s, stimer *out) {
-  if (s->ntimers == 0 || s->timers[0].at > sched_now()) return 0;
+  if (s->ntimers == 0 || s->timers[0].at > sched_clock(s)) return 0;
   *out = heap_take(s, 0);
   return 1;
 }
 
 /* ---- slices ---- */
+
+/* Work takes virtual time too: otherwise processes that compute, pass
+** messages to each other for ever, or spin until hl.now() says stop would
+** keep the clock, and a host waiting beside them, where they are. Two
+** host threads may drive one node: the count is atomic. */
+static void spend(sched *s, int us) {
+  int total = atomic_fetch_add(&s->spent_us, us) + us;
+  if (total >= 1000 && atomic_compare_exchange_strong(&s->spent_us, &total, total % 1000))
+    sched_move_clock(s, sched_clock(s) + total / 1000);
+}
 
 /* After a yield: wait for mail, or go back in the queue. */
 static void after_yield(sched *s, proc *p) {
@@ -291,7 +330,8 @@ static void after_yield(sched *s, proc *p) {
     proc_finish_exit(p);
     return;
   }
-  if (p->wants_mail && !proc_has_unscanned(p) && (p->deadline < 0 || sched_now() < p->deadline)) {
+  if (p->wants_mail && !proc_has_unscanned(p) &&
+      (p->deadline < 0 || sched_clock(s) < p->deadline)) {
     requeue = 0;
     p->state = PROC_WAITING;
     gen = ++p->timer_gen;
@@ -346,10 +386,17 @@ void sched_run_slice(sched *s, proc *p) {
   p->state = PROC_RUNNING;
   p->wants_mail = 0;
   pthread_mutex_unlock(&p->lock);
+  if (s->node->trace != NULL) trace_event(s->node->trace, TRACE_SLICE, p->pid, 0, 0, NULL);
   p->budget = SLICE_TICKS;
+  if (s->random) {      /* it also draws where slices end: 1 to 2 x SLICE_TICKS */
+    pthread_mutex_lock(&s->lock);
+    p->budget = 1 + (int)(draw(s) % (2 * SLICE_TICKS));
+    pthread_mutex_unlock(&s->lock);
+  }
   nargs = p->nargs;
   p->nargs = 0;
   status = p->body->slice(p, nargs);
+  if (s->clock.is_virtual) spend(s, p->budget <= 0 ? FULL_SLICE_US : SLICE_US);
   if (status == PBODY_YIELDED) {
     after_yield(s, p);
     return;
@@ -555,6 +602,10 @@ sched *sched_new(node *n, int nthreads) {
   if (s == NULL) return NULL;
   s->node = n;
   s->nthreads = nthreads;
+  simclock_init(&s->clock, nthreads == 0 && n->cfg.clock != HL_CLOCK_REAL);
+  s->random = nthreads == 0 && n->cfg.schedule == HL_SCHEDULE_RANDOM;
+  s->rng = (uint64_t)n->cfg.seed;
+  atomic_init(&s->spent_us, 0);
   pthread_mutex_init(&s->lock, NULL);
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);   /* timers use sched_now */
@@ -663,5 +714,26 @@ int sched_step(sched *s) {
   if (p == NULL) return 0;
   sched_run_slice(s, p);
   proc_unref(p);
+  return 1;
+}
+
+int sched_move_clock(sched *s, int64_t t) {
+  if (!simclock_move_to(&s->clock, t)) return 0;
+  if (s->node->trace != NULL)
+    trace_event(s->node->trace, TRACE_CLOCK, (uint64_t)sched_elapsed(s), 0, 0, NULL);
+  return 1;
+}
+
+int sched_advance(sched *s, int64_t ms) {
+  stimer t;
+  if (!s->clock.is_virtual) return 0;
+  sched_move_clock(s, sched_clock(s) + ms);
+  for (;;) {
+    pthread_mutex_lock(&s->lock);
+    if (!take_due(s, &t)) break;
+    pthread_mutex_unlock(&s->lock);
+    fire(s, &t);
+  }
+  pthread_mutex_unlock(&s->lock);
   return 1;
 }

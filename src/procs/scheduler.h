@@ -4,7 +4,10 @@
 **
 ** With 0 threads the node is deterministic: nothing runs until the host
 ** drives it (sched_step, or a host receive that waits), and processes run
-** in one reproducible order, first queued first run.
+** in one reproducible order: first queued first run, or drawn from the
+** node's seed (HL_SCHEDULE_RANDOM). Its clock is then virtual unless the
+** node asked for the real one (simclock.h): timers fire when the host
+** moves it.
 */
 #ifndef HL_SCHED_H
 #define HL_SCHED_H
@@ -15,6 +18,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "simclock.h"
 
 typedef struct proc proc;
 typedef struct hl_node node;
@@ -55,11 +59,28 @@ typedef struct sched {
   int stopping;
   int abandoned;                /* sched_halt left threads running: never freed */
   size_t running;               /* slices under way */
+  simclock clock;               /* the node's: timers and receive timeouts */
+  atomic_int spent_us;          /* a virtual clock: slices' time not yet counted */
+  int random;                   /* deterministic: the next process drawn from rng */
+  uint64_t rng;                 /* splitmix64's state; under lock */
 } sched;
 
-int64_t sched_now(void);        /* ms, monotonic */
+/* The real clock, ms, monotonic: for threads (the watchdog, stop's
+** deadlines), never for what a process can observe. */
+int64_t sched_now(void);
+/* The node's clock (timers, receive timeouts), on its own scale, and the
+** ms since the node started. */
+int64_t sched_clock(sched *s);
+int64_t sched_elapsed(sched *s);
+/* A virtual clock: moves it forward to t (on its scale; never back), and
+** returns 1; 0 for a real clock, which nobody moves. */
+int sched_move_clock(sched *s, int64_t t);
+/* A virtual clock: moves it forward ms and fires, in order, the timers
+** that come due (their processes are queued, not run). 0 for a real clock. */
+int sched_advance(sched *s, int64_t ms);
 
-/* Starts nthreads workers and the watchdog (which also runs node_watch). */
+/* Starts nthreads workers and the watchdog (which also runs node_watch).
+** The clock and the schedule come from n->cfg. */
 sched *sched_new(node *n, int nthreads);
 /* Stops the threads. Slices under way get until deadline (ms) to end; a
 ** thread still in one then is left running, its process taken over

@@ -79,6 +79,7 @@ static void flush_now(store *s) {
   char *lerr = NULL;
   static const char marker[] = "Y";
   atomic_store(&s->dirty, 0);
+  if (atomic_load(&s->crashed)) return;   /* a killed process syncs nothing */
   leveldb_put(s->db, s->wsync, marker, 1, "", 0, &lerr);
   if (lerr != NULL) leveldb_free(lerr);   /* the next write will report it */
 }
@@ -222,6 +223,7 @@ static store *store_make(const char *dir, int temp, int sync, hl_err *e) {
   pthread_cond_init(&s->fcond, NULL);
   atomic_init(&s->dirty, 0);
   atomic_init(&s->failed, 0);
+  atomic_init(&s->crashed, 0);
   s->next_sid = 1;
   return s;
 }
@@ -233,7 +235,8 @@ void store_free(store *s) {
   pthread_cond_signal(&s->fcond);
   pthread_mutex_unlock(&s->flock);
   if (s->frunning) pthread_join(s->fthread, NULL);
-  if (s->loaded || s->temp) {   /* a start that failed writes nothing */
+  /* a start that failed writes nothing, and neither does a crash */
+  if ((s->loaded || s->temp) && !atomic_load(&s->crashed)) {
     flush_now(s);   /* an orderly stop syncs, whatever the tables' modes */
     sstop_write(s);
   }
@@ -290,15 +293,31 @@ int store_sync_ok(int sync) {
   return sync == HL_SYNC_NONE || sync == HL_SYNC_ALWAYS || (sync > 0 && sync <= 3600000);
 }
 
+void store_set_fault(store *s, store_fault_fn fn, void *ud) {
+  s->fault = fn;
+  s->fault_ud = ud;
+}
+
+void store_crash(store *s) {
+  atomic_store(&s->crashed, 1);
+}
+
+hl_status store_refuse_crashed(store *s, hl_err *e) {
+  if (atomic_load(&s->crashed))
+    return err_set(e, HL_ESTORE, "the durable store failed to write: the node has crashed");
+  return HL_OK;
+}
+
 /* ---- writing ---- */
 
 /* Writes a batch with a table's sync mode. */
 hl_status store_write(store *s, int sync, leveldb_writebatch_t *wb, hl_err *e) {
   char *lerr = NULL;
+  if (store_refuse_crashed(s, e) != HL_OK) return e->code;
   leveldb_write(s->db, sync == HL_SYNC_ALWAYS ? s->wsync : s->wnosync, wb, &lerr);
   if (lerr != NULL) {
     atomic_store(&s->failed, 1);
-    return store_fail(e, "the durable store failed (the change stands in memory)", lerr);
+    return store_fail(e, "the durable store failed to write", lerr);
   }
   if (sync > 0) atomic_store(&s->dirty, 1);
   return HL_OK;
@@ -380,6 +399,7 @@ hl_status store_kv_put(store *s, const char *ns, size_t nslen, const unsigned ch
                        size_t klen, const unsigned char *val, size_t vlen, hl_err *e) {
   buf k;
   char *lerr = NULL;
+  if (store_refuse_crashed(s, e) != HL_OK) return e->code;
   buf_init(&k);
   kv_key(&k, ns, nslen, key, klen);
   if (!buf_ok(&k)) return err_set(e, HL_ENOMEM, "out of memory");
@@ -415,6 +435,7 @@ hl_status store_kv_delete(store *s, const char *ns, size_t nslen, const unsigned
                           size_t klen, hl_err *e) {
   buf k;
   char *lerr = NULL;
+  if (store_refuse_crashed(s, e) != HL_OK) return e->code;
   buf_init(&k);
   kv_key(&k, ns, nslen, key, klen);
   if (!buf_ok(&k)) return err_set(e, HL_ENOMEM, "out of memory");

@@ -30,6 +30,12 @@
 ** ticketed in the order memory applied them, so the store sees them in
 ** that order too, and a crash keeps a prefix of them. No LevelDB call
 ** is made while a batch is built, only when it is written.
+**
+** A batch that fails to be written (LevelDB's error, an injected fault,
+** a crashed node) holds its turn while the table above undoes it: with
+** every lock of the table held, sbatch_undo gives it the keys of the
+** failed batch and of every batch ticketed after it, to be put back as
+** the store holds them, and those later batches are not written either.
 */
 #ifndef HL_STORE_H
 #define HL_STORE_H
@@ -59,6 +65,18 @@ int store_is_temp(const store *s);
 const char *store_dirname(const store *s);
 /* Checks a sync value: none (0), always (-1) or 1..3600000 ms. */
 int store_sync_ok(int sync);
+
+/* Fault injection for tests: fn is asked before each durable table's
+** batch goes to LevelDB, and a nonzero answer fails the write ("injected
+** fault") as an error of LevelDB's would. NULL: none. Set before the
+** first write; the store calls nothing above it otherwise. */
+typedef int (*store_fault_fn)(void *ud);
+void store_set_fault(store *s, store_fault_fn fn, void *ud);
+/* The node crashed (hl.crash): from now on every write fails ("the node
+** has crashed") and store_free closes LevelDB as it stands, with no sync,
+** stop record or compaction: the store is left as a kill -9 of the OS
+** process would leave it. */
+void store_crash(store *s);
 
 /* ---- loading ---- */
 
@@ -120,6 +138,10 @@ typedef struct stab {
   pthread_mutex_t qlock;              /* guards serving */
   pthread_cond_t qcond;
   uint64_t serving;                   /* the ticket whose batch goes next */
+  struct sbatch *waiting;             /* batches waiting for their turn (qlock) */
+  int undoing;                        /* a failure waits for them to arrive (qlock) */
+  uint64_t undo_until;                /* tickets below it were undone (qlock) */
+  char undo_why[200];                 /* why (qlock) */
 } stab;
 
 /* A loaded table's link (sync may be HL_SYNC_DEFAULT). NULL on out of
@@ -130,6 +152,10 @@ stab *stab_new(store *s, uint64_t sid, int sync);
 stab *stab_create(store *s, int sync, const unsigned char *meta, size_t len, hl_err *e);
 /* Rewrites the metadata record (after a rename or setopts). */
 hl_status stab_put_meta(stab *d, const unsigned char *meta, size_t len, hl_err *e);
+/* The record of key as the store holds it: *found, and its value (the
+** object, or a bag's objects one after another) appended to out. */
+hl_status stab_get(stab *d, const unsigned char *key, size_t klen, buf *out, int *found,
+                   hl_err *e);
 /* Waits until every ticket taken so far is written. */
 void stab_quiesce(stab *d);
 /* Removes the table's records, once its writes under way are in. */
@@ -144,7 +170,8 @@ void stab_free(stab *d);
 ** sbatch_delete for each key it touched, then sbatch_seal, which takes
 ** the ticket. After the locks are released, sbatch_write writes it in
 ** its turn. A sealed batch must be written (even a failed one: its turn
-** must pass). */
+** must pass): sbatch_write, or sbatch_turn, sbatch_commit (and
+** sbatch_undo if it failed), then sbatch_pass. */
 typedef struct sbatch {
   stab *d;
   void *wb;                   /* leveldb_writebatch_t, made on first use */
@@ -152,7 +179,9 @@ typedef struct sbatch {
   buf bigkey;                 /* when it does not */
   uint64_t ticket;
   int sealed;                 /* holds a ticket: sbatch_write must take its turn */
-  hl_err err;                 /* a failure while building */
+  hl_err err;                 /* a failure while building or writing */
+  int undone;                 /* failed, and memory was put back as the store is */
+  struct sbatch *prev, *next; /* in d->waiting */
 } sbatch;
 
 void sbatch_begin(sbatch *b, stab *d);
@@ -166,8 +195,28 @@ void sbatch_delete(sbatch *b, const unsigned char *key, size_t klen);
 void sbatch_lost(sbatch *b);
 void sbatch_seal(sbatch *b);
 /* With no table lock held: writes the batch in its turn (if sealed) and
-** frees it. e gets a failure (unless it already holds one). */
+** frees it. e gets a failure (unless it already holds one). A failure is
+** not undone: the store is marked as lagging memory. */
 hl_status sbatch_write(sbatch *b, hl_err *e);
+
+/* The same in steps, for a caller that undoes a failure. With no table
+** lock held, sbatch_turn waits for the batch's turn: 1 when it is to be
+** written now, 0 when there is nothing to write (not sealed, or undone
+** with a failure before it: b->err says so). */
+int sbatch_turn(sbatch *b);
+/* In its turn: writes the batch; a failure is in b->err. */
+hl_status sbatch_commit(sbatch *b);
+/* In the turn of a batch whose commit failed, with every lock of its
+** table held (so that no ticket can be taken): fn gets each key of b and
+** of every batch ticketed after it (waiting for those not at their turn
+** yet), to put it back as the store holds it (stab_get) and answer 1, or
+** 0 when it could not. Those later batches then fail without being
+** written, saying why. */
+typedef int (*sbatch_key_fn)(void *ud, const unsigned char *key, size_t klen);
+void sbatch_undo(sbatch *b, sbatch_key_fn fn, void *ud);
+/* Lets the next ticket go and frees b; e gets its failure (unless it
+** already holds one). A failure not undone marks the store as lagging. */
+hl_status sbatch_pass(sbatch *b, hl_err *e);
 
 /* ---- hl.store ----
 ** Values under (ns, key), each a term. get appends to out; HL_ENOTFOUND

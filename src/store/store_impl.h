@@ -25,6 +25,9 @@ struct store {
   uint64_t next_sid;
   buf closed;                 /* the tables closed at stop (sstop.c) */
   atomic_int failed;          /* a write failed: the store may lag memory */
+  atomic_int crashed;         /* store_crash: nothing more is written */
+  store_fault_fn fault;       /* store_set_fault */
+  void *fault_ud;
   /* the periodic flusher */
   pthread_mutex_t flock;
   pthread_cond_t fcond;
@@ -44,6 +47,8 @@ hl_status store_fail(hl_err *e, const char *what, char *lerr);
 ** damaged file when one is found, and says how to repair. */
 hl_status store_damaged(store *s, char *lerr, hl_err *e);
 hl_status store_write(store *s, int sync, leveldb_writebatch_t *wb, hl_err *e);
+/* HL_ESTORE (in e) once the node has crashed: nothing may be written. */
+hl_status store_refuse_crashed(store *s, hl_err *e);
 /* An iterator on the first record whose key starts with prefix. */
 leveldb_iterator_t *store_seek_prefix(store *s, const buf *prefix);
 /* The key it stands on (its length in *klen), or NULL once it has passed

@@ -6,9 +6,12 @@
 ** What it promises: the state a batch records for a key is read while
 ** that key's write lock is held, after memory changed, and the batch's
 ** ticket is taken under the same lock; the write follows once the locks
-** are released (store.h). A change that cannot be recorded (out of
-** memory) still stands in memory, says so in its error, and marks the
-** store as lagging, so that no stop record claims otherwise.
+** are released (store.h). A change whose write fails is undone: under
+** every lock of the table its keys, and those of the changes ticketed
+** after it, are put back as the store holds them, so that memory never
+** shows what a restart would not load. A change that cannot be recorded
+** (out of memory) still stands in memory, says so in its error, and
+** marks the store as lagging, so that no stop record claims otherwise.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 
 #include "edurable.h"
 #include "etab_impl.h"
+#include "fault.h"
 #include "term.h"
 
 #define LOAD_CHUNK 1024        /* objects per insert while loading */
@@ -105,8 +109,84 @@ void edur_seal_key(edur_txn *x, etab *t, const unsigned char *key, size_t klen,
   sbatch_seal(&x->b);
 }
 
+/* ---- undoing a failed write ---- */
+
+static int skip_key(void *ud, const unsigned char *key, size_t klen) {
+  (void)ud;
+  (void)key;
+  (void)klen;
+  return 1;
+}
+
+typedef struct undo {
+  etab *t;
+  buf v;
+  hl_err e;
+} undo;
+
+/* Links o last among the objects under its key. 0: no memory. */
+static int append_object(etab *t, eobj *o) {
+  eobj **link;
+  eobj *last = etab_find(t, o->hash, eobj_key(o), o->klen, &link);
+  if (last == NULL) return etab_link_new(t, link, o);
+  for (eobj *next; (next = etab_same_key_next(t, last)) != NULL;) last = next;
+  return etab_link_new(t, &last->next, o);
+}
+
+/* One key back to the store's record (an sbatch_key_fn): its objects in
+** memory go, the stored ones come back in their order. */
+static int restore_key(void *ud, const unsigned char *key, size_t klen) {
+  undo *u = ud;
+  etab *t = u->t;
+  uint64_t hash = eobj_hash(key, klen);
+  eobj **link;
+  eobj *o;
+  size_t at = 0;
+  int found;
+  hl_err e;
+  err_clear(&e);
+  buf_reset(&u->v);
+  if (stab_get(t->disk, key, klen, &u->v, &found, &e) != HL_OK) {
+    if (u->e.code == HL_OK) u->e = e;
+    return 0;
+  }
+  for (o = etab_find(t, hash, key, klen, &link); o != NULL;) {
+    eobj *next = etab_same_key_next(t, o);
+    etab_unlink_free(t, link, o);   /* link now points at next */
+    o = next;
+  }
+  while (found && at < u->v.n) {
+    size_t len = term_skip(u->v.p + at, u->v.n - at), koff, olen;
+    if (len == 0 || etab_object_key(t, (tslice){u->v.p + at, len}, &koff, &olen, &e) != HL_OK)
+      return 0;
+    if ((o = etab_obj_new(t, u->v.p + at, len, koff, olen)) == NULL) return 0;
+    if (!append_object(t, o)) {
+      etab_obj_free(t, o);
+      return 0;
+    }
+    at += len;
+  }
+  return 1;
+}
+
+/* In the failed batch's turn: under every lock of the table, its keys and
+** those of the batches ticketed after it go back as the store holds
+** them (a closed table has nothing to put back). */
+static void undo_write(edur_txn *x) {
+  undo u;
+  etab *t = x->t;
+  u.t = t;
+  buf_init(&u.v);
+  err_clear(&u.e);
+  etab_lock_all(t);
+  sbatch_undo(&x->b, atomic_load(&t->dropped) ? skip_key : restore_key, &u);
+  etab_unlock_all(t);
+  buf_free(&u.v);
+}
+
 hl_status edur_write(edur_txn *x, hl_err *e) {
-  sbatch_write(&x->b, e);
+  if (sbatch_turn(&x->b) && sbatch_commit(&x->b) != HL_OK) undo_write(x);
+  sbatch_pass(&x->b, e);
   buf_free(&x->keys);
   return e->code;
 }
@@ -221,6 +301,11 @@ void edur_detach(etab *t) {
 }
 
 /* ---- a node's store ---- */
+
+void edur_crash(treg *r) {
+  store *s = current_store(r);
+  if (s != NULL) store_crash(s);
+}
 
 void edur_close(treg *r) {
   store *s;
@@ -363,6 +448,11 @@ static hl_status load_table(void *ud, uint64_t sid, const unsigned char *p, size
   return e->code;
 }
 
+/* The store's fault hook (store_set_fault): the registry's seeded draw. */
+static int draw_store_fault(void *ud) {
+  return fault_draw(ud);
+}
+
 hl_status edur_open(treg *r, const hl_config *cfg, hl_err *e) {
   loader ld;
   store *s;
@@ -370,6 +460,7 @@ hl_status edur_open(treg *r, const hl_config *cfg, hl_err *e) {
     return err_set(e, HL_EBADARG, "sync must be \"none\", \"always\" or 1 to 3600000 ms");
   s = store_new(cfg->data_dir, cfg->sync, e);
   if (s == NULL) return e->code;
+  store_set_fault(s, draw_store_fault, &r->store_faults);
   pthread_mutex_lock(&r->lock);
   r->store = s;
   pthread_mutex_unlock(&r->lock);

@@ -26,6 +26,9 @@
 hl_status edur_open(treg *r, const hl_config *cfg, hl_err *e);
 /* At node stop, after every table was closed. */
 void edur_close(treg *r);
+/* The node crashes (node_crash): nothing more reaches the store, and
+** edur_close leaves it as a kill -9 of the OS process would. */
+void edur_crash(treg *r);
 /* n's store for hl.store: the data_dir's, or a private temporary one made
 ** on first use and removed at stop. NULL with e set on failure. */
 store *edur_store(treg *r, hl_err *e);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "fault.h"
 #include "logger.h"
 
 typedef struct etab etab;
@@ -30,6 +31,7 @@ typedef struct treg {
   uint64_t next_id;
   int stopped;
   store *store;                /* LevelDB (store.h); NULL until opened */
+  fault_rate store_faults;     /* injected write failures (hl.fault), seeded */
   logger *log;
   void *host;
   void (*hold)(void *host);
