@@ -6,17 +6,7 @@ local S = dofile(here .. "support/hlspec.lua")
 local hl = require("heirloom")
 local model = require("durable_model")
 
-local root = os.tmpname()
-os.remove(root)
-os.execute("mkdir -p " .. root)
-local serial = 0
-
-local function fresh_dir()
-  serial = serial + 1
-  local d = root .. "/d" .. serial
-  os.execute("rm -rf " .. d)
-  return d
-end
+local root, fresh_dir = S.temp_root()
 
 local function exists(path)
   local f = io.open(path, "rb")

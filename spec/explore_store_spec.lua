@@ -4,7 +4,7 @@
 -- its data_dir. Whatever a writer was told was written is there after the
 -- last crash; whatever it was told failed is not.
 local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
-dofile(here .. "support/hlspec.lua")   -- puts spec/support on package.path
+local S = dofile(here .. "support/hlspec.lua")   -- puts spec/support on package.path
 local T = require("heirloom.test")
 local hl = require("heirloom")
 
@@ -13,9 +13,7 @@ local hl = require("heirloom")
 local SEEDS = os.getenv("HEIRLOOM_SAN") == "tsan" and 20 or 100
 local WRITERS, WRITES = 3, 12
 
-local root = os.tmpname()
-os.remove(root)
-os.execute("mkdir -p " .. root)
+local root = S.temp_root()
 
 -- A writer: WRITES inserts into the durable table "ledger", each reported
 -- to the host as {"ack", k} or {"nack", k}, then {"done"}.

@@ -3,21 +3,11 @@
 -- a failed write raises, is not made, and memory never shows what a
 -- restart would not load; a crash loses no acknowledged write.
 local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
-dofile(here .. "support/hlspec.lua")   -- puts spec/support on package.path
+local S = dofile(here .. "support/hlspec.lua")   -- puts spec/support on package.path
 local hl = require("heirloom")
 local ops = require("fault_ops")
 
-local root = os.tmpname()
-os.remove(root)
-os.execute("mkdir -p " .. root)
-local serial = 0
-
-local function fresh_dir()
-  serial = serial + 1
-  local d = root .. "/d" .. serial
-  os.execute("rm -rf " .. d)
-  return d
-end
+local root, fresh_dir = S.temp_root()
 
 local function start(dir, opts)
   opts = opts or {}

@@ -311,6 +311,13 @@ local function resolve(fname, target)
   return pid, name
 end
 
+-- kill's and kill_and_await's argument 3.
+local function check_crash_fn(fname, crash_fn)
+  if crash_fn ~= nil and type(crash_fn) ~= "function" then
+    fail(fname, "argument 3 (crash_fn) must be a function, got " .. type(crash_fn), 3)
+  end
+end
+
 -- Kills a process (a registered name or a pid) with exit "kill" — or, when
 -- crash_fn is given, by calling crash_fn(), which makes it die its own
 -- way — and waits until it is gone: its links and monitors have fired, its
@@ -318,9 +325,7 @@ end
 -- its exit reason. timeout: ms (5000).
 function T.kill(target, timeout, crash_fn)
   timeout = check_timeout("kill", 2, timeout, 5000)
-  if crash_fn ~= nil and type(crash_fn) ~= "function" then
-    fail("kill", "argument 3 (crash_fn) must be a function, got " .. type(crash_fn), 2)
-  end
+  check_crash_fn("kill", crash_fn)
   local pid = resolve("kill", target)
   return pid, kill_and_down("kill", pid, timeout, crash_fn)
 end
@@ -332,9 +337,7 @@ end
 -- awaited, and nil returned. timeout: ms for each of the two waits (5000).
 function T.kill_and_await(target, timeout, crash_fn)
   timeout = check_timeout("kill_and_await", 2, timeout, 5000)
-  if crash_fn ~= nil and type(crash_fn) ~= "function" then
-    fail("kill_and_await", "argument 3 (crash_fn) must be a function, got " .. type(crash_fn), 2)
-  end
+  check_crash_fn("kill_and_await", crash_fn)
   local pid, name = resolve("kill_and_await", target)
   local reason = kill_and_down("kill_and_await", pid, timeout, crash_fn)
   if name == nil then return nil, reason end

@@ -129,4 +129,19 @@ function S.write_file(path, s)
   f:close()
 end
 
+-- A temporary directory for a spec file's stores, and a function that
+-- names a fresh (absent) directory inside it each time it is called.
+function S.temp_root()
+  local root = os.tmpname()
+  os.remove(root)
+  os.execute("mkdir -p " .. root)
+  local serial = 0
+  return root, function()
+    serial = serial + 1
+    local d = root .. "/d" .. serial
+    os.execute("rm -rf " .. d)
+    return d
+  end
+end
+
 return S
