@@ -25,6 +25,7 @@
 #include "lbody.h"
 #include "lterm.h"
 #include "node.h"
+#include "pheap.h"
 #include "scheduler.h"
 #include "term.h"
 
@@ -57,7 +58,7 @@ void *lbody_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   void *q;
   if (ptr == NULL) osize = 0;    /* osize is then a type tag */
   if (nsize == 0) {
-    free(ptr);
+    pheap_realloc(a->heap, ptr, osize, 0);
     add_used(a, 0, osize);
     return NULL;
   }
@@ -67,9 +68,43 @@ void *lbody_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     if (!a->exceeded) lbody_over_limit(a);
     return NULL;
   }
-  q = ptr == NULL ? malloc(nsize) : realloc(ptr, nsize);   /* malloc's path is shorter */
+  q = pheap_realloc(a->heap, ptr, osize, nsize);
   if (q != NULL) add_used(a, nsize, osize);
   return q;
+}
+
+/* A state no process counts any more: its heap alone. */
+static void *heap_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  return pheap_realloc(ud, ptr, osize, nsize);
+}
+
+int lbody_new_heap(palloc *a) {
+  a->heap = pheap_new();
+  return a->heap != NULL;
+}
+
+void lbody_free_heap(palloc *a) {
+  pheap_destroy(a->heap);
+  a->heap = NULL;
+}
+
+void lbody_unbind(lua_State *L) {
+  void *ud;
+  if (lua_getallocf(L, &ud) == lbody_alloc) {
+    palloc *a = ud;
+    lua_setallocf(L, heap_alloc, a->heap);
+    a->heap = NULL;
+  }
+}
+
+void lbody_close(lua_State *L) {
+  void *ud;
+  lua_Alloc f = lua_getallocf(L, &ud);
+  palloc *a = f == lbody_alloc ? ud : NULL;
+  pheap *h = a != NULL ? a->heap : f == heap_alloc ? ud : NULL;
+  lua_close(L);
+  pheap_destroy(h);              /* its chunks, all at once */
+  if (a != NULL) a->heap = NULL;
 }
 
 void lbody_over_limit(palloc *a) {
@@ -153,7 +188,7 @@ static void reason(proc *p, int status, buf *out) {
 /* ---- closing states ---- */
 
 static void release(void *state) {
-  lua_close(state);
+  lbody_close(state);
 }
 
 static void close_state(node *n, void *state) {
@@ -161,7 +196,7 @@ static void close_state(node *n, void *state) {
   pthread_mutex_lock(&n->lock);
   if (n->body_data != NULL) pool = ((lnode *)n->body_data)->pool;
   pthread_mutex_unlock(&n->lock);
-  if (pool == NULL) lua_close(state);
+  if (pool == NULL) lbody_close(state);
   /* only a scheduler thread, which the watchdog replaces if a finalizer
   ** holds it; any other thread never runs finalizers it did not ask for */
   else if (spool_waiting(pool) < RETIRE_MAX || !sched_close_here(release, state))

@@ -15,9 +15,18 @@
 /* The Lua body: a process spawned with a Lua state gets it (p->body). */
 extern const pbody_ops lbody_ops;
 
-/* The allocator of a process's state (ud: its palloc), which enforces
-** the process's memory limit. */
+/* The allocator of a process's state (ud: its palloc): from the state's
+** own heap (pheap.h), within the process's memory limit. */
 void *lbody_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+/* A new heap for a state's allocator data (a->heap); 0 when memory runs out. */
+int lbody_new_heap(palloc *a);
+/* Frees a->heap, whose state was never made or is closed. */
+void lbody_free_heap(palloc *a);
+/* The state's allocations go to its heap and are no longer counted to a
+** process: the state outlives the allocator data (a state to close). */
+void lbody_unbind(lua_State *L);
+/* Closes a state made with lbody_alloc (bound or not) and frees its heap. */
+void lbody_close(lua_State *L);
 /* The process went over its memory limit (its own thread): from the next
 ** hook on it exits with "memory_limit", even inside pcall. */
 void lbody_over_limit(palloc *a);

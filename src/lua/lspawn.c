@@ -72,7 +72,7 @@ static int failf(spawning *sp, const char *fmt, ...) {
       node_unref(b2->node);
       b2->node = NULL;
     }
-    lua_close(sp->L2);
+    lbody_close(sp->L2);
     sp->p->L = NULL;
     sp->L2 = NULL;
   }
@@ -111,7 +111,10 @@ static int start_state(spawning *sp, const char *path, const char *cpath) {
   sp->p->body = &lbody_ops;
   pool = lbody_pool(sp->node, make_pristine);
   sp->L2 = pool != NULL ? spool_take(pool, &sp->p->alloc) : NULL;
-  if (sp->L2 == NULL) sp->L2 = lstate_new(lbody_alloc, &sp->p->alloc);
+  if (sp->L2 == NULL && lbody_new_heap(&sp->p->alloc)) {
+    sp->L2 = lstate_new(lbody_alloc, &sp->p->alloc);
+    if (sp->L2 == NULL) lbody_free_heap(&sp->p->alloc);
+  }
   if (sp->L2 == NULL) return failf(sp, "out of memory");
   sp->p->L = sp->L2;
   *(proc **)lua_getextraspace(sp->L2) = sp->p;

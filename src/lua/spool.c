@@ -60,8 +60,13 @@ typedef struct filler_arg {
 static int make_one(spool *s, pristine *out) {
   out->alloc = calloc(1, sizeof *out->alloc);
   if (out->alloc == NULL) return 0;
+  if (!lbody_new_heap(out->alloc)) {
+    free(out->alloc);
+    return 0;
+  }
   out->L = s->make(out->alloc);
   if (out->L == NULL) {
+    lbody_free_heap(out->alloc);
     free(out->alloc);
     return 0;
   }
@@ -75,7 +80,7 @@ static int close_one(spool *s, unsigned gen) {
   proc *owner = s->owners[s->nretired];
   s->closing_since = sched_now();
   pthread_mutex_unlock(&s->lock);
-  lua_close(L);
+  lbody_close(L);
   if (owner != NULL) proc_unref(owner);
   pthread_mutex_lock(&s->lock);
   if (s->gen != gen) {
@@ -170,20 +175,10 @@ lua_State *spool_take(spool *s, palloc *to) {
   if (s->count <= s->size / 2) pthread_cond_signal(&s->low);
   pthread_mutex_unlock(&s->lock);
   atomic_store(&to->used, atomic_load(&one.alloc->used));
+  to->heap = one.alloc->heap;
   lua_setallocf(one.L, lbody_alloc, to);
   free(one.alloc);
   return one.L;
-}
-
-/* Frees without counting: a retired state's process may be gone. */
-static void *plain_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  (void)ud;
-  (void)osize;
-  if (nsize == 0) {
-    free(ptr);
-    return NULL;
-  }
-  return realloc(ptr, nsize);
 }
 
 /* Room for one more retired state; lock held. */
@@ -207,7 +202,7 @@ void spool_retire(spool *s, lua_State *L) {
   ** and lcoro.c read it while finalizers run): it must outlive the close. */
   proc *owner = *(proc **)lua_getextraspace(L);
   int queued;
-  lua_setallocf(L, plain_alloc, NULL);
+  lbody_unbind(L);               /* a retired state's process may be gone */
   if (owner != NULL) proc_ref(owner);
   pthread_mutex_lock(&s->lock);
   /* never closed here: its finalizers could hold the caller for ever */
@@ -219,7 +214,7 @@ void spool_retire(spool *s, lua_State *L) {
   }
   pthread_mutex_unlock(&s->lock);
   if (!queued) {                 /* out of memory: no other way */
-    lua_close(L);
+    lbody_close(L);
     if (owner != NULL) proc_unref(owner);
   }
 }
@@ -273,7 +268,7 @@ size_t spool_free(spool *s, int64_t deadline) {
   }
   /* pristine states have run no code of anyone's: closing them is quick */
   for (int i = 0; i < s->count; i++) {
-    lua_close(s->states[i].L);
+    lbody_close(s->states[i].L);
     free(s->states[i].alloc);
   }
   s->count = 0;

@@ -39,6 +39,7 @@ typedef struct pmon {
 
 /* Bytes in use and the limit (0: none), for a process's allocator. */
 typedef struct palloc {
+  struct pheap *heap;   /* the body's own heap (pheap.h) */
   atomic_size_t used;   /* written only by the thread running the process;
                            atomic so that process_info may read it */
   size_t limit;

@@ -1,0 +1,147 @@
+/*
+** pheap.c — a process's own heap (pheap.h).
+**
+** Blocks are multiples of GRAIN bytes. A small block comes from its size
+** class's free list, or else from the current chunk's unused end (the
+** bump pointer); a chunk too full for a block gives its rest to the free
+** list of the largest class that fits it, and the next chunk is twice as
+** large, up to CHUNK_MAX. The heap's own record sits at the start of its
+** first chunk, so a new heap is one malloc.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "pheap.h"
+
+#define GRAIN 8                               /* every block is aligned to it */
+#define CLASSES (PHEAP_SMALL / GRAIN)
+/* A fresh process's state takes about 9.5 KiB of small blocks (its
+** larger ones come from malloc): the first chunk holds them and the first
+** few KiB the process makes itself. A larger first chunk only adds to
+** every idle process's resident memory. */
+#define CHUNK_FIRST (12 * 1024)
+#define CHUNK_MAX (64 * 1024)
+
+typedef struct chunk {
+  struct chunk *next;
+  size_t size;
+} chunk;
+
+typedef struct block {                        /* a free small block */
+  struct block *next;
+} block;
+
+struct pheap {
+  block *free[CLASSES];                       /* class i: blocks of (i + 1) * GRAIN bytes */
+  char *bump, *end;                           /* the current chunk's unused end */
+  chunk *chunks;
+  size_t next_size;
+  size_t footprint;
+};
+
+/* n rounded up to whole grains: what follows a record stays aligned. */
+#define ROUND(n) (((n) + GRAIN - 1) / GRAIN * GRAIN)
+
+static size_t class_of(size_t n) {
+  return (n + GRAIN - 1) / GRAIN - 1;
+}
+
+static void give_rest(pheap *h) {
+  size_t rest = (size_t)(h->end - h->bump);
+  if (rest >= GRAIN) {
+    block *b = (block *)(void *)h->bump;
+    size_t c = rest / GRAIN - 1;              /* the largest class that fits */
+    b->next = h->free[c];
+    h->free[c] = b;
+  }
+  h->bump = h->end;
+}
+
+static int add_chunk(pheap *h) {
+  size_t size = h->next_size;
+  chunk *c = malloc(size);
+  if (c == NULL) return 0;
+  c->size = size;
+  c->next = h->chunks;
+  h->chunks = c;
+  h->footprint += size;
+  give_rest(h);
+  h->bump = (char *)c + ROUND(sizeof *c);
+  h->end = (char *)c + size;
+  if (h->next_size < CHUNK_MAX) h->next_size *= 2;
+  return 1;
+}
+
+pheap *pheap_new(void) {
+  chunk *c = malloc(CHUNK_FIRST);
+  pheap *h;
+  if (c == NULL) return NULL;
+  c->size = CHUNK_FIRST;
+  c->next = NULL;
+  h = (pheap *)(void *)((char *)c + ROUND(sizeof *c));
+  memset(h, 0, sizeof *h);
+  h->chunks = c;
+  h->footprint = CHUNK_FIRST;
+  h->next_size = CHUNK_FIRST * 2;
+  h->bump = (char *)h + ROUND(sizeof *h);
+  h->end = (char *)c + CHUNK_FIRST;
+  return h;
+}
+
+void pheap_destroy(pheap *h) {
+  chunk *c;
+  if (h == NULL) return;
+  c = h->chunks;                              /* the first chunk, holding h, is last */
+  while (c != NULL) {
+    chunk *next = c->next;
+    free(c);
+    c = next;
+  }
+}
+
+static void *small_alloc(pheap *h, size_t n) {
+  size_t c = class_of(n);
+  size_t size = (c + 1) * GRAIN;
+  block *b = h->free[c];
+  char *p;
+  if (b != NULL) {
+    h->free[c] = b->next;
+    return b;
+  }
+  if ((size_t)(h->end - h->bump) < size && !add_chunk(h)) return NULL;
+  p = h->bump;
+  h->bump += size;
+  return p;
+}
+
+static void small_free(pheap *h, void *p, size_t n) {
+  block *b = p;
+  size_t c = class_of(n);
+  b->next = h->free[c];
+  h->free[c] = b;
+}
+
+void *pheap_realloc(pheap *h, void *ptr, size_t osize, size_t nsize) {
+  void *q;
+  if (ptr == NULL) osize = 0;
+  if (nsize == 0) {
+    if (osize > PHEAP_SMALL) free(ptr);
+    else if (ptr != NULL) small_free(h, ptr, osize);
+    return NULL;
+  }
+  if (osize > PHEAP_SMALL && nsize > PHEAP_SMALL) return realloc(ptr, nsize);
+  if (osize > 0 && osize <= PHEAP_SMALL && nsize <= PHEAP_SMALL &&
+      class_of(osize) == class_of(nsize))
+    return ptr;                               /* the block already fits */
+  q = nsize > PHEAP_SMALL ? malloc(nsize) : small_alloc(h, nsize);
+  if (q == NULL) return NULL;
+  if (ptr != NULL) {
+    memcpy(q, ptr, osize < nsize ? osize : nsize);
+    pheap_realloc(h, ptr, osize, 0);
+  }
+  return q;
+}
+
+size_t pheap_footprint(const pheap *h) {
+  return h->footprint;
+}
