@@ -14,13 +14,7 @@ local function exists(path)
   return false
 end
 
-local function start(dir, opts)
-  opts = opts or {}
-  opts.schedulers = opts.schedulers or 0
-  opts.logger = opts.logger or "silent"
-  opts.data_dir = dir
-  hl.start(opts)
-end
+local start = S.start_on
 
 -- Runs the durable_child workload on dir until `acks` steps are
 -- acknowledged, SIGKILLs it, and returns the last step it acknowledged.

@@ -9,12 +9,14 @@ local ops = require("fault_ops")
 
 local root, fresh_dir = S.temp_root()
 
-local function start(dir, opts)
-  opts = opts or {}
-  opts.schedulers = opts.schedulers or 0
-  opts.logger = opts.logger or "silent"
-  opts.data_dir = dir
-  hl.start(opts)
+local start = S.start_on
+
+-- What memory held (ops.dump of t) is what a restart on dir loads.
+local function assert_restart_loads(dir, memory)
+  hl.fault{ store_write = 0 }
+  hl.stop()
+  start(dir)
+  assert.are.equal(memory, ops.dump(hl.table.whereis("t")))
 end
 
 local TYPES = { "set", "ordered_set", "bag", "duplicate_bag" }
@@ -94,11 +96,7 @@ describe("hl.fault", function()
       hl.fault{ store_write = 0.3 }
       local failed = ops.run(t, ttype, 400, math.random, true)
       assert.is_true(failed > 50, "only " .. failed .. " writes failed")
-      local memory = ops.dump(t)
-      hl.fault{ store_write = 0 }
-      hl.stop()
-      start(dir)
-      assert.are.equal(memory, ops.dump(hl.table.whereis("t")))
+      assert_restart_loads(dir, ops.dump(t))
     end)
   end
 
@@ -147,11 +145,7 @@ describe("hl.fault", function()
         failed = failed + m[2]
       end
       assert.is_true(failed > 0)
-      local memory = ops.dump(t)
-      hl.fault{ store_write = 0 }
-      hl.stop()
-      start(dir)
-      assert.are.equal(memory, ops.dump(hl.table.whereis("t")))
+      assert_restart_loads(dir, ops.dump(t))
     end)
   end
 end)

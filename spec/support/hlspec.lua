@@ -144,4 +144,14 @@ function S.temp_root()
   end
 end
 
+-- A deterministic, silent node on the store in dir (opts: more of
+-- hl.start's options, which may override those two).
+function S.start_on(dir, opts)
+  opts = opts or {}
+  opts.schedulers = opts.schedulers or 0
+  opts.logger = opts.logger or "silent"
+  opts.data_dir = dir
+  hl.start(opts)
+end
+
 return S
