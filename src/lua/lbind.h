@@ -45,7 +45,8 @@ buf *lbind_newbuf(lua_State *L);
 ** record must be registered under "heirloom.state" and the handle
 ** metatables created. */
 void lbind_open_table(lua_State *L);
-/* Makes table handles build the module on their first method call. */
+/* Makes table handles build the module on their first method call: sets
+** the __index of their metatable, on the stack top. */
 void lbind_lazy_table(lua_State *L);
 
 #endif

@@ -32,8 +32,8 @@
 /* ---- arguments ---- */
 
 /* self, send and receive carry the state's record and the pid metatable
-** as upvalues 1 and 2 (see lproc_open): messages are the hot path, and a
-** registry lookup by name costs a string comparison each. Other
+** as upvalues 1 and 2 (lproc_hot_functions): messages are the hot path,
+** and a registry lookup by name costs a string comparison each. Other
 ** functions have no upvalues and look the record up. */
 static lbind *bind_of(lua_State *L) {
   lbind *b = lua_touserdata(L, lua_upvalueindex(1));
@@ -738,7 +738,7 @@ static int l_logs(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg hot_functions[] = {
+const luaL_Reg lproc_hot_functions[] = {
   {"self", l_self},
   {"send", l_send},
   {"receive", l_receive},
@@ -747,7 +747,7 @@ static const luaL_Reg hot_functions[] = {
   {NULL, NULL}
 };
 
-static const luaL_Reg functions[] = {
+const luaL_Reg lproc_functions[] = {
   {"sleep", l_sleep},
   {"link", l_link},
   {"unlink", l_unlink},
@@ -769,10 +769,3 @@ static const luaL_Reg functions[] = {
   {"logs", l_logs},
   {NULL, NULL}
 };
-
-void lproc_open(lua_State *L) {
-  lua_pushlightuserdata(L, lbind_get(L));   /* the record outlives its functions */
-  luaL_getmetatable(L, LHANDLE_PID);
-  luaL_setfuncs(L, hot_functions, 2);
-  luaL_setfuncs(L, functions, 0);
-}

@@ -532,16 +532,12 @@ static int l_spawn_opt(lua_State *L) {
   return spawn(L, "spawn_opt", 2, &o);
 }
 
-static const luaL_Reg functions[] = {
+const luaL_Reg lspawn_functions[] = {
   {"spawn", l_spawn},
   {"spawn_link", l_spawn_link},
   {"spawn_opt", l_spawn_opt},
   {NULL, NULL}
 };
-
-void lspawn_open(lua_State *L) {
-  luaL_setfuncs(L, functions, 0);
-}
 
 /* ---- hl_spawn: the C API's spawn, which needs no Lua state of the host's ---- */
 
