@@ -8,13 +8,13 @@
 ** own record sits at the start of its first chunk, so a new heap is one
 ** malloc.
 **
-** Classes are GRAIN bytes apart up to 256 bytes, where most of Lua's
-** blocks are, and further apart above (BANDS): a block wastes at most an
-** eighth of its size, and 64 free lists cover every block up to
-** PHEAP_SMALL. The blocks of a fresh state that are larger than most (the
-** global state, the string table, stacks, the hash part of _G) come from
-** the chunk too: no malloc header each, and the pages of a new process
-** are the few its first chunk spans.
+** Classes are GRAIN bytes apart up to 128 bytes, where most of Lua's
+** blocks are, and further apart above (BANDS), where a block wastes less
+** than an eighth of its size: 48 free lists cover every block up to
+** PHEAP_SMALL, and the heap's record stays small. The blocks of a fresh
+** state that are larger than most (the global state, the string table,
+** the stacks) come from the chunk too: no malloc header each, and a new
+** process's memory is its first chunk.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +22,16 @@
 #include "pheap.h"
 
 #define GRAIN 8                               /* every block is aligned to it */
-#define CLASSES 64
-/* A fresh process's state, with its coroutine, takes about N KiB: the
-** first chunk holds it and the first few KiB the process makes itself. A
-** larger first chunk only adds to every idle process's resident memory
-** (its untouched end does not count, but the next allocation of malloc's
-** after it touches the page that end shares). */
-#define CHUNK_FIRST (12 * 1024)
+#define CLASSES 48
+/* A pristine state (lstate.c) reaches 8.7 KiB of its heap, this record
+** included; a process waiting in receive in a small module, 10.9 KiB
+** (9.4 KiB in use, the rest what loading the module left before its
+** first collection). The first chunk holds that: whatever it has beyond
+** only adds to every idle process's resident memory (malloc's next
+** block touches the page its end shares), and a process that needs more
+** touches the pages of its next chunk one by one as the bump pointer
+** reaches them. */
+#define CHUNK_FIRST (11 * 1024)
 #define CHUNK_MAX (64 * 1024)
 
 typedef struct chunk {
@@ -55,10 +58,11 @@ struct pheap {
 static const struct band {
   size_t limit, step, first;                  /* first: the band's first class */
 } BANDS[] = {
-  {256, GRAIN, 0},
-  {512, 16, 32},
-  {1024, 64, 48},
-  {PHEAP_SMALL, 128, 56},
+  {128, GRAIN, 0},
+  {256, 16, 16},
+  {512, 32, 24},
+  {1024, 64, 32},
+  {PHEAP_SMALL, 128, 40},
 };
 #define NBANDS (sizeof BANDS / sizeof BANDS[0])
 
