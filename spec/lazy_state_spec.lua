@@ -183,6 +183,21 @@ describe("a new process's state", function()
     assert.are.same({ print = "function", math = 2, xpcall = "function", guarded = true }, seen)
   end)
 
+  it("sends to a pid that arrives after its message functions were made", function()
+    -- no pid among the arguments: the pid metatable does not exist yet when
+    -- send and receive are first read
+    local pid = hl.spawn(function()
+      local h = require("heirloom")
+      local send, receive, kind = h.send, h.receive, h.kind
+      local who = receive()
+      send(who, { "seen", kind(who) })
+      send(who, { "seen", "again" })
+    end)
+    hl.send(pid, hl.self())
+    assert.are.equal("pid", expect(tagged("seen"), 5000)[2])
+    assert.are.equal("again", expect(tagged("seen"), 5000)[2])
+  end)
+
   it("leaves missing globals nil and refuses debug.sethook", function()
     local seen = in_fresh_process(function(to)
       local r = { missing = nosuchglobal == nil, raw = rawget(_G, "nosuchglobal") == nil }

@@ -20,7 +20,6 @@
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
-#include "term.h"
 
 #define LBIND_KEY "heirloom.state"
 #define LBUF_META "heirloom.buffer"
@@ -387,7 +386,7 @@ static int push_function(lua_State *L, const char *key) {
   const luaL_Reg *f = find_function(lproc_hot_functions, key);
   if (f != NULL) {
     lua_pushlightuserdata(L, lbind_get(L));   /* the record outlives its functions */
-    lhandle_push_metatable(L, TERM_PID);
+    luaL_getmetatable(L, LHANDLE_PID);        /* nil until the first pid (lproc.c) */
     lua_pushcclosure(L, f->func, 2);
     return 1;
   }

@@ -49,11 +49,21 @@ static proc *me(lua_State *L, const char *fname, lbind **bp) {
   return b->me;
 }
 
-/* A pid argument, told by its metatable (upvalue 2), or 0. */
+/* A pid argument, told by its metatable (upvalue 2), or 0. The metatable
+** is made with the state's first pid: until then upvalue 2 is nil, and is
+** set on the first call that sees one. */
 static uint64_t fast_pid(lua_State *L, int idx) {
   uint64_t *id = lua_touserdata(L, idx);
   int same;
-  if (id == NULL || lua_isnone(L, lua_upvalueindex(2)) || !lua_getmetatable(L, idx)) return 0;
+  if (id == NULL || lua_isnone(L, lua_upvalueindex(2))) return 0;
+  if (lua_isnil(L, lua_upvalueindex(2))) {
+    if (luaL_getmetatable(L, LHANDLE_PID) == LUA_TNIL) {
+      lua_pop(L, 1);
+      return 0;                       /* no pid exists in this state yet */
+    }
+    lua_replace(L, lua_upvalueindex(2));
+  }
+  if (!lua_getmetatable(L, idx)) return 0;
   same = lua_rawequal(L, -1, lua_upvalueindex(2));
   lua_pop(L, 1);
   return same ? *id : 0;
