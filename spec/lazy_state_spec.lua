@@ -198,6 +198,21 @@ describe("a new process's state", function()
     assert.are.equal("again", expect(tagged("seen"), 5000)[2])
   end)
 
+  it("keeps a global removed, whether it was read before or not", function()
+    local seen = in_fresh_process(function(to)
+      local h = require("heirloom")
+      local r = { print = type(print) }
+      print, dofile, io = nil, nil, nil      -- print was read, dofile and io were not
+      r.after = { type(print), type(dofile), type(io) }
+      load = 5
+      r.load = load
+      r.loaded_io = type(package.loaded.io)  -- require finds what plain lua's would
+      h.send(to, { "seen", r })
+    end)
+    assert.are.same({ print = "function", after = { "nil", "nil", "nil" }, load = 5,
+      loaded_io = "table" }, seen)
+  end)
+
   it("leaves missing globals nil and refuses debug.sethook", function()
     local seen = in_fresh_process(function(to)
       local r = { missing = nosuchglobal == nil, raw = rawget(_G, "nosuchglobal") == nil }

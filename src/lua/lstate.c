@@ -167,53 +167,74 @@ static lua_CFunction find_base(const char *name) {
   return NULL;
 }
 
-/* Pushes global `name` of the base library's (its functions, _G,
-** _VERSION), or returns 0. */
-static int push_base(lua_State *L, const char *name) {
-  lua_CFunction f = find_base(name);
-  if (f != NULL && (strcmp(name, "getmetatable") == 0 || strcmp(name, "setmetatable") == 0)) {
-    push_filling(L, f);
-    return 1;
-  }
-  if (f != NULL) {
-    lua_pushcfunction(L, f);
-    return 1;
-  }
-  if (strcmp(name, LUA_GNAME) == 0) {
-    lua_pushglobaltable(L);
-    return 1;
-  }
-  if (strcmp(name, "_VERSION") == 0) {
-    lua_pushliteral(L, LUA_VERSION);
-    return 1;
-  }
-  return 0;
-}
-
 /* ---- the lazy globals ---- */
 
 /* One metatable serves _G, package.loaded and, until the string library
-** opens and puts its own in place, strings. */
+** opens and puts its own in place, strings. Its __index makes each name
+** once: a global that code has removed (print = nil, a sandbox's io =
+** nil) stays removed. Upvalue 1 of lazy_index holds the names made, one
+** bit each: */
+#define BIT_G BASE_MAX                        /* base function i: bit i */
+#define BIT_VERSION (BASE_MAX + 1)
+#define BIT_LIBRARY (BASE_MAX + 2)            /* library j: bit BIT_LIBRARY + j */
 
-/* A base function or a library, the first time its name is read as a
-** global, then kept in _G. Other missing globals stay nil, as usual. */
+static int first_time(lua_State *L, int bit) {
+  lua_Integer made = lua_tointeger(L, lua_upvalueindex(1));
+  if (made & ((lua_Integer)1 << bit)) return 0;
+  lua_pushinteger(L, made | ((lua_Integer)1 << bit));
+  lua_replace(L, lua_upvalueindex(1));
+  return 1;
+}
+
+/* The bit of a global of the base library's (its functions, _G,
+** _VERSION), or -1. */
+static int base_bit(const char *name) {
+  for (int i = 0; i < base_count; i++)
+    if (strcmp(base_functions[i].name, name) == 0) return i;
+  if (strcmp(name, LUA_GNAME) == 0) return BIT_G;
+  if (strcmp(name, "_VERSION") == 0) return BIT_VERSION;
+  return -1;
+}
+
+static void push_base(lua_State *L, int bit, const char *name) {
+  if (bit == BIT_G) {
+    lua_pushglobaltable(L);
+  } else if (bit == BIT_VERSION) {
+    lua_pushliteral(L, LUA_VERSION);
+  } else if (strcmp(name, "getmetatable") == 0 || strcmp(name, "setmetatable") == 0) {
+    push_filling(L, base_functions[bit].f);
+  } else {
+    lua_pushcfunction(L, base_functions[bit].f);
+  }
+}
+
+/* Library l, opened if this is the first time; 0 (nothing pushed) if it
+** was opened before: its absence now is code's doing. */
+static int library_once(lua_State *L, const luaL_Reg *l) {
+  if (!first_time(L, BIT_LIBRARY + (int)(l - lazy_libraries))) return 0;
+  open_library(L, l);
+  return 1;
+}
+
+/* A global of _G's: a base function or a library. */
 static int global_index(lua_State *L, const char *name) {
   const luaL_Reg *l;
-  if (push_base(L, name)) {
+  int bit = base_bit(name);
+  if (bit >= 0) {
+    if (!first_time(L, bit)) return 0;
+    push_base(L, bit, name);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
     lua_rawset(L, 1);
     return 1;
   }
-  if ((l = find_library(name)) == NULL) return 0;
-  open_library(L, l);
-  return 1;
+  return (l = find_library(name)) != NULL && library_once(L, l);
 }
 
 /* A method of a string: opening the string library puts its own metatable
 ** in place; then the method is looked up there. */
 static int string_index(lua_State *L) {
-  open_library(L, find_library(LUA_STRLIBNAME));
+  if (!library_once(L, find_library(LUA_STRLIBNAME))) return 0;
   lua_pushvalue(L, 2);
   lua_gettable(L, -2);
   return 1;
@@ -235,34 +256,54 @@ static int lazy_index(lua_State *L) {
   if (lua_type(L, 1) == LUA_TSTRING) return string_index(L);
   if (name == NULL) return 0;
   if (is_global_table(L, 1)) return global_index(L, name);
-  if ((l = find_library(name)) == NULL) return 0;
-  open_library(L, l);
-  return 1;
+  return (l = find_library(name)) != NULL && library_once(L, l);
 }
 
-/* Every lazy global made: what follows sees _G and package.loaded as if
-** they had always been full. */
-static void fill_globals(lua_State *L) {
+/* __newindex of _G: a lazy global assigned before it was read (dofile =
+** nil) is made first, as if it had been there, so that it stays as
+** assigned (and a library stays in package.loaded, as under plain lua). */
+static int lazy_newindex(lua_State *L) {
+  const char *name = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  if (name != NULL && (base_bit(name) >= 0 || find_library(name) != NULL)) {
+    lua_getfield(L, 1, name);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 3);
+  lua_rawset(L, 1);
+  return 0;
+}
+
+/* Reads global name through _G's __index while it is ours (the metatable
+** at index mt): a name not made yet is made. */
+static void make_global(lua_State *L, int mt, const char *name) {
   lua_pushglobaltable(L);
-  for (int i = 0; i < base_count; i++) {
-    lua_getfield(L, -1, base_functions[i].name);
+  if (lua_getmetatable(L, -1)) {
+    int ours = lua_rawequal(L, -1, mt);
     lua_pop(L, 1);
+    if (ours) {
+      lua_getfield(L, -1, name);
+      lua_pop(L, 1);
+    }
   }
-  lua_getfield(L, -1, LUA_GNAME);
-  lua_getfield(L, -2, "_VERSION");
-  lua_getfield(L, -3, "setmetatable");
-  lua_getfield(L, -4, "getmetatable");
-  lua_pop(L, 5);
-  for (const luaL_Reg *l = lazy_libraries; l->name != NULL; l++) {
-    open_library(L, l);
-    lua_pop(L, 1);
-  }
+  lua_pop(L, 1);
+}
+
+/* Every lazy global made (metatable at index mt): what follows sees _G and
+** package.loaded as if they had always been full. */
+static void fill_globals(lua_State *L, int mt) {
+  for (int i = 0; i < base_count; i++) make_global(L, mt, base_functions[i].name);
+  make_global(L, mt, LUA_GNAME);
+  make_global(L, mt, "_VERSION");
+  for (const luaL_Reg *l = lazy_libraries; l->name != NULL; l++) make_global(L, mt, l->name);
 }
 
 /* __pairs: all made, then the table's own next (a string gets next too,
 ** which refuses it, as pairs without __pairs would). */
 static int lazy_pairs(lua_State *L) {
-  if (lua_type(L, 1) == LUA_TTABLE) fill_globals(L);
+  if (lua_type(L, 1) == LUA_TTABLE && lua_getmetatable(L, 1)) {
+    fill_globals(L, lua_gettop(L));
+    lua_pop(L, 1);
+  }
   lua_pushcfunction(L, find_base("next"));
   lua_pushvalue(L, 1);
   lua_pushnil(L);
@@ -271,23 +312,28 @@ static int lazy_pairs(lua_State *L) {
 
 /* Code that reads or replaces the metatable of _G, package.loaded or a
 ** string (strict-mode guards, string extensions) gets them as under plain
-** lua: everything made, the string library open. Upvalue 1: the
-** function it stands for (getmetatable, setmetatable, or debug's). */
+** lua: everything made, or the string library open. Upvalue 1: the
+** function it stands for (getmetatable, setmetatable, or debug's);
+** upvalue 2: the lazy metatable. */
 static int filling(lua_State *L) {
-  if (lua_type(L, 1) == LUA_TSTRING) {
-    open_library(L, find_library(LUA_STRLIBNAME));
-    lua_pop(L, 1);
-  } else if (lua_type(L, 1) == LUA_TTABLE && lua_getmetatable(L, 1)) {
-    if (lua_rawequal(L, -1, lua_upvalueindex(2))) fill_globals(L);
+  int t = lua_type(L, 1);
+  if ((t == LUA_TSTRING || t == LUA_TTABLE) && lua_getmetatable(L, 1)) {
+    if (lua_rawequal(L, -1, lua_upvalueindex(2))) {
+      if (t == LUA_TSTRING) make_global(L, lua_gettop(L), LUA_STRLIBNAME);
+      else fill_globals(L, lua_gettop(L));
+    }
     lua_pop(L, 1);
   }
   return lua_tocfunction(L, lua_upvalueindex(1))(L);
 }
 
 static void set_lazy_metatable(lua_State *L) {
-  lua_createtable(L, 0, 2);
-  lua_pushcfunction(L, lazy_index);
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, 0);               /* no name made yet */
+  lua_pushcclosure(L, lazy_index, 1);
   lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, lazy_newindex);
+  lua_setfield(L, -2, "__newindex");
   lua_pushcfunction(L, lazy_pairs);
   lua_setfield(L, -2, "__pairs");
   lua_pushglobaltable(L);
