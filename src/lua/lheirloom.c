@@ -1,7 +1,9 @@
 /*
 ** lheirloom.c — the Lua module `heirloom`: starting and stopping a node
 ** from Lua, the calling process's identity, and the per-state record the
-** other binding files share (lbind.h).
+** other binding files share (lbind.h). Each field of the module is made
+** the first time it is read (every process has the module; most read a
+** few fields of it), and pairs lists them all.
 */
 #include <lauxlib.h>
 #include <stdlib.h>
