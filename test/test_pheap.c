@@ -113,6 +113,33 @@ static void test_reuse(void) {
   pheap_destroy(h);
 }
 
+/* Every small size gets a block that holds it whole, apart from its
+** neighbours, and a freed block serves the next request of its size: the
+** size classes are spaced unevenly, so each size is tried. */
+static void test_every_size(void) {
+  pheap *h = pheap_new();
+  int overlap = 0, not_reused = 0, failed = 0;
+  for (size_t n = 1; n <= PHEAP_SMALL; n++) {
+    unsigned char *a = pheap_realloc(h, NULL, 0, n), *b = pheap_realloc(h, NULL, 0, n), *c;
+    if (a == NULL || b == NULL) {
+      failed++;
+      break;
+    }
+    memset(a, 0xAA, n);
+    memset(b, 0x55, n);
+    for (size_t i = 0; i < n; i++) overlap += a[i] != 0xAA;
+    pheap_realloc(h, a, n, 0);
+    c = pheap_realloc(h, NULL, 0, n);
+    not_reused += c != a;
+    pheap_realloc(h, c, n, 0);
+    pheap_realloc(h, b, n, 0);
+  }
+  CHECK(failed == 0);
+  CHECK(overlap == 0);
+  CHECK(not_reused == 0);
+  pheap_destroy(h);
+}
+
 /* Many heaps at once, each destroyed with its blocks still allocated. */
 static void test_destroy_whole(void) {
   pheap *heaps[64];
@@ -134,6 +161,7 @@ static void test_destroy_whole(void) {
 int main(void) {
   test_random_use();
   test_reuse();
+  test_every_size();
   test_destroy_whole();
   return check_summary("pheap");
 }

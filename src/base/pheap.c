@@ -1,12 +1,20 @@
 /*
 ** pheap.c — a process's own heap (pheap.h).
 **
-** Blocks are multiples of GRAIN bytes. A small block comes from its size
-** class's free list, or else from the current chunk's unused end (the
-** bump pointer); a chunk too full for a block gives its rest to the free
-** list of the largest class that fits it, and the next chunk is twice as
-** large, up to CHUNK_MAX. The heap's own record sits at the start of its
-** first chunk, so a new heap is one malloc.
+** A small block comes from its size class's free list, or else from the
+** current chunk's unused end (the bump pointer); a chunk too full for a
+** block gives its rest to the free list of the largest class that fits
+** it, and the next chunk is twice as large, up to CHUNK_MAX. The heap's
+** own record sits at the start of its first chunk, so a new heap is one
+** malloc.
+**
+** Classes are GRAIN bytes apart up to 128 bytes, where most of Lua's
+** blocks are, and further apart above (BANDS), where a block wastes less
+** than an eighth of its size: 48 free lists cover every block up to
+** PHEAP_SMALL, and the heap's record stays small. The blocks of a fresh
+** state that are larger than most (the global state, the string table,
+** the stacks) come from the chunk too: no malloc header each, and a new
+** process's memory is its first chunk.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +22,16 @@
 #include "pheap.h"
 
 #define GRAIN 8                               /* every block is aligned to it */
-#define CLASSES (PHEAP_SMALL / GRAIN)
-/* A fresh process's state takes about 9.5 KiB of small blocks (its
-** larger ones come from malloc): the first chunk holds them and the first
-** few KiB the process makes itself. A larger first chunk only adds to
-** every idle process's resident memory. */
-#define CHUNK_FIRST (12 * 1024)
+#define CLASSES 48
+/* A pristine state (lstate.c) reaches 8.7 KiB of its heap, this record
+** included; a process waiting in receive in a small module, 10.9 KiB
+** (9.4 KiB in use, the rest what loading the module left before its
+** first collection). The first chunk holds that: whatever it has beyond
+** only adds to every idle process's resident memory (malloc's next
+** block touches the page its end shares), and a process that needs more
+** touches the pages of its next chunk one by one as the bump pointer
+** reaches them. */
+#define CHUNK_FIRST (11 * 1024)
 #define CHUNK_MAX (64 * 1024)
 
 typedef struct chunk {
@@ -32,7 +44,7 @@ typedef struct block {                        /* a free small block */
 } block;
 
 struct pheap {
-  block *free[CLASSES];                       /* class i: blocks of (i + 1) * GRAIN bytes */
+  block *free[CLASSES];                       /* class i: blocks of class_size(i) bytes */
   char *bump, *end;                           /* the current chunk's unused end */
   chunk *chunks;
   size_t next_size;
@@ -42,15 +54,37 @@ struct pheap {
 /* n rounded up to whole grains: what follows a record stays aligned. */
 #define ROUND(n) (((n) + GRAIN - 1) / GRAIN * GRAIN)
 
+/* The classes, band by band: up to `limit` bytes, `step` bytes apart. */
+static const struct band {
+  size_t limit, step, first;                  /* first: the band's first class */
+} BANDS[] = {
+  {128, GRAIN, 0},
+  {256, 16, 16},
+  {512, 32, 24},
+  {1024, 64, 32},
+  {PHEAP_SMALL, 128, 40},
+};
+#define NBANDS (sizeof BANDS / sizeof BANDS[0])
+
+/* The smallest class that holds n bytes (0 < n <= PHEAP_SMALL). */
 static size_t class_of(size_t n) {
-  return (n + GRAIN - 1) / GRAIN - 1;
+  size_t base = 0, b = 0;
+  while (n > BANDS[b].limit) base = BANDS[b++].limit;
+  return BANDS[b].first + (n - base + BANDS[b].step - 1) / BANDS[b].step - 1;
+}
+
+static size_t class_size(size_t c) {
+  size_t base = 0, b = 0;
+  while (b + 1 < NBANDS && c >= BANDS[b + 1].first) base = BANDS[b++].limit;
+  return base + (c - BANDS[b].first + 1) * BANDS[b].step;
 }
 
 static void give_rest(pheap *h) {
   size_t rest = (size_t)(h->end - h->bump);
   if (rest >= GRAIN) {
     block *b = (block *)(void *)h->bump;
-    size_t c = rest / GRAIN - 1;              /* the largest class that fits */
+    size_t c = class_of(rest < PHEAP_SMALL ? rest : PHEAP_SMALL);
+    if (class_size(c) > rest) c--;            /* the largest class that fits */
     b->next = h->free[c];
     h->free[c] = b;
   }
@@ -101,7 +135,7 @@ void pheap_destroy(pheap *h) {
 
 static void *small_alloc(pheap *h, size_t n) {
   size_t c = class_of(n);
-  size_t size = (c + 1) * GRAIN;
+  size_t size = class_size(c);
   block *b = h->free[c];
   char *p;
   if (b != NULL) {

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#define PHEAP_SMALL 512
+#define PHEAP_SMALL 2048
 
 typedef struct pheap pheap;
 

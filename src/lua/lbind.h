@@ -42,10 +42,10 @@ lscratch *lbind_borrow(lua_State *L, lbind *b, const char *fname);
 buf *lbind_newbuf(lua_State *L);
 
 /* Pushes the heirloom.table module, building it on first use; the state's
-** record must be registered under "heirloom.state" and the handle
-** metatables created. */
+** record must be registered under "heirloom.state". */
 void lbind_open_table(lua_State *L);
-/* Makes table handles build the module on their first method call. */
+/* Makes table handles build the module on their first method call: sets
+** the __index of their metatable, on the stack top. */
 void lbind_lazy_table(lua_State *L);
 
 #endif

@@ -85,40 +85,24 @@ static void new_cache(lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
 }
 
-/* luaL_newmetatable, with room for its fields from the start. */
-static int new_metatable(lua_State *L, const char *tname) {
-  if (luaL_getmetatable(L, tname) != LUA_TNIL) return 0;
+/* Made when first needed: until then no value of that kind exists in the
+** state, and luaL_checkudata refuses anything as it should. */
+void lhandle_push_metatable(lua_State *L, int tag) {
+  const char *tname = tname_of(tag);
+  if (luaL_getmetatable(L, tname) != LUA_TNIL) return;
   lua_pop(L, 1);
   lua_createtable(L, 0, 4);
   lua_pushstring(L, tname);
   lua_setfield(L, -2, "__name");
+  lua_pushcfunction(L, tag == TERM_PID ? pid_tostring
+                       : tag == TERM_REF ? ref_tostring
+                                         : table_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, tag == TERM_TABLE ? table_gc : id_lt);
+  lua_setfield(L, -2, tag == TERM_TABLE ? "__gc" : "__lt");
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, tname);
-  return 1;
-}
-
-void lhandle_open(lua_State *L) {
-  if (new_metatable(L, LHANDLE_PID)) {
-    lua_pushcfunction(L, pid_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushcfunction(L, id_lt);
-    lua_setfield(L, -2, "__lt");
-  }
-  lua_pop(L, 1);
-  if (new_metatable(L, LHANDLE_REF)) {
-    lua_pushcfunction(L, ref_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushcfunction(L, id_lt);
-    lua_setfield(L, -2, "__lt");
-  }
-  lua_pop(L, 1);
-  if (new_metatable(L, LHANDLE_TABLE)) {
-    lua_pushcfunction(L, table_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushcfunction(L, table_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  if (tag == TERM_TABLE) lbind_lazy_table(L);
 }
 
 /* A node started or stopped: handles of the previous one are not reused. */
@@ -150,7 +134,8 @@ static void *create(lua_State *L, int tag, uint64_t id, size_t size) {
   void *u = lua_newuserdatauv(L, size, 0);
   memset(u, 0, size);
   *(uint64_t *)u = id;
-  luaL_setmetatable(L, tname_of(tag));
+  lhandle_push_metatable(L, tag);
+  lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_rawseti(L, -3, (lua_Integer)id);
   lua_remove(L, -2);

@@ -21,7 +21,9 @@ typedef struct ltab {
   etab *t;          /* referenced; NULL when the table no longer exists */
 } ltab;
 
-void lhandle_open(lua_State *L);       /* the metatables; caches come with the first handle */
+/* Pushes the metatable of TERM_PID, TERM_REF or TERM_TABLE values,
+** making it on first use (as the caches come with the first handle). */
+void lhandle_push_metatable(lua_State *L, int tag);
 void lhandle_reset(lua_State *L);      /* forget every interned value (node stop) */
 
 /* Pushes the value for (tag, id): TERM_PID, TERM_REF or TERM_TABLE. */

@@ -1,7 +1,9 @@
 /*
 ** lheirloom.c — the Lua module `heirloom`: starting and stopping a node
 ** from Lua, the calling process's identity, and the per-state record the
-** other binding files share (lbind.h).
+** other binding files share (lbind.h). Each field of the module is made
+** the first time it is read (every process has the module; most read a
+** few fields of it), and pairs lists them all.
 */
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -107,7 +109,11 @@ static int lbuf_gc(lua_State *L) {
 buf *lbind_newbuf(lua_State *L) {
   buf *b = lua_newuserdatauv(L, sizeof(buf), 0);
   buf_init(b);
-  luaL_setmetatable(L, LBUF_META);
+  if (luaL_newmetatable(L, LBUF_META)) {      /* made when first needed */
+    lua_pushcfunction(L, lbuf_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
   return b;
 }
 
@@ -122,11 +128,6 @@ static lbind *create_record(lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   lua_setfield(L, LUA_REGISTRYINDEX, LBIND_KEY);
-  if (luaL_newmetatable(L, LBUF_META)) {
-    lua_pushcfunction(L, lbuf_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
   return b;
 }
 
@@ -345,12 +346,15 @@ static const luaL_Reg functions[] = {
   {NULL, NULL}
 };
 
-/* hl.table, hl.store and hl._supervisor_core (for
-** lua/heirloom/supervisor.lua) are built in C on first use. hl.server,
-** hl.supervisor and hl.tablemgr are Lua modules in
-** lua/heirloom/; they are required on first use, so a process that never
-** touches them pays nothing for them. So are the simulation functions
-** (hl.advance, hl.trace, ...: lsim.c). */
+/* Every field of the module is made the first time it is read (a process
+** waiting in receive has read one or two of them), then kept in the
+** module table; pairs makes them all first, so the module looks the same
+** as if they had always been there.
+**
+** hl.table, hl.store and hl._supervisor_core (for
+** lua/heirloom/supervisor.lua) are built in C. hl.server, hl.supervisor
+** and hl.tablemgr are Lua modules in lua/heirloom/, required on first
+** use. */
 static const char *const lua_libraries[] = {"server", "supervisor", "tablemgr", NULL};
 
 /* Each pushes its library (or its function). */
@@ -361,16 +365,49 @@ static const struct {
   {"table", lbind_open_table},
   {"store", lstore_open},
   {"_supervisor_core", lsupervisor_open},
-  /* tools of tests, which no process should pay room for */
+  /* tools of tests */
   {"crash", push_crash},
   {"fault", lfault_push},
   {NULL, NULL}
 };
 
-/* Pushes library `key`, or returns 0 if heirloom has none of that name. */
-static int open_library(lua_State *L, const char *key) {
+/* The lists of plain functions (no upvalues). */
+static const luaL_Reg *const function_lists[] = {
+  functions, lproc_functions, lspawn_functions, lsim_functions, NULL
+};
+
+static const luaL_Reg *find_function(const luaL_Reg *list, const char *key) {
+  for (; list->name != NULL; list++)
+    if (strcmp(key, list->name) == 0) return list;
+  return NULL;
+}
+
+/* Pushes a function of the module's, or returns 0 if it has none of that
+** name. */
+static int push_function(lua_State *L, const char *key) {
+  const luaL_Reg *f = find_function(lproc_hot_functions, key);
+  if (f != NULL) {
+    lua_pushlightuserdata(L, lbind_get(L));   /* the record outlives its functions */
+    luaL_getmetatable(L, LHANDLE_PID);        /* nil until the first pid (lproc.c) */
+    lua_pushcclosure(L, f->func, 2);
+    return 1;
+  }
+  for (int i = 0; function_lists[i] != NULL; i++)
+    if ((f = find_function(function_lists[i], key)) != NULL) {
+      lua_pushcfunction(L, f->func);
+      return 1;
+    }
+  return 0;
+}
+
+/* Pushes field `key`, or returns 0 if heirloom has none of that name. */
+static int open_field(lua_State *L, const char *key) {
   int i;
-  if (lsim_push(L, key)) return 1;     /* hl.advance, hl.trace, ... */
+  if (push_function(L, key)) return 1;
+  if (strcmp(key, "version") == 0) {
+    lua_pushliteral(L, HL_VERSION);
+    return 1;
+  }
   for (i = 0; c_libraries[i].name != NULL; i++)
     if (strcmp(key, c_libraries[i].name) == 0) {
       c_libraries[i].open(L);
@@ -386,35 +423,60 @@ static int open_library(lua_State *L, const char *key) {
   return 0;
 }
 
-/* The module's __index: a library is opened the first time it is read,
-** then kept in the module table. */
-static int load_library(lua_State *L) {
-  const char *key = lua_tostring(L, 2);
-  if (key == NULL || !open_library(L, key)) return 0;
+/* The module's __index: a field is made the first time it is read, then
+** kept in the module table. */
+static int load_field(lua_State *L) {
+  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  if (key == NULL || !open_field(L, key)) return 0;
   lua_pushvalue(L, 2);
   lua_pushvalue(L, -2);
   lua_rawset(L, 1);
   return 1;
 }
 
-/* Room for the module's own fields: start, stop, lproc's and lspawn's
-** functions, version. */
-#define HEIRLOOM_FIELDS 32
+/* Makes field key of the module at idx, unless it is there already. */
+static void fill_field(lua_State *L, int idx, const char *key) {
+  if (lua_getfield(L, idx, key) == LUA_TNIL) luaL_error(L, "heirloom: no field '%s'", key);
+  lua_pop(L, 1);
+}
+
+/* A Lua library that cannot be found (no lua/heirloom/ on package.path:
+** a host embedding the engine alone) is left out rather than failing the
+** whole loop. */
+static int require_library(lua_State *L) {
+  lua_getfield(L, 1, lua_tostring(L, 2));
+  return 0;
+}
+
+/* The module's __pairs: every field made, then the table's own next. */
+static int all_fields(lua_State *L) {
+  int i;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  for (i = 0; function_lists[i] != NULL; i++)
+    for (const luaL_Reg *f = function_lists[i]; f->name != NULL; f++) fill_field(L, 1, f->name);
+  for (const luaL_Reg *f = lproc_hot_functions; f->name != NULL; f++) fill_field(L, 1, f->name);
+  fill_field(L, 1, "version");
+  for (i = 0; c_libraries[i].name != NULL; i++) fill_field(L, 1, c_libraries[i].name);
+  for (i = 0; lua_libraries[i] != NULL; i++) {
+    lua_pushcfunction(L, require_library);
+    lua_pushvalue(L, 1);
+    lua_pushstring(L, lua_libraries[i]);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
+  }
+  lua_getglobal(L, "next");
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
 
 int luaopen_heirloom(lua_State *L) {
   create_record(L);
-  lhandle_open(L);
-  lua_createtable(L, 0, HEIRLOOM_FIELDS);   /* no rehash as the fields go in */
-  luaL_setfuncs(L, functions, 0);
-  lproc_open(L);
-  lsim_open(L);
-  lspawn_open(L);
-  lbind_lazy_table(L);
-  lua_pushliteral(L, HL_VERSION);
-  lua_setfield(L, -2, "version");
   lua_newtable(L);
-  lua_pushcfunction(L, load_library);
+  lua_createtable(L, 0, 2);
+  lua_pushcfunction(L, load_field);
   lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, all_fields);
+  lua_setfield(L, -2, "__pairs");
   lua_setmetatable(L, -2);
   return 1;
 }

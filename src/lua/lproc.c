@@ -32,8 +32,8 @@
 /* ---- arguments ---- */
 
 /* self, send and receive carry the state's record and the pid metatable
-** as upvalues 1 and 2 (see lproc_open): messages are the hot path, and a
-** registry lookup by name costs a string comparison each. Other
+** as upvalues 1 and 2 (lproc_hot_functions): messages are the hot path,
+** and a registry lookup by name costs a string comparison each. Other
 ** functions have no upvalues and look the record up. */
 static lbind *bind_of(lua_State *L) {
   lbind *b = lua_touserdata(L, lua_upvalueindex(1));
@@ -49,11 +49,21 @@ static proc *me(lua_State *L, const char *fname, lbind **bp) {
   return b->me;
 }
 
-/* A pid argument, told by its metatable (upvalue 2), or 0. */
+/* A pid argument, told by its metatable (upvalue 2), or 0. The metatable
+** is made with the state's first pid: until then upvalue 2 is nil, and is
+** set on the first call that sees one. */
 static uint64_t fast_pid(lua_State *L, int idx) {
   uint64_t *id = lua_touserdata(L, idx);
   int same;
-  if (id == NULL || lua_isnone(L, lua_upvalueindex(2)) || !lua_getmetatable(L, idx)) return 0;
+  if (id == NULL || lua_isnone(L, lua_upvalueindex(2))) return 0;
+  if (lua_isnil(L, lua_upvalueindex(2))) {
+    if (luaL_getmetatable(L, LHANDLE_PID) == LUA_TNIL) {
+      lua_pop(L, 1);
+      return 0;                       /* no pid exists in this state yet */
+    }
+    lua_replace(L, lua_upvalueindex(2));
+  }
+  if (!lua_getmetatable(L, idx)) return 0;
   same = lua_rawequal(L, -1, lua_upvalueindex(2));
   lua_pop(L, 1);
   return same ? *id : 0;
@@ -738,7 +748,7 @@ static int l_logs(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg hot_functions[] = {
+const luaL_Reg lproc_hot_functions[] = {
   {"self", l_self},
   {"send", l_send},
   {"receive", l_receive},
@@ -747,7 +757,7 @@ static const luaL_Reg hot_functions[] = {
   {NULL, NULL}
 };
 
-static const luaL_Reg functions[] = {
+const luaL_Reg lproc_functions[] = {
   {"sleep", l_sleep},
   {"link", l_link},
   {"unlink", l_unlink},
@@ -769,10 +779,3 @@ static const luaL_Reg functions[] = {
   {"logs", l_logs},
   {NULL, NULL}
 };
-
-void lproc_open(lua_State *L) {
-  lua_pushlightuserdata(L, lbind_get(L));   /* the record outlives its functions */
-  luaL_getmetatable(L, LHANDLE_PID);
-  luaL_setfuncs(L, hot_functions, 2);
-  luaL_setfuncs(L, functions, 0);
-}

@@ -5,15 +5,17 @@
 #ifndef HL_LPROC_H
 #define HL_LPROC_H
 
-#include <lua.h>
+#include <lauxlib.h>
 #include <stddef.h>
 #include <stdint.h>
 
-
-/* Adds self, send, receive, links, monitors, names, timers... to the
-** module table on the stack top. */
-void lproc_open(lua_State *L);
-/* Adds spawn, spawn_link, spawn_opt. */
-void lspawn_open(lua_State *L);
+/* The module's fields (made on first use, lheirloom.c). The hot ones
+** (self, send, receive...) are closures over the state's record (a light
+** userdata) and the pid metatable: messages are the hot path. */
+extern const luaL_Reg lproc_hot_functions[];
+/* sleep, links, monitors, names, timers... */
+extern const luaL_Reg lproc_functions[];
+/* spawn, spawn_link, spawn_opt (lspawn.c). */
+extern const luaL_Reg lspawn_functions[];
 
 #endif

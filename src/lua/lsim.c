@@ -94,9 +94,9 @@ static int l_trace(lua_State *L) {
   return 1;
 }
 
-/* The others are found on first use (lsim_push): every process has the
-** module table, and those few fields more would double its size. */
-static const luaL_Reg lazy_functions[] = {
+/* Found on first use, as every field of the module (lheirloom.c). */
+const luaL_Reg lsim_functions[] = {
+  {"now", l_now},
   {"monotime", l_monotime},
   {"advance", l_advance},
   {"trace_hash", l_trace_hash},
@@ -104,16 +104,3 @@ static const luaL_Reg lazy_functions[] = {
   {NULL, NULL}
 };
 
-void lsim_open(lua_State *L) {
-  lua_pushcfunction(L, l_now);
-  lua_setfield(L, -2, "now");
-}
-
-int lsim_push(lua_State *L, const char *key) {
-  for (int i = 0; lazy_functions[i].name != NULL; i++)
-    if (strcmp(key, lazy_functions[i].name) == 0) {
-      lua_pushcfunction(L, lazy_functions[i].func);
-      return 1;
-    }
-  return 0;
-}

@@ -6,10 +6,9 @@
 
 #include <lua.h>
 
-/* Adds now to the module table on the stack top. */
-void lsim_open(lua_State *L);
-/* Pushes monotime, advance, trace_hash or trace, as key says, for the
-** module's __index; 0 (nothing pushed) for any other key. */
-int lsim_push(lua_State *L, const char *key);
+#include <lauxlib.h>
+
+/* now, monotime, advance, trace_hash and trace, for the module's fields. */
+extern const luaL_Reg lsim_functions[];
 
 #endif

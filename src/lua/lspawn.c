@@ -277,13 +277,14 @@ static int register_name(spawning *sp, const char *name, uint64_t pid) {
 
 /* Runs a module's top level in the new process's coroutine, under the
 ** hook, for up to LOAD_TICKS ticks: its errors are the spawner's. Done in
-** time, the process starts afresh with the function (no yield crosses the
-** spawner's thread in the usual case); a top level that needs longer
-** yields, and goes on once the process runs. *ref: the coroutine's
-** registry reference, replaced when the process starts afresh. */
-static int load_top_level(spawning *sp, int nargs, int *ref) {
+** time, the process starts afresh with the function, in the same
+** coroutine (a finished thread may be resumed anew: a second one would be
+** garbage in every new process), and no yield crosses the spawner's
+** thread in the usual case; a top level that needs longer yields, and
+** goes on once the process runs. */
+static int load_top_level(spawning *sp, int nargs) {
   proc *p = sp->p;
-  lua_State *co = p->co, *fresh;
+  lua_State *co = p->co;
   int nres, status;
   p->loading = LOADING_HERE;
   p->budget = LOAD_TICKS;
@@ -298,14 +299,9 @@ static int load_top_level(spawning *sp, int nargs, int *ref) {
     return failf(sp, "%s", lua_isstring(co, -1) ? lua_tostring(co, -1)
                                                  : "(error object is not a string)");
   p->loading = 0;
-  fresh = lua_newthread(sp->L2);
-  luaL_unref(sp->L2, LUA_REGISTRYINDEX, *ref);
-  *ref = luaL_ref(sp->L2, LUA_REGISTRYINDEX);
-  lua_pushcfunction(fresh, run_function);
-  lua_xmove(co, fresh, nres);           /* fn and the arguments */
-  p->co = fresh;
+  lua_pushcfunction(co, run_function);
+  lua_insert(co, -nres - 1);            /* under fn and the arguments */
   p->nargs = nres;
-  lbody_prepare(fresh);
   return 1;
 }
 
@@ -318,7 +314,6 @@ static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs
                   const spawn_opts *o, proc *caller, uint64_t *pid, uint64_t *ref) {
   size_t limit, used;
   proc *p = sp->p;
-  int coref;
   if (nargs < 0) {
     int tag;
     uint32_t count;
@@ -328,7 +323,7 @@ static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs
   }
   p->trap_exit = o->trap_exit;
   p->co = lua_newthread(sp->L2);
-  coref = luaL_ref(sp->L2, LUA_REGISTRYINDEX);   /* the coroutine lives as long as the state */
+  luaL_ref(sp->L2, LUA_REGISTRYINDEX);   /* the coroutine lives as long as the state */
   lua_xmove(sp->L2, p->co, 1 + sp->lead);
   if (lterm_decode(p->co, args, len) == 0) return failf(sp, "the arguments do not decode");
   {
@@ -338,7 +333,7 @@ static int launch(spawning *sp, const unsigned char *args, size_t len, int nargs
   }
   lbody_prepare(p->co);
   if (sp->lead > 0) {
-    if (!load_top_level(sp, nargs, &coref)) return 0;
+    if (!load_top_level(sp, nargs)) return 0;
   } else {
     p->nargs = nargs;
     /* Loading the function left garbage; an idle process should not carry
@@ -532,16 +527,12 @@ static int l_spawn_opt(lua_State *L) {
   return spawn(L, "spawn_opt", 2, &o);
 }
 
-static const luaL_Reg functions[] = {
+const luaL_Reg lspawn_functions[] = {
   {"spawn", l_spawn},
   {"spawn_link", l_spawn_link},
   {"spawn_opt", l_spawn_opt},
   {NULL, NULL}
 };
-
-void lspawn_open(lua_State *L) {
-  luaL_setfuncs(L, functions, 0);
-}
 
 /* ---- hl_spawn: the C API's spawn, which needs no Lua state of the host's ---- */
 

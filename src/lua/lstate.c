@@ -1,11 +1,20 @@
 /*
 ** lstate.c — the Lua state a new process starts from.
 **
-** A process that waits in receive should cost little memory, so only the
-** base library, package and heirloom are opened at once. The other
-** standard libraries (string, table, math, ...) open on first use: through
-** their global name, through require, or for string through a method call
-** on a string value. Code sees the same libraries as under plain lua.
+** A process that waits in receive should cost little memory, so a new
+** state holds only what every process needs: package (require and its
+** searchers) and the heirloom module, itself filled on first use
+** (lheirloom.c). The base library's functions (print, pairs, pcall, ...)
+** and the other standard libraries (string, table, math, ...) appear the
+** first time they are read: as globals (_G's __index), through require or
+** package.loaded (its __index), or for string through a method call on a
+** string value. pairs over _G or package.loaded first makes them all, and
+** so does setmetatable on _G (the new metatable would hide ours): code
+** sees the same globals and libraries as under plain lua.
+**
+** The base functions are C functions without upvalues: the node finds
+** them once (in a state of its own, thrown away) and every state pushes
+** them from that list.
 **
 ** Lua modules are searched for and compiled once per node (codecache.c):
 ** this state's searcher for Lua files takes them from the cache while
@@ -13,6 +22,7 @@
 */
 #include <lauxlib.h>
 #include <lualib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -48,11 +58,21 @@ static int refuse_sethook(lua_State *L) {
                        "scheduler hook preempts it and carries out its exit)");
 }
 
-/* debug, without sethook. */
+static void push_filling(lua_State *L, lua_CFunction f);
+
+/* debug, without sethook; its getmetatable and setmetatable as the base
+** library's (filling, below). */
 static int open_debug(lua_State *L) {
+  static const char *const wrapped[] = {"getmetatable", "setmetatable", NULL};
   luaopen_debug(L);
   lua_pushcfunction(L, refuse_sethook);
   lua_setfield(L, -2, "sethook");
+  for (int i = 0; wrapped[i] != NULL; i++) {
+    lua_getfield(L, -1, wrapped[i]);
+    push_filling(L, lua_tocfunction(L, -1));
+    lua_setfield(L, -3, wrapped[i]);
+    lua_pop(L, 1);
+  }
   return 1;
 }
 
@@ -74,50 +94,262 @@ static const luaL_Reg *find_library(const char *name) {
   return NULL;
 }
 
-/* _G's __index: opens a library the first time its name is read. Other
-** missing globals stay nil, as usual. */
-static int global_index(lua_State *L) {
-  const luaL_Reg *l = lua_type(L, 2) == LUA_TSTRING ? find_library(lua_tostring(L, 2)) : NULL;
-  if (l == NULL) return 0;
-  luaL_requiref(L, l->name, l->func, 1);
+/* Pushes t[name] of the table on top, without its __index. */
+static int rawget_name(lua_State *L, const char *name) {
+  lua_pushstring(L, name);
+  return lua_rawget(L, -2);
+}
+
+/* Opens library l unless it is open already, as luaL_requiref(L, name, f,
+** 1) would (package.loaded and the global), without reading
+** package.loaded through its __index; pushes it. */
+static void open_library(lua_State *L, const luaL_Reg *l) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (rawget_name(L, l->name) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l->func);
+    lua_pushstring(L, l->name);
+    lua_call(L, 1, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, l->name);
+    lua_pushglobaltable(L);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, l->name);
+    lua_pop(L, 1);
+  }
+  lua_remove(L, -2);
+}
+
+/* ---- the base library's functions, found once ---- */
+
+#define BASE_MAX 40
+
+static struct {
+  char name[16];
+  lua_CFunction f;
+} base_functions[BASE_MAX];
+static int base_count;
+static pthread_once_t base_once = PTHREAD_ONCE_INIT;
+
+static int filling(lua_State *L);
+
+/* Pushes f standing behind filling (below), with the lazy metatable. */
+static void push_filling(lua_State *L, lua_CFunction f) {
+  lua_pushcfunction(L, f);
+  lua_pushglobaltable(L);
+  if (!lua_getmetatable(L, -1)) lua_pushnil(L);
+  lua_remove(L, -2);
+  lua_pushcclosure(L, filling, 2);
+}
+
+/* Runs once: base's functions, read from a state of its own. */
+static void find_base_functions(void) {
+  lua_State *L = luaL_newstate();
+  if (L == NULL) return;
+  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0 && base_count < BASE_MAX) {
+    size_t len;
+    const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+    lua_CFunction f = lua_tocfunction(L, -1);
+    if (name != NULL && f != NULL && len < sizeof base_functions[0].name) {
+      memcpy(base_functions[base_count].name, name, len + 1);
+      base_functions[base_count++].f = f;
+    }
+    lua_pop(L, 1);
+  }
+  lua_close(L);
+}
+
+static lua_CFunction find_base(const char *name) {
+  for (int i = 0; i < base_count; i++)
+    if (strcmp(base_functions[i].name, name) == 0) return base_functions[i].f;
+  return NULL;
+}
+
+/* ---- the lazy globals ---- */
+
+/* One metatable serves _G, package.loaded and, until the string library
+** opens and puts its own in place, strings. Its __index makes each name
+** once: a global that code has removed (print = nil, a sandbox's io =
+** nil) stays removed. Upvalue 1 of lazy_index holds the names made, one
+** bit each: */
+#define BIT_G BASE_MAX                        /* base function i: bit i */
+#define BIT_VERSION (BASE_MAX + 1)
+#define BIT_LIBRARY (BASE_MAX + 2)            /* library j: bit BIT_LIBRARY + j */
+
+static int first_time(lua_State *L, int bit) {
+  lua_Integer made = lua_tointeger(L, lua_upvalueindex(1));
+  if (made & ((lua_Integer)1 << bit)) return 0;
+  lua_pushinteger(L, made | ((lua_Integer)1 << bit));
+  lua_replace(L, lua_upvalueindex(1));
   return 1;
 }
 
-/* The string metatable's first __index: opening the string library puts
-** its own metatable in place; then the method is looked up there. */
+/* The bit of a global of the base library's (its functions, _G,
+** _VERSION), or -1. */
+static int base_bit(const char *name) {
+  for (int i = 0; i < base_count; i++)
+    if (strcmp(base_functions[i].name, name) == 0) return i;
+  if (strcmp(name, LUA_GNAME) == 0) return BIT_G;
+  if (strcmp(name, "_VERSION") == 0) return BIT_VERSION;
+  return -1;
+}
+
+static void push_base(lua_State *L, int bit, const char *name) {
+  if (bit == BIT_G) {
+    lua_pushglobaltable(L);
+  } else if (bit == BIT_VERSION) {
+    lua_pushliteral(L, LUA_VERSION);
+  } else if (strcmp(name, "getmetatable") == 0 || strcmp(name, "setmetatable") == 0) {
+    push_filling(L, base_functions[bit].f);
+  } else {
+    lua_pushcfunction(L, base_functions[bit].f);
+  }
+}
+
+/* Library l, opened if this is the first time; 0 (nothing pushed) if it
+** was opened before: its absence now is code's doing. */
+static int library_once(lua_State *L, const luaL_Reg *l) {
+  if (!first_time(L, BIT_LIBRARY + (int)(l - lazy_libraries))) return 0;
+  open_library(L, l);
+  return 1;
+}
+
+/* A global of _G's: a base function or a library. */
+static int global_index(lua_State *L, const char *name) {
+  const luaL_Reg *l;
+  int bit = base_bit(name);
+  if (bit >= 0) {
+    if (!first_time(L, bit)) return 0;
+    push_base(L, bit, name);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+  }
+  return (l = find_library(name)) != NULL && library_once(L, l);
+}
+
+/* A method of a string: opening the string library puts its own metatable
+** in place; then the method is looked up there. */
 static int string_index(lua_State *L) {
-  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+  if (!library_once(L, find_library(LUA_STRLIBNAME))) return 0;
   lua_pushvalue(L, 2);
   lua_gettable(L, -2);
   return 1;
 }
 
-static void set_lazy_globals(lua_State *L) {
+static int is_global_table(lua_State *L, int idx) {
+  int same;
   lua_pushglobaltable(L);
-  lua_newtable(L);
-  lua_pushcfunction(L, global_index);
-  lua_setfield(L, -2, "__index");
-  lua_setmetatable(L, -2);
+  same = lua_rawequal(L, idx, -1);
   lua_pop(L, 1);
+  return same;
 }
 
-static void set_lazy_strings(lua_State *L) {
-  lua_pushliteral(L, "");
-  lua_newtable(L);
-  lua_pushcfunction(L, string_index);
-  lua_setfield(L, -2, "__index");
-  lua_setmetatable(L, -2);
-  lua_pop(L, 1);
+/* __index: of _G, of package.loaded (require("string") and friends), of
+** a string. */
+static int lazy_index(lua_State *L) {
+  const char *name = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  const luaL_Reg *l;
+  if (lua_type(L, 1) == LUA_TSTRING) return string_index(L);
+  if (name == NULL) return 0;
+  if (is_global_table(L, 1)) return global_index(L, name);
+  return (l = find_library(name)) != NULL && library_once(L, l);
 }
 
-/* require("math") and friends find the libraries in package.preload. */
-static void set_preload(lua_State *L) {
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  for (const luaL_Reg *l = lazy_libraries; l->name != NULL; l++) {
-    lua_pushcfunction(L, l->func);
-    lua_setfield(L, -2, l->name);
+/* __newindex of _G: a lazy global assigned before it was read (dofile =
+** nil) is made first, as if it had been there, so that it stays as
+** assigned (and a library stays in package.loaded, as under plain lua). */
+static int lazy_newindex(lua_State *L) {
+  const char *name = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  if (name != NULL && (base_bit(name) >= 0 || find_library(name) != NULL)) {
+    lua_getfield(L, 1, name);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 3);
+  lua_rawset(L, 1);
+  return 0;
+}
+
+/* Reads global name through _G's __index while it is ours (the metatable
+** at index mt): a name not made yet is made. */
+static void make_global(lua_State *L, int mt, const char *name) {
+  lua_pushglobaltable(L);
+  if (lua_getmetatable(L, -1)) {
+    int ours = lua_rawequal(L, -1, mt);
+    lua_pop(L, 1);
+    if (ours) {
+      lua_getfield(L, -1, name);
+      lua_pop(L, 1);
+    }
   }
   lua_pop(L, 1);
+}
+
+/* Every lazy global made (metatable at index mt): what follows sees _G and
+** package.loaded as if they had always been full. */
+static void fill_globals(lua_State *L, int mt) {
+  for (int i = 0; i < base_count; i++) make_global(L, mt, base_functions[i].name);
+  make_global(L, mt, LUA_GNAME);
+  make_global(L, mt, "_VERSION");
+  for (const luaL_Reg *l = lazy_libraries; l->name != NULL; l++) make_global(L, mt, l->name);
+}
+
+/* __pairs: all made, then the table's own next (a string gets next too,
+** which refuses it, as pairs without __pairs would). */
+static int lazy_pairs(lua_State *L) {
+  if (lua_type(L, 1) == LUA_TTABLE && lua_getmetatable(L, 1)) {
+    fill_globals(L, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  lua_pushcfunction(L, find_base("next"));
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+/* Code that reads or replaces the metatable of _G, package.loaded or a
+** string (strict-mode guards, string extensions) gets them as under plain
+** lua: everything made, or the string library open. Upvalue 1: the
+** function it stands for (getmetatable, setmetatable, or debug's);
+** upvalue 2: the lazy metatable. */
+static int filling(lua_State *L) {
+  int t = lua_type(L, 1);
+  if ((t == LUA_TSTRING || t == LUA_TTABLE) && lua_getmetatable(L, 1)) {
+    if (lua_rawequal(L, -1, lua_upvalueindex(2))) {
+      if (t == LUA_TSTRING) make_global(L, lua_gettop(L), LUA_STRLIBNAME);
+      else fill_globals(L, lua_gettop(L));
+    }
+    lua_pop(L, 1);
+  }
+  return lua_tocfunction(L, lua_upvalueindex(1))(L);
+}
+
+static void set_lazy_metatable(lua_State *L) {
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, 0);               /* no name made yet */
+  lua_pushcclosure(L, lazy_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, lazy_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, lazy_pairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushglobaltable(L);
+  lua_pushvalue(L, -2);
+  lua_setmetatable(L, -2);
+  lua_pop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushglobaltable(L);
+  lua_setfield(L, -2, LUA_GNAME);      /* require "_G", as luaopen_base would */
+  lua_pushvalue(L, -2);
+  lua_setmetatable(L, -2);
+  lua_pop(L, 1);
+  lua_pushliteral(L, "");
+  lua_pushvalue(L, -2);
+  lua_setmetatable(L, -2);
+  lua_pop(L, 2);
 }
 
 /* ---- Lua modules through the node's code cache ---- */
@@ -214,13 +446,10 @@ static int open_state(lua_State *L) {
   /* Setup makes little garbage: collecting bit by bit as it goes would
   ** cost more than the one collection at the end. */
   lua_gc(L, LUA_GCSTOP);
-  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_LOADLIBNAME, luaopen_package, 1);
-  lua_pop(L, 2);
+  lua_pop(L, 1);
   set_searcher(L);
-  set_preload(L);
-  set_lazy_globals(L);
-  set_lazy_strings(L);
+  set_lazy_metatable(L);
   luaL_requiref(L, "heirloom", luaopen_heirloom, 0);
   lua_pop(L, 1);
   lua_gc(L, LUA_GCRESTART);
@@ -229,7 +458,10 @@ static int open_state(lua_State *L) {
 }
 
 lua_State *lstate_new(lua_Alloc alloc, void *ud) {
-  lua_State *L = lua_newstate(alloc, ud);
+  lua_State *L;
+  pthread_once(&base_once, find_base_functions);
+  if (base_count == 0) return NULL;
+  L = lua_newstate(alloc, ud);
   if (L == NULL) return NULL;
   lua_pushcfunction(L, open_state);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {

@@ -18,6 +18,7 @@
 #include "lselect.h"
 #include "lstore.h"
 #include "lterm.h"
+#include "term.h"
 
 /* ---- insert ---- */
 
@@ -453,7 +454,7 @@ static void build_module(lua_State *L) {
   lselect_open(L);
   lua_newtable(L);
   lua_getfield(L, LUA_REGISTRYINDEX, "heirloom.state");
-  luaL_getmetatable(L, LHANDLE_TABLE);
+  lhandle_push_metatable(L, TERM_TABLE);
   luaL_setfuncs(L, methods, 2);
   lua_pushcfunction(L, linfo_new);
   lua_setfield(L, -2, "new");
@@ -464,7 +465,7 @@ static void build_module(lua_State *L) {
   lua_pushcfunction(L, linfo_all);
   lua_setfield(L, -2, "all");
   lstore_table_functions(L);
-  luaL_getmetatable(L, LHANDLE_TABLE);
+  lhandle_push_metatable(L, TERM_TABLE);
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
@@ -487,8 +488,6 @@ static int first_index(lua_State *L) {
 }
 
 void lbind_lazy_table(lua_State *L) {
-  luaL_getmetatable(L, LHANDLE_TABLE);
   lua_pushcfunction(L, first_index);
   lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
 }
