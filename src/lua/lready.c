@@ -7,8 +7,9 @@
 ** module again and again. Once a module has been spawned, the node's pool
 ** thread (spool.c) prepares a few states for it ahead of time: a pristine
 ** state, the spawner's package.path and cpath, then require(module), run
-** under a budget of hook ticks, then a full collection. Spawn takes one
-** and only calls the function.
+** under a budget of hook ticks. Spawn takes one and only calls the
+** function. The top level's garbage is left for the process to collect
+** first thing, as after a load of its own, so its finalizers run there.
 **
 ** What may run ahead of time is what cannot tell the difference: a top
 ** level that calls into heirloom for anything needing its process (self,
@@ -22,12 +23,17 @@
 ** The states are few (READY_PER_MODULE for each of the READY_MODULES
 ** modules spawned last) and they count for nobody until taken; taken, a
 ** state's memory counts for its process. At stop they go to the pool's
-** thread to be closed, as exited processes' states do.
+** thread to be closed, as exited processes' states do. The pool refills
+** them once spawns pause for READY_PAUSE_MS: on scheduler threads a
+** refill would otherwise compete for a core with the process just
+** spawned (a restarted server, say).
 **
 ** A deterministic node (schedulers = 0) must run the same way every time,
 ** whatever the pool's thread has had time to do: there, a spawn that
-** finds no ready state prepares one itself, so every spawn of a module
-** that can run ahead of time takes the same path.
+** finds no ready state prepares one itself (and only then pokes the pool,
+** so that it is the first to compile the module), so every spawn of a
+** module that can run ahead of time takes the same path. Its host thread
+** runs all processes, so the pool refills at once.
 */
 #include <lauxlib.h>
 #include <pthread.h>
@@ -45,6 +51,7 @@
 #define READY_PER_MODULE 4       /* ready states of one module, at most */
 #define READY_HOOK_EVERY 1000    /* VM instructions a hook tick, as lbody.c */
 #define READY_TICKS 1000         /* hook ticks a top level may take, as spawn's own */
+#define READY_PAUSE_MS 2         /* refills wait for spawns to pause this long */
 
 struct lready_run {
   int ticks;
@@ -211,8 +218,8 @@ static int read_loads(lua_State *L, ready_key *k) {
   return ok;
 }
 
-/* Protected: argument 1 the ready_key. require(name) on a hooked thread,
-** then a full collection; true if both went through. */
+/* Protected: argument 1 the ready_key. require(name) on a hooked thread;
+** true if it went through and its files have stamps. */
 static int run_top_level(lua_State *L) {
   ready_key *k = lua_touserdata(L, 1);
   lua_State *T;
@@ -227,7 +234,6 @@ static int run_top_level(lua_State *L) {
   lua_pushstring(T, k->name);
   ok = lua_pcall(T, 1, 0, 0) == LUA_OK;
   lua_pop(L, 1);
-  if (ok) lua_gc(L, LUA_GCCOLLECT);   /* the top level's finalizers run here too */
   ok = ok && read_loads(L, k);
   lua_pushnil(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LSTATE_LOADS);
@@ -422,9 +428,10 @@ static lua_State *prepare_now(lready *r, spool *pool, uint64_t id, const char *m
 lua_State *lready_take(lready *r, spool *pool, const char *module, const char *path,
                        const char *cpath, palloc *to) {
   ready_state out[READY_PER_MODULE], one = {NULL, NULL, NULL};
-  int nout = 0, poke = 0, stale, here;
+  int nout = 0, poke = 0, here, pause;
   uint64_t id = 0;
   ready_module *m;
+  lua_State *L;
   pthread_mutex_lock(&r->lock);
   m = r->stopped ? NULL : find(r, module, path, cpath);
   if (m == NULL && !r->stopped) m = add(r, module, path, cpath, out, &nout);
@@ -435,24 +442,28 @@ lua_State *lready_take(lready *r, spool *pool, const char *module, const char *p
     poke = m->count + m->preparing < READY_PER_MODULE / 2 + 1;
   }
   here = id != 0 && r->node->cfg.schedulers == 0;
+  pause = r->node->cfg.schedulers == 0 ? 0 : READY_PAUSE_MS;
   pthread_mutex_unlock(&r->lock);
   for (int i = 0; i < nout; i++) retire(pool, &out[i]);
-  if (poke) spool_poke(pool);
-  stale = one.L != NULL && !files_unchanged(one.files);
-  if (one.L != NULL && !stale) {
-    free_files(one.files);
-    return hand_over(one.L, one.alloc, to);
-  }
-  if (stale) {    /* and so are the others: prepared again, from the files as they are */
+  if (one.L != NULL && !files_unchanged(one.files)) {
+    /* and so are the others: prepared again, from the files as they are */
     pthread_mutex_lock(&r->lock);
     m = by_id(r, id);
     nout = m != NULL ? take_all(m, out) : 0;
     pthread_mutex_unlock(&r->lock);
     for (int i = 0; i < nout; i++) retire(pool, &out[i]);
     retire(pool, &one);
-    spool_poke(pool);
+    one.L = NULL;
+    poke = 1;
   }
-  return here ? prepare_now(r, pool, id, module, path, cpath, to) : NULL;
+  if (one.L != NULL) {
+    free_files(one.files);
+    L = hand_over(one.L, one.alloc, to);
+  } else {
+    L = here ? prepare_now(r, pool, id, module, path, cpath, to) : NULL;
+  }
+  if (poke) spool_poke(pool, pause);    /* after this spawn's own preparation */
+  return L;
 }
 
 /* ---- the node's ---- */

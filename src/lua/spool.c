@@ -14,7 +14,8 @@
 **
 ** When it has nothing else to do, the thread does the pool's other work
 ** (spool_new's `work`: preparing ready states, lready.c), one piece at a
-** time, until there is none left or a state is wanted or retired again.
+** time, until there is none left or a state is wanted or retired again;
+** a poke may ask it to wait for a pause first (spool_poke).
 **
 ** A finalizer may loop for ever, and Lua runs finalizers with hooks off,
 ** so nothing can stop it. The thread closing such a state (or stuck in a
@@ -47,6 +48,7 @@ struct spool {
   pristine *states;
   int count, size, stop;
   int poked;                /* there may be work for `work` */
+  int64_t work_at;          /* not before then (ms, sched_now) */
   spool_work work;          /* NULL: none */
   void *work_data;
   lua_State **retired;      /* states to close, any number, with their */
@@ -138,6 +140,12 @@ static void *fill(void *arg) {
     }
     if (s->stop) break;
     if (s->count >= s->size) {      /* poked: a pool with work */
+      int64_t at = s->work_at;
+      if (sched_now() < at) {
+        struct timespec ts = {at / 1000, (at % 1000) * 1000000};
+        pthread_cond_timedwait(&s->low, &s->lock, &ts);
+        continue;
+      }
       if (!work_one(s, a.gen)) {
         pthread_mutex_unlock(&s->lock);
         return NULL;
@@ -173,6 +181,15 @@ static int start_filler(spool *s) {
   return 1;
 }
 
+/* The filler's condition, whose timed waits are on sched_now's clock. */
+static void init_low(pthread_cond_t *low) {
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(low, &attr);
+  pthread_condattr_destroy(&attr);
+}
+
 spool *spool_new(spool_make make, int size, spool_work work, void *data) {
   spool *s = calloc(1, sizeof *s);
   int started;
@@ -183,7 +200,7 @@ spool *spool_new(spool_make make, int size, spool_work work, void *data) {
   s->work = work;
   s->work_data = data;
   pthread_mutex_init(&s->lock, NULL);
-  pthread_cond_init(&s->low, NULL);
+  init_low(&s->low);
   pthread_cond_init(&s->idle, NULL);
   pthread_mutex_lock(&s->lock);
   started = s->states != NULL && start_filler(s);
@@ -217,9 +234,12 @@ lua_State *spool_take(spool *s, palloc *to) {
   return one.L;
 }
 
-void spool_poke(spool *s) {
+void spool_poke(spool *s, int delay) {
+  int64_t at;
   if (s->work == NULL) return;
+  at = sched_now() + delay;
   pthread_mutex_lock(&s->lock);
+  if (!s->poked || at > s->work_at) s->work_at = at;
   if (!s->poked) {
     s->poked = 1;
     pthread_cond_signal(&s->low);

@@ -26,8 +26,10 @@ typedef struct spool spool;
 ** when the thread cannot be started. */
 spool *spool_new(spool_make make, int size, spool_work work, void *data);
 
-/* There is work for the pool's thread (spool_new's `work`). */
-void spool_poke(spool *s);
+/* There is work for the pool's thread (spool_new's `work`), to begin once
+** no poke has come for `delay` ms: work that would compete for a core with
+** what the poker does next waits for it to pause. */
+void spool_poke(spool *s, int delay);
 
 /* A pristine state, now counting its memory in `to` (whose count starts at
 ** what the state already uses), or NULL when the pool is empty: the caller
