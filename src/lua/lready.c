@@ -173,7 +173,13 @@ static void ahead_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   if (run == NULL) {
     /* a coroutine the top level made, now resumed by its process: from
-    ** here on it has the process's hook, as it would have had */
+    ** here on it knows its process and has its hook, as it would have had
+    ** (it was made before the state had a process) */
+    lua_State *main;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    main = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    *(proc **)lua_getextraspace(L) = *(proc **)lua_getextraspace(main);
     lbody_prepare(L);
     return;
   }
