@@ -39,7 +39,7 @@ CORE = buf term err crc fault pheap eobj htab oset etab eupdate escan edurable t
 # deterministic mode: the node's clock and the run's trace (issue 12)
 CORE += simclock trace
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
-BIND = lbody spool codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
+BIND = lbody spool lready codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
 BIND += lsim
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)

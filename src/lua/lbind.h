@@ -11,6 +11,8 @@
 #include "lscratch.h"
 #include "node.h"
 
+struct lready_run;
+
 typedef struct lbind {
   node *node;        /* NULL until heirloom.start or hl_lua_attach */
   uint64_t self;     /* this state's process */
@@ -18,6 +20,7 @@ typedef struct lbind {
   int attached;      /* the node belongs to the host program, not to us */
   int process;       /* this is a spawned process's own state, not a host's */
   lscratch_pool scratch;   /* encode and decode buffers, one set per call */
+  struct lready_run *ahead; /* a module's top level runs ahead of time (lready.c) */
 } lbind;
 
 /* The state's record (created by luaopen_heirloom). */
@@ -28,8 +31,9 @@ lbind *lbind_running(lua_State *L, const char *fname);
 /* Every engine call from a state starts here: raises "heirloom.<fname>:
 ** the calling process is no longer alive" once its process is exiting or
 ** has exited (its finalizers run when its state is closed), and "...: the
-** process has not started yet" while spawn still loads its module. A host
-** always passes. */
+** process has not started yet" while spawn still loads its module (or a
+** module's top level runs ahead of time, which that call then abandons:
+** lready.c). A host always passes. */
 void lbind_check_alive(lua_State *L, const lbind *b, const char *fname);
 
 /* A set of scratch buffers for the calling function (lscratch.h), given

@@ -12,8 +12,8 @@
 ** finalizer) the scheduler's watchdog bounds.
 **
 ** The node's Lua part (lnode: the pool of pristine states that also
-** closes exited ones, the code cache) is made when a process first needs
-** it, and registers the body with the node (node->body), which then
+** closes exited ones, the ready states its thread prepares, the code
+** cache) is made when a process first needs it, and registers the body with the node (node->body), which then
 ** watches, stops and frees it through the same functions.
 */
 #include <stddef.h>
@@ -22,7 +22,9 @@
 
 #include <lauxlib.h>
 
+#include "graveyard.h"
 #include "lbody.h"
+#include "lready.h"
 #include "lterm.h"
 #include "node.h"
 #include "pheap.h"
@@ -41,6 +43,7 @@
 
 typedef struct lnode {
   spool *pool;                 /* pristine states for spawn; NULL until the first */
+  lready *ready;               /* modules' ready states, with the pool; NULL: none */
   codecache code;              /* compiled Lua modules */
 } lnode;
 
@@ -214,13 +217,23 @@ static void watch(node *n, int64_t now) {
 
 static size_t stop(node *n, int64_t deadline) {
   spool *pool = NULL;
+  lready *ready = NULL;
+  size_t left;
   pthread_mutex_lock(&n->lock);
   if (n->body_data != NULL) {
-    pool = ((lnode *)n->body_data)->pool;
-    ((lnode *)n->body_data)->pool = NULL;
+    lnode *ln = n->body_data;
+    pool = ln->pool;
+    ready = ln->ready;
+    ln->pool = NULL;
+    ln->ready = NULL;
   }
   pthread_mutex_unlock(&n->lock);
-  return spool_free(pool, deadline);
+  if (ready != NULL) lready_stop(ready, pool);   /* their states go to the pool's thread */
+  left = spool_free(pool, deadline);
+  /* a pool thread left stuck may be preparing a state: it may come back */
+  if (left == 0) lready_free(ready);
+  else if (ready != NULL) graveyard_keep(ready);
+  return left;
 }
 
 static void free_node(node *n) {
@@ -250,10 +263,25 @@ spool *lbody_pool(node *n, spool_make make) {
   lnode *ln;
   pthread_mutex_lock(&n->lock);
   ln = lnode_locked(n);
-  if (ln != NULL && ln->pool == NULL && !n->stopped) ln->pool = spool_new(make, 32);
+  if (ln != NULL && ln->pool == NULL && !n->stopped) {
+    ln->ready = lready_new(n);
+    ln->pool = spool_new(make, 32, ln->ready != NULL ? lready_work : NULL, ln->ready);
+    if (ln->pool == NULL) {
+      lready_free(ln->ready);
+      ln->ready = NULL;
+    }
+  }
   if (ln != NULL) s = ln->pool;
   pthread_mutex_unlock(&n->lock);
   return s;
+}
+
+lready *lbody_ready(node *n) {
+  lready *r = NULL;
+  pthread_mutex_lock(&n->lock);
+  if (n->body_data != NULL) r = ((lnode *)n->body_data)->ready;
+  pthread_mutex_unlock(&n->lock);
+  return r;
 }
 
 codecache *lbody_code(node *n) {

@@ -1,7 +1,8 @@
 /*
 ** lbody.h — the Lua process body (lbody.c): what the runtime calls to run
 ** a process (proc.h, pbody_ops) when the process is a Lua state, and the
-** node's Lua part (the pool of pristine states, the code cache).
+** node's Lua part (the pool of pristine states, the ready states, the code
+** cache).
 */
 #ifndef HL_LBODY_H
 #define HL_LBODY_H
@@ -41,6 +42,9 @@ void lbody_exit_now(lua_State *L);
 ** (see spool.h); NULL if its thread cannot start, or once the node has
 ** stopped. Registers the Lua body with the node. */
 spool *lbody_pool(node *n, spool_make make);
+/* The node's ready states (lready.h), made with its pool: NULL before
+** lbody_pool, once the node has stopped, or when memory ran out. */
+struct lready *lbody_ready(node *n);
 /* The node's compiled modules; NULL when memory runs out. Registers the
 ** Lua body with the node. */
 codecache *lbody_code(node *n);

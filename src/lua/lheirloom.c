@@ -16,6 +16,7 @@
 #include "lfault.h"
 #include "lhandle.h"
 #include "lproc.h"
+#include "lready.h"
 #include "lsim.h"
 #include "lsupervisor.h"
 #include "lstore.h"
@@ -83,9 +84,11 @@ lscratch *lbind_borrow(lua_State *L, lbind *b, const char *fname) {
 void lbind_check_alive(lua_State *L, const lbind *b, const char *fname) {
   proc *p = b->me;
   if (p != NULL ? proc_alive(p) && !p->loading : !b->process) return;
-  if (p == NULL || p->loading)
+  if (p == NULL || p->loading) {
+    if (b->ahead != NULL) lready_refuse(L, b->ahead);
     luaL_error(L, "heirloom.%s: the process has not started yet (a module's top level runs "
                   "while spawn loads it)", fname);
+  }
   /* An exit signal reaches a running process at its next hook tick; it
   ** has just noticed it here, on its own thread: no pcall may go on. */
   lbody_exit_now(L);

@@ -4,8 +4,9 @@
 ** in the layer that makes Lua states, so that capi.c makes none.
 **
 ** The new state is prepared on the caller's thread before anyone else can
-** see it: taken from the node's pool, the caller's search paths copied,
-** the module found and compiled. So a missing module, or one that does not
+** see it: taken from the node's pool (a ready state, with the module
+** loaded already, when there is one: lready.c), the caller's search paths
+** copied, the module found and compiled. So a missing module, or one that does not
 ** compile, is the caller's error, reported at once; the process is queued
 ** only when it can run.
 **
@@ -31,6 +32,7 @@
 #include "lbody.h"
 #include "lhandle.h"
 #include "lproc.h"
+#include "lready.h"
 #include "lstate.h"
 #include "lterm.h"
 #include "proc.h"
@@ -100,17 +102,22 @@ static void set_path(lua_State *L2, const char *field, const char *value) {
   lua_pop(L2, 2);
 }
 
-/* The process and its state, from the node's pool when it has one ready,
+/* The process and its state, from the node's pool when it has one ready
+** (for module, NULL for a function: one with the module loaded already),
 ** with heirloom bound to the node; path and cpath NULL keep the state's
 ** own. */
-static int start_state(spawning *sp, const char *path, const char *cpath) {
+static int start_state(spawning *sp, const char *module, const char *path,
+                       const char *cpath) {
   spool *pool;
+  lready *ready;
   lbind *b2;
   sp->p = proc_new(sp->node, 0);
   if (sp->p == NULL) return failf(sp, "out of memory");
   sp->p->body = &lbody_ops;
   pool = lbody_pool(sp->node, make_pristine);
-  sp->L2 = pool != NULL ? spool_take(pool, &sp->p->alloc) : NULL;
+  ready = pool != NULL && module != NULL ? lbody_ready(sp->node) : NULL;
+  sp->L2 = ready != NULL ? lready_take(ready, pool, module, path, cpath, &sp->p->alloc) : NULL;
+  if (sp->L2 == NULL && pool != NULL) sp->L2 = spool_take(pool, &sp->p->alloc);
   if (sp->L2 == NULL && lbody_new_heap(&sp->p->alloc)) {
     sp->L2 = lstate_new(lbody_alloc, &sp->p->alloc);
     if (sp->L2 == NULL) lbody_free_heap(&sp->p->alloc);
@@ -389,7 +396,7 @@ static int lspawn_from_c(node *n, const char *module, const char *fn, const unsi
     args = none.p;
     len = none.n;
   }
-  ok = buf_ok(&none) ? start_state(&sp, path, cpath) : failf(&sp, "out of memory");
+  ok = buf_ok(&none) ? start_state(&sp, module, path, cpath) : failf(&sp, "out of memory");
   ok = ok && load_module(&sp, module, fn) && launch(&sp, args, len, -1, &o, NULL, pid, NULL);
   buf_free(&none);
   if (!ok) snprintf(msg, size, "%s", sp.msg);
@@ -496,7 +503,8 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
     return luaL_error(L, "heirloom.%s: %s", fname, msg);
   }
   lua_pop(L, 1);
-  ok = start_state(&sp, package_field(L, "path"), package_field(L, "cpath")) &&
+  ok = start_state(&sp, isfn ? NULL : lua_tostring(L, first), package_field(L, "path"),
+                   package_field(L, "cpath")) &&
        (isfn ? load_code(&sp, &code)
              : load_module(&sp, lua_tostring(L, first), lua_tostring(L, first + 1))) &&
        launch(&sp, args->in.p, args->in.n, nargs, o, b->me, &pid, &ref);

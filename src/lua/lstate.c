@@ -377,6 +377,18 @@ void lstate_dump(lua_State *L, buf *out) {
   lua_dump(L, dump_writer, out, 0);
 }
 
+/* Notes the file a module was loaded from in the registry's LSTATE_LOADS
+** table, when there is one (a top level run ahead of time, lready.c):
+** file -> its stamp (the bytes of a cc_stamp), or false when it has none. */
+static void note_load(lua_State *L, const char *file, const cc_stamp *stamp) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LSTATE_LOADS) == LUA_TTABLE) {
+    if (stamp != NULL) lua_pushlstring(L, (const char *)stamp, sizeof *stamp);
+    else lua_pushboolean(L, 0);
+    lua_setfield(L, -2, file);
+  }
+  lua_pop(L, 1);
+}
+
 /* The chunk cached for name on path, pushed with its file name, if its
 ** source is unchanged. */
 static int from_cache(lua_State *L, codecache *cc, const char *name, const char *path) {
@@ -388,7 +400,10 @@ static int from_cache(lua_State *L, codecache *cc, const char *name, const char 
   found = codecache_get(cc, name, path, &file, &then, &code) &&
           file_stamp((const char *)file.p, &now) && same_stamp(&then, &now) &&
           luaL_loadbufferx(L, (const char *)code.p, code.n, name, "b") == LUA_OK;
-  if (found) lua_pushstring(L, (const char *)file.p);
+  if (found) {
+    lua_pushstring(L, (const char *)file.p);
+    note_load(L, (const char *)file.p, &then);
+  }
   buf_free(&file);
   buf_free(&code);
   return found;
@@ -412,6 +427,7 @@ static int compile(lua_State *L, codecache *cc, const char *name, const char *pa
     buf_free(&code);
   }
   lua_pushstring(L, file);
+  note_load(L, file, ok ? &stamp : NULL);
   return 2;
 }
 

@@ -12,10 +12,16 @@
 ** the exit's signals and messages are out, so nobody waits for it, and
 ** the memory goes back to the thread that allocated most of it.
 **
+** When it has nothing else to do, the thread does the pool's other work
+** (spool_new's `work`: preparing ready states, lready.c), one piece at a
+** time, until there is none left or a state is wanted or retired again;
+** a poke may ask it to wait for a pause first (spool_poke).
+**
 ** A finalizer may loop for ever, and Lua runs finalizers with hooks off,
-** so nothing can stop it. The thread closing such a state is replaced
-** (spool_watch) and left to it: it exits if it ever comes back, and the
-** pool is then never freed, so what it touches stays valid.
+** so nothing can stop it. The thread closing such a state (or stuck in a
+** piece of work) is replaced (spool_watch) and left to it: it exits if it
+** ever comes back, and the pool is then never freed, so what it touches
+** stays valid.
 */
 #include <pthread.h>
 #include <stdlib.h>
@@ -41,13 +47,18 @@ struct spool {
   pthread_cond_t idle;      /* spool_free waits here for the filler to finish */
   pristine *states;
   int count, size, stop;
+  int poked;                /* there may be work for `work` */
+  int64_t work_at;          /* not before then (ms, sched_now) */
+  spool_work work;          /* NULL: none */
+  void *work_data;
   lua_State **retired;      /* states to close, any number, with their */
   proc **owners;            /* processes, referenced until the state is closed */
   size_t nretired, capretired;
   spool_make make;
   pthread_t filler;
   unsigned gen;             /* the current filler's generation */
-  int64_t closing_since;    /* when the current filler began its close; 0: none */
+  int64_t closing_since;    /* when the current filler began a close or a piece of
+                               work; 0: none */
   int nstuck;               /* replaced fillers not back from their close */
   int left;                 /* the current filler has left (after stop) */
 };
@@ -92,6 +103,25 @@ static int close_one(spool *s, unsigned gen) {
   return 1;
 }
 
+/* One piece of the other work; lock held on entry and exit. 0 when this
+** filler was replaced meanwhile, as close_one. */
+static int work_one(spool *s, unsigned gen) {
+  int more;
+  s->poked = 0;
+  s->closing_since = sched_now();
+  pthread_mutex_unlock(&s->lock);
+  more = s->work(s->work_data);
+  pthread_mutex_lock(&s->lock);
+  if (s->gen != gen) {
+    s->nstuck--;
+    pthread_cond_broadcast(&s->idle);
+    return 0;
+  }
+  s->closing_since = 0;
+  if (more) s->poked = 1;
+  return 1;
+}
+
 static void *fill(void *arg) {
   filler_arg a = *(filler_arg *)arg;
   spool *s = a.s;
@@ -99,7 +129,7 @@ static void *fill(void *arg) {
   pthread_mutex_lock(&s->lock);
   for (;;) {
     pristine one;
-    while (s->count >= s->size && s->nretired == 0 && !s->stop)
+    while (s->count >= s->size && s->nretired == 0 && !s->stop && !s->poked)
       pthread_cond_wait(&s->low, &s->lock);
     if (s->nretired > 0) {
       if (!close_one(s, a.gen)) {
@@ -109,7 +139,19 @@ static void *fill(void *arg) {
       continue;
     }
     if (s->stop) break;
-    if (s->count >= s->size) continue;
+    if (s->count >= s->size) {      /* poked: a pool with work */
+      int64_t at = s->work_at;
+      if (sched_now() < at) {
+        struct timespec ts = {at / 1000, (at % 1000) * 1000000};
+        pthread_cond_timedwait(&s->low, &s->lock, &ts);
+        continue;
+      }
+      if (!work_one(s, a.gen)) {
+        pthread_mutex_unlock(&s->lock);
+        return NULL;
+      }
+      continue;
+    }
     pthread_mutex_unlock(&s->lock);
     if (!make_one(s, &one)) {     /* out of memory: let spawn report it */
       pthread_mutex_lock(&s->lock);
@@ -139,15 +181,26 @@ static int start_filler(spool *s) {
   return 1;
 }
 
-spool *spool_new(spool_make make, int size) {
+/* The filler's condition, whose timed waits are on sched_now's clock. */
+static void init_low(pthread_cond_t *low) {
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(low, &attr);
+  pthread_condattr_destroy(&attr);
+}
+
+spool *spool_new(spool_make make, int size, spool_work work, void *data) {
   spool *s = calloc(1, sizeof *s);
   int started;
   if (s == NULL) return NULL;
   s->states = calloc((size_t)size, sizeof *s->states);
   s->size = size;
   s->make = make;
+  s->work = work;
+  s->work_data = data;
   pthread_mutex_init(&s->lock, NULL);
-  pthread_cond_init(&s->low, NULL);
+  init_low(&s->low);
   pthread_cond_init(&s->idle, NULL);
   pthread_mutex_lock(&s->lock);
   started = s->states != NULL && start_filler(s);
@@ -179,6 +232,19 @@ lua_State *spool_take(spool *s, palloc *to) {
   lua_setallocf(one.L, lbody_alloc, to);
   free(one.alloc);
   return one.L;
+}
+
+void spool_poke(spool *s, int delay) {
+  int64_t at;
+  if (s->work == NULL) return;
+  at = sched_now() + delay;
+  pthread_mutex_lock(&s->lock);
+  if (!s->poked || at > s->work_at) s->work_at = at;
+  if (!s->poked) {
+    s->poked = 1;
+    pthread_cond_signal(&s->low);
+  }
+  pthread_mutex_unlock(&s->lock);
 }
 
 /* Room for one more retired state; lock held. */

@@ -14,11 +14,22 @@
 ** NULL when memory runs out. */
 typedef lua_State *(*spool_make)(palloc *a);
 
+/* One piece of the pool's other work (data: spool_new's): 1 if there may
+** be more, 0 when there is none left. Runs on the pool's thread, which it
+** may hold for as long as a state's close (spool_watch). */
+typedef int (*spool_work)(void *data);
+
 typedef struct spool spool;
 
-/* A pool of up to `size` states, filled by a thread of its own. NULL when
-** the thread cannot be started. */
-spool *spool_new(spool_make make, int size);
+/* A pool of up to `size` states, filled by a thread of its own, which also
+** does `work` (NULL: none) when the pool is full and it is poked. NULL
+** when the thread cannot be started. */
+spool *spool_new(spool_make make, int size, spool_work work, void *data);
+
+/* There is work for the pool's thread (spool_new's `work`), to begin once
+** no poke has come for `delay` ms: work that would compete for a core with
+** what the poker does next waits for it to pause. */
+void spool_poke(spool *s, int delay);
 
 /* A pristine state, now counting its memory in `to` (whose count starts at
 ** what the state already uses), or NULL when the pool is empty: the caller
@@ -35,7 +46,8 @@ void spool_retire(spool *s, lua_State *L);
 size_t spool_waiting(spool *s);
 
 /* Replaces the pool's thread if it has been closing one state (running
-** its finalizers) for too long; now in ms (sched_now). */
+** its finalizers) or doing one piece of work for too long; now in ms
+** (sched_now). */
 void spool_watch(spool *s, int64_t now);
 
 /* Stops the thread, once it has closed the retired states or deadline (ms)
