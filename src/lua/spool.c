@@ -181,12 +181,13 @@ static int start_filler(spool *s) {
   return 1;
 }
 
-/* The filler's condition, whose timed waits are on sched_now's clock. */
-static void init_low(pthread_cond_t *low) {
+/* A condition whose timed waits are on sched_now's clock (the filler's
+** and spool_free's deadlines are both read from it). */
+static void init_monotonic(pthread_cond_t *c) {
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(low, &attr);
+  pthread_cond_init(c, &attr);
   pthread_condattr_destroy(&attr);
 }
 
@@ -200,8 +201,8 @@ spool *spool_new(spool_make make, int size, spool_work work, void *data) {
   s->work = work;
   s->work_data = data;
   pthread_mutex_init(&s->lock, NULL);
-  init_low(&s->low);
-  pthread_cond_init(&s->idle, NULL);
+  init_monotonic(&s->low);
+  init_monotonic(&s->idle);
   pthread_mutex_lock(&s->lock);
   started = s->states != NULL && start_filler(s);
   pthread_mutex_unlock(&s->lock);
