@@ -5,7 +5,9 @@
 ** the first time it is read (every process has the module; most read a
 ** few fields of it), and pairs lists them all.
 */
+#include <dlfcn.h>
 #include <lauxlib.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -472,7 +474,43 @@ static int all_fields(lua_State *L) {
   return 3;
 }
 
+/* 1 if this module was built without ThreadSanitizer but runs under its
+** runtime (preloaded to test the build that has it). TSan would not see
+** the module's atomics, so each reference handed between threads by a
+** counter (a process freed by the last thread holding it) would look like
+** a data race: a false report, which the right build does not give. Looked
+** up once: every process's state opens the module. */
+static atomic_int tsan_known;      /* 0: not looked up yet; 1: no; 2: yes */
+
+static int tsan_without_instrumentation(void) {
+  int k = atomic_load(&tsan_known);
+#if defined(__SANITIZE_THREAD__)
+  k = 1;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+  k = 1;
+#endif
+#endif
+  if (k == 0) {
+    k = dlsym(RTLD_DEFAULT, "__tsan_init") != NULL ? 2 : 1;
+    atomic_store(&tsan_known, k);
+  }
+  return k == 2;
+}
+
+static void check_build(lua_State *L) {
+  Dl_info self;
+  const char *file = "heirloom";
+  if (!tsan_without_instrumentation()) return;
+  if (dladdr(&tsan_known, &self) && self.dli_fname != NULL) file = self.dli_fname;
+  luaL_error(L, "heirloom: %s was built without ThreadSanitizer, but this process runs under "
+                "its runtime, which cannot see the module's atomics (it would report data races "
+                "that are none): load the module built with -fsanitize=thread (make check-tsan's "
+                "build-tsan: HEIRLOOM_BUILD or package.cpath)", file);
+}
+
 int luaopen_heirloom(lua_State *L) {
+  check_build(L);
   create_record(L);
   lua_newtable(L);
   lua_createtable(L, 0, 2);
