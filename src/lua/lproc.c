@@ -617,7 +617,7 @@ static int copy_info(lua_State *L, proc *p, proc *self, pinfo *in) {
   int ok = 1;
   pthread_mutex_lock(&p->lock);
   in->state = p->state;
-  in->nmsg = p->nmsg;
+  in->nmsg = proc_mail_count(p);
   in->memory = atomic_load(&p->alloc.used);
   in->trap_exit = p->trap_exit;
   in->host = p->host;
