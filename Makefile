@@ -39,7 +39,7 @@ CORE = buf term err crc fault pheap eobj htab oset etab eupdate escan edurable t
 # deterministic mode: the node's clock and the run's trace (issue 12)
 CORE += simclock trace
 # a mailbox that senders push to without a lock (issue 13)
-CORE += mailbox
+CORE += mailbox tcache
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
 BIND = lbody spool codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
 BIND += lsim

@@ -23,6 +23,7 @@
 #include "proc.h"
 #include "ptab.h"
 #include "scheduler.h"
+#include "tcache.h"
 #include "term.h"
 
 #define PRODUCERS 4
@@ -336,7 +337,67 @@ static void test_queue_length(void) {
   node_stop(n, NULL, 0);
 }
 
+/* ---- message buffers: a cache per thread ---- */
+
+#define BLOCKS 3000
+
+typedef struct blocks {
+  unsigned char *b[BLOCKS];
+  size_t size[BLOCKS];
+} blocks;
+
+static void fill(blocks *bs, int salt) {
+  for (int i = 0; i < BLOCKS; i++) {
+    bs->size[i] = (size_t)(i * 7 % 700) + 1;       /* small ones and a few large */
+    bs->b[i] = tcache_alloc(bs->size[i]);
+    if (bs->b[i] != NULL) memset(bs->b[i], (i + salt) & 0xff, bs->size[i]);
+  }
+}
+
+/* 1 if every block still holds what fill wrote; then frees them. */
+static int check_and_free(blocks *bs, int salt) {
+  int ok = 1;
+  for (int i = 0; i < BLOCKS; i++) {
+    if (bs->b[i] == NULL) {
+      ok = 0;
+      continue;
+    }
+    for (size_t j = 0; j < bs->size[i]; j++)
+      if (bs->b[i][j] != ((i + salt) & 0xff)) ok = 0;
+    tcache_free(bs->b[i]);
+  }
+  return ok;
+}
+
+static void *fill_thread(void *arg) {
+  fill(arg, 1);
+  return NULL;
+}
+
+static void *free_thread(void *arg) {
+  return check_and_free(arg, 2) ? arg : NULL;
+}
+
+/* Blocks freed on another thread go back to their home's cache; blocks
+** whose home thread has ended are freed for good (ASan: nothing leaks). */
+static void test_message_buffers(void) {
+  static blocks a, b;
+  pthread_t th;
+  void *ok;
+  pthread_create(&th, NULL, fill_thread, &a);    /* its home thread ends */
+  pthread_join(th, NULL);
+  CHECK(check_and_free(&a, 1));
+  for (int round = 0; round < 3; round++) {      /* home here, freed there, reused */
+    fill(&b, 2);
+    pthread_create(&th, NULL, free_thread, &b);
+    pthread_join(th, &ok);
+    CHECK(ok != NULL);
+  }
+  tcache_free(NULL);
+}
+
 int main(void) {
+  test_message_buffers();
   test_queue_length();
   test_scheduled_receiver(PRODUCERS, 64);
   test_scheduled_receiver(1, 1);

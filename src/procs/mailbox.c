@@ -12,13 +12,16 @@
 #include <string.h>
 
 #include "mailbox.h"
+#include "tcache.h"
 
 /* The inbox's top once closed: never a message's address. */
 static msg closed_mark;
 #define MAILBOX_CLOSED (&closed_mark)
 
+/* From the sending thread's cache: malloc's locks are not on the way,
+** and the receiver's thread hands the buffer back without one. */
 msg *msg_new(uint64_t from, const unsigned char *term, size_t len) {
-  msg *m = malloc(sizeof *m + len);
+  msg *m = tcache_alloc(sizeof *m + len);
   if (m == NULL) return NULL;
   m->next = NULL;
   m->from = from;
@@ -29,12 +32,13 @@ msg *msg_new(uint64_t from, const unsigned char *term, size_t len) {
 }
 
 void msg_free(msg *m) {
-  free(m);
+  tcache_free(m);
 }
 
 void mailbox_init(mailbox *mb) {
   atomic_init(&mb->inbox, NULL);
-  atomic_init(&mb->count, 0);
+  atomic_init(&mb->pushed, 0);
+  atomic_init(&mb->gone, 0);
   mb->head = NULL;
   mb->tail = &mb->head;
   mb->scanned = NULL;
@@ -43,13 +47,14 @@ void mailbox_init(mailbox *mb) {
 
 int mailbox_push(mailbox *mb, msg *m) {
   msg *top;
-  /* counted before it can be taken (and uncounted), so that the count
-  ** never goes below zero; relaxed: it is only a figure for process_info */
-  atomic_fetch_add_explicit(&mb->count, 1, memory_order_relaxed);
+  /* counted before it can be taken, so that the count never goes below
+  ** zero; relaxed: it is only a figure for process_info. Each side counts
+  ** on its own cache line: pushed here, gone by the owner. */
+  atomic_fetch_add_explicit(&mb->pushed, 1, memory_order_relaxed);
   top = atomic_load_explicit(&mb->inbox, memory_order_relaxed);
   do {
     if (top == MAILBOX_CLOSED) {
-      atomic_fetch_sub_explicit(&mb->count, 1, memory_order_relaxed);
+      atomic_fetch_sub_explicit(&mb->pushed, 1, memory_order_relaxed);
       msg_free(m);
       return 0;
     }
@@ -70,7 +75,10 @@ int mailbox_has_new(mailbox *mb) {
 }
 
 size_t mailbox_count(mailbox *mb) {
-  return atomic_load_explicit(&mb->count, memory_order_relaxed);
+  /* gone first: what is gone was pushed before, so the difference read
+  ** this way is never below zero */
+  size_t gone = atomic_load_explicit(&mb->gone, memory_order_acquire);
+  return atomic_load_explicit(&mb->pushed, memory_order_relaxed) - gone;
 }
 
 /* Frees a chain of messages; how many. */
@@ -90,12 +98,12 @@ void mailbox_close(mailbox *mb) {
   ** ours is published, but a later pusher reading CLOSED needs nothing */
   msg *top = atomic_exchange_explicit(&mb->inbox, MAILBOX_CLOSED, memory_order_acquire);
   if (top == MAILBOX_CLOSED) return;
-  atomic_fetch_sub_explicit(&mb->count, free_chain(top), memory_order_relaxed);
+  atomic_fetch_add_explicit(&mb->gone, free_chain(top), memory_order_release);
 }
 
 void mailbox_free(mailbox *mb) {
   mailbox_close(mb);
-  atomic_fetch_sub_explicit(&mb->count, free_chain(mb->head), memory_order_relaxed);
+  atomic_fetch_add_explicit(&mb->gone, free_chain(mb->head), memory_order_release);
   mb->head = NULL;
   mb->tail = &mb->head;
   mb->scanned = NULL;
@@ -141,7 +149,8 @@ static void unlink_at(mailbox *mb, msg **link) {
   msg *m = *link;
   *link = m->next;
   if (mb->tail == &m->next) mb->tail = link;
-  atomic_fetch_sub_explicit(&mb->count, 1, memory_order_relaxed);
+  /* release: a reader that sees it gone sees it pushed */
+  atomic_fetch_add_explicit(&mb->gone, 1, memory_order_release);
 }
 
 void mailbox_take(mailbox *mb, msg *m) {

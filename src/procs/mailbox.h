@@ -30,11 +30,12 @@ typedef struct mailbox {
   /* Written by every sender: a cache line of its own, apart from what
   ** the owner reads and writes on every message. */
   _Alignas(64) _Atomic(msg *) inbox;   /* newest first; MAILBOX_CLOSED when closed */
-  atomic_size_t count;                 /* messages in the inbox and the queue */
+  atomic_size_t pushed;                /* messages pushed and not refused */
   /* the owner's */
   _Alignas(64) msg *head, **tail;
   msg *scanned;                 /* receive's position: last message examined */
   uint64_t arrivals;            /* numbers the messages taken in */
+  atomic_size_t gone;           /* messages taken or freed: pushed - gone are there */
 } mailbox;
 
 /* A message holding a copy of term (NULL: out of memory), and its end. */
