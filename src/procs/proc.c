@@ -100,17 +100,17 @@ static void wake(proc *p) {
 /* Pushes m onto p's inbox, unless p is dying (then m is freed); 1 if it
 ** did. The one who pushed calls wake(p) after, with no lock held. */
 static int push(proc *p, msg *m) {
-  uint64_t hash = 0;
+  uint64_t hash = 0, from = m->from;
   /* relaxed: a push that races with the exit is freed by it (proc_finish_exit
   ** closes the mailbox) or, at the latest, with p */
   if (atomic_load_explicit(&p->state, memory_order_relaxed) >= PROC_DYING) {
     msg_free(m);
     return 0;
   }
-  /* before the push: once pushed, m is the receiver's to free */
+  /* before the push: once pushed, m is the receiver's to read and free */
   if (p->node->trace != NULL) hash = trace_bytes_hash(m->data, m->len);
   if (!mailbox_push(&p->mail, m)) return 0;
-  if (p->node->trace != NULL) trace_event(p->node->trace, TRACE_DELIVER, m->from, p->pid, hash, NULL);
+  if (p->node->trace != NULL) trace_event(p->node->trace, TRACE_DELIVER, from, p->pid, hash, NULL);
   return 1;
 }
 
