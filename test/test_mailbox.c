@@ -29,7 +29,7 @@
 #define PRODUCERS 4
 #define PER_PRODUCER 20000
 #define TOTAL (nproducers * PER_PRODUCER)
-#define WAIT_MS 2000          /* far beyond a run's time, even under TSan */
+#define WAIT_MS 20000         /* far beyond a run's time, even under TSan */
 
 /* A message: which producer, and its number in that producer's order. */
 typedef struct note {

@@ -109,7 +109,7 @@ static int class_of(size_t size) {
 /* Keeps b on c's own list, or gives it back to malloc beyond the limit. */
 static void keep(tcache *c, freeblock *b) {
   size_t cls = b->h.cls;
-  if (c->nown[cls] >= TCACHE_KEEP) {
+  if (c->nown[cls] >= TCACHE_KEEP_BYTES / class_bytes[cls]) {
     drop_block(b);
     return;
   }

@@ -9,7 +9,9 @@
 ** which the home thread takes back in one step when its own list runs
 ** dry. So a steady flow of messages from one thread to another allocates
 ** and frees nothing through malloc. Each thread keeps at most
-** TCACHE_KEEP blocks of a size; a thread that ends frees its blocks, and
+** TCACHE_KEEP_BYTES of free blocks of each size (a slice's worth of
+** messages, so that a burst a process sends in one slice is reused by the
+** next); a thread that ends frees its blocks, and
 ** the cache itself goes with the last of its blocks still in use
 ** elsewhere. Blocks above TCACHE_LARGE bytes come from malloc.
 */
@@ -19,7 +21,7 @@
 #include <stddef.h>
 
 #define TCACHE_LARGE 496
-#define TCACHE_KEEP 1024
+#define TCACHE_KEEP_BYTES (512 * 1024)
 
 /* A block of at least size bytes, aligned like malloc's up to 16; NULL
 ** when memory runs out. */
