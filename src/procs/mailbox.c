@@ -8,7 +8,6 @@
 ** problem: between the owner's read of the top and its swap the top can
 ** only grow, or become MAILBOX_CLOSED, which stays for good.
 */
-#include <stdlib.h>
 #include <string.h>
 
 #include "mailbox.h"
@@ -94,8 +93,8 @@ static size_t free_chain(msg *m) {
 }
 
 void mailbox_close(mailbox *mb) {
-  /* acquire: the messages' contents, to free them; release: nothing of
-  ** ours is published, but a later pusher reading CLOSED needs nothing */
+  /* acquire: the messages' links, to free them (a pusher that reads
+  ** CLOSED afterwards needs nothing from this thread) */
   msg *top = atomic_exchange_explicit(&mb->inbox, MAILBOX_CLOSED, memory_order_acquire);
   if (top == MAILBOX_CLOSED) return;
   atomic_fetch_add_explicit(&mb->gone, free_chain(top), memory_order_release);
