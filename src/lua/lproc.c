@@ -207,22 +207,35 @@ static void drop_message(lbind *b, proc *p, uint64_t seq, size_t len) {
   logger_report(&b->node->log, text);
 }
 
+/* Messages up to this size are decoded from a copy on the C stack. */
+#define SMALL_MESSAGE 256
+
 /* Pushes the message m decoded, and its sender when wanted, or drops it
 ** (returning 0) if it does not decode. It is decoded from a copy, and m is
 ** not read once Lua has run: a receive nested in the decoding (in a
-** finalizer) may take m and free it. */
+** finalizer) may take m and free it. A small message is copied to this
+** function's frame, which lives as long as the decoding (nothing in it
+** yields), a larger one to the call's scratch buffer. */
 static int push_message(lua_State *L, lbind *b, proc *p, const msg *m) {
-  lscratch *s = lbind_borrow(L, b, "receive");
+  unsigned char small[SMALL_MESSAGE];
+  const unsigned char *copy = small;
+  lscratch *s = NULL;
   uint64_t seq = m->seq, from = m->from;
   size_t n, len = m->len;
   int valid;
-  buf_put(&s->in, m->data, len);
-  if (!buf_ok(&s->in)) {
-    lscratch_return(s);
-    return luaL_error(L, "heirloom.receive: out of memory");
+  if (len <= sizeof small) {
+    memcpy(small, m->data, len);
+  } else {
+    s = lbind_borrow(L, b, "receive");
+    buf_put(&s->in, m->data, len);
+    if (!buf_ok(&s->in)) {
+      lscratch_return(s);
+      return luaL_error(L, "heirloom.receive: out of memory");
+    }
+    copy = s->in.p;
   }
-  n = lterm_decode(L, s->in.p, s->in.n);
-  valid = n != 0 || term_valid(s->in.p, s->in.n);
+  n = lterm_decode(L, copy, len);
+  valid = n != 0 || term_valid(copy, len);
   lscratch_return(s);
   if (n != 0) {
     if (WITH_SENDER(L)) push_sender(L, from);
@@ -627,7 +640,7 @@ static int copy_info(lua_State *L, proc *p, proc *self, pinfo *in) {
   int ok = 1;
   pthread_mutex_lock(&p->lock);
   in->state = p->state;
-  in->nmsg = p->nmsg;
+  in->nmsg = proc_mail_count(p);
   in->memory = atomic_load(&p->alloc.used);
   in->trap_exit = p->trap_exit;
   in->host = p->host;

@@ -22,16 +22,19 @@
 #include "trace.h"
 
 proc *proc_new(node *n, int host) {
-  proc *p = calloc(1, sizeof *p);
+  /* aligned: the mailbox keeps what senders write on a cache line of its own */
+  proc *p = aligned_alloc(_Alignof(proc), sizeof *p);
   if (p == NULL) return NULL;
+  memset(p, 0, sizeof *p);
   atomic_init(&p->refs, 1);
   atomic_init(&p->exiting, 0);
   atomic_init(&p->interrupted, 0);
   atomic_init(&p->abandoned, 0);
+  atomic_init(&p->host_sleeping, 0);
   p->node = n;
   p->host = host;
-  p->state = host ? PROC_RUNNING : PROC_RUNNABLE;
-  p->tail = &p->head;
+  atomic_init(&p->state, host ? PROC_RUNNING : PROC_RUNNABLE);
+  mailbox_init(&p->mail);
   p->deadline = -1;
   buf_init(&p->reason);
   pthread_mutex_init(&p->lock, NULL);
@@ -49,23 +52,10 @@ void proc_ref(proc *p) {
   atomic_fetch_add(&p->refs, 1);
 }
 
-static void free_mail(proc *p) {
-  msg *m = p->head;
-  while (m != NULL) {
-    msg *next = m->next;
-    free(m);
-    m = next;
-  }
-  p->head = NULL;
-  p->tail = &p->head;
-  p->nmsg = 0;
-  p->scanned = NULL;
-}
-
 void proc_unref(proc *p) {
   if (atomic_fetch_sub(&p->refs, 1) != 1) return;
   if (p->L != NULL) p->body->release(p->L);
-  free_mail(p);
+  mailbox_free(&p->mail);
   free(p->links);
   free(p->watchers);
   free(p->watching);
@@ -77,54 +67,58 @@ void proc_unref(proc *p) {
   free(p);
 }
 
-/* ---- mail ---- */
+/* ---- mail ----
+** A message travels without the receiver's lock: the sender copies it
+** into a buffer of its own, pushes it onto the receiver's inbox, and
+** wakes the receiver only if it sleeps. The receiver publishes that it
+** sleeps (WAITING, or host_sleeping) and then looks at its inbox once
+** more; the sender pushes and then reads whether it sleeps. Both steps
+** are sequentially consistent, so at least one of the two sees the
+** other: a message is never left in the inbox of a process that sleeps.
+** The compare-and-swap WAITING -> RUNNABLE makes sure that only one
+** sender (or the receiver itself, or a timer) queues it. */
 
-static void wake(proc *p, int *enqueue) {
-  if (p->host) pthread_cond_broadcast(&p->wake);
-  else if (p->state == PROC_WAITING) {
-    p->state = PROC_RUNNABLE;
-    *enqueue = 1;
+/* After a push: wakes p if it sleeps. No lock held. */
+static void wake(proc *p) {
+  if (p->host) {
+    /* seq_cst: read after the push (see above) */
+    if (atomic_load_explicit(&p->host_sleeping, memory_order_seq_cst)) {
+      pthread_mutex_lock(&p->lock);   /* it waits with the lock released */
+      pthread_cond_broadcast(&p->wake);
+      pthread_mutex_unlock(&p->lock);
+    }
+  } else {
+    int waiting = PROC_WAITING;
+    /* seq_cst: read after the push; the swap: one waker only */
+    if (atomic_load_explicit(&p->state, memory_order_seq_cst) == PROC_WAITING &&
+        atomic_compare_exchange_strong_explicit(&p->state, &waiting, PROC_RUNNABLE,
+                                                memory_order_seq_cst, memory_order_relaxed))
+      sched_enqueue(p->node->sched, p);
   }
 }
 
-static msg *new_msg(uint64_t from, const unsigned char *term, size_t len) {
-  msg *m = malloc(sizeof *m + len);
-  if (m == NULL) return NULL;
-  m->next = NULL;
-  m->from = from;
-  m->len = len;
-  memcpy(m->data, term, len);
-  return m;
-}
-
-/* Appends m (lock held); frees it and returns 0 if p is dying. */
-static int append_locked(proc *p, msg *m, int *enqueue) {
-  if (p->state >= PROC_DYING) {
-    free(m);
+/* Pushes m onto p's inbox, unless p is dying (then m is freed); 1 if it
+** did. The one who pushed calls wake(p) after, with no lock held. */
+static int push(proc *p, msg *m) {
+  uint64_t hash = 0, from = m->from;
+  /* relaxed: a push that races with the exit is freed by it (proc_finish_exit
+  ** closes the mailbox) or, at the latest, with p */
+  if (atomic_load_explicit(&p->state, memory_order_relaxed) >= PROC_DYING) {
+    msg_free(m);
     return 0;
   }
-  *p->tail = m;
-  p->tail = &m->next;
-  p->nmsg++;
-  p->arrivals++;
-  m->seq = p->arrivals;
-  atomic_store_explicit(&p->arrived, p->arrivals, memory_order_relaxed);
-  if (p->node->trace != NULL)
-    trace_event(p->node->trace, TRACE_DELIVER, m->from, p->pid,
-                trace_bytes_hash(m->data, m->len), NULL);
-  wake(p, enqueue);
+  /* before the push: once pushed, m is the receiver's to read and free */
+  if (p->node->trace != NULL) hash = trace_bytes_hash(m->data, m->len);
+  if (!mailbox_push(&p->mail, m)) return 0;
+  if (p->node->trace != NULL) trace_event(p->node->trace, TRACE_DELIVER, from, p->pid, hash, NULL);
   return 1;
 }
 
 int proc_deliver_from(proc *p, uint64_t from, const unsigned char *term, size_t len) {
-  msg *m = new_msg(from, term, len);
-  int enqueue = 0, ok;
-  if (m == NULL) return 0;
-  pthread_mutex_lock(&p->lock);
-  ok = append_locked(p, m, &enqueue);
-  pthread_mutex_unlock(&p->lock);
-  if (enqueue) sched_enqueue(p->node->sched, p);
-  return ok;
+  msg *m = msg_new(from, term, len);
+  if (m == NULL || !push(p, m)) return 0;
+  wake(p);
+  return 1;
 }
 
 int proc_deliver(proc *p, const unsigned char *term, size_t len) {
@@ -133,93 +127,50 @@ int proc_deliver(proc *p, const unsigned char *term, size_t len) {
 
 int proc_deliver_alias(proc *p, uint64_t ref, uint64_t from, const unsigned char *term,
                        size_t len) {
-  msg *m = new_msg(from, term, len);
-  int enqueue = 0, ok = 0;
+  msg *m = msg_new(from, term, len);
+  int ok = 0;
   if (m == NULL) return 0;
   pthread_mutex_lock(&p->lock);
-  if (alias_active_locked(p, ref)) ok = append_locked(p, m, &enqueue);
-  else free(m);
+  if (alias_active_locked(p, ref)) ok = push(p, m);
+  else msg_free(m);
   pthread_mutex_unlock(&p->lock);
-  if (enqueue) sched_enqueue(p->node->sched, p);
+  if (ok) wake(p);
   return ok;
 }
 
 msg *proc_mail_next(proc *p) {
-  msg *m;
-  pthread_mutex_lock(&p->lock);
-  m = p->scanned != NULL ? p->scanned->next : p->head;
-  if (m != NULL) p->scanned = m;
-  pthread_mutex_unlock(&p->lock);
-  return m;
+  return mailbox_next(&p->mail);
 }
 
-int proc_has_unscanned(const proc *p) {
-  return p->scanned == NULL ? p->head != NULL : p->scanned->next != NULL;
+int proc_has_unscanned(proc *p) {
+  return mailbox_has_unscanned(&p->mail);
+}
+
+size_t proc_mail_count(proc *p) {
+  return mailbox_count(&p->mail);
 }
 
 void proc_mail_take(proc *p, msg *m) {
-  msg **link;
-  pthread_mutex_lock(&p->lock);
-  for (link = &p->head; *link != NULL && *link != m; link = &(*link)->next) {}
-  if (*link == m) {
-    *link = m->next;
-    if (p->tail == &m->next) p->tail = link;
-    p->nmsg--;
-  }
-  p->scanned = NULL;
-  pthread_mutex_unlock(&p->lock);
-  free(m);
+  mailbox_take(&p->mail, m);
 }
 
 void proc_mail_rewind(proc *p) {
-  pthread_mutex_lock(&p->lock);
-  p->scanned = NULL;
-  pthread_mutex_unlock(&p->lock);
+  mailbox_rewind(&p->mail);
 }
 
 msg *proc_mail_after(proc *p, uint64_t seq) {
-  msg *at, *next;
-  pthread_mutex_lock(&p->lock);
-  at = p->scanned;
-  if (at == NULL || at->seq != seq) {   /* moved by a nested receive: find seq's place */
-    at = NULL;
-    for (msg *m = p->head; m != NULL && m->seq <= seq; m = m->next) at = m;
-  }
-  next = at != NULL ? at->next : p->head;
-  /* at the end, the position stays on the last message examined, so that
-  ** proc_has_unscanned sees what arrives after it */
-  p->scanned = next != NULL ? next : at;
-  pthread_mutex_unlock(&p->lock);
-  return next;
+  return mailbox_after(&p->mail, seq);
 }
 
 int proc_mail_take_seq(proc *p, uint64_t seq) {
-  msg **link, *m;
-  int found;
-  pthread_mutex_lock(&p->lock);
-  for (link = &p->head; *link != NULL && (*link)->seq < seq; link = &(*link)->next) {}
-  m = *link;
-  found = m != NULL && m->seq == seq;
-  if (found) {
-    *link = m->next;
-    if (p->tail == &m->next) p->tail = link;
-    p->nmsg--;
-  }
-  p->scanned = NULL;
-  pthread_mutex_unlock(&p->lock);
-  if (found) free(m);
-  return found;
+  return mailbox_take_seq(&p->mail, seq);
 }
 
 /* A host thread watches its mailbox a little before it sleeps: a wakeup
 ** through the kernel costs more than a reply usually takes. */
 static void host_spin(proc *p) {
-  uint64_t seen;
-  pthread_mutex_lock(&p->lock);
-  seen = p->arrivals;
-  pthread_mutex_unlock(&p->lock);
   for (int i = 0; i < 200; i++) {
-    if (atomic_load_explicit(&p->arrived, memory_order_relaxed) != seen) return;
+    if (mailbox_has_new(&p->mail)) return;
     sched_yield();
   }
 }
@@ -228,12 +179,19 @@ static void host_spin(proc *p) {
 ** limit), an arrival or an interrupt (lock held). */
 static void host_sleep_locked(proc *p, int64_t at) {
   if (atomic_load(&p->interrupted)) return;
-  if (at < 0) {
-    pthread_cond_wait(&p->wake, &p->lock);
-  } else {
-    struct timespec ts = {at / 1000, (at % 1000) * 1000000};
-    pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+  /* seq_cst: published before the inbox is read again (see wake); a
+  ** sender that reads it takes the lock, which this thread holds until
+  ** it waits */
+  atomic_store_explicit(&p->host_sleeping, 1, memory_order_seq_cst);
+  if (!mailbox_has_new(&p->mail)) {
+    if (at < 0) {
+      pthread_cond_wait(&p->wake, &p->lock);
+    } else {
+      struct timespec ts = {at / 1000, (at % 1000) * 1000000};
+      pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+    }
   }
+  atomic_store_explicit(&p->host_sleeping, 0, memory_order_relaxed);
 }
 
 int proc_host_wait(proc *p) {
@@ -569,18 +527,21 @@ void proc_finish_exit(proc *p) {
   for (size_t i = 0; i < nwatchers; i++) {
     proc *w = ptab_get(&n->procs, watchers[i].pid);
     msg *m;
-    int enqueue = 0;
+    int pushed = 0;
     if (w == NULL) continue;
     buf_reset(&b);
     down_message(&b, watchers[i].ref, p->pid, p->reason.p, p->reason.n);
-    m = buf_ok(&b) ? new_msg(0, b.p, b.n) : NULL;
+    m = buf_ok(&b) ? msg_new(0, b.p, b.n) : NULL;
     /* The monitor fires (gone at both ends) and its DOWN is queued in one
     ** step, so a demonitor either prevents the DOWN or finds it queued. */
     pthread_mutex_lock(&w->lock);
-    if (!remove_mon(w->watching, &w->nwatching, watchers[i].ref, NULL)) free(m);
-    else if (m != NULL) append_locked(w, m, &enqueue);
+    if (!remove_mon(w->watching, &w->nwatching, watchers[i].ref, NULL)) {
+      if (m != NULL) msg_free(m);
+    } else if (m != NULL) {
+      pushed = push(w, m);
+    }
     pthread_mutex_unlock(&w->lock);
-    if (enqueue) sched_enqueue(n->sched, w);
+    if (pushed) wake(w);
     proc_unref(w);
   }
   buf_free(&b);
@@ -596,12 +557,17 @@ void proc_finish_exit(proc *p) {
   free(watchers);
   free(watching);
   /* a taken-over process's state and mailbox are still in use by the
-  ** thread that runs it: that thread lets go of them (release_abandoned) */
+  ** thread that runs it: that thread lets go of them (release_abandoned),
+  ** and only its inbox, which the thread may not have looked at, is
+  ** emptied and closed here. A pushing sender may have read the state
+  ** before DYING: the closed mailbox frees what it brings. */
   pthread_mutex_lock(&p->lock);
   if (!p->host && !atomic_load(&p->abandoned)) {
     L = p->L;
     p->L = p->co = NULL;       /* before another thread closes it */
-    free_mail(p);
+    mailbox_free(&p->mail);
+  } else if (!p->host) {
+    mailbox_close(&p->mail);
   }
   p->state = PROC_EXITED;
   pthread_mutex_unlock(&p->lock);
@@ -636,7 +602,7 @@ void proc_release_abandoned(proc *p) {
   pthread_mutex_lock(&p->lock);
   L = p->L;
   p->L = p->co = NULL;
-  free_mail(p);
+  mailbox_free(&p->mail);
   pthread_mutex_unlock(&p->lock);
   /* Here, not through the node's pool: the node may have stopped, and this
   ** thread has been replaced already, so a finalizer that loops again

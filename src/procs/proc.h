@@ -8,6 +8,8 @@
 **   RUNNABLE (in the run queue) -> RUNNING (a scheduler thread runs it) ->
 **   WAITING (in receive) or RUNNABLE again, until DYING (whoever moved it
 **   there carries out the exit, exactly once) -> EXITED.
+** One step needs no lock: a sender moves WAITING -> RUNNABLE with a
+** compare-and-swap, and whoever wins it queues the process.
 ** A host process (the host Lua state, a C host thread) has no scheduler
 ** slot: it runs on its own thread and waits on its condition variable.
 */
@@ -19,17 +21,10 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "mailbox.h"
 #include "node.h"
 
 enum { PROC_RUNNABLE, PROC_RUNNING, PROC_WAITING, PROC_DYING, PROC_EXITED };
-
-typedef struct msg {
-  struct msg *next;
-  uint64_t from;        /* who really sent it: a pid, or 0 for the node itself */
-  uint64_t seq;         /* its place in arrival order, from 1 */
-  size_t len;
-  unsigned char data[];
-} msg;
 
 /* A monitor as seen from either end. */
 typedef struct pmon {
@@ -81,13 +76,11 @@ struct proc {
   int host;
   pthread_mutex_t lock;
   pthread_cond_t wake;          /* host processes wait here */
-  int state;
-  /* mailbox */
-  msg *head, **tail;
-  size_t nmsg;
-  msg *scanned;                 /* receive's position: last message examined */
-  uint64_t arrivals;            /* counts deliveries, to notice new mail */
-  atomic_uint_fast64_t arrived; /* arrivals, for a spinning host to watch */
+  /* Changed under lock, but for one step a sender takes without it:
+  ** WAITING -> RUNNABLE, by compare-and-swap (proc.c, wake). */
+  atomic_int state;
+  atomic_int host_sleeping;     /* a host waits on `wake`: a sender must signal */
+  mailbox mail;                 /* no lock: mailbox.h */
   int64_t deadline;             /* receive timeout, ms; -1: none */
   uint64_t timer_gen;           /* which timeout is current */
   int wants_mail;               /* yielded in receive */
@@ -181,7 +174,7 @@ uint64_t proc_monitor(proc *self, uint64_t target);
 ** sent is already in the mailbox. */
 void proc_demonitor(proc *self, uint64_t ref);
 
-/* Mailbox reading for receive, by the owner only. next: the message after
+/* Mailbox reading for receive, by the owner only, with no lock. next: the message after
 ** the scan position (NULL at the end); take removes the one last returned
 ** by next and restarts the scan. */
 msg *proc_mail_next(proc *p);
@@ -197,8 +190,10 @@ int proc_host_wait(proc *p);
 ** signals, never for a signal handler. on = 0 withdraws it. */
 void proc_interrupt(proc *p, int on);
 
-/* 1 if a message arrived after the scan position (lock held). */
-int proc_has_unscanned(const proc *p);
+/* 1 if a message arrived after the scan position (the owner). */
+int proc_has_unscanned(proc *p);
+/* Messages in p's mailbox, for process_info (any thread). */
+size_t proc_mail_count(proc *p);
 void proc_mail_take(proc *p, msg *m);
 void proc_mail_rewind(proc *p);
 

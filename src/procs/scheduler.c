@@ -278,12 +278,12 @@ static void fire(sched *s, stimer *t) {
     if (t->is_message) {
       proc_deliver_from(p, t->from, t->msg.p, t->msg.n);
     } else {
-      int enqueue = 0;
+      int enqueue = 0, waiting = PROC_WAITING;
       pthread_mutex_lock(&p->lock);
-      if (p->state == PROC_WAITING && p->timer_gen == t->gen) {
-        p->state = PROC_RUNNABLE;
-        enqueue = 1;
-      }
+      /* a sender may wake it at the same time, without the lock: the
+      ** swap decides which of the two queues it */
+      if (p->timer_gen == t->gen)
+        enqueue = atomic_compare_exchange_strong(&p->state, &waiting, PROC_RUNNABLE);
       pthread_mutex_unlock(&p->lock);
       if (enqueue) sched_enqueue(s, p);
     }
@@ -332,10 +332,18 @@ static void after_yield(sched *s, proc *p) {
   }
   if (p->wants_mail && !proc_has_unscanned(p) &&
       (p->deadline < 0 || sched_clock(s) < p->deadline)) {
-    requeue = 0;
-    p->state = PROC_WAITING;
+    int waiting = PROC_WAITING;
     gen = ++p->timer_gen;
     deadline = p->deadline;
+    /* Senders push without the lock: say WAITING first, then look at the
+    ** inbox again (both seq_cst; proc.c explains the pairing). Mail that
+    ** came in between: whoever swaps WAITING -> RUNNABLE first queues it,
+    ** this thread or a sender. */
+    atomic_store_explicit(&p->state, PROC_WAITING, memory_order_seq_cst);
+    requeue = proc_has_unscanned(p) &&
+              atomic_compare_exchange_strong_explicit(&p->state, &waiting, PROC_RUNNABLE,
+                                                      memory_order_seq_cst, memory_order_relaxed);
+    if (requeue) deadline = -1;
   } else {
     p->state = PROC_RUNNABLE;
   }
