@@ -13,41 +13,13 @@ local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. 
 local hl = S.hl
 local expect, tagged = S.expect, S.tagged
 
--- Runs code in a child lua5.4 under `timeout 30`, after a prelude with
--- helpers; returns its output.
-local PRELUDE = [[
-local hl = require("heirloom")
-local function say(...) print(...) io.stdout:flush() end
-local function down(ref, ms)
-  local m = hl.receive(function(m) return type(m) == "table" and m[1] == "DOWN" and m[2] == ref end,
-    ms or 2000)
-  return m and m[4]
-end
-local function answers()
-  local echo = hl.spawn("echo", "loop")
-  hl.send(echo, { "ping", hl.self(), "p" })
-  local ok = hl.receive(function(m) return type(m) == "table" and m[1] == "pong" end, 2000) ~= nil
-  hl.send(echo, "stop")
-  return ok
-end
-]]
-
+-- Runs code in a child lua5.4 under `timeout 30`, after hlspec's
+-- CHILD_HELPERS; returns its output.
 local function child(code)
-  local script = os.tmpname()
-  local f = assert(io.open(script, "w"))
-  f:write("package.path = ", string.format("%q", package.path), "\n",
-          "package.cpath = ", string.format("%q", package.cpath), "\n", PRELUDE, code)
-  f:close()
-  local p = io.popen("timeout 30 lua5.4 " .. script .. " 2>&1; echo \"rc=$?\"")
-  local out = p:read("a")
-  p:close()
-  os.remove(script)
-  return out
+  return (S.run_child(S.CHILD_HELPERS .. code, 30))
 end
 
-local function has(out, text)
-  return out:find(text, 1, true) ~= nil
-end
+local has = S.has
 
 -- Bodies that keep their scheduler thread, as source text for the child.
 local STUCK = {

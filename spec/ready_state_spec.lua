@@ -12,44 +12,16 @@ local hl = S.hl
 local clock = os.clock
 local expect, tagged = S.expect, S.tagged
 
+-- Runs code in a child lua5.4 under `timeout 30`, after hlspec's
+-- CHILD_HELPERS; returns its output.
+local function child(code)
+  return (S.run_child(S.CHILD_HELPERS .. code, 30))
+end
+
+local has = S.has
+
 -- Spawns module.fn(self) and returns whether its top level ran before the
 -- spawn (a ready state), with the message it sent back.
--- Runs code in a child lua5.4 under `timeout 30`, with kill_spec's
--- helpers; returns its output.
-local PRELUDE = [[
-local hl = require("heirloom")
-local function say(...) print(...) io.stdout:flush() end
-local function down(ref, ms)
-  local m = hl.receive(function(m) return type(m) == "table" and m[1] == "DOWN" and m[2] == ref end,
-    ms or 2000)
-  return m and m[4]
-end
-local function answers()
-  local echo = hl.spawn("echo", "loop")
-  hl.send(echo, { "ping", hl.self(), "p" })
-  local ok = hl.receive(function(m) return type(m) == "table" and m[1] == "pong" end, 2000) ~= nil
-  hl.send(echo, "stop")
-  return ok
-end
-]]
-
-local function child(code)
-  local script = os.tmpname()
-  local f = assert(io.open(script, "w"))
-  f:write("package.path = ", string.format("%q", package.path), "\n",
-          "package.cpath = ", string.format("%q", package.cpath), "\n", PRELUDE, code)
-  f:close()
-  local p = io.popen("timeout 30 lua5.4 " .. script .. " 2>&1; echo \"rc=$?\"")
-  local out = p:read("a")
-  p:close()
-  os.remove(script)
-  return out
-end
-
-local function has(out, text)
-  return out:find(text, 1, true) ~= nil
-end
-
 local function spawn_readytop(fn)
   local before = clock()
   local pid = hl.spawn("readytop", fn or "main", hl.self())

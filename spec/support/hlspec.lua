@@ -92,6 +92,30 @@ function S.run_child(code, seconds, shell)
   return out, rc == 0
 end
 
+-- Helpers for the code run_child runs: say (print and flush), down (the
+-- reason of the DOWN for ref), answers (a fresh echo process answers).
+S.CHILD_HELPERS = [[
+local hl = require("heirloom")
+local function say(...) print(...) io.stdout:flush() end
+local function down(ref, ms)
+  local m = hl.receive(function(m) return type(m) == "table" and m[1] == "DOWN" and m[2] == ref end,
+    ms or 2000)
+  return m and m[4]
+end
+local function answers()
+  local echo = hl.spawn("echo", "loop")
+  hl.send(echo, { "ping", hl.self(), "p" })
+  local ok = hl.receive(function(m) return type(m) == "table" and m[1] == "pong" end, 2000) ~= nil
+  hl.send(echo, "stop")
+  return ok
+end
+]]
+
+-- Whether text is in out, as plain text.
+function S.has(out, text)
+  return out:find(text, 1, true) ~= nil
+end
+
 -- Counts the live pids.
 function S.nprocs()
   return #hl.processes()

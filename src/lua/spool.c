@@ -84,15 +84,10 @@ static int make_one(spool *s, pristine *out) {
   return 1;
 }
 
-/* Closes one retired state; lock held on entry and exit. 0 when this
-** filler was replaced meanwhile: it must leave without touching more. */
-static int close_one(spool *s, unsigned gen) {
-  lua_State *L = s->retired[--s->nretired];
-  proc *owner = s->owners[s->nretired];
-  s->closing_since = sched_now();
-  pthread_mutex_unlock(&s->lock);
-  lbody_close(L);
-  if (owner != NULL) proc_unref(owner);
+/* The filler is back from work done without the lock, which it takes
+** again. 0 when it was replaced meanwhile (spool_watch): it must leave
+** without touching more. */
+static int back_from_work(spool *s, unsigned gen) {
   pthread_mutex_lock(&s->lock);
   if (s->gen != gen) {
     s->nstuck--;
@@ -103,6 +98,18 @@ static int close_one(spool *s, unsigned gen) {
   return 1;
 }
 
+/* Closes one retired state; lock held on entry and exit. 0 when this
+** filler was replaced meanwhile: it must leave without touching more. */
+static int close_one(spool *s, unsigned gen) {
+  lua_State *L = s->retired[--s->nretired];
+  proc *owner = s->owners[s->nretired];
+  s->closing_since = sched_now();
+  pthread_mutex_unlock(&s->lock);
+  lbody_close(L);
+  if (owner != NULL) proc_unref(owner);
+  return back_from_work(s, gen);
+}
+
 /* One piece of the other work; lock held on entry and exit. 0 when this
 ** filler was replaced meanwhile, as close_one. */
 static int work_one(spool *s, unsigned gen) {
@@ -111,13 +118,7 @@ static int work_one(spool *s, unsigned gen) {
   s->closing_since = sched_now();
   pthread_mutex_unlock(&s->lock);
   more = s->work(s->work_data);
-  pthread_mutex_lock(&s->lock);
-  if (s->gen != gen) {
-    s->nstuck--;
-    pthread_cond_broadcast(&s->idle);
-    return 0;
-  }
-  s->closing_since = 0;
+  if (!back_from_work(s, gen)) return 0;
   if (more) s->poked = 1;
   return 1;
 }
