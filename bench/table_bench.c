@@ -161,6 +161,7 @@ static void make_keys(worker *w, enum op op, int i, int threads, size_t ops, siz
   w->keys = NULL;
   if (is_pass(op)) return;   /* no keys: one pass over the table */
   w->count = first_op(i + 1, threads, ops) - first_op(i, threads, ops);
+  /* + 1: malloc(0) may return NULL, which would read as out of memory */
   w->keys = checked_malloc((w->count + 1) * sizeof *w->keys);
   if (op == OP_INSERT) fill_insert_keys(w->keys, i, threads, ops, n);
   else if (op == OP_MIX90) fill_mix_ops(w->keys, w->count, i, n);
@@ -198,6 +199,7 @@ static int c_mix90(hl_table *t, int64_t k, scratch *s) {
 
 typedef int (*c_op_fn)(hl_table *t, int64_t k, scratch *s);
 
+/* select and walk are no per-key operation: run_c_pass runs them. */
 static const c_op_fn c_ops[OP_COUNT] = {c_insert, c_lookup, c_update_counter, c_mix90,
                                         NULL, NULL};
 
