@@ -1,11 +1,15 @@
 %% ets_bench.erl — the Erlang/OTP side of `make bench`: times the same
 %% workloads as bench/table_bench.c on ETS tables and prints one line per
-%% workload, `erlang <type> <op> <processes> <ns_per_op>`.
+%% workload, `erlang <type> <op> <processes> <ns_per_op> [size=20k]
+%% [check=<count>/<sum>]`: size=20k on the small table (?SMALL_KEYS keys, N
+%% operations), check= what a select or a walk found.
 %%
 %% Run compiled (erlc -o build bench/ets_bench.erl), on two schedulers:
 %%   erl -noshell +S 2 -pa build -run ets_bench main [N [Type Op]]
 %% N keys (default 1000000); with Type and Op (set lookup), only the
-%% workloads of that table type and operation, on 1 and 2 processes.
+%% workloads of that table type and operation, on 1 and 2 processes and on
+%% both table sizes (select and walk: 1 process, the N-key table; walk on
+%% an ordered_set only).
 %%
 %% The key sequences are the ones table_bench.c and table_bench.lua build
 %% (see bench/README.md): a stride permutation of 1..N for inserts and a
@@ -23,6 +27,12 @@
 -define(LCG_MUL, 48271).       % Park-Miller "minimal standard"
 -define(LCG_MOD, 2147483647).
 -define(SEED, 20240601).
+-define(SMALL_KEYS, 20000).    % the table that fits in the caches
+-define(SMALL_TAG, "20k").
+%% select: the keys that are multiples of 10, by a scan of every object (the
+%% guard is on the key but no key range). table_bench.c and table_bench.lua
+%% write the same spec.
+-define(SELECT_SPEC, [{{'$1', '$2'}, [{'==', {'rem', '$1', 10}, 0}], ['$1']}]).
 
 main() -> main([]).
 
@@ -42,13 +52,22 @@ run_args([]) ->
     run_args([integer_to_list(?DEFAULT_N)]);
 run_args([N]) ->
     [run_workloads(Type, Op, list_to_integer(N))
-     || Type <- [set, ordered_set], Op <- [insert, lookup, update_counter, mix90]];
+     || Type <- [set, ordered_set],
+        Op <- [insert, lookup, update_counter, mix90, select, walk]];
 run_args([N, Type, Op]) ->
     run_workloads(list_to_existing_atom(Type), list_to_existing_atom(Op),
                   list_to_integer(N)).
 
 run_workloads(Type, Op, N) ->
-    [workload(Type, Op, Procs, N) || Procs <- [1, 2]].
+    [workload(Type, Op, Procs, N, Keys) || {Procs, Keys} <- variants(Type, Op, N)].
+
+%% {Processes, Keys}: the N-key table, then the small one; a pass (select,
+%% walk) on one process and the N-key table, a walk on an ordered_set only.
+variants(set, walk, _N) -> [];
+variants(_Type, Op, N) when Op =:= select; Op =:= walk -> [{1, N}];
+variants(_Type, _Op, N) -> [{P, K} || K <- [N, small], P <- [1, 2]].
+
+is_pass(Op) -> Op =:= select orelse Op =:= walk.
 
 %% ---- table options: what a careful Erlang user picks per workload ----
 %% One process: the defaults (the concurrency options only cost it). Two:
@@ -64,15 +83,26 @@ options(Type, _Op, 2) ->
     [Type, public, {write_concurrency, auto}].
 
 %% ---- one workload: a short warm-up run, then the best of ?RUNS ----
+%% N operations per run on a table of Keys keys; a pass (select, walk) is
+%% one whole pass per run, its time given per object.
 
-workload(Type, Op, Procs, N) ->
+workload(Type, Op, Procs, N, small) ->
+    workload(Type, Op, Procs, N, ?SMALL_KEYS, " size=" ?SMALL_TAG);
+workload(Type, Op, Procs, N, Keys) ->
+    workload(Type, Op, Procs, N, Keys, "").
+
+workload(Type, Op, Procs, N, Keys, Tag) ->
     Opts = options(Type, Op, Procs),
-    Prefilled = prefilled_table(Op, Opts, N),
-    _ = timed_run(Prefilled, Opts, Op, Procs, N div ?WARMUP_SHARE, N),
-    Times = [timed_run(Prefilled, Opts, Op, Procs, N, N) || _ <- lists:seq(1, ?RUNS)],
+    Prefilled = prefilled_table(Op, Opts, Keys),
+    _ = timed_run(Prefilled, Opts, Op, Procs, N div ?WARMUP_SHARE, Keys),
+    Runs = [timed_run(Prefilled, Opts, Op, Procs, N, Keys) || _ <- lists:seq(1, ?RUNS)],
     drop(Prefilled),
-    Best = lists:min(Times),
-    io:format("erlang ~s ~s ~b ~.1f~n", [Type, Op, Procs, Best / N]).
+    {Best, Check} = lists:min(Runs),
+    Per = case is_pass(Op) of true -> Keys; false -> N end,
+    io:format("erlang ~s ~s ~b ~.1f~s~s~n", [Type, Op, Procs, Best / Per, Tag, check(Check)]).
+
+check(none) -> "";
+check({Count, Sum}) -> io_lib:format(" check=~b/~b", [Count, Sum]).
 
 %% insert starts from an empty table each run; the others share one table
 %% that holds {K, 0} for every K in 1..N.
@@ -92,15 +122,23 @@ fill(_T, <<>>) ->
 drop(none) -> ok;
 drop(T) -> ets:delete(T).
 
-%% A run of Ops operations on keys 1..N: the elapsed nanoseconds from the
-%% first worker's start to the last one's end.
+%% A run of Ops operations on keys 1..N: {the elapsed nanoseconds from the
+%% first worker's start to the last one's end, what a pass found or none}.
+%% Inserts go in rounds of at most one insert per key, each into a new,
+%% empty table (made and deleted outside the clock); their times add up.
 timed_run(none, Opts, insert, Procs, Ops, N) ->
-    T = ets:new(ets_bench, Opts),
-    Elapsed = run_workers(T, insert, Procs, Ops, N),
-    ets:delete(T),
-    Elapsed;
+    {insert_rounds(Opts, Procs, Ops, N, 0), none};
 timed_run(T, _Opts, Op, Procs, Ops, N) ->
     run_workers(T, Op, Procs, Ops, N).
+
+insert_rounds(_Opts, _Procs, Ops, _N, Elapsed) when Ops =< 0 ->
+    Elapsed;
+insert_rounds(Opts, Procs, Ops, N, Elapsed) ->
+    Round = min(Ops, N),
+    T = ets:new(ets_bench, Opts),
+    {E, none} = run_workers(T, insert, Procs, Round, N),
+    ets:delete(T),
+    insert_rounds(Opts, Procs, Ops - Round, N, Elapsed + E).
 
 run_workers(T, Op, Procs, Ops, N) ->
     Parent = self(),
@@ -108,8 +146,9 @@ run_workers(T, Op, Procs, Ops, N) ->
             || I <- lists:seq(0, Procs - 1)],
     [receive {ready, P} -> ok end || P <- Pids],
     [P ! go || P <- Pids],
-    Spans = [receive {done, P, T0, T1} -> {T0, T1} end || P <- Pids],
-    lists:max([T1 || {_, T1} <- Spans]) - lists:min([T0 || {T0, _} <- Spans]).
+    Spans = [receive {done, P, T0, T1, C} -> {T0, T1, C} end || P <- Pids],
+    [{_, _, Check} | _] = Spans,
+    {lists:max([T1 || {_, T1, _} <- Spans]) - lists:min([T0 || {T0, _, _} <- Spans]), Check}.
 
 worker(Parent, T, Op, I, Procs, Ops, N) ->
     Keys = keys(Op, I, Procs, Ops, N),
@@ -117,16 +156,29 @@ worker(Parent, T, Op, I, Procs, Ops, N) ->
     Parent ! {ready, self()},
     receive go -> ok end,
     T0 = erlang:monotonic_time(nanosecond),
-    run(Op, T, Keys),
+    Result = run(Op, T, Keys),
     T1 = erlang:monotonic_time(nanosecond),
-    Parent ! {done, self(), T0, T1}.
+    Parent ! {done, self(), T0, T1, found(Op, Result)}.
+
+%% What a pass found, counted after the clock stopped: {Count, Sum}.
+found(select, Keys) -> {length(Keys), lists:sum(Keys)};
+found(walk, {Steps, Sum}) -> {Steps, Sum};
+found(_Op, _) -> none.
 
 %% ---- the timed loops ----
 
 run(insert, T, Keys) -> fill(T, Keys);
 run(lookup, T, Keys) -> lookup(T, Keys);
 run(update_counter, T, Keys) -> update_counter(T, Keys);
-run(mix90, T, Keys) -> mix(T, Keys).
+run(mix90, T, Keys) -> mix(T, Keys);
+run(select, T, _Keys) -> ets:select(T, ?SELECT_SPEC);
+run(walk, T, _Keys) -> walk(T, ets:first(T), 0, 0).
+
+%% Counts and sums the keys on the way, as table_bench's walks do.
+walk(_T, '$end_of_table', Steps, Sum) ->
+    {Steps, Sum};
+walk(T, K, Steps, Sum) ->
+    walk(T, ets:next(T, K), Steps + 1, Sum + K).
 
 lookup(T, <<K:32/signed, Rest/binary>>) ->
     _ = ets:lookup(T, K),
@@ -155,6 +207,7 @@ mix(_T, <<>>) ->
 %% Worker I of Procs does operations [first(I), first(I+1)) of the Ops.
 first(I, Procs, Ops) -> I * Ops div Procs.
 
+keys(Op, _I, _Procs, _Ops, _N) when Op =:= select; Op =:= walk -> <<>>;
 keys(insert, I, Procs, Ops, N) -> insert_keys(I, Procs, Ops, N);
 keys(mix90, I, Procs, Ops, N) -> mix_ops(I, Procs, Ops, N);
 keys(_Op, I, Procs, Ops, N) -> random_keys(I, Procs, Ops, N).

@@ -4,12 +4,17 @@
 ** Lua API (bench/table_bench.lua in Lua states bound to the same node), on
 ** 1 and 2 threads, and prints one line per workload:
 **
-**   heirloom <type> <op> <c|lua> <threads> <ns_per_op>
+**   heirloom <type> <op> <c|lua> <threads> <ns_per_op> [size=20k] [check=<count>/<sum>]
+**
+** size=20k marks the workloads on the small table (SMALL_KEYS keys, N
+** operations); check= is what a select or a walk found, which the Erlang
+** side must find too.
 **
 ** Usage: table_bench SCRIPT [N [ONLY]]
 **   SCRIPT  bench/table_bench.lua
 **   N       keys and operations per workload (default 1000000)
-**   ONLY    run only the workloads whose name (set/lookup/c/1t) starts so
+**   ONLY    run only the workloads whose name (set/lookup/c/1t, or
+**           set/lookup/c/1t/20k on the small table) starts so
 **
 ** The key sequences are built before the clock starts and are the ones the
 ** Erlang side builds (see bench/README.md).
@@ -34,11 +39,16 @@
 #define LCG_MOD 2147483647
 #define SEED 20240601
 #define TABLE_NAME "bench"
+#define SMALL_KEYS 20000      /* the table that fits in the caches */
+#define SMALL_TAG "20k"
+#define SELECT_MODULUS 10     /* select picks the keys K with K rem 10 == 0 */
 
-enum op { OP_INSERT, OP_LOOKUP, OP_UPDATE_COUNTER, OP_MIX90, OP_COUNT };
+/* select and walk are passes over the whole table, one per run. */
+enum op { OP_INSERT, OP_LOOKUP, OP_UPDATE_COUNTER, OP_MIX90, OP_SELECT, OP_WALK, OP_COUNT };
 enum api { API_C, API_LUA, API_COUNT };
 
-static const char *const op_names[OP_COUNT] = {"insert", "lookup", "update_counter", "mix90"};
+static const char *const op_names[OP_COUNT] = {"insert", "lookup", "update_counter", "mix90",
+                                               "select", "walk"};
 static const char *const api_names[API_COUNT] = {"c", "lua"};
 
 static const char *type_name(hl_table_type type) {
@@ -51,13 +61,16 @@ static const char *only = "";   /* the ONLY argument */
 typedef struct job {
   hl_node *node;
   hl_table *table;
-  size_t n;                   /* keys: 1..n */
+  size_t n;                   /* operations per workload */
+  size_t keys;                /* the table's keys: 1..keys */
+  int small;                  /* 1: the SMALL_KEYS table */
   size_t ops;                 /* operations in this run, over all workers */
   enum op op;
   enum api api;
   const char *script;
   pthread_barrier_t start;
   size_t failures;            /* failed operations, over all runs */
+  char check[64];             /* what the last pass found: "<count>/<sum>" */
 } job;
 
 typedef struct worker {
@@ -67,6 +80,7 @@ typedef struct worker {
   size_t count;
   uint64_t start_ns, end_ns;
   size_t failures;
+  char check[64];             /* a pass's "<count>/<sum>" */
   char error[256];
 } worker;
 
@@ -138,9 +152,17 @@ static void fill_mix_ops(int64_t *keys, size_t count, int i, size_t n) {
   }
 }
 
+static int is_pass(enum op op) {
+  return op == OP_SELECT || op == OP_WALK;
+}
+
 static void make_keys(worker *w, enum op op, int i, int threads, size_t ops, size_t n) {
+  w->count = 0;
+  w->keys = NULL;
+  if (is_pass(op)) return;   /* no keys: one pass over the table */
   w->count = first_op(i + 1, threads, ops) - first_op(i, threads, ops);
-  w->keys = checked_malloc(w->count * sizeof *w->keys);
+  /* + 1: malloc(0) may return NULL, which would read as out of memory */
+  w->keys = checked_malloc((w->count + 1) * sizeof *w->keys);
   if (op == OP_INSERT) fill_insert_keys(w->keys, i, threads, ops, n);
   else if (op == OP_MIX90) fill_mix_ops(w->keys, w->count, i, n);
   else fill_random_keys(w->keys, w->count, i, n);
@@ -177,7 +199,86 @@ static int c_mix90(hl_table *t, int64_t k, scratch *s) {
 
 typedef int (*c_op_fn)(hl_table *t, int64_t k, scratch *s);
 
-static const c_op_fn c_ops[OP_COUNT] = {c_insert, c_lookup, c_update_counter, c_mix90};
+/* select and walk are no per-key operation: run_c_pass runs them. */
+static const c_op_fn c_ops[OP_COUNT] = {c_insert, c_lookup, c_update_counter, c_mix90,
+                                        NULL, NULL};
+
+/* The match spec of select, {{{"$1", "$2"}, {{"==", {"rem", "$1", 10}, 0}}, {"$1"}}}:
+** ETS's [{{'$1','$2'},[{'==',{'rem','$1',10},0}],['$1']}]. The guard is on
+** the key but is no key range, so both sides scan every object. */
+static void encode_select_spec(hl_buf *b) {
+  hl_term_array(b, 1);
+  hl_term_array(b, 3);
+  hl_term_array(b, 2);            /* head */
+  hl_term_string(b, "$1", 2);
+  hl_term_string(b, "$2", 2);
+  hl_term_array(b, 1);            /* guards */
+  hl_term_array(b, 3);
+  hl_term_string(b, "==", 2);
+  hl_term_array(b, 3);
+  hl_term_string(b, "rem", 3);
+  hl_term_string(b, "$1", 2);
+  hl_term_int(b, SELECT_MODULUS);
+  hl_term_int(b, 0);
+  hl_term_array(b, 1);            /* body */
+  hl_term_string(b, "$1", 2);
+}
+
+/* The sum of the integer terms in b, or -1 if one is not an integer. */
+static int64_t sum_of_ints(const hl_buf *b) {
+  int64_t sum = 0, v;
+  size_t at = 0, used;
+  while (at < b->len) {
+    if ((used = hl_term_get_int(b->data + at, b->len - at, &v)) == 0) return -1;
+    sum += v;
+    at += used;
+  }
+  return sum;
+}
+
+/* One select over the whole table (s->key holds the spec); the result's
+** count and sum go into w->check after the clock stops. */
+static int c_select(worker *w, scratch *s) {
+  size_t count;
+  hl_status status;
+  hl_buf_clear(&s->out);
+  w->start_ns = now_ns();
+  status = hl_table_select(w->job->table, s->key.data, s->key.len, &s->out, &count);
+  w->end_ns = now_ns();
+  snprintf(w->check, sizeof w->check, "%zu/%lld", count, (long long)sum_of_ints(&s->out));
+  return status == HL_OK;
+}
+
+/* first, then next from each key until the end; s->key and s->out take
+** turns holding the current key. */
+static int c_walk(worker *w, scratch *s) {
+  hl_table *t = w->job->table;
+  hl_buf *at = &s->key, *next = &s->out, *swap;
+  size_t steps = 0;
+  int64_t sum = 0, k;
+  hl_status status;
+  hl_buf_clear(at);
+  w->start_ns = now_ns();
+  status = hl_table_next(t, NULL, 0, at);
+  while (status == HL_OK) {
+    steps++;
+    if (hl_term_get_int(at->data, at->len, &k) > 0) sum += k;
+    hl_buf_clear(next);
+    status = hl_table_next(t, at->data, at->len, next);
+    swap = at;
+    at = next;
+    next = swap;
+  }
+  w->end_ns = now_ns();
+  snprintf(w->check, sizeof w->check, "%zu/%lld", steps, (long long)sum);
+  return status == HL_ENOTFOUND;
+}
+
+static void run_c_pass(worker *w, scratch *s) {
+  if (w->job->op == OP_SELECT) encode_select_spec(&s->key);
+  pthread_barrier_wait(&w->job->start);
+  if (!(w->job->op == OP_SELECT ? c_select(w, s) : c_walk(w, s))) w->failures++;
+}
 
 static void run_c_worker(worker *w) {
   scratch s;
@@ -186,11 +287,15 @@ static void run_c_worker(worker *w) {
   hl_buf_init(&s.key);
   hl_buf_init(&s.obj);
   hl_buf_init(&s.out);
-  pthread_barrier_wait(&w->job->start);
-  w->start_ns = now_ns();
-  for (size_t i = 0; i < w->count; i++)
-    if (!op(t, w->keys[i], &s)) w->failures++;
-  w->end_ns = now_ns();
+  if (is_pass(w->job->op)) {
+    run_c_pass(w, &s);
+  } else {
+    pthread_barrier_wait(&w->job->start);
+    w->start_ns = now_ns();
+    for (size_t i = 0; i < w->count; i++)
+      if (!op(t, w->keys[i], &s)) w->failures++;
+    w->end_ns = now_ns();
+  }
   if (w->failures > 0) snprintf(w->error, sizeof w->error, "%s", hl_errmsg());
   hl_buf_free(&s.key);
   hl_buf_free(&s.obj);
@@ -215,7 +320,8 @@ static void push_keys(lua_State *L, const worker *w) {
 }
 
 /* Loads the script, which returns prepare(table_name, op, keys); leaves
-** the timed loop that prepare returns on the stack. */
+** what prepare returns on the stack: the timed loop, then check, which
+** turns the loop's result into "<count>/<sum>" (or nil). */
 static int prepare_lua(worker *w, lua_State *L) {
   luaL_openlibs(L);
   hl_lua_attach(L, w->job->node);
@@ -227,20 +333,32 @@ static int prepare_lua(worker *w, lua_State *L) {
   lua_pushstring(L, TABLE_NAME);
   lua_pushstring(L, op_names[w->job->op]);
   push_keys(L, w);
-  if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+  if (lua_pcall(L, 3, 2, 0) != LUA_OK) {
     lua_error_to(w, L, "prepare");
     return 0;
   }
   return 1;
 }
 
+/* Calls check (just below the loop's result on the stack) on the result. */
+static void check_lua(worker *w, lua_State *L) {
+  const char *check;
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    lua_error_to(w, L, "check");
+    return;
+  }
+  if ((check = lua_tostring(L, -1)) != NULL) snprintf(w->check, sizeof w->check, "%s", check);
+}
+
 static void run_lua_worker(worker *w) {
   lua_State *L = luaL_newstate();
-  int ready = L != NULL && prepare_lua(w, L);
+  int ready = L != NULL && prepare_lua(w, L), ran = 0;
+  if (ready) lua_insert(L, -2);   /* check, loop */
   pthread_barrier_wait(&w->job->start);
   w->start_ns = now_ns();
-  if (ready && lua_pcall(L, 0, 0, 0) != LUA_OK) lua_error_to(w, L, "the timed loop");
+  if (ready && !(ran = lua_pcall(L, 0, 1, 0) == LUA_OK)) lua_error_to(w, L, "the timed loop");
   w->end_ns = now_ns();
+  if (ran) check_lua(w, L);
   if (L == NULL) snprintf(w->error, sizeof w->error, "luaL_newstate failed");
   if (L != NULL) lua_close(L);
 }
@@ -296,7 +414,7 @@ static uint64_t timed_run(job *j, int threads) {
   pthread_barrier_init(&j->start, NULL, (unsigned)threads);
   for (int i = 0; i < threads; i++) {
     w[i].job = j;
-    make_keys(&w[i], j->op, i, threads, j->ops, j->n);
+    make_keys(&w[i], j->op, i, threads, j->ops, j->keys);
   }
   for (int i = 0; i < threads; i++)
     if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
@@ -311,30 +429,41 @@ static uint64_t timed_run(job *j, int threads) {
   }
   pthread_barrier_destroy(&j->start);
   report_failures(j, w, threads);
+  snprintf(j->check, sizeof j->check, "%s", w[0].check);
   return end - start;
 }
 
-/* A run of `ops` operations. insert starts from an empty table each run;
-** the others reuse j->table. */
-static uint64_t one_run(job *j, hl_table_type type, int threads, size_t ops) {
-  uint64_t elapsed;
-  j->ops = ops;
-  if (j->op != OP_INSERT) return timed_run(j, threads);
-  j->table = new_table(j->node, type);
-  elapsed = timed_run(j, threads);
-  if (hl_table_size(j->table) != ops)
-    fprintf(stderr, "table_bench: insert left %zu objects, not %zu\n",
-            hl_table_size(j->table), ops);
-  drop_table(j->table);
-  j->table = NULL;
+/* A run of `ops` inserts: rounds of at most one insert per key, each into a
+** new, empty table (made and dropped outside the clock); their times add up. */
+static uint64_t insert_run(job *j, hl_table_type type, int threads, size_t ops) {
+  uint64_t elapsed = 0;
+  for (size_t done = 0; done < ops; done += j->ops) {
+    j->ops = ops - done < j->keys ? ops - done : j->keys;
+    j->table = new_table(j->node, type);
+    elapsed += timed_run(j, threads);
+    if (hl_table_size(j->table) != j->ops)
+      fprintf(stderr, "table_bench: insert left %zu objects, not %zu\n",
+              hl_table_size(j->table), j->ops);
+    drop_table(j->table);
+    j->table = NULL;
+  }
   return elapsed;
 }
 
+/* A run of `ops` operations (a pass: one pass over the table). insert
+** starts from an empty table each round; the others reuse j->table. */
+static uint64_t one_run(job *j, hl_table_type type, int threads, size_t ops) {
+  if (j->op == OP_INSERT) return insert_run(j, type, threads, ops);
+  j->ops = ops;
+  return timed_run(j, threads);
+}
+
 /* A short warm-up run, then the best of RUNS runs of N operations
-** ("failed" instead of a time if any operation failed). */
+** ("failed" instead of a time if any operation failed). A pass is one
+** whole pass each run, its warm-up included; its time is per object. */
 static void workload(job *j, hl_table_type type, int threads) {
   uint64_t best = UINT64_MAX;
-  size_t n = j->n;
+  size_t n = j->n, per = is_pass(j->op) ? j->keys : n;
   j->failures = 0;
   one_run(j, type, threads, n / WARMUP_SHARE);
   for (int r = 0; r < RUNS; r++) {
@@ -342,45 +471,62 @@ static void workload(job *j, hl_table_type type, int threads) {
     if (elapsed < best) best = elapsed;
   }
   printf("heirloom %s %s %s %d ", type_name(type), op_names[j->op], api_names[j->api], threads);
-  if (j->failures > 0) printf("failed\n");
-  else printf("%.1f\n", (double)best / (double)n);
+  if (j->failures > 0) printf("failed");
+  else printf("%.1f", (double)best / (double)per);
+  if (j->small) printf(" size=%s", SMALL_TAG);
+  if (is_pass(j->op)) printf(" check=%s", j->check);
+  printf("\n");
   fflush(stdout);
 }
 
-/* Whether the workload named <type>/<op>/<api>/<threads>t is to be run. */
-static int selected(hl_table_type type, enum op op, int api, int threads) {
+/* Whether the workload named <type>/<op>/<api>/<threads>t[/20k] is to be run. */
+static int selected(hl_table_type type, enum op op, int api, int threads, int small) {
   char name[64];
-  snprintf(name, sizeof name, "%s/%s/%s/%dt", type_name(type), op_names[op],
-           api_names[api], threads);
+  snprintf(name, sizeof name, "%s/%s/%s/%dt%s", type_name(type), op_names[op],
+           api_names[api], threads, small ? "/" SMALL_TAG : "");
   return strncmp(name, only, strlen(only)) == 0;
 }
 
-static int any_selected(hl_table_type type, enum op op) {
+/* select and walk run on one thread, on the big table; walk on an
+** ordered_set only. */
+static int max_threads(enum op op) {
+  return is_pass(op) ? 1 : MAX_THREADS;
+}
+
+static int exists(hl_table_type type, enum op op, int small) {
+  if (is_pass(op)) return !small && (op != OP_WALK || type == HL_ORDERED_SET);
+  return 1;
+}
+
+static int any_selected(hl_table_type type, enum op op, int small) {
+  if (!exists(type, op, small)) return 0;
   for (int api = 0; api < API_COUNT; api++)
-    for (int threads = 1; threads <= MAX_THREADS; threads++)
-      if (selected(type, op, api, threads)) return 1;
+    for (int threads = 1; threads <= max_threads(op); threads++)
+      if (selected(type, op, api, threads, small)) return 1;
   return 0;
 }
 
-/* Every api and thread count of one op, on one prefilled table (or on a
-** fresh table per run for insert). */
+/* Every api and thread count of one op on one table size, on one
+** prefilled table (or on fresh tables for insert). */
 static void bench_op(hl_node *node, const char *script, hl_table_type type, enum op op,
-                     size_t n) {
+                     size_t n, int small) {
   job j;
-  if (!any_selected(type, op)) return;
+  if (!any_selected(type, op, small)) return;
   memset(&j, 0, sizeof j);
   j.node = node;
   j.n = n;
+  j.keys = small ? SMALL_KEYS : n;
+  j.small = small;
   j.op = op;
   j.script = script;
   if (op != OP_INSERT) {
     j.table = new_table(node, type);
-    prefill(j.table, n);
+    prefill(j.table, j.keys);
   }
   for (int api = 0; api < API_COUNT; api++)
-    for (int threads = 1; threads <= MAX_THREADS; threads++) {
+    for (int threads = 1; threads <= max_threads(op); threads++) {
       j.api = (enum api)api;
-      if (selected(type, op, api, threads)) workload(&j, type, threads);
+      if (selected(type, op, api, threads, small)) workload(&j, type, threads);
     }
   if (j.table != NULL) drop_table(j.table);
 }
@@ -403,7 +549,8 @@ int main(int argc, char **argv) {
   if (hl_node_start(NULL, &node) != HL_OK) die("hl_node_start");
   for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
     for (int op = 0; op < OP_COUNT; op++)
-      bench_op(node, argv[1], types[t], (enum op)op, n);
+      for (int small = 0; small <= 1; small++)
+        bench_op(node, argv[1], types[t], (enum op)op, n, small);
   hl_node_stop(node);
   return 0;
 }

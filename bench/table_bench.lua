@@ -3,9 +3,11 @@
 --
 -- bench/table_bench.c runs this file in a Lua state of each worker thread,
 -- bound to its node with hl_lua_attach, then calls the function it returns:
---   prepare(table_name, op, keys) -> loop
--- `keys` are the worker's keys (for mix90, -K means "insert {K, 0}"); the
--- C side times loop() alone.
+--   prepare(table_name, op, keys) -> loop, check
+-- `keys` are the worker's keys (for mix90, -K means "insert {K, 0}"; none
+-- for select and walk, which are one pass over the whole table); the C
+-- side times loop() alone, then calls check(what loop returned), which
+-- gives "<count>/<sum>" for a pass, the figure the Erlang side prints too.
 local hl = require("heirloom")
 
 local loops = {}
@@ -39,12 +41,48 @@ function loops.mix90(t, keys, n)
   end
 end
 
+-- ETS's [{{'$1','$2'},[{'==',{'rem','$1',10},0}],['$1']}]: the keys that
+-- are multiples of 10, found by a scan of every object.
+local SELECT_SPEC = { { { "$1", "$2" }, { { "==", { "rem", "$1", 10 }, 0 } }, { "$1" } } }
+
+function loops.select(t)
+  return t:select(SELECT_SPEC)
+end
+
+-- Counts and sums the keys on the way, as the Erlang walk does.
+function loops.walk(t)
+  local steps, sum = 0, 0
+  local k = t:first()
+  while k ~= nil do
+    steps = steps + 1
+    sum = sum + k
+    k = t:next(k)
+  end
+  return { steps, sum }
+end
+
+local checks = {}
+
+function checks.select(keys)
+  local sum = 0
+  for i = 1, #keys do
+    sum = sum + keys[i]
+  end
+  return #keys .. "/" .. sum
+end
+
+function checks.walk(found)
+  return found[1] .. "/" .. found[2]
+end
+
 return function(table_name, op, keys)
   local t = assert(hl.table.whereis(table_name), "no table named " .. table_name)
   local loop = assert(loops[op], "unknown op " .. op)
   local n = #keys
   collectgarbage()   -- start the timed loop with no garbage pending
   return function()
-    loop(t, keys, n)
+    return loop(t, keys, n)
+  end, function(result)
+    return checks[op] and checks[op](result)
   end
 end
