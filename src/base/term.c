@@ -121,9 +121,10 @@ size_t term_get_num(const unsigned char *p, size_t len, term_num *out) {
   return size;
 }
 
+/* NaN has one encoding (term_get_num refuses any other), so the bytes
+** tell without decoding: every key lookup asks. */
 int term_is_nan(const unsigned char *p, size_t len) {
-  term_num n;
-  return term_get_num(p, len, &n) != 0 && !n.isint && isnan(n.d);
+  return len >= 9 && p[0] == TERM_NUMBER && get_be64(p + 1) == num_order_bits(NAN);
 }
 
 /* ---- scalars ---- */
