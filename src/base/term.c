@@ -82,9 +82,10 @@ void term_put_float(buf *b, double v) {
   buf_put(b, tmp, encode_number(tmp, v, 0));
 }
 
+/* Encodes in place, not through a copy: integer keys are the common case. */
 void term_put_int(buf *b, int64_t v) {
-  unsigned char tmp[TERM_NUMBER_MAX];
-  buf_put(b, tmp, term_encode_int(v, tmp));
+  unsigned char *p = buf_grab(b, TERM_NUMBER_MAX);
+  if (p != NULL) b->n -= TERM_NUMBER_MAX - term_encode_int(v, p);
 }
 
 void term_put_num(buf *b, const term_num *v) {
