@@ -82,9 +82,10 @@ void term_put_float(buf *b, double v) {
   buf_put(b, tmp, encode_number(tmp, v, 0));
 }
 
+/* Encodes in place, not through a copy: integer keys are the common case. */
 void term_put_int(buf *b, int64_t v) {
-  unsigned char tmp[TERM_NUMBER_MAX];
-  buf_put(b, tmp, term_encode_int(v, tmp));
+  unsigned char *p = buf_grab(b, TERM_NUMBER_MAX);
+  if (p != NULL) b->n -= TERM_NUMBER_MAX - term_encode_int(v, p);
 }
 
 void term_put_num(buf *b, const term_num *v) {
@@ -121,9 +122,10 @@ size_t term_get_num(const unsigned char *p, size_t len, term_num *out) {
   return size;
 }
 
+/* NaN has one encoding (term_get_num refuses any other), so the bytes
+** tell without decoding: every key lookup asks. */
 int term_is_nan(const unsigned char *p, size_t len) {
-  term_num n;
-  return term_get_num(p, len, &n) != 0 && !n.isint && isnan(n.d);
+  return len >= 9 && p[0] == TERM_NUMBER && get_be64(p + 1) == num_order_bits(NAN);
 }
 
 /* ---- scalars ---- */

@@ -56,13 +56,15 @@ size_t lcall_encode_arg(lcall *c, int idx, const char *root) {
   buf *in = &c->s->in;
   size_t at = in->n;
   char msg[300];
-  if (lua_isnone(c->L, idx)) {
+  int type = lua_type(c->L, idx);
+  size_t len;
+  const char *s;
+  if (type == LUA_TNONE) {
     term_put_nil(in);                              /* a missing argument is nil */
-  } else if (lua_type(c->L, idx) == LUA_TNUMBER && lua_isinteger(c->L, idx)) {
+  } else if (type == LUA_TNUMBER && lua_isinteger(c->L, idx)) {
     term_put_int(in, lua_tointeger(c->L, idx));   /* the common keys, fast */
-  } else if (lua_type(c->L, idx) == LUA_TSTRING) {
-    size_t len;
-    const char *s = lua_tolstring(c->L, idx, &len);
+  } else if (type == LUA_TSTRING) {
+    s = lua_tolstring(c->L, idx, &len);
     term_put_string(in, s, len);
   } else if (!lterm_encode(c->L, idx, in, root, msg, sizeof msg)) {
     lcall_raise(c, msg);

@@ -25,6 +25,8 @@
 
 #define CHECK_EVERY 4096            /* values between two looks at the process */
 #define CHECK_BYTES (64 * 1024)     /* ... or bytes of strings */
+#define FLAT_MAX 0x80               /* encode_flat_array: fewer elements, */
+#define FLAT_BYTES (CHECK_BYTES / 2) /* and fewer string bytes */
 
 /* ---- encoding ---- */
 
@@ -272,11 +274,67 @@ static int encode(enc *e, int idx, buf *b) {
   }
 }
 
+/* Encodes the scalar at the stack top as encode would; 0 for anything
+** else. *bytes counts the string bytes written so far. */
+static int put_scalar(lua_State *L, buf *b, size_t *bytes) {
+  size_t len;
+  const char *s;
+  switch (lua_type(L, -1)) {
+    case LUA_TBOOLEAN: term_put_bool(b, lua_toboolean(L, -1)); return 1;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, -1)) term_put_int(b, lua_tointeger(L, -1));
+      else term_put_float(b, lua_tonumber(L, -1));
+      return 1;
+    case LUA_TSTRING:
+      s = lua_tolstring(L, -1, &len);
+      if (len >= FLAT_BYTES || (*bytes += len) >= FLAT_BYTES) return 0;
+      term_put_string(b, s, len);
+      return 1;
+    default: return 0;
+  }
+}
+
+/* The common object, a short array of numbers, strings and booleans
+** ({key, 0}), in one pass of lua_next instead of is_array's pass and then
+** encode's. 1 when the keys came exactly as 1, 2, ..., n (an array, as
+** is_array would say) and every value was a scalar; else 0, with b and the
+** stack as they were, and the general encoder decides. It stays well below
+** the sizes at which the general encoder first looks at the process, so
+** that skipping those looks changes nothing. */
+static int encode_flat_array(lua_State *L, int idx, buf *b) {
+  size_t start = b->n, end, bytes = 0;
+  lua_Integer n = 0;
+  if (!lua_checkstack(L, 3) || buf_grab(b, 2) == NULL) return 0;   /* room for the header */
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    int ok = n + 1 < FLAT_MAX && lua_isinteger(L, -2) && lua_tointeger(L, -2) == n + 1 &&
+             put_scalar(L, b, &bytes);
+    lua_pop(L, 1);
+    if (!ok) {
+      lua_pop(L, 1);
+      b->n = start;
+      return 0;
+    }
+    n++;
+  }
+  end = b->n;
+  b->n = start;
+  term_put_array(b, (uint32_t)n);   /* two bytes, as reserved: n < 0x80 */
+  b->n = end;
+  return 1;
+}
+
 int lterm_encode(lua_State *L, int idx, buf *b, const char *root, char *err,
                  size_t errlen) {
   enc e;
   size_t start = b->n;
   int top = lua_gettop(L);
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) == LUA_TTABLE && encode_flat_array(L, idx, b)) {
+    if (buf_ok(b)) return 1;
+    snprintf(err, errlen, "%s: out of memory", root);
+    return 0;
+  }
   e.L = L;
   e.root = root;
   e.depth = 0;
@@ -287,7 +345,6 @@ int lterm_encode(lua_State *L, int idx, buf *b, const char *root, char *err,
   e.values = CHECK_EVERY;
   e.p = NULL;
   e.looked = 0;
-  idx = lua_absindex(L, idx);
   if (!encode(&e, idx, b)) {
     lua_settop(L, top);   /* a failure leaves its iteration state behind */
     b->n = start;
@@ -391,9 +448,10 @@ size_t lterm_decode(lua_State *L, const unsigned char *p, size_t len) {
 
 int lterm_decode_list(lua_State *L, const unsigned char *p, size_t len, size_t count) {
   size_t at = 0;
+  if (!lua_checkstack(L, 5)) return 0;   /* once for the list, not per object */
   lua_createtable(L, count > 0x7fffffff ? 0 : (int)count, 0);
   for (size_t i = 0; i < count; i++) {
-    size_t n = lterm_decode(L, p + at, len - at);
+    size_t n = decode(L, p + at, len - at, 0);
     if (n == 0) {
       lua_pop(L, 1);
       return 0;
