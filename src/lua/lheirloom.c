@@ -152,22 +152,6 @@ static int opt_integer(lua_State *L, int opts, const char *field, lua_Integer df
   return (int)v;
 }
 
-static int logger_option(lua_State *L, int opts) {
-  static const char *const modes[] = {"stderr", "silent", "capture", NULL};
-  const char *s;
-  if (lua_getfield(L, opts, "logger") == LUA_TNIL) {
-    lua_pop(L, 1);
-    return LOG_STDERR;
-  }
-  s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-  for (int i = 0; modes[i] != NULL; i++)
-    if (strcmp(s, modes[i]) == 0) {
-      lua_pop(L, 1);
-      return i;
-    }
-  return luaL_error(L, "heirloom.start: opts.logger must be 'stderr', 'silent' or 'capture'");
-}
-
 /* Which of names (NULL-terminated) opts.field is, or dflt when absent. */
 static int choice_option(lua_State *L, int opts, const char *field, const char *const *names,
                          int dflt, const char *expected) {
@@ -183,6 +167,13 @@ static int choice_option(lua_State *L, int opts, const char *field, const char *
       return i;
     }
   return luaL_error(L, "heirloom.start: opts.%s must be %s", field, expected);
+}
+
+/* opts.logger: the names in the order of logger.h's LOG_ modes. */
+static int logger_option(lua_State *L, int opts) {
+  static const char *const modes[] = {"stderr", "silent", "capture", NULL};
+  return choice_option(L, opts, "logger", modes, LOG_STDERR,
+                       "'stderr', 'silent' or 'capture'");
 }
 
 /* clock, trace and schedule: deterministic mode's (docs/processes.md). */
