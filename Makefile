@@ -26,7 +26,9 @@ SRC_DIRS = $(LAYERS:%=src/%)
 HEADERS = $(wildcard src/*/*.h) include/heirloom.h
 vpath %.c $(SRC_DIRS)
 
-CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC \
+# -fvisibility=hidden: the shared library and the Lua module export only
+# what include/heirloom.h declares (scripts/exports.sh checks it).
+CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC -fvisibility=hidden \
          -Iinclude $(SRC_DIRS:%=-I%) $(LUA_CFLAGS) $(SAN)
 LDFLAGS = $(SAN)
 LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
@@ -60,6 +62,8 @@ TESTS += test_simclock
 TESTS += test_pheap
 # the lock-free mailbox under threads (issue 13)
 TESTS += test_mailbox
+# the version macros and hl_version (issue 15)
+TESTS += test_version
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
@@ -89,8 +93,21 @@ $(BUILD)/libheirloom.a: $(CORE_OBJ) $(BIND_OBJ)
 $(BUILD)/libheirloom-core.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/libheirloom.so: $(CORE_OBJ) $(BIND_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS)
+# The version, read from include/heirloom.h. The shared library is
+# libheirloom.so.MAJOR.MINOR.PATCH, its SONAME libheirloom.so.MAJOR (what
+# a program linked with it loads), and libheirloom.so the name -lheirloom
+# links with.
+hl_version_part = $(shell awk '$$2 == "HL_VERSION_$(1)" { print $$3 }' include/heirloom.h)
+VERSION_MAJOR := $(call hl_version_part,MAJOR)
+VERSION := $(VERSION_MAJOR).$(call hl_version_part,MINOR).$(call hl_version_part,PATCH)
+SONAME = libheirloom.so.$(VERSION_MAJOR)
+
+$(BUILD)/libheirloom.so.$(VERSION): $(CORE_OBJ) $(BIND_OBJ)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LIBS)
+
+$(BUILD)/libheirloom.so: $(BUILD)/libheirloom.so.$(VERSION)
+	ln -sf libheirloom.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libheirloom.so.$(VERSION) $@
 
 # The Lua module: require("heirloom") finds build/heirloom.so.
 $(BUILD)/heirloom.so: $(CORE_OBJ) $(BIND_OBJ)
