@@ -127,10 +127,18 @@ $(CORE_TESTS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(BUILD)/libheirloom-core.a
 $(BUILD)/test_storelayer: $(BUILD)/test_storelayer.o $(BASE:%=$(BUILD)/%.o) $(STORE:%=$(BUILD)/%.o)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) -lpthread -lm
 
-# The heirloom command (docs/heirloom-command.md); it finds lua/ as
-# <its directory>/../lua.
+# The heirloom command (docs/heirloom-command.md); it finds the Lua
+# library as <its directory>/../lua in a build tree, else in LUA_LMOD (the
+# install's), compiled into cli.o. $(BUILD)/lua_lmod holds the directory
+# cli.o was built with and changes only with it, so that `make install
+# PREFIX=...` rebuilds cli.o and nothing else.
 $(BUILD)/heirloom: $(CLI_OBJ) $(BUILD)/libheirloom.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -ledit
+$(BUILD)/cli.o: CFLAGS += -DHL_LUA_DIR='"$(LUA_LMOD)"'
+$(BUILD)/cli.o: $(BUILD)/lua_lmod
+$(BUILD)/lua_lmod: FORCE | $(BUILD)
+	@echo '$(LUA_LMOD)' | cmp -s - $@ || echo '$(LUA_LMOD)' > $@
+FORCE:
 
 # examples/embed: a C host program that embeds the engine and runs etscounter.
 all: $(BUILD)/embed_example
@@ -163,6 +171,62 @@ check-asan:
 
 check-tsan:
 	$(MAKE) test BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" SAN_ENV=tsan TESTS_ONLY=threads FUZZ_SMOKE=
+
+# ---- installing (docs/c-api.md, "Installing") ----
+# make install / make uninstall, both with PREFIX (default /usr/local) and
+# DESTDIR (a staging root). The Lua module and its Lua files go where Lua
+# 5.4 looks by default under PREFIX: LUA_CMOD and LUA_LMOD, both on the
+# default package.cpath and package.path of Debian's lua5.4 for /usr/local
+# and /usr. make install-lua installs those two alone (the rockspec's step).
+PREFIX = /usr/local
+BINDIR = $(PREFIX)/bin
+INCLUDEDIR = $(PREFIX)/include
+LIBDIR = $(PREFIX)/lib
+PKGCONFIGDIR = $(LIBDIR)/pkgconfig
+MANDIR = $(PREFIX)/share/man
+LUA_CMOD = $(LIBDIR)/lua/5.4
+LUA_LMOD = $(PREFIX)/share/lua/5.4
+LUA_FILES = $(wildcard lua/heirloom/*.lua)
+INSTALL = install
+# refreshes ld.so's cache after (un)installing the shared library, when
+# run as root without DESTDIR; LDCONFIG=: for none
+LDCONFIG = ldconfig
+# heirloom.pc requires Lua by its pkg-config name when pkg-config knows it
+# (Debian: lua5.4), else it carries LUA_CFLAGS and LUA_LIBS itself.
+LUA_PC := $(shell for p in lua5.4 lua-5.4 lua54; do pkg-config --exists $$p 2>/dev/null && { echo $$p; break; }; done)
+
+.PHONY: install install-lua uninstall
+
+install: install-lua $(BUILD)/libheirloom.a $(BUILD)/libheirloom.so $(BUILD)/heirloom
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 644 include/heirloom.h $(DESTDIR)$(INCLUDEDIR)/heirloom.h
+	$(INSTALL) -m 644 $(BUILD)/libheirloom.a $(DESTDIR)$(LIBDIR)/libheirloom.a
+	$(INSTALL) -m 755 $(BUILD)/libheirloom.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libheirloom.so.$(VERSION)
+	ln -sf libheirloom.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libheirloom.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libheirloom.so
+	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(LIBDIR)|' -e 's|@includedir@|$(INCLUDEDIR)|' \
+	    -e 's|@lua_cmod@|$(LUA_CMOD)|' -e 's|@lua_lmod@|$(LUA_LMOD)|' -e 's|@version@|$(VERSION)|' \
+	    -e 's|@requires@|$(LUA_PC)|' -e 's|@lua_cflags@|$(if $(LUA_PC),,$(LUA_CFLAGS))|' \
+	    -e 's|@lua_libs@|$(if $(LUA_PC),,$(LUA_LIBS))|' -e 's|@libs_private@|$(LEVELDB_LIBS) -lpthread -lm|' \
+	    heirloom.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/heirloom.pc
+	$(INSTALL) -m 755 $(BUILD)/heirloom $(DESTDIR)$(BINDIR)/heirloom
+	$(INSTALL) -m 644 docs/heirloom.1 $(DESTDIR)$(MANDIR)/man1/heirloom.1
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then $(LDCONFIG); fi
+
+install-lua: $(BUILD)/heirloom.so
+	$(INSTALL) -d $(DESTDIR)$(LUA_CMOD) $(DESTDIR)$(LUA_LMOD)/heirloom
+	$(INSTALL) -m 755 $(BUILD)/heirloom.so $(DESTDIR)$(LUA_CMOD)/heirloom.so
+	$(INSTALL) -m 644 $(LUA_FILES) $(DESTDIR)$(LUA_LMOD)/heirloom/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/heirloom.h $(DESTDIR)$(LIBDIR)/libheirloom.a \
+	  $(DESTDIR)$(LIBDIR)/libheirloom.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libheirloom.so $(DESTDIR)$(PKGCONFIGDIR)/heirloom.pc \
+	  $(DESTDIR)$(BINDIR)/heirloom $(DESTDIR)$(MANDIR)/man1/heirloom.1 \
+	  $(DESTDIR)$(LUA_CMOD)/heirloom.so $(LUA_FILES:lua/%=$(DESTDIR)$(LUA_LMOD)/%)
+	rmdir $(DESTDIR)$(LUA_LMOD)/heirloom 2>/dev/null || true
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then $(LDCONFIG); fi
 
 # ---- fuzzing (docs/term-format.md, "Fuzzing") ----
 # libFuzzer targets for the term readers and Lua decoder (fuzz/fuzz_term.c)
