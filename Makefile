@@ -113,6 +113,10 @@ $(BUILD)/libheirloom.so: $(BUILD)/libheirloom.so.$(VERSION)
 $(BUILD)/heirloom.so: $(CORE_OBJ) $(BIND_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) -lpthread -lm
 
+# The Lua module alone: the build step of heirloom-scm-1.rockspec.
+.PHONY: lua-module
+lua-module: $(BUILD)/heirloom.so
+
 $(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/libheirloom.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
