@@ -218,6 +218,14 @@ install: install-lua $(BUILD)/libheirloom.a $(BUILD)/libheirloom.so $(BUILD)/hei
 	$(INSTALL) -m 644 docs/heirloom.1 $(DESTDIR)$(MANDIR)/man1/heirloom.1
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then $(LDCONFIG); fi
 
+# make install and make uninstall, pkg-config, the installed command and
+# module, and luarocks, checked in temporary directories
+CHECK_INSTALL_DEPS = luarocks
+.PHONY: check-install
+check-install: all
+	@./scripts/deps.sh $(CHECK_INSTALL_DEPS)
+	@MAKE="$(MAKE)" BUILD="$(BUILD)" ./scripts/check-install.sh
+
 install-lua: $(BUILD)/heirloom.so
 	$(INSTALL) -d $(DESTDIR)$(LUA_CMOD) $(DESTDIR)$(LUA_LMOD)/heirloom
 	$(INSTALL) -m 755 $(BUILD)/heirloom.so $(DESTDIR)$(LUA_CMOD)/heirloom.so
