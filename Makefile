@@ -10,14 +10,26 @@ DEPS = liblua5.4-dev lua5.4 libleveldb-dev lua-busted pkg-config libedit-dev
 BENCH_DEPS = erlang-base
 
 CC ?= cc
+# make runs in parallel by default, one job per core; -jN (or -j1) on the
+# command line wins. Every rule names what it needs, so any -j is safe.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 LUA = lua5.4
 SAN ?=
 OPT ?= -O2
 BUILD ?= build
 
-LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
-LUA_LIBS := $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
+# Where the libraries are. Elsewhere than Debian, set these on make's
+# command line, with DEPS= for no package step (README.md, "Building on
+# other systems"). Lua 5.4 is looked up by its pkg-config name (Debian's
+# lua5.4; lua-5.4 or lua54 elsewhere).
+LUA_PC := $(shell for p in lua5.4 lua-5.4 lua54; do pkg-config --exists $$p 2>/dev/null && { echo $$p; break; }; done)
+LUA_CFLAGS := $(if $(LUA_PC),$(shell pkg-config --cflags $(LUA_PC)),-I/usr/include/lua5.4)
+LUA_LIBS := $(if $(LUA_PC),$(shell pkg-config --libs $(LUA_PC)),-llua5.4)
+LEVELDB_CFLAGS := $(shell pkg-config --cflags leveldb 2>/dev/null)
 LEVELDB_LIBS := $(shell pkg-config --libs leveldb 2>/dev/null || echo -lleveldb)
+EDIT_LIBS = -ledit
 
 # src/ is layered (docs/architecture.md): each folder calls only those
 # before it in this list, which scripts/layers.sh checks in `make test`.
@@ -29,7 +41,7 @@ vpath %.c $(SRC_DIRS)
 # -fvisibility=hidden: the shared library and the Lua module export only
 # what include/heirloom.h declares (scripts/exports.sh checks it).
 CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC -fvisibility=hidden \
-         -Iinclude $(SRC_DIRS:%=-I%) $(LUA_CFLAGS) $(SAN)
+         -Iinclude $(SRC_DIRS:%=-I%) $(LUA_CFLAGS) $(LEVELDB_CFLAGS) $(SAN)
 LDFLAGS = $(SAN)
 LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 
@@ -74,6 +86,10 @@ all: deps $(BUILD)/libheirloom.a $(BUILD)/libheirloom-core.a $(BUILD)/libheirloo
 
 deps:
 	@./scripts/deps.sh $(DEPS)
+
+# The other package steps wait for this one: two apt-get runs at once, under
+# make -j, would fight over dpkg's lock.
+fuzz-deps bench-deps: deps
 
 $(BUILD)/test_%.o: test/test_%.c $(HEADERS) test/*.h | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -137,7 +153,7 @@ $(BUILD)/test_storelayer: $(BUILD)/test_storelayer.o $(BASE:%=$(BUILD)/%.o) $(ST
 # cli.o was built with and changes only with it, so that `make install
 # PREFIX=...` rebuilds cli.o and nothing else.
 $(BUILD)/heirloom: $(CLI_OBJ) $(BUILD)/libheirloom.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -ledit
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(EDIT_LIBS)
 $(BUILD)/cli.o: CFLAGS += -DHL_LUA_DIR='"$(LUA_LMOD)"'
 $(BUILD)/cli.o: $(BUILD)/lua_lmod
 $(BUILD)/lua_lmod: FORCE | $(BUILD)
@@ -195,9 +211,8 @@ INSTALL = install
 # refreshes ld.so's cache after (un)installing the shared library, when
 # run as root without DESTDIR; LDCONFIG=: for none
 LDCONFIG = ldconfig
-# heirloom.pc requires Lua by its pkg-config name when pkg-config knows it
-# (Debian: lua5.4), else it carries LUA_CFLAGS and LUA_LIBS itself.
-LUA_PC := $(shell for p in lua5.4 lua-5.4 lua54; do pkg-config --exists $$p 2>/dev/null && { echo $$p; break; }; done)
+# heirloom.pc requires Lua by its pkg-config name, LUA_PC, when pkg-config
+# knows it, else it carries LUA_CFLAGS and LUA_LIBS itself.
 
 .PHONY: install install-lua uninstall
 
