@@ -65,6 +65,7 @@ nothing_left() {   # DIR: no file or link under it
   [ -z "$left" ] || { echo "left behind:"; echo "$left"; return 1; }
 }
 
+# shellcheck disable=SC2086 # pkg-config's flags are words
 embed_builds() {
   flags=$(clean_env PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs heirloom) &&
     echo "flags: $flags" &&
@@ -103,7 +104,7 @@ major=$(awk '$2 == "HL_VERSION_MAJOR" { print $3 }' include/heirloom.h)
 version=$major.$(awk '$2 == "HL_VERSION_MINOR" { print $3 }' include/heirloom.h)
 version=$version.$(awk '$2 == "HL_VERSION_PATCH" { print $3 }' include/heirloom.h)
 
-check "make install PREFIX=$prefix" $make --no-print-directory install BUILD="$build" \
+check "make install PREFIX=$prefix" "$make" --no-print-directory install BUILD="$build" \
   PREFIX="$prefix" LDCONFIG=:
 check "every file installed, libheirloom.so.$version with SONAME libheirloom.so.$major" \
   files_installed "$prefix"
@@ -112,7 +113,7 @@ check "examples/embed runs on the installed library (LD_LIBRARY_PATH=$prefix/lib
 check "the installed module and Lua library alone run a node" \
   lua_runs "$prefix/lib/lua/5.4" "$prefix/share/lua/5.4"
 check "the installed heirloom command runs an application with no environment" command_runs
-check "make uninstall PREFIX=$prefix" $make --no-print-directory uninstall BUILD="$build" \
+check "make uninstall PREFIX=$prefix" "$make" --no-print-directory uninstall BUILD="$build" \
   PREFIX="$prefix" LDCONFIG=:
 check "nothing left in $prefix" nothing_left "$prefix"
 
@@ -120,15 +121,15 @@ check "luarocks --lua-version 5.4 --tree $tmp/rocks make" rock_installs
 check "the module and Lua library of the rock tree alone run a node" \
   lua_runs "$tmp/rocks/lib/lua/5.4" "$tmp/rocks/share/lua/5.4"
 
-check "make install DESTDIR=$tmp/stage PREFIX=/usr" $make --no-print-directory install \
+check "make install DESTDIR=$tmp/stage PREFIX=/usr" "$make" --no-print-directory install \
   BUILD="$build" DESTDIR="$tmp/stage" PREFIX=/usr
 check "staged under DESTDIR, for /usr" staged
-check "make uninstall DESTDIR=$tmp/stage PREFIX=/usr" $make --no-print-directory uninstall \
+check "make uninstall DESTDIR=$tmp/stage PREFIX=/usr" "$make" --no-print-directory uninstall \
   BUILD="$build" DESTDIR="$tmp/stage" PREFIX=/usr
 check "nothing left in $tmp/stage" nothing_left "$tmp/stage"
 
 # The build tree's command again has the default install directory in it.
-$make --no-print-directory "$build/heirloom" BUILD="$build" >/dev/null
+"$make" --no-print-directory "$build/heirloom" BUILD="$build" >/dev/null
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -18,7 +18,7 @@ fail() { failed=$((failed + 1)); echo "exports: $*"; }
 
 # A declaration starts a line with its type: comments and macros do not.
 declared=$(sed -n 's/^[A-Za-z_][^(]*[ *]\(hl_[a-z0-9_]*\)(.*/\1/p' include/heirloom.h | sort -u)
-[ -n "$declared" ] && ok || fail "no function found declared in include/heirloom.h"
+if [ -n "$declared" ]; then ok; else fail "no function found declared in include/heirloom.h"; fi
 
 for lib in "$build/libheirloom.so" "$build/heirloom.so"; do
   if ! exported=$(nm -D --defined-only "$lib" | awk '{ print $NF }' | sort -u); then
@@ -38,7 +38,7 @@ for lib in "$build/libheirloom.so" "$build/heirloom.so"; do
         fi ;;
     esac
   done
-  [ "$extra" -eq 0 ] && ok || fail "$lib exports $extra names beyond the public API"
+  if [ "$extra" -eq 0 ]; then ok; else fail "$lib exports $extra names beyond the public API"; fi
   missing=0
   for sym in $declared; do
     if ! printf '%s\n' "$exported" | grep -qx "$sym"; then
@@ -46,7 +46,7 @@ for lib in "$build/libheirloom.so" "$build/heirloom.so"; do
       echo "exports: $lib does not export $sym, declared in include/heirloom.h"
     fi
   done
-  [ "$missing" -eq 0 ] && ok || fail "$lib lacks $missing functions of the public API"
+  if [ "$missing" -eq 0 ]; then ok; else fail "$lib lacks $missing functions of the public API"; fi
 done
 
 major=$(awk '$2 == "HL_VERSION_MAJOR" { print $3 }' include/heirloom.h)
