@@ -11,8 +11,9 @@ BENCH_DEPS = erlang-base
 
 CC ?= cc
 # make runs in parallel by default, one job per core; -jN (or -j1) on the
-# command line wins. Every rule names what it needs, so any -j is safe.
-ifeq ($(filter -j%,$(MAKEFLAGS)),)
+# command line wins, and a make run by another make shares its jobs. Every
+# rule names what it needs, so any -j is safe.
+ifeq ($(MAKELEVEL)$(filter -j%,$(MAKEFLAGS)),0)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
 LUA = lua5.4
