@@ -5,6 +5,8 @@
 #   make check-asan / check-tsan   the same under the sanitizers
 #   make fuzz     the libFuzzer targets, for a long run (docs/term-format.md)
 #   make bench    side-by-side benchmarks against Erlang/OTP
+#   make install / uninstall   [PREFIX=/usr/local] [DESTDIR=...] (docs/c-api.md)
+#   make check-install         install, pkg-config and luarocks, in temporary directories
 
 DEPS = liblua5.4-dev lua5.4 libleveldb-dev lua-busted pkg-config libedit-dev
 BENCH_DEPS = erlang-base
@@ -193,7 +195,7 @@ check-asan:
 check-tsan:
 	$(MAKE) test BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" SAN_ENV=tsan TESTS_ONLY=threads FUZZ_SMOKE=
 
-# ---- installing (docs/c-api.md, "Installing") ----
+# ---- installing (docs/c-api.md, "Building, installing and linking") ----
 # make install / make uninstall, both with PREFIX (default /usr/local) and
 # DESTDIR (a staging root). The Lua module and its Lua files go where Lua
 # 5.4 looks by default under PREFIX: LUA_CMOD and LUA_LMOD, both on the
@@ -212,10 +214,11 @@ INSTALL = install
 # refreshes ld.so's cache after (un)installing the shared library, when
 # run as root without DESTDIR; LDCONFIG=: for none
 LDCONFIG = ldconfig
-# heirloom.pc requires Lua by its pkg-config name, LUA_PC, when pkg-config
-# knows it, else it carries LUA_CFLAGS and LUA_LIBS itself.
 
 .PHONY: install install-lua uninstall
+
+# heirloom.pc (from heirloom.pc.in) requires Lua by its pkg-config name,
+# LUA_PC, when pkg-config knows it, else it carries LUA_CFLAGS and LUA_LIBS.
 
 install: install-lua $(BUILD)/libheirloom.a $(BUILD)/libheirloom.so $(BUILD)/heirloom
 	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
