@@ -5,19 +5,34 @@
 #   make check-asan / check-tsan   the same under the sanitizers
 #   make fuzz     the libFuzzer targets, for a long run (docs/term-format.md)
 #   make bench    side-by-side benchmarks against Erlang/OTP
+#   make install / uninstall   [PREFIX=/usr/local] [DESTDIR=...] (docs/c-api.md)
+#   make check-install         install, pkg-config and luarocks, in temporary directories
 
 DEPS = liblua5.4-dev lua5.4 libleveldb-dev lua-busted pkg-config libedit-dev
 BENCH_DEPS = erlang-base
 
 CC ?= cc
+# make runs in parallel by default, one job per core; -jN (or -j1) on the
+# command line wins, and a make run by another make shares its jobs. Every
+# rule names what it needs, so any -j is safe.
+ifeq ($(MAKELEVEL)$(filter -j%,$(MAKEFLAGS)),0)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 LUA = lua5.4
 SAN ?=
 OPT ?= -O2
 BUILD ?= build
 
-LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
-LUA_LIBS := $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
+# Where the libraries are. Elsewhere than Debian, set these on make's
+# command line, with DEPS= for no package step (README.md, "Building on
+# other systems"). Lua 5.4 is looked up by its pkg-config name (Debian's
+# lua5.4; lua-5.4 or lua54 elsewhere).
+LUA_PC := $(shell for p in lua5.4 lua-5.4 lua54; do pkg-config --exists $$p 2>/dev/null && { echo $$p; break; }; done)
+LUA_CFLAGS := $(if $(LUA_PC),$(shell pkg-config --cflags $(LUA_PC)),-I/usr/include/lua5.4)
+LUA_LIBS := $(if $(LUA_PC),$(shell pkg-config --libs $(LUA_PC)),-llua5.4)
+LEVELDB_CFLAGS := $(shell pkg-config --cflags leveldb 2>/dev/null)
 LEVELDB_LIBS := $(shell pkg-config --libs leveldb 2>/dev/null || echo -lleveldb)
+EDIT_LIBS = -ledit
 
 # src/ is layered (docs/architecture.md): each folder calls only those
 # before it in this list, which scripts/layers.sh checks in `make test`.
@@ -26,8 +41,10 @@ SRC_DIRS = $(LAYERS:%=src/%)
 HEADERS = $(wildcard src/*/*.h) include/heirloom.h
 vpath %.c $(SRC_DIRS)
 
-CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC \
-         -Iinclude $(SRC_DIRS:%=-I%) $(LUA_CFLAGS) $(SAN)
+# -fvisibility=hidden: the shared library and the Lua module export only
+# what include/heirloom.h declares (scripts/exports.sh checks it).
+CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC -fvisibility=hidden \
+         -Iinclude $(SRC_DIRS:%=-I%) $(LUA_CFLAGS) $(LEVELDB_CFLAGS) $(SAN)
 LDFLAGS = $(SAN)
 LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
 
@@ -60,6 +77,8 @@ TESTS += test_simclock
 TESTS += test_pheap
 # the lock-free mailbox under threads (issue 13)
 TESTS += test_mailbox
+# the version macros and hl_version (issue 15)
+TESTS += test_version
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
@@ -70,6 +89,10 @@ all: deps $(BUILD)/libheirloom.a $(BUILD)/libheirloom-core.a $(BUILD)/libheirloo
 
 deps:
 	@./scripts/deps.sh $(DEPS)
+
+# The other package steps wait for this one: two apt-get runs at once, under
+# make -j, would fight over dpkg's lock.
+fuzz-deps bench-deps: deps
 
 $(BUILD)/test_%.o: test/test_%.c $(HEADERS) test/*.h | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -89,12 +112,29 @@ $(BUILD)/libheirloom.a: $(CORE_OBJ) $(BIND_OBJ)
 $(BUILD)/libheirloom-core.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/libheirloom.so: $(CORE_OBJ) $(BIND_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS)
+# The version, read from include/heirloom.h. The shared library is
+# libheirloom.so.MAJOR.MINOR.PATCH, its SONAME libheirloom.so.MAJOR (what
+# a program linked with it loads), and libheirloom.so the name -lheirloom
+# links with.
+hl_version_part = $(shell awk '$$2 == "HL_VERSION_$(1)" { print $$3 }' include/heirloom.h)
+VERSION_MAJOR := $(call hl_version_part,MAJOR)
+VERSION := $(VERSION_MAJOR).$(call hl_version_part,MINOR).$(call hl_version_part,PATCH)
+SONAME = libheirloom.so.$(VERSION_MAJOR)
+
+$(BUILD)/libheirloom.so.$(VERSION): $(CORE_OBJ) $(BIND_OBJ)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LIBS)
+
+$(BUILD)/libheirloom.so: $(BUILD)/libheirloom.so.$(VERSION)
+	ln -sf libheirloom.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libheirloom.so.$(VERSION) $@
 
 # The Lua module: require("heirloom") finds build/heirloom.so.
 $(BUILD)/heirloom.so: $(CORE_OBJ) $(BIND_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) -lpthread -lm
+
+# The Lua module alone: the build step of heirloom-scm-1.rockspec.
+.PHONY: lua-module
+lua-module: $(BUILD)/heirloom.so
 
 $(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/libheirloom.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -110,10 +150,18 @@ $(CORE_TESTS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(BUILD)/libheirloom-core.a
 $(BUILD)/test_storelayer: $(BUILD)/test_storelayer.o $(BASE:%=$(BUILD)/%.o) $(STORE:%=$(BUILD)/%.o)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) -lpthread -lm
 
-# The heirloom command (docs/heirloom-command.md); it finds lua/ as
-# <its directory>/../lua.
+# The heirloom command (docs/heirloom-command.md); it finds the Lua
+# library as <its directory>/../lua in a build tree, else in LUA_LMOD (the
+# install's), compiled into cli.o. $(BUILD)/lua_lmod holds the directory
+# cli.o was built with and changes only with it, so that `make install
+# PREFIX=...` rebuilds cli.o and nothing else.
 $(BUILD)/heirloom: $(CLI_OBJ) $(BUILD)/libheirloom.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -ledit
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(EDIT_LIBS)
+$(BUILD)/cli.o: CFLAGS += -DHL_LUA_DIR='"$(LUA_LMOD)"'
+$(BUILD)/cli.o: $(BUILD)/lua_lmod
+$(BUILD)/lua_lmod: FORCE | $(BUILD)
+	@echo '$(LUA_LMOD)' | cmp -s - $@ || echo '$(LUA_LMOD)' > $@
+FORCE:
 
 # examples/embed: a C host program that embeds the engine and runs etscounter.
 all: $(BUILD)/embed_example
@@ -146,6 +194,70 @@ check-asan:
 
 check-tsan:
 	$(MAKE) test BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" SAN_ENV=tsan TESTS_ONLY=threads FUZZ_SMOKE=
+
+# ---- installing (docs/c-api.md, "Building, installing and linking") ----
+# make install / make uninstall, both with PREFIX (default /usr/local) and
+# DESTDIR (a staging root). The Lua module and its Lua files go where Lua
+# 5.4 looks by default under PREFIX: LUA_CMOD and LUA_LMOD, both on the
+# default package.cpath and package.path of Debian's lua5.4 for /usr/local
+# and /usr. make install-lua installs those two alone (the rockspec's step).
+PREFIX = /usr/local
+BINDIR = $(PREFIX)/bin
+INCLUDEDIR = $(PREFIX)/include
+LIBDIR = $(PREFIX)/lib
+PKGCONFIGDIR = $(LIBDIR)/pkgconfig
+MANDIR = $(PREFIX)/share/man
+LUA_CMOD = $(LIBDIR)/lua/5.4
+LUA_LMOD = $(PREFIX)/share/lua/5.4
+LUA_FILES = $(wildcard lua/heirloom/*.lua)
+INSTALL = install
+# refreshes ld.so's cache after (un)installing the shared library, when
+# run as root without DESTDIR; LDCONFIG=: for none
+LDCONFIG = ldconfig
+
+.PHONY: install install-lua uninstall
+
+# heirloom.pc (from heirloom.pc.in) requires Lua by its pkg-config name,
+# LUA_PC, when pkg-config knows it, else it carries LUA_CFLAGS and LUA_LIBS.
+
+install: install-lua $(BUILD)/libheirloom.a $(BUILD)/libheirloom.so $(BUILD)/heirloom
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 644 include/heirloom.h $(DESTDIR)$(INCLUDEDIR)/heirloom.h
+	$(INSTALL) -m 644 $(BUILD)/libheirloom.a $(DESTDIR)$(LIBDIR)/libheirloom.a
+	$(INSTALL) -m 755 $(BUILD)/libheirloom.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libheirloom.so.$(VERSION)
+	ln -sf libheirloom.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libheirloom.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libheirloom.so
+	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(LIBDIR)|' -e 's|@includedir@|$(INCLUDEDIR)|' \
+	    -e 's|@lua_cmod@|$(LUA_CMOD)|' -e 's|@lua_lmod@|$(LUA_LMOD)|' -e 's|@version@|$(VERSION)|' \
+	    -e 's|@requires@|$(LUA_PC)|' -e 's|@lua_cflags@|$(if $(LUA_PC),,$(LUA_CFLAGS))|' \
+	    -e 's|@lua_libs@|$(if $(LUA_PC),,$(LUA_LIBS))|' -e 's|@libs_private@|$(LEVELDB_LIBS) -lpthread -lm|' \
+	    heirloom.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/heirloom.pc
+	$(INSTALL) -m 755 $(BUILD)/heirloom $(DESTDIR)$(BINDIR)/heirloom
+	$(INSTALL) -m 644 docs/heirloom.1 $(DESTDIR)$(MANDIR)/man1/heirloom.1
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then $(LDCONFIG); fi
+
+# make install and make uninstall, pkg-config, the installed command and
+# module, and luarocks, checked in temporary directories
+CHECK_INSTALL_DEPS = luarocks
+.PHONY: check-install
+check-install: all
+	@./scripts/deps.sh $(CHECK_INSTALL_DEPS)
+	@MAKE="$(MAKE)" BUILD="$(BUILD)" ./scripts/check-install.sh
+
+install-lua: $(BUILD)/heirloom.so
+	$(INSTALL) -d $(DESTDIR)$(LUA_CMOD) $(DESTDIR)$(LUA_LMOD)/heirloom
+	$(INSTALL) -m 755 $(BUILD)/heirloom.so $(DESTDIR)$(LUA_CMOD)/heirloom.so
+	$(INSTALL) -m 644 $(LUA_FILES) $(DESTDIR)$(LUA_LMOD)/heirloom/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/heirloom.h $(DESTDIR)$(LIBDIR)/libheirloom.a \
+	  $(DESTDIR)$(LIBDIR)/libheirloom.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libheirloom.so $(DESTDIR)$(PKGCONFIGDIR)/heirloom.pc \
+	  $(DESTDIR)$(BINDIR)/heirloom $(DESTDIR)$(MANDIR)/man1/heirloom.1 \
+	  $(DESTDIR)$(LUA_CMOD)/heirloom.so $(LUA_FILES:lua/%=$(DESTDIR)$(LUA_LMOD)/%)
+	rmdir $(DESTDIR)$(LUA_LMOD)/heirloom 2>/dev/null || true
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then $(LDCONFIG); fi
 
 # ---- fuzzing (docs/term-format.md, "Fuzzing") ----
 # libFuzzer targets for the term readers and Lua decoder (fuzz/fuzz_term.c)

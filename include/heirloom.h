@@ -20,7 +20,27 @@
 extern "C" {
 #endif
 
+/* Only what this header declares is exported from the shared library and
+** the Lua module, which are built with -fvisibility=hidden: the engine's
+** own names cannot clash with a host's. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+/* ---- version ----
+** The version of this header. HL_VERSION_NUM orders versions as numbers
+** (MAJOR * 10000 + MINOR * 100 + PATCH); the shared library's SONAME
+** changes with HL_VERSION_MAJOR. */
+#define HL_VERSION_MAJOR 0
+#define HL_VERSION_MINOR 1
+#define HL_VERSION_PATCH 0
 #define HL_VERSION "0.1.0"
+#define HL_VERSION_NUM (HL_VERSION_MAJOR * 10000 + HL_VERSION_MINOR * 100 + HL_VERSION_PATCH)
+
+/* The version of the library the program runs with, which may differ from
+** the header it was compiled with: "0.1.0" and 100. */
+const char *hl_version(void);
+int hl_version_num(void);
 
 /* ---- status codes ---- */
 typedef enum hl_status {
@@ -328,6 +348,10 @@ int hl_lua_attach(struct lua_State *L, hl_node *node);
 /* The pid of the host process that L is bound to (by hl_lua_attach or
 ** heirloom.start); 0 if none. */
 hl_pid hl_lua_self(struct lua_State *L);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,19 @@ else
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# A package may bring an older Lua whose alternative outranks lua5.4's
+# (luarocks needs lua5.1, 5.2 or 5.3; Debian ranks lua5.4 lowest): the
+# `lua` and `luac` commands that busted and the specs run stay what they
+# were.
+lua_was=$(readlink -f /usr/bin/lua 2>/dev/null || true)
+luac_was=$(readlink -f /usr/bin/luac 2>/dev/null || true)
 $sudo apt-get update -qq || true
 # shellcheck disable=SC2086
 $sudo apt-get install -y -qq --no-install-recommends $need >/dev/null
+keep() {   # ALTERNATIVE COMMAND WAS
+  if [ -n "$3" ] && [ "$(readlink -f "$2")" != "$3" ]; then
+    $sudo update-alternatives --set "$1" "$3" >/dev/null
+  fi
+}
+keep lua-interpreter /usr/bin/lua "$lua_was"
+keep lua-compiler /usr/bin/luac "$luac_was"

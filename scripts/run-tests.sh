@@ -1,6 +1,7 @@
 #!/bin/sh
 # run-tests.sh BUILD "TESTS" [asan|tsan] [FUZZBUILD] — runs the C test
-# binaries, the layer check (scripts/layers.sh, when LAYERS is set), a short run of the fuzz targets built in FUZZBUILD (if given:
+# binaries, the layer check (scripts/layers.sh, when LAYERS is set), the
+# export check (scripts/exports.sh), a short run of the fuzz targets built in FUZZBUILD (if given:
 # scripts/fuzz.sh) and every busted spec against BUILD, prints each suite's
 # "N passed, N failed" and last a total line of the same form. Exits
 # non-zero if anything failed.
@@ -60,6 +61,12 @@ if [ -n "${LAYERS:-}" ]; then
   printf '%s\n' "$out" | grep '^layers:'
   count "$out"
 fi
+
+# the shared library and the Lua module export the public API alone
+out=$(./scripts/exports.sh "$build" 2>&1)
+printf '%s\n' "$out" | grep '^exports:'
+printf 'exports: %s\n' "$(printf '%s\n' "$out" | tail -n 1)"
+count "$out"
 
 if [ -n "$fuzz" ]; then
   out=$(./scripts/fuzz.sh "$fuzz" short 2>&1)

@@ -5,11 +5,13 @@
 ** server and the table manager, and after each step reads the counter
 ** straight from the table in C, with hl_table_open and hl_table_lookup.
 **
-**   build/embed_example [PROJECT_ROOT]
+**   build/embed_example [PROJECT_ROOT [LUA_DIR]]
 **
 ** PROJECT_ROOT (default: the directory above the executable's) is where
-** examples/etscounter/ and lua/ are found. Exit status 0 when every count
-** read from C is the number of increments made.
+** examples/etscounter/ is found, and LUA_DIR heirloom's Lua library
+** (default: PROJECT_ROOT/lua; an installed one is
+** `pkg-config --variable=lua_lmod heirloom`). Exit status 0 when every
+** count read from C is the number of increments made.
 */
 #include <limits.h>
 #include <stdatomic.h>
@@ -125,7 +127,7 @@ static int check(const char *what, long long from_c, long long expected) {
 }
 
 int main(int argc, char **argv) {
-  char root[PATH_MAX], path[3 * PATH_MAX + 64];
+  char root[PATH_MAX], lib[PATH_MAX + 8], path[3 * PATH_MAX + 64];
   hl_config cfg = {0};
   hl_node *node;
   hl_table *t = NULL;
@@ -136,8 +138,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "embed: cannot find the project's root; give it as the first argument\n");
     return 2;
   }
-  snprintf(path, sizeof path, "%s/examples/etscounter/?.lua;%s/lua/?.lua;%s/lua/?/init.lua",
-           root, root, root);
+  if (argc > 2) snprintf(lib, sizeof lib, "%s", argv[2]);
+  else snprintf(lib, sizeof lib, "%s/lua", root);
+  snprintf(path, sizeof path, "%s/examples/etscounter/?.lua;%s/?.lua;%s/?/init.lua", root, lib,
+           lib);
 
   cfg.schedulers = 2;
   if (hl_node_start(&cfg, &node) != HL_OK) {

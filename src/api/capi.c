@@ -57,6 +57,14 @@ const char *hl_errmsg(void) {
   return err_last();
 }
 
+const char *hl_version(void) {
+  return HL_VERSION;
+}
+
+int hl_version_num(void) {
+  return HL_VERSION_NUM;
+}
+
 /* Whether (p, len) is one valid term (term.h: one a Lua state can read);
 ** if not, e says why, naming the argument: HL_EFORMAT for bytes that are
 ** no term, HL_EBADARG for a map key no Lua table can hold. */

@@ -29,6 +29,12 @@
 #include "cli_signal.h"
 #include "heirloom.h"
 
+/* Where `make install` puts heirloom's Lua library (the Makefile passes
+** its LUA_LMOD, $(PREFIX)/share/lua/5.4). */
+#ifndef HL_LUA_DIR
+#define HL_LUA_DIR "/usr/local/share/lua/5.4"
+#endif
+
 typedef struct cli_opts {
   const char *command;     /* "run", "shell" or "repair" */
   const char *app;         /* APP.lua, or NULL; repair: the directory */
@@ -59,8 +65,9 @@ static const char usage_text[] =
     "  -h, --help       this text\n"
     "  -V, --version    the version\n"
     "\n"
-    "Lua modules are found in the application's directory and in the lua/\n"
-    "directory beside the command's own (or $HEIRLOOM_LUA_DIR).\n"
+    "Lua modules are found in the application's directory, then in heirloom's\n"
+    "Lua library: $HEIRLOOM_LUA_DIR, else ../lua beside the command (a build\n"
+    "tree), else " HL_LUA_DIR ".\n"
     "See docs/heirloom-command.md.\n";
 
 static void say(const char *fmt, const char *a, const char *b) {
@@ -149,8 +156,9 @@ static int is_dir(const char *path) {
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The project's lua/ directory: $HEIRLOOM_LUA_DIR, else <the command's
-** directory>/../lua, else the HL_LUA_DIR compiled in (if any). */
+/* The directory of heirloom's Lua library: $HEIRLOOM_LUA_DIR, else <the
+** command's directory>/../lua (a build tree), else HL_LUA_DIR (an
+** installed command). */
 static int find_lua_dir(char *out, size_t size) {
   const char *env = getenv("HEIRLOOM_LUA_DIR");
   char exe[PATH_MAX];
@@ -170,12 +178,8 @@ static int find_lua_dir(char *out, size_t size) {
       if (len > 0 && (size_t)len < size && is_dir(out)) return 1;
     }
   }
-#ifdef HL_LUA_DIR
   snprintf(out, size, "%s", HL_LUA_DIR);
   return is_dir(out);
-#else
-  return 0;
-#endif
 }
 
 /* package.path = the application's directory, lua/, then what it was

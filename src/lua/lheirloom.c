@@ -500,7 +500,9 @@ static void check_build(lua_State *L) {
                 "build-tsan: HEIRLOOM_BUILD or package.cpath)", file);
 }
 
-int luaopen_heirloom(lua_State *L) {
+/* The module's opener: with the C API of heirloom.h, the one name that
+** heirloom.so exports (the build hides the rest: -fvisibility=hidden). */
+__attribute__((visibility("default"))) int luaopen_heirloom(lua_State *L) {
   check_build(L);
   create_record(L);
   lua_newtable(L);
