@@ -253,6 +253,7 @@ static int wait_mail(lua_State *L, proc *p, int64_t deadline) {
   p->deadline = deadline;
   if (p->host) {
     int waited = proc_host_wait(p);
+    if (waited == -3) return luaL_error(L, "heirloom.receive: the node stopped");
     if (waited == -2) return luaL_error(L, "heirloom.receive: interrupted");
     if (waited != 0)
       return luaL_error(L, "heirloom.receive: the node is idle and no message can arrive");
