@@ -60,6 +60,9 @@ TESTS += test_simclock
 TESTS += test_pheap
 # the lock-free mailbox under threads (issue 13)
 TESTS += test_mailbox
+# the C API as a host uses it (issue 15)
+TESTS += test_capi
+CORE += capi_term capi_proc
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
