@@ -8,7 +8,9 @@
 **     a message for hl_errmsg() in the calling thread;
 **   - values are heirloom terms: byte strings built with the hl_term_*
 **     functions below (or received from heirloom), never raw C structs;
-**   - every function is safe to call from any thread, unless it says so.
+**   - every function is safe to call from any thread, unless it says so;
+**   - a NULL pointer argument is refused with HL_EBADARG (or 0 from a
+**     function that returns a size), never dereferenced.
 */
 #ifndef HEIRLOOM_H
 #define HEIRLOOM_H
@@ -156,7 +158,11 @@ void hl_config_init(hl_config *cfg);
 hl_status hl_node_start(const hl_config *cfg, hl_node **out);
 
 /* Stops the node: drops every table. Handles still held become closed:
-** calls on them return HL_ECLOSED until they are released. */
+** calls on them return HL_ECLOSED until they are released. Attached
+** threads waiting in hl_receive are woken with HL_ECLOSED (and every later
+** hl_receive of theirs answers so); hl_detach stays safe. No other call
+** on the node may run during the stop or be made after it
+** (docs/c-api.md, "Threads"). */
 void hl_node_stop(hl_node *node);
 
 /* Ends the node as a kill -9 of the OS process would, as far as its data
@@ -207,7 +213,8 @@ hl_status hl_send_name(hl_node *node, const char *name, const void *msg, size_t 
 
 /* Takes the oldest message of the calling thread's process into out
 ** (appended), waiting at most timeout_ms (-1: for ever). HL_ENOTFOUND on
-** timeout; HL_EBADARG if the thread is not attached; in a node driven by
+** timeout; HL_EBADARG if the thread is not attached; HL_ECLOSED once the
+** node stops (hl_node_stop ends the wait under way); in a node driven by
 ** the host (schedulers = 0) it runs the node while it waits, and answers
 ** HL_ECLOSED when nothing could ever arrive. */
 hl_status hl_receive(hl_node *node, int timeout_ms, hl_buf *out);
@@ -288,7 +295,10 @@ void hl_node_set_logger(hl_node *node, hl_log_fn fn, void *ud);
 
 /* A node started with schedulers = 0 runs only when the host drives it:
 ** step runs one slice or fires one timer (1 if it did anything); run
-** steps until nothing is left to do now and returns how many steps. */
+** steps until nothing is left to do now and returns how many steps.
+** Several threads may step one node at once (each step takes its process
+** under the scheduler's lock), but then the order of the steps, and so a
+** run's trace, is no longer repeatable. */
 int hl_node_step(hl_node *node);
 size_t hl_node_run(hl_node *node);
 
