@@ -126,7 +126,7 @@ static void test_receive_after_stop(void) {
 static void test_null_arguments(void) {
   hl_config cfg = config(0);
   hl_node *node;
-  hl_table *t;
+  hl_table *t, *other;
   hl_buf b, out;
   size_t count = 99;
   int64_t i;
@@ -184,13 +184,15 @@ static void test_null_arguments(void) {
 
   CHECK(hl_table_new(node, "u", NULL, NULL) == HL_EBADARG);
   CHECK(contains(hl_errmsg(), "hl_table_new: out"));
-  CHECK(hl_table_new(NULL, "u", NULL, &t) == HL_EBADARG);
+  CHECK(hl_table_open(node, "t", &other) == HL_ENOTFOUND);   /* unnamed */
+  CHECK(other == NULL);
+  CHECK(hl_table_new(NULL, "u", NULL, &other) == HL_EBADARG);
   CHECK(contains(hl_errmsg(), "hl_table_new: node"));
   CHECK(hl_table_new_durable(node, "u", NULL, HL_SYNC_DEFAULT, NULL) == HL_EBADARG);
   CHECK(hl_table_open(node, "t", NULL) == HL_EBADARG);
-  CHECK(hl_table_open(NULL, "t", &t) == HL_EBADARG);
+  CHECK(hl_table_open(NULL, "t", &other) == HL_EBADARG);
   CHECK(hl_table_file2tab(node, "/tmp/x", NULL, NULL) == HL_EBADARG);
-  CHECK(hl_table_file2tab(NULL, "/tmp/x", NULL, &t) == HL_EBADARG);
+  CHECK(hl_table_file2tab(NULL, "/tmp/x", NULL, &other) == HL_EBADARG);
 
   CHECK(hl_node_start(&cfg, NULL) == HL_EBADARG);
   CHECK(contains(hl_errmsg(), "hl_node_start: out"));
