@@ -216,6 +216,10 @@ int proc_host_wait(proc *p) {
     if ((p->deadline >= 0 && now >= p->deadline) || s->nthreads > 0) return 0;
     /* deterministic: run the node while waiting */
     if (sched_step(s)) continue;
+    if (sched_stepping_elsewhere(s)) {   /* nothing is idle, and no clock jumps, yet */
+      sched_yield();
+      continue;
+    }
     wake = sched_next_timer(s);
     if (p->deadline >= 0 && (wake < 0 || p->deadline < wake)) wake = p->deadline;
     if (wake < 0) return -1;
