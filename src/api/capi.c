@@ -156,7 +156,8 @@ void hl_config_init(hl_config *cfg) {
 }
 
 /* The smallest hl_config a host may pass: the first one that had a size,
-** which ended with `schedule`. Fields added since stay 0 for such a host. */
+** which ended with `schedule`. Fields added since keep hl_config_init's
+** defaults for such a host. */
 #define CONFIG_FIRST_SIZE (offsetof(hl_config, schedule) + sizeof(int))
 
 hl_status hl_node_start(const hl_config *given, hl_node **out) {
@@ -172,8 +173,7 @@ hl_status hl_node_start(const hl_config *given, hl_node **out) {
             given->size, sizeof full);
     return err_publish(&e);
   }
-  if (given != NULL) {
-    memset(&full, 0, sizeof full);
+  if (given != NULL) {   /* over the defaults: what an older host has not, it gets */
     memcpy(&full, given, given->size);
     full.size = sizeof full;
   }
