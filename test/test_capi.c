@@ -12,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <lauxlib.h>
+#include <lualib.h>
+
 #include "check.h"
 #include "heirloom.h"
 
@@ -119,6 +122,56 @@ static void test_receive_after_stop(void) {
   CHECK(hl_receive(node, 10, &in) == HL_ECLOSED);
   hl_detach(node);
   hl_buf_free(&in);
+}
+
+/* A Lua state of the host's, bound to the node on a thread of its own,
+** blocked in hl.receive: the stop ends its wait with an error. */
+static void *lua_waits(void *arg) {
+  waiter *w = arg;
+  lua_State *L = luaL_newstate();
+  int ok;
+  luaL_openlibs(L);
+  ok = hl_lua_attach(L, w->node);
+  pthread_mutex_lock(&w->lock);
+  w->attached = ok ? 1 : -1;
+  pthread_mutex_unlock(&w->lock);
+  if (ok) {
+    lua_setglobal(L, "hl");
+    ok = luaL_dostring(L, w->timeout_ms < 0 ? "hl.receive()" : "hl.receive(20000)") == LUA_OK;
+  }
+  pthread_mutex_lock(&w->lock);
+  w->got = ok ? HL_OK : HL_ECLOSED;
+  snprintf(w->msg, sizeof w->msg, "%s", ok ? "" : lua_tostring(L, -1));
+  w->done = 1;
+  pthread_mutex_unlock(&w->lock);
+  lua_close(L);
+  return NULL;
+}
+
+static void test_stop_wakes_lua_receive(int timeout_ms) {
+  hl_config cfg = config(1);
+  waiter w = {.timeout_ms = timeout_ms, .lock = PTHREAD_MUTEX_INITIALIZER};
+  pthread_t th;
+  int attached = 0;
+  CHECK(hl_node_start(&cfg, &w.node) == HL_OK);
+  pthread_create(&th, NULL, lua_waits, &w);
+  while (attached == 0) {
+    pthread_mutex_lock(&w.lock);
+    attached = w.attached;
+    pthread_mutex_unlock(&w.lock);
+    sleep_ms(1);
+  }
+  sleep_ms(50);
+  hl_node_stop(w.node);
+  CHECK(finished_within(&w, 5000));
+  if (!w.done) {
+    fprintf(stderr, "the Lua state's receive did not return after hl_node_stop\n");
+    pthread_detach(th);
+    return;
+  }
+  pthread_join(th, NULL);
+  CHECK(w.got == HL_ECLOSED);
+  CHECK(contains(w.msg, "heirloom.receive: the node stopped"));
 }
 
 /* ---- pointer arguments ---- */
@@ -667,6 +720,8 @@ int main(void) {
   test_stop_wakes_receive(-1);
   test_stop_wakes_receive(20000);
   test_receive_after_stop();
+  test_stop_wakes_lua_receive(-1);
+  test_stop_wakes_lua_receive(20000);
   test_null_arguments();
   test_messages_name_it();
   test_terms();
