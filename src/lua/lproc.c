@@ -246,10 +246,9 @@ static int push_message(lua_State *L, lbind *b, proc *p, const msg *m) {
   return 0;
 }
 
-/* Waits for mail after the position, or for the deadline; 0 when the
-** deadline passed. Does not return when the process yields. */
 /* A host state's wait, between proc_host_enter and leave: the node's stop
-** ends it, and waits for it to leave before freeing the scheduler. */
+** ends it, and waits for it to leave before freeing the scheduler. 1 when
+** the deadline has passed; otherwise as proc_host_wait. */
 static int host_wait(proc *p, int64_t deadline) {
   int waited;
   if (!proc_host_enter(p)) return -3;
@@ -263,6 +262,8 @@ static int host_wait(proc *p, int64_t deadline) {
   return waited;
 }
 
+/* Waits for mail after the position, or for the deadline; 0 when the
+** deadline passed. Does not return when the process yields. */
 static int wait_mail(lua_State *L, proc *p, int64_t deadline) {
   if (p->host) {
     int waited = host_wait(p, deadline);
