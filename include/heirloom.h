@@ -87,8 +87,9 @@ size_t hl_term_get_map(const void *p, size_t len, uint32_t *n);   /* header only
 int hl_term_compare(const void *a, size_t alen, const void *b, size_t blen);
 
 /* The type of the term at p: one of HL_T_*; HL_T_NONE when p holds no
-** valid term. Numbers are HL_T_INTEGER when their value is an integer
-** that a Lua integer holds, HL_T_FLOAT otherwise. */
+** valid term. 1 and 1.0 are the same term (docs/term-format.md): a
+** number is HL_T_INTEGER when its value is integral and in int64 range,
+** HL_T_FLOAT otherwise. */
 enum {
   HL_T_NONE = -1,
   HL_T_NIL, HL_T_BOOLEAN, HL_T_INTEGER, HL_T_FLOAT, HL_T_STRING,
