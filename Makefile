@@ -79,6 +79,9 @@ TESTS += test_pheap
 TESTS += test_mailbox
 # the version macros and hl_version (issue 15)
 TESTS += test_version
+# the C API as a host uses it (issue 15)
+TESTS += test_capi
+CORE += capi_term capi_proc
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)

@@ -44,7 +44,7 @@ static int encode_top(lua_State *L, buf *b) {
 
 int main(int argc, char **argv) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 0};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 0};
   lua_State *L;
   buf b;
   int ok = 1;

@@ -8,7 +8,9 @@
 **     a message for hl_errmsg() in the calling thread;
 **   - values are heirloom terms: byte strings built with the hl_term_*
 **     functions below (or received from heirloom), never raw C structs;
-**   - every function is safe to call from any thread, unless it says so.
+**   - every function is safe to call from any thread, unless it says so;
+**   - a NULL pointer argument is refused with HL_EBADARG (or 0 from a
+**     function that returns a size), never dereferenced.
 */
 #ifndef HEIRLOOM_H
 #define HEIRLOOM_H
@@ -92,18 +94,51 @@ hl_status hl_term_check(const hl_buf *b);   /* HL_OK: b is one whole term */
 
 /* Reading terms. Each reader takes the bytes at p (at most len) and
 ** returns the size of the term it read, or 0 when p holds no term of that
-** kind. */
+** kind. A NULL pointer argument is refused the same way (0), with a
+** message for hl_errmsg() that names it. */
 size_t hl_term_size(const void *p, size_t len);          /* any term */
+size_t hl_term_get_nil(const void *p, size_t len);
+size_t hl_term_get_bool(const void *p, size_t len, int *v);      /* 0 or 1 */
 size_t hl_term_get_int(const void *p, size_t len, int64_t *v);
 size_t hl_term_get_float(const void *p, size_t len, double *v); /* any number */
 size_t hl_term_get_string(const void *p, size_t len, hl_buf *out); /* appends */
 size_t hl_term_get_array(const void *p, size_t len, uint32_t *n); /* header only */
+size_t hl_term_get_map(const void *p, size_t len, uint32_t *n);   /* header only */
 int hl_term_compare(const void *a, size_t alen, const void *b, size_t blen);
+
+/* The type of the term at p: one of HL_T_*; HL_T_NONE when p holds no
+** valid term. 1 and 1.0 are the same term (docs/term-format.md): a
+** number is HL_T_INTEGER when its value is integral and in int64 range,
+** HL_T_FLOAT otherwise. */
+enum {
+  HL_T_NONE = -1,
+  HL_T_NIL, HL_T_BOOLEAN, HL_T_INTEGER, HL_T_FLOAT, HL_T_STRING,
+  HL_T_PID, HL_T_REF, HL_T_TABLE, HL_T_ARRAY, HL_T_MAP
+};
+int hl_term_type(const void *p, size_t len);
+
+/* Element i (0-based) of the array at p: *elem and *elen point into p.
+** 1 if found; 0 if p is no valid array or has no element i. */
+int hl_term_array_elem(const void *p, size_t len, uint32_t i, const void **elem, size_t *elen);
+/* Entry i (0-based, in key order) of the map at p: its key and value point
+** into p. 1 if found. Each call walks the map from its start. */
+int hl_term_map_entry(const void *p, size_t len, uint32_t i, const void **key, size_t *klen,
+                      const void **val, size_t *vlen);
+/* The value under key (an encoded term) in the map at p; 1 if found. */
+int hl_term_map_get(const void *p, size_t len, const void *key, size_t klen, const void **val,
+                    size_t *vlen);
 
 /* ---- nodes ---- */
 typedef struct hl_node hl_node;
 
+/* A node's settings. The struct may gain fields at its end in later
+** versions: start from hl_config_init, which sets size to the size this
+** header gives it and every setting to its default, then change what you
+** need. hl_node_start takes a config of any size it knows (a host built
+** against an older, smaller hl_config gets the defaults for the fields it
+** does not have) and refuses any other size with HL_EBADARG. */
 typedef struct hl_config {
+  size_t size;             /* sizeof(hl_config), as hl_config_init sets it */
   int schedulers;          /* scheduler threads; 0: driven by the host */
   const char *data_dir;    /* LevelDB store for durable tables, or NULL */
   size_t memory_limit;     /* a process's default memory limit in bytes; 0: none */
@@ -135,11 +170,20 @@ typedef struct hl_config {
 /* The number of scheduler threads a node gets by default: the cores. */
 int hl_default_schedulers(void);
 
-/* Starts a node. cfg may be NULL for the defaults. */
+/* Sets cfg's size, and its settings to the defaults: hl_default_schedulers()
+** scheduler threads, everything else 0 (no data_dir, HL_SYNC_NONE, no
+** memory limit, no seed, HL_CLOCK_DEFAULT, no trace, HL_SCHEDULE_FIFO). */
+void hl_config_init(hl_config *cfg);
+
+/* Starts a node. cfg may be NULL for the defaults (hl_config_init's). */
 hl_status hl_node_start(const hl_config *cfg, hl_node **out);
 
 /* Stops the node: drops every table. Handles still held become closed:
-** calls on them return HL_ECLOSED until they are released. */
+** calls on them return HL_ECLOSED until they are released. Attached
+** threads waiting in hl_receive are woken with HL_ECLOSED (and every later
+** hl_receive of theirs answers so); hl_detach stays safe. No other call
+** on the node may run during the stop or be made after it
+** (docs/c-api.md, "Threads"). */
 void hl_node_stop(hl_node *node);
 
 /* Ends the node as a kill -9 of the OS process would, as far as its data
@@ -170,6 +214,19 @@ hl_status hl_attach(hl_node *node, hl_pid *self);
 /* Ends the calling thread's process (reason "normal"). */
 void hl_detach(hl_node *node);
 
+/* Pids in terms and as text. A pid prints as Erlang prints one,
+** "<0.ID.SERIAL>". hl_pid_format writes it into out (at most size bytes,
+** always terminated when size > 0) and returns its length, as snprintf
+** does; HL_PID_TEXT_SIZE bytes always suffice. hl_pid_parse reads that text back:
+** HL_EBADARG, naming the text, for anything else. */
+void hl_term_pid(hl_buf *b, hl_pid pid);
+size_t hl_term_get_pid(const void *p, size_t len, hl_pid *pid);
+/* Monitor references (hl_monitor) as they come in a DOWN message. */
+size_t hl_term_get_ref(const void *p, size_t len, uint64_t *ref);
+#define HL_PID_TEXT_SIZE 32
+size_t hl_pid_format(hl_pid pid, char *out, size_t size);
+hl_status hl_pid_parse(const char *text, hl_pid *pid);
+
 /* Sends a message (a term) to a pid, or to a registered name. A dead pid
 ** drops it, as in Erlang; a name nobody holds is HL_ENOTFOUND. */
 hl_status hl_send(hl_node *node, hl_pid to, const void *msg, size_t len);
@@ -177,7 +234,8 @@ hl_status hl_send_name(hl_node *node, const char *name, const void *msg, size_t 
 
 /* Takes the oldest message of the calling thread's process into out
 ** (appended), waiting at most timeout_ms (-1: for ever). HL_ENOTFOUND on
-** timeout; HL_EBADARG if the thread is not attached; in a node driven by
+** timeout; HL_EBADARG if the thread is not attached; HL_ECLOSED once the
+** node stops (hl_node_stop ends the wait under way); in a node driven by
 ** the host (schedulers = 0) it runs the node while it waits, and answers
 ** HL_ECLOSED when nothing could ever arrive. */
 hl_status hl_receive(hl_node *node, int timeout_ms, hl_buf *out);
@@ -195,6 +253,46 @@ hl_status hl_interrupt(hl_node *node, hl_pid pid, int on);
 /* Registered names. */
 hl_status hl_register(hl_node *node, const char *name, hl_pid pid);
 hl_pid hl_whereis(hl_node *node, const char *name);     /* 0: nobody */
+
+/* Sends an exit signal to pid with reason (a term), as Erlang's exit/2
+** from the caller (the attached process, else the node's host process):
+** the string "kill" ends any process with reason "killed"; "normal" is
+** ignored by a process that does not trap exits; any other reason ends
+** one that does not trap exits, and comes as {"EXIT", from, reason} to
+** one that does. Host processes always trap. A dead pid: nothing, HL_OK. */
+hl_status hl_exit(hl_node *node, hl_pid pid, const void *reason, size_t len);
+
+/* Links and monitors of the calling thread's process (it must be attached:
+** HL_EBADARG otherwise). Its mailbox receives, as hl_receive returns them:
+**   {"EXIT", pid, reason}       when a linked process ends (host processes
+**                               trap exits: a link never ends them);
+**   {"DOWN", ref, pid, reason}  when a monitored one ends.
+** Both come at once with reason "noproc" when pid is not alive. ref is
+** the one hl_monitor gave (hl_term_get_ref); after hl_demonitor(ref)
+** returns no DOWN for it arrives any more. */
+hl_status hl_link(hl_node *node, hl_pid pid);
+hl_status hl_unlink(hl_node *node, hl_pid pid);
+hl_status hl_monitor(hl_node *node, hl_pid pid, uint64_t *ref);
+hl_status hl_demonitor(hl_node *node, uint64_t ref);
+
+/* 1 while pid names a live process. */
+int hl_process_alive(hl_node *node, hl_pid pid);
+
+/* A moment's view of a live process; HL_ENOTFOUND if it is not alive. */
+#define HL_PROC_RUNNABLE 0     /* ready to run */
+#define HL_PROC_RUNNING 1      /* running (a host process always is) */
+#define HL_PROC_WAITING 2      /* waiting in receive */
+#define HL_PROC_EXITING 3
+typedef struct hl_proc_info {
+  int status;                  /* HL_PROC_* */
+  size_t message_queue_len;    /* messages in its mailbox */
+  size_t memory;               /* bytes its Lua state uses (0 for a host) */
+  int trap_exit;
+  int host;                    /* a host process (hl_attach, a host Lua state) */
+  size_t links, monitors;      /* how many links; monitors it holds */
+  char registered_name[128];   /* "" if none */
+} hl_proc_info;
+hl_status hl_process_info(hl_node *node, hl_pid pid, hl_proc_info *out);
 
 /* Spawns a process running function fn of the Lua module `module`, with
 ** the elements of args (an array term; NULL: no arguments) as its
@@ -218,7 +316,10 @@ void hl_node_set_logger(hl_node *node, hl_log_fn fn, void *ud);
 
 /* A node started with schedulers = 0 runs only when the host drives it:
 ** step runs one slice or fires one timer (1 if it did anything); run
-** steps until nothing is left to do now and returns how many steps. */
+** steps until nothing is left to do now and returns how many steps.
+** Several threads may step one node at once (each step takes its process
+** under the scheduler's lock), but then the order of the steps, and so a
+** run's trace, is no longer repeatable. */
 int hl_node_step(hl_node *node);
 size_t hl_node_run(hl_node *node);
 

@@ -205,6 +205,7 @@ static node *new_node(int schedulers) {
   hl_config cfg;
   memset(&cfg, 0, sizeof cfg);
   node *n;
+  cfg.size = sizeof cfg;
   cfg.schedulers = schedulers;
   n = node_new(&cfg);
   if (n != NULL) logger_set_mode(&n->log, LOG_SILENT);   /* the killed one's report */

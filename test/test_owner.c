@@ -48,7 +48,7 @@ static void *rival_claim(void *arg) {
 
 static void test_claim(void) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 2};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 2};
   hl_table *t = NULL, *mine = NULL;
   hl_buf out;
   rival r;
@@ -106,7 +106,7 @@ static void release(proc *p) {
 
 static void test_dying_never_owns(void) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 0};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 0};
   hl_table *h;
   hl_err e;
   etab *t;

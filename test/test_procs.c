@@ -53,7 +53,7 @@ static void *ponger(void *arg) {
 
 static void test_host_threads(void) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 2};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 2};
   peer pr;
   pthread_t th;
   hl_buf b, in;
@@ -104,7 +104,7 @@ static void test_host_threads(void) {
 
 static void test_many_processes(void) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 2};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 2};
   CHECK(hl_node_start(&cfg, &node) == HL_OK);
   CHECK(lua_check(node,
     "local n = 10000\n"
@@ -121,7 +121,7 @@ static void test_many_processes(void) {
 /* schedulers = 0: nothing runs until the host drives the node. */
 static void test_driven_node(void) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 0};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 0};
   hl_buf in;
   hl_pid self;
   int64_t sum = 0;
@@ -191,7 +191,7 @@ static void write_module(const char *dir) {
 
 static void test_spawn_from_c(void) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 2};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 2};
   char dir[] = "/tmp/heirloom-test-XXXXXX", path[300];
   hl_buf args, in;
   hl_pid self, pid = 0;
@@ -308,7 +308,7 @@ static void interrupted_wait(hl_node *node, hl_pid self) {
 
 static void test_sender_and_interrupt(void) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 2};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 2};
   hl_pid self, lpid;
   hl_buf b, in;
   lua_State *L = luaL_newstate();
@@ -382,7 +382,7 @@ static void bad_key_map(hl_buf *b, int nan_key) {
 ** its mailbox for ever. */
 static void test_unreadable_messages(void) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 1};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 1};
   hl_buf b, in;
   hl_pid self, pid = 0;
   hl_buf_init(&b);
@@ -426,7 +426,7 @@ static int l_inject(lua_State *L) {
 /* A message that cannot be decoded (none can arrive, but were one to)
 ** is dropped with a report: it never blocks the mailbox. */
 static void test_undecodable_mail_is_dropped(void) {
-  hl_config cfg = {.schedulers = 1};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 1};
   reports r = {PTHREAD_MUTEX_INITIALIZER, 0, ""};
   lua_State *L;
   int ok;

@@ -14,7 +14,7 @@
 
 static void test_refused_options(void) {
   hl_node *node = NULL;
-  hl_config cfg = {.schedulers = 2, .clock = HL_CLOCK_VIRTUAL};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 2, .clock = HL_CLOCK_VIRTUAL};
   CHECK(hl_node_start(&cfg, &node) == HL_EBADARG && node == NULL);
   CHECK(has_msg("hl_node_start: a virtual clock, a trace and a random schedule are for "
                 "schedulers = 0"));
@@ -38,7 +38,7 @@ static void test_refused_options(void) {
 ** that would wait jumps it to the deadline or to the next timer. */
 static void test_virtual_clock(void) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 0};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 0};
   hl_pid self;
   hl_buf in;
   hl_buf_init(&in);
@@ -73,7 +73,7 @@ static void test_virtual_clock(void) {
 
 static void test_real_clock(void) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 0, .clock = HL_CLOCK_REAL};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 0, .clock = HL_CLOCK_REAL};
   hl_pid self;
   hl_buf in;
   int64_t t0;
@@ -94,7 +94,7 @@ static void test_real_clock(void) {
 /* A run: a Lua process and a host exchange messages on timers. */
 static uint64_t traced_run(int64_t seed, int schedule) {
   hl_node *node;
-  hl_config cfg = {.schedulers = 0, .trace = 1, .seed = seed, .schedule = schedule};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 0, .trace = 1, .seed = seed, .schedule = schedule};
   hl_pid self;
   hl_buf in;
   uint64_t h;

@@ -63,7 +63,7 @@ static void write_module(const char *dir) {
 
 static void test_stop_abandons(int schedulers) {
   hl_node *node;
-  hl_config cfg = {.schedulers = schedulers};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = schedulers};
   char dir[] = "/tmp/heirloom-test-XXXXXX", path[300];
   reports r = {PTHREAD_MUTEX_INITIALIZER, ""};
   hl_buf args, in;

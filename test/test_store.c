@@ -26,7 +26,7 @@ static void obj(int64_t k, const char *v) {
 }
 
 static hl_node *start(int sync) {
-  hl_config cfg = {.schedulers = 0, .data_dir = dir, .sync = sync};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 0, .data_dir = dir, .sync = sync};
   hl_node *n = NULL;
   CHECK(hl_node_start(&cfg, &n) == HL_OK);
   return n;
@@ -34,7 +34,7 @@ static hl_node *start(int sync) {
 
 static void test_lock(void) {
   hl_node *a = start(HL_SYNC_NONE), *second = NULL;
-  hl_config cfg = {.schedulers = 0, .data_dir = dir};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 0, .data_dir = dir};
   CHECK(hl_node_start(&cfg, &second) == HL_ESTORE);
   CHECK(second == NULL);
   CHECK(has_msg("hl_node_start: data_dir '"));
@@ -102,7 +102,7 @@ static void test_on_load(void) {
   hl_table_opts o = {HL_SET, HL_PUBLIC, 1, 1};
   hl_table *t;
   hl_node *n = start(50);
-  hl_config cfg = {.schedulers = 0, .data_dir = dir, .on_load = count_loads};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 0, .data_dir = dir, .on_load = count_loads};
   CHECK(hl_table_new_durable(n, "p", &o, HL_SYNC_DEFAULT, &t) == HL_OK);
   for (int64_t k = 1; k <= 10; k++) {
     obj(k, "y");
@@ -175,7 +175,7 @@ static void test_threads(void) {
 ** refused too. */
 static void test_damage(void) {
   hl_table_opts o = {HL_SET, HL_PUBLIC, 1, 1};
-  hl_config cfg = {.schedulers = 0, .data_dir = dir};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 0, .data_dir = dir};
   char current[400], other[100];
   hl_table *t;
   hl_buf report;

@@ -128,7 +128,7 @@ static int check(const char *what, long long from_c, long long expected) {
 
 int main(int argc, char **argv) {
   char root[PATH_MAX], lib[PATH_MAX + 8], path[3 * PATH_MAX + 64];
-  hl_config cfg = {0};
+  hl_config cfg;
   hl_node *node;
   hl_table *t = NULL;
   lua_State *L;
@@ -143,6 +143,7 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/examples/etscounter/?.lua;%s/?.lua;%s/?/init.lua", root, lib,
            lib);
 
+  hl_config_init(&cfg);   /* the defaults, and the size of this hl_config */
   cfg.schedulers = 2;
   if (hl_node_start(&cfg, &node) != HL_OK) {
     fprintf(stderr, "embed: %s\n", hl_errmsg());

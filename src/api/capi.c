@@ -69,7 +69,11 @@ int hl_version_num(void) {
 ** if not, e says why, naming the argument: HL_EFORMAT for bytes that are
 ** no term, HL_EBADARG for a map key no Lua table can hold. */
 int capi_check_term(const char *what, const void *p, size_t len, hl_err *e) {
-  switch (p == NULL ? TERM_MALFORMED : term_check(p, len)) {
+  if (p == NULL) {
+    err_set(e, HL_EBADARG, "%s is NULL", what);
+    return 0;
+  }
+  switch (term_check(p, len)) {
     case TERM_OK:
       return 1;
     case TERM_NIL_KEY:
@@ -84,161 +88,11 @@ int capi_check_term(const char *what, const void *p, size_t len, hl_err *e) {
   }
 }
 
-/* ---- buffers and terms ---- */
-
-void hl_buf_init(hl_buf *b) { buf_init(B(b)); }
-void hl_buf_free(hl_buf *b) { buf_free(B(b)); }
-void hl_buf_clear(hl_buf *b) { buf_reset(B(b)); }
-void hl_buf_append(hl_buf *b, const void *p, size_t n) { buf_put(B(b), p, n); }
-
-void hl_term_nil(hl_buf *b) { term_put_nil(B(b)); }
-void hl_term_bool(hl_buf *b, int v) { term_put_bool(B(b), v); }
-void hl_term_int(hl_buf *b, int64_t v) { term_put_int(B(b), v); }
-void hl_term_float(hl_buf *b, double v) { term_put_float(B(b), v); }
-void hl_term_string(hl_buf *b, const void *s, size_t len) { term_put_string(B(b), s, len); }
-void hl_term_array(hl_buf *b, uint32_t n) { term_put_array(B(b), n); }
-void hl_term_map(hl_buf *b, uint32_t n) { term_put_map(B(b), n); }
-
-hl_status hl_term_check(const hl_buf *b) {
-  hl_err e;
-  if (!buf_ok(B(b))) return capi_fail(HL_ENOMEM, "hl_term_check", "out of memory while building");
-  if (term_check(b->data, b->len) == TERM_MALFORMED)
-    return capi_fail(HL_EFORMAT, "hl_term_check", "the buffer is not exactly one well-formed term");
-  err_clear(&e);
-  capi_check_term("the buffer", b->data, b->len, &e);
-  return capi_done("hl_term_check", &e);
-}
-
-size_t hl_term_size(const void *p, size_t len) {
-  return term_skip(p, len);
-}
-
-size_t hl_term_get_int(const void *p, size_t len, int64_t *v) {
-  term_num n;
-  size_t size = term_get_num(p, len, &n);
-  if (size == 0 || !n.isint) return 0;
-  *v = n.i;
-  return size;
-}
-
-size_t hl_term_get_float(const void *p, size_t len, double *v) {
-  term_num n;
-  size_t size = term_get_num(p, len, &n);
-  if (size == 0) return 0;
-  *v = n.isint ? (double)n.i : n.d;
-  return size;
-}
-
-size_t hl_term_get_string(const void *p, size_t len, hl_buf *out) {
-  return term_get_string(p, len, B(out));
-}
-
-size_t hl_term_get_array(const void *p, size_t len, uint32_t *n) {
-  int tag;
-  size_t size = term_get_header(p, len, &tag, n);
-  return tag == TERM_ARRAY ? size : 0;
-}
-
-int hl_term_compare(const void *a, size_t alen, const void *b, size_t blen) {
-  return term_compare(a, alen, b, blen);
-}
-
-/* ---- processes ---- */
-
-/* The calling thread's process, once it attached. */
-static _Thread_local struct {
-  node *node;
-  proc *me;
-} attached;
-
-hl_status hl_attach(hl_node *node, hl_pid *self) {
-  uint64_t pid;
-  if (attached.me != NULL) return capi_fail(HL_EEXIST, "hl_attach", "this thread is attached already");
-  pid = node_new_host(node);
-  if (pid == 0) return capi_fail(HL_ENOMEM, "hl_attach", "out of memory");
-  attached.node = node;
-  attached.me = ptab_get(&node->procs, pid);
-  *self = pid;
-  return HL_OK;
-}
-
-void hl_detach(hl_node *node) {
-  if (attached.me == NULL || attached.node != node) return;
-  proc_end_host(attached.me);
-  proc_unref(attached.me);
-  attached.me = NULL;
-  attached.node = NULL;
-}
-
-hl_status hl_send(hl_node *node, hl_pid to, const void *msg, size_t len) {
-  proc *p;
-  hl_err e;
-  err_clear(&e);
-  if (!capi_check_term("msg", msg, len, &e)) return capi_done("hl_send", &e);
-  p = ptab_get(&node->procs, to);
-  if (p == NULL) return HL_OK;     /* dropped, as in Erlang */
-  /* the sender is the calling thread's process, or the node's host process */
-  proc_deliver_from(p, attached.node == node && attached.me != NULL ? attached.me->pid
-                                                                    : node->host_pid,
-                    msg, len);
-  proc_unref(p);
-  return HL_OK;
-}
-
-hl_status hl_send_name(hl_node *node, const char *name, const void *msg, size_t len) {
-  uint64_t pid = name != NULL ? ptab_whereis(&node->procs, name) : 0;
-  if (pid == 0) return capi_fail(HL_ENOTFOUND, "hl_send_name", "no process is registered under name");
-  return hl_send(node, pid, msg, len);
-}
-
-hl_status hl_receive(hl_node *node, int timeout_ms, hl_buf *out) {
-  proc *p = attached.node == node ? attached.me : NULL;
-  msg *m;
-  if (p == NULL) return capi_fail(HL_EBADARG, "hl_receive", "the calling thread is not attached (hl_attach)");
-  p->deadline = timeout_ms < 0 ? -1 : sched_clock(node->sched) + timeout_ms;
-  proc_mail_rewind(p);
-  while ((m = proc_mail_next(p)) == NULL) {
-    int waited;
-    if (p->deadline >= 0 && sched_clock(node->sched) >= p->deadline)
-      return capi_fail(HL_ENOTFOUND, "hl_receive", "no message before the timeout");
-    waited = proc_host_wait(p);
-    if (waited == -2) return capi_fail(HL_EINTR, "hl_receive", "interrupted (hl_interrupt)");
-    if (waited != 0)
-      return capi_fail(HL_ECLOSED, "hl_receive", "the node is idle and no message can arrive");
-  }
-  buf_put(B(out), m->data, m->len);
-  proc_mail_take(p, m);
-  if (!buf_ok(B(out))) return capi_fail(HL_ENOMEM, "hl_receive", "out of memory (the message is lost)");
-  return HL_OK;
-}
-
-hl_status hl_interrupt(hl_node *node, hl_pid pid, int on) {
-  proc *p = ptab_get(&node->procs, pid);
-  int host = p != NULL && p->host;
-  if (host) proc_interrupt(p, on != 0);
-  if (p != NULL) proc_unref(p);
-  return host ? HL_OK : capi_fail(HL_EBADARG, "hl_interrupt", "pid is not a live host process");
-}
-
-hl_status hl_register(hl_node *node, const char *name, hl_pid pid) {
-  const char *why;
-  uint64_t *watchers;
-  size_t nwatchers;
-  if (name == NULL || name[0] == '\0')
-    return capi_fail(HL_EBADARG, "hl_register", "name must be a non-empty string");
-  if (!node_pid_alive(node, pid)) return capi_fail(HL_EBADARG, "hl_register", "pid is not alive");
-  if (!ptab_register(&node->procs, name, pid, &why, &watchers, &nwatchers))
-    return capi_fail(HL_EEXIST, "hl_register", why);
-  node_notify_name(node, name, pid, watchers, nwatchers);
-  return HL_OK;
-}
-
-hl_pid hl_whereis(hl_node *node, const char *name) {
-  return name != NULL ? ptab_whereis(&node->procs, name) : 0;
-}
-
 hl_status hl_node_set_path(hl_node *node, const char *path, const char *cpath) {
-  char *p = path != NULL ? strdup(path) : NULL, *c = cpath != NULL ? strdup(cpath) : NULL;
+  char *p, *c;
+  if (node == NULL) return capi_fail(HL_EBADARG, "hl_node_set_path", "node is NULL");
+  p = path != NULL ? strdup(path) : NULL;
+  c = cpath != NULL ? strdup(cpath) : NULL;
   if ((path != NULL && p == NULL) || (cpath != NULL && c == NULL)) {
     free(p);
     free(c);
@@ -258,11 +112,15 @@ hl_status hl_node_set_path(hl_node *node, const char *path, const char *cpath) {
 }
 
 void hl_node_set_logger(hl_node *node, hl_log_fn fn, void *ud) {
+  if (node == NULL) {
+    capi_fail(HL_EBADARG, "hl_node_set_logger", "node is NULL");
+    return;
+  }
   logger_set_callback(&node->log, fn, ud);
 }
 
 int hl_node_step(hl_node *node) {
-  return node->sched->nthreads == 0 && sched_step(node->sched);
+  return node != NULL && node->sched->nthreads == 0 && sched_step(node->sched);
 }
 
 size_t hl_node_run(hl_node *node) {
@@ -272,10 +130,11 @@ size_t hl_node_run(hl_node *node) {
 }
 
 int64_t hl_node_now(hl_node *node) {
-  return sched_elapsed(node->sched);
+  return node == NULL ? 0 : sched_elapsed(node->sched);
 }
 
 hl_status hl_node_advance(hl_node *node, int64_t ms) {
+  if (node == NULL) return capi_fail(HL_EBADARG, "hl_node_advance", "node is NULL");
   if (ms < 0) return capi_fail(HL_EBADARG, "hl_node_advance", "ms must not be negative");
   if (!sched_advance(node->sched, ms))
     return capi_fail(HL_EBADARG, "hl_node_advance",
@@ -284,7 +143,7 @@ hl_status hl_node_advance(hl_node *node, int64_t ms) {
 }
 
 uint64_t hl_node_trace_hash(hl_node *node) {
-  return node->trace != NULL ? trace_hash(node->trace, NULL) : 0;
+  return node != NULL && node->trace != NULL ? trace_hash(node->trace, NULL) : 0;
 }
 
 /* ---- nodes ---- */
@@ -294,12 +153,39 @@ int hl_default_schedulers(void) {
   return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
 }
 
-hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
-  hl_config dflt = {.schedulers = hl_default_schedulers()};
+void hl_config_init(hl_config *cfg) {
+  if (cfg == NULL) {
+    capi_fail(HL_EBADARG, "hl_config_init", "cfg is NULL");
+    return;
+  }
+  memset(cfg, 0, sizeof *cfg);
+  cfg->size = sizeof *cfg;
+  cfg->schedulers = hl_default_schedulers();
+}
+
+/* The smallest hl_config a host may pass: the first one that had a size,
+** which ended with `schedule`. Fields added since keep hl_config_init's
+** defaults for such a host. */
+#define CONFIG_FIRST_SIZE (offsetof(hl_config, schedule) + sizeof(int))
+
+hl_status hl_node_start(const hl_config *given, hl_node **out) {
+  hl_config full, *cfg = &full;
   hl_err e;
+  if (out == NULL) return capi_fail(HL_EBADARG, "hl_node_start", "out is NULL");
   *out = NULL;
-  if (cfg == NULL) cfg = &dflt;
-  if (cfg != NULL && cfg->schedulers < 0)
+  hl_config_init(&full);
+  if (given != NULL && (given->size < CONFIG_FIRST_SIZE || given->size > sizeof full)) {
+    err_set(&e, HL_EBADARG,
+            "hl_node_start: cfg->size is %zu, not the size of an hl_config (%zu): "
+            "set it with hl_config_init",
+            given->size, sizeof full);
+    return err_publish(&e);
+  }
+  if (given != NULL) {   /* over the defaults: what an older host has not, it gets */
+    memcpy(&full, given, given->size);
+    full.size = sizeof full;
+  }
+  if (cfg->schedulers < 0)
     return capi_fail(HL_EBADARG, "hl_node_start", "schedulers must not be negative");
   if (!store_sync_ok(cfg->sync))
     return capi_fail(HL_EBADARG, "hl_node_start",
@@ -350,7 +236,9 @@ static hl_status table_new(const char *fn, hl_node *node, const char *name,
   etab_opts o;
   hl_err e;
   etab *t;
+  if (out == NULL) return capi_fail(HL_EBADARG, fn, "out is NULL");
   *out = NULL;
+  if (node == NULL) return capi_fail(HL_EBADARG, fn, "node is NULL");
   if (name == NULL || name[0] == '\0')
     return capi_fail(HL_EBADARG, fn, "name must be a non-empty string");
   memset(&o, 0, sizeof o);
@@ -383,10 +271,33 @@ hl_status hl_table_new_durable(hl_node *node, const char *name, const hl_table_o
 }
 
 hl_status hl_table_open(hl_node *node, const char *name, hl_table **out) {
-  etab *t = name != NULL ? treg_by_name(&node->tables, name) : NULL;
+  etab *t;
+  hl_err e;
+  if (out == NULL) return capi_fail(HL_EBADARG, "hl_table_open", "out is NULL");
+  *out = NULL;
+  if (node == NULL) return capi_fail(HL_EBADARG, "hl_table_open", "node is NULL");
+  if (name == NULL) return capi_fail(HL_EBADARG, "hl_table_open", "name is NULL");
+  t = treg_by_name(&node->tables, name);
   *out = (hl_table *)t;
-  if (t == NULL) return capi_fail(HL_ENOTFOUND, "hl_table_open", "no table has that name");
-  return HL_OK;
+  if (t != NULL) return HL_OK;
+  err_set(&e, HL_ENOTFOUND, "hl_table_open: no table named '%.100s'", name);
+  return err_publish(&e);
+}
+
+/* Refuses a NULL table handle for fn. */
+static int no_table(const char *fn, hl_table *t) {
+  if (t != NULL) return 0;
+  capi_fail(HL_EBADARG, fn, "t is NULL");
+  return 1;
+}
+
+/* Refuses a NULL pointer argument `what` of fn. */
+static int null_arg(const char *fn, const char *what, const void *p) {
+  hl_err e;
+  if (p != NULL) return 0;
+  err_set(&e, HL_EBADARG, "%s: %s is NULL", fn, what);
+  err_publish(&e);
+  return 1;
 }
 
 void hl_table_release(hl_table *t) {
@@ -394,12 +305,12 @@ void hl_table_release(hl_table *t) {
 }
 
 static uint64_t caller(hl_table *t) {
-  node *n = T(t)->reg->host;
-  return attached.node == n && attached.me != NULL ? attached.me->pid : n->host_pid;
+  return capi_caller(T(t)->reg->host);
 }
 
 hl_status hl_table_drop(hl_table *t) {
   hl_err e;
+  if (no_table("hl_table_drop", t)) return HL_EBADARG;
   err_clear(&e);
   etab_drop(T(t), caller(t), &e);
   return capi_done("hl_table_drop", &e);
@@ -407,13 +318,14 @@ hl_status hl_table_drop(hl_table *t) {
 
 hl_status hl_table_claim(hl_table *t) {
   hl_err e;
+  if (no_table("hl_table_claim", t)) return HL_EBADARG;
   err_clear(&e);
   owner_claim(T(t), caller(t), &e);
   return capi_done("hl_table_claim", &e);
 }
 
 size_t hl_table_size(hl_table *t) {
-  return etab_size(T(t));
+  return t == NULL ? 0 : etab_size(T(t));
 }
 
 /* Checks that (p, len) is one valid term, publishing the error if not. */
@@ -428,6 +340,7 @@ static hl_status insert(const char *fn, hl_table *t, const void *obj, size_t len
   tslice s = {obj, len};
   int inserted;
   err_clear(&e);
+  if (no_table(fn, t)) return HL_EBADARG;
   if (!valid(fn, "obj", obj, len, &e)) return e.code;
   etab_insert(T(t), caller(t), &s, 1, only_new, &inserted, &e);
   if (e.code == HL_OK && !inserted) err_set(&e, HL_EEXIST, "the key is already present");
@@ -446,6 +359,9 @@ hl_status hl_table_lookup(hl_table *t, const void *key, size_t klen, hl_buf *out
                           size_t *count) {
   hl_err e;
   err_clear(&e);
+  if (no_table("hl_table_lookup", t) || null_arg("hl_table_lookup", "out", out) ||
+      null_arg("hl_table_lookup", "count", count))
+    return HL_EBADARG;
   *count = 0;
   if (!valid("hl_table_lookup", "key", key, klen, &e)) return e.code;
   etab_lookup(T(t), caller(t), (tslice){key, klen}, B(out), count, &e);
@@ -455,6 +371,7 @@ hl_status hl_table_lookup(hl_table *t, const void *key, size_t klen, hl_buf *out
 hl_status hl_table_delete(hl_table *t, const void *key, size_t klen) {
   hl_err e;
   err_clear(&e);
+  if (no_table("hl_table_delete", t)) return HL_EBADARG;
   if (!valid("hl_table_delete", "key", key, klen, &e)) return e.code;
   etab_delete(T(t), caller(t), (tslice){key, klen}, &e);
   return capi_done("hl_table_delete", &e);
@@ -465,6 +382,7 @@ static hl_status update_counter(const char *fn, hl_table *t, const void *key, si
   hl_err e;
   etab_incr op;
   err_clear(&e);
+  if (no_table(fn, t) || null_arg(fn, "result", result)) return HL_EBADARG;
   if (!valid(fn, "key", key, klen, &e)) return e.code;
   if (pos == 0) {
     err_set(&e, HL_EBADARG, "pos must be 1 or more");
@@ -490,10 +408,13 @@ static hl_status select_all(const char *fn, hl_table *t, const void *spec, size_
   hl_err e;
   char why[200];
   buf last;
-  size_t mark = out->len;
+  size_t mark;
   int finished;
   mspec *ms;
   err_clear(&e);
+  if (no_table(fn, t) || null_arg(fn, "out", out) || null_arg(fn, "count", count))
+    return HL_EBADARG;
+  mark = out->len;
   *count = 0;
   if (!valid(fn, "spec", spec, slen, &e)) return e.code;
   if ((ms = mspec_compile(spec, slen, why, sizeof why)) == NULL) {
@@ -526,6 +447,7 @@ hl_status hl_table_next(hl_table *t, const void *key, size_t klen, hl_buf *out) 
   hl_err e;
   int found;
   err_clear(&e);
+  if (no_table("hl_table_next", t) || null_arg("hl_table_next", "out", out)) return HL_EBADARG;
   if (key != NULL && !valid("hl_table_next", "key", key, klen, &e)) return e.code;
   etab_step(T(t), caller(t), (tslice){key, key ? klen : 0}, 1, B(out), &found, &e);
   if (e.code == HL_OK && !found) err_set(&e, HL_ENOTFOUND, "no more keys");
@@ -571,6 +493,15 @@ static scratchpad *scratch_get(void) {
   return s;
 }
 
+/* Refuses key or val bytes that are NULL with a length; 1 if refused. */
+static int no_bytes(const char *fn, const char *what, const void *p, size_t len) {
+  hl_err e;
+  if (p != NULL || len == 0) return 0;
+  err_set(&e, HL_EBADARG, "%s: %s is NULL (with a length of %zu)", fn, what, len);
+  err_publish(&e);
+  return 1;
+}
+
 static buf *scratch(void) {
   scratchpad *s = scratch_get();
   return s != NULL ? &s->a : NULL;
@@ -578,23 +509,29 @@ static buf *scratch(void) {
 
 hl_status hl_table_put(hl_table *t, const void *key, size_t klen, const void *val,
                        size_t vlen) {
-  buf *b = scratch();
-  if (b == NULL) return capi_fail(HL_ENOMEM, "hl_table_put", "out of memory");
+  buf *b;
+  if (no_table("hl_table_put", t) || no_bytes("hl_table_put", "key", key, klen) ||
+      no_bytes("hl_table_put", "val", val, vlen))
+    return HL_EBADARG;
+  if ((b = scratch()) == NULL) return capi_fail(HL_ENOMEM, "hl_table_put", "out of memory");
   term_put_array(b, 2);
-  term_put_string(b, key, klen);
-  term_put_string(b, val, vlen);
+  term_put_string(b, key != NULL ? key : "", klen);
+  term_put_string(b, val != NULL ? val : "", vlen);
   if (!buf_ok(b)) return capi_fail(HL_ENOMEM, "hl_table_put", "out of memory");
   return insert("hl_table_put", t, b->p, b->n, 0);
 }
 
 hl_status hl_table_get(hl_table *t, const void *key, size_t klen, hl_buf *out) {
-  scratchpad *s = scratch_get();
+  scratchpad *s;
   hl_err e;
   size_t count;
   const unsigned char *val;
   size_t vlen;
-  if (s == NULL) return capi_fail(HL_ENOMEM, "hl_table_get", "out of memory");
-  term_put_string(&s->a, key, klen);
+  if (no_table("hl_table_get", t) || no_bytes("hl_table_get", "key", key, klen) ||
+      null_arg("hl_table_get", "out", out))
+    return HL_EBADARG;
+  if ((s = scratch_get()) == NULL) return capi_fail(HL_ENOMEM, "hl_table_get", "out of memory");
+  term_put_string(&s->a, key != NULL ? key : "", klen);
   if (!buf_ok(&s->a)) return capi_fail(HL_ENOMEM, "hl_table_get", "out of memory");
   err_clear(&e);
   etab_lookup(T(t), caller(t), (tslice){s->a.p, s->a.n}, &s->b, &count, &e);
@@ -608,18 +545,24 @@ hl_status hl_table_get(hl_table *t, const void *key, size_t klen, hl_buf *out) {
 }
 
 hl_status hl_table_del(hl_table *t, const void *key, size_t klen) {
-  buf *b = scratch();
-  if (b == NULL) return capi_fail(HL_ENOMEM, "hl_table_del", "out of memory");
-  term_put_string(b, key, klen);
+  buf *b;
+  if (no_table("hl_table_del", t) || no_bytes("hl_table_del", "key", key, klen))
+    return HL_EBADARG;
+  if ((b = scratch()) == NULL) return capi_fail(HL_ENOMEM, "hl_table_del", "out of memory");
+  term_put_string(b, key != NULL ? key : "", klen);
   if (!buf_ok(b)) return capi_fail(HL_ENOMEM, "hl_table_del", "out of memory");
   return hl_table_delete(t, b->p, b->n);
 }
 
 hl_status hl_table_incr(hl_table *t, const void *key, size_t klen, int64_t incr,
                         int64_t *result) {
-  buf *b = scratch();
+  buf *b;
   size_t keyend;
-  if (b == NULL) return capi_fail(HL_ENOMEM, "hl_table_incr", "out of memory");
+  if (no_table("hl_table_incr", t) || no_bytes("hl_table_incr", "key", key, klen) ||
+      null_arg("hl_table_incr", "result", result))
+    return HL_EBADARG;
+  if ((b = scratch()) == NULL) return capi_fail(HL_ENOMEM, "hl_table_incr", "out of memory");
+  if (key == NULL) key = "";
   term_put_string(b, key, klen);
   keyend = b->n;
   term_put_array(b, 2);               /* the default {key, 0} */
@@ -632,13 +575,10 @@ hl_status hl_table_incr(hl_table *t, const void *key, size_t klen, int64_t incr,
 
 /* ---- table files ---- */
 
-static uint64_t node_caller(node *n) {
-  return attached.node == n && attached.me != NULL ? attached.me->pid : n->host_pid;
-}
-
 hl_status hl_table_tab2file(hl_table *t, const char *path) {
   hl_err e;
   err_clear(&e);
+  if (no_table("hl_table_tab2file", t)) return HL_EBADARG;
   if (path == NULL || path[0] == '\0')
     return capi_fail(HL_EBADARG, "hl_table_tab2file", "path must be a non-empty string");
   tabfile_save(T(t), caller(t), path, &e);
@@ -649,13 +589,15 @@ hl_status hl_table_file2tab(hl_node *node, const char *path, const char *name,
                             hl_table **out) {
   hl_err e;
   etab *t = NULL;
+  if (out == NULL) return capi_fail(HL_EBADARG, "hl_table_file2tab", "out is NULL");
   *out = NULL;
+  if (node == NULL) return capi_fail(HL_EBADARG, "hl_table_file2tab", "node is NULL");
   err_clear(&e);
   if (path == NULL || path[0] == '\0')
     return capi_fail(HL_EBADARG, "hl_table_file2tab", "path must be a non-empty string");
   if (name != NULL && name[0] == '\0')
     return capi_fail(HL_EBADARG, "hl_table_file2tab", "name must be NULL or a non-empty string");
-  tabfile_load(&node->tables, node_caller(node), path, name, 0, HL_SYNC_DEFAULT, &t, &e);
+  tabfile_load(&node->tables, capi_caller(node), path, name, 0, HL_SYNC_DEFAULT, &t, &e);
   *out = (hl_table *)t;
   return capi_done("hl_table_file2tab", &e);
 }

@@ -256,8 +256,7 @@ static int show_load(void *ud, const char *name, size_t loaded, size_t total) {
 
 /* The node's configuration: the application's node table, then flags. */
 static void node_config(lua_State *L, int app, const cli_opts *o, hl_config *cfg) {
-  memset(cfg, 0, sizeof *cfg);
-  cfg->schedulers = hl_default_schedulers();
+  hl_config_init(cfg);
   cfg->on_load = show_load;
   if (app != 0) {
     lua_getfield(L, app, "node");

@@ -238,7 +238,7 @@ static int call_on_load(void *ud, const char *name, size_t loaded, size_t total)
 
 static int l_start(lua_State *L) {
   lbind *b = create_record(L);
-  hl_config cfg = {.schedulers = hl_default_schedulers()};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = hl_default_schedulers()};
   int mode = LOG_STDERR;
   node *n;
   hl_err e;
@@ -517,7 +517,9 @@ __attribute__((visibility("default"))) int luaopen_heirloom(lua_State *L) {
 
 int hl_lua_attach(lua_State *L, hl_node *n) {
   lbind *b;
-  uint64_t pid = node_new_host(n);
+  uint64_t pid;
+  if (L == NULL || n == NULL) return 0;   /* nothing to attach */
+  pid = node_new_host(n);
   if (pid == 0) return 0;
   luaL_requiref(L, "heirloom", luaopen_heirloom, 0);
   b = lbind_get(L);
@@ -528,6 +530,6 @@ int hl_lua_attach(lua_State *L, hl_node *n) {
 }
 
 hl_pid hl_lua_self(lua_State *L) {
-  lbind *b = lbind_get(L);
+  lbind *b = L != NULL ? lbind_get(L) : NULL;
   return b != NULL && b->me != NULL ? b->me->pid : 0;
 }

@@ -246,18 +246,36 @@ static int push_message(lua_State *L, lbind *b, proc *p, const msg *m) {
   return 0;
 }
 
+/* A host state's wait, between proc_host_enter and leave: the node's stop
+** ends it, and waits for it to leave before freeing the scheduler. 1 when
+** the deadline has passed; otherwise as proc_host_wait. */
+static int host_wait(proc *p, int64_t deadline) {
+  int waited;
+  if (!proc_host_enter(p)) return -3;
+  if (deadline >= 0 && sched_clock(p->node->sched) >= deadline) {
+    proc_host_leave(p);
+    return 1;
+  }
+  p->deadline = deadline;
+  waited = proc_host_wait(p);
+  proc_host_leave(p);
+  return waited;
+}
+
 /* Waits for mail after the position, or for the deadline; 0 when the
 ** deadline passed. Does not return when the process yields. */
 static int wait_mail(lua_State *L, proc *p, int64_t deadline) {
-  if (deadline >= 0 && sched_clock(p->node->sched) >= deadline) return 0;
-  p->deadline = deadline;
   if (p->host) {
-    int waited = proc_host_wait(p);
+    int waited = host_wait(p, deadline);
+    if (waited == 1) return 0;   /* the deadline has passed */
+    if (waited == -3) return luaL_error(L, "heirloom.receive: the node stopped");
     if (waited == -2) return luaL_error(L, "heirloom.receive: interrupted");
     if (waited != 0)
       return luaL_error(L, "heirloom.receive: the node is idle and no message can arrive");
     return 1;
   }
+  if (deadline >= 0 && sched_clock(p->node->sched) >= deadline) return 0;
+  p->deadline = deadline;
   if (L != p->co)
     return luaL_error(L, "heirloom.receive: a process waits only in its own body, "
                          "not inside a coroutine it made");

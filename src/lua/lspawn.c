@@ -563,6 +563,7 @@ hl_status hl_spawn(hl_node *node, const char *module, const char *fn, const void
   hl_err e;
   if (pid == NULL) return capi_fail(HL_EBADARG, "hl_spawn", "pid must not be NULL");
   *pid = 0;
+  if (node == NULL) return capi_fail(HL_EBADARG, "hl_spawn", "node is NULL");
   if (module == NULL || module[0] == '\0')
     return capi_fail(HL_EBADARG, "hl_spawn", "module must be a non-empty string");
   if (fn == NULL || fn[0] == '\0')

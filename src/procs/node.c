@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "edurable.h"
 #include "etab.h"
@@ -106,6 +107,7 @@ static void stop_processes(node *n, int finish) {
       buf_put(&p->reason, shutdown, sizeof shutdown);
       atomic_store(&p->exiting, 1);
     }
+    if (p->host) pthread_cond_broadcast(&p->wake);   /* a waiting host thread sees it */
     if (finish && p->state < PROC_DYING) {
       p->state = PROC_DYING;
       own = 1;
@@ -151,10 +153,34 @@ static int stop_report(char *out, size_t size, const uint64_t *pids, size_t npid
   return 1;
 }
 
+/* Waits until no host thread is inside a receive (proc_host_enter) that
+** could still read the scheduler, waking each again in case it went to
+** sleep between its check and the stop's; the number still inside at
+** deadline (one running a stuck slice of a host-driven node). */
+static size_t wait_host_receives(node *n, int64_t deadline) {
+  uint64_t *pids;
+  size_t count = ptab_pids(&n->procs, &pids), left = 0;
+  for (size_t i = 0; i < count; i++) {
+    proc *p = ptab_get(&n->procs, pids[i]);
+    if (p == NULL) continue;
+    while (p->host && atomic_load(&p->host_receiving) && sched_now() < deadline) {
+      struct timespec pause = {0, 1000000};
+      pthread_mutex_lock(&p->lock);
+      pthread_cond_broadcast(&p->wake);
+      pthread_mutex_unlock(&p->lock);
+      nanosleep(&pause, NULL);
+    }
+    if (p->host && atomic_load(&p->host_receiving)) left++;
+    proc_unref(p);
+  }
+  free(pids);
+  return left;
+}
+
 int node_stop(node *n, char *report, size_t size) {
   const pbody_ops *body;
   etab **list;
-  size_t count, npids, closing;
+  size_t count, npids, closing, receiving;
   uint64_t pids[REPORT_PIDS];
   char text[512];
   int abandoned;
@@ -163,10 +189,11 @@ int node_stop(node *n, char *report, size_t size) {
   pthread_mutex_unlock(&n->lock);
   treg_stop(&n->tables);
   stop_processes(n, 0);
+  receiving = wait_host_receives(n, sched_now() + STOP_SLICES_MS);
   /* no slice runs from here on, but one left to a stuck thread */
   npids = sched_halt(n->sched, sched_now() + STOP_SLICES_MS, pids, REPORT_PIDS);
   stop_processes(n, 1);
-  if (!n->sched->abandoned) {
+  if (!n->sched->abandoned && receiving == 0) {
     sched_free(n->sched);
     n->sched = NULL;
   }   /* otherwise kept (stopping): a stuck thread may come back to it */

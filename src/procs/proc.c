@@ -29,6 +29,7 @@ proc *proc_new(node *n, int host) {
   atomic_init(&p->refs, 1);
   atomic_init(&p->exiting, 0);
   atomic_init(&p->interrupted, 0);
+  atomic_init(&p->host_receiving, 0);
   atomic_init(&p->abandoned, 0);
   atomic_init(&p->host_sleeping, 0);
   p->node = n;
@@ -178,7 +179,8 @@ static void host_spin(proc *p) {
 /* Sleeps on p's condition variable until `at` (a real clock's time; -1: no
 ** limit), an arrival or an interrupt (lock held). */
 static void host_sleep_locked(proc *p, int64_t at) {
-  if (atomic_load(&p->interrupted)) return;
+  /* both are set under this lock by whoever then wakes the waiters */
+  if (atomic_load(&p->interrupted) || atomic_load(&p->exiting)) return;
   /* seq_cst: published before the inbox is read again (see wake); a
   ** sender that reads it takes the lock, which this thread holds until
   ** it waits */
@@ -209,10 +211,15 @@ int proc_host_wait(proc *p) {
     }
     pthread_mutex_unlock(&p->lock);
     if (mail) return 0;
+    if (atomic_load(&p->exiting)) return -3;
     if (atomic_load(&p->interrupted)) return -2;
     if ((p->deadline >= 0 && now >= p->deadline) || s->nthreads > 0) return 0;
     /* deterministic: run the node while waiting */
     if (sched_step(s)) continue;
+    if (sched_stepping_elsewhere(s)) {   /* nothing is idle, and no clock jumps, yet */
+      sched_yield();
+      continue;
+    }
     wake = sched_next_timer(s);
     if (p->deadline >= 0 && (wake < 0 || p->deadline < wake)) wake = p->deadline;
     if (wake < 0) return -1;
@@ -223,6 +230,19 @@ int proc_host_wait(proc *p) {
       pthread_mutex_unlock(&p->lock);
     }
   }
+}
+
+/* seq_cst on both sides: either the receive sees `exiting` that the stop
+** set, or the stop sees the receive under way and waits for it. */
+int proc_host_enter(proc *p) {
+  atomic_store(&p->host_receiving, 1);
+  if (!atomic_load(&p->exiting)) return 1;
+  atomic_store(&p->host_receiving, 0);
+  return 0;
+}
+
+void proc_host_leave(proc *p) {
+  atomic_store(&p->host_receiving, 0);
 }
 
 void proc_interrupt(proc *p, int on) {

@@ -85,6 +85,8 @@ struct proc {
   uint64_t timer_gen;           /* which timeout is current */
   int wants_mail;               /* yielded in receive */
   atomic_int interrupted;       /* a host's waits give up (proc_interrupt) */
+  atomic_int host_receiving;    /* a host thread is inside a receive that uses
+                                   the node: its stop waits for it to leave */
   /* signals */
   int trap_exit;
   atomic_int exiting;           /* an exit is pending: unwind at once */
@@ -182,8 +184,15 @@ msg *proc_mail_next(proc *p);
 ** or p->deadline (on the node's clock) passes; in a deterministic node it
 ** runs the node meanwhile, and when nothing can run, a virtual clock jumps
 ** to the next timer or to the deadline, whichever comes first. -1 when the
-** node is idle and nothing can ever arrive; -2 while p is interrupted. */
+** node is idle and nothing can ever arrive; -2 while p is interrupted; -3
+** once p has ended (its node stops, or it detached). */
 int proc_host_wait(proc *p);
+/* Around a host thread's receive, which reads the node's clock and
+** scheduler: enter is 0 (and the receive must not touch the node) once p
+** has ended; between enter and leave the node's stop wakes the thread and
+** waits for it to leave before it frees what the receive uses. */
+int proc_host_enter(proc *p);
+void proc_host_leave(proc *p);
 
 /* Interrupts a host process: while set, its waits return -2 at once
 ** (the one under way wakes up). Takes p's lock: for a thread that watches

@@ -708,21 +708,50 @@ void sched_free(sched *s) {
   free(s);
 }
 
+/* Steps under way on this thread (a report's callback made in a step may
+** step the node again). */
+static _Thread_local int steps_here;
+
+/* A step ends: one fewer under way (running counts the steps of every
+** thread that drives a host-driven node, as it counts workers' slices). */
+static void step_done(sched *s) {
+  pthread_mutex_lock(&s->lock);
+  s->running--;
+  pthread_mutex_unlock(&s->lock);
+  steps_here--;
+}
+
 int sched_step(sched *s) {
   stimer t;
   proc *p;
   pthread_mutex_lock(&s->lock);
   if (take_due(s, &t)) {
+    s->running++;       /* until its process is queued */
+    steps_here++;
     pthread_mutex_unlock(&s->lock);
     fire(s, &t);
+    step_done(s);
     return 1;
   }
   p = pop(s);
+  if (p != NULL) {
+    s->running++;
+    steps_here++;
+  }
   pthread_mutex_unlock(&s->lock);
   if (p == NULL) return 0;
   sched_run_slice(s, p);
+  step_done(s);
   proc_unref(p);
   return 1;
+}
+
+int sched_stepping_elsewhere(sched *s) {
+  size_t running;
+  pthread_mutex_lock(&s->lock);
+  running = s->running;
+  pthread_mutex_unlock(&s->lock);
+  return running > (size_t)steps_here;
 }
 
 int sched_move_clock(sched *s, int64_t t) {
