@@ -101,9 +101,10 @@ static size_t home_of(unsigned bits, uint64_t hash) {
 }
 
 /* Each stripe: sorted, every object at or after its home with no gap
-** between, its count right, and only its own hashes. */
+** between, its count right, and only its own hashes; the slot bytes
+** counted are the arrays'. */
 static int stripes_sound(htab *h) {
-  size_t total = 0;
+  size_t total = 0, bytes = 0;
   for (unsigned s = 0; s < HTAB_STRIPES; s++) {
     const hpart *p = &h->stripes[s].p;
     size_t count = 0;
@@ -124,8 +125,9 @@ static int stripes_sound(htab *h) {
     }
     if (count != p->count) return 0;
     total += count;
+    bytes += p->size * sizeof(hslot);
   }
-  return total == atomic_load(&h->count);
+  return total == atomic_load(&h->count) && bytes == atomic_load(&h->bytes);
 }
 
 /* A full walk over every stripe gives exactly the model, in its order. */

@@ -675,6 +675,11 @@ size_t etab_size(etab *t) {
                             : atomic_load(&t->store.h.count);
 }
 
+size_t etab_memory(etab *t) {
+  size_t slots = etab_is_ordered(t) ? 0 : atomic_load(&t->store.h.bytes);
+  return atomic_load(&t->memory) + slots;
+}
+
 uint64_t etab_owner(etab *t) {
   return atomic_load(&t->owner);
 }
