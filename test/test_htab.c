@@ -33,15 +33,16 @@ static uint64_t make_hash(unsigned stripe, uint64_t low) {
 /* An object [key, tag] whose key's hash is the given one. */
 static eobj *make_obj(uint64_t hash, int64_t key, int64_t tag) {
   buf b;
-  size_t koff;
+  size_t koff, klen;
   eobj *o;
   buf_init(&b);
   term_put_array(&b, 2);
   koff = b.n;
   term_put_int(&b, key);
-  o = malloc(sizeof(eobj) + b.n);
-  o->klen = (uint32_t)(b.n - koff);
+  klen = b.n - koff;
   term_put_int(&b, tag);
+  o = malloc(sizeof(eobj) + b.n);
+  o->klen = (uint32_t)klen;
   o->hash = hash;
   o->len = (uint32_t)b.n;
   o->koff = (uint32_t)koff;
