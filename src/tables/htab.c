@@ -109,15 +109,16 @@ static int slot_order(const hslot *s, uint64_t hash, const unsigned char *key, s
 /* ---- growing ---- */
 
 /* Places p's objects, in order, over 1 << bits homes: each at its home or
-** right after the one before, into `to` unless NULL. Returns the end. */
-static size_t lay_out(const hpart *p, unsigned bits, hslot *to) {
+** right after the one before, into the n slots of `to` (those that fit).
+** Returns the end. */
+static size_t lay_out(const hpart *p, unsigned bits, hslot *to, size_t n) {
   size_t end = 0;
   for (size_t i = 0; i < p->size; i++) {
     size_t at;
     if (p->slots[i].obj == NULL) continue;
     at = home_of(bits, p->slots[i].hash);
     if (at < end) at = end;
-    if (to != NULL) to[at] = p->slots[i];
+    if (at < n) to[at] = p->slots[i];
     end = at + 1;
   }
   return end;
@@ -126,14 +127,19 @@ static size_t lay_out(const hpart *p, unsigned bits, hslot *to) {
 /* A new array of 1 << bits homes with at least `room` empty slots at its
 ** end. 0 when there is no memory: p is then as it was. */
 static int resize(htab *h, hpart *p, unsigned bits, size_t room) {
-  size_t end = lay_out(p, bits, NULL);
-  size_t size = ((size_t)1 << bits) + tail_for(bits);
+  size_t size = ((size_t)1 << bits) + (room > tail_for(bits) ? room : tail_for(bits)), end;
   hslot *slots;
-  if (size < end + room) size = end + room;
   if (h->fail_growth != NULL && fault_draw(h->fail_growth)) return 0;
   slots = calloc(size, sizeof *slots);
   if (slots == NULL) return 0;
-  lay_out(p, bits, slots);
+  end = lay_out(p, bits, slots, size);
+  if (end + room > size) {   /* a run past the tail (many objects of one hash): fit it */
+    free(slots);
+    size = end + room;
+    slots = calloc(size, sizeof *slots);
+    if (slots == NULL) return 0;
+    lay_out(p, bits, slots, size);
+  }
   atomic_fetch_add(&h->bytes, size * sizeof *slots);
   atomic_fetch_sub(&h->bytes, p->size * sizeof *slots);
   free(p->slots);
