@@ -57,10 +57,11 @@ static int copy_slice(buf *b, tslice s) {
 
 etab *etab_new(treg *r, const char *name, const etab_opts *opts,
                uint64_t owner, hl_err *e) {
-  etab *t = calloc(1, sizeof *t);
+  etab *t = aligned_alloc(_Alignof(etab), sizeof *t);   /* the stripes' cache lines */
   unsigned char *field = NULL;
   int stored;
   if (t == NULL) goto oom;
+  memset(t, 0, sizeof *t);
   t->name = strdup(name);
   if (opts->keypos.field != NULL) {
     field = malloc(opts->keypos.fieldlen);

@@ -45,11 +45,12 @@ typedef struct hpart {   /* one stripe's storage */
   unsigned bits;      /* 0 while no array is allocated */
 } hpart;
 
-/* Padded to whole cache lines, so stripes never share one. */
+/* Aligned to a cache line, and so a whole number of them: stripes never
+** share a line (whatever holds an htab must be allocated with its
+** alignment). */
 typedef struct htab_stripe {
-  pthread_rwlock_t lock;
+  _Alignas(64) pthread_rwlock_t lock;
   hpart p;
-  char pad[64 - (sizeof(pthread_rwlock_t) + sizeof(hpart)) % 64];
 } htab_stripe;
 
 typedef struct htab {
