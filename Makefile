@@ -82,6 +82,8 @@ TESTS += test_version
 # the C API as a host uses it (issue 15)
 TESTS += test_capi
 CORE += capi_term capi_proc
+# hash tables' striped open-addressing storage (issue 14)
+TESTS += test_htab
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
@@ -145,7 +147,7 @@ $(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/libheirloom.a
 # The C tests of terms, tables, match specs, the store, threads and the
 # supervisor's decisions link the engine without Lua: a call into the Lua
 # binding from below fails their link.
-CORE_TESTS = test_mailbox test_pheap test_term test_table test_threads test_mspec test_oset test_store test_supervisor
+CORE_TESTS = test_htab test_mailbox test_pheap test_term test_table test_threads test_mspec test_oset test_store test_supervisor
 $(CORE_TESTS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(BUILD)/libheirloom-core.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) -lpthread -lm
 

@@ -37,7 +37,7 @@ case "$san" in
     # die_after_fork=0: specs run child Lua programs through io.popen.
     # detect_deadlocks=0: TSan's lock-order checker tracks at most 64 locks
     # held by one thread and aborts beyond; a whole-table operation on a
-    # set (a resize, delete_all_objects) holds all 64 of its stripes, so
+    # set (delete_all_objects, say) holds all 64 of its stripes, so
     # one lock more anywhere inside it would abort the run. Data races are
     # still reported.
     export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0:detect_deadlocks=0

@@ -64,6 +64,20 @@ describe("tables", function()
       assert.are.equal(0, t:info("size"))
     end)
 
+    it("counts a hash table's slots in its memory, and gives them back when emptied", function()
+      local t = hl.table.new("slots", { type = "set" })
+      local o = hl.table.new("objects", { type = "ordered_set" })
+      for i = 1, 1000 do
+        t:insert({ i, 0 })
+        o:insert({ i, 0 })
+      end
+      -- the same objects, and at least a 16-byte slot each (a slot array
+      -- is at most 3/4 full)
+      assert.is_true(t:info("memory") >= o:info("memory") + 1000 * 16)
+      t:delete_all_objects()
+      assert.are.equal(0, t:info("memory"))
+    end)
+
     it("gives each table its own id", function()
       local a, b = hl.table.new("a"), hl.table.new("a")
       assert.are_not.equal(a:info("id"), b:info("id"))

@@ -132,7 +132,6 @@ static eobj *make_obj(size_t k, int64_t tag) {
   buf_put(&b, keys[k].p, keys[k].len);
   term_put_int(&b, tag);
   o = oset_new_obj(b.n);
-  o->next = NULL;
   o->hash = 0;
   o->len = (uint32_t)b.n;
   o->koff = (uint32_t)koff;

@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 typedef struct eobj {
-  struct eobj *next;   /* hash chain; unused in an ordered_set */
   uint64_t hash;       /* of the key bytes */
   uint32_t len;        /* bytes of the object's term */
   uint32_t koff;       /* the key: data[koff .. koff+klen) */

@@ -323,7 +323,7 @@ int linfo_info(lua_State *L) {
   lua_setfield(L, -2, "access");
   lua_pushinteger(L, (lua_Integer)etab_size(c.t));
   lua_setfield(L, -2, "size");
-  lua_pushinteger(L, (lua_Integer)atomic_load(&c.t->memory));
+  lua_pushinteger(L, (lua_Integer)etab_memory(c.t));
   lua_setfield(L, -2, "memory");
   if (etab_owner(c.t) != 0) lhandle_push(L, TERM_PID, etab_owner(c.t));
   else lua_pushnil(L);   /* in the node's custody: nobody owns it */

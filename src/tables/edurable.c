@@ -64,15 +64,16 @@ void edur_touch_all(edur_txn *x) {
 static void put_key_state(edur_txn *x, buf *v, const unsigned char *key, size_t klen,
                           uint64_t hash) {
   etab *t = x->t;
-  eobj **link;
-  eobj *o = etab_find(t, hash, key, klen, &link);
+  size_t at, first;
+  eobj *o = etab_find(t, hash, key, klen, &at);
+  first = at;
   if (o == NULL) {
     sbatch_delete(&x->b, key, klen);
-  } else if (etab_same_key_next(t, o) == NULL) {
+  } else if (etab_same_key_next(t, o, &at) == NULL) {
     sbatch_put(&x->b, key, klen, o->data, o->len);
   } else {                               /* a bag's group, in order */
     buf_reset(v);
-    for (; o != NULL; o = etab_same_key_next(t, o)) buf_put(v, o->data, o->len);
+    for (at = first; o != NULL; o = etab_same_key_next(t, o, &at)) buf_put(v, o->data, o->len);
     if (buf_ok(v)) sbatch_put(&x->b, key, klen, v->p, v->n);
     else sbatch_lost(&x->b);
   }
@@ -124,22 +125,13 @@ typedef struct undo {
   hl_err e;
 } undo;
 
-/* Links o last among the objects under its key. 0: no memory. */
-static int append_object(etab *t, eobj *o) {
-  eobj **link;
-  eobj *last = etab_find(t, o->hash, eobj_key(o), o->klen, &link);
-  if (last == NULL) return etab_link_new(t, link, o);
-  for (eobj *next; (next = etab_same_key_next(t, last)) != NULL;) last = next;
-  return etab_link_new(t, &last->next, o);
-}
-
 /* One key back to the store's record (an sbatch_key_fn): its objects in
 ** memory go, the stored ones come back in their order. */
 static int restore_key(void *ud, const unsigned char *key, size_t klen) {
   undo *u = ud;
   etab *t = u->t;
-  uint64_t hash = eobj_hash(key, klen);
-  eobj **link;
+  keyref k = {key, klen, eobj_hash(key, klen)};
+  size_t slot;
   eobj *o;
   size_t at = 0;
   int found;
@@ -150,17 +142,14 @@ static int restore_key(void *ud, const unsigned char *key, size_t klen) {
     if (u->e.code == HL_OK) u->e = e;
     return 0;
   }
-  for (o = etab_find(t, hash, key, klen, &link); o != NULL;) {
-    eobj *next = etab_same_key_next(t, o);
-    etab_unlink_free(t, link, o);   /* link now points at next */
-    o = next;
-  }
+  for (o = etab_find(t, k.hash, key, klen, &slot); o != NULL; o = etab_key_at(t, &k, slot))
+    etab_unlink_free(t, slot, o);   /* the next of the key moves into slot */
   while (found && at < u->v.n) {
     size_t len = term_skip(u->v.p + at, u->v.n - at), koff, olen;
     if (len == 0 || etab_object_key(t, (tslice){u->v.p + at, len}, &koff, &olen, &e) != HL_OK)
       return 0;
     if ((o = etab_obj_new(t, u->v.p + at, len, koff, olen)) == NULL) return 0;
-    if (!append_object(t, o)) {
+    if (!etab_add(t, o)) {   /* last among the objects of its key */
       etab_obj_free(t, o);
       return 0;
     }

@@ -25,9 +25,10 @@ static eobj *htab_step(htab *h, const keyref *k, int dir, int *stripe) {
   const unsigned char *key = k->p;
   for (; s >= 0 && s < (int)HTAB_STRIPES; s += dir) {
     eobj *o;
+    size_t at;
     htab_lock(h, (unsigned)s, 0);
-    o = dir > 0 ? htab_seek(h, (unsigned)s, k->hash, key, k->len)
-                : htab_seek_before(h, (unsigned)s, k->hash, key, k->len);
+    o = dir > 0 ? htab_seek(h, (unsigned)s, k->hash, key, k->len, &at)
+                : htab_seek_before(h, (unsigned)s, k->hash, key, k->len, &at);
     if (o != NULL) {
       *stripe = s;      /* returned locked */
       return o;
@@ -76,10 +77,11 @@ typedef struct scan {
   int oom;
 } scan;
 
-/* Emits the objects of one key, starting at its first; returns the last. */
-static const eobj *emit_group(scan *sc, const eobj *o) {
+/* Emits the objects of one key, starting at its first (in slot *at of a
+** hash table, then moved to the last's). */
+static void emit_group(scan *sc, const eobj *o, size_t *at) {
   const eobj *lastobj = o;
-  for (; o != NULL; o = etab_same_key_next(sc->t, o)) {
+  for (; o != NULL; o = etab_same_key_next(sc->t, o, at)) {
     lastobj = o;
     if (sc->ms == NULL) {
       buf_put(sc->out, o->data, o->len);
@@ -96,7 +98,6 @@ static const eobj *emit_group(scan *sc, const eobj *o) {
   buf_put(sc->last, eobj_key(lastobj), lastobj->klen);
   if (!buf_ok(sc->out) || !buf_ok(sc->last)) sc->oom = 1;
   if (sc->limit > 0 && sc->count >= sc->limit) sc->full = 1;
-  return lastobj;
 }
 
 static int scan_stop(const scan *sc) {
@@ -108,9 +109,12 @@ static void scan_htab_forward(scan *sc, const keyref *from) {
   unsigned s = from->p != NULL ? htab_stripe_of(from->hash) : 0;
   const unsigned char *key = from->p;
   for (; s < HTAB_STRIPES && !scan_stop(sc); s++, key = NULL) {
+    size_t at;
     htab_lock(h, s, 0);
-    for (eobj *o = htab_seek(h, s, from->hash, key, from->len); o != NULL && !scan_stop(sc);)
-      o = htab_next(h, s, emit_group(sc, o));
+    for (eobj *o = htab_seek(h, s, from->hash, key, from->len, &at); o != NULL && !scan_stop(sc);) {
+      emit_group(sc, o, &at);
+      o = htab_next(h, s, &at);
+    }
     htab_unlock(h, s);
   }
 }
@@ -124,12 +128,12 @@ static void scan_htab_backward(scan *sc, const keyref *from) {
   for (; s >= 0 && !scan_stop(sc); s--, key = NULL) {
     htab_lock(h, (unsigned)s, 0);
     for (;;) {
-      eobj **link;
-      eobj *o = htab_seek_before(h, (unsigned)s, hash, key, klen);
+      size_t at;
+      eobj *o = htab_seek_before(h, (unsigned)s, hash, key, klen, &at);
       if (o == NULL || scan_stop(sc)) break;
-      o = etab_find(sc->t, o->hash, eobj_key(o), o->klen, &link);   /* group start */
+      o = etab_find(sc->t, o->hash, eobj_key(o), o->klen, &at);   /* group start */
       hash = o->hash;
-      emit_group(sc, o);
+      emit_group(sc, o, &at);
       key = sc->last->p;
       klen = sc->last->n;
     }
@@ -148,7 +152,8 @@ static void scan_oset(scan *sc, const keyref *from, int dir) {
     oset_lock(os, 0);
     o = dir > 0 ? oset_seek_after(os, key, klen, &c) : oset_seek_before(os, key, klen, &c);
     for (; o != NULL && n < OSET_CHUNK && !scan_stop(sc); n++) {
-      emit_group(sc, o);
+      size_t unused = 0;
+      emit_group(sc, o, &unused);
       o = dir > 0 ? oset_cursor_next(&c) : oset_cursor_prev(&c);
     }
     oset_unlock(os);
@@ -173,11 +178,11 @@ static int bound_key(const etab *t, const mspec *ms, keyref *k) {
 }
 
 static void scan_key(scan *sc, const keyref *k) {
-  eobj **link;
+  size_t at;
   eobj *o;
   etab_lock_key(sc->t, k->hash, 0);
-  o = etab_find(sc->t, k->hash, k->p, k->len, &link);
-  if (o != NULL) emit_group(sc, o);
+  o = etab_find(sc->t, k->hash, k->p, k->len, &at);
+  if (o != NULL) emit_group(sc, o, &at);
   etab_unlock_key(sc->t, k->hash);
   sc->full = 0;
 }

@@ -57,10 +57,11 @@ static int copy_slice(buf *b, tslice s) {
 
 etab *etab_new(treg *r, const char *name, const etab_opts *opts,
                uint64_t owner, hl_err *e) {
-  etab *t = calloc(1, sizeof *t);
+  etab *t = aligned_alloc(_Alignof(etab), sizeof *t);   /* the stripes' cache lines */
   unsigned char *field = NULL;
   int stored;
   if (t == NULL) goto oom;
+  memset(t, 0, sizeof *t);
   t->name = strdup(name);
   if (opts->keypos.field != NULL) {
     field = malloc(opts->keypos.fieldlen);
@@ -247,7 +248,6 @@ eobj *etab_obj_new(etab *t, const unsigned char *bytes, size_t len,
   if (len > UINT32_MAX) return NULL;
   o = etab_is_ordered(t) ? oset_new_obj(len) : malloc(sizeof(eobj) + len);
   if (o == NULL) return NULL;
-  o->next = NULL;
   o->len = (uint32_t)len;
   o->koff = (uint32_t)koff;
   o->klen = (uint32_t)klen;
@@ -265,57 +265,87 @@ void etab_obj_free(etab *t, eobj *o) {
   else free(o);
 }
 
-/* Links an object that is new to the table, and counts its memory. 0 when
-** an ordered_set has no memory for a new node: then nothing changed. */
-int etab_link_new(etab *t, eobj **link, eobj *o) {
+/* Makes room for n more objects under hash's stripe before a hash table's
+** etab_link_new, which then cannot fail (positions found before are
+** stale). 0 when there is no memory: then nothing changed. An ordered_set
+** allocates in oset_insert instead. */
+int etab_reserve(etab *t, uint64_t hash, size_t n) {
+  return etab_is_ordered(t) || htab_reserve(&t->store.h, htab_stripe_of(hash), n);
+}
+
+/* Links an object that is new to the table, at slot at (a hash table:
+** room reserved), and counts its memory. 0 when an ordered_set has no
+** memory for a new node: then nothing changed. */
+int etab_link_new(etab *t, size_t at, eobj *o) {
   if (etab_is_ordered(t)) {
     if (!oset_insert(&t->store.o, o)) return 0;
   } else {
-    htab_link(&t->store.h, link, o);
+    htab_link(&t->store.h, at, o);
   }
   atomic_fetch_add(&t->memory, obj_bytes(o));
   return 1;
 }
 
-/* Puts o in the place of old (same key) and frees old; never allocates. */
-void etab_replace(etab *t, eobj **link, eobj *old, eobj *o) {
-  if (etab_is_ordered(t)) {
-    oset_replace(&t->store.o, o);
-  } else {
-    o->next = old->next;
-    *link = o;
+/* Links o after any objects with its key, making room first. 0 when there
+** is no memory: then nothing changed. */
+int etab_add(etab *t, eobj *o) {
+  size_t at = 0;
+  eobj *last;
+  if (!etab_reserve(t, o->hash, 1)) return 0;
+  last = etab_find(t, o->hash, eobj_key(o), o->klen, &at);
+  if (last != NULL) {
+    for (eobj *next; (next = etab_same_key_next(t, last, &at)) != NULL;) last = next;
+    at++;
   }
+  return etab_link_new(t, at, o);
+}
+
+/* Puts o in the place of old (same key, at slot at) and frees old; never
+** allocates. */
+void etab_replace(etab *t, size_t at, eobj *old, eobj *o) {
+  if (etab_is_ordered(t)) oset_replace(&t->store.o, o);
+  else htab_replace(&t->store.h, at, o);
   atomic_fetch_add(&t->memory, obj_bytes(o));
   atomic_fetch_sub(&t->memory, obj_bytes(old));
   etab_obj_free(t, old);
 }
 
-/* Removes an object (at link, for a hash table) and frees it. */
-void etab_unlink_free(etab *t, eobj **link, eobj *o) {
+/* Removes an object (at slot at, for a hash table) and frees it. The next
+** object of its key, if any, is then at slot at. */
+void etab_unlink_free(etab *t, size_t at, eobj *o) {
   if (etab_is_ordered(t)) oset_remove(&t->store.o, eobj_key(o), o->klen);
-  else htab_unlink(&t->store.h, link);
+  else htab_unlink(&t->store.h, o->hash, at);
   atomic_fetch_sub(&t->memory, obj_bytes(o));
   etab_obj_free(t, o);
 }
 
-/* The first object under key, and for a hash table the link to it (*link
-** then stays valid while the lock is held). */
+/* The first object under key, and for a hash table its slot (or where the
+** first would go), valid while the lock is held and nothing changes. */
 eobj *etab_find(etab *t, uint64_t hash, const unsigned char *key, size_t klen,
-                eobj ***link) {
-  eobj **l;
+                size_t *at) {
   if (etab_is_ordered(t)) {
-    *link = NULL;
+    *at = 0;
     return oset_find(&t->store.o, key, klen);
   }
-  l = htab_find(&t->store.h, hash, key, klen);
-  *link = l;
-  return (*l != NULL && eobj_has_key(*l, hash, key, klen)) ? *l : NULL;
+  return htab_find(&t->store.h, hash, key, klen, at);
 }
 
-/* The next object with the same key (bags), or NULL. */
-eobj *etab_same_key_next(const etab *t, const eobj *o) {
-  if (!etab_is_bag(t) || o->next == NULL) return NULL;   /* one per key */
-  return eobj_has_key(o->next, o->hash, eobj_key(o), o->klen) ? o->next : NULL;
+/* The object at slot at when it has key k (bags), or NULL. */
+eobj *etab_key_at(etab *t, const keyref *k, size_t at) {
+  eobj *o;
+  if (!etab_is_bag(t)) return NULL;   /* one per key */
+  o = htab_at(&t->store.h, k->hash, at);
+  return o != NULL && eobj_has_key(o, k->hash, k->p, k->len) ? o : NULL;
+}
+
+/* The next object with the same key as o, in slot *at (bags), or NULL;
+** *at moves to it. */
+eobj *etab_same_key_next(etab *t, const eobj *o, size_t *at) {
+  keyref k = {eobj_key(o), o->klen, o->hash};
+  eobj *next;
+  if (!etab_is_bag(t)) return NULL;
+  if ((next = etab_key_at(t, &k, *at + 1)) != NULL) (*at)++;
+  return next;
 }
 
 /* Builds table objects from terms; on failure frees what it built. */
@@ -338,14 +368,15 @@ static hl_status build_objects(etab *t, const tslice *objs, size_t n, eobj **out
   return HL_OK;
 }
 
-/* Puts one object in under the lock; frees it if the table keeps another.
-** 0 when there was no memory (o is then not linked, and nothing changed). */
+/* Puts one object in under the lock (room reserved); frees it if the
+** table keeps another. 0 when there was no memory (o is then not linked,
+** and nothing changed). */
 static int put_object(etab *t, eobj *o) {
-  eobj **link;
-  eobj *old = etab_find(t, o->hash, eobj_key(o), o->klen, &link);
-  if (old == NULL) return etab_link_new(t, link, o);
+  size_t at;
+  eobj *old = etab_find(t, o->hash, eobj_key(o), o->klen, &at);
+  if (old == NULL) return etab_link_new(t, at, o);
   if (!etab_is_bag(t)) {
-    etab_replace(t, link, old, o);
+    etab_replace(t, at, old, o);
     return 1;
   }
   for (;;) {
@@ -353,23 +384,32 @@ static int put_object(etab *t, eobj *o) {
       etab_obj_free(t, o);   /* a bag holds an object once */
       return 1;
     }
-    link = &old->next;
-    if ((old = etab_same_key_next(t, old)) == NULL) break;
+    if ((old = etab_same_key_next(t, old, &at)) == NULL) break;
   }
-  return etab_link_new(t, link, o);
+  return etab_link_new(t, at + 1, o);
 }
 
 static int any_present(etab *t, eobj **objs, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    eobj **link;
-    if (etab_find(t, objs[i]->hash, eobj_key(objs[i]), objs[i]->klen, &link) != NULL)
+    size_t at;
+    if (etab_find(t, objs[i]->hash, eobj_key(objs[i]), objs[i]->klen, &at) != NULL)
       return 1;
   }
   return 0;
 }
 
-static void grow(etab *t) {
-  if (!etab_is_ordered(t)) htab_maybe_grow(&t->store.h);
+/* Room in each stripe for the whole list, before anything changes: a hash
+** table's insert then cannot fail half way. */
+static hl_status reserve_list(etab *t, eobj **objs, size_t n, hl_err *e) {
+  size_t per[HTAB_STRIPES];
+  if (n == 1 && !etab_reserve(t, objs[0]->hash, 1)) return err_set(e, HL_ENOMEM, "out of memory");
+  if (n == 1 || etab_is_ordered(t)) return HL_OK;
+  memset(per, 0, sizeof per);
+  for (size_t i = 0; i < n; i++) per[htab_stripe_of(objs[i]->hash)]++;
+  for (unsigned s = 0; s < HTAB_STRIPES; s++)
+    if (per[s] > 0 && !htab_reserve(&t->store.h, s, per[s]))
+      return err_set(e, HL_ENOMEM, "out of memory");
+  return HL_OK;
 }
 
 hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
@@ -383,7 +423,8 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
     goto done;
   stripes = stripes_of(list, n);
   lock_stripes(t, stripes);
-  if (etab_check_open(t, e) != HL_OK || (only_new && any_present(t, list, n))) {
+  if (etab_check_open(t, e) != HL_OK || (only_new && any_present(t, list, n)) ||
+      reserve_list(t, list, n, e) != HL_OK) {
     unlock_stripes(t, stripes);
     for (size_t i = 0; i < n; i++) etab_obj_free(t, list[i]);
     goto done;
@@ -405,7 +446,6 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
   unlock_stripes(t, stripes);
   if (t->disk != NULL) edur_write(&tx, e);
   *inserted = e->code == HL_OK;
-  grow(t);
 done:
   if (list != &one) free(list);
   return e->code;
@@ -431,13 +471,13 @@ hl_status etab_lock_open(etab *t, const keyref *k, int write, hl_err *e) {
 hl_status etab_lookup(etab *t, uint64_t caller, tslice key, buf *out,
                       size_t *count, hl_err *e) {
   keyref k;
-  eobj **link;
+  size_t at;
   *count = 0;
   if (etab_check_read(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK ||
       etab_lock_open(t, &k, 0, e) != HL_OK)
     return e->code;
-  for (eobj *o = etab_find(t, k.hash, k.p, k.len, &link); o != NULL;
-       o = etab_same_key_next(t, o)) {
+  for (eobj *o = etab_find(t, k.hash, k.p, k.len, &at); o != NULL;
+       o = etab_same_key_next(t, o, &at)) {
     buf_put(out, o->data, o->len);
     (*count)++;
   }
@@ -455,14 +495,14 @@ hl_status etab_lookup_element(etab *t, uint64_t caller, tslice key,
                               const ekeypos *pos, buf *out, size_t *count,
                               hl_err *e) {
   keyref k;
-  eobj **link;
+  size_t at;
   size_t start = out->n;
   *count = 0;
   if (etab_check_read(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK ||
       etab_lock_open(t, &k, 0, e) != HL_OK)
     return e->code;
-  for (eobj *o = etab_find(t, k.hash, k.p, k.len, &link); o != NULL;
-       o = etab_same_key_next(t, o)) {
+  for (eobj *o = etab_find(t, k.hash, k.p, k.len, &at); o != NULL;
+       o = etab_same_key_next(t, o, &at)) {
     const unsigned char *elem;
     size_t elen;
     if (!eobj_elem(o->data, o->len, pos, &elem, &elen)) {
@@ -485,12 +525,12 @@ hl_status etab_lookup_element(etab *t, uint64_t caller, tslice key,
 
 hl_status etab_member(etab *t, uint64_t caller, tslice key, int *found, hl_err *e) {
   keyref k;
-  eobj **link;
+  size_t at;
   *found = 0;
   if (etab_check_read(t, caller, e) != HL_OK || etab_prep_key(t, key, &k, e) != HL_OK ||
       etab_lock_open(t, &k, 0, e) != HL_OK)
     return e->code;
-  *found = etab_find(t, k.hash, k.p, k.len, &link) != NULL;
+  *found = etab_find(t, k.hash, k.p, k.len, &at) != NULL;
   etab_unlock_key(t, k.hash);
   return HL_OK;
 }
@@ -499,15 +539,14 @@ hl_status etab_member(etab *t, uint64_t caller, tslice key, int *found, hl_err *
 
 /* Removes every object under key, copying them to out first if out. */
 static size_t remove_key(etab *t, const keyref *k, buf *out) {
-  eobj **link;
-  eobj *o = etab_find(t, k->hash, k->p, k->len, &link);
+  size_t at;
+  eobj *o = etab_find(t, k->hash, k->p, k->len, &at);
   size_t n = 0;
   while (o != NULL) {
-    eobj *next = etab_same_key_next(t, o);
     if (out != NULL) buf_put(out, o->data, o->len);
-    etab_unlink_free(t, link, o);
+    etab_unlink_free(t, at, o);
     n++;
-    o = next;
+    o = etab_key_at(t, k, at);   /* the next of the key moved into at */
   }
   return n;
 }
@@ -522,10 +561,9 @@ hl_status etab_take(etab *t, uint64_t caller, tslice key, buf *out,
   /* Reserve first: once objects are unlinked, copying them must not fail. */
   if (etab_lock_open(t, &k, 1, e) != HL_OK) return e->code;
   {
-    eobj **link;
-    size_t need = 0;
-    for (eobj *o = etab_find(t, k.hash, k.p, k.len, &link); o != NULL;
-         o = etab_same_key_next(t, o))
+    size_t at, need = 0;
+    for (eobj *o = etab_find(t, k.hash, k.p, k.len, &at); o != NULL;
+         o = etab_same_key_next(t, o, &at))
       need += o->len;
     if (!buf_reserve(out, need)) {
       etab_unlock_key(t, k.hash);
@@ -555,7 +593,7 @@ hl_status etab_delete(etab *t, uint64_t caller, tslice key, hl_err *e) {
 hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
   size_t koff, klen;
   keyref k;
-  eobj **link;
+  size_t at;
   eobj *o;
   int removed = 0;
   edur_txn tx;
@@ -564,16 +602,15 @@ hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
       etab_prep_key(t, (tslice){obj.p + koff, klen}, &k, e) != HL_OK ||
       etab_lock_open(t, &k, 1, e) != HL_OK)
     return e->code;
-  o = etab_find(t, k.hash, k.p, k.len, &link);
+  o = etab_find(t, k.hash, k.p, k.len, &at);
   while (o != NULL) {
-    eobj *next = etab_same_key_next(t, o);
     if (o->len == obj.len && memcmp(o->data, obj.p, obj.len) == 0) {
-      etab_unlink_free(t, link, o);   /* link now points at next */
+      etab_unlink_free(t, at, o);
       removed = 1;
+      o = etab_key_at(t, &k, at);   /* the next of the key moved into at */
     } else {
-      link = &o->next;
+      o = etab_same_key_next(t, o, &at);
     }
-    o = next;
   }
   removed = removed && t->disk != NULL;
   if (removed) edur_seal_key(&tx, t, k.p, k.len, k.hash);
@@ -637,6 +674,11 @@ hl_status etab_drop(etab *t, uint64_t caller, hl_err *e) {
 size_t etab_size(etab *t) {
   return etab_is_ordered(t) ? atomic_load(&t->store.o.count)
                             : atomic_load(&t->store.h.count);
+}
+
+size_t etab_memory(etab *t) {
+  size_t slots = etab_is_ordered(t) ? 0 : atomic_load(&t->store.h.bytes);
+  return atomic_load(&t->memory) + slots;
 }
 
 uint64_t etab_owner(etab *t) {

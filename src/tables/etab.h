@@ -141,6 +141,8 @@ hl_status etab_select_replace(etab *t, uint64_t caller, const mspec *ms,
 
 /* Metadata. */
 size_t etab_size(etab *t);
+/* Bytes held: the objects, and a hash table's slot arrays. */
+size_t etab_memory(etab *t);
 uint64_t etab_owner(etab *t);
 /* Copies of the name, heir and heir data under the meta lock. */
 void etab_meta(etab *t, buf *name, buf *heir, buf *heir_data);

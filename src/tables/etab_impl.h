@@ -30,12 +30,17 @@ void etab_unlock_all(etab *t);
 eobj *etab_obj_new(etab *t, const unsigned char *bytes, size_t len,
                    size_t koff, size_t klen);
 void etab_obj_free(etab *t, eobj *o);
-int etab_link_new(etab *t, eobj **link, eobj *o);
-void etab_replace(etab *t, eobj **link, eobj *old, eobj *o);
-void etab_unlink_free(etab *t, eobj **link, eobj *o);
+/* A place in a hash table is a slot of the key's stripe (htab.h), size_t
+** at; an ordered_set ignores it. */
+int etab_reserve(etab *t, uint64_t hash, size_t n);
+int etab_link_new(etab *t, size_t at, eobj *o);
+int etab_add(etab *t, eobj *o);
+void etab_replace(etab *t, size_t at, eobj *old, eobj *o);
+void etab_unlink_free(etab *t, size_t at, eobj *o);
 eobj *etab_find(etab *t, uint64_t hash, const unsigned char *key, size_t klen,
-                eobj ***link);
-eobj *etab_same_key_next(const etab *t, const eobj *o);
+                size_t *at);
+eobj *etab_same_key_next(etab *t, const eobj *o, size_t *at);
+eobj *etab_key_at(etab *t, const keyref *k, size_t at);
 
 void etab_describe_pos(const ekeypos *pos, char *out, size_t n);
 

@@ -136,8 +136,9 @@ static hl_status run_changes(etab *t, buf **cur, buf **spare,
   return HL_OK;
 }
 
-/* Puts the rebuilt object in place of old (or as new when old is NULL). */
-static hl_status put_back(etab *t, eobj **link, eobj *old, const buf *b, hl_err *e) {
+/* Puts the rebuilt object in place of old (at slot at), or as new when
+** old is NULL. */
+static hl_status put_back(etab *t, size_t at, eobj *old, const buf *b, hl_err *e) {
   size_t koff, klen;
   eobj *o;
   if (etab_object_key(t, (tslice){b->p, b->n}, &koff, &klen, e) != HL_OK) return e->code;
@@ -147,8 +148,8 @@ static hl_status put_back(etab *t, eobj **link, eobj *old, const buf *b, hl_err 
   }
   o = etab_obj_new(t, b->p, b->n, koff, klen);
   if (o == NULL) return err_set(e, HL_ENOMEM, "out of memory");
-  if (old != NULL) etab_replace(t, link, old, o);
-  else if (!etab_link_new(t, link, o)) {
+  if (old != NULL) etab_replace(t, at, old, o);
+  else if (!etab_add(t, o)) {
     etab_obj_free(t, o);
     return err_set(e, HL_ENOMEM, "out of memory");
   }
@@ -168,7 +169,7 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
                                const update *u, int *found, const char *fname,
                                hl_err *e) {
   keyref k;
-  eobj **link;
+  size_t at;
   eobj *old;
   buf a, b, *cur = &a, *spare = &b;
   edur_txn tx;
@@ -182,7 +183,7 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
     return e->code;
   buf_init(&a);
   buf_init(&b);
-  old = etab_find(t, k.hash, k.p, k.len, &link);
+  old = etab_find(t, k.hash, k.p, k.len, &at);
   if (old != NULL && u->nincrs == 0 && u->nchanges == 0) {   /* ETS's []: nothing to do */
     *found = unchanged = 1;
     goto done;
@@ -200,7 +201,7 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
     else run_changes(t, &cur, &spare, u->changes, u->nchanges, e);
   }
   if (e->code == HL_OK && !buf_ok(cur)) err_set(e, HL_ENOMEM, "out of memory");
-  if (e->code == HL_OK && put_back(t, link, old, cur, e) == HL_OK) *found = 1;
+  if (e->code == HL_OK && put_back(t, at, old, cur, e) == HL_OK) *found = 1;
 done:
   logged = t->disk != NULL && *found && !unchanged && e->code == HL_OK;
   if (logged) edur_seal_key(&tx, t, k.p, k.len, k.hash);

@@ -1,15 +1,25 @@
 /*
 ** htab.h — hash storage for set, bag and duplicate_bag tables.
 **
-** Buckets are chains kept sorted by (hash, key bytes), and a key's bucket
-** is the top bits of its hash, so the whole table is in one stable order
-** that survives resizing (a bucket splits in two, in order). Objects with
-** the same key are adjacent, in insertion order.
+** The table is 64 stripes, the stripe being the top 6 bits of the hash.
+** Each stripe has its own reader-writer lock and its own storage, sized
+** and grown on its own under its own write lock: growing one stripe never
+** stops the others.
 **
-** Locking is striped: 64 reader-writer locks, the stripe being the top 6
-** bits of the hash. A stripe covers a contiguous run of buckets at every
-** size, so one stripe lock guards all of a key's chain. Growing takes every
-** stripe. The caller locks; functions below assume the right lock is held.
+** A stripe's storage is an open-addressing array of slots {hash, object},
+** kept sorted by (hash, key bytes) from end to end. A key's home slot is
+** the next bits of its hash below the stripe's, so homes rise with the
+** hash; an object sits at its home or after it, with every slot between
+** taken (linear probing, ordered as in Robin Hood hashing), and the array
+** ends in an overflow tail instead of wrapping around. So the whole table
+** is in one stable order that no resize changes, a search reads slot
+** hashes from the home on and follows an object pointer only when the
+** hash matches, and objects with the same key are adjacent, in insertion
+** order.
+**
+** A position is a slot index within the stripe of the object's hash; it
+** stays valid until the stripe next changes. The caller locks; functions
+** below assume the right lock is held (a write lock for any change).
 */
 #ifndef HL_HTAB_H
 #define HL_HTAB_H
@@ -18,24 +28,40 @@
 #include <stdatomic.h>
 
 #include "eobj.h"
+#include "fault.h"
 
 #define HTAB_STRIPE_BITS 6
 #define HTAB_STRIPES (1u << HTAB_STRIPE_BITS)
 
+typedef struct hslot {
+  uint64_t hash;      /* the object's, read before the object is */
+  eobj *obj;          /* NULL: empty */
+} hslot;
+
+typedef struct hpart {   /* one stripe's storage */
+  hslot *slots;
+  size_t size;        /* slots: 1 << bits homes, then the overflow tail */
+  size_t count;       /* objects */
+  unsigned bits;      /* 0 while no array is allocated */
+} hpart;
+
+/* Aligned to a cache line, and so a whole number of them: stripes never
+** share a line (whatever holds an htab must be allocated with its
+** alignment). */
 typedef struct htab_stripe {
-  pthread_rwlock_t lock;
-  char pad[64 - sizeof(pthread_rwlock_t) % 64];
+  _Alignas(64) pthread_rwlock_t lock;
+  hpart p;
 } htab_stripe;
 
 typedef struct htab {
   htab_stripe stripes[HTAB_STRIPES];
-  eobj **buckets;
-  atomic_uint bits;           /* 1 << bits buckets; never below the stripes;
-                                 atomic for the unlocked check before growing */
-  atomic_size_t count;        /* objects */
+  atomic_size_t count;        /* objects, all stripes */
+  atomic_size_t bytes;        /* the slot arrays' */
+  fault_rate *fail_growth;    /* tests: a failing draw fails a growth as
+                                 if out of memory; NULL: never */
 } htab;
 
-int htab_init(htab *h);                               /* 0 on out of memory */
+int htab_init(htab *h);                               /* 1: cannot fail */
 void htab_destroy(htab *h);                           /* frees every object */
 void htab_clear(htab *h);                             /* every stripe write-locked */
 
@@ -47,24 +73,37 @@ void htab_unlock(htab *h, unsigned stripe);
 void htab_lock_all(htab *h, int write);
 void htab_unlock_all(htab *h);
 
-/* The link where the objects with this key start, or where the first would
-** go: *link is NULL or an object with a greater (hash, key). */
-eobj **htab_find(htab *h, uint64_t hash, const unsigned char *key, size_t klen);
-void htab_link(htab *h, eobj **link, eobj *o);        /* inserts o at link */
-eobj *htab_unlink(htab *h, eobj **link);              /* removes *link */
+/* The first object with this key, or NULL; *at is its slot, or where the
+** first would go (the first slot holding a greater (hash, key), or empty). */
+eobj *htab_find(htab *h, uint64_t hash, const unsigned char *key, size_t klen,
+                size_t *at);
+/* The object in slot at of the stripe of hash, when it has that hash. */
+eobj *htab_at(htab *h, uint64_t hash, size_t at);
 
-/* Doubles the buckets when there are more objects than buckets; takes
-** every stripe, so call it with no lock held. */
-void htab_maybe_grow(htab *h);
+/* Makes room in a stripe for n more htab_link calls that will not
+** allocate, growing it if need be (which moves its objects: positions
+** found before are stale). 0 when there is no memory for the room it
+** needs; nothing changed then. */
+int htab_reserve(htab *h, unsigned stripe, size_t n);
+/* Inserts o at slot at, which must follow every object ordered at or
+** before o: where htab_find says the first of its key would go, or right
+** after the last of its key. Needs room reserved. */
+void htab_link(htab *h, size_t at, eobj *o);
+/* Puts o (the same key) in the place of the object at slot at. */
+void htab_replace(htab *h, size_t at, eobj *o);
+/* Removes the object at slot at and returns it; the next one of its key,
+** if any, is in slot at after. */
+eobj *htab_unlink(htab *h, uint64_t hash, size_t at);
 
 /* Ordered traversal within one stripe (its lock held). seek: the first
 ** object after (hash, key), or the stripe's first when key is NULL;
-** seek_before: the last object before (hash, key), or the stripe's last. */
+** seek_before: the last object before (hash, key), or the stripe's last;
+** next: the object after slot *at. Each sets *at to the object's slot. */
 eobj *htab_seek(htab *h, unsigned stripe, uint64_t hash,
-                const unsigned char *key, size_t klen);
+                const unsigned char *key, size_t klen, size_t *at);
 eobj *htab_seek_before(htab *h, unsigned stripe, uint64_t hash,
-                       const unsigned char *key, size_t klen);
-eobj *htab_next(htab *h, unsigned stripe, const eobj *o);
+                       const unsigned char *key, size_t klen, size_t *at);
+eobj *htab_next(htab *h, unsigned stripe, size_t *at);
 
 /* Visits every object of a stripe (write lock held). fn returns the object
 ** to keep in its place: o itself, a replacement with the same key, or NULL
