@@ -727,14 +727,14 @@ static onode *build(builder *b, int h, uint64_t *pre, eobj **min) {
   return &in->hd;
 }
 
-static void rebuild(oset *o) {
+/* Makes o the tree over the chain of leaves from first (whose prev is
+** NULL), taking inner nodes from *spare, which must hold enough. */
+static void build_over(oset *o, oleaf *first, oinner **spare) {
   builder b;
-  oleaf *first = leftmost(o);
   uint64_t pre;
   eobj *min;
   int h = 0;
-  b.spare = NULL;
-  collect_inner(o->root, o->height, &b.spare);
+  b.spare = *spare;
   o->root = NULL;
   o->height = 0;
   if ((first = even_leaves(first)) != NULL) {
@@ -748,11 +748,23 @@ static void rebuild(oset *o) {
     o->root = build(&b, h, &pre, &min);
     o->height = h;
   }
-  while (b.spare != NULL) {
-    oinner *next = as_inner(b.spare->child[0]);
-    free(b.spare);
-    b.spare = next;
+  *spare = b.spare;
+}
+
+static void free_inner_list(oinner *list) {
+  while (list != NULL) {
+    oinner *next = as_inner(list->child[0]);
+    free(list);
+    list = next;
   }
+}
+
+static void rebuild(oset *o) {
+  oinner *spare = NULL;
+  oleaf *first = leftmost(o);
+  collect_inner(o->root, o->height, &spare);
+  build_over(o, first, &spare);
+  free_inner_list(spare);
 }
 
 void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud) {
@@ -761,6 +773,130 @@ void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud) {
   for (oleaf *lf = leftmost(o); lf != NULL; lf = lf->next)
     changed |= rewrite_leaf(o, lf, fn, ud);
   if (changed) rebuild(o);
+}
+
+/* ---- split and join ----
+** Whole leaves move from tree to tree and the inner levels are built anew
+** over them, as a rewrite does: the cost is one pass over the leaves, not
+** one insert per object. The inner nodes are all got first, so that
+** running out of memory changes nothing. */
+
+static size_t count_inner(const onode *n, int height) {
+  size_t k = 1;
+  if (height == 0) return 0;
+  for (int i = 0; i < n->n; i++) k += count_inner(as_inner((onode *)n)->child[i], height - 1);
+  return k;
+}
+
+/* The inner nodes a tree over at most nleaves leaves is built with. */
+static size_t inner_needed(size_t nleaves) {
+  size_t k = 0;
+  while (nleaves > 1) {
+    nleaves = (nleaves + INNER_MAX - 1) / INNER_MAX;
+    k += nleaves;
+  }
+  return k;
+}
+
+/* Chains `more` fresh inner nodes onto *list; 0 (freeing them) if memory
+** runs out. */
+static int add_spares(oinner **list, size_t more) {
+  oinner *got = NULL;
+  for (size_t i = 0; i < more; i++) {
+    oinner *in = new_inner();
+    if (in == NULL) {
+      free_inner_list(got);
+      return 0;
+    }
+    in->child[0] = (onode *)got;
+    got = in;
+  }
+  while (got != NULL) {
+    oinner *next = as_inner(got->child[0]);
+    got->child[0] = (onode *)*list;
+    *list = got;
+    got = next;
+  }
+  return 1;
+}
+
+static size_t count_leaves(const oleaf *lf) {
+  size_t k = 0;
+  for (; lf != NULL; lf = lf->next) k++;
+  return k;
+}
+
+static size_t count_entries(const oleaf *lf) {
+  size_t k = 0;
+  for (; lf != NULL; lf = lf->next) k += (size_t)lf->hd.n;
+  return k;
+}
+
+/* The leaf a split starts the right tree with: the middle one. */
+static oleaf *middle_leaf(const oset *o) {
+  oleaf *mid;
+  size_t nleaves;
+  if (o->height < 1) return NULL;
+  mid = leftmost(o);
+  nleaves = count_leaves(mid);
+  for (size_t i = 0; i < nleaves / 2; i++) mid = mid->next;
+  return mid;
+}
+
+const eobj *oset_middle(const oset *o) {
+  oleaf *mid = middle_leaf(o);
+  return mid == NULL ? NULL : mid->obj[0];
+}
+
+int oset_split(oset *o, oset *right) {
+  oinner *spare = NULL;
+  oleaf *first, *mid = middle_leaf(o);
+  size_t nleft, have, need, moved;
+  if (mid == NULL || right->root != NULL) return 0;
+  first = leftmost(o);
+  nleft = count_leaves(first) - count_leaves(mid);
+  have = count_inner(o->root, o->height);
+  need = inner_needed(nleft) + inner_needed(count_leaves(mid));
+  if (need > have && !add_spares(&spare, need - have)) return 0;
+  collect_inner(o->root, o->height, &spare);
+  mid->prev->next = NULL;
+  mid->prev = NULL;
+  moved = count_entries(mid);
+  build_over(o, first, &spare);
+  build_over(right, mid, &spare);
+  free_inner_list(spare);
+  atomic_fetch_sub(&o->count, moved);
+  atomic_store(&right->count, moved);
+  return 1;
+}
+
+int oset_join(oset *left, oset *right) {
+  oinner *spare = NULL;
+  oleaf *first, *last, *rfirst;
+  size_t have, need, moved = atomic_load(&right->count);
+  if (right->root == NULL) return 1;
+  if (left->root == NULL) {
+    left->root = right->root;
+    left->height = right->height;
+  } else {
+    first = leftmost(left);
+    last = rightmost(left);
+    rfirst = leftmost(right);
+    have = count_inner(left->root, left->height) + count_inner(right->root, right->height);
+    need = inner_needed(count_leaves(first) + count_leaves(rfirst));
+    if (need > have && !add_spares(&spare, need - have)) return 0;
+    collect_inner(left->root, left->height, &spare);
+    collect_inner(right->root, right->height, &spare);
+    last->next = rfirst;
+    rfirst->prev = last;
+    build_over(left, first, &spare);
+    free_inner_list(spare);
+  }
+  right->root = NULL;
+  right->height = 0;
+  atomic_store(&right->count, 0);
+  atomic_fetch_add(&left->count, moved);
+  return 1;
 }
 
 /* ---- checking, for the tests ---- */

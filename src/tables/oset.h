@@ -82,6 +82,16 @@ eobj *oset_cursor_prev(ocursor *c);
 typedef eobj *(*oset_rewrite_fn)(eobj *obj, void *ud);
 void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud);
 
+/* For the contention-adapting layer (ocat.h). oset_middle: the object a
+** split would start the right tree with (NULL when o has one leaf, and
+** cannot split). oset_split moves the leaves from that one on to right
+** (empty); oset_join moves all of right, whose keys all lie after left's,
+** to the end of left. Both return 0, changing nothing, when memory for
+** inner nodes cannot be had. Neither touches a lock. */
+const eobj *oset_middle(const oset *o);
+int oset_split(oset *o, oset *right);
+int oset_join(oset *left, oset *right);
+
 /* 1 when the tree keeps its invariants (order, fill, separators, links,
 ** count); for the tests. */
 int oset_check(const oset *o);
