@@ -10,9 +10,11 @@
 ** where it is while linked, so a pointer found under the lock stays good
 ** while the lock is held.
 **
-** One reader-writer lock per table: readers run side by side, writers one
-** at a time (the default lock design of ETS's ordered_set). The caller
-** locks; functions below assume the lock is held.
+** One reader-writer lock per tree: readers run side by side, writers one
+** at a time. A table is one tree or several (ocat.h: each base of its
+** contention-adapting layer is a tree). The caller locks; functions below
+** assume the lock is held. The code is in oset.c and, for whole-tree work,
+** obulk.c.
 */
 #ifndef HL_OSET_H
 #define HL_OSET_H
