@@ -7,7 +7,9 @@
 ** two writer threads change the table while it adapts on its own and a
 ** third forces splits and joins, and a walker checks that every step goes
 ** forward and that keys no writer touches are each seen once per walk.
-** Meant to run under AddressSanitizer and ThreadSanitizer.
+** Last, an ordered_set table with many bases through the table layer:
+** first/next/last/prev walks, chunked scans, a list insert and
+** delete_all. Meant to run under AddressSanitizer and ThreadSanitizer.
 */
 #include <pthread.h>
 #include <stdint.h>
@@ -15,6 +17,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "etab.h"
+#include "heirloom.h"
+#include "node.h"
 #include "ocat.h"
 #include "term.h"
 
@@ -337,9 +342,133 @@ static void test_threads(void) {
   ocat_destroy(&s.c);
 }
 
+/* ---- through the table layer ---- */
+
+static tslice key_slice(int k) {
+  return (tslice){keybytes[k], keylen[k]};
+}
+
+static void insert_pair(etab *t, uint64_t owner, int k) {
+  hl_err e = {HL_OK, ""};
+  buf b;
+  int inserted;
+  tslice s;
+  buf_init(&b);
+  term_put_array(&b, 2);
+  term_put_int(&b, k);
+  term_put_int(&b, k);
+  s = (tslice){b.p, b.n};
+  etab_insert(t, owner, &s, 1, 0, &inserted, &e);
+  buf_free(&b);
+}
+
+/* The key etab_step gives from k (k < 0: from no key), as a number; -1
+** at the end. */
+static int step_from(etab *t, uint64_t owner, int k, int dir) {
+  hl_err e = {HL_OK, ""};
+  buf out;
+  int found;
+  term_num v = {1, -1, 0};
+  buf_init(&out);
+  etab_step(t, owner, k < 0 ? (tslice){NULL, 0} : key_slice(k), dir, &out, &found, &e);
+  if (e.code == HL_OK && found) term_get_num(out.p, out.n, &v);
+  buf_free(&out);
+  return found ? (int)v.i : -1;
+}
+
+static void test_table_layer(void) {
+  hl_node *n;
+  etab_opts o;
+  hl_err e = {HL_OK, ""};
+  etab *t;
+  int ok = 1, k;
+  memset(&o, 0, sizeof o);
+  o.type = HL_ORDERED_SET;
+  o.access = HL_PUBLIC;
+  o.keypos.index = 1;
+  CHECK(hl_node_start(NULL, &n) == HL_OK);
+  t = etab_new(&n->tables, "ocat", &o, n->host_pid, &e);
+  CHECK(t != NULL);
+  for (k = 0; k < NKEYS; k += 2) insert_pair(t, n->host_pid, k);
+  for (int round = 0; round < 30; round++) {
+    k = (int)(rnd() % NKEYS);
+    ocat_force_split(&t->store.o, keybytes[k], keylen[k]);
+  }
+  CHECK(ocat_bases(&t->store.o) > 10);
+  CHECK(etab_size(t) == NKEYS / 2);
+  /* next and prev from every key, present or not */
+  for (k = 0; k < NKEYS; k++) {
+    int next = k % 2 ? k + 1 : k + 2, prev = k % 2 ? k - 1 : k - 2;
+    if (step_from(t, n->host_pid, k, 1) != (next < NKEYS ? next : -1)) ok = 0;
+    if (step_from(t, n->host_pid, k, -1) != (prev >= 0 ? prev : -1)) ok = 0;
+  }
+  CHECK(ok);
+  CHECK(step_from(t, n->host_pid, -1, 1) == 0);
+  CHECK(step_from(t, n->host_pid, -1, -1) == NKEYS - 2);
+  /* a scan in chunks of 7, both ways, sees every object once, in order */
+  for (int dir = 1; dir >= -1; dir -= 2) {
+    buf out, from;
+    size_t count, total = 0;
+    int done = 0;
+    buf_init(&out);
+    buf_init(&from);
+    while (!done && e.code == HL_OK) {
+      tslice f = from.n ? (tslice){from.p, from.n} : (tslice){NULL, 0};
+      buf next;
+      buf_init(&next);
+      buf_reset(&out);
+      etab_scan(t, n->host_pid, f, dir, NULL, 7, &out, &count, &next, &done, &e);
+      for (size_t at = 0, i = 0; i < count; i++) {
+        uint32_t len;
+        size_t h = term_get_header(out.p + at, out.n - at, &(int){0}, &len);
+        term_num v = {1, -1, 0};
+        term_get_num(out.p + at + h, out.n - at - h, &v);
+        if (v.i != (dir > 0 ? (int64_t)(2 * total) : (int64_t)(NKEYS - 2 - 2 * total))) ok = 0;
+        at += term_size_trusted(out.p + at, out.n - at);
+        total++;
+      }
+      buf_reset(&from);
+      buf_put(&from, next.p, next.n);
+      buf_free(&next);
+    }
+    CHECK(e.code == HL_OK && ok && total == NKEYS / 2);
+    buf_free(&out);
+    buf_free(&from);
+  }
+  /* a list insert across every base, then delete_all */
+  {
+    buf objs[8];
+    tslice s[8];
+    int inserted;
+    for (int i = 0; i < 8; i++) {
+      buf_init(&objs[i]);
+      term_put_array(&objs[i], 2);
+      term_put_int(&objs[i], 1 + i * (NKEYS / 8));
+      term_put_int(&objs[i], 0);
+      s[i] = (tslice){objs[i].p, objs[i].n};
+    }
+    etab_insert(t, n->host_pid, s, 8, 0, &inserted, &e);
+    CHECK(e.code == HL_OK && inserted);
+    CHECK(etab_size(t) == NKEYS / 2 + 8);
+    CHECK(step_from(t, n->host_pid, 0, 1) == 1);
+    for (int i = 0; i < 8; i++) buf_free(&objs[i]);
+  }
+  CHECK(ocat_check(&t->store.o));
+  etab_delete_all(t, n->host_pid, &e);
+  CHECK(e.code == HL_OK && etab_size(t) == 0);
+  CHECK(step_from(t, n->host_pid, -1, 1) == -1 && step_from(t, n->host_pid, NKEYS / 2, -1) == -1);
+  insert_pair(t, n->host_pid, 5);
+  CHECK(step_from(t, n->host_pid, -1, -1) == 5 && etab_size(t) == 1);
+  etab_drop(t, n->host_pid, &e);
+  CHECK(e.code == HL_OK);
+  etab_unref(t);
+  hl_node_stop(n);
+}
+
 int main(void) {
   make_keys();
   test_adapt();
   test_threads();
+  test_table_layer();
   return check_summary("ocat");
 }
