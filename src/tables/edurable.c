@@ -53,7 +53,7 @@ static eobj *touch_one(eobj *o, void *ud) {
 
 void edur_touch_all(edur_txn *x) {
   etab *t = x->t;
-  if (etab_is_ordered(t)) oset_rewrite(&t->store.o, touch_one, x);
+  if (etab_is_ordered(t)) ocat_rewrite(&t->store.o, touch_one, x);
   else
     for (unsigned s = 0; s < HTAB_STRIPES; s++) htab_rewrite(&t->store.h, s, touch_one, x);
 }
@@ -130,7 +130,7 @@ typedef struct undo {
 static int restore_key(void *ud, const unsigned char *key, size_t klen) {
   undo *u = ud;
   etab *t = u->t;
-  keyref k = {key, klen, eobj_hash(key, klen)};
+  keyref k = {key, klen, eobj_hash(key, klen), NULL, 0};
   size_t slot;
   eobj *o;
   size_t at = 0;

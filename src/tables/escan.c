@@ -41,15 +41,15 @@ static eobj *htab_step(htab *h, const keyref *k, int dir, int *stripe) {
 
 hl_status etab_step(etab *t, uint64_t caller, tslice key, int dir, buf *out,
                     int *found, hl_err *e) {
-  keyref k = {NULL, 0, 0};
+  keyref k = {NULL, 0, 0, NULL, 0};
+  ochold hold;
   eobj *o;
   int stripe = 0;
   *found = 0;
   if (etab_check_read(t, caller, e) != HL_OK) return e->code;
   if (key.p != NULL && etab_prep_key(t, key, &k, e) != HL_OK) return e->code;
   if (etab_is_ordered(t)) {
-    oset_lock(&t->store.o, 0);
-    o = dir > 0 ? oset_after(&t->store.o, k.p, k.len) : oset_before(&t->store.o, k.p, k.len);
+    o = ocat_step(&t->store.o, k.p, k.len, dir, &hold);
   } else {
     o = htab_step(&t->store.h, &k, dir, &stripe);
   }
@@ -57,7 +57,7 @@ hl_status etab_step(etab *t, uint64_t caller, tslice key, int dir, buf *out,
     buf_put(out, eobj_key(o), o->klen);
     *found = 1;
   }
-  if (etab_is_ordered(t)) oset_unlock(&t->store.o);
+  if (etab_is_ordered(t)) ocat_release(&t->store.o, &hold);
   else if (o != NULL) htab_unlock(&t->store.h, (unsigned)stripe);
   if (e->code == HL_OK && !buf_ok(out)) err_set(e, HL_ENOMEM, "out of memory");
   return e->code;
@@ -142,21 +142,21 @@ static void scan_htab_backward(scan *sc, const keyref *from) {
 }
 
 static void scan_oset(scan *sc, const keyref *from, int dir) {
-  oset *os = &sc->t->store.o;
+  ocat *os = &sc->t->store.o;
   const unsigned char *key = from->p;
   size_t klen = from->len;
   while (!scan_stop(sc)) {
-    ocursor c;
+    occursor c;
     eobj *o;
     int n = 0;
-    oset_lock(os, 0);
-    o = dir > 0 ? oset_seek_after(os, key, klen, &c) : oset_seek_before(os, key, klen, &c);
+    ocat_lock_all(os, 0);
+    o = dir > 0 ? ocat_seek_after(os, key, klen, &c) : ocat_seek_before(os, key, klen, &c);
     for (; o != NULL && n < OSET_CHUNK && !scan_stop(sc); n++) {
       size_t unused = 0;
       emit_group(sc, o, &unused);
-      o = dir > 0 ? oset_cursor_next(&c) : oset_cursor_prev(&c);
+      o = dir > 0 ? ocat_cursor_next(&c) : ocat_cursor_prev(&c);
     }
-    oset_unlock(os);
+    ocat_unlock_all(os);
     if (o == NULL) break;
     key = sc->last->p;      /* let writers in, then go on from here */
     klen = sc->last->n;
@@ -177,13 +177,13 @@ static int bound_key(const etab *t, const mspec *ms, keyref *k) {
   return 1;
 }
 
-static void scan_key(scan *sc, const keyref *k) {
+static void scan_key(scan *sc, keyref *k) {
   size_t at;
   eobj *o;
-  etab_lock_key(sc->t, k->hash, 0);
+  etab_lock_key(sc->t, k, 0);
   o = etab_find(sc->t, k->hash, k->p, k->len, &at);
   if (o != NULL) emit_group(sc, o, &at);
-  etab_unlock_key(sc->t, k->hash);
+  etab_unlock_key(sc->t, k);
   sc->full = 0;
 }
 
@@ -191,7 +191,7 @@ hl_status etab_scan(etab *t, uint64_t caller, tslice from, int dir,
                     const mspec *ms, size_t limit, buf *out, size_t *count,
                     buf *next_from, int *done, hl_err *e) {
   scan sc = {t, caller, ms, limit, out, 0, next_from, 0, 0};
-  keyref k = {NULL, 0, 0};
+  keyref k = {NULL, 0, 0, NULL, 0};
   *count = 0;
   *done = 1;
   if (etab_check_read(t, caller, e) != HL_OK) return e->code;
@@ -262,7 +262,7 @@ static eobj *rewrite_one(eobj *o, void *ud) {
 
 /* One pass in key order; the tree mends itself after, without allocating. */
 static void rewrite_oset(rewrite *rw) {
-  oset_rewrite(&rw->t->store.o, rewrite_one, rw);
+  ocat_rewrite(&rw->t->store.o, rewrite_one, rw);
 }
 
 static hl_status rewrite_table(etab *t, uint64_t caller, const mspec *ms,
@@ -286,10 +286,10 @@ static hl_status rewrite_table(etab *t, uint64_t caller, const mspec *ms,
     rw.tx = &tx;
   }
   if (etab_is_ordered(t)) {
-    oset_lock(&t->store.o, 1);
+    ocat_lock_all(&t->store.o, 1);
     if (etab_check_open(t, e) == HL_OK) rewrite_oset(&rw);
     if (rw.tx != NULL) edur_seal(rw.tx);
-    oset_unlock(&t->store.o);
+    ocat_unlock_all(&t->store.o);
   } else {
     if (all) htab_lock_all(&t->store.h, 1);
     for (unsigned s = 0; s < HTAB_STRIPES && e->code == HL_OK; s++) {

@@ -72,7 +72,7 @@ etab *etab_new(treg *r, const char *name, const etab_opts *opts,
   if (t->name == NULL || (opts->keypos.field != NULL && field == NULL) ||
       !copy_slice(&t->heir, opts->heir) || !copy_slice(&t->heir_data, opts->heir_data))
     goto oom;
-  stored = opts->type == HL_ORDERED_SET ? oset_init(&t->store.o) : htab_init(&t->store.h);
+  stored = opts->type == HL_ORDERED_SET ? ocat_init(&t->store.o) : htab_init(&t->store.h);
   if (!stored) goto oom;
   atomic_init(&t->refs, 1);
   atomic_init(&t->dropped, 0);
@@ -117,7 +117,7 @@ void etab_ref(etab *t) {
 
 void etab_unref(etab *t) {
   if (atomic_fetch_sub(&t->refs, 1) != 1) return;
-  if (etab_is_ordered(t)) oset_destroy(&t->store.o);
+  if (etab_is_ordered(t)) ocat_destroy(&t->store.o);
   else htab_destroy(&t->store.h);
   pthread_mutex_destroy(&t->meta);
   edur_detach(t);
@@ -131,23 +131,27 @@ void etab_unref(etab *t) {
 
 /* ---- locking ---- */
 
-void etab_lock_key(etab *t, uint64_t hash, int write) {
-  if (etab_is_ordered(t)) oset_lock(&t->store.o, write);
-  else htab_lock(&t->store.h, htab_stripe_of(hash), write);
+void etab_lock_key(etab *t, keyref *k, int write) {
+  if (etab_is_ordered(t)) {
+    k->base = ocat_lock_key(&t->store.o, k->p, k->len, write);
+    k->write = write;
+  } else {
+    htab_lock(&t->store.h, htab_stripe_of(k->hash), write);
+  }
 }
 
-void etab_unlock_key(etab *t, uint64_t hash) {
-  if (etab_is_ordered(t)) oset_unlock(&t->store.o);
-  else htab_unlock(&t->store.h, htab_stripe_of(hash));
+void etab_unlock_key(etab *t, const keyref *k) {
+  if (etab_is_ordered(t)) ocat_unlock_key(&t->store.o, k->base, k->write);
+  else htab_unlock(&t->store.h, htab_stripe_of(k->hash));
 }
 
 void etab_lock_all(etab *t) {
-  if (etab_is_ordered(t)) oset_lock(&t->store.o, 1);
+  if (etab_is_ordered(t)) ocat_lock_all(&t->store.o, 1);
   else htab_lock_all(&t->store.h, 1);
 }
 
 void etab_unlock_all(etab *t) {
-  if (etab_is_ordered(t)) oset_unlock(&t->store.o);
+  if (etab_is_ordered(t)) ocat_unlock_all(&t->store.o);
   else htab_unlock_all(&t->store.h);
 }
 
@@ -158,14 +162,23 @@ static uint64_t stripes_of(eobj **objs, size_t n) {
   return set;
 }
 
-static void lock_stripes(etab *t, uint64_t set) {
-  if (etab_is_ordered(t)) { oset_lock(&t->store.o, 1); return; }
+/* An ordered_set locks the one key's base, or every base for a list. */
+static void lock_stripes(etab *t, uint64_t set, keyref *one) {
+  if (etab_is_ordered(t)) {
+    if (one != NULL) etab_lock_key(t, one, 1);
+    else etab_lock_all(t);
+    return;
+  }
   for (unsigned s = 0; s < HTAB_STRIPES; s++)
     if (set & ((uint64_t)1 << s)) htab_lock(&t->store.h, s, 1);
 }
 
-static void unlock_stripes(etab *t, uint64_t set) {
-  if (etab_is_ordered(t)) { oset_unlock(&t->store.o); return; }
+static void unlock_stripes(etab *t, uint64_t set, const keyref *one) {
+  if (etab_is_ordered(t)) {
+    if (one != NULL) etab_unlock_key(t, one);
+    else etab_unlock_all(t);
+    return;
+  }
   for (unsigned s = HTAB_STRIPES; s-- > 0;)
     if (set & ((uint64_t)1 << s)) htab_unlock(&t->store.h, s);
 }
@@ -268,7 +281,7 @@ void etab_obj_free(etab *t, eobj *o) {
 /* Makes room for n more objects under hash's stripe before a hash table's
 ** etab_link_new, which then cannot fail (positions found before are
 ** stale). 0 when there is no memory: then nothing changed. An ordered_set
-** allocates in oset_insert instead. */
+** allocates in ocat_insert instead. */
 int etab_reserve(etab *t, uint64_t hash, size_t n) {
   return etab_is_ordered(t) || htab_reserve(&t->store.h, htab_stripe_of(hash), n);
 }
@@ -278,7 +291,7 @@ int etab_reserve(etab *t, uint64_t hash, size_t n) {
 ** memory for a new node: then nothing changed. */
 int etab_link_new(etab *t, size_t at, eobj *o) {
   if (etab_is_ordered(t)) {
-    if (!oset_insert(&t->store.o, o)) return 0;
+    if (!ocat_insert(&t->store.o, o)) return 0;
   } else {
     htab_link(&t->store.h, at, o);
   }
@@ -303,7 +316,7 @@ int etab_add(etab *t, eobj *o) {
 /* Puts o in the place of old (same key, at slot at) and frees old; never
 ** allocates. */
 void etab_replace(etab *t, size_t at, eobj *old, eobj *o) {
-  if (etab_is_ordered(t)) oset_replace(&t->store.o, o);
+  if (etab_is_ordered(t)) ocat_replace(&t->store.o, o);
   else htab_replace(&t->store.h, at, o);
   atomic_fetch_add(&t->memory, obj_bytes(o));
   atomic_fetch_sub(&t->memory, obj_bytes(old));
@@ -313,7 +326,7 @@ void etab_replace(etab *t, size_t at, eobj *old, eobj *o) {
 /* Removes an object (at slot at, for a hash table) and frees it. The next
 ** object of its key, if any, is then at slot at. */
 void etab_unlink_free(etab *t, size_t at, eobj *o) {
-  if (etab_is_ordered(t)) oset_remove(&t->store.o, eobj_key(o), o->klen);
+  if (etab_is_ordered(t)) ocat_remove(&t->store.o, eobj_key(o), o->klen);
   else htab_unlink(&t->store.h, o->hash, at);
   atomic_fetch_sub(&t->memory, obj_bytes(o));
   etab_obj_free(t, o);
@@ -325,7 +338,7 @@ eobj *etab_find(etab *t, uint64_t hash, const unsigned char *key, size_t klen,
                 size_t *at) {
   if (etab_is_ordered(t)) {
     *at = 0;
-    return oset_find(&t->store.o, key, klen);
+    return ocat_find(&t->store.o, key, klen);
   }
   return htab_find(&t->store.h, hash, key, klen, at);
 }
@@ -341,7 +354,7 @@ eobj *etab_key_at(etab *t, const keyref *k, size_t at) {
 /* The next object with the same key as o, in slot *at (bags), or NULL;
 ** *at moves to it. */
 eobj *etab_same_key_next(etab *t, const eobj *o, size_t *at) {
-  keyref k = {eobj_key(o), o->klen, o->hash};
+  keyref k = {eobj_key(o), o->klen, o->hash, NULL, 0};
   eobj *next;
   if (!etab_is_bag(t)) return NULL;
   if ((next = etab_key_at(t, &k, *at + 1)) != NULL) (*at)++;
@@ -416,16 +429,21 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
                       int only_new, int *inserted, hl_err *e) {
   eobj *one, **list = n <= 1 ? &one : malloc(n * sizeof *list);
   uint64_t stripes;
+  keyref key1, *k1 = NULL;
   edur_txn tx;
   *inserted = 0;
   if (list == NULL) return err_set(e, HL_ENOMEM, "out of memory");
   if (etab_check_write(t, caller, e) != HL_OK || build_objects(t, objs, n, list, e) != HL_OK)
     goto done;
   stripes = stripes_of(list, n);
-  lock_stripes(t, stripes);
+  if (n == 1) {
+    key1 = (keyref){eobj_key(list[0]), list[0]->klen, list[0]->hash, NULL, 0};
+    k1 = &key1;
+  }
+  lock_stripes(t, stripes, k1);
   if (etab_check_open(t, e) != HL_OK || (only_new && any_present(t, list, n)) ||
       reserve_list(t, list, n, e) != HL_OK) {
-    unlock_stripes(t, stripes);
+    unlock_stripes(t, stripes, k1);
     for (size_t i = 0; i < n; i++) etab_obj_free(t, list[i]);
     goto done;
   }
@@ -443,7 +461,7 @@ hl_status etab_insert(etab *t, uint64_t caller, const tslice *objs, size_t n,
       break;
     }
   if (t->disk != NULL) edur_seal(&tx);
-  unlock_stripes(t, stripes);
+  unlock_stripes(t, stripes, k1);
   if (t->disk != NULL) edur_write(&tx, e);
   *inserted = e->code == HL_OK;
 done:
@@ -462,9 +480,9 @@ hl_status etab_prep_key(etab *t, tslice key, keyref *k, hl_err *e) {
 }
 
 /* Takes the key's lock and checks the table is still there. */
-hl_status etab_lock_open(etab *t, const keyref *k, int write, hl_err *e) {
-  etab_lock_key(t, k->hash, write);
-  if (etab_check_open(t, e) != HL_OK) etab_unlock_key(t, k->hash);
+hl_status etab_lock_open(etab *t, keyref *k, int write, hl_err *e) {
+  etab_lock_key(t, k, write);
+  if (etab_check_open(t, e) != HL_OK) etab_unlock_key(t, k);
   return e->code;
 }
 
@@ -481,7 +499,7 @@ hl_status etab_lookup(etab *t, uint64_t caller, tslice key, buf *out,
     buf_put(out, o->data, o->len);
     (*count)++;
   }
-  etab_unlock_key(t, k.hash);
+  etab_unlock_key(t, &k);
   if (!buf_ok(out)) return err_set(e, HL_ENOMEM, "out of memory");
   return HL_OK;
 }
@@ -516,7 +534,7 @@ hl_status etab_lookup_element(etab *t, uint64_t caller, tslice key,
     buf_put(out, elem, elen);
     (*count)++;
   }
-  etab_unlock_key(t, k.hash);
+  etab_unlock_key(t, &k);
   if (e->code != HL_OK) return e->code;
   if (*count == 0) return err_set(e, HL_ENOTFOUND, "key not found");
   if (!buf_ok(out)) return err_set(e, HL_ENOMEM, "out of memory");
@@ -531,7 +549,7 @@ hl_status etab_member(etab *t, uint64_t caller, tslice key, int *found, hl_err *
       etab_lock_open(t, &k, 0, e) != HL_OK)
     return e->code;
   *found = etab_find(t, k.hash, k.p, k.len, &at) != NULL;
-  etab_unlock_key(t, k.hash);
+  etab_unlock_key(t, &k);
   return HL_OK;
 }
 
@@ -566,13 +584,13 @@ hl_status etab_take(etab *t, uint64_t caller, tslice key, buf *out,
          o = etab_same_key_next(t, o, &at))
       need += o->len;
     if (!buf_reserve(out, need)) {
-      etab_unlock_key(t, k.hash);
+      etab_unlock_key(t, &k);
       return err_set(e, HL_ENOMEM, "out of memory");
     }
   }
   *count = remove_key(t, &k, out);
   if (t->disk != NULL && *count > 0) edur_seal_key(&tx, t, k.p, k.len, k.hash);
-  etab_unlock_key(t, k.hash);
+  etab_unlock_key(t, &k);
   if (t->disk != NULL && *count > 0) edur_write(&tx, e);
   return e->code;
 }
@@ -585,7 +603,7 @@ hl_status etab_delete(etab *t, uint64_t caller, tslice key, hl_err *e) {
     return e->code;
   int logged = remove_key(t, &k, NULL) > 0 && t->disk != NULL;
   if (logged) edur_seal_key(&tx, t, k.p, k.len, k.hash);
-  etab_unlock_key(t, k.hash);
+  etab_unlock_key(t, &k);
   if (logged) edur_write(&tx, e);
   return e->code;
 }
@@ -614,13 +632,13 @@ hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
   }
   removed = removed && t->disk != NULL;
   if (removed) edur_seal_key(&tx, t, k.p, k.len, k.hash);
-  etab_unlock_key(t, k.hash);
+  etab_unlock_key(t, &k);
   if (removed) edur_write(&tx, e);
   return e->code;
 }
 
 static void clear_locked(etab *t) {
-  if (etab_is_ordered(t)) oset_clear(&t->store.o);
+  if (etab_is_ordered(t)) ocat_clear(&t->store.o);
   else htab_clear(&t->store.h);
   atomic_store(&t->memory, 0);
 }
@@ -672,7 +690,7 @@ hl_status etab_drop(etab *t, uint64_t caller, hl_err *e) {
 /* ---- metadata ---- */
 
 size_t etab_size(etab *t) {
-  return etab_is_ordered(t) ? atomic_load(&t->store.o.count)
+  return etab_is_ordered(t) ? ocat_count(&t->store.o)
                             : atomic_load(&t->store.h.count);
 }
 

@@ -19,7 +19,7 @@
 #include "eobj.h"
 #include "err.h"
 #include "htab.h"
-#include "oset.h"
+#include "ocat.h"
 #include "treg.h"
 
 typedef struct mspec mspec;
@@ -60,7 +60,7 @@ struct etab {
   struct stab *disk;          /* durable tables: their store (store.h); else NULL */
   union {
     htab h;
-    oset o;
+    ocat o;
   } store;
 };
 

@@ -7,11 +7,14 @@
 
 #include "etab.h"
 
-/* A validated key and its hash (0 in an ordered_set, which needs none). */
+/* A validated key and its hash (0 in an ordered_set, which needs none);
+** in an ordered_set, also the base etab_lock_key locked and how. */
 typedef struct keyref {
   const unsigned char *p;
   size_t len;
   uint64_t hash;
+  ocbase *base;
+  int write;
 } keyref;
 
 hl_status etab_check_read(etab *t, uint64_t caller, hl_err *e);
@@ -20,10 +23,10 @@ hl_status etab_check_key(tslice key, const char *what, hl_err *e);
 hl_status etab_object_key(const etab *t, tslice obj, size_t *koff, size_t *klen,
                           hl_err *e);
 hl_status etab_prep_key(etab *t, tslice key, keyref *k, hl_err *e);
-hl_status etab_lock_open(etab *t, const keyref *k, int write, hl_err *e);
+hl_status etab_lock_open(etab *t, keyref *k, int write, hl_err *e);
 
-void etab_lock_key(etab *t, uint64_t hash, int write);
-void etab_unlock_key(etab *t, uint64_t hash);
+void etab_lock_key(etab *t, keyref *k, int write);
+void etab_unlock_key(etab *t, const keyref *k);
 void etab_lock_all(etab *t);
 void etab_unlock_all(etab *t);
 

@@ -205,7 +205,7 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
 done:
   logged = t->disk != NULL && *found && !unchanged && e->code == HL_OK;
   if (logged) edur_seal_key(&tx, t, k.p, k.len, k.hash);
-  etab_unlock_key(t, k.hash);
+  etab_unlock_key(t, &k);
   if (logged) edur_write(&tx, e);
   buf_free(&a);
   buf_free(&b);

@@ -24,45 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "oset.h"
-#include "term.h"
-
-/* 64 entries: a million keys need 3 inner levels, the top two of which
-** stay cached, and a search reads a few lines of a node's 8 lines of
-** prefixes. The tests may build with another fanout, at least 8. */
-#ifndef OSET_FANOUT
-#define OSET_FANOUT 64
-#endif
-#define LEAF_MAX OSET_FANOUT
-#define LEAF_MIN (LEAF_MAX / 4)
-#define INNER_MAX OSET_FANOUT     /* children */
-#define INNER_MIN (INNER_MAX / 4)
-#define MAX_HEIGHT 64             /* with at least 2 children per node */
-
-struct onode {
-  int n;                          /* leaf: entries; inner: children */
-};
-
-struct oleaf {
-  onode hd;
-  oleaf *prev, *next;
-  uint64_t pre[LEAF_MAX + 1];     /* key prefixes, beside... */
-  eobj *obj[LEAF_MAX + 1];        /* ...their objects */
-};
-
-typedef struct oinner {
-  onode hd;
-  uint64_t pre[INNER_MAX];        /* separators: hd.n - 1 in use */
-  eobj *sep[INNER_MAX];
-  onode *child[INNER_MAX + 1];
-} oinner;
-
-/* A key being searched for, with its prefix. */
-typedef struct okey {
-  uint64_t pre;
-  const unsigned char *p;
-  size_t len;
-} okey;
+#include "oset_impl.h"
 
 /* The way down to a leaf: the inner nodes from the root, and which child
 ** was taken in each. */
@@ -71,40 +33,7 @@ typedef struct opath {
   int idx[MAX_HEIGHT];
 } opath;
 
-/* ---- keys ---- */
-
-/* The first 8 key bytes, big-endian, zero-padded. A smaller prefix means
-** a smaller key (term order is memcmp, then length), so only equal
-** prefixes need the keys themselves. */
-static uint64_t prefix_of(const unsigned char *key, size_t klen) {
-  uint64_t p = 0;
-  if (klen >= 8)   /* written out, compilers make this one load */
-    return (uint64_t)key[0] << 56 | (uint64_t)key[1] << 48 | (uint64_t)key[2] << 40 |
-           (uint64_t)key[3] << 32 | (uint64_t)key[4] << 24 | (uint64_t)key[5] << 16 |
-           (uint64_t)key[6] << 8 | key[7];
-  for (size_t i = 0; i < 8; i++) p = p << 8 | (i < klen ? key[i] : 0);
-  return p;
-}
-
-static okey make_key(const unsigned char *key, size_t klen) {
-  okey k = {prefix_of(key, klen), key, klen};
-  return k;
-}
-
-/* k against an object's key: <0, 0, >0. */
-static int compare_obj(const okey *k, const eobj *obj) {
-  return term_compare(k->p, k->len, eobj_key(obj), obj->klen);
-}
-
 /* ---- nodes ---- */
-
-static oleaf *as_leaf(onode *n) {
-  return (oleaf *)n;
-}
-
-static oinner *as_inner(onode *n) {
-  return (oinner *)n;
-}
 
 static oleaf *new_leaf(void) {
   oleaf *lf = malloc(sizeof *lf);
@@ -114,7 +43,7 @@ static oleaf *new_leaf(void) {
   return lf;
 }
 
-static oinner *new_inner(void) {
+oinner *oset_new_inner(void) {
   oinner *in = malloc(sizeof *in);
   if (in != NULL) in->hd.n = 0;
   return in;
@@ -184,13 +113,13 @@ static oleaf *descend(const oset *o, const okey *k, opath *path) {
 }
 
 /* The first and last leaves (the tree is not empty). */
-static oleaf *leftmost(const oset *o) {
+oleaf *oset_leftmost(const oset *o) {
   onode *n = o->root;
   for (int h = 0; h < o->height; h++) n = as_inner(n)->child[0];
   return as_leaf(n);
 }
 
-static oleaf *rightmost(const oset *o) {
+oleaf *oset_rightmost(const oset *o) {
   onode *n = o->root;
   for (int h = 0; h < o->height; h++) n = as_inner(n)->child[as_inner(n)->hd.n - 1];
   return as_leaf(n);
@@ -215,7 +144,7 @@ static void leaf_cut(oleaf *lf, int i) {
 }
 
 /* Moves the first k entries of right to the end of left, its neighbour. */
-static void leaf_shift_left(oleaf *left, oleaf *right, int k) {
+void oset_leaf_shift_left(oleaf *left, oleaf *right, int k) {
   int rest = right->hd.n - k;
   memcpy(&left->pre[left->hd.n], right->pre, k * sizeof right->pre[0]);
   memcpy(&left->obj[left->hd.n], right->obj, k * sizeof right->obj[0]);
@@ -226,7 +155,7 @@ static void leaf_shift_left(oleaf *left, oleaf *right, int k) {
 }
 
 /* Moves the last k entries of left to the front of right. */
-static void leaf_shift_right(oleaf *left, oleaf *right, int k) {
+void oset_leaf_shift_right(oleaf *left, oleaf *right, int k) {
   int from = left->hd.n - k;
   memmove(&right->pre[k], right->pre, right->hd.n * sizeof right->pre[0]);
   memmove(&right->obj[k], right->obj, right->hd.n * sizeof right->obj[0]);
@@ -237,8 +166,8 @@ static void leaf_shift_right(oleaf *left, oleaf *right, int k) {
 }
 
 /* Moves all of right into left, unchains right and frees it. */
-static void leaf_merge(oleaf *left, oleaf *right) {
-  leaf_shift_left(left, right, right->hd.n);
+void oset_leaf_merge(oleaf *left, oleaf *right) {
+  oset_leaf_shift_left(left, right, right->hd.n);
   left->next = right->next;
   if (right->next != NULL) right->next->prev = left;
   free(right);
@@ -352,7 +281,7 @@ static int get_spares(const oset *o, const oleaf *lf, const opath *path, spares 
   if (h < 0) need++;              /* the root splits too */
   if ((sp->leaf = new_leaf()) == NULL) return 0;
   for (; sp->ninner < need; sp->ninner++) {
-    if ((sp->inner[sp->ninner] = new_inner()) == NULL) {
+    if ((sp->inner[sp->ninner] = oset_new_inner()) == NULL) {
       free_spares(sp);
       return 0;
     }
@@ -384,7 +313,7 @@ static void split_up(oset *o, oleaf *lf, const opath *path, spares *sp, int appe
   uint64_t pre;
   eobj *sep;
   int next = 0;
-  leaf_shift_right(lf, right, appending ? LEAF_MIN : lf->hd.n - lf->hd.n / 2);
+  oset_leaf_shift_right(lf, right, appending ? LEAF_MIN : lf->hd.n - lf->hd.n / 2);
   right->prev = lf;
   right->next = lf->next;
   if (lf->next != NULL) lf->next->prev = right;
@@ -455,12 +384,12 @@ static int fix_leaf(oinner *p, int c) {
   int j = c > 0 ? c - 1 : c;      /* the pair is children j and j + 1 */
   oleaf *left = as_leaf(p->child[j]), *right = as_leaf(p->child[j + 1]);
   if (left->hd.n + right->hd.n <= LEAF_MAX) {
-    leaf_merge(left, right);
+    oset_leaf_merge(left, right);
     inner_cut(p, j);
     return 1;
   }
-  if (j == c) leaf_shift_left(left, right, 1);
-  else leaf_shift_right(left, right, 1);
+  if (j == c) oset_leaf_shift_left(left, right, 1);
+  else oset_leaf_shift_right(left, right, 1);
   p->pre[j] = right->pre[0];
   p->sep[j] = right->obj[0];
   return 0;
@@ -578,7 +507,7 @@ eobj *oset_seek_after(oset *o, const unsigned char *key, size_t klen, ocursor *c
   c->i = 0;
   if (o->root == NULL) return NULL;
   if (key == NULL) {
-    c->leaf = leftmost(o);
+    c->leaf = oset_leftmost(o);
     return oset_cursor_obj(c);
   }
   k = make_key(key, klen);
@@ -601,7 +530,7 @@ eobj *oset_seek_before(oset *o, const unsigned char *key, size_t klen, ocursor *
   c->i = 0;
   if (o->root == NULL) return NULL;
   if (key == NULL) {
-    lf = rightmost(o);
+    lf = oset_rightmost(o);
     i = lf->hd.n;
   } else {
     k = make_key(key, klen);
@@ -626,194 +555,6 @@ eobj *oset_after(oset *o, const unsigned char *key, size_t klen) {
 eobj *oset_before(oset *o, const unsigned char *key, size_t klen) {
   ocursor c;
   return oset_seek_before(o, key, klen, &c);
-}
-
-/* ---- rewrite ----
-** fn may free objects that separators point at, so the walk touches only
-** the leaves; afterwards the leaves are evened out and the inner levels
-** built anew over them, reusing the old inner nodes, never reading the old
-** separators. */
-
-/* Runs fn over one leaf, closing up removed entries; 1 if any changed. */
-static int rewrite_leaf(oset *o, oleaf *lf, oset_rewrite_fn fn, void *ud) {
-  int kept = 0, changed = 0;
-  for (int i = 0; i < lf->hd.n; i++) {
-    eobj *obj = lf->obj[i], *r = fn(obj, ud);
-    if (r != obj) changed = 1;
-    if (r == NULL) {
-      atomic_fetch_sub(&o->count, 1);
-      continue;
-    }
-    lf->pre[kept] = lf->pre[i];   /* the same key: the same prefix */
-    lf->obj[kept++] = r;
-  }
-  lf->hd.n = kept;
-  return changed;
-}
-
-/* Pushes the inner nodes of a subtree on a list chained through child[0],
-** children first, so each node is read before it is chained. */
-static void collect_inner(onode *n, int height, oinner **list) {
-  oinner *in = as_inner(n);
-  if (height == 0) return;
-  for (int i = 0; i < in->hd.n; i++) collect_inner(in->child[i], height - 1, list);
-  in->child[0] = (onode *)*list;
-  *list = in;
-}
-
-/* Brings every leaf up to half full (but a lone one, and the last, which
-** gets at least LEAF_MIN) by merging with or borrowing from the next;
-** returns the first leaf, NULL if none is left. Borrowing leaves the next
-** more than half full, as the two did not fit in one. */
-static oleaf *even_leaves(oleaf *first) {
-  oleaf *lf = first;
-  while (lf->next != NULL) {
-    oleaf *next = lf->next;
-    if (lf->hd.n >= LEAF_MAX / 2) lf = next;
-    else if (lf->hd.n + next->hd.n <= LEAF_MAX) leaf_merge(lf, next);
-    else leaf_shift_left(lf, next, LEAF_MAX / 2 - lf->hd.n);
-  }
-  if (lf->hd.n < LEAF_MIN && lf->prev != NULL) {   /* the last one */
-    oleaf *prev = lf->prev;
-    if (prev->hd.n + lf->hd.n <= LEAF_MAX) leaf_merge(prev, lf);
-    else leaf_shift_right(prev, lf, LEAF_MIN - lf->hd.n);
-  } else if (lf->hd.n == 0) {                      /* the only one */
-    free(lf);
-    return NULL;
-  }
-  return first;
-}
-
-/* Builds the levels bottom-up in one recursive pass: level h has
-** total[h] = ceil(total[h-1] / INNER_MAX) nodes and shares the nodes below
-** out evenly, so each gets at least half of INNER_MAX. Level by level no more
-** nodes are needed than the old tree had, whose nodes held at most
-** INNER_MAX children over at least as many leaves. */
-typedef struct builder {
-  oleaf *leaf;                       /* the next leaf to place */
-  size_t total[MAX_HEIGHT + 1];      /* nodes per level, leaves at 0 */
-  size_t made[MAX_HEIGHT + 1];
-  oinner *spare;                     /* the old inner nodes */
-} builder;
-
-/* The next node of level h, and the smallest key under it. */
-static onode *build(builder *b, int h, uint64_t *pre, eobj **min) {
-  oinner *in;
-  size_t kids;
-  if (h == 0) {
-    oleaf *lf = b->leaf;
-    b->leaf = lf->next;
-    *pre = lf->pre[0];
-    *min = lf->obj[0];
-    return &lf->hd;
-  }
-  in = b->spare;
-  b->spare = as_inner(in->child[0]);
-  kids = b->total[h - 1] / b->total[h] + (b->made[h] < b->total[h - 1] % b->total[h]);
-  b->made[h]++;
-  for (size_t i = 0; i < kids; i++) {
-    uint64_t cpre;
-    eobj *cmin;
-    in->child[i] = build(b, h - 1, &cpre, &cmin);
-    if (i == 0) {
-      *pre = cpre;
-      *min = cmin;
-    } else {
-      in->pre[i - 1] = cpre;
-      in->sep[i - 1] = cmin;
-    }
-  }
-  in->hd.n = (int)kids;
-  return &in->hd;
-}
-
-static void rebuild(oset *o) {
-  builder b;
-  oleaf *first = leftmost(o);
-  uint64_t pre;
-  eobj *min;
-  int h = 0;
-  b.spare = NULL;
-  collect_inner(o->root, o->height, &b.spare);
-  o->root = NULL;
-  o->height = 0;
-  if ((first = even_leaves(first)) != NULL) {
-    b.leaf = first;
-    b.total[0] = 0;
-    for (oleaf *lf = first; lf != NULL; lf = lf->next) b.total[0]++;
-    for (; b.total[h] > 1; h++) {
-      b.total[h + 1] = (b.total[h] + INNER_MAX - 1) / INNER_MAX;
-      b.made[h + 1] = 0;
-    }
-    o->root = build(&b, h, &pre, &min);
-    o->height = h;
-  }
-  while (b.spare != NULL) {
-    oinner *next = as_inner(b.spare->child[0]);
-    free(b.spare);
-    b.spare = next;
-  }
-}
-
-void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud) {
-  int changed = 0;
-  if (o->root == NULL) return;
-  for (oleaf *lf = leftmost(o); lf != NULL; lf = lf->next)
-    changed |= rewrite_leaf(o, lf, fn, ud);
-  if (changed) rebuild(o);
-}
-
-/* ---- checking, for the tests ---- */
-
-typedef struct checker {
-  const oleaf *prev;      /* the last leaf seen */
-  const eobj *last;       /* the last object seen */
-  size_t count;
-  int ok;
-} checker;
-
-/* Checks a subtree and gives its smallest object. Leaves come in key
-** order, so each object need only lie after the one seen before it. */
-static void check_node(checker *ck, const onode *n, int height, int isroot,
-                       const eobj **first) {
-  *first = NULL;
-  if (height == 0) {
-    const oleaf *lf = (const oleaf *)n;
-    if (lf->hd.n < (isroot ? 1 : LEAF_MIN) || lf->hd.n > LEAF_MAX || lf->prev != ck->prev ||
-        (ck->prev != NULL && ck->prev->next != lf))
-      ck->ok = 0;
-    for (int i = 0; i < lf->hd.n; i++) {
-      okey k = make_key(eobj_key(lf->obj[i]), lf->obj[i]->klen);
-      if (k.pre != lf->pre[i] || (ck->last != NULL && compare_obj(&k, ck->last) <= 0)) ck->ok = 0;
-      ck->last = lf->obj[i];
-    }
-    ck->prev = lf;
-    ck->count += (size_t)lf->hd.n;
-    if (lf->hd.n > 0) *first = lf->obj[0];
-    return;
-  }
-  if (n->n < (isroot ? 2 : INNER_MIN) || n->n > INNER_MAX) {
-    ck->ok = 0;
-    return;
-  }
-  for (int i = 0; i < n->n; i++) {
-    const oinner *in = (const oinner *)n;
-    const eobj *cfirst;
-    check_node(ck, in->child[i], height - 1, 0, &cfirst);
-    if (i == 0) *first = cfirst;
-    else if (cfirst == NULL || in->sep[i - 1] != cfirst ||
-             in->pre[i - 1] != prefix_of(eobj_key(cfirst), cfirst->klen))
-      ck->ok = 0;         /* a separator is exactly the smallest key right of it */
-  }
-}
-
-int oset_check(const oset *o) {
-  checker ck = {NULL, NULL, 0, 1};
-  const eobj *first;
-  if (o->root == NULL) return o->height == 0 && atomic_load(&o->count) == 0;
-  if (o->height < 0 || o->height > MAX_HEIGHT) return 0;
-  check_node(&ck, o->root, o->height, 1, &first);
-  return ck.ok && ck.prev->next == NULL && ck.count == atomic_load(&o->count);
 }
 
 eobj *oset_replace(oset *o, eobj *obj) {

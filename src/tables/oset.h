@@ -10,9 +10,11 @@
 ** where it is while linked, so a pointer found under the lock stays good
 ** while the lock is held.
 **
-** One reader-writer lock per table: readers run side by side, writers one
-** at a time (the default lock design of ETS's ordered_set). The caller
-** locks; functions below assume the lock is held.
+** One reader-writer lock per tree: readers run side by side, writers one
+** at a time. A table is one tree or several (ocat.h: each base of its
+** contention-adapting layer is a tree). The caller locks; functions below
+** assume the lock is held. The code is in oset.c and, for whole-tree work,
+** obulk.c.
 */
 #ifndef HL_OSET_H
 #define HL_OSET_H
@@ -81,6 +83,16 @@ eobj *oset_cursor_prev(ocursor *c);
 ** allocates. */
 typedef eobj *(*oset_rewrite_fn)(eobj *obj, void *ud);
 void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud);
+
+/* For the contention-adapting layer (ocat.h). oset_middle: the object a
+** split would start the right tree with (NULL when o has one leaf, and
+** cannot split). oset_split moves the leaves from that one on to right
+** (empty); oset_join moves all of right, whose keys all lie after left's,
+** to the end of left. Both return 0, changing nothing, when memory for
+** inner nodes cannot be had. Neither touches a lock. */
+const eobj *oset_middle(const oset *o);
+int oset_split(oset *o, oset *right);
+int oset_join(oset *left, oset *right);
 
 /* 1 when the tree keeps its invariants (order, fill, separators, links,
 ** count); for the tests. */

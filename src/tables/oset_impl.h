@@ -1,0 +1,91 @@
+/*
+** oset_impl.h — the B+tree's nodes and the helpers its two files share:
+** oset.c (searches and single changes) and obulk.c (whole-tree work:
+** rewrite, split, join, check). Not for the rest of the engine.
+*/
+#ifndef HL_OSET_IMPL_H
+#define HL_OSET_IMPL_H
+
+#include <stdint.h>
+
+#include "oset.h"
+#include "term.h"
+
+/* 64 entries: a million keys need 3 inner levels, the top two of which
+** stay cached, and a search reads a few lines of a node's 8 lines of
+** prefixes. The tests may build with another fanout, at least 8. */
+#ifndef OSET_FANOUT
+#define OSET_FANOUT 64
+#endif
+#define LEAF_MAX OSET_FANOUT
+#define LEAF_MIN (LEAF_MAX / 4)
+#define INNER_MAX OSET_FANOUT     /* children */
+#define INNER_MIN (INNER_MAX / 4)
+#define MAX_HEIGHT 64             /* with at least 2 children per node */
+
+struct onode {
+  int n;                          /* leaf: entries; inner: children */
+};
+
+struct oleaf {
+  onode hd;
+  oleaf *prev, *next;
+  uint64_t pre[LEAF_MAX + 1];     /* key prefixes, beside... */
+  eobj *obj[LEAF_MAX + 1];        /* ...their objects */
+};
+
+typedef struct oinner {
+  onode hd;
+  uint64_t pre[INNER_MAX];        /* separators: hd.n - 1 in use */
+  eobj *sep[INNER_MAX];
+  onode *child[INNER_MAX + 1];
+} oinner;
+
+/* A key being searched for, with its prefix. */
+typedef struct okey {
+  uint64_t pre;
+  const unsigned char *p;
+  size_t len;
+} okey;
+
+/* ---- keys ---- */
+
+/* The first 8 key bytes, big-endian, zero-padded. A smaller prefix means
+** a smaller key (term order is memcmp, then length), so only equal
+** prefixes need the keys themselves. */
+static inline uint64_t prefix_of(const unsigned char *key, size_t klen) {
+  uint64_t p = 0;
+  if (klen >= 8)   /* written out, compilers make this one load */
+    return (uint64_t)key[0] << 56 | (uint64_t)key[1] << 48 | (uint64_t)key[2] << 40 |
+           (uint64_t)key[3] << 32 | (uint64_t)key[4] << 24 | (uint64_t)key[5] << 16 |
+           (uint64_t)key[6] << 8 | key[7];
+  for (size_t i = 0; i < 8; i++) p = p << 8 | (i < klen ? key[i] : 0);
+  return p;
+}
+
+static inline okey make_key(const unsigned char *key, size_t klen) {
+  okey k = {prefix_of(key, klen), key, klen};
+  return k;
+}
+
+/* k against an object's key: <0, 0, >0. */
+static inline int compare_obj(const okey *k, const eobj *obj) {
+  return term_compare(k->p, k->len, eobj_key(obj), obj->klen);
+}
+
+static inline oleaf *as_leaf(onode *n) {
+  return (oleaf *)n;
+}
+
+static inline oinner *as_inner(onode *n) {
+  return (oinner *)n;
+}
+
+oinner *oset_new_inner(void);
+oleaf *oset_leftmost(const oset *o);      /* the tree is not empty */
+oleaf *oset_rightmost(const oset *o);
+void oset_leaf_shift_left(oleaf *left, oleaf *right, int k);
+void oset_leaf_shift_right(oleaf *left, oleaf *right, int k);
+void oset_leaf_merge(oleaf *left, oleaf *right);
+
+#endif
