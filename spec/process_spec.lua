@@ -553,6 +553,52 @@ describe("processes", function()
       hl.exit(pid, "kill")
       hl.exit(fpid, "kill")
     end)
+
+    it("is what spawn_opt's initial_call says, when given", function()
+      local pid = hl.spawn_opt({ initial_call = "counter:init" }, "echo", "loop")
+      assert.are.equal("counter:init", hl.process_info(pid).initial_call)
+      hl.exit(pid, "kill")
+      for _, bad in ipairs({ 42, "", "nocolon", ":init", "counter:", string.rep("m", 200) .. ":f" }) do
+        local ok, e = pcall(hl.spawn_opt, { initial_call = bad }, "echo", "loop")
+        assert.is_false(ok)
+        assert.is_truthy(tostring(e):find("heirloom.spawn_opt: opts.initial_call must be", 1, true), e)
+      end
+    end)
+
+    it("is the callback module's init for a server", function()
+      local pid = assert(hl.server.start("srv_basic", {}))
+      assert.are.equal("srv_basic:init", hl.process_info(pid).initial_call)
+      hl.server.stop(pid)
+    end)
+  end)
+
+  describe("pid(text) and pid(0, index, serial)", function()
+    it("turn a printed pid back into the same pid", function()
+      local me = hl.self()
+      assert.are.equal(me, hl.pid(tostring(me)))
+      local node, index, serial = tostring(me):match("^<(%d+)%.(%d+)%.(%d+)>$")
+      assert.are.equal(me, hl.pid(tonumber(node), tonumber(index), tonumber(serial)))
+      assert.are.equal("<0.4000000000.7>", tostring(hl.pid("<0.4000000000.7>")))
+      assert.is_nil(hl.process_info(hl.pid(0, 4000000, 1)))
+    end)
+
+    it("refuse anything else, naming the argument", function()
+      for _, bad in ipairs({ "0.7.1", "<0.7.1", "<0.7.1> ", "<1.7.1>", "< 0.7.1>", "<0.-7.1>",
+                              "<0.4294967296.1>", "<0.7.1>\0", 42, {} }) do
+        local ok, e = pcall(hl.pid, bad)
+        assert.is_false(ok)
+        assert.is_truthy(tostring(e):find("heirloom.pid: argument 1 must be a pid's text", 1, true), e)
+      end
+      local ok, e = pcall(hl.pid, 1, 2, 3)
+      assert.is_false(ok)
+      assert.is_truthy(tostring(e):find("argument 1 (node) must be 0", 1, true), e)
+      ok, e = pcall(hl.pid, 0, -1, 3)
+      assert.is_false(ok)
+      assert.is_truthy(tostring(e):find("argument 2 (index) must be an integer", 1, true), e)
+      ok, e = pcall(hl.pid, 0, 1, 2.5)
+      assert.is_false(ok)
+      assert.is_truthy(tostring(e):find("argument 3 (serial) must be an integer", 1, true), e)
+    end)
   end)
 
   describe("process_info's current_function", function()

@@ -328,7 +328,8 @@ local function start(fname, module, args, opts, link)
   end
   local ack = hl.alias()
   local ok, pid, mref = pcall(hl.spawn_opt,
-    { link = link, monitor = true, name = opts.name, memory_limit = opts.memory_limit },
+    { link = link, monitor = true, name = opts.name, memory_limit = opts.memory_limit,
+      initial_call = module .. ":init" },
     "heirloom.server_loop", "boot", module, args, link and hl.self() or false, ack)
   if not ok then
     hl.unalias(ack)

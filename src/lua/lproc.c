@@ -441,6 +441,55 @@ static int l_exit(lua_State *L) {
   return 1;
 }
 
+/* ---- pids from text ---- */
+
+/* A part of a pid: a number below 2^32. */
+static uint32_t pid_part(lua_State *L, int idx, const char *what) {
+  int isint;
+  lua_Integer v = lua_tointegerx(L, idx, &isint);
+  if (!isint || v < 0 || v > (lua_Integer)UINT32_MAX)
+    luaL_error(L, "heirloom.pid: argument %d (%s) must be an integer from 0 to 4294967295", idx,
+               what);
+  return (uint32_t)v;
+}
+
+/* Reads digits (no sign, no space) up to `end`; 0 if there are none, or
+** the number is 2^32 or more. */
+static int text_part(const char **at, char end, uint32_t *out) {
+  const char *p = *at;
+  uint64_t v = 0;
+  if (*p < '0' || *p > '9') return 0;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    v = v * 10 + (uint64_t)(*p - '0');
+    if (v > UINT32_MAX) return 0;
+  }
+  if (*p != end) return 0;
+  *out = (uint32_t)v;
+  *at = p + 1;
+  return 1;
+}
+
+/* pid("<0.7.1>") or pid(0, 7, 1): the pid printed so, as list_to_pid and
+** c:pid/3 make one. It need not be alive; only this node's (0) exist. */
+static int l_pid(lua_State *L) {
+  uint32_t node, index, serial;
+  if (lua_gettop(L) >= 2) {
+    if (pid_part(L, 1, "node") != 0)
+      return luaL_error(L, "heirloom.pid: argument 1 (node) must be 0, this node");
+    index = pid_part(L, 2, "index");
+    serial = pid_part(L, 3, "serial");
+  } else {
+    const char *at = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : "";
+    if (*at++ != '<' || !text_part(&at, '.', &node) || !text_part(&at, '.', &index) ||
+        !text_part(&at, '>', &serial) || *at != '\0' || node != 0 ||
+        lua_rawlen(L, 1) != (size_t)(at - lua_tostring(L, 1)))
+      return luaL_error(L, "heirloom.pid: argument 1 must be a pid's text such as \"<0.7.1>\" "
+                           "(got %s)", luaL_tolstring(L, 1, NULL));
+  }
+  lhandle_push(L, TERM_PID, (uint64_t)index | ((uint64_t)serial << 32));
+  return 1;
+}
+
 /* ---- names ---- */
 
 static const char *name_arg(lua_State *L, int idx, const char *fname) {
@@ -787,6 +836,7 @@ const luaL_Reg lproc_functions[] = {
   {"send_after", l_send_after},
   {"cancel_timer", l_cancel_timer},
   {"processes", l_processes},
+  {"pid", l_pid},
   {"process_info", l_process_info},
   {"run", l_run},
   {"logs", l_logs},
