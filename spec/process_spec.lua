@@ -543,6 +543,22 @@ describe("processes", function()
     end)
   end)
 
+  describe("process_info's counters", function()
+    it("count the slices a process ran and the messages it took", function()
+      local pid = hl.spawn("echo", "loop")
+      local before = hl.process_info(pid)
+      assert.are.equal(0, before.messages_received)
+      for i = 1, 3 do
+        hl.send(pid, { "ping", hl.self(), i })
+        hl.receive(function(m) return m[1] == "pong" and m[2] == i end, 5000)
+      end
+      local after = hl.process_info(pid)
+      assert.are.equal(3, after.messages_received)
+      assert.is_true(after.slices >= before.slices + 3, after.slices .. " slices")
+      hl.exit(pid, "kill")
+    end)
+  end)
+
   describe("process_info's initial_call", function()
     it("is module:function for a module's process, absent for a function and a host", function()
       local pid = hl.spawn("echo", "loop")

@@ -669,6 +669,7 @@ static int where(lua_State *co, int level, char *out, size_t size) {
 typedef struct pinfo {
   int state, trap_exit, host, has_where;
   size_t nmsg, memory, nlinks, nmonitors;
+  uint64_t slices, received;
   uint64_t *links, *monitors;   /* one malloc'd block */
   char where[300];
 } pinfo;
@@ -691,6 +692,8 @@ static int copy_info(lua_State *L, proc *p, proc *self, pinfo *in) {
   in->state = p->state;
   in->nmsg = proc_mail_count(p);
   in->memory = atomic_load(&p->alloc.used);
+  in->slices = atomic_load_explicit(&p->slices, memory_order_relaxed);
+  in->received = atomic_load_explicit(&p->received, memory_order_relaxed);
   in->trap_exit = p->trap_exit;
   in->host = p->host;
   in->nlinks = p->nlinks;
@@ -746,6 +749,10 @@ static int l_process_info(lua_State *L) {
   lua_setfield(L, -2, "message_queue_len");
   lua_pushinteger(L, (lua_Integer)in.memory);
   lua_setfield(L, -2, "memory");
+  lua_pushinteger(L, (lua_Integer)in.slices);
+  lua_setfield(L, -2, "slices");
+  lua_pushinteger(L, (lua_Integer)in.received);
+  lua_setfield(L, -2, "messages_received");
   lua_pushboolean(L, in.trap_exit);
   lua_setfield(L, -2, "trap_exit");
   lua_pushboolean(L, in.host);
