@@ -447,8 +447,8 @@ describe("heirloom command #child", function()
       local worker = out:match("worker (<[%d.]+>)")
       assert.is_truthy(me and worker, out)
       assert_in_order(out, "pid", "name", "status", "mailbox", "memory")
-      assert.is_truthy(out:find(me:gsub("%p", "%%%0") .. "%s+%(shell%)%s+running"), out)
-      assert.is_truthy(out:find(worker:gsub("%p", "%%%0") .. "%s+solo_worker%s+%a+%s+%d+%s+%d+"), out)
+      assert.is_truthy(out:find(me:gsub("%p", "%%%0") .. "%s+%(shell%)%s+%-%s+running"), out)
+      assert.is_truthy(out:find(worker:gsub("%p", "%%%0") .. "%s+solo_worker%s+cli_worker%s+%a+%s+%d+%s+%d+"), out)
       -- the end of the input stops the application in order
       assert_in_order(err, "heirloom: stopping solo", "heirloom: solo stopped")
       assert.is_truthy(out:find("solo_worker stopping (shutdown)", 1, true), out)
@@ -505,6 +505,88 @@ describe("heirloom command #child", function()
       }, "\n") .. "\n")
       assert.are.equal(0, status)
       assert_in_order(out, "no supervision tree", "adhoc  <", "`-- w  <")
+    end)
+
+    it("ps() shows each process's module; ps(x) and i(x) one process in detail", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "app.lua"), table.concat({
+        "w = hl.await_name('second', 5000)",
+        "print('second ' .. tostring(w))",
+        "ps()",
+        "ps('second')",
+        "i(tostring(w))",
+        "ps(w)",
+        "ps('nobody')",
+        "i('<0.x>')",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      local w = out:match("second (<[%d.]+>)")
+      local pat = w:gsub("%p", "%%%0")
+      assert_in_order(out, "pid", "name", "module", "status", "mailbox", "memory", "function")
+      assert.is_truthy(out:find("cliapp_sup%s+heirloom.supervisor%s+waiting"), out)
+      assert.is_truthy(out:find(pat .. "%s+second%s+cli_worker%s+waiting%s+0%s+%d+%s+cli_worker.lua:%d+"), out)
+      assert.is_nil(out:find("/lua/heirloom/", 1, true), out)   -- tidy paths
+      local _, details = out:gsub("pid%s+" .. pat .. "\nname%s+second\nmodule%s+cli_worker\n" ..
+                                  "initial_call%s+cli_worker:loop\ncurrent_function%s+cli_worker.lua:%d+[^\n]*\n" ..
+                                  "status%s+waiting\nmailbox%s+0\nmemory%s+%d+\nslices%s+%d+\n" ..
+                                  "messages_received%s+%d+\ntrap_exit%s+true\nlinks%s+<[%d.]+>\n" ..
+                                  "monitors%s+%-\ntables%s+%-\n", "")
+      assert.are.equal(3, details, out)
+      assert.is_truthy(err:find('ps: no process is registered as "nobody"', 1, true), err)
+      assert.is_truthy(err:find("i: <0.x> is not a pid's text", 1, true), err)
+    end)
+
+    it("kill(name) kills a registered process, pid(text) finds one, top() sorts them", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "app.lua"), table.concat({
+        "old = hl.await_name('second', 5000)",
+        "pid(tostring(old)) == old",
+        "kill('second')",
+        "repeat hl.sleep(10) until hl.whereis('second') and hl.whereis('second') ~= old",
+        "hl.process_info(old)",
+        "kill(hl.whereis('first'), 'shutdown')",
+        "top('memory', 2)",
+        "top('slices')",
+        "top('cpu')",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      assert_in_order(out, "true\ntrue\n", "nil\n")
+      assert.is_truthy(err:find('child "second" <[%d.]+> terminated, reason: "killed"'), err)
+      assert.is_truthy(err:find('child "first" <[%d.]+> terminated, reason: "shutdown"'), err)
+      -- top(memory, 2): the header and two rows, the supervisors first
+      local block = out:match("pid%s+name%s+module%s+memory%s+mailbox%s+slices\n[^\n]*\n[^\n]*\n")
+      assert.is_truthy(block, out)
+      local m1, m2 = block:match("\n<[%d.]+>%s+%S+%s+%S+%s+(%d+)[^\n]*\n<[%d.]+>%s+%S+%s+%S+%s+(%d+)")
+      assert.is_true(tonumber(m1) >= tonumber(m2), block)
+      assert.is_truthy(block:find("cliapp_sup", 1, true), block)
+      assert.is_truthy(err:find('top: argument 1 must be "memory", "mailbox" or "slices" (got "cpu")', 1, true), err)
+    end)
+
+    it("t(name, n) shows a table's info and its first n objects", function()
+      local out, err, status = heirloom("shell", table.concat({
+        "s = hl.table.new('scores', { type = 'ordered_set', named = true })",
+        "s:insert({ 'ann', 1 }, { 'bob', 2 }, { 'cy', 3 })",
+        "t('scores', 2)",
+        "t(s)",
+        "t('nothing')",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      assert_in_order(out, "name    scores\ntype    ordered_set\nsize    3\nmemory  ",
+                      "access  protected\nkeypos  1\n", '{"ann", 1}\n{"bob", 2}\n(2 of 3 objects)\n',
+                      "name    scores", '{"ann", 1}\n{"bob", 2}\n{"cy", 3}\n')
+      assert.is_truthy(err:find('t: no named table "nothing"', 1, true), err)
+    end)
+
+    it("restart() starts the application again after its top supervisor gave up", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "giveup.lua"), table.concat({
+        "restart()",
+        "repeat hl.sleep(20) until hl.whereis('giveup_sup') == nil",
+        "hl.sleep(100)",
+        "restart()",
+        "hl.whereis('giveup_sup') ~= nil",
+      }, "\n") .. "\n", 60)
+      assert.are.equal(0, status, err)
+      assert.is_truthy(err:find("restart: giveup is running", 1, true), err)
+      assert_in_order(err, "the top supervisor <", "exited: shutdown", "heirloom: giveup started again (<")
+      assert.is_truthy(out:find("true\n", 1, true), out)
     end)
 
     it("flush() shows the messages sent to the shell", function()

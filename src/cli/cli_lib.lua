@@ -1,7 +1,7 @@
 -- cli_lib.lua — the Lua half of the heirloom command: reading an
 -- application file, starting and stopping its supervision tree, the run
--- loop, and the shell's helpers i(), ps(), tree(), flush() and the value
--- printer. Compiled into build/heirloom (src/cli_lib.c); loaded in the
+-- loop, and the shell's helpers (i, ps, top, t, tree, kill, pid, restart,
+-- flush) and the value printer. Compiled into build/heirloom (src/cli_lib.c); loaded in the
 -- host state as package.loaded["heirloom.cli"].
 local hl = require("heirloom")
 
@@ -397,8 +397,90 @@ local function cell(v)
   return type(v) == "string" and v or show(v)
 end
 
+-- The process x names: a pid, its text ("<0.7.1>") or a registered name.
+-- Raises "fname: ..." when there is none.
+local function process_of(x, fname)
+  if hl.kind(x) == "pid" then return x end
+  if type(x) == "string" then
+    if x:sub(1, 1) == "<" then
+      local ok, pid = pcall(hl.pid, x)
+      if ok then return pid end
+      error(fname .. ": " .. x .. " is not a pid's text (such as <0.7.1>)", 0)
+    end
+    local pid = hl.whereis(x)
+    if pid ~= nil then return pid end
+    error(fname .. ": no process is registered as " .. show(x), 0)
+  end
+  error(fname .. ": argument 1 must be a pid, a pid's text or a registered name (got " ..
+        type(x) .. ")", 0)
+end
+
+-- The table x names: a handle or the name of a named table.
+local function table_of(x, fname)
+  if hl.kind(x) == "table" then return x end
+  if type(x) == "string" then
+    local t = hl.table.whereis(x)
+    if t ~= nil then return t end
+    error(fname .. ": no named table " .. show(x), 0)
+  end
+  error(fname .. ": argument 1 must be a table handle or a table's name (got " .. type(x) .. ")", 0)
+end
+
+-- The module of an initial call ("counter:init" -> "counter").
+local function module_of(info)
+  return info.initial_call and info.initial_call:match("^(.*):[^:]*$")
+end
+
+-- Where a process is, without the directories of its file: the module
+-- path tells nothing the file name does not.
+local function tidy_where(where)
+  if where == nil then return nil end
+  return (where:gsub("[^%s:<>']*/", ""))
+end
+
+local function table_name(t)
+  local ok, info = pcall(t.info, t)
+  return ok and info.name or tostring(t)
+end
+
+local function list_text(values, text)
+  if values == nil or #values == 0 then return "-" end
+  local out = {}
+  for k, v in ipairs(values) do out[k] = text(v) end
+  return table.concat(out, " ")
+end
+
+-- The details of one process, one field per line.
+local function describe_process(pid)
+  local info = hl.process_info(pid)
+  if info == nil then
+    io.stdout:write(tostring(pid), " is not alive\n")
+    return
+  end
+  local name = info.registered_name
+  if name == nil and pid == hl.self() then name = "(shell)" end
+  columns({
+    { "pid", tostring(pid) },
+    { "name", cell(name) },
+    { "module", cell(module_of(info)) },
+    { "initial_call", cell(info.initial_call) },
+    { "current_function", cell(tidy_where(info.current_function)) },
+    { "status", info.status },
+    { "mailbox", tostring(info.message_queue_len) },
+    { "memory", tostring(info.memory) },
+    { "slices", tostring(info.slices) },
+    { "messages_received", tostring(info.messages_received) },
+    { "trap_exit", tostring(info.trap_exit) },
+    { "links", list_text(info.links, tostring) },
+    { "monitors", list_text(info.monitors, tostring) },
+    { "tables", list_text(info.tables, table_name) },
+  })
+end
+
 -- i(): every table with its name, type, size, memory, owner and heir.
-function M.i()
+-- i(x): the details of the process x names (as ps(x)).
+function M.i(x)
+  if x ~= nil then return describe_process(process_of(x, "i")) end
   local rows = { { "name", "type", "size", "memory", "owner", "heir" } }
   for _, t in ipairs(hl.table.all()) do
     local ok, info = pcall(t.info, t)
@@ -411,11 +493,10 @@ function M.i()
   io.stdout:write(#rows - 1, " table", #rows == 2 and "" or "s", "\n")
 end
 
--- ps(): every process with its name, status, mailbox length, memory and
--- (where process_info has it) current function. The shell is (shell).
-function M.ps()
-  local me = hl.self()
-  local rows = { { "pid", "name", "status", "mailbox", "memory", "function" } }
+-- Every live process with its process_info (and a name for the shell's
+-- and hosts'), sorted by pid.
+local function all_processes()
+  local me, list = hl.self(), {}
   local pids = hl.processes()
   table.sort(pids, function(a, b) return a < b end)
   for _, pid in ipairs(pids) do
@@ -426,13 +507,96 @@ function M.ps()
         if pid == me then name = "(shell)"
         elseif info.host then name = "(host)" end
       end
-      rows[#rows + 1] = { tostring(pid), cell(name), cell(info.status),
-                          tostring(info.message_queue_len or 0), tostring(info.memory or 0),
-                          cell(info.current_function) }
+      list[#list + 1] = { pid = pid, name = name, info = info }
     end
   end
+  return list
+end
+
+-- ps(): every process with its name, module, status, mailbox length,
+-- memory and current function. The shell is (shell).
+-- ps(x): the details of the process x names.
+function M.ps(x)
+  if x ~= nil then return describe_process(process_of(x, "ps")) end
+  local rows = { { "pid", "name", "module", "status", "mailbox", "memory", "function" } }
+  local list = all_processes()
+  for _, p in ipairs(list) do
+    local info = p.info
+    rows[#rows + 1] = { tostring(p.pid), cell(p.name), cell(module_of(info)), cell(info.status),
+                        tostring(info.message_queue_len or 0), tostring(info.memory or 0),
+                        cell(tidy_where(info.current_function)) }
+  end
   columns(rows)
-  io.stdout:write(#rows - 1, " process", #rows == 2 and "" or "es", "\n")
+  io.stdout:write(#list, " process", #list == 1 and "" or "es", "\n")
+end
+
+local TOP_ORDER = {
+  memory = function(info) return info.memory end,
+  mailbox = function(info) return info.message_queue_len end,
+  slices = function(info) return info.slices end,
+}
+
+-- top([by [, n]]): the n (10) processes using the most memory, or with
+-- the longest mailboxes ("mailbox"), or that ran the most slices
+-- ("slices": where the CPU went).
+function M.top(by, n)
+  by = by or "memory"
+  local key = TOP_ORDER[by]
+  if key == nil then
+    error("top: argument 1 must be \"memory\", \"mailbox\" or \"slices\" (got " .. show(by) .. ")", 0)
+  end
+  n = n or 10
+  if math.type(n) ~= "integer" or n < 1 then
+    error("top: argument 2 must be a positive integer (got " .. show(n) .. ")", 0)
+  end
+  local list = all_processes()
+  table.sort(list, function(a, b)
+    local ka, kb = key(a.info), key(b.info)
+    if ka ~= kb then return ka > kb end
+    return a.pid < b.pid
+  end)
+  local rows = { { "pid", "name", "module", "memory", "mailbox", "slices" } }
+  for i = 1, math.min(n, #list) do
+    local p = list[i]
+    rows[#rows + 1] = { tostring(p.pid), cell(p.name), cell(module_of(p.info)),
+                        tostring(p.info.memory), tostring(p.info.message_queue_len),
+                        tostring(p.info.slices) }
+  end
+  columns(rows)
+end
+
+-- t(x [, n]): a table's info and its first n (10) objects, in its order.
+function M.t(x, n)
+  local t = table_of(x, "t")
+  n = n or 10
+  if math.type(n) ~= "integer" or n < 0 then
+    error("t: argument 2 must be a non-negative integer (got " .. show(n) .. ")", 0)
+  end
+  local info = t:info()
+  columns({
+    { "name", info.name }, { "type", info.type }, { "size", tostring(info.size) },
+    { "memory", tostring(info.memory) }, { "owner", cell(info.owner) },
+    { "heir", cell(info.heir) }, { "access", cell(info.access) },
+    { "keypos", cell(info.keypos) },
+  })
+  local shown, key = 0, t:first()
+  while key ~= nil and shown < n do
+    for _, object in ipairs(t:lookup(key)) do
+      if shown == n then break end
+      io.stdout:write(show(object), "\n")
+      shown = shown + 1
+    end
+    key = t:next(key)
+  end
+  if info.size > shown then
+    io.stdout:write("(", shown, " of ", info.size, " objects)\n")
+  end
+end
+
+-- kill(x [, reason]): sends the exit signal reason ("kill" by default:
+-- it cannot be trapped) to the process x names.
+function M.kill(x, reason)
+  return hl.exit(process_of(x, "kill"), reason == nil and "kill" or reason)
 end
 
 local function children_of(sup)
@@ -516,6 +680,21 @@ function M.tree(sup)
   io.stdout:write(table.concat(lines, "\n"), "\n")
 end
 
+-- restart(): starts the shell's application again once its top process
+-- has exited (a supervisor that gave up, a main that ended).
+function M.restart()
+  local app = M.app
+  if app == nil then error("restart: the shell has no application (heirloom shell APP)", 0) end
+  M.after_chunk()
+  if app.top ~= nil and hl.process_info(app.top) ~= nil then
+    error("restart: " .. app.name .. " is running (" .. tostring(app.top) .. ")", 0)
+  end
+  if M.start(app) then
+    app.exited = false
+    say("%s started again (%s)", app.name, tostring(app.top))
+  end
+end
+
 -- flush(): prints and forgets the messages waiting for the shell.
 function M.flush()
   local n = 0
@@ -534,18 +713,26 @@ function M.install_globals(env)
   env.hl = hl
   env.heirloom = hl
   env.i, env.ps, env.tree, env.flush = M.i, M.ps, M.tree, M.flush
+  env.top, env.t, env.kill, env.restart = M.top, M.t, M.kill, M.restart
+  env.pid = hl.pid
   env.show = function(v) io.stdout:write(show(v), "\n") end
   env.help = function()
-    io.stdout:write([[
+    io.stdout:write([==[
 hl (= heirloom)   the heirloom module: hl.spawn, hl.send, hl.table.new, ...
 i()               every table: name, type, size, memory, owner, heir
-ps()              every process: pid, name, status, mailbox, memory
+ps()              every process: pid, name, module, status, mailbox, memory
+ps(p), i(p)       one process in detail (p: a pid, "<0.7.1>" or a name)
+top([by [, n]])   the n processes with the most "memory", "mailbox" or "slices"
+t(tab [, n])      a table's info and its first n objects (tab: handle or name)
 tree([sup])       the supervision tree (the application's, or under sup)
+kill(p [, why])   sends an exit signal, "kill" unless why is given
+pid("<0.7.1>")    the pid printed so (also pid(0, 7, 1))
+restart()         starts the application again after its top process exited
 flush()           prints and forgets the messages sent to the shell
 show(v)           prints a value in full
 An expression is printed; a statement is run; an incomplete chunk
 continues on the next line (>>). Ctrl-D leaves (stopping the application).
-]])
+]==])
   end
 end
 
