@@ -204,7 +204,7 @@ static void drop_message(lbind *b, proc *p, uint64_t seq, size_t len) {
   snprintf(text, sizeof text, "heirloom.receive: process %s dropped a message of %zu bytes "
            "that does not decode", pid, len);
   proc_mail_take_seq(p, seq);
-  logger_report(&b->node->log, text);
+  logger_log(&b->node->log, LOGLEVEL_ERROR, p->pid, text);
 }
 
 /* Messages up to this size are decoded from a copy on the C stack. */
