@@ -173,6 +173,25 @@ describe("heirloom command #child", function()
         'bad_node.lua:7: node.schedulers: expected an integer from 1 to 1024, got "many"', 1, true), err)
     end)
 
+    it("bad log, seed and logger options in the node table are refused, naming the field", function()
+      local path = os.tmpname() .. ".lua"
+      for _, c in ipairs({
+        { "log = { level = 'loud' }", 'node.log.level: expected "debug", "info", "notice", "warning", "error" or "none", got "loud"' },
+        { "log = { format = 'xml' }", 'node.log.format: expected "text" or "json", got "xml"' },
+        { "log = { colour = true }", "node.log.colour: unknown option (known: level, format, verbose)" },
+        { "log = 'warning'", "node.log: expected a table, got string" },
+        { "logger = 'file'", 'node.logger: expected "stderr" or "silent", got "file"' },
+        { "seed = 0", "node.seed: expected a non-zero integer, got 0" },
+        { "colour = true", "node.colour: unknown option (known: schedulers, data_dir, memory_limit, seed, logger, log" },
+      }) do
+        write(path, "return { name = 'x', node = { " .. c[1] .. " }, main = { 'm', 'f' } }\n")
+        local _, err, status = heirloom("run " .. quote(path))
+        assert.are.equal(1, status)
+        assert.is_truthy(err:find(":1: " .. c[2], 1, true), err)
+      end
+      os.remove(path)
+    end)
+
     it("a bad supervisor spec is reported with the file, the line and the validation message", function()
       local out, err, status = heirloom("run " .. quote(APPS .. "bad_spec.lua"))
       assert.are.equal(1, status)
@@ -275,6 +294,63 @@ describe("heirloom command #child", function()
       local _, starts = out:gsub("crasher started", "")
       assert.are.equal(3, starts, out)   -- the first start and intensity = 2 restarts
       assert.is_truthy(err:find("heirloom: giveup: the top supervisor <[%d.]+> exited on its own: shutdown"), err)
+    end)
+
+    it("--log warning leaves progress out; each crash's reason is said once, on one line", function()
+      local _, err, status = heirloom("run --log warning " .. quote(APPS .. "giveup.lua"))
+      assert.are.equal(1, status)
+      assert.is_nil(err:find("PROGRESS REPORT", 1, true), err)
+      local _, crashes = err:gsub("=CRASH REPORT==== process <[%d.]+> %(registered name %-%) exited: " ..
+                                  '{error = "[^"\n]*cli_worker.lua:%d+: crasher gave up"}\n', "")
+      assert.are.equal(3, crashes, err)
+      local _, reasons = err:gsub("crasher gave up", "")
+      assert.are.equal(3, reasons, err)            -- the supervisor's reports point at them
+      assert.is_nil(err:find("stack traceback", 1, true), err)
+      assert.is_truthy(err:find("heirloom: giveup: the top supervisor <[%d.]+> exited on its own: shutdown"), err)
+    end)
+
+    it("--verbose puts the tracebacks in; --log-format json writes JSON lines", function()
+      local _, err = heirloom("run --verbose " .. quote(APPS .. "giveup.lua"))
+      assert.is_truthy(err:find("traceback = \"stack traceback:\n", 1, true), err)
+      _, err = heirloom("run --log-format json " .. quote(APPS .. "giveup.lua"))
+      local json, other = 0, 0
+      for line in err:gmatch("[^\n]+") do
+        if line:match('^{"time":"[^"]+","level":"%a+","pid":"<[%d.]+>","msg":".*"}$') then json = json + 1
+        elseif line:match("^heirloom: ") then other = other + 1
+        else error("neither a JSON line nor the command's: " .. line) end
+      end
+      assert.is_true(json >= 9, err)          -- 3 starts, 3 crashes, 3 terminations, and more
+      assert.is_true(other >= 1, err)
+    end)
+
+    it("node.logger = 'silent' in the application file silences the log", function()
+      local _, err, status = heirloom("run " .. quote(APPS .. "quiet.lua"))
+      assert.are.equal(1, status)
+      assert.is_nil(err:find("REPORT", 1, true), err)
+      assert.is_truthy(err:find("heirloom: quiet: the top supervisor <[%d.]+> exited on its own: shutdown"), err)
+    end)
+
+    it("a child that cannot start: its reason once, without the module search list", function()
+      local _, err, status = heirloom("run " .. quote(APPS .. "missing.lua"))
+      assert.are.equal(1, status)
+      local _, count = err:gsub("module 'no_such_module_y' not found", "")
+      assert.are.equal(1, count, err)
+      assert.is_truthy(err:find("(searched package.path and package.cpath; --verbose lists the files)", 1, true), err)
+      assert.is_nil(err:find("no file", 1, true), err)
+      assert.is_truthy(err:find('cannot start missing: child "ghost" failed to start (the supervisor\'s ' ..
+                                "report has the reason)", 1, true), err)
+    end)
+
+    it("unknown or bad log options are refused with what is known", function()
+      local _, err, status = heirloom("run --loud " .. quote(APPS .. "solo.lua"))
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("unknown option '--loud' (known: --schedulers, --data-dir, --seed, --log,", 1, true), err)
+      _, err, status = heirloom("run --log chatty " .. quote(APPS .. "solo.lua"))
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("--log: expected debug, info, notice, warning, error or none, got 'chatty'", 1, true), err)
+      _, err, status = heirloom("run --seed 0 " .. quote(APPS .. "solo.lua"))
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("--seed: expected a non-zero integer, got '0'", 1, true), err)
     end)
 
     it("Ctrl-C (SIGINT) stops it too; a second one kills what does not stop", function()
@@ -542,14 +618,17 @@ describe("heirloom command #child", function()
         "kill('second')",
         "repeat hl.sleep(10) until hl.whereis('second') and hl.whereis('second') ~= old",
         "hl.process_info(old)",
-        "kill(hl.whereis('first'), 'shutdown')",
+        "f = hl.whereis('first')",
+        "kill(f, 'shutdown')",
+        "repeat hl.sleep(10) until hl.whereis('first') and hl.whereis('first') ~= f",
         "top('memory', 2)",
         "top('slices')",
         "top('cpu')",
       }, "\n") .. "\n")
       assert.are.equal(0, status, err)
       assert_in_order(out, "true\ntrue\n", "nil\n")
-      assert.is_truthy(err:find('child "second" <[%d.]+> terminated, reason: "killed"'), err)
+      assert.is_truthy(err:find('process <[%d.]+> %(registered name second%) exited: "killed"'), err)
+      assert.is_truthy(err:find('child "second" <[%d.]+> terminated %(its crash report has the reason%)'), err)
       assert.is_truthy(err:find('child "first" <[%d.]+> terminated, reason: "shutdown"'), err)
       -- top(memory, 2): the header and two rows, the supervisors first
       local block = out:match("pid%s+name%s+module%s+memory%s+mailbox%s+slices\n[^\n]*\n[^\n]*\n")

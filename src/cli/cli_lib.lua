@@ -23,7 +23,12 @@ M.error_text = shell.error_text
 -- ---------------------------------------------------------------- the application
 
 local APP_FIELDS = { name = true, node = true, supervisor = true, main = true }
-local NODE_FIELDS = { schedulers = true, data_dir = true, memory_limit = true }
+local NODE_FIELDS = { schedulers = true, data_dir = true, memory_limit = true, seed = true,
+                      logger = true, log = true }
+local NODE_FIELD_LIST = "schedulers, data_dir, memory_limit, seed, logger, log"
+local LOG_LEVELS = { debug = true, info = true, notice = true, warning = true, error = true,
+                     none = true }
+local LOG_FIELDS = { level = true, format = true, verbose = true }
 
 -- What an application file returns that is not a description: what it
 -- must return instead. got: a type name, or "nothing".
@@ -77,8 +82,7 @@ local function check_node(node, where)
   if type(node) ~= "table" then app_error(where, "node must be a table, got %s", type(node)) end
   for k in pairs(node) do
     if not NODE_FIELDS[k] then
-      app_error(where, "node.%s: unknown option (known: schedulers, data_dir, memory_limit)",
-                tostring(k))
+      app_error(where, "node.%s: unknown option (known: %s)", tostring(k), NODE_FIELD_LIST)
     end
   end
   local s = node.schedulers
@@ -92,6 +96,45 @@ local function check_node(node, where)
   if m ~= nil and (math.type(m) ~= "integer" or m < 65536) then
     app_error(where, "node.memory_limit: expected an integer of at least 65536, got %s", show(m))
   end
+  if node.seed ~= nil and (math.type(node.seed) ~= "integer" or node.seed == 0) then
+    app_error(where, "node.seed: expected a non-zero integer, got %s", show(node.seed))
+  end
+  if node.logger ~= nil and node.logger ~= "stderr" and node.logger ~= "silent" then
+    app_error(where, 'node.logger: expected "stderr" or "silent", got %s', show(node.logger))
+  end
+  local log = node.log
+  if log == nil then return end
+  if type(log) ~= "table" then app_error(where, "node.log: expected a table, got %s", type(log)) end
+  for k in pairs(log) do
+    if not LOG_FIELDS[k] then
+      app_error(where, "node.log.%s: unknown option (known: level, format, verbose)", tostring(k))
+    end
+  end
+  if log.level ~= nil and not LOG_LEVELS[log.level] then
+    app_error(where, 'node.log.level: expected "debug", "info", "notice", "warning", "error" ' ..
+              'or "none", got %s', show(log.level))
+  end
+  if log.format ~= nil and log.format ~= "text" and log.format ~= "json" then
+    app_error(where, 'node.log.format: expected "text" or "json", got %s', show(log.format))
+  end
+  if log.verbose ~= nil and type(log.verbose) ~= "boolean" then
+    app_error(where, "node.log.verbose: expected a boolean, got %s", show(log.verbose))
+  end
+end
+
+-- Sets the node's log from the application's node table, then from the
+-- command's flags (flags: {level =, format =, verbose =}, set ones only).
+function M.set_log(app, flags)
+  local node = app and app.node or {}
+  local log = node.log or {}
+  local level = flags.level or log.level or (node.logger == "silent" and "none") or nil
+  local format = flags.format or log.format
+  local verbose = flags.verbose
+  if verbose == nil then verbose = log.verbose end
+  if level ~= nil then hl.log.level(level) end
+  if format ~= nil then hl.log.format(format) end
+  if verbose ~= nil then hl.log.verbose(verbose) end
+  M.verbose = hl.log.verbose()
 end
 
 -- Turns what the file returned into {name, node, supervisor | main,
@@ -223,6 +266,23 @@ local function stop_after_signal(app, sig, top)
   say_stopped(app, M.stop(app, M.START_GRACE))
 end
 
+-- Why an application did not start, said once: a child that failed to
+-- start has its reason in the supervisor's report already; a module's
+-- search path is listed only with --verbose.
+local function failure_text(e)
+  if type(e) == "table" and e[1] == "failed_to_start_child" then
+    return ("child %s failed to start (the supervisor's report has the reason)"):format(show(e[2]))
+  end
+  local text = M.error_text(e)
+  if not M.verbose then
+    local at = text:find(":\n\tno field package.preload[", 1, true)
+    if at ~= nil then
+      text = text:sub(1, at - 1) .. " (searched package.path and package.cpath; --verbose lists the files)"
+    end
+  end
+  return text
+end
+
 -- Starts the application's top process, linked to the host: true once it
 -- runs; false when a signal stopped it while it started; raises
 -- "file:line: message" when it cannot start.
@@ -240,7 +300,7 @@ function M.start(app)
   end
   if ok and pid == nil then ok, pid = false, err or "start_link returned nothing" end
   if not ok then
-    app_error(app.where, "cannot start %s: %s", app.name, M.error_text(pid))
+    app_error(app.where, "cannot start %s: %s", app.name, failure_text(pid))
   end
   app.top = pid
   M.app = app
