@@ -58,11 +58,11 @@ local function check_timeout(fname, what, v, default)
   return v
 end
 
--- An exit reason for a message: a crash reason {error =, traceback =} by
--- its error alone.
+-- An exit reason for a message, in full (it is what the caller must know):
+-- a crash reason {error =, traceback =} by its error alone.
 local function reason_text(r)
-  if type(r) == "table" and r.error ~= nil and r.traceback ~= nil then return show(r.error) end
-  return show(r)
+  if type(r) == "table" and r.error ~= nil and r.traceback ~= nil then return show(r.error, 0, true) end
+  return show(r, 0, true)
 end
 
 local function dest_text(dest)
