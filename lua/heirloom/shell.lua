@@ -421,6 +421,58 @@ function M.flush()
 end
 
 
+-- ---------------------------------------------------------------- completion
+
+-- The table whose keys complete after `value.` or `value:`: a table
+-- itself, or the methods a value's metatable gives (table handles,
+-- strings).
+local function fields_of(value)
+  if type(value) == "table" then return value end
+  local mt = getmetatable(value)
+  local index = type(mt) == "table" and rawget(mt, "__index") or nil
+  if type(index) == "table" then return index end
+  return nil
+end
+
+-- The completions of word (what the cursor is at the end of: a name or a
+-- path of names, "hl.table.ne", "t:loo"), looked up in env, sorted. A
+-- lookup that raises (an __index that does) completes nothing.
+function M.complete(word, env)
+  local path, sep, partial = word:match("^(.-)([.:]?)([%a_][%w_]*)$")
+  if path == nil then path, sep, partial = word:match("^(.-)([.:])$"), nil, "" end
+  if word == "" then path, sep, partial = "", "", "" end
+  if path == nil then return {} end
+  if sep == nil then sep = word:sub(-1) end
+  local scope = env
+  if sep ~= "" then
+    local value = env
+    for name in path:gmatch("[^.:]+") do
+      if not name:match("^[%a_][%w_]*$") or type(value) ~= "table" then return {} end
+      local ok, field = pcall(function() return value[name] end)
+      if not ok then return {} end
+      value = field
+    end
+    scope = fields_of(value)
+    if scope == nil then return {} end
+  end
+  local out, seen = {}, {}
+  local function add(key, v)
+    if type(key) == "string" and key:sub(1, #partial) == partial and key:match("^[%a_][%w_]*$")
+       and not seen[key] and (sep ~= ":" or type(v) == "function") then
+      seen[key] = true
+      out[#out + 1] = path .. sep .. key
+    end
+  end
+  for key, v in pairs(scope) do add(key, v) end
+  if scope == env then
+    local mt = getmetatable(env)
+    local index = type(mt) == "table" and rawget(mt, "__index") or nil
+    if type(index) == "table" then for key, v in pairs(index) do add(key, v) end end
+  end
+  table.sort(out)
+  return out
+end
+
 -- The help text of the prompt; with_app: the prompt has an application
 -- that restart() can start again.
 local HELP = [==[

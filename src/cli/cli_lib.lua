@@ -374,6 +374,11 @@ function M.restart()
   end
 end
 
+-- Tab at the prompt: the Lua names that complete word.
+function M.complete(word)
+  return shell.complete(word, _G)
+end
+
 -- The globals of the shell's prompt.
 function M.install_globals(env)
   shell.application = function()
