@@ -59,7 +59,7 @@ CORE += simclock trace
 CORE += mailbox tcache
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
 BIND = lbody spool lready codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
-BIND += lsim
+BIND += lsim llog
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
 TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner test_scratch

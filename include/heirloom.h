@@ -307,10 +307,11 @@ hl_status hl_spawn(hl_node *node, const char *module, const char *fn,
 ** LUA_CPATH). Processes spawned from Lua inherit their spawner's. */
 hl_status hl_node_set_path(hl_node *node, const char *path, const char *cpath);
 
-/* Reports (crash reports, supervisor reports) go to stderr by default.
-** With a function set, each report is handed to fn, one call per report,
-** on whichever thread made it and with no heirloom lock held. fn NULL:
-** back to stderr. */
+/* The node's log (crash and supervisor reports, hl.log's lines) goes to
+** stderr by default, one line per event (docs/logging.md). With a
+** function set, each line is handed to fn, one call per event, on
+** whichever thread made it and with no heirloom lock held. fn NULL: back
+** to stderr. */
 typedef void (*hl_log_fn)(void *ud, const char *report);
 void hl_node_set_logger(hl_node *node, hl_log_fn fn, void *ud);
 

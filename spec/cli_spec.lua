@@ -173,6 +173,25 @@ describe("heirloom command #child", function()
         'bad_node.lua:7: node.schedulers: expected an integer from 1 to 1024, got "many"', 1, true), err)
     end)
 
+    it("bad log, seed and logger options in the node table are refused, naming the field", function()
+      local path = os.tmpname() .. ".lua"
+      for _, c in ipairs({
+        { "log = { level = 'loud' }", 'node.log.level: expected "debug", "info", "notice", "warning", "error" or "none", got "loud"' },
+        { "log = { format = 'xml' }", 'node.log.format: expected "text" or "json", got "xml"' },
+        { "log = { colour = true }", "node.log.colour: unknown option (known: level, format, verbose)" },
+        { "log = 'warning'", "node.log: expected a table, got string" },
+        { "logger = 'file'", 'node.logger: expected "stderr" or "silent", got "file"' },
+        { "seed = 0", "node.seed: expected a non-zero integer, got 0" },
+        { "colour = true", "node.colour: unknown option (known: schedulers, data_dir, memory_limit, seed, logger, log" },
+      }) do
+        write(path, "return { name = 'x', node = { " .. c[1] .. " }, main = { 'm', 'f' } }\n")
+        local _, err, status = heirloom("run " .. quote(path))
+        assert.are.equal(1, status)
+        assert.is_truthy(err:find(":1: " .. c[2], 1, true), err)
+      end
+      os.remove(path)
+    end)
+
     it("a bad supervisor spec is reported with the file, the line and the validation message", function()
       local out, err, status = heirloom("run " .. quote(APPS .. "bad_spec.lua"))
       assert.are.equal(1, status)
@@ -275,6 +294,63 @@ describe("heirloom command #child", function()
       local _, starts = out:gsub("crasher started", "")
       assert.are.equal(3, starts, out)   -- the first start and intensity = 2 restarts
       assert.is_truthy(err:find("heirloom: giveup: the top supervisor <[%d.]+> exited on its own: shutdown"), err)
+    end)
+
+    it("--log warning leaves progress out; each crash's reason is said once, on one line", function()
+      local _, err, status = heirloom("run --log warning " .. quote(APPS .. "giveup.lua"))
+      assert.are.equal(1, status)
+      assert.is_nil(err:find("PROGRESS REPORT", 1, true), err)
+      local _, crashes = err:gsub("=CRASH REPORT==== process <[%d.]+> %(registered name %-%) exited: " ..
+                                  '{error = "[^"\n]*cli_worker.lua:%d+: crasher gave up"}\n', "")
+      assert.are.equal(3, crashes, err)
+      local _, reasons = err:gsub("crasher gave up", "")
+      assert.are.equal(3, reasons, err)            -- the supervisor's reports point at them
+      assert.is_nil(err:find("stack traceback", 1, true), err)
+      assert.is_truthy(err:find("heirloom: giveup: the top supervisor <[%d.]+> exited on its own: shutdown"), err)
+    end)
+
+    it("--verbose puts the tracebacks in; --log-format json writes JSON lines", function()
+      local _, err = heirloom("run --verbose " .. quote(APPS .. "giveup.lua"))
+      assert.is_truthy(err:find("traceback = \"stack traceback:\n", 1, true), err)
+      _, err = heirloom("run --log-format json " .. quote(APPS .. "giveup.lua"))
+      local json, other = 0, 0
+      for line in err:gmatch("[^\n]+") do
+        if line:match('^{"time":"[^"]+","level":"%a+","pid":"<[%d.]+>","msg":".*"}$') then json = json + 1
+        elseif line:match("^heirloom: ") then other = other + 1
+        else error("neither a JSON line nor the command's: " .. line) end
+      end
+      assert.is_true(json >= 9, err)          -- 3 starts, 3 crashes, 3 terminations, and more
+      assert.is_true(other >= 1, err)
+    end)
+
+    it("node.logger = 'silent' in the application file silences the log", function()
+      local _, err, status = heirloom("run " .. quote(APPS .. "quiet.lua"))
+      assert.are.equal(1, status)
+      assert.is_nil(err:find("REPORT", 1, true), err)
+      assert.is_truthy(err:find("heirloom: quiet: the top supervisor <[%d.]+> exited on its own: shutdown"), err)
+    end)
+
+    it("a child that cannot start: its reason once, without the module search list", function()
+      local _, err, status = heirloom("run " .. quote(APPS .. "missing.lua"))
+      assert.are.equal(1, status)
+      local _, count = err:gsub("module 'no_such_module_y' not found", "")
+      assert.are.equal(1, count, err)
+      assert.is_truthy(err:find("(searched package.path and package.cpath; --verbose lists the files)", 1, true), err)
+      assert.is_nil(err:find("no file", 1, true), err)
+      assert.is_truthy(err:find('cannot start missing: child "ghost" failed to start (the supervisor\'s ' ..
+                                "report has the reason)", 1, true), err)
+    end)
+
+    it("unknown or bad log options are refused with what is known", function()
+      local _, err, status = heirloom("run --loud " .. quote(APPS .. "solo.lua"))
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("unknown option '--loud' (known: --schedulers, --data-dir, --seed, --log,", 1, true), err)
+      _, err, status = heirloom("run --log chatty " .. quote(APPS .. "solo.lua"))
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("--log: expected debug, info, notice, warning, error or none, got 'chatty'", 1, true), err)
+      _, err, status = heirloom("run --seed 0 " .. quote(APPS .. "solo.lua"))
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("--seed: expected a non-zero integer, got '0'", 1, true), err)
     end)
 
     it("Ctrl-C (SIGINT) stops it too; a second one kills what does not stop", function()
@@ -447,8 +523,8 @@ describe("heirloom command #child", function()
       local worker = out:match("worker (<[%d.]+>)")
       assert.is_truthy(me and worker, out)
       assert_in_order(out, "pid", "name", "status", "mailbox", "memory")
-      assert.is_truthy(out:find(me:gsub("%p", "%%%0") .. "%s+%(shell%)%s+running"), out)
-      assert.is_truthy(out:find(worker:gsub("%p", "%%%0") .. "%s+solo_worker%s+%a+%s+%d+%s+%d+"), out)
+      assert.is_truthy(out:find(me:gsub("%p", "%%%0") .. "%s+%(shell%)%s+%-%s+running"), out)
+      assert.is_truthy(out:find(worker:gsub("%p", "%%%0") .. "%s+solo_worker%s+cli_worker%s+%a+%s+%d+%s+%d+"), out)
       -- the end of the input stops the application in order
       assert_in_order(err, "heirloom: stopping solo", "heirloom: solo stopped")
       assert.is_truthy(out:find("solo_worker stopping (shutdown)", 1, true), out)
@@ -505,6 +581,91 @@ describe("heirloom command #child", function()
       }, "\n") .. "\n")
       assert.are.equal(0, status)
       assert_in_order(out, "no supervision tree", "adhoc  <", "`-- w  <")
+    end)
+
+    it("ps() shows each process's module; ps(x) and i(x) one process in detail", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "app.lua"), table.concat({
+        "w = hl.await_name('second', 5000)",
+        "print('second ' .. tostring(w))",
+        "ps()",
+        "ps('second')",
+        "i(tostring(w))",
+        "ps(w)",
+        "ps('nobody')",
+        "i('<0.x>')",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      local w = out:match("second (<[%d.]+>)")
+      local pat = w:gsub("%p", "%%%0")
+      assert_in_order(out, "pid", "name", "module", "status", "mailbox", "memory", "function")
+      assert.is_truthy(out:find("cliapp_sup%s+heirloom.supervisor%s+waiting"), out)
+      assert.is_truthy(out:find(pat .. "%s+second%s+cli_worker%s+waiting%s+0%s+%d+%s+cli_worker.lua:%d+"), out)
+      assert.is_nil(out:find("/lua/heirloom/", 1, true), out)   -- tidy paths
+      local _, details = out:gsub("pid%s+" .. pat .. "\nname%s+second\nmodule%s+cli_worker\n" ..
+                                  "initial_call%s+cli_worker:loop\ncurrent_function%s+cli_worker.lua:%d+[^\n]*\n" ..
+                                  "status%s+waiting\nmailbox%s+0\nmemory%s+%d+\nslices%s+%d+\n" ..
+                                  "messages_received%s+%d+\ntrap_exit%s+true\nlinks%s+<[%d.]+>\n" ..
+                                  "monitors%s+%-\ntables%s+%-\n", "")
+      assert.are.equal(3, details, out)
+      assert.is_truthy(err:find('ps: no process is registered as "nobody"', 1, true), err)
+      assert.is_truthy(err:find("i: <0.x> is not a pid's text", 1, true), err)
+    end)
+
+    it("kill(name) kills a registered process, pid(text) finds one, top() sorts them", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "app.lua"), table.concat({
+        "old = hl.await_name('second', 5000)",
+        "pid(tostring(old)) == old",
+        "kill('second')",
+        "repeat hl.sleep(10) until hl.whereis('second') and hl.whereis('second') ~= old",
+        "hl.process_info(old)",
+        "f = hl.whereis('first')",
+        "kill(f, 'shutdown')",
+        "repeat hl.sleep(10) until hl.whereis('first') and hl.whereis('first') ~= f",
+        "top('memory', 2)",
+        "top('slices')",
+        "top('cpu')",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      assert_in_order(out, "true\ntrue\n", "nil\n")
+      assert.is_truthy(err:find('process <[%d.]+> %(registered name second%) exited: "killed"'), err)
+      assert.is_truthy(err:find('child "second" <[%d.]+> terminated %(its crash report has the reason%)'), err)
+      assert.is_truthy(err:find('child "first" <[%d.]+> terminated, reason: "shutdown"'), err)
+      -- top(memory, 2): the header and two rows, the supervisors first
+      local block = out:match("pid%s+name%s+module%s+memory%s+mailbox%s+slices\n[^\n]*\n[^\n]*\n")
+      assert.is_truthy(block, out)
+      local m1, m2 = block:match("\n<[%d.]+>%s+%S+%s+%S+%s+(%d+)[^\n]*\n<[%d.]+>%s+%S+%s+%S+%s+(%d+)")
+      assert.is_true(tonumber(m1) >= tonumber(m2), block)
+      assert.is_truthy(block:find("cliapp_sup", 1, true), block)
+      assert.is_truthy(err:find('top: argument 1 must be "memory", "mailbox" or "slices" (got "cpu")', 1, true), err)
+    end)
+
+    it("t(name, n) shows a table's info and its first n objects", function()
+      local out, err, status = heirloom("shell", table.concat({
+        "s = hl.table.new('scores', { type = 'ordered_set', named = true })",
+        "s:insert({ 'ann', 1 }, { 'bob', 2 }, { 'cy', 3 })",
+        "t('scores', 2)",
+        "t(s)",
+        "t('nothing')",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      assert_in_order(out, "name    scores\ntype    ordered_set\nsize    3\nmemory  ",
+                      "access  protected\nkeypos  1\n", '{"ann", 1}\n{"bob", 2}\n(2 of 3 objects)\n',
+                      "name    scores", '{"ann", 1}\n{"bob", 2}\n{"cy", 3}\n')
+      assert.is_truthy(err:find('t: no named table "nothing"', 1, true), err)
+    end)
+
+    it("restart() starts the application again after its top supervisor gave up", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "giveup.lua"), table.concat({
+        "restart()",
+        "repeat hl.sleep(20) until hl.whereis('giveup_sup') == nil",
+        "hl.sleep(100)",
+        "restart()",
+        "hl.whereis('giveup_sup') ~= nil",
+      }, "\n") .. "\n", 60)
+      assert.are.equal(0, status, err)
+      assert.is_truthy(err:find("restart: giveup is running", 1, true), err)
+      assert_in_order(err, "the top supervisor <", "exited: shutdown", "heirloom: giveup started again (<")
+      assert.is_truthy(out:find("true\n", 1, true), out)
     end)
 
     it("flush() shows the messages sent to the shell", function()

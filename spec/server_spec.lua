@@ -192,6 +192,14 @@ local function core(schedulers)
       assert.are.same({}, call_leftovers())
     end)
 
+    it("a long exit reason reaches the caller's message whole, not cut", function()
+      local pid = basic()
+      local long = "the reason is long: " .. string.rep("x", 200) .. " and ends here"
+      local e = catch(hl.server.call, pid, { "crash", long })
+      assert.are.equal(long, e.reason.error)
+      assert.is_truthy(tostring(e.message):find(long .. '"', 1, true), e.message)
+    end)
+
     it("call_retry waits for a restarted server and does the request once", function()
       hl.spawn("srv_tools", "restarter", hl.self(), "srv_basic", "core_r", { observer = hl.self() }, 20)
       local first = expect(tagged("started"))[2]

@@ -58,11 +58,11 @@ local function check_timeout(fname, what, v, default)
   return v
 end
 
--- An exit reason for a message: a crash reason {error =, traceback =} by
--- its error alone.
+-- An exit reason for a message, in full (it is what the caller must know):
+-- a crash reason {error =, traceback =} by its error alone.
 local function reason_text(r)
-  if type(r) == "table" and r.error ~= nil and r.traceback ~= nil then return show(r.error) end
-  return show(r)
+  if type(r) == "table" and r.error ~= nil and r.traceback ~= nil then return show(r.error, 0, true) end
+  return show(r, 0, true)
 end
 
 local function dest_text(dest)
@@ -328,7 +328,8 @@ local function start(fname, module, args, opts, link)
   end
   local ack = hl.alias()
   local ok, pid, mref = pcall(hl.spawn_opt,
-    { link = link, monitor = true, name = opts.name, memory_limit = opts.memory_limit },
+    { link = link, monitor = true, name = opts.name, memory_limit = opts.memory_limit,
+      initial_call = module .. ":init" },
     "heirloom.server_loop", "boot", module, args, link and hl.self() or false, ack)
   if not ok then
     hl.unalias(ack)

@@ -10,13 +10,14 @@ local M = {}
 
 M.CALL, M.REPLY, M.CAST, M.STOP, M.ACK = "$call", "$reply", "$cast", "$stop", "$ack"
 
--- A short rendering of a value for error messages.
-local function show(v, depth)
+-- A short rendering of a value for error messages; strings cut at 60
+-- characters unless full.
+local function show(v, depth, full)
   depth = depth or 0
   local t = type(v)
   if t == "string" then
     local s = string.format("%q", v)
-    return #s > 60 and s:sub(1, 57) .. "...\"" or s
+    return (#s > 60 and not full) and s:sub(1, 57) .. "...\"" or s
   elseif t ~= "table" then
     return tostring(v)
   elseif depth >= 2 then
@@ -26,8 +27,8 @@ local function show(v, depth)
   for k, x in pairs(v) do
     n = n + 1
     if n > 4 then parts[#parts + 1] = "..."; break end
-    if math.type(k) == "integer" and k == n then parts[#parts + 1] = show(x, depth + 1)
-    else parts[#parts + 1] = tostring(k) .. " = " .. show(x, depth + 1) end
+    if math.type(k) == "integer" and k == n then parts[#parts + 1] = show(x, depth + 1, full)
+    else parts[#parts + 1] = tostring(k) .. " = " .. show(x, depth + 1, full) end
   end
   return "{" .. table.concat(parts, ", ") .. "}"
 end

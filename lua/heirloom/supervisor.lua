@@ -48,10 +48,17 @@ local function child_label(c)
   return who
 end
 
+-- Progress is news (info); the rest is trouble (error).
 local function report(st, kind, text, reason)
   local head = ("=%s REPORT==== %s: %s"):format(kind, st.label, text)
   if reason ~= nil then head = head .. ", reason: " end
-  C.report(head, reason)
+  C.report(kind == "PROGRESS" and "info" or "error", head, reason)
+end
+
+-- Whether the node wrote a crash report of an exit with this reason: all
+-- but "normal" and "shutdown" (proc.c). Such a reason is said once, there.
+local function crash_reported(reason)
+  return reason ~= "normal" and reason ~= "shutdown"
 end
 
 -- ---------------------------------------------------------------- starting
@@ -202,7 +209,12 @@ local function child_exit(st, from, reason)
   local action, _, report_it, stops, starts = st.core:exit(from, reason, C.now())
   if action == "unknown" then return end
   if report_it then
-    report(st, "SUPERVISOR", ("child %s terminated"):format(child_label(c)), reason)
+    if crash_reported(reason) then
+      report(st, "SUPERVISOR", ("child %s terminated (its crash report has the reason)")
+        :format(child_label(c)))
+    else
+      report(st, "SUPERVISOR", ("child %s terminated"):format(child_label(c)), reason)
+    end
   end
   if action == "restart" then carry_out(st, stops, starts)
   elseif action == "give_up" then give_up(st) end

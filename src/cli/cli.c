@@ -40,6 +40,10 @@ typedef struct cli_opts {
   const char *app;         /* APP.lua, or NULL; repair: the directory */
   int schedulers;          /* 0: not given */
   const char *data_dir;
+  long long seed;          /* 0: not given */
+  const char *log_level;   /* NULL: not given */
+  const char *log_format;
+  int verbose;
 } cli_opts;
 
 #define USAGE_LINES                               \
@@ -62,6 +66,12 @@ static const char usage_text[] =
     "  --schedulers N   scheduler threads (default: the application's\n"
     "                   node.schedulers, else one per core)\n"
     "  --data-dir DIR   the node's data directory\n"
+    "  --seed N         the node's seed (a non-zero integer): math.random in each\n"
+    "                   process and injected faults draw from it\n"
+    "  --log LEVEL      write the log from LEVEL up: debug, info (the default),\n"
+    "                   notice, warning, error, or none\n"
+    "  --log-format F   text (one line per event, the default) or json\n"
+    "  --verbose        reasons in full in the log: tracebacks, module search paths\n"
     "  -h, --help       this text\n"
     "  -V, --version    the version\n"
     "\n"
@@ -93,6 +103,25 @@ static int parse_int(const char *s, int *out) {
   *out = (int)v;
   return 1;
 }
+
+static int parse_seed(const char *s, long long *out) {
+  char *end;
+  long long v;
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v == 0) return 0;
+  *out = v;
+  return 1;
+}
+
+static int is_one_of(const char *s, const char *const *names) {
+  for (; *names != NULL; names++)
+    if (strcmp(s, *names) == 0) return 1;
+  return 0;
+}
+
+#define KNOWN_OPTIONS \
+  "--schedulers, --data-dir, --seed, --log, --log-format, --verbose, --help, --version"
 
 /* An option's value: "--opt=V" or "--opt V". NULL if missing. */
 static const char *option_value(int argc, char **argv, int *i, const char *name) {
@@ -129,8 +158,27 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
       o->data_dir = option_value(argc, argv, &i, "--data-dir");
       if (o->data_dir == NULL || o->data_dir[0] == '\0')
         return usage_error("%s", "--data-dir: expected a directory");
+    } else if (is_option(a, "--seed")) {
+      const char *v = option_value(argc, argv, &i, "--seed");
+      if (v == NULL || !parse_seed(v, &o->seed))
+        return usage_error("--seed: expected a non-zero integer, got '%s'", v != NULL ? v : "");
+    } else if (is_option(a, "--log-format")) {
+      static const char *const formats[] = {"text", "json", NULL};
+      o->log_format = option_value(argc, argv, &i, "--log-format");
+      if (o->log_format == NULL || !is_one_of(o->log_format, formats))
+        return usage_error("--log-format: expected text or json, got '%s'",
+                           o->log_format != NULL ? o->log_format : "");
+    } else if (is_option(a, "--log")) {
+      static const char *const levels[] = {"debug", "info", "notice", "warning", "error",
+                                           "none", NULL};
+      o->log_level = option_value(argc, argv, &i, "--log");
+      if (o->log_level == NULL || !is_one_of(o->log_level, levels))
+        return usage_error("--log: expected debug, info, notice, warning, error or none, got '%s'",
+                           o->log_level != NULL ? o->log_level : "");
+    } else if (strcmp(a, "--verbose") == 0) {
+      o->verbose = 1;
     } else if (a[0] == '-' && a[1] != '\0') {
-      return usage_error("unknown option '%s'", a);
+      return usage_error("unknown option '%s' (known: " KNOWN_OPTIONS ")", a);
     } else if (o->command == NULL) {
       if (strcmp(a, "run") != 0 && strcmp(a, "shell") != 0 && strcmp(a, "repair") != 0)
         return usage_error("unknown command '%s'", a);
@@ -266,8 +314,10 @@ static void node_config(lua_State *L, int app, const cli_opts *o, hl_config *cfg
       cfg->data_dir = lua_tostring(L, -1);   /* anchored by the app table */
     if (lua_getfield(L, -3, "memory_limit") == LUA_TNUMBER)
       cfg->memory_limit = (size_t)lua_tointeger(L, -1);
-    lua_pop(L, 4);
+    if (lua_getfield(L, -4, "seed") == LUA_TNUMBER) cfg->seed = (int64_t)lua_tointeger(L, -1);
+    lua_pop(L, 5);
   }
+  if (o->seed != 0) cfg->seed = (int64_t)o->seed;
   if (o->schedulers > 0) cfg->schedulers = o->schedulers;
   if (o->data_dir != NULL) cfg->data_dir = o->data_dir;
 }
@@ -287,6 +337,28 @@ static void report(lua_State *L) {
   const char *msg = lua_tostring(L, -1);
   say("%s", msg != NULL ? msg : "(error object is not a string)", NULL);
   lua_pop(L, 1);
+}
+
+/* The node's log: the application's node table, then the flags. */
+static int set_log(lua_State *L, int app, const cli_opts *o) {
+  if (app != 0) lua_pushvalue(L, app);
+  else lua_pushnil(L);
+  lua_createtable(L, 0, 3);
+  if (o->log_level != NULL) {
+    lua_pushstring(L, o->log_level);
+    lua_setfield(L, -2, "level");
+  }
+  if (o->log_format != NULL) {
+    lua_pushstring(L, o->log_format);
+    lua_setfield(L, -2, "format");
+  }
+  if (o->verbose) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "verbose");
+  }
+  if (cli_lib_call(L, "set_log", 2, 0)) return 1;
+  report(L);
+  return 0;
 }
 
 /* Starts the node, binds L to it as a host process, and takes the
@@ -342,6 +414,10 @@ static int cmd_run(lua_State *L, int app, const cli_opts *o) {
   node_config(L, app, o, &cfg);
   node = start_node(L, &cfg, CLI_SIGNAL_RUN);
   if (node == NULL) return 1;
+  if (!set_log(L, app, o)) {
+    stop_node(L, node);
+    return 1;
+  }
   started = start_app(L, app);
   if (started == 0) {
     status = 0;                 /* stopped on a signal as it started */
@@ -365,6 +441,10 @@ static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
   node_config(L, app, o, &cfg);
   node = start_node(L, &cfg, CLI_SIGNAL_SHELL);
   if (node == NULL) return 1;
+  if (!set_log(L, app, o)) {
+    stop_node(L, node);
+    return 1;
+  }
   if (app != 0) {
     int started = start_app(L, app);
     if (started <= 0) {

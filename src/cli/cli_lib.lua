@@ -1,8 +1,8 @@
 -- cli_lib.lua — the Lua half of the heirloom command: reading an
 -- application file, starting and stopping its supervision tree, the run
--- loop, and the shell's helpers i(), ps(), tree(), flush() and the value
--- printer. Compiled into build/heirloom (src/cli_lib.c); loaded in the
--- host state as package.loaded["heirloom.cli"].
+-- loop, and restart() for the shell, whose other helpers and printer are
+-- heirloom.shell's. Compiled into build/heirloom (src/cli_lib.c); loaded
+-- in the host state as package.loaded["heirloom.cli"].
 local hl = require("heirloom")
 
 local M = {}
@@ -13,110 +13,22 @@ local function say(fmt, ...)
 end
 M.say = say
 
--- ---------------------------------------------------------------- printing
-
-local function is_identifier(k)
-  return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil
-end
-
-local function sorted_keys(t, n)
-  local keys = {}
-  for k in pairs(t) do
-    if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
-  end
-  table.sort(keys, function(a, b)
-    local ta, tb = type(a), type(b)
-    if ta ~= tb then return ta < tb end
-    if ta == "number" or ta == "string" then return a < b end
-    return tostring(a) < tostring(b)
-  end)
-  return keys
-end
-
-local show
-
-local function show_table(t, depth, seen)
-  if seen[t] then return "{...}" end
-  if depth > 6 then return "{...}" end
-  local mt = getmetatable(t)
-  if mt and mt.__tostring then return tostring(t) end
-  seen[t] = true
-  local parts = {}
-  local n = #t
-  for i = 1, n do parts[#parts + 1] = show(t[i], depth + 1, seen) end
-  for _, k in ipairs(sorted_keys(t, n)) do
-    local ks = is_identifier(k) and k or "[" .. show(k, depth + 1, seen) .. "]"
-    parts[#parts + 1] = ks .. " = " .. show(t[k], depth + 1, seen)
-  end
-  seen[t] = nil
-  return "{" .. table.concat(parts, ", ") .. "}"
-end
-
--- A value as the shell prints it: strings quoted, tables in full (up to
--- a depth), heirloom's pids, refs and table handles as their tostring.
-function show(v, depth, seen)
-  local tv = type(v)
-  if tv == "string" then return (string.format("%q", v):gsub("\\\n", "\\n")) end
-  if tv == "table" then return show_table(v, depth or 0, seen or {}) end
-  if math.type(v) == "float" and v == math.floor(v) and v == v and
-     v ~= math.huge and v ~= -math.huge then
-    return string.format("%.1f", v)
-  end
-  return tostring(v)
-end
+local shell = require("heirloom.shell")
+local show = shell.show
 M.show = show
-
--- Prints the results of one shell evaluation: a string at the top level
--- as it is (as lua.c does), everything else through show.
-function M.print_results(...)
-  local n = select("#", ...)
-  if n == 0 then return end
-  local out = {}
-  for i = 1, n do
-    local v = select(i, ...)
-    out[i] = type(v) == "string" and v or show(v)
-  end
-  io.stdout:write(table.concat(out, "\t"), "\n")
-  io.stdout:flush()
-end
-
--- Prints an error of the shell's: a message (with its traceback) as it
--- is, any other value in full.
-function M.print_error(e)
-  io.stdout:flush()
-  io.stderr:write(type(e) == "string" and e or "error: " .. show(e), "\n")
-  io.stderr:flush()
-end
-
--- The text of an error value: a message, or a crash reason as a table.
-function M.error_text(e)
-  if type(e) == "string" then return e end
-  if type(e) == "table" and type(e.error) == "string" then return e.error end
-  return show(e)
-end
-
--- Left-aligned columns from rows of strings; the first row is the header.
-local function columns(rows)
-  local width = {}
-  for _, row in ipairs(rows) do
-    for c, cell in ipairs(row) do width[c] = math.max(width[c] or 0, #cell) end
-  end
-  local lines = {}
-  for _, row in ipairs(rows) do
-    local cells = {}
-    for c, cell in ipairs(row) do
-      cells[c] = c == #row and cell or cell .. string.rep(" ", width[c] - #cell)
-    end
-    lines[#lines + 1] = table.concat(cells, "  ")
-  end
-  io.stdout:write(table.concat(lines, "\n"), "\n")
-  io.stdout:flush()
-end
+M.print_results = shell.print_results
+M.print_error = shell.print_error
+M.error_text = shell.error_text
 
 -- ---------------------------------------------------------------- the application
 
 local APP_FIELDS = { name = true, node = true, supervisor = true, main = true }
-local NODE_FIELDS = { schedulers = true, data_dir = true, memory_limit = true }
+local NODE_FIELDS = { schedulers = true, data_dir = true, memory_limit = true, seed = true,
+                      logger = true, log = true }
+local NODE_FIELD_LIST = "schedulers, data_dir, memory_limit, seed, logger, log"
+local LOG_LEVELS = { debug = true, info = true, notice = true, warning = true, error = true,
+                     none = true }
+local LOG_FIELDS = { level = true, format = true, verbose = true }
 
 -- What an application file returns that is not a description: what it
 -- must return instead. got: a type name, or "nothing".
@@ -170,8 +82,7 @@ local function check_node(node, where)
   if type(node) ~= "table" then app_error(where, "node must be a table, got %s", type(node)) end
   for k in pairs(node) do
     if not NODE_FIELDS[k] then
-      app_error(where, "node.%s: unknown option (known: schedulers, data_dir, memory_limit)",
-                tostring(k))
+      app_error(where, "node.%s: unknown option (known: %s)", tostring(k), NODE_FIELD_LIST)
     end
   end
   local s = node.schedulers
@@ -185,6 +96,45 @@ local function check_node(node, where)
   if m ~= nil and (math.type(m) ~= "integer" or m < 65536) then
     app_error(where, "node.memory_limit: expected an integer of at least 65536, got %s", show(m))
   end
+  if node.seed ~= nil and (math.type(node.seed) ~= "integer" or node.seed == 0) then
+    app_error(where, "node.seed: expected a non-zero integer, got %s", show(node.seed))
+  end
+  if node.logger ~= nil and node.logger ~= "stderr" and node.logger ~= "silent" then
+    app_error(where, 'node.logger: expected "stderr" or "silent", got %s', show(node.logger))
+  end
+  local log = node.log
+  if log == nil then return end
+  if type(log) ~= "table" then app_error(where, "node.log: expected a table, got %s", type(log)) end
+  for k in pairs(log) do
+    if not LOG_FIELDS[k] then
+      app_error(where, "node.log.%s: unknown option (known: level, format, verbose)", tostring(k))
+    end
+  end
+  if log.level ~= nil and not LOG_LEVELS[log.level] then
+    app_error(where, 'node.log.level: expected "debug", "info", "notice", "warning", "error" ' ..
+              'or "none", got %s', show(log.level))
+  end
+  if log.format ~= nil and log.format ~= "text" and log.format ~= "json" then
+    app_error(where, 'node.log.format: expected "text" or "json", got %s', show(log.format))
+  end
+  if log.verbose ~= nil and type(log.verbose) ~= "boolean" then
+    app_error(where, "node.log.verbose: expected a boolean, got %s", show(log.verbose))
+  end
+end
+
+-- Sets the node's log from the application's node table, then from the
+-- command's flags (flags: {level =, format =, verbose =}, set ones only).
+function M.set_log(app, flags)
+  local node = app and app.node or {}
+  local log = node.log or {}
+  local level = flags.level or log.level or (node.logger == "silent" and "none") or nil
+  local format = flags.format or log.format
+  local verbose = flags.verbose
+  if verbose == nil then verbose = log.verbose end
+  if level ~= nil then hl.log.level(level) end
+  if format ~= nil then hl.log.format(format) end
+  if verbose ~= nil then hl.log.verbose(verbose) end
+  M.verbose = hl.log.verbose()
 end
 
 -- Turns what the file returned into {name, node, supervisor | main,
@@ -316,6 +266,23 @@ local function stop_after_signal(app, sig, top)
   say_stopped(app, M.stop(app, M.START_GRACE))
 end
 
+-- Why an application did not start, said once: a child that failed to
+-- start has its reason in the supervisor's report already; a module's
+-- search path is listed only with --verbose.
+local function failure_text(e)
+  if type(e) == "table" and e[1] == "failed_to_start_child" then
+    return ("child %s failed to start (the supervisor's report has the reason)"):format(show(e[2]))
+  end
+  local text = M.error_text(e)
+  if not M.verbose then
+    local at = text:find(":\n\tno field package.preload[", 1, true)
+    if at ~= nil then
+      text = text:sub(1, at - 1) .. " (searched package.path and package.cpath; --verbose lists the files)"
+    end
+  end
+  return text
+end
+
 -- Starts the application's top process, linked to the host: true once it
 -- runs; false when a signal stopped it while it started; raises
 -- "file:line: message" when it cannot start.
@@ -333,7 +300,7 @@ function M.start(app)
   end
   if ok and pid == nil then ok, pid = false, err or "start_link returned nothing" end
   if not ok then
-    app_error(app.where, "cannot start %s: %s", app.name, M.error_text(pid))
+    app_error(app.where, "cannot start %s: %s", app.name, failure_text(pid))
   end
   app.top = pid
   M.app = app
@@ -392,161 +359,33 @@ function M.after_chunk()
   end
 end
 
-local function cell(v)
-  if v == nil then return "-" end
-  return type(v) == "string" and v or show(v)
-end
-
--- i(): every table with its name, type, size, memory, owner and heir.
-function M.i()
-  local rows = { { "name", "type", "size", "memory", "owner", "heir" } }
-  for _, t in ipairs(hl.table.all()) do
-    local ok, info = pcall(t.info, t)
-    if ok then
-      rows[#rows + 1] = { info.name, info.type, tostring(info.size), tostring(info.memory),
-                          cell(info.owner), cell(info.heir) }
-    end
+-- restart(): starts the shell's application again once its top process
+-- has exited (a supervisor that gave up, a main that ended).
+function M.restart()
+  local app = M.app
+  if app == nil then error("restart: the shell has no application (heirloom shell APP)", 0) end
+  M.after_chunk()
+  if app.top ~= nil and hl.process_info(app.top) ~= nil then
+    error("restart: " .. app.name .. " is running (" .. tostring(app.top) .. ")", 0)
   end
-  columns(rows)
-  io.stdout:write(#rows - 1, " table", #rows == 2 and "" or "s", "\n")
-end
-
--- ps(): every process with its name, status, mailbox length, memory and
--- (where process_info has it) current function. The shell is (shell).
-function M.ps()
-  local me = hl.self()
-  local rows = { { "pid", "name", "status", "mailbox", "memory", "function" } }
-  local pids = hl.processes()
-  table.sort(pids, function(a, b) return a < b end)
-  for _, pid in ipairs(pids) do
-    local info = hl.process_info(pid)
-    if info then
-      local name = info.registered_name
-      if name == nil then
-        if pid == me then name = "(shell)"
-        elseif info.host then name = "(host)" end
-      end
-      rows[#rows + 1] = { tostring(pid), cell(name), cell(info.status),
-                          tostring(info.message_queue_len or 0), tostring(info.memory or 0),
-                          cell(info.current_function) }
-    end
-  end
-  columns(rows)
-  io.stdout:write(#rows - 1, " process", #rows == 2 and "" or "es", "\n")
-end
-
-local function children_of(sup)
-  local ok, kids = pcall(hl.supervisor.which_children, sup)
-  if not ok then return nil, M.error_text(kids) end
-  return kids
-end
-
-local function print_tree(lines, sup, prefix, depth)
-  local kids, err = children_of(sup)
-  if kids == nil then
-    lines[#lines + 1] = prefix .. "(which_children failed: " .. err .. ")"
-    return
-  end
-  for k, child in ipairs(kids) do
-    local last = k == #kids
-    local pid = child.pid
-    local alive = pid ~= nil and type(pid) ~= "string" and hl.process_info(pid) ~= nil
-    lines[#lines + 1] = string.format("%s%s %s  %s  %s", prefix, last and "`--" or "|--",
-                                      cell(child.id), cell(pid), cell(child.type))
-    if child.type == "supervisor" and alive and depth < 32 then
-      print_tree(lines, pid, prefix .. (last and "    " or "|   "), depth + 1)
-    end
+  if M.start(app) then
+    app.exited = false
+    say("%s started again (%s)", app.name, tostring(app.top))
   end
 end
 
--- Supervisors started from the prompt: tree() shows them too.
-local started = {}
-
--- In the shell's state only, hl.supervisor.start_link notes what it
--- starts. Without the supervisor module there is nothing to note.
-local function note_supervisors()
-  local ok, sup = pcall(function() return hl.supervisor end)
-  if not ok or type(sup) ~= "table" or type(sup.start_link) ~= "function" then return end
-  local start_link = sup.start_link
-  sup.start_link = function(spec, ...)
-    local pid, a, b = start_link(spec, ...)
-    if pid ~= nil then
-      local label = type(spec) == "table" and type(spec.name) == "string" and spec.name or "supervisor"
-      started[#started + 1] = { label = label, pid = pid }
-    end
-    return pid, a, b
-  end
-end
-
--- tree([sup]): the supervision tree under sup (a pid or registered name),
--- by default under the application's top supervisor and under those
--- started from the prompt.
-function M.tree(sup)
-  local roots = {}
-  if sup ~= nil then
-    roots[1] = { label = tostring(sup), pid = sup }
-  else
-    local app, seen = M.app, {}
-    if app ~= nil and app.supervisor ~= nil then
-      roots[1] = { label = app.name, pid = app.top }
-      seen[app.top] = true
-    end
-    for _, s in ipairs(started) do
-      if not seen[s.pid] and hl.process_info(s.pid) ~= nil then
-        roots[#roots + 1] = s
-        seen[s.pid] = true
-      end
-    end
-  end
-  if #roots == 0 then
-    io.stdout:write("no supervision tree (start the shell with an application, or call tree(sup))\n")
-    return
-  end
-  local lines = {}
-  for _, root in ipairs(roots) do
-    local pid = root.pid
-    if type(pid) == "string" then pid = hl.whereis(pid) end
-    if pid == nil or hl.process_info(pid) == nil then
-      lines[#lines + 1] = root.label .. "  (not running)"
-    else
-      lines[#lines + 1] = string.format("%s  %s  supervisor", root.label, tostring(pid))
-      print_tree(lines, pid, "", 0)
-    end
-  end
-  io.stdout:write(table.concat(lines, "\n"), "\n")
-end
-
--- flush(): prints and forgets the messages waiting for the shell.
-function M.flush()
-  local n = 0
-  while true do
-    local m = hl.receive(0)
-    if m == nil then break end
-    n = n + 1
-    io.stdout:write("shell got ", show(m), "\n")
-  end
-  if n == 0 then io.stdout:write("no messages\n") end
+-- Tab at the prompt: the Lua names that complete word.
+function M.complete(word)
+  return shell.complete(word, _G)
 end
 
 -- The globals of the shell's prompt.
 function M.install_globals(env)
-  note_supervisors()
-  env.hl = hl
-  env.heirloom = hl
-  env.i, env.ps, env.tree, env.flush = M.i, M.ps, M.tree, M.flush
-  env.show = function(v) io.stdout:write(show(v), "\n") end
-  env.help = function()
-    io.stdout:write([[
-hl (= heirloom)   the heirloom module: hl.spawn, hl.send, hl.table.new, ...
-i()               every table: name, type, size, memory, owner, heir
-ps()              every process: pid, name, status, mailbox, memory
-tree([sup])       the supervision tree (the application's, or under sup)
-flush()           prints and forgets the messages sent to the shell
-show(v)           prints a value in full
-An expression is printed; a statement is run; an incomplete chunk
-continues on the next line (>>). Ctrl-D leaves (stopping the application).
-]])
+  shell.application = function()
+    local app = M.app
+    if app ~= nil and app.supervisor ~= nil then return app end
   end
+  shell.install(env, M.restart, "stopping the application")
 end
 
 return M

@@ -4,7 +4,8 @@
 ** a chunk that ends in "<eof>" waits for more lines, errors are shown
 ** with a traceback. Input comes through libedit's callback interface
 ** when standard input is a terminal, so the loop can poll, beside it, the
-** pipe through which the signals come (cli_signal.c).
+** pipe through which the signals come (cli_signal.c); Tab completes Lua
+** names there.
 */
 #include <errno.h>
 #include <lauxlib.h>
@@ -154,6 +155,52 @@ static void on_line(char *line) {
   rl_set_prompt("");
 }
 
+/* Tab: Lua names (cli_lib's complete: globals, fields of tables and of
+** the module, methods of handles), never file names. libedit asks for the
+** matches one by one; they are made all at once, into `matches`. */
+static char **matches;
+static size_t nmatches, next_match;
+
+static void forget_matches(void) {
+  for (size_t i = next_match; i < nmatches; i++) free(matches[i]);
+  free(matches);
+  matches = NULL;
+  nmatches = next_match = 0;
+}
+
+static void find_matches(const char *word) {
+  lua_State *L = current->L;
+  size_t n;
+  forget_matches();
+  lua_pushstring(L, word);
+  if (!cli_lib_call(L, "complete", 1, 1)) {
+    lua_pop(L, 1);                    /* no completion is better than a message mid-line */
+    return;
+  }
+  n = (size_t)lua_rawlen(L, -1);
+  matches = calloc(n > 0 ? n : 1, sizeof *matches);
+  for (size_t i = 0; matches != NULL && i < n; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    if ((matches[nmatches] = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "")) != NULL)
+      nmatches++;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static char *next_completion(const char *word, int state) {
+  if (state == 0) find_matches(word);
+  if (next_match >= nmatches) return NULL;
+  return matches[next_match++];      /* libedit frees it */
+}
+
+static char **complete(const char *word, int start, int end) {
+  (void)start;
+  (void)end;
+  rl_attempted_completion_over = 1;
+  return rl_completion_matches(word, next_completion);
+}
+
 static char *history_path(void) {
   const char *home = getenv("HOME");
   char *path;
@@ -180,6 +227,8 @@ static void tty_loop(shell *sh) {
   char *hist = history_path();
   rl_readline_name = "heirloom";
   rl_catch_signals = 0;
+  rl_attempted_completion_function = complete;
+  rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^#~[]";
   using_history();
   stifle_history(HISTORY_SIZE);
   if (hist != NULL) read_history(hist);
@@ -207,6 +256,7 @@ static void tty_loop(shell *sh) {
     sh->line = NULL;
   }
   rl_callback_handler_remove();
+  forget_matches();
   if (hist != NULL) write_history(hist);
   free(hist);
 }

@@ -17,6 +17,7 @@
 #include "lbody.h"
 #include "lfault.h"
 #include "lhandle.h"
+#include "llog.h"
 #include "lproc.h"
 #include "lready.h"
 #include "lsim.h"
@@ -152,11 +153,12 @@ static int opt_integer(lua_State *L, int opts, const char *field, lua_Integer df
   return (int)v;
 }
 
-/* Which of names (NULL-terminated) opts.field is, or dflt when absent. */
-static int choice_option(lua_State *L, int opts, const char *field, const char *const *names,
-                         int dflt, const char *expected) {
+/* Which of names (NULL-terminated) the option table at idx has as field,
+** or dflt when absent; where: the table's name in messages ("opts"). */
+static int choice_in(lua_State *L, int idx, const char *where, const char *field,
+                     const char *const *names, int dflt, const char *expected) {
   const char *s;
-  if (lua_getfield(L, opts, field) == LUA_TNIL) {
+  if (lua_getfield(L, idx, field) == LUA_TNIL) {
     lua_pop(L, 1);
     return dflt;
   }
@@ -166,7 +168,12 @@ static int choice_option(lua_State *L, int opts, const char *field, const char *
       lua_pop(L, 1);
       return i;
     }
-  return luaL_error(L, "heirloom.start: opts.%s must be %s", field, expected);
+  return luaL_error(L, "heirloom.start: %s.%s must be %s", where, field, expected);
+}
+
+static int choice_option(lua_State *L, int opts, const char *field, const char *const *names,
+                         int dflt, const char *expected) {
+  return choice_in(L, opts, "opts", field, names, dflt, expected);
 }
 
 /* opts.logger: the names in the order of logger.h's LOG_ modes. */
@@ -174,6 +181,42 @@ static int logger_option(lua_State *L, int opts) {
   static const char *const modes[] = {"stderr", "silent", "capture", NULL};
   return choice_option(L, opts, "logger", modes, LOG_STDERR,
                        "'stderr', 'silent' or 'capture'");
+}
+
+/* opts.log = {level =, format =, verbose =}: the node's log (logger.h). */
+typedef struct log_opts {
+  int level, format, verbose;
+} log_opts;
+
+static void log_option(lua_State *L, int opts, log_opts *o) {
+  static const char *const levels[] = {"debug", "info", "notice", "warning", "error", "none",
+                                       NULL};
+  static const char *const formats[] = {"text", "json", NULL};
+  int t;
+  o->level = LOGLEVEL_INFO;
+  o->format = LOGFORMAT_TEXT;
+  o->verbose = 0;
+  if (lua_getfield(L, opts, "log") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  t = lua_gettop(L);
+  if (!lua_istable(L, t)) luaL_error(L, "heirloom.start: opts.log must be a table");
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+    if (strcmp(k, "level") != 0 && strcmp(k, "format") != 0 && strcmp(k, "verbose") != 0)
+      luaL_error(L, "heirloom.start: opts.log: unknown option '%s' (known: level, format, "
+                    "verbose)", luaL_tolstring(L, -2, NULL));
+    lua_pop(L, 1);
+  }
+  o->level = choice_in(L, t, "opts.log", "level", levels, LOGLEVEL_INFO,
+                       "'debug', 'info', 'notice', 'warning', 'error' or 'none'");
+  o->format = choice_in(L, t, "opts.log", "format", formats, LOGFORMAT_TEXT, "'text' or 'json'");
+  if (lua_getfield(L, t, "verbose") != LUA_TNIL && !lua_isboolean(L, -1))
+    luaL_error(L, "heirloom.start: opts.log.verbose must be a boolean");
+  o->verbose = lua_toboolean(L, -1);
+  lua_settop(L, t - 1);
 }
 
 /* clock, trace and schedule: deterministic mode's (docs/processes.md). */
@@ -202,9 +245,9 @@ static void simulation_options(lua_State *L, int opts, hl_config *cfg) {
 }
 
 static void check_start_opts(lua_State *L, int opts) {
-  static const char *const known[] = {"schedulers", "data_dir", "logger", "memory_limit",
-                                     "sync", "on_load", "seed", "clock", "trace",
-                                     "schedule", NULL};
+  static const char *const known[] = {"schedulers", "data_dir", "logger", "log",
+                                     "memory_limit", "sync", "on_load", "seed", "clock",
+                                     "trace", "schedule", NULL};
   lua_pushnil(L);
   while (lua_next(L, opts) != 0) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
@@ -240,6 +283,7 @@ static int l_start(lua_State *L) {
   lbind *b = create_record(L);
   hl_config cfg = {.size = sizeof(hl_config), .schedulers = hl_default_schedulers()};
   int mode = LOG_STDERR;
+  log_opts log = {LOGLEVEL_INFO, LOGFORMAT_TEXT, 0};
   node *n;
   hl_err e;
   host_only(L, b, "start");
@@ -248,6 +292,7 @@ static int l_start(lua_State *L) {
     check_start_opts(L, 1);
     cfg.schedulers = opt_integer(L, 1, "schedulers", cfg.schedulers);
     mode = logger_option(L, 1);
+    log_option(L, 1, &log);
     if (lua_getfield(L, 1, "memory_limit") != LUA_TNIL) {
       if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 65536)
         return luaL_error(L, "heirloom.start: opts.memory_limit must be an integer of at "
@@ -288,6 +333,9 @@ static int l_start(lua_State *L) {
     return luaL_error(L, "heirloom.start: %s", e.msg);
   }
   logger_set_mode(&n->log, mode);
+  logger_set_level(&n->log, log.level);
+  logger_set_format(&n->log, log.format);
+  logger_set_verbose(&n->log, log.verbose);
   lhandle_reset(L);
   bind_host(b, n, n->host_pid, 0);
   return 0;
@@ -347,7 +395,7 @@ static const luaL_Reg functions[] = {
 ** module table; pairs makes them all first, so the module looks the same
 ** as if they had always been there.
 **
-** hl.table, hl.store and hl._supervisor_core (for
+** hl.table, hl.store, hl.log and hl._supervisor_core (for
 ** lua/heirloom/supervisor.lua) are built in C. hl.server, hl.supervisor
 ** and hl.tablemgr are Lua modules in lua/heirloom/, required on first
 ** use. */
@@ -360,6 +408,7 @@ static const struct {
 } c_libraries[] = {
   {"table", lbind_open_table},
   {"store", lstore_open},
+  {"log", llog_open},
   {"_supervisor_core", lsupervisor_open},
   /* tools of tests */
   {"crash", push_crash},

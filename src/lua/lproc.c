@@ -204,7 +204,7 @@ static void drop_message(lbind *b, proc *p, uint64_t seq, size_t len) {
   snprintf(text, sizeof text, "heirloom.receive: process %s dropped a message of %zu bytes "
            "that does not decode", pid, len);
   proc_mail_take_seq(p, seq);
-  logger_report(&b->node->log, text);
+  logger_log(&b->node->log, LOGLEVEL_ERROR, p->pid, text);
 }
 
 /* Messages up to this size are decoded from a copy on the C stack. */
@@ -459,6 +459,55 @@ static int l_exit(lua_State *L) {
   return 1;
 }
 
+/* ---- pids from text ---- */
+
+/* A part of a pid: a number below 2^32. */
+static uint32_t pid_part(lua_State *L, int idx, const char *what) {
+  int isint;
+  lua_Integer v = lua_tointegerx(L, idx, &isint);
+  if (!isint || v < 0 || v > (lua_Integer)UINT32_MAX)
+    luaL_error(L, "heirloom.pid: argument %d (%s) must be an integer from 0 to 4294967295", idx,
+               what);
+  return (uint32_t)v;
+}
+
+/* Reads digits (no sign, no space) up to `end`; 0 if there are none, or
+** the number is 2^32 or more. */
+static int text_part(const char **at, char end, uint32_t *out) {
+  const char *p = *at;
+  uint64_t v = 0;
+  if (*p < '0' || *p > '9') return 0;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    v = v * 10 + (uint64_t)(*p - '0');
+    if (v > UINT32_MAX) return 0;
+  }
+  if (*p != end) return 0;
+  *out = (uint32_t)v;
+  *at = p + 1;
+  return 1;
+}
+
+/* pid("<0.7.1>") or pid(0, 7, 1): the pid printed so, as list_to_pid and
+** c:pid/3 make one. It need not be alive; only this node's (0) exist. */
+static int l_pid(lua_State *L) {
+  uint32_t node, index, serial;
+  if (lua_gettop(L) >= 2) {
+    if (pid_part(L, 1, "node") != 0)
+      return luaL_error(L, "heirloom.pid: argument 1 (node) must be 0, this node");
+    index = pid_part(L, 2, "index");
+    serial = pid_part(L, 3, "serial");
+  } else {
+    const char *at = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : "";
+    if (*at++ != '<' || !text_part(&at, '.', &node) || !text_part(&at, '.', &index) ||
+        !text_part(&at, '>', &serial) || *at != '\0' || node != 0 ||
+        lua_rawlen(L, 1) != (size_t)(at - lua_tostring(L, 1)))
+      return luaL_error(L, "heirloom.pid: argument 1 must be a pid's text such as \"<0.7.1>\" "
+                           "(got %s)", luaL_tolstring(L, 1, NULL));
+  }
+  lhandle_push(L, TERM_PID, (uint64_t)index | ((uint64_t)serial << 32));
+  return 1;
+}
+
 /* ---- names ---- */
 
 static const char *name_arg(lua_State *L, int idx, const char *fname) {
@@ -638,6 +687,7 @@ static int where(lua_State *co, int level, char *out, size_t size) {
 typedef struct pinfo {
   int state, trap_exit, host, has_where;
   size_t nmsg, memory, nlinks, nmonitors;
+  uint64_t slices, received;
   uint64_t *links, *monitors;   /* one malloc'd block */
   char where[300];
 } pinfo;
@@ -660,6 +710,8 @@ static int copy_info(lua_State *L, proc *p, proc *self, pinfo *in) {
   in->state = p->state;
   in->nmsg = proc_mail_count(p);
   in->memory = atomic_load(&p->alloc.used);
+  in->slices = atomic_load_explicit(&p->slices, memory_order_relaxed);
+  in->received = atomic_load_explicit(&p->received, memory_order_relaxed);
   in->trap_exit = p->trap_exit;
   in->host = p->host;
   in->nlinks = p->nlinks;
@@ -715,6 +767,10 @@ static int l_process_info(lua_State *L) {
   lua_setfield(L, -2, "message_queue_len");
   lua_pushinteger(L, (lua_Integer)in.memory);
   lua_setfield(L, -2, "memory");
+  lua_pushinteger(L, (lua_Integer)in.slices);
+  lua_setfield(L, -2, "slices");
+  lua_pushinteger(L, (lua_Integer)in.received);
+  lua_setfield(L, -2, "messages_received");
   lua_pushboolean(L, in.trap_exit);
   lua_setfield(L, -2, "trap_exit");
   lua_pushboolean(L, in.host);
@@ -805,6 +861,7 @@ const luaL_Reg lproc_functions[] = {
   {"send_after", l_send_after},
   {"cancel_timer", l_cancel_timer},
   {"processes", l_processes},
+  {"pid", l_pid},
   {"process_info", l_process_info},
   {"run", l_run},
   {"logs", l_logs},

@@ -43,6 +43,7 @@
 typedef struct spawn_opts {
   int link, monitor, trap_exit;
   const char *name;
+  const char *initial_call;    /* what process_info reports, if not module:fn */
   size_t memory_limit;
 } spawn_opts;
 
@@ -430,6 +431,18 @@ static int dump_function(lua_State *L, int idx, buf *code, char *msg, size_t siz
   return 1;
 }
 
+/* A behaviour names the module it runs (a server, its callback module's
+** init, as proc_lib records for gen_server) rather than its own loop. */
+static int name_initial_call(spawning *sp, const spawn_opts *o) {
+  char *text;
+  if (o->initial_call == NULL) return 1;
+  text = strdup(o->initial_call);
+  if (text == NULL) return failf(sp, "out of memory");
+  free(sp->p->initial_call);
+  sp->p->initial_call = text;
+  return 1;
+}
+
 static const char *package_field(lua_State *L, const char *field) {
   const char *s;
   lua_getglobal(L, "package");
@@ -440,7 +453,8 @@ static const char *package_field(lua_State *L, const char *field) {
 }
 
 static void read_opts(lua_State *L, int idx, spawn_opts *o) {
-  static const char *const known[] = {"link", "monitor", "name", "memory_limit", "trap_exit", NULL};
+  static const char *const known[] = {"link", "monitor", "name", "memory_limit", "trap_exit",
+                                       "initial_call", NULL};
   memset(o, 0, sizeof *o);
   if (lua_type(L, idx) != LUA_TTABLE) luaL_error(L, "heirloom.spawn_opt: opts must be a table");
   lua_pushnil(L);
@@ -467,7 +481,15 @@ static void read_opts(lua_State *L, int idx, spawn_opts *o) {
       luaL_error(L, "heirloom.spawn_opt: opts.memory_limit must be an integer of at least 16384 bytes");
     o->memory_limit = (size_t)lua_tointeger(L, -1);
   }
-  lua_pop(L, 5);
+  if (lua_getfield(L, idx, "initial_call") != LUA_TNIL) {
+    const char *s = lua_tostring(L, -1), *colon = s != NULL ? strrchr(s, ':') : NULL;
+    if (lua_type(L, -1) != LUA_TSTRING || colon == NULL || colon == s || colon[1] == '\0' ||
+        lua_rawlen(L, -1) > 200)
+      luaL_error(L, "heirloom.spawn_opt: opts.initial_call must be a string "
+                    "\"module:function\" of at most 200 bytes");
+    o->initial_call = s;               /* anchored by opts */
+  }
+  lua_pop(L, 6);
 }
 
 /* Spawns from the arguments first..top; pushes the pid (and the monitor
@@ -507,6 +529,7 @@ static int spawn(lua_State *L, const char *fname, int first, const spawn_opts *o
                    package_field(L, "cpath")) &&
        (isfn ? load_code(&sp, &code)
              : load_module(&sp, lua_tostring(L, first), lua_tostring(L, first + 1))) &&
+       name_initial_call(&sp, o) &&
        launch(&sp, args->in.p, args->in.n, nargs, o, b->me, &pid, &ref);
   buf_free(&code);
   lscratch_return(args);

@@ -22,6 +22,7 @@
 #include "logger.h"
 #include "lsupervisor.h"
 #include "lterm.h"
+#include "proc.h"
 #include "scheduler.h"
 #include "supervisor.h"
 #include "term.h"
@@ -555,23 +556,26 @@ static int l_info(lua_State *L) {
 
 /* ---- reports, time ---- */
 
-/* report(head [, reason]): one logger line, the reason formatted as a
-** crash report formats it. */
+/* report(level, head [, reason]): one event of the node's log, from the
+** calling supervisor, the reason formatted as a crash report formats it. */
 static int l_report(lua_State *L) {
   lbind *b = lbind_running(L, "supervisor");
-  const char *head = luaL_checkstring(L, 1);
+  int level = logger_level_of(luaL_checkstring(L, 1));
+  const char *head = luaL_checkstring(L, 2);
+  uint64_t pid = b->me != NULL ? b->me->pid : 0;
   char msg[8];
   lscratch *s;
-  if (lua_isnoneornil(L, 2)) {
-    logger_report(&b->node->log, head);
+  if (level < 0) return luaL_argerror(L, 1, "a log level");
+  if (lua_isnoneornil(L, 3)) {
+    logger_log(&b->node->log, level, pid, head);
     return 0;
   }
   s = lbind_borrow(L, b, "supervisor");
-  if (!lterm_encode(L, 2, &s->in, "", msg, sizeof msg)) {
+  if (!lterm_encode(L, 3, &s->in, "", msg, sizeof msg)) {
     buf_reset(&s->in);
     term_put_string(&s->in, "<a reason that is not a term>", 29);
   }
-  logger_report_term(&b->node->log, head, s->in.p, s->in.n);
+  logger_log_term(&b->node->log, level, pid, head, s->in.p, s->in.n);
   lscratch_return(s);
   return 0;
 }

@@ -202,7 +202,7 @@ int node_stop(node *n, char *report, size_t size) {
   pthread_mutex_unlock(&n->lock);
   closing = body != NULL ? body->stop(n, sched_now() + STOP_CLOSING_MS) : 0;
   abandoned = stop_report(text, sizeof text, pids, npids, closing);
-  if (abandoned) logger_report(&n->log, text);
+  if (abandoned) logger_log(&n->log, LOGLEVEL_WARNING, 0, text);
   if (report != NULL && size > 0) snprintf(report, size, "%s", abandoned ? text : "");
   count = treg_take_all(&n->tables, &list);
   for (size_t i = 0; i < count; i++) {

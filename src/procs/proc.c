@@ -153,6 +153,7 @@ size_t proc_mail_count(proc *p) {
 
 void proc_mail_take(proc *p, msg *m) {
   mailbox_take(&p->mail, m);
+  proc_count(&p->received);
 }
 
 void proc_mail_rewind(proc *p) {
@@ -164,7 +165,9 @@ msg *proc_mail_after(proc *p, uint64_t seq) {
 }
 
 int proc_mail_take_seq(proc *p, uint64_t seq) {
-  return mailbox_take_seq(&p->mail, seq);
+  if (!mailbox_take_seq(&p->mail, seq)) return 0;
+  proc_count(&p->received);
+  return 1;
 }
 
 /* A host thread watches its mailbox a little before it sleeps: a wakeup

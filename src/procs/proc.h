@@ -116,7 +116,18 @@ struct proc {
   char *initial_call;           /* "module:function" its body started with, set
                                    before the pid is published and never changed;
                                    NULL: a spawned function, or a host */
+  /* For introspection: written only by the thread running the process,
+  ** read by anyone (relaxed: each is a count, not a promise about the
+  ** other). They live in what was the record's tail padding. */
+  atomic_uint_least64_t slices;     /* slices run (coarser than reductions) */
+  atomic_uint_least64_t received;   /* messages taken from its mailbox */
 };
+
+/* Adds one to a counter that only one thread writes. */
+static inline void proc_count(atomic_uint_least64_t *c) {
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+}
 
 proc *proc_new(node *n, int host);
 void proc_ref(proc *p);

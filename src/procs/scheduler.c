@@ -403,6 +403,7 @@ void sched_run_slice(sched *s, proc *p) {
   }
   nargs = p->nargs;
   p->nargs = 0;
+  proc_count(&p->slices);
   status = p->body->slice(p, nargs);
   if (s->clock.is_virtual) spend(s, p->budget <= 0 ? FULL_SLICE_US : SLICE_US);
   if (status == PBODY_YIELDED) {

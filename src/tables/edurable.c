@@ -262,7 +262,7 @@ void edur_drop(etab *t) {
     char text[sizeof e.msg + 64];
     snprintf(text, sizeof text, "dropping durable table %llu: %s",
              (unsigned long long)t->id, e.msg);
-    logger_report(t->reg->log, text);
+    logger_log(t->reg->log, LOGLEVEL_ERROR, 0, text);
   }
 }
 
