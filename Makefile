@@ -62,6 +62,8 @@ TESTS += test_pheap
 TESTS += test_mailbox
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
+# the remote console: the node's listener and the attaching client
+CLI += cli_console cli_remsh
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
 
 .PHONY: all deps run test check-asan check-tsan bench clean

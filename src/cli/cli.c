@@ -24,7 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_console.h"
 #include "cli_lib.h"
+#include "cli_remsh.h"
 #include "cli_shell.h"
 #include "cli_signal.h"
 #include "heirloom.h"
@@ -34,11 +36,17 @@ typedef struct cli_opts {
   const char *app;         /* APP.lua, or NULL; repair: the directory */
   int schedulers;          /* 0: not given */
   const char *data_dir;
+  const char *console;        /* run, shell: the console's socket; "": the default path */
+  const char *console_secret; /* run, shell: the file of the console's secret */
+  const char *attach;         /* shell --attach, remsh: the console to attach to */
+  const char *secret;         /* shell --attach, remsh: the file of the secret to send */
 } cli_opts;
 
 #define USAGE_LINES                               \
   "usage: heirloom run [options] APP.lua\n"        \
   "       heirloom shell [options] [APP.lua]\n"    \
+  "       heirloom shell --attach PATH [--secret FILE]\n" \
+  "       heirloom remsh PATH [--secret FILE]\n"   \
   "       heirloom --help | --version\n"
 
 static const char usage_text[] =
@@ -49,6 +57,9 @@ static const char usage_text[] =
     "                   Ctrl-C or SIGTERM stops them in order\n"
     "  shell [APP.lua]  a Lua prompt inside a running node (with the application\n"
     "                   started first when given); i(), ps(), tree(), help()\n"
+    "  shell --attach PATH, remsh PATH\n"
+    "                   a prompt in a process of the node whose console is at\n"
+    "                   PATH (a Unix socket); Ctrl-D detaches, the node runs on\n"
     "  repair DIR       repair a damaged data directory and report what was\n"
     "                   recovered and what was lost (exit status 0: nothing\n"
     "                   lost, 3: data may have been lost, 1: not repaired)\n"
@@ -56,6 +67,11 @@ static const char usage_text[] =
     "  --schedulers N   scheduler threads (default: the application's\n"
     "                   node.schedulers, else one per core)\n"
     "  --data-dir DIR   the node's data directory\n"
+    "  --console [PATH] open a console on a Unix socket (default: a path in\n"
+    "                   $XDG_RUNTIME_DIR/heirloom/, else /tmp/heirloom-UID/),\n"
+    "                   for the node's own user only; no network port\n"
+    "  --console-secret FILE  consoles must send the secret in FILE (owner-only)\n"
+    "  --secret FILE    with --attach: the secret to send\n"
     "  -h, --help       this text\n"
     "  -V, --version    the version\n"
     "\n"
@@ -100,6 +116,22 @@ static int is_option(const char *arg, const char *name) {
   return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
 }
 
+/* --console's path: "--console=PATH", "--console PATH", or "" for the
+** default when no path follows (the next argument an option, or an
+** application file). */
+static const char *console_path(int argc, char **argv, int *i) {
+  const char *next;
+  size_t n;
+  if (argv[*i][9] == '=') return argv[*i] + 10;
+  if (*i + 1 >= argc) return "";
+  next = argv[*i + 1];
+  n = strlen(next);
+  if (next[0] == '-' || (n > 4 && strcmp(next + n - 4, ".lua") == 0)) return "";
+  if (strcmp(next, "run") == 0 || strcmp(next, "shell") == 0) return "";
+  ++*i;
+  return next;
+}
+
 /* Returns -1 to go on, or the exit status. */
 static int parse_args(int argc, char **argv, cli_opts *o) {
   int i;
@@ -122,10 +154,25 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
       o->data_dir = option_value(argc, argv, &i, "--data-dir");
       if (o->data_dir == NULL || o->data_dir[0] == '\0')
         return usage_error("%s", "--data-dir: expected a directory");
+    } else if (is_option(a, "--console")) {
+      o->console = console_path(argc, argv, &i);
+    } else if (is_option(a, "--console-secret")) {
+      o->console_secret = option_value(argc, argv, &i, "--console-secret");
+      if (o->console_secret == NULL || o->console_secret[0] == '\0')
+        return usage_error("%s", "--console-secret: expected a file");
+    } else if (is_option(a, "--secret")) {
+      o->secret = option_value(argc, argv, &i, "--secret");
+      if (o->secret == NULL || o->secret[0] == '\0')
+        return usage_error("%s", "--secret: expected a file");
+    } else if (is_option(a, "--attach")) {
+      o->attach = option_value(argc, argv, &i, "--attach");
+      if (o->attach == NULL || o->attach[0] == '\0')
+        return usage_error("%s", "--attach: expected the console's socket");
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage_error("unknown option '%s'", a);
     } else if (o->command == NULL) {
-      if (strcmp(a, "run") != 0 && strcmp(a, "shell") != 0 && strcmp(a, "repair") != 0)
+      if (strcmp(a, "run") != 0 && strcmp(a, "shell") != 0 && strcmp(a, "repair") != 0 &&
+          strcmp(a, "remsh") != 0)
         return usage_error("unknown command '%s'", a);
       o->command = a;
     } else if (o->app == NULL) {
@@ -139,6 +186,15 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
     return usage_error("%s", "run: which application? (heirloom run APP.lua)");
   if (strcmp(o->command, "repair") == 0 && o->app == NULL)
     return usage_error("%s", "repair: which directory? (heirloom repair DIR)");
+  if (strcmp(o->command, "remsh") == 0) {
+    if (o->app == NULL) return usage_error("%s", "remsh: which console? (heirloom remsh PATH)");
+    o->attach = o->app;
+    o->app = NULL;
+  }
+  if (o->attach != NULL && (o->app != NULL || o->console != NULL))
+    return usage_error("%s", "--attach: a shell attached to a node takes no application and no --console");
+  if (o->secret != NULL && o->attach == NULL)
+    return usage_error("%s", "--secret: only with --attach (the node's own is --console-secret)");
   return -1;
 }
 
@@ -269,6 +325,98 @@ static void node_config(lua_State *L, int app, const cli_opts *o, hl_config *cfg
   if (o->data_dir != NULL) cfg->data_dir = o->data_dir;
 }
 
+/* ---- the console ---- */
+
+typedef struct console_setup {
+  int wanted;
+  char path[PATH_MAX];
+  char *secret;            /* NULL: none */
+  size_t secret_len;
+} console_setup;
+
+static lua_State *console_state(void *app) {
+  return new_state(app);
+}
+
+static const char *app_string(lua_State *L, int app, const char *table, const char *field) {
+  const char *v = NULL;
+  if (app == 0) return NULL;
+  if (table != NULL) {
+    if (lua_getfield(L, app, table) == LUA_TTABLE) {
+      if (lua_getfield(L, -1, field) == LUA_TSTRING)
+        v = lua_tostring(L, -1);        /* anchored by the application's table */
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  } else {
+    if (lua_getfield(L, app, field) == LUA_TSTRING) v = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  return v;
+}
+
+/* The console's options, from the flags, else from the application's node
+** table: 0 when they are wrong (said), else 1 and cs->wanted. */
+static int console_options(lua_State *L, int app, const cli_opts *o, console_setup *cs) {
+  const char *path = o->console, *secret_file = o->console_secret;
+  const char *name = app_string(L, app, NULL, "name");
+  char err[600];
+  memset(cs, 0, sizeof *cs);
+  if (app != 0 && path == NULL) {
+    lua_getfield(L, app, "node");
+    int t = lua_getfield(L, -1, "console");
+    if (t == LUA_TSTRING) path = lua_tostring(L, -1);
+    else if (t == LUA_TBOOLEAN && lua_toboolean(L, -1)) path = "";
+    lua_pop(L, 2);
+  }
+  if (secret_file == NULL) secret_file = app_string(L, app, "node", "console_secret");
+  if (path == NULL) {
+    if (o->console_secret != NULL) say("%s", "--console-secret: only with a console (--console)", NULL);
+    return o->console_secret == NULL;
+  }
+  if (path[0] == '\0') {
+    if (!cli_console_default_path(name != NULL ? name : "shell", cs->path, sizeof cs->path, err,
+                                  sizeof err)) {
+      say("%s", err, NULL);
+      return 0;
+    }
+  } else {
+    snprintf(cs->path, sizeof cs->path, "%s", path);
+  }
+  if (secret_file != NULL) {
+    cs->secret = cli_console_read_secret(secret_file, &cs->secret_len, err, sizeof err);
+    if (cs->secret == NULL) {
+      say("console refused to start: %s", err, NULL);
+      return 0;
+    }
+  }
+  cs->wanted = 1;
+  return 1;
+}
+
+/* Opens the console's socket: 0 when it cannot (said). */
+static int console_open(lua_State *L, int app, hl_node *node, const cli_opts *o,
+                        const console_setup *cs) {
+  cli_console_config cfg;
+  char err[600];
+  const char *name = app_string(L, app, NULL, "name");
+  if (!cs->wanted) return 1;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.path = cs->path;
+  cfg.secret = cs->secret;
+  cfg.secret_len = cs->secret_len;
+  cfg.app_name = name != NULL ? name : "the shell's node";
+  cfg.top_name = app_string(L, app, "supervisor", "name");
+  cfg.new_state = console_state;
+  cfg.new_state_ud = (void *)o->app;
+  if (!cli_console_start(node, &cfg, err, sizeof err)) {
+    say("%s", err, NULL);
+    return 0;
+  }
+  say("console at %s%s", cs->path, cs->secret != NULL ? " (with a secret)" : "");
+  return 1;
+}
+
 /* ---- signals ---- */
 
 static void handled_signals(sigset_t *set) {
@@ -336,9 +484,15 @@ static int cmd_run(lua_State *L, int app, const cli_opts *o) {
   hl_config cfg;
   hl_node *node;
   int status = 1, started;
+  console_setup cs;
+  if (!console_options(L, app, o, &cs)) return 1;
   node_config(L, app, o, &cfg);
   node = start_node(L, &cfg, CLI_SIGNAL_RUN);
-  if (node == NULL) return 1;
+  if (node == NULL || !console_open(L, app, node, o, &cs)) {
+    if (node != NULL) stop_node(L, node);
+    free(cs.secret);
+    return 1;
+  }
   started = start_app(L, app);
   if (started == 0) {
     status = 0;                 /* stopped on a signal as it started */
@@ -351,7 +505,9 @@ static int cmd_run(lua_State *L, int app, const cli_opts *o) {
       report(L);
     }
   }
+  cli_console_stop();
   stop_node(L, node);
+  free(cs.secret);
   return status;
 }
 
@@ -359,13 +515,21 @@ static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
   hl_config cfg;
   hl_node *node;
   int status = 0;
+  console_setup cs;
+  if (!console_options(L, app, o, &cs)) return 1;
   node_config(L, app, o, &cfg);
   node = start_node(L, &cfg, CLI_SIGNAL_SHELL);
-  if (node == NULL) return 1;
+  if (node == NULL || !console_open(L, app, node, o, &cs)) {
+    if (node != NULL) stop_node(L, node);
+    free(cs.secret);
+    return 1;
+  }
   if (app != 0) {
     int started = start_app(L, app);
     if (started <= 0) {
+      cli_console_stop();
       stop_node(L, node);
+      free(cs.secret);
       return started < 0;
     }
   }
@@ -384,7 +548,9 @@ static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
       status = 1;
     }
   }
+  cli_console_stop();
   stop_node(L, node);
+  free(cs.secret);
   return status;
 }
 
@@ -420,6 +586,7 @@ int main(int argc, char **argv) {
   int status, app = 0;
   status = parse_args(argc, argv, &o);
   if (status >= 0) return status;
+  if (o.attach != NULL) return cli_remsh(o.attach, o.secret);
   if (strcmp(o.command, "repair") == 0) {
     L = new_state(NULL);
     if (L == NULL) {

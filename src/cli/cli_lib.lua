@@ -23,7 +23,8 @@ M.error_text = shell.error_text
 -- ---------------------------------------------------------------- the application
 
 local APP_FIELDS = { name = true, node = true, supervisor = true, main = true }
-local NODE_FIELDS = { schedulers = true, data_dir = true, memory_limit = true }
+local NODE_FIELDS = { schedulers = true, data_dir = true, memory_limit = true, console = true,
+                      console_secret = true }
 
 -- What an application file returns that is not a description: what it
 -- must return instead. got: a type name, or "nothing".
@@ -77,7 +78,8 @@ local function check_node(node, where)
   if type(node) ~= "table" then app_error(where, "node must be a table, got %s", type(node)) end
   for k in pairs(node) do
     if not NODE_FIELDS[k] then
-      app_error(where, "node.%s: unknown option (known: schedulers, data_dir, memory_limit)",
+      app_error(where, "node.%s: unknown option (known: schedulers, data_dir, memory_limit, console, " ..
+                "console_secret)",
                 tostring(k))
     end
   end
@@ -91,6 +93,15 @@ local function check_node(node, where)
   local m = node.memory_limit
   if m ~= nil and (math.type(m) ~= "integer" or m < 65536) then
     app_error(where, "node.memory_limit: expected an integer of at least 65536, got %s", show(m))
+  end
+  local c = node.console
+  if c ~= nil and c ~= true and (type(c) ~= "string" or c == "") then
+    app_error(where, "node.console: expected a socket's path or true (a default path), got %s",
+              show(c))
+  end
+  local cs = node.console_secret
+  if cs ~= nil and (type(cs) ~= "string" or cs == "") then
+    app_error(where, "node.console_secret: expected a file's path, got %s", show(cs))
   end
 end
 
