@@ -75,7 +75,9 @@ int cli_frames_fill(cli_frames *f, int fd) {
   if (f->cap - f->len < 65536) {
     size_t cap = f->cap ? f->cap * 2 : 65536 * 2;
     unsigned char *p;
-    if (cap > 2 * (CLI_CONSOLE_MAX_TEXT + 5) + 65536) return 0;   /* cannot happen: next() takes */
+    /* a frame and a half is all a client may have on its way: more is
+    ** a client that does not wait for answers; it is closed */
+    if (cap > 2 * (CLI_CONSOLE_MAX_TEXT + 5) + 65536) return 0;
     p = realloc(f->buf, cap);
     if (p == NULL) return 0;
     f->buf = p;
@@ -350,7 +352,7 @@ static int same_secret(const char *a, size_t alen, const char *b, size_t blen) {
 
 /* The client's first frame, its secret: 1 and the secret, 0 refused. */
 static int handshake(console *c) {
-  struct ucred who;
+  struct ucred who = {0, (uid_t)-1, (gid_t)-1};
   socklen_t size = sizeof who;
   char why[160];
   int type = 0, got = 0;

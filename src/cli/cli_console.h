@@ -70,9 +70,9 @@ typedef struct cli_console_config {
 } cli_console_config;
 
 /* Binds the socket (replacing a stale one; a live one is an error) and
-** starts the listener thread. The caller's thread must have the signals
-** blocked that the node's threads keep blocked... or not: the listener
-** blocks them itself before it starts. 0 with a message in err. */
+** starts the listener thread, which keeps every signal blocked, as its
+** relays do: signals are the main thread's. cfg's strings must live until
+** cli_console_stop. 0 with a message in err. */
 int cli_console_start(hl_node *node, const cli_console_config *cfg, char *err, size_t errsize);
 
 /* Closes the listener and every console ("heirloom: the node is

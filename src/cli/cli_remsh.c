@@ -120,6 +120,7 @@ static int remote_feed(void *ud, const char *line) {
     if (poll(fds, 2, -1) < 0) continue;
     while ((sig = cli_signal_next()) != 0) {
       if (sig != SIGINT) return -1;       /* SIGTERM, SIGHUP: leave */
+      if (isatty(1)) fputc('\n', stdout);  /* after the terminal's ^C */
       cli_console_send(r->fd, CLI_FRAME_INTERRUPT, "", 0);
     }
     if (fds[0].revents == 0) continue;
