@@ -98,10 +98,11 @@ local function start_bg(args, env)
   return p
 end
 
--- `heirloom run APP --console SOCK [more]` with the console up.
-local function start_node(sock, more, app)
-  local node = start_bg("run " .. quote(app or APPS .. "app.lua") .. " --console " .. quote(sock) ..
-                        " " .. (more or ""))
+-- `heirloom run APP --console SOCK [more]` with the console up; prefix:
+-- what the command line starts with (an environment, setpriv).
+local function start_node(sock, more, prefix)
+  local node = start_bg("run " .. quote(APPS .. "app.lua") .. " --console " .. quote(sock) ..
+                        " " .. (more or ""), prefix)
   assert(wait_for(function() return has(node.output(), "started (supervisor") end), node.output())
   assert(has(node.output(), "heirloom: console at " .. sock), node.output())
   return node
@@ -246,6 +247,25 @@ describe("remote console #child", function()
     assert.is_truthy(out:find("2\n$"), out)
     assert.is_truthy(has(node.output(), "heirloom: console refused: wrong secret"), node.output())
     node.stop()
+  end)
+
+  it("refuses a user who is not the node's owner, with a clear message and a line in the log", function()
+    local f = io.popen("id -u")
+    local uid = f:read("l")
+    f:close()
+    if uid ~= "0" or not os.execute("command -v setpriv >/dev/null 2>&1") then
+      pending("needs root and setpriv, to run the node as another user")
+      return
+    end
+    os.execute("chown 65534 " .. quote(dir))
+    local node = start_node(sock, nil, "setpriv --reuid=65534 --regid=65534 --clear-groups")
+    local out, err, status = remsh(sock, "1 + 1\n")
+    assert.are.equal(1, status)
+    assert.are.equal("", out)
+    assert.are.equal("heirloom: console refused: user 0 is not the node's owner (uid 65534)\n", err)
+    assert.is_truthy(has(node.output(), "heirloom: console refused: user 0 is not the node's owner (uid 65534)"),
+                     node.output())
+    assert.is_nil(node.status())
   end)
 
   it("a secret file that others can read is refused at start, naming the file", function()

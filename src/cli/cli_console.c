@@ -350,7 +350,10 @@ static int same_secret(const char *a, size_t alen, const char *b, size_t blen) {
   return diff == 0;
 }
 
-/* The client's first frame, its secret: 1 and the secret, 0 refused. */
+/* Who is there: the node's own user, with the node's secret if it has
+** one. The client's first frame (its secret) is read before anything is
+** refused: a socket closed with unread input would reset the connection,
+** and the client would lose the reason. 1 accepted, 0 refused (said). */
 static int handshake(console *c) {
   struct ucred who = {0, (uid_t)-1, (gid_t)-1};
   socklen_t size = sizeof who;
@@ -358,15 +361,6 @@ static int handshake(console *c) {
   int type = 0, got = 0;
   char *text = NULL;
   size_t len = 0;
-  if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &who, &size) != 0 || who.uid != getuid()) {
-    snprintf(why, sizeof why, "console refused: user %ld is not the node's owner (uid %ld)",
-             (long)who.uid, (long)getuid());
-    say("%s", why, 0);
-    snprintf(why, sizeof why, "heirloom: console refused: user %ld is not the node's owner "
-             "(uid %ld)", (long)who.uid, (long)getuid());
-    bye(c->fd, why);
-    return 0;
-  }
   while ((got = cli_frames_next(&c->in, &type, &text, &len)) == 0) {
     if (wait_input(c->fd, HANDSHAKE_MS) <= 0 || !cli_frames_fill(&c->in, c->fd)) return 0;
   }
@@ -374,6 +368,16 @@ static int handshake(console *c) {
     if (got > 0) free(text);
     say("%s", "console refused: a client that does not speak the console's protocol", 0);
     bye(c->fd, "heirloom: console refused: not a console client");
+    return 0;
+  }
+  if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &who, &size) != 0 || who.uid != getuid()) {
+    free(text);
+    snprintf(why, sizeof why, "console refused: user %ld is not the node's owner (uid %ld)",
+             (long)who.uid, (long)getuid());
+    say("%s", why, 0);
+    snprintf(why, sizeof why, "heirloom: console refused: user %ld is not the node's owner "
+             "(uid %ld)", (long)who.uid, (long)getuid());
+    bye(c->fd, why);
     return 0;
   }
   if (C.cfg.secret != NULL && !same_secret(text, len, C.cfg.secret, C.cfg.secret_len)) {
@@ -386,6 +390,22 @@ static int handshake(console *c) {
   return 1;
 }
 
+/* Closes a connection so that the client reads what it was told last:
+** a socket closed with input it has not read resets the connection, and
+** the client would lose that. What the client still sends is read and
+** dropped for a moment (200 ms, 4 MiB at most). */
+static void close_gently(int fd) {
+  char sink[4096];
+  size_t drained = 0;
+  shutdown(fd, SHUT_WR);
+  while (drained < 4u << 20 && wait_input(fd, 200) > 0) {
+    ssize_t got = recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+    if (got <= 0) break;
+    drained += (size_t)got;
+  }
+  close(fd);
+}
+
 static void *relay(void *arg) {
   console *c = arg;
   if (handshake(c)) {
@@ -393,7 +413,7 @@ static void *relay(void *arg) {
     if (relay_session(c)) bye(c->fd, "heirloom: the node is stopping");
     else say("console detached (%s)", C.path, 0);
   }
-  close(c->fd);
+  close_gently(c->fd);
   cli_frames_free(&c->in);
   free(c);
   pthread_mutex_lock(&C.lock);

@@ -28,6 +28,7 @@ typedef struct remsh {
   int fd;
   cli_frames in;
   int ended;
+  int signal;      /* SIGTERM or SIGHUP that came while a line ran */
 } remsh;
 
 static void say(const char *fmt, const char *a) {
@@ -119,7 +120,10 @@ static int remote_feed(void *ud, const char *line) {
     int sig, answer;
     if (poll(fds, 2, -1) < 0) continue;
     while ((sig = cli_signal_next()) != 0) {
-      if (sig != SIGINT) return -1;       /* SIGTERM, SIGHUP: leave */
+      if (sig != SIGINT) {                /* SIGTERM, SIGHUP: leave */
+        r->signal = sig;
+        return -1;
+      }
       if (isatty(1)) fputc('\n', stdout);  /* after the terminal's ^C */
       cli_console_send(r->fd, CLI_FRAME_INTERRUPT, "", 0);
     }
@@ -209,6 +213,7 @@ int cli_remsh(const char *path, const char *secret_file) {
     remote.interrupt = remote_interrupt;
     remote.ud = &r;
     int sig = cli_shell_attached(&remote);
+    if (sig == 0) sig = r.signal;
     if (sig != 0)
       say("%s: detaching; the node runs on",
           sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT");
