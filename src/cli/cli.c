@@ -327,94 +327,8 @@ static void node_config(lua_State *L, int app, const cli_opts *o, hl_config *cfg
 
 /* ---- the console ---- */
 
-typedef struct console_setup {
-  int wanted;
-  char path[PATH_MAX];
-  char *secret;            /* NULL: none */
-  size_t secret_len;
-} console_setup;
-
 static lua_State *console_state(void *app) {
   return new_state(app);
-}
-
-static const char *app_string(lua_State *L, int app, const char *table, const char *field) {
-  const char *v = NULL;
-  if (app == 0) return NULL;
-  if (table != NULL) {
-    if (lua_getfield(L, app, table) == LUA_TTABLE) {
-      if (lua_getfield(L, -1, field) == LUA_TSTRING)
-        v = lua_tostring(L, -1);        /* anchored by the application's table */
-      lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-  } else {
-    if (lua_getfield(L, app, field) == LUA_TSTRING) v = lua_tostring(L, -1);
-    lua_pop(L, 1);
-  }
-  return v;
-}
-
-/* The console's options, from the flags, else from the application's node
-** table: 0 when they are wrong (said), else 1 and cs->wanted. */
-static int console_options(lua_State *L, int app, const cli_opts *o, console_setup *cs) {
-  const char *path = o->console, *secret_file = o->console_secret;
-  const char *name = app_string(L, app, NULL, "name");
-  char err[600];
-  memset(cs, 0, sizeof *cs);
-  if (app != 0 && path == NULL) {
-    lua_getfield(L, app, "node");
-    int t = lua_getfield(L, -1, "console");
-    if (t == LUA_TSTRING) path = lua_tostring(L, -1);
-    else if (t == LUA_TBOOLEAN && lua_toboolean(L, -1)) path = "";
-    lua_pop(L, 2);
-  }
-  if (secret_file == NULL) secret_file = app_string(L, app, "node", "console_secret");
-  if (path == NULL) {
-    if (o->console_secret != NULL) say("%s", "--console-secret: only with a console (--console)", NULL);
-    return o->console_secret == NULL;
-  }
-  if (path[0] == '\0') {
-    if (!cli_console_default_path(name != NULL ? name : "shell", cs->path, sizeof cs->path, err,
-                                  sizeof err)) {
-      say("%s", err, NULL);
-      return 0;
-    }
-  } else {
-    snprintf(cs->path, sizeof cs->path, "%s", path);
-  }
-  if (secret_file != NULL) {
-    cs->secret = cli_console_read_secret(secret_file, &cs->secret_len, err, sizeof err);
-    if (cs->secret == NULL) {
-      say("console refused to start: %s", err, NULL);
-      return 0;
-    }
-  }
-  cs->wanted = 1;
-  return 1;
-}
-
-/* Opens the console's socket: 0 when it cannot (said). */
-static int console_open(lua_State *L, int app, hl_node *node, const cli_opts *o,
-                        const console_setup *cs) {
-  cli_console_config cfg;
-  char err[600];
-  const char *name = app_string(L, app, NULL, "name");
-  if (!cs->wanted) return 1;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.path = cs->path;
-  cfg.secret = cs->secret;
-  cfg.secret_len = cs->secret_len;
-  cfg.app_name = name != NULL ? name : "the shell's node";
-  cfg.top_name = app_string(L, app, "supervisor", "name");
-  cfg.new_state = console_state;
-  cfg.new_state_ud = (void *)o->app;
-  if (!cli_console_start(node, &cfg, err, sizeof err)) {
-    say("%s", err, NULL);
-    return 0;
-  }
-  say("console at %s%s", cs->path, cs->secret != NULL ? " (with a secret)" : "");
-  return 1;
 }
 
 /* ---- signals ---- */
@@ -484,13 +398,12 @@ static int cmd_run(lua_State *L, int app, const cli_opts *o) {
   hl_config cfg;
   hl_node *node;
   int status = 1, started;
-  console_setup cs;
-  if (!console_options(L, app, o, &cs)) return 1;
+  if (!cli_console_prepare(L, app, o->console, o->console_secret)) return 1;
   node_config(L, app, o, &cfg);
   node = start_node(L, &cfg, CLI_SIGNAL_RUN);
-  if (node == NULL || !console_open(L, app, node, o, &cs)) {
+  if (node == NULL || !cli_console_open(L, app, node, console_state, (void *)o->app)) {
+    cli_console_stop();
     if (node != NULL) stop_node(L, node);
-    free(cs.secret);
     return 1;
   }
   started = start_app(L, app);
@@ -507,7 +420,6 @@ static int cmd_run(lua_State *L, int app, const cli_opts *o) {
   }
   cli_console_stop();
   stop_node(L, node);
-  free(cs.secret);
   return status;
 }
 
@@ -515,13 +427,12 @@ static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
   hl_config cfg;
   hl_node *node;
   int status = 0;
-  console_setup cs;
-  if (!console_options(L, app, o, &cs)) return 1;
+  if (!cli_console_prepare(L, app, o->console, o->console_secret)) return 1;
   node_config(L, app, o, &cfg);
   node = start_node(L, &cfg, CLI_SIGNAL_SHELL);
-  if (node == NULL || !console_open(L, app, node, o, &cs)) {
+  if (node == NULL || !cli_console_open(L, app, node, console_state, (void *)o->app)) {
+    cli_console_stop();
     if (node != NULL) stop_node(L, node);
-    free(cs.secret);
     return 1;
   }
   if (app != 0) {
@@ -529,7 +440,6 @@ static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
     if (started <= 0) {
       cli_console_stop();
       stop_node(L, node);
-      free(cs.secret);
       return started < 0;
     }
   }
@@ -550,7 +460,6 @@ static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
   }
   cli_console_stop();
   stop_node(L, node);
-  free(cs.secret);
   return status;
 }
 

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -217,8 +218,16 @@ static struct {
   char path[sizeof ((struct sockaddr_un *)0)->sun_path];
 } C = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1, {-1, -1}, 0, 0, NULL, {0}, ""};
 
+/* What the command asked for (cli_console_prepare). */
+static struct {
+  int wanted;
+  char path[PATH_MAX];
+  char *secret;              /* NULL: none */
+  size_t secret_len;
+} setup;
+
 static void say(const char *fmt, const char *a, long b) {
-  char line[512];
+  char line[1024];
   snprintf(line, sizeof line, fmt, a, b);
   fprintf(stderr, "heirloom: %s\n", line);
 }
@@ -508,7 +517,7 @@ static int bind_socket(const char *path, char *err, size_t errsize) {
   return fd;
 }
 
-int cli_console_start(hl_node *node, const cli_console_config *cfg, char *err, size_t errsize) {
+static int console_start(hl_node *node, const cli_console_config *cfg, char *err, size_t errsize) {
   sigset_t all, old;
   int fd = bind_socket(cfg->path, err, errsize);
   if (fd < 0) return 0;
@@ -542,6 +551,8 @@ int cli_console_start(hl_node *node, const cli_console_config *cfg, char *err, s
 }
 
 void cli_console_stop(void) {
+  free(setup.secret);
+  memset(&setup, 0, sizeof setup);
   if (!C.started) return;
   C.started = 0;
   if (write(C.stop_pipe[1], "x", 1) < 0) {
@@ -555,4 +566,81 @@ void cli_console_stop(void) {
   pthread_mutex_unlock(&C.lock);
   close(C.stop_pipe[0]);
   close(C.stop_pipe[1]);
+}
+
+/* ---- what the command asks for ---- */
+
+static const char *app_string(lua_State *L, int app, const char *table, const char *field) {
+  const char *v = NULL;
+  if (app == 0) return NULL;
+  if (table == NULL) {
+    if (lua_getfield(L, app, field) == LUA_TSTRING) v = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    return v;                           /* anchored by the application's table */
+  }
+  if (lua_getfield(L, app, table) == LUA_TTABLE) {
+    if (lua_getfield(L, -1, field) == LUA_TSTRING) v = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+int cli_console_prepare(lua_State *L, int app, const char *path, const char *secret_file) {
+  const char *name = app_string(L, app, NULL, "name");
+  int flag_secret = secret_file != NULL;
+  char err[600];
+  memset(&setup, 0, sizeof setup);
+  if (app != 0 && path == NULL) {
+    lua_getfield(L, app, "node");
+    int t = lua_getfield(L, -1, "console");
+    if (t == LUA_TSTRING) path = lua_tostring(L, -1);
+    else if (t == LUA_TBOOLEAN && lua_toboolean(L, -1)) path = "";
+    lua_pop(L, 2);
+  }
+  if (secret_file == NULL) secret_file = app_string(L, app, "node", "console_secret");
+  if (path == NULL) {
+    if (flag_secret) say("%s", "--console-secret: only with a console (--console)", 0);
+    return !flag_secret;
+  }
+  if (path[0] == '\0') {
+    if (!cli_console_default_path(name != NULL ? name : "shell", setup.path, sizeof setup.path,
+                                  err, sizeof err)) {
+      say("%s", err, 0);
+      return 0;
+    }
+  } else {
+    snprintf(setup.path, sizeof setup.path, "%s", path);
+  }
+  if (secret_file != NULL) {
+    setup.secret = cli_console_read_secret(secret_file, &setup.secret_len, err, sizeof err);
+    if (setup.secret == NULL) {
+      say("console refused to start: %s", err, 0);
+      return 0;
+    }
+  }
+  setup.wanted = 1;
+  return 1;
+}
+
+int cli_console_open(lua_State *L, int app, hl_node *node, lua_State *(*new_state)(void *ud),
+                     void *ud) {
+  cli_console_config cfg;
+  char err[600];
+  const char *name = app_string(L, app, NULL, "name");
+  if (!setup.wanted) return 1;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.path = setup.path;
+  cfg.secret = setup.secret;
+  cfg.secret_len = setup.secret_len;
+  cfg.app_name = name != NULL ? name : "the shell's node";
+  cfg.top_name = app_string(L, app, "supervisor", "name");
+  cfg.new_state = new_state;
+  cfg.new_state_ud = ud;
+  if (!console_start(node, &cfg, err, sizeof err)) {
+    say("%s", err, 0);
+    return 0;
+  }
+  say(setup.secret != NULL ? "console at %s (with a secret)" : "console at %s", setup.path, 0);
+  return 1;
 }

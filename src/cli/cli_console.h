@@ -62,22 +62,30 @@ typedef struct cli_console_config {
   const char *path;            /* the socket */
   const char *secret;          /* NULL: none */
   size_t secret_len;
-  const char *app_name;        /* for the banner and tree() */
-  const char *top_name;        /* the top supervisor's registered name, or NULL */
-  /* A fresh Lua state with the heirloom module and the command's paths. */
+  const char *app_name;        /* for the banner */
+  const char *top_name;        /* the top supervisor's registered name (tree()), or NULL */
   lua_State *(*new_state)(void *ud);
   void *new_state_ud;
 } cli_console_config;
 
-/* Binds the socket (replacing a stale one; a live one is an error) and
-** starts the listener thread, which keeps every signal blocked, as its
-** relays do: signals are the main thread's. cfg's strings must live until
-** cli_console_stop. 0 with a message in err. */
-int cli_console_start(hl_node *node, const cli_console_config *cfg, char *err, size_t errsize);
+/* What the command asks for: the flags' path ("": the default path; NULL:
+** none) and secret file, else the application's node.console and
+** node.console_secret (app: its table's index in L, 0 if none). The secret
+** file is read now. 0 when they are wrong (said on stderr). */
+int cli_console_prepare(lua_State *L, int app, const char *path, const char *secret_file);
+
+/* Opens the console that cli_console_prepare found wanted, if any: binds
+** the socket (replacing a stale one; a live one is an error) and starts
+** the listener thread, which keeps every signal blocked, as its relays
+** do: signals are the main thread's. new_state(ud) makes a relay's Lua
+** state: the heirloom module and the command's package.path. 1 when open
+** or not wanted, 0 when it cannot open (said on stderr). */
+int cli_console_open(lua_State *L, int app, hl_node *node, lua_State *(*new_state)(void *ud),
+                     void *ud);
 
 /* Closes the listener and every console ("heirloom: the node is
-** stopping"), removes the socket, and waits for their threads. No-op if
-** not started. */
+** stopping"), removes the socket, and waits for their threads; forgets
+** the secret. Nothing to do if none was opened. */
 void cli_console_stop(void);
 
 #endif
