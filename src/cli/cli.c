@@ -120,9 +120,10 @@ static int is_option(const char *arg, const char *name) {
 ** default when no path follows (the next argument an option, or an
 ** application file). */
 static const char *console_path(int argc, char **argv, int *i) {
+  const size_t len = sizeof "--console" - 1;
   const char *next;
   size_t n;
-  if (argv[*i][9] == '=') return argv[*i] + 10;
+  if (argv[*i][len] == '=') return argv[*i] + len + 1;
   if (*i + 1 >= argc) return "";
   next = argv[*i + 1];
   n = strlen(next);
