@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lauxlib.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -221,7 +220,7 @@ static struct {
 /* What the command asked for (cli_console_prepare). */
 static struct {
   int wanted;
-  char path[PATH_MAX];
+  char path[sizeof ((struct sockaddr_un *)0)->sun_path];
   char *secret;              /* NULL: none */
   size_t secret_len;
 } setup;
@@ -609,6 +608,9 @@ int cli_console_prepare(lua_State *L, int app, const char *path, const char *sec
       say("%s", err, 0);
       return 0;
     }
+  } else if (strlen(path) >= sizeof setup.path) {
+    say("--console %s: the path is too long for a Unix socket", path, 0);
+    return 0;
   } else {
     snprintf(setup.path, sizeof setup.path, "%s", path);
   }
