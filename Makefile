@@ -88,6 +88,8 @@ TESTS += test_htab
 TESTS += test_ocat
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
+# the remote console: the node's listener and the attaching client
+CLI += cli_console cli_remsh
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
 
 .PHONY: all deps run test check-asan check-tsan bench clean

@@ -24,7 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_console.h"
 #include "cli_lib.h"
+#include "cli_remsh.h"
 #include "cli_shell.h"
 #include "cli_signal.h"
 #include "heirloom.h"
@@ -44,11 +46,17 @@ typedef struct cli_opts {
   const char *log_level;   /* NULL: not given */
   const char *log_format;
   int verbose;
+  const char *console;        /* run, shell: the console's socket; "": the default path */
+  const char *console_secret; /* run, shell: the file of the console's secret */
+  const char *attach;         /* shell --attach, remsh: the console to attach to */
+  const char *secret;         /* shell --attach, remsh: the file of the secret to send */
 } cli_opts;
 
 #define USAGE_LINES                               \
   "usage: heirloom run [options] APP.lua\n"        \
   "       heirloom shell [options] [APP.lua]\n"    \
+  "       heirloom shell --attach PATH [--secret FILE]\n" \
+  "       heirloom remsh PATH [--secret FILE]\n"   \
   "       heirloom --help | --version\n"
 
 static const char usage_text[] =
@@ -59,6 +67,9 @@ static const char usage_text[] =
     "                   Ctrl-C or SIGTERM stops them in order\n"
     "  shell [APP.lua]  a Lua prompt inside a running node (with the application\n"
     "                   started first when given); i(), ps(), tree(), help()\n"
+    "  shell --attach PATH, remsh PATH\n"
+    "                   a prompt in a process of the node whose console is at\n"
+    "                   PATH (a Unix socket); Ctrl-D detaches, the node runs on\n"
     "  repair DIR       repair a damaged data directory and report what was\n"
     "                   recovered and what was lost (exit status 0: nothing\n"
     "                   lost, 3: data may have been lost, 1: not repaired)\n"
@@ -72,6 +83,11 @@ static const char usage_text[] =
     "                   notice, warning, error, or none\n"
     "  --log-format F   text (one line per event, the default) or json\n"
     "  --verbose        reasons in full in the log: tracebacks, module search paths\n"
+    "  --console [PATH] open a console on a Unix socket (default: a path in\n"
+    "                   $XDG_RUNTIME_DIR/heirloom/, else /tmp/heirloom-UID/),\n"
+    "                   for the node's own user only; no network port\n"
+    "  --console-secret FILE  consoles must send the secret in FILE (owner-only)\n"
+    "  --secret FILE    with --attach: the secret to send\n"
     "  -h, --help       this text\n"
     "  -V, --version    the version\n"
     "\n"
@@ -120,8 +136,9 @@ static int is_one_of(const char *s, const char *const *names) {
   return 0;
 }
 
-#define KNOWN_OPTIONS \
-  "--schedulers, --data-dir, --seed, --log, --log-format, --verbose, --help, --version"
+#define KNOWN_OPTIONS                                                                    \
+  "--schedulers, --data-dir, --seed, --log, --log-format, --verbose, --console, "          \
+  "--console-secret, --attach, --secret, --help, --version"
 
 /* An option's value: "--opt=V" or "--opt V". NULL if missing. */
 static const char *option_value(int argc, char **argv, int *i, const char *name) {
@@ -134,6 +151,23 @@ static const char *option_value(int argc, char **argv, int *i, const char *name)
 static int is_option(const char *arg, const char *name) {
   size_t n = strlen(name);
   return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+/* --console's path: "--console=PATH", "--console PATH", or "" for the
+** default when no path follows (the next argument an option, or an
+** application file). */
+static const char *console_path(int argc, char **argv, int *i) {
+  const size_t len = sizeof "--console" - 1;
+  const char *next;
+  size_t n;
+  if (argv[*i][len] == '=') return argv[*i] + len + 1;
+  if (*i + 1 >= argc) return "";
+  next = argv[*i + 1];
+  n = strlen(next);
+  if (next[0] == '-' || (n > 4 && strcmp(next + n - 4, ".lua") == 0)) return "";
+  if (strcmp(next, "run") == 0 || strcmp(next, "shell") == 0) return "";
+  ++*i;
+  return next;
 }
 
 /* Returns -1 to go on, or the exit status. */
@@ -177,10 +211,25 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                            o->log_level != NULL ? o->log_level : "");
     } else if (strcmp(a, "--verbose") == 0) {
       o->verbose = 1;
+    } else if (is_option(a, "--console")) {
+      o->console = console_path(argc, argv, &i);
+    } else if (is_option(a, "--console-secret")) {
+      o->console_secret = option_value(argc, argv, &i, "--console-secret");
+      if (o->console_secret == NULL || o->console_secret[0] == '\0')
+        return usage_error("%s", "--console-secret: expected a file");
+    } else if (is_option(a, "--secret")) {
+      o->secret = option_value(argc, argv, &i, "--secret");
+      if (o->secret == NULL || o->secret[0] == '\0')
+        return usage_error("%s", "--secret: expected a file");
+    } else if (is_option(a, "--attach")) {
+      o->attach = option_value(argc, argv, &i, "--attach");
+      if (o->attach == NULL || o->attach[0] == '\0')
+        return usage_error("%s", "--attach: expected the console's socket");
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage_error("unknown option '%s' (known: " KNOWN_OPTIONS ")", a);
     } else if (o->command == NULL) {
-      if (strcmp(a, "run") != 0 && strcmp(a, "shell") != 0 && strcmp(a, "repair") != 0)
+      if (strcmp(a, "run") != 0 && strcmp(a, "shell") != 0 && strcmp(a, "repair") != 0 &&
+          strcmp(a, "remsh") != 0)
         return usage_error("unknown command '%s'", a);
       o->command = a;
     } else if (o->app == NULL) {
@@ -194,6 +243,15 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
     return usage_error("%s", "run: which application? (heirloom run APP.lua)");
   if (strcmp(o->command, "repair") == 0 && o->app == NULL)
     return usage_error("%s", "repair: which directory? (heirloom repair DIR)");
+  if (strcmp(o->command, "remsh") == 0) {
+    if (o->app == NULL) return usage_error("%s", "remsh: which console? (heirloom remsh PATH)");
+    o->attach = o->app;
+    o->app = NULL;
+  }
+  if (o->attach != NULL && (o->app != NULL || o->console != NULL))
+    return usage_error("%s", "--attach: a shell attached to a node takes no application and no --console");
+  if (o->secret != NULL && o->attach == NULL)
+    return usage_error("%s", "--secret: only with --attach (the node's own is --console-secret)");
   return -1;
 }
 
@@ -322,6 +380,12 @@ static void node_config(lua_State *L, int app, const cli_opts *o, hl_config *cfg
   if (o->data_dir != NULL) cfg->data_dir = o->data_dir;
 }
 
+/* ---- the console ---- */
+
+static lua_State *console_state(void *app) {
+  return new_state(app);
+}
+
 /* ---- signals ---- */
 
 static void handled_signals(sigset_t *set) {
@@ -411,10 +475,15 @@ static int cmd_run(lua_State *L, int app, const cli_opts *o) {
   hl_config cfg;
   hl_node *node;
   int status = 1, started;
+  if (!cli_console_prepare(L, app, o->console, o->console_secret)) return 1;
   node_config(L, app, o, &cfg);
   node = start_node(L, &cfg, CLI_SIGNAL_RUN);
-  if (node == NULL) return 1;
-  if (!set_log(L, app, o)) {
+  if (node == NULL) {
+    cli_console_stop();     /* what cli_console_prepare made */
+    return 1;
+  }
+  if (!set_log(L, app, o) || !cli_console_open(L, app, node, console_state, (void *)o->app)) {
+    cli_console_stop();
     stop_node(L, node);
     return 1;
   }
@@ -430,6 +499,7 @@ static int cmd_run(lua_State *L, int app, const cli_opts *o) {
       report(L);
     }
   }
+  cli_console_stop();
   stop_node(L, node);
   return status;
 }
@@ -438,16 +508,22 @@ static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
   hl_config cfg;
   hl_node *node;
   int status = 0;
+  if (!cli_console_prepare(L, app, o->console, o->console_secret)) return 1;
   node_config(L, app, o, &cfg);
   node = start_node(L, &cfg, CLI_SIGNAL_SHELL);
-  if (node == NULL) return 1;
-  if (!set_log(L, app, o)) {
+  if (node == NULL) {
+    cli_console_stop();     /* what cli_console_prepare made */
+    return 1;
+  }
+  if (!set_log(L, app, o) || !cli_console_open(L, app, node, console_state, (void *)o->app)) {
+    cli_console_stop();
     stop_node(L, node);
     return 1;
   }
   if (app != 0) {
     int started = start_app(L, app);
     if (started <= 0) {
+      cli_console_stop();
       stop_node(L, node);
       return started < 0;
     }
@@ -467,6 +543,7 @@ static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
       status = 1;
     }
   }
+  cli_console_stop();
   stop_node(L, node);
   return status;
 }
@@ -503,6 +580,7 @@ int main(int argc, char **argv) {
   int status, app = 0;
   status = parse_args(argc, argv, &o);
   if (status >= 0) return status;
+  if (o.attach != NULL) return cli_remsh(o.attach, o.secret);
   if (strcmp(o.command, "repair") == 0) {
     L = new_state(NULL);
     if (L == NULL) {

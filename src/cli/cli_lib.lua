@@ -24,8 +24,9 @@ M.error_text = shell.error_text
 
 local APP_FIELDS = { name = true, node = true, supervisor = true, main = true }
 local NODE_FIELDS = { schedulers = true, data_dir = true, memory_limit = true, seed = true,
-                      logger = true, log = true }
-local NODE_FIELD_LIST = "schedulers, data_dir, memory_limit, seed, logger, log"
+                      logger = true, log = true, console = true, console_secret = true }
+local NODE_FIELD_LIST = "schedulers, data_dir, memory_limit, seed, logger, log, console, " ..
+                        "console_secret"
 local LOG_LEVELS = { debug = true, info = true, notice = true, warning = true, error = true,
                      none = true }
 local LOG_FIELDS = { level = true, format = true, verbose = true }
@@ -95,6 +96,15 @@ local function check_node(node, where)
   local m = node.memory_limit
   if m ~= nil and (math.type(m) ~= "integer" or m < 65536) then
     app_error(where, "node.memory_limit: expected an integer of at least 65536, got %s", show(m))
+  end
+  local c = node.console
+  if c ~= nil and c ~= true and (type(c) ~= "string" or c == "") then
+    app_error(where, "node.console: expected a socket's path or true (a default path), got %s",
+              show(c))
+  end
+  local cs = node.console_secret
+  if cs ~= nil and (type(cs) ~= "string" or cs == "") then
+    app_error(where, "node.console_secret: expected a file's path, got %s", show(cs))
   end
   if node.seed ~= nil and (math.type(node.seed) ~= "integer" or node.seed == 0) then
     app_error(where, "node.seed: expected a non-zero integer, got %s", show(node.seed))

@@ -29,6 +29,7 @@
 
 typedef struct shell {
   lua_State *L;
+  const cli_shell_remote *remote;   /* an attached console's, or NULL */
   int tty;
   char *chunk;             /* the lines of an incomplete chunk */
   size_t n, cap;
@@ -42,6 +43,11 @@ typedef struct shell {
 } shell;
 
 static shell *current;     /* for libedit's line callback */
+
+/* The attached console's socket, polled beside the input; -1: none. */
+static int remote_fd(const shell *sh) {
+  return sh->remote != NULL ? sh->remote->fd : -1;
+}
 
 /* ---- running a chunk ---- */
 
@@ -108,6 +114,11 @@ static int incomplete(lua_State *L) {
 ** reported as wrong), 0 when the chunk needs more lines. */
 static int feed(shell *sh, const char *line) {
   lua_State *L = sh->L;
+  if (sh->remote != NULL) {
+    int r = sh->remote->feed(sh->remote->ud, line);
+    if (r < 0) sh->done = -1;
+    return r != 0;
+  }
   if (sh->n == 0) {
     const char *ret = lua_pushfstring(L, "return %s;", line);
     if (luaL_loadbuffer(L, ret, strlen(ret), "=stdin") == LUA_OK) {
@@ -135,7 +146,7 @@ static int feed(shell *sh, const char *line) {
 
 /* The input ended inside a chunk: report why it does not compile. */
 static void finish(shell *sh) {
-  if (sh->n == 0) return;
+  if (sh->n == 0 || sh->remote != NULL) return;
   if (luaL_loadbuffer(sh->L, sh->chunk, sh->n, "=stdin") == LUA_OK) {
     run_chunk(sh);
   } else {
@@ -220,6 +231,7 @@ static void tty_signal(shell *sh, int sig) {
   fputs("^C\n", stdout);
   fflush(stdout);
   sh->n = 0;
+  if (sh->remote != NULL) sh->remote->interrupt(sh->remote->ud);
   rl_callback_handler_install(PROMPT, on_line);
 }
 
@@ -232,14 +244,16 @@ static void tty_loop(shell *sh) {
   using_history();
   stifle_history(HISTORY_SIZE);
   if (hist != NULL) read_history(hist);
-  fputs("heirloom shell (help() for the helpers, Ctrl-D to leave)\n", stdout);
+  if (sh->remote == NULL)
+    fputs("heirloom shell (help() for the helpers, Ctrl-D to leave)\n", stdout);
   fflush(stdout);
   rl_callback_handler_install(PROMPT, on_line);
   while (!sh->done) {
-    struct pollfd fds[2] = {{0, POLLIN, 0}, {cli_signal_fd(), POLLIN, 0}};
+    struct pollfd fds[3] = {{0, POLLIN, 0}, {cli_signal_fd(), POLLIN, 0}, {remote_fd(sh), POLLIN, 0}};
     int sig;
-    if (poll(fds, 2, -1) < 0) continue;
+    if (poll(fds, 3, -1) < 0) continue;
     while (!sh->done && (sig = cli_signal_next()) != 0) tty_signal(sh, sig);
+    if (!sh->done && fds[2].revents != 0 && sh->remote->event(sh->remote->ud)) sh->done = -1;
     if (sh->done || !(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     rl_callback_read_char();
     if (!sh->have_line) continue;
@@ -284,12 +298,16 @@ static void feed_lines(shell *sh, int at_eof) {
 
 static void pipe_loop(shell *sh) {
   while (!sh->done) {
-    struct pollfd fds[2] = {{0, POLLIN, 0}, {cli_signal_fd(), POLLIN, 0}};
+    struct pollfd fds[3] = {{0, POLLIN, 0}, {cli_signal_fd(), POLLIN, 0}, {remote_fd(sh), POLLIN, 0}};
     int sig;
     ssize_t got;
-    if (poll(fds, 2, -1) < 0) continue;
+    if (poll(fds, 3, -1) < 0) continue;
     if ((sig = cli_signal_next()) != 0) {
       sh->done = sig;
+      break;
+    }
+    if (fds[2].revents != 0 && sh->remote->event(sh->remote->ud)) {
+      sh->done = -1;
       break;
     }
     if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -316,10 +334,11 @@ static void pipe_loop(shell *sh) {
   }
 }
 
-int cli_shell(lua_State *L) {
+static int shell_loop(lua_State *L, const cli_shell_remote *remote) {
   shell sh;
   memset(&sh, 0, sizeof sh);
   sh.L = L;
+  sh.remote = remote;
   sh.tty = isatty(0) && isatty(1);
   current = &sh;
   cli_signal_prompt(1);
@@ -331,4 +350,12 @@ int cli_shell(lua_State *L) {
   free(sh.in);
   free(sh.line);
   return sh.done > 0 ? sh.done : 0;
+}
+
+int cli_shell(lua_State *L) {
+  return shell_loop(L, NULL);
+}
+
+int cli_shell_attached(const cli_shell_remote *remote) {
+  return shell_loop(NULL, remote);
 }

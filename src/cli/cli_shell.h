@@ -16,4 +16,18 @@
 ** The caller has started cli_signal in its shell mode. */
 int cli_shell(lua_State *L);
 
+/* The same prompt for a console attached to another node (cli_remsh.c):
+** each line goes to feed (1: the chunk ran, 0: it needs more lines, -1:
+** the console has ended); fd is polled beside the input, and event is
+** called when it is readable (non-zero: the console has ended);
+** interrupt is Ctrl-C at the prompt. Returns as cli_shell does. */
+typedef struct cli_shell_remote {
+  int fd;
+  int (*feed)(void *ud, const char *line);
+  int (*event)(void *ud);
+  void (*interrupt)(void *ud);
+  void *ud;
+} cli_shell_remote;
+int cli_shell_attached(const cli_shell_remote *remote);
+
 #endif

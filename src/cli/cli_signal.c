@@ -89,7 +89,7 @@ static void take_in(int sig) {
   stop = mode == CLI_SIGNAL_RUN || sig != SIGINT || !prompt;
   if (mode == CLI_SIGNAL_SHELL && !(sig == SIGINT && chunk)) pass_on(sig);
   if (stop) pending = sig;
-  if (stop || chunk) hl_interrupt(node, host, 1);
+  if ((stop || chunk) && node != NULL) hl_interrupt(node, host, 1);   /* NULL: an attached console's */
   pthread_mutex_unlock(&lock);
 }
 

@@ -18,7 +18,8 @@ enum { CLI_SIGNAL_RUN, CLI_SIGNAL_SHELL };
 
 /* Installs the handlers on the calling (main) thread, which must have the
 ** three signals blocked, as every thread of the node must, and unblocks
-** them there; host: the host process to interrupt. 0 on failure. */
+** them there; host: the host process to interrupt (node NULL: none, for a
+** console attached to another node). 0 on failure. */
 int cli_signal_start(hl_node *node, hl_pid host, int mode);
 /* Blocks the signals again and removes the handlers and the watcher. */
 void cli_signal_stop(void);
