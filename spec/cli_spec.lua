@@ -12,50 +12,10 @@ local BUILD = os.getenv("HEIRLOOM_BUILD") or "build"
 local HEIRLOOM = BUILD .. "/heirloom"
 
 local quote = S.quote
+local sleep, wait_for, assert_in_order = S.sleep, S.wait_for, S.assert_in_order
+local heirloom = S.heirloom
 
 local read, write = S.read_file, S.write_file
-
--- Runs the command with args (a shell string), stdin from input if given;
--- returns stdout, stderr and the exit status. With seconds, a command
--- still running after them is killed (status 137).
-local function heirloom(args, input, seconds)
-  local base = os.tmpname()
-  local cmd = quote(HEIRLOOM) .. " " .. args .. " >" .. base .. ".out 2>" .. base .. ".err"
-  if seconds ~= nil then cmd = "timeout -s KILL " .. seconds .. " " .. cmd end
-  if input ~= nil then
-    write(base .. ".in", input)
-    cmd = cmd .. " <" .. base .. ".in"
-  else
-    cmd = cmd .. " </dev/null"
-  end
-  local _, _, status = os.execute(cmd)
-  local out, err = read(base .. ".out"), read(base .. ".err")
-  for _, ext in ipairs({ "", ".in", ".out", ".err" }) do os.remove(base .. ext) end
-  return out, err, status
-end
-
-local function sleep(s) os.execute("sleep " .. s) end
-
--- Waits until pred() is true, up to seconds; returns whether it became so.
-local function wait_for(pred, seconds)
-  local deadline = os.time() + (seconds or 20)
-  while os.time() <= deadline do
-    if pred() then return true end
-    sleep(0.05)
-  end
-  return pred()
-end
-
--- Finds each of the strings in text, in order; fails naming the first
--- one missing.
-local function assert_in_order(text, ...)
-  local at = 1
-  for _, s in ipairs({ ... }) do
-    local i = text:find(s, at, true)
-    assert(i, string.format("expected %q after position %d in:\n%s", s, at, text))
-    at = i + #s
-  end
-end
 
 -- `heirloom run APP` in the background: its output file, pid and the
 -- file its exit status will be written to.

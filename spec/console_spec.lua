@@ -11,27 +11,8 @@ local BUILD = os.getenv("HEIRLOOM_BUILD") or "build"
 local HEIRLOOM = BUILD .. "/heirloom"
 
 local quote = S.quote
+local sleep, wait_for, assert_in_order = S.sleep, S.wait_for, S.assert_in_order
 local read, write = S.read_file, S.write_file
-
-local function sleep(s) os.execute("sleep " .. s) end
-
-local function wait_for(pred, seconds)
-  local deadline = os.time() + (seconds or 20)
-  while os.time() <= deadline do
-    if pred() then return true end
-    sleep(0.05)
-  end
-  return pred()
-end
-
-local function assert_in_order(text, ...)
-  local at = 1
-  for _, s in ipairs({ ... }) do
-    local i = text:find(s, at, true)
-    assert(i, string.format("expected %q after position %d in:\n%s", s, at, text))
-    at = i + #s
-  end
-end
 
 local function has(text, s) return text:find(s, 1, true) ~= nil end
 
@@ -43,17 +24,9 @@ local function temp_dir()
   return dir
 end
 
--- Runs the command with args, stdin from input; returns stdout, stderr
--- and the exit status (137: killed after 30 s).
+-- The command with args, stdin from input; killed after 30 s (137).
 local function heirloom(args, input)
-  local base = os.tmpname()
-  write(base .. ".in", input or "")
-  local cmd = "timeout -s KILL 30 " .. quote(HEIRLOOM) .. " " .. args .. " <" .. base .. ".in >" ..
-              base .. ".out 2>" .. base .. ".err"
-  local _, _, status = os.execute(cmd)
-  local out, err = read(base .. ".out"), read(base .. ".err")
-  for _, ext in ipairs({ "", ".in", ".out", ".err" }) do os.remove(base .. ext) end
-  return out, err, status
+  return S.heirloom(args, input or "", 30)
 end
 
 -- What start_bg started, for after_each to stop and clean.

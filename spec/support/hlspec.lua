@@ -137,6 +137,51 @@ end
 
 -- Files and shell words, for specs that drive child programs and damage
 -- data directories.
+-- Runs the heirloom command (build/heirloom, or $HEIRLOOM_BUILD/heirloom)
+-- with args (a shell string), stdin from input if given; returns stdout,
+-- stderr and the exit status. With seconds, a command still running after
+-- them is killed (status 137).
+function S.heirloom(args, input, seconds)
+  local base = os.tmpname()
+  local exe = (os.getenv("HEIRLOOM_BUILD") or "build") .. "/heirloom"
+  local cmd = S.quote(exe) .. " " .. args .. " >" .. base .. ".out 2>" .. base .. ".err"
+  if seconds ~= nil then cmd = "timeout -s KILL " .. seconds .. " " .. cmd end
+  if input ~= nil then
+    S.write_file(base .. ".in", input)
+    cmd = cmd .. " <" .. base .. ".in"
+  else
+    cmd = cmd .. " </dev/null"
+  end
+  local _, _, status = os.execute(cmd)
+  local out, err = S.read_file(base .. ".out"), S.read_file(base .. ".err")
+  for _, ext in ipairs({ "", ".in", ".out", ".err" }) do os.remove(base .. ext) end
+  return out, err, status
+end
+
+-- For specs that drive child programs: sleep in seconds (fractions too),
+-- wait until pred() holds (up to seconds, 20 by default; returns whether
+-- it did), and find each string in text in order, failing on the first
+-- one missing.
+function S.sleep(s) os.execute("sleep " .. s) end
+
+function S.wait_for(pred, seconds)
+  local deadline = os.time() + (seconds or 20)
+  while os.time() <= deadline do
+    if pred() then return true end
+    S.sleep(0.05)
+  end
+  return pred()
+end
+
+function S.assert_in_order(text, ...)
+  local at = 1
+  for _, s in ipairs({ ... }) do
+    local i = text:find(s, at, true)
+    assert(i, string.format("expected %q after position %d in:\n%s", s, at, text))
+    at = i + #s
+  end
+end
+
 function S.quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 function S.read_file(path)

@@ -471,22 +471,31 @@ static int start_app(lua_State *L, int app) {
   return started;
 }
 
-static int cmd_run(lua_State *L, int app, const cli_opts *o) {
+/* The node and what comes with it: its log and, if asked, a console.
+** NULL, with everything undone, when any of it cannot start. */
+static hl_node *start_all(lua_State *L, int app, const cli_opts *o, int signal_mode) {
   hl_config cfg;
   hl_node *node;
-  int status = 1, started;
-  if (!cli_console_prepare(L, app, o->console, o->console_secret)) return 1;
+  if (!cli_console_prepare(L, app, o->console, o->console_secret)) return NULL;
   node_config(L, app, o, &cfg);
-  node = start_node(L, &cfg, CLI_SIGNAL_RUN);
+  node = start_node(L, &cfg, signal_mode);
   if (node == NULL) {
     cli_console_stop();     /* what cli_console_prepare made */
-    return 1;
+    return NULL;
   }
   if (!set_log(L, app, o) || !cli_console_open(L, app, node, console_state, (void *)o->app)) {
     cli_console_stop();
     stop_node(L, node);
-    return 1;
+    return NULL;
   }
+  return node;
+}
+
+static int cmd_run(lua_State *L, int app, const cli_opts *o) {
+  hl_node *node;
+  int status = 1, started;
+  node = start_all(L, app, o, CLI_SIGNAL_RUN);
+  if (node == NULL) return 1;
   started = start_app(L, app);
   if (started == 0) {
     status = 0;                 /* stopped on a signal as it started */
@@ -505,21 +514,10 @@ static int cmd_run(lua_State *L, int app, const cli_opts *o) {
 }
 
 static int cmd_shell(lua_State *L, int app, const cli_opts *o) {
-  hl_config cfg;
   hl_node *node;
   int status = 0;
-  if (!cli_console_prepare(L, app, o->console, o->console_secret)) return 1;
-  node_config(L, app, o, &cfg);
-  node = start_node(L, &cfg, CLI_SIGNAL_SHELL);
-  if (node == NULL) {
-    cli_console_stop();     /* what cli_console_prepare made */
-    return 1;
-  }
-  if (!set_log(L, app, o) || !cli_console_open(L, app, node, console_state, (void *)o->app)) {
-    cli_console_stop();
-    stop_node(L, node);
-    return 1;
-  }
+  node = start_all(L, app, o, CLI_SIGNAL_SHELL);
+  if (node == NULL) return 1;
   if (app != 0) {
     int started = start_app(L, app);
     if (started <= 0) {

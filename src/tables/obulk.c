@@ -320,7 +320,7 @@ static void check_node(checker *ck, const onode *n, int height, int isroot,
     check_node(ck, in->child[i], height - 1, 0, &cfirst);
     if (i == 0) *first = cfirst;
     else if (cfirst == NULL || in->sep[i - 1] != cfirst ||
-             in->pre[i - 1] != prefix_of(eobj_key(cfirst), cfirst->klen))
+             in->pre[i - 1] != oset_prefix(eobj_key(cfirst), cfirst->klen))
       ck->ok = 0;         /* a separator is exactly the smallest key right of it */
   }
 }

@@ -59,17 +59,6 @@ struct ocroute {
 
 /* ---- routes ---- */
 
-/* The first 8 key bytes as a number: a smaller prefix, a smaller key. */
-static uint64_t prefix_of(const unsigned char *key, size_t klen) {
-  uint64_t p = 0;
-  if (klen >= 8)   /* written out, compilers make this one load */
-    return (uint64_t)key[0] << 56 | (uint64_t)key[1] << 48 | (uint64_t)key[2] << 40 |
-           (uint64_t)key[3] << 32 | (uint64_t)key[4] << 24 | (uint64_t)key[5] << 16 |
-           (uint64_t)key[6] << 8 | key[7];
-  for (size_t i = 0; i < 8; i++) p = p << 8 | (i < klen ? key[i] : 0);
-  return p;
-}
-
 static int compare_split(const ocroute *r, int i, uint64_t pre, const unsigned char *key,
                          size_t klen) {
   if (pre != r->pre[i]) return pre < r->pre[i] ? -1 : 1;
@@ -81,7 +70,7 @@ static int route_find(const ocroute *r, const unsigned char *key, size_t klen) {
   uint64_t pre;
   int lo = 1, hi = r->n;
   if (hi == 1) return 0;          /* one base: the usual case */
-  pre = prefix_of(key, klen);
+  pre = oset_prefix(key, klen);
   while (lo < hi) {
     int mid = (lo + hi) / 2;
     if (compare_split(r, mid, pre, key, klen) >= 0) lo = mid + 1;
@@ -120,7 +109,7 @@ static void route_put_key(ocroute *r, int i, const unsigned char *key, size_t kl
   memcpy(at, key, klen);
   r->key[i] = at;
   r->klen[i] = klen;
-  r->pre[i] = prefix_of(key, klen);
+  r->pre[i] = oset_prefix(key, klen);
 }
 
 /* r with base i split: b keeps the lower part, right takes the upper from

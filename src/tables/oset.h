@@ -34,6 +34,19 @@ typedef struct oset {
   atomic_size_t count;
 } oset;
 
+/* The first 8 key bytes, big-endian, zero-padded. A smaller prefix means
+** a smaller key (term order is memcmp, then length), so only equal
+** prefixes need the keys themselves. */
+static inline uint64_t oset_prefix(const unsigned char *key, size_t klen) {
+  uint64_t p = 0;
+  if (klen >= 8)   /* written out, compilers make this one load */
+    return (uint64_t)key[0] << 56 | (uint64_t)key[1] << 48 | (uint64_t)key[2] << 40 |
+           (uint64_t)key[3] << 32 | (uint64_t)key[4] << 24 | (uint64_t)key[5] << 16 |
+           (uint64_t)key[6] << 8 | key[7];
+  for (size_t i = 0; i < 8; i++) p = p << 8 | (i < klen ? key[i] : 0);
+  return p;
+}
+
 int oset_init(oset *o);                 /* 1; 0 on failure */
 void oset_destroy(oset *o);             /* frees every object */
 void oset_clear(oset *o);               /* write lock held; frees every object */

@@ -50,21 +50,8 @@ typedef struct okey {
 
 /* ---- keys ---- */
 
-/* The first 8 key bytes, big-endian, zero-padded. A smaller prefix means
-** a smaller key (term order is memcmp, then length), so only equal
-** prefixes need the keys themselves. */
-static inline uint64_t prefix_of(const unsigned char *key, size_t klen) {
-  uint64_t p = 0;
-  if (klen >= 8)   /* written out, compilers make this one load */
-    return (uint64_t)key[0] << 56 | (uint64_t)key[1] << 48 | (uint64_t)key[2] << 40 |
-           (uint64_t)key[3] << 32 | (uint64_t)key[4] << 24 | (uint64_t)key[5] << 16 |
-           (uint64_t)key[6] << 8 | key[7];
-  for (size_t i = 0; i < 8; i++) p = p << 8 | (i < klen ? key[i] : 0);
-  return p;
-}
-
 static inline okey make_key(const unsigned char *key, size_t klen) {
-  okey k = {prefix_of(key, klen), key, klen};
+  okey k = {oset_prefix(key, klen), key, klen};
   return k;
 }
 
