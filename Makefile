@@ -7,6 +7,9 @@
 #   make bench    side-by-side benchmarks against Erlang/OTP
 
 DEPS = liblua5.4-dev lua5.4 libleveldb-dev lua-busted pkg-config libedit-dev
+# Erlang's ei library (Erlang distribution, docs/distribution.md), and erl and
+# epmd for its specs
+DEPS += erlang-dev
 BENCH_DEPS = erlang-base
 
 CC ?= cc
@@ -18,18 +21,24 @@ BUILD ?= build
 LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIBS := $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
 LEVELDB_LIBS := $(shell pkg-config --libs leveldb 2>/dev/null || echo -lleveldb)
+# ei's folder, whatever its version: found when first used (after deps has
+# installed erlang-dev), from the usual place or else by asking erl.
+EI_DIR = $(or $(lastword $(wildcard /usr/lib/erlang/lib/erl_interface-*)),$(shell erl -noshell -eval 'io:format("~s",[code:lib_dir(erl_interface)]),halt().' 2>/dev/null))
+# _REENTRANT: erl_errno is per thread (ei.h)
+EI_CFLAGS = -I$(EI_DIR)/include -D_REENTRANT
+EI_LIBS = $(EI_DIR)/lib/libei.a
 
 # src/ is layered (docs/architecture.md): each folder calls only those
 # before it in this list, which scripts/layers.sh checks in `make test`.
-LAYERS = base store tables procs api lua cli
+LAYERS = base store tables procs dist api lua cli
 SRC_DIRS = $(LAYERS:%=src/%)
 HEADERS = $(wildcard src/*/*.h) include/heirloom.h
 vpath %.c $(SRC_DIRS)
 
 CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC \
-         -Iinclude $(SRC_DIRS:%=-I%) $(LUA_CFLAGS) $(SAN)
+         -Iinclude $(SRC_DIRS:%=-I%) $(LUA_CFLAGS) $(EI_CFLAGS) $(SAN)
 LDFLAGS = $(SAN)
-LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
+LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
 
 # The store layer sees bytes, not tables (src/store.h): it is built from
 # the base and its own files alone, and test_storelayer links nothing else.
@@ -40,9 +49,12 @@ CORE = buf term err crc fault pheap eobj htab oset etab eupdate escan edurable t
 CORE += simclock trace
 # a mailbox that senders push to without a lock (issue 13)
 CORE += mailbox tcache
+# a C node of an Erlang cluster, through ei (issue 17)
+CORE += dist dist_conn dist_term
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
 BIND = lbody spool lready codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
 BIND += lsim
+BIND += ldist
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
 TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner test_scratch
@@ -94,7 +106,7 @@ $(BUILD)/libheirloom.so: $(CORE_OBJ) $(BIND_OBJ)
 
 # The Lua module: require("heirloom") finds build/heirloom.so.
 $(BUILD)/heirloom.so: $(CORE_OBJ) $(BIND_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) -lpthread -lm
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
 
 $(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/libheirloom.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -104,7 +116,7 @@ $(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/libheirloom.a
 # binding from below fails their link.
 CORE_TESTS = test_mailbox test_pheap test_term test_table test_threads test_mspec test_oset test_store test_supervisor
 $(CORE_TESTS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(BUILD)/libheirloom-core.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) -lpthread -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
 
 # No Lua, no tables, no node: an upward call of a store file fails the link.
 $(BUILD)/test_storelayer: $(BUILD)/test_storelayer.o $(BASE:%=$(BUILD)/%.o) $(STORE:%=$(BUILD)/%.o)
