@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "edurable.h"
 #include "heirloom.h"
 #include "lbind.h"
 #include "lbody.h"
+#include "ldist.h"
 #include "lfault.h"
 #include "lhandle.h"
 #include "lproc.h"
@@ -42,6 +44,7 @@ static int detach_as(lbind *b, int crash, char *report, size_t size) {
     b->me = NULL;
   }
   if (b->node != NULL) {
+    if (!b->attached) dist_stop(b->node);   /* first: nothing more comes in */
     if (b->attached) node_unref(b->node);
     else if (crash) abandoned = node_crash(b->node, report, size);
     else abandoned = node_stop(b->node, report, size);
@@ -204,7 +207,7 @@ static void simulation_options(lua_State *L, int opts, hl_config *cfg) {
 static void check_start_opts(lua_State *L, int opts) {
   static const char *const known[] = {"schedulers", "data_dir", "logger", "memory_limit",
                                      "sync", "on_load", "seed", "clock", "trace",
-                                     "schedule", NULL};
+                                     "schedule", "dist", NULL};
   lua_pushnil(L);
   while (lua_next(L, opts) != 0) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
@@ -240,6 +243,7 @@ static int l_start(lua_State *L) {
   lbind *b = create_record(L);
   hl_config cfg = {.schedulers = hl_default_schedulers()};
   int mode = LOG_STDERR;
+  const char *dist_name = NULL, *dist_cookie = NULL;
   node *n;
   hl_err e;
   host_only(L, b, "start");
@@ -276,6 +280,10 @@ static int l_start(lua_State *L) {
          strlen(lua_tostring(L, 4)) != lua_rawlen(L, 4)))
       return luaL_error(L, "heirloom.start: opts.data_dir must be a non-empty path");
     cfg.data_dir = lua_tostring(L, 4);
+    ldist_options(L, 1, &dist_name, &dist_cookie);
+    if (dist_name != NULL && cfg.schedulers == 0)
+      return luaL_error(L, "heirloom.start: opts.dist needs scheduler threads (a deterministic "
+                           "node cannot take messages from the network)");
   }
   if (b->node != NULL) return luaL_error(L, "heirloom.start: the node is already running");
   n = node_new(&cfg);
@@ -288,6 +296,7 @@ static int l_start(lua_State *L) {
     return luaL_error(L, "heirloom.start: %s", e.msg);
   }
   logger_set_mode(&n->log, mode);
+  if (dist_name != NULL) ldist_start(L, n, dist_name, dist_cookie);
   lhandle_reset(L);
   bind_host(b, n, n->host_pid, 0);
   return 0;
