@@ -72,6 +72,8 @@ TESTS += test_simclock
 TESTS += test_pheap
 # the lock-free mailbox under threads (issue 13)
 TESTS += test_mailbox
+# the term mapping of Erlang distribution (issue 17)
+TESTS += test_dist
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
@@ -114,7 +116,7 @@ $(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/libheirloom.a
 # The C tests of terms, tables, match specs, the store, threads and the
 # supervisor's decisions link the engine without Lua: a call into the Lua
 # binding from below fails their link.
-CORE_TESTS = test_mailbox test_pheap test_term test_table test_threads test_mspec test_oset test_store test_supervisor
+CORE_TESTS = test_dist test_mailbox test_pheap test_term test_table test_threads test_mspec test_oset test_store test_supervisor
 $(CORE_TESTS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(BUILD)/libheirloom-core.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
 

@@ -36,7 +36,7 @@ static void deliver(dist *d, const char *peer, uint64_t to, const char *toname,
   buf m;
   proc *p;
   buf_init(&m);
-  if (!dist_term_from_ei(x->buff, &index, &d->self, &m, err, sizeof err)) {
+  if (!dist_term_from_ei(x->buff, (size_t)x->index, &index, &d->self, &m, err, sizeof err)) {
     report(d, "heirloom.dist: a message from %s to %s was dropped: %s", peer, toname, err);
   } else if (to == 0) {
     report(d, "heirloom.dist: a message from %s to %s was dropped: no process has that name",

@@ -344,14 +344,112 @@ static int get_term(in *c, buf *b, int depth) {
   return get_tuple(c, b, depth + 1);
 }
 
-int dist_term_from_ei(const char *ebuf, int *index, const dist_self *self, buf *out,
-                      char *err, size_t size) {
+/* ---- bounds ----
+** ei's decoders trust the lengths written in the bytes, and a message's
+** bytes are a peer's: before any is decoded, the whole term is walked here
+** and must end within the message. Only the kinds Erlang sends are known;
+** anything else is refused. */
+
+static int fits(size_t at, size_t need, size_t len) {
+  return at <= len && need <= len - at;
+}
+
+/* Moves *at past n bytes, if they are there. */
+static int skip(size_t *at, size_t n, size_t len) {
+  if (!fits(*at, n, len)) return 0;
+  *at += n;
+  return 1;
+}
+
+static uint32_t be(const unsigned char *p, int n) {
+  uint32_t v = 0;
+  for (int i = 0; i < n; i++) v = v << 8 | p[i];
+  return v;
+}
+
+static int ext_walk(const unsigned char *p, size_t len, size_t *at, int depth);
+
+/* n terms from *at. */
+static int ext_walk_n(const unsigned char *p, size_t len, size_t *at, uint64_t n, int depth) {
+  for (uint64_t i = 0; i < n; i++)
+    if (!ext_walk(p, len, at, depth)) return 0;
+  return 1;
+}
+
+/* A field of `width` bytes whose value counts `unit`-byte items after it
+** (and `extra` bytes more). */
+static int ext_counted(const unsigned char *p, size_t len, size_t *at, int width, size_t unit,
+                       size_t extra) {
+  uint64_t n;
+  if (!fits(*at, (size_t)width, len)) return 0;
+  n = be(p + *at, width);
+  *at += (size_t)width;
+  if (n > (len / (unit ? unit : 1)) || !fits(*at, (size_t)n * unit + extra, len)) return 0;
+  *at += (size_t)n * unit + extra;
+  return 1;
+}
+
+static int ext_walk(const unsigned char *p, size_t len, size_t *at, int depth) {
+  unsigned char tag;
+  uint32_t n;
+  if (depth > TERM_MAX_DEPTH + 1 || !fits(*at, 1, len)) return 0;
+  tag = p[(*at)++];
+  switch (tag) {
+  case ERL_SMALL_INTEGER_EXT: return skip(at, 1, len);
+  case ERL_INTEGER_EXT: return skip(at, 4, len);
+  case ERL_FLOAT_EXT: return skip(at, 31, len);
+  case NEW_FLOAT_EXT: return skip(at, 8, len);
+  case ERL_SMALL_BIG_EXT: return ext_counted(p, len, at, 1, 1, 1);
+  case ERL_LARGE_BIG_EXT: return ext_counted(p, len, at, 4, 1, 1);
+  case ERL_ATOM_EXT: case ERL_ATOM_UTF8_EXT: case ERL_STRING_EXT:
+    return ext_counted(p, len, at, 2, 1, 0);
+  case ERL_SMALL_ATOM_EXT: case ERL_SMALL_ATOM_UTF8_EXT:
+    return ext_counted(p, len, at, 1, 1, 0);
+  case ERL_BINARY_EXT: return ext_counted(p, len, at, 4, 1, 0);
+  case ERL_BIT_BINARY_EXT: return ext_counted(p, len, at, 4, 1, 1);
+  case ERL_NIL_EXT: return 1;
+  case ERL_PID_EXT: return ext_walk(p, len, at, depth) && skip(at, 9, len);
+  case ERL_NEW_PID_EXT: return ext_walk(p, len, at, depth) && skip(at, 12, len);
+  case ERL_PORT_EXT: return ext_walk(p, len, at, depth) && skip(at, 5, len);
+  case ERL_NEW_PORT_EXT: return ext_walk(p, len, at, depth) && skip(at, 8, len);
+  case ERL_V4_PORT_EXT: return ext_walk(p, len, at, depth) && skip(at, 12, len);
+  case ERL_REFERENCE_EXT: return ext_walk(p, len, at, depth) && skip(at, 5, len);
+  case ERL_NEW_REFERENCE_EXT: case ERL_NEWER_REFERENCE_EXT:
+    if (!fits(*at, 2, len)) return 0;
+    n = be(p + *at, 2);
+    *at += 2;
+    return ext_walk(p, len, at, depth) &&
+           skip(at, (tag == ERL_NEWER_REFERENCE_EXT ? 4 : 1) + 4 * (size_t)n, len);
+  case ERL_SMALL_TUPLE_EXT: case ERL_LARGE_TUPLE_EXT: case ERL_LIST_EXT: case ERL_MAP_EXT: {
+    int width = tag == ERL_SMALL_TUPLE_EXT ? 1 : 4;
+    if (!fits(*at, (size_t)width, len)) return 0;
+    n = be(p + *at, width);
+    *at += (size_t)width;
+    if (n > len) return 0;   /* each item takes a byte at least */
+    return ext_walk_n(p, len, at, (uint64_t)n * (tag == ERL_MAP_EXT ? 2 : 1) +
+                                  (tag == ERL_LIST_EXT), depth + 1);
+  }
+  case ERL_EXPORT_EXT: return ext_walk_n(p, len, at, 3, depth + 1);
+  case ERL_NEW_FUN_EXT: /* its size counts itself */
+    if (!fits(*at, 4, len) || be(p + *at, 4) < 4) return 0;
+    n = be(p + *at, 4);
+    return skip(at, n, len);
+  default:
+    return 0;
+  }
+}
+
+int dist_term_from_ei(const char *ebuf, size_t len, int *index, const dist_self *self,
+                      buf *out, char *err, size_t size) {
   in c = {ebuf, index, self, err, size};
-  size_t start = out->n;
+  size_t start = out->n, at = (size_t)*index + 1;
   int version;
   err[0] = '\0';
-  if (ei_decode_version(ebuf, index, &version) != 0)
+  if (*index < 0 || (size_t)*index >= len || ei_decode_version(ebuf, index, &version) != 0)
     return fail(err, size, "no version byte: not an external term");
+  if (!ext_walk((const unsigned char *)ebuf, len, &at, 0))
+    return fail(err, size, "malformed bytes (a term cut short, nested too deep, or of a kind "
+                           "heirloom does not know)");
   if (!get_term(&c, out, 0)) return 0;
   if (!buf_ok(out)) return fail(err, size, "out of memory");
   switch (term_check(out->p + start, out->n - start)) {

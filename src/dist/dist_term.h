@@ -40,8 +40,9 @@ int dist_term_to_ei(const unsigned char *p, size_t len, const dist_self *self, e
 
 /* Appends to out the heirloom term of the external term at ebuf[*index]
 ** (the version byte included), moving *index past it; the result is a
-** valid term (term_check). 1, or 0 and why in err. */
-int dist_term_from_ei(const char *ebuf, int *index, const dist_self *self, buf *out,
-                      char *err, size_t size);
+** valid term (term_check). Nothing at or beyond ebuf[len] is read, however
+** the bytes lie. 1, or 0 and why in err. */
+int dist_term_from_ei(const char *ebuf, size_t len, int *index, const dist_self *self,
+                      buf *out, char *err, size_t size);
 
 #endif
