@@ -162,13 +162,13 @@ check-tsan:
 	$(MAKE) test BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" SAN_ENV=tsan TESTS_ONLY=threads FUZZ_SMOKE=
 
 # ---- fuzzing (docs/term-format.md, "Fuzzing") ----
-# libFuzzer targets for the term readers and Lua decoder (fuzz/fuzz_term.c)
-# and the match-spec compiler (fuzz/fuzz_mspec.c), built with clang in a
-# directory of their own: the library instrumented for coverage, ASan and
-# UBSan. `make fuzz` runs each for FUZZ_SECONDS (600 by default).
+# libFuzzer targets for the term readers and Lua decoder (fuzz/fuzz_term.c),
+# the match-spec compiler (fuzz/fuzz_mspec.c) and the term mapping of Erlang
+# distribution (fuzz/fuzz_dist.c), built with clang in a directory of their
+# own: the library instrumented for coverage, ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS (600 by default).
 FUZZ_DEPS = clang libclang-rt-dev
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_TARGETS = $(FUZZ_BUILD)/fuzz_term $(FUZZ_BUILD)/fuzz_mspec
+FUZZ_TARGETS = $(FUZZ_BUILD)/fuzz_term $(FUZZ_BUILD)/fuzz_mspec $(FUZZ_BUILD)/fuzz_dist
 FUZZ_SECONDS ?=
 
 .PHONY: fuzz fuzz-build fuzz-deps fuzz-corpus

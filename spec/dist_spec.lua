@@ -71,7 +71,7 @@ describe("Erlang distribution: options, without a cluster", function()
     assert.matches("heirloom.send: this node is not distributed", err, 1, true)
     ok, err = pcall(hl.send, { "echo" }, 1)
     assert.is_false(ok)
-    assert.matches("heirloom.send: a destination on another node must be {name, \"node@host\"}", err, 1, true)
+    assert.matches("heirloom.send: destination must be a pid, a registered name, or {name, \"node@host\"}", err, 1, true)
   end)
 end)
 

@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "dist_term.h"
+#include "heirloom.h"
 #include "term.h"
 
 static const dist_self SELF = {"hl@localhost", 7};
@@ -260,7 +261,27 @@ static void test_damaged(void) {
   ei_x_free(&x);
 }
 
+/* hl_config's dist fields are checked before anything is started. */
+static void test_config(void) {
+  hl_config cfg = {.schedulers = 1, .dist_name = "bad name@localhost", .dist_cookie = "c"};
+  hl_node *n = NULL;
+  CHECK(hl_node_start(&cfg, &n) == HL_EBADARG && n == NULL);
+  CHECK(strstr(hl_errmsg(), "hl_node_start: dist.name must be") != NULL);
+  cfg.dist_name = "a@localhost";
+  cfg.dist_cookie = NULL;
+  CHECK(hl_node_start(&cfg, &n) == HL_EBADARG && n == NULL);
+  CHECK(strstr(hl_errmsg(), "dist_name needs dist_cookie") != NULL);
+  cfg.dist_cookie = "with space";
+  CHECK(hl_node_start(&cfg, &n) == HL_EBADARG && n == NULL);
+  CHECK(strstr(hl_errmsg(), "dist.cookie must be printable ASCII") != NULL);
+  cfg.dist_cookie = "c";
+  cfg.schedulers = 0;
+  CHECK(hl_node_start(&cfg, &n) == HL_EBADARG && n == NULL);
+  CHECK(strstr(hl_errmsg(), "needs scheduler threads") != NULL);
+}
+
 int main(void) {
+  test_config();
   test_round_trips();
   test_refused_out();
   test_from_erlang();

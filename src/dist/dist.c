@@ -74,8 +74,8 @@ static hl_status split_name(const char *name, char *alive, char *host, hl_err *e
 
 static hl_status check_cookie(const char *cookie, hl_err *e) {
   size_t len = strlen(cookie);
-  if (len == 0 || len > EI_MAX_COOKIE_SIZE)
-    return err_set(e, HL_EBADARG, "dist.cookie must be 1 to %d characters", EI_MAX_COOKIE_SIZE);
+  if (len == 0 || len > MAXATOMLEN - 1)   /* an Erlang node's cookie is an atom */
+    return err_set(e, HL_EBADARG, "dist.cookie must be 1 to %d characters", MAXATOMLEN - 1);
   for (size_t i = 0; i < len; i++)
     if (cookie[i] <= ' ' || cookie[i] > '~')
       return err_set(e, HL_EBADARG, "dist.cookie must be printable ASCII without spaces");

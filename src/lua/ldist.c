@@ -61,8 +61,8 @@ int ldist_send(lua_State *L, lbind *b) {
   name = lua_tostring(L, -2);
   to = lua_tostring(L, -1);
   if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, 1) != 2)
-    return luaL_error(L, "heirloom.send: a destination on another node must be {name, "
-                         "\"node@host\"}, two strings");
+    return luaL_error(L, "heirloom.send: destination must be a pid, a registered name, or "
+                         "{name, \"node@host\"} for a name on another node");
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
   s = lbind_borrow(L, b, "send");
   if (!lterm_encode(L, 2, &s->in, "message", msg, sizeof msg)) {
