@@ -54,7 +54,7 @@ describe("Erlang distribution: options, without a cluster", function()
       return err
     end
     assert.matches("heirloom.start: opts.dist must be a table", start_err("app@localhost"), 1, true)
-    assert.matches("opts.dist.cookie must be a non-empty string", start_err({ name = "a@localhost" }), 1, true)
+    assert.matches("opts.dist.cookie must be a non-empty string", start_err({ name = "a@localhost", cookie = "" }), 1, true)
     assert.matches("opts.dist.name must be a non-empty string", start_err({ cookie = "c" }), 1, true)
     assert.matches("unknown option dist.port", start_err({ name = "a", cookie = "c", port = 1 }), 1, true)
     assert.matches("dist.name must be", start_err({ name = "bad name@localhost", cookie = "c" }), 1, true)
@@ -213,6 +213,60 @@ describe("Erlang distribution with an erl node #child", function()
     hl.logs()
     hl.send({ "echo", "nobody" .. TAG .. "@localhost" }, "lost")
     assert.matches("cannot connect to nobody" .. TAG .. "@localhost", table.concat(hl.logs(), "\n"), 1, true)
+  end)
+
+  it("two heirloom nodes message each other's registered names", function()
+    -- the other node is a second lua5.4 (the sanitizer's runtime, if any, stays preloaded)
+    local other = "hlb" .. TAG .. "@localhost"
+    local script, out = os.tmpname(), os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write("package.path = ", string.format("%q", package.path), "\n",
+            "package.cpath = ", string.format("%q", package.cpath), "\n", [[
+      local hl = require("heirloom")
+      hl.start{ schedulers = 1, logger = "capture",
+                dist = { name = "]] .. other .. [[", cookie = "]] .. COOKIE .. [[" } }
+      hl.register("b", hl.self())
+      local m = hl.receive(10000)
+      if m then hl.send({ "me", "]] .. HL_NODE .. [[" }, { "from b", m }) end
+      hl.receive(500)   -- the answer leaves before the node stops
+      hl.stop()
+    ]])
+    f:close()
+    local p = io.popen("timeout 20 lua5.4 " .. script .. " >" .. out .. " 2>&1 & echo $!")
+    p:close()
+    assert.is_true(until_true(function() return epmd_lists("hlb" .. TAG) end, 10), "the other node did not start")
+    hl.send({ "b", other }, { "hello", 7 })
+    local m = S.expect(is_tagged("from b"), 5000, "the other node's answer")
+    assert.same({ "from b", { "hello", 7 } }, m)
+    assert.is_true(until_true(function() return not epmd_lists("hlb" .. TAG) end, 5))
+    local o = io.open(out):read("a")
+    assert.equal("", o)
+    os.remove(script)
+    os.remove(out)
+  end)
+
+  it("without a cookie, uses ~/.erlang.cookie, made 0400 with a random one when missing, as Erlang does", function()
+    local home = os.tmpname()
+    os.remove(home)
+    sh("mkdir -p " .. home)
+    local code = [[
+      local hl = require("heirloom")
+      local ok, err = pcall(hl.start, { schedulers = 1, logger = "capture", dist = { name = "hlc]] .. TAG .. [[@localhost" } })
+      print(ok, err)
+      if ok then hl.stop() end
+    ]]
+    local out = S.run_child(code, 20, "HOME=" .. home)
+    assert.matches("^true", out)
+    local mode = sh("stat -c %a " .. home .. "/.erlang.cookie")
+    assert.equal("400", mode:match("%d+"))
+    local cookie = io.open(home .. "/.erlang.cookie"):read("a")
+    assert.matches("^[A-Z]+$", cookie)
+    assert.equal(20, #cookie)
+    -- one that others can read is refused, as Erlang refuses it
+    sh("chmod 644 " .. home .. "/.erlang.cookie")
+    out = S.run_child(code, 20, "HOME=" .. home)
+    assert.matches("false%s+heirloom.start: .*%.erlang%.cookie must be accessible by its owner only", out)
+    sh("rm -rf " .. home)
   end)
 
   it("stop leaves the cluster: epmd forgets the name", function()

@@ -303,10 +303,9 @@ hl_status hl_node_start(const hl_config *cfg, hl_node **out) {
   if (cfg->schedule != HL_SCHEDULE_FIFO && cfg->schedule != HL_SCHEDULE_RANDOM)
     return capi_fail(HL_EBADARG, "hl_node_start",
                      "schedule must be HL_SCHEDULE_FIFO or HL_SCHEDULE_RANDOM");
-  if (cfg->dist_name != NULL && (cfg->dist_cookie == NULL || cfg->schedulers == 0))
-    return capi_fail(HL_EBADARG, "hl_node_start", cfg->dist_cookie == NULL
-                     ? "dist_name needs dist_cookie"
-                     : "dist_name needs scheduler threads (schedulers > 0)");
+  if (cfg->dist_name != NULL && cfg->schedulers == 0)
+    return capi_fail(HL_EBADARG, "hl_node_start",
+                     "dist_name needs scheduler threads (schedulers > 0)");
   if (cfg->schedulers > 0 && (cfg->clock == HL_CLOCK_VIRTUAL || cfg->trace ||
                               cfg->schedule == HL_SCHEDULE_RANDOM))
     return capi_fail(HL_EBADARG, "hl_node_start",

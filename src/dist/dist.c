@@ -17,6 +17,7 @@
 
 #include "dist.h"
 #include "dist_conn.h"
+#include "dist_cookie.h"
 
 extern char **environ;
 
@@ -193,11 +194,13 @@ hl_status dist_start(node *n, const char *name, const char *cookie, hl_err *e) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   char alive[EI_MAXALIVELEN + 1], host[EI_MAXHOSTNAMELEN + 1];
   char full[EI_MAXALIVELEN + EI_MAXHOSTNAMELEN + 2];   /* split_name bounds its length */
+  char own[MAXATOMLEN + 1];
   struct in_addr any = {0};
   dist *d;
-  if (split_name(name, alive, host, e) != HL_OK || check_cookie(cookie, e) != HL_OK ||
-      ensure_epmd(e) != HL_OK)
-    return e->code;
+  if (split_name(name, alive, host, e) != HL_OK) return e->code;
+  if (cookie == NULL && dist_cookie_default(own, sizeof own, e) != HL_OK) return e->code;
+  if (cookie == NULL) cookie = own;
+  if (check_cookie(cookie, e) != HL_OK || ensure_epmd(e) != HL_OK) return e->code;
   pthread_once(&once, init_ei);
   d = calloc(1, sizeof *d);
   if (d == NULL) return err_set(e, HL_ENOMEM, "out of memory");

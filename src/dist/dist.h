@@ -23,7 +23,8 @@
 #include "node.h"
 
 /* Joins the cluster as name ("alive@host", or "alive", completed with this
-** machine's short host name) with cookie. HL_EBADARG for a bad name or
+** machine's short host name) with cookie (NULL: ~/.erlang.cookie's,
+** dist_cookie.h). HL_EBADARG for a bad name or
 ** cookie, HL_EEXIST when epmd already has the name, HL_ESTORE (the
 ** outside world failed) when epmd or the listener cannot be had; the
 ** message says which, prefixed by nothing: the caller names itself. */

@@ -37,7 +37,8 @@ void ldist_options(lua_State *L, int opts, const char **name, const char **cooki
     lua_pop(L, 1);
   }
   *name = string_field(L, t, "name");
-  *cookie = string_field(L, t, "cookie");
+  lua_getfield(L, t, "cookie");
+  if (!lua_isnil(L, -1)) *cookie = string_field(L, t, "cookie");   /* nil: ~/.erlang.cookie */
   lua_settop(L, top);
 }
 

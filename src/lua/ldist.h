@@ -10,8 +10,8 @@
 #include "lbind.h"
 
 /* Reads opts.dist of heirloom.start (opts at index opts), raising on a bad
-** one: *name and *cookie (strings kept alive by opts), or both NULL when
-** there is no dist option. */
+** one: *name and *cookie (strings kept alive by opts; *cookie NULL when
+** not given: ~/.erlang.cookie's), both NULL when there is no dist option. */
 void ldist_options(lua_State *L, int opts, const char **name, const char **cookie);
 
 /* Joins the cluster after the node n has started; on failure stops n and
