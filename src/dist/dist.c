@@ -301,9 +301,3 @@ hl_status dist_send_name(node *n, const char *name, const char *to, const unsign
   dist_unref(d);
   return st;
 }
-
-void dist_node_name(node *n, char *out, size_t size) {
-  pthread_mutex_lock(&n->lock);
-  snprintf(out, size, "%s", n->dist != NULL ? n->dist->self.node : "");
-  pthread_mutex_unlock(&n->lock);
-}

@@ -41,7 +41,4 @@ void dist_stop(node *n);
 hl_status dist_send_name(node *n, const char *name, const char *to, const unsigned char *term,
                          size_t len, hl_err *e);
 
-/* This node's full name into out ("" when it is not distributed). */
-void dist_node_name(node *n, char *out, size_t size);
-
 #endif
