@@ -269,6 +269,28 @@ describe("Erlang distribution with an erl node #child", function()
     sh("rm -rf " .. home)
   end)
 
+  it("heirloom run --name --cookie joins the cluster, and leaves it on SIGTERM", function()
+    local bin = (os.getenv("HEIRLOOM_BUILD") or "build") .. "/heirloom"
+    local base = os.tmpname()
+    local name = "hlrun" .. TAG
+    -- the command is ours (built with the sanitizer, if any): run as the specs are
+    local p = io.popen(bin .. " run --name " .. name .. "@localhost --cookie " .. COOKIE .. " " ..
+      HERE .. "support/cli_app/solo.lua >" .. base .. " 2>&1 </dev/null & echo $!")
+    local pid = p:read("a"):match("%d+")
+    p:close()
+    assert.is_true(until_true(function() return epmd_lists(name) end, 10), "heirloom run did not join")
+    os.execute("kill -TERM " .. pid)
+    assert.is_true(until_true(function() return not epmd_lists(name) end, 10), "heirloom run did not leave")
+    local out, rc
+    out, rc = sh(bin .. " run --cookie c " .. HERE .. "support/cli_app/solo.lua")
+    assert.equal(2, rc)
+    assert.matches("--cookie: only with --name", out, 1, true)
+    out, rc = sh(bin .. " run --name 'bad name' " .. HERE .. "support/cli_app/solo.lua")
+    assert.equal(1, rc)
+    assert.matches("cannot start the node: hl_node_start: dist.name must be", out, 1, true)
+    os.remove(base)
+  end)
+
   it("stop leaves the cluster: epmd forgets the name", function()
     hl.send({ "echo", PEER }, { "halt" })
     hl.stop()

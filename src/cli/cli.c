@@ -34,6 +34,7 @@ typedef struct cli_opts {
   const char *app;         /* APP.lua, or NULL; repair: the directory */
   int schedulers;          /* 0: not given */
   const char *data_dir;
+  const char *name, *cookie;   /* Erlang distribution; NULL: not given */
 } cli_opts;
 
 #define USAGE_LINES                               \
@@ -56,6 +57,8 @@ static const char usage_text[] =
     "  --schedulers N   scheduler threads (default: the application's\n"
     "                   node.schedulers, else one per core)\n"
     "  --data-dir DIR   the node's data directory\n"
+    "  --name NAME      join an Erlang cluster as NAME (name@host, or name)\n"
+    "  --cookie COOKIE  its cookie (default: the one in ~/.erlang.cookie)\n"
     "  -h, --help       this text\n"
     "  -V, --version    the version\n"
     "\n"
@@ -122,6 +125,14 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
       o->data_dir = option_value(argc, argv, &i, "--data-dir");
       if (o->data_dir == NULL || o->data_dir[0] == '\0')
         return usage_error("%s", "--data-dir: expected a directory");
+    } else if (is_option(a, "--name")) {
+      o->name = option_value(argc, argv, &i, "--name");
+      if (o->name == NULL || o->name[0] == '\0')
+        return usage_error("%s", "--name: expected a node name (name@host, or name)");
+    } else if (is_option(a, "--cookie")) {
+      o->cookie = option_value(argc, argv, &i, "--cookie");
+      if (o->cookie == NULL || o->cookie[0] == '\0')
+        return usage_error("%s", "--cookie: expected a cookie");
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage_error("unknown option '%s'", a);
     } else if (o->command == NULL) {
@@ -135,6 +146,8 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
     }
   }
   if (o->command == NULL) return usage_error("%s", "no command given");
+  if (o->cookie != NULL && o->name == NULL)
+    return usage_error("%s", "--cookie: only with --name (the node's name in the cluster)");
   if (strcmp(o->command, "run") == 0 && o->app == NULL)
     return usage_error("%s", "run: which application? (heirloom run APP.lua)");
   if (strcmp(o->command, "repair") == 0 && o->app == NULL)
@@ -267,6 +280,8 @@ static void node_config(lua_State *L, int app, const cli_opts *o, hl_config *cfg
   }
   if (o->schedulers > 0) cfg->schedulers = o->schedulers;
   if (o->data_dir != NULL) cfg->data_dir = o->data_dir;
+  cfg->dist_name = o->name;
+  cfg->dist_cookie = o->cookie;
 }
 
 /* ---- signals ---- */
