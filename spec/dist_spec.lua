@@ -134,6 +134,24 @@ describe("Erlang distribution with an erl node #child", function()
     assert.is_nil(sender)
   end)
 
+  it("Erlang -> heirloom: a message to a name nobody holds is dropped and logged", function()
+    hl.logs()
+    hl.send({ "echo", PEER }, { "to", "nobody_here", HL_NODE, 1 })
+    assert.is_true(until_true(function()
+      return table.concat(hl.logs(), "\n"):find("a message from " .. PEER .. " to nobody_here was dropped: "
+        .. "no process has that name", 1, true) ~= nil
+    end, 3))
+  end)
+
+  it("a name epmd already has is refused at start", function()
+    local out = S.run_child([[
+      local hl = require("heirloom")
+      print(pcall(hl.start, { schedulers = 1, logger = "capture", dist = { name = "]] .. HL_NODE ..
+        [[", cookie = "c" } }))
+    ]], 20)
+    assert.matches("false%s+heirloom.start: epmd refused the name \"" .. HL_NODE:gsub("%p", "%%%0") .. "\"", out)
+  end)
+
   it("round-trips every supported type through Erlang and back", function()
     local values = {
       true, false, 0, 1, -1, 42, math.maxinteger, math.mininteger, 1.5, -0.25, 1e300,
