@@ -171,6 +171,8 @@ static hl_status listen_and_publish(dist *d, const char *host, hl_err *e) {
   if (d->epmd_fd < 0)
     return err_set(e, HL_EEXIST, "epmd refused the name \"%s\" (is another node running "
                    "with it?)", d->ec.thisnodename);
+  dconn_cloexec(d->listen_fd);
+  dconn_cloexec(d->epmd_fd);
   d->self.node = d->ec.thisnodename;
   d->self.creation = d->ec.creation;
   return HL_OK;

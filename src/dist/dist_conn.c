@@ -6,6 +6,7 @@
 ** read a message that has begun to arrive.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,8 +138,14 @@ static void drop_dead(dist *d, const char *peer) {
     else at = &(*at)->next;
 }
 
+void dconn_cloexec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
 dconn *dconn_add(dist *d, int fd, const char *peer) {
   dconn *c = calloc(1, sizeof *c);
+  dconn_cloexec(fd);
   drop_dead(d, peer);
   if (c == NULL) {
     close(fd);

@@ -54,6 +54,10 @@ dconn *dconn_find(dist *d, const char *peer);
 
 void dconn_unref(dconn *c);
 
+/* Keeps fd from programs the host runs: a child holding the epmd socket
+** would keep the name registered after the node has stopped. */
+void dconn_cloexec(int fd);
+
 /* Ends every connection and joins its reader (dist_stop). */
 void dconn_close_all(dist *d);
 
