@@ -15,7 +15,7 @@
 void ldist_options(lua_State *L, int opts, const char **name, const char **cookie);
 
 /* Joins the cluster after the node n has started; on failure stops n and
-** raises "heirloom.start: dist: ...". */
+** raises "heirloom.start: <why>" (dist.h's message). */
 void ldist_start(lua_State *L, node *n, const char *name, const char *cookie);
 
 /* heirloom.send({name, node}, message), the destination at index 1 and
