@@ -5,15 +5,23 @@
 ** can say and heirloom cannot hold is refused with its reason; and bytes
 ** a peer might send, however damaged, are either refused or give a valid
 ** term, never a crash (run under ASan and TSan by the check targets).
+** Last, two distributed nodes in this one OS process, through epmd on
+** loopback (started, and stopped again, when none runs): threads of one
+** send to a name on the other at once, and every message arrives, once
+** (under TSan, the listener, readers and senders run together).
 */
 #include <ei.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "dist.h"
 #include "dist_term.h"
 #include "heirloom.h"
 #include "term.h"
@@ -277,11 +285,109 @@ static void test_config(void) {
   CHECK(strstr(hl_errmsg(), "needs scheduler threads") != NULL);
 }
 
+/* ---- two nodes ---- */
+
+#define SENDERS 4
+#define PER_SENDER 50
+
+typedef struct sender {
+  hl_node *from;
+  const char *to;
+  int index;
+  int failed;
+} sender;
+
+static void *send_many(void *arg) {
+  sender *s = arg;
+  hl_err e;
+  for (int i = 0; i < PER_SENDER; i++) {
+    buf m;
+    buf_init(&m);
+    term_put_array(&m, 2);             /* {sender, i} */
+    term_put_int(&m, s->index);
+    term_put_int(&m, i);
+    err_clear(&e);
+    if (dist_send_name(s->from, "inbox", s->to, m.p, m.n, &e) != HL_OK) s->failed++;
+    buf_free(&m);
+  }
+  return NULL;
+}
+
+/* Counts the reports that a connection was lost. */
+static void count_lost(void *ud, const char *report) {
+  if (strstr(report, "heirloom.dist: the connection to ") != NULL &&
+      strstr(report, " was lost") != NULL)
+    atomic_fetch_add((atomic_int *)ud, 1);
+}
+
+static void test_two_nodes(void) {
+  static atomic_int lost;
+  char a_name[64], b_name[64];
+  int started_epmd = 0, got[SENDERS][PER_SENDER];
+  hl_config cfg = {.schedulers = 1, .dist_cookie = "test-dist-cookie"};
+  hl_node *a = NULL, *b = NULL;
+  hl_pid self;
+  pthread_t threads[SENDERS];
+  sender senders[SENDERS];
+  hl_buf out;
+  if (system("epmd -names >/dev/null 2>&1") != 0) {
+    CHECK(system("ERL_EPMD_ADDRESS=127.0.0.1 epmd -daemon") == 0);
+    started_epmd = 1;
+  }
+  snprintf(a_name, sizeof a_name, "tdista%d@localhost", (int)getpid());
+  snprintf(b_name, sizeof b_name, "tdistb%d@localhost", (int)getpid());
+  cfg.dist_name = a_name;
+  CHECK(hl_node_start(&cfg, &a) == HL_OK);
+  cfg.dist_name = b_name;
+  CHECK(hl_node_start(&cfg, &b) == HL_OK);
+  if (a == NULL || b == NULL) {
+    fprintf(stderr, "  %s\n", hl_errmsg());
+    return;
+  }
+  hl_node_set_logger(b, count_lost, &lost);
+  CHECK(hl_attach(b, &self) == HL_OK);
+  CHECK(hl_register(b, "inbox", self) == HL_OK);
+  for (int i = 0; i < SENDERS; i++) {
+    senders[i] = (sender){a, b_name, i, 0};
+    pthread_create(&threads[i], NULL, send_many, &senders[i]);
+  }
+  memset(got, 0, sizeof got);
+  hl_buf_init(&out);
+  for (int n = 0; n < SENDERS * PER_SENDER; n++) {
+    term_num who, which;
+    const unsigned char *e0, *e1;
+    size_t l0, l1;
+    hl_buf_clear(&out);
+    if (hl_receive(b, 10000, &out) != HL_OK) {
+      CHECK(!"a message from the other node did not arrive");
+      break;
+    }
+    if (term_array_elem(out.data, out.len, 0, &e0, &l0) &&
+        term_array_elem(out.data, out.len, 1, &e1, &l1) && term_get_num(e0, l0, &who) &&
+        term_get_num(e1, l1, &which) && who.i >= 0 && who.i < SENDERS && which.i >= 0 &&
+        which.i < PER_SENDER)
+      got[who.i][which.i]++;
+  }
+  hl_buf_free(&out);
+  for (int i = 0; i < SENDERS; i++) {
+    pthread_join(threads[i], NULL);
+    CHECK(senders[i].failed == 0);
+    for (int j = 0; j < PER_SENDER; j++) CHECK(got[i][j] == 1);
+  }
+  hl_detach(b);
+  hl_node_stop(a);   /* b's reader sees the connection go, and says so */
+  for (int i = 0; i < 100 && atomic_load(&lost) == 0; i++) usleep(10000);
+  CHECK(atomic_load(&lost) == 1);
+  hl_node_stop(b);
+  if (started_epmd) CHECK(system("epmd -kill >/dev/null 2>&1") == 0);
+}
+
 int main(void) {
   test_config();
   test_round_trips();
   test_refused_out();
   test_from_erlang();
   test_damaged();
+  test_two_nodes();
   return check_summary("dist");
 }
