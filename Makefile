@@ -9,6 +9,9 @@
 #   make check-install         install, pkg-config and luarocks, in temporary directories
 
 DEPS = liblua5.4-dev lua5.4 libleveldb-dev lua-busted pkg-config libedit-dev
+# Erlang's ei library (Erlang distribution, docs/distribution.md), and erl and
+# epmd for its specs
+DEPS += erlang-dev
 BENCH_DEPS = erlang-base
 
 CC ?= cc
@@ -33,10 +36,16 @@ LUA_LIBS := $(if $(LUA_PC),$(shell pkg-config --libs $(LUA_PC)),-llua5.4)
 LEVELDB_CFLAGS := $(shell pkg-config --cflags leveldb 2>/dev/null)
 LEVELDB_LIBS := $(shell pkg-config --libs leveldb 2>/dev/null || echo -lleveldb)
 EDIT_LIBS = -ledit
+# ei's folder, whatever its version: found when first used (after deps has
+# installed erlang-dev), from the usual place or else by asking erl.
+EI_DIR = $(or $(lastword $(wildcard /usr/lib/erlang/lib/erl_interface-*)),$(shell erl -noshell -eval 'io:format("~s",[code:lib_dir(erl_interface)]),halt().' 2>/dev/null))
+# _REENTRANT: erl_errno is per thread (ei.h)
+EI_CFLAGS = -I$(EI_DIR)/include -D_REENTRANT
+EI_LIBS = $(EI_DIR)/lib/libei.a
 
 # src/ is layered (docs/architecture.md): each folder calls only those
 # before it in this list, which scripts/layers.sh checks in `make test`.
-LAYERS = base store tables procs api lua cli
+LAYERS = base store tables procs dist api lua cli
 SRC_DIRS = $(LAYERS:%=src/%)
 HEADERS = $(wildcard src/*/*.h) include/heirloom.h
 vpath %.c $(SRC_DIRS)
@@ -44,9 +53,9 @@ vpath %.c $(SRC_DIRS)
 # -fvisibility=hidden: the shared library and the Lua module export only
 # what include/heirloom.h declares (scripts/exports.sh checks it).
 CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC -fvisibility=hidden \
-         -Iinclude $(SRC_DIRS:%=-I%) $(LUA_CFLAGS) $(LEVELDB_CFLAGS) $(SAN)
+         -Iinclude $(SRC_DIRS:%=-I%) $(LUA_CFLAGS) $(LEVELDB_CFLAGS) $(EI_CFLAGS) $(SAN)
 LDFLAGS = $(SAN)
-LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) -lpthread -lm
+LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
 
 # The store layer sees bytes, not tables (src/store.h): it is built from
 # the base and its own files alone, and test_storelayer links nothing else.
@@ -57,9 +66,12 @@ CORE = buf term err crc fault pheap eobj htab oset obulk ocat etab eupdate escan
 CORE += simclock trace
 # a mailbox that senders push to without a lock (issue 13)
 CORE += mailbox tcache
+# a C node of an Erlang cluster, through ei (issue 17)
+CORE += dist dist_conn dist_term dist_cookie
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
 BIND = lbody spool lready codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
 BIND += lsim llog
+BIND += ldist
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
 TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner test_scratch
@@ -86,6 +98,8 @@ CORE += capi_term capi_proc
 TESTS += test_htab
 # the contention-adapting ordered_set store (issue 14)
 TESTS += test_ocat
+# the term mapping of Erlang distribution (issue 17)
+TESTS += test_dist
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
 # the remote console: the node's listener and the attaching client
@@ -131,15 +145,17 @@ VERSION := $(VERSION_MAJOR).$(call hl_version_part,MINOR).$(call hl_version_part
 SONAME = libheirloom.so.$(VERSION_MAJOR)
 
 $(BUILD)/libheirloom.so.$(VERSION): $(CORE_OBJ) $(BIND_OBJ)
-	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LIBS)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--exclude-libs,ALL -o $@ $^ $(LIBS)
 
 $(BUILD)/libheirloom.so: $(BUILD)/libheirloom.so.$(VERSION)
 	ln -sf libheirloom.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf libheirloom.so.$(VERSION) $@
 
+# --exclude-libs: what static archives bring in (ei) stays hidden, as the
+# engine's own symbols do.
 # The Lua module: require("heirloom") finds build/heirloom.so.
 $(BUILD)/heirloom.so: $(CORE_OBJ) $(BIND_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) -lpthread -lm
+	$(CC) -shared $(LDFLAGS) -Wl,--exclude-libs,ALL -o $@ $^ $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
 
 # The Lua module alone: the build step of heirloom-scm-1.rockspec.
 .PHONY: lua-module
@@ -151,9 +167,9 @@ $(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/libheirloom.a
 # The C tests of terms, tables, match specs, the store, threads and the
 # supervisor's decisions link the engine without Lua: a call into the Lua
 # binding from below fails their link.
-CORE_TESTS = test_htab test_mailbox test_ocat test_pheap test_term test_table test_threads test_mspec test_oset test_store test_supervisor
+CORE_TESTS = test_dist test_htab test_mailbox test_ocat test_pheap test_term test_table test_threads test_mspec test_oset test_store test_supervisor
 $(CORE_TESTS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(BUILD)/libheirloom-core.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) -lpthread -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
 
 # No Lua, no tables, no node: an upward call of a store file fails the link.
 $(BUILD)/test_storelayer: $(BUILD)/test_storelayer.o $(BASE:%=$(BUILD)/%.o) $(STORE:%=$(BUILD)/%.o)
@@ -240,7 +256,7 @@ install: install-lua $(BUILD)/libheirloom.a $(BUILD)/libheirloom.so $(BUILD)/hei
 	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(LIBDIR)|' -e 's|@includedir@|$(INCLUDEDIR)|' \
 	    -e 's|@lua_cmod@|$(LUA_CMOD)|' -e 's|@lua_lmod@|$(LUA_LMOD)|' -e 's|@version@|$(VERSION)|' \
 	    -e 's|@requires@|$(LUA_PC)|' -e 's|@lua_cflags@|$(if $(LUA_PC),,$(LUA_CFLAGS))|' \
-	    -e 's|@lua_libs@|$(if $(LUA_PC),,$(LUA_LIBS))|' -e 's|@libs_private@|$(LEVELDB_LIBS) -lpthread -lm|' \
+	    -e 's|@lua_libs@|$(if $(LUA_PC),,$(LUA_LIBS))|' -e 's|@libs_private@|$(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm|' \
 	    heirloom.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/heirloom.pc
 	$(INSTALL) -m 755 $(BUILD)/heirloom $(DESTDIR)$(BINDIR)/heirloom
 	$(INSTALL) -m 644 docs/heirloom.1 $(DESTDIR)$(MANDIR)/man1/heirloom.1
@@ -269,13 +285,13 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then $(LDCONFIG); fi
 
 # ---- fuzzing (docs/term-format.md, "Fuzzing") ----
-# libFuzzer targets for the term readers and Lua decoder (fuzz/fuzz_term.c)
-# and the match-spec compiler (fuzz/fuzz_mspec.c), built with clang in a
-# directory of their own: the library instrumented for coverage, ASan and
-# UBSan. `make fuzz` runs each for FUZZ_SECONDS (600 by default).
+# libFuzzer targets for the term readers and Lua decoder (fuzz/fuzz_term.c),
+# the match-spec compiler (fuzz/fuzz_mspec.c) and the term mapping of Erlang
+# distribution (fuzz/fuzz_dist.c), built with clang in a directory of their
+# own: the library instrumented for coverage, ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS (600 by default).
 FUZZ_DEPS = clang libclang-rt-dev
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_TARGETS = $(FUZZ_BUILD)/fuzz_term $(FUZZ_BUILD)/fuzz_mspec
+FUZZ_TARGETS = $(FUZZ_BUILD)/fuzz_term $(FUZZ_BUILD)/fuzz_mspec $(FUZZ_BUILD)/fuzz_dist
 FUZZ_SECONDS ?=
 
 .PHONY: fuzz fuzz-build fuzz-deps fuzz-corpus

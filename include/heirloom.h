@@ -156,6 +156,11 @@ typedef struct hl_config {
   int trace;               /* non-zero: record the run's trace (hl_trace_hash) */
   int schedule;            /* HL_SCHEDULE_FIFO, or HL_SCHEDULE_RANDOM: the next
                               process and its slice drawn from seed */
+  /* Erlang distribution (docs/distribution.md): non-NULL dist_name joins
+  ** the cluster as "name@host" (or "name": this host) with dist_cookie
+  ** (NULL: the one in ~/.erlang.cookie, made if missing, as Erlang does). */
+  const char *dist_name;
+  const char *dist_cookie;
 } hl_config;
 
 #define HL_CLOCK_DEFAULT 0

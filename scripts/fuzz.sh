@@ -25,7 +25,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 total_passed=0
 total_failed=0
-for target in term mspec; do
+for target in term mspec dist; do
   bin=$build/fuzz_$target
   seeds=fuzz/corpus/$target
   crashes=$build/crashes/$target

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "capi.h"
+#include "dist.h"
 #include "edurable.h"
 #include "etab.h"
 #include "heirloom.h"
@@ -196,6 +197,9 @@ hl_status hl_node_start(const hl_config *given, hl_node **out) {
   if (cfg->schedule != HL_SCHEDULE_FIFO && cfg->schedule != HL_SCHEDULE_RANDOM)
     return capi_fail(HL_EBADARG, "hl_node_start",
                      "schedule must be HL_SCHEDULE_FIFO or HL_SCHEDULE_RANDOM");
+  if (cfg->dist_name != NULL && cfg->schedulers == 0)
+    return capi_fail(HL_EBADARG, "hl_node_start",
+                     "dist_name needs scheduler threads (schedulers > 0)");
   if (cfg->schedulers > 0 && (cfg->clock == HL_CLOCK_VIRTUAL || cfg->trace ||
                               cfg->schedule == HL_SCHEDULE_RANDOM))
     return capi_fail(HL_EBADARG, "hl_node_start",
@@ -209,14 +213,21 @@ hl_status hl_node_start(const hl_config *given, hl_node **out) {
     *out = NULL;
     return capi_done("hl_node_start", &e);
   }
+  if (cfg->dist_name != NULL && dist_start(*out, cfg->dist_name, cfg->dist_cookie, &e) != HL_OK) {
+    node_stop(*out, NULL, 0);
+    *out = NULL;
+    return capi_done("hl_node_start", &e);
+  }
   return HL_OK;
 }
 
 void hl_node_stop(hl_node *node) {
+  if (node != NULL) dist_stop(node);
   if (node != NULL) node_stop(node, NULL, 0);   /* what it abandons goes to the logger */
 }
 
 void hl_node_crash(hl_node *node) {
+  if (node != NULL) dist_stop(node);
   if (node != NULL) node_crash(node, NULL, 0);
 }
 

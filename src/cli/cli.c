@@ -50,6 +50,7 @@ typedef struct cli_opts {
   const char *console_secret; /* run, shell: the file of the console's secret */
   const char *attach;         /* shell --attach, remsh: the console to attach to */
   const char *secret;         /* shell --attach, remsh: the file of the secret to send */
+  const char *name, *cookie;   /* Erlang distribution; NULL: not given */
 } cli_opts;
 
 #define USAGE_LINES                               \
@@ -88,6 +89,8 @@ static const char usage_text[] =
     "                   for the node's own user only; no network port\n"
     "  --console-secret FILE  consoles must send the secret in FILE (owner-only)\n"
     "  --secret FILE    with --attach: the secret to send\n"
+    "  --name NAME      join an Erlang cluster as NAME (name@host, or name)\n"
+    "  --cookie COOKIE  its cookie (default: the one in ~/.erlang.cookie)\n"
     "  -h, --help       this text\n"
     "  -V, --version    the version\n"
     "\n"
@@ -138,7 +141,7 @@ static int is_one_of(const char *s, const char *const *names) {
 
 #define KNOWN_OPTIONS                                                                    \
   "--schedulers, --data-dir, --seed, --log, --log-format, --verbose, --console, "          \
-  "--console-secret, --attach, --secret, --help, --version"
+  "--console-secret, --attach, --secret, --name, --cookie, --help, --version"
 
 /* An option's value: "--opt=V" or "--opt V". NULL if missing. */
 static const char *option_value(int argc, char **argv, int *i, const char *name) {
@@ -225,6 +228,14 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
       o->attach = option_value(argc, argv, &i, "--attach");
       if (o->attach == NULL || o->attach[0] == '\0')
         return usage_error("%s", "--attach: expected the console's socket");
+    } else if (is_option(a, "--name")) {
+      o->name = option_value(argc, argv, &i, "--name");
+      if (o->name == NULL || o->name[0] == '\0')
+        return usage_error("%s", "--name: expected a node name (name@host, or name)");
+    } else if (is_option(a, "--cookie")) {
+      o->cookie = option_value(argc, argv, &i, "--cookie");
+      if (o->cookie == NULL || o->cookie[0] == '\0')
+        return usage_error("%s", "--cookie: expected a cookie");
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage_error("unknown option '%s' (known: " KNOWN_OPTIONS ")", a);
     } else if (o->command == NULL) {
@@ -239,6 +250,8 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
     }
   }
   if (o->command == NULL) return usage_error("%s", "no command given");
+  if (o->cookie != NULL && o->name == NULL)
+    return usage_error("%s", "--cookie: only with --name (the node's name in the cluster)");
   if (strcmp(o->command, "run") == 0 && o->app == NULL)
     return usage_error("%s", "run: which application? (heirloom run APP.lua)");
   if (strcmp(o->command, "repair") == 0 && o->app == NULL)
@@ -378,6 +391,8 @@ static void node_config(lua_State *L, int app, const cli_opts *o, hl_config *cfg
   if (o->seed != 0) cfg->seed = (int64_t)o->seed;
   if (o->schedulers > 0) cfg->schedulers = o->schedulers;
   if (o->data_dir != NULL) cfg->data_dir = o->data_dir;
+  cfg->dist_name = o->name;
+  cfg->dist_cookie = o->cookie;
 }
 
 /* ---- the console ---- */

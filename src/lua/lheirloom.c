@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "edurable.h"
 #include "heirloom.h"
 #include "lbind.h"
 #include "lbody.h"
+#include "ldist.h"
 #include "lfault.h"
 #include "lhandle.h"
 #include "llog.h"
@@ -43,6 +45,7 @@ static int detach_as(lbind *b, int crash, char *report, size_t size) {
     b->me = NULL;
   }
   if (b->node != NULL) {
+    if (!b->attached) dist_stop(b->node);   /* first: nothing more comes in */
     if (b->attached) node_unref(b->node);
     else if (crash) abandoned = node_crash(b->node, report, size);
     else abandoned = node_stop(b->node, report, size);
@@ -247,7 +250,7 @@ static void simulation_options(lua_State *L, int opts, hl_config *cfg) {
 static void check_start_opts(lua_State *L, int opts) {
   static const char *const known[] = {"schedulers", "data_dir", "logger", "log",
                                      "memory_limit", "sync", "on_load", "seed", "clock",
-                                     "trace", "schedule", NULL};
+                                     "trace", "schedule", "dist", NULL};
   lua_pushnil(L);
   while (lua_next(L, opts) != 0) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
@@ -284,6 +287,7 @@ static int l_start(lua_State *L) {
   hl_config cfg = {.size = sizeof(hl_config), .schedulers = hl_default_schedulers()};
   int mode = LOG_STDERR;
   log_opts log = {LOGLEVEL_INFO, LOGFORMAT_TEXT, 0};
+  const char *dist_name = NULL, *dist_cookie = NULL;
   node *n;
   hl_err e;
   host_only(L, b, "start");
@@ -321,6 +325,10 @@ static int l_start(lua_State *L) {
          strlen(lua_tostring(L, 4)) != lua_rawlen(L, 4)))
       return luaL_error(L, "heirloom.start: opts.data_dir must be a non-empty path");
     cfg.data_dir = lua_tostring(L, 4);
+    ldist_options(L, 1, &dist_name, &dist_cookie);
+    if (dist_name != NULL && cfg.schedulers == 0)
+      return luaL_error(L, "heirloom.start: opts.dist needs scheduler threads (a deterministic "
+                           "node cannot take messages from the network)");
   }
   if (b->node != NULL) return luaL_error(L, "heirloom.start: the node is already running");
   n = node_new(&cfg);
@@ -336,6 +344,7 @@ static int l_start(lua_State *L) {
   logger_set_level(&n->log, log.level);
   logger_set_format(&n->log, log.format);
   logger_set_verbose(&n->log, log.verbose);
+  if (dist_name != NULL) ldist_start(L, n, dist_name, dist_cookie);
   lhandle_reset(L);
   bind_host(b, n, n->host_pid, 0);
   return 0;

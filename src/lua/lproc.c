@@ -20,6 +20,7 @@
 #include "etab.h"
 #include "lbind.h"
 #include "lbody.h"
+#include "ldist.h"
 #include "lhandle.h"
 #include "logger.h"
 #include "lproc.h"
@@ -141,6 +142,7 @@ static int l_send(lua_State *L) {
   proc *p, *self;
   lscratch *s;
   self = me(L, "send", &b);
+  if (lua_type(L, 1) == LUA_TTABLE) return ldist_send(L, b);   /* {name, node} */
   to = send_target(L, b, &alias);
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
   s = encode_arg(L, b, 2, "message", "send");

@@ -37,6 +37,7 @@ node *node_new(const hl_config *cfg) {
   treg_init(&n->tables, &n->log, n, hold, release);
   if (cfg != NULL) n->cfg = *cfg;
   n->cfg.data_dir = NULL;   /* the store keeps its own copy (edur_open) */
+  n->cfg.dist_name = n->cfg.dist_cookie = NULL;   /* the caller's, read at start only */
   fault_init(&n->tables.store_faults, n->cfg.seed != 0 ? (uint64_t)n->cfg.seed : DEFAULT_FAULT_SEED);
   if (!ptab_init(&n->procs)) goto fail;
   if (n->cfg.trace && (n->trace = trace_new()) == NULL) goto fail;

@@ -38,6 +38,9 @@ struct hl_node {
   void *body_data;             /* the body's own, freed by body->free */
   char *lua_path, *lua_cpath;  /* for processes spawned from C; NULL: defaults */
   trace *trace;                /* the run's trace (cfg.trace), or NULL: trace.h */
+  /* the node's part in an Erlang cluster (src/dist/dist.h), under lock;
+  ** NULL unless it was started distributed */
+  struct dist *dist;
 };
 
 typedef struct hl_node node;

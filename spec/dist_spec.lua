@@ -1,0 +1,336 @@
+-- dist_spec.lua — a heirloom node in an Erlang cluster (docs/distribution.md):
+-- joining through epmd, messages both ways between registered names, the
+-- term mapping both ways, a wrong cookie refused, and leaving at stop.
+--
+-- The Erlang side is an `erl -sname` node on localhost running
+-- spec/support/dist_peer.erl. Nothing is skipped: without erl, erlc or
+-- epmd (Makefile DEPS installs them with erlang-dev) these specs fail. The
+-- Erlang node listens on loopback only, and so does an epmd this spec
+-- starts (it stops it again); one already running is left alone.
+local S = dofile((debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "support/hlspec.lua")
+local hl = S.hl
+local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
+
+-- Child programs run without a sanitizer's runtime preloaded: they are not
+-- ours, and make check-asan preloads it into this Lua.
+local function sh(cmd)
+  local p = io.popen("env -u LD_PRELOAD sh -c '" .. cmd:gsub("'", "'\\''") .. "' 2>&1; echo \"rc=$?\"")
+  local out = p:read("a")
+  p:close()
+  return out:gsub("rc=%d+%s*$", ""), tonumber(out:match("rc=(%d+)%s*$"))
+end
+
+local function sleep(s) sh("sleep " .. s) end
+
+-- names unique to this run: other runs may share epmd
+math.randomseed(os.time(), math.floor(os.clock() * 1e6))
+local TAG = tostring(math.random(1, 1e9))
+local HL_NODE = "hl" .. TAG .. "@localhost"
+local PEER = "peer" .. TAG .. "@localhost"
+local COOKIE = "dist-spec-cookie"
+
+local function epmd_lists(alive)
+  local out = sh("epmd -names")
+  return out:find("name " .. alive .. " ", 1, true) ~= nil
+end
+
+local function until_true(cond, seconds)
+  for _ = 1, seconds * 10 do
+    if cond() then return true end
+    sleep(0.1)
+  end
+  return cond()
+end
+
+local function is_tagged(tag) return function(m) return type(m) == "table" and m[1] == tag end end
+
+describe("Erlang distribution: options, without a cluster", function()
+  after_each(function() pcall(hl.logs); pcall(hl.stop) end)
+
+  it("refuses a bad dist option with a clear error", function()
+    local function start_err(dist, schedulers)
+      local ok, err = pcall(hl.start, { logger = "capture", schedulers = schedulers, dist = dist })
+      assert.is_false(ok)
+      return err
+    end
+    assert.matches("heirloom.start: opts.dist must be a table", start_err("app@localhost"), 1, true)
+    assert.matches("opts.dist.cookie must be a non-empty string", start_err({ name = "a@localhost", cookie = "" }), 1, true)
+    assert.matches("opts.dist.name must be a non-empty string", start_err({ cookie = "c" }), 1, true)
+    assert.matches("unknown option dist.port", start_err({ name = "a", cookie = "c", port = 1 }), 1, true)
+    assert.matches("dist.name must be", start_err({ name = "bad name@localhost", cookie = "c" }), 1, true)
+    assert.matches("dist.name must be", start_err({ name = "@localhost", cookie = "c" }), 1, true)
+    assert.matches("dist.name must be \"name@host\" with a host", start_err({ name = "a@", cookie = "c" }), 1, true)
+    assert.matches("dist.cookie must be printable ASCII", start_err({ name = "a@localhost", cookie = "a b" }), 1, true)
+    assert.matches("opts.dist needs scheduler threads", start_err({ name = "a@localhost", cookie = "c" }, 0), 1, true)
+  end)
+
+  it("a node started without dist cannot send to another node, and says so", function()
+    S.start(1)
+    local ok, err = pcall(hl.send, { "echo", "x@localhost" }, 1)
+    assert.is_false(ok)
+    assert.matches("heirloom.send: this node is not distributed", err, 1, true)
+    ok, err = pcall(hl.send, { "echo" }, 1)
+    assert.is_false(ok)
+    assert.matches("heirloom.send: destination must be a pid, a registered name, or {name, \"node@host\"}", err, 1, true)
+  end)
+end)
+
+describe("Erlang distribution with an erl node #child", function()
+  local started_epmd, beam_dir, peer_pid = false, nil, nil
+
+  lazy_setup(function()
+    for _, tool in ipairs({ "erl", "erlc", "epmd" }) do
+      local _, rc = sh("command -v " .. tool)
+      assert(rc == 0, tool .. " is missing: install erlang-dev (make deps)")
+    end
+    local _, rc = sh("epmd -names")
+    if rc ~= 0 then
+      assert(select(2, sh("ERL_EPMD_ADDRESS=127.0.0.1 epmd -daemon")) == 0, "cannot start epmd")
+      started_epmd = true
+      assert(until_true(function() return select(2, sh("epmd -names")) == 0 end, 5), "epmd does not answer")
+    end
+    beam_dir = os.tmpname()
+    os.remove(beam_dir)
+    local out
+    out, rc = sh("mkdir -p " .. beam_dir .. " && erlc -o " .. beam_dir .. " " .. HERE .. "support/dist_peer.erl")
+    assert(rc == 0, "erlc failed: " .. out)
+    -- the Erlang node listens on loopback only; it halts when told, or is killed at teardown
+    out = sh("erl -sname " .. PEER .. " -setcookie " .. COOKIE .. " -noshell -pa " .. beam_dir ..
+       " -kernel inet_dist_use_interface '{127,0,0,1}' -eval 'dist_peer:start()' >/dev/null 2>&1 & echo $!")
+    peer_pid = tonumber(out:match("(%d+)"))
+    assert(until_true(function() return epmd_lists("peer" .. TAG) end, 15), "the erl node did not start")
+    hl.start{ schedulers = 2, logger = "capture", dist = { name = HL_NODE, cookie = COOKIE } }
+    hl.register("me", hl.self())
+    -- epmd lists the erl node before its -eval has registered echo: until
+    -- echo answers, what is sent to it is dropped (as Erlang drops it)
+    local ready = false
+    for _ = 1, 50 do
+      hl.send({ "echo", PEER }, { hl.self(), "ready?" })
+      if hl.receive(function(m) return type(m) == "table" and m[2] == "ready?" end, 200) then
+        ready = true
+        break
+      end
+    end
+    assert(ready, "the erl node's echo does not answer")
+    hl.logs()
+  end)
+
+  lazy_teardown(function()
+    pcall(hl.send, { "echo", PEER }, { "halt" })
+    pcall(hl.stop)
+    sleep(0.3)
+    -- if it did not halt: by its pid, once sure that pid is still our erl
+    local f = peer_pid and io.open("/proc/" .. peer_pid .. "/cmdline", "rb")
+    if f then
+      if f:read("a"):find(PEER, 1, true) then sh("kill " .. peer_pid) end
+      f:close()
+    end
+    if beam_dir then sh("rm -rf " .. beam_dir) end
+    if started_epmd then sh("epmd -kill >/dev/null") end
+  end)
+
+  it("joins: epmd lists the node under its name", function()
+    assert.is_true(epmd_lists("hl" .. TAG))
+  end)
+
+  it("heirloom -> Erlang: a message reaches a registered Erlang process, which answers our pid", function()
+    hl.send({ "echo", PEER }, { hl.self(), { "hello", 42 } })
+    local m = S.expect(is_tagged("echo"), 5000, "the echo")
+    assert.same({ "echo", { "hello", 42 } }, m)
+  end)
+
+  it("Erlang -> heirloom: {me, Node} ! Msg reaches the process registered as me, with no sender", function()
+    hl.send({ "echo", PEER }, { "to", "me", HL_NODE, { "from erlang" } })
+    local m, sender = hl.receive_with_sender(is_tagged("echo"), 5000)
+    assert.same({ "echo", { "from erlang" } }, m)
+    assert.is_nil(sender)
+  end)
+
+  it("Erlang -> heirloom: a message to a name nobody holds is dropped and logged", function()
+    hl.logs()
+    hl.send({ "echo", PEER }, { "to", "nobody_here", HL_NODE, 1 })
+    assert.is_true(until_true(function()
+      return table.concat(hl.logs(), "\n"):find("a message from " .. PEER .. " to nobody_here was dropped: "
+        .. "no process has that name", 1, true) ~= nil
+    end, 3))
+  end)
+
+  it("a name epmd already has is refused at start", function()
+    local out = S.run_child([[
+      local hl = require("heirloom")
+      print(pcall(hl.start, { schedulers = 1, logger = "capture", dist = { name = "]] .. HL_NODE ..
+        [[", cookie = "c" } }))
+    ]], 20)
+    assert.matches("false%s+heirloom.start: epmd refused the name \"" .. HL_NODE:gsub("%p", "%%%0") .. "\"", out)
+  end)
+
+  it("round-trips every supported type through Erlang and back", function()
+    local values = {
+      true, false, 0, 1, -1, 42, math.maxinteger, math.mininteger, 1.5, -0.25, 1e300,
+      "", "text", "zero\0byte and \255", { 1, 2, 3 }, {}, { { 1 }, { "a", { true } } },
+      { a = 1, b = { 2, 3 } }, { [1.5] = "x", [7] = "y", s = "z" }, hl.self(),
+    }
+    for i, v in ipairs(values) do
+      hl.send({ "echo", PEER }, { hl.self(), { i, v } })
+      local m = S.expect(function(x) return type(x) == "table" and x[1] == "echo" and x[2][1] == i end,
+        5000, "value " .. i)
+      assert.same(v, m[2][2])
+    end
+    -- nil travels as the atom nil: inside an array it is a hole, as in Lua
+    hl.send({ "echo", PEER }, { hl.self(), { "nil", nil, 3 } })
+    local m = S.expect(is_tagged("echo"), 5000, "nil")
+    assert.equal("nil", m[2][1])
+    assert.is_nil(m[2][2])
+    assert.equal(3, m[2][3])
+    -- the lossy direction: an integral float comes back an integer, as heirloom holds it
+    hl.send({ "echo", PEER }, { hl.self(), 2.0 })
+    m = S.expect(is_tagged("echo"), 5000, "2.0")
+    assert.equal("integer", math.type(m[2]))
+  end)
+
+  it("maps what Erlang sends: lists and strings as arrays, binaries as strings; refuses the rest, logged", function()
+    hl.logs()
+    hl.send({ "echo", PEER }, { "samples", "me", HL_NODE })
+    local got = {}
+    for _ = 1, 7 do
+      local m = S.expect(is_tagged("sample"), 5000, "a sample")
+      got[m[2]] = m[3]
+    end
+    assert.same({ 1, 2, 3 }, got[1])
+    assert.same({ 97, 98, 99 }, got[2])
+    assert.same({}, got[3])
+    assert.same({ a = 1, [2] = "b" }, got[4])
+    assert.equal(1.5, got[5])
+    assert.same({ true, false }, got[6])   -- and nil
+    assert.same({ -5, 1 << 62, "\0\255" }, got[7])
+    S.none(is_tagged("sample"), 300, "a sample Erlang sent that has no heirloom form")
+    local logs = table.concat(hl.logs(), "\n")
+    for _, why in ipairs({ "an integer bigger than 64 bits", "the atom 'foo': atoms other than true/false/nil are not supported yet",
+                           "a pid of another node: remote pids are not supported yet",
+                           "a reference: references are not supported yet",
+                           "a map with two keys that are one heirloom term" }) do
+      assert.matches("a message from " .. PEER .. " to me was dropped: " .. why, logs, 1, true)
+    end
+  end)
+
+  it("a message with no Erlang form is refused at the sender", function()
+    local function send_err(msg)
+      local ok, err = pcall(hl.send, { "echo", PEER }, msg)
+      assert.is_false(ok)
+      return err
+    end
+    assert.matches("heirloom.send: the message has no Erlang form: NaN and infinities", send_err({ 0 / 0 }), 1, true)
+    assert.matches("no Erlang form: NaN and infinities", send_err(math.huge), 1, true)
+    assert.matches("no Erlang form: references cannot be sent", send_err({ hl.alias() }), 1, true)
+    local t = hl.table.new("dist_spec_t")
+    assert.matches("no Erlang form: a table handle cannot leave its node", send_err({ t }), 1, true)
+    t:drop()
+    assert.matches("heirloom.send: the node must be \"name@host\"", select(2, pcall(hl.send, { "echo", "nohost" }, 1)), 1, true)
+  end)
+
+  it("refuses a node with the wrong cookie, and logs it", function()
+    hl.logs()
+    local out = sh("erl -sname bad" .. TAG .. "@localhost -setcookie wrong -noshell " ..
+      "-kernel inet_dist_use_interface '{127,0,0,1}' " ..
+      "-eval 'io:format(\"~p~n\", [net_adm:ping(list_to_atom(\"" .. HL_NODE .. "\"))]), halt().'")
+    assert.matches("pang", out, 1, true)
+    assert.is_true(until_true(function()
+      return table.concat(hl.logs(), "\n"):find("heirloom.dist: refused a connection", 1, true) ~= nil
+    end, 3))
+  end)
+
+  it("a message to a node that cannot be reached is dropped and logged, as in Erlang", function()
+    hl.logs()
+    hl.send({ "echo", "nobody" .. TAG .. "@localhost" }, "lost")
+    assert.matches("cannot connect to nobody" .. TAG .. "@localhost", table.concat(hl.logs(), "\n"), 1, true)
+  end)
+
+  it("two heirloom nodes message each other's registered names", function()
+    -- the other node is a second lua5.4 (the sanitizer's runtime, if any, stays preloaded)
+    local other = "hlb" .. TAG .. "@localhost"
+    local script, out = os.tmpname(), os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write("package.path = ", string.format("%q", package.path), "\n",
+            "package.cpath = ", string.format("%q", package.cpath), "\n", [[
+      local hl = require("heirloom")
+      hl.start{ schedulers = 1, logger = "capture",
+                dist = { name = "]] .. other .. [[", cookie = "]] .. COOKIE .. [[" } }
+      hl.register("b", hl.self())
+      local m = hl.receive(10000)
+      if m then hl.send({ "me", "]] .. HL_NODE .. [[" }, { "from b", m }) end
+      hl.receive(500)   -- the answer leaves before the node stops
+      hl.stop()
+    ]])
+    f:close()
+    local p = io.popen("timeout 20 lua5.4 " .. script .. " >" .. out .. " 2>&1 & echo $!")
+    p:close()
+    assert.is_true(until_true(function() return epmd_lists("hlb" .. TAG) end, 10), "the other node did not start")
+    hl.send({ "b", other }, { "hello", 7 })
+    local m = S.expect(is_tagged("from b"), 5000, "the other node's answer")
+    assert.same({ "from b", { "hello", 7 } }, m)
+    assert.is_true(until_true(function() return not epmd_lists("hlb" .. TAG) end, 5))
+    local o = io.open(out):read("a")
+    assert.equal("", o)
+    os.remove(script)
+    os.remove(out)
+  end)
+
+  it("without a cookie, uses ~/.erlang.cookie, made 0400 with a random one when missing, as Erlang does", function()
+    local home = os.tmpname()
+    os.remove(home)
+    sh("mkdir -p " .. home)
+    local code = [[
+      local hl = require("heirloom")
+      local ok, err = pcall(hl.start, { schedulers = 1, logger = "capture", dist = { name = "hlc]] .. TAG .. [[@localhost" } })
+      print(ok, err)
+      if ok then hl.stop() end
+    ]]
+    local out = S.run_child(code, 20, "HOME=" .. home)
+    assert.matches("^true", out)
+    local mode = sh("stat -c %a " .. home .. "/.erlang.cookie")
+    assert.equal("400", mode:match("%d+"))
+    local cookie = io.open(home .. "/.erlang.cookie"):read("a")
+    assert.matches("^[A-Z]+$", cookie)
+    assert.equal(20, #cookie)
+    -- one that others can read is refused, as Erlang refuses it
+    sh("chmod 644 " .. home .. "/.erlang.cookie")
+    out = S.run_child(code, 20, "HOME=" .. home)
+    assert.matches("false%s+heirloom.start: .*%.erlang%.cookie must be accessible by its owner only", out)
+    sh("rm -rf " .. home)
+  end)
+
+  it("heirloom run --name --cookie joins the cluster, and leaves it on SIGTERM", function()
+    local bin = (os.getenv("HEIRLOOM_BUILD") or "build") .. "/heirloom"
+    local base = os.tmpname()
+    local name = "hlrun" .. TAG
+    -- the command is ours (built with the sanitizer, if any): run as the specs are
+    local p = io.popen(bin .. " run --name " .. name .. "@localhost --cookie " .. COOKIE .. " " ..
+      HERE .. "support/cli_app/solo.lua >" .. base .. " 2>&1 </dev/null & echo $!")
+    local pid = p:read("a"):match("%d+")
+    p:close()
+    assert.is_true(until_true(function() return epmd_lists(name) end, 10), "heirloom run did not join")
+    os.execute("kill -TERM " .. pid)
+    assert.is_true(until_true(function() return not epmd_lists(name) end, 10), "heirloom run did not leave")
+    local out, rc
+    out, rc = sh(bin .. " run --cookie c " .. HERE .. "support/cli_app/solo.lua")
+    assert.equal(2, rc)
+    assert.matches("--cookie: only with --name", out, 1, true)
+    out, rc = sh(bin .. " run --name 'bad name' " .. HERE .. "support/cli_app/solo.lua")
+    assert.equal(1, rc)
+    assert.matches("cannot start the node: hl_node_start: dist.name must be", out, 1, true)
+    os.remove(base)
+  end)
+
+  it("stop leaves the cluster: epmd forgets the name, even while a program the host ran lives on", function()
+    -- a child started while the node is up inherits no socket of its
+    -- distribution: the epmd one would keep the name registered
+    local p = io.popen("sleep 6 >/dev/null 2>&1 & echo $!")
+    local child = p:read("a"):match("%d+")
+    p:close()
+    hl.send({ "echo", PEER }, { "halt" })
+    hl.stop()
+    local forgotten = until_true(function() return not epmd_lists("hl" .. TAG) end, 3)
+    os.execute("kill " .. child .. " 2>/dev/null")
+    assert.is_true(forgotten)
+  end)
+end)
