@@ -748,11 +748,14 @@ int sched_step(sched *s) {
 }
 
 int sched_stepping_elsewhere(sched *s) {
-  size_t running;
+  size_t running, queued;
   pthread_mutex_lock(&s->lock);
   running = s->running;
+  queued = s->qcount;
   pthread_mutex_unlock(&s->lock);
-  return running > (size_t)steps_here;
+  /* queued: a step that ended since this thread's found the queue empty
+  ** left work behind; the node is not idle, and its clock must not jump */
+  return running > (size_t)steps_here || queued > 0;
 }
 
 int sched_move_clock(sched *s, int64_t t) {

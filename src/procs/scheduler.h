@@ -106,8 +106,9 @@ int64_t sched_cancel(sched *s, uint64_t ref);
 /* Deterministic mode, on the host thread: runs the next queued slice, or
 ** fires the timers that are due. 1 if it did anything. */
 int sched_step(sched *s);
-/* 1 while another thread runs a step of this host-driven node: what it
-** runs may yet queue a process or send, so the node is not idle. */
+/* 1 while another thread runs a step of this host-driven node (what it
+** runs may yet queue a process or send), or a process is queued (a step
+** that ended since the caller's found none left it): the node is not idle. */
 int sched_stepping_elsewhere(sched *s);
 /* The earliest timer's time, or -1 when there is none. */
 int64_t sched_next_timer(sched *s);
