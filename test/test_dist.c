@@ -271,7 +271,8 @@ static void test_damaged(void) {
 
 /* hl_config's dist fields are checked before anything is started. */
 static void test_config(void) {
-  hl_config cfg = {.schedulers = 1, .dist_name = "bad name@localhost", .dist_cookie = "c"};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 1, .dist_name = "bad name@localhost",
+                   .dist_cookie = "c"};
   hl_node *n = NULL;
   CHECK(hl_node_start(&cfg, &n) == HL_EBADARG && n == NULL);
   CHECK(strstr(hl_errmsg(), "hl_node_start: dist.name must be") != NULL);
@@ -324,7 +325,7 @@ static void test_two_nodes(void) {
   static atomic_int lost;
   char a_name[64], b_name[64];
   int started_epmd = 0, got[SENDERS][PER_SENDER];
-  hl_config cfg = {.schedulers = 1, .dist_cookie = "test-dist-cookie"};
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 1, .dist_cookie = "test-dist-cookie"};
   hl_node *a = NULL, *b = NULL;
   hl_pid self;
   pthread_t threads[SENDERS];
