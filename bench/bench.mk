@@ -2,7 +2,7 @@
 # Erlang/OTP, one line per workload (bench/README.md): ETS tables against
 # heirloom's (C and Lua APIs), Erlang processes against heirloom's, and
 # the recovery of a supervised server that owns a table.
-# `make bench WHAT=table`, `WHAT=proc` or `WHAT=recovery` runs one part only.
+# `make bench WHAT=table`, `WHAT=memory`, `WHAT=proc` or `WHAT=recovery` runs one part only.
 # Included by the Makefile, whose variables it uses.
 
 BENCH_BIN = $(BUILD)/table_bench

@@ -54,9 +54,20 @@ run_args([N]) ->
     [run_workloads(Type, Op, list_to_integer(N))
      || Type <- [set, ordered_set],
         Op <- [insert, lookup, update_counter, mix90, select, walk]];
+run_args([N, Type, "memory"]) ->
+    memory(list_to_existing_atom(Type), list_to_integer(N));
 run_args([N, Type, Op]) ->
     run_workloads(list_to_existing_atom(Type), list_to_existing_atom(Op),
                   list_to_integer(N)).
+
+%% Bytes per object of a table of N objects {K, 0} (K = 1..N), as
+%% ets:info(T, memory) counts them (words) times the word size:
+%% `erlang <type> memory <N> <bytes_per_object>`.
+memory(Type, N) ->
+    T = ets:new(mem, [Type, public]),
+    lists:foreach(fun(K) -> ets:insert(T, {K, 0}) end, lists:seq(1, N)),
+    Bytes = ets:info(T, memory) * erlang:system_info(wordsize),
+    io:format("erlang ~s memory ~b ~.1f~n", [Type, N, Bytes / N]).
 
 run_workloads(Type, Op, N) ->
     [workload(Type, Op, Procs, N, Keys) || {Procs, Keys} <- variants(Type, Op, N)].

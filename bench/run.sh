@@ -2,7 +2,7 @@
 # run.sh [BUILD] — runs `make bench`'s two sides on this machine, one
 # workload at a time, the Erlang side then the heirloom one (never both at
 # once), and prints one line per workload. WHAT (environment) picks the
-# part: `table`, `proc`, `recovery`, or `all` (the default).
+# part: `table`, `memory`, `proc`, `recovery`, or `all` (the default).
 #
 # Tables, for each table type and operation, on the N-key table and (name
 # ending /20k) on a 20,000-key one:
@@ -12,6 +12,11 @@
 # object, check= what they found on both sides (count/sum of the keys).
 # BENCH_N (default 1000000) sets the number of keys and of operations.
 # Raw output: BUILD/bench-erlang.txt and BUILD/bench-heirloom.txt.
+#
+# Memory (also with WHAT=memory alone): bytes per object of an N-object
+# table of {K, 0}, t:info("memory") / N beside ETS's ets:info(T, memory)
+# words x the word size / N:
+#   <type>/memory heirloom_bytes_per_object=<x> erlang_bytes_per_object=<y> ratio=<x/y>
 #
 # Processes, for each workload, on 2 schedulers and (but for memory) on 0:
 #   proc/<workload>/<S>s heirloom_<unit>=<x> erlang_<unit>=<y> ratio=<x/y> [goal: ...]
@@ -33,8 +38,8 @@ if [ "${2:-}" = store ]; then exec ./bench/store_bench.sh "$build"; fi
 
 what=${WHAT:-all}
 case "$what" in
-  all|table|proc|recovery) ;;
-  *) echo "bench: WHAT must be all, table, proc or recovery, not '$what'" >&2; exit 2 ;;
+  all|table|memory|proc|recovery) ;;
+  *) echo "bench: WHAT must be all, table, memory, proc or recovery, not '$what'" >&2; exit 2 ;;
 esac
 
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
@@ -123,6 +128,18 @@ awk '
         type, api, tail, scaling, escaling
   }
 ' "$erlang_out" "$heirloom_out"
+fi
+
+# ---- memory per object ----
+
+if [ "$what" = all ] || [ "$what" = table ] || [ "$what" = memory ]; then
+n=${BENCH_N:-1000000}
+for type in set ordered_set; do
+  e=$(erl -noshell -pa "$build" -run ets_bench main "$n" "$type" memory | awk '{print $5}')
+  h=$(lua5.4 bench/table_memory.lua "$n" "$type" | awk '{print $5}')
+  awk -v t="$type" -v h="$h" -v e="$e" 'BEGIN {
+    printf "%s/memory heirloom_bytes_per_object=%s erlang_bytes_per_object=%s ratio=%.2f\n", t, h, e, h / e }'
+done
 fi
 
 # ---- processes ----
