@@ -70,7 +70,7 @@ CORE += mailbox tcache
 CORE += dist dist_conn dist_term dist_cookie
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
 BIND = lbody spool lready codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
-BIND += lsim llog
+BIND += lsim llog lpinfo
 BIND += ldist
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)

@@ -427,7 +427,7 @@ static const struct {
 
 /* The lists of plain functions (no upvalues). */
 static const luaL_Reg *const function_lists[] = {
-  functions, lproc_functions, lspawn_functions, lsim_functions, NULL
+  functions, lproc_functions, lpinfo_functions, lspawn_functions, lsim_functions, NULL
 };
 
 static const luaL_Reg *find_function(const luaL_Reg *list, const char *key) {

@@ -1,7 +1,7 @@
 /*
 ** lproc.c — processes from Lua: self, send, receive, links, monitors,
-** exits, names, timers, introspection, and driving a deterministic node.
-** Spawning is in lspawn.c.
+** exits, names, timers, and driving a deterministic node. Spawning is in
+** lspawn.c, introspection (process_info, processes, pid) in lpinfo.c.
 **
 ** receive runs in two worlds. In a process it yields (lua_yieldk) until
 ** mail or its timeout arrives, and resumes where it left off; on a host
@@ -17,7 +17,6 @@
 #include <time.h>
 
 #include "alias.h"
-#include "etab.h"
 #include "lbind.h"
 #include "lbody.h"
 #include "ldist.h"
@@ -41,7 +40,7 @@ static lbind *bind_of(lua_State *L) {
   return b != NULL ? b : lbind_get(L);
 }
 
-static proc *me(lua_State *L, const char *fname, lbind **bp) {
+proc *lproc_me(lua_State *L, const char *fname, lbind **bp) {
   lbind *b = bind_of(L);
   if (b == NULL || b->node == NULL)
     luaL_error(L, "heirloom.%s: the node is not started (call heirloom.start first)", fname);
@@ -70,7 +69,7 @@ static uint64_t fast_pid(lua_State *L, int idx) {
   return same ? *id : 0;
 }
 
-static uint64_t pid_arg(lua_State *L, int idx, const char *fname) {
+uint64_t lproc_pid_arg(lua_State *L, int idx, const char *fname) {
   int tag;
   uint64_t id;
   if (!lhandle_get(L, idx, &tag, &id) || tag != TERM_PID)
@@ -81,7 +80,7 @@ static uint64_t pid_arg(lua_State *L, int idx, const char *fname) {
 /* A pid, or a registered name resolved now (0 if nobody holds it). */
 static uint64_t dest_arg(lua_State *L, int idx, node *n, const char *fname) {
   if (lua_type(L, idx) == LUA_TSTRING) return ptab_whereis(&n->procs, lua_tostring(L, idx));
-  if (lua_isuserdata(L, idx)) return pid_arg(L, idx, fname);
+  if (lua_isuserdata(L, idx)) return lproc_pid_arg(L, idx, fname);
   return luaL_error(L, "heirloom.%s: destination must be a pid or a registered name (got %s)",
                     fname, luaL_typename(L, idx));
 }
@@ -112,7 +111,7 @@ static lscratch *encode_arg(lua_State *L, lbind *b, int idx, const char *root,
 /* ---- self, send ---- */
 
 static int l_self(lua_State *L) {
-  lhandle_push(L, TERM_PID, me(L, "self", NULL)->pid);
+  lhandle_push(L, TERM_PID, lproc_me(L, "self", NULL)->pid);
   return 1;
 }
 
@@ -141,7 +140,7 @@ static int l_send(lua_State *L) {
   uint64_t to, alias;
   proc *p, *self;
   lscratch *s;
-  self = me(L, "send", &b);
+  self = lproc_me(L, "send", &b);
   if (lua_type(L, 1) == LUA_TTABLE) return ldist_send(L, b);   /* {name, node} */
   to = send_target(L, b, &alias);
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
@@ -164,7 +163,7 @@ static int l_send(lua_State *L) {
 static int l_send_alias(lua_State *L) {
   lbind *b;
   lscratch *s;
-  proc *self = me(L, "send_alias", &b);
+  proc *self = lproc_me(L, "send_alias", &b);
   uint64_t ref = ref_arg(L, 1), owner;
   int tag, sent;
   if (ref == 0)
@@ -329,7 +328,7 @@ static int receive_k(lua_State *L, int status, lua_KContext ctx) {
 ** deadline, with_sender]. */
 static int start_receive(lua_State *L, const char *fname, int with_sender) {
   int64_t ms;
-  proc *p = me(L, fname, NULL);
+  proc *p = lproc_me(L, fname, NULL);
   if (lua_isfunction(L, 1)) {
     ms = timeout_arg(L, 2, fname);
   } else {
@@ -371,20 +370,20 @@ static int l_sleep(lua_State *L) {
 /* ---- links, monitors, exits ---- */
 
 static int l_link(lua_State *L) {
-  proc_link(me(L, "link", NULL), pid_arg(L, 1, "link"));
+  proc_link(lproc_me(L, "link", NULL), lproc_pid_arg(L, 1, "link"));
   lua_pushboolean(L, 1);
   return 1;
 }
 
 static int l_unlink(lua_State *L) {
-  proc_unlink(me(L, "unlink", NULL), pid_arg(L, 1, "unlink"));
+  proc_unlink(lproc_me(L, "unlink", NULL), lproc_pid_arg(L, 1, "unlink"));
   lua_pushboolean(L, 1);
   return 1;
 }
 
 static int l_monitor(lua_State *L) {
   lbind *b;
-  proc *p = me(L, "monitor", &b);
+  proc *p = lproc_me(L, "monitor", &b);
   uint64_t target = dest_arg(L, 1, b->node, "monitor");
   lhandle_push(L, TERM_REF, proc_monitor(p, target));
   return 1;
@@ -393,7 +392,7 @@ static int l_monitor(lua_State *L) {
 static int l_demonitor(lua_State *L) {
   int tag;
   uint64_t ref;
-  proc *p = me(L, "demonitor", NULL);
+  proc *p = lproc_me(L, "demonitor", NULL);
   if (!lhandle_get(L, 1, &tag, &ref) || tag != TERM_REF)
     return luaL_error(L, "heirloom.demonitor: ref must be a monitor reference");
   proc_demonitor(p, ref);
@@ -404,14 +403,14 @@ static int l_demonitor(lua_State *L) {
 /* ---- aliases ---- */
 
 static int l_alias(lua_State *L) {
-  uint64_t ref = alias_make(me(L, "alias", NULL));
+  uint64_t ref = alias_make(lproc_me(L, "alias", NULL));
   if (ref == 0) return luaL_error(L, "heirloom.alias: out of memory");
   lhandle_push(L, TERM_REF, ref);
   return 1;
 }
 
 static int l_unalias(lua_State *L) {
-  proc *p = me(L, "unalias", NULL);
+  proc *p = lproc_me(L, "unalias", NULL);
   uint64_t ref = ref_arg(L, 1);
   if (ref == 0) return luaL_error(L, "heirloom.unalias: alias must be a reference from hl.alias");
   lua_pushboolean(L, alias_drop(p, ref));
@@ -419,7 +418,7 @@ static int l_unalias(lua_State *L) {
 }
 
 static int l_trap_exit(lua_State *L) {
-  proc *p = me(L, "trap_exit", NULL);
+  proc *p = lproc_me(L, "trap_exit", NULL);
   int old;
   if (!lua_isboolean(L, 1)) return luaL_error(L, "heirloom.trap_exit: flag must be a boolean");
   pthread_mutex_lock(&p->lock);
@@ -433,9 +432,9 @@ static int l_trap_exit(lua_State *L) {
 /* exit(pid, reason) sends an exit signal; exit(reason) ends the caller. */
 static int l_exit(lua_State *L) {
   lbind *b;
-  proc *p = me(L, "exit", &b);
+  proc *p = lproc_me(L, "exit", &b);
   int self = lua_gettop(L) < 2;
-  uint64_t to = self ? p->pid : pid_arg(L, 1, "exit");
+  uint64_t to = self ? p->pid : lproc_pid_arg(L, 1, "exit");
   lscratch *s;
   if (lua_isnoneornil(L, self ? 1 : 2))
     return luaL_error(L, "heirloom.exit: missing argument 'reason'");
@@ -461,55 +460,6 @@ static int l_exit(lua_State *L) {
   return 1;
 }
 
-/* ---- pids from text ---- */
-
-/* A part of a pid: a number below 2^32. */
-static uint32_t pid_part(lua_State *L, int idx, const char *what) {
-  int isint;
-  lua_Integer v = lua_tointegerx(L, idx, &isint);
-  if (!isint || v < 0 || v > (lua_Integer)UINT32_MAX)
-    luaL_error(L, "heirloom.pid: argument %d (%s) must be an integer from 0 to 4294967295", idx,
-               what);
-  return (uint32_t)v;
-}
-
-/* Reads digits (no sign, no space) up to `end`; 0 if there are none, or
-** the number is 2^32 or more. */
-static int text_part(const char **at, char end, uint32_t *out) {
-  const char *p = *at;
-  uint64_t v = 0;
-  if (*p < '0' || *p > '9') return 0;
-  for (; *p >= '0' && *p <= '9'; p++) {
-    v = v * 10 + (uint64_t)(*p - '0');
-    if (v > UINT32_MAX) return 0;
-  }
-  if (*p != end) return 0;
-  *out = (uint32_t)v;
-  *at = p + 1;
-  return 1;
-}
-
-/* pid("<0.7.1>") or pid(0, 7, 1): the pid printed so, as list_to_pid and
-** c:pid/3 make one. It need not be alive; only this node's (0) exist. */
-static int l_pid(lua_State *L) {
-  uint32_t node, index, serial;
-  if (lua_gettop(L) >= 2) {
-    if (pid_part(L, 1, "node") != 0)
-      return luaL_error(L, "heirloom.pid: argument 1 (node) must be 0, this node");
-    index = pid_part(L, 2, "index");
-    serial = pid_part(L, 3, "serial");
-  } else {
-    const char *at = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : "";
-    if (*at++ != '<' || !text_part(&at, '.', &node) || !text_part(&at, '.', &index) ||
-        !text_part(&at, '>', &serial) || *at != '\0' || node != 0 ||
-        lua_rawlen(L, 1) != (size_t)(at - lua_tostring(L, 1)))
-      return luaL_error(L, "heirloom.pid: argument 1 must be a pid's text such as \"<0.7.1>\" "
-                           "(got %s)", luaL_tolstring(L, 1, NULL));
-  }
-  lhandle_push(L, TERM_PID, (uint64_t)index | ((uint64_t)serial << 32));
-  return 1;
-}
-
 /* ---- names ---- */
 
 static const char *name_arg(lua_State *L, int idx, const char *fname) {
@@ -523,9 +473,9 @@ static int l_register(lua_State *L) {
   const char *why, *name;
   uint64_t pid, *watchers;
   size_t nwatchers;
-  me(L, "register", &b);
+  lproc_me(L, "register", &b);
   name = name_arg(L, 1, "register");
-  pid = pid_arg(L, 2, "register");
+  pid = lproc_pid_arg(L, 2, "register");
   if (!node_pid_alive(b->node, pid)) return luaL_error(L, "heirloom.register: pid is not alive");
   if (!ptab_register(&b->node->procs, name, pid, &why, &watchers, &nwatchers))
     return luaL_error(L, "heirloom.register: cannot register '%s': %s", name, why);
@@ -536,7 +486,7 @@ static int l_register(lua_State *L) {
 
 static int l_unregister(lua_State *L) {
   lbind *b;
-  me(L, "unregister", &b);
+  lproc_me(L, "unregister", &b);
   lua_pushboolean(L, ptab_unregister(&b->node->procs, name_arg(L, 1, "unregister")));
   return 1;
 }
@@ -544,7 +494,7 @@ static int l_unregister(lua_State *L) {
 static int l_whereis(lua_State *L) {
   lbind *b;
   uint64_t pid;
-  me(L, "whereis", &b);
+  lproc_me(L, "whereis", &b);
   pid = ptab_whereis(&b->node->procs, name_arg(L, 1, "whereis"));
   if (pid == 0) lua_pushnil(L);
   else lhandle_push(L, TERM_PID, pid);
@@ -576,7 +526,7 @@ static int await_k(lua_State *L, int status, lua_KContext ctx) {
 
 static int l_await_name(lua_State *L) {
   lbind *b;
-  proc *p = me(L, "await_name", &b);
+  proc *p = lproc_me(L, "await_name", &b);
   const char *name = name_arg(L, 1, "await_name");
   int64_t ms = timeout_arg(L, 2, "await_name");
   uint64_t pid = ptab_watch_name(&b->node->procs, name, p->pid);
@@ -602,11 +552,11 @@ static int l_send_after(lua_State *L) {
   int64_t ms;
   uint64_t ref, pid = 0;
   const char *name = NULL;
-  me(L, "send_after", &b);
+  lproc_me(L, "send_after", &b);
   ms = timeout_arg(L, 1, "send_after");
   if (ms < 0) return luaL_error(L, "heirloom.send_after: missing argument 'ms'");
   if (lua_type(L, 2) == LUA_TSTRING) name = lua_tostring(L, 2);
-  else pid = pid_arg(L, 2, "send_after");
+  else pid = lproc_pid_arg(L, 2, "send_after");
   s = encode_arg(L, b, 3, "message", "send_after");
   ref = sched_send_after(b->node->sched, sched_clock(b->node->sched) + ms, pid, name,
                          b->me->pid, s->in.p, s->in.n);
@@ -621,7 +571,7 @@ static int l_cancel_timer(lua_State *L) {
   int tag;
   uint64_t ref;
   int64_t left;
-  me(L, "cancel_timer", &b);
+  lproc_me(L, "cancel_timer", &b);
   if (!lhandle_get(L, 1, &tag, &ref) || tag != TERM_REF)
     return luaL_error(L, "heirloom.cancel_timer: timer must be a reference from send_after");
   left = sched_cancel(b->node->sched, ref);
@@ -630,173 +580,7 @@ static int l_cancel_timer(lua_State *L) {
   return 1;
 }
 
-/* ---- introspection and driving ---- */
-
-static int l_processes(lua_State *L) {
-  lbind *b;
-  uint64_t *pids;
-  size_t n;
-  me(L, "processes", &b);
-  n = ptab_pids(&b->node->procs, &pids);
-  lua_createtable(L, (int)n, 0);
-  for (size_t i = 0; i < n; i++) {
-    lhandle_push(L, TERM_PID, pids[i]);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  free(pids);
-  return 1;
-}
-
-static const char *state_name(int state) {
-  static const char *const names[] = {"runnable", "running", "waiting", "exiting", "exited"};
-  return names[state];
-}
-
-/* The handles of the tables pid owns. */
-static void push_owned_tables(lua_State *L, node *n, uint64_t pid) {
-  etab **list;
-  size_t count = treg_list(&n->tables, &list), k = 0;
-  lua_newtable(L);
-  for (size_t i = 0; i < count; i++)
-    if (etab_owner(list[i]) == pid) {
-      lhandle_push_table(L, list[i]);
-      lua_rawseti(L, -2, (lua_Integer)++k);
-    }
-  treg_list_free(list, count);
-}
-
-/* "file:line: in function 'name'" for the innermost Lua function on co's
-** stack, from `level` up; 0 if it has none. */
-static int where(lua_State *co, int level, char *out, size_t size) {
-  lua_Debug ar;
-  for (; lua_getstack(co, level, &ar); level++) {
-    if (!lua_getinfo(co, "Sln", &ar) || strcmp(ar.what, "C") == 0) continue;
-    if (ar.name != NULL)
-      snprintf(out, size, "%s:%d: in function '%s'", ar.short_src, ar.currentline, ar.name);
-    else if (strcmp(ar.what, "main") == 0)
-      snprintf(out, size, "%s:%d: in main chunk", ar.short_src, ar.currentline);
-    else
-      snprintf(out, size, "%s:%d: in function <%s:%d>", ar.short_src, ar.currentline,
-               ar.short_src, ar.linedefined);
-    return 1;
-  }
-  return 0;
-}
-
-/* What process_info reports about p, copied under p's lock: the table is
-** built after the lock is released, because building it allocates, and a
-** finalizer that allocation runs may send to p, which takes that lock. */
-typedef struct pinfo {
-  int state, trap_exit, host, has_where;
-  size_t nmsg, memory, nlinks, nmonitors;
-  uint64_t slices, received;
-  uint64_t *links, *monitors;   /* one malloc'd block */
-  char where[300];
-} pinfo;
-
-/* Where p is. Its state may be read only while nobody runs it: when it
-** is the caller itself, or, with its lock held, when it is suspended (the
-** scheduler marks it running under that lock before resuming it). */
-static int current_function(lua_State *L, proc *p, proc *self, char *text, size_t size) {
-  if (p == self && !p->host) return where(L, 1, text, size);
-  /* the state first: p->co is written without the lock once p is dying */
-  if ((p->state == PROC_WAITING || p->state == PROC_RUNNABLE) && !p->host && p->co != NULL)
-    return where(p->co, 0, text, size);
-  return 0;
-}
-
-/* Copies what process_info reports; 0 when out of memory. */
-static int copy_info(lua_State *L, proc *p, proc *self, pinfo *in) {
-  int ok = 1;
-  pthread_mutex_lock(&p->lock);
-  in->state = p->state;
-  in->nmsg = proc_mail_count(p);
-  in->memory = atomic_load(&p->alloc.used);
-  in->slices = atomic_load_explicit(&p->slices, memory_order_relaxed);
-  in->received = atomic_load_explicit(&p->received, memory_order_relaxed);
-  in->trap_exit = p->trap_exit;
-  in->host = p->host;
-  in->nlinks = p->nlinks;
-  in->nmonitors = p->nwatching;
-  in->links = malloc((in->nlinks + in->nmonitors + 1) * sizeof *in->links);
-  if (in->links == NULL) {
-    ok = 0;
-  } else {
-    in->monitors = in->links + in->nlinks;
-    for (size_t i = 0; i < in->nlinks; i++) in->links[i] = p->links[i];
-    for (size_t i = 0; i < in->nmonitors; i++) in->monitors[i] = p->watching[i].pid;
-    in->has_where = current_function(L, p, self, in->where, sizeof in->where);
-  }
-  pthread_mutex_unlock(&p->lock);
-  return ok;
-}
-
-static void push_pids(lua_State *L, const uint64_t *pids, size_t n) {
-  lua_createtable(L, (int)n, 0);
-  for (size_t i = 0; i < n; i++) {
-    lhandle_push(L, TERM_PID, pids[i]);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-}
-
-static int l_process_info(lua_State *L) {
-  lbind *b;
-  proc *p;
-  pinfo in;
-  char name[128];
-  int named;
-  me(L, "process_info", &b);
-  p = ptab_get(&b->node->procs, pid_arg(L, 1, "process_info"));
-  if (p == NULL) {
-    lua_pushnil(L);
-    return 1;
-  }
-  named = ptab_name_of(&b->node->procs, p->pid, name, sizeof name);
-  if (!copy_info(L, p, b->me, &in)) {
-    proc_unref(p);
-    return luaL_error(L, "heirloom.process_info: out of memory");
-  }
-  /* The pid lists go into Lua first: the rest cannot fail to be built,
-  ** except by a memory error, which would otherwise leak the copy. */
-  lua_settop(L, 1);
-  push_pids(L, in.links, in.nlinks);      /* 2 */
-  push_pids(L, in.monitors, in.nmonitors);   /* 3 */
-  free(in.links);
-  lua_newtable(L);
-  lua_pushstring(L, state_name(in.state));
-  lua_setfield(L, -2, "status");
-  lua_pushinteger(L, (lua_Integer)in.nmsg);
-  lua_setfield(L, -2, "message_queue_len");
-  lua_pushinteger(L, (lua_Integer)in.memory);
-  lua_setfield(L, -2, "memory");
-  lua_pushinteger(L, (lua_Integer)in.slices);
-  lua_setfield(L, -2, "slices");
-  lua_pushinteger(L, (lua_Integer)in.received);
-  lua_setfield(L, -2, "messages_received");
-  lua_pushboolean(L, in.trap_exit);
-  lua_setfield(L, -2, "trap_exit");
-  lua_pushboolean(L, in.host);
-  lua_setfield(L, -2, "host");
-  lua_pushvalue(L, 2);
-  lua_setfield(L, -2, "links");
-  lua_pushvalue(L, 3);
-  lua_setfield(L, -2, "monitors");
-  if (in.has_where) lua_pushstring(L, in.where);
-  else lua_pushnil(L);
-  lua_setfield(L, -2, "current_function");
-  if (p->initial_call != NULL) {   /* immutable while p is referenced */
-    lua_pushstring(L, p->initial_call);
-    lua_setfield(L, -2, "initial_call");
-  }
-  if (named) {
-    lua_pushstring(L, name);
-    lua_setfield(L, -2, "registered_name");
-  }
-  push_owned_tables(L, b->node, p->pid);
-  lua_setfield(L, -2, "tables");
-  proc_unref(p);
-  return 1;
-}
+/* ---- driving ---- */
 
 /* Deterministic mode: run the node until nothing is left to do now, or
 ** for at most `max` steps (a step: one slice, or one timer fired) so that
@@ -804,7 +588,7 @@ static int l_process_info(lua_State *L) {
 static int l_run(lua_State *L) {
   lbind *b;
   lua_Integer steps = 0, max = -1;
-  me(L, "run", &b);
+  lproc_me(L, "run", &b);
   if (!lua_isnoneornil(L, 1)) {
     int isint;
     max = lua_tointegerx(L, 1, &isint);
@@ -823,7 +607,7 @@ static int l_logs(lua_State *L) {
   lbind *b;
   char **lines;
   size_t n;
-  if (!me(L, "logs", &b)->host)
+  if (!lproc_me(L, "logs", &b)->host)
     return luaL_error(L, "heirloom.logs: crash reports belong to the host: a process cannot "
                          "read them");
   n = logger_take(&b->node->log, &lines);
@@ -862,9 +646,6 @@ const luaL_Reg lproc_functions[] = {
   {"await_name", l_await_name},
   {"send_after", l_send_after},
   {"cancel_timer", l_cancel_timer},
-  {"processes", l_processes},
-  {"pid", l_pid},
-  {"process_info", l_process_info},
   {"run", l_run},
   {"logs", l_logs},
   {NULL, NULL}

@@ -17,5 +17,15 @@ extern const luaL_Reg lproc_hot_functions[];
 extern const luaL_Reg lproc_functions[];
 /* spawn, spawn_link, spawn_opt (lspawn.c). */
 extern const luaL_Reg lspawn_functions[];
+/* processes, process_info, pid (lpinfo.c). */
+extern const luaL_Reg lpinfo_functions[];
+
+struct lbind;
+struct proc;
+/* The calling process, after the checks every call makes (a started node,
+** a live caller); its binding record in *bp. Raises "heirloom.<fname>: ...". */
+struct proc *lproc_me(lua_State *L, const char *fname, struct lbind **bp);
+/* The pid at idx, or raises "heirloom.<fname>: pid must be a pid". */
+uint64_t lproc_pid_arg(lua_State *L, int idx, const char *fname);
 
 #endif
