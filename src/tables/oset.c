@@ -225,15 +225,6 @@ void oset_destroy(oset *o) {
   pthread_rwlock_destroy(&o->lock);
 }
 
-void oset_lock(oset *o, int write) {
-  if (write) pthread_rwlock_wrlock(&o->lock);
-  else pthread_rwlock_rdlock(&o->lock);
-}
-
-void oset_unlock(oset *o) {
-  pthread_rwlock_unlock(&o->lock);
-}
-
 eobj *oset_new_obj(size_t datalen) {
   return malloc(sizeof(eobj) + datalen);
 }

@@ -12,8 +12,8 @@
 **
 ** One reader-writer lock per tree: readers run side by side, writers one
 ** at a time. A table is one tree or several (ocat.h: each base of its
-** contention-adapting layer is a tree). The caller locks; functions below
-** assume the lock is held. The code is in oset.c and, for whole-tree work,
+** contention-adapting layer is a tree), which takes, tries and releases
+** the tree's `lock` itself; functions below assume it is held. The code is in oset.c and, for whole-tree work,
 ** obulk.c.
 */
 #ifndef HL_OSET_H
@@ -51,8 +51,6 @@ int oset_init(oset *o);                 /* 1; 0 on failure */
 void oset_destroy(oset *o);             /* frees every object */
 void oset_clear(oset *o);               /* write lock held; frees every object */
 
-void oset_lock(oset *o, int write);
-void oset_unlock(oset *o);
 
 /* Objects of an ordered_set: malloc and free, kept as functions so that
 ** callers need not know. */
