@@ -5,6 +5,7 @@
 #include <math.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "term.h"
@@ -225,6 +226,25 @@ void term_put_array(buf *b, uint32_t count) {
 void term_put_map(buf *b, uint32_t count) {
   buf_putc(b, TERM_MAP);
   put_count(b, count);
+}
+
+static int mapent_cmp(const void *a, const void *b, void *kv) {
+  const term_mapent *x = a, *y = b;
+  const unsigned char *p = kv;
+  return term_compare(p + x->koff, x->klen, p + y->koff, y->klen);
+}
+
+int term_map_sort(term_mapent *list, size_t n, const unsigned char *kv) {
+  if (n > 1) qsort_r(list, n, sizeof *list, mapent_cmp, (void *)kv);
+  for (size_t i = 1; i < n; i++)
+    if (mapent_cmp(&list[i - 1], &list[i], (void *)kv) == 0) return 0;
+  return 1;
+}
+
+void term_map_put(buf *b, const term_mapent *list, size_t n, const unsigned char *kv) {
+  term_put_map(b, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) buf_put(b, kv + list[i].koff, list[i].klen);
+  for (size_t i = 0; i < n; i++) buf_put(b, kv + list[i].voff, list[i].vlen);
 }
 
 size_t term_get_header(const unsigned char *p, size_t len, int *tag, uint32_t *count) {

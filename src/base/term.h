@@ -84,6 +84,16 @@ void term_put_id(buf *b, int tag, uint64_t id);   /* TERM_REF, TERM_TABLE, TERM_
 void term_put_array(buf *b, uint32_t count);
 void term_put_map(buf *b, uint32_t count);
 
+/* A map whose entries come in any order (a Lua table, an Erlang map): each
+** key and value is encoded into one buffer `kv` and its place recorded;
+** term_map_sort puts the entries in key order and returns 0 when two keys
+** are the same term (not a valid map), term_map_put then writes the map. */
+typedef struct term_mapent {
+  size_t koff, klen, voff, vlen;
+} term_mapent;
+int term_map_sort(term_mapent *list, size_t n, const unsigned char *kv);
+void term_map_put(buf *b, const term_mapent *list, size_t n, const unsigned char *kv);
+
 /* ---- reading ----
 ** Readers take (p, len) and never read past p + len. Functions returning a
 ** size return 0 when the bytes are malformed or truncated. */

@@ -256,15 +256,6 @@ static int get_list(in *c, buf *b, int depth) {
   return ei_decode_list_header(c->e, c->index, &arity) == 0;
 }
 
-typedef struct entry {
-  size_t koff, klen, voff, vlen;
-} entry;
-
-static int entry_cmp(const void *a, const void *b, void *base) {
-  const entry *x = a, *y = b;
-  const unsigned char *p = base;
-  return term_compare(p + x->koff, x->klen, p + y->koff, y->klen);
-}
 
 /* A heirloom map holds its keys in term order: they are decoded to a side
 ** buffer, sorted, and two Erlang keys that become one term (1 and 1.0, a
@@ -277,7 +268,7 @@ static int get_map(in *c, buf *b, int depth) {
   buf_init(&kv);
   buf_init(&ents);
   for (int i = 0; ok && i < arity; i++) {
-    entry en;
+    term_mapent en;
     en.koff = kv.n;
     ok = get_term(c, &kv, depth);
     en.klen = kv.n - en.koff;
@@ -287,17 +278,10 @@ static int get_map(in *c, buf *b, int depth) {
     buf_put(&ents, &en, sizeof en);
   }
   if (ok && !(buf_ok(&kv) && buf_ok(&ents))) ok = fail(c->err, c->size, "out of memory");
-  if (ok) {
-    entry *list = (entry *)ents.p;
-    if (arity > 1) qsort_r(list, (size_t)arity, sizeof *list, entry_cmp, kv.p);
-    for (int i = 1; ok && i < arity; i++)
-      if (entry_cmp(&list[i - 1], &list[i], kv.p) == 0)
-        ok = fail(c->err, c->size, "a map with two keys that are one heirloom term "
-                                   "(1 and 1.0, or a tuple and a list alike)");
-    term_put_map(b, (uint32_t)arity);
-    for (int i = 0; ok && i < arity; i++) buf_put(b, kv.p + list[i].koff, list[i].klen);
-    for (int i = 0; ok && i < arity; i++) buf_put(b, kv.p + list[i].voff, list[i].vlen);
-  }
+  if (ok && !term_map_sort((term_mapent *)ents.p, (size_t)arity, kv.p))
+    ok = fail(c->err, c->size, "a map with two keys that are one heirloom term "
+                               "(1 and 1.0, or a tuple and a list alike)");
+  if (ok) term_map_put(b, (const term_mapent *)ents.p, (size_t)arity, kv.p);
   buf_free(&kv);
   buf_free(&ents);
   return ok;

@@ -165,15 +165,6 @@ static int encode_array(enc *e, int idx, lua_Integer n, buf *b) {
   return 1;
 }
 
-typedef struct entry {
-  size_t koff, klen, voff, vlen;
-} entry;
-
-static int entry_cmp(const void *a, const void *b, void *base) {
-  const entry *x = a, *y = b;
-  const unsigned char *p = base;
-  return term_compare(p + x->koff, x->klen, p + y->koff, y->klen);
-}
 
 /* Keys and values go to a side buffer first: a map's keys are written in
 ** encoded order, which is known only once they are all encoded. */
@@ -186,7 +177,7 @@ static int encode_map(enc *e, int idx, buf *b) {
   buf_init(&ents);
   lua_pushnil(L);
   while (ok && lua_next(L, idx) != 0) {
-    entry en;
+    term_mapent en;
     int top = lua_gettop(L);
     e->path[e->depth].key = top - 1;
     en.koff = kv.n;
@@ -201,23 +192,15 @@ static int encode_map(enc *e, int idx, buf *b) {
   }
   if (ok && n > TERM_MAX_COUNT) ok = fail(e, "map too large to encode");
   if (ok && !(buf_ok(&kv) && buf_ok(&ents))) ok = fail(e, "out of memory");
-  if (ok) {
-    entry *list = (entry *)ents.p;
-    if (n > 1) qsort_r(list, n, sizeof *list, entry_cmp, kv.p);
-    /* Two tables with the same contents are two Lua keys but one term: a
-    ** map holding that term twice would not be a valid term. */
-    for (size_t i = 1; i < n && ok; i++)
-      if (entry_cmp(&list[i - 1], &list[i], kv.p) == 0) {
-        e->depth--;   /* the path of the map itself, not of its last key */
-        ok = fail(e, "two keys of a map are the same term (tables with equal contents)");
-        e->depth++;
-      }
+  /* Two tables with the same contents are two Lua keys but one term: a
+  ** map holding that term twice would not be a valid term. */
+  if (ok && !term_map_sort((term_mapent *)ents.p, n, kv.p)) {
+    e->depth--;   /* the path of the map itself, not of its last key */
+    ok = fail(e, "two keys of a map are the same term (tables with equal contents)");
+    e->depth++;
   }
   if (ok) {
-    entry *list = (entry *)ents.p;
-    term_put_map(b, (uint32_t)n);
-    for (size_t i = 0; i < n; i++) buf_put(b, kv.p + list[i].koff, list[i].klen);
-    for (size_t i = 0; i < n; i++) buf_put(b, kv.p + list[i].voff, list[i].vlen);
+    term_map_put(b, (const term_mapent *)ents.p, n, kv.p);
     e->bytes += kv.n;     /* copied once more */
   }
   buf_free(&kv);
