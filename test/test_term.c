@@ -13,7 +13,7 @@
 
 /* ---- a model of values, independent of the encoding ---- */
 
-enum { V_NIL, V_NUM, V_BOOL, V_ARRAY, V_STRING };
+enum { V_NIL, V_NUM, V_BOOL, V_ATOM, V_XREF, V_XPID, V_ARRAY, V_STRING };
 
 typedef struct val {
   int type;
@@ -23,6 +23,8 @@ typedef struct val {
   int b;
   char s[12];
   size_t slen;
+  uint32_t w[5];   /* an xpid's num, serial, creation; an xref's creation, ids */
+  int nw;          /* an xref's id count */
   struct val *elems;
   size_t n;
 } val;
@@ -56,8 +58,38 @@ static double random_float(void) {
   }
 }
 
+/* A name of 0..11 bytes (1..11 for a node) from a few letters, no zero. */
+static void random_name(val *v, size_t least) {
+  v->slen = least + next_random() % (sizeof v->s - least);
+  for (size_t i = 0; i < v->slen; i++) v->s[i] = (char)("ab\xff"[next_random() % 3]);
+}
+
+static uint32_t random_word(void) {
+  return (next_random() & 1) ? (uint32_t)(next_random() % 3) : (uint32_t)next_random();
+}
+
+static void random_named(val *v) {
+  switch (next_random() % 3) {
+    case 0: v->type = V_ATOM; random_name(v, 0); break;
+    case 1:
+      v->type = V_XPID;
+      random_name(v, 1);
+      for (int i = 0; i < 3; i++) v->w[i] = random_word();
+      break;
+    default:
+      v->type = V_XREF;
+      random_name(v, 1);
+      v->nw = 1 + (int)(next_random() % 4);   /* creation and 1..4 ids */
+      for (int i = 0; i <= v->nw; i++) v->w[i] = random_word();
+  }
+}
+
 static void random_val(val *v, int depth) {
   memset(v, 0, sizeof *v);
+  if (next_random() % 6 == 0) {
+    random_named(v);
+    return;
+  }
   switch (next_random() % (depth > 2 ? 4 : 5)) {
     case 0: v->type = V_NUM; v->isint = 1; v->i = random_int(); break;
     case 1: v->type = V_NUM; v->d = random_float(); break;
@@ -87,6 +119,18 @@ static void encode_val(buf *b, const val *v) {
     case V_NUM: if (v->isint) term_put_int(b, v->i); else term_put_float(b, v->d); break;
     case V_BOOL: term_put_bool(b, v->b); break;
     case V_STRING: term_put_string(b, v->s, v->slen); break;
+    case V_ATOM: term_put_atom(b, v->s, v->slen); break;
+    case V_XPID: {
+      term_xpid x = {(const unsigned char *)v->s, v->slen, v->w[0], v->w[1], v->w[2]};
+      term_put_xpid(b, &x);
+      break;
+    }
+    case V_XREF: {
+      term_xref x = {(const unsigned char *)v->s, v->slen, v->w[0], v->nw, {0}};
+      for (int i = 0; i < v->nw; i++) x.id[i] = v->w[1 + i];
+      term_put_xref(b, &x);
+      break;
+    }
     default:
       term_put_array(b, (uint32_t)v->n);
       for (size_t i = 0; i < v->n; i++) encode_val(b, &v->elems[i]);
@@ -94,15 +138,32 @@ static void encode_val(buf *b, const val *v) {
 }
 
 /* Erlang's order: numbers by value (exact, ints and floats mixed) <
-** booleans < arrays (length, then elements) < strings (bytewise). */
+** booleans < atoms (names bytewise) < other nodes' refs (node, creation,
+** id count, ids) < other nodes' pids (node, number, serial, creation) <
+** arrays (length, then elements) < strings (bytewise). */
 static int rank(int type) {
-  switch (type) {
-    case V_NIL: return 0;
-    case V_NUM: return 1;
-    case V_BOOL: return 2;
-    case V_ARRAY: return 3;
-    default: return 4;
-  }
+  return type;   /* the enum is in this order */
+}
+
+static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen) {
+  int c = memcmp(a, b, alen < blen ? alen : blen);
+  if (c != 0) return c < 0 ? -1 : 1;
+  return alen < blen ? -1 : alen > blen;
+}
+
+static int cmp_words(const uint32_t *a, const uint32_t *b, int n) {
+  for (int i = 0; i < n; i++)
+    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  return 0;
+}
+
+static int cmp_named(const val *a, const val *b) {
+  int c = cmp_bytes(a->s, a->slen, b->s, b->slen);
+  if (c != 0 || a->type == V_ATOM) return c;
+  if (a->type == V_XPID) return cmp_words(a->w, b->w, 3);
+  if (a->w[0] != b->w[0]) return a->w[0] < b->w[0] ? -1 : 1;
+  if (a->nw != b->nw) return a->nw < b->nw ? -1 : 1;
+  return cmp_words(a->w + 1, b->w + 1, a->nw);
 }
 
 static int cmp_num(const val *a, const val *b) {
@@ -117,10 +178,8 @@ static int model_compare(const val *a, const val *b) {
   switch (a->type) {
     case V_NUM: return cmp_num(a, b);
     case V_BOOL: return a->b - b->b;
-    case V_STRING:
-      c = memcmp(a->s, b->s, a->slen < b->slen ? a->slen : b->slen);
-      if (c != 0) return c < 0 ? -1 : 1;
-      return a->slen < b->slen ? -1 : a->slen > b->slen;
+    case V_ATOM: case V_XPID: case V_XREF: return cmp_named(a, b);
+    case V_STRING: return cmp_bytes(a->s, a->slen, b->s, b->slen);
     case V_ARRAY:
       if (a->n != b->n) return a->n < b->n ? -1 : 1;
       for (size_t i = 0; i < a->n; i++)
@@ -307,9 +366,10 @@ static void test_garbage(void) {
     size_t len = 1 + next_random() % 24;
     unsigned char *p = malloc(len);
     static const unsigned char tags[] = {TERM_NIL, TERM_NUMBER, TERM_TRUE, TERM_PID,
-                                         TERM_ARRAY, TERM_MAP, TERM_STRING, 0xEE};
+                                         TERM_ARRAY, TERM_MAP, TERM_STRING, 0xEE,
+                                         TERM_ATOM, TERM_XPID, TERM_XREF, 0x00};
     for (size_t i = 0; i < len; i++)
-      p[i] = (next_random() & 1) ? tags[next_random() % 8] : (unsigned char)next_random();
+      p[i] = (next_random() & 1) ? tags[next_random() % 12] : (unsigned char)next_random();
     if (term_valid(p, len)) {
       /* what is accepted must be canonical: re-reading it gives its size */
       accepted++;
@@ -320,8 +380,69 @@ static void test_garbage(void) {
   CHECK(accepted < 20000);
 }
 
+/* Atoms and other nodes' pids and refs read back as written; a bad name
+** or id count fails the buffer instead of writing a malformed term. */
+static void test_named(void) {
+  buf b;
+  const unsigned char *name;
+  size_t namelen;
+  term_xpid xp = {(const unsigned char *)"erl@host", 8, 97, 3, 0x66554433u}, xp2;
+  term_xref xr = {(const unsigned char *)"erl@host", 8, 7, 3, {1, 2, 0xFFFFFFFFu, 0, 0}}, xr2;
+  buf_init(&b);
+  term_put_atom(&b, "ok", 2);
+  CHECK(b.n == 4 && term_valid(b.p, b.n));
+  CHECK(term_get_atom(b.p, b.n, &name, &namelen) == 4 && namelen == 2 && memcmp(name, "ok", 2) == 0);
+  buf_reset(&b);
+  term_put_atom(&b, "", 0);
+  CHECK(term_valid(b.p, b.n) && term_get_atom(b.p, b.n, &name, &namelen) == 2 && namelen == 0);
+  buf_reset(&b);
+  term_put_xpid(&b, &xp);
+  CHECK(term_valid(b.p, b.n) && term_get_xpid(b.p, b.n, &xp2) == b.n);
+  CHECK(xp2.nodelen == 8 && memcmp(xp2.node, "erl@host", 8) == 0);
+  CHECK(xp2.num == 97 && xp2.serial == 3 && xp2.creation == 0x66554433u);
+  buf_reset(&b);
+  term_put_xref(&b, &xr);
+  CHECK(term_valid(b.p, b.n) && term_get_xref(b.p, b.n, &xr2) == b.n);
+  CHECK(xr2.creation == 7 && xr2.n == 3 && xr2.id[2] == 0xFFFFFFFFu);
+  /* refused: a zero in a name, a name too long, an empty node, 0 or 6 ids */
+  buf_reset(&b);
+  term_put_atom(&b, "a\0b", 3);
+  CHECK(!buf_ok(&b));
+  {
+    char longname[TERM_NAME_MAX + 1];
+    memset(longname, 'x', sizeof longname);
+    CHECK(term_name_ok(longname, TERM_NAME_MAX) && !term_name_ok(longname, TERM_NAME_MAX + 1));
+    buf_reset(&b);
+    term_put_atom(&b, longname, TERM_NAME_MAX);
+    CHECK(buf_ok(&b) && term_valid(b.p, b.n));
+  }
+  buf_reset(&b);
+  xp.nodelen = 0;
+  term_put_xpid(&b, &xp);
+  CHECK(!buf_ok(&b));
+  buf_reset(&b);
+  xr.n = 0;
+  term_put_xref(&b, &xr);
+  CHECK(!buf_ok(&b));
+  buf_reset(&b);
+  xr.n = TERM_XREF_WORDS + 1;
+  term_put_xref(&b, &xr);
+  CHECK(!buf_ok(&b));
+  /* hand-made bytes: an xref claiming 6 ids, an xpid with an empty node */
+  {
+    static const unsigned char six[] = {TERM_XREF, 'n', 0, 0, 0, 0, 1, 6,
+                                        0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3,
+                                        0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6};
+    static const unsigned char empty[] = {TERM_XPID, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+    CHECK(!term_valid(six, sizeof six));
+    CHECK(!term_valid(empty, sizeof empty));
+  }
+  buf_free(&b);
+}
+
 int main(void) {
   test_numbers();
+  test_named();
   test_strings();
   test_empty_string_into_empty_buffer();
   test_reset_forgets_a_failure();

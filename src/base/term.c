@@ -152,6 +152,96 @@ size_t term_get_id(const unsigned char *p, size_t len, int *tag, uint64_t *id) {
   return 9;
 }
 
+/* ---- atoms and other nodes' pids and refs ---- */
+
+/* A caller's bug (it should have asked term_name_ok): the buffer fails as
+** on a lost allocation, so that no malformed term is ever written. */
+static void refuse(buf *b) {
+  b->oom = 1;
+}
+
+int term_name_ok(const void *name, size_t len) {
+  return len <= TERM_NAME_MAX && (len == 0 || memchr(name, 0, len) == NULL);
+}
+
+static void put_name(buf *b, const void *name, size_t len) {
+  if (!term_name_ok(name, len)) {
+    refuse(b);
+    return;
+  }
+  buf_put(b, name, len);
+  buf_putc(b, 0x00);
+}
+
+/* The name at p[0..len): its bytes up to the 0x00; returns the size with
+** the 0x00, or 0. */
+static size_t get_name(const unsigned char *p, size_t len,
+                       const unsigned char **name, size_t *namelen) {
+  const unsigned char *zero = memchr(p, 0, len < TERM_NAME_MAX + 1 ? len : TERM_NAME_MAX + 1);
+  if (zero == NULL) return 0;
+  *name = p;
+  *namelen = (size_t)(zero - p);
+  return *namelen + 1;
+}
+
+void term_put_atom(buf *b, const void *name, size_t len) {
+  buf_putc(b, TERM_ATOM);
+  put_name(b, name, len);
+}
+
+size_t term_get_atom(const unsigned char *p, size_t len,
+                     const unsigned char **name, size_t *namelen) {
+  size_t n;
+  if (len < 2 || p[0] != TERM_ATOM) return 0;
+  n = get_name(p + 1, len - 1, name, namelen);
+  return n == 0 ? 0 : 1 + n;
+}
+
+void term_put_xpid(buf *b, const term_xpid *x) {
+  buf_putc(b, TERM_XPID);
+  if (x->nodelen == 0) refuse(b);
+  put_name(b, x->node, x->nodelen);
+  put_be(b, x->num, 4);
+  put_be(b, x->serial, 4);
+  put_be(b, x->creation, 4);
+}
+
+size_t term_get_xpid(const unsigned char *p, size_t len, term_xpid *out) {
+  size_t n;
+  if (len < 2 || p[0] != TERM_XPID) return 0;
+  n = get_name(p + 1, len - 1, &out->node, &out->nodelen);
+  if (n < 2 || len - 1 - n < 12) return 0;
+  p += 1 + n;
+  out->num = (uint32_t)get_be(p, 4);
+  out->serial = (uint32_t)get_be(p + 4, 4);
+  out->creation = (uint32_t)get_be(p + 8, 4);
+  return 1 + n + 12;
+}
+
+void term_put_xref(buf *b, const term_xref *x) {
+  buf_putc(b, TERM_XREF);
+  if (x->nodelen == 0 || x->n < 1 || x->n > TERM_XREF_WORDS) refuse(b);
+  put_name(b, x->node, x->nodelen);
+  put_be(b, x->creation, 4);
+  buf_putc(b, (unsigned char)x->n);
+  for (int i = 0; i < x->n && i < TERM_XREF_WORDS; i++) put_be(b, x->id[i], 4);
+}
+
+size_t term_get_xref(const unsigned char *p, size_t len, term_xref *out) {
+  size_t n, need;
+  if (len < 2 || p[0] != TERM_XREF) return 0;
+  n = get_name(p + 1, len - 1, &out->node, &out->nodelen);
+  if (n < 2 || len - 1 - n < 5) return 0;
+  p += 1 + n;
+  out->creation = (uint32_t)get_be(p, 4);
+  out->n = p[4];
+  if (out->n < 1 || out->n > TERM_XREF_WORDS) return 0;
+  need = 5 + 4 * (size_t)out->n;
+  if (len - 1 - n < need) return 0;
+  for (int i = 0; i < out->n; i++) out->id[i] = (uint32_t)get_be(p + 5 + 4 * i, 4);
+  return 1 + n + need;
+}
+
 /* ---- strings ---- */
 
 void term_put_string(buf *b, const void *s, size_t len) {
@@ -270,6 +360,19 @@ size_t term_get_header(const unsigned char *p, size_t len, int *tag, uint32_t *c
 
 /* ---- structure ---- */
 
+/* The size of an atom, xpid or xref at p, or 0. */
+static size_t named_size(const unsigned char *p, size_t len) {
+  const unsigned char *name;
+  size_t namelen;
+  term_xpid xpid;
+  term_xref xref;
+  switch (p[0]) {
+    case TERM_ATOM: return term_get_atom(p, len, &name, &namelen);
+    case TERM_XPID: return term_get_xpid(p, len, &xpid);
+    default: return term_get_xref(p, len, &xref);
+  }
+}
+
 static size_t skip(const unsigned char *p, size_t len, int depth, int *why);
 
 /* A map key that no Lua table can hold (the one definition of a valid
@@ -312,6 +415,8 @@ static size_t skip(const unsigned char *p, size_t len, int depth, int *why) {
       return term_get_num(p, len, &num);
     case TERM_REF: case TERM_TABLE: case TERM_PID:
       return term_get_id(p, len, &tag, &id);
+    case TERM_ATOM: case TERM_XPID: case TERM_XREF:
+      return named_size(p, len);
     case TERM_STRING:
       return scan_string(p, len, NULL);
     case TERM_ARRAY: case TERM_MAP:
@@ -363,6 +468,8 @@ static size_t trusted_size(const unsigned char *p, size_t len, int depth) {
       return len >= 11 ? 11 : 0;
     case TERM_REF: case TERM_TABLE: case TERM_PID:
       return len >= 9 ? 9 : 0;
+    case TERM_ATOM: case TERM_XPID: case TERM_XREF:
+      return named_size(p, len);
     case TERM_STRING:
       return scan_string(p, len, NULL);
     case TERM_ARRAY: case TERM_MAP:

@@ -16,9 +16,14 @@
 **                 one term); an integral value in int64 range decodes as
 **                 an integer. NaN has one canonical encoding, above +inf.
 **   false    0x30          true  0x31
+**   atom     0x38, the name (no zero byte, at most 255 bytes), then 0x00
 **   ref      0x40, 8 bytes big-endian id
+**   xref     0x44, a reference of another node: the node's name (as an
+**                 atom's), creation (4 bytes), n (1 byte, 1..5), n 4-byte ids
 **   table    0x48, 8 bytes big-endian table id
 **   pid      0x50, 8 bytes big-endian process id
+**   xpid     0x58, a process of another node: the node's name (as an
+**                 atom's, not empty), number, serial, creation (4 bytes each)
 **   array    0x60, count, then the elements
 **   map      0x68, count, then the keys in encoded order, then the values
 **                 in the same order (Erlang's map order: size, keys, values)
@@ -26,8 +31,10 @@
 ** count: 1 byte below 0x80; 0x80|hi then 1 byte below 2^14; 0xC0|hi then
 ** 3 bytes below 2^30. Larger counts are refused.
 **
-** Order: nil < numbers < booleans < refs < tables < pids < arrays < maps <
-** strings. Arrays compare by length, then element by element; strings
+** Order: nil < numbers < booleans < atoms < refs < other nodes' refs <
+** tables < pids < other nodes' pids < arrays < maps < strings. Big-endian
+** fields and the 0x00 after a name keep memcmp order: a name that is a
+** prefix of another sorts first. Arrays compare by length, then element by element; strings
 ** bytewise.
 **
 ** A valid term is exactly what a Lua state can read back: besides being
@@ -49,9 +56,12 @@ enum {
   TERM_NUMBER = 0x20,
   TERM_FALSE = 0x30,
   TERM_TRUE = 0x31,
+  TERM_ATOM = 0x38,
   TERM_REF = 0x40,
+  TERM_XREF = 0x44,
   TERM_TABLE = 0x48,
   TERM_PID = 0x50,
+  TERM_XPID = 0x58,
   TERM_ARRAY = 0x60,
   TERM_MAP = 0x68,
   TERM_STRING = 0x70
@@ -61,6 +71,25 @@ enum {
 #define TERM_MAX_COUNT 0x3FFFFFFFu /* most elements in one array or map */
 #define TERM_NUMBER_SIZE 9         /* tag + 8 bytes, when |value| < 2^53 */
 #define TERM_NUMBER_MAX 11         /* with the 2-byte offset */
+#define TERM_NAME_MAX 255          /* bytes of an atom's or a node's name */
+#define TERM_XREF_WORDS 5          /* most ids in another node's ref */
+
+/* A process of another node (Erlang's external pid). `node` points at
+** the name's bytes (not zero-terminated): into the term when read. */
+typedef struct term_xpid {
+  const unsigned char *node;
+  size_t nodelen;
+  uint32_t num, serial, creation;
+} term_xpid;
+
+/* A reference made by another node (Erlang's external ref). */
+typedef struct term_xref {
+  const unsigned char *node;
+  size_t nodelen;
+  uint32_t creation;
+  int n;                           /* 1..TERM_XREF_WORDS */
+  uint32_t id[TERM_XREF_WORDS];
+} term_xref;
 
 /* A decoded number. */
 typedef struct term_num {
@@ -79,6 +108,14 @@ void term_put_num(buf *b, const term_num *v);
 size_t term_encode_int(int64_t v, unsigned char out[TERM_NUMBER_MAX]);
 void term_put_string(buf *b, const void *s, size_t len);
 void term_put_id(buf *b, int tag, uint64_t id);   /* TERM_REF, TERM_TABLE, TERM_PID */
+/* An atom, an xpid or an xref; the caller has checked term_name_ok on the
+** names (and 1 <= x->n <= TERM_XREF_WORDS): a bad one fails the buffer. */
+void term_put_atom(buf *b, const void *name, size_t len);
+void term_put_xpid(buf *b, const term_xpid *x);
+void term_put_xref(buf *b, const term_xref *x);
+/* 1 when name[0..len) can be an atom's name: at most TERM_NAME_MAX bytes,
+** none of them zero (a node's name must also not be empty). */
+int term_name_ok(const void *name, size_t len);
 /* An array or map header; the caller writes the `count` elements (for a
 ** map: count keys in encoded order, then count values) right after. */
 void term_put_array(buf *b, uint32_t count);
@@ -128,6 +165,13 @@ size_t term_string_length(const unsigned char *p, size_t len, size_t *chars);
 
 /* Reads a ref/table/pid id; returns 9 or 0. */
 size_t term_get_id(const unsigned char *p, size_t len, int *tag, uint64_t *id);
+
+/* Read an atom (*name points into p), an xpid or an xref; each returns
+** the term's size or 0 when p is not a canonical one. */
+size_t term_get_atom(const unsigned char *p, size_t len,
+                     const unsigned char **name, size_t *namelen);
+size_t term_get_xpid(const unsigned char *p, size_t len, term_xpid *out);
+size_t term_get_xref(const unsigned char *p, size_t len, term_xref *out);
 
 /* Size of the term at p, for a term already known to be well formed (a
 ** stored object, a validated spec): like term_skip but without the map-key
