@@ -124,11 +124,11 @@ static int stripes_sound(htab *h) {
         return 0;
       prev = sl;
     }
-    if (count != p->count) return 0;
+    if (count != atomic_load(&p->count)) return 0;
     total += count;
     bytes += p->size * sizeof(hslot);
   }
-  return total == atomic_load(&h->count) && bytes == atomic_load(&h->bytes);
+  return total == htab_count(h) && bytes == atomic_load(&h->bytes);
 }
 
 /* A full walk over every stripe gives exactly the model, in its order. */
@@ -141,7 +141,7 @@ static int walk_is_model(htab *h) {
       i++;
     }
   }
-  return i == nmodel && atomic_load(&h->count) == nmodel;
+  return i == nmodel && htab_count(h) == nmodel;
 }
 
 static void key_bytes(int64_t key, buf *b) {
@@ -425,7 +425,7 @@ static void test_threads(void) {
   for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
   CHECK(w[0].ok && w[1].ok);
   CHECK(wk.ok && wk.walks > 0);
-  CHECK(atomic_load(&h.count) == 2 * THREAD_KEYS);
+  CHECK(htab_count(&h) == 2 * THREAD_KEYS);
   buf_init(&k);
   for (int64_t key = 0; key < 2 * THREAD_KEYS; key++) {
     size_t at;
@@ -436,7 +436,7 @@ static void test_threads(void) {
   CHECK(found);
   CHECK(stripes_sound(&h));
   htab_clear(&h);
-  CHECK(atomic_load(&h.count) == 0 && atomic_load(&h.bytes) == 0);
+  CHECK(htab_count(&h) == 0 && atomic_load(&h.bytes) == 0);
   htab_destroy(&h);
 }
 

@@ -236,7 +236,7 @@ static eobj *rewrite_one(eobj *o, void *ud) {
   if (!rw->replace) {
     if (rw->result.n != 1 || rw->result.p[0] != TERM_TRUE) return o;
     if (rw->tx != NULL) edur_touch(rw->tx, eobj_key(o), o->klen, o->hash);
-    atomic_fetch_sub(&rw->t->memory, sizeof(eobj) + o->len);
+    etab_count_bytes(rw->t, 0, sizeof(eobj) + o->len);
     etab_obj_free(rw->t, o);
     rw->count++;
     return NULL;
@@ -254,8 +254,7 @@ static eobj *rewrite_one(eobj *o, void *ud) {
     return o;
   }
   if (rw->tx != NULL) edur_touch(rw->tx, eobj_key(o), o->klen, o->hash);
-  atomic_fetch_add(&rw->t->memory, sizeof(eobj) + r->len);
-  atomic_fetch_sub(&rw->t->memory, sizeof(eobj) + o->len);
+  etab_count_bytes(rw->t, sizeof(eobj) + r->len, sizeof(eobj) + o->len);
   etab_obj_free(rw->t, o);
   return r;
 }

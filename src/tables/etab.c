@@ -77,7 +77,7 @@ etab *etab_new(treg *r, const char *name, const etab_opts *opts,
   atomic_init(&t->refs, 1);
   atomic_init(&t->dropped, 0);
   atomic_init(&t->owner, owner);
-  atomic_init(&t->memory, 0);
+  for (int i = 0; i < ETAB_TALLIES; i++) atomic_init(&t->tally[i].bytes, 0);
   pthread_mutex_init(&t->meta, NULL);
   t->type = opts->type;
   t->access = opts->access;
@@ -295,7 +295,7 @@ int etab_link_new(etab *t, size_t at, eobj *o) {
   } else {
     htab_link(&t->store.h, at, o);
   }
-  atomic_fetch_add(&t->memory, obj_bytes(o));
+  etab_count_bytes(t, obj_bytes(o), 0);
   return 1;
 }
 
@@ -318,8 +318,7 @@ int etab_add(etab *t, eobj *o) {
 void etab_replace(etab *t, size_t at, eobj *old, eobj *o) {
   if (etab_is_ordered(t)) ocat_replace(&t->store.o, o);
   else htab_replace(&t->store.h, at, o);
-  atomic_fetch_add(&t->memory, obj_bytes(o));
-  atomic_fetch_sub(&t->memory, obj_bytes(old));
+  etab_count_bytes(t, obj_bytes(o), obj_bytes(old));
   etab_obj_free(t, old);
 }
 
@@ -328,7 +327,7 @@ void etab_replace(etab *t, size_t at, eobj *old, eobj *o) {
 void etab_unlink_free(etab *t, size_t at, eobj *o) {
   if (etab_is_ordered(t)) ocat_remove(&t->store.o, eobj_key(o), o->klen);
   else htab_unlink(&t->store.h, o->hash, at);
-  atomic_fetch_sub(&t->memory, obj_bytes(o));
+  etab_count_bytes(t, 0, obj_bytes(o));
   etab_obj_free(t, o);
 }
 
@@ -640,7 +639,7 @@ hl_status etab_delete_object(etab *t, uint64_t caller, tslice obj, hl_err *e) {
 static void clear_locked(etab *t) {
   if (etab_is_ordered(t)) ocat_clear(&t->store.o);
   else htab_clear(&t->store.h);
-  atomic_store(&t->memory, 0);
+  for (int i = 0; i < ETAB_TALLIES; i++) atomic_store(&t->tally[i].bytes, 0);
 }
 
 hl_status etab_delete_all(etab *t, uint64_t caller, hl_err *e) {
@@ -691,12 +690,24 @@ hl_status etab_drop(etab *t, uint64_t caller, hl_err *e) {
 
 size_t etab_size(etab *t) {
   return etab_is_ordered(t) ? ocat_count(&t->store.o)
-                            : atomic_load(&t->store.h.count);
+                            : htab_count(&t->store.h);
 }
 
 size_t etab_memory(etab *t) {
-  size_t slots = etab_is_ordered(t) ? 0 : atomic_load(&t->store.h.bytes);
-  return atomic_load(&t->memory) + slots;
+  size_t bytes = etab_is_ordered(t) ? ocat_memory(&t->store.o) : atomic_load(&t->store.h.bytes);
+  for (int i = 0; i < ETAB_TALLIES; i++)
+    bytes += atomic_load_explicit(&t->tally[i].bytes, memory_order_relaxed);
+  return bytes;
+}
+
+/* Each thread takes one tally for good, round robin: threads past the
+** ETAB_TALLIES-th share, which stays correct (the adds are atomic). */
+static atomic_uint tally_turn;
+static _Thread_local unsigned my_tally = ETAB_TALLIES;
+
+void etab_count_bytes(etab *t, size_t add, size_t sub) {
+  if (my_tally == ETAB_TALLIES) my_tally = atomic_fetch_add(&tally_turn, 1) % ETAB_TALLIES;
+  atomic_fetch_add_explicit(&t->tally[my_tally].bytes, add - sub, memory_order_relaxed);
 }
 
 uint64_t etab_owner(etab *t) {

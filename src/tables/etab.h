@@ -42,6 +42,16 @@ typedef struct etab_opts {
   int sync;                   /* durable: HL_SYNC_*, a period in ms, or HL_SYNC_DEFAULT */
 } etab_opts;
 
+/* The bytes a table's objects hold are counted in ETAB_TALLIES cache
+** lines, each thread adding to one of them (etab_count_bytes), so that
+** writers on different threads never write a shared line (nor the line of
+** the fields every operation reads); etab_memory sums them. */
+#define ETAB_TALLIES 8
+
+typedef struct etab_tally {
+  _Alignas(64) atomic_size_t bytes;   /* modulo 2^N: one may go "negative" */
+} etab_tally;
+
 struct etab {
   atomic_int refs;
   atomic_int dropped;
@@ -52,7 +62,6 @@ struct etab {
   int named;
   ekeypos keypos;
   atomic_uint_fast64_t owner;
-  atomic_size_t memory;       /* bytes held by objects */
   pthread_mutex_t meta;       /* guards name, heir, heir_data */
   char *name;
   buf heir, heir_data;
@@ -62,6 +71,7 @@ struct etab {
     htab h;
     ocat o;
   } store;
+  etab_tally tally[ETAB_TALLIES];
 };
 
 etab *etab_new(treg *r, const char *name, const etab_opts *opts,
@@ -143,6 +153,9 @@ hl_status etab_select_replace(etab *t, uint64_t caller, const mspec *ms,
 size_t etab_size(etab *t);
 /* Bytes held: the objects, and a hash table's slot arrays. */
 size_t etab_memory(etab *t);
+/* Counts bytes that objects came to hold (add) or gave up (sub); called
+** with the object's lock held. */
+void etab_count_bytes(etab *t, size_t add, size_t sub);
 uint64_t etab_owner(etab *t);
 /* Copies of the name, heir and heir data under the meta lock. */
 void etab_meta(etab *t, buf *name, buf *heir, buf *heir_data);

@@ -49,7 +49,6 @@ int htab_init(htab *h) {
     pthread_rwlock_init(&h->stripes[i].lock, NULL);
     h->stripes[i].p = (hpart){NULL, 0, 0, 0};
   }
-  atomic_init(&h->count, 0);
   atomic_init(&h->bytes, 0);
   h->fail_growth = NULL;
   return 1;
@@ -63,8 +62,23 @@ static void free_all(htab *h) {
     free(p->slots);
     *p = (hpart){NULL, 0, 0, 0};
   }
-  atomic_store(&h->count, 0);
   atomic_store(&h->bytes, 0);
+}
+
+/* The stripe's count: read or written by its lock's holder, relaxed (the
+** lock orders it); htab_count's lock-free sum reads it relaxed too. */
+static size_t part_count(const hpart *p) {
+  return atomic_load_explicit(&p->count, memory_order_relaxed);
+}
+
+static void part_count_add(hpart *p, size_t delta) {
+  atomic_store_explicit(&p->count, part_count(p) + delta, memory_order_relaxed);
+}
+
+size_t htab_count(htab *h) {
+  size_t n = 0;
+  for (unsigned i = 0; i < HTAB_STRIPES; i++) n += part_count(&h->stripes[i].p);
+  return n;
 }
 
 void htab_clear(htab *h) {
@@ -159,9 +173,9 @@ static int has_room(const hpart *p, size_t n) {
 
 int htab_reserve(htab *h, unsigned stripe, size_t n) {
   hpart *p = &h->stripes[stripe].p;
-  if (p->count + n > max_load(p->bits) && p->bits < HTAB_MAX_BITS) {
+  if (part_count(p) + n > max_load(p->bits) && p->bits < HTAB_MAX_BITS) {
     unsigned bits = p->bits < HTAB_MIN_BITS ? HTAB_MIN_BITS : p->bits + 1;
-    while (p->count + n > max_load(bits) && bits < HTAB_MAX_BITS) bits++;
+    while (part_count(p) + n > max_load(bits) && bits < HTAB_MAX_BITS) bits++;
     resize(h, p, bits, n);   /* failing, the stripe stays as it is: slower, still right */
   }
   if (has_room(p, n)) return 1;
@@ -200,8 +214,7 @@ void htab_link(htab *h, size_t at, eobj *o) {
   while (p->slots[empty].obj != NULL) empty++;   /* the reserved room ends it */
   memmove(&p->slots[at + 1], &p->slots[at], (empty - at) * sizeof *p->slots);
   p->slots[at] = (hslot){o->hash, o};
-  p->count++;
-  atomic_fetch_add(&h->count, 1);
+  part_count_add(p, 1);
 }
 
 void htab_replace(htab *h, size_t at, eobj *o) {
@@ -210,7 +223,7 @@ void htab_replace(htab *h, size_t at, eobj *o) {
 
 /* Backward shift: the run after slot at moves down one, up to an empty
 ** slot or an object already at its home. */
-static eobj *remove_at(htab *h, hpart *p, size_t at) {
+static eobj *remove_at(hpart *p, size_t at) {
   eobj *o = p->slots[at].obj;
   size_t end = at + 1;
   while (end < p->size && p->slots[end].obj != NULL &&
@@ -218,13 +231,12 @@ static eobj *remove_at(htab *h, hpart *p, size_t at) {
     end++;
   memmove(&p->slots[at], &p->slots[at + 1], (end - at - 1) * sizeof *p->slots);
   p->slots[end - 1] = (hslot){0, NULL};
-  p->count--;
-  atomic_fetch_sub(&h->count, 1);
+  part_count_add(p, (size_t)-1);
   return o;
 }
 
 eobj *htab_unlink(htab *h, uint64_t hash, size_t at) {
-  return remove_at(h, part_of(h, hash), at);
+  return remove_at(part_of(h, hash), at);
 }
 
 /* ---- traversal ---- */
@@ -281,7 +293,7 @@ void htab_rewrite(htab *h, unsigned stripe, htab_rewrite_fn fn, void *ud) {
     }
     r = fn(p->slots[i].obj, ud);
     if (r == NULL) {
-      remove_at(h, p, i);   /* slot i now holds the next, not yet seen, or nothing */
+      remove_at(p, i);   /* slot i now holds the next, not yet seen, or nothing */
       continue;
     }
     p->slots[i++].obj = r;

@@ -41,7 +41,8 @@ typedef struct hslot {
 typedef struct hpart {   /* one stripe's storage */
   hslot *slots;
   size_t size;        /* slots: 1 << bits homes, then the overflow tail */
-  size_t count;       /* objects */
+  atomic_size_t count;   /* objects; written under the stripe's write lock,
+                            read without it by htab_count */
   unsigned bits;      /* 0 while no array is allocated */
 } hpart;
 
@@ -53,10 +54,12 @@ typedef struct htab_stripe {
   hpart p;
 } htab_stripe;
 
+/* No counter is shared by every writer: each stripe counts its own
+** objects, in a cache line that only its writers write, so that two
+** threads inserting into different stripes never wait on one line. */
 typedef struct htab {
   htab_stripe stripes[HTAB_STRIPES];
-  atomic_size_t count;        /* objects, all stripes */
-  atomic_size_t bytes;        /* the slot arrays' */
+  atomic_size_t bytes;        /* the slot arrays' (changes only on growth) */
   fault_rate *fail_growth;    /* tests: a failing draw fails a growth as
                                  if out of memory; NULL: never */
 } htab;
@@ -64,6 +67,9 @@ typedef struct htab {
 int htab_init(htab *h);                               /* 1: cannot fail */
 void htab_destroy(htab *h);                           /* frees every object */
 void htab_clear(htab *h);                             /* every stripe write-locked */
+/* Objects in every stripe; needs no lock, and is exact whenever no write
+** is under way. */
+size_t htab_count(htab *h);
 
 static inline unsigned htab_stripe_of(uint64_t hash) {
   return (unsigned)(hash >> (64 - HTAB_STRIPE_BITS));

@@ -52,12 +52,12 @@ static oleaf *even_leaves(oleaf *first) {
   while (lf->next != NULL) {
     oleaf *next = lf->next;
     if (lf->hd.n >= LEAF_MAX / 2) lf = next;
-    else if (lf->hd.n + next->hd.n <= LEAF_MAX) oset_leaf_merge(lf, next);
+    else if (lf->hd.n + next->hd.n <= LEAF_MAX) oset_leaf_merge(NULL, lf, next);
     else oset_leaf_shift_left(lf, next, LEAF_MAX / 2 - lf->hd.n);
   }
   if (lf->hd.n < LEAF_MIN && lf->prev != NULL) {   /* the last one */
     oleaf *prev = lf->prev;
-    if (prev->hd.n + lf->hd.n <= LEAF_MAX) oset_leaf_merge(prev, lf);
+    if (prev->hd.n + lf->hd.n <= LEAF_MAX) oset_leaf_merge(NULL, prev, lf);
     else oset_leaf_shift_right(prev, lf, LEAF_MIN - lf->hd.n);
   } else if (lf->hd.n == 0) {                      /* the only one */
     free(lf);
@@ -147,6 +147,7 @@ static void rebuild(oset *o) {
   collect_inner(o->root, o->height, &spare);
   build_over(o, first, &spare);
   free_inner_list(spare);
+  oset_recount_nodes(o);
 }
 
 void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud) {
@@ -185,7 +186,7 @@ static size_t inner_needed(size_t nleaves) {
 static int add_spares(oinner **list, size_t more) {
   oinner *got = NULL;
   for (size_t i = 0; i < more; i++) {
-    oinner *in = oset_new_inner();
+    oinner *in = oset_new_inner(NULL);
     if (in == NULL) {
       free_inner_list(got);
       return 0;
@@ -212,6 +213,15 @@ static size_t count_entries(const oleaf *lf) {
   size_t k = 0;
   for (; lf != NULL; lf = lf->next) k += (size_t)lf->hd.n;
   return k;
+}
+
+/* The node bytes of a tree whose nodes were got and freed uncounted. */
+void oset_recount_nodes(oset *o) {
+  size_t bytes = 0;
+  if (o->root != NULL)
+    bytes = count_leaves(oset_leftmost(o)) * sizeof(oleaf) +
+            count_inner(o->root, o->height) * sizeof(oinner);
+  atomic_store_explicit(&o->node_bytes, bytes, memory_order_relaxed);
 }
 
 /* The leaf a split starts the right tree with: the middle one. */
@@ -249,6 +259,8 @@ int oset_split(oset *o, oset *right) {
   free_inner_list(spare);
   atomic_fetch_sub(&o->count, moved);
   atomic_store(&right->count, moved);
+  oset_recount_nodes(o);
+  oset_recount_nodes(right);
   return 1;
 }
 
@@ -278,6 +290,8 @@ int oset_join(oset *left, oset *right) {
   right->height = 0;
   atomic_store(&right->count, 0);
   atomic_fetch_add(&left->count, moved);
+  oset_recount_nodes(left);
+  oset_recount_nodes(right);
   return 1;
 }
 
@@ -328,9 +342,15 @@ static void check_node(checker *ck, const onode *n, int height, int isroot,
 int oset_check(const oset *o) {
   checker ck = {NULL, NULL, 0, 1};
   const eobj *first;
-  if (o->root == NULL) return o->height == 0 && atomic_load(&o->count) == 0;
+  size_t bytes;
+  if (o->root == NULL)
+    return o->height == 0 && atomic_load(&o->count) == 0 && oset_node_bytes(o) == 0;
   if (o->height < 0 || o->height > MAX_HEIGHT) return 0;
   check_node(&ck, o->root, o->height, 1, &first);
-  return ck.ok && ck.prev->next == NULL && ck.count == atomic_load(&o->count);
+  if (!ck.ok) return 0;
+  bytes = count_leaves(oset_leftmost(o)) * sizeof(oleaf) +
+          count_inner(o->root, o->height) * sizeof(oinner);
+  return ck.prev->next == NULL && ck.count == atomic_load(&o->count) &&
+         oset_node_bytes(o) == bytes;
 }
 

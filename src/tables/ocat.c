@@ -349,7 +349,9 @@ eobj *ocat_remove(ocat *c, const unsigned char *key, size_t klen) {
 
 /* The bases' counts, read again if a split or join moved objects between
 ** them meanwhile (seq changed or was odd). */
-size_t ocat_count(ocat *c) {
+/* The sum of a field over the bases of one route: the objects, or the
+** nodes' bytes. Retried while a split or join moves objects. */
+static size_t sum_bases(ocat *c, int node_bytes, const ocroute **seen) {
   for (;;) {
     unsigned s = atomic_load_explicit(&c->seq, memory_order_acquire);
     ocroute *r;
@@ -359,10 +361,25 @@ size_t ocat_count(ocat *c) {
       continue;
     }
     r = current(c);
-    for (int i = 0; i < r->n; i++) n += atomic_load(&r->base[i]->tree.count);
+    for (int i = 0; i < r->n; i++)
+      n += node_bytes ? oset_node_bytes(&r->base[i]->tree) : atomic_load(&r->base[i]->tree.count);
     atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&c->seq, memory_order_relaxed) == s) return n;
+    if (atomic_load_explicit(&c->seq, memory_order_relaxed) == s) {
+      if (seen != NULL) *seen = r;
+      return n;
+    }
   }
+}
+
+size_t ocat_count(ocat *c) {
+  return sum_bases(c, 0, NULL);
+}
+
+size_t ocat_memory(ocat *c) {
+  const ocroute *r;
+  size_t nodes = sum_bases(c, 1, &r);
+  size_t each = sizeof(ocbase *) + sizeof(uint64_t) + sizeof(unsigned char *) + sizeof(size_t);
+  return nodes + (size_t)r->n * (BASE_SIZE + each) + sizeof *r + key_bytes(r);
 }
 
 /* ---- walking ---- */

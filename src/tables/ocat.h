@@ -55,6 +55,9 @@ int ocat_insert(ocat *c, eobj *obj);      /* as oset_insert */
 eobj *ocat_replace(ocat *c, eobj *obj);   /* as oset_replace */
 eobj *ocat_remove(ocat *c, const unsigned char *key, size_t klen);
 size_t ocat_count(ocat *c);               /* needs no lock */
+/* The bytes of the store itself (nodes, bases, the current route; the
+** objects are the table's to count); needs no lock. */
+size_t ocat_memory(ocat *c);
 
 /* One step of a walk, taking its own locks: the first object after key
 ** (dir > 0) or before it (dir < 0); key NULL: the first or the last. The

@@ -35,18 +35,37 @@ typedef struct opath {
 
 /* ---- nodes ---- */
 
-static oleaf *new_leaf(void) {
+static void count_nodes(oset *o, size_t add, size_t sub) {
+  if (o == NULL) return;
+  atomic_store_explicit(&o->node_bytes,
+                        atomic_load_explicit(&o->node_bytes, memory_order_relaxed) + add - sub,
+                        memory_order_relaxed);
+}
+
+size_t oset_node_bytes(const oset *o) {
+  return atomic_load_explicit(&o->node_bytes, memory_order_relaxed);
+}
+
+static oleaf *new_leaf(oset *o) {
   oleaf *lf = malloc(sizeof *lf);
   if (lf == NULL) return NULL;
   lf->hd.n = 0;
   lf->prev = lf->next = NULL;
+  count_nodes(o, sizeof *lf, 0);
   return lf;
 }
 
-oinner *oset_new_inner(void) {
+oinner *oset_new_inner(oset *o) {
   oinner *in = malloc(sizeof *in);
-  if (in != NULL) in->hd.n = 0;
+  if (in == NULL) return NULL;
+  in->hd.n = 0;
+  count_nodes(o, sizeof *in, 0);
   return in;
+}
+
+void oset_free_node(oset *o, onode *n, int leaf) {
+  count_nodes(o, 0, leaf ? sizeof(oleaf) : sizeof(oinner));
+  free(n);
 }
 
 /* Where k's prefix falls among a node's n sorted prefixes: those before
@@ -166,11 +185,11 @@ void oset_leaf_shift_right(oleaf *left, oleaf *right, int k) {
 }
 
 /* Moves all of right into left, unchains right and frees it. */
-void oset_leaf_merge(oleaf *left, oleaf *right) {
+void oset_leaf_merge(oset *o, oleaf *left, oleaf *right) {
   oset_leaf_shift_left(left, right, right->hd.n);
   left->next = right->next;
   if (right->next != NULL) right->next->prev = left;
-  free(right);
+  oset_free_node(o, &right->hd, 1);
 }
 
 /* Puts separator (pre, sep) at i and child at i + 1. */
@@ -200,6 +219,7 @@ int oset_init(oset *o) {
   o->root = NULL;
   o->height = 0;
   atomic_init(&o->count, 0);
+  atomic_init(&o->node_bytes, 0);
   return pthread_rwlock_init(&o->lock, NULL) == 0;
 }
 
@@ -218,6 +238,7 @@ void oset_clear(oset *o) {
   o->root = NULL;
   o->height = 0;
   atomic_store(&o->count, 0);
+  atomic_store(&o->node_bytes, 0);
 }
 
 void oset_destroy(oset *o) {
@@ -256,24 +277,24 @@ typedef struct spares {
   int ninner;
 } spares;
 
-static void free_spares(spares *sp) {
-  free(sp->leaf);
-  for (int i = 0; i < sp->ninner; i++) free(sp->inner[i]);
+static void free_spares(oset *o, spares *sp) {
+  if (sp->leaf != NULL) oset_free_node(o, &sp->leaf->hd, 1);
+  for (int i = 0; i < sp->ninner; i++) oset_free_node(o, &sp->inner[i]->hd, 0);
 }
 
 /* A full leaf splits, and so does each full inner node above it in a row;
 ** when that row reaches the root, a new root is needed too. */
-static int get_spares(const oset *o, const oleaf *lf, const opath *path, spares *sp) {
+static int get_spares(oset *o, const oleaf *lf, const opath *path, spares *sp) {
   int need = 0, h = o->height - 1;
   sp->leaf = NULL;
   sp->ninner = 0;
   if (lf->hd.n < LEAF_MAX) return 1;
   for (; h >= 0 && path->node[h]->hd.n == INNER_MAX; h--) need++;
   if (h < 0) need++;              /* the root splits too */
-  if ((sp->leaf = new_leaf()) == NULL) return 0;
+  if ((sp->leaf = new_leaf(o)) == NULL) return 0;
   for (; sp->ninner < need; sp->ninner++) {
-    if ((sp->inner[sp->ninner] = oset_new_inner()) == NULL) {
-      free_spares(sp);
+    if ((sp->inner[sp->ninner] = oset_new_inner(o)) == NULL) {
+      free_spares(o, sp);
       return 0;
     }
   }
@@ -338,7 +359,7 @@ int oset_insert(oset *o, eobj *obj) {
   oleaf *lf;
   int i, found;
   if (o->root == NULL) {
-    if ((lf = new_leaf()) == NULL) return 0;
+    if ((lf = new_leaf(o)) == NULL) return 0;
     o->root = &lf->hd;
   }
   lf = descend(o, &k, &path);
@@ -371,11 +392,11 @@ static void renew_separator(const oset *o, const opath *path, const oleaf *lf) {
 
 /* Child c of p, a leaf, is short of LEAF_MIN: borrow an entry from a
 ** neighbour or merge with it. Returns 1 when p lost a child. */
-static int fix_leaf(oinner *p, int c) {
+static int fix_leaf(oset *o, oinner *p, int c) {
   int j = c > 0 ? c - 1 : c;      /* the pair is children j and j + 1 */
   oleaf *left = as_leaf(p->child[j]), *right = as_leaf(p->child[j + 1]);
   if (left->hd.n + right->hd.n <= LEAF_MAX) {
-    oset_leaf_merge(left, right);
+    oset_leaf_merge(o, left, right);
     inner_cut(p, j);
     return 1;
   }
@@ -389,7 +410,7 @@ static int fix_leaf(oinner *p, int c) {
 /* Child c of p, an inner node, is short of INNER_MIN: borrow a child from
 ** a neighbour (rotating the separators through p) or merge with it.
 ** Returns 1 when p lost a child. */
-static int fix_inner(oinner *p, int c) {
+static int fix_inner(oset *o, oinner *p, int c) {
   int j = c > 0 ? c - 1 : c;
   oinner *left = as_inner(p->child[j]), *right = as_inner(p->child[j + 1]);
   int ln = left->hd.n, rn = right->hd.n;
@@ -400,7 +421,7 @@ static int fix_inner(oinner *p, int c) {
     memcpy(&left->sep[ln], right->sep, (rn - 1) * sizeof right->sep[0]);
     memcpy(&left->child[ln], right->child, rn * sizeof right->child[0]);
     left->hd.n = ln + rn;
-    free(right);
+    oset_free_node(o, &right->hd, 0);
     inner_cut(p, j);
     return 1;
   }
@@ -434,10 +455,10 @@ static void shrink_root(oset *o) {
     onode *old = o->root;
     o->root = as_inner(old)->child[0];
     o->height--;
-    free(old);
+    oset_free_node(o, old, 0);
   }
   if (o->height == 0 && o->root->n == 0) {
-    free(o->root);
+    oset_free_node(o, o->root, 1);
     o->root = NULL;
   }
 }
@@ -457,9 +478,9 @@ eobj *oset_remove(oset *o, const unsigned char *key, size_t klen) {
   leaf_cut(lf, i);
   if (i == 0) renew_separator(o, &path, lf);
   h = o->height - 1;
-  if (h >= 0 && lf->hd.n < LEAF_MIN && fix_leaf(path.node[h], path.idx[h])) {
+  if (h >= 0 && lf->hd.n < LEAF_MIN && fix_leaf(o, path.node[h], path.idx[h])) {
     for (; h > 0 && path.node[h]->hd.n < INNER_MIN; h--)
-      if (!fix_inner(path.node[h - 1], path.idx[h - 1])) break;
+      if (!fix_inner(o, path.node[h - 1], path.idx[h - 1])) break;
   }
   shrink_root(o);
   atomic_fetch_sub(&o->count, 1);

@@ -32,6 +32,8 @@ typedef struct oset {
   onode *root;                  /* NULL when empty */
   int height;                   /* inner levels above the leaves */
   atomic_size_t count;
+  atomic_size_t node_bytes;     /* the nodes' (objects are the table's to
+                                   count); written under the write lock */
 } oset;
 
 /* The first 8 key bytes, big-endian, zero-padded. A smaller prefix means
@@ -105,8 +107,11 @@ const eobj *oset_middle(const oset *o);
 int oset_split(oset *o, oset *right);
 int oset_join(oset *left, oset *right);
 
+/* The bytes of the tree's nodes; needs no lock. */
+size_t oset_node_bytes(const oset *o);
+
 /* 1 when the tree keeps its invariants (order, fill, separators, links,
-** count); for the tests. */
+** count, node bytes); for the tests. */
 int oset_check(const oset *o);
 
 #endif

@@ -68,11 +68,15 @@ static inline oinner *as_inner(onode *n) {
   return (oinner *)n;
 }
 
-oinner *oset_new_inner(void);
+/* Nodes are got and given back through these, which count their bytes in
+** o->node_bytes; o NULL: not counted (whole-tree work recounts after). */
+oinner *oset_new_inner(oset *o);
+void oset_free_node(oset *o, onode *n, int leaf);
+void oset_recount_nodes(oset *o);
 oleaf *oset_leftmost(const oset *o);      /* the tree is not empty */
 oleaf *oset_rightmost(const oset *o);
 void oset_leaf_shift_left(oleaf *left, oleaf *right, int k);
 void oset_leaf_shift_right(oleaf *left, oleaf *right, int k);
-void oset_leaf_merge(oleaf *left, oleaf *right);
+void oset_leaf_merge(oset *o, oleaf *left, oleaf *right);
 
 #endif
