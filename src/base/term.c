@@ -47,6 +47,13 @@ static uint64_t get_be(const unsigned char *p, int nbytes) {
   return v;
 }
 
+static void store_be64(unsigned char *p, uint64_t v) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  memcpy(p, &v, 8);
+}
+
 static uint64_t get_be64(const unsigned char *p) {
   uint64_t v;
   memcpy(&v, p, 8);
@@ -63,7 +70,7 @@ static int needs_offset(double d) {
 /* Encodes the number whose value is d + off (off only when needs_offset). */
 static size_t encode_number(unsigned char *out, double d, unsigned off) {
   out[0] = TERM_NUMBER;
-  store_be(out + 1, num_order_bits(d), 8);
+  store_be64(out + 1, num_order_bits(d));
   if (!needs_offset(d)) return 9;
   store_be(out + 9, off, 2);
   return 11;
