@@ -571,6 +571,28 @@ describe("heirloom command #child", function()
       assert.is_truthy(err:find("i: <0.x> is not a pid's text", 1, true), err)
     end)
 
+    it("ps(p) and i(p) show the first messages waiting in a process's mailbox, long ones cut", function()
+      local out, err, status = heirloom("shell", table.concat({
+        "w = hl.spawn(function() require('heirloom').receive(function(m) return m == 'go' end) end)",
+        "hl.send(w, { 'job', 1 })",
+        "hl.send(w, 'second')",
+        "hl.send(w, string.rep('x', 300))",
+        "repeat hl.sleep(10) until hl.process_info(w).message_queue_len == 3",
+        "ps(w)",
+        "for k = 4, 9 do hl.send(w, k) end",
+        "repeat hl.sleep(10) until hl.process_info(w).message_queue_len == 9",
+        "i(w)",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      local cut = '"' .. string.rep("x", 96) .. "...\n"
+      local first = "status%s+waiting\nmailbox%s+3\nmessages%s+{\"job\", 1}\n%s+\"second\"\n%s+" ..
+                    cut:gsub("%p", "%%%0") .. "memory%s+%d+\n"
+      assert.is_truthy(out:find(first), out)
+      local second = "mailbox%s+9\nmessages%s+{\"job\", 1}\n%s+\"second\"\n%s+\"x+%.%.%.\n%s+4\n%s+5\n" ..
+                     "%s+%(5 of 9 shown%)\nmemory"
+      assert.is_truthy(out:find(second), out)
+    end)
+
     it("kill(name) kills a registered process, pid(text) finds one, top() sorts them", function()
       local out, err, status = heirloom("shell " .. quote(APPS .. "app.lua"), table.concat({
         "old = hl.await_name('second', 5000)",
