@@ -332,6 +332,59 @@ talk(b"S\x00\x00\x00\x00L\x00\x00")
     node.stop()
   end)
 
+  it("restart() at a console starts the application again after its top supervisor exited", function()
+    local node = start_node(sock)
+    local out, err, status = remsh(sock, table.concat({
+      "restart()",
+      "old = hl.whereis('cliapp_sup')",
+      "kill('cliapp_sup')",
+      "repeat hl.sleep(10) until hl.whereis('cliapp_sup') == nil",
+      "restart()",
+      "hl.await_name('second', 5000) ~= nil",
+      "hl.whereis('cliapp_sup') ~= old",
+      "restart()",
+    }, "\n") .. "\n")
+    assert.are.equal(0, status, err)
+    assert.is_truthy(out:find("cliapp started again %(<[%d.]+>%)\ntrue\ntrue\n"), out)
+    local _, refused = err:gsub("restart: cliapp is running %(<[%d.]+>%)", "")
+    assert.are.equal(2, refused, err)
+    -- the node ran on while the application was down, and says what happened
+    assert_in_order(node.output(), "heirloom: cliapp: the top supervisor <",
+                    "exited on its own: killed",
+                    "heirloom: cliapp is down; the node runs on for its console",
+                    "heirloom: cliapp started again (<")
+    assert.is_nil(node.status())
+    node.stop()
+    assert.are.equal(0, node.status())
+    assert_in_order(node.output(), "heirloom: SIGTERM: stopping cliapp", "heirloom: cliapp stopped")
+  end)
+
+  it("a node whose application is down, stopped by SIGTERM, exits 1; restart() works there too", function()
+    local node = start_bg("run " .. quote(APPS .. "giveup.lua") .. " --console " .. quote(sock))
+    assert.is_true(wait_for(function() return has(node.output(), "the node runs on for its console") end),
+                   node.output())
+    local out, err, status = remsh(sock, "restart()\n")
+    assert.are.equal(0, status, err)
+    assert.is_truthy(out:find("\ngiveup started again %(<[%d.]+>%)\n"), out)
+    -- it gives up again: the node says so and runs on
+    assert.is_true(wait_for(function()
+      local _, n = node.output():gsub("the node runs on for its console", "")
+      return n == 2
+    end), node.output())
+    assert.is_nil(node.status())
+    node.stop()
+    assert.are.equal(1, node.status())
+  end)
+
+  it("restart() at the console of a shell's node says where it works", function()
+    local node = start_bg("shell " .. quote(APPS .. "app.lua") .. " --console " .. quote(sock))
+    assert.is_true(wait_for(function() return has(node.output(), "heirloom: console at") end), node.output())
+    local _, err, status = remsh(sock, "restart()\n")
+    assert.are.equal(0, status, err)
+    assert.is_truthy(has(err, "restart: this node is a shell's: restart() is at its own prompt, not at a console"), err)
+    node.stop()
+  end)
+
   it("usage: remsh needs a path; --secret only with --attach; no console there is an error", function()
     local _, err, status = heirloom("remsh")
     assert.are.equal(2, status)

@@ -498,7 +498,8 @@ static hl_node *start_all(lua_State *L, int app, const cli_opts *o, int signal_m
     cli_console_stop();     /* what cli_console_prepare made */
     return NULL;
   }
-  if (!set_log(L, app, o) || !cli_console_open(L, app, node, console_state, (void *)o->app)) {
+  if (!set_log(L, app, o) ||
+      !cli_console_open(L, app, node, console_state, (void *)o->app, signal_mode == CLI_SIGNAL_RUN)) {
     cli_console_stop();
     stop_node(L, node);
     return NULL;
@@ -516,7 +517,8 @@ static int cmd_run(lua_State *L, int app, const cli_opts *o) {
     status = 0;                 /* stopped on a signal as it started */
   } else if (started > 0) {
     lua_pushvalue(L, app);
-    if (cli_lib_call(L, "run", 1, 1)) {
+    lua_pushboolean(L, cli_console_is_open());
+    if (cli_lib_call(L, "run", 2, 1)) {
       status = (int)lua_tointeger(L, -1);
       lua_pop(L, 1);
     } else {

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "cli_console.h"
+#include "term.h"
 
 #define MAX_CONSOLES 32
 #define HANDSHAKE_MS 10000
@@ -223,6 +224,7 @@ static struct {
   char path[sizeof ((struct sockaddr_un *)0)->sun_path];
   char *secret;              /* NULL: none */
   size_t secret_len;
+  char keeper[48];           /* the text of the pid that restarts the application */
 } setup;
 
 static void say(const char *fmt, const char *a, long b) {
@@ -325,6 +327,10 @@ static int run_relay(lua_State *L) {
   if (c->cfg->top_name != NULL) {
     lua_pushstring(L, c->cfg->top_name);
     lua_setfield(L, -2, "top");
+  }
+  if (c->cfg->keeper != NULL) {
+    lua_pushstring(L, c->cfg->keeper);
+    lua_setfield(L, -2, "keeper");
   }
   lua_call(L, 2, 1);
   return 1;
@@ -625,8 +631,12 @@ int cli_console_prepare(lua_State *L, int app, const char *path, const char *sec
   return 1;
 }
 
+int cli_console_is_open(void) {
+  return C.started;
+}
+
 int cli_console_open(lua_State *L, int app, hl_node *node, lua_State *(*new_state)(void *ud),
-                     void *ud) {
+                     void *ud, int keeper) {
   cli_console_config cfg;
   char err[600];
   const char *name = app_string(L, app, NULL, "name");
@@ -639,6 +649,10 @@ int cli_console_open(lua_State *L, int app, hl_node *node, lua_State *(*new_stat
   cfg.top_name = app_string(L, app, "supervisor", "name");
   cfg.new_state = new_state;
   cfg.new_state_ud = ud;
+  if (keeper) {
+    term_pid_text(hl_lua_self(L), setup.keeper, sizeof setup.keeper);
+    cfg.keeper = setup.keeper;
+  }
   if (!console_start(node, &cfg, err, sizeof err)) {
     say("%s", err, 0);
     return 0;

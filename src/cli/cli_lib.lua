@@ -327,15 +327,36 @@ function M.stop_and_say(app)
   end
 end
 
+-- A console's restart() (heirloom.console asks the command's host):
+-- starts the application again if it is down. Returns ok, the text for
+-- the console, and false when a signal stopped the node as it started.
+local function restart_for_console(app)
+  if not app.down then
+    return false, ("restart: %s is running (%s)"):format(app.name, tostring(app.top)), true
+  end
+  local ok, started = pcall(M.start, app)
+  if not ok then return false, "restart: " .. M.error_text(started), true end
+  if not started then return false, "restart: the node is stopping", false end
+  app.down = false
+  say("%s started again (%s)", app.name, tostring(app.top))
+  return true, ("%s started again (%s)"):format(app.name, tostring(app.top)), true
+end
+
 -- The loop of `heirloom run`: waits for a signal (it interrupts the wait)
 -- or for the top process to exit on its own. Returns the command's exit
--- status.
-function M.run(app)
+-- status. With a console (console true) the node outlives an application
+-- whose top process exited on its own, so that restart() at a console can
+-- start it again: the status is then 1 if it is still down at the stop.
+function M.run(app, console)
   say("%s started (%s %s)", app.name, app.supervisor and "supervisor" or "main", tostring(app.top))
   while true do
     local m, sender = receive_or_signal()
     local sig = M.take_signal()
     if sig ~= nil then
+      if app.down then
+        say("%s: stopping the node (%s is down)", sig, app.name)
+        return 1
+      end
       say("%s: stopping %s", sig, app.name)
       say_stopped(app, M.stop(app))
       return 0
@@ -348,7 +369,14 @@ function M.run(app)
       say("%s: %s %s exited on its own: %s", app.name,
           app.supervisor and "the top supervisor" or "the main process",
           tostring(app.top), M.error_text(reason))
-      return 1
+      if not console then return 1 end
+      app.down = true
+      say("%s is down; the node runs on for its console: restart() there starts it again, "
+          .. "SIGTERM stops the node", app.name)
+    elseif console and sender ~= nil and type(m) == "table" and m[1] == "restart" then
+      local ok, text, running = restart_for_console(app)
+      hl.send(sender, { "restart", ok, text })
+      if not running then return 0 end
     end
   end
 end
