@@ -385,6 +385,80 @@ talk(b"S\x00\x00\x00\x00L\x00\x00")
     node.stop()
   end)
 
+  -- owner-only secret files: right and wrong
+  local function secrets()
+    local right, wrong = dir .. "/secret", dir .. "/wrong"
+    write(right, "correct horse\n")
+    write(wrong, "battery staple\n")
+    os.execute("chmod 600 " .. quote(right) .. " " .. quote(wrong))
+    return right, wrong
+  end
+
+  -- the address a tcp console with port 0 got, from the node's log
+  local function tcp_address(node)
+    assert(wait_for(function() return has(node.output(), "started") end), node.output())
+    local addr = node.output():match("heirloom: console at (tcp:127%.0%.0%.1:%d+) %(with a secret%)")
+    assert.is_truthy(addr, node.output())
+    return addr
+  end
+
+  it("a tcp console on 127.0.0.1 attaches with the right secret and refuses a wrong or missing one", function()
+    local right, wrong = secrets()
+    local node = start_bg("run " .. quote(APPS .. "app.lua") .. " --console tcp:127.0.0.1:0 --console-secret " ..
+                          quote(right))
+    local addr = tcp_address(node)
+    local out, err, status = remsh(addr, "hl.whereis('second') ~= nil\n", "--secret " .. quote(right))
+    assert.are.equal(0, status, err)
+    assert.is_truthy(out:find("heirloom console on cliapp", 1, true), out)
+    assert.is_truthy(out:find("true\n$"), out)
+    out, err, status = heirloom("shell --attach " .. addr .. " --secret " .. quote(right), "1 + 1\n")
+    assert.are.equal(0, status, err)
+    assert.is_truthy(out:find("2\n$"), out)
+    out, err, status = remsh(addr, "1 + 1\n", "--secret " .. quote(wrong))
+    assert.are.equal(1, status)
+    assert.are.equal("", out)
+    assert.are.equal("heirloom: console refused: wrong secret\n", err)
+    out, err, status = remsh(addr, "1 + 1\n")
+    assert.are.equal(1, status)
+    assert.are.equal("heirloom: console refused: wrong secret\n", err)
+    assert.is_truthy(has(node.output(), "heirloom: console refused: wrong secret"), node.output())
+    assert.is_nil(node.status())
+    node.stop()
+    assert.are.equal(0, node.status())
+  end)
+
+  it("node.console = 'tcp::PORT' listens on 127.0.0.1, with node.console_secret", function()
+    local right = secrets()
+    write(dir .. "/tcp_worker.lua", "return { loop = function() require('heirloom').receive() end }\n")
+    write(dir .. "/tcpapp.lua", ("return { name = 'tcpapp', main = { 'tcp_worker', 'loop' }, " ..
+                                 "node = { console = 'tcp::0', console_secret = %q } }\n"):format(right))
+    local node = start_bg("run " .. quote(dir .. "/tcpapp.lua"))
+    local addr = tcp_address(node)
+    local out, err, status = remsh(addr, "6 * 7\n", "--secret " .. quote(right))
+    assert.are.equal(0, status, err)
+    assert.is_truthy(out:find("42\n$"), out)
+    node.stop()
+  end)
+
+  it("a tcp console without a secret is refused at start, saying why; so is a bad address", function()
+    local out, err, status = heirloom("run " .. quote(APPS .. "app.lua") .. " --console tcp:127.0.0.1:0")
+    assert.are.equal(1, status)
+    assert.are.equal("", out)
+    assert.are.equal("heirloom: --console tcp:127.0.0.1:0: a console on a network port needs a secret " ..
+                     "(--console-secret FILE or node.console_secret: a file only you can read)\n", err)
+    local right = secrets()
+    for _, bad in ipairs({ "tcp:127.0.0.1", "tcp:127.0.0.1:http", "tcp:127.0.0.1:70000", "tcp:example.com:0" }) do
+      out, err, status = heirloom("run " .. quote(APPS .. "app.lua") .. " --console " .. bad ..
+                                  " --console-secret " .. quote(right))
+      assert.are.equal(1, status, bad)
+      assert.is_truthy(has(err, "heirloom: --console " .. bad .. ": "), err)
+      assert.is_nil(err:find("started", 1, true))
+    end
+    _, err, status = remsh("tcp:127.0.0.1:http", "")
+    assert.are.equal(1, status)
+    assert.is_truthy(has(err, "heirloom: --attach tcp:127.0.0.1:http: "), err)
+  end)
+
   it("usage: remsh needs a path; --secret only with --attach; no console there is an error", function()
     local _, err, status = heirloom("remsh")
     assert.are.equal(2, status)

@@ -99,7 +99,7 @@ local function check_node(node, where)
   end
   local c = node.console
   if c ~= nil and c ~= true and (type(c) ~= "string" or c == "") then
-    app_error(where, "node.console: expected a socket's path or true (a default path), got %s",
+    app_error(where, "node.console: expected a socket's path, tcp:HOST:PORT or true (a default path), got %s",
               show(c))
   end
   local cs = node.console_secret
