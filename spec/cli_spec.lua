@@ -606,20 +606,31 @@ end }
       }, "\n") .. "\n")
       assert.are.equal(0, status, err)
       local sup, first, inner, third, second =
-        out:match("cliapp  (<[%d.]+>)  supervisor\n" ..
-                  "|%-%- first  (<[%d.]+>)  worker\n" ..
-                  "|%-%- inner  (<[%d.]+>)  supervisor\n" ..
-                  "|   `%-%- third  (<[%d.]+>)  worker\n" ..
-                  "`%-%- second  (<[%d.]+>)  worker\n")
+        out:match("cliapp  (<[%d.]+>)  supervisor  waiting\n" ..
+                  "|%-%- first  (<[%d.]+>)  worker  waiting\n" ..
+                  "|%-%- inner  (<[%d.]+>)  supervisor  waiting\n" ..
+                  "|   `%-%- third  (<[%d.]+>)  worker  waiting\n" ..
+                  "`%-%- second  (<[%d.]+>)  worker  waiting\n")
       assert.is_truthy(sup, out)
       local new = out:match("new (<[%d.]+>)")
       assert.are_not.equal(second, new)
       assert_in_order(out, "new " .. new, "cliapp  " .. sup, "first  " .. first, "inner  " .. inner,
-                      "third  " .. third, "second  " .. new .. "  worker",
-                      "inner_sup  <", "`-- third  " .. third .. "  worker")
+                      "third  " .. third, "second  " .. new .. "  worker  waiting",
+                      "inner_sup  <", "`-- third  " .. third .. "  worker  waiting")
       assert_in_order(err, "heirloom: stopping cliapp", "heirloom: cliapp stopped")
       assert_in_order(out, "second stopping (shutdown)", "third stopping (shutdown)",
                       "first stopping (shutdown)")
+    end)
+
+    it("tree() shows a child that is not running, with its status", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "solo.lua"), table.concat({
+        "sup = hl.supervisor.start_link({ name = 'tsup', children = {" ..
+          "{ id = 'w', start = { 'heirloom.supervisor', 'spawn_link', 'cli_worker', 'loop', 'tw' } } } })",
+        "hl.supervisor.terminate_child(sup, 'w')",
+        "tree('tsup')",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      assert.is_truthy(out:find("tsup  <[%d.]+>  supervisor  waiting\n`%-%- w  %-  worker  not running\n"), out)
     end)
 
     it("tree() without an application says so; it shows a supervisor started at the prompt", function()

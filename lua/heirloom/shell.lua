@@ -372,9 +372,11 @@ local function print_tree(lines, sup, prefix, depth)
   for k, child in ipairs(kids) do
     local last = k == #kids
     local pid = child.pid
-    local alive = pid ~= nil and type(pid) ~= "string" and hl.process_info(pid) ~= nil
-    lines[#lines + 1] = string.format("%s%s %s  %s  %s", prefix, last and "`--" or "|--",
-                                      cell(child.id), cell(pid), cell(child.type))
+    local info = pid ~= nil and type(pid) ~= "string" and hl.process_info(pid, 0) or nil
+    local alive = info ~= nil
+    lines[#lines + 1] = string.format("%s%s %s  %s  %s  %s", prefix, last and "`--" or "|--",
+                                      cell(child.id), cell(pid), cell(child.type),
+                                      info and info.status or "not running")
     if child.type == "supervisor" and alive and depth < 32 then
       print_tree(lines, pid, prefix .. (last and "    " or "|   "), depth + 1)
     end
@@ -429,10 +431,12 @@ function M.tree(sup)
   for _, root in ipairs(roots) do
     local pid = root.pid
     if type(pid) == "string" then pid = hl.whereis(pid) end
-    if pid == nil or hl.process_info(pid) == nil then
+    local info = pid ~= nil and hl.process_info(pid, 0) or nil
+    if info == nil then
       lines[#lines + 1] = root.label .. "  (not running)"
     else
-      lines[#lines + 1] = string.format("%s  %s  supervisor", root.label, tostring(pid))
+      lines[#lines + 1] = string.format("%s  %s  supervisor  %s", root.label, tostring(pid),
+                                        info.status)
       print_tree(lines, pid, "", 0)
     end
   end
