@@ -144,7 +144,6 @@ function M.set_log(app, flags)
   if level ~= nil then hl.log.level(level) end
   if format ~= nil then hl.log.format(format) end
   if verbose ~= nil then hl.log.verbose(verbose) end
-  M.verbose = hl.log.verbose()
 end
 
 -- Turns what the file returned into {name, node, supervisor | main,
@@ -283,14 +282,7 @@ local function failure_text(e)
   if type(e) == "table" and e[1] == "failed_to_start_child" then
     return ("child %s failed to start (the supervisor's report has the reason)"):format(show(e[2]))
   end
-  local text = M.error_text(e)
-  if not M.verbose then
-    local at = text:find(":\n\tno field package.preload[", 1, true)
-    if at ~= nil then
-      text = text:sub(1, at - 1) .. " (searched package.path and package.cpath; --verbose lists the files)"
-    end
-  end
-  return text
+  return hl.log.brief(M.error_text(e))
 end
 
 -- Starts the application's top process, linked to the host: true once it
