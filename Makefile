@@ -103,7 +103,7 @@ TESTS += test_dist
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
 CLI = cli cli_lib cli_shell cli_signal
 # the remote console: the node's listener and the attaching client
-CLI += cli_console cli_remsh
+CLI += cli_console cli_remsh cli_addr
 CLI_OBJ = $(CLI:%=$(BUILD)/%.o)
 
 .PHONY: all deps run test check-asan check-tsan bench clean

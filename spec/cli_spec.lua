@@ -301,6 +301,51 @@ describe("heirloom command #child", function()
                                 "report has the reason)", 1, true), err)
     end)
 
+    it("--schedulers, --seed and --data-dir take effect, as do node.schedulers and node.seed; flags win", function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      os.execute("mkdir -m 700 " .. quote(dir))
+      -- a main that says how many threads the command has and what math.random draws
+      write(dir .. "/probe.lua", [[
+return { main = function()
+  local f = io.open("/proc/self/status")
+  local threads = f:read("a"):match("Threads:%s*(%d+)")
+  f:close()
+  print("threads " .. threads .. " random " .. math.random(1 << 40))
+  io.stdout:flush()
+end }
+]])
+      write(dir .. "/plain.lua", "return { name = 'probe', main = { 'probe', 'main' } }\n")
+      write(dir .. "/tuned.lua", "return { name = 'probe', main = { 'probe', 'main' }, " ..
+                                 "node = { schedulers = 4, seed = 7 } }\n")
+      local function probe(args)
+        local out, err, status = heirloom("run " .. args)
+        assert.are.equal(0, status, err)
+        assert.is_truthy(err:find("heirloom: probe finished", 1, true), err)
+        local threads, random = out:match("^threads (%d+) random (%d+)\n$")
+        assert.is_truthy(threads, out)
+        return tonumber(threads), random
+      end
+      local plain = quote(dir .. "/plain.lua")
+      local one = probe("--schedulers 1 " .. plain)
+      local four = probe("--schedulers 4 " .. plain)
+      assert.are.equal(3, four - one)
+      local _, seven = probe("--seed 7 " .. plain)
+      local _, again = probe("--seed 7 " .. plain)
+      local _, eight = probe("--seed 8 " .. plain)
+      assert.are.equal(seven, again)
+      assert.are_not.equal(seven, eight)
+      local tuned_threads, tuned_random = probe(quote(dir .. "/tuned.lua"))
+      assert.are.equal(four, tuned_threads)
+      assert.are.equal(seven, tuned_random)
+      local flag_threads, flag_random = probe("--schedulers 1 --seed 8 " .. quote(dir .. "/tuned.lua"))
+      assert.are.equal(one, flag_threads)
+      assert.are.equal(eight, flag_random)
+      probe("--data-dir " .. quote(dir .. "/data") .. " " .. plain)
+      assert.is_truthy(read(dir .. "/data/CURRENT"), "no store in the --data-dir")
+      os.execute("rm -rf " .. quote(dir))
+    end)
+
     it("unknown or bad log options are refused with what is known", function()
       local _, err, status = heirloom("run --loud " .. quote(APPS .. "solo.lua"))
       assert.are.equal(2, status)
@@ -516,20 +561,31 @@ describe("heirloom command #child", function()
       }, "\n") .. "\n")
       assert.are.equal(0, status, err)
       local sup, first, inner, third, second =
-        out:match("cliapp  (<[%d.]+>)  supervisor\n" ..
-                  "|%-%- first  (<[%d.]+>)  worker\n" ..
-                  "|%-%- inner  (<[%d.]+>)  supervisor\n" ..
-                  "|   `%-%- third  (<[%d.]+>)  worker\n" ..
-                  "`%-%- second  (<[%d.]+>)  worker\n")
+        out:match("cliapp  (<[%d.]+>)  supervisor  waiting\n" ..
+                  "|%-%- first  (<[%d.]+>)  worker  waiting\n" ..
+                  "|%-%- inner  (<[%d.]+>)  supervisor  waiting\n" ..
+                  "|   `%-%- third  (<[%d.]+>)  worker  waiting\n" ..
+                  "`%-%- second  (<[%d.]+>)  worker  waiting\n")
       assert.is_truthy(sup, out)
       local new = out:match("new (<[%d.]+>)")
       assert.are_not.equal(second, new)
       assert_in_order(out, "new " .. new, "cliapp  " .. sup, "first  " .. first, "inner  " .. inner,
-                      "third  " .. third, "second  " .. new .. "  worker",
-                      "inner_sup  <", "`-- third  " .. third .. "  worker")
+                      "third  " .. third, "second  " .. new .. "  worker  waiting",
+                      "inner_sup  <", "`-- third  " .. third .. "  worker  waiting")
       assert_in_order(err, "heirloom: stopping cliapp", "heirloom: cliapp stopped")
       assert_in_order(out, "second stopping (shutdown)", "third stopping (shutdown)",
                       "first stopping (shutdown)")
+    end)
+
+    it("tree() shows a child that is not running, with its status", function()
+      local out, err, status = heirloom("shell " .. quote(APPS .. "solo.lua"), table.concat({
+        "sup = hl.supervisor.start_link({ name = 'tsup', children = {" ..
+          "{ id = 'w', start = { 'heirloom.supervisor', 'spawn_link', 'cli_worker', 'loop', 'tw' } } } })",
+        "hl.supervisor.terminate_child(sup, 'w')",
+        "tree('tsup')",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      assert.is_truthy(out:find("tsup  <[%d.]+>  supervisor  waiting\n`%-%- w  %-  worker  not running\n"), out)
     end)
 
     it("tree() without an application says so; it shows a supervisor started at the prompt", function()
@@ -569,6 +625,28 @@ describe("heirloom command #child", function()
       assert.are.equal(3, details, out)
       assert.is_truthy(err:find('ps: no process is registered as "nobody"', 1, true), err)
       assert.is_truthy(err:find("i: <0.x> is not a pid's text", 1, true), err)
+    end)
+
+    it("ps(p) and i(p) show the first messages waiting in a process's mailbox, long ones cut", function()
+      local out, err, status = heirloom("shell", table.concat({
+        "w = hl.spawn(function() require('heirloom').receive(function(m) return m == 'go' end) end)",
+        "hl.send(w, { 'job', 1 })",
+        "hl.send(w, 'second')",
+        "hl.send(w, string.rep('x', 300))",
+        "repeat hl.sleep(10) until hl.process_info(w).message_queue_len == 3",
+        "ps(w)",
+        "for k = 4, 9 do hl.send(w, k) end",
+        "repeat hl.sleep(10) until hl.process_info(w).message_queue_len == 9",
+        "i(w)",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      local cut = '"' .. string.rep("x", 96) .. "...\n"
+      local first = "status%s+waiting\nmailbox%s+3\nmessages%s+{\"job\", 1}\n%s+\"second\"\n%s+" ..
+                    cut:gsub("%p", "%%%0") .. "memory%s+%d+\n"
+      assert.is_truthy(out:find(first), out)
+      local second = "mailbox%s+9\nmessages%s+{\"job\", 1}\n%s+\"second\"\n%s+\"x+%.%.%.\n%s+4\n%s+5\n" ..
+                     "%s+%(5 of 9 shown%)\nmemory"
+      assert.is_truthy(out:find(second), out)
     end)
 
     it("kill(name) kills a registered process, pid(text) finds one, top() sorts them", function()
@@ -626,6 +704,24 @@ describe("heirloom command #child", function()
       assert.is_truthy(err:find("restart: giveup is running", 1, true), err)
       assert_in_order(err, "the top supervisor <", "exited: shutdown", "heirloom: giveup started again (<")
       assert.is_truthy(out:find("true\n", 1, true), out)
+    end)
+
+    it("help() lists every helper; top('mailbox') puts the longest mailbox first", function()
+      local out, err, status = heirloom("shell", table.concat({
+        "help()",
+        "w = hl.spawn(function() require('heirloom').receive(function(m) return m == 'go' end) end)",
+        "for k = 1, 5 do hl.send(w, k) end",
+        "repeat hl.sleep(10) until hl.process_info(w).message_queue_len == 5",
+        "print('busy ' .. tostring(w))",
+        "top('mailbox', 1)",
+      }, "\n") .. "\n")
+      assert.are.equal(0, status, err)
+      assert_in_order(out, "i()", "ps()", "ps(p), i(p)", "top([by [, n]])", "t(tab [, n])", "tree([sup])",
+                      "kill(p [, why])", 'pid("<0.7.1>")', "restart()", "flush()", "show(v)",
+                      "Ctrl-D leaves (stopping the application).")
+      local w = out:match("busy (<[%d.]+>)")
+      assert.is_truthy(out:find("pid%s+name%s+module%s+memory%s+mailbox%s+slices\n" .. w:gsub("%p", "%%%0") ..
+                                "%s+%-%s+%-%s+%d+%s+5%s+%d+\n$"), out)
     end)
 
     it("flush() shows the messages sent to the shell", function()
@@ -688,6 +784,37 @@ describe("heirloom command #child", function()
       assert.are.equal(0, sh.status())
       assert_in_order(sh.output(), "waiting", "interrupted", "nil after 200 ms",
                       "SIGTERM: leaving the shell", "solo stopped")
+      sh.clean()
+    end)
+
+    it("SIGINT interrupts a chunk in hl.sleep and one in a busy loop at once", function()
+      -- a loop ends through the hook, at once: the watcher thread may see
+      -- the signal only after the chunk ended, and must still not take it
+      -- for a Ctrl-C at the prompt (which ends a shell reading a pipe)
+      local lines = { "io.stdout:write('sleeping\\n'); io.stdout:flush()", "hl.sleep(600000)" }
+      for k = 1, 4 do
+        lines[#lines + 1] = "io.stdout:write('looping " .. k .. "\\n'); io.stdout:flush()"
+        lines[#lines + 1] = "while true do end"
+      end
+      lines[#lines + 1] = "io.stdout:write('back at the prompt\\n'); io.stdout:flush()"
+      local sh = start_shell(APPS .. "solo.lua", table.concat(lines, "\n") .. "\n")
+      assert.is_true(wait_for(function() return sh.output():find("sleeping", 1, true) end), sh.output())
+      sleep(0.2)
+      os.execute("kill -INT " .. sh.pid)
+      for k = 1, 4 do
+        assert.is_true(wait_for(function() return sh.output():find("looping " .. k, 1, true) end, 10),
+                       sh.output())
+        sleep(0.2)
+        os.execute("kill -INT " .. sh.pid)
+      end
+      assert.is_true(wait_for(function() return sh.output():find("back at the prompt", 1, true) end, 10),
+                     sh.output())
+      assert.is_nil(sh.status())
+      os.execute("kill -TERM " .. sh.pid)
+      assert.is_true(wait_for(function() return sh.status() ~= nil end, 10), sh.output())
+      assert.are.equal(0, sh.status())
+      assert_in_order(sh.output(), "sleeping", "interrupted", "looping", "interrupted",
+                      "back at the prompt", "SIGTERM: leaving the shell", "solo stopped")
       sh.clean()
     end)
 

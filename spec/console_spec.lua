@@ -119,7 +119,7 @@ describe("remote console #child", function()
     assert.is_truthy(out:find("cliapp_sup%s+heirloom.supervisor%s+waiting"), out)
     assert.is_truthy(out:find("<[%d.]+>%s+second%s+cli_worker%s+waiting"), out)
     assert.is_truthy(out:find("<[%d.]+>%s+%(shell%)%s+heirloom.console%s+running"), out)
-    assert.is_truthy(out:find("cliapp  <[%d.]+>  supervisor\n|%-%- first  <[%d.]+>  worker\n"), out)
+    assert.is_truthy(out:find("cliapp  <[%d.]+>  supervisor  waiting\n|%-%- first  <[%d.]+>  worker  waiting\n"), out)
     assert.is_truthy(out:find("true\n$"), out)
     assert.is_truthy(has(err, "console:1: boom"), err)
     assert.is_truthy(has(err, "console:1: unexpected symbol near '='"), err)
@@ -175,6 +175,30 @@ describe("remote console #child", function()
     c.feed("print('after ' .. 6 * 7)\n")
     assert.is_true(wait_for(function() return has(c.output(), "after 42") end), c.output())
     assert.is_nil(c.status())
+    assert.is_nil(node.status())
+    c.stop()
+    node.stop()
+  end)
+
+  it("Ctrl-C at a console ends a sleep and a busy loop too; help() says Ctrl-D detaches", function()
+    local node = start_node(sock)
+    local c = start_bg("remsh " .. quote(sock))
+    c.feed("help()\nprint('sleeping')\nhl.sleep(600000)\n")
+    assert.is_true(wait_for(function() return has(c.output(), "sleeping") end), c.output())
+    assert.is_truthy(has(c.output(), "Ctrl-D leaves (detaching; the node runs on)."), c.output())
+    sleep(0.2)
+    c.signal("INT")
+    assert.is_true(wait_for(function() return has(c.output(), "interrupted") end), c.output())
+    c.feed("print('looping')\nwhile true do end\n")
+    assert.is_true(wait_for(function() return has(c.output(), "looping") end), c.output())
+    sleep(0.2)
+    c.signal("INT")
+    assert.is_true(wait_for(function()
+      local _, n = c.output():gsub("interrupted", "")
+      return n == 2
+    end), c.output())
+    c.feed("print('after ' .. 6 * 7)\n")
+    assert.is_true(wait_for(function() return has(c.output(), "after 42") end), c.output())
     assert.is_nil(node.status())
     c.stop()
     node.stop()
@@ -330,6 +354,133 @@ talk(b"S\x00\x00\x00\x00L\x00\x00")
     assert.are.equal(0, status, err)
     assert.is_truthy(out:find("true\n$"), out)
     node.stop()
+  end)
+
+  it("restart() at a console starts the application again after its top supervisor exited", function()
+    local node = start_node(sock)
+    local out, err, status = remsh(sock, table.concat({
+      "restart()",
+      "old = hl.whereis('cliapp_sup')",
+      "kill('cliapp_sup')",
+      "repeat hl.sleep(10) until hl.whereis('cliapp_sup') == nil",
+      "restart()",
+      "hl.await_name('second', 5000) ~= nil",
+      "hl.whereis('cliapp_sup') ~= old",
+      "restart()",
+    }, "\n") .. "\n")
+    assert.are.equal(0, status, err)
+    assert.is_truthy(out:find("cliapp started again %(<[%d.]+>%)\ntrue\ntrue\n"), out)
+    local _, refused = err:gsub("restart: cliapp is running %(<[%d.]+>%)", "")
+    assert.are.equal(2, refused, err)
+    -- the node ran on while the application was down, and says what happened
+    assert_in_order(node.output(), "heirloom: cliapp: the top supervisor <",
+                    "exited on its own: killed",
+                    "heirloom: cliapp is down; the node runs on for its console",
+                    "heirloom: cliapp started again (<")
+    assert.is_nil(node.status())
+    node.stop()
+    assert.are.equal(0, node.status())
+    assert_in_order(node.output(), "heirloom: SIGTERM: stopping cliapp", "heirloom: cliapp stopped")
+  end)
+
+  it("a node whose application is down, stopped by SIGTERM, exits 1; restart() works there too", function()
+    local node = start_bg("run " .. quote(APPS .. "giveup.lua") .. " --console " .. quote(sock))
+    assert.is_true(wait_for(function() return has(node.output(), "the node runs on for its console") end),
+                   node.output())
+    local out, err, status = remsh(sock, "restart()\n")
+    assert.are.equal(0, status, err)
+    assert.is_truthy(out:find("\ngiveup started again %(<[%d.]+>%)\n"), out)
+    -- it gives up again: the node says so and runs on
+    assert.is_true(wait_for(function()
+      local _, n = node.output():gsub("the node runs on for its console", "")
+      return n == 2
+    end), node.output())
+    assert.is_nil(node.status())
+    node.stop()
+    assert.are.equal(1, node.status())
+  end)
+
+  it("restart() at the console of a shell's node says where it works", function()
+    local node = start_bg("shell " .. quote(APPS .. "app.lua") .. " --console " .. quote(sock))
+    assert.is_true(wait_for(function() return has(node.output(), "heirloom: console at") end), node.output())
+    local _, err, status = remsh(sock, "restart()\n")
+    assert.are.equal(0, status, err)
+    assert.is_truthy(has(err, "restart: this node is a shell's: restart() is at its own prompt, not at a console"), err)
+    node.stop()
+  end)
+
+  -- owner-only secret files: right and wrong
+  local function secrets()
+    local right, wrong = dir .. "/secret", dir .. "/wrong"
+    write(right, "correct horse\n")
+    write(wrong, "battery staple\n")
+    os.execute("chmod 600 " .. quote(right) .. " " .. quote(wrong))
+    return right, wrong
+  end
+
+  -- the address a tcp console with port 0 got, from the node's log
+  local function tcp_address(node)
+    assert(wait_for(function() return has(node.output(), "started") end), node.output())
+    local addr = node.output():match("heirloom: console at (tcp:127%.0%.0%.1:%d+) %(with a secret%)")
+    assert.is_truthy(addr, node.output())
+    return addr
+  end
+
+  it("a tcp console on 127.0.0.1 attaches with the right secret and refuses a wrong or missing one", function()
+    local right, wrong = secrets()
+    local node = start_bg("run " .. quote(APPS .. "app.lua") .. " --console tcp:127.0.0.1:0 --console-secret " ..
+                          quote(right))
+    local addr = tcp_address(node)
+    local out, err, status = remsh(addr, "hl.whereis('second') ~= nil\n", "--secret " .. quote(right))
+    assert.are.equal(0, status, err)
+    assert.is_truthy(out:find("heirloom console on cliapp", 1, true), out)
+    assert.is_truthy(out:find("true\n$"), out)
+    out, err, status = heirloom("shell --attach " .. addr .. " --secret " .. quote(right), "1 + 1\n")
+    assert.are.equal(0, status, err)
+    assert.is_truthy(out:find("2\n$"), out)
+    out, err, status = remsh(addr, "1 + 1\n", "--secret " .. quote(wrong))
+    assert.are.equal(1, status)
+    assert.are.equal("", out)
+    assert.are.equal("heirloom: console refused: wrong secret\n", err)
+    out, err, status = remsh(addr, "1 + 1\n")
+    assert.are.equal(1, status)
+    assert.are.equal("heirloom: console refused: wrong secret\n", err)
+    assert.is_truthy(has(node.output(), "heirloom: console refused: wrong secret"), node.output())
+    assert.is_nil(node.status())
+    node.stop()
+    assert.are.equal(0, node.status())
+  end)
+
+  it("node.console = 'tcp::PORT' listens on 127.0.0.1, with node.console_secret", function()
+    local right = secrets()
+    write(dir .. "/tcp_worker.lua", "return { loop = function() require('heirloom').receive() end }\n")
+    write(dir .. "/tcpapp.lua", ("return { name = 'tcpapp', main = { 'tcp_worker', 'loop' }, " ..
+                                 "node = { console = 'tcp::0', console_secret = %q } }\n"):format(right))
+    local node = start_bg("run " .. quote(dir .. "/tcpapp.lua"))
+    local addr = tcp_address(node)
+    local out, err, status = remsh(addr, "6 * 7\n", "--secret " .. quote(right))
+    assert.are.equal(0, status, err)
+    assert.is_truthy(out:find("42\n$"), out)
+    node.stop()
+  end)
+
+  it("a tcp console without a secret is refused at start, saying why; so is a bad address", function()
+    local out, err, status = heirloom("run " .. quote(APPS .. "app.lua") .. " --console tcp:127.0.0.1:0")
+    assert.are.equal(1, status)
+    assert.are.equal("", out)
+    assert.are.equal("heirloom: --console tcp:127.0.0.1:0: a console on a network port needs a secret " ..
+                     "(--console-secret FILE or node.console_secret: a file only you can read)\n", err)
+    local right = secrets()
+    for _, bad in ipairs({ "tcp:127.0.0.1", "tcp:127.0.0.1:http", "tcp:127.0.0.1:70000", "tcp:example.com:0" }) do
+      out, err, status = heirloom("run " .. quote(APPS .. "app.lua") .. " --console " .. bad ..
+                                  " --console-secret " .. quote(right))
+      assert.are.equal(1, status, bad)
+      assert.is_truthy(has(err, "heirloom: --console " .. bad .. ": "), err)
+      assert.is_nil(err:find("started", 1, true))
+    end
+    _, err, status = remsh("tcp:127.0.0.1:http", "")
+    assert.are.equal(1, status)
+    assert.is_truthy(has(err, "heirloom: --attach tcp:127.0.0.1:http: "), err)
   end)
 
   it("usage: remsh needs a path; --secret only with --attach; no console there is an error", function()

@@ -79,6 +79,20 @@ describe("hl.log", function()
     assert.are.same({}, hl.logs())
   end)
 
+  it("brief(text) cuts a module search list as the log does, unless the log is verbose", function()
+    hl.start{ schedulers = 2, logger = "capture" }
+    local ok, err = pcall(require, "no_such_module_z")
+    assert.is_false(ok)
+    assert.is_truthy(err:find("\n\tno file", 1, true))
+    assert.are.equal("module 'no_such_module_z' not found (searched package.path and package.cpath; " ..
+                     "--verbose lists the files)", hl.log.brief(err))
+    assert.are.equal("no list here\n", hl.log.brief("no list here\n"))
+    hl.log.verbose(true)
+    assert.are.equal(err, hl.log.brief(err))
+    assert.error_matches(function() hl.log.brief({}) end,
+                         "^heirloom%.log%.brief: argument 1 must be a string %(got table%)")
+  end)
+
   it("JSON lines carry time, level, pid and msg, escaped", function()
     hl.start{ schedulers = 2, logger = "capture", log = { format = "json" } }
     hl.log.error('a "quoted"\nmessage\\')

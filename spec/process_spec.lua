@@ -543,6 +543,66 @@ describe("processes", function()
     end)
   end)
 
+  describe("process_info's messages", function()
+    -- a process that waits for "go" alone: what else it is sent stays
+    local function waiter()
+      local pid = hl.spawn(function(to)
+        local hl = require("heirloom")
+        hl.send(to, { "ready", hl.self() })
+        hl.receive(function(m) return m == "go" end)
+      end, hl.self())
+      ready(pid)
+      return pid
+    end
+
+    it("are copies of the first messages waiting, oldest first, and stay in the mailbox", function()
+      local pid = waiter()
+      hl.send(pid, { "job", 1 })
+      hl.send(pid, "second")
+      hl.send(pid, { nested = { 3 } })
+      assert.is_true(S.wait_until(function() return hl.process_info(pid).message_queue_len == 3 end))
+      local info = hl.process_info(pid)
+      assert.are.same({ { "job", 1 }, "second", { nested = { 3 } } }, info.messages)
+      -- reading them took nothing
+      assert.are.equal(3, hl.process_info(pid).message_queue_len)
+      assert.are.equal(0, hl.process_info(pid).messages_received)
+      assert.are.same({ { "job", 1 } }, hl.process_info(pid, 1).messages)
+      assert.are.same({}, hl.process_info(pid, 0).messages)
+      hl.exit(pid, "kill")
+    end)
+
+    it("stop at n (10 by default), past messages the process has looked at", function()
+      local pid = waiter()
+      for i = 1, 12 do hl.send(pid, i) end
+      assert.is_true(S.wait_until(function() return hl.process_info(pid).message_queue_len == 12 end))
+      assert.are.same({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, hl.process_info(pid).messages)
+      hl.send(pid, "poke")     -- it wakes, scans all 13, and waits again
+      assert.is_true(S.wait_until(function()
+        local info = hl.process_info(pid)
+        return info.message_queue_len == 13 and info.status == "waiting"
+      end))
+      local all = hl.process_info(pid, 20).messages
+      assert.are.equal(13, #all)
+      assert.are.equal(1, all[1])
+      assert.are.equal("poke", all[13])
+      hl.exit(pid, "kill")
+    end)
+
+    it("of the caller itself are its own mailbox's", function()
+      hl.send(hl.self(), "mine")
+      assert.are.same({ "mine" }, hl.process_info(hl.self()).messages)
+      assert.are.equal("mine", hl.receive(0))
+      assert.are.same({}, hl.process_info(hl.self()).messages)
+    end)
+
+    it("refuses a count that is not an integer from 0 to 1000", function()
+      for _, bad in ipairs({ -1, 1001, 1.5, "x" }) do
+        assert.error_matches(function() hl.process_info(hl.self(), bad) end,
+                             "^heirloom%.process_info: argument 2 must be an integer from 0 to 1000")
+      end
+    end)
+  end)
+
   describe("process_info's counters", function()
     it("count the slices a process ran and the messages it took", function()
       local pid = hl.spawn("echo", "loop")

@@ -338,6 +338,44 @@ static void test_queue_length(void) {
   node_stop(n, NULL, 0);
 }
 
+/* The first n messages, copied for process_info: the queue's first, then
+** the inbox's oldest, in arrival order; nothing taken. A host process
+** other than the caller cannot be read (its thread may run any time). */
+static void test_peek(void) {
+  node *n = new_node(0);
+  proc *p = proc_new(n, 1), *other = proc_new(n, 1);
+  msg *out[8];
+  long got;
+  CHECK(p != NULL && ptab_add(&n->procs, p) != 0);
+  CHECK(other != NULL && ptab_add(&n->procs, other) != 0);
+  for (uint32_t i = 1; i <= 3; i++) {
+    note k = {0, i};
+    CHECK(proc_deliver(p, (const unsigned char *)&k, sizeof k));
+  }
+  CHECK(proc_mail_next(p) != NULL);    /* 1..3 into the queue */
+  for (uint32_t i = 4; i <= 7; i++) {  /* 4..7 stay in the inbox */
+    note k = {0, i};
+    CHECK(proc_deliver(p, (const unsigned char *)&k, sizeof k));
+  }
+  for (size_t want = 0; want <= 8; want++) {
+    got = proc_mail_peek(p, p, out, want);
+    CHECK(got == (long)(want < 7 ? want : 7));
+    for (long i = 0; i < got; i++) {
+      note k;
+      memcpy(&k, out[i]->data, sizeof k);
+      CHECK(out[i]->len == sizeof k && k.n == (uint32_t)i + 1);
+      msg_free(out[i]);
+    }
+  }
+  CHECK(proc_mail_count(p) == 7);
+  CHECK(proc_mail_peek(p, other, out, 8) == -1);
+  proc_end_host(other);
+  proc_unref(other);
+  proc_end_host(p);
+  proc_unref(p);
+  node_stop(n, NULL, 0);
+}
+
 /* ---- message buffers: a cache per thread ---- */
 
 #define BLOCKS 3000
@@ -400,6 +438,7 @@ static void test_message_buffers(void) {
 int main(void) {
   test_message_buffers();
   test_queue_length();
+  test_peek();
   test_scheduled_receiver(PRODUCERS, 64);
   test_scheduled_receiver(1, 1);
   test_host_receiver(PRODUCERS, 64);

@@ -52,6 +52,22 @@ local function run(f)
   end
 end
 
+-- restart() at a console: the command's host (app.keeper, under `heirloom
+-- run`) starts the application again if it is down, and answers the
+-- process that really asked.
+local function restart(app)
+  if app == nil or app.keeper == nil then
+    error("restart: this node is a shell's: restart() is at its own prompt, not at a console", 0)
+  end
+  local keeper = hl.pid(app.keeper)
+  hl.send(keeper, { "restart" })
+  local m = hl.receive_with_sender(function(m, sender)
+    return sender == keeper and type(m) == "table" and m[1] == "restart"
+  end)
+  if not m[2] then error(m[3], 0) end
+  shell.write(m[3], "\n")
+end
+
 -- The environment of a console's chunks: heirloom.shell's helpers, and
 -- print and io.write that write to the console.
 local function console_env(app)
@@ -72,6 +88,7 @@ local function console_env(app)
   if app ~= nil and app.top ~= nil then
     shell.application = function() return app end
   end
+  env.restart = function() return restart(app) end
   return env
 end
 

@@ -175,16 +175,44 @@ local function list_text(values, text)
   return table.concat(out, " ")
 end
 
+-- How many waiting messages ps(p) shows, and how much of each.
+local SHOWN_MESSAGES, MESSAGE_WIDTH = 5, 100
+
+-- A message as the shell prints values, cut when it is long.
+local function message_text(m)
+  local text = show(m)
+  if #text > MESSAGE_WIDTH then text = text:sub(1, MESSAGE_WIDTH - 3) .. "..." end
+  return text
+end
+
+-- The rows of the first waiting messages, under the mailbox's row: none
+-- when the mailbox is empty.
+local function message_rows(rows, info)
+  local waiting, messages = info.message_queue_len, info.messages
+  if waiting == 0 then return end
+  if messages == nil then
+    rows[#rows + 1] = { "messages", "(not readable now: it is running, or a host process)" }
+    return
+  end
+  for k, m in ipairs(messages) do
+    rows[#rows + 1] = { k == 1 and "messages" or "", message_text(m) }
+  end
+  if waiting > #messages then
+    rows[#rows + 1] = { #messages == 0 and "messages" or "",
+                        ("(%d of %d shown)"):format(#messages, waiting) }
+  end
+end
+
 -- The details of one process, one field per line.
 local function describe_process(pid)
-  local info = hl.process_info(pid)
+  local info = hl.process_info(pid, SHOWN_MESSAGES)
   if info == nil then
     write(tostring(pid), " is not alive\n")
     return
   end
   local name = info.registered_name
   if name == nil and pid == hl.self() then name = "(shell)" end
-  M.columns({
+  local rows = {
     { "pid", tostring(pid) },
     { "name", cell(name) },
     { "module", cell(module_of(info)) },
@@ -192,6 +220,9 @@ local function describe_process(pid)
     { "current_function", cell(tidy_where(info.current_function)) },
     { "status", info.status },
     { "mailbox", tostring(info.message_queue_len) },
+  }
+  message_rows(rows, info)
+  for _, row in ipairs({
     { "memory", tostring(info.memory) },
     { "slices", tostring(info.slices) },
     { "messages_received", tostring(info.messages_received) },
@@ -199,7 +230,8 @@ local function describe_process(pid)
     { "links", list_text(info.links, tostring) },
     { "monitors", list_text(info.monitors, tostring) },
     { "tables", list_text(info.tables, table_name) },
-  })
+  }) do rows[#rows + 1] = row end
+  M.columns(rows)
 end
 
 -- i(): every table with its name, type, size, memory, owner and heir.
@@ -225,7 +257,7 @@ local function all_processes()
   local pids = hl.processes()
   table.sort(pids, function(a, b) return a < b end)
   for _, pid in ipairs(pids) do
-    local info = hl.process_info(pid)
+    local info = hl.process_info(pid, 0)
     if info then
       local name = info.registered_name
       if name == nil then
@@ -340,9 +372,11 @@ local function print_tree(lines, sup, prefix, depth)
   for k, child in ipairs(kids) do
     local last = k == #kids
     local pid = child.pid
-    local alive = pid ~= nil and type(pid) ~= "string" and hl.process_info(pid) ~= nil
-    lines[#lines + 1] = string.format("%s%s %s  %s  %s", prefix, last and "`--" or "|--",
-                                      cell(child.id), cell(pid), cell(child.type))
+    local info = pid ~= nil and type(pid) ~= "string" and hl.process_info(pid, 0) or nil
+    local alive = info ~= nil
+    lines[#lines + 1] = string.format("%s%s %s  %s  %s  %s", prefix, last and "`--" or "|--",
+                                      cell(child.id), cell(pid), cell(child.type),
+                                      info and info.status or "not running")
     if child.type == "supervisor" and alive and depth < 32 then
       print_tree(lines, pid, prefix .. (last and "    " or "|   "), depth + 1)
     end
@@ -397,10 +431,12 @@ function M.tree(sup)
   for _, root in ipairs(roots) do
     local pid = root.pid
     if type(pid) == "string" then pid = hl.whereis(pid) end
-    if pid == nil or hl.process_info(pid) == nil then
+    local info = pid ~= nil and hl.process_info(pid, 0) or nil
+    if info == nil then
       lines[#lines + 1] = root.label .. "  (not running)"
     else
-      lines[#lines + 1] = string.format("%s  %s  supervisor", root.label, tostring(pid))
+      lines[#lines + 1] = string.format("%s  %s  supervisor  %s", root.label, tostring(pid),
+                                        info.status)
       print_tree(lines, pid, "", 0)
     end
   end

@@ -219,6 +219,14 @@ static const char *search_list(const char *s, size_t len) {
   return at;
 }
 
+const char logger_search_note[] =
+    " (searched package.path and package.cpath; --verbose lists the files)";
+
+size_t logger_before_search_list(const char *s, size_t len) {
+  const char *cut = search_list(s, len);
+  return cut != NULL ? (size_t)(cut - s) : len;
+}
+
 /* A string as the shell shows one: in quotes, with Lua's escapes, on one
 ** line; raw (line breaks and all) when verbose. */
 static void put_string(buf *out, const char *s, size_t len, int verbose) {
@@ -240,10 +248,7 @@ static void put_string(buf *out, const char *s, size_t len, int verbose) {
       buf_put(out, esc, strlen(esc));
     }
   }
-  if (cut != NULL) {
-    static const char note[] = " (searched package.path and package.cpath; --verbose lists the files)";
-    buf_put(out, note, sizeof note - 1);
-  }
+  if (cut != NULL) buf_put(out, logger_search_note, strlen(logger_search_note));
   buf_putc(out, '"');
 }
 

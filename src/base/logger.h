@@ -64,6 +64,12 @@ int logger_wants(logger *lg, int level);
 
 /* One event (text copied). */
 void logger_log(logger *lg, int level, uint64_t pid, const char *text);
+
+/* The note that replaces a Lua module search list in a message, and how
+** much of s (len bytes) comes before that list: len when it has none.
+** Reports cut the list unless the log is verbose; so does hl.log.brief. */
+extern const char logger_search_note[];
+size_t logger_before_search_list(const char *s, size_t len);
 /* One event: head followed by a term, formatted as reports format
 ** reasons (one line; in full only when verbose). */
 void logger_log_term(logger *lg, int level, uint64_t pid, const char *head,

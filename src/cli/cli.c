@@ -70,7 +70,8 @@ static const char usage_text[] =
     "                   started first when given); i(), ps(), tree(), help()\n"
     "  shell --attach PATH, remsh PATH\n"
     "                   a prompt in a process of the node whose console is at\n"
-    "                   PATH (a Unix socket); Ctrl-D detaches, the node runs on\n"
+    "                   PATH (a Unix socket, or tcp:HOST:PORT); Ctrl-D detaches,\n"
+    "                   the node runs on\n"
     "  repair DIR       repair a damaged data directory and report what was\n"
     "                   recovered and what was lost (exit status 0: nothing\n"
     "                   lost, 3: data may have been lost, 1: not repaired)\n"
@@ -86,7 +87,8 @@ static const char usage_text[] =
     "  --verbose        reasons in full in the log: tracebacks, module search paths\n"
     "  --console [PATH] open a console on a Unix socket (default: a path in\n"
     "                   $XDG_RUNTIME_DIR/heirloom/, else /tmp/heirloom-UID/),\n"
-    "                   for the node's own user only; no network port\n"
+    "                   for the node's own user only; tcp:HOST:PORT (tcp::PORT:\n"
+    "                   127.0.0.1) listens on a network port, only with a secret\n"
     "  --console-secret FILE  consoles must send the secret in FILE (owner-only)\n"
     "  --secret FILE    with --attach: the secret to send\n"
     "  --name NAME      join an Erlang cluster as NAME (name@host, or name)\n"
@@ -498,7 +500,8 @@ static hl_node *start_all(lua_State *L, int app, const cli_opts *o, int signal_m
     cli_console_stop();     /* what cli_console_prepare made */
     return NULL;
   }
-  if (!set_log(L, app, o) || !cli_console_open(L, app, node, console_state, (void *)o->app)) {
+  if (!set_log(L, app, o) ||
+      !cli_console_open(L, app, node, console_state, (void *)o->app, signal_mode == CLI_SIGNAL_RUN)) {
     cli_console_stop();
     stop_node(L, node);
     return NULL;
@@ -516,7 +519,8 @@ static int cmd_run(lua_State *L, int app, const cli_opts *o) {
     status = 0;                 /* stopped on a signal as it started */
   } else if (started > 0) {
     lua_pushvalue(L, app);
-    if (cli_lib_call(L, "run", 1, 1)) {
+    lua_pushboolean(L, cli_console_is_open());
+    if (cli_lib_call(L, "run", 2, 1)) {
       status = (int)lua_tointeger(L, -1);
       lua_pop(L, 1);
     } else {

@@ -1,7 +1,8 @@
 /*
 ** cli_console.c — the node's side of the remote console (see
-** cli_console.h): `heirloom run --console PATH` listens on a Unix socket,
-** never on a network port.
+** cli_console.h): `heirloom run --console PATH` listens on a Unix socket;
+** on a network port only when asked (`--console tcp:HOST:PORT`), and then
+** only with a secret, since nothing tells who is at the other end.
 **
 ** Why this shape: the socket's work is blocking I/O, which must never
 ** happen on a scheduler thread, and the console's evaluation is Lua code
@@ -38,7 +39,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cli_addr.h"
 #include "cli_console.h"
+#include "term.h"
 
 #define MAX_CONSOLES 32
 #define HANDSHAKE_MS 10000
@@ -208,6 +211,7 @@ static struct {
   pthread_mutex_t lock;
   pthread_cond_t idle;       /* signalled when a relay ends */
   int started;
+  int tcp;                   /* a network console: no SO_PEERCRED, no socket file */
   int listen_fd;
   int stop_pipe[2];          /* written once at the stop, never read */
   pthread_t listener;
@@ -215,7 +219,7 @@ static struct {
   hl_node *node;
   cli_console_config cfg;    /* its strings are the caller's, alive till the stop */
   char path[sizeof ((struct sockaddr_un *)0)->sun_path];
-} C = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1, {-1, -1}, 0, 0, NULL, {0}, ""};
+} C = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, {-1, -1}, 0, 0, NULL, {0}, ""};
 
 /* What the command asked for (cli_console_prepare). */
 static struct {
@@ -223,6 +227,7 @@ static struct {
   char path[sizeof ((struct sockaddr_un *)0)->sun_path];
   char *secret;              /* NULL: none */
   size_t secret_len;
+  char keeper[48];           /* the text of the pid that restarts the application */
 } setup;
 
 static void say(const char *fmt, const char *a, long b) {
@@ -326,6 +331,10 @@ static int run_relay(lua_State *L) {
     lua_pushstring(L, c->cfg->top_name);
     lua_setfield(L, -2, "top");
   }
+  if (c->cfg->keeper != NULL) {
+    lua_pushstring(L, c->cfg->keeper);
+    lua_setfield(L, -2, "keeper");
+  }
   lua_call(L, 2, 1);
   return 1;
 }
@@ -378,7 +387,8 @@ static int handshake(console *c) {
     bye(c->fd, "heirloom: console refused: not a console client");
     return 0;
   }
-  if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &who, &size) != 0 || who.uid != getuid()) {
+  if (!C.tcp &&
+      (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &who, &size) != 0 || who.uid != getuid())) {
     free(text);
     snprintf(why, sizeof why, "console refused: user %ld is not the node's owner (uid %ld)",
              (long)who.uid, (long)getuid());
@@ -516,20 +526,33 @@ static int bind_socket(const char *path, char *err, size_t errsize) {
   return fd;
 }
 
+/* Removes the socket file of a console on a Unix socket. */
+static void remove_socket(const char *path) {
+  if (!C.tcp) unlink(path);
+}
+
 static int console_start(hl_node *node, const cli_console_config *cfg, char *err, size_t errsize) {
   sigset_t all, old;
-  int fd = bind_socket(cfg->path, err, errsize);
+  char addr_err[400];
+  int fd;
+  C.tcp = cli_addr_is_tcp(cfg->path);
+  if (!C.tcp) {
+    fd = bind_socket(cfg->path, err, errsize);
+    snprintf(C.path, sizeof C.path, "%s", cfg->path);
+  } else if ((fd = cli_addr_listen(cfg->path, C.path, sizeof C.path, addr_err,
+                                   sizeof addr_err)) < 0) {
+    snprintf(err, errsize, "--console %s", addr_err);
+  }
   if (fd < 0) return 0;
   if (pipe2(C.stop_pipe, O_CLOEXEC) != 0) {
     snprintf(err, errsize, "--console: %s", strerror(errno));
     close(fd);
-    unlink(cfg->path);
+    remove_socket(cfg->path);
     return 0;
   }
   C.listen_fd = fd;
   C.node = node;
   C.cfg = *cfg;
-  snprintf(C.path, sizeof C.path, "%s", cfg->path);
   C.relays = 0;
   /* the listener and the relays keep every signal blocked: they are the
   ** main thread's to take */
@@ -541,7 +564,7 @@ static int console_start(hl_node *node, const cli_console_config *cfg, char *err
     close(fd);
     close(C.stop_pipe[0]);
     close(C.stop_pipe[1]);
-    unlink(cfg->path);
+    remove_socket(cfg->path);
     return 0;
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -559,7 +582,7 @@ void cli_console_stop(void) {
   }
   pthread_join(C.listener, NULL);
   close(C.listen_fd);
-  unlink(C.path);
+  remove_socket(C.path);
   pthread_mutex_lock(&C.lock);
   while (C.relays > 0) pthread_cond_wait(&C.idle, &C.lock);
   pthread_mutex_unlock(&C.lock);
@@ -602,6 +625,11 @@ int cli_console_prepare(lua_State *L, int app, const char *path, const char *sec
     if (flag_secret) say("%s", "--console-secret: only with a console (--console)", 0);
     return !flag_secret;
   }
+  if (cli_addr_is_tcp(path) && secret_file == NULL) {
+    say("--console %s: a console on a network port needs a secret (--console-secret FILE or "
+        "node.console_secret: a file only you can read)", path, 0);
+    return 0;
+  }
   if (path[0] == '\0') {
     if (!cli_console_default_path(name != NULL ? name : "shell", setup.path, sizeof setup.path,
                                   err, sizeof err)) {
@@ -625,8 +653,12 @@ int cli_console_prepare(lua_State *L, int app, const char *path, const char *sec
   return 1;
 }
 
+int cli_console_is_open(void) {
+  return C.started;
+}
+
 int cli_console_open(lua_State *L, int app, hl_node *node, lua_State *(*new_state)(void *ud),
-                     void *ud) {
+                     void *ud, int keeper) {
   cli_console_config cfg;
   char err[600];
   const char *name = app_string(L, app, NULL, "name");
@@ -639,10 +671,14 @@ int cli_console_open(lua_State *L, int app, hl_node *node, lua_State *(*new_stat
   cfg.top_name = app_string(L, app, "supervisor", "name");
   cfg.new_state = new_state;
   cfg.new_state_ud = ud;
+  if (keeper) {
+    term_pid_text(hl_lua_self(L), setup.keeper, sizeof setup.keeper);
+    cfg.keeper = setup.keeper;
+  }
   if (!console_start(node, &cfg, err, sizeof err)) {
     say("%s", err, 0);
     return 0;
   }
-  say(setup.secret != NULL ? "console at %s (with a secret)" : "console at %s", setup.path, 0);
+  say(setup.secret != NULL ? "console at %s (with a secret)" : "console at %s", C.path, 0);
   return 1;
 }

@@ -64,6 +64,8 @@ typedef struct cli_console_config {
   size_t secret_len;
   const char *app_name;        /* for the banner */
   const char *top_name;        /* the top supervisor's registered name (tree()), or NULL */
+  const char *keeper;          /* the text of the pid that restarts the application on a
+                                  console's restart() (the command's host under `run`), or NULL */
   lua_State *(*new_state)(void *ud);
   void *new_state_ud;
 } cli_console_config;
@@ -79,9 +81,14 @@ int cli_console_prepare(lua_State *L, int app, const char *path, const char *sec
 ** the listener thread, which keeps every signal blocked, as its relays
 ** do: signals are the main thread's. new_state(ud) makes a relay's Lua
 ** state: the heirloom module and the command's package.path. 1 when open
-** or not wanted, 0 when it cannot open (said on stderr). */
+** or not wanted, 0 when it cannot open (said on stderr). keeper: L's host
+** process starts the application again when a console asks (restart()),
+** as `heirloom run` does (cli_lib.lua, run). */
 int cli_console_open(lua_State *L, int app, hl_node *node, lua_State *(*new_state)(void *ud),
-                     void *ud);
+                     void *ud, int keeper);
+
+/* 1 while a console is open. */
+int cli_console_is_open(void);
 
 /* Closes the listener and every console ("heirloom: the node is
 ** stopping"), removes the socket, and waits for their threads; forgets

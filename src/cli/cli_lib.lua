@@ -99,7 +99,7 @@ local function check_node(node, where)
   end
   local c = node.console
   if c ~= nil and c ~= true and (type(c) ~= "string" or c == "") then
-    app_error(where, "node.console: expected a socket's path or true (a default path), got %s",
+    app_error(where, "node.console: expected a socket's path, tcp:HOST:PORT or true (a default path), got %s",
               show(c))
   end
   local cs = node.console_secret
@@ -144,7 +144,6 @@ function M.set_log(app, flags)
   if level ~= nil then hl.log.level(level) end
   if format ~= nil then hl.log.format(format) end
   if verbose ~= nil then hl.log.verbose(verbose) end
-  M.verbose = hl.log.verbose()
 end
 
 -- Turns what the file returned into {name, node, supervisor | main,
@@ -283,14 +282,7 @@ local function failure_text(e)
   if type(e) == "table" and e[1] == "failed_to_start_child" then
     return ("child %s failed to start (the supervisor's report has the reason)"):format(show(e[2]))
   end
-  local text = M.error_text(e)
-  if not M.verbose then
-    local at = text:find(":\n\tno field package.preload[", 1, true)
-    if at ~= nil then
-      text = text:sub(1, at - 1) .. " (searched package.path and package.cpath; --verbose lists the files)"
-    end
-  end
-  return text
+  return hl.log.brief(M.error_text(e))
 end
 
 -- Starts the application's top process, linked to the host: true once it
@@ -327,15 +319,36 @@ function M.stop_and_say(app)
   end
 end
 
+-- A console's restart() (heirloom.console asks the command's host):
+-- starts the application again if it is down. Returns ok, the text for
+-- the console, and false when a signal stopped the node as it started.
+local function restart_for_console(app)
+  if not app.down then
+    return false, ("restart: %s is running (%s)"):format(app.name, tostring(app.top)), true
+  end
+  local ok, started = pcall(M.start, app)
+  if not ok then return false, "restart: " .. M.error_text(started), true end
+  if not started then return false, "restart: the node is stopping", false end
+  app.down = false
+  say("%s started again (%s)", app.name, tostring(app.top))
+  return true, ("%s started again (%s)"):format(app.name, tostring(app.top)), true
+end
+
 -- The loop of `heirloom run`: waits for a signal (it interrupts the wait)
 -- or for the top process to exit on its own. Returns the command's exit
--- status.
-function M.run(app)
+-- status. With a console (console true) the node outlives an application
+-- whose top process exited on its own, so that restart() at a console can
+-- start it again: the status is then 1 if it is still down at the stop.
+function M.run(app, console)
   say("%s started (%s %s)", app.name, app.supervisor and "supervisor" or "main", tostring(app.top))
   while true do
     local m, sender = receive_or_signal()
     local sig = M.take_signal()
     if sig ~= nil then
+      if app.down then
+        say("%s: stopping the node (%s is down)", sig, app.name)
+        return 1
+      end
       say("%s: stopping %s", sig, app.name)
       say_stopped(app, M.stop(app))
       return 0
@@ -348,7 +361,14 @@ function M.run(app)
       say("%s: %s %s exited on its own: %s", app.name,
           app.supervisor and "the top supervisor" or "the main process",
           tostring(app.top), M.error_text(reason))
-      return 1
+      if not console then return 1 end
+      app.down = true
+      say("%s is down; the node runs on for its console: restart() there starts it again, "
+          .. "SIGTERM stops the node", app.name)
+    elseif console and sender ~= nil and type(m) == "table" and m[1] == "restart" then
+      local ok, text, running = restart_for_console(app)
+      hl.send(sender, { "restart", ok, text })
+      if not running then return 0 end
     end
   end
 end

@@ -1,7 +1,8 @@
 /*
 ** cli_remsh.c — the client of the remote console: `heirloom shell
 ** --attach PATH` (and `heirloom remsh PATH`) connects to a node's console
-** socket (cli_console.c), sends the secret, and then runs the local
+** socket (cli_console.c; PATH may be tcp:HOST:PORT, cli_addr.c), sends
+** the secret, and then runs the local
 ** prompt (cli_shell.c: libedit, history, "> " and ">> ") with each line
 ** sent to the node, which evaluates it and says whether the chunk is
 ** complete. What the node prints arrives as frames for stdout and stderr.
@@ -19,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cli_addr.h"
 #include "cli_console.h"
 #include "cli_remsh.h"
 #include "cli_shell.h"
@@ -40,6 +42,12 @@ static void say(const char *fmt, const char *a) {
 static int connect_to(const char *path) {
   struct sockaddr_un addr;
   int fd;
+  if (cli_addr_is_tcp(path)) {
+    char err[400];
+    fd = cli_addr_connect(path, err, sizeof err);
+    if (fd < 0) say("--attach %s", err);
+    return fd;
+  }
   if (strlen(path) >= sizeof addr.sun_path) {
     say("--attach %s: the path is too long for a Unix socket", path);
     return -1;

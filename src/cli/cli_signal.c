@@ -14,7 +14,9 @@
 ** the signal is taken, so code that catches the error and waits again
 ** cannot swallow it. In the shell the watcher also passes each signal on
 ** to a second pipe that the input loop polls, before it interrupts, so
-** the loop has it by the time the interrupted chunk returns.
+** the loop has it by the time the interrupted chunk returns. A SIGINT that
+** came while a chunk ran is the chunk's, even when the hook has ended the
+** chunk before the watcher reads it: the handler marks it so.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,10 +65,15 @@ static void interrupt_chunk(lua_State *L, lua_Debug *ar) {
   luaL_error(L, "interrupted!");
 }
 
+/* Set on the byte the handler writes when a chunk was running: the hook
+** may end that chunk before the watcher reads the byte, and the watcher
+** must not take the signal for one that came at the prompt. */
+#define DURING_CHUNK 0x80
+
 static void on_signal(int sig) {
   int saved = errno;
-  unsigned char c = (unsigned char)sig;
   lua_State *L = atomic_load(&hook_state);
+  unsigned char c = (unsigned char)(sig | (L != NULL ? DURING_CHUNK : 0));
   if (L != NULL) lua_sethook(L, interrupt_chunk, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
   if (write(wake_pipe[1], &c, 1) < 0) {
     /* the pipe is full: enough signals are pending already */
@@ -83,11 +90,11 @@ static void pass_on(int sig) {
   }
 }
 
-static void take_in(int sig) {
-  int stop;
+static void take_in(int byte) {
+  int stop, sig = byte & ~DURING_CHUNK, during = (byte & DURING_CHUNK) != 0;
   pthread_mutex_lock(&lock);
   stop = mode == CLI_SIGNAL_RUN || sig != SIGINT || !prompt;
-  if (mode == CLI_SIGNAL_SHELL && !(sig == SIGINT && chunk)) pass_on(sig);
+  if (mode == CLI_SIGNAL_SHELL && !(sig == SIGINT && (chunk || during))) pass_on(sig);
   if (stop) pending = sig;
   if ((stop || chunk) && node != NULL) hl_interrupt(node, host, 1);   /* NULL: an attached console's */
   pthread_mutex_unlock(&lock);

@@ -6,7 +6,8 @@
 ** of facts) is written as reports write reasons.
 **
 ** hl.log.level(), hl.log.format() and hl.log.verbose() read the log's
-** settings and, given a value, change them for the whole node.
+** settings and, given a value, change them for the whole node;
+** hl.log.brief(text) shortens a message as the log would.
 */
 #include <lauxlib.h>
 #include <string.h>
@@ -117,6 +118,29 @@ static int l_verbose(lua_State *L) {
   return 1;
 }
 
+/* brief(text): text as the log writes a reason: a module search list
+** cut, with a note, unless the log is verbose (the command's own messages
+** follow the same rule through this). */
+static int l_brief(lua_State *L) {
+  uint64_t pid;
+  logger *lg = log_of(L, "log.brief", &pid);
+  size_t len, keep;
+  const char *s;
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "heirloom.log.brief: argument 1 must be a string (got %s)",
+                      luaL_typename(L, 1));
+  s = lua_tolstring(L, 1, &len);
+  keep = logger_verbose(lg) ? len : logger_before_search_list(s, len);
+  if (keep == len) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  lua_pushlstring(L, s, keep);
+  lua_pushstring(L, logger_search_note);
+  lua_concat(L, 2);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"debug", l_debug},
   {"info", l_info},
@@ -126,6 +150,7 @@ static const luaL_Reg functions[] = {
   {"level", l_level},
   {"format", l_format},
   {"verbose", l_verbose},
+  {"brief", l_brief},
   {NULL, NULL}
 };
 

@@ -1,8 +1,9 @@
 /*
 ** lpinfo.c — processes seen from outside: hl.processes(), hl.process_info
 ** and hl.pid, which turns a printed pid back into the pid. What another
-** process's record holds is read under its lock, and its Lua state only
-** while nobody runs it (current_function).
+** process's record holds is read under its lock, and its Lua state and
+** mailbox only while nobody runs it (current_function, messages); the
+** messages are copied as bytes under the lock and decoded after it.
 */
 #include <lauxlib.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "lbind.h"
 #include "lhandle.h"
 #include "lproc.h"
+#include "lterm.h"
 #include "proc.h"
 #include "ptab.h"
 #include "term.h"
@@ -175,28 +177,88 @@ static void push_pids(lua_State *L, const uint64_t *pids, size_t n) {
   }
 }
 
+/* Copies of a process's first messages, decoded in a protected call
+** (lua_pcall of push_messages) so that the copies are freed whatever
+** decoding raises. */
+typedef struct peeked {
+  msg **copies;
+  long n;                       /* -1: they could not be read */
+} peeked;
+
+#define MAX_PEEK 1000
+#define DEFAULT_PEEK 10
+
+static int push_messages(lua_State *L) {
+  peeked *pk = lua_touserdata(L, 1);
+  if (pk->n < 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_createtable(L, (int)pk->n, 0);
+  for (long i = 0; i < pk->n; i++) {
+    msg *m = pk->copies[i];
+    if (lterm_decode(L, m->data, m->len) == 0) lua_pushliteral(L, "(a message that does not decode)");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+static void free_peeked(peeked *pk) {
+  for (long i = 0; i < pk->n; i++) msg_free(pk->copies[i]);
+  free(pk->copies);
+}
+
+/* How many messages process_info copies: argument idx, or the default. */
+static size_t peek_count(lua_State *L, int idx) {
+  int isint;
+  lua_Integer n;
+  if (lua_isnoneornil(L, idx)) return DEFAULT_PEEK;
+  n = lua_tointegerx(L, idx, &isint);
+  if (!isint || n < 0 || n > MAX_PEEK)
+    luaL_error(L, "heirloom.process_info: argument 2 must be an integer from 0 to %d (how many "
+                  "messages to show; got %s)", MAX_PEEK, luaL_tolstring(L, idx, NULL));
+  return (size_t)n;
+}
+
 static int l_process_info(lua_State *L) {
   lbind *b;
   proc *p;
   pinfo in;
   char name[128];
   int named;
+  peeked pk = {NULL, 0};
+  size_t want;
+  int status;
   lproc_me(L, "process_info", &b);
+  want = peek_count(L, 2);
   p = ptab_get(&b->node->procs, lproc_pid_arg(L, 1, "process_info"));
   if (p == NULL) {
     lua_pushnil(L);
     return 1;
   }
   named = ptab_name_of(&b->node->procs, p->pid, name, sizeof name);
+  if (want > 0 && (pk.copies = malloc(want * sizeof *pk.copies)) == NULL) {
+    proc_unref(p);
+    return luaL_error(L, "heirloom.process_info: out of memory");
+  }
+  pk.n = proc_mail_peek(p, b->me, pk.copies, want);
+  lua_settop(L, 1);
+  lua_pushcfunction(L, push_messages);
+  lua_pushlightuserdata(L, &pk);
+  status = lua_pcall(L, 1, 1, 0);            /* 2: the messages */
+  free_peeked(&pk);
+  if (status != LUA_OK) {
+    proc_unref(p);
+    return lua_error(L);
+  }
   if (!copy_info(L, p, b->me, &in)) {
     proc_unref(p);
     return luaL_error(L, "heirloom.process_info: out of memory");
   }
   /* The pid lists go into Lua first: the rest cannot fail to be built,
   ** except by a memory error, which would otherwise leak the copy. */
-  lua_settop(L, 1);
-  push_pids(L, in.links, in.nlinks);      /* 2 */
-  push_pids(L, in.monitors, in.nmonitors);   /* 3 */
+  push_pids(L, in.links, in.nlinks);      /* 3 */
+  push_pids(L, in.monitors, in.nmonitors);   /* 4 */
   free(in.links);
   lua_newtable(L);
   lua_pushstring(L, state_name(in.state));
@@ -213,10 +275,12 @@ static int l_process_info(lua_State *L) {
   lua_setfield(L, -2, "trap_exit");
   lua_pushboolean(L, in.host);
   lua_setfield(L, -2, "host");
-  lua_pushvalue(L, 2);
-  lua_setfield(L, -2, "links");
   lua_pushvalue(L, 3);
+  lua_setfield(L, -2, "links");
+  lua_pushvalue(L, 4);
   lua_setfield(L, -2, "monitors");
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "messages");
   if (in.has_where) lua_pushstring(L, in.where);
   else lua_pushnil(L);
   lua_setfield(L, -2, "current_function");

@@ -131,6 +131,23 @@ static int drain(mailbox *mb) {
   return 1;
 }
 
+size_t mailbox_peek(mailbox *mb, msg **out, size_t n) {
+  size_t got = 0, pushed = 0, skip;
+  msg *top, *m;
+  for (m = mb->head; m != NULL && got < n; m = m->next) out[got++] = m;
+  if (got == n) return got;
+  /* acquire: pairs with the pushes, for the messages' links and bytes */
+  top = atomic_load_explicit(&mb->inbox, memory_order_acquire);
+  if (top == MAILBOX_CLOSED) return got;
+  /* the stack is newest first: its oldest are at its bottom */
+  for (m = top; m != NULL; m = m->next) pushed++;
+  skip = pushed > n - got ? pushed - (n - got) : 0;
+  n = got + (pushed - skip);
+  for (m = top; skip > 0; m = m->next) skip--;
+  for (size_t k = n; m != NULL; m = m->next) out[--k] = m;
+  return n;
+}
+
 msg *mailbox_next(mailbox *mb) {
   msg *m = mb->scanned != NULL ? mb->scanned->next : mb->head;
   if (m == NULL && drain(mb)) m = mb->scanned != NULL ? mb->scanned->next : mb->head;

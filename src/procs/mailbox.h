@@ -58,6 +58,13 @@ void mailbox_close(mailbox *mb);
 ** way may be counted already). */
 size_t mailbox_count(mailbox *mb);
 
+/* The first n messages (in arrival order: the queue's, then the inbox's
+** oldest) into out; how many. Only while the owner does not run them off
+** (the owner itself, or another thread while the owner is suspended and
+** cannot be resumed, nor the mailbox closed, under its process's lock):
+** the pointers are good only until then. */
+size_t mailbox_peek(mailbox *mb, msg **out, size_t n);
+
 /* Owner: frees every message, the inbox's and the queue's, and closes. */
 void mailbox_free(mailbox *mb);
 /* Owner: the message after the scan position, made the position (NULL at

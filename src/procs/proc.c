@@ -151,6 +151,31 @@ size_t proc_mail_count(proc *p) {
   return mailbox_count(&p->mail);
 }
 
+long proc_mail_peek(proc *p, proc *self, msg **out, size_t n) {
+  long copied = 0;
+  size_t found;
+  int state;
+  pthread_mutex_lock(&p->lock);
+  state = p->state;
+  /* the queue is the owner's: another thread reads it only while the
+  ** owner is suspended, which it stays while this lock is held (the
+  ** scheduler marks it running under the lock before it resumes it, and
+  ** an exit frees the mailbox under the lock) */
+  if (p != self && (p->host || (state != PROC_WAITING && state != PROC_RUNNABLE))) {
+    pthread_mutex_unlock(&p->lock);
+    return -1;
+  }
+  found = mailbox_peek(&p->mail, out, n);
+  for (size_t i = 0; i < found; i++) {
+    msg *m = out[i];
+    out[i] = msg_new(m->from, m->data, m->len);
+    if (out[i] == NULL) break;
+    copied++;
+  }
+  pthread_mutex_unlock(&p->lock);
+  return copied;
+}
+
 void proc_mail_take(proc *p, msg *m) {
   mailbox_take(&p->mail, m);
   proc_count(&p->received);

@@ -214,6 +214,11 @@ void proc_interrupt(proc *p, int on);
 int proc_has_unscanned(proc *p);
 /* Messages in p's mailbox, for process_info (any thread). */
 size_t proc_mail_count(proc *p);
+/* Copies of the first n messages waiting for p, oldest first, into out
+** (msg_new copies: the caller msg_frees them); how many, or -1 when they
+** cannot be read now: p runs on another thread, is a host process other
+** than self, or is exiting. Under p's lock only bytes are copied. */
+long proc_mail_peek(proc *p, proc *self, msg **out, size_t n);
 void proc_mail_take(proc *p, msg *m);
 void proc_mail_rewind(proc *p);
 
