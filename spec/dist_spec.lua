@@ -188,11 +188,11 @@ describe("Erlang distribution with an erl node #child", function()
     assert.equal("integer", math.type(m[2]))
   end)
 
-  it("maps what Erlang sends: lists and strings as arrays, binaries as strings; refuses the rest, logged", function()
+  it("maps what Erlang sends: lists and strings as arrays, binaries as strings, atoms, pids, refs; refuses the rest, logged", function()
     hl.logs()
     hl.send({ "echo", PEER }, { "samples", "me", HL_NODE })
     local got = {}
-    for _ = 1, 7 do
+    for _ = 1, 10 do
       local m = S.expect(is_tagged("sample"), 5000, "a sample")
       got[m[2]] = m[3]
     end
@@ -203,14 +203,95 @@ describe("Erlang distribution with an erl node #child", function()
     assert.equal(1.5, got[5])
     assert.same({ true, false }, got[6])   -- and nil
     assert.same({ -5, 1 << 62, "\0\255" }, got[7])
+    assert.equal(hl.atom("foo"), got[9])
+    assert.equal("pid", hl.kind(got[10]))
+    assert.matches("^<" .. PEER:gsub("%p", "%%%0") .. "%.%d+%.%d+>$", tostring(got[10]))
+    assert.equal("ref", hl.kind(got[11]))
+    assert.matches("^#Ref<" .. PEER:gsub("%p", "%%%0") .. "%.%d+%.%d+%.%d+>$", tostring(got[11]))
     S.none(is_tagged("sample"), 300, "a sample Erlang sent that has no heirloom form")
     local logs = table.concat(hl.logs(), "\n")
-    for _, why in ipairs({ "an integer bigger than 64 bits", "the atom 'foo': atoms other than true/false/nil are not supported yet",
-                           "a pid of another node: remote pids are not supported yet",
-                           "a reference: references are not supported yet",
-                           "a map with two keys that are one heirloom term" }) do
+    for _, why in ipairs({ "an integer bigger than 64 bits", "a map with two keys that are one heirloom term" }) do
       assert.matches("a message from " .. PEER .. " to me was dropped: " .. why, logs, 1, true)
     end
+  end)
+
+  it("round-trips atoms (also as map keys), Erlang's pids and refs, and this node's refs", function()
+    local function echo(v)
+      hl.send({ "echo", PEER }, { hl.self(), { "rt", v } })
+      return S.expect(function(x) return type(x) == "table" and x[1] == "echo" and x[2][1] == "rt" end,
+        5000, "the echo of " .. tostring(v))[2][2]
+    end
+    local ok = hl.atom("ok")
+    assert.equal(ok, echo(ok))
+    assert.equal(hl.atom("caf\xc3\xa9"), echo(hl.atom("caf\xc3\xa9")))
+    assert.equal(hl.atom(""), echo(hl.atom("")))
+    local m = echo({ [ok] = 1, ok = 2, [hl.atom("error")] = { ok } })
+    assert.same({ [ok] = 1, ok = 2, [hl.atom("error")] = { ok } }, m)
+    assert.equal(1, m[ok])
+    -- a ref of this node goes out as one of Erlang's refs and comes back the same
+    local ref = hl.alias()
+    assert.equal(ref, echo(ref))
+    hl.unalias(ref)
+    local mref = hl.monitor(hl.self())
+    assert.equal(mref, echo({ mref })[1])
+    -- Erlang's own pid and ref, out and back
+    hl.send({ "echo", PEER }, { "samples", "me", HL_NODE })
+    local got = {}
+    for _ = 1, 10 do
+      local s = S.expect(is_tagged("sample"), 5000, "a sample")
+      got[s[2]] = s[3]
+    end
+    assert.equal(got[10], echo(got[10]))
+    assert.equal(got[11], echo(got[11]))
+    local t = hl.table.new("dist_remote_values")
+    t:insert({ got[10], got[11], ok })      -- tables hold them, as keys too
+    assert.equal(ok, t:lookup(got[10])[1][3])
+    t:drop()
+  end)
+
+  it("hl.send to an Erlang process's pid: it sent its own pid, and gets the reply", function()
+    hl.send({ "echo", PEER }, { "ask", "me", HL_NODE })
+    local m = S.expect(is_tagged("ask"), 5000, "the question")
+    assert.equal("pid", hl.kind(m[2]))
+    hl.send(m[2], { "reply", 42, hl.atom("done") })
+    local a = S.expect(is_tagged("answered"), 5000, "the answer's receipt")
+    assert.same({ "answered", { "reply", 42, hl.atom("done") } }, a)
+  end)
+
+  it("hl.server.call and cast reach an Erlang gen_server; timeout and nodedown as call errors", function()
+    local ok = hl.atom("ok")
+    assert.same({ ok, "x" }, hl.server.call({ "gs", PEER }, { hl.atom("echo"), "x" }))
+    assert.same({ ok, { 1, ok } }, hl.server.call({ "gs", PEER }, { hl.atom("echo"), { 1, ok } }, 2000))
+    assert.is_true(hl.server.cast({ "gs", PEER }, "c1"))
+    assert.same({ "c1" }, hl.server.call({ "gs", PEER }, hl.atom("casts")))
+    local okc, e = pcall(hl.server.call, { "gs", PEER }, { hl.atom("sleep"), 600 }, 100)
+    assert.is_false(okc)
+    assert.equal("timeout", e.kind)
+    assert.matches('no reply from {"gs", "' .. PEER .. '"} to request', e.message, 1, true)
+    -- the late reply stays in the mailbox, as {tag, reply}
+    local late = S.expect(function(x) return type(x) == "table" and hl.kind(x[1]) == "ref" end, 3000, "the late reply")
+    assert.equal(hl.atom("slept"), late[2])
+    okc, e = pcall(hl.server.call, { "gs", "nobody" .. TAG .. "@localhost" }, 1)
+    assert.is_false(okc)
+    assert.equal("nodedown", e.kind)
+    assert.matches("cannot be reached; request 1 not sent", e.message, 1, true)
+    okc, e = pcall(hl.server.call, { "gs" }, 1)
+    assert.is_false(okc)
+    assert.matches("heirloom.server.call: dest must be a pid or a registered name, or {name, \"node@host\"}", e, 1, true)
+  end)
+
+  it("Erlang's gen_server:call reaches a heirloom server, its [alias | Ref] tag returned unchanged; a timeout there", function()
+    local pid = assert(hl.server.start("srv_dist", nil, { name = "hlgs" }))
+    local function erl_call(req, timeout)
+      hl.send({ "echo", PEER }, { "gen_call", "hlgs", HL_NODE, req, timeout, "me" })
+      return S.expect(is_tagged("gen_call"), 5000, "the call's result")[2]
+    end
+    local ok, exit = hl.atom("ok"), hl.atom("exit")
+    assert.same({ ok, { ok, "hi" } }, erl_call({ hl.atom("echo"), "hi" }, 2000))
+    assert.same({ ok, { ok, 7, "later" } }, erl_call({ hl.atom("later"), 7 }, 2000))
+    assert.same({ exit, hl.atom("timeout") }, erl_call({ hl.atom("sleep"), 800 }, 100))
+    assert.same({ ok, { ok, "again" } }, erl_call({ hl.atom("echo"), "again" }, 2000))
+    hl.server.stop(pid)
   end)
 
   it("a message with no Erlang form is refused at the sender", function()
@@ -221,7 +302,8 @@ describe("Erlang distribution with an erl node #child", function()
     end
     assert.matches("heirloom.send: the message has no Erlang form: NaN and infinities", send_err({ 0 / 0 }), 1, true)
     assert.matches("no Erlang form: NaN and infinities", send_err(math.huge), 1, true)
-    assert.matches("no Erlang form: references cannot be sent", send_err({ hl.alias() }), 1, true)
+    assert.matches("no Erlang form: the atom 'true' is Lua's true on the other side", send_err({ hl.atom("true") }), 1, true)
+    assert.matches("no Erlang form: an atom whose name is not UTF-8", send_err(hl.atom("\255")), 1, true)
     local t = hl.table.new("dist_spec_t")
     assert.matches("no Erlang form: a table handle cannot leave its node", send_err({ t }), 1, true)
     t:drop()

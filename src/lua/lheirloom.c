@@ -398,6 +398,7 @@ static const luaL_Reg functions[] = {
   {"stop", l_stop},
   {"kind", lhandle_kind},
   {"atom", lintern_atom},
+  {"ping", ldist_ping},
   {NULL, NULL}
 };
 
