@@ -277,7 +277,8 @@ describe("Erlang distribution with an erl node #child", function()
     assert.matches("cannot be reached; request 1 not sent", e.message, 1, true)
     okc, e = pcall(hl.server.call, { "gs" }, 1)
     assert.is_false(okc)
-    assert.matches("heirloom.server.call: dest must be a pid or a registered name, or {name, \"node@host\"}", e, 1, true)
+    assert.matches("heirloom.server.call: dest must be a pid or a registered name (got table); a server on " ..
+      "another node is {name, \"node@host\"}", e, 1, true)
   end)
 
   it("Erlang's gen_server:call reaches a heirloom server, its [alias | Ref] tag returned unchanged; a timeout there", function()

@@ -46,8 +46,9 @@ end
 local function check_dest(fname, dest, remote_ok)
   if remote_ok and is_remote(dest) then return end
   if type(dest) ~= "string" and not is_pid(dest) then
-    error(("heirloom.server.%s: dest must be a pid or a registered name%s (got %s)")
-      :format(fname, remote_ok and ", or {name, \"node@host\"}" or "", kind_text(dest)), 3)
+    error(("heirloom.server.%s: dest must be a pid or a registered name (got %s)%s")
+      :format(fname, kind_text(dest), remote_ok and type(dest) == "table" and
+        "; a server on another node is {name, \"node@host\"}" or ""), 3)
   end
   if type(dest) == "string" and dest == "" then
     error(("heirloom.server.%s: dest must be a non-empty name"):format(fname), 3)
