@@ -404,6 +404,27 @@ describe("Erlang distribution with an erl node #child", function()
     os.remove(base)
   end)
 
+  it("the etscounter example's client runs on an Erlang node, against the counter server on this node", function()
+    local dir = HERE .. "../examples/etscounter/"
+    if not package.path:find(dir .. "?.lua", 1, true) then
+      package.path = dir .. "?.lua;" .. package.path    -- the app's processes inherit it
+    end
+    local etscounter = require("etscounter")
+    local sup = assert(etscounter.start())
+    local out, rc = sh("erlc -o " .. beam_dir .. " " .. dir .. "etscounter_client.erl")
+    assert.equal(0, rc, out)
+    local node = "'" .. HL_NODE .. "'"
+    out = sh("erl -sname client" .. TAG .. "@localhost -setcookie " .. COOKIE .. " -noshell -pa " .. beam_dir ..
+      " -kernel inet_dist_use_interface '{127,0,0,1}' -eval '" ..
+      "C = etscounter_client, N = " .. node .. ", A = C:count(N), B = C:count(N), K = C:check(N), " ..
+      "ok = C:die(N), D = C:count_when_back(N), " ..
+      "io:format(\"~p~n\", [{A, B, K, D, C:check(N)}]), halt().'")
+    -- the count survives the server's death, as in the example's story
+    assert.matches('{1,2,{{<<"count">>,2}},3,{{<<"count">>,3}}}', out, 1, true)
+    assert.equal(3, etscounter.read())
+    etscounter.stop(sup)
+  end)
+
   it("stop leaves the cluster: epmd forgets the name, even while a program the host ran lives on", function()
     -- a child started while the node is up inherits no socket of its
     -- distribution: the epmd one would keep the name registered
