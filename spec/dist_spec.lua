@@ -243,6 +243,9 @@ describe("Erlang distribution with an erl node #child", function()
     end
     assert.equal(got[10], echo(got[10]))
     assert.equal(got[11], echo(got[11]))
+    hl.send(hl.self(), { "local", got[10], got[11] })   -- in a message between local processes
+    local l = S.expect(is_tagged("local"), 1000, "the local message")
+    assert.is_true(l[2] == got[10] and l[3] == got[11])
     local t = hl.table.new("dist_remote_values")
     t:insert({ got[10], got[11], ok })      -- tables hold them, as keys too
     assert.equal(ok, t:lookup(got[10])[1][3])
@@ -354,6 +357,47 @@ describe("Erlang distribution with an erl node #child", function()
     assert.is_true(until_true(function() return not epmd_lists("hlb" .. TAG) end, 5))
     local o = io.open(out):read("a")
     assert.equal("", o)
+    os.remove(script)
+    os.remove(out)
+  end)
+
+  it("two heirloom nodes call each other's servers (gen_server's protocol between heirloom nodes)", function()
+    local other = "hlg" .. TAG .. "@localhost"
+    local host_srv = assert(hl.server.start("srv_dist", nil, { name = "hlgs2" }))
+    local script, out = os.tmpname(), os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write("package.path = ", string.format("%q", package.path), "\n",
+            "package.cpath = ", string.format("%q", package.cpath), "\n", [[
+      local hl = require("heirloom")
+      hl.start{ schedulers = 1, logger = "capture",
+                dist = { name = "]] .. other .. [[", cookie = "]] .. COOKIE .. [[" } }
+      assert(hl.server.start("srv_dist", nil, { name = "b_srv" }))
+      hl.register("b", hl.self())
+      local m = hl.receive(10000)      -- "go": call the first node's server, tell it the answer
+      if m then
+        local r = hl.server.call({ "hlgs2", "]] .. HL_NODE .. [[" }, { hl.atom("echo"), "from b" }, 5000)
+        hl.send({ "me", "]] .. HL_NODE .. [[" }, { "b called", r })
+      end
+      hl.receive(1000)   -- the answer leaves, and the first node's calls are served, before the node stops
+      hl.stop()
+    ]])
+    f:close()
+    local p = io.popen("timeout 20 lua5.4 " .. script .. " >" .. out .. " 2>&1 & echo $!")
+    p:close()
+    assert.is_true(until_true(function() return epmd_lists("hlg" .. TAG) end, 10), "the other node did not start")
+    local ok = hl.atom("ok")
+    local r
+    for _ = 1, 20 do        -- b_srv is registered just after the node joins
+      local good, v = pcall(hl.server.call, { "b_srv", other }, { hl.atom("echo"), { 1, ok } }, 300)
+      if good then r = v break end
+    end
+    assert.same({ ok, { 1, ok } }, r)
+    hl.send({ "b", other }, "go")
+    local m = S.expect(is_tagged("b called"), 5000, "the other node's call")
+    assert.same({ "b called", { ok, "from b" } }, m)
+    assert.is_true(until_true(function() return not epmd_lists("hlg" .. TAG) end, 5))
+    assert.equal("", io.open(out):read("a"))
+    hl.server.stop(host_srv)
     os.remove(script)
     os.remove(out)
   end)

@@ -13,26 +13,26 @@
 
 #define CACHE_KEY "heirloom.interned"
 
-typedef struct lterm_value {
+typedef struct interned {
   size_t len;
   unsigned char bytes[1];   /* len bytes: the term */
-} lterm_value;
+} interned;
 
 static const char *tname_of(int tag) {
   return tag == TERM_ATOM ? LINTERN_ATOM : tag == TERM_XPID ? LINTERN_XPID : LINTERN_XREF;
 }
 
-static lterm_value *to_value(lua_State *L, int idx) {
+static interned *to_value(lua_State *L, int idx) {
   static const char *const names[] = {LINTERN_ATOM, LINTERN_XPID, LINTERN_XREF};
   for (int i = 0; i < 3; i++) {
-    lterm_value *v = luaL_testudata(L, idx, names[i]);
+    interned *v = luaL_testudata(L, idx, names[i]);
     if (v != NULL) return v;
   }
   return NULL;
 }
 
 /* Appends a node's name and, for pids and refs, what follows it. */
-static void push_text(lua_State *L, const lterm_value *v) {
+static void push_text(lua_State *L, const interned *v) {
   term_xpid xp;
   term_xref xr;
   const unsigned char *name;
@@ -64,7 +64,7 @@ static void push_text(lua_State *L, const lterm_value *v) {
 }
 
 static int value_tostring(lua_State *L) {
-  lterm_value *v = to_value(L, 1);
+  interned *v = to_value(L, 1);
   if (v == NULL) return luaL_error(L, "heirloom: tostring of a value that is not an atom");
   push_text(L, v);
   return 1;
@@ -72,7 +72,7 @@ static int value_tostring(lua_State *L) {
 
 /* In the term order: atoms by name, remote pids by node, number, serial. */
 static int value_lt(lua_State *L) {
-  lterm_value *a = to_value(L, 1), *b = to_value(L, 2);
+  interned *a = to_value(L, 1), *b = to_value(L, 2);
   int c;
   if (a == NULL || b == NULL || a->bytes[0] != b->bytes[0])
     return luaL_error(L, "attempt to compare two different kinds of heirloom values");
@@ -97,7 +97,7 @@ static void push_metatable(lua_State *L, int tag) {
 }
 
 void lintern_push(lua_State *L, const unsigned char *p, size_t len) {
-  lterm_value *v;
+  interned *v;
   luaL_checkstack(L, 4, "heirloom: interning a value");
   if (lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY) == LUA_TNIL) {
     lua_pop(L, 1);
@@ -115,7 +115,7 @@ void lintern_push(lua_State *L, const unsigned char *p, size_t len) {
     return;
   }
   lua_pop(L, 1);
-  v = lua_newuserdatauv(L, offsetof(lterm_value, bytes) + len, 0);
+  v = lua_newuserdatauv(L, offsetof(interned, bytes) + len, 0);
   v->len = len;
   memcpy(v->bytes, p, len);
   push_metatable(L, p[0]);
@@ -127,7 +127,7 @@ void lintern_push(lua_State *L, const unsigned char *p, size_t len) {
 }
 
 int lintern_get(lua_State *L, int idx, const unsigned char **p, size_t *len) {
-  lterm_value *v;
+  interned *v;
   if (lua_type(L, idx) != LUA_TUSERDATA || (v = to_value(L, idx)) == NULL) return 0;
   *p = v->bytes;
   *len = v->len;
