@@ -67,11 +67,11 @@ CORE += simclock trace
 # a mailbox that senders push to without a lock (issue 13)
 CORE += mailbox tcache
 # a C node of an Erlang cluster, through ei (issue 17)
-CORE += dist dist_conn dist_term dist_cookie
+CORE += dist dist_conn dist_term dist_cookie dist_tags
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
 BIND = lbody spool lready codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
 BIND += lsim llog lpinfo
-BIND += ldist
+BIND += ldist lintern
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
 TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner test_scratch

@@ -26,7 +26,7 @@
     }                                                                        \
   } while (0)
 
-static const dist_self SELF = {"hl@localhost", 1};
+static const dist_self SELF = {"hl@localhost", 1, NULL};
 
 static void from_peer(const unsigned char *data, size_t size) {
   buf out;

@@ -88,6 +88,10 @@ void hl_term_bool(hl_buf *b, int v);
 void hl_term_int(hl_buf *b, int64_t v);
 void hl_term_float(hl_buf *b, double v);
 void hl_term_string(hl_buf *b, const void *s, size_t len);
+/* An atom: a name of at most 255 bytes, none of them zero; another name
+** appends nothing (hl_term_check then finds the term incomplete) and says
+** why to hl_errmsg(). */
+void hl_term_atom(hl_buf *b, const void *name, size_t len);
 void hl_term_array(hl_buf *b, uint32_t n);
 void hl_term_map(hl_buf *b, uint32_t n);
 hl_status hl_term_check(const hl_buf *b);   /* HL_OK: b is one whole term */
@@ -102,6 +106,8 @@ size_t hl_term_get_bool(const void *p, size_t len, int *v);      /* 0 or 1 */
 size_t hl_term_get_int(const void *p, size_t len, int64_t *v);
 size_t hl_term_get_float(const void *p, size_t len, double *v); /* any number */
 size_t hl_term_get_string(const void *p, size_t len, hl_buf *out); /* appends */
+/* An atom: *name points at its name in p (not zero-terminated). */
+size_t hl_term_get_atom(const void *p, size_t len, const char **name, size_t *namelen);
 size_t hl_term_get_array(const void *p, size_t len, uint32_t *n); /* header only */
 size_t hl_term_get_map(const void *p, size_t len, uint32_t *n);   /* header only */
 int hl_term_compare(const void *a, size_t alen, const void *b, size_t blen);
@@ -113,7 +119,8 @@ int hl_term_compare(const void *a, size_t alen, const void *b, size_t blen);
 enum {
   HL_T_NONE = -1,
   HL_T_NIL, HL_T_BOOLEAN, HL_T_INTEGER, HL_T_FLOAT, HL_T_STRING,
-  HL_T_PID, HL_T_REF, HL_T_TABLE, HL_T_ARRAY, HL_T_MAP
+  HL_T_PID, HL_T_REF, HL_T_TABLE, HL_T_ARRAY, HL_T_MAP,
+  HL_T_ATOM, HL_T_XPID, HL_T_XREF   /* an atom; another node's pid or ref */
 };
 int hl_term_type(const void *p, size_t len);
 

@@ -188,11 +188,11 @@ describe("Erlang distribution with an erl node #child", function()
     assert.equal("integer", math.type(m[2]))
   end)
 
-  it("maps what Erlang sends: lists and strings as arrays, binaries as strings; refuses the rest, logged", function()
+  it("maps what Erlang sends: lists and strings as arrays, binaries as strings, atoms, pids, refs; refuses the rest, logged", function()
     hl.logs()
     hl.send({ "echo", PEER }, { "samples", "me", HL_NODE })
     local got = {}
-    for _ = 1, 7 do
+    for _ = 1, 10 do
       local m = S.expect(is_tagged("sample"), 5000, "a sample")
       got[m[2]] = m[3]
     end
@@ -203,14 +203,99 @@ describe("Erlang distribution with an erl node #child", function()
     assert.equal(1.5, got[5])
     assert.same({ true, false }, got[6])   -- and nil
     assert.same({ -5, 1 << 62, "\0\255" }, got[7])
+    assert.equal(hl.atom("foo"), got[9])
+    assert.equal("pid", hl.kind(got[10]))
+    assert.matches("^<" .. PEER:gsub("%p", "%%%0") .. "%.%d+%.%d+>$", tostring(got[10]))
+    assert.equal("ref", hl.kind(got[11]))
+    assert.matches("^#Ref<" .. PEER:gsub("%p", "%%%0") .. "%.%d+%.%d+%.%d+>$", tostring(got[11]))
     S.none(is_tagged("sample"), 300, "a sample Erlang sent that has no heirloom form")
     local logs = table.concat(hl.logs(), "\n")
-    for _, why in ipairs({ "an integer bigger than 64 bits", "the atom 'foo': atoms other than true/false/nil are not supported yet",
-                           "a pid of another node: remote pids are not supported yet",
-                           "a reference: references are not supported yet",
-                           "a map with two keys that are one heirloom term" }) do
+    for _, why in ipairs({ "an integer bigger than 64 bits", "a map with two keys that are one heirloom term" }) do
       assert.matches("a message from " .. PEER .. " to me was dropped: " .. why, logs, 1, true)
     end
+  end)
+
+  it("round-trips atoms (also as map keys), Erlang's pids and refs, and this node's refs", function()
+    local function echo(v)
+      hl.send({ "echo", PEER }, { hl.self(), { "rt", v } })
+      return S.expect(function(x) return type(x) == "table" and x[1] == "echo" and x[2][1] == "rt" end,
+        5000, "the echo of " .. tostring(v))[2][2]
+    end
+    local ok = hl.atom("ok")
+    assert.equal(ok, echo(ok))
+    assert.equal(hl.atom("caf\xc3\xa9"), echo(hl.atom("caf\xc3\xa9")))
+    assert.equal(hl.atom(""), echo(hl.atom("")))
+    local m = echo({ [ok] = 1, ok = 2, [hl.atom("error")] = { ok } })
+    assert.same({ [ok] = 1, ok = 2, [hl.atom("error")] = { ok } }, m)
+    assert.equal(1, m[ok])
+    -- a ref of this node goes out as one of Erlang's refs and comes back the same
+    local ref = hl.alias()
+    assert.equal(ref, echo(ref))
+    hl.unalias(ref)
+    local mref = hl.monitor(hl.self())
+    assert.equal(mref, echo({ mref })[1])
+    -- Erlang's own pid and ref, out and back
+    hl.send({ "echo", PEER }, { "samples", "me", HL_NODE })
+    local got = {}
+    for _ = 1, 10 do
+      local s = S.expect(is_tagged("sample"), 5000, "a sample")
+      got[s[2]] = s[3]
+    end
+    assert.equal(got[10], echo(got[10]))
+    assert.equal(got[11], echo(got[11]))
+    hl.send(hl.self(), { "local", got[10], got[11] })   -- in a message between local processes
+    local l = S.expect(is_tagged("local"), 1000, "the local message")
+    assert.is_true(l[2] == got[10] and l[3] == got[11])
+    local t = hl.table.new("dist_remote_values")
+    t:insert({ got[10], got[11], ok })      -- tables hold them, as keys too
+    assert.equal(ok, t:lookup(got[10])[1][3])
+    t:drop()
+  end)
+
+  it("hl.send to an Erlang process's pid: it sent its own pid, and gets the reply", function()
+    hl.send({ "echo", PEER }, { "ask", "me", HL_NODE })
+    local m = S.expect(is_tagged("ask"), 5000, "the question")
+    assert.equal("pid", hl.kind(m[2]))
+    hl.send(m[2], { "reply", 42, hl.atom("done") })
+    local a = S.expect(is_tagged("answered"), 5000, "the answer's receipt")
+    assert.same({ "answered", { "reply", 42, hl.atom("done") } }, a)
+  end)
+
+  it("hl.server.call and cast reach an Erlang gen_server; timeout and nodedown as call errors", function()
+    local ok = hl.atom("ok")
+    assert.same({ ok, "x" }, hl.server.call({ "gs", PEER }, { hl.atom("echo"), "x" }))
+    assert.same({ ok, { 1, ok } }, hl.server.call({ "gs", PEER }, { hl.atom("echo"), { 1, ok } }, 2000))
+    assert.is_true(hl.server.cast({ "gs", PEER }, "c1"))
+    assert.same({ "c1" }, hl.server.call({ "gs", PEER }, hl.atom("casts")))
+    local okc, e = pcall(hl.server.call, { "gs", PEER }, { hl.atom("sleep"), 600 }, 100)
+    assert.is_false(okc)
+    assert.equal("timeout", e.kind)
+    assert.matches('no reply from {"gs", "' .. PEER .. '"} to request', e.message, 1, true)
+    -- the late reply stays in the mailbox, as {tag, reply}
+    local late = S.expect(function(x) return type(x) == "table" and hl.kind(x[1]) == "ref" end, 3000, "the late reply")
+    assert.equal(hl.atom("slept"), late[2])
+    okc, e = pcall(hl.server.call, { "gs", "nobody" .. TAG .. "@localhost" }, 1)
+    assert.is_false(okc)
+    assert.equal("nodedown", e.kind)
+    assert.matches("cannot be reached; request 1 not sent", e.message, 1, true)
+    okc, e = pcall(hl.server.call, { "gs" }, 1)
+    assert.is_false(okc)
+    assert.matches("heirloom.server.call: dest must be a pid or a registered name (got table); a server on " ..
+      "another node is {name, \"node@host\"}", e, 1, true)
+  end)
+
+  it("Erlang's gen_server:call reaches a heirloom server, its [alias | Ref] tag returned unchanged; a timeout there", function()
+    local pid = assert(hl.server.start("srv_dist", nil, { name = "hlgs" }))
+    local function erl_call(req, timeout)
+      hl.send({ "echo", PEER }, { "gen_call", "hlgs", HL_NODE, req, timeout, "me" })
+      return S.expect(is_tagged("gen_call"), 5000, "the call's result")[2]
+    end
+    local ok, exit = hl.atom("ok"), hl.atom("exit")
+    assert.same({ ok, { ok, "hi" } }, erl_call({ hl.atom("echo"), "hi" }, 2000))
+    assert.same({ ok, { ok, 7, "later" } }, erl_call({ hl.atom("later"), 7 }, 2000))
+    assert.same({ exit, hl.atom("timeout") }, erl_call({ hl.atom("sleep"), 800 }, 100))
+    assert.same({ ok, { ok, "again" } }, erl_call({ hl.atom("echo"), "again" }, 2000))
+    hl.server.stop(pid)
   end)
 
   it("a message with no Erlang form is refused at the sender", function()
@@ -221,7 +306,8 @@ describe("Erlang distribution with an erl node #child", function()
     end
     assert.matches("heirloom.send: the message has no Erlang form: NaN and infinities", send_err({ 0 / 0 }), 1, true)
     assert.matches("no Erlang form: NaN and infinities", send_err(math.huge), 1, true)
-    assert.matches("no Erlang form: references cannot be sent", send_err({ hl.alias() }), 1, true)
+    assert.matches("no Erlang form: the atom 'true' is Lua's true on the other side", send_err({ hl.atom("true") }), 1, true)
+    assert.matches("no Erlang form: an atom whose name is not UTF-8", send_err(hl.atom("\255")), 1, true)
     local t = hl.table.new("dist_spec_t")
     assert.matches("no Erlang form: a table handle cannot leave its node", send_err({ t }), 1, true)
     t:drop()
@@ -275,6 +361,47 @@ describe("Erlang distribution with an erl node #child", function()
     os.remove(out)
   end)
 
+  it("two heirloom nodes call each other's servers (gen_server's protocol between heirloom nodes)", function()
+    local other = "hlg" .. TAG .. "@localhost"
+    local host_srv = assert(hl.server.start("srv_dist", nil, { name = "hlgs2" }))
+    local script, out = os.tmpname(), os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write("package.path = ", string.format("%q", package.path), "\n",
+            "package.cpath = ", string.format("%q", package.cpath), "\n", [[
+      local hl = require("heirloom")
+      hl.start{ schedulers = 1, logger = "capture",
+                dist = { name = "]] .. other .. [[", cookie = "]] .. COOKIE .. [[" } }
+      assert(hl.server.start("srv_dist", nil, { name = "b_srv" }))
+      hl.register("b", hl.self())
+      local m = hl.receive(10000)      -- "go": call the first node's server, tell it the answer
+      if m then
+        local r = hl.server.call({ "hlgs2", "]] .. HL_NODE .. [[" }, { hl.atom("echo"), "from b" }, 5000)
+        hl.send({ "me", "]] .. HL_NODE .. [[" }, { "b called", r })
+      end
+      hl.receive(1000)   -- the answer leaves, and the first node's calls are served, before the node stops
+      hl.stop()
+    ]])
+    f:close()
+    local p = io.popen("timeout 20 lua5.4 " .. script .. " >" .. out .. " 2>&1 & echo $!")
+    p:close()
+    assert.is_true(until_true(function() return epmd_lists("hlg" .. TAG) end, 10), "the other node did not start")
+    local ok = hl.atom("ok")
+    local r
+    for _ = 1, 20 do        -- b_srv is registered just after the node joins
+      local good, v = pcall(hl.server.call, { "b_srv", other }, { hl.atom("echo"), { 1, ok } }, 300)
+      if good then r = v break end
+    end
+    assert.same({ ok, { 1, ok } }, r)
+    hl.send({ "b", other }, "go")
+    local m = S.expect(is_tagged("b called"), 5000, "the other node's call")
+    assert.same({ "b called", { ok, "from b" } }, m)
+    assert.is_true(until_true(function() return not epmd_lists("hlg" .. TAG) end, 5))
+    assert.equal("", io.open(out):read("a"))
+    hl.server.stop(host_srv)
+    os.remove(script)
+    os.remove(out)
+  end)
+
   it("without a cookie, uses ~/.erlang.cookie, made 0400 with a random one when missing, as Erlang does", function()
     local home = os.tmpname()
     os.remove(home)
@@ -319,6 +446,27 @@ describe("Erlang distribution with an erl node #child", function()
     assert.equal(1, rc)
     assert.matches("cannot start the node: hl_node_start: dist.name must be", out, 1, true)
     os.remove(base)
+  end)
+
+  it("the etscounter example's client runs on an Erlang node, against the counter server on this node", function()
+    local dir = HERE .. "../examples/etscounter/"
+    if not package.path:find(dir .. "?.lua", 1, true) then
+      package.path = dir .. "?.lua;" .. package.path    -- the app's processes inherit it
+    end
+    local etscounter = require("etscounter")
+    local sup = assert(etscounter.start())
+    local out, rc = sh("erlc -o " .. beam_dir .. " " .. dir .. "etscounter_client.erl")
+    assert.equal(0, rc, out)
+    local node = "'" .. HL_NODE .. "'"
+    out = sh("erl -sname client" .. TAG .. "@localhost -setcookie " .. COOKIE .. " -noshell -pa " .. beam_dir ..
+      " -kernel inet_dist_use_interface '{127,0,0,1}' -eval '" ..
+      "C = etscounter_client, N = " .. node .. ", A = C:count(N), B = C:count(N), K = C:check(N), " ..
+      "ok = C:die(N), D = C:count_when_back(N), " ..
+      "io:format(\"~p~n\", [{A, B, K, D, C:check(N)}]), halt().'")
+    -- the count survives the server's death, as in the example's story
+    assert.matches('{1,2,{{<<"count">>,2}},3,{{<<"count">>,3}}}', out, 1, true)
+    assert.equal(3, etscounter.read())
+    etscounter.stop(sup)
   end)
 
   it("stop leaves the cluster: epmd forgets the name, even while a program the host ran lives on", function()

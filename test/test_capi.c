@@ -616,6 +616,44 @@ static void test_exit_link_monitor(void) {
 
 /* ---- a config that can grow ---- */
 
+/* Atoms: built, typed, read back, refused when no atom can have the name. */
+static void test_atoms(void) {
+  hl_buf b;
+  const char *name = NULL;
+  size_t namelen = 0;
+  char longname[300];
+  hl_buf_init(&b);
+  hl_term_atom(&b, "ok", 2);
+  CHECK(hl_term_check(&b) == HL_OK);
+  CHECK(hl_term_type(b.data, b.len) == HL_T_ATOM);
+  CHECK(hl_term_get_atom(b.data, b.len, &name, &namelen) == b.len);
+  CHECK(namelen == 2 && memcmp(name, "ok", 2) == 0);
+  CHECK(hl_term_get_atom(b.data, b.len - 1, &name, &namelen) == 0);
+  CHECK(hl_term_get_atom(b.data, b.len, NULL, &namelen) == 0);
+  CHECK(contains(hl_errmsg(), "hl_term_get_atom: name is NULL"));
+  hl_buf_clear(&b);
+  hl_term_string(&b, "ok", 2);
+  CHECK(hl_term_get_atom(b.data, b.len, &name, &namelen) == 0);   /* a string is no atom */
+
+  hl_buf_clear(&b);
+  hl_term_atom(&b, "a\0b", 3);
+  CHECK(contains(hl_errmsg(), "hl_term_atom: name must be at most 255 bytes, none of them zero"));
+  CHECK(b.len == 0 && hl_term_check(&b) == HL_EFORMAT);
+  memset(longname, 'x', sizeof longname);
+  hl_term_atom(&b, longname, 256);
+  CHECK(b.len == 0);
+  hl_term_atom(&b, longname, 255);
+  CHECK(hl_term_check(&b) == HL_OK);
+
+  /* an array holding an atom is a valid term for every way in */
+  hl_buf_clear(&b);
+  hl_term_array(&b, 2);
+  hl_term_atom(&b, "", 0);
+  hl_term_int(&b, 1);
+  CHECK(hl_term_check(&b) == HL_OK);
+  hl_buf_free(&b);
+}
+
 static void test_config_size(void) {
   hl_config cfg;
   hl_node *node = NULL;
@@ -725,6 +763,7 @@ int main(void) {
   test_null_arguments();
   test_messages_name_it();
   test_terms();
+  test_atoms();
   test_config_size();
   test_exit_link_monitor();
   test_steps_on_two_threads();

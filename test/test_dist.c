@@ -26,7 +26,7 @@
 #include "heirloom.h"
 #include "term.h"
 
-static const dist_self SELF = {"hl@localhost", 7};
+static const dist_self SELF = {"hl@localhost", 7, NULL};
 
 /* The term b goes out and back: the same bytes. */
 static void round_trip(const buf *b) {
@@ -42,6 +42,49 @@ static void round_trip(const buf *b) {
   CHECK(back.n == b->n && memcmp(back.p, b->p, b->n) == 0);
   ei_x_free(&x);
   buf_free(&back);
+}
+
+/* Atoms, this node's refs, and other nodes' pids and refs go out and come
+** back as they were. */
+static void test_round_trip_names(void) {
+  static const char *const atoms[] = {"ok", "", "$gen_call", "caf\xc3\xa9", "True"};
+  term_xpid xp = {(const unsigned char *)"erl@localhost", 13, 45, 3, 0xDEADBEEF};
+  term_xref xr = {(const unsigned char *)"erl@localhost", 13, 9, 3, {1, 2, 3, 0, 0}};
+  uint64_t refs[] = {1, 0x3FFFF, 0x40000, UINT64_MAX, (uint64_t)1 << 50};
+  buf b;
+  buf_init(&b);
+  for (size_t i = 0; i < sizeof atoms / sizeof atoms[0]; i++) {
+    buf_reset(&b);
+    term_put_atom(&b, atoms[i], strlen(atoms[i]));
+    round_trip(&b);
+  }
+  for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+    buf_reset(&b);
+    term_put_id(&b, TERM_REF, refs[i]);
+    round_trip(&b);
+  }
+  buf_reset(&b);
+  term_put_xpid(&b, &xp);
+  round_trip(&b);
+  xp.node = (const unsigned char *)SELF.node;   /* a pid of an earlier run of this node */
+  xp.nodelen = strlen(SELF.node);
+  buf_reset(&b);
+  term_put_xpid(&b, &xp);
+  round_trip(&b);
+  for (int n = 1; n <= TERM_XREF_WORDS; n++) {
+    xr.n = n;
+    buf_reset(&b);
+    term_put_xref(&b, &xr);
+    round_trip(&b);
+  }
+  buf_reset(&b);   /* as a map key, beside a string of the same name */
+  term_put_map(&b, 2);
+  term_put_atom(&b, "k", 1);
+  term_put_string(&b, "k", 1);
+  term_put_int(&b, 1);
+  term_put_int(&b, 2);
+  round_trip(&b);
+  buf_free(&b);
 }
 
 static void test_round_trips(void) {
@@ -111,8 +154,17 @@ static void test_refused_out(void) {
   term_put_id(&b, TERM_TABLE, 3);
   refused_out(&b, "a table handle cannot leave its node");
   buf_reset(&b);
-  term_put_id(&b, TERM_REF, 3);
-  refused_out(&b, "references cannot be sent");
+  term_put_atom(&b, "true", 4);
+  refused_out(&b, "the atom 'true' is Lua's true on the other side");
+  buf_reset(&b);
+  term_put_atom(&b, "nil", 3);
+  refused_out(&b, "the atom 'nil' is Lua's nil");
+  buf_reset(&b);
+  term_put_atom(&b, "\xff", 1);
+  refused_out(&b, "an atom whose name is not UTF-8");
+  buf_reset(&b);
+  term_put_atom(&b, "\xc0\x80", 2);   /* an overlong zero */
+  refused_out(&b, "not UTF-8");
   buf_free(&b);
 }
 
@@ -193,7 +245,9 @@ static void test_from_erlang(void) {
   check_in(&x, "an integer bigger than 64 bits", NULL);
   fresh(&x);
   ei_x_encode_atom(&x, "ok");
-  check_in(&x, "atoms other than true/false/nil are not supported yet", NULL);
+  buf_reset(&want);
+  term_put_atom(&want, "ok", 2);
+  check_in(&x, NULL, &want);
   fresh(&x);
   ei_x_encode_list_header(&x, 1);
   ei_x_encode_long(&x, 1);
@@ -224,12 +278,24 @@ static void test_from_erlang(void) {
   pid.creation = 7;
   fresh(&x);
   ei_x_encode_pid(&x, &pid);
-  check_in(&x, "remote pids are not supported yet", NULL);
-  strcpy(pid.node, SELF.node);
-  pid.creation = 6;
+  buf_reset(&want);
+  {
+    term_xpid xp = {(const unsigned char *)"other@localhost", 15, 1, 0, 7};
+    term_put_xpid(&want, &xp);
+  }
+  check_in(&x, NULL, &want);
+  /* a gen_server call's [alias | Ref] tag, with no tags held (no node),
+  ** is an improper list like any other */
   fresh(&x);
+  ei_x_encode_tuple_header(&x, 3);
+  ei_x_encode_atom(&x, "$gen_call");
+  ei_x_encode_tuple_header(&x, 2);
   ei_x_encode_pid(&x, &pid);
-  check_in(&x, "an earlier run of this node", NULL);
+  ei_x_encode_list_header(&x, 1);
+  ei_x_encode_atom(&x, "alias");
+  ei_x_encode_long(&x, 5);
+  ei_x_encode_atom(&x, "req");
+  check_in(&x, "an improper list", NULL);
   buf_free(&want);
 }
 
@@ -386,6 +452,7 @@ static void test_two_nodes(void) {
 int main(void) {
   test_config();
   test_round_trips();
+  test_round_trip_names();
   test_refused_out();
   test_from_erlang();
   test_damaged();

@@ -37,10 +37,18 @@ end
 
 local function is_pid(v) return hl.kind(v) == "pid" end
 
-local function check_dest(fname, dest)
+-- {name, "node@host"}: a server registered on another node.
+local function is_remote(dest)
+  return type(dest) == "table" and #dest == 2 and type(dest[1]) == "string" and
+    type(dest[2]) == "string"
+end
+
+local function check_dest(fname, dest, remote_ok)
+  if remote_ok and is_remote(dest) then return end
   if type(dest) ~= "string" and not is_pid(dest) then
-    error(("heirloom.server.%s: dest must be a pid or a registered name (got %s)")
-      :format(fname, kind_text(dest)), 3)
+    error(("heirloom.server.%s: dest must be a pid or a registered name (got %s)%s")
+      :format(fname, kind_text(dest), remote_ok and type(dest) == "table" and
+        "; a server on another node is {name, \"node@host\"}" or ""), 3)
   end
   if type(dest) == "string" and dest == "" then
     error(("heirloom.server.%s: dest must be a non-empty name"):format(fname), 3)
@@ -67,6 +75,7 @@ end
 
 local function dest_text(dest)
   if type(dest) == "string" then return string.format("%q", dest) end
+  if is_remote(dest) then return string.format("{%q, %q}", dest[1], dest[2]) end
   return tostring(dest)
 end
 
@@ -180,11 +189,37 @@ local function call_pid(fname, dest, pid, req, timeout, timeout_text)
       reason_text(value), show(req)))
 end
 
--- call(dest, request, timeout): sends request to the server dest (a pid or
--- a registered name) and returns its reply; raises a call error otherwise.
+-- A call to {name, node}, in OTP's gen_server protocol, which Erlang's
+-- gen_server and heirloom's servers both answer: {'$gen_call', {self,
+-- tag}, request}, answered {tag, reply}. A node that cannot be reached is
+-- "nodedown" (nothing was sent); no answer within the timeout, "timeout"
+-- (a name nobody holds there too: nothing tells this node). A reply that
+-- comes after the timeout stays in the mailbox, as {tag, reply}.
+local function call_remote(fname, dest, req, timeout, timeout_text)
+  if not hl.ping(dest[2]) then
+    raise(fname, "nodedown", dest, req, "nodedown",
+      ("node %s cannot be reached; request %s not sent"):format(dest[2], show(req)))
+  end
+  local tag = hl.alias()                -- a reference unique to this call
+  hl.unalias(tag)                       -- the reply comes to this pid, not to the alias
+  hl.send(dest, { proto.GEN_CALL, { hl.self(), tag }, req })
+  local m = hl.receive(function(x) return type(x) == "table" and x[1] == tag end, timeout)
+  if m == nil then
+    raise(fname, "timeout", dest, req, "timeout",
+      ("no reply from %s to request %s within %s"):format(dest_text(dest), show(req), timeout_text))
+  end
+  return m[2]
+end
+
+-- call(dest, request, timeout): sends request to the server dest (a pid, a
+-- registered name, or {name, "node@host"} for a server on another node)
+-- and returns its reply; raises a call error otherwise.
 function M.call(dest, request, timeout)
-  check_dest("call", dest)
+  check_dest("call", dest, true)
   timeout = check_timeout("call", "timeout", timeout, DEFAULT_TIMEOUT)
+  if is_remote(dest) then
+    return call_remote("call", dest, request, timeout, timeout and (timeout .. " ms") or "infinity")
+  end
   local pid = dest
   if type(dest) == "string" then
     pid = hl.whereis(dest)
@@ -200,7 +235,11 @@ end
 -- cast(dest, message): sends and returns true at once, whether or not
 -- anyone is there (as gen_server:cast).
 function M.cast(dest, message)
-  check_dest("cast", dest)
+  check_dest("cast", dest, true)
+  if is_remote(dest) then
+    hl.send(dest, { proto.GEN_CAST, message })   -- gen_server's cast protocol
+    return true
+  end
   local pid = dest
   if type(dest) == "string" then pid = hl.whereis(dest) end
   if pid ~= nil then hl.send(pid, { CAST, message }) end
@@ -210,6 +249,10 @@ end
 -- reply(from, value): answers a call whose from a callback kept. The
 -- reply goes only to an alias of the caller from[1].
 function M.reply(from, value)
+  if type(from) == "table" and is_pid(from[1]) and from[3] == proto.GEN_CALL then
+    proto.reply(from, value)             -- a call from another node
+    return true
+  end
   if type(from) ~= "table" or not is_pid(from[1]) or hl.kind(from[2]) ~= "ref" then
     error("heirloom.server.reply: from must be the 'from' given to handle_call (got " ..
       show(from) .. ")", 2)

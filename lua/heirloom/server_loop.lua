@@ -134,6 +134,16 @@ function M.boot(modname, args, parent, ack)
         what, a, b, c, d = outcome(modname, "handle_call", true,
           xpcall(handle_call, traceback, m[3], from, state))
       end
+    elseif type(m) == "table" and m[1] == proto.GEN_CALL and sender == nil then
+      from = proto.gen_call_from(m, sender)   -- OTP's gen_server:call from another node
+      if from == nil then
+        what, a, b = "continue", state, timeout
+      else
+        what, a, b, c, d = outcome(modname, "handle_call", true,
+          xpcall(handle_call, traceback, m[3], from, state))
+      end
+    elseif type(m) == "table" and m[1] == proto.GEN_CAST and sender == nil then
+      what, a, b = outcome(modname, "handle_cast", false, xpcall(handle_cast, traceback, m[2], state))
     elseif type(m) == "table" and m[1] == CAST then
       what, a, b = outcome(modname, "handle_cast", false, xpcall(handle_cast, traceback, m[2], state))
     elseif type(m) == "table" and m[1] == STOP then

@@ -1,12 +1,30 @@
 %% dist_peer — the Erlang side of spec/dist_spec.lua: a process registered
-%% as echo on an `erl -sname` node. heirloom maps Erlang atoms other than
-%% true, false and nil to an error, so every tag here is a binary.
+%% as echo on an `erl -sname` node, and a gen_server registered as gs.
+%% Tags are binaries (they were before heirloom had atoms).
 -module(dist_peer).
--export([start/0]).
+-behaviour(gen_server).
+-export([start/0, init/1, handle_call/3, handle_cast/2]).
 
 start() ->
     register(echo, spawn(fun loop/0)),
+    {ok, _} = gen_server:start({local, gs}, ?MODULE, [], []),
     ok.
+
+%% gs: {echo, X} is answered {ok, X}; {sleep, Ms} after Ms; {cast, To,
+%% Node} tells {To, Node} the casts it has had.
+init([]) -> {ok, []}.
+handle_call({echo, X}, _From, S) -> {reply, {ok, X}, S};
+handle_call({sleep, Ms}, _From, S) -> timer:sleep(Ms), {reply, slept, S};
+handle_call(casts, _From, S) -> {reply, lists:reverse(S), S}.
+handle_cast(X, S) -> {noreply, [X | S]}.
+
+%% A gen_server:call made here to {Name, Node}, its result (or the exit's
+%% reason) sent to {ReplyName, Node}.
+gen_call(Name, Node, Req, Timeout, ReplyName) ->
+    R = try {ok, gen_server:call(to(Name, Node), Req, Timeout)}
+        catch exit:{Why, _} -> {exit, Why}
+        end,
+    to(ReplyName, Node) ! {<<"gen_call">>, R}.
 
 to(Name, Node) -> {binary_to_atom(Name), binary_to_atom(Node)}.
 
@@ -20,6 +38,15 @@ loop() ->
             [to(Name, Node) ! {<<"sample">>, I, T} || {I, T} <- samples()];
         {<<"ping">>, Name, Node, Other} ->
             to(Name, Node) ! {<<"ping">>, net_adm:ping(binary_to_atom(Other)) =:= pong};
+        {<<"gen_call">>, Name, Node, Req, Timeout, ReplyName} ->
+            spawn(fun() -> gen_call(Name, Node, Req, Timeout, ReplyName) end);
+        {<<"ask">>, Name, Node} ->
+            %% a process of this node sends its own pid; the answer comes to it
+            spawn(fun() ->
+                      to(Name, Node) ! {<<"ask">>, self()},
+                      R = receive Answer -> Answer after 5000 -> timeout end,
+                      to(Name, Node) ! {<<"answered">>, R}
+                  end);
         {<<"halt">>} ->
             erlang:halt()
     end,

@@ -71,6 +71,19 @@ void hl_term_string(hl_buf *b, const void *s, size_t len) {
   else term_put_string(B(b), s != NULL ? s : "", len);
 }
 
+void hl_term_atom(hl_buf *b, const void *name, size_t len) {
+  hl_err e;
+  if (b == NULL) null_arg("hl_term_atom", "b");
+  else if (name == NULL && len > 0) null_arg("hl_term_atom", "name");
+  else if (!term_name_ok(name != NULL ? name : "", len)) {
+    err_set(&e, HL_EBADARG, "hl_term_atom: name must be at most %d bytes, none of them zero",
+            TERM_NAME_MAX);
+    err_publish(&e);
+  } else {
+    term_put_atom(B(b), name != NULL ? name : "", len);
+  }
+}
+
 void hl_term_array(hl_buf *b, uint32_t n) {
   if (b != NULL) term_put_array(B(b), n);
 }
@@ -118,6 +131,9 @@ int hl_term_type(const void *p, size_t len) {
     case TERM_ARRAY: return HL_T_ARRAY;
     case TERM_MAP: return HL_T_MAP;
     case TERM_STRING: return HL_T_STRING;
+    case TERM_ATOM: return HL_T_ATOM;
+    case TERM_XPID: return HL_T_XPID;
+    case TERM_XREF: return HL_T_XREF;
     default:
       if (term_get_num(p, len, &n) == 0) return HL_T_NONE;
       return n.isint ? HL_T_INTEGER : HL_T_FLOAT;
@@ -185,6 +201,19 @@ size_t hl_term_get_pid(const void *p, size_t len, hl_pid *pid) {
 
 size_t hl_term_get_ref(const void *p, size_t len, uint64_t *ref) {
   return get_id("hl_term_get_ref", p, len, TERM_REF, ref);
+}
+
+size_t hl_term_get_atom(const void *p, size_t len, const char **name, size_t *namelen) {
+  const unsigned char *n;
+  size_t nlen, size;
+  if (p == NULL) return null_arg("hl_term_get_atom", "p");
+  if (name == NULL) return null_arg("hl_term_get_atom", "name");
+  if (namelen == NULL) return null_arg("hl_term_get_atom", "namelen");
+  size = term_get_atom(p, len, &n, &nlen);
+  if (size == 0) return 0;
+  *name = (const char *)n;
+  *namelen = nlen;
+  return size;
 }
 
 /* An array's or a map's header. */

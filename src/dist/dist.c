@@ -18,6 +18,7 @@
 #include "dist.h"
 #include "dist_conn.h"
 #include "dist_cookie.h"
+#include "term.h"
 
 extern char **environ;
 
@@ -175,6 +176,7 @@ static hl_status listen_and_publish(dist *d, const char *host, hl_err *e) {
   dconn_cloexec(d->epmd_fd);
   d->self.node = d->ec.thisnodename;
   d->self.creation = d->ec.creation;
+  if ((d->self.tags = dist_tags_new(d->n)) == NULL) return err_set(e, HL_ENOMEM, "out of memory");
   return HL_OK;
 }
 
@@ -188,6 +190,7 @@ static void close_sockets(dist *d) {
 static void dist_unref(dist *d) {
   if (atomic_fetch_sub(&d->refs, 1) != 1) return;
   close_sockets(d);
+  dist_tags_free(d->self.tags);
   pthread_mutex_destroy(&d->lock);
   free(d);
 }
@@ -265,17 +268,15 @@ static dconn *connection(dist *d, const char *to) {
   return c;
 }
 
-hl_status dist_send_name(node *n, const char *name, const char *to, const unsigned char *term,
-                         size_t len, hl_err *e) {
-  char err[300], alive[EI_MAXALIVELEN + 1], host[EI_MAXHOSTNAMELEN + 1];
+/* Sends the term to `name` (or, when name is NULL, to pid) on node `to`. */
+static hl_status send_to(node *n, const char *to, const char *name, erlang_pid *pid,
+                         const unsigned char *term, size_t len, hl_err *e) {
+  char err[300];
   ei_x_buff x;
   dist *d;
   dconn *c;
   hl_status st = HL_OK;
-  if (strchr(to, '@') == NULL || split_name(to, alive, host, e) != HL_OK)
-    return err_set(e, HL_EBADARG, "the node must be \"name@host\" (got \"%.100s\")", to);
-  if (name[0] == '\0' || strlen(name) >= MAXATOMLEN)
-    return err_set(e, HL_EBADARG, "the name must be 1 to %d bytes", MAXATOMLEN - 1);
+  int r;
   pthread_mutex_lock(&n->lock);
   d = n->dist;
   if (d != NULL) atomic_fetch_add(&d->refs, 1);   /* dist_stop may come meanwhile */
@@ -288,13 +289,18 @@ hl_status dist_send_name(node *n, const char *name, const char *to, const unsign
   }
   if (!dist_term_to_ei(term, len, &d->self, &x, err, sizeof err)) {
     st = err_set(e, HL_EBADARG, "the message has no Erlang form: %s", err);
+  } else if (pid != NULL && strcmp(to, d->self.node) == 0) {
+    /* a pid of an earlier run of this node: nobody is there, as in Erlang */
   } else if ((c = connection(d, to)) != NULL) {
     pthread_mutex_lock(&c->io);
-    if (!atomic_load(&c->dead) &&
-        ei_reg_send_tmo(&d->ec, c->fd, (char *)name, x.buff, x.index, SEND_MS) < 0) {
-      atomic_store(&c->dead, 1);
-      shutdown(c->fd, SHUT_RDWR);
-      report(d, "heirloom.dist: sending to %s failed; the message was dropped%s", to, "");
+    if (!atomic_load(&c->dead)) {
+      r = name != NULL ? ei_reg_send_tmo(&d->ec, c->fd, (char *)name, x.buff, x.index, SEND_MS)
+                       : ei_send_tmo(c->fd, pid, x.buff, x.index, SEND_MS);
+      if (r < 0) {
+        atomic_store(&c->dead, 1);
+        shutdown(c->fd, SHUT_RDWR);
+        report(d, "heirloom.dist: sending to %s failed; the message was dropped%s", to, "");
+      }
     }
     pthread_mutex_unlock(&c->io);
     dconn_unref(c);
@@ -302,4 +308,46 @@ hl_status dist_send_name(node *n, const char *name, const char *to, const unsign
   ei_x_free(&x);
   dist_unref(d);
   return st;
+}
+
+hl_status dist_send_name(node *n, const char *name, const char *to, const unsigned char *term,
+                         size_t len, hl_err *e) {
+  char alive[EI_MAXALIVELEN + 1], host[EI_MAXHOSTNAMELEN + 1];
+  if (strchr(to, '@') == NULL || split_name(to, alive, host, e) != HL_OK)
+    return err_set(e, HL_EBADARG, "the node must be \"name@host\" (got \"%.100s\")", to);
+  if (name[0] == '\0' || strlen(name) >= MAXATOMLEN)
+    return err_set(e, HL_EBADARG, "the name must be 1 to %d bytes", MAXATOMLEN - 1);
+  return send_to(n, to, name, NULL, term, len, e);
+}
+
+hl_status dist_send_pid(node *n, const unsigned char *xpid, size_t xlen,
+                        const unsigned char *term, size_t len, hl_err *e) {
+  term_xpid xp;
+  erlang_pid pid;
+  if (term_get_xpid(xpid, xlen, &xp) == 0 || xp.nodelen >= sizeof pid.node)
+    return err_set(e, HL_EBADARG, "not a pid of another node");
+  memset(&pid, 0, sizeof pid);
+  memcpy(pid.node, xp.node, xp.nodelen);
+  pid.num = xp.num;
+  pid.serial = xp.serial;
+  pid.creation = xp.creation;
+  return send_to(n, pid.node, NULL, &pid, term, len, e);
+}
+
+int dist_reachable(node *n, const char *to) {
+  dist *d;
+  dconn *c;
+  int up;
+  pthread_mutex_lock(&n->lock);
+  d = n->dist;
+  if (d != NULL) atomic_fetch_add(&d->refs, 1);
+  pthread_mutex_unlock(&n->lock);
+  if (d == NULL) return 0;
+  up = strcmp(to, d->self.node) == 0;
+  if (!up && (c = connection(d, to)) != NULL) {
+    up = 1;
+    dconn_unref(c);
+  }
+  dist_unref(d);
+  return up;
 }

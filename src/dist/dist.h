@@ -41,4 +41,13 @@ void dist_stop(node *n);
 hl_status dist_send_name(node *n, const char *name, const char *to, const unsigned char *term,
                          size_t len, hl_err *e);
 
+/* The same to the process of another node whose TERM_XPID term is
+** xpid[0..xlen); to a pid of an earlier run of this node it is dropped. */
+hl_status dist_send_pid(node *n, const unsigned char *xpid, size_t xlen,
+                        const unsigned char *term, size_t len, hl_err *e);
+
+/* 1 when node `to` ("alive@host") can be reached: it is this node, or a
+** connection to it is up or can be made now (the logger says why not). */
+int dist_reachable(node *n, const char *to);
+
 #endif

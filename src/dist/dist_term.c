@@ -12,6 +12,8 @@
 #include "dist_term.h"
 #include "term.h"
 
+#define REF_WORD0_MASK 0x3FFFFu   /* Erlang's refs keep 18 bits in their first word */
+
 static int fail(char *err, size_t size, const char *what) {
   snprintf(err, size, "%s", what);
   return 0;
@@ -50,6 +52,21 @@ static size_t put_string(out *o, const unsigned char *p, size_t len) {
   return n;
 }
 
+/* A reference of this node: its 64-bit id in three words, the first of
+** 18 bits as Erlang's own refs have it (dist_term_from_ei reads it back). */
+static size_t put_ref(out *o, uint64_t id, size_t n) {
+  erlang_ref ref;
+  if (o->self->tags != NULL && dist_tags_put(o->self->tags, id, o->x)) return n;   /* a held tag */
+  memset(&ref, 0, sizeof ref);
+  snprintf(ref.node, sizeof ref.node, "%s", o->self->node);
+  ref.len = 3;
+  ref.n[0] = (unsigned int)(id & REF_WORD0_MASK);
+  ref.n[1] = (unsigned int)(uint32_t)(id >> 18);
+  ref.n[2] = (unsigned int)(id >> 50);
+  ref.creation = o->self->creation;
+  return ei_x_encode_ref(o->x, &ref) == 0 ? n : 0;
+}
+
 /* A pid of this node: its id's low half is Erlang's number, the high half
 ** its serial, as term_pid_text prints it. */
 static size_t put_pid(out *o, const unsigned char *p, size_t len) {
@@ -59,14 +76,97 @@ static size_t put_pid(out *o, const unsigned char *p, size_t len) {
   size_t n = term_get_id(p, len, &tag, &id);
   if (n == 0) return 0;
   if (tag == TERM_TABLE) return fail(o->err, o->size, "a table handle cannot leave its node");
-  if (tag == TERM_REF)
-    return fail(o->err, o->size, "references cannot be sent to another node yet");
+  if (tag == TERM_REF) return put_ref(o, id, n);
   memset(&pid, 0, sizeof pid);
   snprintf(pid.node, sizeof pid.node, "%s", o->self->node);
   pid.num = (unsigned int)(uint32_t)id;
   pid.serial = (unsigned int)(uint32_t)(id >> 32);
   pid.creation = o->self->creation;
   return ei_x_encode_pid(o->x, &pid) == 0 ? n : 0;
+}
+
+/* 1 when s[0..len) is UTF-8 (shortest forms, no surrogates), as an
+** Erlang atom's name must be. */
+static int utf8_ok(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = s[i], need, min, cp;
+    if (c < 0x80) { i++; continue; }
+    if (c >= 0xC2 && c <= 0xDF) { need = 1; min = 0x80; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { need = 2; min = 0x800; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { need = 3; min = 0x10000; cp = c & 0x07; }
+    else return 0;
+    if (len - i <= need) return 0;
+    for (unsigned k = 1; k <= need; k++) {
+      if ((s[i + k] & 0xC0) != 0x80) return 0;
+      cp = cp << 6 | (s[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    i += need + 1;
+  }
+  return 1;
+}
+
+/* An atom: Erlang's true, false and nil are Lua's booleans and nil, so
+** atoms of those names would come back as something else: refused. */
+static size_t put_atom(out *o, const unsigned char *p, size_t len) {
+  const unsigned char *name;
+  size_t namelen, n = term_get_atom(p, len, &name, &namelen);
+  if (n == 0) return fail(o->err, o->size, "a malformed atom");
+  if ((namelen == 4 && memcmp(name, "true", 4) == 0) ||
+      (namelen == 5 && memcmp(name, "false", 5) == 0) ||
+      (namelen == 3 && memcmp(name, "nil", 3) == 0)) {
+    snprintf(o->err, o->size, "the atom '%.*s' is Lua's %.*s on the other side: send %.*s "
+             "itself", (int)namelen, name, (int)namelen, name, (int)namelen, name);
+    return 0;
+  }
+  if (!utf8_ok(name, namelen)) {
+    snprintf(o->err, o->size, "an atom whose name is not UTF-8 (Erlang's atoms are text)");
+    return 0;
+  }
+  return ei_x_encode_atom_len_as(o->x, (const char *)name, (int)namelen, ERLANG_UTF8,
+                                 ERLANG_UTF8) == 0 ? n : 0;
+}
+
+/* A node's name from a term (at most TERM_NAME_MAX bytes), as ei keeps
+** it. One that names this node's present run would come back as this
+** node's own pid or ref, another term: only a forged one can, refused. */
+static int node_name(out *o, const unsigned char *name, size_t len, uint32_t creation,
+                     char *into, size_t size) {
+  if (len >= size || !utf8_ok(name, len))
+    return fail(o->err, o->size, "another node's pid or reference with a bad node name");
+  if (len == strlen(o->self->node) && memcmp(name, o->self->node, len) == 0 &&
+      creation == o->self->creation)
+    return fail(o->err, o->size, "a pid or reference held as another node's names this node");
+  memcpy(into, name, len);
+  into[len] = '\0';
+  return 1;
+}
+
+static size_t put_xpid(out *o, const unsigned char *p, size_t len) {
+  term_xpid xp;
+  erlang_pid pid;
+  size_t n = term_get_xpid(p, len, &xp);
+  if (n == 0) return fail(o->err, o->size, "a malformed pid of another node");
+  memset(&pid, 0, sizeof pid);
+  if (!node_name(o, xp.node, xp.nodelen, xp.creation, pid.node, sizeof pid.node)) return 0;
+  pid.num = xp.num;
+  pid.serial = xp.serial;
+  pid.creation = xp.creation;
+  return ei_x_encode_pid(o->x, &pid) == 0 ? n : 0;
+}
+
+static size_t put_xref(out *o, const unsigned char *p, size_t len) {
+  term_xref xr;
+  erlang_ref ref;
+  size_t n = term_get_xref(p, len, &xr);
+  if (n == 0) return fail(o->err, o->size, "a malformed reference of another node");
+  memset(&ref, 0, sizeof ref);
+  if (!node_name(o, xr.node, xr.nodelen, xr.creation, ref.node, sizeof ref.node)) return 0;
+  ref.len = xr.n;
+  for (int i = 0; i < xr.n; i++) ref.n[i] = xr.id[i];
+  ref.creation = xr.creation;
+  return ei_x_encode_ref(o->x, &ref) == 0 ? n : 0;
 }
 
 static size_t put_elements(out *o, const unsigned char *p, size_t len, uint32_t count) {
@@ -120,6 +220,12 @@ static size_t put_term(out *o, const unsigned char *p, size_t len) {
   case TERM_TABLE:
   case TERM_PID:
     return put_pid(o, p, len);
+  case TERM_ATOM:
+    return put_atom(o, p, len);
+  case TERM_XPID:
+    return put_xpid(o, p, len);
+  case TERM_XREF:
+    return put_xref(o, p, len);
   case TERM_ARRAY:
   case TERM_MAP:
     h = term_get_header(p, len, &tag, &count);
@@ -185,11 +291,10 @@ static int get_atom(in *c, buf *b) {
     term_put_bool(b, name[0] == 't');
   else if (strcmp(name, "nil") == 0)
     term_put_nil(b);
-  else {
-    snprintf(c->err, c->size, "the atom '%.200s': atoms other than true/false/nil are not "
-             "supported yet", name);
-    return 0;
-  }
+  else if (strlen(name) > TERM_NAME_MAX)
+    return fail(c->err, c->size, "an atom longer than 255 bytes (in UTF-8)");
+  else
+    term_put_atom(b, name, strlen(name));
   return 1;
 }
 
@@ -219,14 +324,48 @@ static int get_byte_list(in *c, buf *b, int size) {
   return ok ? 1 : fail(c->err, c->size, "a malformed string");
 }
 
+/* A pid of this node as it runs now is one of its processes; any other
+** (another node's, or one of an earlier run of this node) is an xpid. */
 static int get_pid(in *c, buf *b) {
   erlang_pid pid;
+  term_xpid xp;
   if (ei_decode_pid(c->e, c->index, &pid) != 0) return fail(c->err, c->size, "a malformed pid");
-  if (strcmp(pid.node, c->self->node) != 0)
-    return fail(c->err, c->size, "a pid of another node: remote pids are not supported yet");
-  if (pid.creation != c->self->creation)
-    return fail(c->err, c->size, "a pid of an earlier run of this node");
-  term_put_id(b, TERM_PID, (uint64_t)pid.num | (uint64_t)pid.serial << 32);
+  if (strcmp(pid.node, c->self->node) == 0 && pid.creation == c->self->creation) {
+    term_put_id(b, TERM_PID, (uint64_t)pid.num | (uint64_t)pid.serial << 32);
+    return 1;
+  }
+  xp.node = (const unsigned char *)pid.node;
+  xp.nodelen = strlen(pid.node);
+  if (!term_name_ok(xp.node, xp.nodelen) || xp.nodelen == 0)
+    return fail(c->err, c->size, "a pid whose node name is longer than 255 bytes");
+  xp.num = pid.num;
+  xp.serial = pid.serial;
+  xp.creation = pid.creation;
+  term_put_xpid(b, &xp);
+  return 1;
+}
+
+/* A reference this node made (put_ref's three words, this run) comes back
+** as the same ref; any other is an xref. */
+static int get_ref(in *c, buf *b) {
+  erlang_ref ref;
+  term_xref xr;
+  if (ei_decode_ref(c->e, c->index, &ref) != 0 || ref.len < 1 || ref.len > TERM_XREF_WORDS)
+    return fail(c->err, c->size, "a malformed reference");
+  if (strcmp(ref.node, c->self->node) == 0 && ref.creation == c->self->creation &&
+      ref.len == 3 && ref.n[0] <= REF_WORD0_MASK && ref.n[2] < (1u << 14)) {
+    term_put_id(b, TERM_REF, (uint64_t)ref.n[0] | (uint64_t)ref.n[1] << 18 |
+                             (uint64_t)ref.n[2] << 50);
+    return 1;
+  }
+  xr.node = (const unsigned char *)ref.node;
+  xr.nodelen = strlen(ref.node);
+  if (!term_name_ok(xr.node, xr.nodelen) || xr.nodelen == 0)
+    return fail(c->err, c->size, "a reference whose node name is longer than 255 bytes");
+  xr.creation = ref.creation;
+  xr.n = ref.len;
+  for (int i = 0; i < ref.len; i++) xr.id[i] = ref.n[i];
+  term_put_xref(b, &xr);
   return 1;
 }
 
@@ -306,14 +445,14 @@ static int get_term(in *c, buf *b, int depth) {
     return get_byte_list(c, b, size);
   case ERL_PID_EXT: case ERL_NEW_PID_EXT:
     return get_pid(c, b);
+  case ERL_NEW_REFERENCE_EXT: case ERL_NEWER_REFERENCE_EXT: case ERL_REFERENCE_EXT:
+    return get_ref(c, b);
   default:
     break;
   }
   if (type != ERL_SMALL_TUPLE_EXT && type != ERL_LARGE_TUPLE_EXT && type != ERL_NIL_EXT &&
       type != ERL_LIST_EXT && type != ERL_MAP_EXT) {
     const char *what = type == ERL_BIT_BINARY_EXT ? "a bitstring (not whole bytes)"
-                     : type == ERL_NEW_REFERENCE_EXT || type == ERL_NEWER_REFERENCE_EXT ||
-                       type == ERL_REFERENCE_EXT ? "a reference: references are not supported yet"
                      : type == ERL_PORT_EXT || type == ERL_NEW_PORT_EXT ||
                        type == ERL_V4_PORT_EXT ? "a port"
                      : type == ERL_NEW_FUN_EXT || type == ERL_FUN_EXT ||
@@ -423,18 +562,59 @@ static int ext_walk(const unsigned char *p, size_t len, size_t *at, int depth) {
   }
 }
 
+/* The tag of {'$gen_call', {Pid, Tag}, Req}: mapped if it can be, else
+** held (dist_tags.h) and replaced by the ref that stands for it. */
+static int get_call_tag(in *c, buf *b) {
+  int start = *c->index, end = start, type, size;
+  uint64_t ref;
+  size_t at = b->n;
+  if (get_term(c, b, 2)) return 1;
+  b->n = at;
+  *c->index = start;
+  if (c->self->tags == NULL || ei_get_type(c->e, c->index, &type, &size) != 0 ||
+      type != ERL_LIST_EXT || ei_skip_term(c->e, &end) != 0 ||
+      (ref = dist_tags_hold(c->self->tags, c->e + start, (size_t)(end - start))) == 0)
+    return 0;
+  *c->index = end;
+  c->err[0] = '\0';
+  term_put_id(b, TERM_REF, ref);
+  return 1;
+}
+
+/* A gen_server call from another node, {'$gen_call', {Pid, Tag}, Req}:
+** 1 when the term at *index is one (mapped into b), 0 when it is not
+** that shape (nothing is read), -1 when it is but does not map. */
+static int get_gen_call(in *c, buf *b) {
+  int start = *c->index, arity, type, size;
+  char name[MAXATOMLEN_UTF8];
+  if (ei_decode_tuple_header(c->e, c->index, &arity) != 0 || arity != 3 ||
+      ei_get_type(c->e, c->index, &type, &size) != 0 || size > 9 ||
+      ei_decode_atom_as(c->e, c->index, name, sizeof name, ERLANG_UTF8, NULL, NULL) != 0 ||
+      strcmp(name, "$gen_call") != 0 ||
+      ei_decode_tuple_header(c->e, c->index, &arity) != 0 || arity != 2) {
+    *c->index = start;
+    return 0;
+  }
+  term_put_array(b, 3);
+  term_put_atom(b, "$gen_call", 9);
+  term_put_array(b, 2);
+  return get_term(c, b, 2) && get_call_tag(c, b) && get_term(c, b, 1) ? 1 : -1;
+}
+
 int dist_term_from_ei(const char *ebuf, size_t len, int *index, const dist_self *self,
                       buf *out, char *err, size_t size) {
   in c = {ebuf, index, self, err, size};
   size_t start = out->n, at = (size_t)*index + 1;
-  int version;
+  int version, mapped;
   err[0] = '\0';
   if (*index < 0 || (size_t)*index >= len || ei_decode_version(ebuf, index, &version) != 0)
     return fail(err, size, "no version byte: not an external term");
   if (!ext_walk((const unsigned char *)ebuf, len, &at, 0))
     return fail(err, size, "malformed bytes (a term cut short, nested too deep, or of a kind "
                            "heirloom does not know)");
-  if (!get_term(&c, out, 0)) return 0;
+  mapped = get_gen_call(&c, out);
+  if (mapped == 0) mapped = get_term(&c, out, 0);
+  if (mapped != 1) return 0;
   if (!buf_ok(out)) return fail(err, size, "out of memory");
   switch (term_check(out->p + start, out->n - start)) {
   case TERM_OK:

@@ -6,18 +6,21 @@
 **   heirloom            Erlang
 **   nil                 the atom nil
 **   true / false        the atoms true / false
+**   atom                any other atom (UTF-8)
 **   integer (int64)     integer
 **   float               float (NaN and infinities have no Erlang form)
 **   string              binary
 **   array               tuple   (lists arrive as arrays too)
 **   map                 map
-**   pid of this node    pid of this node
+**   pid of this node    pid of this node (this run)
+**   ref of this node    reference of this node (this run)
+**   xpid, xref          any other pid, reference
 **
 ** Everything else is refused with a message saying what and where: a
-** heirloom table handle or ref; an Erlang atom other than true, false and
-** nil, a reference, port, fun, bitstring, improper list, an integer beyond
-** 64 bits, a pid of another node. Neither function leaves half a term in
-** its output's meaning: on failure the output is to be thrown away.
+** heirloom table handle, an atom named true/false/nil or not UTF-8; an
+** Erlang port, fun, bitstring, improper list (but see dist_tags.h), an
+** integer beyond 64 bits. Neither function leaves half a term in its
+** output's meaning: on failure the output is to be thrown away.
 */
 #ifndef HL_DIST_TERM_H
 #define HL_DIST_TERM_H
@@ -26,11 +29,13 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "dist_tags.h"
 
-/* Who "this node" is, for pids. */
+/* Who "this node" is, for pids and refs. */
 typedef struct dist_self {
   const char *node;       /* the full node name, "name@host" */
   unsigned int creation;  /* the incarnation epmd gave it */
+  dist_tags *tags;        /* calls' reply tags held (NULL: none are) */
 } dist_self;
 
 /* Appends the valid term p[0..len) to x, as the body of a message (the

@@ -8,7 +8,10 @@
 
 #include "dist.h"
 #include "ldist.h"
+#include "lintern.h"
+#include "lproc.h"
 #include "lterm.h"
+#include "term.h"
 
 static const char *string_field(lua_State *L, int t, const char *field) {
   if (lua_getfield(L, t, field) != LUA_TSTRING || lua_rawlen(L, -1) == 0 ||
@@ -75,5 +78,45 @@ int ldist_send(lua_State *L, lbind *b) {
   lscratch_return(s);
   if (st != HL_OK) return luaL_error(L, "heirloom.send: %s", e.msg);
   lua_settop(L, 2);
+  return 1;
+}
+
+int ldist_is_remote_pid(lua_State *L, int idx) {
+  const unsigned char *p;
+  size_t len;
+  return lintern_get(L, idx, &p, &len) && p[0] == TERM_XPID;
+}
+
+int ldist_send_pid(lua_State *L, lbind *b) {
+  const unsigned char *pid;
+  size_t pidlen;
+  char msg[300];
+  hl_err e;
+  lscratch *s;
+  hl_status st;
+  lintern_get(L, 1, &pid, &pidlen);
+  if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
+  s = lbind_borrow(L, b, "send");
+  if (!lterm_encode(L, 2, &s->in, "message", msg, sizeof msg)) {
+    lscratch_return(s);
+    return luaL_error(L, "heirloom.send: %s", msg);
+  }
+  err_clear(&e);
+  st = dist_send_pid(b->node, pid, pidlen, s->in.p, s->in.n, &e);
+  lscratch_return(s);
+  if (st != HL_OK) return luaL_error(L, "heirloom.send: %s", e.msg);
+  lua_settop(L, 2);
+  return 1;
+}
+
+int ldist_ping(lua_State *L) {
+  lbind *b;
+  const char *to;
+  lproc_me(L, "ping", &b);
+  if (lua_type(L, 1) != LUA_TSTRING || strchr(lua_tostring(L, 1), '@') == NULL)
+    return luaL_error(L, "heirloom.ping: argument 1 (node) must be \"name@host\" (got %s)",
+                      luaL_typename(L, 1));
+  to = lua_tostring(L, 1);
+  lua_pushboolean(L, dist_reachable(b->node, to));
   return 1;
 }

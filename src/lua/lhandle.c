@@ -6,6 +6,7 @@
 
 #include "lbind.h"
 #include "lhandle.h"
+#include "lintern.h"
 #include "term.h"
 
 #define CACHE_KEY "heirloom.handles"
@@ -206,8 +207,11 @@ ltab *lhandle_totable(lua_State *L, int idx) {
 int lhandle_kind(lua_State *L) {
   int tag;
   uint64_t id;
+  const char *interned;
   if (lua_isnone(L, 1)) return luaL_error(L, "heirloom.kind: missing argument 'value'");
-  if (!lhandle_get(L, 1, &tag, &id)) {
+  if ((interned = lintern_kind(L, 1)) != NULL) {
+    lua_pushstring(L, interned);   /* an atom, or another node's pid or ref */
+  } else if (!lhandle_get(L, 1, &tag, &id)) {
     lua_pushnil(L);
   } else if (tag == TERM_PID) {
     lua_pushliteral(L, "pid");

@@ -37,7 +37,7 @@ int lhandle_get(lua_State *L, int idx, int *tag, uint64_t *id);
 /* The table handle at idx, or NULL. */
 ltab *lhandle_totable(lua_State *L, int idx);
 
-/* hl.kind(value): "pid", "table" or "ref" for heirloom's own values (an
+/* hl.kind(value): "pid", "table", "ref" or "atom" for heirloom's values (an
 ** alias is a ref), nil for anything else. */
 int lhandle_kind(lua_State *L);
 

@@ -19,6 +19,7 @@
 #include "ldist.h"
 #include "lfault.h"
 #include "lhandle.h"
+#include "lintern.h"
 #include "llog.h"
 #include "lproc.h"
 #include "lready.h"
@@ -396,6 +397,8 @@ static const luaL_Reg functions[] = {
   {"start", l_start},
   {"stop", l_stop},
   {"kind", lhandle_kind},
+  {"atom", lintern_atom},
+  {"ping", ldist_ping},
   {NULL, NULL}
 };
 

@@ -142,6 +142,7 @@ static int l_send(lua_State *L) {
   lscratch *s;
   self = lproc_me(L, "send", &b);
   if (lua_type(L, 1) == LUA_TTABLE) return ldist_send(L, b);   /* {name, node} */
+  if (ldist_is_remote_pid(L, 1)) return ldist_send_pid(L, b);  /* a pid of another node */
   to = send_target(L, b, &alias);
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
   s = encode_arg(L, b, 2, "message", "send");

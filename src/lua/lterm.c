@@ -19,6 +19,7 @@
 #include "lbind.h"
 #include "lbody.h"
 #include "lhandle.h"
+#include "lintern.h"
 #include "lterm.h"
 #include "proc.h"
 #include "term.h"
@@ -227,6 +228,7 @@ static int encode(enc *e, int idx, buf *b) {
   lua_State *L = e->L;
   size_t len;
   const char *s;
+  const unsigned char *term;
   int tag;
   uint64_t id;
   e->bytes += 9;          /* a header, a number: about */
@@ -251,6 +253,10 @@ static int encode(enc *e, int idx, buf *b) {
     default:
       if (lhandle_get(L, idx, &tag, &id)) {
         term_put_id(b, tag, id);
+        return 1;
+      }
+      if (lintern_get(L, idx, &term, &len)) {   /* an atom, a remote pid or ref */
+        buf_put(b, term, len);
         return 1;
       }
       return fail(e, "cannot encode a userdata that is not heirloom's");
@@ -398,6 +404,17 @@ static size_t decode_container(lua_State *L, const unsigned char *p, size_t len,
   return vat;
 }
 
+/* The size of the canonical atom, xpid or xref at p, or 0. */
+static size_t decode_interned(const unsigned char *p, size_t len) {
+  const unsigned char *name;
+  size_t namelen;
+  term_xpid xp;
+  term_xref xr;
+  if (p[0] == TERM_ATOM) return term_get_atom(p, len, &name, &namelen);
+  if (p[0] == TERM_XPID) return term_get_xpid(p, len, &xp);
+  return term_get_xref(p, len, &xr);
+}
+
 static size_t decode(lua_State *L, const unsigned char *p, size_t len, int depth) {
   term_num num;
   int tag;
@@ -420,6 +437,10 @@ static size_t decode(lua_State *L, const unsigned char *p, size_t len, int depth
       if (n != 0) lhandle_push(L, tag, id);
       return n;
     case TERM_ARRAY: case TERM_MAP: return decode_container(L, p, len, depth);
+    case TERM_ATOM: case TERM_XPID: case TERM_XREF:
+      n = decode_interned(p, len);
+      if (n != 0) lintern_push(L, p, n);
+      return n;
     default: return 0;
   }
 }

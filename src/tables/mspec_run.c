@@ -448,8 +448,9 @@ static int type_test(run *r, const node *nd, val *v) {
     case F_IS_STRING: is = tag == TERM_STRING; break;
     case F_IS_ARRAY: is = tag == TERM_ARRAY; break;
     case F_IS_MAP: is = tag == TERM_MAP; break;
-    case F_IS_PID: is = tag == TERM_PID; break;
-    case F_IS_REFERENCE: is = tag == TERM_REF; break;
+    case F_IS_PID: is = tag == TERM_PID || tag == TERM_XPID; break;
+    case F_IS_REFERENCE: is = tag == TERM_REF || tag == TERM_XREF; break;
+    case F_IS_ATOM: is = tag == TERM_ATOM; break;
     default: is = tag == TERM_TABLE; break;
   }
   set_bool(v, is);
