@@ -18,6 +18,8 @@
 #include "dist.h"
 #include "dist_conn.h"
 #include "dist_cookie.h"
+#include "dist_link.h"
+#include "dist_sock.h"
 
 extern char **environ;
 
@@ -185,9 +187,10 @@ static void close_sockets(dist *d) {
 }
 
 /* The node's reference, and each sender's while it sends. */
-static void dist_unref(dist *d) {
+void dist_unref(dist *d) {
   if (atomic_fetch_sub(&d->refs, 1) != 1) return;
   close_sockets(d);
+  dist_link_free(d);
   pthread_mutex_destroy(&d->lock);
   free(d);
 }
@@ -212,7 +215,9 @@ hl_status dist_start(node *n, const char *name, const char *cookie, hl_err *e) {
   atomic_init(&d->refs, 1);
   pthread_mutex_init(&d->lock, NULL);
   snprintf(full, sizeof full, "%s@%s", alive, host);
-  if (ei_connect_xinit(&d->ec, host, alive, full, &any, cookie, 0) < 0) {
+  /* ei's sockets, with monitors of names said in the handshake (dist_sock.h) */
+  if (ei_connect_xinit_ussi(&d->ec, host, alive, full, &any, cookie, 0, dist_sock_callbacks(),
+                            sizeof(ei_socket_callbacks), NULL) < 0) {
     dist_unref(d);
     return err_set(e, HL_ESTORE, "ei cannot take the name \"%s\"", full);
   }
@@ -220,7 +225,12 @@ hl_status dist_start(node *n, const char *name, const char *cookie, hl_err *e) {
     dist_unref(d);
     return e->code;
   }
+  if (!dist_link_start(d)) {
+    dist_unref(d);
+    return err_set(e, HL_ENOMEM, "cannot start the links' sender thread");
+  }
   if (pthread_create(&d->listener, NULL, listener, d) != 0) {
+    dist_link_stop(d);
     dist_unref(d);
     return err_set(e, HL_ENOMEM, "cannot start the listener thread");
   }
@@ -239,6 +249,7 @@ void dist_stop(node *n) {
   if (d == NULL) return;
   atomic_store(&d->stopping, 1);
   pthread_join(d->listener, NULL);
+  dist_link_stop(d);
   close_sockets(d);
   dconn_close_all(d);
   dist_unref(d);
@@ -248,7 +259,7 @@ void dist_stop(node *n) {
 
 /* The connection to `to`, made now if there is none; NULL, said to the
 ** logger, if it cannot be had. */
-static dconn *connection(dist *d, const char *to) {
+dconn *dist_connection(dist *d, const char *to) {
   dconn *c;
   int fd;
   pthread_mutex_lock(&d->lock);
@@ -288,7 +299,7 @@ hl_status dist_send_name(node *n, const char *name, const char *to, const unsign
   }
   if (!dist_term_to_ei(term, len, &d->self, &x, err, sizeof err)) {
     st = err_set(e, HL_EBADARG, "the message has no Erlang form: %s", err);
-  } else if ((c = connection(d, to)) != NULL) {
+  } else if ((c = dist_connection(d, to)) != NULL) {
     pthread_mutex_lock(&c->io);
     if (!atomic_load(&c->dead) &&
         ei_reg_send_tmo(&d->ec, c->fd, (char *)name, x.buff, x.index, SEND_MS) < 0) {

@@ -1,0 +1,911 @@
+/*
+** dist_link.c — links, monitors and exit signals across nodes
+** (dist_link.h), and the node's answer to net_adm:ping.
+**
+** One table per node, under its own lock, which is held only around the
+** table and the outbox: never while an exit signal is delivered (that can
+** carry out an exit, which comes back here through node->remote_exit).
+** A DOWN is delivered under it, so that a demonitor either removes the
+** entry first or finds the DOWN queued. What goes out for an exit or an
+** answer to a peer is queued in the outbox, and the sender thread writes
+** it: the thread that carries out an exit may be a connection's reader or
+** hold nothing it could wait for.
+*/
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "dist_link.h"
+#include "proc.h"
+#include "ptab.h"
+
+#define WRITE_MS 3000
+
+enum { DL_LINK, DL_WATCHED, DL_WATCHING };
+
+/* A link or monitor that crosses to another node. */
+typedef struct dlink {
+  int kind;                /* DL_WATCHED: the peer's process monitors a local one;
+                              DL_WATCHING: a local process monitors the peer's */
+  char peer[MAXNODELEN + 1];
+  erlang_pid remote;       /* the peer's process (a name monitor: its node only) */
+  char name[MAXATOMLEN];   /* a monitor of a registered name: the name; else "" */
+  uint64_t local;
+  erlang_ref ref;          /* monitors: the ref on the wire */
+  uint64_t lref;           /* DL_WATCHING: the ref its DOWN carries */
+} dlink;
+
+/* A control message waiting for the sender thread. */
+typedef struct outmsg {
+  struct outmsg *next;
+  char peer[MAXNODELEN + 1];
+  int len;
+  char bytes[];
+} outmsg;
+
+struct dlinks {
+  pthread_mutex_t lock;
+  pthread_cond_t more;
+  dlink *v;
+  size_t n, cap;
+  outmsg *head, **tail;
+  int stop;
+  pthread_t sender;
+};
+
+static const char *const ATOM_REASONS[] = {"normal", "kill", "killed", "noproc",
+                                           "noconnection", "shutdown", NULL};
+
+/* ---- pids and refs ---- */
+
+static erlang_pid local_pid(const dist *d, uint64_t pid) {
+  erlang_pid p;
+  memset(&p, 0, sizeof p);
+  snprintf(p.node, sizeof p.node, "%s", d->self.node);
+  p.num = (unsigned int)(uint32_t)pid;
+  p.serial = (unsigned int)(uint32_t)(pid >> 32);
+  p.creation = d->self.creation;
+  return p;
+}
+
+/* The local pid an Erlang pid names; 0 for another node or an earlier run. */
+static uint64_t pid_local(const dist *d, const erlang_pid *p) {
+  if (strcmp(p->node, d->self.node) != 0 || p->creation != d->self.creation) return 0;
+  return (uint64_t)p->num | (uint64_t)p->serial << 32;
+}
+
+/* A ref of this node on the wire: Erlang takes the first word below 2^18
+** for its own, so it is 0, and the id fills the other two. */
+static erlang_ref local_ref(const dist *d, uint64_t ref) {
+  erlang_ref r;
+  memset(&r, 0, sizeof r);
+  snprintf(r.node, sizeof r.node, "%s", d->self.node);
+  r.len = 3;
+  r.n[1] = (unsigned int)(uint32_t)ref;
+  r.n[2] = (unsigned int)(uint32_t)(ref >> 32);
+  r.creation = d->self.creation;
+  return r;
+}
+
+static int ref_eq(const erlang_ref *a, const erlang_ref *b) {
+  if (strcmp(a->node, b->node) != 0 || a->len != b->len || a->creation != b->creation) return 0;
+  for (int i = 0; i < a->len && i < 5; i++)
+    if (a->n[i] != b->n[i]) return 0;
+  return 1;
+}
+
+static int pid_eq(const erlang_pid *a, const erlang_pid *b) {
+  return a->num == b->num && a->serial == b->serial && a->creation == b->creation &&
+         strcmp(a->node, b->node) == 0;
+}
+
+/* 0 unless x names a process of another node. */
+static int xpid_pid(const dist *d, const term_xpid *x, erlang_pid *p) {
+  memset(p, 0, sizeof *p);
+  if (x->nodelen == 0 || x->nodelen >= MAXNODELEN || memchr(x->node, '@', x->nodelen) == NULL ||
+      memchr(x->node, '\0', x->nodelen) != NULL)
+    return 0;
+  memcpy(p->node, x->node, x->nodelen);
+  p->num = x->num;
+  p->serial = x->serial;
+  p->creation = x->creation;
+  return strcmp(p->node, d->self.node) != 0;
+}
+
+static void put_xpid(buf *b, const erlang_pid *p) {
+  term_xpid x = {(const unsigned char *)p->node, strlen(p->node), p->num, p->serial,
+                 p->creation};
+  term_put_xpid(b, &x);
+}
+
+/* ---- reasons ---- */
+
+static int is_string(const unsigned char *t, size_t len, const char *s) {
+  size_t n = strlen(s);
+  return len == n + 3 && t[0] == TERM_STRING && memcmp(t + 1, s, n) == 0 && t[n + 1] == 0 &&
+         t[n + 2] == 0;
+}
+
+static void put_reason(ei_x_buff *x, const dist *d, const unsigned char *r, size_t len) {
+  char err[300];
+  ei_x_buff t;
+  for (int i = 0; ATOM_REASONS[i] != NULL; i++)
+    if (is_string(r, len, ATOM_REASONS[i])) {
+      ei_x_encode_atom(x, ATOM_REASONS[i]);
+      return;
+    }
+  if (ei_x_new(&t) != 0) {
+    ei_x_encode_atom(x, "nomemory");
+    return;
+  }
+  if (dist_term_to_ei(r, len, &d->self, &t, err, sizeof err))
+    ei_x_append_buf(x, t.buff + 1, t.index - 1);   /* without its version byte */
+  else
+    ei_x_encode_binary(x, err, (long)strlen(err));
+  ei_x_free(&t);
+}
+
+/* The reason at b[index] (no version byte) as a heirloom term into out. */
+static void get_reason(const dist *d, const char *b, int index, int len, buf *out) {
+  char atom[MAXATOMLEN_UTF8], err[300], *text = NULL;
+  int type, size, i = index;
+  buf_reset(out);
+  if (ei_get_type(b, &i, &type, &size) == 0 &&
+      (type == ERL_ATOM_EXT || type == ERL_SMALL_ATOM_EXT || type == ERL_ATOM_UTF8_EXT ||
+       type == ERL_SMALL_ATOM_UTF8_EXT) &&
+      ei_decode_atom_as(b, &i, atom, sizeof atom, ERLANG_UTF8, NULL, NULL) == 0) {
+    term_put_string(out, atom, strlen(atom));
+    return;
+  }
+  if (len > index) {
+    char *v = malloc((size_t)(len - index) + 1);
+    if (v != NULL) {
+      v[0] = (char)131   /* the external format's version */;
+      memcpy(v + 1, b + index, (size_t)(len - index));
+      i = 0;
+      if (dist_term_from_ei(v, (size_t)(len - index) + 1, &i, &d->self, out, err, sizeof err)) {
+        free(v);
+        return;
+      }
+      free(v);
+    }
+  }
+  buf_reset(out);   /* no heirloom form: Erlang's text of it */
+  i = index;
+  if (ei_s_print_term(&text, b, &i) >= 0 && text != NULL) term_put_string(out, text, strlen(text));
+  else term_put_string(out, "unreadable", 10);
+  free(text);
+}
+
+/* ---- control messages on the wire ---- */
+
+/* 4 bytes length, pass-through, version, {type, ...} */
+static int ctl_begin(ei_x_buff *x, long type, int arity) {
+  static const char head[5] = {0, 0, 0, 0, 'p'};
+  if (ei_x_new(x) != 0) return 0;
+  return ei_x_append_buf(x, head, 5) == 0 && ei_x_encode_version(x) == 0 &&
+         ei_x_encode_tuple_header(x, arity) == 0 && ei_x_encode_long(x, type) == 0;
+}
+
+static void ctl_end(ei_x_buff *x) {
+  uint32_t n = (uint32_t)x->index - 4;
+  unsigned char *p = (unsigned char *)x->buff;
+  p[0] = (unsigned char)(n >> 24);
+  p[1] = (unsigned char)(n >> 16);
+  p[2] = (unsigned char)(n >> 8);
+  p[3] = (unsigned char)n;
+}
+
+/* The process a monitor is of: a pid, or a name. */
+static void put_target(ei_x_buff *x, const dlink *l) {
+  if (l->name[0] != '\0') ei_x_encode_atom(x, l->name);
+  else ei_x_encode_pid(x, &l->remote);
+}
+
+/* Writes bytes to c whole, or marks it dead. 1 if written. */
+static int write_all(dconn *c, const char *bytes, int len) {
+  int done = 0;
+  pthread_mutex_lock(&c->io);
+  while (!atomic_load(&c->dead) && done < len) {
+    struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+    ssize_t w;
+    if (poll(&pfd, 1, WRITE_MS) <= 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    w = send(c->fd, bytes + done, (size_t)(len - done), MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    done += (int)w;
+  }
+  if (done < len && !atomic_load(&c->dead)) {
+    atomic_store(&c->dead, 1);   /* its reader sees it go, and says so */
+    shutdown(c->fd, SHUT_RDWR);
+  }
+  pthread_mutex_unlock(&c->io);
+  return done == len;
+}
+
+/* To peer over its connection, made now if `make` and there is none. */
+static int send_to(dist *d, const char *peer, const ei_x_buff *x, int make) {
+  dconn *c;
+  int ok;
+  if (make) {
+    c = dist_connection(d, peer);
+  } else {
+    pthread_mutex_lock(&d->lock);
+    c = dconn_find(d, peer);
+    pthread_mutex_unlock(&d->lock);
+  }
+  if (c == NULL) return 0;
+  ok = write_all(c, x->buff, x->index);
+  dconn_unref(c);
+  return ok;
+}
+
+/* Queues x (ended) for the sender thread; t->lock held. Frees x. */
+static void post_locked(struct dlinks *t, const char *peer, ei_x_buff *x) {
+  outmsg *m = malloc(sizeof *m + (size_t)x->index);
+  if (m != NULL && !t->stop) {
+    m->next = NULL;
+    snprintf(m->peer, sizeof m->peer, "%s", peer);
+    m->len = x->index;
+    memcpy(m->bytes, x->buff, (size_t)x->index);
+    *t->tail = m;
+    t->tail = &m->next;
+    pthread_cond_signal(&t->more);
+  } else {
+    free(m);
+  }
+  ei_x_free(x);
+}
+
+static void post(dist *d, const char *peer, ei_x_buff *x) {
+  pthread_mutex_lock(&d->links->lock);
+  post_locked(d->links, peer, x);
+  pthread_mutex_unlock(&d->links->lock);
+}
+
+static void *sender(void *arg) {
+  dist *d = arg;
+  struct dlinks *t = d->links;
+  pthread_mutex_lock(&t->lock);
+  for (;;) {
+    outmsg *m;
+    ei_x_buff x;
+    while (!t->stop && t->head == NULL) pthread_cond_wait(&t->more, &t->lock);
+    if (t->stop) break;
+    m = t->head;
+    t->head = m->next;
+    if (t->head == NULL) t->tail = &t->head;
+    pthread_mutex_unlock(&t->lock);
+    x.buff = m->bytes;
+    x.index = x.buffsz = m->len;
+    send_to(d, m->peer, &x, 0);   /* no connection: the peer saw it go */
+    free(m);
+    pthread_mutex_lock(&t->lock);
+  }
+  pthread_mutex_unlock(&t->lock);
+  return NULL;
+}
+
+/* ---- the table (t->lock held) ---- */
+
+static dlink *table_add(struct dlinks *t, const dlink *l) {
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 8;
+    dlink *v = realloc(t->v, cap * sizeof *v);
+    if (v == NULL) return NULL;
+    t->v = v;
+    t->cap = cap;
+  }
+  t->v[t->n] = *l;
+  return &t->v[t->n++];
+}
+
+static void table_del(struct dlinks *t, size_t i) {
+  t->v[i] = t->v[--t->n];
+}
+
+static long find_link(struct dlinks *t, const char *peer, const erlang_pid *remote,
+                      uint64_t local) {
+  for (size_t i = 0; i < t->n; i++)
+    if (t->v[i].kind == DL_LINK && t->v[i].local == local && pid_eq(&t->v[i].remote, remote) &&
+        strcmp(t->v[i].peer, peer) == 0)
+      return (long)i;
+  return -1;
+}
+
+/* Adds the link unless it is there: 1, or 0 when out of memory. */
+static int add_link(struct dlinks *t, const char *peer, const erlang_pid *remote,
+                    uint64_t local) {
+  dlink l;
+  int ok;
+  pthread_mutex_lock(&t->lock);
+  ok = find_link(t, peer, remote, local) >= 0;
+  if (!ok) {
+    memset(&l, 0, sizeof l);
+    l.kind = DL_LINK;
+    snprintf(l.peer, sizeof l.peer, "%s", peer);
+    l.remote = *remote;
+    l.local = local;
+    ok = table_add(t, &l) != NULL;
+  }
+  pthread_mutex_unlock(&t->lock);
+  return ok;
+}
+
+/* Removes the link; 1 if it was there. */
+static int del_link(struct dlinks *t, const char *peer, const erlang_pid *remote,
+                    uint64_t local) {
+  long i;
+  pthread_mutex_lock(&t->lock);
+  i = find_link(t, peer, remote, local);
+  if (i >= 0) table_del(t, (size_t)i);
+  pthread_mutex_unlock(&t->lock);
+  return i >= 0;
+}
+
+/* {"DOWN", lref, who, reason} to l->local; t->lock held. */
+static void deliver_down(dist *d, const dlink *l, const unsigned char *reason, size_t len) {
+  proc *p = ptab_get(&d->n->procs, l->local);
+  buf b;
+  if (p == NULL) return;
+  buf_init(&b);
+  term_put_array(&b, 4);
+  term_put_string(&b, "DOWN", 4);
+  term_put_id(&b, TERM_REF, l->lref);
+  if (l->name[0] != '\0') {
+    term_put_array(&b, 2);
+    term_put_string(&b, l->name, strlen(l->name));
+    term_put_string(&b, l->peer, strlen(l->peer));
+  } else {
+    put_xpid(&b, &l->remote);
+  }
+  buf_put(&b, reason, len);
+  if (buf_ok(&b)) proc_deliver(p, b.p, b.n);
+  buf_free(&b);
+  proc_unref(p);
+}
+
+/* Marks the live local process as having remote links; 0 if it is not alive. */
+static int mark(dist *d, uint64_t local) {
+  proc *p = local != 0 ? ptab_get(&d->n->procs, local) : NULL;
+  int ok;
+  if (p == NULL) return 0;
+  ok = proc_mark_remote(p);
+  proc_unref(p);
+  return ok;
+}
+
+static void signal_from(dist *d, uint64_t to, const erlang_pid *from, const unsigned char *reason,
+                        size_t len, int kind) {
+  buf f;
+  buf_init(&f);
+  put_xpid(&f, from);
+  if (buf_ok(&f)) proc_signal_exit_remote(d->n, to, f.p, f.n, reason, len, kind);
+  buf_free(&f);
+}
+
+static const unsigned char NOCONNECTION[] = {TERM_STRING, 'n', 'o', 'c', 'o', 'n', 'n', 'e',
+                                             'c', 't', 'i', 'o', 'n', 0, 0};
+
+/* ---- what peers send ---- */
+
+/* {EXIT, local, remote, noproc}: the link to a process that is not there */
+static void answer_noproc_link(dist *d, const char *peer, const erlang_pid *local,
+                               const erlang_pid *remote) {
+  ei_x_buff x;
+  if (ctl_begin(&x, ERL_EXIT, 4) && ei_x_encode_pid(&x, local) == 0 &&
+      ei_x_encode_pid(&x, remote) == 0 && ei_x_encode_atom(&x, "noproc") == 0) {
+    ctl_end(&x);
+    post(d, peer, &x);
+  } else {
+    ei_x_free(&x);
+  }
+}
+
+static void on_link(dist *d, const char *peer, const erlang_pid *from, const erlang_pid *to) {
+  uint64_t local = pid_local(d, to);
+  if (local != 0 && add_link(d->links, peer, from, local)) {
+    if (mark(d, local)) return;
+    del_link(d->links, peer, from, local);
+  }
+  answer_noproc_link(d, peer, to, from);
+}
+
+static void on_exit_signal(dist *d, const char *peer, const erlang_msg *msg, const ei_x_buff *x) {
+  uint64_t local = pid_local(d, &msg->to);
+  buf r;
+  if (local == 0) return;
+  /* EXIT: a link broke, which we must have had; EXIT2: exit/2 */
+  if (msg->msgtype == ERL_EXIT && !del_link(d->links, peer, &msg->from, local)) return;
+  buf_init(&r);
+  get_reason(d, x->buff, 0, x->index, &r);
+  if (buf_ok(&r))
+    signal_from(d, local, &msg->from, r.p, r.n, msg->msgtype == ERL_EXIT ? SIG_LINK : SIG_EXIT_CALL);
+  buf_free(&r);
+}
+
+/* {From, To, Ref} after the type: To a pid or a name. */
+static int get_monitor(const ei_x_buff *x, erlang_pid *from, erlang_pid *to, char *name,
+                       erlang_ref *ref, int *index) {
+  int type, size;
+  name[0] = '\0';
+  memset(to, 0, sizeof *to);
+  if (ei_decode_pid(x->buff, index, from) != 0 || ei_get_type(x->buff, index, &type, &size) != 0)
+    return 0;
+  if (type == ERL_PID_EXT || type == ERL_NEW_PID_EXT) {
+    if (ei_decode_pid(x->buff, index, to) != 0) return 0;
+  } else if (ei_decode_atom_as(x->buff, index, name, MAXATOMLEN, ERLANG_UTF8, NULL, NULL) != 0) {
+    return 0;
+  }
+  return ei_decode_ref(x->buff, index, ref) == 0;
+}
+
+static void on_monitor(dist *d, const char *peer, const ei_x_buff *x) {
+  erlang_pid from, to;
+  dlink l;
+  int index = 0, added = 0;
+  memset(&l, 0, sizeof l);
+  if (!get_monitor(x, &from, &to, l.name, &l.ref, &index)) return;
+  if (strcmp(l.name, "net_kernel") == 0) return;   /* net_adm:ping's call: it never goes */
+  l.kind = DL_WATCHED;
+  snprintf(l.peer, sizeof l.peer, "%s", peer);
+  l.remote = from;
+  l.local = l.name[0] != '\0' ? ptab_whereis(&d->n->procs, l.name) : pid_local(d, &to);
+  if (l.local != 0) {
+    pthread_mutex_lock(&d->links->lock);
+    added = table_add(d->links, &l) != NULL;
+    pthread_mutex_unlock(&d->links->lock);
+  }
+  if (added && mark(d, l.local)) return;
+  if (added) {
+    pthread_mutex_lock(&d->links->lock);
+    for (size_t i = 0; i < d->links->n; i++)
+      if (d->links->v[i].kind == DL_WATCHED && ref_eq(&d->links->v[i].ref, &l.ref)) {
+        table_del(d->links, i);
+        break;
+      }
+    pthread_mutex_unlock(&d->links->lock);
+  }
+  {
+    ei_x_buff m;   /* MONITOR_P_EXIT {21, watched as named, watcher, ref, noproc} */
+    if (ctl_begin(&m, 21, 5) &&
+        (l.name[0] != '\0' ? ei_x_encode_atom(&m, l.name) : ei_x_encode_pid(&m, &to)) == 0 &&
+        ei_x_encode_pid(&m, &from) == 0 && ei_x_encode_ref(&m, &l.ref) == 0 &&
+        ei_x_encode_atom(&m, "noproc") == 0) {
+      ctl_end(&m);
+      post(d, peer, &m);
+    } else {
+      ei_x_free(&m);
+    }
+  }
+}
+
+static void on_demonitor(dist *d, const char *peer, const ei_x_buff *x) {
+  erlang_pid from, to;
+  erlang_ref ref;
+  char name[MAXATOMLEN];
+  int index = 0;
+  if (!get_monitor(x, &from, &to, name, &ref, &index)) return;
+  pthread_mutex_lock(&d->links->lock);
+  for (size_t i = 0; i < d->links->n; i++) {
+    dlink *l = &d->links->v[i];
+    if (l->kind == DL_WATCHED && ref_eq(&l->ref, &ref) && strcmp(l->peer, peer) == 0) {
+      table_del(d->links, i);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&d->links->lock);
+}
+
+/* {Watched, Watcher, Ref, Reason}: a monitor of ours fired. */
+static void on_monitor_exit(dist *d, const char *peer, const ei_x_buff *x) {
+  erlang_pid watched, watcher;
+  erlang_ref ref;
+  char name[MAXATOMLEN];
+  int index = 0;
+  buf r;
+  if (!get_monitor(x, &watched, &watcher, name, &ref, &index)) {
+    /* get_monitor reads {pid, pid|name, ref}: here the first may be a name */
+    int type, size;
+    index = 0;
+    if (ei_get_type(x->buff, &index, &type, &size) != 0 || ei_skip_term(x->buff, &index) != 0 ||
+        ei_decode_pid(x->buff, &index, &watcher) != 0 || ei_decode_ref(x->buff, &index, &ref) != 0)
+      return;
+  }
+  buf_init(&r);
+  get_reason(d, x->buff, index, x->index, &r);
+  pthread_mutex_lock(&d->links->lock);
+  for (size_t i = 0; i < d->links->n; i++) {
+    dlink *l = &d->links->v[i];
+    if (l->kind == DL_WATCHING && ref_eq(&l->ref, &ref) && strcmp(l->peer, peer) == 0) {
+      dlink fired = *l;
+      table_del(d->links, i);
+      if (buf_ok(&r)) deliver_down(d, &fired, r.p, r.n);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&d->links->lock);
+  buf_free(&r);
+}
+
+int dist_link_control(dist *d, dconn *c, const erlang_msg *msg, const ei_x_buff *x) {
+  switch (msg->msgtype) {
+  case ERL_LINK:
+    on_link(d, c->peer, &msg->from, &msg->to);
+    return 1;
+  case ERL_UNLINK:   /* ei has acknowledged an UNLINK_ID already */
+    if (pid_local(d, &msg->to) != 0) del_link(d->links, c->peer, &msg->from, pid_local(d, &msg->to));
+    return 1;
+  case ERL_EXIT:
+  case ERL_EXIT2:
+    on_exit_signal(d, c->peer, msg, x);
+    return 1;
+  case DIST_MONITOR_P:
+    on_monitor(d, c->peer, x);
+    return 1;
+  case DIST_DEMONITOR_P:
+    on_demonitor(d, c->peer, x);
+    return 1;
+  case DIST_MONITOR_P_EXIT:
+    on_monitor_exit(d, c->peer, x);
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* ---- a local process exited (node->remote_exit) ---- */
+
+/* The node's dist, referenced (dist_unref), or NULL. */
+static dist *dist_hold(node *n) {
+  dist *d;
+  pthread_mutex_lock(&n->lock);
+  d = n->dist;
+  if (d != NULL) atomic_fetch_add(&d->refs, 1);
+  pthread_mutex_unlock(&n->lock);
+  return d;
+}
+
+/* What the peer is told of l when its local process exits (t->lock held). */
+static void tell_exit(dist *d, const dlink *l, const unsigned char *reason, size_t len) {
+  erlang_pid me = local_pid(d, l->local);
+  ei_x_buff x;
+  int ok = 0;
+  switch (l->kind) {
+  case DL_LINK:   /* {EXIT, me, remote, reason} */
+    ok = ctl_begin(&x, ERL_EXIT, 4) && ei_x_encode_pid(&x, &me) == 0 &&
+         ei_x_encode_pid(&x, &l->remote) == 0;
+    if (ok) put_reason(&x, d, reason, len);
+    break;
+  case DL_WATCHED:   /* {MONITOR_P_EXIT, me or my name, watcher, ref, reason} */
+    ok = ctl_begin(&x, 21, 5) &&
+         (l->name[0] != '\0' ? ei_x_encode_atom(&x, l->name) : ei_x_encode_pid(&x, &me)) == 0 &&
+         ei_x_encode_pid(&x, &l->remote) == 0 && ei_x_encode_ref(&x, &l->ref) == 0;
+    if (ok) put_reason(&x, d, reason, len);
+    break;
+  default:   /* DL_WATCHING: {DEMONITOR_P, me, target, ref} */
+    ok = ctl_begin(&x, 20, 4) && ei_x_encode_pid(&x, &me) == 0;
+    if (ok) put_target(&x, l);
+    ok = ok && ei_x_encode_ref(&x, &l->ref) == 0;
+  }
+  if (!ok) {
+    ei_x_free(&x);
+    return;
+  }
+  ctl_end(&x);
+  post_locked(d->links, l->peer, &x);
+}
+
+static void on_remote_exit(node *n, uint64_t pid, const unsigned char *reason, size_t len) {
+  dist *d = dist_hold(n);
+  struct dlinks *t;
+  if (d == NULL) return;
+  t = d->links;
+  pthread_mutex_lock(&t->lock);
+  for (size_t i = 0; i < t->n;) {
+    if (t->v[i].local == pid) {
+      tell_exit(d, &t->v[i], reason, len);
+      table_del(t, i);
+    } else {
+      i++;
+    }
+  }
+  pthread_mutex_unlock(&t->lock);
+  dist_unref(d);
+}
+
+/* ---- a connection was lost ---- */
+
+void dist_link_nodedown(dist *d, const char *peer) {
+  struct dlinks *t = d->links;
+  dlink *broken = NULL;
+  size_t nbroken = 0;
+  pthread_mutex_lock(&t->lock);
+  for (size_t i = 0; i < t->n; i++)
+    if (t->v[i].kind == DL_LINK && strcmp(t->v[i].peer, peer) == 0) nbroken++;
+  if (nbroken > 0) broken = malloc(nbroken * sizeof *broken);
+  nbroken = 0;
+  for (size_t i = 0; i < t->n;) {
+    dlink *l = &t->v[i];
+    if (strcmp(l->peer, peer) != 0) {
+      i++;
+      continue;
+    }
+    if (l->kind == DL_LINK && broken != NULL) broken[nbroken++] = *l;
+    if (l->kind == DL_WATCHING) deliver_down(d, l, NOCONNECTION, sizeof NOCONNECTION);
+    table_del(t, i);
+  }
+  pthread_mutex_unlock(&t->lock);
+  /* outside the lock: an exit carried out here comes back to on_remote_exit */
+  for (size_t i = 0; i < nbroken; i++)
+    signal_from(d, broken[i].local, &broken[i].remote, NOCONNECTION, sizeof NOCONNECTION,
+                SIG_LINK);
+  free(broken);
+}
+
+/* ---- the C API ---- */
+
+static hl_status hold_args(node *n, uint64_t local, const term_xpid *remote, dist **d,
+                           erlang_pid *rp, hl_err *e) {
+  *d = dist_hold(n);
+  if (*d == NULL)
+    return err_set(e, HL_ECLOSED, "this node is not distributed (start it with a dist option)");
+  if (remote != NULL && !xpid_pid(*d, remote, rp)) {
+    dist_unref(*d);
+    return err_set(e, HL_EBADARG, "argument 2 must be a pid of another node");
+  }
+  if (!node_pid_alive(n, local)) {
+    dist_unref(*d);
+    return err_set(e, HL_ECLOSED, "the process is not alive");
+  }
+  return HL_OK;
+}
+
+hl_status dist_link(node *n, uint64_t local, const term_xpid *remote, hl_err *e) {
+  erlang_pid rp, me;
+  ei_x_buff x;
+  dist *d;
+  if (hold_args(n, local, remote, &d, &rp, e) != HL_OK) return e->code;
+  if (!add_link(d->links, rp.node, &rp, local)) {
+    dist_unref(d);
+    return err_set(e, HL_ENOMEM, "out of memory");
+  }
+  if (!mark(d, local)) {
+    del_link(d->links, rp.node, &rp, local);
+    dist_unref(d);
+    return err_set(e, HL_ECLOSED, "the process is not alive");
+  }
+  me = local_pid(d, local);
+  if (!ctl_begin(&x, ERL_LINK, 3) || ei_x_encode_pid(&x, &me) != 0 ||
+      ei_x_encode_pid(&x, &rp) != 0 || (ctl_end(&x), !send_to(d, rp.node, &x, 1))) {
+    /* not reachable: the link breaks at once, as Erlang's does */
+    if (del_link(d->links, rp.node, &rp, local))
+      signal_from(d, local, &rp, NOCONNECTION, sizeof NOCONNECTION, SIG_LINK);
+  }
+  ei_x_free(&x);
+  dist_unref(d);
+  return HL_OK;
+}
+
+hl_status dist_unlink(node *n, uint64_t local, const term_xpid *remote, hl_err *e) {
+  erlang_pid rp, me;
+  ei_x_buff x;
+  dist *d;
+  if (hold_args(n, local, remote, &d, &rp, e) != HL_OK) return e->code;
+  me = local_pid(d, local);
+  if (del_link(d->links, rp.node, &rp, local) && ctl_begin(&x, ERL_UNLINK, 3) &&
+      ei_x_encode_pid(&x, &me) == 0 && ei_x_encode_pid(&x, &rp) == 0) {
+    ctl_end(&x);
+    send_to(d, rp.node, &x, 0);
+    ei_x_free(&x);
+  }
+  dist_unref(d);
+  return HL_OK;
+}
+
+static hl_status monitor(node *n, uint64_t local, dist *d, dlink *l, uint64_t *ref, hl_err *e) {
+  erlang_pid me = local_pid(d, local);
+  ei_x_buff x;
+  int added, sent;
+  l->kind = DL_WATCHING;
+  l->local = local;
+  l->lref = *ref = node_new_ref(n);
+  l->ref = local_ref(d, l->lref);
+  pthread_mutex_lock(&d->links->lock);
+  added = table_add(d->links, l) != NULL;
+  pthread_mutex_unlock(&d->links->lock);
+  if (!added) return err_set(e, HL_ENOMEM, "out of memory");
+  if (!mark(d, local)) {
+    dist_demonitor(n, local, *ref, e);
+    return err_set(e, HL_ECLOSED, "the process is not alive");
+  }
+  sent = ctl_begin(&x, 19, 4) && ei_x_encode_pid(&x, &me) == 0;   /* MONITOR_P */
+  if (sent) put_target(&x, l);
+  sent = sent && ei_x_encode_ref(&x, &l->ref) == 0 && (ctl_end(&x), send_to(d, l->peer, &x, 1));
+  ei_x_free(&x);
+  if (!sent) {   /* not reachable: DOWN at once, unless it fired meanwhile */
+    pthread_mutex_lock(&d->links->lock);
+    for (size_t i = 0; i < d->links->n; i++)
+      if (d->links->v[i].kind == DL_WATCHING && d->links->v[i].lref == *ref) {
+        dlink fired = d->links->v[i];
+        table_del(d->links, i);
+        deliver_down(d, &fired, NOCONNECTION, sizeof NOCONNECTION);
+        break;
+      }
+    pthread_mutex_unlock(&d->links->lock);
+  }
+  return HL_OK;
+}
+
+hl_status dist_monitor(node *n, uint64_t local, const term_xpid *remote, uint64_t *ref,
+                       hl_err *e) {
+  dlink l;
+  dist *d;
+  hl_status st;
+  memset(&l, 0, sizeof l);
+  if (hold_args(n, local, remote, &d, &l.remote, e) != HL_OK) return e->code;
+  snprintf(l.peer, sizeof l.peer, "%.*s", (int)sizeof l.peer - 1, l.remote.node);
+  st = monitor(n, local, d, &l, ref, e);
+  dist_unref(d);
+  return st;
+}
+
+hl_status dist_monitor_name(node *n, uint64_t local, const char *name, const char *peer,
+                            uint64_t *ref, hl_err *e) {
+  term_xpid x = {(const unsigned char *)peer, strlen(peer), 0, 0, 0};
+  dlink l;
+  dist *d;
+  hl_status st;
+  memset(&l, 0, sizeof l);
+  if (name[0] == '\0' || strlen(name) >= MAXATOMLEN)
+    return err_set(e, HL_EBADARG, "argument 2 must be a name of 1 to %d bytes", MAXATOMLEN - 1);
+  if (hold_args(n, local, &x, &d, &l.remote, e) != HL_OK) return e->code;
+  snprintf(l.peer, sizeof l.peer, "%s", peer);
+  snprintf(l.name, sizeof l.name, "%s", name);
+  st = monitor(n, local, d, &l, ref, e);
+  dist_unref(d);
+  return st;
+}
+
+hl_status dist_demonitor(node *n, uint64_t local, uint64_t ref, hl_err *e) {
+  dlink l;
+  dist *d;
+  int found = 0;
+  if (hold_args(n, local, NULL, &d, NULL, e) != HL_OK) {
+    /* a dead process's monitors went with it */
+    return e->code == HL_ECLOSED && (d = dist_hold(n)) != NULL ? (dist_unref(d), HL_OK) : e->code;
+  }
+  pthread_mutex_lock(&d->links->lock);
+  for (size_t i = 0; i < d->links->n; i++)
+    if (d->links->v[i].kind == DL_WATCHING && d->links->v[i].lref == ref &&
+        d->links->v[i].local == local) {
+      l = d->links->v[i];
+      table_del(d->links, i);
+      found = 1;
+      break;
+    }
+  pthread_mutex_unlock(&d->links->lock);
+  if (found) {
+    erlang_pid me = local_pid(d, local);
+    ei_x_buff x;
+    if (ctl_begin(&x, 20, 4) && ei_x_encode_pid(&x, &me) == 0) {   /* DEMONITOR_P */
+      put_target(&x, &l);
+      if (ei_x_encode_ref(&x, &l.ref) == 0) {
+        ctl_end(&x);
+        send_to(d, l.peer, &x, 0);
+      }
+    }
+    ei_x_free(&x);
+  }
+  dist_unref(d);
+  return HL_OK;
+}
+
+hl_status dist_exit(node *n, uint64_t local, const term_xpid *remote, const unsigned char *reason,
+                    size_t len, hl_err *e) {
+  erlang_pid rp, me;
+  ei_x_buff x;
+  dist *d;
+  if (!term_valid(reason, len)) return err_set(e, HL_EBADARG, "argument 3 must be a valid term");
+  if (hold_args(n, local, remote, &d, &rp, e) != HL_OK) return e->code;
+  me = local_pid(d, local);
+  if (ctl_begin(&x, ERL_EXIT2, 4) && ei_x_encode_pid(&x, &me) == 0 &&
+      ei_x_encode_pid(&x, &rp) == 0) {
+    put_reason(&x, d, reason, len);
+    ctl_end(&x);
+    send_to(d, rp.node, &x, 1);   /* to a node that cannot be reached: lost, as in Erlang */
+  }
+  ei_x_free(&x);
+  dist_unref(d);
+  return HL_OK;
+}
+
+/* ---- net_adm:ping ---- */
+
+int dist_link_net_kernel(dist *d, dconn *c, const erlang_msg *msg, const ei_x_buff *x) {
+  char atom[MAXATOMLEN];
+  erlang_pid from;
+  ei_x_buff r;
+  int i = 0, version, arity, tag, tag_end;
+  (void)d;
+  if (strcmp(msg->toname, "net_kernel") != 0) return 0;
+  /* {'$gen_call', {From, Tag}, {is_auth, Node}} -> From ! {Tag, yes} */
+  if (ei_decode_version(x->buff, &i, &version) != 0 ||
+      ei_decode_tuple_header(x->buff, &i, &arity) != 0 || arity != 3 ||
+      ei_decode_atom(x->buff, &i, atom) != 0 || strcmp(atom, "$gen_call") != 0 ||
+      ei_decode_tuple_header(x->buff, &i, &arity) != 0 || arity != 2 ||
+      ei_decode_pid(x->buff, &i, &from) != 0)
+    return 1;
+  tag = i;
+  if (ei_skip_term(x->buff, &i) != 0) return 1;
+  tag_end = i;
+  if (ei_decode_tuple_header(x->buff, &i, &arity) != 0 || arity != 2 ||
+      ei_decode_atom(x->buff, &i, atom) != 0 || strcmp(atom, "is_auth") != 0)
+    return 1;   /* the only call of net_kernel a C node answers */
+  if (ei_x_new_with_version(&r) != 0) return 1;
+  if (ei_x_encode_tuple_header(&r, 2) == 0 && ei_x_append_buf(&r, x->buff + tag, tag_end - tag) == 0 &&
+      ei_x_encode_atom(&r, "yes") == 0) {
+    pthread_mutex_lock(&c->io);
+    if (!atomic_load(&c->dead) && ei_send_tmo(c->fd, &from, r.buff, r.index, WRITE_MS) < 0) {
+      atomic_store(&c->dead, 1);
+      shutdown(c->fd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&c->io);
+  }
+  ei_x_free(&r);
+  return 1;
+}
+
+/* ---- start, stop ---- */
+
+int dist_link_start(dist *d) {
+  struct dlinks *t = calloc(1, sizeof *t);
+  if (t == NULL) return 0;
+  pthread_mutex_init(&t->lock, NULL);
+  pthread_cond_init(&t->more, NULL);
+  t->tail = &t->head;
+  d->links = t;
+  if (pthread_create(&t->sender, NULL, sender, d) != 0) {
+    pthread_cond_destroy(&t->more);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+    d->links = NULL;
+    return 0;
+  }
+  /* before any process can be marked: a mark is made after this */
+  pthread_mutex_lock(&d->n->lock);
+  d->n->remote_exit = on_remote_exit;
+  pthread_mutex_unlock(&d->n->lock);
+  return 1;
+}
+
+void dist_link_stop(dist *d) {
+  struct dlinks *t = d->links;
+  if (t == NULL) return;
+  pthread_mutex_lock(&t->lock);
+  t->stop = 1;
+  pthread_cond_signal(&t->more);
+  pthread_mutex_unlock(&t->lock);
+  pthread_join(t->sender, NULL);
+}
+
+void dist_link_free(dist *d) {
+  struct dlinks *t = d->links;
+  if (t == NULL) return;
+  while (t->head != NULL) {
+    outmsg *m = t->head;
+    t->head = m->next;
+    free(m);
+  }
+  free(t->v);
+  pthread_cond_destroy(&t->more);
+  pthread_mutex_destroy(&t->lock);
+  free(t);
+  d->links = NULL;
+}
