@@ -8,7 +8,10 @@
 ** Last, two distributed nodes in this one OS process, through epmd on
 ** loopback (started, and stopped again, when none runs): threads of one
 ** send to a name on the other at once, and every message arrives, once
-** (under TSan, the listener, readers and senders run together).
+** (under TSan, the listener, readers and senders run together). Then
+** links, monitors and exit signals between the two nodes through
+** dist_link.h's calls: EXIT and DOWN with the reason and the remote pid,
+** noproc, demonitor and unlink, and noconnection when a node goes.
 */
 #include <ei.h>
 #include <math.h>
@@ -22,7 +25,11 @@
 
 #include "check.h"
 #include "dist.h"
+#include "dist_conn.h"
+#include "dist_link.h"
 #include "dist_term.h"
+#include "proc.h"
+#include "ptab.h"
 #include "heirloom.h"
 #include "term.h"
 
@@ -383,6 +390,208 @@ static void test_two_nodes(void) {
   if (started_epmd) CHECK(system("epmd -kill >/dev/null 2>&1") == 0);
 }
 
+/* ---- links and monitors across two nodes (dist_link.h) ----
+** Node A's side is this thread, attached; node B's processes are host
+** processes made for the test, which nothing runs: each is ended by hand.
+** Host processes trap exits, so exit signals arrive as messages. */
+
+static hl_node *la, *lb;
+
+static void quiet(void *ud, const char *report) {
+  (void)ud;
+  (void)report;   /* the crash reports of the processes ended here */
+}
+
+/* A process of lb, its pid as A names it, and the process itself. */
+static uint64_t b_proc(term_xpid *x, proc **p) {
+  uint64_t pid = node_new_host(lb);
+  *x = (term_xpid){(const unsigned char *)lb->dist->self.node, strlen(lb->dist->self.node),
+                   (uint32_t)pid, (uint32_t)(pid >> 32), lb->dist->self.creation};
+  *p = ptab_get(&lb->procs, pid);
+  return pid;
+}
+
+/* Until B has seen the link or monitor of p (its mark), at most 5 s. */
+static void wait_marked(proc *p) {
+  for (int i = 0; i < 500; i++) {
+    int marked;
+    pthread_mutex_lock(&p->lock);
+    marked = p->remote;
+    pthread_mutex_unlock(&p->lock);
+    if (marked) return;
+    usleep(10000);
+  }
+  CHECK(!"the other node did not see the link or monitor");
+}
+
+static void end_proc(proc *p, const char *why) {
+  buf r;
+  buf_init(&r);
+  term_put_string(&r, why, strlen(why));
+  proc_exit_now(p, r.p, r.n);
+  buf_free(&r);
+  proc_unref(p);
+}
+
+static int is_str(const unsigned char *t, size_t len, const char *s) {
+  buf b;
+  int same;
+  buf_init(&b);
+  same = term_get_string(t, len, &b) == len && b.n == strlen(s) && memcmp(b.p, s, b.n) == 0;
+  buf_free(&b);
+  return same;
+}
+
+/* The next message of A's thread is {tag, id, from, why} (a DOWN: id its
+** ref) or {tag, from, why} (an EXIT), from naming x. */
+static void expect_signal(const char *tag, uint64_t ref, const term_xpid *x, const char *why) {
+  hl_buf out;
+  const unsigned char *e;
+  size_t l;
+  term_xpid got;
+  int down = strcmp(tag, "DOWN") == 0, t;
+  uint64_t id;
+  hl_buf_init(&out);
+  if (hl_receive(la, 5000, &out) != HL_OK) {
+    CHECK(!"no EXIT or DOWN arrived");
+    fprintf(stderr, "  (waiting for %s %s)\n", tag, why);
+    hl_buf_free(&out);
+    return;
+  }
+  CHECK(term_array_elem(out.data, out.len, 0, &e, &l) && is_str(e, l, tag));
+  if (down)
+    CHECK(term_array_elem(out.data, out.len, 1, &e, &l) && term_get_id(e, l, &t, &id) &&
+          t == TERM_REF && id == ref);
+  if (x != NULL) {
+    CHECK(term_array_elem(out.data, out.len, down ? 2 : 1, &e, &l) && term_get_xpid(e, l, &got));
+    CHECK(got.num == x->num && got.serial == x->serial && got.nodelen == x->nodelen &&
+          memcmp(got.node, x->node, x->nodelen) == 0);
+  }
+  CHECK(term_array_elem(out.data, out.len, down ? 3 : 2, &e, &l) && is_str(e, l, why));
+  if (!(term_array_elem(out.data, out.len, down ? 3 : 2, &e, &l) && is_str(e, l, why)))
+    fprintf(stderr, "  (waiting for %s %s)\n", tag, why);
+  hl_buf_free(&out);
+}
+
+static void expect_nothing(int ms) {
+  hl_buf out;
+  hl_buf_init(&out);
+  CHECK(hl_receive(la, ms, &out) == HL_ENOTFOUND);
+  hl_buf_free(&out);
+}
+
+static void test_links(void) {
+  char a_name[64], b_name[64];
+  int started_epmd = 0;
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 1, .dist_cookie = "test-dist-cookie"};
+  hl_pid ha;
+  hl_err e;
+  term_xpid x, self_x;
+  proc *p;
+  uint64_t ref, pid;
+  unsigned char shutdown_reason[16];
+  buf r;
+  if (system("epmd -names >/dev/null 2>&1") != 0) {
+    CHECK(system("ERL_EPMD_ADDRESS=127.0.0.1 epmd -daemon") == 0);
+    started_epmd = 1;
+  }
+  snprintf(a_name, sizeof a_name, "tlinka%d@localhost", (int)getpid());
+  snprintf(b_name, sizeof b_name, "tlinkb%d@localhost", (int)getpid());
+  cfg.dist_name = a_name;
+  CHECK(hl_node_start(&cfg, &la) == HL_OK);
+  cfg.dist_name = b_name;
+  CHECK(hl_node_start(&cfg, &lb) == HL_OK);
+  if (la == NULL || lb == NULL) return;
+  hl_node_set_logger(la, quiet, NULL);
+  hl_node_set_logger(lb, quiet, NULL);
+  CHECK(hl_attach(la, &ha) == HL_OK);
+  self_x = (term_xpid){(const unsigned char *)la->dist->self.node, strlen(la->dist->self.node),
+                       (uint32_t)ha, (uint32_t)(ha >> 32), la->dist->self.creation};
+
+  /* a link: the other end's exit comes as an EXIT with its reason */
+  b_proc(&x, &p);
+  err_clear(&e);
+  CHECK(dist_link(la, ha, &x, &e) == HL_OK);
+  wait_marked(p);
+  end_proc(p, "bye");
+  expect_signal("EXIT", 0, &x, "bye");
+  /* an exit signal (exit/2) from the other node; a special reason goes as an atom */
+  pid = b_proc(&x, &p);
+  buf_init(&r);
+  term_put_string(&r, "shutdown", 8);
+  memcpy(shutdown_reason, r.p, r.n);
+  CHECK(dist_exit(lb, pid, &self_x, shutdown_reason, r.n, &e) == HL_OK);
+  buf_free(&r);
+  expect_signal("EXIT", 0, &x, "shutdown");
+  /* a monitor: DOWN with the ref dist_monitor gave */
+  CHECK(dist_monitor(la, ha, &x, &ref, &e) == HL_OK);
+  wait_marked(p);
+  end_proc(p, "gone");
+  expect_signal("DOWN", ref, &x, "gone");
+  /* of a process that is not there any more: noproc */
+  CHECK(dist_monitor(la, ha, &x, &ref, &e) == HL_OK);
+  expect_signal("DOWN", ref, &x, "noproc");
+  CHECK(dist_link(la, ha, &x, &e) == HL_OK);
+  expect_signal("EXIT", 0, &x, "noproc");
+  /* of a name: withdrawn, no DOWN comes; of a name nobody holds: noproc */
+  pid = b_proc(&x, &p);
+  {
+    const char *why;
+    uint64_t *watchers = NULL;
+    size_t nwatchers = 0;
+    CHECK(ptab_register(&lb->procs, "watched", pid, &why, &watchers, &nwatchers));
+    free(watchers);
+  }
+  CHECK(dist_monitor_name(la, ha, "watched", b_name, &ref, &e) == HL_OK);
+  wait_marked(p);
+  CHECK(dist_demonitor(la, ha, ref, &e) == HL_OK);
+  usleep(200000);
+  end_proc(p, "unwatched");
+  expect_nothing(300);
+  CHECK(dist_monitor_name(la, ha, "nobody", b_name, &ref, &e) == HL_OK);
+  expect_signal("DOWN", ref, NULL, "noproc");
+  /* an unlinked process's exit is not told */
+  b_proc(&x, &p);
+  CHECK(dist_link(la, ha, &x, &e) == HL_OK);
+  wait_marked(p);
+  CHECK(dist_unlink(la, ha, &x, &e) == HL_OK);
+  usleep(200000);
+  end_proc(p, "unlinked");
+  expect_nothing(300);
+  /* bad arguments */
+  CHECK(dist_link(la, ha, &self_x, &e) == HL_EBADARG);
+  CHECK(strstr(e.msg, "argument 2 must be a pid of another node") != NULL);
+  /* the connection is lost: noconnection to the link and the monitor */
+  b_proc(&x, &p);
+  CHECK(dist_link(la, ha, &x, &e) == HL_OK);
+  CHECK(dist_monitor(la, ha, &x, &ref, &e) == HL_OK);
+  wait_marked(p);
+  proc_unref(p);
+  hl_node_stop(lb);
+  {
+    int got_exit = 0, got_down = 0;
+    for (int i = 0; i < 2; i++) {
+      hl_buf out;
+      const unsigned char *el;
+      size_t l;
+      hl_buf_init(&out);
+      if (hl_receive(la, 5000, &out) == HL_OK && term_array_elem(out.data, out.len, 0, &el, &l)) {
+        if (is_str(el, l, "EXIT") && term_array_elem(out.data, out.len, 2, &el, &l) &&
+            is_str(el, l, "noconnection"))
+          got_exit++;
+        if (is_str(el, l, "DOWN") && term_array_elem(out.data, out.len, 3, &el, &l) &&
+            is_str(el, l, "noconnection"))
+          got_down++;
+      }
+      hl_buf_free(&out);
+    }
+    CHECK(got_exit == 1 && got_down == 1);
+  }
+  hl_detach(la);
+  hl_node_stop(la);
+  if (started_epmd) CHECK(system("epmd -kill >/dev/null 2>&1") == 0);
+}
+
 int main(void) {
   test_config();
   test_round_trips();
@@ -390,5 +599,6 @@ int main(void) {
   test_from_erlang();
   test_damaged();
   test_two_nodes();
+  test_links();
   return check_summary("dist");
 }
