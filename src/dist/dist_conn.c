@@ -16,6 +16,7 @@
 
 #include "dist_conn.h"
 #include "dist_link.h"
+#include "dist_net.h"
 #include "proc.h"
 #include "ptab.h"
 #include "term.h"
@@ -54,7 +55,7 @@ static void dispatch(dist *d, dconn *c, const erlang_msg *msg, const ei_x_buff *
   char pidtext[64];
   switch (msg->msgtype) {
   case ERL_REG_SEND:
-    if (dist_link_net_kernel(d, c, msg, x)) break;
+    if (dist_net_kernel(c, msg, x)) break;
     deliver(d, c->peer, ptab_whereis(&d->n->procs, msg->toname), msg->toname, x);
     break;
   case ERL_SEND:

@@ -1,6 +1,6 @@
 /*
 ** dist_link.c — links, monitors and exit signals across nodes
-** (dist_link.h), and the node's answer to net_adm:ping.
+** (dist_link.h).
 **
 ** One table per node, under its own lock, which is held only around the
 ** table and the outbox: never while an exit signal is delivered (that can
@@ -11,18 +11,14 @@
 ** it: the thread that carries out an exit may be a connection's reader or
 ** hold nothing it could wait for.
 */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "dist_link.h"
+#include "dist_wire.h"
 #include "proc.h"
 #include "ptab.h"
-
-#define WRITE_MS 3000
 
 enum { DL_LINK, DL_WATCHED, DL_WATCHING };
 
@@ -56,194 +52,10 @@ struct dlinks {
   pthread_t sender;
 };
 
-static const char *const ATOM_REASONS[] = {"normal", "kill", "killed", "noproc",
-                                           "noconnection", "shutdown", NULL};
-
-/* ---- pids and refs ---- */
-
-static erlang_pid local_pid(const dist *d, uint64_t pid) {
-  erlang_pid p;
-  memset(&p, 0, sizeof p);
-  snprintf(p.node, sizeof p.node, "%s", d->self.node);
-  p.num = (unsigned int)(uint32_t)pid;
-  p.serial = (unsigned int)(uint32_t)(pid >> 32);
-  p.creation = d->self.creation;
-  return p;
-}
-
-/* The local pid an Erlang pid names; 0 for another node or an earlier run. */
-static uint64_t pid_local(const dist *d, const erlang_pid *p) {
-  if (strcmp(p->node, d->self.node) != 0 || p->creation != d->self.creation) return 0;
-  return (uint64_t)p->num | (uint64_t)p->serial << 32;
-}
-
-/* A ref of this node on the wire: Erlang takes the first word below 2^18
-** for its own, so it is 0, and the id fills the other two. */
-static erlang_ref local_ref(const dist *d, uint64_t ref) {
-  erlang_ref r;
-  memset(&r, 0, sizeof r);
-  snprintf(r.node, sizeof r.node, "%s", d->self.node);
-  r.len = 3;
-  r.n[1] = (unsigned int)(uint32_t)ref;
-  r.n[2] = (unsigned int)(uint32_t)(ref >> 32);
-  r.creation = d->self.creation;
-  return r;
-}
-
-static int ref_eq(const erlang_ref *a, const erlang_ref *b) {
-  if (strcmp(a->node, b->node) != 0 || a->len != b->len || a->creation != b->creation) return 0;
-  for (int i = 0; i < a->len && i < 5; i++)
-    if (a->n[i] != b->n[i]) return 0;
-  return 1;
-}
-
-static int pid_eq(const erlang_pid *a, const erlang_pid *b) {
-  return a->num == b->num && a->serial == b->serial && a->creation == b->creation &&
-         strcmp(a->node, b->node) == 0;
-}
-
-/* 0 unless x names a process of another node. */
-static int xpid_pid(const dist *d, const term_xpid *x, erlang_pid *p) {
-  memset(p, 0, sizeof *p);
-  if (x->nodelen == 0 || x->nodelen >= MAXNODELEN || memchr(x->node, '@', x->nodelen) == NULL ||
-      memchr(x->node, '\0', x->nodelen) != NULL)
-    return 0;
-  memcpy(p->node, x->node, x->nodelen);
-  p->num = x->num;
-  p->serial = x->serial;
-  p->creation = x->creation;
-  return strcmp(p->node, d->self.node) != 0;
-}
-
-static void put_xpid(buf *b, const erlang_pid *p) {
-  term_xpid x = {(const unsigned char *)p->node, strlen(p->node), p->num, p->serial,
-                 p->creation};
-  term_put_xpid(b, &x);
-}
-
-/* ---- reasons ---- */
-
-static int is_string(const unsigned char *t, size_t len, const char *s) {
-  size_t n = strlen(s);
-  return len == n + 3 && t[0] == TERM_STRING && memcmp(t + 1, s, n) == 0 && t[n + 1] == 0 &&
-         t[n + 2] == 0;
-}
-
-static void put_reason(ei_x_buff *x, const dist *d, const unsigned char *r, size_t len) {
-  char err[300];
-  ei_x_buff t;
-  for (int i = 0; ATOM_REASONS[i] != NULL; i++)
-    if (is_string(r, len, ATOM_REASONS[i])) {
-      ei_x_encode_atom(x, ATOM_REASONS[i]);
-      return;
-    }
-  if (ei_x_new(&t) != 0) {
-    ei_x_encode_atom(x, "nomemory");
-    return;
-  }
-  if (dist_term_to_ei(r, len, &d->self, &t, err, sizeof err))
-    ei_x_append_buf(x, t.buff + 1, t.index - 1);   /* without its version byte */
-  else
-    ei_x_encode_binary(x, err, (long)strlen(err));
-  ei_x_free(&t);
-}
-
-/* The reason at b[index] (no version byte) as a heirloom term into out. */
-static void get_reason(const dist *d, const char *b, int index, int len, buf *out) {
-  char atom[MAXATOMLEN_UTF8], err[300], *text = NULL;
-  int type, size, i = index;
-  buf_reset(out);
-  if (ei_get_type(b, &i, &type, &size) == 0 &&
-      (type == ERL_ATOM_EXT || type == ERL_SMALL_ATOM_EXT || type == ERL_ATOM_UTF8_EXT ||
-       type == ERL_SMALL_ATOM_UTF8_EXT) &&
-      ei_decode_atom_as(b, &i, atom, sizeof atom, ERLANG_UTF8, NULL, NULL) == 0) {
-    term_put_string(out, atom, strlen(atom));
-    return;
-  }
-  if (len > index) {
-    char *v = malloc((size_t)(len - index) + 1);
-    if (v != NULL) {
-      v[0] = (char)131   /* the external format's version */;
-      memcpy(v + 1, b + index, (size_t)(len - index));
-      i = 0;
-      if (dist_term_from_ei(v, (size_t)(len - index) + 1, &i, &d->self, out, err, sizeof err)) {
-        free(v);
-        return;
-      }
-      free(v);
-    }
-  }
-  buf_reset(out);   /* no heirloom form: Erlang's text of it */
-  i = index;
-  if (ei_s_print_term(&text, b, &i) >= 0 && text != NULL) term_put_string(out, text, strlen(text));
-  else term_put_string(out, "unreadable", 10);
-  free(text);
-}
-
-/* ---- control messages on the wire ---- */
-
-/* 4 bytes length, pass-through, version, {type, ...} */
-static int ctl_begin(ei_x_buff *x, long type, int arity) {
-  static const char head[5] = {0, 0, 0, 0, 'p'};
-  if (ei_x_new(x) != 0) return 0;
-  return ei_x_append_buf(x, head, 5) == 0 && ei_x_encode_version(x) == 0 &&
-         ei_x_encode_tuple_header(x, arity) == 0 && ei_x_encode_long(x, type) == 0;
-}
-
-static void ctl_end(ei_x_buff *x) {
-  uint32_t n = (uint32_t)x->index - 4;
-  unsigned char *p = (unsigned char *)x->buff;
-  p[0] = (unsigned char)(n >> 24);
-  p[1] = (unsigned char)(n >> 16);
-  p[2] = (unsigned char)(n >> 8);
-  p[3] = (unsigned char)n;
-}
-
 /* The process a monitor is of: a pid, or a name. */
 static void put_target(ei_x_buff *x, const dlink *l) {
   if (l->name[0] != '\0') ei_x_encode_atom(x, l->name);
   else ei_x_encode_pid(x, &l->remote);
-}
-
-/* Writes bytes to c whole, or marks it dead. 1 if written. */
-static int write_all(dconn *c, const char *bytes, int len) {
-  int done = 0;
-  pthread_mutex_lock(&c->io);
-  while (!atomic_load(&c->dead) && done < len) {
-    struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
-    ssize_t w;
-    if (poll(&pfd, 1, WRITE_MS) <= 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    w = send(c->fd, bytes + done, (size_t)(len - done), MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    done += (int)w;
-  }
-  if (done < len && !atomic_load(&c->dead)) {
-    atomic_store(&c->dead, 1);   /* its reader sees it go, and says so */
-    shutdown(c->fd, SHUT_RDWR);
-  }
-  pthread_mutex_unlock(&c->io);
-  return done == len;
-}
-
-/* To peer over its connection, made now if `make` and there is none. */
-static int send_to(dist *d, const char *peer, const ei_x_buff *x, int make) {
-  dconn *c;
-  int ok;
-  if (make) {
-    c = dist_connection(d, peer);
-  } else {
-    pthread_mutex_lock(&d->lock);
-    c = dconn_find(d, peer);
-    pthread_mutex_unlock(&d->lock);
-  }
-  if (c == NULL) return 0;
-  ok = write_all(c, x->buff, x->index);
-  dconn_unref(c);
-  return ok;
 }
 
 /* Queues x (ended) for the sender thread; t->lock held. Frees x. */
@@ -284,7 +96,7 @@ static void *sender(void *arg) {
     pthread_mutex_unlock(&t->lock);
     x.buff = m->bytes;
     x.index = x.buffsz = m->len;
-    send_to(d, m->peer, &x, 0);   /* no connection: the peer saw it go */
+    dwire_send(d, m->peer, &x, 0);   /* no connection: the peer saw it go */
     free(m);
     pthread_mutex_lock(&t->lock);
   }
@@ -313,7 +125,7 @@ static void table_del(struct dlinks *t, size_t i) {
 static long find_link(struct dlinks *t, const char *peer, const erlang_pid *remote,
                       uint64_t local) {
   for (size_t i = 0; i < t->n; i++)
-    if (t->v[i].kind == DL_LINK && t->v[i].local == local && pid_eq(&t->v[i].remote, remote) &&
+    if (t->v[i].kind == DL_LINK && t->v[i].local == local && dwire_pid_eq(&t->v[i].remote, remote) &&
         strcmp(t->v[i].peer, peer) == 0)
       return (long)i;
   return -1;
@@ -363,7 +175,7 @@ static void deliver_down(dist *d, const dlink *l, const unsigned char *reason, s
     term_put_string(&b, l->name, strlen(l->name));
     term_put_string(&b, l->peer, strlen(l->peer));
   } else {
-    put_xpid(&b, &l->remote);
+    dwire_put_xpid(&b, &l->remote);
   }
   buf_put(&b, reason, len);
   if (buf_ok(&b)) proc_deliver(p, b.p, b.n);
@@ -385,7 +197,7 @@ static void signal_from(dist *d, uint64_t to, const erlang_pid *from, const unsi
                         size_t len, int kind) {
   buf f;
   buf_init(&f);
-  put_xpid(&f, from);
+  dwire_put_xpid(&f, from);
   if (buf_ok(&f)) proc_signal_exit_remote(d->n, to, f.p, f.n, reason, len, kind);
   buf_free(&f);
 }
@@ -399,9 +211,9 @@ static const unsigned char NOCONNECTION[] = {TERM_STRING, 'n', 'o', 'c', 'o', 'n
 static void answer_noproc_link(dist *d, const char *peer, const erlang_pid *local,
                                const erlang_pid *remote) {
   ei_x_buff x;
-  if (ctl_begin(&x, ERL_EXIT, 4) && ei_x_encode_pid(&x, local) == 0 &&
+  if (dwire_begin(&x, ERL_EXIT, 4) && ei_x_encode_pid(&x, local) == 0 &&
       ei_x_encode_pid(&x, remote) == 0 && ei_x_encode_atom(&x, "noproc") == 0) {
-    ctl_end(&x);
+    dwire_end(&x);
     post(d, peer, &x);
   } else {
     ei_x_free(&x);
@@ -409,7 +221,7 @@ static void answer_noproc_link(dist *d, const char *peer, const erlang_pid *loca
 }
 
 static void on_link(dist *d, const char *peer, const erlang_pid *from, const erlang_pid *to) {
-  uint64_t local = pid_local(d, to);
+  uint64_t local = dwire_pid_local(d, to);
   if (local != 0 && add_link(d->links, peer, from, local)) {
     if (mark(d, local)) return;
     del_link(d->links, peer, from, local);
@@ -418,13 +230,13 @@ static void on_link(dist *d, const char *peer, const erlang_pid *from, const erl
 }
 
 static void on_exit_signal(dist *d, const char *peer, const erlang_msg *msg, const ei_x_buff *x) {
-  uint64_t local = pid_local(d, &msg->to);
+  uint64_t local = dwire_pid_local(d, &msg->to);
   buf r;
   if (local == 0) return;
   /* EXIT: a link broke, which we must have had; EXIT2: exit/2 */
   if (msg->msgtype == ERL_EXIT && !del_link(d->links, peer, &msg->from, local)) return;
   buf_init(&r);
-  get_reason(d, x->buff, 0, x->index, &r);
+  dwire_get_reason(d, x->buff, 0, x->index, &r);
   if (buf_ok(&r))
     signal_from(d, local, &msg->from, r.p, r.n, msg->msgtype == ERL_EXIT ? SIG_LINK : SIG_EXIT_CALL);
   buf_free(&r);
@@ -456,7 +268,7 @@ static void on_monitor(dist *d, const char *peer, const ei_x_buff *x) {
   l.kind = DL_WATCHED;
   snprintf(l.peer, sizeof l.peer, "%s", peer);
   l.remote = from;
-  l.local = l.name[0] != '\0' ? ptab_whereis(&d->n->procs, l.name) : pid_local(d, &to);
+  l.local = l.name[0] != '\0' ? ptab_whereis(&d->n->procs, l.name) : dwire_pid_local(d, &to);
   if (l.local != 0) {
     pthread_mutex_lock(&d->links->lock);
     added = table_add(d->links, &l) != NULL;
@@ -466,7 +278,7 @@ static void on_monitor(dist *d, const char *peer, const ei_x_buff *x) {
   if (added) {
     pthread_mutex_lock(&d->links->lock);
     for (size_t i = 0; i < d->links->n; i++)
-      if (d->links->v[i].kind == DL_WATCHED && ref_eq(&d->links->v[i].ref, &l.ref)) {
+      if (d->links->v[i].kind == DL_WATCHED && dwire_ref_eq(&d->links->v[i].ref, &l.ref)) {
         table_del(d->links, i);
         break;
       }
@@ -474,11 +286,11 @@ static void on_monitor(dist *d, const char *peer, const ei_x_buff *x) {
   }
   {
     ei_x_buff m;   /* MONITOR_P_EXIT {21, watched as named, watcher, ref, noproc} */
-    if (ctl_begin(&m, 21, 5) &&
+    if (dwire_begin(&m, 21, 5) &&
         (l.name[0] != '\0' ? ei_x_encode_atom(&m, l.name) : ei_x_encode_pid(&m, &to)) == 0 &&
         ei_x_encode_pid(&m, &from) == 0 && ei_x_encode_ref(&m, &l.ref) == 0 &&
         ei_x_encode_atom(&m, "noproc") == 0) {
-      ctl_end(&m);
+      dwire_end(&m);
       post(d, peer, &m);
     } else {
       ei_x_free(&m);
@@ -495,7 +307,7 @@ static void on_demonitor(dist *d, const char *peer, const ei_x_buff *x) {
   pthread_mutex_lock(&d->links->lock);
   for (size_t i = 0; i < d->links->n; i++) {
     dlink *l = &d->links->v[i];
-    if (l->kind == DL_WATCHED && ref_eq(&l->ref, &ref) && strcmp(l->peer, peer) == 0) {
+    if (l->kind == DL_WATCHED && dwire_ref_eq(&l->ref, &ref) && strcmp(l->peer, peer) == 0) {
       table_del(d->links, i);
       break;
     }
@@ -519,11 +331,11 @@ static void on_monitor_exit(dist *d, const char *peer, const ei_x_buff *x) {
       return;
   }
   buf_init(&r);
-  get_reason(d, x->buff, index, x->index, &r);
+  dwire_get_reason(d, x->buff, index, x->index, &r);
   pthread_mutex_lock(&d->links->lock);
   for (size_t i = 0; i < d->links->n; i++) {
     dlink *l = &d->links->v[i];
-    if (l->kind == DL_WATCHING && ref_eq(&l->ref, &ref) && strcmp(l->peer, peer) == 0) {
+    if (l->kind == DL_WATCHING && dwire_ref_eq(&l->ref, &ref) && strcmp(l->peer, peer) == 0) {
       dlink fired = *l;
       table_del(d->links, i);
       if (buf_ok(&r)) deliver_down(d, &fired, r.p, r.n);
@@ -540,7 +352,7 @@ int dist_link_control(dist *d, dconn *c, const erlang_msg *msg, const ei_x_buff 
     on_link(d, c->peer, &msg->from, &msg->to);
     return 1;
   case ERL_UNLINK:   /* ei has acknowledged an UNLINK_ID already */
-    if (pid_local(d, &msg->to) != 0) del_link(d->links, c->peer, &msg->from, pid_local(d, &msg->to));
+    if (dwire_pid_local(d, &msg->to) != 0) del_link(d->links, c->peer, &msg->from, dwire_pid_local(d, &msg->to));
     return 1;
   case ERL_EXIT:
   case ERL_EXIT2:
@@ -574,23 +386,23 @@ static dist *dist_hold(node *n) {
 
 /* What the peer is told of l when its local process exits (t->lock held). */
 static void tell_exit(dist *d, const dlink *l, const unsigned char *reason, size_t len) {
-  erlang_pid me = local_pid(d, l->local);
+  erlang_pid me = dwire_local_pid(d, l->local);
   ei_x_buff x;
   int ok = 0;
   switch (l->kind) {
   case DL_LINK:   /* {EXIT, me, remote, reason} */
-    ok = ctl_begin(&x, ERL_EXIT, 4) && ei_x_encode_pid(&x, &me) == 0 &&
+    ok = dwire_begin(&x, ERL_EXIT, 4) && ei_x_encode_pid(&x, &me) == 0 &&
          ei_x_encode_pid(&x, &l->remote) == 0;
-    if (ok) put_reason(&x, d, reason, len);
+    if (ok) dwire_put_reason(&x, d, reason, len);
     break;
   case DL_WATCHED:   /* {MONITOR_P_EXIT, me or my name, watcher, ref, reason} */
-    ok = ctl_begin(&x, 21, 5) &&
+    ok = dwire_begin(&x, 21, 5) &&
          (l->name[0] != '\0' ? ei_x_encode_atom(&x, l->name) : ei_x_encode_pid(&x, &me)) == 0 &&
          ei_x_encode_pid(&x, &l->remote) == 0 && ei_x_encode_ref(&x, &l->ref) == 0;
-    if (ok) put_reason(&x, d, reason, len);
+    if (ok) dwire_put_reason(&x, d, reason, len);
     break;
   default:   /* DL_WATCHING: {DEMONITOR_P, me, target, ref} */
-    ok = ctl_begin(&x, 20, 4) && ei_x_encode_pid(&x, &me) == 0;
+    ok = dwire_begin(&x, 20, 4) && ei_x_encode_pid(&x, &me) == 0;
     if (ok) put_target(&x, l);
     ok = ok && ei_x_encode_ref(&x, &l->ref) == 0;
   }
@@ -598,7 +410,7 @@ static void tell_exit(dist *d, const dlink *l, const unsigned char *reason, size
     ei_x_free(&x);
     return;
   }
-  ctl_end(&x);
+  dwire_end(&x);
   post_locked(d->links, l->peer, &x);
 }
 
@@ -656,7 +468,7 @@ static hl_status hold_args(node *n, uint64_t local, const term_xpid *remote, dis
   *d = dist_hold(n);
   if (*d == NULL)
     return err_set(e, HL_ECLOSED, "this node is not distributed (start it with a dist option)");
-  if (remote != NULL && !xpid_pid(*d, remote, rp)) {
+  if (remote != NULL && !dwire_xpid_pid(*d, remote, rp)) {
     dist_unref(*d);
     return err_set(e, HL_EBADARG, "argument 2 must be a pid of another node");
   }
@@ -681,9 +493,9 @@ hl_status dist_link(node *n, uint64_t local, const term_xpid *remote, hl_err *e)
     dist_unref(d);
     return err_set(e, HL_ECLOSED, "the process is not alive");
   }
-  me = local_pid(d, local);
-  if (!ctl_begin(&x, ERL_LINK, 3) || ei_x_encode_pid(&x, &me) != 0 ||
-      ei_x_encode_pid(&x, &rp) != 0 || (ctl_end(&x), !send_to(d, rp.node, &x, 1))) {
+  me = dwire_local_pid(d, local);
+  if (!dwire_begin(&x, ERL_LINK, 3) || ei_x_encode_pid(&x, &me) != 0 ||
+      ei_x_encode_pid(&x, &rp) != 0 || (dwire_end(&x), !dwire_send(d, rp.node, &x, 1))) {
     /* not reachable: the link breaks at once, as Erlang's does */
     if (del_link(d->links, rp.node, &rp, local))
       signal_from(d, local, &rp, NOCONNECTION, sizeof NOCONNECTION, SIG_LINK);
@@ -698,11 +510,11 @@ hl_status dist_unlink(node *n, uint64_t local, const term_xpid *remote, hl_err *
   ei_x_buff x;
   dist *d;
   if (hold_args(n, local, remote, &d, &rp, e) != HL_OK) return e->code;
-  me = local_pid(d, local);
-  if (del_link(d->links, rp.node, &rp, local) && ctl_begin(&x, ERL_UNLINK, 3) &&
+  me = dwire_local_pid(d, local);
+  if (del_link(d->links, rp.node, &rp, local) && dwire_begin(&x, ERL_UNLINK, 3) &&
       ei_x_encode_pid(&x, &me) == 0 && ei_x_encode_pid(&x, &rp) == 0) {
-    ctl_end(&x);
-    send_to(d, rp.node, &x, 0);
+    dwire_end(&x);
+    dwire_send(d, rp.node, &x, 0);
     ei_x_free(&x);
   }
   dist_unref(d);
@@ -710,13 +522,13 @@ hl_status dist_unlink(node *n, uint64_t local, const term_xpid *remote, hl_err *
 }
 
 static hl_status monitor(node *n, uint64_t local, dist *d, dlink *l, uint64_t *ref, hl_err *e) {
-  erlang_pid me = local_pid(d, local);
+  erlang_pid me = dwire_local_pid(d, local);
   ei_x_buff x;
   int added, sent;
   l->kind = DL_WATCHING;
   l->local = local;
   l->lref = *ref = node_new_ref(n);
-  l->ref = local_ref(d, l->lref);
+  l->ref = dwire_local_ref(d, l->lref);
   pthread_mutex_lock(&d->links->lock);
   added = table_add(d->links, l) != NULL;
   pthread_mutex_unlock(&d->links->lock);
@@ -725,9 +537,9 @@ static hl_status monitor(node *n, uint64_t local, dist *d, dlink *l, uint64_t *r
     dist_demonitor(n, local, *ref, e);
     return err_set(e, HL_ECLOSED, "the process is not alive");
   }
-  sent = ctl_begin(&x, 19, 4) && ei_x_encode_pid(&x, &me) == 0;   /* MONITOR_P */
+  sent = dwire_begin(&x, 19, 4) && ei_x_encode_pid(&x, &me) == 0;   /* MONITOR_P */
   if (sent) put_target(&x, l);
-  sent = sent && ei_x_encode_ref(&x, &l->ref) == 0 && (ctl_end(&x), send_to(d, l->peer, &x, 1));
+  sent = sent && ei_x_encode_ref(&x, &l->ref) == 0 && (dwire_end(&x), dwire_send(d, l->peer, &x, 1));
   ei_x_free(&x);
   if (!sent) {   /* not reachable: DOWN at once, unless it fired meanwhile */
     pthread_mutex_lock(&d->links->lock);
@@ -792,13 +604,13 @@ hl_status dist_demonitor(node *n, uint64_t local, uint64_t ref, hl_err *e) {
     }
   pthread_mutex_unlock(&d->links->lock);
   if (found) {
-    erlang_pid me = local_pid(d, local);
+    erlang_pid me = dwire_local_pid(d, local);
     ei_x_buff x;
-    if (ctl_begin(&x, 20, 4) && ei_x_encode_pid(&x, &me) == 0) {   /* DEMONITOR_P */
+    if (dwire_begin(&x, 20, 4) && ei_x_encode_pid(&x, &me) == 0) {   /* DEMONITOR_P */
       put_target(&x, &l);
       if (ei_x_encode_ref(&x, &l.ref) == 0) {
-        ctl_end(&x);
-        send_to(d, l.peer, &x, 0);
+        dwire_end(&x);
+        dwire_send(d, l.peer, &x, 0);
       }
     }
     ei_x_free(&x);
@@ -814,52 +626,16 @@ hl_status dist_exit(node *n, uint64_t local, const term_xpid *remote, const unsi
   dist *d;
   if (!term_valid(reason, len)) return err_set(e, HL_EBADARG, "argument 3 must be a valid term");
   if (hold_args(n, local, remote, &d, &rp, e) != HL_OK) return e->code;
-  me = local_pid(d, local);
-  if (ctl_begin(&x, ERL_EXIT2, 4) && ei_x_encode_pid(&x, &me) == 0 &&
+  me = dwire_local_pid(d, local);
+  if (dwire_begin(&x, ERL_EXIT2, 4) && ei_x_encode_pid(&x, &me) == 0 &&
       ei_x_encode_pid(&x, &rp) == 0) {
-    put_reason(&x, d, reason, len);
-    ctl_end(&x);
-    send_to(d, rp.node, &x, 1);   /* to a node that cannot be reached: lost, as in Erlang */
+    dwire_put_reason(&x, d, reason, len);
+    dwire_end(&x);
+    dwire_send(d, rp.node, &x, 1);   /* to a node that cannot be reached: lost, as in Erlang */
   }
   ei_x_free(&x);
   dist_unref(d);
   return HL_OK;
-}
-
-/* ---- net_adm:ping ---- */
-
-int dist_link_net_kernel(dist *d, dconn *c, const erlang_msg *msg, const ei_x_buff *x) {
-  char atom[MAXATOMLEN];
-  erlang_pid from;
-  ei_x_buff r;
-  int i = 0, version, arity, tag, tag_end;
-  (void)d;
-  if (strcmp(msg->toname, "net_kernel") != 0) return 0;
-  /* {'$gen_call', {From, Tag}, {is_auth, Node}} -> From ! {Tag, yes} */
-  if (ei_decode_version(x->buff, &i, &version) != 0 ||
-      ei_decode_tuple_header(x->buff, &i, &arity) != 0 || arity != 3 ||
-      ei_decode_atom(x->buff, &i, atom) != 0 || strcmp(atom, "$gen_call") != 0 ||
-      ei_decode_tuple_header(x->buff, &i, &arity) != 0 || arity != 2 ||
-      ei_decode_pid(x->buff, &i, &from) != 0)
-    return 1;
-  tag = i;
-  if (ei_skip_term(x->buff, &i) != 0) return 1;
-  tag_end = i;
-  if (ei_decode_tuple_header(x->buff, &i, &arity) != 0 || arity != 2 ||
-      ei_decode_atom(x->buff, &i, atom) != 0 || strcmp(atom, "is_auth") != 0)
-    return 1;   /* the only call of net_kernel a C node answers */
-  if (ei_x_new_with_version(&r) != 0) return 1;
-  if (ei_x_encode_tuple_header(&r, 2) == 0 && ei_x_append_buf(&r, x->buff + tag, tag_end - tag) == 0 &&
-      ei_x_encode_atom(&r, "yes") == 0) {
-    pthread_mutex_lock(&c->io);
-    if (!atomic_load(&c->dead) && ei_send_tmo(c->fd, &from, r.buff, r.index, WRITE_MS) < 0) {
-      atomic_store(&c->dead, 1);
-      shutdown(c->fd, SHUT_RDWR);
-    }
-    pthread_mutex_unlock(&c->io);
-  }
-  ei_x_free(&r);
-  return 1;
 }
 
 /* ---- start, stop ---- */

@@ -92,10 +92,6 @@ void dist_link_free(dist *d);
 #define DIST_MONITOR_P_EXIT (21 - 10)
 int dist_link_control(dist *d, dconn *c, const erlang_msg *msg, const ei_x_buff *x);
 
-/* A message to net_kernel (c's reader): answers the is_auth call that
-** net_adm:ping makes with yes. 1 if it was one. */
-int dist_link_net_kernel(dist *d, dconn *c, const erlang_msg *msg, const ei_x_buff *x);
-
 /* The connection to peer was lost (its reader, not at stop). */
 void dist_link_nodedown(dist *d, const char *peer);
 
