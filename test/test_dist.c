@@ -484,6 +484,7 @@ static void test_links(void) {
   char a_name[64], b_name[64];
   int started_epmd = 0;
   hl_config cfg = {.size = sizeof(hl_config), .schedulers = 1, .dist_cookie = "test-dist-cookie"};
+  static atomic_int lost_a;
   hl_pid ha;
   hl_err e;
   term_xpid x, self_x;
@@ -502,7 +503,7 @@ static void test_links(void) {
   cfg.dist_name = b_name;
   CHECK(hl_node_start(&cfg, &lb) == HL_OK);
   if (la == NULL || lb == NULL) return;
-  hl_node_set_logger(la, quiet, NULL);
+  hl_node_set_logger(la, count_lost, &lost_a);   /* and the crash reports go */
   hl_node_set_logger(lb, quiet, NULL);
   CHECK(hl_attach(la, &ha) == HL_OK);
   self_x = (term_xpid){(const unsigned char *)la->dist->self.node, strlen(la->dist->self.node),
@@ -558,6 +559,8 @@ static void test_links(void) {
   usleep(200000);
   end_proc(p, "unlinked");
   expect_nothing(300);
+  /* the peer's UNLINK_ID_ACK did not cost the connection */
+  CHECK(atomic_load(&lost_a) == 0);
   /* bad arguments */
   CHECK(dist_link(la, ha, &self_x, &e) == HL_EBADARG);
   CHECK(strstr(e.msg, "argument 2 must be a pid of another node") != NULL);

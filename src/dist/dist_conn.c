@@ -90,6 +90,7 @@ static int read_one(dconn *c, ei_x_buff *x) {
   r = ei_xreceive_msg_tmo(c->fd, &msg, x, READ_MS);
   pthread_mutex_unlock(&c->io);
   if (r == ERL_TICK) return 1;
+  if (r == ERL_ERROR && msg.msgtype == DIST_UNLINK_ID_ACK) return 1;   /* dist_link.h */
   /* ei reads the monitor messages whole but calls them an error */
   if (r == ERL_ERROR && x->index >= 0 &&
       (msg.msgtype == DIST_MONITOR_P || msg.msgtype == DIST_DEMONITOR_P ||

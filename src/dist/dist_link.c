@@ -511,10 +511,15 @@ hl_status dist_unlink(node *n, uint64_t local, const term_xpid *remote, hl_err *
   dist *d;
   if (hold_args(n, local, remote, &d, &rp, e) != HL_OK) return e->code;
   me = dwire_local_pid(d, local);
-  if (del_link(d->links, rp.node, &rp, local) && dwire_begin(&x, ERL_UNLINK, 3) &&
-      ei_x_encode_pid(&x, &me) == 0 && ei_x_encode_pid(&x, &rp) == 0) {
-    dwire_end(&x);
-    dwire_send(d, rp.node, &x, 0);
+  if (del_link(d->links, rp.node, &rp, local)) {
+    /* {UNLINK_ID, Id, me, remote}: the form nodes since OTP 23 expect; the
+    ** peer's UNLINK_ID_ACK is read and dropped (dist_conn.c), and an EXIT
+    ** that crosses it is ignored, the link being gone here already */
+    if (dwire_begin(&x, DIST_UNLINK_ID, 4) && ei_x_encode_ulonglong(&x, node_new_ref(n)) == 0 &&
+        ei_x_encode_pid(&x, &me) == 0 && ei_x_encode_pid(&x, &rp) == 0) {
+      dwire_end(&x);
+      dwire_send(d, rp.node, &x, 0);
+    }
     ei_x_free(&x);
   }
   dist_unref(d);
@@ -589,10 +594,10 @@ hl_status dist_demonitor(node *n, uint64_t local, uint64_t ref, hl_err *e) {
   dlink l;
   dist *d;
   int found = 0;
-  if (hold_args(n, local, NULL, &d, NULL, e) != HL_OK) {
-    /* a dead process's monitors went with it */
-    return e->code == HL_ECLOSED && (d = dist_hold(n)) != NULL ? (dist_unref(d), HL_OK) : e->code;
-  }
+  /* not alive: its monitors went with it (on_remote_exit), nothing to do */
+  d = dist_hold(n);
+  if (d == NULL)
+    return err_set(e, HL_ECLOSED, "this node is not distributed (start it with a dist option)");
   pthread_mutex_lock(&d->links->lock);
   for (size_t i = 0; i < d->links->n; i++)
     if (d->links->v[i].kind == DL_WATCHING && d->links->v[i].lref == ref &&

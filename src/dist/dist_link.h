@@ -48,7 +48,7 @@
 /* Links local and remote (both ends: the peer is told with LINK). */
 hl_status dist_link(node *n, uint64_t local, const term_xpid *remote, hl_err *e);
 
-/* Removes that link at both ends (UNLINK); nothing if there is none. */
+/* Removes that link at both ends (UNLINK_ID); nothing if there is none. */
 hl_status dist_unlink(node *n, uint64_t local, const term_xpid *remote, hl_err *e);
 
 /* local monitors remote (MONITOR_P). *ref: a ref of this node (TERM_REF),
@@ -63,8 +63,9 @@ hl_status dist_monitor(node *n, uint64_t local, const term_xpid *remote, uint64_
 hl_status dist_monitor_name(node *n, uint64_t local, const char *name, const char *peer,
                             uint64_t *ref, hl_err *e);
 
-/* Withdraws local's monitor ref (DEMONITOR_P); nothing if it fired or is
-** not local's. After it returns, no DOWN for ref is delivered. */
+/* Withdraws local's monitor ref (DEMONITOR_P); nothing if it fired, is
+** not local's, or local is not alive (its monitors went with it). After it
+** returns, no DOWN for ref is delivered. */
 hl_status dist_demonitor(node *n, uint64_t local, uint64_t ref, hl_err *e);
 
 /* Sends remote an exit signal from local (EXIT2, erlang:exit/2's) with
@@ -90,6 +91,10 @@ void dist_link_free(dist *d);
 #define DIST_MONITOR_P (19 - 10)         /* ei takes 10 off every type above 10 */
 #define DIST_DEMONITOR_P (20 - 10)
 #define DIST_MONITOR_P_EXIT (21 - 10)
+/* unlinks: ei answers an UNLINK_ID itself; the ACK of ours it reads whole
+** (it is short) but calls an error, with this type, not taken off */
+#define DIST_UNLINK_ID 35
+#define DIST_UNLINK_ID_ACK 36
 int dist_link_control(dist *d, dconn *c, const erlang_msg *msg, const ei_x_buff *x);
 
 /* The connection to peer was lost (its reader, not at stop). */
