@@ -56,10 +56,31 @@ loop() ->
         {<<"call">>, Server, SNode, Name, Node} ->
             R = (catch gen_server:call({binary_to_atom(Server), binary_to_atom(SNode)}, hello, 2000)),
             to(Name, Node) ! {<<"call">>, case R of {'EXIT', {Why, _}} -> reason(Why); _ -> <<"answered">> end};
+        {<<"spawn">>, From} when is_pid(From) ->
+            %% a fresh process for test/test_dist.c, which links to and
+            %% monitors it from C: its pid as numbers, its node's creation,
+            %% and a name to send to it by
+            P = spawn(fun() -> process_flag(trap_exit, true), target_loop(From) end),
+            [_, Num, Serial] = [list_to_integer(X) || X <- string:lexemes(pid_to_list(P), "<.>")],
+            Name = list_to_atom("target" ++ integer_to_list(Num)),
+            register(Name, P),
+            From ! {<<"spawned">>, Num, Serial, erlang:system_info(creation), atom_to_binary(Name)};
         {<<"halt">>} ->
             erlang:halt()
     end,
     loop().
+
+%% Traps exits and says what it gets; dies when told.
+target_loop(From) ->
+    receive
+        {<<"die">>, Reason} -> exit(binary_to_atom(Reason));
+        {<<"info">>} ->
+            {links, L} = process_info(self(), links),
+            {monitored_by, M} = process_info(self(), monitored_by),
+            From ! {<<"info">>, length(L), length(M)};
+        {'EXIT', _, R} -> From ! {<<"got_exit">>, reason(R)}
+    end,
+    target_loop(From).
 
 target({Name, Node}) when is_binary(Name) -> {binary_to_atom(Name), binary_to_atom(Node)};
 target(Pid) -> Pid.
