@@ -332,7 +332,7 @@ static void count_lost(void *ud, const char *report) {
 static void test_two_nodes(void) {
   static atomic_int lost;
   char a_name[64], b_name[64];
-  int started_epmd = 0, got[SENDERS][PER_SENDER];
+  int started_epmd = 0, got[SENDERS][PER_SENDER], next[SENDERS] = {0};
   hl_config cfg = {.size = sizeof(hl_config), .schedulers = 1, .dist_cookie = "test-dist-cookie"};
   hl_node *a = NULL, *b = NULL;
   hl_pid self;
@@ -374,8 +374,13 @@ static void test_two_nodes(void) {
     if (term_array_elem(out.data, out.len, 0, &e0, &l0) &&
         term_array_elem(out.data, out.len, 1, &e1, &l1) && term_get_num(e0, l0, &who) &&
         term_get_num(e1, l1, &which) && who.i >= 0 && who.i < SENDERS && which.i >= 0 &&
-        which.i < PER_SENDER)
+        which.i < PER_SENDER) {
       got[who.i][which.i]++;
+      /* each sender's messages arrive in the order sent, those that
+      ** waited for the connection included */
+      CHECK(which.i == next[who.i]);
+      next[who.i] = which.i + 1;
+    }
   }
   hl_buf_free(&out);
   for (int i = 0; i < SENDERS; i++) {

@@ -25,7 +25,6 @@ extern char **environ;
 
 #define ACCEPT_MS 100        /* how soon the listener notices a stop */
 #define CONNECT_MS 3000
-#define SEND_MS 3000
 #define EPMD_WAIT_MS 3000    /* for an epmd we started to answer */
 #define EPMD_PORT 4369
 
@@ -281,7 +280,6 @@ hl_status dist_send_name(node *n, const char *name, const char *to, const unsign
   char err[300], alive[EI_MAXALIVELEN + 1], host[EI_MAXHOSTNAMELEN + 1];
   ei_x_buff x;
   dist *d;
-  dconn *c;
   hl_status st = HL_OK;
   if (strchr(to, '@') == NULL || split_name(to, alive, host, e) != HL_OK)
     return err_set(e, HL_EBADARG, "the node must be \"name@host\" (got \"%.100s\")", to);
@@ -299,16 +297,8 @@ hl_status dist_send_name(node *n, const char *name, const char *to, const unsign
   }
   if (!dist_term_to_ei(term, len, &d->self, &x, err, sizeof err)) {
     st = err_set(e, HL_EBADARG, "the message has no Erlang form: %s", err);
-  } else if ((c = dist_connection(d, to)) != NULL) {
-    pthread_mutex_lock(&c->io);
-    if (!atomic_load(&c->dead) &&
-        ei_reg_send_tmo(&d->ec, c->fd, (char *)name, x.buff, x.index, SEND_MS) < 0) {
-      atomic_store(&c->dead, 1);
-      shutdown(c->fd, SHUT_RDWR);
-      report(d, "heirloom.dist: sending to %s failed; the message was dropped%s", to, "");
-    }
-    pthread_mutex_unlock(&c->io);
-    dconn_unref(c);
+  } else {
+    dist_link_reg_send(d, to, name, &x);   /* connecting, if it must, elsewhere */
   }
   ei_x_free(&x);
   dist_unref(d);

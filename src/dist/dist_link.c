@@ -34,10 +34,11 @@ typedef struct dlink {
   uint64_t lref;           /* DL_WATCHING: the ref its DOWN carries */
 } dlink;
 
-/* A control message waiting for the sender thread. */
+/* A message waiting for the sender thread. */
 typedef struct outmsg {
   struct outmsg *next;
   char peer[MAXNODELEN + 1];
+  int make;                /* connect to the peer if there is no connection */
   int len;
   char bytes[];
 } outmsg;
@@ -48,6 +49,7 @@ struct dlinks {
   dlink *v;
   size_t n, cap;
   outmsg *head, **tail;
+  char busy[MAXNODELEN + 1];   /* the peer of the message being sent ("": none) */
   int stop;
   pthread_t sender;
 };
@@ -59,11 +61,12 @@ static void put_target(ei_x_buff *x, const dlink *l) {
 }
 
 /* Queues x (ended) for the sender thread; t->lock held. Frees x. */
-static void post_locked(struct dlinks *t, const char *peer, ei_x_buff *x) {
+static void post_locked(struct dlinks *t, const char *peer, ei_x_buff *x, int make) {
   outmsg *m = malloc(sizeof *m + (size_t)x->index);
   if (m != NULL && !t->stop) {
     m->next = NULL;
     snprintf(m->peer, sizeof m->peer, "%s", peer);
+    m->make = make;
     m->len = x->index;
     memcpy(m->bytes, x->buff, (size_t)x->index);
     *t->tail = m;
@@ -77,8 +80,61 @@ static void post_locked(struct dlinks *t, const char *peer, ei_x_buff *x) {
 
 static void post(dist *d, const char *peer, ei_x_buff *x) {
   pthread_mutex_lock(&d->links->lock);
-  post_locked(d->links, peer, x);
+  post_locked(d->links, peer, x, 0);
   pthread_mutex_unlock(&d->links->lock);
+}
+
+/* 1 while something for peer waits in the outbox or is being sent. */
+static int waiting_locked(struct dlinks *t, const char *peer) {
+  if (strcmp(t->busy, peer) == 0) return 1;
+  for (outmsg *m = t->head; m != NULL; m = m->next)
+    if (strcmp(m->peer, peer) == 0) return 1;
+  return 0;
+}
+
+void dist_link_send(dist *d, const char *peer, ei_x_buff *x, int make) {
+  struct dlinks *t = d->links;
+  dconn *c = NULL;
+  int waiting;
+  /* d->lock is never taken under t->lock: a reader that d->lock's holder
+  ** joins may be waiting for t->lock */
+  pthread_mutex_lock(&t->lock);
+  waiting = waiting_locked(t, peer);
+  pthread_mutex_unlock(&t->lock);
+  if (!waiting) {
+    pthread_mutex_lock(&d->lock);
+    c = dconn_find(d, peer);
+    pthread_mutex_unlock(&d->lock);
+  }
+  if (c != NULL) {
+    dwire_write(c, x);
+    dconn_unref(c);
+    ei_x_free(x);
+    return;
+  }
+  pthread_mutex_lock(&t->lock);
+  post_locked(t, peer, x, make);
+  pthread_mutex_unlock(&t->lock);
+}
+
+/* The connection to peer could not be had: what waits for it goes, and
+** its links and monitors get noconnection. */
+static void unreachable(dist *d, const char *peer) {
+  struct dlinks *t = d->links;
+  pthread_mutex_lock(&t->lock);
+  for (outmsg **at = &t->head; *at != NULL;) {
+    outmsg *m = *at;
+    if (strcmp(m->peer, peer) != 0) {
+      at = &m->next;
+      continue;
+    }
+    *at = m->next;
+    free(m);
+  }
+  t->tail = &t->head;
+  while (*t->tail != NULL) t->tail = &(*t->tail)->next;
+  pthread_mutex_unlock(&t->lock);
+  dist_link_nodedown(d, peer);
 }
 
 static void *sender(void *arg) {
@@ -87,18 +143,33 @@ static void *sender(void *arg) {
   pthread_mutex_lock(&t->lock);
   for (;;) {
     outmsg *m;
+    dconn *c;
     ei_x_buff x;
     while (!t->stop && t->head == NULL) pthread_cond_wait(&t->more, &t->lock);
     if (t->stop) break;
     m = t->head;
     t->head = m->next;
     if (t->head == NULL) t->tail = &t->head;
+    snprintf(t->busy, sizeof t->busy, "%s", m->peer);
     pthread_mutex_unlock(&t->lock);
+    if (m->make) {
+      c = dist_connection(d, m->peer);   /* here, not on the sender's thread */
+    } else {
+      pthread_mutex_lock(&d->lock);
+      c = dconn_find(d, m->peer);   /* none: the peer saw it go */
+      pthread_mutex_unlock(&d->lock);
+    }
     x.buff = m->bytes;
     x.index = x.buffsz = m->len;
-    dwire_send(d, m->peer, &x, 0);   /* no connection: the peer saw it go */
+    if (c != NULL) {
+      dwire_write(c, &x);
+      dconn_unref(c);
+    } else if (m->make && !atomic_load(&d->stopping)) {
+      unreachable(d, m->peer);
+    }
     free(m);
     pthread_mutex_lock(&t->lock);
+    t->busy[0] = '\0';
   }
   pthread_mutex_unlock(&t->lock);
   return NULL;
@@ -411,7 +482,7 @@ static void tell_exit(dist *d, const dlink *l, const unsigned char *reason, size
     return;
   }
   dwire_end(&x);
-  post_locked(d->links, l->peer, &x);
+  post_locked(d->links, l->peer, &x, 0);
 }
 
 static void on_remote_exit(node *n, uint64_t pid, const unsigned char *reason, size_t len) {
@@ -494,13 +565,15 @@ hl_status dist_link(node *n, uint64_t local, const term_xpid *remote, hl_err *e)
     return err_set(e, HL_ECLOSED, "the process is not alive");
   }
   me = dwire_local_pid(d, local);
-  if (!dwire_begin(&x, ERL_LINK, 3) || ei_x_encode_pid(&x, &me) != 0 ||
-      ei_x_encode_pid(&x, &rp) != 0 || (dwire_end(&x), !dwire_send(d, rp.node, &x, 1))) {
-    /* not reachable: the link breaks at once, as Erlang's does */
-    if (del_link(d->links, rp.node, &rp, local))
-      signal_from(d, local, &rp, NOCONNECTION, sizeof NOCONNECTION, SIG_LINK);
+  /* a node that cannot be reached breaks the link with noconnection, as
+  ** Erlang's does (the sender thread's unreachable) */
+  if (dwire_begin(&x, ERL_LINK, 3) && ei_x_encode_pid(&x, &me) == 0 &&
+      ei_x_encode_pid(&x, &rp) == 0) {
+    dwire_end(&x);
+    dist_link_send(d, rp.node, &x, 1);
+  } else {
+    ei_x_free(&x);
   }
-  ei_x_free(&x);
   dist_unref(d);
   return HL_OK;
 }
@@ -518,9 +591,10 @@ hl_status dist_unlink(node *n, uint64_t local, const term_xpid *remote, hl_err *
     if (dwire_begin(&x, DIST_UNLINK_ID, 4) && ei_x_encode_ulonglong(&x, node_new_ref(n)) == 0 &&
         ei_x_encode_pid(&x, &me) == 0 && ei_x_encode_pid(&x, &rp) == 0) {
       dwire_end(&x);
-      dwire_send(d, rp.node, &x, 0);
+      dist_link_send(d, rp.node, &x, 0);
+    } else {
+      ei_x_free(&x);
     }
-    ei_x_free(&x);
   }
   dist_unref(d);
   return HL_OK;
@@ -542,20 +616,14 @@ static hl_status monitor(node *n, uint64_t local, dist *d, dlink *l, uint64_t *r
     dist_demonitor(n, local, *ref, e);
     return err_set(e, HL_ECLOSED, "the process is not alive");
   }
-  sent = dwire_begin(&x, 19, 4) && ei_x_encode_pid(&x, &me) == 0;   /* MONITOR_P */
+  /* MONITOR_P; a node that cannot be reached gives the DOWN noconnection */
+  sent = dwire_begin(&x, 19, 4) && ei_x_encode_pid(&x, &me) == 0;
   if (sent) put_target(&x, l);
-  sent = sent && ei_x_encode_ref(&x, &l->ref) == 0 && (dwire_end(&x), dwire_send(d, l->peer, &x, 1));
-  ei_x_free(&x);
-  if (!sent) {   /* not reachable: DOWN at once, unless it fired meanwhile */
-    pthread_mutex_lock(&d->links->lock);
-    for (size_t i = 0; i < d->links->n; i++)
-      if (d->links->v[i].kind == DL_WATCHING && d->links->v[i].lref == *ref) {
-        dlink fired = d->links->v[i];
-        table_del(d->links, i);
-        deliver_down(d, &fired, NOCONNECTION, sizeof NOCONNECTION);
-        break;
-      }
-    pthread_mutex_unlock(&d->links->lock);
+  if (sent && ei_x_encode_ref(&x, &l->ref) == 0) {
+    dwire_end(&x);
+    dist_link_send(d, l->peer, &x, 1);
+  } else {
+    ei_x_free(&x);
   }
   return HL_OK;
 }
@@ -615,10 +683,11 @@ hl_status dist_demonitor(node *n, uint64_t local, uint64_t ref, hl_err *e) {
       put_target(&x, &l);
       if (ei_x_encode_ref(&x, &l.ref) == 0) {
         dwire_end(&x);
-        dwire_send(d, l.peer, &x, 0);
+        dist_link_send(d, l.peer, &x, 0);
+        x.buff = NULL;
       }
     }
-    ei_x_free(&x);
+    if (x.buff != NULL) ei_x_free(&x);
   }
   dist_unref(d);
   return HL_OK;
@@ -636,11 +705,28 @@ hl_status dist_exit(node *n, uint64_t local, const term_xpid *remote, const unsi
       ei_x_encode_pid(&x, &rp) == 0) {
     dwire_put_reason(&x, d, reason, len);
     dwire_end(&x);
-    dwire_send(d, rp.node, &x, 1);   /* to a node that cannot be reached: lost, as in Erlang */
+    dist_link_send(d, rp.node, &x, 1);   /* to a node that cannot be reached: lost, as in Erlang */
+  } else {
+    ei_x_free(&x);
   }
-  ei_x_free(&x);
   dist_unref(d);
   return HL_OK;
+}
+
+/* ---- sends to a name ---- */
+
+void dist_link_reg_send(dist *d, const char *to, const char *name, ei_x_buff *msg) {
+  erlang_pid from = dwire_local_pid(d, 0);   /* no process: the node, as ei's own sends say */
+  ei_x_buff x;
+  /* {REG_SEND, From, '', ToName}, then the message */
+  if (dwire_begin(&x, ERL_REG_SEND, 4) && ei_x_encode_pid(&x, &from) == 0 &&
+      ei_x_encode_atom(&x, "") == 0 && ei_x_encode_atom(&x, name) == 0 &&
+      ei_x_append_buf(&x, msg->buff, msg->index) == 0) {
+    dwire_end(&x);
+    dist_link_send(d, to, &x, 1);
+  } else {
+    ei_x_free(&x);
+  }
 }
 
 /* ---- start, stop ---- */

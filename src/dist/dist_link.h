@@ -97,6 +97,19 @@ void dist_link_free(dist *d);
 #define DIST_UNLINK_ID_ACK 36
 int dist_link_control(dist *d, dconn *c, const erlang_msg *msg, const ei_x_buff *x);
 
+/* Sends the ended control message x (dist_wire.h) to peer, in order with
+** what this node has sent it before: at once over its connection when
+** nothing for the peer waits in the outbox, else queued for the sender
+** thread. When there is no connection, the sender thread makes it if
+** `make` (and drops x otherwise): no caller waits for a connection. A
+** connection that cannot be had drops what waits for the peer and gives
+** its links and monitors noconnection, as a lost one does. Frees x. */
+void dist_link_send(dist *d, const char *peer, ei_x_buff *x, int make);
+
+/* dist_send_name's message msg (with its version byte) to the process
+** registered as name on node `to`, through dist_link_send. */
+void dist_link_reg_send(dist *d, const char *to, const char *name, ei_x_buff *msg);
+
 /* The connection to peer was lost (its reader, not at stop). */
 void dist_link_nodedown(dist *d, const char *peer);
 

@@ -180,20 +180,6 @@ static int write_all(dconn *c, const char *bytes, int len) {
   return done == len;
 }
 
-/* To peer over its connection, made now if `make` and there is none. */
-int dwire_send(dist *d, const char *peer, const ei_x_buff *x, int make) {
-  dconn *c;
-  int ok;
-  if (make) {
-    c = dist_connection(d, peer);
-  } else {
-    pthread_mutex_lock(&d->lock);
-    c = dconn_find(d, peer);
-    pthread_mutex_unlock(&d->lock);
-  }
-  if (c == NULL) return 0;
-  ok = write_all(c, x->buff, x->index);
-  dconn_unref(c);
-  return ok;
+int dwire_write(dconn *c, const ei_x_buff *x) {
+  return write_all(c, x->buff, x->index);
 }
-

@@ -44,9 +44,9 @@ void dwire_get_reason(const dist *d, const char *b, int index, int len, buf *out
 int dwire_begin(ei_x_buff *x, long type, int arity);
 void dwire_end(ei_x_buff *x);
 
-/* Writes the ended message x to peer over its connection, made now if
-** `make` and there is none. 1 if written; a write that fails marks the
-** connection dead (its reader then says it was lost). */
-int dwire_send(dist *d, const char *peer, const ei_x_buff *x, int make);
+/* Writes the ended message x to c whole (c->io held meanwhile). 1 if
+** written; a write that fails marks c dead (its reader then says the
+** connection was lost). */
+int dwire_write(dconn *c, const ei_x_buff *x);
 
 #endif
