@@ -650,7 +650,11 @@ hl_status dist_monitor_name(node *n, uint64_t local, const char *name, const cha
   memset(&l, 0, sizeof l);
   if (name[0] == '\0' || strlen(name) >= MAXATOMLEN)
     return err_set(e, HL_EBADARG, "argument 2 must be a name of 1 to %d bytes", MAXATOMLEN - 1);
-  if (hold_args(n, local, &x, &d, &l.remote, e) != HL_OK) return e->code;
+  if (hold_args(n, local, &x, &d, &l.remote, e) != HL_OK) {
+    if (e->code == HL_EBADARG)
+      err_set(e, HL_EBADARG, "argument 3 must be the name of another node (\"name@host\")");
+    return e->code;
+  }
   snprintf(l.peer, sizeof l.peer, "%s", peer);
   snprintf(l.name, sizeof l.name, "%s", name);
   st = monitor(n, local, d, &l, ref, e);

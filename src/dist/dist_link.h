@@ -41,9 +41,10 @@
 ** `local` is the pid of a process of node n (the caller); `remote` a pid
 ** of another node. Each returns HL_ECLOSED when n is not distributed or
 ** `local` is not alive, HL_EBADARG (saying which argument) for a remote
-** pid that names this node or a bad node name. A peer that cannot be
-** reached is no error, as in Erlang: the link gets the exit signal
-** "noconnection" at once, the monitor a DOWN with reason "noconnection". */
+** pid that names this node or a bad node name. None waits for a
+** connection (dist_link_send). A peer that cannot be reached is no error,
+** as in Erlang: once the attempt to connect fails, the link gets the exit
+** signal "noconnection" and the monitor a DOWN with reason "noconnection". */
 
 /* Links local and remote (both ends: the peer is told with LINK). */
 hl_status dist_link(node *n, uint64_t local, const term_xpid *remote, hl_err *e);
