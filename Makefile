@@ -68,6 +68,8 @@ CORE += simclock trace
 CORE += mailbox tcache
 # a C node of an Erlang cluster, through ei (issue 17)
 CORE += dist dist_conn dist_term dist_cookie dist_tags
+# links, monitors and exit signals across nodes; monitors of names said in the handshake
+CORE += dist_link dist_wire dist_net dist_sock
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
 BIND = lbody spool lready codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
 BIND += lsim llog lpinfo

@@ -1,13 +1,17 @@
 # bench/bench.mk — `make bench`: the same workloads on heirloom and on
 # Erlang/OTP, one line per workload (bench/README.md): ETS tables against
 # heirloom's (C and Lua APIs), Erlang processes against heirloom's, and
-# the recovery of a supervised server that owns a table.
-# `make bench WHAT=table`, `WHAT=memory`, `WHAT=proc` or `WHAT=recovery` runs one part only.
+# the recovery of a supervised server that owns a table, and a round trip
+# over the local Erlang distribution connection.
+# `make bench WHAT=table`, `WHAT=memory`, `WHAT=proc`, `WHAT=recovery` or
+# `WHAT=dist` runs one part only.
 # Included by the Makefile, whose variables it uses.
 
 BENCH_BIN = $(BUILD)/table_bench
 BENCH_BEAM = $(BUILD)/ets_bench.beam $(BUILD)/proc_bench.beam
 BENCH_BEAM += $(BUILD)/recovery_bench.beam
+# a round trip over the local distribution connection (WHAT=dist)
+BENCH_BEAM += $(BUILD)/dist_bench.beam
 # lua-system gives proc_bench.lua its monotonic clock (busted needs it too).
 BENCH_DEPS += lua-system
 WHAT ?= all

@@ -2,7 +2,7 @@
 # run.sh [BUILD] — runs `make bench`'s two sides on this machine, one
 # workload at a time, the Erlang side then the heirloom one (never both at
 # once), and prints one line per workload. WHAT (environment) picks the
-# part: `table`, `memory`, `proc`, `recovery`, or `all` (the default).
+# part: `table`, `memory`, `proc`, `recovery`, `dist`, or `all` (the default).
 #
 # Tables, for each table type and operation, on the N-key table and (name
 # ending /20k) on a 20,000-key one:
@@ -29,6 +29,12 @@
 # BENCH_RECOVERY_RUNS (default 200) sets the number of kills per size.
 # Raw output: BUILD/bench-recovery-erlang.txt and BUILD/bench-recovery-heirloom.txt.
 #
+# Distribution: a round trip over the local distribution connection,
+# heirloom -> Erlang -> heirloom beside Erlang -> Erlang (two erl nodes):
+#   dist/roundtrip heirloom_ns=<x> erlang_ns=<y> ratio=<x/y>
+# BENCH_DIST_N (default 20000) sets the round trips per timed run.
+# Raw output: BUILD/bench-dist-erlang.txt and BUILD/bench-dist-heirloom.txt.
+#
 # Measures only: never fails on a ratio, and a goal is printed, not checked.
 set -eu
 cd "$(dirname "$0")/.."
@@ -38,8 +44,8 @@ if [ "${2:-}" = store ]; then exec ./bench/store_bench.sh "$build"; fi
 
 what=${WHAT:-all}
 case "$what" in
-  all|table|memory|proc|recovery) ;;
-  *) echo "bench: WHAT must be all, table, memory, proc or recovery, not '$what'" >&2; exit 2 ;;
+  all|table|memory|proc|recovery|dist) ;;
+  *) echo "bench: WHAT must be all, table, memory, proc, recovery or dist, not '$what'" >&2; exit 2 ;;
 esac
 
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
@@ -250,4 +256,42 @@ awk '
     }
   }
 ' "$rec_erlang_out" "$rec_heirloom_out"
+fi
+
+# ---- distribution ----
+
+if [ "$what" = all ] || [ "$what" = dist ]; then
+n=${BENCH_DIST_N:-20000}
+dist_erlang_out="$build/bench-dist-erlang.txt"
+dist_heirloom_out="$build/bench-dist-heirloom.txt"
+tag=$$
+cookie="heirloom-bench-$tag"
+echo_node="benchecho$tag@localhost"
+# everything on loopback; an epmd that erl starts here listens there too
+ERL_EPMD_ADDRESS=${ERL_EPMD_ADDRESS:-127.0.0.1}
+export ERL_EPMD_ADDRESS
+loopback="-kernel inet_dist_use_interface {127,0,0,1}"
+echo "bench: dist, $n round trips per run" >&2
+: >"$dist_erlang_out"
+: >"$dist_heirloom_out"
+erl -sname "$echo_node" -setcookie "$cookie" -noshell +S 2 -pa "$build" $loopback -run dist_bench echo >/dev/null 2>&1 &
+echo_pid=$!
+trap 'kill $echo_pid 2>/dev/null || true' EXIT
+echo "bench: dist/erlang ..." >&2
+erl -sname "benchcli$tag@localhost" -setcookie "$cookie" -noshell +S 2 -pa "$build" $loopback \
+  -run dist_bench main "$n" "$echo_node" >>"$dist_erlang_out"
+echo "bench: dist/heirloom ..." >&2
+"${LUA:-lua5.4}" bench/dist_bench.lua "$n" "$echo_node" "$cookie" "benchhl$tag@localhost" >>"$dist_heirloom_out"
+kill $echo_pid 2>/dev/null || true
+trap - EXIT
+
+# erlang dist <ns>  joined with  heirloom dist <ns>
+awk '
+  FILENAME == ARGV[1] && $1 == "erlang" { e = $3 + 0; next }
+  $1 == "heirloom" {
+    h = $3 + 0
+    printf "dist/roundtrip heirloom_ns=%.1f erlang_ns=%s ratio=%s\n", h,
+      (e ? sprintf("%.1f", e) : "?"), (e ? sprintf("%.2f", h / e) : "?")
+  }
+' "$dist_erlang_out" "$dist_heirloom_out"
 fi

@@ -327,8 +327,12 @@ describe("Erlang distribution with an erl node #child", function()
 
   it("a message to a node that cannot be reached is dropped and logged, as in Erlang", function()
     hl.logs()
+    -- the send does not wait for the connection: the logger is told when
+    -- the attempt fails
     hl.send({ "echo", "nobody" .. TAG .. "@localhost" }, "lost")
-    assert.matches("cannot connect to nobody" .. TAG .. "@localhost", table.concat(hl.logs(), "\n"), 1, true)
+    assert.is_true(until_true(function()
+      return table.concat(hl.logs(), "\n"):find("cannot connect to nobody" .. TAG .. "@localhost", 1, true) ~= nil
+    end, 5))
   end)
 
   it("two heirloom nodes message each other's registered names", function()
@@ -467,6 +471,114 @@ describe("Erlang distribution with an erl node #child", function()
     assert.matches('{1,2,{{<<"count">>,2}},3,{{<<"count">>,3}}}', out, 1, true)
     assert.equal(3, etscounter.read())
     etscounter.stop(sup)
+  end)
+
+  -- a heirloom process that waits for {"exit", reason} and exits with it
+  local function waiter()
+    return hl.spawn(function()
+      local hl = require("heirloom")
+      local m = hl.receive()
+      if type(m) == "table" and m[1] == "exit" then hl.exit(m[2]) end
+      hl.receive()
+    end)
+  end
+
+  local function down_of(ref, ms)
+    local m = S.expect(function(x) return type(x) == "table" and x[1] == "DOWN" and x[2] == ref end,
+      ms or 5000, "DOWN")
+    return m[4]
+  end
+
+  it("links and monitors from Erlang: EXIT and DOWN carry the heirloom process's reason, atoms by name", function()
+    for _, why in ipairs({ "shutdown", "normal", "custom reason" }) do
+      local w = waiter()
+      hl.send({ "echo", PEER }, { "link", w, "me", HL_NODE })
+      S.expect(is_tagged("linked"), 5000, "linked")
+      hl.send({ "echo", PEER }, { "monitor", w, "me", HL_NODE })
+      S.expect(is_tagged("monitoring"), 5000, "monitoring")
+      hl.send(w, { "exit", why })
+      -- "shutdown" and "normal" arrive as atoms (the peer sends their names
+      -- back), "custom reason" as a binary
+      assert.same({ "exit", why }, S.expect(is_tagged("exit"), 5000, "EXIT at Erlang"))
+      assert.same({ "down", why }, S.expect(is_tagged("down"), 5000, "DOWN at Erlang"))
+    end
+  end)
+
+  it("a monitor from Erlang of a name: DOWN when it exits; of a name nobody holds or a dead pid: noproc at once", function()
+    local w = waiter()
+    hl.register("dist_spec_named", w)
+    hl.send({ "echo", PEER }, { "monitor", { "dist_spec_named", HL_NODE }, "me", HL_NODE })
+    S.expect(is_tagged("monitoring"), 5000, "monitoring")
+    hl.send(w, { "exit", "bye" })
+    assert.same({ "down", "bye" }, S.expect(is_tagged("down"), 5000, "DOWN of the name"))
+    hl.send({ "echo", PEER }, { "monitor", { "nobody_here", HL_NODE }, "me", HL_NODE })
+    assert.same({ "down", "noproc" }, S.expect(is_tagged("down"), 5000, "noproc of a name"))
+    assert.is_true(S.dead(w))
+    hl.send({ "echo", PEER }, { "monitor", w, "me", HL_NODE })
+    assert.same({ "down", "noproc" }, S.expect(is_tagged("down"), 5000, "noproc of a dead pid"))
+    hl.send({ "echo", PEER }, { "link", w, "me", HL_NODE })
+    assert.same({ "exit", "noproc" }, S.expect(is_tagged("exit"), 5000, "noproc of a link"))
+  end)
+
+  it("gen_server:call from Erlang to a name nobody holds fails with noproc at once", function()
+    hl.send({ "echo", PEER }, { "call", "nobody_here", HL_NODE, "me", HL_NODE })
+    assert.same({ "call", "noproc" }, S.expect(is_tagged("call"), 1500, "the call's failure"))
+  end)
+
+  it("exit signals from Erlang: exit/2 kills with its reason, normal is ignored, kill kills; a linked process's exit kills", function()
+    local w = waiter()
+    local ref = hl.monitor(w)
+    hl.send({ "echo", PEER }, { "exit", w, "normal" })
+    S.none(function(x) return type(x) == "table" and x[1] == "DOWN" and x[2] == ref end, 300, "normal kills nobody")
+    hl.send({ "echo", PEER }, { "exit", w, "foo" })
+    assert.equal("foo", down_of(ref))
+    w = waiter()
+    ref = hl.monitor(w)
+    hl.send({ "echo", PEER }, { "exit", w, "kill" })
+    assert.equal("killed", down_of(ref))
+    -- a trapping process gets a message instead: its sender is the Erlang
+    -- process's pid, which test/test_dist.c reads
+    -- links: an Erlang process that dies takes its linked heirloom process along
+    w = waiter()
+    ref = hl.monitor(w)
+    hl.send({ "echo", PEER }, { "link_exit", w, "crash", "me", HL_NODE })
+    S.expect(is_tagged("linked"), 5000, "linked")
+    assert.equal("crash", down_of(ref))
+    w = waiter()
+    ref = hl.monitor(w)
+    hl.send({ "echo", PEER }, { "link_exit", w, "normal", "me", HL_NODE })
+    S.expect(is_tagged("linked"), 5000, "linked")
+    S.none(function(x) return type(x) == "table" and x[1] == "DOWN" and x[2] == ref end, 400, "a normal exit of a link")
+    hl.send({ "echo", PEER }, { "link_unlink", w, "me", HL_NODE })
+    S.expect(is_tagged("unlinked"), 5000, "unlinked")
+    S.none(function(x) return type(x) == "table" and x[1] == "DOWN" and x[2] == ref end, 400, "an unlinked crash")
+    hl.exit(w, "kill")
+    assert.equal("killed", down_of(ref))
+  end)
+
+  it("net_adm:ping of the heirloom node answers pong", function()
+    hl.send({ "echo", PEER }, { "ping", "me", HL_NODE, HL_NODE })
+    assert.same({ "ping", true }, S.expect(is_tagged("ping"), 5000, "ping"))
+  end)
+
+  it("a lost connection: a process linked to a process of the killed Erlang node gets noconnection", function()
+    local other = "peerk" .. TAG .. "@localhost"
+    local out = sh("erl -sname " .. other .. " -setcookie " .. COOKIE .. " -noshell -pa " .. beam_dir ..
+       " -kernel inet_dist_use_interface '{127,0,0,1}' -eval 'dist_peer:start()' >/dev/null 2>&1 & echo $!")
+    local pid = tonumber(out:match("(%d+)"))
+    assert(until_true(function() return epmd_lists("peerk" .. TAG) end, 15), "the erl node did not start")
+    local ok = false
+    for _ = 1, 50 do
+      hl.send({ "echo", other }, { hl.self(), "ready?" })
+      if hl.receive(function(m) return type(m) == "table" and m[2] == "ready?" end, 200) then ok = true break end
+    end
+    assert(ok, "the second erl node's echo does not answer")
+    local w = waiter()
+    local ref = hl.monitor(w)
+    hl.send({ "echo", other }, { "link", w, "me", HL_NODE })
+    S.expect(is_tagged("linked"), 5000, "linked")
+    sh("kill -9 " .. pid)
+    assert.equal("noconnection", down_of(ref))
   end)
 
   it("stop leaves the cluster: epmd forgets the name, even while a program the host ran lives on", function()

@@ -8,11 +8,15 @@
 ** Last, two distributed nodes in this one OS process, through epmd on
 ** loopback (started, and stopped again, when none runs): threads of one
 ** send to a name on the other at once, and every message arrives, once
-** (under TSan, the listener, readers and senders run together).
+** (under TSan, the listener, readers and senders run together). Then
+** links, monitors and exit signals between the two nodes through
+** dist_link.h's calls: EXIT and DOWN with the reason and the remote pid,
+** noproc, demonitor and unlink, and noconnection when a node goes.
 */
 #include <ei.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,7 +26,11 @@
 
 #include "check.h"
 #include "dist.h"
+#include "dist_conn.h"
+#include "dist_link.h"
 #include "dist_term.h"
+#include "proc.h"
+#include "ptab.h"
 #include "heirloom.h"
 #include "term.h"
 
@@ -390,7 +398,7 @@ static void count_lost(void *ud, const char *report) {
 static void test_two_nodes(void) {
   static atomic_int lost;
   char a_name[64], b_name[64];
-  int started_epmd = 0, got[SENDERS][PER_SENDER];
+  int started_epmd = 0, got[SENDERS][PER_SENDER], next[SENDERS] = {0};
   hl_config cfg = {.size = sizeof(hl_config), .schedulers = 1, .dist_cookie = "test-dist-cookie"};
   hl_node *a = NULL, *b = NULL;
   hl_pid self;
@@ -432,8 +440,13 @@ static void test_two_nodes(void) {
     if (term_array_elem(out.data, out.len, 0, &e0, &l0) &&
         term_array_elem(out.data, out.len, 1, &e1, &l1) && term_get_num(e0, l0, &who) &&
         term_get_num(e1, l1, &which) && who.i >= 0 && who.i < SENDERS && which.i >= 0 &&
-        which.i < PER_SENDER)
+        which.i < PER_SENDER) {
       got[who.i][which.i]++;
+      /* each sender's messages arrive in the order sent, those that
+      ** waited for the connection included */
+      CHECK(which.i == next[who.i]);
+      next[who.i] = which.i + 1;
+    }
   }
   hl_buf_free(&out);
   for (int i = 0; i < SENDERS; i++) {
@@ -449,6 +462,447 @@ static void test_two_nodes(void) {
   if (started_epmd) CHECK(system("epmd -kill >/dev/null 2>&1") == 0);
 }
 
+/* ---- links and monitors across two nodes (dist_link.h) ----
+** Node A's side is this thread, attached; node B's processes are host
+** processes made for the test, which nothing runs: each is ended by hand.
+** Host processes trap exits, so exit signals arrive as messages. */
+
+static hl_node *la, *lb;
+
+static void quiet(void *ud, const char *report) {
+  (void)ud;
+  (void)report;   /* the crash reports of the processes ended here */
+}
+
+/* A process of lb, its pid as A names it, and the process itself. */
+static uint64_t b_proc(term_xpid *x, proc **p) {
+  uint64_t pid = node_new_host(lb);
+  *x = (term_xpid){(const unsigned char *)lb->dist->self.node, strlen(lb->dist->self.node),
+                   (uint32_t)pid, (uint32_t)(pid >> 32), lb->dist->self.creation};
+  *p = ptab_get(&lb->procs, pid);
+  return pid;
+}
+
+/* Until B has seen the link or monitor of p (its mark), at most 5 s. */
+static void wait_marked(proc *p) {
+  for (int i = 0; i < 500; i++) {
+    int marked;
+    pthread_mutex_lock(&p->lock);
+    marked = p->remote;
+    pthread_mutex_unlock(&p->lock);
+    if (marked) return;
+    usleep(10000);
+  }
+  CHECK(!"the other node did not see the link or monitor");
+}
+
+static void end_proc(proc *p, const char *why) {
+  buf r;
+  buf_init(&r);
+  term_put_string(&r, why, strlen(why));
+  proc_exit_now(p, r.p, r.n);
+  buf_free(&r);
+  proc_unref(p);
+}
+
+static int is_str(const unsigned char *t, size_t len, const char *s) {
+  buf b;
+  int same;
+  buf_init(&b);
+  same = term_get_string(t, len, &b) == len && b.n == strlen(s) && memcmp(b.p, s, b.n) == 0;
+  buf_free(&b);
+  return same;
+}
+
+/* The next message of A's thread is {tag, id, from, why} (a DOWN: id its
+** ref) or {tag, from, why} (an EXIT), from naming x. */
+static void expect_signal_on(hl_node *n, const char *tag, uint64_t ref, const term_xpid *x,
+                             const char *why) {
+  hl_buf out;
+  const unsigned char *e;
+  size_t l;
+  term_xpid got;
+  int down = strcmp(tag, "DOWN") == 0, t;
+  uint64_t id;
+  hl_buf_init(&out);
+  if (hl_receive(n, 5000, &out) != HL_OK) {
+    CHECK(!"no EXIT or DOWN arrived");
+    fprintf(stderr, "  (waiting for %s %s)\n", tag, why);
+    hl_buf_free(&out);
+    return;
+  }
+  CHECK(term_array_elem(out.data, out.len, 0, &e, &l) && is_str(e, l, tag));
+  if (down)
+    CHECK(term_array_elem(out.data, out.len, 1, &e, &l) && term_get_id(e, l, &t, &id) &&
+          t == TERM_REF && id == ref);
+  if (x != NULL) {
+    CHECK(term_array_elem(out.data, out.len, down ? 2 : 1, &e, &l) && term_get_xpid(e, l, &got));
+    CHECK(got.num == x->num && got.serial == x->serial && got.nodelen == x->nodelen &&
+          memcmp(got.node, x->node, x->nodelen) == 0);
+  }
+  CHECK(term_array_elem(out.data, out.len, down ? 3 : 2, &e, &l) && is_str(e, l, why));
+  if (!(term_array_elem(out.data, out.len, down ? 3 : 2, &e, &l) && is_str(e, l, why)))
+    fprintf(stderr, "  (waiting for %s %s)\n", tag, why);
+  hl_buf_free(&out);
+}
+
+static void expect_signal(const char *tag, uint64_t ref, const term_xpid *x, const char *why) {
+  expect_signal_on(la, tag, ref, x, why);
+}
+
+static void expect_nothing(int ms) {
+  hl_buf out;
+  hl_buf_init(&out);
+  CHECK(hl_receive(la, ms, &out) == HL_ENOTFOUND);
+  hl_buf_free(&out);
+}
+
+static void test_links(void) {
+  char a_name[64], b_name[64];
+  int started_epmd = 0;
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 1, .dist_cookie = "test-dist-cookie"};
+  static atomic_int lost_a;
+  hl_pid ha;
+  hl_err e;
+  term_xpid x, self_x;
+  proc *p;
+  uint64_t ref, pid;
+  unsigned char shutdown_reason[16];
+  buf r;
+  if (system("epmd -names >/dev/null 2>&1") != 0) {
+    CHECK(system("ERL_EPMD_ADDRESS=127.0.0.1 epmd -daemon") == 0);
+    started_epmd = 1;
+  }
+  snprintf(a_name, sizeof a_name, "tlinka%d@localhost", (int)getpid());
+  snprintf(b_name, sizeof b_name, "tlinkb%d@localhost", (int)getpid());
+  cfg.dist_name = a_name;
+  CHECK(hl_node_start(&cfg, &la) == HL_OK);
+  cfg.dist_name = b_name;
+  CHECK(hl_node_start(&cfg, &lb) == HL_OK);
+  if (la == NULL || lb == NULL) return;
+  hl_node_set_logger(la, count_lost, &lost_a);   /* and the crash reports go */
+  hl_node_set_logger(lb, quiet, NULL);
+  CHECK(hl_attach(la, &ha) == HL_OK);
+  self_x = (term_xpid){(const unsigned char *)la->dist->self.node, strlen(la->dist->self.node),
+                       (uint32_t)ha, (uint32_t)(ha >> 32), la->dist->self.creation};
+
+  /* a link: the other end's exit comes as an EXIT with its reason */
+  b_proc(&x, &p);
+  err_clear(&e);
+  CHECK(dist_link(la, ha, &x, &e) == HL_OK);
+  wait_marked(p);
+  end_proc(p, "bye");
+  expect_signal("EXIT", 0, &x, "bye");
+  /* an exit signal (exit/2) from the other node; a special reason goes as an atom */
+  pid = b_proc(&x, &p);
+  buf_init(&r);
+  term_put_string(&r, "shutdown", 8);
+  memcpy(shutdown_reason, r.p, r.n);
+  CHECK(dist_exit(lb, pid, &self_x, shutdown_reason, r.n, &e) == HL_OK);
+  buf_free(&r);
+  expect_signal("EXIT", 0, &x, "shutdown");
+  /* a monitor: DOWN with the ref dist_monitor gave */
+  CHECK(dist_monitor(la, ha, &x, &ref, &e) == HL_OK);
+  wait_marked(p);
+  end_proc(p, "gone");
+  expect_signal("DOWN", ref, &x, "gone");
+  /* of a process that is not there any more: noproc */
+  CHECK(dist_monitor(la, ha, &x, &ref, &e) == HL_OK);
+  expect_signal("DOWN", ref, &x, "noproc");
+  CHECK(dist_link(la, ha, &x, &e) == HL_OK);
+  expect_signal("EXIT", 0, &x, "noproc");
+  /* of a name: withdrawn, no DOWN comes; of a name nobody holds: noproc */
+  pid = b_proc(&x, &p);
+  {
+    const char *why;
+    uint64_t *watchers = NULL;
+    size_t nwatchers = 0;
+    CHECK(ptab_register(&lb->procs, "watched", pid, &why, &watchers, &nwatchers));
+    free(watchers);
+  }
+  CHECK(dist_monitor_name(la, ha, "watched", b_name, &ref, &e) == HL_OK);
+  wait_marked(p);
+  CHECK(dist_demonitor(la, ha, ref, &e) == HL_OK);
+  usleep(200000);
+  end_proc(p, "unwatched");
+  expect_nothing(300);
+  CHECK(dist_monitor_name(la, ha, "nobody", b_name, &ref, &e) == HL_OK);
+  expect_signal("DOWN", ref, NULL, "noproc");
+  /* an unlinked process's exit is not told */
+  b_proc(&x, &p);
+  CHECK(dist_link(la, ha, &x, &e) == HL_OK);
+  wait_marked(p);
+  CHECK(dist_unlink(la, ha, &x, &e) == HL_OK);
+  usleep(200000);
+  end_proc(p, "unlinked");
+  expect_nothing(300);
+  /* the peer's UNLINK_ID_ACK did not cost the connection */
+  CHECK(atomic_load(&lost_a) == 0);
+  /* bad arguments */
+  CHECK(dist_link(la, ha, &self_x, &e) == HL_EBADARG);
+  CHECK(strstr(e.msg, "argument 2 must be a pid of another node") != NULL);
+  /* the connection is lost: noconnection to the link and the monitor */
+  b_proc(&x, &p);
+  CHECK(dist_link(la, ha, &x, &e) == HL_OK);
+  CHECK(dist_monitor(la, ha, &x, &ref, &e) == HL_OK);
+  wait_marked(p);
+  proc_unref(p);
+  hl_node_stop(lb);
+  {
+    int got_exit = 0, got_down = 0;
+    for (int i = 0; i < 2; i++) {
+      hl_buf out;
+      const unsigned char *el;
+      size_t l;
+      hl_buf_init(&out);
+      if (hl_receive(la, 5000, &out) == HL_OK && term_array_elem(out.data, out.len, 0, &el, &l)) {
+        if (is_str(el, l, "EXIT") && term_array_elem(out.data, out.len, 2, &el, &l) &&
+            is_str(el, l, "noconnection"))
+          got_exit++;
+        if (is_str(el, l, "DOWN") && term_array_elem(out.data, out.len, 3, &el, &l) &&
+            is_str(el, l, "noconnection"))
+          got_down++;
+      }
+      hl_buf_free(&out);
+    }
+    CHECK(got_exit == 1 && got_down == 1);
+  }
+  hl_detach(la);
+  hl_node_stop(la);
+  if (started_epmd) CHECK(system("epmd -kill >/dev/null 2>&1") == 0);
+}
+
+/* ---- links and monitors with an Erlang node ----
+** An `erl -sname` node on loopback runs spec/support/dist_peer.erl; this
+** thread, attached to a heirloom node, links to and monitors Erlang
+** processes it has the peer spawn (each registered, so that it can be
+** told what to do), and reads what they report. Nothing is skipped:
+** without erl and erlc this fails, as the specs do. */
+
+static hl_node *en;
+static hl_pid eh;
+static char epeer[64];
+
+static void to_peer(const char *name, const buf *m) {
+  hl_err e;
+  err_clear(&e);
+  CHECK(dist_send_name(en, name, epeer, m->p, m->n, &e) == HL_OK);
+}
+
+/* The next message tagged tag into out (others are dropped); 0 if none
+** comes within ms. */
+static int wait_tag(const char *tag, hl_buf *out, int ms) {
+  for (int waited = 0; waited < ms; waited += 100) {
+    const unsigned char *e;
+    size_t l;
+    hl_buf_clear(out);
+    if (hl_receive(en, 100, out) != HL_OK) continue;
+    if (term_array_elem(out->data, out->len, 0, &e, &l) && is_str(e, l, tag)) return 1;
+  }
+  return 0;
+}
+
+static int64_t elem_int(const hl_buf *m, uint32_t i) {
+  const unsigned char *e;
+  size_t l;
+  term_num v;
+  return term_array_elem(m->data, m->len, i, &e, &l) && term_get_num(e, l, &v) ? v.i : -1;
+}
+
+typedef struct target {
+  term_xpid x;
+  char name[32];
+} target;
+
+/* A fresh trapping Erlang process. */
+static int spawn_target(target *t) {
+  hl_buf out;
+  buf m, name;
+  const unsigned char *e;
+  size_t l;
+  int ok;
+  buf_init(&m);
+  term_put_array(&m, 2);
+  term_put_string(&m, "spawn", 5);
+  term_put_id(&m, TERM_PID, eh);
+  to_peer("echo", &m);
+  buf_free(&m);
+  hl_buf_init(&out);
+  buf_init(&name);
+  ok = wait_tag("spawned", &out, 5000) && term_array_elem(out.data, out.len, 4, &e, &l) &&
+       term_get_string(e, l, &name) == l && name.n < sizeof t->name;
+  CHECK(ok);
+  if (ok) {
+    t->x = (term_xpid){(const unsigned char *)epeer, strlen(epeer), (uint32_t)elem_int(&out, 1),
+                       (uint32_t)elem_int(&out, 2), (uint32_t)elem_int(&out, 3)};
+    memcpy(t->name, name.p, name.n);
+    t->name[name.n] = '\0';
+  }
+  buf_free(&name);
+  hl_buf_free(&out);
+  return ok;
+}
+
+/* Until t has `links` links and `monitors` monitors on it (5 s at most). */
+static void wait_info(const target *t, int links, int monitors) {
+  hl_buf out;
+  buf m;
+  int ok = 0;
+  buf_init(&m);
+  term_put_array(&m, 1);
+  term_put_string(&m, "info", 4);
+  hl_buf_init(&out);
+  for (int i = 0; i < 50 && !ok; i++) {
+    to_peer(t->name, &m);
+    ok = wait_tag("info", &out, 2000) && elem_int(&out, 1) == links &&
+         elem_int(&out, 2) == monitors;
+    if (!ok) usleep(100000);
+  }
+  CHECK(ok);
+  if (!ok) fprintf(stderr, "  (waiting for %d links, %d monitors)\n", links, monitors);
+  hl_buf_free(&out);
+  buf_free(&m);
+}
+
+static void tell_die(const target *t, const char *why) {
+  buf m;
+  buf_init(&m);
+  term_put_array(&m, 2);
+  term_put_string(&m, "die", 3);
+  term_put_string(&m, why, strlen(why));
+  to_peer(t->name, &m);
+  buf_free(&m);
+}
+
+static void test_erlang_links(void) {
+  static atomic_int lost;
+  char dir[] = "/tmp/test_dist_XXXXXX", cmd[1024], name[64];
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 1, .dist_cookie = "test-dist-erl"};
+  int started_epmd = 0, ready = 0;
+  long erl_pid = 0;
+  hl_buf out;
+  hl_err e;
+  target t;
+  uint64_t ref;
+  buf m;
+  FILE *f;
+  if (system("command -v erl >/dev/null && command -v erlc >/dev/null") != 0) {
+    CHECK(!"erl and erlc are missing: install erlang-dev (make deps)");
+    return;
+  }
+  if (system("epmd -names >/dev/null 2>&1") != 0) {
+    CHECK(system("ERL_EPMD_ADDRESS=127.0.0.1 epmd -daemon") == 0);
+    started_epmd = 1;
+  }
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(cmd, sizeof cmd, "erlc -o %s spec/support/dist_peer.erl", dir);
+  CHECK(system(cmd) == 0);
+  snprintf(epeer, sizeof epeer, "tdisterl%d@localhost", (int)getpid());
+  snprintf(cmd, sizeof cmd,
+           "env -u LD_PRELOAD erl -sname %s -setcookie test-dist-erl -noshell -pa %s "
+           "-kernel inet_dist_use_interface '{127,0,0,1}' -eval 'dist_peer:start()' "
+           ">/dev/null 2>&1 & echo $! >%s/pid", epeer, dir, dir);
+  CHECK(system(cmd) == 0);
+  snprintf(cmd, sizeof cmd, "%s/pid", dir);
+  if ((f = fopen(cmd, "r")) != NULL) {
+    CHECK(fscanf(f, "%ld", &erl_pid) == 1);
+    fclose(f);
+  }
+  snprintf(name, sizeof name, "tdisthl%d@localhost", (int)getpid());
+  cfg.dist_name = name;
+  CHECK(hl_node_start(&cfg, &en) == HL_OK);
+  if (en == NULL) return;
+  hl_node_set_logger(en, count_lost, &lost);
+  CHECK(hl_attach(en, &eh) == HL_OK);
+  hl_buf_init(&out);
+  buf_init(&m);
+  term_put_array(&m, 2);            /* {me, "ready?"}: the echo answers {"echo", "ready?"} */
+  term_put_id(&m, TERM_PID, eh);
+  term_put_string(&m, "ready?", 6);
+  for (int i = 0; i < 100 && !ready; i++) {   /* erl takes a while to start */
+    err_clear(&e);
+    dist_send_name(en, "echo", epeer, m.p, m.n, &e);
+    ready = wait_tag("echo", &out, 200);
+  }
+  buf_free(&m);
+  CHECK(ready);
+  if (ready) {
+    /* a link: the Erlang process's exit comes as an EXIT with its reason */
+    if (spawn_target(&t)) {
+      CHECK(dist_link(en, eh, &t.x, &e) == HL_OK);
+      wait_info(&t, 1, 0);
+      tell_die(&t, "boom");
+      expect_signal_on(en, "EXIT", 0, &t.x, "boom");
+    }
+    /* a monitor: DOWN with dist_monitor's ref */
+    if (spawn_target(&t)) {
+      CHECK(dist_monitor(en, eh, &t.x, &ref, &e) == HL_OK);
+      wait_info(&t, 0, 1);
+      tell_die(&t, "bye");
+      expect_signal_on(en, "DOWN", ref, &t.x, "bye");
+      /* of a process that is not there any more, and of a name nobody holds */
+      CHECK(dist_monitor(en, eh, &t.x, &ref, &e) == HL_OK);
+      expect_signal_on(en, "DOWN", ref, &t.x, "noproc");
+      CHECK(dist_monitor_name(en, eh, "nobody_here", epeer, &ref, &e) == HL_OK);
+      expect_signal_on(en, "DOWN", ref, NULL, "noproc");
+    }
+    /* exit/2 to a trapping Erlang process: it gets the reason (an atom) */
+    if (spawn_target(&t)) {
+      buf_init(&m);
+      term_put_string(&m, "shutdown", 8);
+      CHECK(dist_exit(en, eh, &t.x, m.p, m.n, &e) == HL_OK);
+      buf_free(&m);
+      CHECK(wait_tag("got_exit", &out, 5000));
+      {
+        const unsigned char *el;
+        size_t l;
+        CHECK(term_array_elem(out.data, out.len, 1, &el, &l) && is_str(el, l, "shutdown"));
+      }
+      /* unlink: the Erlang process has the link, then has it no more */
+      CHECK(dist_link(en, eh, &t.x, &e) == HL_OK);
+      wait_info(&t, 1, 0);
+      CHECK(dist_unlink(en, eh, &t.x, &e) == HL_OK);
+      wait_info(&t, 0, 0);
+      /* and a demonitor */
+      CHECK(dist_monitor(en, eh, &t.x, &ref, &e) == HL_OK);
+      wait_info(&t, 0, 1);
+      CHECK(dist_demonitor(en, eh, ref, &e) == HL_OK);
+      wait_info(&t, 0, 0);
+    }
+    CHECK(atomic_load(&lost) == 0);
+    /* the Erlang node is killed: noconnection to the link and the monitor */
+    if (spawn_target(&t) && erl_pid > 0) {
+      int got_exit = 0, got_down = 0;
+      CHECK(dist_link(en, eh, &t.x, &e) == HL_OK);
+      CHECK(dist_monitor(en, eh, &t.x, &ref, &e) == HL_OK);
+      wait_info(&t, 1, 1);
+      kill((pid_t)erl_pid, SIGKILL);
+      erl_pid = 0;
+      for (int i = 0; i < 2; i++) {
+        const unsigned char *el;
+        size_t l;
+        hl_buf_clear(&out);
+        if (hl_receive(en, 5000, &out) == HL_OK && term_array_elem(out.data, out.len, 0, &el, &l)) {
+          if (is_str(el, l, "EXIT") && term_array_elem(out.data, out.len, 2, &el, &l) &&
+              is_str(el, l, "noconnection"))
+            got_exit++;
+          else if (is_str(el, l, "DOWN") && term_array_elem(out.data, out.len, 3, &el, &l) &&
+                   is_str(el, l, "noconnection"))
+            got_down++;
+        }
+      }
+      CHECK(got_exit == 1 && got_down == 1);
+    }
+  }
+  hl_buf_free(&out);
+  hl_detach(en);
+  hl_node_stop(en);
+  if (erl_pid > 0) kill((pid_t)erl_pid, SIGKILL);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0);
+  if (started_epmd) CHECK(system("epmd -kill >/dev/null 2>&1") == 0);
+}
+
 int main(void) {
   test_config();
   test_round_trips();
@@ -457,5 +911,7 @@ int main(void) {
   test_from_erlang();
   test_damaged();
   test_two_nodes();
+  test_links();
+  test_erlang_links();
   return check_summary("dist");
 }

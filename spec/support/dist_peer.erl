@@ -47,10 +47,74 @@ loop() ->
                       R = receive Answer -> Answer after 5000 -> timeout end,
                       to(Name, Node) ! {<<"answered">>, R}
                   end);
+        {<<"link">>, Pid, Name, Node} ->
+            %% an Erlang process links to Pid and reports the EXIT it gets
+            spawn(fun() ->
+                          process_flag(trap_exit, true),
+                          link(Pid),
+                          to(Name, Node) ! {<<"linked">>},
+                          receive {'EXIT', Pid, R} -> to(Name, Node) ! {<<"exit">>, reason(R)} end
+                  end);
+        {<<"monitor">>, Target, Name, Node} ->
+            %% Target: a pid, or {RegName, Node} as binaries
+            spawn(fun() ->
+                          Ref = erlang:monitor(process, target(Target)),
+                          to(Name, Node) ! {<<"monitoring">>},
+                          receive {'DOWN', Ref, process, _, R} -> to(Name, Node) ! {<<"down">>, reason(R)} end
+                  end);
+        {<<"exit">>, Pid, Reason} ->
+            exit(Pid, binary_to_atom(Reason));
+        {<<"link_exit">>, Pid, Reason, Name, Node} ->
+            %% a process linked to Pid exits with Reason (after Pid has the link)
+            spawn(fun() ->
+                          link(Pid),
+                          to(Name, Node) ! {<<"linked">>},
+                          receive after 100 -> ok end,
+                          exit(binary_to_atom(Reason))
+                  end);
+        {<<"link_unlink">>, Pid, Name, Node} ->
+            %% links, unlinks, then dies: Pid is not told
+            spawn(fun() ->
+                          link(Pid),
+                          unlink(Pid),
+                          to(Name, Node) ! {<<"unlinked">>},
+                          exit(crash)
+                  end);
+        {<<"call">>, Server, SNode, Name, Node} ->
+            R = (catch gen_server:call({binary_to_atom(Server), binary_to_atom(SNode)}, hello, 2000)),
+            to(Name, Node) ! {<<"call">>, case R of {'EXIT', {Why, _}} -> reason(Why); _ -> <<"answered">> end};
+        {<<"spawn">>, From} when is_pid(From) ->
+            %% a fresh process for test/test_dist.c, which links to and
+            %% monitors it from C: its pid as numbers, its node's creation,
+            %% and a name to send to it by
+            P = spawn(fun() -> process_flag(trap_exit, true), target_loop(From) end),
+            [_, Num, Serial] = [list_to_integer(X) || X <- string:lexemes(pid_to_list(P), "<.>")],
+            Name = list_to_atom("target" ++ integer_to_list(Num)),
+            register(Name, P),
+            From ! {<<"spawned">>, Num, Serial, erlang:system_info(creation), atom_to_binary(Name)};
         {<<"halt">>} ->
             erlang:halt()
     end,
     loop().
+
+%% Traps exits and says what it gets; dies when told.
+target_loop(From) ->
+    receive
+        {<<"die">>, Reason} -> exit(binary_to_atom(Reason));
+        {<<"info">>} ->
+            {links, L} = process_info(self(), links),
+            {monitored_by, M} = process_info(self(), monitored_by),
+            From ! {<<"info">>, length(L), length(M)};
+        {'EXIT', _, R} -> From ! {<<"got_exit">>, reason(R)}
+    end,
+    target_loop(From).
+
+target({Name, Node}) when is_binary(Name) -> {binary_to_atom(Name), binary_to_atom(Node)};
+target(Pid) -> Pid.
+
+%% atoms do not travel to heirloom here: their names do
+reason(R) when is_atom(R) -> atom_to_binary(R);
+reason(R) -> R.
 
 %% What Erlang sends: the first ones map, the last ones are refused.
 samples() ->

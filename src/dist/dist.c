@@ -18,13 +18,14 @@
 #include "dist.h"
 #include "dist_conn.h"
 #include "dist_cookie.h"
+#include "dist_link.h"
+#include "dist_sock.h"
 #include "term.h"
 
 extern char **environ;
 
 #define ACCEPT_MS 100        /* how soon the listener notices a stop */
 #define CONNECT_MS 3000
-#define SEND_MS 3000
 #define EPMD_WAIT_MS 3000    /* for an epmd we started to answer */
 #define EPMD_PORT 4369
 
@@ -187,10 +188,11 @@ static void close_sockets(dist *d) {
 }
 
 /* The node's reference, and each sender's while it sends. */
-static void dist_unref(dist *d) {
+void dist_unref(dist *d) {
   if (atomic_fetch_sub(&d->refs, 1) != 1) return;
   close_sockets(d);
   dist_tags_free(d->self.tags);
+  dist_link_free(d);
   pthread_mutex_destroy(&d->lock);
   free(d);
 }
@@ -215,7 +217,9 @@ hl_status dist_start(node *n, const char *name, const char *cookie, hl_err *e) {
   atomic_init(&d->refs, 1);
   pthread_mutex_init(&d->lock, NULL);
   snprintf(full, sizeof full, "%s@%s", alive, host);
-  if (ei_connect_xinit(&d->ec, host, alive, full, &any, cookie, 0) < 0) {
+  /* ei's sockets, with monitors of names said in the handshake (dist_sock.h) */
+  if (ei_connect_xinit_ussi(&d->ec, host, alive, full, &any, cookie, 0, dist_sock_callbacks(),
+                            sizeof(ei_socket_callbacks), NULL) < 0) {
     dist_unref(d);
     return err_set(e, HL_ESTORE, "ei cannot take the name \"%s\"", full);
   }
@@ -223,7 +227,12 @@ hl_status dist_start(node *n, const char *name, const char *cookie, hl_err *e) {
     dist_unref(d);
     return e->code;
   }
+  if (!dist_link_start(d)) {
+    dist_unref(d);
+    return err_set(e, HL_ENOMEM, "cannot start the links' sender thread");
+  }
   if (pthread_create(&d->listener, NULL, listener, d) != 0) {
+    dist_link_stop(d);
     dist_unref(d);
     return err_set(e, HL_ENOMEM, "cannot start the listener thread");
   }
@@ -242,6 +251,7 @@ void dist_stop(node *n) {
   if (d == NULL) return;
   atomic_store(&d->stopping, 1);
   pthread_join(d->listener, NULL);
+  dist_link_stop(d);
   close_sockets(d);
   dconn_close_all(d);
   dist_unref(d);
@@ -251,7 +261,7 @@ void dist_stop(node *n) {
 
 /* The connection to `to`, made now if there is none; NULL, said to the
 ** logger, if it cannot be had. */
-static dconn *connection(dist *d, const char *to) {
+dconn *dist_connection(dist *d, const char *to) {
   dconn *c;
   int fd;
   pthread_mutex_lock(&d->lock);
@@ -274,9 +284,7 @@ static hl_status send_to(node *n, const char *to, const char *name, erlang_pid *
   char err[300];
   ei_x_buff x;
   dist *d;
-  dconn *c;
   hl_status st = HL_OK;
-  int r;
   pthread_mutex_lock(&n->lock);
   d = n->dist;
   if (d != NULL) atomic_fetch_add(&d->refs, 1);   /* dist_stop may come meanwhile */
@@ -291,19 +299,10 @@ static hl_status send_to(node *n, const char *to, const char *name, erlang_pid *
     st = err_set(e, HL_EBADARG, "the message has no Erlang form: %s", err);
   } else if (pid != NULL && strcmp(to, d->self.node) == 0) {
     /* a pid of an earlier run of this node: nobody is there, as in Erlang */
-  } else if ((c = connection(d, to)) != NULL) {
-    pthread_mutex_lock(&c->io);
-    if (!atomic_load(&c->dead)) {
-      r = name != NULL ? ei_reg_send_tmo(&d->ec, c->fd, (char *)name, x.buff, x.index, SEND_MS)
-                       : ei_send_tmo(c->fd, pid, x.buff, x.index, SEND_MS);
-      if (r < 0) {
-        atomic_store(&c->dead, 1);
-        shutdown(c->fd, SHUT_RDWR);
-        report(d, "heirloom.dist: sending to %s failed; the message was dropped%s", to, "");
-      }
-    }
-    pthread_mutex_unlock(&c->io);
-    dconn_unref(c);
+  } else if (name != NULL) {
+    dist_link_reg_send(d, to, name, &x);   /* connecting, if it must, elsewhere */
+  } else {
+    dist_link_pid_send(d, to, pid, &x);
   }
   ei_x_free(&x);
   dist_unref(d);
@@ -344,7 +343,7 @@ int dist_reachable(node *n, const char *to) {
   pthread_mutex_unlock(&n->lock);
   if (d == NULL) return 0;
   up = strcmp(to, d->self.node) == 0;
-  if (!up && (c = connection(d, to)) != NULL) {
+  if (!up && (c = dist_connection(d, to)) != NULL) {
     up = 1;
     dconn_unref(c);
   }

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "dist_conn.h"
+#include "dist_link.h"
+#include "dist_net.h"
 #include "proc.h"
 #include "ptab.h"
 #include "term.h"
@@ -53,6 +55,7 @@ static void dispatch(dist *d, dconn *c, const erlang_msg *msg, const ei_x_buff *
   char pidtext[64];
   switch (msg->msgtype) {
   case ERL_REG_SEND:
+    if (dist_net_kernel(c, msg, x)) break;
     deliver(d, c->peer, ptab_whereis(&d->n->procs, msg->toname), msg->toname, x);
     break;
   case ERL_SEND:
@@ -63,6 +66,7 @@ static void dispatch(dist *d, dconn *c, const erlang_msg *msg, const ei_x_buff *
     deliver(d, c->peer, (uint64_t)msg->to.num | (uint64_t)msg->to.serial << 32, pidtext, x);
     break;
   default:
+    if (dist_link_control(d, c, msg, x)) break;
     snprintf(pidtext, sizeof pidtext, "%ld", msg->msgtype);
     report(d, "heirloom.dist: a control message of type %s from %s was ignored: links, "
               "monitors and exit signals across nodes are not supported yet%s",
@@ -81,10 +85,17 @@ static int read_one(dconn *c, ei_x_buff *x) {
   if (r == 0 || (r < 0 && errno == EINTR)) return 1;
   if (r < 0) return 0;
   pthread_mutex_lock(&c->io);
-  x->index = 0;
+  x->index = -1;   /* stays so unless a whole message was read */
+  msg.msgtype = -1;
   r = ei_xreceive_msg_tmo(c->fd, &msg, x, READ_MS);
   pthread_mutex_unlock(&c->io);
   if (r == ERL_TICK) return 1;
+  if (r == ERL_ERROR && msg.msgtype == DIST_UNLINK_ID_ACK) return 1;   /* dist_link.h */
+  /* ei reads the monitor messages whole but calls them an error */
+  if (r == ERL_ERROR && x->index >= 0 &&
+      (msg.msgtype == DIST_MONITOR_P || msg.msgtype == DIST_DEMONITOR_P ||
+       msg.msgtype == DIST_MONITOR_P_EXIT))
+    r = ERL_MSG;
   if (r != ERL_MSG) return 0;
   dispatch(c->d, c, &msg, x);
   return 1;
@@ -104,6 +115,10 @@ static void *reader(void *arg) {
         report(d, "heirloom.dist: the connection to %s was lost%s%s", c->peer, "", "");
       atomic_store(&c->dead, 1);
     }
+  /* however it died (here, or a failed write): noconnection to its links
+  ** and monitors, before a new connection to the peer can be made (that
+  ** joins this thread first) */
+  if (!atomic_load(&d->stopping)) dist_link_nodedown(d, c->peer);
   ei_x_free(&x);
   return NULL;
 }

@@ -30,6 +30,7 @@ typedef struct dist {
   atomic_int refs;        /* the node's, and each sender's while it sends */
   pthread_mutex_t lock;   /* guards conns, and connecting (one at a time) */
   dconn *conns;
+  struct dlinks *links;   /* links and monitors across nodes (dist_link.c) */
 } dist;
 
 struct dconn {
@@ -57,6 +58,12 @@ void dconn_unref(dconn *c);
 /* Keeps fd from programs the host runs: a child holding the epmd socket
 ** would keep the name registered after the node has stopped. */
 void dconn_cloexec(int fd);
+
+/* dist.c's: the connection to `to`, made now if there is none (NULL, said
+** to the logger, when it cannot be had), referenced (dconn_unref); and
+** letting go of a reference to d (dist_send_name's, dist_link.c's). */
+dconn *dist_connection(dist *d, const char *to);
+void dist_unref(dist *d);
 
 /* Ends every connection and joins its reader (dist_stop). */
 void dconn_close_all(dist *d);

@@ -41,6 +41,11 @@ struct hl_node {
   /* the node's part in an Erlang cluster (src/dist/dist.h), under lock;
   ** NULL unless it was started distributed */
   struct dist *dist;
+  /* Told of the exit of a process marked by proc_mark_remote, with its pid
+  ** and exit reason, after its local links and monitors: the layer above
+  ** (src/dist) installs it before it marks any process, and it must not
+  ** call back into the process's exit. NULL: none. */
+  void (*remote_exit)(struct hl_node *n, uint64_t pid, const unsigned char *reason, size_t len);
 };
 
 typedef struct hl_node node;

@@ -288,16 +288,19 @@ static int is_string(const unsigned char *term, size_t len, const char *s) {
          term[n + 1] == 0 && term[n + 2] == 0;
 }
 
-/* {"EXIT", from, reason} */
-static void exit_message(buf *b, uint64_t from, const unsigned char *reason, size_t len) {
+/* {"EXIT", from, reason}: from is a term (the sender's pid) */
+static void exit_message(buf *b, const unsigned char *from, size_t from_len,
+                         const unsigned char *reason, size_t len) {
   term_put_array(b, 3);
   term_put_string(b, "EXIT", 4);
-  term_put_id(b, TERM_PID, from);
+  buf_put(b, from, from_len);
   buf_put(b, reason, len);
 }
 
-void proc_signal_exit(node *n, uint64_t to, uint64_t from, const unsigned char *reason,
-                      size_t len, int kind) {
+/* from: the local sender's pid, or 0 for one of another node, from_term
+** naming it either way. */
+static void signal_exit(node *n, uint64_t to, uint64_t from, const unsigned char *from_term,
+                        size_t from_len, const unsigned char *reason, size_t len, int kind) {
   proc *p = ptab_get(&n->procs, to);
   int kill, own = 0;
   buf b;
@@ -316,7 +319,7 @@ void proc_signal_exit(node *n, uint64_t to, uint64_t from, const unsigned char *
     buf m;
     pthread_mutex_unlock(&p->lock);
     buf_init(&m);
-    exit_message(&m, from, b.p, b.n);
+    exit_message(&m, from_term, from_len, b.p, b.n);
     if (buf_ok(&m)) proc_deliver(p, m.p, m.n);
     buf_free(&m);
   } else if (!kill && is_string(reason, len, "normal") && !(kind == SIG_EXIT_CALL && from == to)) {
@@ -334,6 +337,33 @@ void proc_signal_exit(node *n, uint64_t to, uint64_t from, const unsigned char *
   }
   buf_free(&b);
   proc_unref(p);
+}
+
+void proc_signal_exit(node *n, uint64_t to, uint64_t from, const unsigned char *reason,
+                      size_t len, int kind) {
+  unsigned char pid[16];
+  buf f;
+  buf_init(&f);
+  term_put_id(&f, TERM_PID, from);
+  if (buf_ok(&f) && f.n <= sizeof pid) {
+    memcpy(pid, f.p, f.n);
+    signal_exit(n, to, from, pid, f.n, reason, len, kind);
+  }
+  buf_free(&f);
+}
+
+void proc_signal_exit_remote(node *n, uint64_t to, const unsigned char *from_term,
+                             size_t from_len, const unsigned char *reason, size_t len, int kind) {
+  signal_exit(n, to, 0, from_term, from_len, reason, len, kind);
+}
+
+int proc_mark_remote(proc *p) {
+  int ok;
+  pthread_mutex_lock(&p->lock);
+  ok = p->state < PROC_DYING && !atomic_load(&p->exiting);
+  if (ok) p->remote = 1;
+  pthread_mutex_unlock(&p->lock);
+  return ok;
 }
 
 void proc_exit_now(proc *p, const unsigned char *reason, size_t len) {
@@ -543,9 +573,11 @@ void proc_finish_exit(proc *p) {
   pmon *watchers, *watching;
   size_t nlinks, nwatchers, nwatching, naliases;
   void *L = NULL;
+  int remote;
   buf b;
   atomic_store(&p->exiting, 1);     /* whatever ended it: it can act no more */
   pthread_mutex_lock(&p->lock);
+  remote = p->remote;
   aliases = p->aliases;
   naliases = p->naliases;
   p->aliases = NULL;
@@ -571,6 +603,7 @@ void proc_finish_exit(proc *p) {
     unlink_one(n, links[i], p->pid);
     proc_signal_exit(n, links[i], p->pid, p->reason.p, p->reason.n, SIG_LINK);
   }
+  if (remote && n->remote_exit != NULL) n->remote_exit(n, p->pid, p->reason.p, p->reason.n);
   buf_init(&b);
   for (size_t i = 0; i < nwatchers; i++) {
     proc *w = ptab_get(&n->procs, watchers[i].pid);

@@ -100,6 +100,9 @@ struct proc {
   size_t nwatchers, capwatchers;
   pmon *watching;               /* monitors I hold on others */
   size_t nwatching, capwatching;
+  int remote;                   /* it has links or monitors with processes of
+                                   other nodes: its exit is told to
+                                   node->remote_exit (proc_mark_remote) */
   uint64_t *aliases;            /* my active aliases (alias.c) */
   size_t naliases, capaliases;
   /* the body: opaque to the runtime, which only calls body's functions;
@@ -149,6 +152,16 @@ int proc_deliver_alias(proc *p, uint64_t ref, uint64_t from, const unsigned char
 enum { SIG_LINK, SIG_EXIT_CALL };
 void proc_signal_exit(node *n, uint64_t to, uint64_t from, const unsigned char *reason,
                       size_t len, int kind);
+
+/* The same from a process of another node: from_term (a term, an xpid)
+** is who the EXIT message names, when p traps. */
+void proc_signal_exit_remote(node *n, uint64_t to, const unsigned char *from_term,
+                             size_t from_len, const unsigned char *reason, size_t len, int kind);
+
+/* Records that p has a link or monitor with a process of another node, so
+** that its exit calls node->remote_exit; 0 (nothing recorded) once p has
+** begun to die: the caller then answers for it as for a dead process. */
+int proc_mark_remote(proc *p);
 
 /* Ends p now with this reason, unless it is running on a scheduler thread
 ** or already exiting. */
