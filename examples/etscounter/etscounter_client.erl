@@ -18,11 +18,14 @@ check(Node) -> gen_server:call(?SERVER(Node), <<"check">>).
 die(Node) -> gen_server:cast(?SERVER(Node), <<"die">>).
 
 %% count/1 once the supervisor has restarted the server after a die/1: a
-%% call to a name nobody holds yet gets no answer, so each try is short.
+%% call to a name nobody holds yet fails with noproc, one that reaches the
+%% server as it dies with its reason (killed); each try is short.
 count_when_back(Node) -> count_when_back(Node, 50).
 
 count_when_back(Node, 0) -> count(Node);
 count_when_back(Node, Tries) ->
     try gen_server:call(?SERVER(Node), <<"count">>, 200)
-    catch exit:{timeout, _} -> count_when_back(Node, Tries - 1)
+    catch exit:{Why, _} when Why =:= timeout; Why =:= noproc; Why =:= killed ->
+        timer:sleep(20),
+        count_when_back(Node, Tries - 1)
     end.
