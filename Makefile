@@ -72,7 +72,7 @@ CORE += dist dist_conn dist_term dist_cookie dist_tags
 CORE += dist_link dist_wire dist_net dist_sock
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
 BIND = lbody spool lready codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
-BIND += lsim llog lpinfo
+BIND += lsim llog lpinfo lremote
 BIND += ldist lintern
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)

@@ -261,6 +261,57 @@ describe("Erlang distribution with an erl node #child", function()
     assert.same({ "answered", { "reply", 42, hl.atom("done") } }, a)
   end)
 
+  -- an Erlang process that sends its pid to me, then waits for a message
+  local function erlang_pid()
+    hl.send({ "echo", PEER }, { "ask", "me", HL_NODE })
+    return S.expect(is_tagged("ask"), 5000, "an Erlang pid")[2]
+  end
+
+  it("hl.monitor, hl.link and hl.exit of an Erlang process: DOWN and EXIT with its reason", function()
+    local p = erlang_pid()
+    local ref = hl.monitor(p)
+    assert.equal("ref", hl.kind(ref))
+    hl.send(p, "bye")                       -- it answers, then ends: normal
+    S.expect(is_tagged("answered"), 5000, "the answer")
+    local down = S.expect(function(m) return type(m) == "table" and m[1] == "DOWN" and m[2] == ref end,
+      5000, "DOWN")
+    assert.same({ "DOWN", ref, p, "normal" }, down)
+
+    local old = hl.trap_exit(true)
+    local q = erlang_pid()
+    hl.link(q)
+    hl.exit(q, "kill")
+    local exit = S.expect(function(m) return type(m) == "table" and m[1] == "EXIT" and m[2] == q end,
+      5000, "EXIT")
+    assert.same({ "EXIT", q, "killed" }, exit)
+
+    -- after demonitor and unlink, nothing comes
+    local r = erlang_pid()
+    local rref = hl.monitor(r)
+    hl.demonitor(rref)
+    hl.link(r)
+    hl.unlink(r)
+    hl.exit(r, "boom")
+    assert.is_nil(hl.receive(function(m)
+      return type(m) == "table" and (m[1] == "EXIT" or m[1] == "DOWN") and (m[2] == r or m[2] == rref)
+    end, 300))
+    hl.trap_exit(old)
+  end)
+
+  it("hl.monitor({name, node}): DOWN noproc at once for a name nobody holds there", function()
+    local ref = hl.monitor({ "nobody", PEER })
+    local down = S.expect(function(m) return type(m) == "table" and m[1] == "DOWN" and m[2] == ref end,
+      5000, "DOWN")
+    assert.equal("noproc", down[4])
+    local okc, e = pcall(hl.server.call, { "nobody", PEER }, 1, 2000)
+    assert.is_false(okc)
+    assert.equal("noproc", e.kind)
+    assert.matches('no process is registered as "nobody" on ' .. PEER, e.message, 1, true)
+    local bad = select(2, pcall(hl.monitor, { "nobody" }))
+    assert.matches("heirloom.monitor: target must be a pid, a registered name, or {name, \"node@host\"}",
+      bad, 1, true)
+  end)
+
   it("hl.server.call and cast reach an Erlang gen_server; timeout and nodedown as call errors", function()
     local ok = hl.atom("ok")
     assert.same({ ok, "x" }, hl.server.call({ "gs", PEER }, { hl.atom("echo"), "x" }))
@@ -577,8 +628,19 @@ describe("Erlang distribution with an erl node #child", function()
     local ref = hl.monitor(w)
     hl.send({ "echo", other }, { "link", w, "me", HL_NODE })
     S.expect(is_tagged("linked"), 5000, "linked")
+    -- and this process monitors and links to a process there
+    hl.send({ "echo", other }, { "ask", "me", HL_NODE })
+    local there = S.expect(is_tagged("ask"), 5000, "a pid there")[2]
+    local tref = hl.monitor(there)
+    local old = hl.trap_exit(true)
+    hl.link(there)
     sh("kill -9 " .. pid)
     assert.equal("noconnection", down_of(ref))
+    assert.same({ "DOWN", tref, there, "noconnection" }, S.expect(function(m)
+      return type(m) == "table" and m[1] == "DOWN" and m[2] == tref end, 5000, "DOWN noconnection"))
+    assert.same({ "EXIT", there, "noconnection" }, S.expect(function(m)
+      return type(m) == "table" and m[1] == "EXIT" and m[2] == there end, 5000, "EXIT noconnection"))
+    hl.trap_exit(old)
   end)
 
   it("stop leaves the cluster: epmd forgets the name, even while a program the host ran lives on", function()

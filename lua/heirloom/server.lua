@@ -191,24 +191,44 @@ end
 
 -- A call to {name, node}, in OTP's gen_server protocol, which Erlang's
 -- gen_server and heirloom's servers both answer: {'$gen_call', {self,
--- tag}, request}, answered {tag, reply}. A node that cannot be reached is
--- "nodedown" (nothing was sent); no answer within the timeout, "timeout"
--- (a name nobody holds there too: nothing tells this node). A reply that
--- comes after the timeout stays in the mailbox, as {tag, reply}.
+-- tag}, request}, answered {tag, reply}. As Erlang's call does, it first
+-- monitors the name there: a name nobody holds is "noproc", a server that
+-- exits before replying "exit", a connection lost or never had
+-- "nodedown", no answer within the timeout "timeout". A reply that comes
+-- after the timeout stays in the mailbox, as {tag, reply}.
 local function call_remote(fname, dest, req, timeout, timeout_text)
   if not hl.ping(dest[2]) then
     raise(fname, "nodedown", dest, req, "nodedown",
       ("node %s cannot be reached; request %s not sent"):format(dest[2], show(req)))
   end
+  local mref = hl.monitor(dest)
   local tag = hl.alias()                -- a reference unique to this call
   hl.unalias(tag)                       -- the reply comes to this pid, not to the alias
   hl.send(dest, { proto.GEN_CALL, { hl.self(), tag }, req })
-  local m = hl.receive(function(x) return type(x) == "table" and x[1] == tag end, timeout)
+  local m = hl.receive(function(x)
+    return type(x) == "table" and (x[1] == tag or (x[1] == "DOWN" and x[2] == mref))
+  end, timeout)
+  if m ~= nil and m[1] == tag then
+    unwatch(mref)
+    return m[2]
+  end
   if m == nil then
+    unwatch(mref)
     raise(fname, "timeout", dest, req, "timeout",
       ("no reply from %s to request %s within %s"):format(dest_text(dest), show(req), timeout_text))
   end
-  return m[2]
+  local why = m[4]
+  if why == "noproc" then
+    raise(fname, "noproc", dest, req, "noproc",
+      ("no process is registered as %q on %s; request %s not answered"):format(dest[1], dest[2],
+        show(req)))
+  elseif why == "noconnection" then
+    raise(fname, "nodedown", dest, req, "nodedown",
+      ("the connection to %s was lost before a reply to request %s"):format(dest[2], show(req)))
+  end
+  raise(fname, "exit", dest, req, why,
+    ("%s exited with reason %s before replying to request %s"):format(dest_text(dest),
+      reason_text(why), show(req)))
 end
 
 -- call(dest, request, timeout): sends request to the server dest (a pid, a

@@ -23,6 +23,7 @@
 #include "lhandle.h"
 #include "logger.h"
 #include "lproc.h"
+#include "lremote.h"
 #include "lterm.h"
 #include "proc.h"
 #include "ptab.h"
@@ -371,12 +372,14 @@ static int l_sleep(lua_State *L) {
 /* ---- links, monitors, exits ---- */
 
 static int l_link(lua_State *L) {
+  if (lremote_is_pid(L, 1)) return lremote_link(L, 0);
   proc_link(lproc_me(L, "link", NULL), lproc_pid_arg(L, 1, "link"));
   lua_pushboolean(L, 1);
   return 1;
 }
 
 static int l_unlink(lua_State *L) {
+  if (lremote_is_pid(L, 1)) return lremote_link(L, 1);
   proc_unlink(lproc_me(L, "unlink", NULL), lproc_pid_arg(L, 1, "unlink"));
   lua_pushboolean(L, 1);
   return 1;
@@ -385,7 +388,9 @@ static int l_unlink(lua_State *L) {
 static int l_monitor(lua_State *L) {
   lbind *b;
   proc *p = lproc_me(L, "monitor", &b);
-  uint64_t target = dest_arg(L, 1, b->node, "monitor");
+  uint64_t target;
+  if (lremote_is_pid(L, 1) || lua_type(L, 1) == LUA_TTABLE) return lremote_monitor(L);
+  target = dest_arg(L, 1, b->node, "monitor");
   lhandle_push(L, TERM_REF, proc_monitor(p, target));
   return 1;
 }
@@ -393,10 +398,12 @@ static int l_monitor(lua_State *L) {
 static int l_demonitor(lua_State *L) {
   int tag;
   uint64_t ref;
-  proc *p = lproc_me(L, "demonitor", NULL);
+  lbind *b;
+  proc *p = lproc_me(L, "demonitor", &b);
   if (!lhandle_get(L, 1, &tag, &ref) || tag != TERM_REF)
     return luaL_error(L, "heirloom.demonitor: ref must be a monitor reference");
   proc_demonitor(p, ref);
+  lremote_demonitor(L, b->node, p, ref);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -435,8 +442,10 @@ static int l_exit(lua_State *L) {
   lbind *b;
   proc *p = lproc_me(L, "exit", &b);
   int self = lua_gettop(L) < 2;
-  uint64_t to = self ? p->pid : lproc_pid_arg(L, 1, "exit");
+  uint64_t to;
   lscratch *s;
+  if (!self && lremote_is_pid(L, 1)) return lremote_exit(L);
+  to = self ? p->pid : lproc_pid_arg(L, 1, "exit");
   if (lua_isnoneornil(L, self ? 1 : 2))
     return luaL_error(L, "heirloom.exit: missing argument 'reason'");
   s = encode_arg(L, b, self ? 1 : 2, "reason", "exit");
