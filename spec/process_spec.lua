@@ -560,7 +560,11 @@ describe("processes", function()
       hl.send(pid, { "job", 1 })
       hl.send(pid, "second")
       hl.send(pid, { nested = { 3 } })
-      assert.is_true(S.wait_until(function() return hl.process_info(pid).message_queue_len == 3 end))
+      -- each message wakes it to look; once it waits again, nothing wakes it
+      assert.is_true(S.wait_until(function()
+        local info = hl.process_info(pid)
+        return info.message_queue_len == 3 and info.status == "waiting"
+      end))
       local info = hl.process_info(pid)
       assert.are.same({ { "job", 1 }, "second", { nested = { 3 } } }, info.messages)
       -- reading them took nothing
@@ -574,7 +578,10 @@ describe("processes", function()
     it("stop at n (10 by default), past messages the process has looked at", function()
       local pid = waiter()
       for i = 1, 12 do hl.send(pid, i) end
-      assert.is_true(S.wait_until(function() return hl.process_info(pid).message_queue_len == 12 end))
+      assert.is_true(S.wait_until(function()
+        local info = hl.process_info(pid)
+        return info.message_queue_len == 12 and info.status == "waiting"
+      end))
       assert.are.same({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, hl.process_info(pid).messages)
       hl.send(pid, "poke")     -- it wakes, scans all 13, and waits again
       assert.is_true(S.wait_until(function()
