@@ -10,7 +10,6 @@
 #include "ldist.h"
 #include "lintern.h"
 #include "lproc.h"
-#include "lterm.h"
 #include "term.h"
 
 static const char *string_field(lua_State *L, int t, const char *field) {
@@ -56,7 +55,6 @@ void ldist_start(lua_State *L, node *n, const char *name, const char *cookie) {
 
 int ldist_send(lua_State *L, lbind *b) {
   const char *name, *to;
-  char msg[300];
   hl_err e;
   lscratch *s;
   hl_status st;
@@ -68,11 +66,7 @@ int ldist_send(lua_State *L, lbind *b) {
     return luaL_error(L, "heirloom.send: destination must be a pid, a registered name, or "
                          "{name, \"node@host\"} for a name on another node");
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
-  s = lbind_borrow(L, b, "send");
-  if (!lterm_encode(L, 2, &s->in, "message", msg, sizeof msg)) {
-    lscratch_return(s);
-    return luaL_error(L, "heirloom.send: %s", msg);
-  }
+  s = lproc_encode_arg(L, b, 2, "message", "send");
   err_clear(&e);
   st = dist_send_name(b->node, name, to, s->in.p, s->in.n, &e);
   lscratch_return(s);
@@ -90,17 +84,12 @@ int ldist_is_remote_pid(lua_State *L, int idx) {
 int ldist_send_pid(lua_State *L, lbind *b) {
   const unsigned char *pid;
   size_t pidlen;
-  char msg[300];
   hl_err e;
   lscratch *s;
   hl_status st;
   lintern_get(L, 1, &pid, &pidlen);
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
-  s = lbind_borrow(L, b, "send");
-  if (!lterm_encode(L, 2, &s->in, "message", msg, sizeof msg)) {
-    lscratch_return(s);
-    return luaL_error(L, "heirloom.send: %s", msg);
-  }
+  s = lproc_encode_arg(L, b, 2, "message", "send");
   err_clear(&e);
   st = dist_send_pid(b->node, pid, pidlen, s->in.p, s->in.n, &e);
   lscratch_return(s);

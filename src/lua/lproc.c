@@ -96,10 +96,8 @@ static int64_t timeout_arg(lua_State *L, int idx, const char *fname) {
   return ms;
 }
 
-/* Borrows the call's buffers (lscratch.h) and encodes argument idx into
-** their input; a refusal gives them back and raises. */
-static lscratch *encode_arg(lua_State *L, lbind *b, int idx, const char *root,
-                            const char *fname) {
+lscratch *lproc_encode_arg(lua_State *L, lbind *b, int idx, const char *root,
+                           const char *fname) {
   char msg[300];
   lscratch *s = lbind_borrow(L, b, fname);
   if (!lterm_encode(L, idx, &s->in, root, msg, sizeof msg)) {
@@ -146,7 +144,7 @@ static int l_send(lua_State *L) {
   if (ldist_is_remote_pid(L, 1)) return ldist_send_pid(L, b);  /* a pid of another node */
   to = send_target(L, b, &alias);
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
-  s = encode_arg(L, b, 2, "message", "send");
+  s = lproc_encode_arg(L, b, 2, "message", "send");
   if (alias != 0) {
     alias_send(b->node, alias, self->pid, s->in.p, s->in.n);   /* dropped unless active */
   } else if ((p = ptab_get(&b->node->procs, to)) != NULL) {
@@ -173,7 +171,7 @@ static int l_send_alias(lua_State *L) {
   if (!lhandle_get(L, 2, &tag, &owner) || tag != TERM_PID)
     return luaL_error(L, "heirloom.send_alias: owner must be a pid (got %s)", luaL_typename(L, 2));
   if (lua_isnone(L, 3)) return luaL_error(L, "heirloom.send_alias: missing argument 'message'");
-  s = encode_arg(L, b, 3, "message", "send_alias");
+  s = lproc_encode_arg(L, b, 3, "message", "send_alias");
   sent = alias_send_owned(b->node, ref, owner, self->pid, s->in.p, s->in.n);
   lscratch_return(s);
   lua_pushboolean(L, sent);
@@ -448,7 +446,7 @@ static int l_exit(lua_State *L) {
   to = self ? p->pid : lproc_pid_arg(L, 1, "exit");
   if (lua_isnoneornil(L, self ? 1 : 2))
     return luaL_error(L, "heirloom.exit: missing argument 'reason'");
-  s = encode_arg(L, b, self ? 1 : 2, "reason", "exit");
+  s = lproc_encode_arg(L, b, self ? 1 : 2, "reason", "exit");
   if (self && p->host) {
     lscratch_return(s);
     return luaL_error(L, "heirloom.exit: the host process cannot exit");
@@ -567,7 +565,7 @@ static int l_send_after(lua_State *L) {
   if (ms < 0) return luaL_error(L, "heirloom.send_after: missing argument 'ms'");
   if (lua_type(L, 2) == LUA_TSTRING) name = lua_tostring(L, 2);
   else pid = lproc_pid_arg(L, 2, "send_after");
-  s = encode_arg(L, b, 3, "message", "send_after");
+  s = lproc_encode_arg(L, b, 3, "message", "send_after");
   ref = sched_send_after(b->node->sched, sched_clock(b->node->sched) + ms, pid, name,
                          b->me->pid, s->in.p, s->in.n);
   lscratch_return(s);

@@ -28,4 +28,11 @@ struct proc *lproc_me(lua_State *L, const char *fname, struct lbind **bp);
 /* The pid at idx, or raises "heirloom.<fname>: pid must be a pid". */
 uint64_t lproc_pid_arg(lua_State *L, int idx, const char *fname);
 
+struct lscratch;
+/* Borrows the call's buffers (lscratch.h) and encodes argument idx into
+** their input (root names it in a refusal); a refusal gives them back and
+** raises "heirloom.<fname>: ...". */
+struct lscratch *lproc_encode_arg(lua_State *L, struct lbind *b, int idx, const char *root,
+                                  const char *fname);
+
 #endif

@@ -13,7 +13,6 @@
 #include "lproc.h"
 #include "lremote.h"
 #include "lscratch.h"
-#include "lterm.h"
 #include "term.h"
 
 /* The pid of another node at idx, into *x (pointing into the value). */
@@ -87,17 +86,12 @@ int lremote_exit(lua_State *L) {
   lbind *b;
   proc *p = lproc_me(L, "exit", &b);
   term_xpid x;
-  char msg[300];
   lscratch *s;
   hl_err e;
   hl_status st;
   remote_pid(L, 1, &x);
   if (lua_isnoneornil(L, 2)) return luaL_error(L, "heirloom.exit: missing argument 'reason'");
-  s = lbind_borrow(L, b, "exit");
-  if (!lterm_encode(L, 2, &s->in, "reason", msg, sizeof msg)) {
-    lscratch_return(s);
-    return luaL_error(L, "heirloom.exit: %s", msg);
-  }
+  s = lproc_encode_arg(L, b, 2, "reason", "exit");
   err_clear(&e);
   st = dist_exit(b->node, p->pid, &x, s->in.p, s->in.n, &e);
   lscratch_return(s);
