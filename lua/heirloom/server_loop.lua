@@ -125,17 +125,13 @@ function M.boot(modname, args, parent, ack)
     local from
     if m == nil then
       what, a, b = outcome(modname, "handle_info", false, xpcall(handle_info, traceback, "timeout", state))
-    elseif type(m) == "table" and m[1] == CALL and type(m[2]) == "table" and
-        hl.kind(m[2][2]) ~= nil then
-      from = from_of(m, sender)
-      if from == nil then
-        what, a, b = "continue", state, timeout
+    elseif type(m) == "table" and ((m[1] == CALL and type(m[2]) == "table" and
+        hl.kind(m[2][2]) ~= nil) or (m[1] == proto.GEN_CALL and sender == nil)) then
+      if m[1] == CALL then
+        from = from_of(m, sender)
       else
-        what, a, b, c, d = outcome(modname, "handle_call", true,
-          xpcall(handle_call, traceback, m[3], from, state))
+        from = proto.gen_call_from(m, sender)   -- OTP's gen_server:call from another node
       end
-    elseif type(m) == "table" and m[1] == proto.GEN_CALL and sender == nil then
-      from = proto.gen_call_from(m, sender)   -- OTP's gen_server:call from another node
       if from == nil then
         what, a, b = "continue", state, timeout
       else
