@@ -564,6 +564,22 @@ int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
   return nth_after(p, len, at, index, elem, elen);
 }
 
+int term_list_elem(const unsigned char *p, size_t len, uint32_t index,
+                   const unsigned char **elem, size_t *elen) {
+  size_t at = 1;
+  if (len < 2 || p[0] != TERM_LIST) return 0;
+  for (uint32_t i = 0; i < index; i++) {
+    size_t size;
+    if (at >= len || p[at] == TERM_LIST_END) return 0;
+    if ((size = term_size_trusted(p + at, len - at)) == 0) return 0;
+    at += size;
+  }
+  if (at >= len || p[at] == TERM_LIST_END) return 0;
+  *elem = p + at;
+  *elen = term_size_trusted(p + at, len - at);
+  return *elen != 0;
+}
+
 /* The keys come first, then the values in the same order: find the key's
 ** place among the keys, then take the value at that place. */
 int term_map_get(const unsigned char *p, size_t len,

@@ -198,6 +198,10 @@ size_t term_size_trusted(const unsigned char *p, size_t len);
 int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
                     const unsigned char **elem, size_t *elen);
 
+/* The same for element `index` of the list at p. */
+int term_list_elem(const unsigned char *p, size_t len, uint32_t index,
+                   const unsigned char **elem, size_t *elen);
+
 /* Finds the value stored under the encoded key k in the map at p. */
 int term_map_get(const unsigned char *p, size_t len,
                  const unsigned char *k, size_t klen,
