@@ -27,8 +27,9 @@ describe("hl.list", function()
       return e
     end
     assert.matches("heirloom.list: argument 1 (t) must be a table (got string)", err("abc"), 1, true)
-    assert.matches("heirloom.list: argument 1 (t) must have exactly the keys 1..n", err({ a = 1 }), 1, true)
-    assert.matches("heirloom.list: argument 1 (t) must have exactly the keys 1..n", err({ 1, nil, 3 }), 1, true)
+    assert.matches("heirloom.list: argument 1 (t) must have only positive integer keys", err({ a = 1 }), 1, true)
+    assert.matches("heirloom.list: argument 1 (t) must have only positive integer keys", err({ [0] = 1 }), 1, true)
+    assert.matches("heirloom.list: argument 1 (t) must have only positive integer keys", err({ 1, x = 2 }), 1, true)
     assert.matches("heirloom.list: argument 1 (t) already has a metatable",
       err(setmetatable({}, {})), 1, true)
   end)
@@ -46,13 +47,19 @@ describe("hl.list", function()
     assert.equal("list", hl.kind(m[4].k))
   end)
 
-  it("is refused when it no longer has exactly the keys 1..n", function()
+  it("keeps nil elements as holes in their places, and refuses a key that is no index", function()
     S.start(2)
+    hl.send(hl.self(), hl.list{ nil, 2, nil, 4 })
+    local m = hl.receive(1000)
+    assert.equal("list", hl.kind(m))
+    assert.same({ [2] = 2, [4] = 4 }, m)
+    hl.send(hl.self(), { m })   -- and again: [nil, 2, nil, 4] as it was
+    assert.same({ [2] = 2, [4] = 4 }, hl.receive(1000)[1])
     local l = hl.list{ 1, 2 }
     l.extra = true
     local okc, e = pcall(hl.send, hl.self(), { l })
     assert.is_false(okc)
-    assert.matches("cannot encode a list with keys other than 1..n", e, 1, true)
+    assert.matches("message[1]: cannot encode a list with a key that is not a positive integer", e, 1, true)
   end)
 
   it("is a table key apart from the array, in Erlang's list order", function()

@@ -31,20 +31,18 @@ void llist_mark(lua_State *L) {
   lua_setmetatable(L, -2);
 }
 
-/* 1 when the table at idx has exactly the keys 1..n (or none). */
-static int has_array_keys(lua_State *L, int idx) {
-  lua_Integer n = (lua_Integer)lua_rawlen(L, idx), seen = 0;
+/* 1 when every key of the table at idx is a positive integer (a nil
+** element is a hole: the list's length is its largest index). */
+static int has_index_keys(lua_State *L, int idx) {
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
-    lua_Integer k;
     lua_pop(L, 1);
-    if (!lua_isinteger(L, -1) || (k = lua_tointeger(L, -1)) < 1 || k > n) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) {
       lua_pop(L, 1);
       return 0;
     }
-    seen++;
   }
-  return seen == n;
+  return 1;
 }
 
 int llist_new(lua_State *L) {
@@ -56,8 +54,8 @@ int llist_new(lua_State *L) {
                       luaL_typename(L, 1));
   } else if (!llist_is(L, 1) && lua_getmetatable(L, 1)) {
     return luaL_error(L, "heirloom.list: argument 1 (t) already has a metatable");
-  } else if (!has_array_keys(L, 1)) {
-    return luaL_error(L, "heirloom.list: argument 1 (t) must have exactly the keys 1..n");
+  } else if (!has_index_keys(L, 1)) {
+    return luaL_error(L, "heirloom.list: argument 1 (t) must have only positive integer keys");
   }
   lua_settop(L, 1);
   luaL_checkstack(L, 2, "heirloom.list");

@@ -154,6 +154,36 @@ static int is_array(lua_State *L, int idx, lua_Integer *count) {
   return seen == n;
 }
 
+/* A list's length is its largest index: a nil element, which a list from
+** Erlang or another node may hold, is a hole, and holes stay in their
+** places ([nil, 1] comes back as itself). Any key that is not an index
+** is refused. */
+static int list_length(enc *e, int idx, lua_Integer *count) {
+  lua_State *L = e->L;
+  lua_Integer n = 0;
+  const char *why = NULL;
+  lua_pushnil(L);
+  while (why == NULL && lua_next(L, idx) != 0) {
+    lua_Integer k;
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1) || (k = lua_tointeger(L, -1)) < 1) {
+      lua_pop(L, 1);
+      why = "cannot encode a list with a key that is not a positive integer";
+    } else if (k > n) {
+      n = k;
+    }
+  }
+  if (why == NULL && (uint64_t)n > TERM_MAX_COUNT) why = "list too long to encode";
+  if (why != NULL) {
+    e->depth--;   /* the path of the list itself, not of an element */
+    fail(e, why);
+    e->depth++;
+    return 0;
+  }
+  *count = n;
+  return 1;
+}
+
 static int encode_array(enc *e, int idx, lua_Integer n, int list, buf *b) {
   lua_State *L = e->L;
   if (list) term_put_list(b);
@@ -216,7 +246,7 @@ static int encode_map(enc *e, int idx, buf *b) {
 static int encode_table(enc *e, int idx, buf *b) {
   lua_State *L = e->L;
   const void *self = lua_topointer(L, idx);
-  lua_Integer n;
+  lua_Integer n = 0;
   int ok;
   for (int i = 0; i < e->depth; i++)
     if (e->seen[i] == self) return fail(e, "cannot encode a cyclic table");
@@ -224,8 +254,7 @@ static int encode_table(enc *e, int idx, buf *b) {
   if (!lua_checkstack(L, 6)) return fail(e, "nesting too deep for the Lua stack");
   e->seen[e->depth++] = self;
   if (llist_is(L, idx)) {
-    ok = is_array(L, idx, &n) ? encode_array(e, idx, n, 1, b)
-                              : fail(e, "cannot encode a list with keys other than 1..n");
+    ok = list_length(e, idx, &n) && encode_array(e, idx, n, 1, b);
   } else {
     ok = is_array(L, idx, &n) ? encode_array(e, idx, n, 0, b) : encode_map(e, idx, b);
   }
