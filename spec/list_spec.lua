@@ -86,6 +86,15 @@ describe("hl.list", function()
     assert.same({ "{9, 9, 9}", "{a = 1}", "[]", "[1]", "[1, 2]", "[2]", '"s"' }, got)
   end)
 
+  it("is logged in brackets", function()
+    hl.start{ schedulers = 2, logger = "capture" }
+    hl.logs()
+    hl.log.notice({ hl.list{ 1, "a", hl.list() }, { 2 } })
+    local lines = hl.logs()
+    assert.equal(1, #lines)
+    assert.matches('{[1, "a", []], {2}}', lines[1], 1, true)
+  end)
+
   it("prints in brackets in the shell", function()
     local shell = require("heirloom.shell")
     assert.equal("[1, [2], \"ab\"]", shell.show(hl.list{ 1, hl.list{ 2 }, "ab" }))
