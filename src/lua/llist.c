@@ -12,6 +12,7 @@ static const char list_key = 0;
 
 int llist_is(lua_State *L, int idx) {
   int is;
+  idx = lua_absindex(L, idx);
   if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &list_key);
   is = lua_rawequal(L, -1, -2);
