@@ -73,7 +73,7 @@ CORE += dist_link dist_wire dist_net dist_sock
 # the Lua process body (lbody: resume, hook, allocator), its state pool and code cache
 BIND = lbody spool lready codecache lscratch lhandle lterm lcall ltable lselect linfo lproc lstate lspawn lheirloom lstore lcoro lfault
 BIND += lsim llog lpinfo lremote
-BIND += ldist lintern
+BIND += ldist lintern llist
 CORE_OBJ = $(CORE:%=$(BUILD)/%.o)
 BIND_OBJ = $(BIND:%=$(BUILD)/%.o)
 TESTS = test_term test_table test_threads test_mspec test_oset test_procs test_store test_owner test_scratch

@@ -29,6 +29,10 @@ local term = {
   { raw = "\104\1\32\255\248\0\0\0\0\0\0\49" },     -- a map with a NaN key: not a term
   { raw = "\112\0\0" },                             -- the empty string
   { raw = "\96\5\32" },                             -- a truncated array
+  hl.list(), hl.list{ 1, hl.list{}, "ab", { hl.list{ true } } },
+  { [hl.list{ 1 }] = "list key", [{ 1 }] = "array key", l = hl.list{ { k = hl.list() } } },
+  { raw = "\108\32\0" },                          -- a list cut short, no end mark
+  { raw = "\108\0\0" },                           -- [] and a byte more
 }
 
 -- { kind, value }: kind 0 a match spec, 1 a pattern for match, 2 for
@@ -68,6 +72,8 @@ local mspec = {
   { 0, { { "$1", {}, { "$2" } } } },                      -- unbound in the body: refused
   { 0, { { { "$1", "$2" }, {}, { { "nosuch", "$1" } } } } },  -- unknown function: refused
   { 0, { { { "$1" }, { { "+", "$1" } , { "not" } }, { "$1" } } } },  -- wrong arity: refused
+  { 0, { { { "$1", "$2" }, { { "is_list", "$1" } }, { { { "$2", hl.list{ "$1" } } } } } } },
+  { 1, { hl.list{ 1, "_" }, "$1" } },
 }
 
 return { term = term, mspec = mspec }

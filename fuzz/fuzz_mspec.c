@@ -47,7 +47,7 @@ static const char *const words[] = {
   "bnot", "bsl", "bsr", "abs", "min", "max", "is_integer", "is_float",
   "is_number", "is_boolean", "is_string", "is_array", "is_tuple", "is_map",
   "is_pid", "is_reference", "is_table", "element", "size", "map_get",
-  "is_map_key", "$0", "$99999", "$-1", "x", ""
+  "is_map_key", "is_list", "$0", "$99999", "$-1", "x", ""
 };
 #define NWORDS (sizeof words / sizeof words[0])
 
@@ -192,6 +192,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   term_put_array(&o, 1);                  /* {{{}}} */
   term_put_array(&o, 1);
   term_put_array(&o, 0);
+  add_object(&o);
+  term_put_array(&o, 3);                  /* {[1, "$1"], [], "k"}: lists */
+  term_put_list(&o);
+  term_put_int(&o, 1);
+  term_put_string(&o, "$1", 2);
+  term_put_list_end(&o);
+  term_put_list(&o);
+  term_put_list_end(&o);
+  term_put_string(&o, "k", 1);
   add_object(&o);
   return 0;
 }

@@ -81,6 +81,7 @@ void hl_buf_append(hl_buf *b, const void *p, size_t n);
 ** Build a term by appending to a buffer. An array of n elements is its
 ** header followed by the n element terms; a map of n pairs is its header,
 ** the n keys in ascending encoded order, then the n values in that order.
+** A list is hl_term_list, its elements, then hl_term_list_end.
 ** Append calls never fail; hl_term_check reports an allocation failure or
 ** malformed result once, at the end. */
 void hl_term_nil(hl_buf *b);
@@ -94,6 +95,8 @@ void hl_term_string(hl_buf *b, const void *s, size_t len);
 void hl_term_atom(hl_buf *b, const void *name, size_t len);
 void hl_term_array(hl_buf *b, uint32_t n);
 void hl_term_map(hl_buf *b, uint32_t n);
+void hl_term_list(hl_buf *b);
+void hl_term_list_end(hl_buf *b);
 hl_status hl_term_check(const hl_buf *b);   /* HL_OK: b is one whole term */
 
 /* Reading terms. Each reader takes the bytes at p (at most len) and
@@ -110,6 +113,8 @@ size_t hl_term_get_string(const void *p, size_t len, hl_buf *out); /* appends */
 size_t hl_term_get_atom(const void *p, size_t len, const char **name, size_t *namelen);
 size_t hl_term_get_array(const void *p, size_t len, uint32_t *n); /* header only */
 size_t hl_term_get_map(const void *p, size_t len, uint32_t *n);   /* header only */
+/* A list: *n elements; the size returned is the whole list's. */
+size_t hl_term_get_list(const void *p, size_t len, uint32_t *n);
 int hl_term_compare(const void *a, size_t alen, const void *b, size_t blen);
 
 /* The type of the term at p: one of HL_T_*; HL_T_NONE when p holds no
@@ -120,13 +125,17 @@ enum {
   HL_T_NONE = -1,
   HL_T_NIL, HL_T_BOOLEAN, HL_T_INTEGER, HL_T_FLOAT, HL_T_STRING,
   HL_T_PID, HL_T_REF, HL_T_TABLE, HL_T_ARRAY, HL_T_MAP,
-  HL_T_ATOM, HL_T_XPID, HL_T_XREF   /* an atom; another node's pid or ref */
+  HL_T_ATOM, HL_T_XPID, HL_T_XREF,  /* an atom; another node's pid or ref */
+  HL_T_LIST
 };
 int hl_term_type(const void *p, size_t len);
 
 /* Element i (0-based) of the array at p: *elem and *elen point into p.
 ** 1 if found; 0 if p is no valid array or has no element i. */
 int hl_term_array_elem(const void *p, size_t len, uint32_t i, const void **elem, size_t *elen);
+/* Element i (0-based) of the list at p, the same way; each call walks the
+** list from its start. */
+int hl_term_list_elem(const void *p, size_t len, uint32_t i, const void **elem, size_t *elen);
 /* Entry i (0-based, in key order) of the map at p: its key and value point
 ** into p. 1 if found. Each call walks the map from its start. */
 int hl_term_map_entry(const void *p, size_t len, uint32_t i, const void **key, size_t *klen,

@@ -188,7 +188,44 @@ describe("Erlang distribution with an erl node #child", function()
     assert.equal("integer", math.type(m[2]))
   end)
 
-  it("maps what Erlang sends: lists and strings as arrays, binaries as strings, atoms, pids, refs; refuses the rest, logged", function()
+  it("round-trips lists: Erlang's lists and strings come and go back as lists, tuples as tuples", function()
+    local show = require("heirloom.shell").show
+    hl.send({ "echo", PEER }, { "lists", "me", HL_NODE })
+    local v = S.expect(is_tagged("lists"), 5000, "the lists")[2]
+    assert.equal(5, #v)
+    assert.is_nil(hl.kind(v))
+    assert.equal("[1, [2], [97, 98]]", show(v[1]))
+    assert.equal("[]", show(v[2]))
+    assert.equal("[]", show(v[3]))
+    assert.equal("{[1], {}}", show(v[4]))
+    assert.equal("list", hl.kind(v[5]))
+    assert.equal("{[]}", show(v[5][1]))
+    local keys = {}   -- a list key and a tuple key alike are two keys
+    for k, val in pairs(v[5][2]) do keys[val] = show(k) end
+    assert.same({ list = "[1]", tuple = "{1}" }, keys)
+    hl.send({ "echo", PEER }, { "lists_back", v, "me", HL_NODE })
+    assert.same({ "lists_back", true }, S.expect(is_tagged("lists_back"), 5000, "Erlang's check"))
+  end)
+
+  it("round-trips hl.list values through Erlang and back, apart from arrays", function()
+    local show = require("heirloom.shell").show
+    local values = {
+      hl.list{ 1, 2, 3 }, hl.list(), hl.list{ hl.list(), { 1, hl.list{ "x" } } },
+      { hl.list{ 1 }, { 1 } }, { [hl.list{ 1 }] = "list", [{ 1 }] = "array" },
+      hl.list{ hl.atom("ok"), "text", 1.5, true },
+    }
+    for i, v in ipairs(values) do
+      hl.send({ "echo", PEER }, { hl.self(), { i, v } })
+      local m = S.expect(function(x) return type(x) == "table" and x[1] == "echo" and x[2][1] == i end,
+        5000, "value " .. i)
+      assert.equal(show(v), show(m[2][2]))
+    end
+    -- and through an Erlang gen_server call
+    local r = hl.server.call({ "gs", PEER }, { hl.atom("echo"), hl.list{ 1, hl.list{ 2 } } }, 2000)
+    assert.equal("{ok, [1, [2]]}", show(r))
+  end)
+
+  it("maps what Erlang sends: lists and strings as lists, binaries as strings, atoms, pids, refs; refuses the rest, logged", function()
     hl.logs()
     hl.send({ "echo", PEER }, { "samples", "me", HL_NODE })
     local got = {}
@@ -199,6 +236,8 @@ describe("Erlang distribution with an erl node #child", function()
     assert.same({ 1, 2, 3 }, got[1])
     assert.same({ 97, 98, 99 }, got[2])
     assert.same({}, got[3])
+    for i = 1, 3 do assert.equal("list", hl.kind(got[i])) end
+    assert.is_nil(hl.kind(got[6]))   -- a tuple
     assert.same({ a = 1, [2] = "b" }, got[4])
     assert.equal(1.5, got[5])
     assert.same({ true, false }, got[6])   -- and nil

@@ -427,6 +427,29 @@ static void test_terms(void) {
   CHECK(hl_term_array_elem(b.data, b.len, 2, &e, &el) == 0);
   CHECK(hl_term_array_elem(b.data, b.len, 0, NULL, &el) == 0);
   CHECK(contains(hl_errmsg(), "hl_term_array_elem: elem is NULL"));
+
+  /* [5, [], "x"]: a list, not an array */
+  hl_buf_clear(&b);
+  hl_term_list(&b);
+  hl_term_int(&b, 5);
+  hl_term_list(&b);
+  hl_term_list_end(&b);
+  hl_term_string(&b, "x", 1);
+  hl_term_list_end(&b);
+  CHECK(hl_term_check(&b) == HL_OK);
+  CHECK(hl_term_type(b.data, b.len) == HL_T_LIST);
+  CHECK(hl_term_get_array(b.data, b.len, &n) == 0);
+  CHECK(hl_term_get_list(b.data, b.len, &n) == b.len && n == 3);
+  CHECK(hl_term_list_elem(b.data, b.len, 0, &e, &el) == 1);
+  CHECK(hl_term_get_int(e, el, &i) == el && i == 5);
+  CHECK(hl_term_list_elem(b.data, b.len, 1, &e, &el) == 1);
+  CHECK(hl_term_type(e, el) == HL_T_LIST && hl_term_get_list(e, el, &n) == 2 && n == 0);
+  CHECK(hl_term_list_elem(b.data, b.len, 3, &e, &el) == 0);
+  CHECK(hl_term_array_elem(b.data, b.len, 0, &e, &el) == 0);
+  CHECK(hl_term_check(&b) == HL_OK);
+  b.len--;                                 /* no end mark */
+  CHECK(hl_term_check(&b) == HL_EFORMAT);
+  CHECK(hl_term_get_list(b.data, b.len, &n) == 0);
   hl_buf_free(&b);
   hl_buf_free(&s);
 }

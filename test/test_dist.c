@@ -136,6 +136,65 @@ static void test_round_trips(void) {
   term_put_bool(&b, 1);
   term_put_string(&b, "v", 1);
   round_trip(&b);
+  buf_reset(&b);                  /* lists: [], [1, [], "s", {2}] */
+  term_put_list(&b);
+  term_put_list_end(&b);
+  round_trip(&b);
+  buf_reset(&b);
+  term_put_list(&b);
+  term_put_int(&b, 1);
+  term_put_list(&b);
+  term_put_list_end(&b);
+  term_put_string(&b, "s", 1);
+  term_put_array(&b, 1);
+  term_put_int(&b, 2);
+  term_put_list_end(&b);
+  round_trip(&b);
+  buf_reset(&b);                  /* a map with a tuple key and a list key alike */
+  term_put_map(&b, 2);
+  term_put_array(&b, 1);
+  term_put_int(&b, 1);
+  term_put_list(&b);
+  term_put_int(&b, 1);
+  term_put_list_end(&b);
+  term_put_int(&b, 1);
+  term_put_int(&b, 2);
+  round_trip(&b);
+  buf_free(&b);
+}
+
+/* A heirloom list goes out as an Erlang proper list, an array as a tuple. */
+static void test_lists_out(void) {
+  buf b;
+  ei_x_buff x;
+  char err[300];
+  int index = 0, version, type, size, arity;
+  long v;
+  buf_init(&b);
+  term_put_list(&b);
+  term_put_int(&b, 7);
+  term_put_array(&b, 0);
+  term_put_list_end(&b);
+  ei_x_new(&x);
+  CHECK(dist_term_to_ei(b.p, b.n, &SELF, &x, err, sizeof err));
+  CHECK(ei_decode_version(x.buff, &index, &version) == 0);
+  CHECK(ei_get_type(x.buff, &index, &type, &size) == 0 && type == ERL_LIST_EXT && size == 2);
+  CHECK(ei_decode_list_header(x.buff, &index, &arity) == 0 && arity == 2);
+  CHECK(ei_decode_long(x.buff, &index, &v) == 0 && v == 7);
+  CHECK(ei_decode_tuple_header(x.buff, &index, &arity) == 0 && arity == 0);
+  CHECK(ei_get_type(x.buff, &index, &type, &size) == 0 && type == ERL_NIL_EXT);
+  CHECK(ei_decode_list_header(x.buff, &index, &arity) == 0 && arity == 0);
+  CHECK(index == x.index);
+  ei_x_free(&x);
+  buf_reset(&b);
+  term_put_list(&b);
+  term_put_list_end(&b);
+  ei_x_new(&x);
+  index = 0;
+  CHECK(dist_term_to_ei(b.p, b.n, &SELF, &x, err, sizeof err));
+  CHECK(ei_decode_version(x.buff, &index, &version) == 0);
+  CHECK(ei_get_type(x.buff, &index, &type, &size) == 0 && type == ERL_NIL_EXT);
+  ei_x_free(&x);
   buf_free(&b);
 }
 
@@ -206,27 +265,40 @@ static void test_from_erlang(void) {
   erlang_pid pid;
   static const char big[] = {'n', 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};   /* 2^64 */
   buf_init(&want);
-  /* [1, 2] and "ab" are arrays, [] an empty one; a binary a string */
+  /* [1, 2] and "ab" are lists (of integers), [] an empty one; a tuple an
+  ** array; a binary a string */
   fresh(&x);
   ei_x_encode_list_header(&x, 2);
   ei_x_encode_long(&x, 1);
   ei_x_encode_long(&x, 2);
   ei_x_encode_empty_list(&x);
-  term_put_array(&want, 2);
+  term_put_list(&want);
   term_put_int(&want, 1);
   term_put_int(&want, 2);
+  term_put_list_end(&want);
   check_in(&x, NULL, &want);
   fresh(&x);
   ei_x_encode_string(&x, "ab");
   buf_reset(&want);
-  term_put_array(&want, 2);
+  term_put_list(&want);
   term_put_int(&want, 'a');
   term_put_int(&want, 'b');
+  term_put_list_end(&want);
   check_in(&x, NULL, &want);
   fresh(&x);
   ei_x_encode_empty_list(&x);
   buf_reset(&want);
-  term_put_array(&want, 0);
+  term_put_list(&want);
+  term_put_list_end(&want);
+  check_in(&x, NULL, &want);
+  fresh(&x);
+  ei_x_encode_tuple_header(&x, 2);
+  ei_x_encode_long(&x, 1);
+  ei_x_encode_long(&x, 2);
+  buf_reset(&want);
+  term_put_array(&want, 2);
+  term_put_int(&want, 1);
+  term_put_int(&want, 2);
   check_in(&x, NULL, &want);
   fresh(&x);
   ei_x_encode_binary(&x, "b\0", 2);
@@ -907,6 +979,7 @@ int main(void) {
   test_config();
   test_round_trips();
   test_round_trip_names();
+  test_lists_out();
   test_refused_out();
   test_from_erlang();
   test_damaged();

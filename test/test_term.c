@@ -13,7 +13,7 @@
 
 /* ---- a model of values, independent of the encoding ---- */
 
-enum { V_NIL, V_NUM, V_BOOL, V_ATOM, V_XREF, V_XPID, V_ARRAY, V_STRING };
+enum { V_NIL, V_NUM, V_BOOL, V_ATOM, V_XREF, V_XPID, V_ARRAY, V_LIST, V_STRING };
 
 typedef struct val {
   int type;
@@ -100,7 +100,7 @@ static void random_val(val *v, int depth) {
       for (size_t i = 0; i < v->slen; i++) v->s[i] = (char)("a\0b\xff"[next_random() % 4]);
       break;
     default:
-      v->type = V_ARRAY;
+      v->type = (next_random() & 1) ? V_ARRAY : V_LIST;
       v->n = next_random() % 4;
       v->elems = calloc(v->n ? v->n : 1, sizeof(val));
       for (size_t i = 0; i < v->n; i++) random_val(&v->elems[i], depth + 1);
@@ -131,6 +131,11 @@ static void encode_val(buf *b, const val *v) {
       term_put_xref(b, &x);
       break;
     }
+    case V_LIST:
+      term_put_list(b);
+      for (size_t i = 0; i < v->n; i++) encode_val(b, &v->elems[i]);
+      term_put_list_end(b);
+      break;
     default:
       term_put_array(b, (uint32_t)v->n);
       for (size_t i = 0; i < v->n; i++) encode_val(b, &v->elems[i]);
@@ -140,7 +145,8 @@ static void encode_val(buf *b, const val *v) {
 /* Erlang's order: numbers by value (exact, ints and floats mixed) <
 ** booleans < atoms (names bytewise) < other nodes' refs (node, creation,
 ** id count, ids) < other nodes' pids (node, number, serial, creation) <
-** arrays (length, then elements) < strings (bytewise). */
+** arrays (length, then elements) < lists (element by element, a prefix
+** first) < strings (bytewise). */
 static int rank(int type) {
   return type;   /* the enum is in this order */
 }
@@ -185,6 +191,10 @@ static int model_compare(const val *a, const val *b) {
       for (size_t i = 0; i < a->n; i++)
         if ((c = model_compare(&a->elems[i], &b->elems[i])) != 0) return c;
       return 0;
+    case V_LIST:
+      for (size_t i = 0; i < a->n && i < b->n; i++)
+        if ((c = model_compare(&a->elems[i], &b->elems[i])) != 0) return c;
+      return a->n < b->n ? -1 : a->n > b->n;
     default: return 0;
   }
 }
@@ -326,6 +336,63 @@ static void test_depth(void) {
   buf_free(&b);
 }
 
+/* Lists: the empty one is a term; the elements are read up to the end
+** mark; one without its end mark, or nested too deep, is refused. */
+static void test_lists(void) {
+  buf a, b;
+  uint32_t count = 99;
+  const unsigned char *elem;
+  size_t elen;
+  buf_init(&a);
+  buf_init(&b);
+  term_put_list(&a);
+  term_put_list_end(&a);
+  CHECK(a.n == 2 && term_valid(a.p, a.n) && term_check(a.p, a.n) == TERM_OK);
+  CHECK(term_get_list(a.p, a.n, &count) == 2 && count == 0);
+  CHECK(term_size_trusted(a.p, a.n) == 2);
+  buf_reset(&a);
+  term_put_list(&a);               /* [1, [], "ab"] */
+  term_put_int(&a, 1);
+  term_put_list(&a);
+  term_put_list_end(&a);
+  term_put_string(&a, "ab", 2);
+  term_put_list_end(&a);
+  CHECK(term_valid(a.p, a.n) && term_skip(a.p, a.n) == a.n && term_size_trusted(a.p, a.n) == a.n);
+  CHECK(term_get_list(a.p, a.n, &count) == a.n && count == 3);
+  CHECK(!term_valid(a.p, a.n - 1));   /* no end mark */
+  CHECK(!term_array_elem(a.p, a.n, 0, &elem, &elen));   /* a list is no array */
+  /* [1] sorts before [1, 2] and before [2]; the array {1, 2} before both */
+  buf_reset(&a);
+  term_put_list(&a);
+  term_put_int(&a, 1);
+  term_put_list_end(&a);
+  term_put_list(&b);
+  term_put_int(&b, 1);
+  term_put_int(&b, 2);
+  term_put_list_end(&b);
+  CHECK(term_compare(a.p, a.n, b.p, b.n) < 0);
+  buf_reset(&b);
+  term_put_list(&b);
+  term_put_int(&b, 2);
+  term_put_list_end(&b);
+  CHECK(term_compare(a.p, a.n, b.p, b.n) < 0);
+  buf_reset(&b);
+  term_put_array(&b, 2);
+  term_put_int(&b, 1);
+  term_put_int(&b, 2);
+  CHECK(term_compare(b.p, b.n, a.p, a.n) < 0);
+  buf_reset(&a);
+  for (int i = 0; i < TERM_MAX_DEPTH; i++) term_put_list(&a);
+  for (int i = 0; i < TERM_MAX_DEPTH; i++) term_put_list_end(&a);
+  CHECK(term_valid(a.p, a.n));
+  buf_reset(&a);
+  for (int i = 0; i <= TERM_MAX_DEPTH; i++) term_put_list(&a);
+  for (int i = 0; i <= TERM_MAX_DEPTH; i++) term_put_list_end(&a);
+  CHECK(!term_valid(a.p, a.n) && term_size_trusted(a.p, a.n) == 0);
+  buf_free(&a);
+  buf_free(&b);
+}
+
 static void test_random_order_and_prefixes(void) {
   buf a, b;
   buf_init(&a);
@@ -367,9 +434,9 @@ static void test_garbage(void) {
     unsigned char *p = malloc(len);
     static const unsigned char tags[] = {TERM_NIL, TERM_NUMBER, TERM_TRUE, TERM_PID,
                                          TERM_ARRAY, TERM_MAP, TERM_STRING, 0xEE,
-                                         TERM_ATOM, TERM_XPID, TERM_XREF, 0x00};
+                                         TERM_ATOM, TERM_XPID, TERM_XREF, 0x00, TERM_LIST};
     for (size_t i = 0; i < len; i++)
-      p[i] = (next_random() & 1) ? tags[next_random() % 12] : (unsigned char)next_random();
+      p[i] = (next_random() & 1) ? tags[next_random() % 13] : (unsigned char)next_random();
     if (term_valid(p, len)) {
       /* what is accepted must be canonical: re-reading it gives its size */
       accepted++;
@@ -448,6 +515,7 @@ int main(void) {
   test_reset_forgets_a_failure();
   test_maps();
   test_depth();
+  test_lists();
   test_random_order_and_prefixes();
   test_garbage();
   return check_summary("term");

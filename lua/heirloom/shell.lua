@@ -54,11 +54,13 @@ local function show_table(t, depth, seen)
     parts[#parts + 1] = ks .. " = " .. show(t[k], depth + 1, seen)
   end
   seen[t] = nil
+  if hl.kind(t) == "list" then return "[" .. table.concat(parts, ", ") .. "]" end
   return "{" .. table.concat(parts, ", ") .. "}"
 end
 
 -- A value as the shell prints it: strings quoted, tables in full (up to
--- a depth), heirloom's pids, refs and table handles as their tostring.
+-- a depth), lists (hl.list) in brackets, heirloom's pids, refs and table
+-- handles as their tostring.
 function show(v, depth, seen)
   local tv = type(v)
   if tv == "string" then return (string.format("%q", v):gsub("\\\n", "\\n")) end

@@ -36,6 +36,11 @@ loop() ->
             to(Name, Node) ! {<<"echo">>, Msg};
         {<<"samples">>, Name, Node} ->
             [to(Name, Node) ! {<<"sample">>, I, T} || {I, T} <- samples()];
+        {<<"lists">>, Name, Node} ->
+            to(Name, Node) ! {<<"lists">>, lists_sample()};
+        {<<"lists_back">>, X, Name, Node} ->
+            %% what came back is exactly what was sent, lists as lists
+            to(Name, Node) ! {<<"lists_back">>, X =:= lists_sample()};
         {<<"ping">>, Name, Node, Other} ->
             to(Name, Node) ! {<<"ping">>, net_adm:ping(binary_to_atom(Other)) =:= pong};
         {<<"gen_call">>, Name, Node, Req, Timeout, ReplyName} ->
@@ -117,6 +122,11 @@ reason(R) when is_atom(R) -> atom_to_binary(R);
 reason(R) -> R.
 
 %% What Erlang sends: the first ones map, the last ones are refused.
+%% Lists beside tuples: a list, a string, the empty list, nested both ways,
+%% and a map with a list key and a tuple key alike.
+lists_sample() ->
+    {[1, [2], "ab"], "", [], {[1], {}}, [{[]}, #{[1] => <<"list">>, {1} => <<"tuple">>}]}.
+
 samples() ->
     [{1, [1, 2, 3]}, {2, "abc"}, {3, []}, {4, #{<<"a">> => 1, 2 => <<"b">>}},
      {5, 1.5}, {6, {true, false, nil}}, {7, {-5, 1 bsl 62, <<0, 255>>}},

@@ -92,6 +92,14 @@ void hl_term_map(hl_buf *b, uint32_t n) {
   if (b != NULL) term_put_map(B(b), n);
 }
 
+void hl_term_list(hl_buf *b) {
+  if (b != NULL) term_put_list(B(b));
+}
+
+void hl_term_list_end(hl_buf *b) {
+  if (b != NULL) term_put_list_end(B(b));
+}
+
 void hl_term_pid(hl_buf *b, hl_pid pid) {
   if (b != NULL) term_put_id(B(b), TERM_PID, pid);
 }
@@ -130,6 +138,7 @@ int hl_term_type(const void *p, size_t len) {
     case TERM_PID: return HL_T_PID;
     case TERM_ARRAY: return HL_T_ARRAY;
     case TERM_MAP: return HL_T_MAP;
+    case TERM_LIST: return HL_T_LIST;
     case TERM_STRING: return HL_T_STRING;
     case TERM_ATOM: return HL_T_ATOM;
     case TERM_XPID: return HL_T_XPID;
@@ -235,6 +244,23 @@ size_t hl_term_get_array(const void *p, size_t len, uint32_t *n) {
 
 size_t hl_term_get_map(const void *p, size_t len, uint32_t *n) {
   return get_header("hl_term_get_map", p, len, TERM_MAP, n);
+}
+
+size_t hl_term_get_list(const void *p, size_t len, uint32_t *n) {
+  if (p == NULL) return null_arg("hl_term_get_list", "p");
+  if (n == NULL) return null_arg("hl_term_get_list", "n");
+  if (term_skip(p, len) == 0) return 0;
+  return term_get_list(p, len, n);
+}
+
+int hl_term_list_elem(const void *p, size_t len, uint32_t i, const void **elem, size_t *elen) {
+  const unsigned char *e;
+  if (p == NULL) return (int)null_arg("hl_term_list_elem", "p");
+  if (elem == NULL) return (int)null_arg("hl_term_list_elem", "elem");
+  if (elen == NULL) return (int)null_arg("hl_term_list_elem", "elen");
+  if (term_skip(p, len) == 0 || !term_list_elem(p, len, i, &e, elen)) return 0;
+  *elem = e;
+  return 1;
 }
 
 int hl_term_array_elem(const void *p, size_t len, uint32_t i, const void **elem, size_t *elen) {

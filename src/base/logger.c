@@ -317,8 +317,26 @@ static size_t format_map(const unsigned char *p, size_t len, size_t at, uint32_t
   return vat;
 }
 
+static size_t format(const unsigned char *p, size_t len, buf *out, int depth, int verbose);
+
+/* A list's elements, in brackets; the list's size or 0. */
+static size_t format_list(const unsigned char *p, size_t len, buf *out, int depth,
+                          int verbose) {
+  size_t at = 1, n;
+  if (depth > 8) return 0;
+  buf_putc(out, '[');
+  while (at < len && p[at] != TERM_LIST_END) {
+    if (at > 1) buf_put(out, ", ", 2);
+    if ((n = format(p + at, len - at, out, depth + 1, verbose)) == 0) return 0;
+    at += n;
+  }
+  if (at >= len) return 0;
+  buf_putc(out, ']');
+  return at + 1;
+}
+
 /* A term as text, as the shell shows values: "s", 1, 2.5, true, {a, b},
-** {k = v}. */
+** {k = v}, [1, 2]. */
 static size_t format(const unsigned char *p, size_t len, buf *out, int depth, int verbose) {
   term_num num;
   int tag;
@@ -350,6 +368,8 @@ static size_t format(const unsigned char *p, size_t len, buf *out, int depth, in
       else snprintf(tmp, sizeof tmp, "#%s<%" PRIu64 ">", tag == TERM_REF ? "Ref" : "Tab", id);
       buf_put(out, tmp, strlen(tmp));
       return n;
+    case TERM_LIST:
+      return format_list(p, len, out, depth, verbose);
     default:
       if ((at = term_get_header(p, len, &tag, &count)) == 0 || depth > 8) return 0;
       buf_putc(out, '{');

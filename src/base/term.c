@@ -325,6 +325,14 @@ void term_put_map(buf *b, uint32_t count) {
   put_count(b, count);
 }
 
+void term_put_list(buf *b) {
+  buf_putc(b, TERM_LIST);
+}
+
+void term_put_list_end(buf *b) {
+  buf_putc(b, TERM_LIST_END);
+}
+
 static int mapent_cmp(const void *a, const void *b, void *kv) {
   const term_mapent *x = a, *y = b;
   const unsigned char *p = kv;
@@ -408,6 +416,18 @@ static size_t skip_seq(const unsigned char *p, size_t len, uint32_t count,
   return used;
 }
 
+/* A list's elements, up to its end mark; the size of the list or 0. */
+static size_t skip_list(const unsigned char *p, size_t len, int depth, int *why) {
+  size_t at = 1;
+  if (depth >= TERM_MAX_DEPTH) return 0;
+  while (at < len && p[at] != TERM_LIST_END) {
+    size_t n = skip(p + at, len - at, depth + 1, why);
+    if (n == 0) return 0;
+    at += n;
+  }
+  return at < len ? at + 1 : 0;
+}
+
 static size_t skip(const unsigned char *p, size_t len, int depth, int *why) {
   term_num num;
   int tag;
@@ -426,6 +446,8 @@ static size_t skip(const unsigned char *p, size_t len, int depth, int *why) {
       return named_size(p, len);
     case TERM_STRING:
       return scan_string(p, len, NULL);
+    case TERM_LIST:
+      return skip_list(p, len, depth, why);
     case TERM_ARRAY: case TERM_MAP:
       if (depth >= TERM_MAX_DEPTH) return 0;
       h = term_get_header(p, len, &tag, &count);
@@ -479,6 +501,11 @@ static size_t trusted_size(const unsigned char *p, size_t len, int depth) {
       return named_size(p, len);
     case TERM_STRING:
       return scan_string(p, len, NULL);
+    case TERM_LIST:
+      if (depth >= TERM_MAX_DEPTH) return 0;
+      for (used = 1; used < len && p[used] != TERM_LIST_END; used += h)
+        if ((h = trusted_size(p + used, len - used, depth + 1)) == 0) return 0;
+      return used < len ? used + 1 : 0;
     case TERM_ARRAY: case TERM_MAP:
       if (depth >= TERM_MAX_DEPTH) return 0;
       h = term_get_header(p, len, &tag, &count);
@@ -498,6 +525,21 @@ static size_t trusted_size(const unsigned char *p, size_t len, int depth) {
 
 size_t term_size_trusted(const unsigned char *p, size_t len) {
   return trusted_size(p, len, 0);
+}
+
+size_t term_get_list(const unsigned char *p, size_t len, uint32_t *count) {
+  size_t at = 1;
+  uint32_t n = 0;
+  if (len < 2 || p[0] != TERM_LIST) return 0;
+  while (at < len && p[at] != TERM_LIST_END) {
+    size_t size = term_size_trusted(p + at, len - at);
+    if (size == 0 || n == TERM_MAX_COUNT) return 0;
+    at += size;
+    n++;
+  }
+  if (at >= len) return 0;
+  *count = n;
+  return at + 1;
 }
 
 /* Skips n well-formed terms from p + *at, then gives the one found there. */
@@ -520,6 +562,22 @@ int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
   size_t at = term_get_header(p, len, &tag, &count);
   if (at == 0 || tag != TERM_ARRAY || index >= count) return 0;
   return nth_after(p, len, at, index, elem, elen);
+}
+
+int term_list_elem(const unsigned char *p, size_t len, uint32_t index,
+                   const unsigned char **elem, size_t *elen) {
+  size_t at = 1;
+  if (len < 2 || p[0] != TERM_LIST) return 0;
+  for (uint32_t i = 0; i < index; i++) {
+    size_t size;
+    if (at >= len || p[at] == TERM_LIST_END) return 0;
+    if ((size = term_size_trusted(p + at, len - at)) == 0) return 0;
+    at += size;
+  }
+  if (at >= len || p[at] == TERM_LIST_END) return 0;
+  *elem = p + at;
+  *elen = term_size_trusted(p + at, len - at);
+  return *elen != 0;
 }
 
 /* The keys come first, then the values in the same order: find the key's

@@ -27,15 +27,19 @@
 **   array    0x60, count, then the elements
 **   map      0x68, count, then the keys in encoded order, then the values
 **                 in the same order (Erlang's map order: size, keys, values)
+**   list     0x6C, the elements, then 0x00 (no term starts with 0x00, so
+**                 memcmp compares element by element, a prefix first:
+**                 Erlang's list order)
 **   string   0x70, the bytes with 0x00 written as 0x00 0xFF, then 0x00 0x00
 ** count: 1 byte below 0x80; 0x80|hi then 1 byte below 2^14; 0xC0|hi then
 ** 3 bytes below 2^30. Larger counts are refused.
 **
 ** Order: nil < numbers < booleans < atoms < refs < other nodes' refs <
-** tables < pids < other nodes' pids < arrays < maps < strings. Big-endian
+** tables < pids < other nodes' pids < arrays < maps < lists < strings. Big-endian
 ** fields and the 0x00 after a name keep memcmp order: a name that is a
-** prefix of another sorts first. Arrays compare by length, then element by element; strings
-** bytewise.
+** prefix of another sorts first. Arrays compare by length, then element by element
+** (Erlang's tuples); lists element by element, a prefix first (Erlang's
+** lists); strings bytewise.
 **
 ** A valid term is exactly what a Lua state can read back: besides being
 ** well formed, no map in it has nil or NaN as a key (no Lua table can).
@@ -64,10 +68,12 @@ enum {
   TERM_XPID = 0x58,
   TERM_ARRAY = 0x60,
   TERM_MAP = 0x68,
+  TERM_LIST = 0x6C,
+  TERM_LIST_END = 0x00,
   TERM_STRING = 0x70
 };
 
-#define TERM_MAX_DEPTH 64          /* nesting limit of arrays and maps */
+#define TERM_MAX_DEPTH 64          /* nesting limit of arrays, maps and lists */
 #define TERM_MAX_COUNT 0x3FFFFFFFu /* most elements in one array or map */
 #define TERM_NUMBER_SIZE 9         /* tag + 8 bytes, when |value| < 2^53 */
 #define TERM_NUMBER_MAX 11         /* with the 2-byte offset */
@@ -120,6 +126,9 @@ int term_name_ok(const void *name, size_t len);
 ** map: count keys in encoded order, then count values) right after. */
 void term_put_array(buf *b, uint32_t count);
 void term_put_map(buf *b, uint32_t count);
+/* A list: term_put_list, then the elements, then term_put_list_end. */
+void term_put_list(buf *b);
+void term_put_list_end(buf *b);
 
 /* A map whose entries come in any order (a Lua table, an Erlang map): each
 ** key and value is encoded into one buffer `kv` and its place recorded;
@@ -155,6 +164,11 @@ size_t term_get_num(const unsigned char *p, size_t len, term_num *out);
 ** header; 0 if p is not one. */
 size_t term_get_header(const unsigned char *p, size_t len, int *tag, uint32_t *count);
 
+/* Reads a list's elements, p being a term already known to be well formed:
+** *count and the size of the list; 0 if p is not one. The elements start
+** at p + 1, one after another; the last is followed by TERM_LIST_END. */
+size_t term_get_list(const unsigned char *p, size_t len, uint32_t *count);
+
 /* Reads a string: calls the body's unescaped bytes into `out` (appended).
 ** Returns the term's size or 0. */
 size_t term_get_string(const unsigned char *p, size_t len, buf *out);
@@ -183,6 +197,10 @@ size_t term_size_trusted(const unsigned char *p, size_t len);
 ** Returns 1 when found, 0 when the array is shorter or p is no array. */
 int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
                     const unsigned char **elem, size_t *elen);
+
+/* The same for element `index` of the list at p. */
+int term_list_elem(const unsigned char *p, size_t len, uint32_t index,
+                   const unsigned char **elem, size_t *elen);
 
 /* Finds the value stored under the encoded key k in the map at p. */
 int term_map_get(const unsigned char *p, size_t len,

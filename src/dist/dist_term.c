@@ -179,6 +179,21 @@ static size_t put_elements(out *o, const unsigned char *p, size_t len, uint32_t 
   return at;
 }
 
+/* A list goes out as a proper list: ei wants its length first, so it is
+** counted, then written element by element and closed with []. The
+** empty list is [] alone. */
+static size_t put_list(out *o, const unsigned char *p, size_t len) {
+  uint32_t count;
+  size_t size = term_get_list(p, len, &count), n;
+  if (size == 0) return fail(o->err, o->size, "a malformed list");
+  if (count > 0x7FFFFFFF) return fail(o->err, o->size, "a list too long for Erlang");
+  if (ei_x_encode_list_header(o->x, (long)count) != 0) return 0;
+  if (count == 0) return size;
+  n = put_elements(o, p + 1, len - 1, count);
+  if (n == 0 || ei_x_encode_empty_list(o->x) != 0) return 0;
+  return size;
+}
+
 /* A map's keys come first, then its values: two cursors walk them side by
 ** side, as ei wants each key followed by its value. */
 static size_t put_map(out *o, const unsigned char *p, size_t len, uint32_t count) {
@@ -226,6 +241,8 @@ static size_t put_term(out *o, const unsigned char *p, size_t len) {
     return put_xpid(o, p, len);
   case TERM_XREF:
     return put_xref(o, p, len);
+  case TERM_LIST:
+    return put_list(o, p, len);
   case TERM_ARRAY:
   case TERM_MAP:
     h = term_get_header(p, len, &tag, &count);
@@ -309,7 +326,7 @@ static int get_binary(in *c, buf *b, int size) {
   return ok ? 1 : fail(c->err, c->size, "a malformed binary");
 }
 
-/* A list of bytes ("abc" in Erlang) is a list like any other: an array of
+/* A list of bytes ("abc" in Erlang) is a list like any other: a list of
 ** integers. */
 static int get_byte_list(in *c, buf *b, int size) {
   char *s = malloc((size_t)size + 1);
@@ -317,8 +334,9 @@ static int get_byte_list(in *c, buf *b, int size) {
   if (s == NULL) return fail(c->err, c->size, "out of memory");
   ok = ei_decode_string(c->e, c->index, s) == 0;
   if (ok) {
-    term_put_array(b, (uint32_t)size);
+    term_put_list(b);
     for (int i = 0; i < size; i++) term_put_int(b, (unsigned char)s[i]);
+    term_put_list_end(b);
   }
   free(s);
   return ok ? 1 : fail(c->err, c->size, "a malformed string");
@@ -387,18 +405,21 @@ static int get_list(in *c, buf *b, int depth) {
   int arity, type, size;
   if (ei_decode_list_header(c->e, c->index, &arity) != 0 || arity < 0)
     return fail(c->err, c->size, "a malformed list");
-  term_put_array(b, (uint32_t)arity);
-  if (arity == 0) return 1;
-  if (!get_elements(c, b, arity, depth)) return 0;
-  if (ei_get_type(c->e, c->index, &type, &size) != 0 || type != ERL_NIL_EXT)
-    return fail(c->err, c->size, "an improper list (its tail is not [])");
-  return ei_decode_list_header(c->e, c->index, &arity) == 0;
+  term_put_list(b);
+  if (arity > 0) {
+    if (!get_elements(c, b, arity, depth)) return 0;
+    if (ei_get_type(c->e, c->index, &type, &size) != 0 || type != ERL_NIL_EXT)
+      return fail(c->err, c->size, "an improper list (its tail is not [])");
+    if (ei_decode_list_header(c->e, c->index, &arity) != 0) return 0;
+  }
+  term_put_list_end(b);
+  return 1;
 }
 
 
 /* A heirloom map holds its keys in term order: they are decoded to a side
-** buffer, sorted, and two Erlang keys that become one term (1 and 1.0, a
-** tuple and a list alike) are refused rather than one lost. */
+** buffer, sorted, and two Erlang keys that become one term (1 and 1.0)
+** are refused rather than one lost. */
 static int get_map(in *c, buf *b, int depth) {
   buf kv, ents;
   int arity, ok = 1;
@@ -419,7 +440,7 @@ static int get_map(in *c, buf *b, int depth) {
   if (ok && !(buf_ok(&kv) && buf_ok(&ents))) ok = fail(c->err, c->size, "out of memory");
   if (ok && !term_map_sort((term_mapent *)ents.p, (size_t)arity, kv.p))
     ok = fail(c->err, c->size, "a map with two keys that are one heirloom term "
-                               "(1 and 1.0, or a tuple and a list alike)");
+                               "(1 and 1.0)");
   if (ok) term_map_put(b, (const term_mapent *)ents.p, (size_t)arity, kv.p);
   buf_free(&kv);
   buf_free(&ents);

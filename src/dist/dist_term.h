@@ -10,7 +10,8 @@
 **   integer (int64)     integer
 **   float               float (NaN and infinities have no Erlang form)
 **   string              binary
-**   array               tuple   (lists arrive as arrays too)
+**   array               tuple
+**   list                proper list (a byte list, "abc", arrives as a list)
 **   map                 map
 **   pid of this node    pid of this node (this run)
 **   ref of this node    reference of this node (this run)

@@ -7,6 +7,7 @@
 #include "lbind.h"
 #include "lhandle.h"
 #include "lintern.h"
+#include "llist.h"
 #include "term.h"
 
 #define CACHE_KEY "heirloom.handles"
@@ -211,6 +212,8 @@ int lhandle_kind(lua_State *L) {
   if (lua_isnone(L, 1)) return luaL_error(L, "heirloom.kind: missing argument 'value'");
   if ((interned = lintern_kind(L, 1)) != NULL) {
     lua_pushstring(L, interned);   /* an atom, or another node's pid or ref */
+  } else if (llist_is(L, 1)) {
+    lua_pushliteral(L, "list");
   } else if (!lhandle_get(L, 1, &tag, &id)) {
     lua_pushnil(L);
   } else if (tag == TERM_PID) {

@@ -20,6 +20,7 @@
 #include "lfault.h"
 #include "lhandle.h"
 #include "lintern.h"
+#include "llist.h"
 #include "llog.h"
 #include "lproc.h"
 #include "lready.h"
@@ -398,6 +399,7 @@ static const luaL_Reg functions[] = {
   {"stop", l_stop},
   {"kind", lhandle_kind},
   {"atom", lintern_atom},
+  {"list", llist_new},
   {"ping", ldist_ping},
   {NULL, NULL}
 };

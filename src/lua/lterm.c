@@ -1,8 +1,9 @@
 /*
 ** lterm.c — Lua values to terms and back.
 **
-** A Lua table whose keys are exactly 1..n is an array; any other table is
-** a map. Encoding reads tables raw (no metamethods) and calls no Lua code,
+** A Lua table whose keys are exactly 1..n is an array, or a list when it
+** has the list metatable (llist.h); any other table is a map. Encoding
+** reads tables raw (no metamethods) and calls no Lua code,
 ** so it cannot raise: it reports refusals with the path of the offending
 ** value ("object[2].name").
 **
@@ -20,6 +21,7 @@
 #include "lbody.h"
 #include "lhandle.h"
 #include "lintern.h"
+#include "llist.h"
 #include "lterm.h"
 #include "proc.h"
 #include "term.h"
@@ -152,10 +154,41 @@ static int is_array(lua_State *L, int idx, lua_Integer *count) {
   return seen == n;
 }
 
-static int encode_array(enc *e, int idx, lua_Integer n, buf *b) {
+/* A list's length is its largest index: a nil element, which a list from
+** Erlang or another node may hold, is a hole, and holes stay in their
+** places ([nil, 1] comes back as itself). Any key that is not an index
+** is refused. */
+static int list_length(enc *e, int idx, lua_Integer *count) {
   lua_State *L = e->L;
-  if ((uint64_t)n > TERM_MAX_COUNT) return fail(e, "array too long to encode");
-  term_put_array(b, (uint32_t)n);
+  lua_Integer n = 0;
+  const char *why = NULL;
+  lua_pushnil(L);
+  while (why == NULL && lua_next(L, idx) != 0) {
+    lua_Integer k;
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1) || (k = lua_tointeger(L, -1)) < 1) {
+      lua_pop(L, 1);
+      why = "cannot encode a list with a key that is not a positive integer";
+    } else if (k > n) {
+      n = k;
+    }
+  }
+  if (why == NULL && (uint64_t)n > TERM_MAX_COUNT) why = "list too long to encode";
+  if (why != NULL) {
+    e->depth--;   /* the path of the list itself, not of an element */
+    fail(e, why);
+    e->depth++;
+    return 0;
+  }
+  *count = n;
+  return 1;
+}
+
+static int encode_array(enc *e, int idx, lua_Integer n, int list, buf *b) {
+  lua_State *L = e->L;
+  if (list) term_put_list(b);
+  else if ((uint64_t)n > TERM_MAX_COUNT) return fail(e, "array too long to encode");
+  else term_put_array(b, (uint32_t)n);
   for (lua_Integer i = 1; i <= n; i++) {
     e->path[e->depth].index = i;
     e->path[e->depth].key = 0;
@@ -163,6 +196,7 @@ static int encode_array(enc *e, int idx, lua_Integer n, buf *b) {
     if (!encode(e, lua_gettop(L), b)) return 0;
     lua_pop(L, 1);
   }
+  if (list) term_put_list_end(b);
   return 1;
 }
 
@@ -212,14 +246,18 @@ static int encode_map(enc *e, int idx, buf *b) {
 static int encode_table(enc *e, int idx, buf *b) {
   lua_State *L = e->L;
   const void *self = lua_topointer(L, idx);
-  lua_Integer n;
+  lua_Integer n = 0;
   int ok;
   for (int i = 0; i < e->depth; i++)
     if (e->seen[i] == self) return fail(e, "cannot encode a cyclic table");
   if (e->depth >= TERM_MAX_DEPTH) return fail(e, "nesting deeper than 64 levels");
   if (!lua_checkstack(L, 6)) return fail(e, "nesting too deep for the Lua stack");
   e->seen[e->depth++] = self;
-  ok = is_array(L, idx, &n) ? encode_array(e, idx, n, b) : encode_map(e, idx, b);
+  if (llist_is(L, idx)) {
+    ok = list_length(e, idx, &n) && encode_array(e, idx, n, 1, b);
+  } else {
+    ok = is_array(L, idx, &n) ? encode_array(e, idx, n, 0, b) : encode_map(e, idx, b);
+  }
   e->depth--;
   return ok;
 }
@@ -319,7 +357,7 @@ int lterm_encode(lua_State *L, int idx, buf *b, const char *root, char *err,
   size_t start = b->n;
   int top = lua_gettop(L);
   idx = lua_absindex(L, idx);
-  if (lua_type(L, idx) == LUA_TTABLE && encode_flat_array(L, idx, b)) {
+  if (lua_type(L, idx) == LUA_TTABLE && !llist_is(L, idx) && encode_flat_array(L, idx, b)) {
     if (buf_ok(b)) return 1;
     snprintf(err, errlen, "%s: out of memory", root);
     return 0;
@@ -364,6 +402,24 @@ static size_t decode_string(lua_State *L, const unsigned char *p, size_t len) {
   else size = 0;
   buf_free(&tmp);
   return size;
+}
+
+/* The elements up to the end mark, into a new table with the list
+** metatable. */
+static size_t decode_list(lua_State *L, const unsigned char *p, size_t len, int depth) {
+  size_t at = 1;
+  lua_Integer i = 0;
+  if (depth >= TERM_MAX_DEPTH || !lua_checkstack(L, 4)) return 0;
+  lua_newtable(L);
+  while (at < len && p[at] != TERM_LIST_END) {
+    size_t n = decode(L, p + at, len - at, depth + 1);
+    if (n == 0) { lua_pop(L, 1); return 0; }
+    lua_rawseti(L, -2, ++i);
+    at += n;
+  }
+  if (at >= len) { lua_pop(L, 1); return 0; }
+  llist_mark(L);
+  return at + 1;
 }
 
 static size_t decode_container(lua_State *L, const unsigned char *p, size_t len, int depth) {
@@ -437,6 +493,7 @@ static size_t decode(lua_State *L, const unsigned char *p, size_t len, int depth
       if (n != 0) lhandle_push(L, tag, id);
       return n;
     case TERM_ARRAY: case TERM_MAP: return decode_container(L, p, len, depth);
+    case TERM_LIST: return decode_list(L, p, len, depth);
     case TERM_ATOM: case TERM_XPID: case TERM_XREF:
       n = decode_interned(p, len);
       if (n != 0) lintern_push(L, p, n);

@@ -45,7 +45,7 @@ static const struct fninfo {
   {"is_array", F_IS_ARRAY, 1, 1}, {"is_tuple", F_IS_ARRAY, 1, 1},
   {"is_map", F_IS_MAP, 1, 1}, {"is_pid", F_IS_PID, 1, 1},
   {"is_reference", F_IS_REFERENCE, 1, 1}, {"is_table", F_IS_TABLE, 1, 1},
-  {"is_atom", F_IS_ATOM, 1, 1},
+  {"is_atom", F_IS_ATOM, 1, 1}, {"is_list", F_IS_LIST, 1, 1},
   {"element", F_ELEMENT, 2, 2}, {"size", F_SIZE, 1, 1},
   {"map_get", F_MAP_GET, 2, 2}, {"is_map_key", F_IS_MAP_KEY, 2, 2},
   {"self", F_SELF, 0, 0}

@@ -451,6 +451,7 @@ static int type_test(run *r, const node *nd, val *v) {
     case F_IS_PID: is = tag == TERM_PID || tag == TERM_XPID; break;
     case F_IS_REFERENCE: is = tag == TERM_REF || tag == TERM_XREF; break;
     case F_IS_ATOM: is = tag == TERM_ATOM; break;
+    case F_IS_LIST: is = tag == TERM_LIST; break;
     default: is = tag == TERM_TABLE; break;
   }
   set_bool(v, is);
