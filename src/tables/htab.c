@@ -47,7 +47,10 @@ static hpart *part_of(htab *h, uint64_t hash) {
 int htab_init(htab *h) {
   for (unsigned i = 0; i < HTAB_STRIPES; i++) {
     pthread_rwlock_init(&h->stripes[i].lock, NULL);
-    h->stripes[i].p = (hpart){NULL, 0, 0, 0};
+    h->stripes[i].p.slots = NULL;
+    h->stripes[i].p.size = 0;
+    h->stripes[i].p.bits = 0;
+    atomic_init(&h->stripes[i].p.count, 0);
   }
   atomic_init(&h->bytes, 0);
   h->fail_growth = NULL;
@@ -60,7 +63,10 @@ static void free_all(htab *h) {
     hpart *p = &h->stripes[i].p;
     for (size_t j = 0; j < p->size; j++) free(p->slots[j].obj);
     free(p->slots);
-    *p = (hpart){NULL, 0, 0, 0};
+    p->slots = NULL;
+    p->size = 0;
+    p->bits = 0;
+    atomic_store_explicit(&p->count, 0, memory_order_relaxed);   /* htab_count reads it */
   }
   atomic_store(&h->bytes, 0);
 }
