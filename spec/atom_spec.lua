@@ -73,6 +73,15 @@ describe("hl.atom", function()
     assert.equal('{ok, [error] = "why"}', shell.show({ hl.atom("ok"), [hl.atom("error")] = "why" }))
   end)
 
+  it("is logged by its name, as the shell shows it", function()
+    hl.start{ schedulers = 2, logger = "capture" }
+    hl.logs()
+    hl.log.notice({ hl.atom("ok"), { [hl.atom("error")] = "why" } })
+    local lines = hl.logs()
+    assert.equal(1, #lines)
+    assert.matches('{ok, {[error] = "why"}}', lines[1], 1, true)
+  end)
+
   it("comes back from a durable table after a restart", function()
     local root, fresh = S.temp_root()
     local dir = fresh()

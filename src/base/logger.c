@@ -335,6 +335,26 @@ static size_t format_list(const unsigned char *p, size_t len, buf *out, int dept
   return at + 1;
 }
 
+/* An atom by its name; another node's pid or ref as Lua prints them. */
+static size_t format_named(const unsigned char *p, size_t len, buf *out) {
+  char text[TERM_NAMED_TEXT_MAX];
+  const unsigned char *name;
+  size_t n, namelen;
+  term_xpid xp;
+  term_xref xr;
+  if (p[0] == TERM_ATOM) {
+    if ((n = term_get_atom(p, len, &name, &namelen)) != 0) buf_put(out, name, namelen);
+    return n;
+  }
+  if (p[0] == TERM_XPID) {
+    if ((n = term_get_xpid(p, len, &xp)) != 0) term_xpid_text(&xp, text, sizeof text);
+  } else if ((n = term_get_xref(p, len, &xr)) != 0) {
+    term_xref_text(&xr, text, sizeof text);
+  }
+  if (n != 0) buf_put(out, text, strlen(text));
+  return n;
+}
+
 /* A term as text, as the shell shows values: "s", 1, 2.5, true, {a, b},
 ** {k = v}, [1, 2]. */
 static size_t format(const unsigned char *p, size_t len, buf *out, int depth, int verbose) {
@@ -370,6 +390,8 @@ static size_t format(const unsigned char *p, size_t len, buf *out, int depth, in
       return n;
     case TERM_LIST:
       return format_list(p, len, out, depth, verbose);
+    case TERM_ATOM: case TERM_XPID: case TERM_XREF:
+      return format_named(p, len, out);
     default:
       if ((at = term_get_header(p, len, &tag, &count)) == 0 || depth > 8) return 0;
       buf_putc(out, '{');

@@ -612,3 +612,18 @@ int term_compare(const unsigned char *a, size_t alen,
 void term_pid_text(uint64_t pid, char *out, size_t size) {
   snprintf(out, size, "<0.%" PRIu32 ".%" PRIu32 ">", (uint32_t)pid, (uint32_t)(pid >> 32));
 }
+
+void term_xpid_text(const term_xpid *x, char *out, size_t size) {
+  snprintf(out, size, "<%.*s.%" PRIu32 ".%" PRIu32 ">", (int)x->nodelen, (const char *)x->node,
+           x->num, x->serial);
+}
+
+void term_xref_text(const term_xref *x, char *out, size_t size) {
+  int n = snprintf(out, size, "#Ref<%.*s", (int)x->nodelen, (const char *)x->node);
+  for (int i = x->n - 1; i >= 0 && n >= 0 && (size_t)n < size; i--)
+    n += snprintf(out + n, size - (size_t)n, ".%" PRIu32, x->id[i]);
+  if (n >= 0 && (size_t)n + 1 < size) {
+    out[n] = '>';
+    out[n + 1] = '\0';
+  }
+}

@@ -217,4 +217,11 @@ int term_is_nan(const unsigned char *p, size_t len);
 /* A pid as Erlang prints one, "<0.ID.SERIAL>", into out (size bytes). */
 void term_pid_text(uint64_t pid, char *out, size_t size);
 
+/* Another node's pid as "<node@host.NUM.SERIAL>" and ref as
+** "#Ref<node@host.ID...>" (the last id first, as Erlang prints them), into
+** out (size bytes; TERM_NAMED_TEXT_MAX holds any). */
+#define TERM_NAMED_TEXT_MAX (TERM_NAME_MAX + 8 + 11 * TERM_XREF_WORDS)
+void term_xpid_text(const term_xpid *x, char *out, size_t size);
+void term_xref_text(const term_xref *x, char *out, size_t size);
+
 #endif

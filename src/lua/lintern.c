@@ -37,7 +37,7 @@ static void push_text(lua_State *L, const interned *v) {
   term_xref xr;
   const unsigned char *name;
   size_t namelen;
-  luaL_Buffer b;
+  char text[TERM_NAMED_TEXT_MAX];
   switch (v->bytes[0]) {
   case TERM_ATOM:
     term_get_atom(v->bytes, v->len, &name, &namelen);
@@ -45,21 +45,13 @@ static void push_text(lua_State *L, const interned *v) {
     return;
   case TERM_XPID:
     term_get_xpid(v->bytes, v->len, &xp);
-    lua_pushfstring(L, "<%s.%I.%I>", lua_pushlstring(L, (const char *)xp.node, xp.nodelen),
-                    (lua_Integer)xp.num, (lua_Integer)xp.serial);
-    lua_remove(L, -2);
+    term_xpid_text(&xp, text, sizeof text);
+    lua_pushstring(L, text);
     return;
   default:
     term_get_xref(v->bytes, v->len, &xr);
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, "#Ref<");
-    luaL_addlstring(&b, (const char *)xr.node, xr.nodelen);
-    for (int i = xr.n - 1; i >= 0; i--) {   /* as Erlang prints them: the last id first */
-      lua_pushfstring(L, ".%I", (lua_Integer)xr.id[i]);
-      luaL_addvalue(&b);
-    }
-    luaL_addchar(&b, '>');
-    luaL_pushresult(&b);
+    term_xref_text(&xr, text, sizeof text);
+    lua_pushstring(L, text);
   }
 }
 
