@@ -425,9 +425,13 @@ describe("Erlang distribution with an erl node #child", function()
     end, 5))
   end)
 
-  it("two heirloom nodes message each other's registered names", function()
-    -- the other node is a second lua5.4 (the sanitizer's runtime, if any, stays preloaded)
-    local other = "hlb" .. TAG .. "@localhost"
+  -- Starts a second heirloom node, "<alive><TAG>@localhost", running body
+  -- (Lua source) after it has joined, in a lua5.4 of its own (the
+  -- sanitizer's runtime, if any, stays preloaded); waits until epmd lists
+  -- it. Returns its name and finish(), which waits for it to leave and
+  -- returns what it printed.
+  local function other_node(alive, body)
+    local other = alive .. TAG .. "@localhost"
     local script, out = os.tmpname(), os.tmpname()
     local f = assert(io.open(script, "w"))
     f:write("package.path = ", string.format("%q", package.path), "\n",
@@ -435,36 +439,36 @@ describe("Erlang distribution with an erl node #child", function()
       local hl = require("heirloom")
       hl.start{ schedulers = 1, logger = "capture",
                 dist = { name = "]] .. other .. [[", cookie = "]] .. COOKIE .. [[" } }
+    ]], body, "\nhl.stop()\n")
+    f:close()
+    local p = io.popen("timeout 20 lua5.4 " .. script .. " >" .. out .. " 2>&1 & echo $!")
+    p:close()
+    assert.is_true(until_true(function() return epmd_lists(alive .. TAG) end, 10), "the other node did not start")
+    return other, function()
+      assert.is_true(until_true(function() return not epmd_lists(alive .. TAG) end, 5))
+      local printed = io.open(out):read("a")
+      os.remove(script)
+      os.remove(out)
+      return printed
+    end
+  end
+
+  it("two heirloom nodes message each other's registered names", function()
+    local other, finish = other_node("hlb", [[
       hl.register("b", hl.self())
       local m = hl.receive(10000)
       if m then hl.send({ "me", "]] .. HL_NODE .. [[" }, { "from b", m }) end
       hl.receive(500)   -- the answer leaves before the node stops
-      hl.stop()
     ]])
-    f:close()
-    local p = io.popen("timeout 20 lua5.4 " .. script .. " >" .. out .. " 2>&1 & echo $!")
-    p:close()
-    assert.is_true(until_true(function() return epmd_lists("hlb" .. TAG) end, 10), "the other node did not start")
     hl.send({ "b", other }, { "hello", 7 })
     local m = S.expect(is_tagged("from b"), 5000, "the other node's answer")
     assert.same({ "from b", { "hello", 7 } }, m)
-    assert.is_true(until_true(function() return not epmd_lists("hlb" .. TAG) end, 5))
-    local o = io.open(out):read("a")
-    assert.equal("", o)
-    os.remove(script)
-    os.remove(out)
+    assert.equal("", finish())
   end)
 
   it("two heirloom nodes call each other's servers (gen_server's protocol between heirloom nodes)", function()
-    local other = "hlg" .. TAG .. "@localhost"
     local host_srv = assert(hl.server.start("srv_dist", nil, { name = "hlgs2" }))
-    local script, out = os.tmpname(), os.tmpname()
-    local f = assert(io.open(script, "w"))
-    f:write("package.path = ", string.format("%q", package.path), "\n",
-            "package.cpath = ", string.format("%q", package.cpath), "\n", [[
-      local hl = require("heirloom")
-      hl.start{ schedulers = 1, logger = "capture",
-                dist = { name = "]] .. other .. [[", cookie = "]] .. COOKIE .. [[" } }
+    local other, finish = other_node("hlg", [[
       assert(hl.server.start("srv_dist", nil, { name = "b_srv" }))
       hl.register("b", hl.self())
       local m = hl.receive(10000)      -- "go": call the first node's server, tell it the answer
@@ -473,12 +477,7 @@ describe("Erlang distribution with an erl node #child", function()
         hl.send({ "me", "]] .. HL_NODE .. [[" }, { "b called", r })
       end
       hl.receive(1000)   -- the answer leaves, and the first node's calls are served, before the node stops
-      hl.stop()
     ]])
-    f:close()
-    local p = io.popen("timeout 20 lua5.4 " .. script .. " >" .. out .. " 2>&1 & echo $!")
-    p:close()
-    assert.is_true(until_true(function() return epmd_lists("hlg" .. TAG) end, 10), "the other node did not start")
     local ok = hl.atom("ok")
     local r
     for _ = 1, 20 do        -- b_srv is registered just after the node joins
@@ -489,11 +488,8 @@ describe("Erlang distribution with an erl node #child", function()
     hl.send({ "b", other }, "go")
     local m = S.expect(is_tagged("b called"), 5000, "the other node's call")
     assert.same({ "b called", { ok, "from b" } }, m)
-    assert.is_true(until_true(function() return not epmd_lists("hlg" .. TAG) end, 5))
-    assert.equal("", io.open(out):read("a"))
+    assert.equal("", finish())
     hl.server.stop(host_srv)
-    os.remove(script)
-    os.remove(out)
   end)
 
   it("without a cookie, uses ~/.erlang.cookie, made 0400 with a random one when missing, as Erlang does", function()
