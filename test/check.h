@@ -1,10 +1,12 @@
 /*
 ** check.h — the C tests' assertion counter. Each test binary ends with
 ** check_summary(), which prints "N passed, N failed" and gives the exit code.
+** check_random is the tests' one generator of random numbers.
 */
 #ifndef HL_CHECK_H
 #define HL_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 static int check_passed, check_failed;
@@ -18,6 +20,15 @@ static void check_at(int ok, const char *what, const char *file, int line) {
 }
 
 #define CHECK(cond) check_at((cond) != 0, #cond, __FILE__, __LINE__)
+
+/* xorshift64 over *state (not 0): each test draws the same numbers every
+** run, from a state of its own. */
+static inline uint64_t check_random(uint64_t *state) {
+  *state ^= *state << 13;
+  *state ^= *state >> 7;
+  *state ^= *state << 17;
+  return *state;
+}
 
 static int check_summary(const char *suite) {
   printf("%s: %d passed, %d failed\n", suite, check_passed, check_failed);

@@ -20,10 +20,7 @@
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
 static uint64_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
+  return check_random(&rng_state);
 }
 
 static uint64_t make_hash(unsigned stripe, uint64_t low) {

@@ -34,10 +34,7 @@ static eobj *model[NKEYS];
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
 static uint64_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
+  return check_random(&rng_state);
 }
 
 static void make_keys(void) {
@@ -233,10 +230,7 @@ static void *writer_main(void *arg) {
   writer *w = arg;
   for (int i = 0; i < WRITER_OPS; i++) {
     int k, hot = i % 4 != 0;   /* mostly a narrow range: contention */
-    w->rng ^= w->rng << 13;
-    w->rng ^= w->rng >> 7;
-    w->rng ^= w->rng << 17;
-    k = (int)(w->rng % (hot ? NKEYS / 8 : NKEYS));
+    k = (int)(check_random(&w->rng) % (hot ? NKEYS / 8 : NKEYS));
     k = (k & ~1) | w->id;
     if (k >= NKEYS || k % STABLE == 0) continue;
     ocbase *b = ocat_lock_key(&w->s->c, keybytes[k], keylen[k], 1);

@@ -30,10 +30,7 @@ static eobj **after_of, **before_of;   /* see index_model() */
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
 
 static uint64_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
+  return check_random(&rng_state);
 }
 
 static size_t rnd_below(size_t n) {

@@ -23,11 +23,8 @@ typedef struct slot {
 
 static uint64_t rng = 88172645463325252ull;
 
-static uint64_t next(void) {            /* xorshift64 */
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
+static uint64_t next(void) {
+  return check_random(&rng);
 }
 
 /* Mostly small blocks, as Lua's are; now and then a large one. */
