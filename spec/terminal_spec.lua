@@ -25,10 +25,16 @@ describe("heirloom command #child", function()
       return checks, said, read(errfile) or ""
     end
 
-    it("keeps history, multi-line input, Ctrl-C during a blocked receive and Ctrl-D", function()
+    -- a fresh HOME of the user's own, for the shell's history file
+    local function fresh_home()
       local home = os.tmpname()
       os.remove(home)
       os.execute("mkdir -m 700 " .. quote(home))
+      return home
+    end
+
+    it("keeps history, multi-line input, Ctrl-C during a blocked receive and Ctrl-D", function()
+      local home = fresh_home()
       local c, said, err = drive("session", home)
       assert.are.equal("True", c.PROMPT, said)
       assert.are.equal("2", c.HISTORY, said)
@@ -45,9 +51,7 @@ describe("heirloom command #child", function()
     end)
 
     it("the loss of the terminal during a blocked receive stops the application in order", function()
-      local home = os.tmpname()
-      os.remove(home)
-      os.execute("mkdir -m 700 " .. quote(home))
+      local home = fresh_home()
       local c, said, err = drive("hangup", home)
       assert.are.equal("True", c.PROMPT, said)
       assert.are.equal("0", c.EXIT, said)
