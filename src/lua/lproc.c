@@ -140,9 +140,13 @@ static int l_send(lua_State *L) {
   proc *p, *self;
   lscratch *s;
   self = lproc_me(L, "send", &b);
-  if (lua_type(L, 1) == LUA_TTABLE) return ldist_send(L, b);   /* {name, node} */
-  if (ldist_is_remote_pid(L, 1)) return ldist_send_pid(L, b);  /* a pid of another node */
-  to = send_target(L, b, &alias);
+  alias = 0;
+  /* a local pid first: the hot path asks nothing of the other kinds */
+  if ((to = fast_pid(L, 1)) == 0) {
+    if (lua_type(L, 1) == LUA_TTABLE) return ldist_send(L, b);   /* {name, node} */
+    if (ldist_is_remote_pid(L, 1)) return ldist_send_pid(L, b);  /* a pid of another node */
+    to = send_target(L, b, &alias);
+  }
   if (lua_isnone(L, 2)) return luaL_error(L, "heirloom.send: missing argument 'message'");
   s = lproc_encode_arg(L, b, 2, "message", "send");
   if (alias != 0) {
