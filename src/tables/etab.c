@@ -169,8 +169,9 @@ static void lock_stripes(etab *t, uint64_t set, keyref *one) {
     else etab_lock_all(t);
     return;
   }
-  for (unsigned s = 0; s < HTAB_STRIPES; s++)
-    if (set & ((uint64_t)1 << s)) htab_lock(&t->store.h, s, 1);
+  /* in ascending order, as every multi-stripe lock: no two writers can
+  ** each hold a stripe the other waits for */
+  for (; set != 0; set &= set - 1) htab_lock(&t->store.h, (unsigned)__builtin_ctzll(set), 1);
 }
 
 static void unlock_stripes(etab *t, uint64_t set, const keyref *one) {
@@ -179,8 +180,11 @@ static void unlock_stripes(etab *t, uint64_t set, const keyref *one) {
     else etab_unlock_all(t);
     return;
   }
-  for (unsigned s = HTAB_STRIPES; s-- > 0;)
-    if (set & ((uint64_t)1 << s)) htab_unlock(&t->store.h, s);
+  while (set != 0) {   /* the highest first, the reverse of locking */
+    unsigned s = 63 - (unsigned)__builtin_clzll(set);
+    htab_unlock(&t->store.h, s);
+    set &= ~((uint64_t)1 << s);
+  }
 }
 
 /* ---- checks ---- */
