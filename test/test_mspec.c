@@ -398,6 +398,19 @@ static void test_comparisons(void) {
   CHECK(guard("{'==', nan, nan}"));
   CHECK(guard("{'<', maxint, 9223372036854775808.0}"));
   CHECK(guard("{'<', 9007199254740992, 9007199254740993}"));
+  /* a computed integer against another value: the same order as literals */
+  CHECK(guard("{'<', {'-', 0, 5}, 3}"));
+  CHECK(guard("{'>', {'+', 1, 1}, -7}"));
+  CHECK(guard("{'==', {'*', 2, 3}, 6}"));
+  CHECK(guard("{'==', {'*', 2, 3}, 6.0}"));
+  CHECK(guard("{'<', {'-', 0, 5}, -4.5}"));
+  CHECK(guard("{'>', {'-', 0, 5}, -5.5}"));
+  CHECK(guard("{'<', {'+', 1, 1}, 'a'}"));
+  CHECK(guard("{'>', {'+', 1, 1}, nil}"));
+  CHECK(guard("{'<', {'-', 9007199254740993, 0}, {'+', 9007199254740993, 1}}"));
+  CHECK(guard("{'<', {'-', 0, maxint}, {'+', {'-', 0, maxint}, 1}}"));
+  CHECK(guard_fails("{'<', {'rem', 20, 10}, {'rem', 30, 10}}"));
+  CHECK(guard("{'=<', {'rem', 20, 10}, {'rem', 30, 10}}"));
   /* bound variables */
   CHECK(one("{'$1', '$2'}", "{ {'>', '$2', 10} }", "'$1'", "{'a', 11}", "'a'"));
   CHECK(one("{'$1', '$2'}", "{ {'>', '$2', 10} }", "'$1'", "{'a', 10}", NULL));

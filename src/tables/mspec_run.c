@@ -257,11 +257,23 @@ static int arg(run *r, const node *nd, uint32_t i, val *v) {
   return eval(r, kid(r->ms, nd, i), v);
 }
 
+/* A computed integer against an integer: compared as integers, the order
+** their encodings have (term.h), without encoding the computed one. */
+static int compare_ints(const run *r, const val *a, const val *b, int *c) {
+  term_num x, y;
+  if (a->kind != V_NUM && b->kind != V_NUM) return 0;
+  if (val_tag(r, a) != TERM_NUMBER || val_tag(r, b) != TERM_NUMBER) return 0;
+  if (!val_num(r, a, &x) || !val_num(r, b, &y) || !x.isint || !y.isint) return 0;
+  *c = (x.i > y.i) - (x.i < y.i);
+  return 1;
+}
+
 static int compare_args(run *r, const node *nd, val *a, val *b, int *c) {
   unsigned char ta[VAL_TMP], tb[VAL_TMP];
   const unsigned char *ap, *bp;
   size_t an, bn;
   if (arg(r, nd, 0, a) != 0 || arg(r, nd, 1, b) != 0) return -1;
+  if (compare_ints(r, a, b, c)) return 0;
   ap = val_bytes(r, a, ta, &an);   /* only now: evaluating b may move out */
   bp = val_bytes(r, b, tb, &bn);
   *c = term_compare(ap, an, bp, bn);
