@@ -27,9 +27,9 @@ uint64_t eobj_hash(const unsigned char *key, size_t klen) {
     h = (h ^ w) * 0x9e3779b97f4a7c15ull;
     h ^= h >> 29;
   }
-  if (i < klen) {
+  if (i < klen) {   /* byte by byte: a memcpy of a variable length is a call */
     uint64_t w = 0;
-    memcpy(&w, key + i, klen - i);
+    for (size_t j = 0; i + j < klen; j++) w |= (uint64_t)key[i + j] << (8 * j);
     h = (h ^ w) * 0x9e3779b97f4a7c15ull;
     h ^= h >> 29;
   }
