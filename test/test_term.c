@@ -320,6 +320,33 @@ static void test_maps(void) {
   buf_free(&k);
 }
 
+/* Elements of an array, numbers of each size among them: every one found
+** whole, and none past the end or in a truncated array. */
+static void test_array_elements(void) {
+  static const int64_t ints[] = {7, ((int64_t)1 << 60) + 3, -5, INT64_MIN, 0};
+  buf a;
+  const unsigned char *e;
+  size_t elen;
+  term_num n;
+  buf_init(&a);
+  term_put_array(&a, 7);
+  for (size_t i = 0; i < 5; i++) term_put_int(&a, ints[i]);
+  term_put_float(&a, 1.5);
+  term_put_string(&a, "x", 1);
+  CHECK(term_valid(a.p, a.n));
+  for (uint32_t i = 0; i < 5; i++) {
+    CHECK(term_array_elem(a.p, a.n, i, &e, &elen));
+    CHECK(term_get_num(e, elen, &n) == elen && n.isint && n.i == ints[i]);
+  }
+  CHECK(term_array_elem(a.p, a.n, 5, &e, &elen) && term_get_num(e, elen, &n) == elen &&
+        !n.isint && n.d == 1.5);
+  CHECK(term_array_elem(a.p, a.n, 6, &e, &elen) && e[0] == TERM_STRING && e + elen == a.p + a.n);
+  CHECK(!term_array_elem(a.p, a.n, 7, &e, &elen));
+  CHECK(!term_array_elem(a.p, a.n - 6, 5, &e, &elen));   /* cut inside 1.5 (the string is 4 bytes) */
+  CHECK(!term_array_elem(a.p, 12, 1, &e, &elen));        /* cut inside 2^60 + 3 */
+  buf_free(&a);
+}
+
 static void test_depth(void) {
   buf b;
   buf_init(&b);
@@ -511,6 +538,7 @@ int main(void) {
   test_empty_string_into_empty_buffer();
   test_reset_forgets_a_failure();
   test_maps();
+  test_array_elements();
   test_depth();
   test_lists();
   test_random_order_and_prefixes();
