@@ -523,7 +523,11 @@ static size_t trusted_size(const unsigned char *p, size_t len, int depth) {
   }
 }
 
+/* With the common element, a number below 2^53, sized without the
+** dispatch: element lookups and match specs step over them. */
 size_t term_size_trusted(const unsigned char *p, size_t len) {
+  if (len >= 9 && p[0] == TERM_NUMBER && !needs_offset(num_from_order_bits(get_be64(p + 1))))
+    return 9;
   return trusted_size(p, len, 0);
 }
 
@@ -542,24 +546,16 @@ size_t term_get_list(const unsigned char *p, size_t len, uint32_t *count) {
   return at + 1;
 }
 
-/* term_size_trusted, with the common element, a number below 2^53, sized
-** without the dispatch: update_counter and keypos 1 step over them. */
-static size_t elem_size(const unsigned char *p, size_t len) {
-  if (len >= 9 && p[0] == TERM_NUMBER && !needs_offset(num_from_order_bits(get_be64(p + 1))))
-    return 9;
-  return trusted_size(p, len, 0);
-}
-
 /* Skips n well-formed terms from p + *at, then gives the one found there. */
 static int nth_after(const unsigned char *p, size_t len, size_t at, uint32_t n,
                      const unsigned char **elem, size_t *elen) {
   for (uint32_t i = 0; i < n; i++) {
-    size_t size = elem_size(p + at, len - at);
+    size_t size = term_size_trusted(p + at, len - at);
     if (size == 0) return 0;
     at += size;
   }
   *elem = p + at;
-  *elen = elem_size(p + at, len - at);
+  *elen = term_size_trusted(p + at, len - at);
   return *elen != 0;
 }
 
