@@ -338,6 +338,9 @@ static uint32_t const_node(comp *cp, const unsigned char *p, size_t n) {
   if (ni == NONE) return NONE;
   cp->ms->nodes[ni].lit = p;
   cp->ms->nodes[ni].litlen = n;
+  /* decoded once here rather than on every object a guard looks at */
+  cp->ms->nodes[ni].isnum = n > 0 && p[0] == TERM_NUMBER &&
+                            term_get_num(p, n, &cp->ms->nodes[ni].num) == n;
   return ni;
 }
 

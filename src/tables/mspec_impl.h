@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "mspec.h"
+#include "term.h"
 
 /* A node's op. The P_ nodes make up heads, which match() walks against the
 ** object; the E_ nodes make up guards and bodies, which eval() computes. */
@@ -40,6 +41,8 @@ typedef struct node {
                                   P_ARRAY: kids up to the last that is no "_" */
   const unsigned char *lit;    /* P_LIT, E_CONST: in ms->src, or static */
   size_t litlen;
+  int isnum;                   /* E_CONST: lit is a number, decoded in num */
+  term_num num;
 } node;
 
 typedef struct clause {

@@ -146,6 +146,7 @@ typedef struct val {
   const unsigned char *p;
   size_t off, n;
   term_num num;
+  const term_num *cnum;   /* V_PTR of a number constant: its value, decoded */
   uint64_t id;
 } val;
 
@@ -155,6 +156,7 @@ static void set_ptr(val *v, const unsigned char *p, size_t n) {
   v->kind = V_PTR;
   v->p = p;
   v->n = n;
+  v->cnum = NULL;
 }
 
 static void set_bool(val *v, int b) {
@@ -224,6 +226,10 @@ static int val_num(const run *r, const val *v, term_num *num) {
     return 1;
   }
   if (v->kind == V_PID) return 0;
+  if (v->kind == V_PTR && v->cnum != NULL) {
+    *num = *v->cnum;
+    return 1;
+  }
   p = val_bytes(r, v, tmp, &n);
   return p[0] == TERM_NUMBER && term_get_num(p, n, num) != 0;
 }
@@ -569,6 +575,7 @@ static int eval(run *r, const node *nd, val *v) {
   switch (nd->op) {
     case E_CONST:
       set_ptr(v, nd->lit, nd->litlen);
+      if (nd->isnum) v->cnum = &nd->num;
       return 0;
     case E_VAR:
       set_ptr(v, r->binds[nd->slot].p, r->binds[nd->slot].n);
