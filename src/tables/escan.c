@@ -72,7 +72,8 @@ typedef struct scan {
   size_t limit;
   buf *out;
   size_t count;
-  buf *last;      /* key of the last group emitted */
+  buf *last;      /* key of the last group emitted, once kept */
+  const eobj *lastobj;   /* that group's last object, until kept */
   int full;       /* the limit was reached */
   int oom;
 } scan;
@@ -94,10 +95,20 @@ static void emit_group(scan *sc, const eobj *o, size_t *at) {
       default: break;
     }
   }
-  buf_reset(sc->last);
-  buf_put(sc->last, eobj_key(lastobj), lastobj->klen);
-  if (!buf_ok(sc->out) || !buf_ok(sc->last)) sc->oom = 1;
+  sc->lastobj = lastobj;
+  if (!buf_ok(sc->out)) sc->oom = 1;
   if (sc->limit > 0 && sc->count >= sc->limit) sc->full = 1;
+}
+
+/* Copies the last group's key into sc->last: before the locks that keep
+** its object alive are let go (not on every group, which costs a copy per
+** object of a scan). */
+static void keep_last(scan *sc) {
+  if (sc->lastobj == NULL) return;
+  buf_reset(sc->last);
+  buf_put(sc->last, eobj_key(sc->lastobj), sc->lastobj->klen);
+  if (!buf_ok(sc->last)) sc->oom = 1;
+  sc->lastobj = NULL;
 }
 
 static int scan_stop(const scan *sc) {
@@ -115,6 +126,7 @@ static void scan_htab_forward(scan *sc, const keyref *from) {
       emit_group(sc, o, &at);
       o = htab_next(h, s, &at);
     }
+    keep_last(sc);
     htab_unlock(h, s);
   }
 }
@@ -134,6 +146,7 @@ static void scan_htab_backward(scan *sc, const keyref *from) {
       o = etab_find(sc->t, o->hash, eobj_key(o), o->klen, &at);   /* group start */
       hash = o->hash;
       emit_group(sc, o, &at);
+      keep_last(sc);
       key = sc->last->p;
       klen = sc->last->n;
     }
@@ -156,6 +169,7 @@ static void scan_oset(scan *sc, const keyref *from, int dir) {
       emit_group(sc, o, &unused);
       o = dir > 0 ? ocat_cursor_next(&c) : ocat_cursor_prev(&c);
     }
+    keep_last(sc);
     ocat_unlock_all(os);
     if (o == NULL) break;
     key = sc->last->p;      /* let writers in, then go on from here */
@@ -183,6 +197,7 @@ static void scan_key(scan *sc, keyref *k) {
   etab_lock_key(sc->t, k, 0);
   o = etab_find(sc->t, k->hash, k->p, k->len, &at);
   if (o != NULL) emit_group(sc, o, &at);
+  keep_last(sc);
   etab_unlock_key(sc->t, k);
   sc->full = 0;
 }
@@ -190,7 +205,7 @@ static void scan_key(scan *sc, keyref *k) {
 hl_status etab_scan(etab *t, uint64_t caller, tslice from, int dir,
                     const mspec *ms, size_t limit, buf *out, size_t *count,
                     buf *next_from, int *done, hl_err *e) {
-  scan sc = {t, caller, ms, limit, out, 0, next_from, 0, 0};
+  scan sc = {t, caller, ms, limit, out, 0, next_from, NULL, 0, 0};
   keyref k = {NULL, 0, 0, NULL, 0};
   *count = 0;
   *done = 1;
