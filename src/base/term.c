@@ -403,8 +403,11 @@ static int bad_key(const unsigned char *p, size_t len) {
 static size_t skip_seq(const unsigned char *p, size_t len, uint32_t count,
                        int depth, int keys, int *why) {
   size_t used = 0, prev = 0, prevlen = 0;
+  term_num num;
   for (uint32_t i = 0; i < count; i++) {
-    size_t n = skip(p + used, len - used, depth, why);
+    size_t n = used < len && p[used] == TERM_NUMBER   /* the common one, without the dispatch */
+                   ? term_get_num(p + used, len - used, &num)
+                   : skip(p + used, len - used, depth, why);
     if (n == 0) return 0;
     if (keys && i > 0 &&
         term_compare(p + prev, prevlen, p + used, n) >= 0) return 0;
@@ -471,6 +474,9 @@ size_t term_skip(const unsigned char *p, size_t len) {
 
 int term_check(const unsigned char *p, size_t len) {
   int why = TERM_OK;
+  term_num num;
+  if (len > 0 && p[0] == TERM_NUMBER)   /* the common key, without the dispatch */
+    return term_get_num(p, len, &num) == len ? TERM_OK : TERM_MALFORMED;
   if (len > 0 && skip(p, len, 0, &why) == len) return TERM_OK;
   return why != TERM_OK ? why : TERM_MALFORMED;
 }
