@@ -1,10 +1,11 @@
 /*
 ** table_bench.c — the heirloom side of `make bench`: times the workloads of
 ** bench/ets_bench.erl on heirloom tables, through the C API and through the
-** Lua API (bench/table_bench.lua in Lua states bound to the same node), on
-** 1 and 2 threads, and prints one line per workload:
+** Lua API (bench/table_bench.lua's loops in host Lua states bound to the same
+** node, `lua`, and in heirloom processes, `proc`, as a handler runs them),
+** on 1 and 2 threads, and prints one line per workload:
 **
-**   heirloom <type> <op> <c|lua> <threads> <ns_per_op> [size=20k] [check=<count>/<sum>]
+**   heirloom <type> <op> <c|lua|proc> <threads> <ns_per_op> [size=20k] [check=<count>/<sum>]
 **
 ** size=20k marks the workloads on the small table (SMALL_KEYS keys, N
 ** operations); check= is what a select or a walk found, which the Erlang
@@ -45,11 +46,11 @@
 
 /* select and walk are passes over the whole table, one per run. */
 enum op { OP_INSERT, OP_LOOKUP, OP_UPDATE_COUNTER, OP_MIX90, OP_SELECT, OP_WALK, OP_COUNT };
-enum api { API_C, API_LUA, API_COUNT };
+enum api { API_C, API_LUA, API_PROC, API_COUNT };
 
 static const char *const op_names[OP_COUNT] = {"insert", "lookup", "update_counter", "mix90",
                                                "select", "walk"};
-static const char *const api_names[API_COUNT] = {"c", "lua"};
+static const char *const api_names[API_COUNT] = {"c", "lua", "proc"};
 
 static const char *type_name(hl_table_type type) {
   return type == HL_SET ? "set" : "ordered_set";
@@ -363,10 +364,90 @@ static void run_lua_worker(worker *w) {
   if (L != NULL) lua_close(L);
 }
 
+/* ---- the Lua API in a heirloom process, as a handler's code runs ----
+** The worker thread attaches as a host process, spawns a process running
+** bench/support/table_bench_proc.lua with the keys as an argument, and
+** times from its "go" to the process's "done". */
+
+static void proc_error(worker *w, const char *what) {
+  snprintf(w->error, sizeof w->error, "%s: %s", what, hl_errmsg());
+  w->failures++;
+}
+
+/* Takes the process's next message: 1 if it is the string `want` (or any
+** string, want NULL), left in text; else a DOWN: the process failed, and
+** the node has logged why. */
+static int expect(worker *w, const char *want, hl_buf *msg, hl_buf *text) {
+  hl_buf_clear(msg);
+  hl_buf_clear(text);
+  if (hl_receive(w->job->node, -1, msg) != HL_OK) {
+    proc_error(w, "hl_receive");
+    return 0;
+  }
+  if (hl_term_get_string(msg->data, msg->len, text) == msg->len &&
+      (want == NULL || (text->len == strlen(want) && memcmp(text->data, want, text->len) == 0)))
+    return 1;
+  snprintf(w->error, sizeof w->error, "the process failed before it said %s (see its crash report)",
+           want != NULL ? want : "its check");
+  w->failures++;
+  return 0;
+}
+
+/* The process's arguments: {host, script, table name, op, {keys...}}. */
+static void proc_args(const worker *w, hl_pid self, hl_buf *args) {
+  const job *j = w->job;
+  hl_term_array(args, 5);
+  hl_term_pid(args, self);
+  hl_term_string(args, j->script, strlen(j->script));
+  hl_term_string(args, TABLE_NAME, strlen(TABLE_NAME));
+  hl_term_string(args, op_names[j->op], strlen(op_names[j->op]));
+  hl_term_array(args, (uint32_t)w->count);
+  for (size_t i = 0; i < w->count; i++) hl_term_int(args, w->keys[i]);
+}
+
+static void run_proc_worker(worker *w) {
+  hl_node *node = w->job->node;
+  hl_pid self, pid;
+  hl_buf args, msg, text;
+  uint64_t ref;
+  int ready = 0, ran = 0;
+  hl_buf_init(&args);
+  hl_buf_init(&msg);
+  hl_buf_init(&text);
+  if (hl_attach(node, &self) != HL_OK) {
+    proc_error(w, "hl_attach");
+    pthread_barrier_wait(&w->job->start);
+    return;
+  }
+  proc_args(w, self, &args);
+  if (hl_spawn(node, "table_bench_proc", "run", args.data, args.len, &pid) != HL_OK)
+    proc_error(w, "hl_spawn");
+  else if (hl_monitor(node, pid, &ref) != HL_OK)
+    proc_error(w, "hl_monitor");
+  else
+    ready = expect(w, "ready", &msg, &text);
+  pthread_barrier_wait(&w->job->start);
+  w->start_ns = now_ns();
+  if (ready) {
+    hl_buf_clear(&args);
+    hl_term_string(&args, "go", 2);
+    if (hl_send(node, pid, args.data, args.len) != HL_OK) proc_error(w, "hl_send");
+    else ran = expect(w, "done", &msg, &text);
+  }
+  w->end_ns = now_ns();
+  if (ran && expect(w, NULL, &msg, &text) && text.len > 0)
+    snprintf(w->check, sizeof w->check, "%.*s", (int)text.len, (const char *)text.data);
+  hl_detach(node);
+  hl_buf_free(&args);
+  hl_buf_free(&msg);
+  hl_buf_free(&text);
+}
+
 static void *worker_main(void *arg) {
   worker *w = arg;
   if (w->job->api == API_C) run_c_worker(w);
-  else run_lua_worker(w);
+  else if (w->job->api == API_LUA) run_lua_worker(w);
+  else run_proc_worker(w);
   return NULL;
 }
 
@@ -531,6 +612,26 @@ static void bench_op(hl_node *node, const char *script, hl_table_type type, enum
   if (j.table != NULL) drop_table(j.table);
 }
 
+/* Processes find bench/support/table_bench_proc.lua (beside the script)
+** first, then what a Lua state of this program finds. */
+static void set_process_path(hl_node *node, const char *script) {
+  lua_State *L = luaL_newstate();
+  const char *slash = strrchr(script, '/'), *dflt;
+  char path[4096];
+  if (L == NULL) die("luaL_newstate");
+  luaL_openlibs(L);
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "path");
+  dflt = lua_tostring(L, -1);
+  if (slash != NULL)
+    snprintf(path, sizeof path, "%.*s/support/?.lua;%s", (int)(slash - script), script,
+             dflt != NULL ? dflt : "");
+  else
+    snprintf(path, sizeof path, "support/?.lua;%s", dflt != NULL ? dflt : "");
+  if (hl_node_set_path(node, path, NULL) != HL_OK) die("hl_node_set_path");
+  lua_close(L);
+}
+
 int main(int argc, char **argv) {
   static const hl_table_type types[] = {HL_SET, HL_ORDERED_SET};
   hl_node *node;
@@ -547,6 +648,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (hl_node_start(NULL, &node) != HL_OK) die("hl_node_start");
+  set_process_path(node, argv[1]);
   for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
     for (int op = 0; op < OP_COUNT; op++)
       for (int small = 0; small <= 1; small++)
