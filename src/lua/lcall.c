@@ -41,7 +41,9 @@ void lcall_begin(lcall *c, lua_State *L, const char *fname) {
   lbind_check_alive(L, c->b, fname);
   err_clear(&c->e);
   h = lua_touserdata(L, 1);
-  if (h == NULL || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(2)))
+  /* The metatable is upvalue 2; its address, kept in the record, is the
+  ** same test without reading the upvalue. */
+  if (h == NULL || !lua_getmetatable(L, 1) || lua_topointer(L, -1) != c->b->table_meta)
     luaL_error(L, "heirloom.%s: argument 1 must be a table handle (got %s)", fname,
                luaL_typename(L, 1));
   lua_pop(L, 1);

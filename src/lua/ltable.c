@@ -451,10 +451,13 @@ static const luaL_Reg methods[] = {
 ** process pays for the methods once. It is built on first use: through
 ** heirloom.table, or through a handle that arrived in a message. */
 static void build_module(lua_State *L) {
+  lbind *b;
   lselect_open(L);
   lua_newtable(L);
   lua_getfield(L, LUA_REGISTRYINDEX, "heirloom.state");
   lhandle_push_metatable(L, TERM_TABLE);
+  b = lua_touserdata(L, -2);
+  b->table_meta = lua_topointer(L, -1);   /* the methods' upvalue 2, for lcall_begin */
   luaL_setfuncs(L, methods, 2);
   lua_pushcfunction(L, linfo_new);
   lua_setfield(L, -2, "new");
