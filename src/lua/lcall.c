@@ -81,10 +81,17 @@ tslice lcall_slice_at(lcall *c, size_t at, size_t end) {
 
 /* The key at argument idx (nil refused by the table layer). */
 tslice lcall_key_arg(lcall *c, int idx) {
-  size_t at;
-  if (lua_isnone(c->L, idx)) lcall_raise(c, "missing argument 'key'");
-  at = lcall_encode_arg(c, idx, "key");
-  return lcall_slice_at(c, at, c->s->in.n);
+  buf *in = &c->s->in;
+  size_t at = in->n;
+  int type = lua_type(c->L, idx);
+  if (type == LUA_TNONE) lcall_raise(c, "missing argument 'key'");
+  if (type == LUA_TNUMBER && lua_isinteger(c->L, idx)) {   /* the common key, once */
+    term_put_int(in, lua_tointeger(c->L, idx));
+    if (!buf_ok(in)) lcall_raise(c, "out of memory");
+  } else {
+    lcall_encode_arg(c, idx, "key");
+  }
+  return lcall_slice_at(c, at, in->n);
 }
 
 void lcall_check_object(lcall *c, int idx, const char *root) {
