@@ -457,8 +457,8 @@ static void build_module(lua_State *L) {
   lua_newtable(L);
   lua_getfield(L, LUA_REGISTRYINDEX, "heirloom.state");
   lhandle_push_metatable(L, TERM_TABLE);
-  b = lua_touserdata(L, -2);
-  b->table_meta = lua_topointer(L, -1);   /* the methods' upvalue 2, for lcall_begin */
+  if ((b = lua_touserdata(L, -2)) != NULL)
+    b->table_meta = lua_topointer(L, -1);   /* the methods' upvalue 2, for lcall_begin */
   luaL_setfuncs(L, methods, 2);
   lua_pushcfunction(L, linfo_new);
   lua_setfield(L, -2, "new");
