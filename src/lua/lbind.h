@@ -21,6 +21,7 @@ typedef struct lbind {
   int process;       /* this is a spawned process's own state, not a host's */
   lscratch_pool scratch;   /* encode and decode buffers, one set per call */
   struct lready_run *ahead; /* a module's top level runs ahead of time (lready.c) */
+  const void *table_meta;  /* the table handles' metatable, once heirloom.table is built */
 } lbind;
 
 /* The state's record (created by luaopen_heirloom). */

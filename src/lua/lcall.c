@@ -41,7 +41,9 @@ void lcall_begin(lcall *c, lua_State *L, const char *fname) {
   lbind_check_alive(L, c->b, fname);
   err_clear(&c->e);
   h = lua_touserdata(L, 1);
-  if (h == NULL || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(2)))
+  /* The metatable is upvalue 2; its address, kept in the record, is the
+  ** same test without reading the upvalue. */
+  if (h == NULL || !lua_getmetatable(L, 1) || lua_topointer(L, -1) != c->b->table_meta)
     luaL_error(L, "heirloom.%s: argument 1 must be a table handle (got %s)", fname,
                luaL_typename(L, 1));
   lua_pop(L, 1);
@@ -79,10 +81,17 @@ tslice lcall_slice_at(lcall *c, size_t at, size_t end) {
 
 /* The key at argument idx (nil refused by the table layer). */
 tslice lcall_key_arg(lcall *c, int idx) {
-  size_t at;
-  if (lua_isnone(c->L, idx)) lcall_raise(c, "missing argument 'key'");
-  at = lcall_encode_arg(c, idx, "key");
-  return lcall_slice_at(c, at, c->s->in.n);
+  buf *in = &c->s->in;
+  size_t at = in->n;
+  int type = lua_type(c->L, idx);
+  if (type == LUA_TNONE) lcall_raise(c, "missing argument 'key'");
+  if (type == LUA_TNUMBER && lua_isinteger(c->L, idx)) {   /* the common key, once */
+    term_put_int(in, lua_tointeger(c->L, idx));
+    if (!buf_ok(in)) lcall_raise(c, "out of memory");
+  } else {
+    lcall_encode_arg(c, idx, "key");
+  }
+  return lcall_slice_at(c, at, in->n);
 }
 
 void lcall_check_object(lcall *c, int idx, const char *root) {

@@ -222,16 +222,17 @@ static int t_update_counter(lua_State *L) {
   etab_incr *ops, one_op;
   int64_t *results, one_result;
   size_t nops = 1, keyend, dstart;
-  int islist = 0;
+  int islist = 0, alone;
   tslice deflt = {NULL, 0};
   lcall_begin(&c, L, "table.update_counter");
-  lua_settop(L, 4);   /* scratch values go above the arguments */
   lcall_key_arg(&c, 2);
   keyend = c.s->in.n;
+  alone = lua_isinteger(L, 3);   /* an increment alone pushes nothing */
   if (lua_type(L, 3) == LUA_TTABLE) {
+    lua_settop(L, 4);   /* scratch values go above the arguments */
     islist = is_op_list(L, 3);
     if (islist) nops = lua_rawlen(L, 3);
-  } else if (!lua_isinteger(L, 3)) {
+  } else if (!alone) {
     lcall_raise(&c, "op must be an increment, {pos, incr}, {pos, incr, threshold, setvalue} "
               "or a list of those");
   }
@@ -242,7 +243,7 @@ static int t_update_counter(lua_State *L) {
     ops = lua_newuserdatauv(L, (nops + 1) * (sizeof *ops + sizeof *results), 0);
     results = (int64_t *)(ops + nops + 1);
   }
-  if (lua_isinteger(L, 3)) {
+  if (alone) {
     memset(ops, 0, sizeof *ops);
     if (c.t->keypos.field != NULL)
       lcall_raise(&c, "an increment alone needs array objects; give {field, incr}");
@@ -451,10 +452,13 @@ static const luaL_Reg methods[] = {
 ** process pays for the methods once. It is built on first use: through
 ** heirloom.table, or through a handle that arrived in a message. */
 static void build_module(lua_State *L) {
+  lbind *b;
   lselect_open(L);
   lua_newtable(L);
   lua_getfield(L, LUA_REGISTRYINDEX, "heirloom.state");
   lhandle_push_metatable(L, TERM_TABLE);
+  if ((b = lua_touserdata(L, -2)) != NULL)
+    b->table_meta = lua_topointer(L, -1);   /* the methods' upvalue 2, for lcall_begin */
   luaL_setfuncs(L, methods, 2);
   lua_pushcfunction(L, linfo_new);
   lua_setfield(L, -2, "new");

@@ -351,13 +351,21 @@ static int encode_flat_array(lua_State *L, int idx, buf *b) {
   return 1;
 }
 
+/* llist_is for the table at idx, asking nothing more of most tables,
+** which have no metatable. */
+static int is_list(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return 0;
+  lua_pop(L, 1);
+  return llist_is(L, idx);
+}
+
 int lterm_encode(lua_State *L, int idx, buf *b, const char *root, char *err,
                  size_t errlen) {
   enc e;
   size_t start = b->n;
   int top = lua_gettop(L);
   idx = lua_absindex(L, idx);
-  if (lua_type(L, idx) == LUA_TTABLE && !llist_is(L, idx) && encode_flat_array(L, idx, b)) {
+  if (lua_type(L, idx) == LUA_TTABLE && !is_list(L, idx) && encode_flat_array(L, idx, b)) {
     if (buf_ok(b)) return 1;
     snprintf(err, errlen, "%s: out of memory", root);
     return 0;
@@ -387,6 +395,15 @@ int lterm_encode(lua_State *L, int idx, buf *b, const char *root, char *err,
 /* ---- decoding ---- */
 
 static size_t decode(lua_State *L, const unsigned char *p, size_t len, int depth);
+
+static size_t decode_number(lua_State *L, const unsigned char *p, size_t len) {
+  term_num num;
+  size_t n = term_get_num(p, len, &num);
+  if (n == 0) return 0;
+  if (num.isint) lua_pushinteger(L, num.i);
+  else lua_pushnumber(L, num.d);
+  return n;
+}
 
 static size_t decode_string(lua_State *L, const unsigned char *p, size_t len) {
   const unsigned char *zero = len > 1 ? memchr(p + 1, 0, len - 1) : NULL;
@@ -430,7 +447,9 @@ static size_t decode_container(lua_State *L, const unsigned char *p, size_t len,
   if (tag == TERM_ARRAY) {
     lua_createtable(L, (int)count, 0);
     for (uint32_t i = 0; i < count; i++) {
-      size_t n = decode(L, p + at, len - at, depth + 1);
+      /* numbers, the common elements, without the general dispatch */
+      size_t n = at < len && p[at] == TERM_NUMBER ? decode_number(L, p + at, len - at)
+                                                   : decode(L, p + at, len - at, depth + 1);
       if (n == 0) { lua_pop(L, 1); return 0; }
       lua_rawseti(L, -2, (lua_Integer)i + 1);
       at += n;
@@ -472,7 +491,6 @@ static size_t decode_interned(const unsigned char *p, size_t len) {
 }
 
 static size_t decode(lua_State *L, const unsigned char *p, size_t len, int depth) {
-  term_num num;
   int tag;
   uint64_t id;
   size_t n;
@@ -481,12 +499,7 @@ static size_t decode(lua_State *L, const unsigned char *p, size_t len, int depth
     case TERM_NIL: lua_pushnil(L); return 1;
     case TERM_FALSE: lua_pushboolean(L, 0); return 1;
     case TERM_TRUE: lua_pushboolean(L, 1); return 1;
-    case TERM_NUMBER:
-      n = term_get_num(p, len, &num);
-      if (n == 0) return 0;
-      if (num.isint) lua_pushinteger(L, num.i);
-      else lua_pushnumber(L, num.d);
-      return n;
+    case TERM_NUMBER: return decode_number(L, p, len);
     case TERM_STRING: return decode_string(L, p, len);
     case TERM_REF: case TERM_TABLE: case TERM_PID:
       n = term_get_id(p, len, &tag, &id);
