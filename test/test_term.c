@@ -206,7 +206,9 @@ static void test_numbers(void) {
   buf a, b;
   term_num n;
   int64_t ints[] = {0, 1, -1, 42, INT64_MAX, INT64_MIN, ((int64_t)1 << 53) + 1,
-                    -((int64_t)1 << 53) - 1, ((int64_t)1 << 62) + 12345};
+                    -((int64_t)1 << 53) - 1, ((int64_t)1 << 62) + 12345,
+                    ((int64_t)1 << 53) - 1, (int64_t)1 << 53, -((int64_t)1 << 53) + 1,
+                    -((int64_t)1 << 53)};
   buf_init(&a);
   buf_init(&b);
   term_put_int(&a, 1);
@@ -222,6 +224,11 @@ static void test_numbers(void) {
     term_put_int(&a, ints[i]);
     CHECK(term_get_num(a.p, a.n, &n) == a.n && n.isint && n.i == ints[i]);
     CHECK(term_valid(a.p, a.n));
+    {   /* the short way for small integers writes what the general one does */
+      unsigned char general[TERM_NUMBER_MAX];
+      size_t len = term_encode_int(ints[i], general);
+      CHECK(a.n == len && memcmp(a.p, general, len) == 0);
+    }
   }
   buf_reset(&a);
   term_put_float(&a, 0.5);

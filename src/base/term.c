@@ -90,10 +90,18 @@ void term_put_float(buf *b, double v) {
   buf_put(b, tmp, encode_number(tmp, v, 0));
 }
 
-/* Encodes in place, not through a copy: integer keys are the common case. */
+/* Encodes in place, not through a copy: integer keys are the common case.
+** Below 2^53 an integer is its double exactly: 9 bytes, no rounding. */
 void term_put_int(buf *b, int64_t v) {
-  unsigned char *p = buf_grab(b, TERM_NUMBER_MAX);
-  if (p != NULL) b->n -= TERM_NUMBER_MAX - term_encode_int(v, p);
+  unsigned char *p;
+  if (v > -(int64_t)TWO53 && v < (int64_t)TWO53) {
+    if ((p = buf_grab(b, TERM_NUMBER_SIZE)) == NULL) return;
+    p[0] = TERM_NUMBER;
+    store_be64(p + 1, num_order_bits((double)v));
+    return;
+  }
+  if ((p = buf_grab(b, TERM_NUMBER_MAX)) != NULL)
+    b->n -= TERM_NUMBER_MAX - term_encode_int(v, p);
 }
 
 void term_put_num(buf *b, const term_num *v) {
