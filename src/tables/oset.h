@@ -98,11 +98,15 @@ typedef eobj *(*oset_rewrite_fn)(eobj *obj, void *ud);
 void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud);
 
 /* For the contention-adapting layer (ocat.h). oset_middle: the object a
-** split would start the right tree with (NULL when o has one leaf, and
-** cannot split). oset_split moves the leaves from that one on to right
-** (empty); oset_join moves all of right, whose keys all lie after left's,
-** to the end of left. Both return 0, changing nothing, when memory for
-** inner nodes cannot be had. Neither touches a lock. */
+** split would start the right tree with, the first under the root's
+** middle child (NULL when o has one leaf, and cannot split). oset_split
+** moves the root's children from that one on to right (empty), in time
+** that grows with the leaves moved, one cache line each, and rebuilds
+** nothing; oset_join moves all of right, whose keys all lie after left's,
+** to the end of left, putting the two roots together when their heights
+** and fill allow (else rebuilding the inner levels). Both return 0,
+** changing nothing, when memory for inner nodes cannot be had. Neither
+** touches a lock. */
 const eobj *oset_middle(const oset *o);
 int oset_split(oset *o, oset *right);
 int oset_join(oset *left, oset *right);
