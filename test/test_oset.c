@@ -386,6 +386,47 @@ static void test_ranges(size_t ints) {
   free_universe();
 }
 
+/* ---- find, then insert ---- */
+
+/* oset_find_to_insert, then mostly the insert of that key, sometimes of
+** another key (near it, or anywhere) or after a remove: the remembered
+** place may be used only where the key really goes. */
+static void test_find_to_insert(size_t ints, size_t ops) {
+  oset o;
+  int ok = 1;
+  make_universe(ints);
+  CHECK(oset_init(&o));
+  for (size_t op = 0; op < ops; op++) {
+    size_t k = rnd_below(nkeys), j;
+    if (oset_find_to_insert(&o, keys[k].p, keys[k].len) != model[k]) ok = 0;
+    switch (rnd_below(8)) {
+    case 0:                     /* a neighbour instead */
+      j = k + rnd_below(3);
+      if (j > 0) j--;
+      if (j < nkeys) ok &= do_insert(&o, j, 8);
+      break;
+    case 1:                     /* any key instead */
+      ok &= do_insert(&o, rnd_below(nkeys), 8);
+      break;
+    case 2:                     /* a change between */
+      ok &= do_remove(&o, rnd_below(nkeys));
+      ok &= do_insert(&o, k, 8);
+      break;
+    case 3:
+      ok &= do_remove(&o, k);
+      break;
+    default:
+      ok &= do_insert(&o, k, 8);
+    }
+    if (op % (ops / 8) == 0) compare_all(&o, 97);
+  }
+  CHECK(ok);
+  compare_all(&o, 13);
+  empty_model(&o);
+  oset_destroy(&o);
+  free_universe();
+}
+
 /* ---- split and join (for the contention-adapting layer) ---- */
 
 /* Walks left, then right: together they must give the model's objects in
@@ -577,6 +618,7 @@ int main(void) {
   test_rewrite(40000);
   test_rewrite_tail(0);
   test_clear(20000);
+  test_find_to_insert(6000, 60000);
   test_split_join(0, 200, 0);
   test_split_join(0, 300, 1);
   test_split_join(6000, 6000, 0);

@@ -42,6 +42,7 @@
 struct ocbase {
   oset tree;                /* its lock is the base's lock */
   int stat;                 /* contention, under the write lock */
+  int writing;              /* 1 while write-locked by ocat_lock_key */
   ocbase *made_next;        /* every base the table made, for destroy */
 };
 
@@ -168,6 +169,7 @@ static ocbase *base_new(ocat *c) {
     return NULL;
   }
   b->stat = 0;
+  b->writing = 0;
   b->made_next = c->all_bases;
   c->all_bases = b;
   return b;
@@ -302,12 +304,16 @@ ocbase *ocat_lock_key(ocat *c, const unsigned char *key, size_t klen, int write)
     ocbase *b = r->base[route_find(r, key, klen)];
     base_lock(b, write);
     now = current(c);
-    if (now == r || now->base[route_find(now, key, klen)] == b) return b;
+    if (now == r || now->base[route_find(now, key, klen)] == b) {
+      if (write) b->writing = 1;
+      return b;
+    }
     base_unlock(b);         /* split or joined meanwhile: look again */
   }
 }
 
 void ocat_unlock_key(ocat *c, ocbase *b, int write) {
+  if (write) b->writing = 0;
   if (write && (b->stat > SPLIT_ABOVE || b->stat <= JOIN_BELOW)) adapt(c, b);
   base_unlock(b);
 }
@@ -331,8 +337,13 @@ void ocat_unlock_all(ocat *c) {
 
 /* ---- objects ---- */
 
+/* A writer's find is mostly followed by an insert of the same key: the
+** tree then remembers the place, which readers must not write. */
 eobj *ocat_find(ocat *c, const unsigned char *key, size_t klen) {
-  return oset_find(tree_of(c, key, klen), key, klen);
+  ocroute *r = current(c);
+  ocbase *b = r->base[route_find(r, key, klen)];
+  if (b->writing) return oset_find_to_insert(&b->tree, key, klen);
+  return oset_find(&b->tree, key, klen);
 }
 
 int ocat_insert(ocat *c, eobj *obj) {
@@ -500,6 +511,7 @@ static int force(ocat *c, const unsigned char *key, size_t klen, int split) {
   if (split) done = split_base(c, r, i);
   else if (i + 1 < r->n) done = join_bases(c, r, i, b);
   pthread_mutex_unlock(&c->adapt);
+  b->writing = 0;
   base_unlock(b);
   return done;
 }
