@@ -66,18 +66,22 @@ static int compare_split(const ocroute *r, int i, uint64_t pre, const unsigned c
   return term_compare(key, klen, r->key[i], r->klen[i]);
 }
 
-/* The base holding key: the number of split keys at or below it. */
-static int route_find(const ocroute *r, const unsigned char *key, size_t klen) {
-  uint64_t pre;
+/* The base holding key in a route of several bases: the number of split
+** keys at or below it. */
+static int route_search(const ocroute *r, const unsigned char *key, size_t klen) {
+  uint64_t pre = oset_prefix(key, klen);
   int lo = 1, hi = r->n;
-  if (hi == 1) return 0;          /* one base: the usual case */
-  pre = oset_prefix(key, klen);
   while (lo < hi) {
     int mid = (lo + hi) / 2;
     if (compare_split(r, mid, pre, key, klen) >= 0) lo = mid + 1;
     else hi = mid;
   }
   return lo - 1;
+}
+
+/* The base holding key; one base, the usual case, takes no search. */
+static inline int route_find(const ocroute *r, const unsigned char *key, size_t klen) {
+  return r->n == 1 ? 0 : route_search(r, key, klen);
 }
 
 /* A route of n bases with room for the key bytes; all in one block. */
