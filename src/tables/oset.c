@@ -72,9 +72,10 @@ void oset_free_node(oset *o, onode *n, int leaf) {
 ** *lo are smaller, those from *hi on greater; between are equal ones, which
 ** only the keys themselves can order. Each halving step picks its half
 ** with a conditional move, not a jump mispredicted every other time. */
-static void prefix_range(const uint64_t *pre, int n, uint64_t kpre, int *lo, int *hi) {
+static inline void prefix_range(const uint64_t *pre, int n, uint64_t kpre, int *lo, int *hi) {
   const uint64_t *base = pre;
   unsigned len = (unsigned)n;
+  int at, end;
   if (len > 0) {
     while (len > 1) {
       unsigned half = len / 2;
@@ -83,8 +84,10 @@ static void prefix_range(const uint64_t *pre, int n, uint64_t kpre, int *lo, int
     }
     base += *base < kpre;
   }
-  *lo = *hi = (int)(base - pre);
-  while (*hi < n && pre[*hi] == kpre) ++*hi;   /* mostly none or one */
+  at = end = (int)(base - pre);
+  while (end < n && pre[end] == kpre) end++;   /* mostly none or one */
+  *lo = at;
+  *hi = end;
 }
 
 /* The child to follow for k: the number of separators <= k. */
