@@ -20,6 +20,7 @@
 ** fill their nodes to three quarters rather than one half. A quarter as
 ** the least fill makes room for that, and spares deletes much merging.
 */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,15 @@ static int leaf_lower(const oleaf *lf, const okey *k, int *found) {
   return lo;
 }
 
+/* Asks for the first `bytes` of a node, all its lines at once. A search
+** reads several lines of a node one after another, and below the top
+** levels of a big table a node is mostly not in the cache: one miss each
+** would come in turn. A leaf is asked for whole, as an insert shifts its
+** entries too. */
+static void fetch_ahead(const onode *n, size_t bytes) {
+  for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch((const char *)n + at);
+}
+
 /* The leaf where k belongs; path (if not NULL) records the way. */
 static oleaf *descend(const oset *o, const okey *k, opath *path) {
   onode *n = o->root;
@@ -130,6 +140,7 @@ static oleaf *descend(const oset *o, const okey *k, opath *path) {
       path->idx[h] = c;
     }
     n = in->child[c];
+    fetch_ahead(n, h + 1 < o->height ? offsetof(oinner, sep) : sizeof(oleaf));
   }
   return as_leaf(n);
 }
