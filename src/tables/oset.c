@@ -120,9 +120,13 @@ static int leaf_lower(const oleaf *lf, const okey *k, int *found) {
   return lo;
 }
 
+/* Trees whose nodes take more bytes than this (about a core's own cache)
+** fetch ahead as they search. */
+#define FETCH_AHEAD_ABOVE (1024 * 1024)
+
 /* Asks for the first `bytes` of a node, all its lines at once. A search
 ** reads several lines of a node one after another, and below the top
-** levels of a big table a node is mostly not in the cache: one miss each
+** levels of a big tree a node is mostly not in the cache: one miss each
 ** would come in turn. A leaf is asked for whole, as an insert shifts its
 ** entries too. */
 static void fetch_ahead(const onode *n, size_t bytes) {
@@ -132,6 +136,7 @@ static void fetch_ahead(const onode *n, size_t bytes) {
 /* The leaf where k belongs; path (if not NULL) records the way. */
 static oleaf *descend(const oset *o, const okey *k, opath *path) {
   onode *n = o->root;
+  int ahead = oset_node_bytes(o) > FETCH_AHEAD_ABOVE;
   for (int h = 0; h < o->height; h++) {
     oinner *in = as_inner(n);
     int c = inner_pick(in, k);
@@ -140,7 +145,7 @@ static oleaf *descend(const oset *o, const okey *k, opath *path) {
       path->idx[h] = c;
     }
     n = in->child[c];
-    fetch_ahead(n, h + 1 < o->height ? offsetof(oinner, sep) : sizeof(oleaf));
+    if (ahead) fetch_ahead(n, h + 1 < o->height ? offsetof(oinner, sep) : sizeof(oleaf));
   }
   return as_leaf(n);
 }
