@@ -38,6 +38,8 @@
 #define GOT_AT_ONCE 1       /* one that did not */
 #define SPLIT_ABOVE 1000
 #define JOIN_BELOW (-1000)
+#define SPIN_TRIES 32       /* tries of a taken lock before sleeping on it, */
+#define SPIN_PAUSES 8       /* with this many pause instructions between */
 
 struct ocbase {
   oset tree;                /* its lock is the base's lock */
@@ -179,13 +181,36 @@ static ocbase *base_new(ocat *c) {
   return b;
 }
 
+static void spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static int try_lock(pthread_rwlock_t *l, int write) {
+  return (write ? pthread_rwlock_trywrlock(l) : pthread_rwlock_tryrdlock(l)) == 0;
+}
+
+/* Takes a lock just found taken: tries it again for a few microseconds
+** before sleeping on it. Its holder is mostly doing one operation, about
+** a microsecond, while a sleep and the wake-up it needs cost system calls
+** on both sides. */
+static void lock_after_wait(pthread_rwlock_t *l, int write) {
+  for (int i = 0; i < SPIN_TRIES; i++) {
+    for (int j = 0; j < SPIN_PAUSES; j++) spin_pause();
+    if (try_lock(l, write)) return;
+  }
+  if (write) pthread_rwlock_wrlock(l);
+  else pthread_rwlock_rdlock(l);
+}
+
 static void base_lock(ocbase *b, int write) {
   if (!write) {
-    pthread_rwlock_rdlock(&b->tree.lock);
-  } else if (pthread_rwlock_trywrlock(&b->tree.lock) == 0) {
+    if (!try_lock(&b->tree.lock, 0)) lock_after_wait(&b->tree.lock, 0);
+  } else if (try_lock(&b->tree.lock, 1)) {
     if (b->stat > JOIN_BELOW) b->stat -= GOT_AT_ONCE;
   } else {
-    pthread_rwlock_wrlock(&b->tree.lock);
+    lock_after_wait(&b->tree.lock, 1);
     b->stat += WAITED;
   }
 }
