@@ -386,6 +386,121 @@ static void test_ranges(size_t ints) {
   free_universe();
 }
 
+/* ---- find, then insert ---- */
+
+/* oset_find_to_insert, then mostly the insert of that key, sometimes of
+** another key (near it, or anywhere) or after a remove: the remembered
+** place may be used only where the key really goes. */
+static void test_find_to_insert(size_t ints, size_t ops) {
+  oset o;
+  int ok = 1;
+  make_universe(ints);
+  CHECK(oset_init(&o));
+  for (size_t op = 0; op < ops; op++) {
+    size_t k = rnd_below(nkeys), j;
+    if (oset_find_to_insert(&o, keys[k].p, keys[k].len) != model[k]) ok = 0;
+    switch (rnd_below(8)) {
+    case 0:                     /* a neighbour instead */
+      j = k + rnd_below(3);
+      if (j > 0) j--;
+      if (j < nkeys) ok &= do_insert(&o, j, 8);
+      break;
+    case 1:                     /* any key instead */
+      ok &= do_insert(&o, rnd_below(nkeys), 8);
+      break;
+    case 2:                     /* a change between */
+      ok &= do_remove(&o, rnd_below(nkeys));
+      ok &= do_insert(&o, k, 8);
+      break;
+    case 3:
+      ok &= do_remove(&o, k);
+      break;
+    default:
+      ok &= do_insert(&o, k, 8);
+    }
+    if (op % (ops / 8) == 0) compare_all(&o, 97);
+  }
+  CHECK(ok);
+  compare_all(&o, 13);
+  empty_model(&o);
+  oset_destroy(&o);
+  free_universe();
+}
+
+/* ---- split and join (for the contention-adapting layer) ---- */
+
+/* Walks left, then right: together they must give the model's objects in
+** order, right's starting at `mid`. */
+static int halves_match(oset *left, oset *right, const eobj *mid) {
+  ocursor c;
+  eobj *obj = oset_seek_after(left, NULL, 0, &c);
+  int in_right = 0;
+  for (size_t i = 0; i < nkeys; i++) {
+    if (model[i] == NULL) continue;
+    if (model[i] == mid) {
+      if (obj != NULL) return 0;
+      obj = oset_seek_after(right, NULL, 0, &c);
+      in_right = 1;
+    }
+    if (obj != model[i] || oset_find(in_right ? right : left, keys[i].p, keys[i].len) != obj)
+      return 0;
+    obj = oset_cursor_next(&c);
+  }
+  return in_right && obj == NULL;
+}
+
+/* Splits o into o and right, as ocat does; 1 when the halves are sound. */
+static int split_checked(oset *o, oset *right, size_t *mid_index) {
+  const eobj *mid = oset_middle(o);
+  size_t before = atomic_load(&o->count);
+  if (mid == NULL || !oset_split(o, right)) return 0;
+  *mid_index = index_of(mid);
+  return oset_check(o) && oset_check(right) && oset_after(right, NULL, 0) == mid &&
+         atomic_load(&o->count) + atomic_load(&right->count) == before &&
+         atomic_load(&o->count) > 0 && halves_match(o, right, mid);
+}
+
+/* Random trees split at the root and joined back, through the ways a join
+** can go: two leaf roots merged or put under a new root, two inner roots
+** merged or put under a new root, trees of unlike heights rebuilt; in
+** between, each half keeps changing on its own. Keys are the first `span`
+** of the universe. */
+static void test_split_join(size_t ints, size_t span, int sequential) {
+  oset o, r;
+  size_t mid = 0, halves_ok = 1;
+  int ok = 1;
+  make_universe(ints);
+  if (span > nkeys) span = nkeys;
+  CHECK(oset_init(&o) && oset_init(&r));
+  if (sequential)
+    for (size_t k = 0; k < span; k += 2) ok &= do_insert(&o, k, 6);
+  else
+    for (size_t k = 0; k < span / 2; k++) ok &= do_insert(&o, rnd_below(span), 6);
+  CHECK(ok);
+  for (int round = 0; round < 6; round++) {
+    if (oset_middle(&o) == NULL) break;
+    CHECK(split_checked(&o, &r, &mid));
+    /* each half grows and shrinks within its own range */
+    for (size_t i = 0; i < span / 4; i++) {
+      size_t k = rnd_below(span);
+      oset *t = k < mid ? &o : &r;
+      if (rnd_below(3) == 0) ok &= do_remove(t, k);
+      else ok &= do_insert(t, k, 7);
+    }
+    if (round == 3)                 /* the right half nearly emptied */
+      for (size_t k = mid + 1; k < span; k++) ok &= do_remove(&r, k);
+    halves_ok &= oset_check(&o) && oset_check(&r);
+    CHECK(oset_join(&o, &r));
+    CHECK(r.root == NULL && atomic_load(&r.count) == 0 && oset_node_bytes(&r) == 0);
+    compare_all(&o, 7);
+  }
+  CHECK(ok && halves_ok);
+  empty_model(&o);
+  oset_destroy(&o);
+  oset_destroy(&r);
+  free_universe();
+}
+
 /* ---- rewrite ---- */
 
 typedef struct rewrite_plan {
@@ -503,5 +618,11 @@ int main(void) {
   test_rewrite(40000);
   test_rewrite_tail(0);
   test_clear(20000);
+  test_find_to_insert(6000, 60000);
+  test_split_join(0, 200, 0);
+  test_split_join(0, 300, 1);
+  test_split_join(6000, 6000, 0);
+  test_split_join(60000, 60000, 0);
+  test_split_join(100000, 100000, 1);
   return check_summary("oset");
 }

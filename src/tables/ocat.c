@@ -38,10 +38,13 @@
 #define GOT_AT_ONCE 1       /* one that did not */
 #define SPLIT_ABOVE 1000
 #define JOIN_BELOW (-1000)
+#define SPIN_TRIES 32       /* tries of a taken lock before sleeping on it, */
+#define SPIN_PAUSES 8       /* with this many pause instructions between */
 
 struct ocbase {
   oset tree;                /* its lock is the base's lock */
   int stat;                 /* contention, under the write lock */
+  int writing;              /* 1 while write-locked by ocat_lock_key */
   ocbase *made_next;        /* every base the table made, for destroy */
 };
 
@@ -65,18 +68,22 @@ static int compare_split(const ocroute *r, int i, uint64_t pre, const unsigned c
   return term_compare(key, klen, r->key[i], r->klen[i]);
 }
 
-/* The base holding key: the number of split keys at or below it. */
-static int route_find(const ocroute *r, const unsigned char *key, size_t klen) {
-  uint64_t pre;
+/* The base holding key in a route of several bases: the number of split
+** keys at or below it. */
+static int route_search(const ocroute *r, const unsigned char *key, size_t klen) {
+  uint64_t pre = oset_prefix(key, klen);
   int lo = 1, hi = r->n;
-  if (hi == 1) return 0;          /* one base: the usual case */
-  pre = oset_prefix(key, klen);
   while (lo < hi) {
     int mid = (lo + hi) / 2;
     if (compare_split(r, mid, pre, key, klen) >= 0) lo = mid + 1;
     else hi = mid;
   }
   return lo - 1;
+}
+
+/* The base holding key; one base, the usual case, takes no search. */
+static inline int route_find(const ocroute *r, const unsigned char *key, size_t klen) {
+  return r->n == 1 ? 0 : route_search(r, key, klen);
 }
 
 /* A route of n bases with room for the key bytes; all in one block. */
@@ -168,18 +175,42 @@ static ocbase *base_new(ocat *c) {
     return NULL;
   }
   b->stat = 0;
+  b->writing = 0;
   b->made_next = c->all_bases;
   c->all_bases = b;
   return b;
 }
 
+static void spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static int try_lock(pthread_rwlock_t *l, int write) {
+  return (write ? pthread_rwlock_trywrlock(l) : pthread_rwlock_tryrdlock(l)) == 0;
+}
+
+/* Takes a lock just found taken: tries it again for a few microseconds
+** before sleeping on it. Its holder is mostly doing one operation, about
+** a microsecond, while a sleep and the wake-up it needs cost system calls
+** on both sides. */
+static void lock_after_wait(pthread_rwlock_t *l, int write) {
+  for (int i = 0; i < SPIN_TRIES; i++) {
+    for (int j = 0; j < SPIN_PAUSES; j++) spin_pause();
+    if (try_lock(l, write)) return;
+  }
+  if (write) pthread_rwlock_wrlock(l);
+  else pthread_rwlock_rdlock(l);
+}
+
 static void base_lock(ocbase *b, int write) {
   if (!write) {
-    pthread_rwlock_rdlock(&b->tree.lock);
-  } else if (pthread_rwlock_trywrlock(&b->tree.lock) == 0) {
+    if (!try_lock(&b->tree.lock, 0)) lock_after_wait(&b->tree.lock, 0);
+  } else if (try_lock(&b->tree.lock, 1)) {
     if (b->stat > JOIN_BELOW) b->stat -= GOT_AT_ONCE;
   } else {
-    pthread_rwlock_wrlock(&b->tree.lock);
+    lock_after_wait(&b->tree.lock, 1);
     b->stat += WAITED;
   }
 }
@@ -302,12 +333,16 @@ ocbase *ocat_lock_key(ocat *c, const unsigned char *key, size_t klen, int write)
     ocbase *b = r->base[route_find(r, key, klen)];
     base_lock(b, write);
     now = current(c);
-    if (now == r || now->base[route_find(now, key, klen)] == b) return b;
+    if (now == r || now->base[route_find(now, key, klen)] == b) {
+      if (write) b->writing = 1;
+      return b;
+    }
     base_unlock(b);         /* split or joined meanwhile: look again */
   }
 }
 
 void ocat_unlock_key(ocat *c, ocbase *b, int write) {
+  if (write) b->writing = 0;
   if (write && (b->stat > SPLIT_ABOVE || b->stat <= JOIN_BELOW)) adapt(c, b);
   base_unlock(b);
 }
@@ -331,8 +366,13 @@ void ocat_unlock_all(ocat *c) {
 
 /* ---- objects ---- */
 
+/* A writer's find is mostly followed by an insert of the same key: the
+** tree then remembers the place, which readers must not write. */
 eobj *ocat_find(ocat *c, const unsigned char *key, size_t klen) {
-  return oset_find(tree_of(c, key, klen), key, klen);
+  ocroute *r = current(c);
+  ocbase *b = r->base[route_find(r, key, klen)];
+  if (b->writing) return oset_find_to_insert(&b->tree, key, klen);
+  return oset_find(&b->tree, key, klen);
 }
 
 int ocat_insert(ocat *c, eobj *obj) {
@@ -500,6 +540,7 @@ static int force(ocat *c, const unsigned char *key, size_t klen, int split) {
   if (split) done = split_base(c, r, i);
   else if (i + 1 < r->n) done = join_bases(c, r, i, b);
   pthread_mutex_unlock(&c->adapt);
+  b->writing = 0;
   base_unlock(b);
   return done;
 }

@@ -20,6 +20,7 @@
 ** fill their nodes to three quarters rather than one half. A quarter as
 ** the least fill makes room for that, and spares deletes much merging.
 */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +73,10 @@ void oset_free_node(oset *o, onode *n, int leaf) {
 ** *lo are smaller, those from *hi on greater; between are equal ones, which
 ** only the keys themselves can order. Each halving step picks its half
 ** with a conditional move, not a jump mispredicted every other time. */
-static void prefix_range(const uint64_t *pre, int n, uint64_t kpre, int *lo, int *hi) {
+static inline void prefix_range(const uint64_t *pre, int n, uint64_t kpre, int *lo, int *hi) {
   const uint64_t *base = pre;
   unsigned len = (unsigned)n;
+  int at, end;
   if (len > 0) {
     while (len > 1) {
       unsigned half = len / 2;
@@ -83,8 +85,10 @@ static void prefix_range(const uint64_t *pre, int n, uint64_t kpre, int *lo, int
     }
     base += *base < kpre;
   }
-  *lo = *hi = (int)(base - pre);
-  while (*hi < n && pre[*hi] == kpre) ++*hi;   /* mostly none or one */
+  at = end = (int)(base - pre);
+  while (end < n && pre[end] == kpre) end++;   /* mostly none or one */
+  *lo = at;
+  *hi = end;
 }
 
 /* The child to follow for k: the number of separators <= k. */
@@ -116,9 +120,23 @@ static int leaf_lower(const oleaf *lf, const okey *k, int *found) {
   return lo;
 }
 
+/* Trees whose nodes take more bytes than this (about a core's own cache)
+** fetch ahead as they search. */
+#define FETCH_AHEAD_ABOVE (1024 * 1024)
+
+/* Asks for the first `bytes` of a node, all its lines at once. A search
+** reads several lines of a node one after another, and below the top
+** levels of a big tree a node is mostly not in the cache: one miss each
+** would come in turn. A leaf is asked for whole, as an insert shifts its
+** entries too. */
+static void fetch_ahead(const onode *n, size_t bytes) {
+  for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch((const char *)n + at);
+}
+
 /* The leaf where k belongs; path (if not NULL) records the way. */
 static oleaf *descend(const oset *o, const okey *k, opath *path) {
   onode *n = o->root;
+  int ahead = oset_node_bytes(o) > FETCH_AHEAD_ABOVE;
   for (int h = 0; h < o->height; h++) {
     oinner *in = as_inner(n);
     int c = inner_pick(in, k);
@@ -127,6 +145,7 @@ static oleaf *descend(const oset *o, const okey *k, opath *path) {
       path->idx[h] = c;
     }
     n = in->child[c];
+    if (ahead) fetch_ahead(n, h + 1 < o->height ? offsetof(oinner, sep) : sizeof(oleaf));
   }
   return as_leaf(n);
 }
@@ -218,6 +237,7 @@ static void inner_cut(oinner *in, int i) {
 int oset_init(oset *o) {
   o->root = NULL;
   o->height = 0;
+  o->hint = NULL;
   atomic_init(&o->count, 0);
   atomic_init(&o->node_bytes, 0);
   return pthread_rwlock_init(&o->lock, NULL) == 0;
@@ -236,6 +256,7 @@ static void free_subtree(onode *n, int height) {
 void oset_clear(oset *o) {
   if (o->root != NULL) free_subtree(o->root, o->height);
   o->root = NULL;
+  o->hint = NULL;
   o->height = 0;
   atomic_store(&o->count, 0);
   atomic_store(&o->node_bytes, 0);
@@ -267,7 +288,48 @@ eobj *oset_find(oset *o, const unsigned char *key, size_t klen) {
   return found ? lf->obj[i] : NULL;
 }
 
+eobj *oset_find_to_insert(oset *o, const unsigned char *key, size_t klen) {
+  okey k;
+  oleaf *lf;
+  int i, found;
+  o->hint = NULL;
+  if (o->root == NULL) return NULL;
+  k = make_key(key, klen);
+  lf = descend(o, &k, NULL);
+  i = leaf_lower(lf, &k, &found);
+  if (found) return lf->obj[i];
+  o->hint = lf;
+  o->hint_at = i;
+  return NULL;
+}
+
 /* ---- insert ---- */
+
+/* k against entry i of a leaf: <0, 0, >0. */
+static int compare_entry(const oleaf *lf, int i, const okey *k) {
+  if (k->pre != lf->pre[i]) return k->pre < lf->pre[i] ? -1 : 1;
+  return compare_obj(k, lf->obj[i]);
+}
+
+/* Whether k goes at entry i of lf: between the entries around it, and in
+** this leaf at all (first only in the first leaf, as separators send a
+** key at or past a leaf's first key there; last only below the next
+** leaf's first key). */
+static int belongs_at(const oleaf *lf, int i, const okey *k) {
+  if (i > 0 ? compare_entry(lf, i - 1, k) <= 0 : lf->prev != NULL) return 0;
+  if (i < lf->hd.n) return compare_entry(lf, i, k) < 0;
+  return lf->next == NULL || compare_entry(lf->next, 0, k) < 0;
+}
+
+/* The insert that follows oset_find_to_insert: no search, when the leaf
+** has room (else the way down is needed for the split). 1 if done. */
+static int insert_at_hint(oset *o, const okey *k, eobj *obj) {
+  oleaf *lf = o->hint;
+  int i = o->hint_at;
+  if (lf == NULL || lf->hd.n >= LEAF_MAX || !belongs_at(lf, i, k)) return 0;
+  leaf_put(lf, i, k->pre, obj);
+  return 1;
+}
 
 /* The new nodes an insert will split into, got before anything changes so
 ** that running out of memory leaves the tree as it was. */
@@ -358,6 +420,12 @@ int oset_insert(oset *o, eobj *obj) {
   spares sp;
   oleaf *lf;
   int i, found;
+  if (insert_at_hint(o, &k, obj)) {
+    o->hint = NULL;
+    atomic_fetch_add(&o->count, 1);
+    return 1;
+  }
+  o->hint = NULL;
   if (o->root == NULL) {
     if ((lf = new_leaf(o)) == NULL) return 0;
     o->root = &lf->hd;
@@ -469,6 +537,7 @@ eobj *oset_remove(oset *o, const unsigned char *key, size_t klen) {
   oleaf *lf;
   eobj *obj;
   int i, found, h;
+  o->hint = NULL;
   if (o->root == NULL) return NULL;
   k = make_key(key, klen);
   lf = descend(o, &k, &path);

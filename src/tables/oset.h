@@ -34,6 +34,8 @@ typedef struct oset {
   atomic_size_t count;
   atomic_size_t node_bytes;     /* the nodes' (objects are the table's to
                                    count); written under the write lock */
+  oleaf *hint;                  /* oset_find_to_insert's answer: where */
+  int hint_at;                  /* its key goes (NULL once anything changes) */
 } oset;
 
 /* The first 8 key bytes, big-endian, zero-padded. A smaller prefix means
@@ -60,6 +62,11 @@ eobj *oset_new_obj(size_t datalen);
 void oset_free_obj(eobj *obj);
 
 eobj *oset_find(oset *o, const unsigned char *key, size_t klen);
+/* As oset_find, under the write lock: when the key is absent it also
+** remembers where it would go, so that an oset_insert that follows with no
+** change between need not search again (it checks the place first, so an
+** insert of another key is still right, only not quicker). */
+eobj *oset_find_to_insert(oset *o, const unsigned char *key, size_t klen);
 /* Links obj; no object with its key may be present. Returns 0, changing
 ** nothing, when memory for a new node cannot be had. */
 int oset_insert(oset *o, eobj *obj);
@@ -98,11 +105,15 @@ typedef eobj *(*oset_rewrite_fn)(eobj *obj, void *ud);
 void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud);
 
 /* For the contention-adapting layer (ocat.h). oset_middle: the object a
-** split would start the right tree with (NULL when o has one leaf, and
-** cannot split). oset_split moves the leaves from that one on to right
-** (empty); oset_join moves all of right, whose keys all lie after left's,
-** to the end of left. Both return 0, changing nothing, when memory for
-** inner nodes cannot be had. Neither touches a lock. */
+** split would start the right tree with, the first under the root's
+** middle child (NULL when o has one leaf, and cannot split). oset_split
+** moves the root's children from that one on to right (empty), in time
+** that grows with the leaves moved, one cache line each, and rebuilds
+** nothing; oset_join moves all of right, whose keys all lie after left's,
+** to the end of left, putting the two roots together when their heights
+** and fill allow (else rebuilding the inner levels). Both return 0,
+** changing nothing, when memory for inner nodes cannot be had. Neither
+** touches a lock. */
 const eobj *oset_middle(const oset *o);
 int oset_split(oset *o, oset *right);
 int oset_join(oset *left, oset *right);
