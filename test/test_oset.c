@@ -609,6 +609,60 @@ static void test_clear(size_t ints) {
   free_universe();
 }
 
+/* Walks by oset_step_after and oset_step_before, one step at a time as
+** first/next calls make them, with inserts and removes between steps
+** (each makes the place the last step remembers stale, and may free its
+** leaf: ASan would see a stale place used) and steps in another tree with
+** the same keys: every step gives what the model says. */
+static void test_steps(size_t ints, size_t steps) {
+  oset o, other;
+  eobj *at;
+  int ok = 1, other_ok = 1;
+  make_universe(ints);
+  CHECK(oset_init(&o) && oset_init(&other));
+  fill(&o, 60);
+  for (size_t k = 0; k < nkeys; k++)
+    if (!oset_insert(&other, make_obj(k, -1))) other_ok = 0;
+  index_model();
+  at = oset_step_after(&o, NULL, 0);
+  for (size_t n = 0; n < steps; n++) {
+    size_t k, r = rnd_below(16);
+    if (at == NULL) {   /* off the end: start again, from the first or the last */
+      eobj *first = model[0] != NULL ? model[0] : model_after(0);
+      eobj *last = model[nkeys - 1] != NULL ? model[nkeys - 1] : model_before(nkeys - 1);
+      at = r < 8 ? oset_step_after(&o, NULL, 0) : oset_step_before(&o, NULL, 0);
+      ok &= at == (r < 8 ? first : last);
+      continue;
+    }
+    k = index_of(at);
+    if (r < 2) {          /* a change between two steps, maybe of the key itself */
+      size_t c = r == 0 ? k : rnd_below(nkeys);
+      if (model[c] != NULL) ok &= do_remove(&o, c);
+      else ok &= do_insert(&o, c, (int64_t)n);
+      index_model();
+    } else if (r < 4) {   /* a step in the other tree, from the same key */
+      eobj *next = oset_step_after(&other, keys[k].p, keys[k].len);
+      other_ok &= k + 1 < nkeys ? next != NULL && index_of(next) == k + 1 && next != model[k + 1]
+                                : next == NULL;
+    }
+    if (r == 5) {         /* a step back, then on from there */
+      at = oset_step_before(&o, keys[k].p, keys[k].len);
+      ok &= at == model_before(k);
+      continue;
+    }
+    at = oset_step_after(&o, keys[k].p, keys[k].len);
+    ok &= at == model_after(k);
+  }
+  CHECK(ok);
+  CHECK(other_ok);
+  CHECK(oset_check(&o) && oset_check(&other));
+  oset_destroy(&o);
+  oset_destroy(&other);
+  memset(model, 0, nkeys * sizeof *model);
+  present = 0;
+  free_universe();
+}
+
 int main(void) {
   test_empty();
   test_random(6000, 60000, 12);
@@ -619,6 +673,7 @@ int main(void) {
   test_rewrite_tail(0);
   test_clear(20000);
   test_find_to_insert(6000, 60000);
+  test_steps(3000, 40000);
   test_split_join(0, 200, 0);
   test_split_join(0, 300, 1);
   test_split_join(6000, 6000, 0);

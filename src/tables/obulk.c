@@ -153,7 +153,7 @@ static void rebuild(oset *o) {
 
 void oset_rewrite(oset *o, oset_rewrite_fn fn, void *ud) {
   int changed = 0;
-  o->hint = NULL;
+  oset_changed(o);
   if (o->root == NULL) return;
   for (oleaf *lf = oset_leftmost(o); lf != NULL; lf = lf->next)
     changed |= rewrite_leaf(o, lf, fn, ud);
@@ -245,7 +245,8 @@ int oset_split(oset *o, oset *right) {
   size_t moved = 0, leaves = 0, rbytes, bytes;
   int k, m;
   if (o->height < 1 || right->root != NULL) return 0;
-  o->hint = right->hint = NULL;
+  oset_changed(o);
+  oset_changed(right);
   root = as_inner(o->root);
   k = root->hd.n;
   m = k / 2;
@@ -335,7 +336,8 @@ int oset_join(oset *left, oset *right) {
   oleaf *first, *last, *rfirst;
   size_t have, need, moved = atomic_load(&right->count);
   int fast;
-  left->hint = right->hint = NULL;
+  oset_changed(left);
+  oset_changed(right);
   if (right->root == NULL) return 1;
   if (left->root == NULL) {
     left->root = right->root;

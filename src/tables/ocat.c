@@ -446,11 +446,11 @@ static eobj *step_after(ocat *c, const unsigned char *key, size_t klen, ochold *
       ocat_release(c, h);
       continue;
     }
-    o = oset_after(&r->base[h->to]->tree, key, klen);
+    o = oset_step_after(&r->base[h->to]->tree, key, klen);
     while (o == NULL && h->to + 1 < r->n) {
       pthread_rwlock_rdlock(&r->base[++h->to]->tree.lock);
       if (current(c) != r) break;
-      o = oset_after(&r->base[h->to]->tree, NULL, 0);
+      o = oset_step_after(&r->base[h->to]->tree, NULL, 0);
     }
     if (current(c) == r) return o;
     ocat_release(c, h);
@@ -472,7 +472,7 @@ static eobj *step_before(ocat *c, const unsigned char *key, size_t klen, ochold 
       ocat_release(c, h);
       continue;
     }
-    o = oset_before(&r->base[h->from]->tree, key, klen);
+    o = oset_step_before(&r->base[h->from]->tree, key, klen);
     if (o != NULL || h->from == 0) return o;
     ocat_release(c, h);
     break;

@@ -235,9 +235,12 @@ static void inner_cut(oinner *in, int i) {
 /* ---- set up and tear down ---- */
 
 int oset_init(oset *o) {
+  static atomic_uint_fast64_t next_id = 1;
   o->root = NULL;
   o->height = 0;
   o->hint = NULL;
+  o->id = atomic_fetch_add(&next_id, 1);
+  o->changes = 0;
   atomic_init(&o->count, 0);
   atomic_init(&o->node_bytes, 0);
   return pthread_rwlock_init(&o->lock, NULL) == 0;
@@ -256,7 +259,7 @@ static void free_subtree(onode *n, int height) {
 void oset_clear(oset *o) {
   if (o->root != NULL) free_subtree(o->root, o->height);
   o->root = NULL;
-  o->hint = NULL;
+  oset_changed(o);
   o->height = 0;
   atomic_store(&o->count, 0);
   atomic_store(&o->node_bytes, 0);
@@ -421,11 +424,11 @@ int oset_insert(oset *o, eobj *obj) {
   oleaf *lf;
   int i, found;
   if (insert_at_hint(o, &k, obj)) {
-    o->hint = NULL;
+    oset_changed(o);
     atomic_fetch_add(&o->count, 1);
     return 1;
   }
-  o->hint = NULL;
+  oset_changed(o);
   if (o->root == NULL) {
     if ((lf = new_leaf(o)) == NULL) return 0;
     o->root = &lf->hd;
@@ -537,7 +540,7 @@ eobj *oset_remove(oset *o, const unsigned char *key, size_t klen) {
   oleaf *lf;
   eobj *obj;
   int i, found, h;
-  o->hint = NULL;
+  oset_changed(o);
   if (o->root == NULL) return NULL;
   k = make_key(key, klen);
   lf = descend(o, &k, &path);
@@ -626,6 +629,47 @@ eobj *oset_seek_before(oset *o, const unsigned char *key, size_t klen, ocursor *
     c->i = lf->prev->hd.n - 1;
   }
   return oset_cursor_obj(c);
+}
+
+/* Where the calling thread's last step ended: a walk of first/next calls
+** each start from there instead of searching from the root (ETS keeps a
+** stack of the last walk for the same reason). */
+static _Thread_local struct {
+  uint64_t tree, changes;   /* the tree's id and its changes then */
+  ocursor at;
+} last_step;
+
+/* 1, with c at it, when the last step ended at key in o, unchanged since. */
+static int at_last_step(const oset *o, const unsigned char *key, size_t klen, ocursor *c) {
+  const eobj *at;
+  if (key == NULL || last_step.tree != o->id || last_step.changes != o->changes) return 0;
+  if ((at = oset_cursor_obj(&last_step.at)) == NULL || at->klen != klen ||
+      memcmp(eobj_key(at), key, klen) != 0)
+    return 0;
+  *c = last_step.at;
+  return 1;
+}
+
+static void remember_step(const oset *o, const ocursor *c) {
+  last_step.tree = o->id;
+  last_step.changes = o->changes;
+  last_step.at = *c;
+}
+
+eobj *oset_step_after(oset *o, const unsigned char *key, size_t klen) {
+  ocursor c;
+  eobj *obj = at_last_step(o, key, klen, &c) ? oset_cursor_next(&c)
+                                               : oset_seek_after(o, key, klen, &c);
+  remember_step(o, &c);
+  return obj;
+}
+
+eobj *oset_step_before(oset *o, const unsigned char *key, size_t klen) {
+  ocursor c;
+  eobj *obj = at_last_step(o, key, klen, &c) ? oset_cursor_prev(&c)
+                                               : oset_seek_before(o, key, klen, &c);
+  remember_step(o, &c);
+  return obj;
 }
 
 eobj *oset_after(oset *o, const unsigned char *key, size_t klen) {

@@ -36,6 +36,8 @@ typedef struct oset {
                                    count); written under the write lock */
   oleaf *hint;                  /* oset_find_to_insert's answer: where */
   int hint_at;                  /* its key goes (NULL once anything changes) */
+  uint64_t id;                  /* no other tree's, ever: oset_step_* */
+  uint64_t changes;             /* moves of entries so far (write lock) */
 } oset;
 
 /* The first 8 key bytes, big-endian, zero-padded. A smaller prefix means
@@ -90,6 +92,11 @@ typedef struct ocursor {
   int i;
 } ocursor;
 
+/* oset_after and oset_before for walks: when the calling thread's last
+** step, in this tree and with no change since, stopped at key, the answer
+** is the entry beside that place, found without a search. */
+eobj *oset_step_after(oset *o, const unsigned char *key, size_t klen);
+eobj *oset_step_before(oset *o, const unsigned char *key, size_t klen);
 /* Like oset_after and oset_before, also leaving c at the object found. */
 eobj *oset_seek_after(oset *o, const unsigned char *key, size_t klen, ocursor *c);
 eobj *oset_seek_before(oset *o, const unsigned char *key, size_t klen, ocursor *c);

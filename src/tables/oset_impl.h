@@ -70,6 +70,13 @@ static inline oinner *as_inner(onode *n) {
 
 /* Nodes are got and given back through these, which count their bytes in
 ** o->node_bytes; o NULL: not counted (whole-tree work recounts after). */
+/* Every change that moves entries says so: a walk's place in the tree
+** (oset_step_*) and an insert's (oset_find_to_insert) are then stale. */
+static inline void oset_changed(oset *o) {
+  o->hint = NULL;
+  o->changes++;
+}
+
 oinner *oset_new_inner(oset *o);
 void oset_free_node(oset *o, onode *n, int leaf);
 void oset_recount_nodes(oset *o);
