@@ -14,7 +14,7 @@ void buf_init(buf *b) {
 }
 
 void buf_free(buf *b) {
-  free(b->p);
+  if (b->p != NULL) free(b->p);   /* a buffer never written costs no call */
   buf_init(b);
 }
 

@@ -76,8 +76,23 @@ static size_t encode_number(unsigned char *out, double d, unsigned off) {
   return 11;
 }
 
+/* Below 2^53 an integer is its double exactly: 9 bytes, no rounding to
+** undo. Most integers are. */
+static int small_int(int64_t v) {
+  return v > -(int64_t)TWO53 && v < (int64_t)TWO53;
+}
+
+static void encode_small_int(unsigned char *out, int64_t v) {
+  out[0] = TERM_NUMBER;
+  store_be64(out + 1, num_order_bits((double)v));
+}
+
 size_t term_encode_int(int64_t v, unsigned char out[TERM_NUMBER_MAX]) {
   double d = (double)v;
+  if (small_int(v)) {
+    encode_small_int(out, v);
+    return TERM_NUMBER_SIZE;
+  }
   /* d must be the largest double <= v; rounding may have gone up. */
   if (d >= TWO63 || (int64_t)d > v) d = nextafter(d, -INFINITY);
   return encode_number(out, d, (unsigned)(v - (int64_t)d));
@@ -90,14 +105,11 @@ void term_put_float(buf *b, double v) {
   buf_put(b, tmp, encode_number(tmp, v, 0));
 }
 
-/* Encodes in place, not through a copy: integer keys are the common case.
-** Below 2^53 an integer is its double exactly: 9 bytes, no rounding. */
+/* Encodes in place, not through a copy: integer keys are the common case. */
 void term_put_int(buf *b, int64_t v) {
   unsigned char *p;
-  if (v > -(int64_t)TWO53 && v < (int64_t)TWO53) {
-    if ((p = buf_grab(b, TERM_NUMBER_SIZE)) == NULL) return;
-    p[0] = TERM_NUMBER;
-    store_be64(p + 1, num_order_bits((double)v));
+  if (small_int(v)) {
+    if ((p = buf_grab(b, TERM_NUMBER_SIZE)) != NULL) encode_small_int(p, v);
     return;
   }
   if ((p = buf_grab(b, TERM_NUMBER_MAX)) != NULL)
