@@ -356,8 +356,8 @@ static void on_monitor(dist *d, const char *peer, const ei_x_buff *x) {
     pthread_mutex_unlock(&d->links->lock);
   }
   {
-    ei_x_buff m;   /* MONITOR_P_EXIT {21, watched as named, watcher, ref, noproc} */
-    if (dwire_begin(&m, 21, 5) &&
+    ei_x_buff m;   /* {MONITOR_P_EXIT, watched as named, watcher, ref, noproc} */
+    if (dwire_begin(&m, ERL_MONITOR_P_EXIT, 5) &&
         (l.name[0] != '\0' ? ei_x_encode_atom(&m, l.name) : ei_x_encode_pid(&m, &to)) == 0 &&
         ei_x_encode_pid(&m, &from) == 0 && ei_x_encode_ref(&m, &l.ref) == 0 &&
         ei_x_encode_atom(&m, "noproc") == 0) {
@@ -467,13 +467,13 @@ static void tell_exit(dist *d, const dlink *l, const unsigned char *reason, size
     if (ok) dwire_put_reason(&x, d, reason, len);
     break;
   case DL_WATCHED:   /* {MONITOR_P_EXIT, me or my name, watcher, ref, reason} */
-    ok = dwire_begin(&x, 21, 5) &&
+    ok = dwire_begin(&x, ERL_MONITOR_P_EXIT, 5) &&
          (l->name[0] != '\0' ? ei_x_encode_atom(&x, l->name) : ei_x_encode_pid(&x, &me)) == 0 &&
          ei_x_encode_pid(&x, &l->remote) == 0 && ei_x_encode_ref(&x, &l->ref) == 0;
     if (ok) dwire_put_reason(&x, d, reason, len);
     break;
   default:   /* DL_WATCHING: {DEMONITOR_P, me, target, ref} */
-    ok = dwire_begin(&x, 20, 4) && ei_x_encode_pid(&x, &me) == 0;
+    ok = dwire_begin(&x, ERL_DEMONITOR_P, 4) && ei_x_encode_pid(&x, &me) == 0;
     if (ok) put_target(&x, l);
     ok = ok && ei_x_encode_ref(&x, &l->ref) == 0;
   }
@@ -617,7 +617,7 @@ static hl_status monitor(node *n, uint64_t local, dist *d, dlink *l, uint64_t *r
     return err_set(e, HL_ECLOSED, "the process is not alive");
   }
   /* MONITOR_P; a node that cannot be reached gives the DOWN noconnection */
-  sent = dwire_begin(&x, 19, 4) && ei_x_encode_pid(&x, &me) == 0;
+  sent = dwire_begin(&x, ERL_MONITOR_P, 4) && ei_x_encode_pid(&x, &me) == 0;
   if (sent) put_target(&x, l);
   if (sent && ei_x_encode_ref(&x, &l->ref) == 0) {
     dwire_end(&x);
@@ -683,7 +683,7 @@ hl_status dist_demonitor(node *n, uint64_t local, uint64_t ref, hl_err *e) {
   if (found) {
     erlang_pid me = dwire_local_pid(d, local);
     ei_x_buff x;
-    if (dwire_begin(&x, 20, 4) && ei_x_encode_pid(&x, &me) == 0) {   /* DEMONITOR_P */
+    if (dwire_begin(&x, ERL_DEMONITOR_P, 4) && ei_x_encode_pid(&x, &me) == 0) {
       put_target(&x, &l);
       if (ei_x_encode_ref(&x, &l.ref) == 0) {
         dwire_end(&x);

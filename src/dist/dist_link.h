@@ -89,9 +89,9 @@ void dist_link_free(dist *d);
 ** msg->msgtype ERL_LINK, ERL_UNLINK, ERL_EXIT, ERL_EXIT2, or
 ** DIST_MONITOR_P, DIST_DEMONITOR_P, DIST_MONITOR_P_EXIT with the rest of
 ** the control tuple in x. 1 if it was one of these. */
-#define DIST_MONITOR_P (19 - 10)         /* ei takes 10 off every type above 10 */
-#define DIST_DEMONITOR_P (20 - 10)
-#define DIST_MONITOR_P_EXIT (21 - 10)
+#define DIST_MONITOR_P (ERL_MONITOR_P - 10)   /* ei takes 10 off every type above 10 */
+#define DIST_DEMONITOR_P (ERL_DEMONITOR_P - 10)
+#define DIST_MONITOR_P_EXIT (ERL_MONITOR_P_EXIT - 10)
 /* unlinks: ei answers an UNLINK_ID itself; the ACK of ours it reads whole
 ** (it is short) but calls an error, with this type, not taken off */
 #define DIST_UNLINK_ID 35
