@@ -302,9 +302,7 @@ describe("heirloom command #child", function()
     end)
 
     it("--schedulers, --seed and --data-dir take effect, as do node.schedulers and node.seed; flags win", function()
-      local dir = os.tmpname()
-      os.remove(dir)
-      os.execute("mkdir -m 700 " .. quote(dir))
+      local dir = S.private_dir()
       -- a main that says how many threads the command has and what math.random draws
       write(dir .. "/probe.lua", [[
 return { main = function()

@@ -16,14 +16,6 @@ local read, write = S.read_file, S.write_file
 
 local function has(text, s) return text:find(s, 1, true) ~= nil end
 
--- A fresh directory of the test's own.
-local function temp_dir()
-  local dir = os.tmpname()
-  os.remove(dir)
-  os.execute("mkdir -m 700 " .. quote(dir))
-  return dir
-end
-
 -- The command with args, stdin from input; killed after 30 s (137).
 local function heirloom(args, input)
   return S.heirloom(args, input or "", 30)
@@ -88,7 +80,7 @@ end
 describe("remote console #child", function()
   local dir, sock
   before_each(function()
-    dir = temp_dir()
+    dir = S.private_dir()
     sock = dir .. "/node.sock"
   end)
   after_each(function()

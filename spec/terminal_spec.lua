@@ -25,16 +25,8 @@ describe("heirloom command #child", function()
       return checks, said, read(errfile) or ""
     end
 
-    -- a fresh HOME of the user's own, for the shell's history file
-    local function fresh_home()
-      local home = os.tmpname()
-      os.remove(home)
-      os.execute("mkdir -m 700 " .. quote(home))
-      return home
-    end
-
     it("keeps history, multi-line input, Ctrl-C during a blocked receive and Ctrl-D", function()
-      local home = fresh_home()
+      local home = S.private_dir()   -- the shell's history file goes there
       local c, said, err = drive("session", home)
       assert.are.equal("True", c.PROMPT, said)
       assert.are.equal("2", c.HISTORY, said)
@@ -51,7 +43,7 @@ describe("heirloom command #child", function()
     end)
 
     it("the loss of the terminal during a blocked receive stops the application in order", function()
-      local home = fresh_home()
+      local home = S.private_dir()   -- the shell's history file goes there
       local c, said, err = drive("hangup", home)
       assert.are.equal("True", c.PROMPT, said)
       assert.are.equal("0", c.EXIT, said)

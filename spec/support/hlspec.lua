@@ -198,6 +198,15 @@ function S.write_file(path, s)
   f:close()
 end
 
+-- A fresh directory that only its owner may enter (mode 700): a shell's
+-- HOME, a console's socket directory.
+function S.private_dir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute("mkdir -m 700 " .. S.quote(dir))
+  return dir
+end
+
 -- A temporary directory for a spec file's stores, and a function that
 -- names a fresh (absent) directory inside it each time it is called.
 function S.temp_root()
