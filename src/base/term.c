@@ -505,6 +505,13 @@ int term_valid(const unsigned char *p, size_t len) {
   return term_check(p, len) == TERM_OK;
 }
 
+/* The size of a number already known to be well formed, or 0. */
+static size_t trusted_number_size(const unsigned char *p, size_t len) {
+  if (len < 9) return 0;
+  if (!needs_offset(num_from_order_bits(get_be64(p + 1)))) return 9;
+  return len >= 11 ? 11 : 0;
+}
+
 /* The size of a term already known to be well formed: no map-order check,
 ** so that lookups inside stored objects stay linear. The depth limit and
 ** the bounds checks stay, so that malformed bytes (a corrupted object) give
@@ -518,9 +525,7 @@ static size_t trusted_size(const unsigned char *p, size_t len, int depth) {
     case TERM_NIL: case TERM_FALSE: case TERM_TRUE:
       return 1;
     case TERM_NUMBER:
-      if (len < 9) return 0;
-      if (!needs_offset(num_from_order_bits(get_be64(p + 1)))) return 9;
-      return len >= 11 ? 11 : 0;
+      return trusted_number_size(p, len);
     case TERM_REF: case TERM_TABLE: case TERM_PID:
       return len >= 9 ? 9 : 0;
     case TERM_ATOM: case TERM_XPID: case TERM_XREF:
@@ -549,11 +554,10 @@ static size_t trusted_size(const unsigned char *p, size_t len, int depth) {
   }
 }
 
-/* With the common element, a number below 2^53, sized without the
-** dispatch: element lookups and match specs step over them. */
+/* With the common element, a number, sized without the dispatch: element
+** lookups and match specs step over them. */
 size_t term_size_trusted(const unsigned char *p, size_t len) {
-  if (len >= 9 && p[0] == TERM_NUMBER && !needs_offset(num_from_order_bits(get_be64(p + 1))))
-    return 9;
+  if (len > 0 && p[0] == TERM_NUMBER) return trusted_number_size(p, len);
   return trusted_size(p, len, 0);
 }
 

@@ -53,12 +53,12 @@ void lcall_begin(lcall *c, lua_State *L, const char *fname) {
   c->s = lbind_borrow(L, c->b, fname);
 }
 
-/* Encodes argument idx into the call's input; returns its offset. */
-size_t lcall_encode_arg(lcall *c, int idx, const char *root) {
+/* Encodes argument idx, of Lua type `type`, into the call's input;
+** returns its offset. */
+static size_t encode_typed(lcall *c, int idx, int type, const char *root) {
   buf *in = &c->s->in;
   size_t at = in->n;
   char msg[300];
-  int type = lua_type(c->L, idx);
   size_t len;
   const char *s;
   if (type == LUA_TNONE) {
@@ -75,23 +75,21 @@ size_t lcall_encode_arg(lcall *c, int idx, const char *root) {
   return at;
 }
 
+size_t lcall_encode_arg(lcall *c, int idx, const char *root) {
+  return encode_typed(c, idx, lua_type(c->L, idx), root);
+}
+
 tslice lcall_slice_at(lcall *c, size_t at, size_t end) {
   return (tslice){c->s->in.p + at, end - at};
 }
 
 /* The key at argument idx (nil refused by the table layer). */
 tslice lcall_key_arg(lcall *c, int idx) {
-  buf *in = &c->s->in;
-  size_t at = in->n;
-  int type = lua_type(c->L, idx);
+  int type = lua_type(c->L, idx);   /* asked once, for both checks */
+  size_t at;
   if (type == LUA_TNONE) lcall_raise(c, "missing argument 'key'");
-  if (type == LUA_TNUMBER && lua_isinteger(c->L, idx)) {   /* the common key, once */
-    term_put_int(in, lua_tointeger(c->L, idx));
-    if (!buf_ok(in)) lcall_raise(c, "out of memory");
-  } else {
-    lcall_encode_arg(c, idx, "key");
-  }
-  return lcall_slice_at(c, at, in->n);
+  at = encode_typed(c, idx, type, "key");
+  return lcall_slice_at(c, at, c->s->in.n);
 }
 
 void lcall_check_object(lcall *c, int idx, const char *root) {

@@ -351,21 +351,13 @@ static int encode_flat_array(lua_State *L, int idx, buf *b) {
   return 1;
 }
 
-/* llist_is for the table at idx, asking nothing more of most tables,
-** which have no metatable. */
-static int is_list(lua_State *L, int idx) {
-  if (!lua_getmetatable(L, idx)) return 0;
-  lua_pop(L, 1);
-  return llist_is(L, idx);
-}
-
 int lterm_encode(lua_State *L, int idx, buf *b, const char *root, char *err,
                  size_t errlen) {
   enc e;
   size_t start = b->n;
   int top = lua_gettop(L);
   idx = lua_absindex(L, idx);
-  if (lua_type(L, idx) == LUA_TTABLE && !is_list(L, idx) && encode_flat_array(L, idx, b)) {
+  if (lua_type(L, idx) == LUA_TTABLE && !llist_is(L, idx) && encode_flat_array(L, idx, b)) {
     if (buf_ok(b)) return 1;
     snprintf(err, errlen, "%s: out of memory", root);
     return 0;
