@@ -21,7 +21,10 @@
 static int rewrite_leaf(oset *o, oleaf *lf, oset_rewrite_fn fn, void *ud) {
   int kept = 0, changed = 0;
   for (int i = 0; i < lf->hd.n; i++) {
-    eobj *obj = lf->obj[i], *r = fn(obj, ud);
+    const eobj *ahead = oset_obj_ahead(lf, i, 1);
+    eobj *obj = lf->obj[i], *r;
+    if (ahead != NULL) __builtin_prefetch(ahead);
+    r = fn(obj, ud);
     if (r != obj) changed = 1;
     if (r == NULL) {
       atomic_fetch_sub(&o->count, 1);

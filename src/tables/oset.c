@@ -565,13 +565,23 @@ eobj *oset_cursor_obj(const ocursor *c) {
   return c->leaf == NULL ? NULL : c->leaf->obj[c->i];
 }
 
+/* The object c is at, after a move in direction dir; asks for the one
+** OSET_AHEAD further on. */
+static eobj *arrived(const ocursor *c, int dir) {
+  const eobj *ahead;
+  if (c->leaf == NULL) return NULL;
+  ahead = oset_obj_ahead(c->leaf, c->i, dir);
+  if (ahead != NULL) __builtin_prefetch(ahead);
+  return c->leaf->obj[c->i];
+}
+
 eobj *oset_cursor_next(ocursor *c) {
   if (c->leaf == NULL) return NULL;
   if (++c->i == c->leaf->hd.n) {
     c->leaf = c->leaf->next;
     c->i = 0;
   }
-  return oset_cursor_obj(c);
+  return arrived(c, 1);
 }
 
 eobj *oset_cursor_prev(ocursor *c) {
@@ -580,7 +590,7 @@ eobj *oset_cursor_prev(ocursor *c) {
     c->leaf = c->leaf->prev;
     c->i = c->leaf == NULL ? 0 : c->leaf->hd.n - 1;
   }
-  return oset_cursor_obj(c);
+  return arrived(c, -1);
 }
 
 eobj *oset_seek_after(oset *o, const unsigned char *key, size_t klen, ocursor *c) {

@@ -68,6 +68,27 @@ static inline oinner *as_inner(onode *n) {
   return (oinner *)n;
 }
 
+/* A walk reads the leaves in order but their objects anywhere in memory:
+** asking for the object OSET_AHEAD entries ahead (dir 1) or behind (-1)
+** of entry i of lf lets its miss overlap the work on this one, and for a
+** walk of first/next calls the calls between. NULL when there is none.
+** Callers prefetch what this returns themselves: GCC drops a call to a
+** void function that does nothing but prefetch, as if it had no effect. */
+#define OSET_AHEAD 8
+
+static inline const eobj *oset_obj_ahead(const oleaf *lf, int i, int dir) {
+  int j = i + dir * OSET_AHEAD;
+  if (j >= lf->hd.n) {
+    j -= lf->hd.n;
+    lf = lf->next;
+    if (lf == NULL || j >= lf->hd.n) return NULL;
+  } else if (j < 0) {
+    lf = lf->prev;
+    if (lf == NULL || (j += lf->hd.n) < 0) return NULL;
+  }
+  return lf->obj[j];
+}
+
 /* Nodes are got and given back through these, which count their bytes in
 ** o->node_bytes; o NULL: not counted (whole-tree work recounts after). */
 /* Every change that moves entries says so: a walk's place in the tree
