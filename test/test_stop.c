@@ -6,8 +6,13 @@
 ** The finalizers here end after a few seconds: the test then waits for
 ** the abandoned threads to come back, so that the sanitizers see them
 ** touch only what the node left them.
+**
+** A thread that detaches while the node stops has its exit finished
+** before the stop frees the scheduler and the node: the test holds the
+** exit midway (proc_exit_test_hook) and sees the stop wait for it.
 */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +21,7 @@
 
 #include "check.h"
 #include "heirloom.h"
+#include "proc.h"
 
 #define STUCK_SECONDS 3
 
@@ -115,7 +121,74 @@ static void test_stop_abandons(int schedulers) {
   (void)closing;
 }
 
+/* ---- a detach while the node stops ---- */
+
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t changed;
+  int held;          /* an exit waits in hold_exit */
+  int let_go;
+} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void hold_exit(proc *p) {
+  (void)p;
+  pthread_mutex_lock(&gate.lock);
+  gate.held = 1;
+  pthread_cond_broadcast(&gate.changed);
+  while (!gate.let_go) pthread_cond_wait(&gate.changed, &gate.lock);
+  pthread_mutex_unlock(&gate.lock);
+}
+
+typedef struct stopping {
+  hl_node *node;
+  atomic_int done;
+} stopping;
+
+static void *detach_thread(void *ud) {
+  hl_node *node = ud;
+  hl_pid self;
+  CHECK(hl_attach(node, &self) == HL_OK);
+  hl_detach(node);       /* held in hold_exit until the test lets it go */
+  return NULL;
+}
+
+static void *stop_thread(void *ud) {
+  stopping *s = ud;
+  hl_node_stop(s->node);
+  atomic_store(&s->done, 1);
+  return NULL;
+}
+
+static void test_detach_while_stopping(int schedulers) {
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = schedulers};
+  stopping s;
+  pthread_t detacher, stopper;
+  CHECK(hl_node_start(&cfg, &s.node) == HL_OK);
+  atomic_init(&s.done, 0);
+  gate.held = gate.let_go = 0;
+  atomic_store(&proc_exit_test_hook, hold_exit);
+  CHECK(pthread_create(&detacher, NULL, detach_thread, s.node) == 0);
+  pthread_mutex_lock(&gate.lock);
+  while (!gate.held) pthread_cond_wait(&gate.changed, &gate.lock);
+  pthread_mutex_unlock(&gate.lock);
+  atomic_store(&proc_exit_test_hook, NULL);
+
+  /* the exit has begun and is held: the stop must wait for it */
+  CHECK(pthread_create(&stopper, NULL, stop_thread, &s) == 0);
+  sleep_ms(300);
+  CHECK(atomic_load(&s.done) == 0);
+  pthread_mutex_lock(&gate.lock);
+  gate.let_go = 1;
+  pthread_cond_broadcast(&gate.changed);
+  pthread_mutex_unlock(&gate.lock);
+  pthread_join(detacher, NULL);
+  pthread_join(stopper, NULL);
+  CHECK(atomic_load(&s.done) == 1);
+}
+
 int main(void) {
+  test_detach_while_stopping(1);
+  test_detach_while_stopping(0);
   test_stop_abandons(1);
   return check_summary("stop");
 }

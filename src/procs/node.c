@@ -32,7 +32,9 @@ node *node_new(const hl_config *cfg) {
   if (n == NULL) return NULL;
   atomic_init(&n->refs, 1);
   atomic_init(&n->next_ref, 1);
+  atomic_init(&n->exits_under_way, 0);
   pthread_mutex_init(&n->lock, NULL);
+  pthread_cond_init(&n->exits_done, NULL);
   logger_init(&n->log);
   treg_init(&n->tables, &n->log, n, hold, release);
   if (cfg != NULL) n->cfg = *cfg;
@@ -56,6 +58,7 @@ fail:
   ptab_destroy(&n->procs);
   treg_destroy(&n->tables);
   logger_destroy(&n->log);
+  pthread_cond_destroy(&n->exits_done);
   pthread_mutex_destroy(&n->lock);
   free(n);
   return NULL;
@@ -74,6 +77,25 @@ uint64_t node_new_ref(node *n) {
   return atomic_fetch_add(&n->next_ref, 1);
 }
 
+/* Called under the process's lock: takes no lock of its own, so that the
+** node's lock is never taken inside a process's. */
+void node_exit_begin(node *n) {
+  atomic_fetch_add(&n->exits_under_way, 1);
+}
+
+void node_exit_end(node *n) {
+  pthread_mutex_lock(&n->lock);
+  if (atomic_fetch_sub(&n->exits_under_way, 1) == 1) pthread_cond_broadcast(&n->exits_done);
+  pthread_mutex_unlock(&n->lock);
+}
+
+/* Every process is DYING by now, so no exit begins after this. */
+static void wait_exits(node *n) {
+  pthread_mutex_lock(&n->lock);
+  while (atomic_load(&n->exits_under_way) > 0) pthread_cond_wait(&n->exits_done, &n->lock);
+  pthread_mutex_unlock(&n->lock);
+}
+
 void node_ref(node *n) {
   atomic_fetch_add(&n->refs, 1);
 }
@@ -85,6 +107,7 @@ void node_unref(node *n) {
   trace_free(n->trace);
   if (n->body != NULL) n->body->free(n);
   logger_destroy(&n->log);
+  pthread_cond_destroy(&n->exits_done);
   pthread_mutex_destroy(&n->lock);
   free(n->lua_path);
   free(n->lua_cpath);
@@ -194,6 +217,7 @@ int node_stop(node *n, char *report, size_t size) {
   /* no slice runs from here on, but one left to a stuck thread */
   npids = sched_halt(n->sched, sched_now() + STOP_SLICES_MS, pids, REPORT_PIDS);
   stop_processes(n, 1);
+  wait_exits(n);
   if (!n->sched->abandoned && receiving == 0) {
     sched_free(n->sched);
     n->sched = NULL;

@@ -27,6 +27,10 @@ struct hl_node {
   treg tables;
   uint64_t host_pid;           /* the host process of the C API and heirloom.start */
   int stopped;
+  /* exits begun by proc_exit_now (a host thread's detach) and not yet
+  ** finished: the stop waits for them before it frees what they touch */
+  atomic_int exits_under_way;  /* falls to 0 under lock */
+  pthread_cond_t exits_done;
   hl_config cfg;
   ptab procs;
   sched *sched;
@@ -74,6 +78,13 @@ uint64_t node_new_host(node *n);
 ** (a {"heirloom.name", name, pid} message each); frees the list. */
 void node_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watchers,
                       size_t nwatchers);
+/* Around an exit that another thread than a scheduler's finishes (a host
+** process's, proc_exit_now): begun once the process is DYING, which the
+** stop's own pass over the processes then sees, and ended after its last
+** touch of the node. node_stop waits for those under way before it frees
+** the scheduler, and lets the node go only after. */
+void node_exit_begin(node *n);
+void node_exit_end(node *n);
 /* A fresh reference (monitors, timers). */
 uint64_t node_new_ref(node *n);
 

@@ -166,6 +166,11 @@ int proc_mark_remote(proc *p);
 /* Ends p now with this reason, unless it is running on a scheduler thread
 ** or already exiting. */
 void proc_exit_now(proc *p, const unsigned char *reason, size_t len);
+/* Tests only: when set, every exit that proc_exit_now starts calls it on
+** its own thread, once p is DYING and before anything of the node is
+** touched, so that a test can hold a host's exit midway (a detach while
+** the node stops). NULL otherwise. */
+extern void (*_Atomic proc_exit_test_hook)(proc *p);
 /* Ends a host process (its thread or Lua state is leaving) with "normal". */
 void proc_end_host(proc *p);
 
