@@ -268,6 +268,8 @@ void ocat_clear(ocat *c) {
 
 /* Publishes nr in place of r, which retires. */
 static void publish(ocat *c, ocroute *r, ocroute *nr) {
+  for (int i = 0; i < nr->n; i++)
+    atomic_store_explicit(&nr->base[i]->tree.shares, nr->n, memory_order_relaxed);
   atomic_store_explicit(&c->route, nr, memory_order_release);
   r->older = c->old_routes;
   c->old_routes = r;

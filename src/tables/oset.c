@@ -120,8 +120,10 @@ static int leaf_lower(const oleaf *lf, const okey *k, int *found) {
   return lo;
 }
 
-/* Trees whose nodes take more bytes than this (about a core's own cache)
-** fetch ahead as they search. */
+/* Trees whose table's nodes take more bytes than this (about a core's own
+** cache) fetch ahead as they search. A table cut into n trees (ocat.h)
+** counts each n times: the trees are of a size, each cut at its middle,
+** and what decides whether a node is cached is the whole table's size. */
 #define FETCH_AHEAD_ABOVE (1024 * 1024)
 
 /* Asks for the first `bytes` of a node, all its lines at once. A search
@@ -136,7 +138,8 @@ static void fetch_ahead(const onode *n, size_t bytes) {
 /* The leaf where k belongs; path (if not NULL) records the way. */
 static oleaf *descend(const oset *o, const okey *k, opath *path) {
   onode *n = o->root;
-  int ahead = oset_node_bytes(o) > FETCH_AHEAD_ABOVE;
+  size_t shares = (size_t)atomic_load_explicit(&o->shares, memory_order_relaxed);
+  int ahead = oset_node_bytes(o) * shares > FETCH_AHEAD_ABOVE;
   for (int h = 0; h < o->height; h++) {
     oinner *in = as_inner(n);
     int c = inner_pick(in, k);
@@ -243,6 +246,7 @@ int oset_init(oset *o) {
   o->changes = 0;
   atomic_init(&o->count, 0);
   atomic_init(&o->node_bytes, 0);
+  atomic_init(&o->shares, 1);
   return pthread_rwlock_init(&o->lock, NULL) == 0;
 }
 

@@ -38,6 +38,8 @@ typedef struct oset {
   int hint_at;                  /* its key goes (NULL once anything changes) */
   uint64_t id;                  /* no other tree's, ever: oset_step_* */
   uint64_t changes;             /* moves of entries so far (write lock) */
+  atomic_int shares;            /* trees its table is cut into (ocat.h sets
+                                   it; 1 alone): descend's fetch-ahead */
 } oset;
 
 /* The first 8 key bytes, big-endian, zero-padded. A smaller prefix means
