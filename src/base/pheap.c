@@ -54,29 +54,26 @@ struct pheap {
 /* n rounded up to whole grains: what follows a record stays aligned. */
 #define ROUND(n) (((n) + GRAIN - 1) / GRAIN * GRAIN)
 
-/* The classes, band by band: up to `limit` bytes, `step` bytes apart. */
-static const struct band {
-  size_t limit, step, first;                  /* first: the band's first class */
-} BANDS[] = {
-  {128, GRAIN, 0},
-  {256, 16, 16},
-  {512, 32, 24},
-  {1024, 64, 32},
-  {PHEAP_SMALL, 128, 40},
-};
-#define NBANDS (sizeof BANDS / sizeof BANDS[0])
-
-/* The smallest class that holds n bytes (0 < n <= PHEAP_SMALL). */
-static size_t class_of(size_t n) {
-  size_t base = 0, b = 0;
-  while (n > BANDS[b].limit) base = BANDS[b++].limit;
-  return BANDS[b].first + (n - base + BANDS[b].step - 1) / BANDS[b].step - 1;
+/* The classes, band by band: 8 bytes apart up to 128, then 16 apart up
+** to 256, 32 up to 512, 64 up to 1,024 and 128 up to PHEAP_SMALL, 8
+** classes a band after the first's 16. Every step is a power of two, so
+** a class is a shift away: these run on every allocation a process makes.
+**
+** The smallest class that holds n bytes (0 < n <= PHEAP_SMALL). */
+static inline size_t class_of(size_t n) {
+  if (n <= 128) return (n - 1) >> 3;
+  if (n <= 256) return 16 + ((n - 129) >> 4);
+  if (n <= 512) return 24 + ((n - 257) >> 5);
+  if (n <= 1024) return 32 + ((n - 513) >> 6);
+  return 40 + ((n - 1025) >> 7);
 }
 
-static size_t class_size(size_t c) {
-  size_t base = 0, b = 0;
-  while (b + 1 < NBANDS && c >= BANDS[b + 1].first) base = BANDS[b++].limit;
-  return base + (c - BANDS[b].first + 1) * BANDS[b].step;
+static inline size_t class_size(size_t c) {
+  if (c < 16) return (c + 1) << 3;
+  if (c < 24) return 128 + ((c - 15) << 4);
+  if (c < 32) return 256 + ((c - 23) << 5);
+  if (c < 40) return 512 + ((c - 31) << 6);
+  return 1024 + ((c - 39) << 7);
 }
 
 static void give_rest(pheap *h) {
@@ -133,7 +130,7 @@ void pheap_destroy(pheap *h) {
   }
 }
 
-static void *small_alloc(pheap *h, size_t n) {
+static inline void *small_alloc(pheap *h, size_t n) {
   size_t c = class_of(n);
   size_t size = class_size(c);
   block *b = h->free[c];
@@ -148,32 +145,44 @@ static void *small_alloc(pheap *h, size_t n) {
   return p;
 }
 
-static void small_free(pheap *h, void *p, size_t n) {
+static inline void small_free(pheap *h, void *p, size_t n) {
   block *b = p;
   size_t c = class_of(n);
   b->next = h->free[c];
   h->free[c] = b;
 }
 
-void *pheap_realloc(pheap *h, void *ptr, size_t osize, size_t nsize) {
+static inline void *block_alloc(pheap *h, size_t n) {
+  return n > PHEAP_SMALL ? malloc(n) : small_alloc(h, n);
+}
+
+static inline void block_free(pheap *h, void *p, size_t n) {
+  if (n > PHEAP_SMALL) free(p);
+  else small_free(h, p, n);
+}
+
+/* A block of osize bytes to hold nsize instead (both nonzero). Kept out
+** of line: inlined, its registers would be saved on every call. */
+__attribute__((noinline)) static void *resize(pheap *h, void *ptr, size_t osize, size_t nsize) {
   void *q;
-  if (ptr == NULL) osize = 0;
+  if (osize > PHEAP_SMALL && nsize > PHEAP_SMALL) return realloc(ptr, nsize);
+  if (osize <= PHEAP_SMALL && nsize <= PHEAP_SMALL && class_of(osize) == class_of(nsize))
+    return ptr;                               /* the block already fits */
+  if ((q = block_alloc(h, nsize)) == NULL) return NULL;
+  memcpy(q, ptr, osize < nsize ? osize : nsize);
+  block_free(h, ptr, osize);
+  return q;
+}
+
+/* A new block and a freed one, most of Lua's calls, go straight to their
+** lists; only a true resize takes the long way. */
+void *pheap_realloc(pheap *h, void *ptr, size_t osize, size_t nsize) {
+  if (ptr == NULL) return nsize == 0 ? NULL : block_alloc(h, nsize);
   if (nsize == 0) {
-    if (osize > PHEAP_SMALL) free(ptr);
-    else if (ptr != NULL) small_free(h, ptr, osize);
+    block_free(h, ptr, osize);
     return NULL;
   }
-  if (osize > PHEAP_SMALL && nsize > PHEAP_SMALL) return realloc(ptr, nsize);
-  if (osize > 0 && osize <= PHEAP_SMALL && nsize <= PHEAP_SMALL &&
-      class_of(osize) == class_of(nsize))
-    return ptr;                               /* the block already fits */
-  q = nsize > PHEAP_SMALL ? malloc(nsize) : small_alloc(h, nsize);
-  if (q == NULL) return NULL;
-  if (ptr != NULL) {
-    memcpy(q, ptr, osize < nsize ? osize : nsize);
-    pheap_realloc(h, ptr, osize, 0);
-  }
-  return q;
+  return resize(h, ptr, osize, nsize);
 }
 
 size_t pheap_footprint(const pheap *h) {
