@@ -144,11 +144,16 @@ typedef struct stopping {
   atomic_int done;
 } stopping;
 
+typedef struct detaching {
+  hl_node *node;
+  hl_status attached;    /* checked by the main thread: CHECK is not for threads */
+} detaching;
+
 static void *detach_thread(void *ud) {
-  hl_node *node = ud;
+  detaching *d = ud;
   hl_pid self;
-  CHECK(hl_attach(node, &self) == HL_OK);
-  hl_detach(node);       /* held in hold_exit until the test lets it go */
+  d->attached = hl_attach(d->node, &self);
+  hl_detach(d->node);    /* held in hold_exit until the test lets it go */
   return NULL;
 }
 
@@ -162,16 +167,20 @@ static void *stop_thread(void *ud) {
 static void test_detach_while_stopping(int schedulers) {
   hl_config cfg = {.size = sizeof(hl_config), .schedulers = schedulers};
   stopping s;
+  detaching d;
   pthread_t detacher, stopper;
   CHECK(hl_node_start(&cfg, &s.node) == HL_OK);
+  d.node = s.node;
+  d.attached = HL_EBADARG;
   atomic_init(&s.done, 0);
   gate.held = gate.let_go = 0;
   atomic_store(&proc_exit_test_hook, hold_exit);
-  CHECK(pthread_create(&detacher, NULL, detach_thread, s.node) == 0);
+  CHECK(pthread_create(&detacher, NULL, detach_thread, &d) == 0);
   pthread_mutex_lock(&gate.lock);
   while (!gate.held) pthread_cond_wait(&gate.changed, &gate.lock);
   pthread_mutex_unlock(&gate.lock);
   atomic_store(&proc_exit_test_hook, NULL);
+  CHECK(d.attached == HL_OK);   /* written before the exit reached hold_exit */
 
   /* the exit has begun and is held: the stop must wait for it */
   CHECK(pthread_create(&stopper, NULL, stop_thread, &s) == 0);
