@@ -78,8 +78,8 @@ uint64_t node_new_host(node *n);
 ** (a {"heirloom.name", name, pid} message each); frees the list. */
 void node_notify_name(node *n, const char *name, uint64_t pid, uint64_t *watchers,
                       size_t nwatchers);
-/* Around an exit that another thread than a scheduler's finishes (a host
-** process's, proc_exit_now): begun once the process is DYING, which the
+/* Around a host process's exit, which its own thread finishes
+** (proc_exit_now): begun once the process is DYING, which the
 ** stop's own pass over the processes then sees, and ended after its last
 ** touch of the node. node_stop waits for those under way before it frees
 ** the scheduler, and lets the node go only after. */

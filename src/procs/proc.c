@@ -368,9 +368,11 @@ int proc_mark_remote(proc *p) {
 
 void (*_Atomic proc_exit_test_hook)(proc *p) = NULL;
 
+/* A host's exit is counted while it runs (node_exit_begin), so that the
+** node's stop waits for it; it runs no finalizer, so the wait is short. */
 void proc_exit_now(proc *p, const unsigned char *reason, size_t len) {
   void (*hook)(proc *);
-  int own = 0;
+  int own = 0, counted = 0;
   pthread_mutex_lock(&p->lock);
   /* a host "runs" on its own thread, so it can be ended from there */
   if (p->state < PROC_DYING && (p->host || p->state != PROC_RUNNING)) {
@@ -378,13 +380,14 @@ void proc_exit_now(proc *p, const unsigned char *reason, size_t len) {
     buf_put(&p->reason, reason, len);
     p->state = PROC_DYING;
     own = 1;
-    node_exit_begin(p->node);   /* under p's lock: before the stop's pass sees DYING */
+    counted = p->host;
+    if (counted) node_exit_begin(p->node);   /* under p's lock: before the stop's pass sees DYING */
   }
   pthread_mutex_unlock(&p->lock);
   if (!own) return;
   if ((hook = atomic_load(&proc_exit_test_hook)) != NULL) hook(p);
   proc_finish_exit(p);
-  node_exit_end(p->node);
+  if (counted) node_exit_end(p->node);
 }
 
 void proc_end_host(proc *p) {
