@@ -366,7 +366,7 @@ int proc_mark_remote(proc *p) {
   return ok;
 }
 
-void (*_Atomic proc_exit_test_hook)(proc *p) = NULL;
+void (*_Atomic proc_exit_test_hook)(proc *p);   /* static storage: NULL */
 
 /* A host's exit is counted while it runs (node_exit_begin), so that the
 ** node's stop waits for it; it runs no finalizer, so the wait is short. */
