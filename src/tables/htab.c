@@ -247,6 +247,28 @@ eobj *htab_unlink(htab *h, uint64_t hash, size_t at) {
 
 /* ---- traversal ---- */
 
+/* A scan reads the slots in order but their objects anywhere in memory:
+** asking for the object a few slots ahead lets its miss overlap the work
+** on this one. Every slot passed asks for the one SCAN_AHEAD after it, so
+** each object is asked for once, however the full slots lie. */
+#define SCAN_AHEAD 8
+
+/* The object of slot i, or NULL (empty, or past the end). */
+static const eobj *obj_at(const hpart *p, size_t i) {
+  return i < p->size ? p->slots[i].obj : NULL;
+}
+
+/* The object a walk's next step will want: the first after slot i
+** (dir 1) or before it (-1), looked for among the few slots beside it,
+** where it mostly is. NULL if none is there. */
+static const eobj *obj_beside(const hpart *p, size_t i, int dir) {
+  for (int k = 1; k <= 4; k++) {
+    const eobj *o = dir > 0 ? obj_at(p, i + (size_t)k) : i >= (size_t)k ? obj_at(p, i - (size_t)k) : NULL;
+    if (o != NULL) return o;
+  }
+  return NULL;
+}
+
 eobj *htab_seek(htab *h, unsigned stripe, uint64_t hash,
                 const unsigned char *key, size_t klen, size_t *at) {
   const hpart *p = &h->stripes[stripe].p;
@@ -254,6 +276,8 @@ eobj *htab_seek(htab *h, unsigned stripe, uint64_t hash,
   for (; i < p->size; i++) {
     const hslot *s = &p->slots[i];
     if (s->obj != NULL && (key == NULL || slot_order(s, hash, key, klen) > 0)) {
+      const eobj *next = obj_beside(p, i, 1);   /* a walk's next step: its miss starts now */
+      if (next != NULL) __builtin_prefetch(next);
       *at = i;
       return s->obj;
     }
@@ -272,21 +296,12 @@ eobj *htab_seek_before(htab *h, unsigned stripe, uint64_t hash,
   }
   while (i-- > 0)
     if (p->slots[i].obj != NULL) {
+      const eobj *prev = obj_beside(p, i, -1);
+      if (prev != NULL) __builtin_prefetch(prev);
       *at = i;
       return p->slots[i].obj;
     }
   return NULL;
-}
-
-/* A scan reads the slots in order but their objects anywhere in memory:
-** asking for the object a few slots ahead lets its miss overlap the work
-** on this one. Every slot passed asks for the one SCAN_AHEAD after it, so
-** each object is asked for once, however the full slots lie. */
-#define SCAN_AHEAD 8
-
-/* The object of slot i, or NULL (empty, or past the end). */
-static const eobj *obj_at(const hpart *p, size_t i) {
-  return i < p->size ? p->slots[i].obj : NULL;
 }
 
 eobj *htab_next(htab *h, unsigned stripe, size_t *at) {
