@@ -259,11 +259,15 @@ static const eobj *obj_at(const hpart *p, size_t i) {
 }
 
 /* The object a walk's next step will want: the first after slot i
-** (dir 1) or before it (-1), looked for among the few slots beside it,
-** where it mostly is. NULL if none is there. */
+** (dir 1) or before it (-1), looked for among the BESIDE slots next to
+** it, where it mostly is. NULL if none is there. */
+#define BESIDE 4
+
 static const eobj *obj_beside(const hpart *p, size_t i, int dir) {
-  for (int k = 1; k <= 4; k++) {
-    const eobj *o = dir > 0 ? obj_at(p, i + (size_t)k) : i >= (size_t)k ? obj_at(p, i - (size_t)k) : NULL;
+  for (size_t k = 1; k <= BESIDE; k++) {
+    const eobj *o;
+    if (dir < 0 && k > i) break;
+    o = obj_at(p, dir > 0 ? i + k : i - k);
     if (o != NULL) return o;
   }
   return NULL;
