@@ -47,12 +47,8 @@ int buf_reserve(buf *b, size_t more) {
 
 unsigned char *buf_grab(buf *b, size_t n) {
   unsigned char *p;
-  if (b->p != NULL && !b->oom && n <= b->cap - b->n) {   /* room already: no call */
-    p = b->p + b->n;
-    b->n += n;
-    return p;
-  }
-  if (!buf_reserve(b, n)) return NULL;
+  int room = b->p != NULL && !b->oom && n <= b->cap - b->n;   /* then no call */
+  if (!room && !buf_reserve(b, n)) return NULL;
   p = b->p + b->n;
   b->n += n;
   return p;
