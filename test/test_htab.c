@@ -17,6 +17,9 @@
 #include "htab.h"
 #include "term.h"
 
+/* The objects' memory, as a table's (eheap.h): one heap for every store here. */
+static eheap objs;
+
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
 static uint64_t rnd(void) {
@@ -38,7 +41,7 @@ static eobj *make_obj(uint64_t hash, int64_t key, int64_t tag) {
   term_put_int(&b, key);
   klen = b.n - koff;
   term_put_int(&b, tag);
-  o = malloc(sizeof(eobj) + b.n);
+  o = eheap_alloc(&objs, b.n);
   o->klen = (uint32_t)klen;
   o->hash = hash;
   o->len = (uint32_t)b.n;
@@ -185,7 +188,7 @@ static int remove_one(htab *h, size_t i) {
     /* the next object of the key, if any, moved into its slot */
     if (i + 1 < nmodel && model[i + 1].hash == m.hash && model[i + 1].key == m.key)
       ok = ok && htab_at(h, m.hash, at) == model[i + 1].o;
-    free(m.o);
+    eheap_free(&objs, m.o);
     model_remove(i);
   }
   buf_free(&k);
@@ -237,7 +240,7 @@ static void test_random_steps(void) {
   fault_rate fail;
   int walks_ok = 1, sound = 1, removes_ok = 1, seeks_ok = 1;
   size_t refused = 0, max_bits = 0;
-  htab_init(&h);
+  htab_init(&h, &objs);
   fault_init(&fail, 42);
   h.fail_growth = &fail;
   for (int step = 0; step < 12000; step++) {
@@ -280,7 +283,7 @@ static void test_failed_growth(void) {
   fault_rate fail;
   size_t size, n = 0;
   int ok = 1;
-  htab_init(&h);
+  htab_init(&h, &objs);
   fault_init(&fail, 7);
   h.fail_growth = &fail;
   fault_set(&fail, 1.0);
@@ -319,7 +322,7 @@ static void test_seek_across_growth(void) {
   htab h;
   int ok = 1;
   uint64_t probe = make_hash(9, 1ull << 56);   /* mid-stripe, never inserted */
-  htab_init(&h);
+  htab_init(&h, &objs);
   for (int i = 0; i < 20; i++) insert(&h, make_hash(9, rnd()), i, 0);
   ok &= seeks_agree(&h, probe, 5);
   /* grow stripe 9 many times over, with objects all elsewhere in it */
@@ -366,7 +369,7 @@ static void *write_keys(void *ud) {
     htab_lock(w->h, s, 1);
     if (!htab_reserve(w->h, s, 1) || htab_find(w->h, hash, k.p, k.n, &at) != NULL) {
       w->ok = 0;
-      free(o);
+      eheap_free(&objs, o);
     } else {
       htab_link(w->h, at, o);
     }
@@ -412,7 +415,7 @@ static void test_threads(void) {
   walker wk = {&h, 0, 1};
   buf k;
   int found = 1;
-  htab_init(&h);
+  htab_init(&h, &objs);
   atomic_store(&writers_done, 0);
   for (int i = 0; i < 2; i++) {
     w[i] = (writer){&h, i, 1};
@@ -456,7 +459,7 @@ static void test_count_beside_clear(void) {
   pthread_t t;
   writer w = {&h, 0, 1};
   void *sane;
-  htab_init(&h);
+  htab_init(&h, &objs);
   atomic_store(&counting, 1);
   pthread_create(&t, NULL, count_all, &h);
   for (int round = 0; round < 3; round++) {
@@ -472,11 +475,13 @@ static void test_count_beside_clear(void) {
 }
 
 int main(void) {
+  eheap_init(&objs, NULL);
   test_random_steps();
   test_failed_growth();
   test_seek_across_growth();
   test_threads();
   test_count_beside_clear();
   free(model);
+  eheap_destroy(&objs);
   return check_summary("htab");
 }

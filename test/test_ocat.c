@@ -19,6 +19,9 @@
 #include "check.h"
 #include "etab.h"
 #include "heirloom.h"
+
+/* The objects' memory, as a table's (eheap.h): one heap for every store here. */
+static eheap objs;
 #include "node.h"
 #include "ocat.h"
 #include "term.h"
@@ -58,7 +61,7 @@ static eobj *make_obj(int k) {
   koff = b.n;
   buf_put(&b, keybytes[k], keylen[k]);
   term_put_int(&b, k);
-  o = oset_new_obj(b.n);
+  o = eheap_alloc(&objs, b.n);
   o->hash = 0;
   o->len = (uint32_t)b.n;
   o->koff = (uint32_t)koff;
@@ -80,7 +83,7 @@ static void put(ocat *c, int k) {
   if (ocat_find(c, keybytes[k], keylen[k]) == NULL) {
     eobj *o = make_obj(k);
     if (ocat_insert(c, o)) model[k] = o;
-    else oset_free_obj(o);
+    else eheap_free(&objs, o);
   }
   ocat_unlock_key(c, b, 1);
 }
@@ -89,7 +92,7 @@ static void drop(ocat *c, int k) {
   ocbase *b = ocat_lock_key(c, keybytes[k], keylen[k], 1);
   eobj *o = ocat_remove(c, keybytes[k], keylen[k]);
   ocat_unlock_key(c, b, 1);
-  if (o != NULL) oset_free_obj(o);
+  if (o != NULL) eheap_free(&objs, o);
   model[k] = NULL;
 }
 
@@ -161,7 +164,7 @@ static void test_adapt(void) {
   ocat c;
   int splits = 0, joins = 0, ok = 1;
   memset(model, 0, sizeof model);
-  CHECK(ocat_init(&c));
+  CHECK(ocat_init(&c, &objs));
   CHECK(all_match(&c));
   for (int i = 0; i < NKEYS; i += 2) put(&c, i);    /* the even keys */
   CHECK(all_match(&c));
@@ -238,14 +241,14 @@ static void *writer_main(void *arg) {
     if (o == NULL) {
       o = make_obj(k);
       if (ocat_insert(&w->s->c, o)) w->present[k] = 1;
-      else oset_free_obj(o);
+      else eheap_free(&objs, o);
       o = NULL;
     } else {
       o = ocat_remove(&w->s->c, keybytes[k], keylen[k]);
       w->present[k] = 0;
     }
     ocat_unlock_key(&w->s->c, b, 1);
-    if (o != NULL) oset_free_obj(o);
+    if (o != NULL) eheap_free(&objs, o);
   }
   atomic_fetch_sub(&w->s->writers_left, 1);
   return NULL;
@@ -301,7 +304,7 @@ static void test_threads(void) {
   pthread_t tw[2], ta, tk;
   int ok;
   memset(model, 0, sizeof model);
-  CHECK(ocat_init(&s.c));
+  CHECK(ocat_init(&s.c, &objs));
   for (int k = 0; k < NKEYS; k += STABLE) put(&s.c, k);
   atomic_init(&s.writers_left, 2);
   atomic_init(&s.walk_errors, 0);
@@ -459,9 +462,11 @@ static void test_table_layer(void) {
 }
 
 int main(void) {
+  eheap_init(&objs, NULL);
   make_keys();
   test_adapt();
   test_threads();
   test_table_layer();
+  eheap_destroy(&objs);
   return check_summary("ocat");
 }

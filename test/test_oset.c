@@ -14,6 +14,9 @@
 #include "oset.h"
 #include "term.h"
 
+/* The objects' memory, as a table's (eheap.h): one heap for every store here. */
+static eheap objs;
+
 /* ---- the model ---- */
 
 typedef struct kbytes {
@@ -128,7 +131,7 @@ static eobj *make_obj(size_t k, int64_t tag) {
   koff = b.n;
   buf_put(&b, keys[k].p, keys[k].len);
   term_put_int(&b, tag);
-  o = oset_new_obj(b.n);
+  o = eheap_alloc(&objs, b.n);
   o->hash = 0;
   o->len = (uint32_t)b.n;
   o->koff = (uint32_t)koff;
@@ -183,7 +186,7 @@ static int do_insert(oset *o, size_t k, int64_t tag) {
   if (model[k] != NULL) return 1;
   obj = make_obj(k, tag);
   if (!oset_insert(o, obj)) {
-    oset_free_obj(obj);
+    eheap_free(&objs, obj);
     return 0;
   }
   model[k] = obj;
@@ -195,7 +198,7 @@ static int do_remove(oset *o, size_t k) {
   eobj *obj = oset_remove(o, keys[k].p, keys[k].len);
   int ok = obj == model[k];
   if (obj != NULL) {
-    oset_free_obj(obj);
+    eheap_free(&objs, obj);
     model[k] = NULL;
     present--;
   }
@@ -268,7 +271,7 @@ static void compare_all(oset *o, size_t step) {
 static void empty_model(oset *o) {
   for (size_t k = 0; k < nkeys; k++) {
     if (model[k] == NULL) continue;
-    oset_free_obj(oset_remove(o, keys[k].p, keys[k].len));
+    eheap_free(&objs, oset_remove(o, keys[k].p, keys[k].len));
     model[k] = NULL;
   }
   present = 0;
@@ -280,7 +283,7 @@ static void test_empty(void) {
   oset o;
   ocursor c;
   make_universe(10);
-  CHECK(oset_init(&o));
+  CHECK(oset_init(&o, &objs));
   CHECK(oset_check(&o));
   CHECK(oset_find(&o, keys[0].p, keys[0].len) == NULL);
   CHECK(oset_remove(&o, keys[0].p, keys[0].len) == NULL);
@@ -302,7 +305,7 @@ static void test_random(size_t ints, size_t ops, int checks) {
   oset o;
   int inserts_ok = 1, removes_ok = 1, finds_ok = 1;
   make_universe(ints);
-  CHECK(oset_init(&o));
+  CHECK(oset_init(&o, &objs));
   for (size_t n = 0; n < ops; n++) {
     /* insert-heavy in the first half, remove-heavy in the second */
     int insert_bias = n < ops / 2 ? 70 : 30;
@@ -328,7 +331,7 @@ static void test_sequential(size_t ints) {
   oset o;
   int ok = 1;
   make_universe(ints);
-  CHECK(oset_init(&o));
+  CHECK(oset_init(&o, &objs));
   for (size_t k = 0; k < nkeys; k++) ok &= do_insert(&o, k, 1);
   compare_all(&o, 101);
   for (size_t k = 0; k < nkeys; k += 2) ok &= do_remove(&o, k);
@@ -368,7 +371,7 @@ static void test_ranges(size_t ints) {
   oset o;
   int ok = 1;
   make_universe(ints);
-  CHECK(oset_init(&o));
+  CHECK(oset_init(&o, &objs));
   CHECK(fill_shuffled(&o));
   compare_all(&o, 101);
   for (int run = 0; run < 40; run++) {
@@ -395,7 +398,7 @@ static void test_find_to_insert(size_t ints, size_t ops) {
   oset o;
   int ok = 1;
   make_universe(ints);
-  CHECK(oset_init(&o));
+  CHECK(oset_init(&o, &objs));
   for (size_t op = 0; op < ops; op++) {
     size_t k = rnd_below(nkeys), j;
     if (oset_find_to_insert(&o, keys[k].p, keys[k].len) != model[k]) ok = 0;
@@ -471,7 +474,7 @@ static void test_split_join(size_t ints, size_t span, int sequential) {
   int ok = 1;
   make_universe(ints);
   if (span > nkeys) span = nkeys;
-  CHECK(oset_init(&o) && oset_init(&r));
+  CHECK(oset_init(&o, &objs) && oset_init(&r, &objs));
   if (sequential)
     for (size_t k = 0; k < span; k += 2) ok &= do_insert(&o, k, 6);
   else
@@ -520,14 +523,14 @@ static eobj *rewrite_one(eobj *obj, void *ud) {
   p->visits++;
   p->last = k;
   if (roll < p->remove_pct || (k >= p->tail && k % 16 != 0)) {
-    oset_free_obj(obj);
+    eheap_free(&objs, obj);
     model[k] = NULL;
     present--;
     return NULL;
   }
   if (roll < p->remove_pct + p->replace_pct) {
     eobj *r = make_obj(k, -1);
-    oset_free_obj(obj);
+    eheap_free(&objs, obj);
     model[k] = r;
     return r;
   }
@@ -553,7 +556,7 @@ static void test_rewrite(size_t ints) {
   };
   oset o;
   make_universe(ints);
-  CHECK(oset_init(&o));
+  CHECK(oset_init(&o, &objs));
   rewrite_case(&o, 50, 50, nkeys);       /* on an empty tree */
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     fill(&o, 80);
@@ -567,7 +570,7 @@ static void test_rewrite(size_t ints) {
   rewrite_case(&o, 0, 100, nkeys);
   fill(&o, 100);
   {
-    oset_free_obj(oset_remove(&o, keys[nkeys - 1].p, keys[nkeys - 1].len));
+    eheap_free(&objs, oset_remove(&o, keys[nkeys - 1].p, keys[nkeys - 1].len));
     model[nkeys - 1] = NULL;
     present--;
   }
@@ -582,7 +585,7 @@ static void test_rewrite(size_t ints) {
 static void test_rewrite_tail(size_t ints) {
   oset o;
   make_universe(ints);
-  CHECK(oset_init(&o));
+  CHECK(oset_init(&o, &objs));
   for (int i = 0; i < 300; i++) {     /* enough to meet both cases */
     fill_shuffled(&o);
     rewrite_case(&o, 0, 0, nkeys - 1 - rnd_below(150));
@@ -597,7 +600,7 @@ static void test_rewrite_tail(size_t ints) {
 static void test_clear(size_t ints) {
   oset o;
   make_universe(ints);
-  CHECK(oset_init(&o));
+  CHECK(oset_init(&o, &objs));
   fill(&o, 70);
   oset_clear(&o);                 /* frees every object */
   memset(model, 0, nkeys * sizeof *model);
@@ -619,7 +622,7 @@ static void test_steps(size_t ints, size_t steps) {
   eobj *at;
   int ok = 1, other_ok = 1;
   make_universe(ints);
-  CHECK(oset_init(&o) && oset_init(&other));
+  CHECK(oset_init(&o, &objs) && oset_init(&other, &objs));
   fill(&o, 60);
   for (size_t k = 0; k < nkeys; k++)
     if (!oset_insert(&other, make_obj(k, -1))) other_ok = 0;
@@ -664,6 +667,7 @@ static void test_steps(size_t ints, size_t steps) {
 }
 
 int main(void) {
+  eheap_init(&objs, NULL);
   test_empty();
   test_random(6000, 60000, 12);
   test_random(200000, 400000, 4);
@@ -679,5 +683,6 @@ int main(void) {
   test_split_join(6000, 6000, 0);
   test_split_join(60000, 60000, 0);
   test_split_join(100000, 100000, 1);
+  eheap_destroy(&objs);
   return check_summary("oset");
 }

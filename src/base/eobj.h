@@ -14,6 +14,7 @@ typedef struct eobj {
   uint32_t len;        /* bytes of the object's term */
   uint32_t koff;       /* the key: data[koff .. koff+klen) */
   uint32_t klen;
+  uint32_t home;       /* where its memory lies: eheap's business */
   unsigned char data[];
 } eobj;
 

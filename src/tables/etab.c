@@ -72,7 +72,9 @@ etab *etab_new(treg *r, const char *name, const etab_opts *opts,
   if (t->name == NULL || (opts->keypos.field != NULL && field == NULL) ||
       !copy_slice(&t->heir, opts->heir) || !copy_slice(&t->heir_data, opts->heir_data))
     goto oom;
-  stored = opts->type == HL_ORDERED_SET ? ocat_init(&t->store.o) : htab_init(&t->store.h);
+  eheap_init(&t->objs, &r->spares);
+  stored = opts->type == HL_ORDERED_SET ? ocat_init(&t->store.o, &t->objs)
+                                        : htab_init(&t->store.h, &t->objs);
   if (!stored) goto oom;
   atomic_init(&t->refs, 1);
   atomic_init(&t->dropped, 0);
@@ -119,6 +121,7 @@ void etab_unref(etab *t) {
   if (atomic_fetch_sub(&t->refs, 1) != 1) return;
   if (etab_is_ordered(t)) ocat_destroy(&t->store.o);
   else htab_destroy(&t->store.h);
+  eheap_destroy(&t->objs);
   pthread_mutex_destroy(&t->meta);
   edur_detach(t);
   free((void *)t->keypos.field);
@@ -263,7 +266,7 @@ eobj *etab_obj_new(etab *t, const unsigned char *bytes, size_t len,
                    size_t koff, size_t klen) {
   eobj *o;
   if (len > UINT32_MAX) return NULL;
-  o = etab_is_ordered(t) ? oset_new_obj(len) : malloc(sizeof(eobj) + len);
+  o = eheap_alloc(&t->objs, len);
   if (o == NULL) return NULL;
   o->len = (uint32_t)len;
   o->koff = (uint32_t)koff;
@@ -278,8 +281,7 @@ static size_t obj_bytes(const eobj *o) {
 }
 
 void etab_obj_free(etab *t, eobj *o) {
-  if (etab_is_ordered(t)) oset_free_obj(o);
-  else free(o);
+  eheap_free(&t->objs, o);
 }
 
 /* Makes room for n more objects under hash's stripe before a hash table's

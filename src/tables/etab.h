@@ -71,6 +71,7 @@ struct etab {
     htab h;
     ocat o;
   } store;
+  eheap objs;                 /* the objects' memory */
   etab_tally tally[ETAB_TALLIES];
 };
 

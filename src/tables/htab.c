@@ -44,7 +44,7 @@ static hpart *part_of(htab *h, uint64_t hash) {
   return &h->stripes[htab_stripe_of(hash)].p;
 }
 
-int htab_init(htab *h) {
+int htab_init(htab *h, eheap *objs) {
   for (unsigned i = 0; i < HTAB_STRIPES; i++) {
     pthread_rwlock_init(&h->stripes[i].lock, NULL);
     h->stripes[i].p.slots = NULL;
@@ -53,6 +53,7 @@ int htab_init(htab *h) {
     atomic_init(&h->stripes[i].p.count, 0);
   }
   atomic_init(&h->bytes, 0);
+  h->objs = objs;
   h->fail_growth = NULL;
   return 1;
 }
@@ -61,7 +62,7 @@ int htab_init(htab *h) {
 static void free_all(htab *h) {
   for (unsigned i = 0; i < HTAB_STRIPES; i++) {
     hpart *p = &h->stripes[i].p;
-    for (size_t j = 0; j < p->size; j++) free(p->slots[j].obj);
+    for (size_t j = 0; j < p->size; j++) eheap_free(h->objs, p->slots[j].obj);
     free(p->slots);
     p->slots = NULL;
     p->size = 0;

@@ -27,6 +27,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "eheap.h"
 #include "eobj.h"
 #include "fault.h"
 
@@ -60,11 +61,13 @@ typedef struct htab_stripe {
 typedef struct htab {
   htab_stripe stripes[HTAB_STRIPES];
   atomic_size_t bytes;        /* the slot arrays' (changes only on growth) */
+  eheap *objs;                /* where the objects' memory comes from */
   fault_rate *fail_growth;    /* tests: a failing draw fails a growth as
                                  if out of memory; NULL: never */
 } htab;
 
-int htab_init(htab *h);                               /* 1: cannot fail */
+/* The objects stored are objs's, which clear and destroy free them into. */
+int htab_init(htab *h, eheap *objs);                  /* 1: cannot fail */
 void htab_destroy(htab *h);                           /* frees every object */
 void htab_clear(htab *h);                             /* every stripe write-locked */
 /* Objects in every stripe; needs no lock, and is exact whenever no write

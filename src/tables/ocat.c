@@ -170,7 +170,7 @@ static oset *tree_of(ocat *c, const unsigned char *key, size_t klen) {
 static ocbase *base_new(ocat *c) {
   ocbase *b = aligned_alloc(64, BASE_SIZE);
   if (b == NULL) return NULL;
-  if (!oset_init(&b->tree)) {
+  if (!oset_init(&b->tree, c->objs)) {
     free(b);
     return NULL;
   }
@@ -221,9 +221,10 @@ static void base_unlock(ocbase *b) {
 
 /* ---- set up and tear down ---- */
 
-int ocat_init(ocat *c) {
+int ocat_init(ocat *c, eheap *objs) {
   ocroute *r = route_new(1, 0);
   ocbase *b;
+  c->objs = objs;
   c->all_bases = NULL;
   c->old_routes = NULL;
   c->changes = 0;

@@ -37,9 +37,11 @@ typedef struct ocat {
   ocroute *old_routes;          /* retired routes, under adapt */
   ocbase *all_bases;            /* every base made (under adapt), freed at destroy */
   int changes;                  /* splits and joins so far */
+  eheap *objs;                  /* where the objects' memory comes from */
 } ocat;
 
-int ocat_init(ocat *c);                 /* 1; 0 on failure */
+/* The objects stored are objs's, which clear and destroy free them into. */
+int ocat_init(ocat *c, eheap *objs);    /* 1; 0 on failure */
 void ocat_destroy(ocat *c);             /* frees every object */
 void ocat_clear(ocat *c);               /* all write-locked; frees every object */
 

@@ -237,7 +237,7 @@ static void inner_cut(oinner *in, int i) {
 
 /* ---- set up and tear down ---- */
 
-int oset_init(oset *o) {
+int oset_init(oset *o, eheap *objs) {
   static atomic_uint_fast64_t next_id = 1;
   o->root = NULL;
   o->height = 0;
@@ -247,21 +247,22 @@ int oset_init(oset *o) {
   atomic_init(&o->count, 0);
   atomic_init(&o->node_bytes, 0);
   atomic_init(&o->shares, 1);
+  o->objs = objs;
   return pthread_rwlock_init(&o->lock, NULL) == 0;
 }
 
-static void free_subtree(onode *n, int height) {
+static void free_subtree(eheap *objs, onode *n, int height) {
   if (height == 0) {
     oleaf *lf = as_leaf(n);
-    for (int i = 0; i < lf->hd.n; i++) oset_free_obj(lf->obj[i]);
+    for (int i = 0; i < lf->hd.n; i++) eheap_free(objs, lf->obj[i]);
   } else {
-    for (int i = 0; i < n->n; i++) free_subtree(as_inner(n)->child[i], height - 1);
+    for (int i = 0; i < n->n; i++) free_subtree(objs, as_inner(n)->child[i], height - 1);
   }
   free(n);
 }
 
 void oset_clear(oset *o) {
-  if (o->root != NULL) free_subtree(o->root, o->height);
+  if (o->root != NULL) free_subtree(o->objs, o->root, o->height);
   o->root = NULL;
   oset_changed(o);
   o->height = 0;
@@ -272,14 +273,6 @@ void oset_clear(oset *o) {
 void oset_destroy(oset *o) {
   oset_clear(o);
   pthread_rwlock_destroy(&o->lock);
-}
-
-eobj *oset_new_obj(size_t datalen) {
-  return malloc(sizeof(eobj) + datalen);
-}
-
-void oset_free_obj(eobj *obj) {
-  free(obj);
 }
 
 /* ---- find ---- */

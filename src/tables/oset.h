@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "eheap.h"
 #include "eobj.h"
 
 typedef struct onode onode;     /* a node of either kind */
@@ -40,6 +41,7 @@ typedef struct oset {
   uint64_t changes;             /* moves of entries so far (write lock) */
   atomic_int shares;            /* trees its table is cut into (ocat.h sets
                                    it; 1 alone): descend's fetch-ahead */
+  eheap *objs;                  /* where the objects' memory comes from */
 } oset;
 
 /* The first 8 key bytes, big-endian, zero-padded. A smaller prefix means
@@ -55,15 +57,10 @@ static inline uint64_t oset_prefix(const unsigned char *key, size_t klen) {
   return p;
 }
 
-int oset_init(oset *o);                 /* 1; 0 on failure */
+/* The objects stored are objs's, which clear and destroy free them into. */
+int oset_init(oset *o, eheap *objs);    /* 1; 0 on failure */
 void oset_destroy(oset *o);             /* frees every object */
 void oset_clear(oset *o);               /* write lock held; frees every object */
-
-
-/* Objects of an ordered_set: malloc and free, kept as functions so that
-** callers need not know. */
-eobj *oset_new_obj(size_t datalen);
-void oset_free_obj(eobj *obj);
 
 eobj *oset_find(oset *o, const unsigned char *key, size_t klen);
 /* As oset_find, under the write lock: when the key is absent it also

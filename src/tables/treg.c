@@ -15,11 +15,13 @@ void treg_init(treg *r, logger *log, void *host, void (*hold)(void *), void (*re
   r->next_id = 1;
   r->log = log;
   r->host = host;
+  eheap_spares_init(&r->spares);
   r->hold = hold;
   r->release = release;
 }
 
 void treg_destroy(treg *r) {
+  eheap_spares_destroy(&r->spares);
   free(r->tables);
   pthread_mutex_destroy(&r->lock);
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eheap.h"
 #include "err.h"
 #include "fault.h"
 #include "logger.h"
@@ -33,6 +34,7 @@ typedef struct treg {
   store *store;                /* LevelDB (store.h); NULL until opened */
   fault_rate store_faults;     /* injected write failures (hl.fault), seeded */
   logger *log;
+  eheap_spares spares;         /* the tables' spare slabs (eheap.h) */
   void *host;
   void (*hold)(void *host);
   void (*release)(void *host);

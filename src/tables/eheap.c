@@ -1,0 +1,318 @@
+/*
+** eheap.c — the memory of one table's objects (see eheap.h).
+**
+** A slab is a header and slots of one size. Its free slots are a list
+** threaded through them, and slots never used yet lie past `fresh`; a
+** slab with a free slot is on its shard's list for its class, a full one
+** only on the shard's list of every slab. An object finds its slab from
+** eobj.home, its offset in the slab in 8-byte units (0: a large object,
+** which has a `large` header in front instead). A shard's first slab of a
+** class is small and each next one twice as big, up to SLAB_MAX, so a
+** table of a few objects holds a few KiB. Slabs of SLAB_MAX bytes go to
+** the spares when let go, and come from them first.
+*/
+#include <assert.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "eheap.h"
+
+#define GRAIN 8                      /* bytes between two size classes */
+#define SMALLEST 32                  /* an eobj and a few bytes */
+#define NCLASSES ((EHEAP_SMALL - SMALLEST) / GRAIN + 1)
+#define SLAB_MIN 1024
+#define SLAB_MAX 65536               /* offsets in 8-byte units fit 32 bits */
+#define SPARES_MAX (EHEAP_SPARES_MAX / SLAB_MAX)
+
+typedef struct slab slab;
+
+struct slab {
+  slab *prev, *next;           /* the shard's slabs of this class with room */
+  slab *all_prev, *all_next;   /* every slab of the shard */
+  eshard *shard;
+  void *free;                  /* freed slots, linked through their first bytes */
+  uint32_t size;               /* bytes, this header included */
+  uint32_t slot;               /* bytes per object */
+  uint32_t used;               /* objects allocated */
+  uint32_t fresh;              /* offset of the first slot never used */
+  int cls;
+};
+
+typedef struct large {
+  struct large *prev, *next;   /* the shard's large objects */
+  eshard *shard;
+  size_t size;                 /* bytes, this header included */
+} large;
+
+struct eshard {
+  pthread_mutex_t lock;
+  slab *room[NCLASSES];        /* slabs with a free slot, by class */
+  uint32_t next_size[NCLASSES];
+  slab *all;
+  large *big;
+};
+
+#define SLOTS_AT ((sizeof(slab) + GRAIN - 1) / GRAIN * GRAIN)
+
+static_assert(sizeof(large) % GRAIN == 0, "a large object's eobj is aligned");
+
+/* ---- spare slabs ---- */
+
+void eheap_spares_init(eheap_spares *s) {
+  pthread_mutex_init(&s->lock, NULL);
+  s->top = NULL;
+  s->count = 0;
+}
+
+void eheap_spares_destroy(eheap_spares *s) {
+  while (s->top != NULL) {
+    void *next = *(void **)s->top;
+    free(s->top);
+    s->top = next;
+  }
+  s->count = 0;
+  pthread_mutex_destroy(&s->lock);
+}
+
+size_t eheap_spares_bytes(eheap_spares *s) {
+  size_t n;
+  pthread_mutex_lock(&s->lock);
+  n = s->count;
+  pthread_mutex_unlock(&s->lock);
+  return n * SLAB_MAX;
+}
+
+static void *slab_malloc(eheap *h, size_t size) {
+  eheap_spares *s = h->spares;
+  void *p = NULL;
+  if (s != NULL && size == SLAB_MAX) {
+    pthread_mutex_lock(&s->lock);
+    if ((p = s->top) != NULL) {
+      s->top = *(void **)p;
+      s->count--;
+    }
+    pthread_mutex_unlock(&s->lock);
+  }
+  return p != NULL ? p : malloc(size);
+}
+
+static void slab_release(eheap *h, void *p, size_t size) {
+  eheap_spares *s = h->spares;
+  if (s != NULL && size == SLAB_MAX) {
+    pthread_mutex_lock(&s->lock);
+    if (s->count < SPARES_MAX) {
+      *(void **)p = s->top;
+      s->top = p;
+      s->count++;
+      p = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+  }
+  free(p);
+}
+
+/* ---- heaps ---- */
+
+void eheap_init(eheap *h, eheap_spares *spares) {
+  for (int i = 0; i < EHEAP_SHARDS; i++) atomic_init(&h->shard[i], NULL);
+  atomic_init(&h->bytes, 0);
+  h->spares = spares;
+}
+
+static void shard_free(eheap *h, eshard *sh) {
+  for (slab *s = sh->all; s != NULL;) {
+    slab *next = s->all_next;
+    slab_release(h, s, s->size);
+    s = next;
+  }
+  for (large *l = sh->big; l != NULL;) {
+    large *next = l->next;
+    free(l);
+    l = next;
+  }
+  pthread_mutex_destroy(&sh->lock);
+  free(sh);
+}
+
+void eheap_destroy(eheap *h) {
+  for (int i = 0; i < EHEAP_SHARDS; i++) {
+    eshard *sh = atomic_load_explicit(&h->shard[i], memory_order_acquire);
+    if (sh != NULL) shard_free(h, sh);
+    atomic_store_explicit(&h->shard[i], NULL, memory_order_relaxed);
+  }
+  atomic_store(&h->bytes, 0);
+}
+
+size_t eheap_bytes(const eheap *h) {
+  return atomic_load_explicit(&h->bytes, memory_order_relaxed);
+}
+
+/* ---- shards ---- */
+
+static atomic_uint shard_turn;
+static _Thread_local unsigned my_shard = EHEAP_SHARDS;
+
+/* The calling thread's shard of h, made when first needed; NULL when
+** memory runs out. */
+static eshard *shard_of(eheap *h) {
+  eshard *sh, *none = NULL;
+  if (my_shard == EHEAP_SHARDS) my_shard = atomic_fetch_add(&shard_turn, 1) % EHEAP_SHARDS;
+  sh = atomic_load_explicit(&h->shard[my_shard], memory_order_acquire);
+  if (sh != NULL) return sh;
+  if ((sh = calloc(1, sizeof *sh)) == NULL) return NULL;
+  if (pthread_mutex_init(&sh->lock, NULL) != 0) {
+    free(sh);
+    return NULL;
+  }
+  for (int c = 0; c < NCLASSES; c++) sh->next_size[c] = SLAB_MIN;
+  /* release: the shard's fields, for the others' acquire */
+  if (atomic_compare_exchange_strong_explicit(&h->shard[my_shard], &none, sh,
+                                              memory_order_acq_rel, memory_order_acquire))
+    return sh;
+  shard_free(h, sh);   /* another thread made it first: sh has nothing */
+  return none;
+}
+
+/* ---- slabs (the shard's lock held) ---- */
+
+static void room_push(eshard *sh, slab *s) {
+  s->prev = NULL;
+  s->next = sh->room[s->cls];
+  if (s->next != NULL) s->next->prev = s;
+  sh->room[s->cls] = s;
+}
+
+static void room_remove(eshard *sh, slab *s) {
+  if (s->prev != NULL) s->prev->next = s->next;
+  else sh->room[s->cls] = s->next;
+  if (s->next != NULL) s->next->prev = s->prev;
+}
+
+static int has_room(const slab *s) {
+  return s->free != NULL || s->fresh + s->slot <= s->size;
+}
+
+static slab *slab_new(eheap *h, eshard *sh, int cls) {
+  uint32_t size = sh->next_size[cls];
+  slab *s = slab_malloc(h, size);
+  if (s == NULL) return NULL;
+  s->shard = sh;
+  s->free = NULL;
+  s->size = size;
+  s->slot = (uint32_t)(SMALLEST + (size_t)cls * GRAIN);
+  s->used = 0;
+  s->fresh = (uint32_t)SLOTS_AT;
+  s->cls = cls;
+  s->all_prev = NULL;
+  s->all_next = sh->all;
+  if (sh->all != NULL) sh->all->all_prev = s;
+  sh->all = s;
+  room_push(sh, s);
+  if (size < SLAB_MAX) sh->next_size[cls] = size * 2;
+  atomic_fetch_add_explicit(&h->bytes, size, memory_order_relaxed);
+  return s;
+}
+
+static void slab_unlink(eshard *sh, slab *s) {
+  room_remove(sh, s);
+  if (s->all_prev != NULL) s->all_prev->all_next = s->all_next;
+  else sh->all = s->all_next;
+  if (s->all_next != NULL) s->all_next->all_prev = s->all_prev;
+}
+
+static eobj *slab_take(eshard *sh, slab *s) {
+  char *p;
+  if (s->free != NULL) {
+    p = s->free;
+    s->free = *(void **)p;
+  } else {
+    p = (char *)s + s->fresh;
+    s->fresh += s->slot;
+  }
+  s->used++;
+  if (!has_room(s)) room_remove(sh, s);
+  ((eobj *)p)->home = (uint32_t)((size_t)(p - (char *)s) / GRAIN);
+  return (eobj *)p;
+}
+
+/* ---- objects ---- */
+
+static eobj *large_alloc(eheap *h, size_t datalen) {
+  eshard *sh = shard_of(h);
+  size_t bytes = sizeof(large) + sizeof(eobj) + datalen;
+  large *l;
+  eobj *o;
+  if (sh == NULL || datalen > SIZE_MAX - sizeof(large) - sizeof(eobj)) return NULL;
+  if ((l = malloc(bytes)) == NULL) return NULL;
+  l->shard = sh;
+  l->size = bytes;
+  pthread_mutex_lock(&sh->lock);
+  l->prev = NULL;
+  l->next = sh->big;
+  if (sh->big != NULL) sh->big->prev = l;
+  sh->big = l;
+  pthread_mutex_unlock(&sh->lock);
+  atomic_fetch_add_explicit(&h->bytes, l->size, memory_order_relaxed);
+  o = (eobj *)(l + 1);
+  o->home = 0;
+  return o;
+}
+
+static void large_free(eheap *h, eobj *o) {
+  large *l = (large *)o - 1;
+  eshard *sh = l->shard;
+  pthread_mutex_lock(&sh->lock);
+  if (l->prev != NULL) l->prev->next = l->next;
+  else sh->big = l->next;
+  if (l->next != NULL) l->next->prev = l->prev;
+  pthread_mutex_unlock(&sh->lock);
+  atomic_fetch_sub_explicit(&h->bytes, l->size, memory_order_relaxed);
+  free(l);
+}
+
+eobj *eheap_alloc(eheap *h, size_t datalen) {
+  size_t bytes;
+  int cls;
+  eshard *sh;
+  slab *s;
+  eobj *o = NULL;
+  if (datalen > EHEAP_SMALL - sizeof(eobj)) return large_alloc(h, datalen);
+  bytes = sizeof(eobj) + datalen;
+  cls = bytes <= SMALLEST ? 0 : (int)((bytes - SMALLEST + GRAIN - 1) / GRAIN);
+  if ((sh = shard_of(h)) == NULL) return NULL;
+  pthread_mutex_lock(&sh->lock);
+  s = sh->room[cls];
+  if (s == NULL) s = slab_new(h, sh, cls);
+  if (s != NULL) o = slab_take(sh, s);
+  pthread_mutex_unlock(&sh->lock);
+  return o;
+}
+
+/* The slot goes back on its slab's list; a slab left empty goes back to
+** malloc unless it is its class's only one with room (so that one object
+** made and freed over and over does not make a slab each time). */
+void eheap_free(eheap *h, eobj *o) {
+  slab *s, *gone = NULL;
+  eshard *sh;
+  if (o == NULL) return;
+  if (o->home == 0) {
+    large_free(h, o);
+    return;
+  }
+  s = (slab *)((char *)o - (size_t)o->home * GRAIN);
+  sh = s->shard;
+  pthread_mutex_lock(&sh->lock);
+  if (!has_room(s)) room_push(sh, s);
+  *(void **)o = s->free;
+  s->free = o;
+  if (--s->used == 0 && (s->prev != NULL || s->next != NULL)) {
+    slab_unlink(sh, s);
+    gone = s;
+  }
+  pthread_mutex_unlock(&sh->lock);
+  if (gone != NULL) {
+    atomic_fetch_sub_explicit(&h->bytes, gone->size, memory_order_relaxed);
+    slab_release(h, gone, gone->size);
+  }
+}
