@@ -1,7 +1,7 @@
 /*
-** test_eheap.c — a table's object heap (eheap.c): objects of every size,
-** small and large, each filled with a pattern of its own and checked
-** before it is freed, so that two live objects that overlap or a
+** test_eheap.c — a table's object heap (eheap.c): objects and blocks of
+** every size, small and large, each filled with a pattern of its own and
+** checked before it is freed, so that two live objects that overlap or a
 ** misaligned one is seen; slabs that go back when emptied; spare slabs
 ** that one heap lets go and another takes, never more than the bound; and
 ** two threads, each freeing what the other allocated.
@@ -19,7 +19,8 @@
 #define BIG_SLAB 65536          /* eheap.c's SLAB_MAX */
 
 typedef struct slot {
-  eobj *o;
+  eobj *o;                /* an object, or NULL: */
+  unsigned char *block;   /* a block (in the random test) */
   size_t len;
   unsigned char tag;
 } slot;
@@ -33,21 +34,26 @@ static uint64_t next(void) {
 /* Mostly small objects, as tables hold; now and then a large one. */
 static size_t some_len(void) {
   uint64_t r = next();
-  if (r % 32 == 0) return EHEAP_SMALL + (size_t)(r >> 8) % 2048;
-  return (size_t)(r >> 8) % (EHEAP_SMALL - sizeof(eobj) + 1);
+  if (r % 32 == 0) return EHEAP_SMALL + (size_t)(r >> 8) % 4096;
+  if (r % 4 == 0) return (size_t)(r >> 8) % (EHEAP_SMALL - sizeof(eobj) + 1);
+  return (size_t)(r >> 8) % 200;   /* most objects are small */
+}
+
+static unsigned char *bytes_of(const slot *s) {
+  return s->o != NULL ? s->o->data : s->block;
 }
 
 static void fill(slot *s, size_t len, unsigned char tag) {
   s->len = len;
   s->tag = tag;
-  s->o->len = (uint32_t)len;
-  for (size_t i = 0; i < len; i++) s->o->data[i] = (unsigned char)(tag + i);
+  if (s->o != NULL) s->o->len = (uint32_t)len;
+  for (size_t i = 0; i < len; i++) bytes_of(s)[i] = (unsigned char)(tag + i);
 }
 
 static int intact(const slot *s) {
-  if (s->o->len != s->len) return 0;
+  if (s->o != NULL && s->o->len != s->len) return 0;
   for (size_t i = 0; i < s->len; i++)
-    if (s->o->data[i] != (unsigned char)(s->tag + i)) return 0;
+    if (bytes_of(s)[i] != (unsigned char)(s->tag + i)) return 0;
   return 1;
 }
 
@@ -59,33 +65,41 @@ static void test_random_sizes(void) {
   CHECK(eheap_bytes(&h) == 0);
   for (int round = 0; round < ROUNDS; round++) {
     slot *s = &slots[next() % SLOTS];
-    if (s->o != NULL) {
+    if (s->o != NULL || s->block != NULL) {
       whole &= intact(s);
-      eheap_free(&h, s->o);
+      if (s->o != NULL) eheap_free(&h, s->o);
+      else eheap_free_block(&h, s->block);
       s->o = NULL;
+      s->block = NULL;
     } else {
       size_t len = some_len();
-      s->o = eheap_alloc(&h, len);
-      if (s->o == NULL) {
-        got = 0;
-        continue;
+      if (next() % 4 == 0) {   /* a block: a tree node, say */
+        s->block = eheap_alloc_block(&h, len + sizeof(eobj));
+        got &= s->block != NULL;
+        aligned &= (uintptr_t)s->block % 8 == 0;
+        len += sizeof(eobj);
+      } else {
+        s->o = eheap_alloc(&h, len);
+        got &= s->o != NULL;
+        aligned &= (uintptr_t)s->o % 8 == 0;
       }
-      aligned &= (uintptr_t)s->o % 8 == 0;
-      fill(s, len, (unsigned char)round);
+      if (s->o != NULL || s->block != NULL) fill(s, len, (unsigned char)round);
     }
   }
   CHECK(got);
   CHECK(aligned);
   CHECK(whole);
-  for (int i = 0; i < SLOTS; i++)
-    if (slots[i].o != NULL) {
-      CHECK(intact(&slots[i]));
-      eheap_free(&h, slots[i].o);
-      slots[i].o = NULL;
-    }
+  for (int i = 0; i < SLOTS; i++) {
+    if (slots[i].o != NULL || slots[i].block != NULL) CHECK(intact(&slots[i]));
+    if (slots[i].o != NULL) eheap_free(&h, slots[i].o);
+    if (slots[i].block != NULL) eheap_free_block(&h, slots[i].block);
+    slots[i].o = NULL;
+    slots[i].block = NULL;
+  }
   /* Everything freed: at most one slab of each class is kept per shard
-  ** (none bigger than the biggest), and no large object. */
-  CHECK(eheap_bytes(&h) <= (size_t)((EHEAP_SMALL - 32) / 8 + 1) * BIG_SLAB);
+  ** (none bigger than the biggest, and fewer than 64 classes), and no
+  ** large object. */
+  CHECK(eheap_bytes(&h) <= 64 * (size_t)BIG_SLAB);
   eheap_destroy(&h);
   CHECK(eheap_bytes(&h) == 0);
 }

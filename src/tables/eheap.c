@@ -7,9 +7,9 @@
 ** only on the shard's list of every slab. An object finds its slab from
 ** eobj.home, its offset in the slab in 8-byte units (0: a large object,
 ** which has a `large` header in front instead). A shard's first slab of a
-** class is small and each next one twice as big, up to SLAB_MAX, so a
-** table of a few objects holds a few KiB. Slabs of SLAB_MAX bytes go to
-** the spares when let go, and come from them first.
+** class is small (1 KiB, or two slots) and each next one twice as big, up
+** to SLAB_MAX, so a table of a few objects holds a few KiB. Slabs of
+** SLAB_MAX bytes go to the spares when let go, and come from them first.
 */
 #include <assert.h>
 #include <pthread.h>
@@ -18,10 +18,14 @@
 
 #include "eheap.h"
 
-#define GRAIN 8                      /* bytes between two size classes */
+#define GRAIN 8                      /* bytes between two small size classes */
 #define SMALLEST 32                  /* an eobj and a few bytes */
-#define NCLASSES ((EHEAP_SMALL - SMALLEST) / GRAIN + 1)
+#define FINE_MAX 256                 /* then 64 bytes between two classes */
+#define COARSE_GRAIN 64
+#define FINE_CLASSES ((FINE_MAX - SMALLEST) / GRAIN + 1)
+#define NCLASSES (FINE_CLASSES + (EHEAP_SMALL - FINE_MAX) / COARSE_GRAIN)
 #define SLAB_MIN 1024
+#define SLAB_FIRST_SLOTS 2           /* at least, in a shard's first slab of a class */
 #define SLAB_MAX 65536               /* offsets in 8-byte units fit 32 bits */
 #define SPARES_MAX (EHEAP_SPARES_MAX / SLAB_MAX)
 
@@ -55,7 +59,13 @@ struct eshard {
 
 #define SLOTS_AT ((sizeof(slab) + GRAIN - 1) / GRAIN * GRAIN)
 
-static_assert(sizeof(large) % GRAIN == 0, "a large object's eobj is aligned");
+static_assert(sizeof(large) % GRAIN == 0, "a large slot is aligned");
+static_assert((EHEAP_SMALL - FINE_MAX) % COARSE_GRAIN == 0, "the last class is EHEAP_SMALL");
+
+static uint32_t slot_bytes(int cls) {
+  if (cls < FINE_CLASSES) return (uint32_t)(SMALLEST + cls * GRAIN);
+  return (uint32_t)(FINE_MAX + (cls - FINE_CLASSES + 1) * COARSE_GRAIN);
+}
 
 /* ---- spare slabs ---- */
 
@@ -165,7 +175,10 @@ static eshard *shard_of(eheap *h) {
     free(sh);
     return NULL;
   }
-  for (int c = 0; c < NCLASSES; c++) sh->next_size[c] = SLAB_MIN;
+  for (int c = 0; c < NCLASSES; c++) {
+    uint32_t size = (uint32_t)SLOTS_AT + SLAB_FIRST_SLOTS * slot_bytes(c);
+    sh->next_size[c] = size < SLAB_MIN ? SLAB_MIN : size;
+  }
   /* release: the shard's fields, for the others' acquire */
   if (atomic_compare_exchange_strong_explicit(&h->shard[my_shard], &none, sh,
                                               memory_order_acq_rel, memory_order_acquire))
@@ -200,7 +213,7 @@ static slab *slab_new(eheap *h, eshard *sh, int cls) {
   s->shard = sh;
   s->free = NULL;
   s->size = size;
-  s->slot = (uint32_t)(SMALLEST + (size_t)cls * GRAIN);
+  s->slot = slot_bytes(cls);
   s->used = 0;
   s->fresh = (uint32_t)SLOTS_AT;
   s->cls = cls;
@@ -209,7 +222,7 @@ static slab *slab_new(eheap *h, eshard *sh, int cls) {
   if (sh->all != NULL) sh->all->all_prev = s;
   sh->all = s;
   room_push(sh, s);
-  if (size < SLAB_MAX) sh->next_size[cls] = size * 2;
+  sh->next_size[cls] = size < SLAB_MAX / 2 ? size * 2 : SLAB_MAX;
   atomic_fetch_add_explicit(&h->bytes, size, memory_order_relaxed);
   return s;
 }
@@ -221,7 +234,7 @@ static void slab_unlink(eshard *sh, slab *s) {
   if (s->all_next != NULL) s->all_next->all_prev = s->all_prev;
 }
 
-static eobj *slab_take(eshard *sh, slab *s) {
+static void *slab_take(eshard *sh, slab *s) {
   char *p;
   if (s->free != NULL) {
     p = s->free;
@@ -232,21 +245,26 @@ static eobj *slab_take(eshard *sh, slab *s) {
   }
   s->used++;
   if (!has_room(s)) room_remove(sh, s);
-  ((eobj *)p)->home = (uint32_t)((size_t)(p - (char *)s) / GRAIN);
-  return (eobj *)p;
+  return p;
 }
 
-/* ---- objects ---- */
+/* ---- slots ---- */
 
-static eobj *large_alloc(eheap *h, size_t datalen) {
+static int class_of(size_t bytes) {
+  if (bytes <= SMALLEST) return 0;
+  if (bytes <= FINE_MAX) return (int)((bytes - SMALLEST + GRAIN - 1) / GRAIN);
+  return FINE_CLASSES + (int)((bytes - FINE_MAX - 1) / COARSE_GRAIN);
+}
+
+/* A large slot: malloc'd alone, behind a header that keeps it on its
+** shard's list. */
+static void *large_alloc(eheap *h, size_t bytes) {
   eshard *sh = shard_of(h);
-  size_t bytes = sizeof(large) + sizeof(eobj) + datalen;
   large *l;
-  eobj *o;
-  if (sh == NULL || datalen > SIZE_MAX - sizeof(large) - sizeof(eobj)) return NULL;
-  if ((l = malloc(bytes)) == NULL) return NULL;
+  if (sh == NULL || bytes > SIZE_MAX - sizeof *l) return NULL;
+  if ((l = malloc(sizeof *l + bytes)) == NULL) return NULL;
   l->shard = sh;
-  l->size = bytes;
+  l->size = sizeof *l + bytes;
   pthread_mutex_lock(&sh->lock);
   l->prev = NULL;
   l->next = sh->big;
@@ -254,13 +272,11 @@ static eobj *large_alloc(eheap *h, size_t datalen) {
   sh->big = l;
   pthread_mutex_unlock(&sh->lock);
   atomic_fetch_add_explicit(&h->bytes, l->size, memory_order_relaxed);
-  o = (eobj *)(l + 1);
-  o->home = 0;
-  return o;
+  return l + 1;
 }
 
-static void large_free(eheap *h, eobj *o) {
-  large *l = (large *)o - 1;
+static void large_free(eheap *h, void *p) {
+  large *l = (large *)p - 1;
   eshard *sh = l->shard;
   pthread_mutex_lock(&sh->lock);
   if (l->prev != NULL) l->prev->next = l->next;
@@ -271,41 +287,46 @@ static void large_free(eheap *h, eobj *o) {
   free(l);
 }
 
-eobj *eheap_alloc(eheap *h, size_t datalen) {
-  size_t bytes;
+/* A slot of at least `bytes`, and in *home where it lies (0: large). */
+static void *slot_alloc(eheap *h, size_t bytes, uint32_t *home) {
   int cls;
   eshard *sh;
   slab *s;
-  eobj *o = NULL;
-  if (datalen > EHEAP_SMALL - sizeof(eobj)) return large_alloc(h, datalen);
-  bytes = sizeof(eobj) + datalen;
-  cls = bytes <= SMALLEST ? 0 : (int)((bytes - SMALLEST + GRAIN - 1) / GRAIN);
+  void *p = NULL;
+  if (bytes > EHEAP_SMALL) {
+    *home = 0;
+    return large_alloc(h, bytes);
+  }
+  cls = class_of(bytes);
   if ((sh = shard_of(h)) == NULL) return NULL;
   pthread_mutex_lock(&sh->lock);
   s = sh->room[cls];
   if (s == NULL) s = slab_new(h, sh, cls);
-  if (s != NULL) o = slab_take(sh, s);
+  if (s != NULL) {
+    p = slab_take(sh, s);
+    *home = (uint32_t)((size_t)((char *)p - (char *)s) / GRAIN);
+  }
   pthread_mutex_unlock(&sh->lock);
-  return o;
+  return p;
 }
 
-/* The slot goes back on its slab's list; a slab left empty goes back to
-** malloc unless it is its class's only one with room (so that one object
-** made and freed over and over does not make a slab each time). */
-void eheap_free(eheap *h, eobj *o) {
+/* The slot goes back on its slab's list; a slab left empty goes back
+** (to the spares, or to malloc) unless it is its class's only one with
+** room (so that one object made and freed over and over does not make a
+** slab each time). */
+static void slot_free(eheap *h, void *p, uint32_t home) {
   slab *s, *gone = NULL;
   eshard *sh;
-  if (o == NULL) return;
-  if (o->home == 0) {
-    large_free(h, o);
+  if (home == 0) {
+    large_free(h, p);
     return;
   }
-  s = (slab *)((char *)o - (size_t)o->home * GRAIN);
+  s = (slab *)((char *)p - (size_t)home * GRAIN);
   sh = s->shard;
   pthread_mutex_lock(&sh->lock);
   if (!has_room(s)) room_push(sh, s);
-  *(void **)o = s->free;
-  s->free = o;
+  *(void **)p = s->free;
+  s->free = p;
   if (--s->used == 0 && (s->prev != NULL || s->next != NULL)) {
     slab_unlink(sh, s);
     gone = s;
@@ -315,4 +336,39 @@ void eheap_free(eheap *h, eobj *o) {
     atomic_fetch_sub_explicit(&h->bytes, gone->size, memory_order_relaxed);
     slab_release(h, gone, gone->size);
   }
+}
+
+/* ---- objects and blocks ---- */
+
+/* A block's header: where its slot lies. */
+typedef struct bhead {
+  uint32_t home;
+  uint32_t unused;
+} bhead;
+
+eobj *eheap_alloc(eheap *h, size_t datalen) {
+  uint32_t home;
+  eobj *o;
+  if (datalen > SIZE_MAX - sizeof(eobj)) return NULL;
+  if ((o = slot_alloc(h, sizeof(eobj) + datalen, &home)) == NULL) return NULL;
+  o->home = home;
+  return o;
+}
+
+void eheap_free(eheap *h, eobj *o) {
+  if (o != NULL) slot_free(h, o, o->home);
+}
+
+void *eheap_alloc_block(eheap *h, size_t size) {
+  uint32_t home;
+  bhead *b;
+  if (size > SIZE_MAX - sizeof(bhead)) return NULL;
+  if ((b = slot_alloc(h, sizeof(bhead) + size, &home)) == NULL) return NULL;
+  b->home = home;
+  return b + 1;
+}
+
+void eheap_free_block(eheap *h, void *block) {
+  bhead *b = (bhead *)block - 1;
+  if (block != NULL) slot_free(h, b, b->home);
 }

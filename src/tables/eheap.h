@@ -3,12 +3,14 @@
 **
 ** An object of up to EHEAP_SMALL bytes (its eobj header included) is cut
 ** from a slab the table owns, each slab holding one size class (8-byte
-** steps); a larger one comes from malloc. A slab goes back to malloc when
-** its last object is freed, and whatever is left when the heap is
-** destroyed. So a table's objects lie together and carry no malloc
-** header, and a table emptied of a million objects hands malloc back a
-** few hundred big blocks, not a million small ones that glibc keeps aside
-** and must merge at some later, unrelated allocation.
+** steps to 256 bytes, then 64-byte ones); a larger one comes from
+** malloc. The table's other blocks (an ordered_set's tree nodes) come
+** from the same slabs, behind an 8-byte header. A slab goes back when its
+** last slot is freed, and whatever is left when the heap is destroyed.
+** So a table's objects lie together and carry no malloc header, and a
+** table emptied of a million objects hands back a few hundred big blocks,
+** not a million small ones that glibc keeps aside and must merge at some
+** later, unrelated allocation.
 **
 ** The biggest slabs a heap lets go are kept, up to EHEAP_SPARES_MAX bytes,
 ** as spares for any heap of the node: a table dropped and another filled
@@ -32,7 +34,7 @@
 
 #include "eobj.h"
 
-#define EHEAP_SMALL 256     /* larger objects come from malloc */
+#define EHEAP_SMALL 2048    /* larger objects and blocks come from malloc */
 #define EHEAP_SHARDS 4
 #define EHEAP_SPARES_MAX ((size_t)64 << 20)
 
@@ -64,6 +66,10 @@ void eheap_destroy(eheap *h);
 ** NULL when memory runs out. */
 eobj *eheap_alloc(eheap *h, size_t datalen);
 void eheap_free(eheap *h, eobj *o);
+
+/* A block of size bytes, aligned to 8; NULL when memory runs out. */
+void *eheap_alloc_block(eheap *h, size_t size);
+void eheap_free_block(eheap *h, void *block);
 
 /* The bytes the heap holds from malloc: slabs (used or not) and large
 ** objects, headers included. */

@@ -51,20 +51,20 @@ static void collect_inner(onode *n, int height, oinner **list) {
 ** gets at least LEAF_MIN) by merging with or borrowing from the next;
 ** returns the first leaf, NULL if none is left. Borrowing leaves the next
 ** more than half full, as the two did not fit in one. */
-static oleaf *even_leaves(oleaf *first) {
+static oleaf *even_leaves(oset *o, oleaf *first) {
   oleaf *lf = first;
   while (lf->next != NULL) {
     oleaf *next = lf->next;
     if (lf->hd.n >= LEAF_MAX / 2) lf = next;
-    else if (lf->hd.n + next->hd.n <= LEAF_MAX) oset_leaf_merge(NULL, lf, next);
+    else if (lf->hd.n + next->hd.n <= LEAF_MAX) oset_leaf_merge(o, lf, next);
     else oset_leaf_shift_left(lf, next, LEAF_MAX / 2 - lf->hd.n);
   }
   if (lf->hd.n < LEAF_MIN && lf->prev != NULL) {   /* the last one */
     oleaf *prev = lf->prev;
-    if (prev->hd.n + lf->hd.n <= LEAF_MAX) oset_leaf_merge(NULL, prev, lf);
+    if (prev->hd.n + lf->hd.n <= LEAF_MAX) oset_leaf_merge(o, prev, lf);
     else oset_leaf_shift_right(prev, lf, LEAF_MIN - lf->hd.n);
   } else if (lf->hd.n == 0) {                      /* the only one */
-    free(lf);
+    oset_free_uncounted(o, &lf->hd);
     return NULL;
   }
   return first;
@@ -123,7 +123,7 @@ static void build_over(oset *o, oleaf *first, oinner **spare) {
   b.spare = *spare;
   o->root = NULL;
   o->height = 0;
-  if ((first = even_leaves(first)) != NULL) {
+  if ((first = even_leaves(o, first)) != NULL) {
     b.leaf = first;
     b.total[0] = 0;
     for (oleaf *lf = first; lf != NULL; lf = lf->next) b.total[0]++;
@@ -137,10 +137,10 @@ static void build_over(oset *o, oleaf *first, oinner **spare) {
   *spare = b.spare;
 }
 
-static void free_inner_list(oinner *list) {
+static void free_inner_list(const oset *o, oinner *list) {
   while (list != NULL) {
     oinner *next = as_inner(list->child[0]);
-    free(list);
+    oset_free_uncounted(o, &list->hd);
     list = next;
   }
 }
@@ -150,7 +150,7 @@ static void rebuild(oset *o) {
   oleaf *first = oset_leftmost(o);
   collect_inner(o->root, o->height, &spare);
   build_over(o, first, &spare);
-  free_inner_list(spare);
+  free_inner_list(o, spare);
   oset_recount_nodes(o);
 }
 
@@ -188,12 +188,12 @@ static size_t inner_needed(size_t nleaves) {
 
 /* Chains `more` fresh inner nodes onto *list; 0 (freeing them) if memory
 ** runs out. */
-static int add_spares(oinner **list, size_t more) {
+static int add_spares(const oset *o, oinner **list, size_t more) {
   oinner *got = NULL;
   for (size_t i = 0; i < more; i++) {
-    oinner *in = oset_new_inner(NULL);
+    oinner *in = oset_inner_uncounted(o);
     if (in == NULL) {
-      free_inner_list(got);
+      free_inner_list(o, got);
       return 0;
     }
     in->child[0] = (onode *)got;
@@ -253,7 +253,7 @@ int oset_split(oset *o, oset *right) {
   root = as_inner(o->root);
   k = root->hd.n;
   m = k / 2;
-  if (k - m >= 2 && (rroot = oset_new_inner(NULL)) == NULL) return 0;
+  if (k - m >= 2 && (rroot = oset_inner_uncounted(o)) == NULL) return 0;
   first = leftmost_under(root->child[m], o->height - 1);
   first->prev->next = NULL;
   first->prev = NULL;
@@ -273,7 +273,7 @@ int oset_split(oset *o, oset *right) {
   if (m == 1) {                   /* a root of one child gives way to it */
     o->root = root->child[0];
     o->height--;
-    free(root);
+    oset_free_uncounted(o, &root->hd);
     bytes -= sizeof(oinner);
   }
   for (oleaf *lf = first; lf != NULL; lf = lf->next, leaves++) moved += (size_t)lf->hd.n;
@@ -300,7 +300,7 @@ static int join_roots(oset *left, oset *right) {
   oinner *top = NULL;
   size_t bytes = oset_node_bytes(left) + oset_node_bytes(right);
   if (h != right->height || (!fits && (ln < min || rn < min))) return 0;
-  if (!fits && (top = oset_new_inner(NULL)) == NULL) return -1;
+  if (!fits && (top = oset_inner_uncounted(left)) == NULL) return -1;
   last = oset_rightmost(left);
   rfirst = oset_leftmost(right);
   if (top != NULL) {
@@ -315,7 +315,7 @@ static int join_roots(oset *left, oset *right) {
     last->next = rfirst;
     rfirst->prev = last;
   } else if (h == 0) {
-    oset_leaf_merge(NULL, last, rfirst);
+    oset_leaf_merge(left, last, rfirst);   /* counted, and then set whole below */
     bytes -= sizeof(oleaf);
   } else {
     oinner *l = as_inner(left->root), *r = as_inner(right->root);
@@ -325,7 +325,7 @@ static int join_roots(oset *left, oset *right) {
     memcpy(&l->sep[ln], r->sep, (size_t)(rn - 1) * sizeof r->sep[0]);
     memcpy(&l->child[ln], r->child, (size_t)rn * sizeof r->child[0]);
     l->hd.n = ln + rn;
-    free(r);
+    oset_free_uncounted(left, &r->hd);
     bytes -= sizeof(oinner);
     last->next = rfirst;
     rfirst->prev = last;
@@ -354,13 +354,13 @@ int oset_join(oset *left, oset *right) {
     rfirst = oset_leftmost(right);
     have = count_inner(left->root, left->height) + count_inner(right->root, right->height);
     need = inner_needed(count_leaves(first) + count_leaves(rfirst));
-    if (need > have && !add_spares(&spare, need - have)) return 0;
+    if (need > have && !add_spares(left, &spare, need - have)) return 0;
     collect_inner(left->root, left->height, &spare);
     collect_inner(right->root, right->height, &spare);
     last->next = rfirst;
     rfirst->prev = last;
     build_over(left, first, &spare);
-    free_inner_list(spare);
+    free_inner_list(left, spare);
     oset_recount_nodes(left);
   }
   right->root = NULL;

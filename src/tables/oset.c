@@ -48,7 +48,7 @@ size_t oset_node_bytes(const oset *o) {
 }
 
 static oleaf *new_leaf(oset *o) {
-  oleaf *lf = malloc(sizeof *lf);
+  oleaf *lf = eheap_alloc_block(o->objs, sizeof *lf);
   if (lf == NULL) return NULL;
   lf->hd.n = 0;
   lf->prev = lf->next = NULL;
@@ -56,17 +56,25 @@ static oleaf *new_leaf(oset *o) {
   return lf;
 }
 
+oinner *oset_inner_uncounted(const oset *o) {
+  oinner *in = eheap_alloc_block(o->objs, sizeof *in);
+  if (in != NULL) in->hd.n = 0;
+  return in;
+}
+
+void oset_free_uncounted(const oset *o, onode *n) {
+  eheap_free_block(o->objs, n);
+}
+
 oinner *oset_new_inner(oset *o) {
-  oinner *in = malloc(sizeof *in);
-  if (in == NULL) return NULL;
-  in->hd.n = 0;
-  count_nodes(o, sizeof *in, 0);
+  oinner *in = oset_inner_uncounted(o);
+  if (in != NULL) count_nodes(o, sizeof *in, 0);
   return in;
 }
 
 void oset_free_node(oset *o, onode *n, int leaf) {
   count_nodes(o, 0, leaf ? sizeof(oleaf) : sizeof(oinner));
-  free(n);
+  oset_free_uncounted(o, n);
 }
 
 /* Where k's prefix falls among a node's n sorted prefixes: those before
@@ -251,18 +259,18 @@ int oset_init(oset *o, eheap *objs) {
   return pthread_rwlock_init(&o->lock, NULL) == 0;
 }
 
-static void free_subtree(eheap *objs, onode *n, int height) {
+static void free_subtree(const oset *o, onode *n, int height) {
   if (height == 0) {
     oleaf *lf = as_leaf(n);
-    for (int i = 0; i < lf->hd.n; i++) eheap_free(objs, lf->obj[i]);
+    for (int i = 0; i < lf->hd.n; i++) eheap_free(o->objs, lf->obj[i]);
   } else {
-    for (int i = 0; i < n->n; i++) free_subtree(objs, as_inner(n)->child[i], height - 1);
+    for (int i = 0; i < n->n; i++) free_subtree(o, as_inner(n)->child[i], height - 1);
   }
-  free(n);
+  oset_free_uncounted(o, n);
 }
 
 void oset_clear(oset *o) {
-  if (o->root != NULL) free_subtree(o->objs, o->root, o->height);
+  if (o->root != NULL) free_subtree(o, o->root, o->height);
   o->root = NULL;
   oset_changed(o);
   o->height = 0;

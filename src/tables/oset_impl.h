@@ -98,8 +98,13 @@ static inline void oset_changed(oset *o) {
   o->changes++;
 }
 
+/* Nodes come from the table's heap (o->objs), as its objects do. These
+** two count them in o's node_bytes; obulk.c, which counts a tree whole
+** when it is done, gets and frees its inner nodes uncounted. */
 oinner *oset_new_inner(oset *o);
 void oset_free_node(oset *o, onode *n, int leaf);
+oinner *oset_inner_uncounted(const oset *o);
+void oset_free_uncounted(const oset *o, onode *n);
 void oset_recount_nodes(oset *o);
 oleaf *oset_leftmost(const oset *o);      /* the tree is not empty */
 oleaf *oset_rightmost(const oset *o);
