@@ -14,6 +14,17 @@
 #include "check.h"
 #include "eheap.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #define SLOTS 2000
 #define ROUNDS 200000
 #define BIG_SLAB 65536          /* eheap.c's SLAB_MAX */
@@ -240,10 +251,40 @@ static void test_threads(void) {
   pthread_cond_destroy(&b.ready);
 }
 
+#ifdef TEST_ASAN
+/* Under AddressSanitizer (make check-asan), a freed object's slot and the
+** bytes of a slot past what was asked for are poisoned. */
+static void test_poisoned(void) {
+  eheap h;
+  eobj *a, *b;
+  unsigned char *block;
+  eheap_init(&h, NULL);
+  a = eheap_alloc(&h, 20);            /* 44 bytes in a 48-byte slot */
+  b = eheap_alloc(&h, 20);
+  block = eheap_alloc_block(&h, 1000);
+  CHECK(a != NULL && b != NULL && block != NULL);
+  CHECK(!__asan_address_is_poisoned(a) && !__asan_address_is_poisoned(&a->data[19]));
+  CHECK(__asan_address_is_poisoned(&a->data[20]));
+  CHECK(!__asan_address_is_poisoned(&block[999]) && __asan_address_is_poisoned(&block[1000]));
+  eheap_free(&h, b);
+  CHECK(__asan_address_is_poisoned(b) && __asan_address_is_poisoned((char *)b + 40));
+  eheap_free_block(&h, block);
+  CHECK(__asan_address_is_poisoned(block));
+  b = eheap_alloc(&h, 20);            /* the slot again, usable again */
+  CHECK(b != NULL && !__asan_address_is_poisoned(&b->data[19]));
+  eheap_free(&h, a);
+  eheap_free(&h, b);
+  eheap_destroy(&h);
+}
+#endif
+
 int main(void) {
   test_random_sizes();
   test_slabs_go_back();
   test_spares();
   test_threads();
+#ifdef TEST_ASAN
+  test_poisoned();
+#endif
   return check_summary("eheap");
 }

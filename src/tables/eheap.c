@@ -10,6 +10,10 @@
 ** class is small (1 KiB, or two slots) and each next one twice as big, up
 ** to SLAB_MAX, so a table of a few objects holds a few KiB. Slabs of
 ** SLAB_MAX bytes go to the spares when let go, and come from them first.
+**
+** Under AddressSanitizer every slot not handed out, and the bytes of a
+** slot past what was asked for, are poisoned, so that a use after free or
+** an overrun of an object is reported as it would be with malloc.
 */
 #include <assert.h>
 #include <pthread.h>
@@ -17,6 +21,17 @@
 #include <stdlib.h>
 
 #include "eheap.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define EHEAP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EHEAP_ASAN 1
+#endif
+#endif
+#ifdef EHEAP_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 #define GRAIN 8                      /* bytes between two small size classes */
 #define SMALLEST 32                  /* an eobj and a few bytes */
@@ -61,6 +76,24 @@ struct eshard {
 
 static_assert(sizeof(large) % GRAIN == 0, "a large slot is aligned");
 static_assert((EHEAP_SMALL - FINE_MAX) % COARSE_GRAIN == 0, "the last class is EHEAP_SMALL");
+
+static void poison(void *p, size_t n) {
+#ifdef EHEAP_ASAN
+  ASAN_POISON_MEMORY_REGION(p, n);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
+static void unpoison(void *p, size_t n) {
+#ifdef EHEAP_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(p, n);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
 
 static uint32_t slot_bytes(int cls) {
   if (cls < FINE_CLASSES) return (uint32_t)(SMALLEST + cls * GRAIN);
@@ -109,6 +142,7 @@ static void *slab_malloc(eheap *h, size_t size) {
 
 static void slab_release(eheap *h, void *p, size_t size) {
   eheap_spares *s = h->spares;
+  unpoison(p, size);
   if (s != NULL && size == SLAB_MAX) {
     pthread_mutex_lock(&s->lock);
     if (s->count < SPARES_MAX) {
@@ -217,6 +251,7 @@ static slab *slab_new(eheap *h, eshard *sh, int cls) {
   s->used = 0;
   s->fresh = (uint32_t)SLOTS_AT;
   s->cls = cls;
+  poison((char *)s + SLOTS_AT, size - SLOTS_AT);
   s->all_prev = NULL;
   s->all_next = sh->all;
   if (sh->all != NULL) sh->all->all_prev = s;
@@ -234,17 +269,20 @@ static void slab_unlink(eshard *sh, slab *s) {
   if (s->all_next != NULL) s->all_next->all_prev = s->all_prev;
 }
 
-static void *slab_take(eshard *sh, slab *s) {
+static void *slab_take(eshard *sh, slab *s, size_t bytes) {
   char *p;
   if (s->free != NULL) {
     p = s->free;
+    unpoison(p, sizeof(void *));
     s->free = *(void **)p;
+    poison(p, s->slot);
   } else {
     p = (char *)s + s->fresh;
     s->fresh += s->slot;
   }
   s->used++;
   if (!has_room(s)) room_remove(sh, s);
+  unpoison(p, bytes);
   return p;
 }
 
@@ -303,7 +341,7 @@ static void *slot_alloc(eheap *h, size_t bytes, uint32_t *home) {
   s = sh->room[cls];
   if (s == NULL) s = slab_new(h, sh, cls);
   if (s != NULL) {
-    p = slab_take(sh, s);
+    p = slab_take(sh, s, bytes);
     *home = (uint32_t)((size_t)((char *)p - (char *)s) / GRAIN);
   }
   pthread_mutex_unlock(&sh->lock);
@@ -325,8 +363,10 @@ static void slot_free(eheap *h, void *p, uint32_t home) {
   sh = s->shard;
   pthread_mutex_lock(&sh->lock);
   if (!has_room(s)) room_push(sh, s);
+  unpoison(p, sizeof(void *));
   *(void **)p = s->free;
   s->free = p;
+  poison(p, s->slot);
   if (--s->used == 0 && (s->prev != NULL || s->next != NULL)) {
     slab_unlink(sh, s);
     gone = s;
