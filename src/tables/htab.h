@@ -39,11 +39,15 @@ typedef struct hslot {
   eobj *obj;          /* NULL: empty */
 } hslot;
 
+/* count comes first, so that it shares the line of the lock before it
+** (56 bytes in glibc), which every write takes anyway; the array's
+** fields, which every search reads, then lie in a line that only a growth
+** writes, and two threads' writes move one line between them, not two. */
 typedef struct hpart {   /* one stripe's storage */
-  hslot *slots;
-  size_t size;        /* slots: 1 << bits homes, then the overflow tail */
   atomic_size_t count;   /* objects; written under the stripe's write lock,
                             read without it by htab_count */
+  hslot *slots;
+  size_t size;        /* slots: 1 << bits homes, then the overflow tail */
   unsigned bits;      /* 0 while no array is allocated */
 } hpart;
 
