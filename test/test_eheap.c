@@ -276,6 +276,22 @@ static void test_poisoned(void) {
   eheap_free(&h, b);
   eheap_destroy(&h);
 }
+
+/* An object of a heap gone, whose slab waits among the spares, is
+** poisoned too. */
+static void test_poisoned_spares(void) {
+  enum { N = 3000 };                  /* past the small slabs: some of 64 KiB */
+  static eobj *objs[N];
+  eheap_spares spares;
+  eheap h;
+  eheap_spares_init(&spares);
+  eheap_init(&h, &spares);
+  for (int i = 0; i < N; i++) objs[i] = eheap_alloc(&h, 100);
+  eheap_destroy(&h);
+  CHECK(eheap_spares_bytes(&spares) > 0);
+  CHECK(__asan_address_is_poisoned(objs[N - 1]));
+  eheap_spares_destroy(&spares);
+}
 #endif
 
 int main(void) {
@@ -285,6 +301,7 @@ int main(void) {
   test_threads();
 #ifdef TEST_ASAN
   test_poisoned();
+  test_poisoned_spares();
 #endif
   return check_summary("eheap");
 }

@@ -111,6 +111,7 @@ void eheap_spares_init(eheap_spares *s) {
 void eheap_spares_destroy(eheap_spares *s) {
   while (s->top != NULL) {
     void *next = *(void **)s->top;
+    unpoison(s->top, SLAB_MAX);
     free(s->top);
     s->top = next;
   }
@@ -136,6 +137,7 @@ static void *slab_malloc(eheap *h, size_t size) {
       s->count--;
     }
     pthread_mutex_unlock(&s->lock);
+    if (p != NULL) unpoison(p, size);
   }
   return p != NULL ? p : malloc(size);
 }
@@ -147,6 +149,7 @@ static void slab_release(eheap *h, void *p, size_t size) {
     pthread_mutex_lock(&s->lock);
     if (s->count < SPARES_MAX) {
       *(void **)p = s->top;
+      poison((char *)p + sizeof(void *), size - sizeof(void *));   /* its old objects' */
       s->top = p;
       s->count++;
       p = NULL;
