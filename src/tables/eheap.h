@@ -22,8 +22,9 @@
 ** Any thread may allocate and free. A thread works in one of EHEAP_SHARDS
 ** shards of every heap (chosen once per thread), each with its own lock,
 ** so that two writers seldom share one; an object goes back to the shard
-** that cut it. A shard's lock is held only to take the spares' lock,
-** which is held over nothing else.
+** that cut it. While a shard's lock is held, the heap calls malloc and
+** takes the spares' lock, and nothing else; nothing of the engine runs
+** under either.
 */
 #ifndef HL_EHEAP_H
 #define HL_EHEAP_H
