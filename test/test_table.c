@@ -342,6 +342,35 @@ static void test_unreadable_terms(hl_node *n) {
   hl_table_release(t);
 }
 
+/* A dropped table's big slabs wait among the node's spares, and the next
+** table to grow, of either kind, takes them (eheap.h). */
+static void test_spares(hl_node *n) {
+  enum { N = 100000 };
+  eheap_spares *spares = &n->tables.spares;
+  hl_table *set = new_table(n, "spares_set", HL_SET), *oset;
+  size_t kept;
+  for (int64_t k = 1; k <= N; k++) {
+    obj(k, k);
+    hl_table_insert(set, b.data, b.len);
+  }
+  CHECK(hl_table_size(set) == N);
+  CHECK(hl_table_drop(set) == HL_OK);
+  hl_table_release(set);
+  kept = eheap_spares_bytes(spares);
+  CHECK(kept >= (size_t)N * 40 / 2);   /* most of the objects' slabs */
+  oset = new_table(n, "spares_oset", HL_ORDERED_SET);
+  for (int64_t k = 1; k <= N; k++) {
+    obj(k, -k);
+    hl_table_insert(oset, b.data, b.len);
+  }
+  CHECK(hl_table_size(oset) == N);
+  CHECK(eheap_spares_bytes(spares) < kept / 4);
+  CHECK(lookup_count(oset, 1) == 1 && lookup_count(oset, N) == 1 && lookup_count(oset, N + 1) == 0);
+  CHECK(hl_table_drop(oset) == HL_OK);
+  hl_table_release(oset);
+  CHECK(eheap_spares_bytes(spares) >= kept / 2);
+}
+
 static void test_access(hl_node *n) {
   static const hl_access modes[] = {HL_PUBLIC, HL_PROTECTED, HL_PRIVATE};
   uint64_t owner = n->host_pid, other = owner + 1000;
@@ -392,6 +421,7 @@ int main(void) {
   test_errors(n);
   test_unreadable_terms(n);
   test_access(n);
+  test_spares(n);
   hl_node_stop(n);
   hl_buf_free(&b);
   hl_buf_free(&out);
