@@ -135,6 +135,10 @@ static void test_slabs_go_back(void) {
   CHECK(eheap_bytes(&h) >= 100000);
   eheap_free(&h, objs[0]);
   CHECK(eheap_bytes(&h) <= BIG_SLAB);
+  full = eheap_bytes(&h);             /* freeing nothing, as free(NULL) */
+  eheap_free(&h, NULL);
+  eheap_free_block(&h, NULL);
+  CHECK(eheap_bytes(&h) == full);
   eheap_destroy(&h);
 }
 

@@ -412,6 +412,8 @@ void *eheap_alloc_block(eheap *h, size_t size) {
 }
 
 void eheap_free_block(eheap *h, void *block) {
-  bhead *b = (bhead *)block - 1;
-  if (block != NULL) slot_free(h, b, b->home);
+  bhead *b;
+  if (block == NULL) return;
+  b = (bhead *)block - 1;
+  slot_free(h, b, b->home);
 }
