@@ -58,11 +58,27 @@ int htab_init(htab *h, eheap *objs) {
   return 1;
 }
 
+/* A scan reads the slots in order but their objects anywhere in memory:
+** asking for the object a few slots ahead lets its miss overlap the work
+** on this one. Every slot passed asks for the one SCAN_AHEAD after it, so
+** each object is asked for once, however the full slots lie. Freeing
+** every object is such a pass too. */
+#define SCAN_AHEAD 8
+
+/* The object of slot i, or NULL (empty, or past the end). */
+static const eobj *obj_at(const hpart *p, size_t i) {
+  return i < p->size ? p->slots[i].obj : NULL;
+}
+
 /* Frees every object and every array: the table as new. */
 static void free_all(htab *h) {
   for (unsigned i = 0; i < HTAB_STRIPES; i++) {
     hpart *p = &h->stripes[i].p;
-    for (size_t j = 0; j < p->size; j++) eheap_free(h->objs, p->slots[j].obj);
+    for (size_t j = 0; j < p->size; j++) {
+      const eobj *ahead = obj_at(p, j + SCAN_AHEAD);
+      if (ahead != NULL) __builtin_prefetch(ahead, 1);   /* its free writes to it */
+      eheap_free(h->objs, p->slots[j].obj);
+    }
     free(p->slots);
     p->slots = NULL;
     p->size = 0;
@@ -247,17 +263,6 @@ eobj *htab_unlink(htab *h, uint64_t hash, size_t at) {
 }
 
 /* ---- traversal ---- */
-
-/* A scan reads the slots in order but their objects anywhere in memory:
-** asking for the object a few slots ahead lets its miss overlap the work
-** on this one. Every slot passed asks for the one SCAN_AHEAD after it, so
-** each object is asked for once, however the full slots lie. */
-#define SCAN_AHEAD 8
-
-/* The object of slot i, or NULL (empty, or past the end). */
-static const eobj *obj_at(const hpart *p, size_t i) {
-  return i < p->size ? p->slots[i].obj : NULL;
-}
 
 /* The object a walk's next step will want: the first after slot i
 ** (dir 1) or before it (-1), looked for among the BESIDE slots next to
