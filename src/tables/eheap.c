@@ -142,8 +142,12 @@ static void *slab_malloc(eheap *h, size_t size) {
   return p != NULL ? p : malloc(size);
 }
 
-static void slab_release(eheap *h, void *p, size_t size) {
+/* A slab of h's goes: to the spares, or back to malloc. */
+static void slab_release(eheap *h, slab *gone) {
   eheap_spares *s = h->spares;
+  size_t size = gone->size;
+  void *p = gone;
+  atomic_fetch_sub_explicit(&h->bytes, size, memory_order_relaxed);
   unpoison(p, size);
   if (s != NULL && size == SLAB_MAX) {
     pthread_mutex_lock(&s->lock);
@@ -170,7 +174,7 @@ void eheap_init(eheap *h, eheap_spares *spares) {
 static void shard_free(eheap *h, eshard *sh) {
   for (slab *s = sh->all; s != NULL;) {
     slab *next = s->all_next;
-    slab_release(h, s, s->size);
+    slab_release(h, s);
     s = next;
   }
   for (large *l = sh->big; l != NULL;) {
@@ -375,10 +379,7 @@ static void slot_free(eheap *h, void *p, uint32_t home) {
     gone = s;
   }
   pthread_mutex_unlock(&sh->lock);
-  if (gone != NULL) {
-    atomic_fetch_sub_explicit(&h->bytes, gone->size, memory_order_relaxed);
-    slab_release(h, gone, gone->size);
-  }
+  if (gone != NULL) slab_release(h, gone);
 }
 
 /* ---- objects and blocks ---- */

@@ -37,7 +37,6 @@ typedef struct opath {
 /* ---- nodes ---- */
 
 static void count_nodes(oset *o, size_t add, size_t sub) {
-  if (o == NULL) return;
   atomic_store_explicit(&o->node_bytes,
                         atomic_load_explicit(&o->node_bytes, memory_order_relaxed) + add - sub,
                         memory_order_relaxed);
@@ -259,15 +258,14 @@ int oset_init(oset *o, eheap *objs) {
   return pthread_rwlock_init(&o->lock, NULL) == 0;
 }
 
-/* Freeing a leaf's objects asks for the one FREE_AHEAD entries on, whose
-** free writes to it, so that the misses overlap (objects lie anywhere). */
-#define FREE_AHEAD 8
-
+/* Leaves go left to right, so the next leaf is still there when a leaf's
+** objects ask for the ones ahead of them, whose free writes to them. */
 static void free_subtree(const oset *o, onode *n, int height) {
   if (height == 0) {
     oleaf *lf = as_leaf(n);
     for (int i = 0; i < lf->hd.n; i++) {
-      if (i + FREE_AHEAD < lf->hd.n) __builtin_prefetch(lf->obj[i + FREE_AHEAD], 1);
+      const eobj *ahead = oset_obj_ahead(lf, i, 1);
+      if (ahead != NULL) __builtin_prefetch(ahead, 1);
       eheap_free(o->objs, lf->obj[i]);
     }
   } else {

@@ -89,8 +89,6 @@ static inline const eobj *oset_obj_ahead(const oleaf *lf, int i, int dir) {
   return lf->obj[j];
 }
 
-/* Nodes are got and given back through these, which count their bytes in
-** o->node_bytes; o NULL: not counted (whole-tree work recounts after). */
 /* Every change that moves entries says so: a walk's place in the tree
 ** (oset_step_*) and an insert's (oset_find_to_insert) are then stale. */
 static inline void oset_changed(oset *o) {
