@@ -7,8 +7,10 @@ local hl = require("heirloom")
 
 local M = {}
 
+-- One write for the whole line: stderr is unbuffered, and a process's
+-- print between "heirloom: " and the message would split it.
 local function say(fmt, ...)
-  io.stderr:write("heirloom: ", string.format(fmt, ...), "\n")
+  io.stderr:write("heirloom: " .. string.format(fmt, ...) .. "\n")
   io.stderr:flush()
 end
 M.say = say
