@@ -26,15 +26,19 @@ export DEBIAN_FRONTEND=noninteractive
 # (luarocks needs lua5.1, 5.2 or 5.3; Debian ranks lua5.4 lowest): the
 # `lua` and `luac` commands that busted and the specs run stay what they
 # were.
-lua_was=$(readlink -f /usr/bin/lua 2>/dev/null || true)
-luac_was=$(readlink -f /usr/bin/luac 2>/dev/null || true)
+# Where there was no such command yet, it becomes Lua 5.4's. (readlink -f
+# would name the missing path itself, which no alternative is.)
+bin=${HEIRLOOM_BINDIR:-/usr/bin}   # where lua and luac are (tests move it)
+lua_was=$(readlink -e "$bin/lua" 2>/dev/null || echo "$bin/lua5.4")
+luac_was=$(readlink -e "$bin/luac" 2>/dev/null || echo "$bin/luac5.4")
 $sudo apt-get update -qq || true
 # shellcheck disable=SC2086
 $sudo apt-get install -y -qq --no-install-recommends $need >/dev/null
 keep() {   # ALTERNATIVE COMMAND WAS
-  if [ -n "$3" ] && [ "$(readlink -f "$2")" != "$3" ]; then
+  if [ "$(readlink -e "$2")" != "$3" ] &&
+     update-alternatives --list "$1" 2>/dev/null | grep -qx "$3"; then
     $sudo update-alternatives --set "$1" "$3" >/dev/null
   fi
 }
-keep lua-interpreter /usr/bin/lua "$lua_was"
-keep lua-compiler /usr/bin/luac "$luac_was"
+keep lua-interpreter "$bin/lua" "$lua_was"
+keep lua-compiler "$bin/luac" "$luac_was"
