@@ -40,10 +40,21 @@ esac]],
   return root
 end
 
+-- Runs deps.sh with the stand-ins first on PATH; refuses to run it at all
+-- unless each of them is what the shell would call, so that a test can
+-- never reach the machine's real package tools (as root, they would
+-- install packages).
 local function run(root, packages)
-  return sh(("cd %s && ROOT=%s HEIRLOOM_BINDIR=%s/bin PATH=%s/tools:$PATH sh scripts/deps.sh %s 2>&1; "
+  local guard = {}
+  for _, tool in ipairs({ "dpkg-query", "apt-get", "update-alternatives", "id" }) do
+    guard[#guard + 1] = ('[ "$(command -v %s)" = "%s/tools/%s" ]'):format(tool, root, tool)
+  end
+  local out = sh(("cd %s && export ROOT=%s HEIRLOOM_BINDIR=%s/bin PATH=%s/tools:$PATH && %s "
+    .. "|| { echo 'stand-ins not in use'; exit 1; }; sh scripts/deps.sh %s 2>&1; "
     .. "echo \"rc=$?\"; readlink %s/bin/lua")
-    :format(dir, root, root, root, packages, root))
+    :format(dir, root, root, root, table.concat(guard, " && "), packages, root))
+  assert(not out:find("stand-ins not in use", 1, true), out)
+  return out
 end
 
 describe("scripts/deps.sh #child", function()
