@@ -27,7 +27,6 @@
 
 #define SLOTS 2000
 #define ROUNDS 200000
-#define BIG_SLAB 65536          /* eheap.c's SLAB_MAX */
 
 typedef struct slot {
   eobj *o;                /* an object, or NULL: */
@@ -110,7 +109,7 @@ static void test_random_sizes(void) {
   /* Everything freed: at most one slab of each class is kept per shard
   ** (none bigger than the biggest, and fewer than 64 classes), and no
   ** large object. */
-  CHECK(eheap_bytes(&h) <= 64 * (size_t)BIG_SLAB);
+  CHECK(eheap_bytes(&h) <= 64 * (size_t)EHEAP_SLAB_MAX);
   eheap_destroy(&h);
   CHECK(eheap_bytes(&h) == 0);
 }
@@ -125,16 +124,16 @@ static void test_slabs_go_back(void) {
   for (int i = 0; i < N; i++) objs[i] = eheap_alloc(&h, 24);
   full = eheap_bytes(&h);
   CHECK(full >= (size_t)N * (sizeof(eobj) + 24));
-  CHECK(full <= (size_t)N * (sizeof(eobj) + 24) * 5 / 4 + BIG_SLAB);   /* no malloc header each */
+  CHECK(full <= (size_t)N * (sizeof(eobj) + 24) * 5 / 4 + EHEAP_SLAB_MAX);   /* no malloc header each */
   for (int i = 0; i < N; i += 2) eheap_free(&h, objs[i]);
   for (int i = 1; i < N; i += 2) eheap_free(&h, objs[i]);
-  CHECK(eheap_bytes(&h) <= BIG_SLAB);
+  CHECK(eheap_bytes(&h) <= EHEAP_SLAB_MAX);
   /* A large object counts its bytes, and gives them back. */
   objs[0] = eheap_alloc(&h, 100000);
   CHECK(objs[0] != NULL && objs[0]->home == 0);
   CHECK(eheap_bytes(&h) >= 100000);
   eheap_free(&h, objs[0]);
-  CHECK(eheap_bytes(&h) <= BIG_SLAB);
+  CHECK(eheap_bytes(&h) <= EHEAP_SLAB_MAX);
   full = eheap_bytes(&h);             /* freeing nothing, as free(NULL) */
   eheap_free(&h, NULL);
   eheap_free_block(&h, NULL);

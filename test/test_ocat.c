@@ -19,12 +19,12 @@
 #include "check.h"
 #include "etab.h"
 #include "heirloom.h"
-
-/* The objects' memory, as a table's (eheap.h): one heap for every store here. */
-static eheap objs;
 #include "node.h"
 #include "ocat.h"
 #include "term.h"
+
+/* The objects' memory, as a table's (eheap.h): one heap for every store here. */
+static eheap objs;
 
 /* ---- the model: integer keys 0..NKEYS-1 (term order is number order) ---- */
 

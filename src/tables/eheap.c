@@ -8,8 +8,9 @@
 ** eobj.home, its offset in the slab in 8-byte units (0: a large object,
 ** which has a `large` header in front instead). A shard's first slab of a
 ** class is small (1 KiB, or two slots) and each next one twice as big, up
-** to SLAB_MAX, so a table of a few objects holds a few KiB. Slabs of
-** SLAB_MAX bytes go to the spares when let go, and come from them first.
+** to EHEAP_SLAB_MAX, so a table of a few objects holds a few KiB. Slabs of
+** EHEAP_SLAB_MAX bytes go to the spares when let go, and come from them
+** first.
 **
 ** Under AddressSanitizer every slot not handed out, and the bytes of a
 ** slot past what was asked for, are poisoned, so that a use after free or
@@ -41,8 +42,7 @@
 #define NCLASSES (FINE_CLASSES + (EHEAP_SMALL - FINE_MAX) / COARSE_GRAIN)
 #define SLAB_MIN 1024
 #define SLAB_FIRST_SLOTS 2           /* at least, in a shard's first slab of a class */
-#define SLAB_MAX 65536               /* offsets in 8-byte units fit 32 bits */
-#define SPARES_MAX (EHEAP_SPARES_MAX / SLAB_MAX)
+#define SPARES_MAX (EHEAP_SPARES_MAX / EHEAP_SLAB_MAX)
 
 typedef struct slab slab;
 
@@ -111,7 +111,7 @@ void eheap_spares_init(eheap_spares *s) {
 void eheap_spares_destroy(eheap_spares *s) {
   while (s->top != NULL) {
     void *next = *(void **)s->top;
-    unpoison(s->top, SLAB_MAX);
+    unpoison(s->top, EHEAP_SLAB_MAX);
     free(s->top);
     s->top = next;
   }
@@ -124,13 +124,13 @@ size_t eheap_spares_bytes(eheap_spares *s) {
   pthread_mutex_lock(&s->lock);
   n = s->count;
   pthread_mutex_unlock(&s->lock);
-  return n * SLAB_MAX;
+  return n * EHEAP_SLAB_MAX;
 }
 
 static void *slab_malloc(eheap *h, size_t size) {
   eheap_spares *s = h->spares;
   void *p = NULL;
-  if (s != NULL && size == SLAB_MAX) {
+  if (s != NULL && size == EHEAP_SLAB_MAX) {
     pthread_mutex_lock(&s->lock);
     if ((p = s->top) != NULL) {
       s->top = *(void **)p;
@@ -149,7 +149,7 @@ static void slab_release(eheap *h, slab *gone) {
   void *p = gone;
   atomic_fetch_sub_explicit(&h->bytes, size, memory_order_relaxed);
   unpoison(p, size);
-  if (s != NULL && size == SLAB_MAX) {
+  if (s != NULL && size == EHEAP_SLAB_MAX) {
     pthread_mutex_lock(&s->lock);
     if (s->count < SPARES_MAX) {
       *(void **)p = s->top;
@@ -264,7 +264,7 @@ static slab *slab_new(eheap *h, eshard *sh, int cls) {
   if (sh->all != NULL) sh->all->all_prev = s;
   sh->all = s;
   room_push(sh, s);
-  sh->next_size[cls] = size < SLAB_MAX / 2 ? size * 2 : SLAB_MAX;
+  sh->next_size[cls] = size < EHEAP_SLAB_MAX / 2 ? size * 2 : EHEAP_SLAB_MAX;
   atomic_fetch_add_explicit(&h->bytes, size, memory_order_relaxed);
   return s;
 }

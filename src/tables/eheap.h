@@ -37,6 +37,9 @@
 
 #define EHEAP_SMALL 2048    /* larger objects and blocks come from malloc */
 #define EHEAP_SHARDS 4
+/* The biggest slab, and every spare's size: a slot's offset in it, in
+** 8-byte units, fits an eobj's 32-bit home. */
+#define EHEAP_SLAB_MAX 65536
 #define EHEAP_SPARES_MAX ((size_t)64 << 20)
 
 /* Free slabs of the biggest size, shared by the heaps of one node. */
