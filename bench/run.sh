@@ -11,7 +11,10 @@
 # select and walk (ordered_set) are passes over the N-key table: ns per
 # object, check= what they found on both sides (count/sum of the keys).
 # BENCH_N (default 1000000) sets the number of keys and of operations.
-# Raw output: BUILD/bench-erlang.txt and BUILD/bench-heirloom.txt.
+# BENCH_ROUNDS (default 3) runs each workload that many times, the two
+# sides in turn, and each line gives the median of its rounds.
+# Raw output, every round: BUILD/bench-erlang.txt and BUILD/bench-heirloom.txt;
+# the medians: BUILD/bench-erlang-median.txt and BUILD/bench-heirloom-median.txt.
 #
 # Memory (also with WHAT=memory alone): bytes per object of an N-object
 # table of {K, 0}, t:info("memory") / N beside ETS's ets:info(T, memory)
@@ -55,19 +58,68 @@ echo "bench: load average $load before starting (anything else running adds nois
 
 if [ "$what" = all ] || [ "$what" = table ]; then
 n=${BENCH_N:-1000000}
+rounds=${BENCH_ROUNDS:-3}
+case "$rounds" in
+  ''|*[!0-9]*|0) echo "bench: BENCH_ROUNDS must be a positive integer, not '$rounds'" >&2; exit 2 ;;
+esac
 erlang_out="$build/bench-erlang.txt"
 heirloom_out="$build/bench-heirloom.txt"
-echo "bench: tables, $n keys" >&2
+echo "bench: tables, $n keys, $rounds rounds" >&2
 : >"$erlang_out"
 : >"$heirloom_out"
 for type in set ordered_set; do
   for op in insert lookup update_counter mix90 select walk; do
     if [ "$type/$op" = set/walk ]; then continue; fi   # a walk of the ordered_set only
     echo "bench: $type/$op ..." >&2
-    erl -noshell +S 2 -pa "$build" -run ets_bench main "$n" "$type" "$op" >>"$erlang_out"
-    "$build/table_bench" bench/table_bench.lua "$n" "$type/$op/" >>"$heirloom_out"
+    # The two sides take turns, round after round, so that a CPU that
+    # changes speed for a minute slows both sides' figures alike.
+    r=0
+    while [ "$r" -lt "$rounds" ]; do
+      erl -noshell +S 2 -pa "$build" -run ets_bench main "$n" "$type" "$op" >>"$erlang_out"
+      "$build/table_bench" bench/table_bench.lua "$n" "$type/$op/" >>"$heirloom_out"
+      r=$((r + 1))
+    done
   done
 done
+
+# The median of each workload's rounds, one line per workload in the order
+# of its first round. The time is field 5 on an Erlang line, 6 on a
+# heirloom one; a check= that differs between rounds becomes "varies".
+median_rounds() {
+  awk -v at="$1" '
+    {
+      key = ""; check = ""
+      for (i = 1; i <= NF; i++) {
+        if (i == at) continue
+        if ($i ~ /^check=/) { check = $i; continue }
+        key = key (key == "" ? "" : " ") $i
+      }
+      if (!(key in count)) { order[++keys] = key; checks[key] = check }
+      else if (checks[key] != check) checks[key] = "check=varies"
+      times[key, ++count[key]] = $at + 0
+    }
+    END {
+      for (k = 1; k <= keys; k++) {
+        key = order[k]; c = count[key]
+        for (i = 1; i <= c; i++) sorted[i] = times[key, i]
+        for (i = 2; i <= c; i++)
+          for (j = i; j > 1 && sorted[j - 1] > sorted[j]; j--) {
+            x = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = x
+          }
+        m = c % 2 ? sorted[(c + 1) / 2] : (sorted[c / 2] + sorted[c / 2 + 1]) / 2
+        split(key, f, " ")
+        line = ""
+        for (i = 1; i < at; i++) line = line f[i] " "
+        line = line sprintf("%.1f", m)
+        for (i = at; i in f; i++) line = line " " f[i]
+        print line (checks[key] == "" ? "" : " " checks[key])
+      }
+    }' "$2"
+}
+erlang_median="$build/bench-erlang-median.txt"
+heirloom_median="$build/bench-heirloom-median.txt"
+median_rounds 5 "$erlang_out" >"$erlang_median"
+median_rounds 6 "$heirloom_out" >"$heirloom_median"
 
 # erlang <type> <op> <procs> <ns> [size=<tag>] [check=<c>]  joined with
 # heirloom <type> <op> <api> <threads> <ns> [size=<tag>] [check=<c>]
@@ -134,7 +186,7 @@ awk '
       printf "%s/lookup/%s/read_scaling%s heirloom_2t/1t=%.2f erlang_2t/1t=%.2f\n",
         type, api, tail, scaling, escaling
   }
-' "$erlang_out" "$heirloom_out"
+' "$erlang_median" "$heirloom_median"
 fi
 
 # ---- memory per object ----
