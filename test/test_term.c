@@ -249,6 +249,43 @@ static void test_numbers(void) {
   buf_free(&b);
 }
 
+/* term_get_small_int reads what term_get_num reads, for the integers of
+** magnitude below 2^53, and refuses everything else. */
+static void test_small_ints(void) {
+  const int64_t two53 = (int64_t)1 << 53;
+  int64_t ints[] = {0, 1, -1, 42, -42, two53 - 1, -(two53 - 1), two53, -two53, two53 + 1,
+                    INT64_MAX, INT64_MIN};
+  double floats[] = {0.5, -0.5, 1e300, INFINITY, -INFINITY, NAN, 9007199254740992.0};
+  unsigned char minus_zero[TERM_NUMBER_SIZE] = {TERM_NUMBER, 0x7f, 0xff, 0xff, 0xff,
+                                                0xff, 0xff, 0xff, 0xff};
+  buf a;
+  term_num n;
+  int64_t v;
+  buf_init(&a);
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+    int small = ints[i] > -two53 && ints[i] < two53;
+    buf_reset(&a);
+    term_put_int(&a, ints[i]);
+    v = 12345;
+    CHECK(term_get_small_int(a.p, a.n, &v) == small);
+    CHECK(!small || v == ints[i]);
+    CHECK(term_get_num(a.p, a.n, &n) == a.n && n.isint && n.i == ints[i]);
+    CHECK(!small || term_get_small_int(a.p, a.n - 1, &v) == 0);   /* cut short */
+  }
+  for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++) {
+    buf_reset(&a);
+    term_put_float(&a, floats[i]);
+    CHECK(term_get_small_int(a.p, a.n, &v) == 0);
+  }
+  /* -0.0's bits, which no writer produces (0 is written instead) */
+  CHECK(term_get_num(minus_zero, sizeof minus_zero, &n) == 0);
+  CHECK(term_get_small_int(minus_zero, sizeof minus_zero, &v) == 0);
+  buf_reset(&a);
+  term_put_string(&a, "12345678", 8);
+  CHECK(term_get_small_int(a.p, a.n, &v) == 0);
+  buf_free(&a);
+}
+
 static void test_strings(void) {
   buf a, out;
   const char s[] = "a\0b\0\0c\xff";
@@ -540,6 +577,7 @@ static void test_named(void) {
 
 int main(void) {
   test_numbers();
+  test_small_ints();
   test_named();
   test_strings();
   test_empty_string_into_empty_buffer();

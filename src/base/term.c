@@ -150,6 +150,16 @@ size_t term_get_num(const unsigned char *p, size_t len, term_num *out) {
   return size;
 }
 
+/* Nine bytes, no offset: the value is the double itself, exactly. */
+int term_get_small_int(const unsigned char *p, size_t len, int64_t *v) {
+  double d;
+  if (len < TERM_NUMBER_SIZE || p[0] != TERM_NUMBER) return 0;
+  d = num_from_order_bits(get_be64(p + 1));
+  if (!(fabs(d) < TWO53) || d != (double)(int64_t)d || (d == 0 && signbit(d))) return 0;
+  *v = (int64_t)d;
+  return 1;
+}
+
 /* NaN has one encoding (term_get_num refuses any other), so the bytes
 ** tell without decoding: every key lookup asks. */
 int term_is_nan(const unsigned char *p, size_t len) {

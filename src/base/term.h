@@ -160,6 +160,11 @@ int term_check(const unsigned char *p, size_t len);
 /* Reads a number term; returns its size or 0. */
 size_t term_get_num(const unsigned char *p, size_t len, term_num *out);
 
+/* The common number, an integer of magnitude below 2^53, read with fewer
+** checks: 1 and *v when p holds one, 0 otherwise (term_get_num then says
+** what p holds). */
+int term_get_small_int(const unsigned char *p, size_t len, int64_t *v);
+
 /* Reads an array or map header (tag included): *count, and the size of the
 ** header; 0 if p is not one. */
 size_t term_get_header(const unsigned char *p, size_t len, int *tag, uint32_t *count);

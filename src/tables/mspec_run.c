@@ -393,59 +393,95 @@ static int arith1(const node *nd, const term_num *a, val *v) {
   }
 }
 
-/* +, - and * of two integers: -1 when the result needs more than 64 bits. */
-static int int_op(int fn, int64_t a, int64_t b, val *v) {
-  int64_t res;
-  int overflow = fn == F_ADD ? __builtin_add_overflow(a, b, &res)
-               : fn == F_SUB ? __builtin_sub_overflow(a, b, &res)
-               : __builtin_mul_overflow(a, b, &res);
-  if (overflow) return -1;
-  set_int(v, res);
-  return 0;
+/* The two-argument operators whose result is an integer when both
+** arguments are. */
+static int is_int_op(int fn) {
+  switch (fn) {
+    case F_ADD: case F_SUB: case F_MUL: case F_DIV: case F_REM:
+    case F_BAND: case F_BOR: case F_BXOR: case F_BSL: case F_BSR:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/* An integer operator (is_int_op) on two integers: 0 and *res, or -1 when
+** it raises (a result past 64 bits, a division by zero). */
+static int int_arith(int fn, int64_t a, int64_t b, int64_t *res) {
+  switch (fn) {
+    case F_ADD: return __builtin_add_overflow(a, b, res) ? -1 : 0;
+    case F_SUB: return __builtin_sub_overflow(a, b, res) ? -1 : 0;
+    case F_MUL: return __builtin_mul_overflow(a, b, res) ? -1 : 0;
+    case F_DIV:   /* truncating, as Erlang's div */
+      if (b == 0 || (a == INT64_MIN && b == -1)) return -1;
+      *res = a / b;
+      return 0;
+    case F_REM:   /* the sign of the dividend, as Erlang's rem */
+      if (b == 0) return -1;
+      *res = b == -1 ? 0 : a % b;
+      return 0;
+    case F_BAND: *res = a & b; return 0;
+    case F_BOR: *res = a | b; return 0;
+    case F_BXOR: *res = a ^ b; return 0;
+    case F_BSL: return shift_left(a, b, res);
+    case F_BSR: return shift_left(a, b <= -64 ? 64 : -b, res);
+    default: return -1;
+  }
 }
 
 static int arith2(const node *nd, const term_num *a, const term_num *b, val *v) {
-  int ints = a->isint && b->isint;
   int64_t res;
+  if (a->isint && b->isint && is_int_op(nd->fn)) {
+    if (int_arith(nd->fn, a->i, b->i, &res) != 0) return -1;
+    set_int(v, res);
+    return 0;
+  }
   switch (nd->fn) {
-    case F_ADD:
-      return ints ? int_op(F_ADD, a->i, b->i, v) : set_float(v, to_double(a) + to_double(b));
-    case F_SUB:
-      return ints ? int_op(F_SUB, a->i, b->i, v) : set_float(v, to_double(a) - to_double(b));
-    case F_MUL:
-      return ints ? int_op(F_MUL, a->i, b->i, v) : set_float(v, to_double(a) * to_double(b));
+    case F_ADD: return set_float(v, to_double(a) + to_double(b));
+    case F_SUB: return set_float(v, to_double(a) - to_double(b));
+    case F_MUL: return set_float(v, to_double(a) * to_double(b));
     case F_FDIV:   /* by zero (0.0 and -0.0 too) raises, as in Erlang */
       if (to_double(b) == 0) return -1;
       return set_float(v, to_double(a) / to_double(b));
     default:
-      break;
+      return -1;   /* the rest take integers only */
   }
-  if (!ints) return -1;   /* the rest take integers only */
-  switch (nd->fn) {
-    case F_DIV:   /* truncating, as Erlang's div */
-      if (b->i == 0 || (a->i == INT64_MIN && b->i == -1)) return -1;
-      set_int(v, a->i / b->i);
+}
+
+/* Integers, the short way. Guards mostly compare keys and counters, and
+** most of those are integers: such an expression is computed here on
+** int64_t, with no val and no encoding. 1 and *i when nd's value is an
+** integer below 2^53 in magnitude where it comes from the object, computed
+** without raising; 0 for anything else, which eval then computes the usual
+** way, raising or not. Nothing here has side effects, so computing an
+** expression twice changes nothing. */
+static int int_value(const run *r, const node *nd, int64_t *i) {
+  int64_t a, b;
+  switch (nd->op) {
+    case E_CONST:
+      if (!nd->isnum || !nd->num.isint) return 0;
+      *i = nd->num.i;
+      return 1;
+    case E_VAR:
+      return term_get_small_int(r->binds[nd->slot].p, r->binds[nd->slot].n, i);
+    case E_CALL:
+      if (nd->n != 2 || !is_int_op(nd->fn) || !int_value(r, kid(r->ms, nd, 0), &a) ||
+          !int_value(r, kid(r->ms, nd, 1), &b))
+        return 0;
+      return int_arith(nd->fn, a, b, i) == 0;
+    default:
       return 0;
-    case F_REM:   /* the sign of the dividend, as Erlang's rem */
-      if (b->i == 0) return -1;
-      set_int(v, b->i == -1 ? 0 : a->i % b->i);
-      return 0;
-    case F_BAND: set_int(v, a->i & b->i); return 0;
-    case F_BOR: set_int(v, a->i | b->i); return 0;
-    case F_BXOR: set_int(v, a->i ^ b->i); return 0;
-    case F_BSL:
-    case F_BSR:
-      if (shift_left(a->i, nd->fn == F_BSL ? b->i : b->i <= -64 ? 64 : -b->i, &res) != 0)
-        return -1;
-      set_int(v, res);
-      return 0;
-    default: return -1;
   }
 }
 
 static int arith(run *r, const node *nd, val *v) {
   term_num a, b;
+  int64_t i;
   val x;
+  if (int_value(r, nd, &i)) {
+    set_int(v, i);
+    return 0;
+  }
   if (arg(r, nd, 0, &x) != 0 || !val_num(r, &x, &a)) return -1;
   if (nd->n == 1) return arith1(nd, &a, v);
   if (arg(r, nd, 1, &x) != 0 || !val_num(r, &x, &b)) return -1;
@@ -524,11 +560,15 @@ static int lookup(run *r, const node *nd, val *v) {
 }
 
 static int call_fn(run *r, const node *nd, val *v) {
+  int64_t x, y;
   val a, b;
   int c;
   switch (nd->fn) {
     case F_EQ: case F_NE: case F_LT: case F_GT: case F_LE: case F_GE:
-      if (compare_args(r, nd, &a, &b, &c) != 0) return -1;
+      if (int_value(r, kid(r->ms, nd, 0), &x) && int_value(r, kid(r->ms, nd, 1), &y))
+        c = (x > y) - (x < y);   /* integers compare as their encodings do */
+      else if (compare_args(r, nd, &a, &b, &c) != 0)
+        return -1;
       set_bool(v, nd->fn == F_EQ ? c == 0 : nd->fn == F_NE ? c != 0 : nd->fn == F_LT ? c < 0
                 : nd->fn == F_GT ? c > 0 : nd->fn == F_LE ? c <= 0 : c >= 0);
       return 0;
