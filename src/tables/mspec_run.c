@@ -450,35 +450,41 @@ static int arith2(const node *nd, const term_num *a, const term_num *b, val *v) 
 
 /* Integers, the short way. Guards mostly compare keys and counters, and
 ** most of those are integers: such an expression is computed here on
-** int64_t, with no val and no encoding. 1 and *i when nd's value is an
-** integer below 2^53 in magnitude where it comes from the object, computed
-** without raising; 0 for anything else, which eval then computes the usual
-** way, raising or not. Nothing here has side effects, so computing an
-** expression twice changes nothing. */
+** int64_t, with no val and no encoding. Each function gives 1 and *i when
+** nd's value is an integer (below 2^53 in magnitude where it comes from
+** the object) computed without raising, and 0 for anything else, which
+** eval then computes the usual way, raising or not. Nothing here has side
+** effects, so computing an expression twice changes nothing. */
+
+/* A constant or a variable. */
+static int int_leaf(const run *r, const node *nd, int64_t *i) {
+  if (nd->op == E_CONST && nd->isnum && nd->num.isint) {
+    *i = nd->num.i;
+    return 1;
+  }
+  if (nd->op == E_VAR)
+    return term_get_small_int(r->binds[nd->slot].p, r->binds[nd->slot].n, i);
+  return 0;
+}
+
+/* A whole tree of integer operators. Only a comparison asks for one, and
+** its fallback evaluates each node once more (arith below looks at leaves
+** only), so a tree costs at most twice its size, never its depth squared. */
 static int int_value(const run *r, const node *nd, int64_t *i) {
   int64_t a, b;
-  switch (nd->op) {
-    case E_CONST:
-      if (!nd->isnum || !nd->num.isint) return 0;
-      *i = nd->num.i;
-      return 1;
-    case E_VAR:
-      return term_get_small_int(r->binds[nd->slot].p, r->binds[nd->slot].n, i);
-    case E_CALL:
-      if (nd->n != 2 || !is_int_op(nd->fn) || !int_value(r, kid(r->ms, nd, 0), &a) ||
-          !int_value(r, kid(r->ms, nd, 1), &b))
-        return 0;
-      return int_arith(nd->fn, a, b, i) == 0;
-    default:
-      return 0;
-  }
+  if (nd->op != E_CALL) return int_leaf(r, nd, i);
+  if (nd->n != 2 || !is_int_op(nd->fn) || !int_value(r, kid(r->ms, nd, 0), &a) ||
+      !int_value(r, kid(r->ms, nd, 1), &b))
+    return 0;
+  return int_arith(nd->fn, a, b, i) == 0;
 }
 
 static int arith(run *r, const node *nd, val *v) {
   term_num a, b;
-  int64_t i;
+  int64_t i, j;
   val x;
-  if (int_value(r, nd, &i)) {
+  if (nd->n == 2 && is_int_op(nd->fn) && int_leaf(r, kid(r->ms, nd, 0), &i) &&
+      int_leaf(r, kid(r->ms, nd, 1), &j) && int_arith(nd->fn, i, j, &i) == 0) {
     set_int(v, i);
     return 0;
   }
