@@ -78,6 +78,19 @@ static void test_counters(hl_node *n) {
   int_term(&b, 8);
   CHECK(hl_table_update_counter(t, b.data, b.len, 2, 1, &r) == HL_ENOTFOUND);
   CHECK(has_msg("hl_table_update_counter: key not found"));
+  /* across 2^53, where a counter's encoding grows from 9 bytes to 11 and
+  ** back: read the short way below it, the general way above it */
+  obj(8, ((int64_t)1 << 53) - 2);
+  hl_table_insert(t, b.data, b.len);
+  int_term(&b, 8);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 2, 1, &r) == HL_OK &&
+        r == ((int64_t)1 << 53) - 1);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 2, 2, &r) == HL_OK &&
+        r == ((int64_t)1 << 53) + 1);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 2, -3, &r) == HL_OK &&
+        r == ((int64_t)1 << 53) - 2);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 2, 0, &r) == HL_OK &&
+        r == ((int64_t)1 << 53) - 2);
   obj(7, 0);
   hl_table_insert(bag, b.data, b.len);
   int_term(&b, 7);

@@ -62,7 +62,8 @@ static hl_status next_count(const etab *t, const unsigned char *obj, size_t len,
   term_num num;
   int overflow;
   if (locate(t, obj, len, &op->pos, elem, elen, e) != HL_OK) return e->code;
-  if (!term_get_num(*elem, *elen, &num) || !num.isint) {
+  if (term_get_small_int(*elem, *elen, &num.i)) num.isint = 1;   /* the usual counter */
+  else if (!term_get_num(*elem, *elen, &num) || !num.isint) {
     char what[80];
     etab_describe_pos(&op->pos, what, sizeof what);
     return err_set(e, HL_EBADARG, "element at position %s is not an integer", what);
@@ -164,36 +165,15 @@ typedef struct update {
   size_t nchanges;
 } update;
 
-/* The shared frame: lock, find or default, rebuild, store, unlock. */
-static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice deflt,
-                               const update *u, int *found, const char *fname,
-                               hl_err *e) {
-  keyref k;
-  size_t at;
-  eobj *old;
+/* The general way, under the lock: the object is rebuilt aside (from old,
+** or from the default when there is none) and put in old's place. */
+static void rebuild(etab *t, size_t at, eobj *old, tslice deflt, const keyref *k,
+                    const update *u, int *found, hl_err *e) {
   buf a, b, *cur = &a, *spare = &b;
-  edur_txn tx;
-  int logged, unchanged = 0;
-  *found = 0;
-  if (etab_check_write(t, caller, e) != HL_OK) return e->code;
-  if (etab_is_bag(t))
-    return err_set(e, HL_ETYPE, "%s needs a set or ordered_set, not a %s", fname,
-                   etab_type_name(t->type));
-  if (etab_prep_key(t, key, &k, e) != HL_OK || etab_lock_open(t, &k, 1, e) != HL_OK)
-    return e->code;
   buf_init(&a);
   buf_init(&b);
-  old = etab_find(t, k.hash, k.p, k.len, &at);
-  if (old != NULL && u->nincrs == 0 && u->nchanges == 0) {   /* ETS's []: nothing to do */
-    *found = unchanged = 1;
-    goto done;
-  }
-  if (old != NULL && u->nincrs == 1 && incr_in_place(t, old, u->incrs, u->results, e)) {
-    *found = e->code == HL_OK;
-    goto done;
-  }
   if (old != NULL) buf_put(cur, old->data, old->len);
-  else if (deflt.p != NULL) default_object(t, deflt, &k, cur, e);
+  else if (deflt.p != NULL) default_object(t, deflt, k, cur, e);
   else goto done;   /* no object: *found stays 0 */
   if (e->code == HL_OK && !buf_ok(cur)) err_set(e, HL_ENOMEM, "out of memory");
   if (e->code == HL_OK) {
@@ -203,12 +183,37 @@ static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice defl
   if (e->code == HL_OK && !buf_ok(cur)) err_set(e, HL_ENOMEM, "out of memory");
   if (e->code == HL_OK && put_back(t, at, old, cur, e) == HL_OK) *found = 1;
 done:
+  buf_free(&a);
+  buf_free(&b);
+}
+
+/* The shared frame: lock, find, update in place or rebuild, log, unlock. */
+static hl_status update_object(etab *t, uint64_t caller, tslice key, tslice deflt,
+                               const update *u, int *found, const char *fname,
+                               hl_err *e) {
+  keyref k;
+  size_t at;
+  eobj *old;
+  edur_txn tx;
+  int logged, unchanged = 0;
+  *found = 0;
+  if (etab_check_write(t, caller, e) != HL_OK) return e->code;
+  if (etab_is_bag(t))
+    return err_set(e, HL_ETYPE, "%s needs a set or ordered_set, not a %s", fname,
+                   etab_type_name(t->type));
+  if (etab_prep_key(t, key, &k, e) != HL_OK || etab_lock_open(t, &k, 1, e) != HL_OK)
+    return e->code;
+  old = etab_find(t, k.hash, k.p, k.len, &at);
+  if (old != NULL && u->nincrs == 0 && u->nchanges == 0)   /* ETS's []: nothing to do */
+    *found = unchanged = 1;
+  else if (old != NULL && u->nincrs == 1 && incr_in_place(t, old, u->incrs, u->results, e))
+    *found = e->code == HL_OK;
+  else
+    rebuild(t, at, old, deflt, &k, u, found, e);
   logged = t->disk != NULL && *found && !unchanged && e->code == HL_OK;
   if (logged) edur_seal_key(&tx, t, k.p, k.len, k.hash);
   etab_unlock_key(t, &k);
   if (logged) edur_write(&tx, e);
-  buf_free(&a);
-  buf_free(&b);
   return e->code;
 }
 
