@@ -8,8 +8,8 @@
 %%   erl -noshell +S 2 -pa build -run ets_bench main [N [Type Op]]
 %% N keys (default 1000000); with Type and Op (set lookup), only the
 %% workloads of that table type and operation, on 1 and 2 processes and on
-%% both table sizes (select and walk: 1 process, the N-key table; walk on
-%% an ordered_set only).
+%% both table sizes (select and walk: 1 process; walk on an ordered_set
+%% only).
 %%
 %% The key sequences are the ones table_bench.c and table_bench.lua build
 %% (see bench/README.md): a stride permutation of 1..N for inserts and a
@@ -73,9 +73,9 @@ run_workloads(Type, Op, N) ->
     [workload(Type, Op, Procs, N, Keys) || {Procs, Keys} <- variants(Type, Op, N)].
 
 %% {Processes, Keys}: the N-key table, then the small one; a pass (select,
-%% walk) on one process and the N-key table, a walk on an ordered_set only.
+%% walk) on one process, a walk on an ordered_set only.
 variants(set, walk, _N) -> [];
-variants(_Type, Op, N) when Op =:= select; Op =:= walk -> [{1, N}];
+variants(_Type, Op, N) when Op =:= select; Op =:= walk -> [{1, N}, {1, small}];
 variants(_Type, _Op, N) -> [{P, K} || K <- [N, small], P <- [1, 2]].
 
 is_pass(Op) -> Op =:= select orelse Op =:= walk.
@@ -94,8 +94,9 @@ options(Type, _Op, 2) ->
     [Type, public, {write_concurrency, auto}].
 
 %% ---- one workload: a short warm-up run, then the best of ?RUNS ----
-%% N operations per run on a table of Keys keys; a pass (select, walk) is
-%% one whole pass per run, its time given per object.
+%% N operations per run on a table of Keys keys; a pass (select, walk)
+%% makes N div Keys passes per run (one on the N-key table), its time given
+%% per object visited.
 
 workload(Type, Op, Procs, N, small) ->
     workload(Type, Op, Procs, N, ?SMALL_KEYS, " size=" ?SMALL_TAG);
@@ -109,7 +110,7 @@ workload(Type, Op, Procs, N, Keys, Tag) ->
     Runs = [timed_run(Prefilled, Opts, Op, Procs, N, Keys) || _ <- lists:seq(1, ?RUNS)],
     drop(Prefilled),
     {Best, Check} = lists:min(Runs),
-    Per = case is_pass(Op) of true -> Keys; false -> N end,
+    Per = case is_pass(Op) of true -> Keys * passes(N, Keys); false -> N end,
     io:format("erlang ~s ~s ~b ~.1f~s~s~n", [Type, Op, Procs, Best / Per, Tag, check(Check)]).
 
 check(none) -> "";
@@ -182,8 +183,12 @@ run(insert, T, Keys) -> fill(T, Keys);
 run(lookup, T, Keys) -> lookup(T, Keys);
 run(update_counter, T, Keys) -> update_counter(T, Keys);
 run(mix90, T, Keys) -> mix(T, Keys);
-run(select, T, _Keys) -> ets:select(T, ?SELECT_SPEC);
-run(walk, T, _Keys) -> walk(T, ets:first(T), 0, 0).
+run(select, T, Passes) -> repeat(fun() -> ets:select(T, ?SELECT_SPEC) end, Passes);
+run(walk, T, Passes) -> repeat(fun() -> walk(T, ets:first(T), 0, 0) end, Passes).
+
+%% Calls F Passes times; what the last call gave.
+repeat(F, 1) -> F();
+repeat(F, Passes) -> _ = F(), repeat(F, Passes - 1).
 
 %% Counts and sums the keys on the way, as table_bench's walks do.
 walk(_T, '$end_of_table', Steps, Sum) ->
@@ -215,10 +220,16 @@ mix(_T, <<>>) ->
 
 %% ---- key sequences (the same in table_bench.c and table_bench.lua) ----
 
+%% A pass (select, walk) has no keys: a run of Ops operations on a table of
+%% N keys makes Ops div N passes (at least one), as table_bench.c's
+%% passes_of: one over the N-key table, 50 over the small one.
+passes(Ops, N) when Ops > N -> Ops div N;
+passes(_Ops, _N) -> 1.
+
 %% Worker I of Procs does operations [first(I), first(I+1)) of the Ops.
 first(I, Procs, Ops) -> I * Ops div Procs.
 
-keys(Op, _I, _Procs, _Ops, _N) when Op =:= select; Op =:= walk -> <<>>;
+keys(Op, _I, _Procs, Ops, N) when Op =:= select; Op =:= walk -> passes(Ops, N);
 keys(insert, I, Procs, Ops, N) -> insert_keys(I, Procs, Ops, N);
 keys(mix90, I, Procs, Ops, N) -> mix_ops(I, Procs, Ops, N);
 keys(_Op, I, Procs, Ops, N) -> random_keys(I, Procs, Ops, N).

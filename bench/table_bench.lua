@@ -3,11 +3,12 @@
 --
 -- bench/table_bench.c runs this file in a Lua state of each worker thread,
 -- bound to its node with hl_lua_attach, then calls the function it returns:
---   prepare(table_name, op, keys) -> loop, check
+--   prepare(table_name, op, keys, passes) -> loop, check
 -- `keys` are the worker's keys (for mix90, -K means "insert {K, 0}"; none
--- for select and walk, which are one pass over the whole table); the C
--- side times loop() alone, then calls check(what loop returned), which
--- gives "<count>/<sum>" for a pass, the figure the Erlang side prints too.
+-- for select and walk, which make `passes` passes over the whole table);
+-- the C side times loop() alone, then calls check(what loop returned),
+-- which gives "<count>/<sum>" for the last pass, the figure the Erlang
+-- side prints too.
 local hl = require("heirloom")
 
 local loops = {}
@@ -45,12 +46,16 @@ end
 -- are multiples of 10, found by a scan of every object.
 local SELECT_SPEC = { { { "$1", "$2" }, { { "==", { "rem", "$1", 10 }, 0 } }, { "$1" } } }
 
-function loops.select(t)
-  return t:select(SELECT_SPEC)
+function loops.select(t, _, _, passes)
+  local found
+  for _ = 1, passes do
+    found = t:select(SELECT_SPEC)
+  end
+  return found
 end
 
 -- Counts and sums the keys on the way, as the Erlang walk does.
-function loops.walk(t)
+local function walk(t)
   local steps, sum = 0, 0
   local k = t:first()
   while k ~= nil do
@@ -59,6 +64,14 @@ function loops.walk(t)
     k = t:next(k)
   end
   return { steps, sum }
+end
+
+function loops.walk(t, _, _, passes)
+  local found
+  for _ = 1, passes do
+    found = walk(t)
+  end
+  return found
 end
 
 local checks = {}
@@ -75,13 +88,13 @@ function checks.walk(found)
   return found[1] .. "/" .. found[2]
 end
 
-return function(table_name, op, keys)
+return function(table_name, op, keys, passes)
   local t = assert(hl.table.whereis(table_name), "no table named " .. table_name)
   local loop = assert(loops[op], "unknown op " .. op)
   local n = #keys
   collectgarbage()   -- start the timed loop with no garbage pending
   return function()
-    return loop(t, keys, n)
+    return loop(t, keys, n, passes)
   end, function(result)
     return checks[op] and checks[op](result)
   end

@@ -8,10 +8,11 @@ local hl = require("heirloom")
 local M = {}
 
 -- host: the timing thread's pid; script: bench/table_bench.lua's path;
--- keys: the worker's key sequence, as the host's Lua states get it.
-function M.run(host, script, table_name, op, keys)
+-- keys, passes: the worker's key sequence and passes, as the host's Lua
+-- states get them.
+function M.run(host, script, table_name, op, keys, passes)
   local prepare = assert(loadfile(script))()
-  local loop, check = prepare(table_name, op, keys)
+  local loop, check = prepare(table_name, op, keys, passes)
   hl.send(host, "ready")
   assert(hl.receive() == "go")
   local result = loop()
