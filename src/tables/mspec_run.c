@@ -57,8 +57,15 @@ static size_t match_array(run *r, const node *nd, const unsigned char *p, size_t
   size_t at = term_get_header(p, n, &tag, &count);
   if (at == 0 || tag != TERM_ARRAY || count != nd->n) return 0;
   for (uint32_t i = 0; i < stop; i++) {
-    int need = mode == SIZE_NEED || i + 1 < stop ? SIZE_NEED : SIZE_NO;
-    size_t s = match(r, kid(r->ms, nd, i), p + at, n - at, need);
+    const node *k = kid(r->ms, nd, i);
+    size_t s;
+    if (k->op == P_BIND) {   /* the usual element, bound here without a call */
+      s = term_size_trusted(p + at, n - at);
+      r->binds[k->slot].p = p + at;
+      r->binds[k->slot].n = s;
+    } else {
+      s = match(r, k, p + at, n - at, mode == SIZE_NEED || i + 1 < stop ? SIZE_NEED : SIZE_NO);
+    }
     if (s == 0) return 0;
     at += s;
   }
