@@ -572,18 +572,31 @@ static int lookup(run *r, const node *nd, val *v) {
   return 0;
 }
 
-static int call_fn(run *r, const node *nd, val *v) {
+static int is_comparison(int fn) {
+  return fn == F_EQ || fn == F_NE || fn == F_LT || fn == F_GT || fn == F_LE || fn == F_GE;
+}
+
+/* A comparison whose arguments are both integers (int_value): 1 and their
+** order in *c, as their encodings would compare. */
+static int int_compare(const run *r, const node *nd, int *c) {
   int64_t x, y;
+  if (!int_value(r, kid(r->ms, nd, 0), &x) || !int_value(r, kid(r->ms, nd, 1), &y)) return 0;
+  *c = (x > y) - (x < y);
+  return 1;
+}
+
+static int comparison_holds(int fn, int c) {
+  return fn == F_EQ ? c == 0 : fn == F_NE ? c != 0 : fn == F_LT ? c < 0
+       : fn == F_GT ? c > 0 : fn == F_LE ? c <= 0 : c >= 0;
+}
+
+static int call_fn(run *r, const node *nd, val *v) {
   val a, b;
   int c;
   switch (nd->fn) {
     case F_EQ: case F_NE: case F_LT: case F_GT: case F_LE: case F_GE:
-      if (int_value(r, kid(r->ms, nd, 0), &x) && int_value(r, kid(r->ms, nd, 1), &y))
-        c = (x > y) - (x < y);   /* integers compare as their encodings do */
-      else if (compare_args(r, nd, &a, &b, &c) != 0)
-        return -1;
-      set_bool(v, nd->fn == F_EQ ? c == 0 : nd->fn == F_NE ? c != 0 : nd->fn == F_LT ? c < 0
-                : nd->fn == F_GT ? c > 0 : nd->fn == F_LE ? c <= 0 : c >= 0);
+      if (!int_compare(r, nd, &c) && compare_args(r, nd, &a, &b, &c) != 0) return -1;
+      set_bool(v, comparison_holds(nd->fn, c));
       return 0;
     case F_MIN: case F_MAX:   /* in term order; the first when equal, as Erlang */
       if (compare_args(r, nd, &a, &b, &c) != 0) return -1;
@@ -691,6 +704,20 @@ static int emit(run *r, const node *nd) {
 
 /* ---- clauses ---- */
 
+/* 1 when guard g holds; 0 when it is false, not a boolean or raises; -1
+** when out ran out of memory. An integer comparison, the usual guard, is
+** answered without a val. */
+static int guard_holds(run *r, const node *g) {
+  size_t mark = r->out->n;
+  val v;
+  int b, c, ok;
+  if (g->op == E_CALL && is_comparison(g->fn) && int_compare(r, g, &c))
+    return comparison_holds(g->fn, c);
+  ok = eval(r, g, &v) == 0 && val_bool(r, &v, &b) && b;
+  r->out->n = mark;
+  return buf_ok(r->out) ? ok : -1;
+}
+
 /* ETS's 'EXIT': the result of a clause whose body raised. */
 static int exit_result(run *r, size_t mark) {
   r->out->n = mark;
@@ -702,17 +729,12 @@ static int run_clause(run *r, const clause *cl) {
   const mspec *ms = r->ms;
   buf *out = r->out;
   size_t mark = out->n;
-  val v;
-  int ok, b, rc;
+  int rc;
   r->nvars = cl->nvars;
   r->in_body = 0;
   if (match(r, &ms->nodes[cl->head], r->obj, r->len, SIZE_EXACT) == 0) return 0;
-  for (uint32_t g = 0; g < cl->nguards; g++) {
-    ok = eval(r, &ms->nodes[ms->kids[cl->guards + g]], &v) == 0 && val_bool(r, &v, &b) && b;
-    out->n = mark;
-    if (!buf_ok(out)) return -1;
-    if (!ok) return 0;   /* false, not a boolean, or raised */
-  }
+  for (uint32_t g = 0; g < cl->nguards; g++)
+    if ((rc = guard_holds(r, &ms->nodes[ms->kids[cl->guards + g]])) != 1) return rc;
   /* Only the last body expression gives the result. ETS evaluates the
   ** others and drops their values, errors included ('EXIT' in place), and
   ** nothing here has side effects: they are not run at all. */
