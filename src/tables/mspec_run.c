@@ -474,9 +474,10 @@ static int int_leaf(const run *r, const node *nd, int64_t *i) {
   return 0;
 }
 
-/* A whole tree of integer operators. Only a comparison asks for one, and
-** its fallback evaluates each node once more (arith below looks at leaves
-** only), so a tree costs at most twice its size, never its depth squared. */
+/* A whole tree of integer operators. Only a comparison asks for one (a
+** guard's, twice when it falls back), and the fallback evaluates each node
+** once more (arith below looks at leaves only), so a tree costs a few
+** times its size at most, never its depth squared. */
 static int int_value(const run *r, const node *nd, int64_t *i) {
   int64_t a, b;
   if (nd->op != E_CALL) return int_leaf(r, nd, i);
