@@ -272,7 +272,9 @@ eobj *etab_obj_new(etab *t, const unsigned char *bytes, size_t len,
   o->koff = (uint32_t)koff;
   o->klen = (uint32_t)klen;
   memcpy(o->data, bytes, len);
-  o->hash = eobj_hash(o->data + koff, klen);
+  /* An ordered_set finds by key alone: its keyrefs carry hash 0
+  ** (etab_prep_key), and so do its objects. */
+  o->hash = etab_is_ordered(t) ? 0 : eobj_hash(o->data + koff, klen);
   return o;
 }
 
