@@ -474,10 +474,9 @@ static int int_leaf(const run *r, const node *nd, int64_t *i) {
   return 0;
 }
 
-/* A whole tree of integer operators. Only a comparison asks for one (a
-** guard's, twice when it falls back), and the fallback evaluates each node
-** once more (arith below looks at leaves only), so a tree costs a few
-** times its size at most, never its depth squared. */
+/* A whole tree of integer operators. Only a comparison asks for one, and
+** its fallback evaluates each node once more (arith below looks at leaves
+** only), so a tree costs at most twice its size, never its depth squared. */
 static int int_value(const run *r, const node *nd, int64_t *i) {
   int64_t a, b;
   if (nd->op != E_CALL) return int_leaf(r, nd, i);
@@ -706,15 +705,19 @@ static int emit(run *r, const node *nd) {
 /* ---- clauses ---- */
 
 /* 1 when guard g holds; 0 when it is false, not a boolean or raises; -1
-** when out ran out of memory. An integer comparison, the usual guard, is
-** answered without a val. */
+** when out ran out of memory. A comparison, the usual guard, is answered
+** without a val: on integers straight away, else by comparing its
+** arguments (what call_fn would do, with no second try at integers). */
 static int guard_holds(run *r, const node *g) {
   size_t mark = r->out->n;
-  val v;
+  val v, a;
   int b, c, ok;
-  if (g->op == E_CALL && is_comparison(g->fn) && int_compare(r, g, &c))
-    return comparison_holds(g->fn, c);
-  ok = eval(r, g, &v) == 0 && val_bool(r, &v, &b) && b;
+  if (g->op == E_CALL && is_comparison(g->fn)) {
+    if (int_compare(r, g, &c)) return comparison_holds(g->fn, c);
+    ok = compare_args(r, g, &a, &v, &c) == 0 && comparison_holds(g->fn, c);
+  } else {
+    ok = eval(r, g, &v) == 0 && val_bool(r, &v, &b) && b;
+  }
   r->out->n = mark;
   return buf_ok(r->out) ? ok : -1;
 }
