@@ -1168,6 +1168,107 @@ static void test_int_short_way(void) {
   buf_free(&out2);
 }
 
+/* tpl with @X and @Y replaced by x and y, and @O by op. */
+static void expand(const char *tpl, const char *x, const char *y, const char *op, char *out,
+                   size_t n) {
+  size_t at = 0;
+  for (const char *p = tpl; *p != '\0' && at + 1 < n; p++) {
+    const char *with = NULL;
+    if (p[0] == '@' && p[1] == 'X') with = x;
+    else if (p[0] == '@' && p[1] == 'Y') with = y;
+    else if (p[0] == '@' && p[1] == 'O') with = op;
+    if (with == NULL) {
+      out[at++] = *p;
+      continue;
+    }
+    at += (size_t)snprintf(out + at, n - at, "%s", with);
+    if (at >= n) at = n - 1;
+    p++;
+  }
+  out[at] = '\0';
+}
+
+/* Guards of comparisons joined by the boolean operators run as flat
+** integer code (mspec_int.c), which evaluates every argument; ETS's
+** andalso and orelse stop early. With each variable X written as
+** {'max', X, X}, which is X but no integer operator, the same guard goes
+** the general way; the two must agree on every pair of values, those that
+** make an argument raise (a zero divisor, no number) included. */
+static void test_int_logic(void) {
+  static const char *vals[] = {"0", "1", "-1", "6", "7", "-7", "9007199254740992", "2.5",
+                               "'s'", "maxint"};
+  static const char *logics[] = {"and", "or", "andalso", "orelse"};
+  static const char *shapes[] = {
+    "{'@O', {'<', @X, @Y}, {'==', {'rem', @X, @Y}, 0}}",
+    "{'@O', {'>', {'*', @X, 2}, 5}}",
+    "{'@O', {'<', @X, @Y}, {'>', @X, 0}, {'/=', {'div', @Y, @X}, 7}}",
+    "{'not', {'@O', {'>=', @X, @Y}, {'=<', {'bsl', @Y, @X}, 40}}}",
+    "{'xor', {'@O', {'==', {'band', @X, 1}, 1}}, {'>', {'-', @Y, @X}, 0}}",
+  };
+  enum { NV = sizeof vals / sizeof vals[0] };
+  term v[NV];
+  buf obj, out1, out2;
+  char guards[400], spec[600];
+  buf_init(&obj);
+  buf_init(&out1);
+  buf_init(&out2);
+  for (int i = 0; i < NV; i++) v[i] = T(vals[i]);
+  for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++)
+    for (size_t l = 0; l < sizeof logics / sizeof logics[0]; l++) {
+      mspec *flat, *general;
+      int agreed = 1;
+      expand(shapes[sh], "'$1'", "'$2'", logics[l], guards, sizeof guards);
+      snprintf(spec, sizeof spec, "{ { {'$1', '$2'}, { %s }, {true} } }", guards);
+      flat = compile(spec);
+      expand(shapes[sh], "{'max', '$1', '$1'}", "{'max', '$2', '$2'}", logics[l], guards,
+             sizeof guards);
+      snprintf(spec, sizeof spec, "{ { {'$1', '$2'}, { %s }, {true} } }", guards);
+      general = compile(spec);
+      if (flat == NULL || general == NULL) {
+        CHECK(0);
+        mspec_free(flat);
+        mspec_free(general);
+        continue;
+      }
+      for (int a = 0; a < NV; a++)
+        for (int b = 0; b < NV; b++) {
+          int r1, r2;
+          buf_reset(&obj);
+          term_put_array(&obj, 2);
+          buf_put(&obj, v[a].p, v[a].n);
+          buf_put(&obj, v[b].p, v[b].n);
+          buf_reset(&out1);
+          buf_reset(&out2);
+          r1 = mspec_run(flat, obj.p, obj.n, CALLER, &out1);
+          r2 = mspec_run(general, obj.p, obj.n, CALLER, &out2);
+          if (r1 != r2)
+            fprintf(stderr, "  shape %zu with %s on {%s, %s}: flat %d, general %d\n", sh,
+                    logics[l], vals[a], vals[b], r1, r2);
+          agreed = agreed && r1 == r2;
+        }
+      CHECK(agreed);
+      mspec_free(flat);
+      mspec_free(general);
+    }
+  /* answers known: each way round, an argument that raises */
+  CHECK(one("{'$1', '$2'}", "{{'andalso', {'>', '$1', 5}, {'==', {'rem', '$1', '$2'}, 0}}}",
+            "true", "{1, 0}", NULL));
+  CHECK(one("{'$1', '$2'}", "{{'orelse', {'>', '$1', 5}, {'==', {'rem', '$1', '$2'}, 0}}}",
+            "true", "{6, 0}", "true"));
+  CHECK(one("{'$1', '$2'}", "{{'orelse', {'>', '$1', 5}, {'==', {'rem', '$1', '$2'}, 0}}}",
+            "true", "{1, 0}", NULL));
+  CHECK(one("{'$1', '$2'}", "{{'or', {'>', '$1', 5}, {'==', {'rem', '$1', '$2'}, 0}}}",
+            "true", "{6, 0}", NULL));   /* strict: the raise fails the guard */
+  CHECK(one("{'$1', '$2'}", "{{'xor', {'>', '$1', 5}, {'<', '$2', 5}}}", "true", "{6, 6}",
+            "true"));
+  CHECK(one("{'$1', '$2'}", "{{'not', {'<', '$1', '$2'}}, {'==', {'bor', '$1', '$2'}, 7}}",
+            "true", "{5, 3}", "true"));
+  for (int i = 0; i < NV; i++) free(v[i].p);
+  buf_free(&obj);
+  buf_free(&out1);
+  buf_free(&out2);
+}
+
 int main(void) {
   test_heads();
   test_many_vars();
@@ -1181,6 +1282,7 @@ int main(void) {
   test_andalso_last();
   test_overflow();
   test_int_short_way();
+  test_int_logic();
   test_clauses();
   test_patterns();
   test_bound_key();

@@ -13,6 +13,7 @@
 
 #include "mspec.h"
 #include "mspec_impl.h"
+#include "mspec_int.h"
 #include "term.h"
 
 #define NONE UINT32_MAX
@@ -499,6 +500,11 @@ static int compile_clause(comp *cp, clause *cl, const unsigned char *p, size_t n
   }
   if (compile_head(cp, cl, head, hn) != 0) return -1;
   if (compile_exprs(cp, "guard", guards, gn, &cl->guards, &cl->nguards) != 0) return -1;
+  for (uint32_t g = 0; g < cl->nguards; g++)
+    if (mspec_int_compile(cp->ms, cp->ms->kids[cl->guards + g]) != 0) {
+      out_of_memory(cp);
+      return -1;
+    }
   return compile_exprs(cp, "body", body, bn, &cl->body, &cl->nbody);
 }
 
@@ -593,6 +599,7 @@ void mspec_free(mspec *ms) {
   free(ms->src);
   free(ms->nodes);
   free(ms->kids);
+  free(ms->iops);
   free(ms->clauses);
   free(ms);
 }

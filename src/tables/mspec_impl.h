@@ -1,7 +1,8 @@
 /*
 ** mspec_impl.h — the compiled form of a match spec: the node program that
-** mspec.c (the compiler) builds and mspec_run.c (the runner) walks. Only
-** those two files may include it; everyone else uses mspec.h.
+** mspec.c (the compiler) builds and mspec_run.c (the runner) walks, with
+** the flat integer code of mspec_int.c. Only those three files may include
+** it; everyone else uses mspec.h.
 */
 #ifndef HL_MSPEC_IMPL_H
 #define HL_MSPEC_IMPL_H
@@ -43,7 +44,31 @@ typedef struct node {
   size_t litlen;
   int isnum;                   /* E_CONST: lit is a number, decoded in num */
   term_num num;
+  uint32_t prog, nprog;        /* a guard: its flat integer code in ms->iops
+                                  (mspec_int.h), if it has some (nprog > 0) */
 } node;
+
+/* An operand of a flat integer operation: a variable's integer, a
+** constant, or the value an earlier operation left on the stack. */
+enum { IA_NONE, IA_STACK, IA_VAR, IA_CONST };
+
+typedef struct iarg {
+  unsigned char kind;
+  uint32_t slot;               /* IA_VAR */
+  int64_t k;                   /* IA_CONST */
+} iarg;
+
+/* One operation: fn (F_*) of a and b, pushed on the stack (F_NOT: of b). */
+typedef struct iop {
+  unsigned char fn;
+  iarg a, b;
+} iop;
+
+/* A variable's binding: a part of the object. */
+typedef struct slice {
+  const unsigned char *p;
+  size_t n;
+} slice;
 
 typedef struct clause {
   uint32_t head;
@@ -58,6 +83,8 @@ struct mspec {
   uint32_t nnodes, capnodes;
   uint32_t *kids;              /* node indices; a node's kids are consecutive */
   uint32_t nkids, capkids;
+  iop *iops;                   /* the guards' flat integer code */
+  uint32_t niops, capiops;
   clause *clauses;
   uint32_t nclauses;
   uint32_t maxvars;

@@ -16,6 +16,7 @@
 
 #include "mspec.h"
 #include "mspec_impl.h"
+#include "mspec_int.h"
 #include "term.h"
 
 #define STACK_VARS 32        /* bindings a run keeps on the C stack */
@@ -26,11 +27,6 @@ static const unsigned char k_false[1] = {TERM_FALSE};
 static const unsigned char k_exit[7] = {TERM_STRING, 'E', 'X', 'I', 'T', 0, 0};
 
 /* ---- matching heads ---- */
-
-typedef struct slice {
-  const unsigned char *p;
-  size_t n;
-} slice;
 
 typedef struct run {
   const mspec *ms;
@@ -331,33 +327,6 @@ static double to_double(const term_num *x) {
   return x->isint ? (double)x->i : x->d;
 }
 
-/* Two's complement conversion, through uint64_t where it is defined. */
-static int64_t wrap(uint64_t u) {
-  return (int64_t)u;
-}
-
-/* a shifted right by n (0 < n < 64), keeping the sign. */
-static int64_t shift_right(int64_t a, int64_t n) {
-  return a < 0 ? ~wrap((uint64_t)~a >> n) : wrap((uint64_t)a >> n);
-}
-
-/* Erlang's bsl: a negative count shifts right. Erlang's integers grow
-** without bound, these have 64 bits: a result that does not fit (a bit or
-** the sign shifted out) raises instead of losing bits. */
-static int shift_left(int64_t a, int64_t s, int64_t *res) {
-  if (s < 0) {
-    *res = s <= -64 ? (a < 0 ? -1 : 0) : shift_right(a, -s);
-    return 0;
-  }
-  if (a == 0) {
-    *res = 0;
-    return 0;
-  }
-  if (s >= 64) return -1;
-  *res = wrap((uint64_t)a << s);
-  return s == 0 || shift_right(*res, s) == a ? 0 : -1;
-}
-
 /* v := the integer that d (integral or not finite) stands for, if it fits. */
 static int set_integral(val *v, double d) {
   if (!(d >= -TWO63 && d < TWO63)) return -1;   /* NaN too */
@@ -400,46 +369,10 @@ static int arith1(const node *nd, const term_num *a, val *v) {
   }
 }
 
-/* The two-argument operators whose result is an integer when both
-** arguments are. */
-static int is_int_op(int fn) {
-  switch (fn) {
-    case F_ADD: case F_SUB: case F_MUL: case F_DIV: case F_REM:
-    case F_BAND: case F_BOR: case F_BXOR: case F_BSL: case F_BSR:
-      return 1;
-    default:
-      return 0;
-  }
-}
-
-/* An integer operator (is_int_op) on two integers: 0 and *res, or -1 when
-** it raises (a result past 64 bits, a division by zero). */
-static int int_arith(int fn, int64_t a, int64_t b, int64_t *res) {
-  switch (fn) {
-    case F_ADD: return __builtin_add_overflow(a, b, res) ? -1 : 0;
-    case F_SUB: return __builtin_sub_overflow(a, b, res) ? -1 : 0;
-    case F_MUL: return __builtin_mul_overflow(a, b, res) ? -1 : 0;
-    case F_DIV:   /* truncating, as Erlang's div */
-      if (b == 0 || (a == INT64_MIN && b == -1)) return -1;
-      *res = a / b;
-      return 0;
-    case F_REM:   /* the sign of the dividend, as Erlang's rem */
-      if (b == 0) return -1;
-      *res = b == -1 ? 0 : a % b;
-      return 0;
-    case F_BAND: *res = a & b; return 0;
-    case F_BOR: *res = a | b; return 0;
-    case F_BXOR: *res = a ^ b; return 0;
-    case F_BSL: return shift_left(a, b, res);
-    case F_BSR: return shift_left(a, b <= -64 ? 64 : -b, res);
-    default: return -1;
-  }
-}
-
 static int arith2(const node *nd, const term_num *a, const term_num *b, val *v) {
   int64_t res;
-  if (a->isint && b->isint && is_int_op(nd->fn)) {
-    if (int_arith(nd->fn, a->i, b->i, &res) != 0) return -1;
+  if (a->isint && b->isint && mspec_int_is_op(nd->fn)) {
+    if (mspec_int_arith(nd->fn, a->i, b->i, &res) != 0) return -1;
     set_int(v, res);
     return 0;
   }
@@ -480,18 +413,18 @@ static int int_leaf(const run *r, const node *nd, int64_t *i) {
 static int int_value(const run *r, const node *nd, int64_t *i) {
   int64_t a, b;
   if (nd->op != E_CALL) return int_leaf(r, nd, i);
-  if (nd->n != 2 || !is_int_op(nd->fn) || !int_value(r, kid(r->ms, nd, 0), &a) ||
+  if (nd->n != 2 || !mspec_int_is_op(nd->fn) || !int_value(r, kid(r->ms, nd, 0), &a) ||
       !int_value(r, kid(r->ms, nd, 1), &b))
     return 0;
-  return int_arith(nd->fn, a, b, i) == 0;
+  return mspec_int_arith(nd->fn, a, b, i) == 0;
 }
 
 static int arith(run *r, const node *nd, val *v) {
   term_num a, b;
   int64_t i, j;
   val x;
-  if (nd->n == 2 && is_int_op(nd->fn) && int_leaf(r, kid(r->ms, nd, 0), &i) &&
-      int_leaf(r, kid(r->ms, nd, 1), &j) && int_arith(nd->fn, i, j, &i) == 0) {
+  if (nd->n == 2 && mspec_int_is_op(nd->fn) && int_leaf(r, kid(r->ms, nd, 0), &i) &&
+      int_leaf(r, kid(r->ms, nd, 1), &j) && mspec_int_arith(nd->fn, i, j, &i) == 0) {
     set_int(v, i);
     return 0;
   }
@@ -572,10 +505,6 @@ static int lookup(run *r, const node *nd, val *v) {
   return 0;
 }
 
-static int is_comparison(int fn) {
-  return fn == F_EQ || fn == F_NE || fn == F_LT || fn == F_GT || fn == F_LE || fn == F_GE;
-}
-
 /* A comparison whose arguments are both integers (int_value): 1 and their
 ** order in *c, as their encodings would compare. */
 static int int_compare(const run *r, const node *nd, int *c) {
@@ -585,18 +514,13 @@ static int int_compare(const run *r, const node *nd, int *c) {
   return 1;
 }
 
-static int comparison_holds(int fn, int c) {
-  return fn == F_EQ ? c == 0 : fn == F_NE ? c != 0 : fn == F_LT ? c < 0
-       : fn == F_GT ? c > 0 : fn == F_LE ? c <= 0 : c >= 0;
-}
-
 static int call_fn(run *r, const node *nd, val *v) {
   val a, b;
   int c;
   switch (nd->fn) {
     case F_EQ: case F_NE: case F_LT: case F_GT: case F_LE: case F_GE:
       if (!int_compare(r, nd, &c) && compare_args(r, nd, &a, &b, &c) != 0) return -1;
-      set_bool(v, comparison_holds(nd->fn, c));
+      set_bool(v, mspec_int_holds(nd->fn, c));
       return 0;
     case F_MIN: case F_MAX:   /* in term order; the first when equal, as Erlang */
       if (compare_args(r, nd, &a, &b, &c) != 0) return -1;
@@ -712,9 +636,10 @@ static int guard_holds(run *r, const node *g) {
   size_t mark = r->out->n;
   val v, a;
   int b, c, ok;
-  if (g->op == E_CALL && is_comparison(g->fn)) {
-    if (int_compare(r, g, &c)) return comparison_holds(g->fn, c);
-    ok = compare_args(r, g, &a, &v, &c) == 0 && comparison_holds(g->fn, c);
+  if (g->nprog > 0 && (ok = mspec_int_run(r->ms, g, r->binds)) != MSPEC_INT_UNKNOWN) return ok;
+  if (g->op == E_CALL && mspec_int_is_comparison(g->fn)) {
+    if (int_compare(r, g, &c)) return mspec_int_holds(g->fn, c);
+    ok = compare_args(r, g, &a, &v, &c) == 0 && mspec_int_holds(g->fn, c);
   } else {
     ok = eval(r, g, &v) == 0 && val_bool(r, &v, &b) && b;
   }
