@@ -23,10 +23,6 @@ void buf_reset(buf *b) {
   b->oom = 0;
 }
 
-int buf_ok(const buf *b) {
-  return !b->oom;
-}
-
 int buf_reserve(buf *b, size_t more) {
   size_t need, cap;
   unsigned char *p;

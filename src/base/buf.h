@@ -21,10 +21,14 @@ typedef struct buf {
 void buf_init(buf *b);
 void buf_free(buf *b);
 void buf_reset(buf *b);                      /* n = 0 and no failure; memory kept */
-int buf_ok(const buf *b);                    /* 1 unless an allocation failed */
 int buf_reserve(buf *b, size_t more);        /* room for `more` bytes; 0 on failure */
 void buf_put(buf *b, const void *p, size_t n);
 void buf_putc(buf *b, unsigned char c);
 unsigned char *buf_grab(buf *b, size_t n);   /* n bytes to fill in; NULL on failure */
+
+/* 1 unless an allocation failed; inline, as every encoder ends with it. */
+static inline int buf_ok(const buf *b) {
+  return !b->oom;
+}
 
 #endif
