@@ -326,6 +326,20 @@ describe("tables", function()
       end
     end)
 
+    it("gives the elements before and after a key that is not first", function()
+      for _, ty in ipairs(TYPES) do
+        local t = hl.table.new("le2", { type = ty, keypos = 2 })
+        t:insert({ 1, "k", { 2, { 3 } }, 4.5, "five" })
+        local function one(x) return (ty == "bag" or ty == "duplicate_bag") and { x } or x end
+        H.assert_strict(one(1), t:lookup_element("k", 1))
+        H.assert_strict(one("k"), t:lookup_element("k", 2))
+        H.assert_strict(one({ 2, { 3 } }), t:lookup_element("k", 3))
+        H.assert_strict(one(4.5), t:lookup_element("k", 4))
+        H.assert_strict(one("five"), t:lookup_element("k", 5))
+        assert.has_error(function() t:lookup_element("k", 6) end)
+      end
+    end)
+
     it("gives a list of elements for a bag and a duplicate_bag", function()
       local b = hl.table.new("b", { type = "bag" })
       b:insert({ "k", 1 }, { "k", 2 }, { "k", 3 })

@@ -112,6 +112,61 @@ static void test_counters(hl_node *n) {
   hl_table_release(bag);
 }
 
+/* A counter in place is found from the key's end when it lies after the
+** key: counters before the key, right after it, after elements of every
+** size, and past the end, with the key at position 2. */
+static void test_counters_around_key(hl_node *n) {
+  hl_table_opts o = {HL_SET, HL_PUBLIC, 1, 2};
+  hl_table *t = NULL;
+  int64_t r = 0, got;
+  CHECK(hl_table_new(n, "keyed2", &o, &t) == HL_OK);
+  if (t == NULL) return;
+  hl_buf_clear(&b);
+  hl_term_array(&b, 6);
+  hl_term_int(&b, 10);                    /* 1: before the key */
+  hl_term_string(&b, "key", 3);           /* 2: the key */
+  hl_term_int(&b, 20);                    /* 3: right after it */
+  hl_term_array(&b, 2);                   /* 4: an array of two */
+  hl_term_string(&b, "inner", 5);
+  hl_term_int(&b, 1);
+  hl_term_int(&b, ((int64_t)1 << 60));    /* 5: past 2^53, 11 bytes */
+  hl_term_int(&b, 50);                    /* 6: the last */
+  CHECK(hl_table_insert(t, b.data, b.len) == HL_OK);
+  hl_buf_clear(&b);
+  hl_term_string(&b, "key", 3);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 1, 1, &r) == HL_OK && r == 11);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 3, 2, &r) == HL_OK && r == 22);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 6, 5, &r) == HL_OK && r == 55);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 5, 1, &r) == HL_OK &&
+        r == ((int64_t)1 << 60) + 1);
+  CHECK(hl_table_update_counter(t, b.data, b.len, 4, 1, &r) == HL_EBADARG);
+  CHECK(has_msg("not an integer"));
+  CHECK(hl_table_update_counter(t, b.data, b.len, 2, 1, &r) == HL_EBADARG);
+  CHECK(has_msg("is the key"));
+  CHECK(hl_table_update_counter(t, b.data, b.len, 7, 1, &r) == HL_EBADARG);
+  CHECK(has_msg("past the end"));
+  /* what was counted is what a lookup reads back, the rest untouched */
+  {
+    static const int64_t want[] = {11, 0, 22, 0, ((int64_t)1 << 60) + 1, 55};
+    size_t count = 0;
+    const void *e;
+    size_t elen;
+    hl_buf_clear(&out);
+    CHECK(hl_table_lookup(t, b.data, b.len, &out, &count) == HL_OK && count == 1);
+    for (uint32_t i = 0; i < 6; i++) {
+      got = 0;
+      if (want[i] == 0) continue;   /* the key and the inner array */
+      CHECK(hl_term_array_elem(out.data, out.len, i, &e, &elen) &&
+            hl_term_get_int(e, elen, &got) && got == want[i]);
+    }
+    CHECK(hl_term_array_elem(out.data, out.len, 3, &e, &elen) &&
+          hl_term_array_elem(e, elen, 1, &e, &elen) && hl_term_get_int(e, elen, &got) &&
+          got == 1);
+  }
+  hl_table_drop(t);
+  hl_table_release(t);
+}
+
 static void test_bytes(hl_node *n) {
   hl_table *t = new_table(n, "bytes", HL_SET);
   hl_buf v;
@@ -428,6 +483,7 @@ int main(void) {
   CHECK(hl_node_start(NULL, &n) == HL_OK);
   test_types(n);
   test_counters(n);
+  test_counters_around_key(n);
   test_bytes(n);
   test_iteration(n);
   test_select(n);

@@ -32,6 +32,12 @@ uint64_t eobj_hash(const unsigned char *key, size_t klen);
 int eobj_elem(const unsigned char *obj, size_t len, const ekeypos *pos,
               const unsigned char **elem, size_t *elen);
 
+/* eobj_elem on a stored object whose key is array element keyindex
+** (1-based; 0 for a map object): an element past the key is found from
+** the key's end, without sizing the elements before it. */
+int eobj_elem_of(const eobj *o, uint32_t keyindex, const ekeypos *pos,
+                 const unsigned char **elem, size_t *elen);
+
 static inline const unsigned char *eobj_key(const eobj *o) {
   return o->data + o->koff;
 }

@@ -47,6 +47,10 @@ int etab_is_bag(const etab *t) {
   return t->type == HL_BAG || t->type == HL_DUPLICATE_BAG;
 }
 
+uint32_t etab_key_index(const etab *t) {
+  return t->keypos.field == NULL ? t->keypos.index : 0;
+}
+
 /* ---- life ---- */
 
 static int copy_slice(buf *b, tslice s) {
@@ -530,7 +534,7 @@ hl_status etab_lookup_element(etab *t, uint64_t caller, tslice key,
        o = etab_same_key_next(t, o, &at)) {
     const unsigned char *elem;
     size_t elen;
-    if (!eobj_elem(o->data, o->len, pos, &elem, &elen)) {
+    if (!eobj_elem_of(o, etab_key_index(t), pos, &elem, &elen)) {
       char what[80];
       etab_describe_pos(pos, what, sizeof what);
       err_set(e, HL_EBADARG, "position %s is past the end of the object", what);

@@ -85,6 +85,8 @@ hl_status etab_drop(etab *t, uint64_t caller, hl_err *e);
 void etab_close(etab *t);    /* the same, at node stop: no access check */
 int etab_is_ordered(const etab *t);
 int etab_is_bag(const etab *t);
+/* The key's 1-based place in array objects; 0 when objects are maps. */
+uint32_t etab_key_index(const etab *t);
 
 /* Object operations. Lists of results are appended to `out` as terms, one
 ** after another, their number in *count. */

@@ -41,29 +41,38 @@ static int64_t apply_incr(const etab_incr *op, int64_t value, int *overflow) {
   return r;
 }
 
+/* Why pos has no element to update. */
+static hl_status no_element(const etab *t, const ekeypos *pos, hl_err *e) {
+  char what[80];
+  etab_describe_pos(pos, what, sizeof what);
+  if (is_key_pos(t, pos))
+    return err_set(e, HL_EBADARG, "position %s is the key and cannot be updated", what);
+  return err_set(e, HL_EBADARG, "position %s is past the end of the object", what);
+}
+
 /* Finds the element at pos in an object's bytes, refusing the key. */
 static hl_status locate(const etab *t, const unsigned char *obj, size_t len,
                         const ekeypos *pos, const unsigned char **elem, size_t *elen,
                         hl_err *e) {
-  char what[80];
-  if (is_key_pos(t, pos) || !eobj_elem(obj, len, pos, elem, elen)) {
-    etab_describe_pos(pos, what, sizeof what);
-    if (is_key_pos(t, pos))
-      return err_set(e, HL_EBADARG, "position %s is the key and cannot be updated", what);
-    return err_set(e, HL_EBADARG, "position %s is past the end of the object", what);
-  }
+  if (is_key_pos(t, pos) || !eobj_elem(obj, len, pos, elem, elen)) return no_element(t, pos, e);
   return HL_OK;
 }
 
-/* Reads the counter at op's position and computes its new value. */
-static hl_status next_count(const etab *t, const unsigned char *obj, size_t len,
-                            const etab_incr *op, const unsigned char **elem,
-                            size_t *elen, int64_t *result, hl_err *e) {
+/* The same in a stored object, whose key's place is known. */
+static hl_status locate_in(const etab *t, const eobj *o, const ekeypos *pos,
+                           const unsigned char **elem, size_t *elen, hl_err *e) {
+  if (is_key_pos(t, pos) || !eobj_elem_of(o, etab_key_index(t), pos, elem, elen))
+    return no_element(t, pos, e);
+  return HL_OK;
+}
+
+/* The counter at op's position, found at elem, and its new value. */
+static hl_status next_count(const etab_incr *op, const unsigned char *elem, size_t elen,
+                            int64_t *result, hl_err *e) {
   term_num num;
   int overflow;
-  if (locate(t, obj, len, &op->pos, elem, elen, e) != HL_OK) return e->code;
-  if (term_get_small_int(*elem, *elen, &num.i)) num.isint = 1;   /* the usual counter */
-  else if (!term_get_num(*elem, *elen, &num) || !num.isint) {
+  if (term_get_small_int(elem, elen, &num.i)) num.isint = 1;   /* the usual counter */
+  else if (!term_get_num(elem, elen, &num) || !num.isint) {
     char what[80];
     etab_describe_pos(&op->pos, what, sizeof what);
     return err_set(e, HL_EBADARG, "element at position %s is not an integer", what);
@@ -96,7 +105,8 @@ static hl_status run_incrs(etab *t, buf **cur, buf **spare, const etab_incr *ops
     size_t elen;
     unsigned char num[TERM_NUMBER_MAX];
     buf *swap;
-    if (next_count(t, (*cur)->p, (*cur)->n, &ops[i], &elem, &elen, &results[i], e) != HL_OK)
+    if (locate(t, (*cur)->p, (*cur)->n, &ops[i].pos, &elem, &elen, e) != HL_OK ||
+        next_count(&ops[i], elem, elen, &results[i], e) != HL_OK)
       return e->code;
     splice((*cur)->p, (*cur)->n, elem, elen, num, term_encode_int(results[i], num), *spare);
     swap = *cur;
@@ -114,7 +124,9 @@ static int incr_in_place(etab *t, eobj *o, const etab_incr *op, int64_t *result,
   const unsigned char *elem;
   size_t elen, n;
   unsigned char num[TERM_NUMBER_MAX];
-  if (next_count(t, o->data, o->len, op, &elem, &elen, result, e) != HL_OK) return 1;
+  if (locate_in(t, o, &op->pos, &elem, &elen, e) != HL_OK ||
+      next_count(op, elem, elen, result, e) != HL_OK)
+    return 1;
   n = term_encode_int(*result, num);
   if (n != elen) return 0;
   memcpy(o->data + (elem - o->data), num, n);
