@@ -76,26 +76,30 @@ typedef struct scan {
   const eobj *lastobj;   /* that group's last object, until kept */
   int full;       /* the limit was reached */
   int oom;
+  int bag;        /* keys may have more than one object */
 } scan;
+
+static void emit_one(scan *sc, const eobj *o) {
+  if (sc->ms == NULL) {
+    buf_put(sc->out, o->data, o->len);
+    sc->count++;
+    return;
+  }
+  switch (mspec_run(sc->ms, o->data, o->len, sc->caller, sc->out)) {
+    case 1: sc->count++; break;
+    case -1: sc->oom = 1; break;
+    default: break;
+  }
+}
 
 /* Emits the objects of one key, starting at its first (in slot *at of a
 ** hash table, then moved to the last's). */
 static void emit_group(scan *sc, const eobj *o, size_t *at) {
-  const eobj *lastobj = o;
-  for (; o != NULL; o = etab_same_key_next(sc->t, o, at)) {
-    lastobj = o;
-    if (sc->ms == NULL) {
-      buf_put(sc->out, o->data, o->len);
-      sc->count++;
-      continue;
-    }
-    switch (mspec_run(sc->ms, o->data, o->len, sc->caller, sc->out)) {
-      case 1: sc->count++; break;
-      case -1: sc->oom = 1; break;
-      default: break;
-    }
-  }
-  sc->lastobj = lastobj;
+  emit_one(sc, o);
+  if (sc->bag)
+    for (const eobj *next; (next = etab_same_key_next(sc->t, o, at)) != NULL; o = next)
+      emit_one(sc, next);
+  sc->lastobj = o;
   if (!buf_ok(sc->out)) sc->oom = 1;
   if (sc->limit > 0 && sc->count >= sc->limit) sc->full = 1;
 }
@@ -205,7 +209,7 @@ static void scan_key(scan *sc, keyref *k) {
 hl_status etab_scan(etab *t, uint64_t caller, tslice from, int dir,
                     const mspec *ms, size_t limit, buf *out, size_t *count,
                     buf *next_from, int *done, hl_err *e) {
-  scan sc = {t, caller, ms, limit, out, 0, next_from, NULL, 0, 0};
+  scan sc = {t, caller, ms, limit, out, 0, next_from, NULL, 0, 0, etab_is_bag(t)};
   keyref k = {NULL, 0, 0, NULL, 0};
   *count = 0;
   *done = 1;
