@@ -1090,6 +1090,26 @@ static void test_robustness(void) {
   CHECK(1);   /* reached the end without a crash */
 }
 
+/* Runs two specs that must agree on the array of the given elements:
+** their results and what they wrote. Says so on stderr when not, with
+** the two results in *r1 and *r2. */
+static int agree(mspec *x, mspec *y, const term *elems, int n, int *r1, int *r2) {
+  buf obj, out1, out2;
+  int same;
+  buf_init(&obj);
+  buf_init(&out1);
+  buf_init(&out2);
+  term_put_array(&obj, (uint32_t)n);
+  for (int i = 0; i < n; i++) buf_put(&obj, elems[i].p, elems[i].n);
+  *r1 = mspec_run(x, obj.p, obj.n, CALLER, &out1);
+  *r2 = mspec_run(y, obj.p, obj.n, CALLER, &out2);
+  same = *r1 == *r2 && out1.n == out2.n && memcmp(out1.p, out2.p, out1.n) == 0;
+  buf_free(&obj);
+  buf_free(&out1);
+  buf_free(&out2);
+  return same;
+}
+
 /* Integer guards and bodies take a short way (no encoding on the way);
 ** wrapping an argument in a unary '+' sends the same expression the long
 ** way. The two must agree on every pair of values and every operator:
@@ -1105,11 +1125,7 @@ static void test_int_short_way(void) {
   static const char *cmps[] = {"==", "/=", "<", ">", "=<", ">="};
   enum { NV = sizeof vals / sizeof vals[0] };
   term v[NV];
-  buf obj, out1, out2;
   char spec[512];
-  buf_init(&obj);
-  buf_init(&out1);
-  buf_init(&out2);
   for (int i = 0; i < NV; i++) v[i] = T(vals[i]);
   for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)
     for (size_t c = 0; c < sizeof cmps / sizeof cmps[0]; c++) {
@@ -1135,17 +1151,8 @@ static void test_int_short_way(void) {
       for (int a = 0; a < NV; a++)
         for (int b = 0; b < NV; b++)
           for (int k = 0; k < NV; k++) {
-            int r1, r2, same;
-            buf_reset(&obj);
-            term_put_array(&obj, 3);
-            buf_put(&obj, v[a].p, v[a].n);
-            buf_put(&obj, v[b].p, v[b].n);
-            buf_put(&obj, v[k].p, v[k].n);
-            buf_reset(&out1);
-            buf_reset(&out2);
-            r1 = mspec_run(shortway, obj.p, obj.n, CALLER, &out1);
-            r2 = mspec_run(longway, obj.p, obj.n, CALLER, &out2);
-            same = r1 == r2 && out1.n == out2.n && memcmp(out1.p, out2.p, out1.n) == 0;
+            term three[3] = {v[a], v[b], v[k]};
+            int r1, r2, same = agree(shortway, longway, three, 3, &r1, &r2);
             if (!same)
               fprintf(stderr, "  {'%s', {'%s', %s, %s}, %s}: short way %d, long way %d\n",
                       cmps[c], ops[o], vals[a], vals[b], vals[k], r1, r2);
@@ -1163,9 +1170,6 @@ static void test_int_short_way(void) {
   CHECK(one("{'$1', '$2'}", "{}", "{'*', '$1', '$2'}", "{maxint, 2}", "'EXIT'"));
   CHECK(one("{'$1', '$2'}", "{{'==', {'rem', '$1', '$2'}, 0}}", "true", "{5, 0}", NULL));
   for (int i = 0; i < NV; i++) free(v[i].p);
-  buf_free(&obj);
-  buf_free(&out1);
-  buf_free(&out2);
 }
 
 /* tpl with @X and @Y replaced by x and y, and @O by op. */
@@ -1207,11 +1211,7 @@ static void test_int_logic(void) {
   };
   enum { NV = sizeof vals / sizeof vals[0] };
   term v[NV];
-  buf obj, out1, out2;
   char guards[400], spec[600];
-  buf_init(&obj);
-  buf_init(&out1);
-  buf_init(&out2);
   for (int i = 0; i < NV; i++) v[i] = T(vals[i]);
   for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++)
     for (size_t l = 0; l < sizeof logics / sizeof logics[0]; l++) {
@@ -1232,19 +1232,12 @@ static void test_int_logic(void) {
       }
       for (int a = 0; a < NV; a++)
         for (int b = 0; b < NV; b++) {
-          int r1, r2;
-          buf_reset(&obj);
-          term_put_array(&obj, 2);
-          buf_put(&obj, v[a].p, v[a].n);
-          buf_put(&obj, v[b].p, v[b].n);
-          buf_reset(&out1);
-          buf_reset(&out2);
-          r1 = mspec_run(flat, obj.p, obj.n, CALLER, &out1);
-          r2 = mspec_run(general, obj.p, obj.n, CALLER, &out2);
-          if (r1 != r2)
+          term two[2] = {v[a], v[b]};
+          int r1, r2, same = agree(flat, general, two, 2, &r1, &r2);
+          if (!same)
             fprintf(stderr, "  shape %zu with %s on {%s, %s}: flat %d, general %d\n", sh,
                     logics[l], vals[a], vals[b], r1, r2);
-          agreed = agreed && r1 == r2;
+          agreed = agreed && same;
         }
       CHECK(agreed);
       mspec_free(flat);
@@ -1264,9 +1257,6 @@ static void test_int_logic(void) {
   CHECK(one("{'$1', '$2'}", "{{'not', {'<', '$1', '$2'}}, {'==', {'bor', '$1', '$2'}, 7}}",
             "true", "{5, 3}", "true"));
   for (int i = 0; i < NV; i++) free(v[i].p);
-  buf_free(&obj);
-  buf_free(&out1);
-  buf_free(&out2);
 }
 
 int main(void) {
