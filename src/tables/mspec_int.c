@@ -110,7 +110,7 @@ static int emit(icomp *c, int fn, const iarg *a, const iarg *b) {
   if (ms->niops - c->start >= MAX_OPS) return 0;
   if (ms->niops == ms->capiops) {
     uint32_t cap = ms->capiops ? ms->capiops * 2 : 16;
-    iop *p = realloc(ms->iops, (size_t)cap * sizeof *p);
+    iop *p = ms->capiops < UINT32_MAX / 2 ? realloc(ms->iops, (size_t)cap * sizeof *p) : NULL;
     if (p == NULL) {
       c->oom = 1;
       return 0;
