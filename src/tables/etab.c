@@ -249,7 +249,8 @@ hl_status etab_object_key(const etab *t, tslice obj, size_t *koff, size_t *klen,
       describe_field(&t->keypos, field, sizeof field);
       return err_set(e, HL_EBADARG, "object has no key field %s", field);
     }
-  } else {
+  } else if (!eobj_elem(obj.p, obj.len, &t->keypos, &key, klen)) {
+    /* the usual object has its key, found in one pass; this one is told why not */
     if (term_get_header(obj.p, obj.len, &tag, &count) == 0 || tag != TERM_ARRAY)
       return err_set(e, HL_EBADARG, "object must be an array (keypos is %" PRIu32 ")",
                      t->keypos.index);
@@ -257,8 +258,7 @@ hl_status etab_object_key(const etab *t, tslice obj, size_t *koff, size_t *klen,
       return err_set(e, HL_EBADARG,
                      "object has %" PRIu32 " element%s but keypos is %" PRIu32, count,
                      count == 1 ? "" : "s", t->keypos.index);
-    if (!eobj_elem(obj.p, obj.len, &t->keypos, &key, klen))
-      return err_set(e, HL_EFORMAT, "object is not a well-formed term");
+    return err_set(e, HL_EFORMAT, "object is not a well-formed term");
   }
   *koff = (size_t)(key - obj.p);
   return etab_check_key((tslice){key, *klen}, "key", e);
