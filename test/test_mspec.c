@@ -1103,7 +1103,8 @@ static int agree(mspec *x, mspec *y, const term *elems, int n, int *r1, int *r2)
   for (int i = 0; i < n; i++) buf_put(&obj, elems[i].p, elems[i].n);
   *r1 = mspec_run(x, obj.p, obj.n, CALLER, &out1);
   *r2 = mspec_run(y, obj.p, obj.n, CALLER, &out2);
-  same = *r1 == *r2 && out1.n == out2.n && memcmp(out1.p, out2.p, out1.n) == 0;
+  same = *r1 == *r2 && out1.n == out2.n &&
+         (out1.n == 0 || memcmp(out1.p, out2.p, out1.n) == 0);   /* p is NULL when empty */
   buf_free(&obj);
   buf_free(&out1);
   buf_free(&out2);
