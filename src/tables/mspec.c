@@ -406,6 +406,9 @@ static uint32_t compile_array_expr(comp *cp, const unsigned char *p, size_t n) {
   if (count - 1 < f->min || (f->max != MANY && count - 1 > f->max)) return arity_error(cp, f);
   if ((ni = compile_list(cp, E_CALL, &it, count - 1)) == NONE) return NONE;
   cp->ms->nodes[ni].fn = f->fn;
+  /* a comparison, wherever it stands, gets flat code if it is on integers */
+  if (mspec_int_is_comparison(f->fn) && mspec_int_compile(cp->ms, ni) != 0)
+    return out_of_memory(cp);
   return ni;
 }
 
@@ -500,11 +503,14 @@ static int compile_clause(comp *cp, clause *cl, const unsigned char *p, size_t n
   }
   if (compile_head(cp, cl, head, hn) != 0) return -1;
   if (compile_exprs(cp, "guard", guards, gn, &cl->guards, &cl->nguards) != 0) return -1;
-  for (uint32_t g = 0; g < cl->nguards; g++)
-    if (mspec_int_compile(cp->ms, cp->ms->kids[cl->guards + g]) != 0) {
+  /* a guard that is no comparison (those have theirs) may have flat code too */
+  for (uint32_t g = 0; g < cl->nguards; g++) {
+    uint32_t ni = cp->ms->kids[cl->guards + g];
+    if (cp->ms->nodes[ni].nprog == 0 && mspec_int_compile(cp->ms, ni) != 0) {
       out_of_memory(cp);
       return -1;
     }
+  }
   return compile_exprs(cp, "body", body, bn, &cl->body, &cl->nbody);
 }
 

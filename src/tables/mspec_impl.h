@@ -44,8 +44,9 @@ typedef struct node {
   size_t litlen;
   int isnum;                   /* E_CONST: lit is a number, decoded in num */
   term_num num;
-  uint32_t prog, nprog;        /* a guard: its flat integer code in ms->iops
-                                  (mspec_int.h), if it has some (nprog > 0) */
+  uint32_t prog, nprog;        /* a comparison or a guard: its flat integer
+                                  code in ms->iops (mspec_int.h), if it has
+                                  some (nprog > 0) */
 } node;
 
 /* An operand of a flat integer operation: a variable's integer, a

@@ -1,9 +1,10 @@
 /*
 ** mspec_int.c — the integers of match specs (see mspec_int.h): Erlang's
-** integer operators on int64_t, and guards compiled to flat code.
+** integer operators on int64_t, and comparisons and guards compiled to
+** flat code.
 **
 ** A program is postfix: each operation takes its operands from variables,
-** constants or the stack, and pushes its result, so a guard costs one
+** constants or the stack, and pushes its result, so an expression costs one
 ** step per operator instead of a call per node. Every value on the stack
 ** has a type fixed at compile time, an integer or a boolean (0 or 1), so
 ** the running needs no checks but the variables' own.

@@ -388,15 +388,11 @@ static int arith2(const node *nd, const term_num *a, const term_num *b, val *v) 
   }
 }
 
-/* Integers, the short way. Guards mostly compare keys and counters, and
-** most of those are integers: such an expression is computed here on
-** int64_t, with no val and no encoding. Each function gives 1 and *i when
-** nd's value is an integer (below 2^53 in magnitude where it comes from
-** the object) computed without raising, and 0 for anything else, which
-** eval then computes the usual way, raising or not. Nothing here has side
-** effects, so computing an expression twice changes nothing. */
-
-/* A constant or a variable. */
+/* Comparisons and guards on integers have flat code (mspec_int.h). An
+** operator whose two arguments are an integer constant or a variable
+** holding a small integer is worked out here on int64_t, with no val: 1
+** and *i for such a leaf, 0 for anything else, which eval then computes
+** the usual way, raising or not. */
 static int int_leaf(const run *r, const node *nd, int64_t *i) {
   if (nd->op == E_CONST && nd->isnum && nd->num.isint) {
     *i = nd->num.i;
@@ -405,18 +401,6 @@ static int int_leaf(const run *r, const node *nd, int64_t *i) {
   if (nd->op == E_VAR)
     return term_get_small_int(r->binds[nd->slot].p, r->binds[nd->slot].n, i);
   return 0;
-}
-
-/* A whole tree of integer operators. Only a comparison asks for one, and
-** its fallback evaluates each node once more (arith below looks at leaves
-** only), so a tree costs at most twice its size, never its depth squared. */
-static int int_value(const run *r, const node *nd, int64_t *i) {
-  int64_t a, b;
-  if (nd->op != E_CALL) return int_leaf(r, nd, i);
-  if (nd->n != 2 || !mspec_int_is_op(nd->fn) || !int_value(r, kid(r->ms, nd, 0), &a) ||
-      !int_value(r, kid(r->ms, nd, 1), &b))
-    return 0;
-  return mspec_int_arith(nd->fn, a, b, i) == 0;
 }
 
 static int arith(run *r, const node *nd, val *v) {
@@ -505,21 +489,16 @@ static int lookup(run *r, const node *nd, val *v) {
   return 0;
 }
 
-/* A comparison whose arguments are both integers (int_value): 1 and their
-** order in *c, as their encodings would compare. */
-static int int_compare(const run *r, const node *nd, int *c) {
-  int64_t x, y;
-  if (!int_value(r, kid(r->ms, nd, 0), &x) || !int_value(r, kid(r->ms, nd, 1), &y)) return 0;
-  *c = (x > y) - (x < y);
-  return 1;
-}
-
 static int call_fn(run *r, const node *nd, val *v) {
   val a, b;
   int c;
   switch (nd->fn) {
     case F_EQ: case F_NE: case F_LT: case F_GT: case F_LE: case F_GE:
-      if (!int_compare(r, nd, &c) && compare_args(r, nd, &a, &b, &c) != 0) return -1;
+      if (nd->nprog > 0 && (c = mspec_int_run(r->ms, nd, r->binds)) != MSPEC_INT_UNKNOWN) {
+        set_bool(v, c);
+        return 0;
+      }
+      if (compare_args(r, nd, &a, &b, &c) != 0) return -1;
       set_bool(v, mspec_int_holds(nd->fn, c));
       return 0;
     case F_MIN: case F_MAX:   /* in term order; the first when equal, as Erlang */
@@ -629,16 +608,15 @@ static int emit(run *r, const node *nd) {
 /* ---- clauses ---- */
 
 /* 1 when guard g holds; 0 when it is false, not a boolean or raises; -1
-** when out ran out of memory. A comparison, the usual guard, is answered
-** without a val: on integers straight away, else by comparing its
-** arguments (what call_fn would do, with no second try at integers). */
+** when out ran out of memory. A guard on integers runs its flat code; a
+** comparison that is not on integers is answered without a val, by
+** comparing its arguments (what call_fn would do). */
 static int guard_holds(run *r, const node *g) {
   size_t mark = r->out->n;
   val v, a;
   int b, c, ok;
   if (g->nprog > 0 && (ok = mspec_int_run(r->ms, g, r->binds)) != MSPEC_INT_UNKNOWN) return ok;
   if (g->op == E_CALL && mspec_int_is_comparison(g->fn)) {
-    if (int_compare(r, g, &c)) return mspec_int_holds(g->fn, c);
     ok = compare_args(r, g, &a, &v, &c) == 0 && mspec_int_holds(g->fn, c);
   } else {
     ok = eval(r, g, &v) == 0 && val_bool(r, &v, &b) && b;
