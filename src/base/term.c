@@ -121,10 +121,24 @@ void term_put_num(buf *b, const term_num *v) {
   else term_put_float(b, v->d);
 }
 
+/* Nine bytes, no offset: the value is the double itself, exactly. */
+int term_get_small_int(const unsigned char *p, size_t len, int64_t *v) {
+  double d;
+  if (len < TERM_NUMBER_SIZE || p[0] != TERM_NUMBER) return 0;
+  d = num_from_order_bits(get_be64(p + 1));
+  if (!(fabs(d) < TWO53) || d != (double)(int64_t)d || (d == 0 && signbit(d))) return 0;
+  *v = (int64_t)d;
+  return 1;
+}
+
 size_t term_get_num(const unsigned char *p, size_t len, term_num *out) {
   double d;
   unsigned off = 0;
   size_t size = 9;
+  if (term_get_small_int(p, len, &out->i)) {   /* the common number */
+    out->isint = 1;
+    return TERM_NUMBER_SIZE;
+  }
   if (len < 9 || p[0] != TERM_NUMBER) return 0;
   d = num_from_order_bits(get_be64(p + 1));
   if (needs_offset(d)) {
@@ -148,16 +162,6 @@ size_t term_get_num(const unsigned char *p, size_t len, term_num *out) {
     out->d = d;
   }
   return size;
-}
-
-/* Nine bytes, no offset: the value is the double itself, exactly. */
-int term_get_small_int(const unsigned char *p, size_t len, int64_t *v) {
-  double d;
-  if (len < TERM_NUMBER_SIZE || p[0] != TERM_NUMBER) return 0;
-  d = num_from_order_bits(get_be64(p + 1));
-  if (!(fabs(d) < TWO53) || d != (double)(int64_t)d || (d == 0 && signbit(d))) return 0;
-  *v = (int64_t)d;
-  return 1;
 }
 
 /* NaN has one encoding (term_get_num refuses any other), so the bytes
