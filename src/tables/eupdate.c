@@ -71,8 +71,7 @@ static hl_status next_count(const etab_incr *op, const unsigned char *elem, size
                             int64_t *result, hl_err *e) {
   term_num num;
   int overflow;
-  if (term_get_small_int(elem, elen, &num.i)) num.isint = 1;   /* the usual counter */
-  else if (!term_get_num(elem, elen, &num) || !num.isint) {
+  if (!term_get_num(elem, elen, &num) || !num.isint) {
     char what[80];
     etab_describe_pos(&op->pos, what, sizeof what);
     return err_set(e, HL_EBADARG, "element at position %s is not an integer", what);
