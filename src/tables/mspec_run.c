@@ -45,6 +45,12 @@ enum { SIZE_NO, SIZE_NEED, SIZE_EXACT };
 
 static size_t match(run *r, const node *nd, const unsigned char *p, size_t n, int mode);
 
+/* Variable slot stands for the n bytes at p. */
+static void bind(run *r, uint32_t slot, const unsigned char *p, size_t n) {
+  r->binds[slot].p = p;
+  r->binds[slot].n = n;
+}
+
 /* Elements after the last one that is no "_" are not even looked at,
 ** unless the array's size is needed to go on past it. */
 static size_t match_array(run *r, const node *nd, const unsigned char *p, size_t n, int mode) {
@@ -57,8 +63,7 @@ static size_t match_array(run *r, const node *nd, const unsigned char *p, size_t
     size_t s;
     if (k->op == P_BIND) {   /* the usual element, bound here without a call */
       s = term_size_trusted(p + at, n - at);
-      r->binds[k->slot].p = p + at;
-      r->binds[k->slot].n = s;
+      bind(r, k->slot, p + at, s);
     } else {
       s = match(r, k, p + at, n - at, mode == SIZE_NEED || i + 1 < stop ? SIZE_NEED : SIZE_NO);
     }
@@ -119,8 +124,7 @@ static size_t match(run *r, const node *nd, const unsigned char *p, size_t n, in
     case P_BIND:
       size = mode == SIZE_EXACT ? n : term_size_trusted(p, n);
       if (size == 0) return 0;
-      r->binds[nd->slot].p = p;
-      r->binds[nd->slot].n = size;
+      bind(r, nd->slot, p, size);
       return size;
     case P_CHECK:
       b = &r->binds[nd->slot];
