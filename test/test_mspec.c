@@ -826,6 +826,49 @@ static void test_patterns(void) {
   free(p.p);
 }
 
+/* A variable nothing reads matches as "_" does: the object's shape is
+** still checked, and what comes after the last element read is not. */
+static void test_unread_vars(void) {
+  mspec *ms;
+  term o;
+  buf out;
+  int tag;
+  uint32_t count;
+  size_t keyend;
+  CHECK(one("{'$1', '$2'}", "{}", "'$1'", "{1, 2}", "1"));
+  CHECK(one("{'$1', '$2'}", "{}", "'$1'", "{1}", NULL));
+  CHECK(one("{'$1', '$2'}", "{}", "'$1'", "{1, 2, 3}", NULL));
+  CHECK(one("{'$1', {'$2', '$3'}}", "{}", "'$1'", "{1, {2, 3}}", "1"));
+  CHECK(one("{'$1', {'$2', '$3'}}", "{}", "'$1'", "{1, 5}", NULL));
+  CHECK(one("{'$1', {'$2', '$3'}}", "{}", "'$1'", "{1, {2}}", NULL));
+  CHECK(one("{'$1', '$2', '$1'}", "{}", "true", "{{1}, {'x', 2}, {1}}", "true"));
+  CHECK(one("{'$1', '$2', '$1'}", "{}", "true", "{1, 2, 3}", NULL));
+  CHECK(one("{a='$1', b='$2'}", "{}", "'$1'", "{a=1, b=2}", "1"));
+  CHECK(one("{a='$1', b='$2'}", "{}", "'$1'", "{a=1}", NULL));
+  CHECK(one("{a='$1', b={'$2'}}", "{}", "'$1'", "{a=1, b=2}", NULL));
+  CHECK(one("'$1'", "{}", "true", "{'anything'}", "true"));
+  /* read by a guard, by '$$' or by a tuple in the body: bound as before */
+  CHECK(one("{'$1', '$2'}", "{{'>', '$2', 1}}", "'$1'", "{5, 2}", "5"));
+  CHECK(one("{'$1', '$2'}", "{{'>', '$2', 1}}", "'$1'", "{5, 0}", NULL));
+  CHECK(one("{'$1', '$2'}", "{}", "'$$'", "{5, 2}", "{5, 2}"));
+  CHECK(one("{'$1', '$2'}", "{}", "{{'$2'}}", "{5, 2}", "{2}"));
+  CHECK(one("{'$1', '$2'}", "{{'is_integer', {'element', 1, {{'$2'}}}}}", "'$1'",
+            "{5, 'x'}", NULL));
+  CHECK(pattern_runs_to("{'$1', {'$2'}}", MSPEC_OBJECT, "{1, 2}", NULL));
+  CHECK(pattern_runs_to("{'$1', {'$2'}}", MSPEC_OBJECT, "{1, {2}}", "{1, {2}}"));
+  /* {'$1', '$2'} returning '$1' stops at the key: a run on the object's
+  ** bytes up to its key matches, where binding '$2' would find nothing */
+  ms = compile("{ { {'$1', '$2'}, {}, {'$1'} } }");
+  o = T("{7, 'second'}");
+  keyend = term_get_header(o.p, o.n, &tag, &count);
+  keyend += term_size_trusted(o.p + keyend, o.n - keyend);
+  buf_init(&out);
+  CHECK(ms != NULL && mspec_run(ms, o.p, keyend, CALLER, &out) == 1);
+  buf_free(&out);
+  free(o.p);
+  mspec_free(ms);
+}
+
 /* ---- bound keys ---- */
 
 static int bound_key(const char *spec, uint32_t keypos, const char *field, const char *want) {
@@ -1262,6 +1305,7 @@ static void test_int_logic(void) {
 
 int main(void) {
   test_heads();
+  test_unread_vars();
   test_many_vars();
   test_comparisons();
   test_logic();

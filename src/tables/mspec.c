@@ -482,6 +482,48 @@ static int compile_exprs(comp *cp, const char *part, const unsigned char *p, siz
   return 0;
 }
 
+/* -- bindings no one reads -- */
+
+/* Marks in cp->seen the slots that node ni (and its kids) reads. */
+static void mark_reads(comp *cp, uint32_t ni) {
+  const node *nd = &cp->ms->nodes[ni];
+  uint32_t kids = nd->op == E_MAP || nd->op == P_MAP ? 2 * nd->n : nd->n;
+  if (nd->op == E_VAR || nd->op == P_CHECK) cp->seen[nd->slot] = 1;
+  if (nd->op == E_ALL) memset(cp->seen, 1, cp->nvars);
+  if (nd->op == E_CALL || nd->op == E_TUPLE || nd->op == E_MAP || nd->op == P_ARRAY ||
+      nd->op == P_MAP)
+    for (uint32_t i = 0; i < kids; i++) mark_reads(cp, cp->ms->kids[nd->kid + i]);
+}
+
+/* A variable bound in the head and read nowhere matches anything, as "_"
+** does: it becomes one, and an array's elements after its last that is no
+** "_" are not even looked at (match_array). {'$1', '$2'} with only '$1'
+** used reads the key and stops. */
+static void drop_unread(comp *cp, uint32_t ni) {
+  node *nd = &cp->ms->nodes[ni];
+  if (nd->op == P_BIND && !cp->seen[nd->slot]) nd->op = P_ANY;
+  if (nd->op == P_MAP)
+    for (uint32_t i = 0; i < nd->n; i++) drop_unread(cp, cp->ms->kids[nd->kid + nd->n + i]);
+  if (nd->op == P_ARRAY) {
+    nd->slot = 0;
+    for (uint32_t i = 0; i < nd->n; i++) {
+      uint32_t k = cp->ms->kids[nd->kid + i];
+      drop_unread(cp, k);
+      if (cp->ms->nodes[k].op != P_ANY) nd->slot = i + 1;
+    }
+  }
+}
+
+static void drop_unread_binds(comp *cp, const clause *cl) {
+  if (cp->nvars == 0) return;
+  memset(cp->seen, 0, cp->nvars);   /* now: read by a guard, the body or a later
+                                       occurrence in the head */
+  mark_reads(cp, cl->head);
+  for (uint32_t i = 0; i < cl->nguards; i++) mark_reads(cp, cp->ms->kids[cl->guards + i]);
+  for (uint32_t i = 0; i < cl->nbody; i++) mark_reads(cp, cp->ms->kids[cl->body + i]);
+  drop_unread(cp, cl->head);
+}
+
 static int compile_clause(comp *cp, clause *cl, const unsigned char *p, size_t n) {
   const unsigned char *head, *guards, *body;
   size_t hn, gn, bn;
@@ -511,7 +553,9 @@ static int compile_clause(comp *cp, clause *cl, const unsigned char *p, size_t n
       return -1;
     }
   }
-  return compile_exprs(cp, "body", body, bn, &cl->body, &cl->nbody);
+  if (compile_exprs(cp, "body", body, bn, &cl->body, &cl->nbody) != 0) return -1;
+  drop_unread_binds(cp, cl);
+  return 0;
 }
 
 /* Checks and copies the spec bytes into a new, empty mspec. */
@@ -596,6 +640,7 @@ mspec *mspec_from_pattern(const unsigned char *pattern, size_t len, int result,
   if (cp.failed) return finish(&cp);
   ms->kids[cl->body] = body;
   cl->nbody = 1;
+  drop_unread_binds(&cp, cl);
   ms->nclauses = 1;
   return finish(&cp);
 }
