@@ -439,6 +439,80 @@ static void test_spares(hl_node *n) {
   CHECK(eheap_spares_bytes(spares) >= kept / 2);
 }
 
+/* Inserts the term in b into t (as its owner); 1 on success. */
+static int put(etab *t, uint64_t owner, int only_new) {
+  hl_err e = {HL_OK, ""};
+  tslice s = {b.data, b.len};
+  int inserted = 0;
+  return etab_insert(t, owner, &s, 1, only_new, &inserted, &e) == HL_OK && inserted;
+}
+
+/* 1 when the object under key k (an integer) is exactly the term in b. */
+static int holds_b(etab *t, uint64_t owner, int64_t k) {
+  hl_err e = {HL_OK, ""};
+  hl_buf key;
+  size_t count = 0;
+  int ok;
+  hl_buf_init(&key);
+  int_term(&key, k);
+  hl_buf_clear(&out);
+  ok = etab_lookup(t, owner, (tslice){key.data, key.len}, (buf *)&out, &count, &e) == HL_OK &&
+       count == 1 && out.len == b.len && memcmp(out.data, b.data, b.len) == 0;
+  hl_buf_free(&key);
+  return ok;
+}
+
+/* {x, k, s}: the key at position 2, after x, then the string s. */
+static void obj3(int64_t x, int64_t k, const char *str) {
+  hl_buf_clear(&b);
+  hl_term_array(&b, 3);
+  hl_term_int(&b, x);
+  hl_term_int(&b, k);
+  hl_term_string(&b, str, strlen(str));
+}
+
+/* An insert over an object of the same size is written where the old one
+** lies; any other replaces it. Either way the table holds the new object,
+** finds it by its key, and counts its bytes honestly. */
+static void test_replace(hl_node *n) {
+  static const hl_table_type types[] = {HL_SET, HL_ORDERED_SET};
+  uint64_t owner = n->host_pid;
+  for (int i = 0; i < 2; i++) {
+    etab_opts o;
+    hl_err e = {HL_OK, ""};
+    etab *t;
+    size_t small, big;
+    memset(&o, 0, sizeof o);
+    o.type = types[i];
+    o.keypos.index = 2;
+    t = etab_new(&n->tables, "replace", &o, owner, &e);
+    CHECK(t != NULL);
+    obj3(1, 7, "ab");
+    CHECK(put(t, owner, 0) && holds_b(t, owner, 7));
+    small = etab_memory(t);
+    obj3(2, 7, "cd");                                  /* the same size */
+    CHECK(put(t, owner, 0) && holds_b(t, owner, 7) && etab_memory(t) == small);
+    obj3(3, 7, "a longer value than before");         /* larger */
+    CHECK(put(t, owner, 0) && holds_b(t, owner, 7));
+    big = etab_memory(t);
+    CHECK(big > small);
+    /* the same size, but the key 2 bytes further on: an integer past 2^53
+    ** takes 11 bytes, and the string 2 fewer */
+    obj3(1, 7, "ab");
+    CHECK(put(t, owner, 0) && etab_memory(t) == small);
+    obj3(((int64_t)1 << 60) + 1, 7, "");
+    CHECK(put(t, owner, 0) && holds_b(t, owner, 7) && etab_memory(t) == small);
+    obj3(5, 7, "xy");                                  /* insert_new keeps the old */
+    CHECK(!put(t, owner, 1));
+    obj3(((int64_t)1 << 60) + 1, 7, "");
+    CHECK(holds_b(t, owner, 7));
+    obj3(5, 8, "xy");
+    CHECK(put(t, owner, 1) && holds_b(t, owner, 8) && etab_size(t) == 2);
+    CHECK(etab_drop(t, owner, &e) == HL_OK);
+    etab_unref(t);
+  }
+}
+
 static void test_access(hl_node *n) {
   static const hl_access modes[] = {HL_PUBLIC, HL_PROTECTED, HL_PRIVATE};
   uint64_t owner = n->host_pid, other = owner + 1000;
@@ -490,6 +564,7 @@ int main(void) {
   test_errors(n);
   test_unreadable_terms(n);
   test_access(n);
+  test_replace(n);
   test_spares(n);
   hl_node_stop(n);
   hl_buf_free(&b);
