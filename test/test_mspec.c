@@ -869,6 +869,52 @@ static void test_unread_vars(void) {
   mspec_free(ms);
 }
 
+/* A head without maps runs as flat code; the same head as the value of a
+** map pattern runs through the node walk. The two must agree on every
+** object: whether it matches, and what it binds. */
+static void test_flat_heads(void) {
+  static const char *heads[] = {
+    "'_'", "'$1'", "{'$1'}", "{'$1', '_'}", "{'_', '$1'}", "{'$1', '$2'}",
+    "{'$1', '$1'}", "{'$1', '_', '$1'}", "{'$1', {'$2', '_'}}", "{{'_', '_'}, '$1'}",
+    "{'a', '$1'}", "{1, '$1'}", "{{1, 'x'}, '$1'}", "{'$1', {'$2', '$1'}, '_'}",
+    "{{}}", "{{'_'}}", "{'_', {'_', {'$1'}}}", "5", "{'$2', '$1', '$3'}"
+  };
+  static const char *objs[] = {
+    "{1, 2}", "{1, 1}", "{'a', 5}", "{1.0, 5}", "{1, {2, 3}}", "{1, {1, 3}}",
+    "{{1, 'x'}, 9}", "{{1, 2}, 'ok'}", "{{1}, 'ok'}", "{1, 2, 1}", "{1, {2, 1}, 0}",
+    "{{}}", "{{7}}", "{0, {1, {2}}}", "{0, {1, {2, 3}}}", "{0, {1, 2}}", "5", "5.5",
+    "{'c', 'a', 'b'}", "{}", "{1}", "'x'", "{x=1}", "{1, {a=2}}"
+  };
+  for (size_t h = 0; h < sizeof heads / sizeof *heads; h++) {
+    char spec[512], wrapped[512];
+    mspec *flat, *walked;
+    snprintf(spec, sizeof spec, "{ { %s, {}, {'$$'} } }", heads[h]);
+    snprintf(wrapped, sizeof wrapped, "{ { {v=%s}, {}, {'$$'} } }", heads[h]);
+    flat = compile(spec);
+    walked = compile(wrapped);
+    for (size_t o = 0; flat != NULL && walked != NULL && o < sizeof objs / sizeof *objs; o++) {
+      char inmap[256];
+      term x = T(objs[o]), y;
+      buf a, b;
+      int ra, rb;
+      snprintf(inmap, sizeof inmap, "{v=%s}", objs[o]);
+      y = T(inmap);
+      buf_init(&a);
+      buf_init(&b);
+      ra = mspec_run(flat, x.p, x.n, CALLER, &a);
+      rb = mspec_run(walked, y.p, y.n, CALLER, &b);
+      CHECK(ra == rb && a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0));
+      if (ra != rb) fprintf(stderr, "  head %s on %s: %d flat, %d walked\n", heads[h], objs[o], ra, rb);
+      buf_free(&a);
+      buf_free(&b);
+      free(x.p);
+      free(y.p);
+    }
+    mspec_free(flat);
+    mspec_free(walked);
+  }
+}
+
 /* ---- bound keys ---- */
 
 static int bound_key(const char *spec, uint32_t keypos, const char *field, const char *want) {
@@ -1306,6 +1352,7 @@ static void test_int_logic(void) {
 int main(void) {
   test_heads();
   test_unread_vars();
+  test_flat_heads();
   test_many_vars();
   test_comparisons();
   test_logic();

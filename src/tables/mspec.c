@@ -524,6 +524,59 @@ static void drop_unread_binds(comp *cp, const clause *cl) {
   drop_unread(cp, cl->head);
 }
 
+/* -- heads as flat code -- */
+
+static int add_hop(comp *cp, int op, uint32_t n, const unsigned char *lit, size_t litlen) {
+  mspec *ms = cp->ms;
+  if (ms->nhops == ms->caphops) {
+    uint32_t cap = ms->caphops ? ms->caphops * 2 : 16;
+    hop *p = ms->caphops < NONE / 4 ? realloc(ms->hops, (size_t)cap * sizeof *p) : NULL;
+    if (p == NULL) {
+      out_of_memory(cp);
+      return 0;
+    }
+    ms->hops = p;
+    ms->caphops = cap;
+  }
+  ms->hops[ms->nhops++] = (hop){(unsigned char)op, n, lit, litlen};
+  return 1;
+}
+
+/* Appends node ni's flat code: 1, or 0 when it has none (a map) or
+** memory ran out. */
+static int flatten(comp *cp, uint32_t ni) {
+  const node *nd = &cp->ms->nodes[ni];
+  switch (nd->op) {
+    case P_ANY: return add_hop(cp, H_SKIP, 0, NULL, 0);
+    case P_BIND: return add_hop(cp, H_BIND, nd->slot, NULL, 0);
+    case P_CHECK: return add_hop(cp, H_CHECK, nd->slot, NULL, 0);
+    case P_LIT: return add_hop(cp, H_LIT, 0, nd->lit, nd->litlen);
+    case P_ARRAY:
+      if (!add_hop(cp, H_ARRAY, nd->n, NULL, 0)) return 0;
+      for (uint32_t i = 0; i < nd->n; i++)
+        if (!flatten(cp, cp->ms->kids[nd->kid + i])) return 0;
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/* Gives the clause's head flat code if it can have some. Whatever follows
+** the last term read is left out, as match_array leaves out the elements
+** after its last one that is no "_". */
+static void flatten_head(comp *cp, clause *cl) {
+  uint32_t start = cp->ms->nhops;
+  cl->flat = flatten(cp, cl->head);
+  if (!cl->flat) {
+    cp->ms->nhops = start;
+    return;
+  }
+  while (cp->ms->nhops > start && cp->ms->hops[cp->ms->nhops - 1].op == H_SKIP)
+    cp->ms->nhops--;
+  cl->hprog = start;
+  cl->nhprog = cp->ms->nhops - start;
+}
+
 static int compile_clause(comp *cp, clause *cl, const unsigned char *p, size_t n) {
   const unsigned char *head, *guards, *body;
   size_t hn, gn, bn;
@@ -555,7 +608,8 @@ static int compile_clause(comp *cp, clause *cl, const unsigned char *p, size_t n
   }
   if (compile_exprs(cp, "body", body, bn, &cl->body, &cl->nbody) != 0) return -1;
   drop_unread_binds(cp, cl);
-  return 0;
+  flatten_head(cp, cl);
+  return cp->failed ? -1 : 0;
 }
 
 /* Checks and copies the spec bytes into a new, empty mspec. */
@@ -641,6 +695,8 @@ mspec *mspec_from_pattern(const unsigned char *pattern, size_t len, int result,
   ms->kids[cl->body] = body;
   cl->nbody = 1;
   drop_unread_binds(&cp, cl);
+  flatten_head(&cp, cl);
+  if (cp.failed) return finish(&cp);
   ms->nclauses = 1;
   return finish(&cp);
 }
@@ -651,6 +707,7 @@ void mspec_free(mspec *ms) {
   free(ms->nodes);
   free(ms->kids);
   free(ms->iops);
+  free(ms->hops);
   free(ms->clauses);
   free(ms);
 }

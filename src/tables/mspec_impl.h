@@ -65,6 +65,24 @@ typedef struct iop {
   iarg a, b;
 } iop;
 
+/* A head of arrays, literals, variables and "_" alone (no map) is also
+** flat code: one operation per term of a walk through the object in the
+** order its bytes come, with nothing after the last term the spec reads. */
+enum {
+  H_ARRAY,    /* an array of n elements: its header, then its elements */
+  H_BIND,     /* a variable's first occurrence: binds slot n */
+  H_SKIP,     /* "_", or a variable nothing reads: passed over */
+  H_LIT,      /* lit's bytes */
+  H_CHECK     /* the bytes bound to slot n */
+};
+
+typedef struct hop {
+  unsigned char op;
+  uint32_t n;                  /* H_ARRAY: elements; H_BIND, H_CHECK: slot */
+  const unsigned char *lit;    /* H_LIT */
+  size_t litlen;
+} hop;
+
 /* A variable's binding: a part of the object. */
 typedef struct slice {
   const unsigned char *p;
@@ -73,6 +91,8 @@ typedef struct slice {
 
 typedef struct clause {
   uint32_t head;
+  int flat;                    /* the head has flat code: ms->hops[hprog..] */
+  uint32_t hprog, nhprog;
   uint32_t guards, nguards;    /* ranges of ms->kids */
   uint32_t body, nbody;
   uint32_t nvars;              /* slots: the head's variables in number order */
@@ -86,6 +106,8 @@ struct mspec {
   uint32_t nkids, capkids;
   iop *iops;                   /* the guards' flat integer code */
   uint32_t niops, capiops;
+  hop *hops;                   /* the heads' flat code */
+  uint32_t nhops, caphops;
   clause *clauses;
   uint32_t nclauses;
   uint32_t maxvars;

@@ -139,6 +139,40 @@ static size_t match(run *r, const node *nd, const unsigned char *p, size_t n, in
   }
 }
 
+/* Runs a head's flat code (mspec_impl.h) over the object: 1 when it
+** matches. Each operation's term starts where the last one's ended. */
+static int match_flat(run *r, const clause *cl) {
+  const hop *op = &r->ms->hops[cl->hprog], *end = op + cl->nhprog;
+  const unsigned char *p = r->obj;
+  size_t n = r->len, s;
+  int tag;
+  uint32_t count;
+  for (; op < end; op++, p += s, n -= s) {
+    switch (op->op) {
+      case H_ARRAY:
+        s = term_get_header(p, n, &tag, &count);
+        if (s == 0 || tag != TERM_ARRAY || count != op->n) return 0;
+        break;
+      case H_BIND:
+        if ((s = term_size_trusted(p, n)) == 0) return 0;
+        bind(r, op->n, p, s);
+        break;
+      case H_SKIP:
+        if ((s = term_size_trusted(p, n)) == 0) return 0;
+        break;
+      case H_LIT:   /* a whole term's bytes at the start of one: that term */
+        s = op->litlen;
+        if (s > n || memcmp(p, op->lit, s) != 0) return 0;
+        break;
+      default:      /* H_CHECK */
+        s = r->binds[op->n].n;
+        if (s > n || memcmp(p, r->binds[op->n].p, s) != 0) return 0;
+        break;
+    }
+  }
+  return 1;
+}
+
 /* ---- evaluating expressions ---- */
 
 enum {
@@ -643,7 +677,9 @@ static int run_clause(run *r, const clause *cl) {
   int rc;
   r->nvars = cl->nvars;
   r->in_body = 0;
-  if (match(r, &ms->nodes[cl->head], r->obj, r->len, SIZE_EXACT) == 0) return 0;
+  if (cl->flat ? !match_flat(r, cl) : match(r, &ms->nodes[cl->head], r->obj, r->len,
+                                             SIZE_EXACT) == 0)
+    return 0;
   for (uint32_t g = 0; g < cl->nguards; g++)
     if ((rc = guard_holds(r, &ms->nodes[ms->kids[cl->guards + g]])) != 1) return rc;
   /* Only the last body expression gives the result. ETS evaluates the
