@@ -57,7 +57,8 @@ static int shift_left(int64_t a, int64_t s, int64_t *res) {
   return s == 0 || shift_right(*res, s) == a ? 0 : -1;
 }
 
-int mspec_int_arith(int fn, int64_t a, int64_t b, int64_t *res) {
+/* mspec_int_arith, inline in the programs' loop. */
+static inline int arith(int fn, int64_t a, int64_t b, int64_t *res) {
   switch (fn) {
     case F_ADD: return __builtin_add_overflow(a, b, res) ? -1 : 0;
     case F_SUB: return __builtin_sub_overflow(a, b, res) ? -1 : 0;
@@ -77,6 +78,10 @@ int mspec_int_arith(int fn, int64_t a, int64_t b, int64_t *res) {
     case F_BSR: return shift_left(a, b <= -64 ? 64 : -b, res);
     default: return -1;
   }
+}
+
+int mspec_int_arith(int fn, int64_t a, int64_t b, int64_t *res) {
+  return arith(fn, a, b, res);
 }
 
 int mspec_int_is_comparison(int fn) {
@@ -230,7 +235,7 @@ int mspec_int_run(const mspec *ms, const node *g, const slice *binds) {
       case F_XOR: r = a ^ b; break;
       case F_NOT: r = !b; break;
       default:
-        if (mspec_int_arith(op->fn, a, b, &r) != 0) return MSPEC_INT_UNKNOWN;
+        if (arith(op->fn, a, b, &r) != 0) return MSPEC_INT_UNKNOWN;
         break;
     }
     stack[sp++] = r;
