@@ -131,14 +131,11 @@ static hl_status insert_one(etab *t, tslice obj, int only_new, int *inserted, hl
     err_set(e, HL_ENOMEM, "out of memory");
   } else if ((old = etab_find(t, k.hash, k.p, k.len, &at)) != NULL && only_new) {
     /* insert_new leaves the table as it is */
-  } else if (old != NULL && old->len == obj.len && old->koff == koff) {
-    memmove(old->data, obj.p, obj.len);   /* the key, and so the hash, are the same */
-    *inserted = 1;
+  } else if (old != NULL) {
+    if (etab_put_over(t, at, old, obj.p, obj.len, koff, klen)) *inserted = 1;
+    else err_set(e, HL_ENOMEM, "out of memory");
   } else if ((o = etab_obj_new(t, obj.p, obj.len, koff, klen)) == NULL) {
     err_set(e, HL_ENOMEM, "out of memory");
-  } else if (old != NULL) {
-    etab_replace(t, at, old, o);
-    *inserted = 1;
   } else if (etab_link_new(t, at, o)) {
     *inserted = 1;
   } else {

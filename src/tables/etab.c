@@ -303,6 +303,22 @@ void etab_replace(etab *t, size_t at, eobj *old, eobj *o) {
   etab_obj_free(t, old);
 }
 
+/* Puts the object of len bytes at p (its key at koff, klen bytes) in the
+** place of old, which has the same key (at slot at): written over old
+** where it lies when that has the same size and key place, else made anew
+** and swapped in. 0 when out of memory: then nothing changed. */
+int etab_put_over(etab *t, size_t at, eobj *old, const unsigned char *p, size_t len,
+                  size_t koff, size_t klen) {
+  eobj *o;
+  if (old->len == len && old->koff == koff) {
+    memmove(old->data, p, len);   /* the key, and so the hash, are the same */
+    return 1;
+  }
+  if ((o = etab_obj_new(t, p, len, koff, klen)) == NULL) return 0;
+  etab_replace(t, at, old, o);
+  return 1;
+}
+
 /* Removes an object (at slot at, for a hash table) and frees it. The next
 ** object of its key, if any, is then at slot at. */
 void etab_unlink_free(etab *t, size_t at, eobj *o) {

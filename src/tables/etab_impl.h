@@ -39,6 +39,8 @@ int etab_reserve(etab *t, uint64_t hash, size_t n);
 int etab_link_new(etab *t, size_t at, eobj *o);
 int etab_add(etab *t, eobj *o);
 void etab_replace(etab *t, size_t at, eobj *old, eobj *o);
+int etab_put_over(etab *t, size_t at, eobj *old, const unsigned char *p, size_t len,
+                  size_t koff, size_t klen);
 void etab_unlink_free(etab *t, size_t at, eobj *o);
 eobj *etab_find(etab *t, uint64_t hash, const unsigned char *key, size_t klen,
                 size_t *at);

@@ -154,14 +154,14 @@ static hl_status put_back(etab *t, size_t at, eobj *old, const buf *b, hl_err *e
   size_t koff, klen;
   eobj *o;
   if (etab_object_key(t, (tslice){b->p, b->n}, &koff, &klen, e) != HL_OK) return e->code;
-  if (old != NULL && old->len == b->n && old->koff == koff) {
-    memcpy(old->data, b->p, b->n);   /* same size and key: in place */
+  if (old != NULL) {
+    if (!etab_put_over(t, at, old, b->p, b->n, koff, klen))
+      return err_set(e, HL_ENOMEM, "out of memory");
     return HL_OK;
   }
   o = etab_obj_new(t, b->p, b->n, koff, klen);
   if (o == NULL) return err_set(e, HL_ENOMEM, "out of memory");
-  if (old != NULL) etab_replace(t, at, old, o);
-  else if (!etab_add(t, o)) {
+  if (!etab_add(t, o)) {
     etab_obj_free(t, o);
     return err_set(e, HL_ENOMEM, "out of memory");
   }
