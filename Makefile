@@ -52,7 +52,15 @@ vpath %.c $(SRC_DIRS)
 
 # -fvisibility=hidden: the shared library and the Lua module export only
 # what include/heirloom.h declares (scripts/exports.sh checks it).
-CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -fPIC -fvisibility=hidden \
+# Link-time optimization for what the build ships (the two libraries'
+# shared objects, the Lua module, the command, the bench): a call from one
+# file into another can then be inlined as a call within one file is. The
+# objects carry their plain code too (fat), so that the tests link them
+# without it, quickly, and the installed archive is plain code alone. The
+# sanitizer and fuzz builds set LTO= to leave it out.
+LTO ?= -flto=auto -ffat-lto-objects
+LTO_LINK = $(if $(LTO),$(OPT) -flto=auto)
+CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) $(LTO) -g -fPIC -fvisibility=hidden \
          -Iinclude $(SRC_DIRS:%=-I%) $(LUA_CFLAGS) $(LEVELDB_CFLAGS) $(EI_CFLAGS) $(SAN)
 LDFLAGS = $(SAN)
 LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
@@ -149,7 +157,7 @@ VERSION := $(VERSION_MAJOR).$(call hl_version_part,MINOR).$(call hl_version_part
 SONAME = libheirloom.so.$(VERSION_MAJOR)
 
 $(BUILD)/libheirloom.so.$(VERSION): $(CORE_OBJ) $(BIND_OBJ)
-	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--exclude-libs,ALL -o $@ $^ $(LIBS)
+	$(CC) -shared $(LDFLAGS) $(LTO_LINK) -Wl,-soname,$(SONAME) -Wl,--exclude-libs,ALL -o $@ $^ $(LIBS)
 
 $(BUILD)/libheirloom.so: $(BUILD)/libheirloom.so.$(VERSION)
 	ln -sf libheirloom.so.$(VERSION) $(BUILD)/$(SONAME)
@@ -159,7 +167,7 @@ $(BUILD)/libheirloom.so: $(BUILD)/libheirloom.so.$(VERSION)
 # engine's own symbols do.
 # The Lua module: require("heirloom") finds build/heirloom.so.
 $(BUILD)/heirloom.so: $(CORE_OBJ) $(BIND_OBJ)
-	$(CC) -shared $(LDFLAGS) -Wl,--exclude-libs,ALL -o $@ $^ $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
+	$(CC) -shared $(LDFLAGS) $(LTO_LINK) -Wl,--exclude-libs,ALL -o $@ $^ $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
 
 # The Lua module alone: the build step of heirloom-scm-1.rockspec.
 .PHONY: lua-module
@@ -185,7 +193,7 @@ $(BUILD)/test_storelayer: $(BUILD)/test_storelayer.o $(BASE:%=$(BUILD)/%.o) $(ST
 # cli.o was built with and changes only with it, so that `make install
 # PREFIX=...` rebuilds cli.o and nothing else.
 $(BUILD)/heirloom: $(CLI_OBJ) $(BUILD)/libheirloom.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(EDIT_LIBS)
+	$(CC) $(LDFLAGS) $(LTO_LINK) -o $@ $^ $(LIBS) $(EDIT_LIBS)
 $(BUILD)/cli.o: CFLAGS += -DHL_LUA_DIR='"$(LUA_LMOD)"'
 $(BUILD)/cli.o: $(BUILD)/lua_lmod
 $(BUILD)/lua_lmod: FORCE | $(BUILD)
@@ -219,10 +227,10 @@ test: all $(if $(FUZZ_SMOKE),fuzz-build)
 	@LAYERS="$(LAYERS)" ./scripts/run-tests.sh "$(BUILD)" "$(TESTS)" "$(SAN_ENV)" "$(FUZZ_SMOKE)"
 
 check-asan:
-	$(MAKE) test BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" SAN_ENV=asan FUZZ_SMOKE=
+	$(MAKE) test BUILD=build-asan OPT=-O1 LTO= SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" SAN_ENV=asan FUZZ_SMOKE=
 
 check-tsan:
-	$(MAKE) test BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" SAN_ENV=tsan TESTS_ONLY=threads FUZZ_SMOKE=
+	$(MAKE) test BUILD=build-tsan OPT=-O1 LTO= SAN="-fsanitize=thread" SAN_ENV=tsan TESTS_ONLY=threads FUZZ_SMOKE=
 
 # ---- installing (docs/c-api.md, "Building, installing and linking") ----
 # make install / make uninstall, both with PREFIX (default /usr/local) and
@@ -240,6 +248,9 @@ LUA_CMOD = $(LIBDIR)/lua/5.4
 LUA_LMOD = $(PREFIX)/share/lua/5.4
 LUA_FILES = $(wildcard lua/heirloom/*.lua)
 INSTALL = install
+# The installed archive keeps the objects' plain code alone: GCC's
+# link-time code is read only by the GCC that wrote it.
+STRIP_LTO = objcopy --wildcard -R '.gnu.lto_*' -R '.gnu.debuglto_*'
 # refreshes ld.so's cache after (un)installing the shared library, when
 # run as root without DESTDIR; LDCONFIG=: for none
 LDCONFIG = ldconfig
@@ -254,6 +265,7 @@ install: install-lua $(BUILD)/libheirloom.a $(BUILD)/libheirloom.so $(BUILD)/hei
 	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 644 include/heirloom.h $(DESTDIR)$(INCLUDEDIR)/heirloom.h
 	$(INSTALL) -m 644 $(BUILD)/libheirloom.a $(DESTDIR)$(LIBDIR)/libheirloom.a
+	$(if $(LTO),$(STRIP_LTO) $(DESTDIR)$(LIBDIR)/libheirloom.a)
 	$(INSTALL) -m 755 $(BUILD)/libheirloom.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libheirloom.so.$(VERSION)
 	ln -sf libheirloom.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf libheirloom.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libheirloom.so
@@ -304,7 +316,7 @@ fuzz-deps:
 	@./scripts/deps.sh $(FUZZ_DEPS)
 
 fuzz-build: fuzz-deps
-	@$(MAKE) --no-print-directory $(FUZZ_TARGETS) BUILD=$(FUZZ_BUILD) CC=clang OPT=-O1 SAN="$(FUZZ_SAN)"
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS) BUILD=$(FUZZ_BUILD) CC=clang OPT=-O1 LTO= SAN="$(FUZZ_SAN)"
 
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(BUILD)/libheirloom.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libheirloom.a $(LIBS)

@@ -29,7 +29,7 @@ $(BUILD)/table_bench.o: bench/table_bench.c include/heirloom.h | $(BUILD)
 
 # Lua's library too: the program runs Lua states of its own (hl_lua_attach).
 $(BENCH_BIN): $(BUILD)/table_bench.o $(BUILD)/libheirloom.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(LUA_LIBS)
+	$(CC) $(LDFLAGS) $(LTO_LINK) -o $@ $^ $(LIBS) $(LUA_LIBS)
 
 # Compiled, not interpreted: escripts without -mode(compile) would be.
 $(BUILD)/%_bench.beam: bench/%_bench.erl | $(BUILD) bench-deps

@@ -2,7 +2,8 @@
 # scripts/check-install.sh — heirloom as a user gets it from `make install`
 # and from luarocks, checked in temporary directories (make check-install
 # runs it; it takes about 15 seconds):
-#   make install PREFIX=TMP installs every file, with the SONAME's links;
+#   make install PREFIX=TMP installs every file, with the SONAME's links,
+#   and an archive without GCC's link-time code;
 #   examples/embed compiles with `pkg-config --cflags --libs heirloom`
 #   (PKG_CONFIG_PATH=TMP/lib/pkgconfig, no flag of the source tree) and
 #   runs on the installed shared library (LD_LIBRARY_PATH=TMP/lib: TMP is
@@ -60,6 +61,14 @@ files_installed() {   # PREFIX_DIR
     readelf -d "$1/lib/libheirloom.so.$version" | grep -q "Library soname: \[libheirloom.so.$major\]"
 }
 
+# The build's objects may carry GCC's link-time code (Makefile, LTO), which
+# only the GCC that wrote it can read: the installed archive has none.
+archive_plain() {
+  sections=$(readelf -S -W "$prefix/lib/libheirloom.a") &&
+    echo "$sections" | grep -q '\.text' &&
+    ! echo "$sections" | grep -q '\.gnu\.lto_'
+}
+
 nothing_left() {   # DIR: no file or link under it
   left=$(find "$1" ! -type d)
   [ -z "$left" ] || { echo "left behind:"; echo "$left"; return 1; }
@@ -108,6 +117,7 @@ check "make install PREFIX=$prefix" "$make" --no-print-directory install BUILD="
   PREFIX="$prefix" LDCONFIG=:
 check "every file installed, libheirloom.so.$version with SONAME libheirloom.so.$major" \
   files_installed "$prefix"
+check "the installed libheirloom.a holds plain code alone" archive_plain
 check "examples/embed compiles with pkg-config --cflags --libs heirloom alone" embed_builds
 check "examples/embed runs on the installed library (LD_LIBRARY_PATH=$prefix/lib)" embed_runs
 check "the installed module and Lua library alone run a node" \

@@ -70,7 +70,7 @@ static long long run_lua(lua_State *L, const char *chunk) {
 static long long read_count(hl_table *t) {
   hl_buf key, out;
   size_t count = 0, at;
-  uint32_t n;
+  uint32_t n = 0;
   int64_t v = -1;
   hl_buf_init(&key);
   hl_buf_init(&out);
