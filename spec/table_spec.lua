@@ -298,6 +298,23 @@ describe("tables", function()
       assert.is_false(t:insert_new({ 1.0, "float" }))
       H.assert_strict({ { 1, "int" } }, t:lookup(1))
     end)
+
+    it("finds an integer key by a float of the same value, and floats as themselves", function()
+      local t = hl.table.new("nkeys", { type = "ordered_set" })
+      t:insert({ 2, 0 })
+      t:insert({ 2.5, "half" })
+      t:insert({ 2 ^ 63, "big" })
+      H.assert_strict({ { 2, 0 } }, t:lookup(2.0))
+      assert.are.equal(1, t:update_counter(2.0, 1))
+      assert.is_true(t:member(-0.0 + 2))
+      H.assert_strict({ { 2.5, "half" } }, t:lookup(2.5))
+      H.assert_strict({ { 2 ^ 63, "big" } }, t:lookup(2 ^ 63))
+      assert.are.same({}, t:lookup(math.maxinteger))
+      assert.are.same({}, t:lookup("2"))          -- a string is no number
+      t:delete(2.0)
+      assert.are.same({}, t:lookup(2))
+      assert.are.equal(2, t:info("size"))
+    end)
   end)
 
   -- ------------------------------------------------------------ lookup & co

@@ -61,10 +61,15 @@ static size_t encode_typed(lcall *c, int idx, int type, const char *root) {
   char msg[300];
   size_t len;
   const char *s;
+  lua_Integer i;
+  int isint = 0;
+  if (type == LUA_TNUMBER) i = lua_tointegerx(c->L, idx, &isint);
   if (type == LUA_TNONE) {
     term_put_nil(in);                              /* a missing argument is nil */
-  } else if (type == LUA_TNUMBER && lua_isinteger(c->L, idx)) {
-    term_put_int(in, lua_tointeger(c->L, idx));   /* the common keys, fast */
+  } else if (isint) {
+    /* the common keys, fast; a float of integral value (2.0) is read as
+    ** its integer, whose term is the same */
+    term_put_int(in, i);
   } else if (type == LUA_TSTRING) {
     s = lua_tolstring(c->L, idx, &len);
     term_put_string(in, s, len);

@@ -228,7 +228,7 @@ static int t_update_counter(lua_State *L) {
   lcall_key_arg(&c, 2);
   keyend = c.s->in.n;
   alone = lua_isinteger(L, 3);   /* an increment alone pushes nothing */
-  if (lua_type(L, 3) == LUA_TTABLE) {
+  if (!alone && lua_type(L, 3) == LUA_TTABLE) {
     lua_settop(L, 4);   /* scratch values go above the arguments */
     islist = is_op_list(L, 3);
     if (islist) nops = lua_rawlen(L, 3);
