@@ -130,7 +130,7 @@ typedef struct undo {
 static int restore_key(void *ud, const unsigned char *key, size_t klen) {
   undo *u = ud;
   etab *t = u->t;
-  keyref k = {key, klen, eobj_hash(key, klen), NULL, 0};
+  keyref k = {key, klen, etab_key_hash(t, key, klen), NULL, 0};
   size_t slot;
   eobj *o;
   size_t at = 0;
@@ -148,7 +148,9 @@ static int restore_key(void *ud, const unsigned char *key, size_t klen) {
     size_t len = term_skip(u->v.p + at, u->v.n - at), koff, olen;
     if (len == 0 || etab_object_key(t, (tslice){u->v.p + at, len}, &koff, &olen, &e) != HL_OK)
       return 0;
-    if ((o = etab_obj_new(t, u->v.p + at, len, koff, olen)) == NULL) return 0;
+    if ((o = etab_obj_new(t, u->v.p + at, len, koff, olen,
+                          etab_key_hash(t, u->v.p + at + koff, olen))) == NULL)
+      return 0;
     if (!etab_add(t, o)) {   /* last among the objects of its key */
       etab_obj_free(t, o);
       return 0;

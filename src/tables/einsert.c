@@ -57,7 +57,8 @@ static hl_status build_objects(etab *t, const tslice *objs, size_t n, eobj **out
   for (size_t i = 0; i < n; i++) {
     size_t koff, klen;
     if (etab_object_key(t, objs[i], &koff, &klen, e) != HL_OK ||
-        (out[i] = etab_obj_new(t, objs[i].p, objs[i].len, koff, klen)) == NULL) {
+        (out[i] = etab_obj_new(t, objs[i].p, objs[i].len, koff, klen,
+                               etab_key_hash(t, objs[i].p + koff, klen))) == NULL) {
       if (e->code == HL_OK) err_set(e, HL_ENOMEM, "out of memory");
       else if (n > 1 && strncmp(e->msg, "object ", 7) == 0) {
         char rest[sizeof e->msg];
@@ -124,8 +125,7 @@ static hl_status insert_one(etab *t, tslice obj, int only_new, int *inserted, hl
   keyref k;
   eobj *old, *o;
   if (etab_object_key(t, obj, &koff, &klen, e) != HL_OK) return e->code;
-  k = (keyref){obj.p + koff, klen, etab_is_ordered(t) ? 0 : eobj_hash(obj.p + koff, klen),
-               NULL, 0};
+  k = (keyref){obj.p + koff, klen, etab_key_hash(t, obj.p + koff, klen), NULL, 0};
   if (etab_lock_open(t, &k, 1, e) != HL_OK) return e->code;
   if (!etab_reserve(t, k.hash, 1)) {
     err_set(e, HL_ENOMEM, "out of memory");
@@ -134,7 +134,7 @@ static hl_status insert_one(etab *t, tslice obj, int only_new, int *inserted, hl
   } else if (old != NULL) {
     if (etab_put_over(t, at, old, obj.p, obj.len, koff, klen)) *inserted = 1;
     else err_set(e, HL_ENOMEM, "out of memory");
-  } else if ((o = etab_obj_new(t, obj.p, obj.len, koff, klen)) == NULL) {
+  } else if ((o = etab_obj_new(t, obj.p, obj.len, koff, klen, k.hash)) == NULL) {
     err_set(e, HL_ENOMEM, "out of memory");
   } else if (etab_link_new(t, at, o)) {
     *inserted = 1;

@@ -191,7 +191,7 @@ static int bound_key(const etab *t, const mspec *ms, keyref *k) {
     return 0;
   k->p = key;
   k->len = klen;
-  k->hash = etab_is_ordered(t) ? 0 : eobj_hash(key, klen);
+  k->hash = etab_key_hash(t, key, klen);
   return 1;
 }
 
@@ -266,7 +266,7 @@ static eobj *rewrite_one(eobj *o, void *ud) {
     return o;
   rw->count++;
   if (rw->result.n == o->len && memcmp(rw->result.p, o->data, o->len) == 0) return o;
-  r = etab_obj_new(rw->t, rw->result.p, rw->result.n, koff, klen);
+  r = etab_obj_new(rw->t, rw->result.p, rw->result.n, koff, klen, o->hash);   /* o's key */
   if (r == NULL) {
     rw->oom = 1;
     rw->count--;

@@ -235,8 +235,14 @@ hl_status etab_object_key(const etab *t, tslice obj, size_t *koff, size_t *klen,
 
 /* ---- objects ---- */
 
+/* An ordered_set finds by key alone: its keyrefs carry hash 0, and so do
+** its objects. */
+uint64_t etab_key_hash(const etab *t, const unsigned char *key, size_t klen) {
+  return etab_is_ordered(t) ? 0 : eobj_hash(key, klen);
+}
+
 eobj *etab_obj_new(etab *t, const unsigned char *bytes, size_t len,
-                   size_t koff, size_t klen) {
+                   size_t koff, size_t klen, uint64_t hash) {
   eobj *o;
   if (len > UINT32_MAX) return NULL;
   o = eheap_alloc(&t->objs, len);
@@ -245,9 +251,7 @@ eobj *etab_obj_new(etab *t, const unsigned char *bytes, size_t len,
   o->koff = (uint32_t)koff;
   o->klen = (uint32_t)klen;
   memcpy(o->data, bytes, len);
-  /* An ordered_set finds by key alone: its keyrefs carry hash 0
-  ** (etab_prep_key), and so do its objects. */
-  o->hash = etab_is_ordered(t) ? 0 : eobj_hash(o->data + koff, klen);
+  o->hash = hash;
   return o;
 }
 
@@ -314,7 +318,7 @@ int etab_put_over(etab *t, size_t at, eobj *old, const unsigned char *p, size_t 
     memmove(old->data, p, len);   /* the key, and so the hash, are the same */
     return 1;
   }
-  if ((o = etab_obj_new(t, p, len, koff, klen)) == NULL) return 0;
+  if ((o = etab_obj_new(t, p, len, koff, klen, old->hash)) == NULL) return 0;
   etab_replace(t, at, old, o);
   return 1;
 }
@@ -363,7 +367,7 @@ hl_status etab_prep_key(etab *t, tslice key, keyref *k, hl_err *e) {
   if (etab_check_key(key, "key", e) != HL_OK) return e->code;
   k->p = key.p;
   k->len = key.len;
-  k->hash = etab_is_ordered(t) ? 0 : eobj_hash(key.p, key.len);
+  k->hash = etab_key_hash(t, key.p, key.len);
   return HL_OK;
 }
 

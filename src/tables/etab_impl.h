@@ -30,8 +30,12 @@ void etab_unlock_key(etab *t, const keyref *k);
 void etab_lock_all(etab *t);
 void etab_unlock_all(etab *t);
 
+/* A key's hash as the table keeps it (0 in an ordered_set). */
+uint64_t etab_key_hash(const etab *t, const unsigned char *key, size_t klen);
+/* A new object of len bytes (its key at koff, klen bytes, whose
+** etab_key_hash is hash), not yet in the table. */
 eobj *etab_obj_new(etab *t, const unsigned char *bytes, size_t len,
-                   size_t koff, size_t klen);
+                   size_t koff, size_t klen, uint64_t hash);
 void etab_obj_free(etab *t, eobj *o);
 /* A place in a hash table is a slot of the key's stripe (htab.h), size_t
 ** at; an ordered_set ignores it. */

@@ -148,9 +148,10 @@ static hl_status run_changes(etab *t, buf **cur, buf **spare,
   return HL_OK;
 }
 
-/* Puts the rebuilt object in place of old (at slot at), or as new when
-** old is NULL. */
-static hl_status put_back(etab *t, size_t at, eobj *old, const buf *b, hl_err *e) {
+/* Puts the rebuilt object, whose key is k's (no update touches the key),
+** in place of old (at slot at), or as new when old is NULL. */
+static hl_status put_back(etab *t, size_t at, eobj *old, const keyref *k, const buf *b,
+                          hl_err *e) {
   size_t koff, klen;
   eobj *o;
   if (etab_object_key(t, (tslice){b->p, b->n}, &koff, &klen, e) != HL_OK) return e->code;
@@ -159,7 +160,7 @@ static hl_status put_back(etab *t, size_t at, eobj *old, const buf *b, hl_err *e
       return err_set(e, HL_ENOMEM, "out of memory");
     return HL_OK;
   }
-  o = etab_obj_new(t, b->p, b->n, koff, klen);
+  o = etab_obj_new(t, b->p, b->n, koff, klen, k->hash);
   if (o == NULL) return err_set(e, HL_ENOMEM, "out of memory");
   if (!etab_add(t, o)) {
     etab_obj_free(t, o);
@@ -192,7 +193,7 @@ static void rebuild(etab *t, size_t at, eobj *old, tslice deflt, const keyref *k
     else run_changes(t, &cur, &spare, u->changes, u->nchanges, e);
   }
   if (e->code == HL_OK && !buf_ok(cur)) err_set(e, HL_ENOMEM, "out of memory");
-  if (e->code == HL_OK && put_back(t, at, old, cur, e) == HL_OK) *found = 1;
+  if (e->code == HL_OK && put_back(t, at, old, k, cur, e) == HL_OK) *found = 1;
 done:
   buf_free(&a);
   buf_free(&b);
