@@ -267,7 +267,7 @@ static uint32_t compile_array_pattern(comp *cp, const unsigned char *p, size_t n
   const unsigned char *e;
   size_t en;
   iter it;
-  uint32_t count = iter_open(&it, p, n), last = 0;
+  uint32_t count = iter_open(&it, p, n);
   uint32_t ni = new_node(cp, P_ARRAY), first = new_kids(cp, count);
   if (cp->failed) return NONE;
   for (uint32_t i = 0; i < count; i++) {
@@ -275,11 +275,9 @@ static uint32_t compile_array_pattern(comp *cp, const unsigned char *p, size_t n
     iter_next(&it, &e, &en);
     if ((k = compile_pattern(cp, e, en)) == NONE) return NONE;
     cp->ms->kids[first + i] = k;
-    if (cp->ms->nodes[k].op != P_ANY) last = i + 1;
   }
   cp->ms->nodes[ni].n = count;
-  cp->ms->nodes[ni].kid = first;
-  cp->ms->nodes[ni].slot = last;
+  cp->ms->nodes[ni].kid = first;   /* slot: set by drop_unread, once variables are known */
   return ni;
 }
 
@@ -496,9 +494,10 @@ static void mark_reads(comp *cp, uint32_t ni) {
 }
 
 /* A variable bound in the head and read nowhere matches anything, as "_"
-** does: it becomes one, and an array's elements after its last that is no
-** "_" are not even looked at (match_array). {'$1', '$2'} with only '$1'
-** used reads the key and stops. */
+** does: it becomes one. Each array's slot is set here, to the number of
+** its elements up to its last that is no "_": those after are not even
+** looked at (match_array). {'$1', '$2'} with only '$1' used reads the key
+** and stops. */
 static void drop_unread(comp *cp, uint32_t ni) {
   node *nd = &cp->ms->nodes[ni];
   if (nd->op == P_BIND && !cp->seen[nd->slot]) nd->op = P_ANY;
@@ -515,7 +514,6 @@ static void drop_unread(comp *cp, uint32_t ni) {
 }
 
 static void drop_unread_binds(comp *cp, const clause *cl) {
-  if (cp->nvars == 0) return;
   memset(cp->seen, 0, cp->nvars);   /* now: read by a guard, the body or a later
                                        occurrence in the head */
   mark_reads(cp, cl->head);
