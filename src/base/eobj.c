@@ -46,16 +46,9 @@ int eobj_elem(const unsigned char *obj, size_t len, const ekeypos *pos,
 
 int eobj_elem_of(const eobj *o, uint32_t keyindex, const ekeypos *pos,
                  const unsigned char **elem, size_t *elen) {
-  size_t at = (size_t)o->koff + o->klen;
   if (pos->field != NULL || keyindex == 0 || pos->index <= keyindex)
     return eobj_elem(o->data, o->len, pos, elem, elen);
   /* an array's elements end where the object does: past them is past it */
-  for (uint32_t i = keyindex + 1; i < pos->index; i++) {
-    size_t s = term_size_trusted(o->data + at, o->len - at);
-    if (s == 0) return 0;
-    at += s;
-  }
-  *elem = o->data + at;
-  *elen = term_size_trusted(o->data + at, o->len - at);
-  return *elen != 0;
+  return term_nth_after(o->data, o->len, (size_t)o->koff + o->klen, pos->index - keyindex - 1,
+                        elem, elen);
 }

@@ -590,9 +590,8 @@ size_t term_get_list(const unsigned char *p, size_t len, uint32_t *count) {
   return at + 1;
 }
 
-/* Skips n well-formed terms from p + *at, then gives the one found there. */
-static int nth_after(const unsigned char *p, size_t len, size_t at, uint32_t n,
-                     const unsigned char **elem, size_t *elen) {
+int term_nth_after(const unsigned char *p, size_t len, size_t at, uint32_t n,
+                   const unsigned char **elem, size_t *elen) {
   for (uint32_t i = 0; i < n; i++) {
     size_t size = term_size_trusted(p + at, len - at);
     if (size == 0) return 0;
@@ -609,7 +608,7 @@ int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
   uint32_t count;
   size_t at = term_get_header(p, len, &tag, &count);
   if (at == 0 || tag != TERM_ARRAY || index >= count) return 0;
-  return nth_after(p, len, at, index, elem, elen);
+  return term_nth_after(p, len, at, index, elem, elen);
 }
 
 int term_list_elem(const unsigned char *p, size_t len, uint32_t index,
@@ -647,7 +646,7 @@ int term_map_get(const unsigned char *p, size_t len,
     }
     at += n;
   }
-  return hit && nth_after(p, len, at, found, val, vlen);
+  return hit && term_nth_after(p, len, at, found, val, vlen);
 }
 
 int term_compare(const unsigned char *a, size_t alen,

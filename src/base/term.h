@@ -198,6 +198,11 @@ size_t term_get_xref(const unsigned char *p, size_t len, term_xref *out);
 ** outside p[0..len) or nesting deeper than TERM_MAX_DEPTH. */
 size_t term_size_trusted(const unsigned char *p, size_t len);
 
+/* Skips n well-formed terms from p + at, then gives the one found there:
+** *elem and *elen, and 1; 0 when the bytes end first. */
+int term_nth_after(const unsigned char *p, size_t len, size_t at, uint32_t n,
+                   const unsigned char **elem, size_t *elen);
+
 /* Finds element `index` (0-based) of the array at p: *elem and *elen.
 ** Returns 1 when found, 0 when the array is shorter or p is no array. */
 int term_array_elem(const unsigned char *p, size_t len, uint32_t index,
