@@ -69,7 +69,7 @@ LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
 # the base and its own files alone, and test_storelayer links nothing else.
 BASE = buf err term crc fault
 STORE = store stab sload sstop sdir ldbfile srepair
-CORE = buf term err crc fault pheap eobj eheap htab oset obulk ocat etab einsert eupdate escan edurable treg node mspec mspec_run mspec_int logger alias ptab proc owner scheduler capi tabfile graveyard $(STORE)
+CORE = buf term err crc fault pheap eobj eheap htab oset obulk ocat etab einsert eupdate escan edurable treg node mspec mspec_run mspec_int logger alias ptab proc owner scheduler preempt capi tabfile graveyard $(STORE)
 # deterministic mode: the node's clock and the run's trace (issue 12)
 CORE += simclock trace
 # a mailbox that senders push to without a lock (issue 13)
@@ -93,6 +93,8 @@ TESTS += test_supervisor
 TESTS += test_storelayer
 # kill, preemption and stop (issue 10)
 TESTS += test_stop
+# slices ended by the ticker's signal, the host's signals untouched
+TESTS += test_preempt
 # deterministic mode's clock, trace and schedule (issue 12)
 TESTS += test_simclock
 # a process's own heap (issue 13)

@@ -363,6 +363,25 @@ describe("deterministic node (schedulers = 0)", function()
     assert.error_matches(function() hl.run() end, "^heirloom%.run: the node has scheduler threads")
   end)
 
+  -- Here the hook counts every slice's instructions, so that it ends at the
+  -- same one in every run; with scheduler threads a process runs with no
+  -- hook until a tick has passed (test_preempt.c), but in a build with
+  -- ThreadSanitizer, which holds signals back (src/procs/preempt.h).
+  it("a process counts its slice with the hook here, and runs hook-free on threads", function()
+    local counts_on_threads = os.getenv("HEIRLOOM_SAN") == "tsan"
+    local function hooked()
+      hl.spawn(function(to)
+        local hl = require("heirloom")
+        hl.send(to, { "hooked", debug.gethook() ~= nil })
+      end, hl.self())
+      return expect(tagged("hooked"), 2000)[2]
+    end
+    assert.is_true(hooked())
+    hl.stop()
+    hl.start{ schedulers = 1, logger = "capture" }
+    assert.are.equal(counts_on_threads, hooked())
+  end)
+
   it("a runaway is preempted: others run between its slices", function()
     local spinner = hl.spawn("echo", "spin")
     local echo = hl.spawn("echo", "loop")

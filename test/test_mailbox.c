@@ -126,7 +126,7 @@ static void body_release(void *state) {
 }
 
 static const pbody_ops c_body = {body_slice, body_reason, body_close, body_release,
-                                 NULL, NULL, NULL};
+                                 NULL, NULL, NULL, NULL};
 
 /* ---- producers ---- */
 

@@ -4,12 +4,15 @@
 ** of it; it calls the functions of lbody_ops (proc.h, pbody_ops).
 **
 ** A slice resumes the coroutine until it returns, fails, waits in receive
-** or uses up the budget the scheduler gave it (p->budget, in ticks): a
-** count hook ticks every HOOK_EVERY VM instructions. The same hook ends a
-** process whose exit is pending, raising on every instruction until its
-** stack has unwound: neither pcall nor a C function such as table.sort
-** can hold it back. What the hook cannot reach (a long C call, a
-** finalizer) the scheduler's watchdog bounds.
+** or is ended by the hook: on a worker thread the hook is set only when
+** the ticker finds the slice has run a tick (preempt.h), so the process's
+** code runs at Lua's full speed; on a deterministic node a count hook
+** ticks every HOOK_EVERY VM instructions and counts down the budget the
+** scheduler gave (p->budget). The same hook ends a process whose exit is
+** pending, raising on every instruction until its stack has unwound:
+** neither pcall nor a C function such as table.sort can hold it back.
+** What the hook cannot reach (a long C call, a finalizer) the scheduler's
+** watchdog bounds.
 **
 ** The node's Lua part (lnode: the pool of pristine states that also
 ** closes exited ones, the ready states its thread prepares, the code
@@ -123,7 +126,12 @@ void lbody_over_limit(palloc *a) {
 /* The process's own coroutine yields to the scheduler. A coroutine the
 ** process made is resumed by the process's code, where a yield would
 ** look like the coroutine's own: it yields only when coroutine.resume or
-** wrap resumed it (lcoro.c), which pass the preemption up. */
+** wrap resumed it (lcoro.c), which pass the preemption up.
+**
+** On a worker the hook is set only when the ticker has ended the slice
+** (yield_soon), and it takes itself off as it yields; on a
+** deterministic node it ticks every HOOK_EVERY instructions all along
+** and counts the budget down. */
 static void hook(lua_State *L, lua_Debug *ar) {
   proc *p = *(proc **)lua_getextraspace(L);
   (void)ar;
@@ -135,25 +143,48 @@ static void hook(lua_State *L, lua_Debug *ar) {
     lua_pushliteral(L, "heirloom: the process is exiting");
     lua_error(L);
   }
-  if (--p->budget <= 0 && lua_isyieldable(L)) {
-    if (L == p->nested) p->preempted = L;    /* its resume yields in turn (lcoro.c) */
-    else if (L != p->co) return;
-    lua_yield(L, 0);
+  if (p->counted && --p->budget > 0) return;
+  if (L != p->co && L != p->nested) {    /* not ours to yield */
+    if (!p->counted) lua_sethook(L, NULL, 0, 0);
+    return;
   }
+  if (!lua_isyieldable(L)) {             /* inside a metamethod, say: look again */
+    if (!p->counted) lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_EVERY);
+    return;
+  }
+  if (L == p->nested) p->preempted = L;  /* its resume yields in turn (lcoro.c) */
+  if (!p->counted) lua_sethook(L, NULL, 0, 0);
+  lua_yield(L, 0);
 }
 
 void lbody_exit_now(lua_State *L) {
   lua_sethook(L, hook, LUA_MASKCOUNT, 1);
 }
 
+/* A spawn's load and a deterministic node count; a slice on a worker runs
+** with no hook until the ticker ends it. */
 void lbody_prepare(lua_State *co) {
-  lua_sethook(co, hook, LUA_MASKCOUNT, HOOK_EVERY);
+  proc *p = *(proc **)lua_getextraspace(co);
+  if (p != NULL && !p->counted) lua_sethook(co, NULL, 0, 0);
+  else lua_sethook(co, hook, LUA_MASKCOUNT, HOOK_EVERY);
+}
+
+/* From the signal handler (pbody_ops.preempt): the coroutine that runs now
+** stops at its next instruction. lua_sethook is safe there, as Lua's own
+** interpreter relies on. */
+static void yield_soon(proc *p) {
+  lua_State *L = p->nested != NULL ? p->nested : p->co;
+  if (L != NULL) lua_sethook(L, hook, LUA_MASKCOUNT, 1);
 }
 
 /* ---- slices ---- */
 
 static int slice(proc *p, int nargs) {
-  int nres, status = lua_resume(p->co, NULL, nargs, &nres);
+  int nres, status;
+  /* a hook left from a spawn's load or a late signal: none on a worker */
+  if (!p->counted && lua_gethook(p->co) != NULL && !atomic_load(&p->exiting))
+    lua_sethook(p->co, NULL, 0, 0);
+  status = lua_resume(p->co, NULL, nargs, &nres);
   if (status != LUA_YIELD) return status;
   lua_pop((lua_State *)p->co, nres);
   return PBODY_YIELDED;
@@ -244,7 +275,8 @@ static void free_node(node *n) {
   n->body_data = NULL;
 }
 
-const pbody_ops lbody_ops = {slice, reason, close_state, release, watch, stop, free_node};
+const pbody_ops lbody_ops = {slice,      reason, close_state, release,
+                             yield_soon, watch,  stop,        free_node};
 
 /* The node's Lua part, made on first use; lock held. */
 static lnode *lnode_locked(node *n) {

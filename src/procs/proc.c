@@ -37,6 +37,7 @@ proc *proc_new(node *n, int host) {
   atomic_init(&p->state, host ? PROC_RUNNING : PROC_RUNNABLE);
   mailbox_init(&p->mail);
   p->deadline = -1;
+  p->counted = 1;                      /* until a worker runs it (a spawn's load) */
   buf_init(&p->reason);
   pthread_mutex_init(&p->lock, NULL);
   {

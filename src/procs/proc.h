@@ -58,6 +58,10 @@ typedef struct pbody_ops {
   void (*close)(node *n, void *state);
   /* Closes a state here and now (a taken-over process, a failed spawn). */
   void (*release)(void *state);
+  /* Called from a signal handler on the thread that runs p's slice
+  ** (preempt.h), so only what is async-signal-safe: asks p to yield at
+  ** its next instruction. */
+  void (*preempt)(proc *p);
   /* The node's part, once the body has registered with it (node->body):
   ** the watchdog's call (now: sched_now()); the stop, which returns how
   ** many states it could not see closed by deadline (ms); the last
@@ -112,6 +116,8 @@ struct proc {
   void *co;                     /* the coroutine its body runs in */
   int nargs;                    /* arguments waiting for the first resume */
   int budget;                   /* hook ticks left in this slice */
+  int counted;                  /* 1: the hook counts this slice's end (budget);
+                                   0: a worker's ticker ends it (preempt.h) */
   int loading;                  /* its module's top level runs: not started yet */
   void *nested;                 /* the coroutine it resumes now (lcoro.c) */
   void *preempted;              /* ... which the hook has just yielded */

@@ -106,6 +106,7 @@ struct worker {
   pthread_t thread;
   _Atomic(proc *) next;
   int streak;            /* slices run from the slot in a row; this thread only */
+  preempt_slot *slot;    /* the ticker's view of this thread; NULL: none */
   atomic_int stuck;      /* replaced by the watchdog: fills no slot */
   /* under s->lock */
   proc *current;         /* the process in its slice (the worker holds a ref) */
@@ -380,6 +381,7 @@ static void slice_ended(proc *p, int status) {
 
 void sched_run_slice(sched *s, proc *p) {
   int status, nargs;
+  preempt_slot *slot;
   pthread_mutex_lock(&p->lock);
   if (p->state != PROC_RUNNABLE) {
     pthread_mutex_unlock(&p->lock);
@@ -395,6 +397,10 @@ void sched_run_slice(sched *s, proc *p) {
   p->wants_mail = 0;
   pthread_mutex_unlock(&p->lock);
   if (s->node->trace != NULL) trace_event(s->node->trace, TRACE_SLICE, p->pid, 0, 0, NULL);
+  /* On a worker the ticker ends a long slice; on a host's thread (a
+  ** deterministic node) the hook counts it, the same in every run. */
+  slot = this_worker != NULL && this_worker->s == s ? this_worker->slot : NULL;
+  p->counted = slot == NULL;
   p->budget = SLICE_TICKS;
   if (s->random) {      /* it also draws where slices end: 1 to 2 x SLICE_TICKS */
     pthread_mutex_lock(&s->lock);
@@ -404,7 +410,9 @@ void sched_run_slice(sched *s, proc *p) {
   nargs = p->nargs;
   p->nargs = 0;
   proc_count(&p->slices);
+  if (slot != NULL) preempt_begin(&s->preempt, slot, p);
   status = p->body->slice(p, nargs);
+  if (slot != NULL) preempt_end(slot);
   if (s->clock.is_virtual) spend(s, p->budget <= 0 ? FULL_SLICE_US : SLICE_US);
   if (status == PBODY_YIELDED) {
     after_yield(s, p);
@@ -456,6 +464,7 @@ static void *worker_main(void *arg) {
   sched *s = w->s;
   int spun = 0;
   this_worker = w;
+  if (s->has_preempt) w->slot = preempt_join(&s->preempt);
   pthread_mutex_lock(&s->lock);
   while (!s->stopping) {
     stimer t;
@@ -505,6 +514,7 @@ static void *worker_main(void *arg) {
   pthread_cond_broadcast(&s->left);
   this_worker = NULL;
   pthread_mutex_unlock(&s->lock);
+  if (w->slot != NULL) preempt_leave(&s->preempt, w->slot);
   return NULL;
 }
 
@@ -622,6 +632,7 @@ sched *sched_new(node *n, int nthreads) {
   pthread_cond_init(&s->left, &attr);
   pthread_cond_init(&s->watch, &attr);
   pthread_condattr_destroy(&attr);
+  s->has_preempt = PREEMPT_BY_SIGNAL && nthreads > 0 && preempt_start(&s->preempt);
   pthread_mutex_lock(&s->lock);
   for (int i = 0; i < nthreads; i++) start_worker(s);
   s->has_watchdog = pthread_create(&s->watchdog, NULL, watchdog_main, s) == 0;
@@ -685,6 +696,7 @@ size_t sched_halt(sched *s, int64_t deadline, uint64_t *pids, size_t max) {
   if (abandoned > 0) graveyard_keep(s);
   for (worker *w = s->workers; w != NULL; w = w->link)
     if (!w->abandoned) pthread_join(w->thread, NULL);
+  if (s->has_preempt) preempt_stop(&s->preempt);   /* slots stay: see sched_free */
   return abandoned;
 }
 
@@ -700,6 +712,7 @@ void sched_free(sched *s) {
     s->workers = w->link;
     free(w);
   }
+  if (s->has_preempt) preempt_free(&s->preempt);
   free(s->timers);
   free(s->queue);
   pthread_cond_destroy(&s->work);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "preempt.h"
 #include "simclock.h"
 
 typedef struct proc proc;
@@ -56,6 +57,8 @@ typedef struct sched {
   int nstuck;                   /* stuck, replaced, and not back yet */
   pthread_t watchdog;
   int has_watchdog;
+  preempt preempt;              /* ends the workers' long slices (preempt.h) */
+  int has_preempt;
   int stopping;
   int abandoned;                /* sched_halt left threads running: never freed */
   size_t running;               /* slices under way */

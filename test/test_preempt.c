@@ -1,0 +1,130 @@
+/*
+** test_preempt.c — slices ended from outside (src/procs/preempt.h): a
+** process that never stops computing is preempted on a node of one
+** scheduler thread although its code runs with no hook, also when the host
+** blocked every signal before it started the node; the host's own SIGURG
+** handler still gets the host's SIGURGs and none of the node's, and is back
+** in place once the node has stopped.
+*/
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include "check.h"
+#include "heirloom.h"
+#include "preempt.h"
+#include "testutil.h"
+
+/* Built with ThreadSanitizer, workers count with the hook (preempt.h) and
+** no handler is installed. */
+#if PREEMPT_BY_SIGNAL
+#define HOOKED "false"
+#else
+#define HOOKED "true"
+#endif
+
+/* One busy process that never yields by itself and one that answers:
+** every answer needs the busy one's slice ended. The busy one also says
+** whether it runs with a hook (it must not, on a worker). Its slices keep
+** coming: were it left stuck, the watchdog would start another thread for
+** the answers, and its own count would stop. */
+static const char *SPIN_AND_PING =
+    "local HOOKED = " HOOKED "\n"
+    "local me = hl.self()\n"
+    "local spin = hl.spawn(function(to)\n"
+    "  local hl = require('heirloom')\n"
+    "  hl.send(to, { 'hook', debug.gethook() ~= nil })\n"
+    "  local x = 0\n"
+    "  while true do x = x + 1 end\n"
+    "end, me)\n"
+    "local hooked = hl.receive(function(m) return m[1] == 'hook' end, 5000)\n"
+    "if hooked == nil or hooked[2] ~= HOOKED then return false end\n"
+    "local echo = hl.spawn(function()\n"
+    "  local hl = require('heirloom')\n"
+    "  while true do local m = hl.receive(); hl.send(m[1], { 'pong', m[2] }) end\n"
+    "end)\n"
+    "for i = 1, 20 do\n"
+    "  hl.send(echo, { me, i })\n"
+    "  local m = hl.receive(function(m) return m[1] == 'pong' end, 5000)\n"
+    "  if m == nil or m[2] ~= i then return false end\n"
+    "end\n"
+    "local before = hl.process_info(spin).slices\n"
+    "hl.sleep(50)\n"
+    "if hl.process_info(spin).slices <= before then return false end\n"
+    "hl.exit(spin, 'kill')\n"
+    "hl.exit(echo, 'kill')\n"
+    "return true\n";
+
+static void quiet(void *ud, const char *text) {
+  (void)ud;
+  (void)text;
+}
+
+static hl_node *start_one_scheduler(void) {
+  hl_config cfg = {.size = sizeof(hl_config), .schedulers = 1};
+  hl_node *node = NULL;
+  CHECK(hl_node_start(&cfg, &node) == HL_OK);
+  if (node != NULL) hl_node_set_logger(node, quiet, NULL);   /* the kills' reports */
+  return node;
+}
+
+/* The scheduler thread inherits the host's mask, and unblocks the signal
+** for itself. */
+static void test_host_blocks_signals(void) {
+  sigset_t all, before;
+  hl_node *node;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &before);
+  node = start_one_scheduler();
+  CHECK(lua_check(node, SPIN_AND_PING));
+  hl_node_stop(node);
+  pthread_sigmask(SIG_SETMASK, &before, NULL);
+}
+
+static volatile sig_atomic_t host_signals;
+
+static void host_handler(int sig) {
+  (void)sig;
+  host_signals++;
+}
+
+static void test_host_handler_kept(void) {
+  struct sigaction mine, now;
+  hl_node *node;
+  memset(&mine, 0, sizeof mine);
+  mine.sa_handler = host_handler;
+  sigemptyset(&mine.sa_mask);
+  CHECK(sigaction(SIGURG, &mine, NULL) == 0);
+  host_signals = 0;
+  node = start_one_scheduler();
+  CHECK(lua_check(node, SPIN_AND_PING));        /* the node kicked its worker */
+  CHECK(host_signals == 0);
+  raise(SIGURG);                                /* the host's own goes to the host */
+  CHECK(host_signals == 1);
+  hl_node_stop(node);
+  CHECK(sigaction(SIGURG, NULL, &now) == 0);
+  CHECK(!(now.sa_flags & SA_SIGINFO) && now.sa_handler == host_handler);
+  raise(SIGURG);
+  CHECK(host_signals == 2);
+  mine.sa_handler = SIG_DFL;
+  sigaction(SIGURG, &mine, NULL);
+}
+
+/* Two nodes share the handler; it goes when the last one stops. */
+static void test_two_nodes(void) {
+  struct sigaction now;
+  hl_node *a = start_one_scheduler(), *b = start_one_scheduler();
+  hl_node_stop(a);
+  CHECK(lua_check(b, SPIN_AND_PING));
+  CHECK(sigaction(SIGURG, NULL, &now) == 0 && !(now.sa_flags & SA_SIGINFO) == !PREEMPT_BY_SIGNAL);
+  hl_node_stop(b);
+  CHECK(sigaction(SIGURG, NULL, &now) == 0);
+  CHECK(!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL);
+}
+
+int main(void) {
+  test_host_blocks_signals();
+  test_host_handler_kept();
+  test_two_nodes();
+  return check_summary("preempt");
+}
