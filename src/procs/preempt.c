@@ -155,13 +155,15 @@ int preempt_start(preempt *pt) {
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
   pthread_cond_init(&pt->wake, &attr);
   pthread_condattr_destroy(&attr);
-  if (!install()) return 0;
-  if (pthread_create(&pt->ticker, NULL, ticker_main, pt) != 0) {
+  if (install()) {
+    if (pthread_create(&pt->ticker, NULL, ticker_main, pt) == 0) {
+      pt->started = 1;
+      return 1;
+    }
     uninstall();
-    return 0;
   }
-  pt->started = 1;
-  return 1;
+  preempt_free(pt);
+  return 0;
 }
 
 void preempt_stop(preempt *pt) {

@@ -2,10 +2,12 @@
 ** scheduler.c — run queue, scheduler threads, slices, and timers (see scheduler.h).
 **
 ** A slice runs a process's body (p->body: the runtime knows no Lua; the
-** Lua body is lbody.c) until it returns, fails, waits in receive, or uses
-** up its budget of SLICE_TICKS ticks, which the body's hook counts down,
-** so a runaway loop cannot starve the others. The same hook ends a process
-** whose exit is pending, wherever it is.
+** Lua body is lbody.c) until it returns, fails, waits in receive, or is
+** ended, so a runaway loop cannot starve the others: on a worker thread
+** by the ticker (preempt.h), which asks the body to yield once the slice
+** has run a tick; on a deterministic node by the body's hook, which counts
+** a budget of SLICE_TICKS ticks down. The same hook ends a process whose
+** exit is pending, wherever it is.
 **
 ** What the hook cannot reach — a long C call, a finalizer (Lua runs those
 ** with hooks off) — a watchdog thread bounds: a worker stuck in one slice
