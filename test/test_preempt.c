@@ -4,7 +4,8 @@
 ** scheduler thread although its code runs with no hook, also when the host
 ** blocked every signal before it started the node; the host's own SIGURG
 ** handler still gets the host's SIGURGs and none of the node's, and is back
-** in place once the node has stopped.
+** in place once the node has stopped; one the host installs while the node
+** runs is left in place.
 */
 #include <pthread.h>
 #include <signal.h>
@@ -110,6 +111,21 @@ static void test_host_handler_kept(void) {
   sigaction(SIGURG, &mine, NULL);
 }
 
+/* A handler the host installs while the node runs stays after the stop. */
+static void test_host_handler_later(void) {
+  struct sigaction mine, now;
+  hl_node *node = start_one_scheduler();
+  memset(&mine, 0, sizeof mine);
+  mine.sa_handler = host_handler;
+  sigemptyset(&mine.sa_mask);
+  CHECK(sigaction(SIGURG, &mine, NULL) == 0);
+  hl_node_stop(node);
+  CHECK(sigaction(SIGURG, NULL, &now) == 0);
+  CHECK(!(now.sa_flags & SA_SIGINFO) && now.sa_handler == host_handler);
+  mine.sa_handler = SIG_DFL;
+  sigaction(SIGURG, &mine, NULL);
+}
+
 /* Two nodes share the handler; it goes when the last one stops. */
 static void test_two_nodes(void) {
   struct sigaction now;
@@ -125,6 +141,7 @@ static void test_two_nodes(void) {
 int main(void) {
   test_host_blocks_signals();
   test_host_handler_kept();
+  test_host_handler_later();
   test_two_nodes();
   return check_summary("preempt");
 }

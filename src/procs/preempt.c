@@ -63,9 +63,14 @@ static int install(void) {
   return ok;
 }
 
+/* The last one puts the host's handler back, unless the host has put one
+** of its own there meanwhile. */
 static void uninstall(void) {
+  struct sigaction now;
   pthread_mutex_lock(&install_lock);
-  if (--tickers == 0) sigaction(PREEMPT_SIGNAL, &previous, NULL);
+  if (--tickers == 0 && sigaction(PREEMPT_SIGNAL, NULL, &now) == 0 &&
+      (now.sa_flags & SA_SIGINFO) && now.sa_sigaction == on_signal)
+    sigaction(PREEMPT_SIGNAL, &previous, NULL);
   pthread_mutex_unlock(&install_lock);
 }
 
