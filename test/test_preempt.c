@@ -5,15 +5,20 @@
 ** blocked every signal before it started the node; the host's own SIGURG
 ** handler still gets the host's SIGURGs and none of the node's, and is back
 ** in place once the node has stopped; one the host installs while the node
-** runs is left in place.
+** runs is left in place; a call held from the signal (preempt_hold) is
+** not broken by it.
 */
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "heirloom.h"
 #include "preempt.h"
+#include "proc.h"
 #include "testutil.h"
 
 /* Built with ThreadSanitizer, workers count with the hook (preempt.h) and
@@ -138,7 +143,54 @@ static void test_two_nodes(void) {
   CHECK(!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL);
 }
 
+/* ---- preempt.c alone ---- */
+
+static atomic_int kicks;
+
+static void count_kick(proc *p) {
+  (void)p;
+  atomic_fetch_add(&kicks, 1);
+}
+
+/* A slice that waits in poll is kicked within a tick or two, which breaks
+** the poll (EINTR: SA_RESTART does not restart it); held, the poll runs
+** its course, and the kick comes once allowed. ei's connect waits so. */
+static void test_hold(void) {
+  preempt pt;
+  pbody_ops ops;
+  proc *p = calloc(1, sizeof *p);
+  preempt_slot *slot;
+  sigset_t saved;
+  int r, before;
+  memset(&ops, 0, sizeof ops);
+  ops.preempt = count_kick;
+  CHECK(p != NULL);
+  if (p == NULL) return;
+  p->body = &ops;
+  CHECK(preempt_start(&pt));
+  slot = preempt_join(&pt);
+  CHECK(slot != NULL);
+  if (slot == NULL) return;
+  preempt_begin(&pt, slot, p);
+  atomic_store(&kicks, 0);
+  r = poll(NULL, 0, 2000);
+  CHECK(r < 0 && errno == EINTR);
+  CHECK(atomic_load(&kicks) >= 1);
+  preempt_hold(&saved);
+  before = atomic_load(&kicks);
+  CHECK(poll(NULL, 0, 30) == 0);                /* the kicks wait */
+  CHECK(atomic_load(&kicks) == before);
+  preempt_allow(&saved);
+  CHECK(atomic_load(&kicks) > before);
+  preempt_end(slot);
+  preempt_leave(&pt, slot);
+  preempt_stop(&pt);
+  preempt_free(&pt);
+  free(p);
+}
+
 int main(void) {
+  test_hold();
   test_host_blocks_signals();
   test_host_handler_kept();
   test_host_handler_later();

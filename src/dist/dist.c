@@ -20,6 +20,7 @@
 #include "dist_cookie.h"
 #include "dist_link.h"
 #include "dist_sock.h"
+#include "preempt.h"
 #include "term.h"
 
 extern char **environ;
@@ -267,7 +268,11 @@ dconn *dist_connection(dist *d, const char *to) {
   pthread_mutex_lock(&d->lock);
   c = dconn_find(d, to);
   if (c == NULL && !atomic_load(&d->stopping)) {
+    sigset_t mask;
+    /* a process's thread: ei's select must not see the ticker's signal */
+    preempt_hold(&mask);
     fd = ei_connect_tmo(&d->ec, (char *)to, CONNECT_MS);
+    preempt_allow(&mask);
     if (fd < 0)
       report(d, "heirloom.dist: cannot connect to %s (is it up, with the same cookie?); the "
                 "message was dropped%s", to, "");

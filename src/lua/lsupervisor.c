@@ -38,7 +38,7 @@ static const char *const types[] = {"worker", "supervisor", NULL};
 
 /* Raises the message without a position: supervisor.lua re-raises it at
 ** the level of the user's call. */
-static int raise(lua_State *L, const char *fmt, ...) {
+static int raise_plain(lua_State *L, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   lua_pushvfstring(L, fmt, ap);
@@ -143,7 +143,7 @@ static void read_start(lua_State *L, int idx, const char *fname, const char *pat
     lua_pop(L, 1);
   }
   if (!lterm_encode(L, idx, out, path, msg, sizeof msg))
-    raise(L, "heirloom.supervisor.%s: %s", fname, msg);
+    raise_plain(L, "heirloom.supervisor.%s: %s", fname, msg);
 }
 
 static int64_t read_shutdown(lua_State *L, int idx, const char *fname, const char *path,
@@ -266,7 +266,7 @@ static void read_children(lua_State *L, int spec, sup *s, const char *fname) {
     if (rc == SUP_EDUPLICATE)          /* keys were given 1, 2, ... in spec order */
       spec_error(L, fname, subpath(sub, path, ".id"), "duplicate id \"%s\" (children[%I] has it)",
                  cs.id, (lua_Integer)key);
-    if (rc != SUP_OK) raise(L, "heirloom.supervisor.%s: out of memory", fname);
+    if (rc != SUP_OK) raise_plain(L, "heirloom.supervisor.%s: out of memory", fname);
     lua_pop(L, 2);                     /* the child spec, its start buffer */
   }
   lua_pop(L, 1);
@@ -282,7 +282,7 @@ static int l_new(lua_State *L) {
   int64_t period;
   sup *s;
   if (lua_type(L, 1) != LUA_TTABLE)
-    return raise(L, "heirloom.supervisor.%s: spec must be a table (got %s)", fname,
+    return raise_plain(L, "heirloom.supervisor.%s: spec must be a table (got %s)", fname,
                  luaL_typename(L, 1));
   known_fields(L, 1, known, fname, "spec");
   if (lua_getfield(L, 1, "name") != LUA_TNIL &&
@@ -337,7 +337,7 @@ static int l_add(lua_State *L) {
     push_pid_or_nil(L, pid);
     return 3;
   }
-  if (rc != SUP_OK) return raise(L, "heirloom.supervisor.%s: out of memory", fname);
+  if (rc != SUP_OK) return raise_plain(L, "heirloom.supervisor.%s: out of memory", fname);
   lua_pushinteger(L, (lua_Integer)key);
   return 1;
 }
@@ -352,14 +352,14 @@ static int l_add_dynamic(lua_State *L) {
   buf *start;
   uint64_t key;
   if (!s->has_tmpl)
-    return raise(L, "heirloom.supervisor.%s: not a simple_one_for_one supervisor", fname);
+    return raise_plain(L, "heirloom.supervisor.%s: not a simple_one_for_one supervisor", fname);
   if (!lua_isnil(L, 2) && (lua_type(L, 2) != LUA_TTABLE || (n = sequence_length(L, 2)) < 0))
-    return raise(L, "heirloom.supervisor.%s: args must be an array of extra start "
+    return raise_plain(L, "heirloom.supervisor.%s: args must be an array of extra start "
                     "arguments for a simple_one_for_one supervisor (got %s)",
                  fname, lua_type(L, 2) == LUA_TTABLE ? "a table with other keys"
                                                      : luaL_typename(L, 2));
   if (lterm_decode(L, s->tmpl.start, s->tmpl.startlen) == 0)
-    return raise(L, "heirloom.supervisor.%s: the template's start does not decode", fname);
+    return raise_plain(L, "heirloom.supervisor.%s: the template's start does not decode", fname);
   base = (lua_Integer)lua_rawlen(L, -1);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, 2, i);
@@ -367,9 +367,9 @@ static int l_add_dynamic(lua_State *L) {
   }
   start = lbind_newbuf(L);
   if (!lterm_encode(L, -2, start, "args", msg, sizeof msg))
-    return raise(L, "heirloom.supervisor.%s: %s", fname, msg);
+    return raise_plain(L, "heirloom.supervisor.%s: %s", fname, msg);
   if (sup_add_dynamic(s, start->p, start->n, &key) != SUP_OK)
-    return raise(L, "heirloom.supervisor.%s: out of memory", fname);
+    return raise_plain(L, "heirloom.supervisor.%s: out of memory", fname);
   lua_pushinteger(L, (lua_Integer)key);
   return 1;
 }
@@ -478,7 +478,7 @@ static int l_exit(lua_State *L) {
   sup_plan plan;
   int action = sup_child_exit(s, pid_of(L, 2), reason_class(L, 3), luaL_checkinteger(L, 4),
                               &key, &report, &plan);
-  if (action < 0) return raise(L, "heirloom.supervisor: out of memory");
+  if (action < 0) return raise_plain(L, "heirloom.supervisor: out of memory");
   lua_pushstring(L, actions[action]);
   lua_pushinteger(L, (lua_Integer)key);
   lua_pushboolean(L, report);
@@ -489,7 +489,7 @@ static int l_exit(lua_State *L) {
 static int l_plan(lua_State *L) {
   sup_plan plan;
   int rc = sup_plan_restart(check_core(L, 1), key_arg(L, 2), &plan);
-  if (rc == SUP_ENOMEM) return raise(L, "heirloom.supervisor: out of memory");
+  if (rc == SUP_ENOMEM) return raise_plain(L, "heirloom.supervisor: out of memory");
   return push_plan(L, &plan);
 }
 
@@ -501,7 +501,7 @@ static int l_record_restart(lua_State *L) {
 static int l_shutdown_order(lua_State *L) {
   uint64_t *keys;
   size_t n = sup_shutdown_order(check_core(L, 1), &keys);
-  if (n == (size_t)-1) return raise(L, "heirloom.supervisor: out of memory");
+  if (n == (size_t)-1) return raise_plain(L, "heirloom.supervisor: out of memory");
   push_keys(L, keys, n);
   free(keys);
   return 1;

@@ -238,3 +238,14 @@ void preempt_end(preempt_slot *slot) {
   atomic_signal_fence(memory_order_seq_cst);   /* the handler runs on this thread */
   atomic_fetch_add_explicit(&slot->seq, 1, memory_order_relaxed);
 }
+
+void preempt_hold(sigset_t *saved) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, PREEMPT_SIGNAL);
+  pthread_sigmask(SIG_BLOCK, &set, saved);
+}
+
+void preempt_allow(const sigset_t *saved) {
+  pthread_sigmask(SIG_SETMASK, saved, NULL);
+}

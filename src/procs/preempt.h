@@ -25,6 +25,7 @@
 #define HL_PREEMPT_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -86,5 +87,12 @@ void preempt_leave(preempt *pt, preempt_slot *slot);
 /* A slice of p starts and ends on the slot's thread. */
 void preempt_begin(preempt *pt, preempt_slot *slot, proc *p);
 void preempt_end(preempt_slot *slot);
+
+/* Around a call that a signal would break rather than interrupt and
+** resume (select and poll fail with EINTR whatever SA_RESTART says, and
+** Erlang's ei library takes that for a failed connect), on any thread:
+** the signal waits, blocked, until preempt_allow. */
+void preempt_hold(sigset_t *saved);
+void preempt_allow(const sigset_t *saved);
 
 #endif
