@@ -14,8 +14,9 @@
 ** The signal is SIGURG, as Go's runtime uses it to preempt: its default
 ** action is to ignore it, and few programs use it. It is sent with
 ** pthread_sigqueue and a value of ours; any other SIGURG goes to the
-** handler the host had installed. The handler is installed while some
-** ticker runs and put back when the last one stops.
+** handler the host had installed. Ours is installed while some ticker
+** runs; the last one to stop puts the host's back, unless the host has
+** since installed another, which it keeps.
 **
 ** A deterministic (host-driven) node has no workers and no ticker: its
 ** processes count their slices with the hook, so that they end at the same
