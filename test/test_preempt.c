@@ -94,13 +94,24 @@ static void host_handler(int sig) {
   host_signals++;
 }
 
+/* The host's own SIGURG handler, a plain one. */
+static int set_host_handler(void (*handler)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(SIGURG, &sa, NULL) == 0;
+}
+
+static int host_handler_is(void (*handler)(int)) {
+  struct sigaction now;
+  return sigaction(SIGURG, NULL, &now) == 0 && !(now.sa_flags & SA_SIGINFO) &&
+         now.sa_handler == handler;
+}
+
 static void test_host_handler_kept(void) {
-  struct sigaction mine, now;
   hl_node *node;
-  memset(&mine, 0, sizeof mine);
-  mine.sa_handler = host_handler;
-  sigemptyset(&mine.sa_mask);
-  CHECK(sigaction(SIGURG, &mine, NULL) == 0);
+  CHECK(set_host_handler(host_handler));
   host_signals = 0;
   node = start_one_scheduler();
   CHECK(lua_check(node, SPIN_AND_PING));        /* the node kicked its worker */
@@ -108,27 +119,19 @@ static void test_host_handler_kept(void) {
   raise(SIGURG);                                /* the host's own goes to the host */
   CHECK(host_signals == 1);
   hl_node_stop(node);
-  CHECK(sigaction(SIGURG, NULL, &now) == 0);
-  CHECK(!(now.sa_flags & SA_SIGINFO) && now.sa_handler == host_handler);
+  CHECK(host_handler_is(host_handler));
   raise(SIGURG);
   CHECK(host_signals == 2);
-  mine.sa_handler = SIG_DFL;
-  sigaction(SIGURG, &mine, NULL);
+  set_host_handler(SIG_DFL);
 }
 
 /* A handler the host installs while the node runs stays after the stop. */
 static void test_host_handler_later(void) {
-  struct sigaction mine, now;
   hl_node *node = start_one_scheduler();
-  memset(&mine, 0, sizeof mine);
-  mine.sa_handler = host_handler;
-  sigemptyset(&mine.sa_mask);
-  CHECK(sigaction(SIGURG, &mine, NULL) == 0);
+  CHECK(set_host_handler(host_handler));
   hl_node_stop(node);
-  CHECK(sigaction(SIGURG, NULL, &now) == 0);
-  CHECK(!(now.sa_flags & SA_SIGINFO) && now.sa_handler == host_handler);
-  mine.sa_handler = SIG_DFL;
-  sigaction(SIGURG, &mine, NULL);
+  CHECK(host_handler_is(host_handler));
+  set_host_handler(SIG_DFL);
 }
 
 /* Two nodes share the handler; it goes when the last one stops. */
@@ -139,8 +142,7 @@ static void test_two_nodes(void) {
   CHECK(lua_check(b, SPIN_AND_PING));
   CHECK(sigaction(SIGURG, NULL, &now) == 0 && !(now.sa_flags & SA_SIGINFO) == !PREEMPT_BY_SIGNAL);
   hl_node_stop(b);
-  CHECK(sigaction(SIGURG, NULL, &now) == 0);
-  CHECK(!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL);
+  CHECK(host_handler_is(SIG_DFL));
 }
 
 /* ---- preempt.c alone ---- */

@@ -194,17 +194,22 @@ void preempt_free(preempt *pt) {
 
 /* ---- the workers' side ---- */
 
+/* Blocks or unblocks the signal for the calling thread. */
+static void set_mask(int how, sigset_t *saved) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, PREEMPT_SIGNAL);
+  pthread_sigmask(how, &set, saved);
+}
+
 preempt_slot *preempt_join(preempt *pt) {
   preempt_slot *slot;
-  sigset_t set;
   if (!pt->started || (slot = calloc(1, sizeof *slot)) == NULL) return NULL;
   slot->thread = pthread_self();
   atomic_init(&slot->seq, 0);
   atomic_init(&slot->running, NULL);
   /* a host that blocks signals in its threads passes its mask on to ours */
-  sigemptyset(&set);
-  sigaddset(&set, PREEMPT_SIGNAL);
-  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  set_mask(SIG_UNBLOCK, NULL);
   this_slot = slot;
   pthread_mutex_lock(&pt->lock);
   slot->link = pt->slots;
@@ -240,10 +245,7 @@ void preempt_end(preempt_slot *slot) {
 }
 
 void preempt_hold(sigset_t *saved) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, PREEMPT_SIGNAL);
-  pthread_sigmask(SIG_BLOCK, &set, saved);
+  set_mask(SIG_BLOCK, saved);
 }
 
 void preempt_allow(const sigset_t *saved) {
