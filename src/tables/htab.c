@@ -46,7 +46,7 @@ static hpart *part_of(htab *h, uint64_t hash) {
 
 int htab_init(htab *h, eheap *objs) {
   for (unsigned i = 0; i < HTAB_STRIPES; i++) {
-    pthread_rwlock_init(&h->stripes[i].lock, NULL);
+    rwlock_init(&h->stripes[i].lock);
     h->stripes[i].p.slots = NULL;
     h->stripes[i].p.size = 0;
     h->stripes[i].p.bits = 0;
@@ -111,16 +111,16 @@ void htab_clear(htab *h) {
 void htab_destroy(htab *h) {
   free_all(h);
   for (unsigned i = 0; i < HTAB_STRIPES; i++)
-    pthread_rwlock_destroy(&h->stripes[i].lock);
+    rwlock_destroy(&h->stripes[i].lock);
 }
 
 void htab_lock(htab *h, unsigned stripe, int write) {
-  if (write) pthread_rwlock_wrlock(&h->stripes[stripe].lock);
-  else pthread_rwlock_rdlock(&h->stripes[stripe].lock);
+  if (write) rwlock_wrlock(&h->stripes[stripe].lock);
+  else rwlock_rdlock(&h->stripes[stripe].lock);
 }
 
 void htab_unlock(htab *h, unsigned stripe) {
-  pthread_rwlock_unlock(&h->stripes[stripe].lock);
+  rwlock_unlock(&h->stripes[stripe].lock);
 }
 
 void htab_lock_all(htab *h, int write) {

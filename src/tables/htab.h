@@ -30,6 +30,7 @@
 #include "eheap.h"
 #include "eobj.h"
 #include "fault.h"
+#include "rwlock.h"
 
 #define HTAB_STRIPE_BITS 6
 #define HTAB_STRIPES (1u << HTAB_STRIPE_BITS)
@@ -39,10 +40,6 @@ typedef struct hslot {
   eobj *obj;          /* NULL: empty */
 } hslot;
 
-/* count comes first, so that it shares the line of the lock before it
-** (56 bytes in glibc), which every write takes anyway; the array's
-** fields, which every search reads, then lie in a line that only a growth
-** writes, and two threads' writes move one line between them, not two. */
 typedef struct hpart {   /* one stripe's storage */
   atomic_size_t count;   /* objects; written under the stripe's write lock,
                             read without it by htab_count */
@@ -53,9 +50,10 @@ typedef struct hpart {   /* one stripe's storage */
 
 /* Aligned to a cache line, and so a whole number of them: stripes never
 ** share a line (whatever holds an htab must be allocated with its
-** alignment). */
+** alignment). The lock fills the first line (with glibc), which readers
+** only read while it is biased (rwlock.h). */
 typedef struct htab_stripe {
-  _Alignas(64) pthread_rwlock_t lock;
+  _Alignas(64) rwlock lock;
   hpart p;
 } htab_stripe;
 

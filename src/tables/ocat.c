@@ -187,21 +187,21 @@ static void spin_pause(void) {
 #endif
 }
 
-static int try_lock(pthread_rwlock_t *l, int write) {
-  return (write ? pthread_rwlock_trywrlock(l) : pthread_rwlock_tryrdlock(l)) == 0;
+static int try_lock(rwlock *l, int write) {
+  return write ? rwlock_trywrlock(l) : rwlock_tryrdlock(l);
 }
 
 /* Takes a lock just found taken: tries it again for a few microseconds
 ** before sleeping on it. Its holder is mostly doing one operation, about
 ** a microsecond, while a sleep and the wake-up it needs cost system calls
 ** on both sides. */
-static void lock_after_wait(pthread_rwlock_t *l, int write) {
+static void lock_after_wait(rwlock *l, int write) {
   for (int i = 0; i < SPIN_TRIES; i++) {
     for (int j = 0; j < SPIN_PAUSES; j++) spin_pause();
     if (try_lock(l, write)) return;
   }
-  if (write) pthread_rwlock_wrlock(l);
-  else pthread_rwlock_rdlock(l);
+  if (write) rwlock_wrlock(l);
+  else rwlock_rdlock(l);
 }
 
 static void base_lock(ocbase *b, int write) {
@@ -216,7 +216,7 @@ static void base_lock(ocbase *b, int write) {
 }
 
 static void base_unlock(ocbase *b) {
-  pthread_rwlock_unlock(&b->tree.lock);
+  rwlock_unlock(&b->tree.lock);
 }
 
 /* ---- set up and tear down ---- */
@@ -303,7 +303,7 @@ static int join_bases(ocat *c, ocroute *r, int j, ocbase *held) {
   ocbase *other = held == left ? right : left;
   ocroute *nr;
   int ok = 0;
-  if (c->changes >= MAX_CHANGES || pthread_rwlock_trywrlock(&other->tree.lock) != 0) return 0;
+  if (c->changes >= MAX_CHANGES || !rwlock_trywrlock(&other->tree.lock)) return 0;
   if ((nr = route_join(r, j)) != NULL) {
     atomic_fetch_add_explicit(&c->seq, 1, memory_order_acq_rel);
     ok = oset_join(&left->tree, &right->tree);
@@ -354,8 +354,8 @@ void ocat_lock_all(ocat *c, int write) {
   for (;;) {
     ocroute *r = current(c);
     for (int i = 0; i < r->n; i++) {
-      if (write) pthread_rwlock_wrlock(&r->base[i]->tree.lock);
-      else pthread_rwlock_rdlock(&r->base[i]->tree.lock);
+      if (write) rwlock_wrlock(&r->base[i]->tree.lock);
+      else rwlock_rdlock(&r->base[i]->tree.lock);
     }
     if (current(c) == r) return;
     for (int i = r->n; i-- > 0;) base_unlock(r->base[i]);
@@ -444,14 +444,14 @@ static eobj *step_after(ocat *c, const unsigned char *key, size_t klen, ochold *
     h->route = r;
     h->all = 0;
     h->from = h->to = key != NULL ? route_find(r, key, klen) : 0;
-    pthread_rwlock_rdlock(&r->base[h->from]->tree.lock);
+    rwlock_rdlock(&r->base[h->from]->tree.lock);
     if (current(c) != r) {
       ocat_release(c, h);
       continue;
     }
     o = oset_step_after(&r->base[h->to]->tree, key, klen);
     while (o == NULL && h->to + 1 < r->n) {
-      pthread_rwlock_rdlock(&r->base[++h->to]->tree.lock);
+      rwlock_rdlock(&r->base[++h->to]->tree.lock);
       if (current(c) != r) break;
       o = oset_step_after(&r->base[h->to]->tree, NULL, 0);
     }
@@ -470,7 +470,7 @@ static eobj *step_before(ocat *c, const unsigned char *key, size_t klen, ochold 
     h->route = r;
     h->all = 0;
     h->from = h->to = key != NULL ? route_find(r, key, klen) : r->n - 1;
-    pthread_rwlock_rdlock(&r->base[h->from]->tree.lock);
+    rwlock_rdlock(&r->base[h->from]->tree.lock);
     if (current(c) != r) {
       ocat_release(c, h);
       continue;

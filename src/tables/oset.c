@@ -255,7 +255,7 @@ int oset_init(oset *o, eheap *objs) {
   atomic_init(&o->node_bytes, 0);
   atomic_init(&o->shares, 1);
   o->objs = objs;
-  return pthread_rwlock_init(&o->lock, NULL) == 0;
+  return rwlock_init(&o->lock) == 0;
 }
 
 /* Leaves go left to right, so the next leaf is still there when a leaf's
@@ -285,7 +285,7 @@ void oset_clear(oset *o) {
 
 void oset_destroy(oset *o) {
   oset_clear(o);
-  pthread_rwlock_destroy(&o->lock);
+  rwlock_destroy(&o->lock);
 }
 
 /* ---- find ---- */

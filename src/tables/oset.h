@@ -24,12 +24,13 @@
 
 #include "eheap.h"
 #include "eobj.h"
+#include "rwlock.h"
 
 typedef struct onode onode;     /* a node of either kind */
 typedef struct oleaf oleaf;
 
 typedef struct oset {
-  pthread_rwlock_t lock;
+  rwlock lock;                  /* its own cache line (rwlock.h) */
   onode *root;                  /* NULL when empty */
   int height;                   /* inner levels above the leaves */
   atomic_size_t count;
