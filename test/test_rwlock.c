@@ -1,6 +1,6 @@
 /*
 ** test_rwlock.c — the biased reader-writer lock (src/base/rwlock.c): a lock
-** becomes biased after enough reads and a write takes the bias away; a
+** becomes biased after a run of reads and a write takes the bias away; a
 ** writer waits for a reader on the fast path, and a try does not; a thread
 ** may take a read lock it holds; threads give their slot blocks back when
 ** they end, and threads beyond the blocks still read correctly; and
@@ -45,6 +45,25 @@ static void test_bias_comes_and_goes(void) {
   CHECK(!rwlock_is_biased(&l));        /* the write revoked it */
   rwlock_unlock(&l);
   CHECK(read_until_biased(&l));
+
+  /* a write restarts the count: only a run of reads sets the bias */
+  rwlock_wrlock(&l);
+  rwlock_unlock(&l);
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < REBIAS_READS - 1; i++) {
+      rwlock_rdlock(&l);
+      rwlock_unlock(&l);
+    }
+    CHECK(!rwlock_is_biased(&l));
+    if (round == 0) rwlock_wrlock(&l);
+    else CHECK(rwlock_trywrlock(&l));
+    rwlock_unlock(&l);
+  }
+  for (int i = 0; i < REBIAS_READS - 1; i++) {
+    rwlock_rdlock(&l);
+    rwlock_unlock(&l);
+  }
+  CHECK(!rwlock_is_biased(&l));
   rwlock_destroy(&l);
 }
 

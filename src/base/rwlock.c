@@ -132,7 +132,7 @@ static int fast_read(rwlock *l) {
 }
 
 /* A read through the pthread lock, which the caller now holds: the
-** REBIAS_READS-th since the last revocation sets the flag again. Setting
+** REBIAS_READS-th since the last write sets the flag again. Setting
 ** it under the read lock keeps it from a writer's critical section. */
 static void count_slow_read(rwlock *l) {
   if (!atomic_load_explicit(&l->biased, memory_order_relaxed) &&
@@ -178,14 +178,20 @@ static int revoke(rwlock *l, int wait) {
   return 1;
 }
 
+/* A write restarts the count of reads to the bias: only a run of reads
+** with no write between sets it, so a lock that is also written often
+** stays on the pthread lock and its writers pay no revocations. */
 void rwlock_wrlock(rwlock *l) {
   pthread_rwlock_wrlock(&l->lock);
   if (atomic_load_explicit(&l->biased, memory_order_relaxed)) revoke(l, 1);
+  else atomic_store_explicit(&l->reads_to_bias, REBIAS_READS, memory_order_relaxed);
 }
 
 int rwlock_trywrlock(rwlock *l) {
   if (pthread_rwlock_trywrlock(&l->lock) != 0) return 0;
-  if (atomic_load_explicit(&l->biased, memory_order_relaxed) && !revoke(l, 0)) {
+  if (!atomic_load_explicit(&l->biased, memory_order_relaxed))
+    atomic_store_explicit(&l->reads_to_bias, REBIAS_READS, memory_order_relaxed);
+  else if (!revoke(l, 0)) {
     pthread_rwlock_unlock(&l->lock);
     return 0;
   }

@@ -12,10 +12,10 @@
 ** address), a cache line that no other thread writes. A writer takes the
 ** pthread lock, clears the flag and waits until no thread's slot names
 ** the lock. Readers that find the flag clear take the pthread lock as
-** before, and after REBIAS_READS of them with no revocation between, one
-** sets the flag again: a lock written as often as it is read stays a plain
-** pthread lock, and each revocation (a look at one slot per thread) is
-** paid for by the reads before it. (This is the BRAVO design of Dice and
+** before, and after REBIAS_READS of them with no write between, one sets
+** the flag again: a lock written often stays a plain pthread lock, and
+** each revocation (a look at one slot per thread) is paid for by a run of
+** reads before it. (This is the BRAVO design of Dice and
 ** Kogan, "BRAVO — Biased Locking for Reader-Writer Locks", USENIX ATC
 ** 2019, with a slot per lock and thread instead of a shared table.)
 **
@@ -40,7 +40,8 @@
 typedef struct rwlock {
   pthread_rwlock_t lock;        /* writers; readers while not biased */
   atomic_int biased;            /* 1: readers announce themselves in their slots */
-  atomic_int reads_to_bias;     /* reads through `lock` before biased is set again */
+  atomic_int reads_to_bias;     /* reads through `lock`, with no write between,
+                                   before biased is set again */
 } rwlock;
 
 int rwlock_init(rwlock *l);     /* 0, or pthread_rwlock_init's error */
