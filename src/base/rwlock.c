@@ -163,7 +163,6 @@ static int revoke(rwlock *l, int wait) {
   unsigned h = slot_of(l);
   int used;
   atomic_store(&l->biased, 0);
-  atomic_store_explicit(&l->reads_to_bias, REBIAS_READS, memory_order_relaxed);
   used = atomic_load(&readers_used);
   for (int i = 0; i < used; i++) {
     int tries = 0;
@@ -178,24 +177,26 @@ static int revoke(rwlock *l, int wait) {
   return 1;
 }
 
-/* A write restarts the count of reads to the bias: only a run of reads
-** with no write between sets it, so a lock that is also written often
-** stays on the pthread lock and its writers pay no revocations. */
+/* With the pthread lock just taken for a write: restarts the count of
+** reads to the bias (only a run of reads with no write between sets it,
+** so a lock that is also written often stays on the pthread lock and its
+** writers pay no revocations) and revokes the bias if it is set. 1 when
+** the writer may go on; as revoke. */
+static int write_begins(rwlock *l, int wait) {
+  atomic_store_explicit(&l->reads_to_bias, REBIAS_READS, memory_order_relaxed);
+  return !atomic_load_explicit(&l->biased, memory_order_relaxed) || revoke(l, wait);
+}
+
 void rwlock_wrlock(rwlock *l) {
   pthread_rwlock_wrlock(&l->lock);
-  if (atomic_load_explicit(&l->biased, memory_order_relaxed)) revoke(l, 1);
-  else atomic_store_explicit(&l->reads_to_bias, REBIAS_READS, memory_order_relaxed);
+  write_begins(l, 1);
 }
 
 int rwlock_trywrlock(rwlock *l) {
   if (pthread_rwlock_trywrlock(&l->lock) != 0) return 0;
-  if (!atomic_load_explicit(&l->biased, memory_order_relaxed))
-    atomic_store_explicit(&l->reads_to_bias, REBIAS_READS, memory_order_relaxed);
-  else if (!revoke(l, 0)) {
-    pthread_rwlock_unlock(&l->lock);
-    return 0;
-  }
-  return 1;
+  if (write_begins(l, 0)) return 1;
+  pthread_rwlock_unlock(&l->lock);
+  return 0;
 }
 
 /* ---- either ---- */
