@@ -19,12 +19,19 @@ static void sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
+/* n reads of l, each taken and let go. */
+static void read_times(rwlock *l, int n) {
+  for (int i = 0; i < n; i++) {
+    rwlock_rdlock(l);
+    rwlock_unlock(l);
+  }
+}
+
 /* Reads l until it is biased; 1 if it became so within a bound. */
 static int read_until_biased(rwlock *l) {
   for (int i = 0; i < 10 * REBIAS_READS; i++) {
     if (rwlock_is_biased(l)) return 1;
-    rwlock_rdlock(l);
-    rwlock_unlock(l);
+    read_times(l, 1);
   }
   return rwlock_is_biased(l);
 }
@@ -33,13 +40,9 @@ static void test_bias_comes_and_goes(void) {
   rwlock l;
   CHECK(rwlock_init(&l) == 0);
   CHECK(!rwlock_is_biased(&l));
-  for (int i = 0; i < REBIAS_READS - 1; i++) {
-    rwlock_rdlock(&l);
-    rwlock_unlock(&l);
-  }
+  read_times(&l, REBIAS_READS - 1);
   CHECK(!rwlock_is_biased(&l));        /* one read short */
-  rwlock_rdlock(&l);
-  rwlock_unlock(&l);
+  read_times(&l, 1);
   CHECK(rwlock_is_biased(&l));
   rwlock_wrlock(&l);
   CHECK(!rwlock_is_biased(&l));        /* the write revoked it */
@@ -50,19 +53,13 @@ static void test_bias_comes_and_goes(void) {
   rwlock_wrlock(&l);
   rwlock_unlock(&l);
   for (int round = 0; round < 2; round++) {
-    for (int i = 0; i < REBIAS_READS - 1; i++) {
-      rwlock_rdlock(&l);
-      rwlock_unlock(&l);
-    }
+    read_times(&l, REBIAS_READS - 1);
     CHECK(!rwlock_is_biased(&l));
     if (round == 0) rwlock_wrlock(&l);
     else CHECK(rwlock_trywrlock(&l));
     rwlock_unlock(&l);
   }
-  for (int i = 0; i < REBIAS_READS - 1; i++) {
-    rwlock_rdlock(&l);
-    rwlock_unlock(&l);
-  }
+  read_times(&l, REBIAS_READS - 1);
   CHECK(!rwlock_is_biased(&l));
   rwlock_destroy(&l);
 }
