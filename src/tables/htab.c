@@ -8,11 +8,16 @@
 ** search, and the tail only ever holds a run that started before it: its
 ** taken slots come first, its empty ones last.
 */
+#include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "htab.h"
 #include "term.h"
+
+static_assert(offsetof(htab_stripe, p.count) / 64 != offsetof(htab_stripe, p.bits) / 64,
+              "a stripe's count is on a line apart from its array's fields (htab.h)");
 
 #define HTAB_MIN_BITS 3      /* 8 homes: a stripe's first array */
 #define HTAB_MAX_BITS 40     /* of the 58 hash bits below the stripe's */
