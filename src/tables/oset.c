@@ -20,12 +20,16 @@
 ** fill their nodes to three quarters rather than one half. A quarter as
 ** the least fill makes room for that, and spares deletes much merging.
 */
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "oset_impl.h"
+
+static_assert(offsetof(oset, count) / 64 != offsetof(oset, objs) / 64,
+              "what inserts write is on a line apart from what searches read (oset.h)");
 
 /* The way down to a leaf: the inner nodes from the root, and which child
 ** was taken in each. */

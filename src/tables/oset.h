@@ -31,18 +31,22 @@ typedef struct oleaf oleaf;
 
 typedef struct oset {
   rwlock lock;                  /* its own cache line (rwlock.h) */
+  /* Read by every search, written seldom (root and height only when the
+  ** root splits or goes): a line that writers on other threads leave in
+  ** this thread's cache. */
   onode *root;                  /* NULL when empty */
   int height;                   /* inner levels above the leaves */
-  atomic_size_t count;
+  uint64_t id;                  /* no other tree's, ever: oset_step_* */
+  atomic_int shares;            /* trees its table is cut into (ocat.h sets
+                                   it; 1 alone): descend's fetch-ahead */
+  eheap *objs;                  /* where the objects' memory comes from */
+  /* Written by every insert and delete, on a line of their own. */
+  _Alignas(64) atomic_size_t count;
   atomic_size_t node_bytes;     /* the nodes' (objects are the table's to
                                    count); written under the write lock */
   oleaf *hint;                  /* oset_find_to_insert's answer: where */
   int hint_at;                  /* its key goes (NULL once anything changes) */
-  uint64_t id;                  /* no other tree's, ever: oset_step_* */
   uint64_t changes;             /* moves of entries so far (write lock) */
-  atomic_int shares;            /* trees its table is cut into (ocat.h sets
-                                   it; 1 alone): descend's fetch-ahead */
-  eheap *objs;                  /* where the objects' memory comes from */
 } oset;
 
 /* The first 8 key bytes, big-endian, zero-padded. A smaller prefix means
