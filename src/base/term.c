@@ -131,14 +131,13 @@ int term_get_small_int(const unsigned char *p, size_t len, int64_t *v) {
   return 1;
 }
 
-size_t term_get_num(const unsigned char *p, size_t len, term_num *out) {
+/* term_get_num past its common case, apart so that the common case
+** needs no stack frame. */
+__attribute__((noinline)) static size_t get_other_num(const unsigned char *p, size_t len,
+                                                     term_num *out) {
   double d;
   unsigned off = 0;
   size_t size = 9;
-  if (term_get_small_int(p, len, &out->i)) {   /* the common number */
-    out->isint = 1;
-    return TERM_NUMBER_SIZE;
-  }
   if (len < 9 || p[0] != TERM_NUMBER) return 0;
   d = num_from_order_bits(get_be64(p + 1));
   if (needs_offset(d)) {
@@ -162,6 +161,14 @@ size_t term_get_num(const unsigned char *p, size_t len, term_num *out) {
     out->d = d;
   }
   return size;
+}
+
+size_t term_get_num(const unsigned char *p, size_t len, term_num *out) {
+  if (term_get_small_int(p, len, &out->i)) {   /* the common number */
+    out->isint = 1;
+    return TERM_NUMBER_SIZE;
+  }
+  return get_other_num(p, len, out);
 }
 
 /* NaN has one encoding (term_get_num refuses any other), so the bytes
