@@ -69,7 +69,7 @@ LIBS = $(LUA_LIBS) $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
 # the base and its own files alone, and test_storelayer links nothing else.
 BASE = buf err term crc fault
 STORE = store stab sload sstop sdir ldbfile srepair
-CORE = buf term err crc fault rwlock pheap eobj eheap htab oset obulk ocat etab einsert eupdate escan edurable treg node mspec mspec_run mspec_int logger alias ptab proc owner scheduler preempt capi tabfile graveyard $(STORE)
+CORE = buf term err crc fault spin rwlock pheap eobj eheap htab oset obulk ocat etab einsert eupdate escan edurable treg node mspec mspec_run mspec_int logger alias ptab proc owner scheduler preempt capi tabfile graveyard $(STORE)
 # deterministic mode: the node's clock and the run's trace (issue 12)
 CORE += simclock trace
 # a mailbox that senders push to without a lock (issue 13)
@@ -114,6 +114,8 @@ TESTS += test_ocat
 TESTS += test_eheap
 # the reader-writer lock whose readers write only their own line (issue 14)
 TESTS += test_rwlock
+# short waits, and the lock of a table heap's shards (issue 14)
+TESTS += test_spin
 # the term mapping of Erlang distribution (issue 17)
 TESTS += test_dist
 TEST_BIN = $(TESTS:%=$(BUILD)/%)
@@ -183,7 +185,7 @@ $(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/libheirloom.a
 # The C tests of terms, tables, match specs, the store, threads and the
 # supervisor's decisions link the engine without Lua: a call into the Lua
 # binding from below fails their link.
-CORE_TESTS = test_dist test_eheap test_htab test_rwlock test_mailbox test_ocat test_pheap test_term test_table test_threads test_mspec test_oset test_store test_supervisor
+CORE_TESTS = test_dist test_eheap test_htab test_rwlock test_spin test_mailbox test_ocat test_pheap test_term test_table test_threads test_mspec test_oset test_store test_supervisor
 $(CORE_TESTS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(BUILD)/libheirloom-core.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LEVELDB_LIBS) $(EI_LIBS) -lpthread -lm
 

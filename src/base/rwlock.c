@@ -16,16 +16,12 @@
 ** therefore waits out the fast readers, or (a try) sets the flag again
 ** before it lets go; and only a reader holding the pthread lock sets it.
 */
-#include <sched.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "rwlock.h"
+#include "spin.h"
 
 #define SLOTS 64                /* a power of two */
-#define SPINS 100               /* pauses before a waiting writer yields, */
-#define YIELDS 1000             /* and yields before it sleeps between looks */
-#define NAP_NS 50000
 
 typedef struct reader {
   _Alignas(64) _Atomic(const rwlock *) slot[SLOTS];
@@ -79,23 +75,6 @@ static reader *my_reader(void) {
 
 static unsigned slot_of(const rwlock *l) {
   return (unsigned)(((uintptr_t)l >> 6) * 0x9E3779B97F4A7C15ull >> 32) & (SLOTS - 1);
-}
-
-/* A writer's wait for a reader on the fast path: a pause while it is
-** likely still in one operation, the processor given up while it may be
-** in a long one (a scan's chunk), a nap once it surely is. */
-static void wait_once(int *tries) {
-  struct timespec nap = {0, NAP_NS};
-  ++*tries;
-  if (*tries < SPINS) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  } else if (*tries < SPINS + YIELDS) {
-    sched_yield();
-  } else {
-    nanosleep(&nap, NULL);
-  }
 }
 
 int rwlock_init(rwlock *l) {
@@ -171,7 +150,7 @@ static int revoke(rwlock *l, int wait) {
         atomic_store(&l->biased, 1);
         return 0;
       }
-      wait_once(&tries);
+      spin_wait_once(&tries);   /* it is in one operation, or in a scan's chunk */
     }
   }
   return 1;

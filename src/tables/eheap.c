@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "eheap.h"
+#include "spin.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define EHEAP_ASAN 1
@@ -65,7 +66,7 @@ typedef struct large {
 } large;
 
 struct eshard {
-  pthread_mutex_t lock;
+  spinlock lock;                 /* nearly always free: one thread mostly uses it */
   slab *room[NCLASSES];        /* slabs with a free slot, by class */
   uint32_t next_size[NCLASSES];
   slab *all;
@@ -182,7 +183,6 @@ static void shard_free(eheap *h, eshard *sh) {
     free(l);
     l = next;
   }
-  pthread_mutex_destroy(&sh->lock);
   free(sh);
 }
 
@@ -212,10 +212,7 @@ static eshard *shard_of(eheap *h) {
   sh = atomic_load_explicit(&h->shard[my_shard], memory_order_acquire);
   if (sh != NULL) return sh;
   if ((sh = calloc(1, sizeof *sh)) == NULL) return NULL;
-  if (pthread_mutex_init(&sh->lock, NULL) != 0) {
-    free(sh);
-    return NULL;
-  }
+  spin_init(&sh->lock);
   for (int c = 0; c < NCLASSES; c++) {
     uint32_t size = (uint32_t)SLOTS_AT + SLAB_FIRST_SLOTS * slot_bytes(c);
     sh->next_size[c] = size < SLAB_MIN ? SLAB_MIN : size;
@@ -310,12 +307,12 @@ static void *large_alloc(eheap *h, size_t bytes) {
   if ((l = malloc(sizeof *l + bytes)) == NULL) return NULL;
   l->shard = sh;
   l->size = sizeof *l + bytes;
-  pthread_mutex_lock(&sh->lock);
+  spin_lock(&sh->lock);
   l->prev = NULL;
   l->next = sh->big;
   if (sh->big != NULL) sh->big->prev = l;
   sh->big = l;
-  pthread_mutex_unlock(&sh->lock);
+  spin_unlock(&sh->lock);
   atomic_fetch_add_explicit(&h->bytes, l->size, memory_order_relaxed);
   return l + 1;
 }
@@ -323,11 +320,11 @@ static void *large_alloc(eheap *h, size_t bytes) {
 static void large_free(eheap *h, void *p) {
   large *l = (large *)p - 1;
   eshard *sh = l->shard;
-  pthread_mutex_lock(&sh->lock);
+  spin_lock(&sh->lock);
   if (l->prev != NULL) l->prev->next = l->next;
   else sh->big = l->next;
   if (l->next != NULL) l->next->prev = l->prev;
-  pthread_mutex_unlock(&sh->lock);
+  spin_unlock(&sh->lock);
   atomic_fetch_sub_explicit(&h->bytes, l->size, memory_order_relaxed);
   free(l);
 }
@@ -344,14 +341,14 @@ static void *slot_alloc(eheap *h, size_t bytes, uint32_t *home) {
   }
   cls = class_of(bytes);
   if ((sh = shard_of(h)) == NULL) return NULL;
-  pthread_mutex_lock(&sh->lock);
+  spin_lock(&sh->lock);
   s = sh->room[cls];
   if (s == NULL) s = slab_new(h, sh, cls);
   if (s != NULL) {
     p = slab_take(sh, s, bytes);
     *home = (uint32_t)((size_t)((char *)p - (char *)s) / GRAIN);
   }
-  pthread_mutex_unlock(&sh->lock);
+  spin_unlock(&sh->lock);
   return p;
 }
 
@@ -368,7 +365,7 @@ static void slot_free(eheap *h, void *p, uint32_t home) {
   }
   s = (slab *)((char *)p - (size_t)home * GRAIN);
   sh = s->shard;
-  pthread_mutex_lock(&sh->lock);
+  spin_lock(&sh->lock);
   if (!has_room(s)) room_push(sh, s);
   unpoison(p, sizeof(void *));
   *(void **)p = s->free;
@@ -378,7 +375,7 @@ static void slot_free(eheap *h, void *p, uint32_t home) {
     slab_unlink(sh, s);
     gone = s;
   }
-  pthread_mutex_unlock(&sh->lock);
+  spin_unlock(&sh->lock);
   if (gone != NULL) slab_release(h, gone);
 }
 

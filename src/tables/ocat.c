@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "ocat.h"
+#include "spin.h"
 #include "term.h"
 
 #define MAX_BASES 64
@@ -38,8 +39,8 @@
 #define GOT_AT_ONCE 1       /* one that did not */
 #define SPLIT_ABOVE 1000
 #define JOIN_BELOW (-1000)
-#define SPIN_TRIES 32       /* tries of a taken lock before sleeping on it, */
-#define SPIN_PAUSES 8       /* with this many pause instructions between */
+#define RETRY_TRIES 32      /* tries of a taken lock before sleeping on it, */
+#define RETRY_PAUSES 8      /* with this many pause instructions between */
 
 struct ocbase {
   oset tree;                /* its lock is the base's lock */
@@ -181,12 +182,6 @@ static ocbase *base_new(ocat *c) {
   return b;
 }
 
-static void spin_pause(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 static int try_lock(rwlock *l, int write) {
   return write ? rwlock_trywrlock(l) : rwlock_tryrdlock(l);
 }
@@ -196,8 +191,8 @@ static int try_lock(rwlock *l, int write) {
 ** a microsecond, while a sleep and the wake-up it needs cost system calls
 ** on both sides. */
 static void lock_after_wait(rwlock *l, int write) {
-  for (int i = 0; i < SPIN_TRIES; i++) {
-    for (int j = 0; j < SPIN_PAUSES; j++) spin_pause();
+  for (int i = 0; i < RETRY_TRIES; i++) {
+    for (int j = 0; j < RETRY_PAUSES; j++) spin_pause();
     if (try_lock(l, write)) return;
   }
   if (write) rwlock_wrlock(l);
