@@ -23,9 +23,9 @@
 ** shards of every heap (chosen once per thread), each with its own lock,
 ** so that two writers seldom share one; an object goes back to the shard
 ** that cut it. Since a shard's lock is nearly always free, it is a
-** spinlock (spin.h): one exchange to take, a store to let go. While a shard's lock is held, the heap calls malloc and
-** takes the spares' lock, and nothing else; nothing of the engine runs
-** under either.
+** spinlock (spin.h): one exchange to take, a store to let go. While a
+** shard's lock is held, the heap calls malloc and takes the spares' lock,
+** and nothing else; nothing of the engine runs under either.
 */
 #ifndef HL_EHEAP_H
 #define HL_EHEAP_H
