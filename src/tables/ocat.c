@@ -385,10 +385,9 @@ eobj *ocat_remove(ocat *c, const unsigned char *key, size_t klen) {
   return oset_remove(tree_of(c, key, klen), key, klen);
 }
 
-/* The bases' counts, read again if a split or join moved objects between
-** them meanwhile (seq changed or was odd). */
 /* The sum of a field over the bases of one route: the objects, or the
-** nodes' bytes. Retried while a split or join moves objects. */
+** nodes' bytes. Read again if a split or join moved objects between the
+** bases meanwhile (seq changed or was odd). */
 static size_t sum_bases(ocat *c, int node_bytes, const ocroute **seen) {
   for (;;) {
     unsigned s = atomic_load_explicit(&c->seq, memory_order_acquire);
