@@ -1,13 +1,15 @@
 /*
 ** check.h — the C tests' assertion counter. Each test binary ends with
 ** check_summary(), which prints "N passed, N failed" and gives the exit code.
-** check_random is the tests' one generator of random numbers.
+** check_random is the tests' one generator of random numbers, and
+** check_sleep_ms their one way to let other threads run a while.
 */
 #ifndef HL_CHECK_H
 #define HL_CHECK_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 static int check_passed, check_failed;
 
@@ -28,6 +30,11 @@ static inline uint64_t check_random(uint64_t *state) {
   *state ^= *state >> 7;
   *state ^= *state << 17;
   return *state;
+}
+
+static inline void check_sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
 }
 
 static int check_summary(const char *suite) {

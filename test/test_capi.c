@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -62,11 +61,6 @@ static void *wait_for_mail(void *arg) {
   return NULL;
 }
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-  nanosleep(&ts, NULL);
-}
-
 /* Waits up to ms for w to finish; 1 if it did. */
 static int finished_within(waiter *w, long ms) {
   for (long waited = 0; waited <= ms; waited += 10) {
@@ -75,7 +69,7 @@ static int finished_within(waiter *w, long ms) {
     done = w->done;
     pthread_mutex_unlock(&w->lock);
     if (done) return 1;
-    sleep_ms(10);
+    check_sleep_ms(10);
   }
   return 0;
 }
@@ -91,9 +85,9 @@ static void test_stop_wakes_receive(int timeout_ms) {
     pthread_mutex_lock(&w.lock);
     attached = w.attached;
     pthread_mutex_unlock(&w.lock);
-    sleep_ms(1);
+    check_sleep_ms(1);
   }
-  sleep_ms(50);   /* into its wait */
+  check_sleep_ms(50);   /* into its wait */
   hl_node_stop(w.node);
   /* well before a timeout of 20 s */
   CHECK(finished_within(&w, 5000));
@@ -159,9 +153,9 @@ static void test_stop_wakes_lua_receive(int timeout_ms) {
     pthread_mutex_lock(&w.lock);
     attached = w.attached;
     pthread_mutex_unlock(&w.lock);
-    sleep_ms(1);
+    check_sleep_ms(1);
   }
-  sleep_ms(50);
+  check_sleep_ms(50);
   hl_node_stop(w.node);
   CHECK(finished_within(&w, 5000));
   if (!w.done) {
@@ -755,7 +749,7 @@ static void test_steps_on_two_threads(void) {
   pthread_create(&th, NULL, step_until_told, &st);
   for (int i = 0; i < PROCS; i++)
     CHECK(hl_spawn(st.node, "c_capi", "ping", args.data, args.len, &pid) == HL_OK);
-  sleep_ms(2);   /* the other thread's steps under way, then this one's too */
+  check_sleep_ms(2);   /* the other thread's steps under way, then this one's too */
   for (int i = 0; i < PROCS; i++) {
     hl_buf_clear(&in);
     /* on the virtual clock: with the other thread's step under way, the

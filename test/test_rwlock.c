@@ -9,15 +9,9 @@
 */
 #include <pthread.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "check.h"
 #include "rwlock.h"
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
 
 /* n reads of l, each taken and let go. */
 static void read_times(rwlock *l, int n) {
@@ -96,7 +90,7 @@ static void *other_tries_read(void *arg) {
 
 /* Waits up to a second for o->done. */
 static int wait_done(other *o) {
-  for (int i = 0; i < 1000 && !atomic_load(&o->done); i++) sleep_ms(1);
+  for (int i = 0; i < 1000 && !atomic_load(&o->done); i++) check_sleep_ms(1);
   return atomic_load(&o->done);
 }
 
@@ -116,7 +110,7 @@ static void test_writer_waits_for_fast_reader(void) {
   CHECK(read_until_biased(&l));
   rwlock_rdlock(&l);                   /* on the fast path: no pthread lock */
   start(&t, &o, &l, 0, other_writes);
-  sleep_ms(50);
+  check_sleep_ms(50);
   CHECK(!atomic_load(&o.done));        /* the writer waits */
   rwlock_unlock(&l);
   pthread_join(t, NULL);
@@ -175,7 +169,7 @@ static void test_nested_reads(void) {
   CHECK(read_until_biased(&l));
   rwlock_rdlock(&l);
   start(&t, &o, &l, 0, other_writes);
-  sleep_ms(20);
+  check_sleep_ms(20);
   nested = rwlock_tryrdlock(&l);
   CHECK(nested);
   if (nested) rwlock_unlock(&l);
@@ -304,7 +298,7 @@ static void test_readers_and_writers(void) {
     for (int j = 0; j < 20; j++) __asm__ volatile("" ::: "memory");
     x->b++;
     rwlock_unlock(&x->lock);
-    if (i % 500 == 0) sleep_ms(1);     /* readers bias the locks again meanwhile */
+    if (i % 500 == 0) check_sleep_ms(1);     /* readers bias the locks again meanwhile */
   }
   atomic_store(&stop, 1);
   for (int i = 0; i < READERS; i++) pthread_join(r[i], NULL);

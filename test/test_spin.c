@@ -14,11 +14,6 @@
 #define ADDERS 4
 #define ADDS 200000
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -60,7 +55,7 @@ static void test_waiter_waits(void) {
   spin_init(&l);
   spin_lock(&l);
   CHECK(pthread_create(&th, NULL, take, &t) == 0);
-  sleep_ms(100);
+  check_sleep_ms(100);
   CHECK(atomic_load(&t.in) == 0);
   spin_unlock(&l);
   CHECK(pthread_join(th, NULL) == 0);

@@ -37,11 +37,6 @@ static void on_report(void *ud, const char *text) {
   pthread_mutex_unlock(&r->lock);
 }
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-  nanosleep(&ts, NULL);
-}
-
 /* stuck.gc(s): a finalizer that runs s seconds, in the process's slice.
 ** stuck.at_close(to, s): one that runs when the node closes the state of
 ** the process, which tells `to` and returns. */
@@ -97,7 +92,7 @@ static void test_stop_abandons(int schedulers) {
   hl_term_array(&args, 1);
   hl_term_int(&args, STUCK_SECONDS);
   CHECK(hl_spawn(node, "stuck", "gc", args.data, args.len, &stuck) == HL_OK);
-  sleep_ms(300);
+  check_sleep_ms(300);
 
   hl_detach(node);
   hl_node_stop(node);    /* a report of what it abandoned: it did not wait */
@@ -112,7 +107,7 @@ static void test_stop_abandons(int schedulers) {
   pthread_mutex_unlock(&r.lock);
 
   /* the abandoned threads come back and leave */
-  sleep_ms(STUCK_SECONDS * 1000 + 500);
+  check_sleep_ms(STUCK_SECONDS * 1000 + 500);
   hl_buf_free(&args);
   hl_buf_free(&in);
   snprintf(path, sizeof path, "%s/stuck.lua", dir);
@@ -184,7 +179,7 @@ static void test_detach_while_stopping(int schedulers) {
 
   /* the exit has begun and is held: the stop must wait for it */
   CHECK(pthread_create(&stopper, NULL, stop_thread, &s) == 0);
-  sleep_ms(300);
+  check_sleep_ms(300);
   CHECK(atomic_load(&s.done) == 0);
   pthread_mutex_lock(&gate.lock);
   gate.let_go = 1;
