@@ -613,6 +613,9 @@ describe("processes", function()
   describe("process_info's counters", function()
     it("count the slices a process ran and the messages it took", function()
       local pid = hl.spawn("echo", "loop")
+      -- A slice is counted as it starts: read before the process waits in
+      -- receive, its first slice could still take the first ping.
+      assert.is_true(S.wait_until(function() return hl.process_info(pid).status == "waiting" end))
       local before = hl.process_info(pid)
       assert.are.equal(0, before.messages_received)
       for i = 1, 3 do
