@@ -13,12 +13,7 @@ local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
 
 -- Child programs run without a sanitizer's runtime preloaded: they are not
 -- ours, and make check-asan preloads it into this Lua.
-local function sh(cmd)
-  local p = io.popen("env -u LD_PRELOAD sh -c '" .. cmd:gsub("'", "'\\''") .. "' 2>&1; echo \"rc=$?\"")
-  local out = p:read("a")
-  p:close()
-  return out:gsub("rc=%d+%s*$", ""), tonumber(out:match("rc=(%d+)%s*$"))
-end
+local sh = dofile(HERE .. "helpers.lua").sh
 
 local function sleep(s) sh("sleep " .. s) end
 

@@ -444,6 +444,16 @@ function H.assert_error(fn, ...)
   return err
 end
 
+-- Runs cmd in sh; returns its output (stderr too) and exit status. The
+-- sanitizer runtime a sanitizer run preloads is left out: the command is
+-- not ours (erl, escript).
+function H.sh(cmd)
+  local p = io.popen("env -u LD_PRELOAD sh -c '" .. cmd:gsub("'", "'\\''") .. "' 2>&1; echo \"rc=$?\"")
+  local out = p:read("a")
+  p:close()
+  return out:gsub("rc=%d+%s*$", ""), tonumber(out:match("rc=(%d+)%s*$"))
+end
+
 -- node lifecycle for before_each / after_each
 function H.start() hl.start{} end
 function H.stop() pcall(hl.stop) end
