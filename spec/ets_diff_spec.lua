@@ -325,23 +325,38 @@ local function operation(t, type, keypos, recent)
 end
 
 -- Runs one seed on a new table: the file of operations for ETS, and the
--- lines of heirloom's results with the operations they came from.
-local function run_heirloom(dir, type, keypos, seed)
-  local t = hl.table.new(("diff_%s_%d_%d"):format(type, keypos, seed), { type = type, keypos = keypos })
-  local path = ("%s/%s_%d_%d.ops"):format(dir, type, keypos, seed)
-  local f = assert(io.open(path, "w"))
+-- lines of heirloom's results with the operations they came from. The
+-- last operation is a tab2list; a durable table is read a second time
+-- after the node has stopped and started again, which ETS's file asks
+-- of it as one more tab2list.
+local function run_heirloom(dir, run)
+  local name = ("diff_%s_%d_%d"):format(run.type, run.keypos, run.seed)
+  local t = hl.table.new(name, { type = run.type, keypos = run.keypos, named = true,
+                                 durable = run.data_dir ~= nil })
+  local f = assert(io.open(run.path, "w"))
   local ops, lines, recent = {}, {}, {}
-  math.randomseed(seed)
-  f:write(("{new,%s,%d}.\n"):format(type, keypos))
+  local sorted = run.type ~= "ordered_set"
+  math.randomseed(run.seed)
+  f:write(("{new,%s,%d}.\n"):format(run.type, run.keypos))
   for i = 1, OPS_PER_RUN do
-    local text, run = operation(t, type, keypos, recent)
-    local ok, line = pcall(run)
+    local text, op = operation(t, run.type, run.keypos, recent)
+    local ok, line = pcall(op)
     ops[i], lines[i] = text, ok and line or "error"
     f:write(text, ".\n")
   end
+  ops[#ops + 1], lines[#lines + 1] = "tab2list", rlist(t:tab2list(), sorted)
+  f:write("tab2list.\n")
+  if run.data_dir then
+    hl.stop()
+    hl.start{ data_dir = run.data_dir }
+    t = assert(hl.table.whereis(name), "the durable table did not come back")
+    ops[#ops + 1], lines[#lines + 1] = "tab2list (after a restart)", rlist(t:tab2list(), sorted)
+    f:write("tab2list.\n")
+  else
+    t:drop()
+  end
   f:close()
-  t:drop()
-  return path, ops, lines
+  run.ops, run.lines = ops, lines
 end
 
 local function read_lines(path)
@@ -368,6 +383,25 @@ local function first_difference(run, ets_lines)
   return nil
 end
 
+-- Runs every seed of one type and keypos here, then all of them in one
+-- escript, and compares.
+local function check(dir, seeds, type, keypos, data_dir)
+  local runs, paths = {}, {}
+  for _, seed in ipairs(seeds) do
+    local run = { type = type, keypos = keypos, seed = seed, data_dir = data_dir,
+                  path = ("%s/%s_%d_%d.ops"):format(dir, type, keypos, seed) }
+    run_heirloom(dir, run)
+    runs[#runs + 1] = run
+    paths[#paths + 1] = run.path
+  end
+  local out, rc = sh("escript " .. HERE .. "support/ets_diff.erl " .. table.concat(paths, " "))
+  assert(rc == 0, "escript failed: " .. out)
+  for _, run in ipairs(runs) do
+    local diff = first_difference(run, read_lines(run.path .. ".out"))
+    assert(diff == nil, diff)
+  end
+end
+
 describe("tables against ETS #child", function()
   local dir
   local seeds = SEEDS
@@ -385,25 +419,23 @@ describe("tables against ETS #child", function()
     if dir then sh("rm -rf " .. dir) end
   end)
 
-  before_each(H.start)
   after_each(H.stop)
 
   for _, type in ipairs({ "set", "ordered_set", "bag", "duplicate_bag" }) do
     for _, keypos in ipairs({ 1, 2 }) do
       it(("a %s with keypos %d gives ETS's result for every operation"):format(type, keypos), function()
-        local runs, paths = {}, {}
-        for _, seed in ipairs(seeds) do
-          local path, ops, lines = run_heirloom(dir, type, keypos, seed)
-          runs[#runs + 1] = { type = type, keypos = keypos, seed = seed, path = path, ops = ops, lines = lines }
-          paths[#paths + 1] = path
-        end
-        local out, rc = sh("escript " .. HERE .. "support/ets_diff.erl " .. table.concat(paths, " "))
-        assert(rc == 0, "escript failed: " .. out)
-        for _, run in ipairs(runs) do
-          local diff = first_difference(run, read_lines(run.path .. ".out"))
-          assert(diff == nil, diff)
-        end
+        H.start()
+        check(dir, seeds, type, keypos, nil)
       end)
     end
+  end
+
+  -- The store's write path, and what a restart loads, against the same.
+  for _, type in ipairs({ "set", "ordered_set", "bag", "duplicate_bag" }) do
+    it(("a durable %s gives ETS's result for every operation, and after a restart"):format(type), function()
+      local data_dir = dir .. "/store_" .. type
+      hl.start{ data_dir = data_dir }
+      check(dir, { seeds[1] }, type, 1, data_dir)
+    end)
   end
 end)
