@@ -13,9 +13,13 @@
 -- a fraction (heirloom, as Lua, makes no difference between 1 and 1.0),
 -- strings (binaries), and arrays (tuples) of those.
 --
+-- The second part runs operations on one key each from three processes on
+-- two threads, and holds them to the same operations run one after the
+-- other.
+--
 -- HEIRLOOM_DIFF_SEED=n runs that seed alone (for every type and keypos),
--- HEIRLOOM_DIFF_OPS=n makes n operations a run.
--- Tagged #child: escript runs through io.popen.
+-- HEIRLOOM_DIFF_OPS=n makes n operations a run. The first part is tagged
+-- #child: escript runs through io.popen.
 local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
 local H = dofile(HERE .. "helpers.lua")
 local hl = H.hl
@@ -24,305 +28,7 @@ local OPS_PER_RUN = tonumber(os.getenv("HEIRLOOM_DIFF_OPS")) or 2500
 local SEEDS = { 11, 12 }
 
 local sh = H.sh
-
--- ---------------------------------------------------------------- values
-
-local STRINGS = { "a", "b", "c", "ab", "ba", "abcdefghij", "abcdefghik" }
-
--- Integers past 2^53, which no double holds: heirloom's terms keep them
--- exact, Erlang's are bignums. Far enough from 2^63 that no counter here
--- overflows.
-local function huge()
-  local i = math.random(-3, 3)
-  return math.random(2) == 1 and (1 << 62) + i or -(1 << 62) + i
-end
-
--- Tables written as Erlang lists; every other table is a tuple.
-local is_list = setmetatable({}, { __mode = "k" })
-local function list(t)
-  is_list[t] = true
-  return t
-end
-
-local function pick(t)
-  return t[math.random(#t)]
-end
-
-local function half()   -- a float that is no integer: -1.5 .. 5.5
-  return math.random(-2, 5) + 0.5
-end
-
--- Keys: mostly a few dozen integers, so that they meet again; some from a
--- wider range, so that the tables grow.
-local function key()
-  local r = math.random(100)
-  if r <= 55 then return math.random(1, 40) end
-  if r <= 70 then return math.random(41, 3000) end
-  if r <= 76 then return half() end
-  if r <= 78 then return huge() end
-  if r <= 90 then return pick(STRINGS) end
-  if r <= 98 then return { math.random(1, 3), pick(STRINGS) } end
-  return {}
-end
-
-local function value()
-  local r = math.random(100)
-  if r <= 65 then return math.random(-3, 10) end
-  if r <= 73 then return half() end
-  if r <= 75 then return huge() end
-  if r <= 90 then return pick(STRINGS) end
-  if r <= 98 then return { math.random(0, 2), math.random(0, 2) } end
-  return { { math.random(0, 1) }, {} }
-end
-
--- An object with key k at keypos: 2 or 3 elements, now and then 1, which
--- has no room for a keypos of 2 (an error on both sides).
-local function object(k, keypos)
-  local r = math.random(100)
-  local arity = r <= 70 and 2 or r <= 96 and 3 or 1
-  local o = {}
-  for i = 1, arity do o[i] = value() end
-  if keypos <= arity then o[keypos] = k end
-  return o
-end
-
--- ---------------------------------------------------------------- rendering
-
--- A value in Erlang's syntax, for the file of operations.
-local function erl(v)
-  local mt = math.type(v)
-  if mt == "integer" then return string.format("%d", v) end
-  if mt == "float" then return string.format("%.1f", v) end
-  if type(v) == "string" then return '<<"' .. v .. '">>' end
-  if type(v) == "boolean" then return tostring(v) end
-  local parts = {}
-  for i = 1, #v do parts[i] = erl(v[i]) end
-  if is_list[v] then return "[" .. table.concat(parts, ",") .. "]" end
-  return "{" .. table.concat(parts, ",") .. "}"
-end
-
--- A result as ets_diff.erl renders ETS's: a table is a tuple, unless the
--- operation returns a list (rlist).
-local function r(v)
-  if v == nil then return "nil" end
-  local mt = math.type(v)
-  if mt == "integer" then return string.format("%d", v) end
-  if mt == "float" then return string.format("%.1f", v) end
-  if type(v) == "string" then return '"' .. v .. '"' end
-  if type(v) == "boolean" then return tostring(v) end
-  local parts = {}
-  for i = 1, #v do parts[i] = r(v[i]) end
-  return "{" .. table.concat(parts, ",") .. "}"
-end
-
-local function rlist(l, sorted)
-  local parts = {}
-  for i = 1, #l do parts[i] = r(l[i]) end
-  if sorted then table.sort(parts) end
-  return "[" .. table.concat(parts, ",") .. "]"
-end
-
--- ---------------------------------------------------------------- match specs
-
--- As spec/4 and friends in ets_diff.erl: body "true" gives true for
--- select_count and select_delete, "found" the clause's own body.
-local function clause(head, guards, found, body)
-  return { head, guards, body == "true" and { true } or found }
-end
-
-local function spec(id, a, b, body)
-  if id == 1 then
-    return { clause({ "$1", "$2" }, { { ">=", "$1", { "const", a } }, { "=<", "$1", { "const", b } } },
-      { "$_" }, body) }
-  elseif id == 2 then
-    return { clause({ "$1", "$2", "$3" }, { { "is_integer", "$3" } }, { { { "$3", "$1" } } }, body) }
-  elseif id == 3 then
-    return { clause({ "$1", "_" }, { { "is_integer", "$1" } }, { { "rem", "$1", 3 } }, body),
-             clause({ "_", "$1" }, { { "==", "$1", { "const", a } } }, { { { "$1" } } }, body) }
-  elseif id == 4 then
-    return { clause("_", {}, { "$_" }, body) }
-  end
-  return { clause({ "_", "$1", "_" }, { { "<", "$1", { "const", a } } }, { { { "$1", "$1" } } }, body) }
-end
-
-local function replace_spec(keypos, a)
-  if keypos == 1 then
-    return { { { "$1", "$2" }, { { "is_integer", "$2" } }, { { { "$1", { "+", "$2", a } } } } } }
-  end
-  return { { { "$1", "$2" }, { { "is_integer", "$1" } }, { { { { "+", "$1", a }, "$2" } } } } }
-end
-
-local function pattern(id, a)
-  if id == 1 then return { "$1", a } end
-  if id == 2 then return { "_", "_", a } end
-  return { a, "_" }
-end
-
--- ---------------------------------------------------------------- operations
-
--- Every chunk of a limited select, in order.
-local function chunks(res, cont, t)
-  local out = {}
-  while res ~= nil do
-    for _, v in ipairs(res) do out[#out + 1] = v end
-    if cont == nil then break end
-    res, cont = t:select(cont)
-  end
-  return out
-end
-
-local function counter_op(keypos)
-  local r = math.random(100)
-  local incr = math.random(-2, 3)
-  if r <= 30 then return incr end
-  if r <= 55 then return { math.random(2, 3), incr } end
-  if r <= 62 then return { keypos, incr } end                  -- the key: an error
-  if r <= 80 then return { 2, incr, math.random(-2, 8), math.random(0, 4) } end
-  if r <= 95 then return list({ { 2, 1 }, { 3, -1 } }) end
-  return list({})
-end
-
-local function change_op(keypos)
-  local r = math.random(100)
-  if r <= 70 then return { keypos == 1 and 2 or 1, value() } end
-  if r <= 80 then return { keypos, value() } end               -- the key: an error
-  if r <= 95 then return list({ { 1, value() }, { 3, value() } }) end
-  return list({})
-end
-
--- One random operation: its Erlang term (text) and a function that runs
--- it on t and renders the result.
-local function operation(t, type, keypos, recent)
-  local ordered = type == "ordered_set"
-  local sorted = not ordered
-  local is_bag = type == "bag" or type == "duplicate_bag"
-  -- n objects for one insert. In a bag, ETS (OTP 25) stores the objects
-  -- of one key given in one call in the reverse of their order, which its
-  -- documentation leaves open, and heirloom in their order: a bag's lists
-  -- have a key once.
-  local function objects(n)
-    local l, keys = list({}), {}
-    while #l < n do
-      local k = key()
-      if not (type == "bag" and keys[erl(k)]) then
-        keys[erl(k)] = true
-        l[#l + 1] = object(k, keypos)
-      end
-    end
-    return l
-  end
-  local function an_object()
-    if #recent > 0 and math.random(2) == 1 then return pick(recent) end
-    return object(key(), keypos)
-  end
-  local r100 = math.random(1000) / 10
-  if r100 <= 20 then
-    local o = object(key(), keypos)
-    recent[#recent < 20 and #recent + 1 or math.random(20)] = o
-    return "{insert," .. erl(o) .. "}", function() return r(t:insert(o)) end
-  elseif r100 <= 24 then
-    local l = objects(math.random(0, 3))
-    return "{insert," .. erl(l) .. "}", function() return r(t:insert_many(l)) end
-  elseif r100 <= 29 then
-    local o = object(key(), keypos)
-    return "{insert_new," .. erl(o) .. "}", function() return r(t:insert_new(o)) end
-  elseif r100 <= 31 then
-    local l = objects(2)
-    return "{insert_new," .. erl(l) .. "}", function() return r(t:insert_new_many(l)) end
-  elseif r100 <= 41 then
-    local k = key()
-    return "{lookup," .. erl(k) .. "}", function() return rlist(t:lookup(k)) end
-  elseif r100 <= 44 then
-    local k = key()
-    return "{member," .. erl(k) .. "}", function() return r(t:member(k)) end
-  elseif r100 <= 48 then
-    local k, pos = key(), math.random(1, 3)
-    return "{lookup_element," .. erl(k) .. "," .. pos .. "}", function()
-      local e = t:lookup_element(k, pos)
-      return is_bag and rlist(e) or r(e)
-    end
-  elseif r100 <= 51 then
-    local k = key()
-    return "{take," .. erl(k) .. "}", function() return rlist(t:take(k)) end
-  elseif r100 <= 55 then
-    local k = key()
-    return "{delete," .. erl(k) .. "}", function() return r(t:delete(k)) end
-  elseif r100 <= 59 then
-    local o = an_object()
-    return "{delete_object," .. erl(o) .. "}", function() return r(t:delete_object(o)) end
-  elseif r100 <= 67 then
-    local k, op = key(), counter_op(keypos)
-    return "{update_counter," .. erl(k) .. "," .. erl(op) .. "}", function()
-      local v = t:update_counter(k, op)
-      return is_list[op] and rlist(v) or r(v)
-    end
-  elseif r100 <= 70 then
-    local k, op, default = key(), counter_op(keypos), { 0, 0, 0 }
-    return "{update_counter," .. erl(k) .. "," .. erl(op) .. "," .. erl(default) .. "}", function()
-      local v = t:update_counter(k, op, default)
-      return is_list[op] and rlist(v) or r(v)
-    end
-  elseif r100 <= 73 then
-    local k, change = key(), change_op(keypos)
-    return "{update_element," .. erl(k) .. "," .. erl(change) .. "}", function()
-      return r(t:update_element(k, change))
-    end
-  elseif r100 <= 74 then
-    return "walk", function() return rlist(H.walk(t), sorted) end
-  elseif r100 <= 75 then
-    return "walk_back", function() return rlist(H.walk_back(t), sorted) end
-  elseif r100 <= 77 and ordered then
-    local which, k = math.random(4), key()
-    if which == 1 then return "first", function() return r(t:first()) end end
-    if which == 2 then return "last", function() return r(t:last()) end end
-    if which == 3 then return "{next," .. erl(k) .. "}", function() return r(t:next(k)) end end
-    return "{prev," .. erl(k) .. "}", function() return r(t:prev(k)) end
-  elseif r100 <= 87 then
-    local id, a, b = math.random(5), key(), key()
-    local args = id .. "," .. erl(a) .. "," .. erl(b)
-    local ms = spec(id, a, b, "found")
-    local which = math.random(6)
-    if which <= 2 then
-      return "{select," .. args .. "}", function() return rlist(t:select(ms), sorted) end
-    elseif which == 3 then
-      return "{select_reverse," .. args .. "}", function() return rlist(t:select_reverse(ms), sorted) end
-    elseif which == 4 then
-      local limit = math.random(1, 5)
-      return "{select_limit," .. args .. "," .. limit .. "}", function()
-        local res, cont = t:select(ms, limit)
-        return rlist(chunks(res, cont, t), sorted)
-      end
-    elseif which == 5 then
-      local limit = math.random(1, 5)
-      return "{select_reverse_limit," .. args .. "," .. limit .. "}", function()
-        local res, cont = t:select_reverse(ms, limit)
-        return rlist(chunks(res, cont, t), sorted)
-      end
-    end
-    return "{select_count," .. args .. "}", function() return r(t:select_count(spec(id, a, b, "true"))) end
-  elseif r100 <= 89 then
-    local id, a, b = math.random(5), key(), key()
-    return "{select_delete," .. id .. "," .. erl(a) .. "," .. erl(b) .. "}", function()
-      return r(t:select_delete(spec(id, a, b, "true")))
-    end
-  elseif r100 <= 90 then
-    local a = math.random(-2, 2)
-    return "{select_replace," .. a .. "}", function() return r(t:select_replace(replace_spec(keypos, a))) end
-  elseif r100 <= 94 then
-    local id, a = math.random(3), value()
-    return "{match_object," .. id .. "," .. erl(a) .. "}", function()
-      return rlist(t:match_object(pattern(id, a)), sorted)
-    end
-  elseif r100 <= 95 then
-    local id, a = math.random(3), value()
-    return "{match_delete," .. id .. "," .. erl(a) .. "}", function() return r(t:match_delete(pattern(id, a))) end
-  elseif r100 <= 96.5 then
-    return "tab2list", function() return rlist(t:tab2list(), sorted) end
-  elseif r100 <= 99.8 then
-    return "size", function() return r(t:info("size")) end
-  end
-  return "delete_all", function() return r(t:delete_all_objects()) end
-end
+local D = dofile(HERE .. "support/ets_diff_ops.lua")
 
 -- Runs one seed on a new table: the file of operations for ETS, and the
 -- lines of heirloom's results with the operations they came from. The
@@ -339,18 +45,17 @@ local function run_heirloom(dir, run)
   math.randomseed(run.seed)
   f:write(("{new,%s,%d}.\n"):format(run.type, run.keypos))
   for i = 1, OPS_PER_RUN do
-    local text, op = operation(t, run.type, run.keypos, recent)
-    local ok, line = pcall(op)
-    ops[i], lines[i] = text, ok and line or "error"
+    local text, op = D.operation(t, run.type, run.keypos, recent)
+    ops[i], lines[i] = text, D.result(op)
     f:write(text, ".\n")
   end
-  ops[#ops + 1], lines[#lines + 1] = "tab2list", rlist(t:tab2list(), sorted)
+  ops[#ops + 1], lines[#lines + 1] = "tab2list", D.rlist(t:tab2list(), sorted)
   f:write("tab2list.\n")
   if run.data_dir then
     hl.stop()
     hl.start{ data_dir = run.data_dir }
     t = assert(hl.table.whereis(name), "the durable table did not come back")
-    ops[#ops + 1], lines[#lines + 1] = "tab2list (after a restart)", rlist(t:tab2list(), sorted)
+    ops[#ops + 1], lines[#lines + 1] = "tab2list (after a restart)", D.rlist(t:tab2list(), sorted)
     f:write("tab2list.\n")
   else
     t:drop()
@@ -437,5 +142,67 @@ describe("tables against ETS #child", function()
       hl.start{ data_dir = data_dir }
       check(dir, { seeds[1] }, type, 1, data_dir)
     end)
+  end
+end)
+
+-- Operations on one key each, from three processes on two scheduler
+-- threads, on keys no two of them share: each process's results, and the
+-- table they leave, must be those of the same operations run one process
+-- after the other in this thread (which the runs above hold to ETS's).
+-- No escript: this one runs under ThreadSanitizer too.
+describe("tables written by processes on two threads", function()
+  local S = dofile(HERE .. "support/hlspec.lua")
+  local WORKERS = 3
+  local SHARE = 3 * OPS_PER_RUN   -- operations a worker
+  local seeds = SEEDS
+  if os.getenv("HEIRLOOM_SAN") == "tsan" then
+    -- about 100 µs an operation under ThreadSanitizer, and more as a
+    -- file's node starts add up: one seed, a tenth of the operations
+    SHARE, seeds = SHARE // 10, { SEEDS[1] }
+  end
+  if os.getenv("HEIRLOOM_DIFF_SEED") then seeds = { tonumber(os.getenv("HEIRLOOM_DIFF_SEED")) } end
+
+  before_each(function() S.start(2) end)
+  after_each(H.stop)
+
+  local function compare(type, keypos, seed, w, got, lines, texts)
+    for i = 1, #lines do
+      if got[i] ~= lines[i] then
+        error(("%s keypos %d seed %d, worker %d: operation %d, %s\n  concurrent: %s\n  alone:      %s")
+          :format(type, keypos, seed, w, i, texts[i], tostring(got[i]), lines[i]), 0)
+      end
+    end
+    assert.are.equal(#lines, #got)
+  end
+
+  for _, type in ipairs({ "set", "ordered_set", "bag", "duplicate_bag" }) do
+    for _, keypos in ipairs({ 1, 2 }) do
+      it(("a %s with keypos %d gives every process the results it would get alone"):format(type, keypos), function()
+        for _, seed in ipairs(seeds) do
+          local name = ("race_%s_%d_%d"):format(type, keypos, seed)
+          local t = hl.table.new(name, { type = type, keypos = keypos, named = true, access = "public" })
+          local pids = {}
+          for w = 1, WORKERS do
+            pids[w] = hl.spawn("ets_diff_ops", "worker", hl.self(), name, type, keypos, seed * 100 + w, w,
+                               SHARE)
+          end
+          for _, pid in ipairs(pids) do hl.send(pid, "go") end
+          local got = {}
+          for _ = 1, WORKERS do
+            local m = S.expect(S.tagged("lines"), 60000, "a worker's results")
+            got[m[2]] = m[3]
+          end
+          local alone = hl.table.new(name .. "_alone", { type = type, keypos = keypos })
+          for w = 1, WORKERS do
+            local lines, texts = D.run_share(alone, type, keypos, seed * 100 + w, w, SHARE)
+            compare(type, keypos, seed, w, got[w], lines, texts)
+          end
+          local sorted = type ~= "ordered_set"
+          assert.are.equal(D.rlist(alone:tab2list(), sorted), D.rlist(t:tab2list(), sorted))
+          t:drop()
+          alone:drop()
+        end
+      end)
+    end
   end
 end)
