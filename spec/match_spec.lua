@@ -287,6 +287,19 @@ describe("match specifications", function()
       H.assert_strict(6, eval({ "band", 7, 14 }))
     end)
 
+    it("takes true and false for atoms, as Erlang does", function()
+      local function eval(expr)
+        return t:select({ { { 1, "_" }, {}, { expr } } })[1]
+      end
+      H.assert_strict(true, eval({ "is_atom", true }))
+      H.assert_strict(true, eval({ "is_atom", { "<", 1, 2 } }))
+      H.assert_strict(true, eval({ "is_atom", hl.atom("ok") }))
+      H.assert_strict(false, eval({ "is_atom", "ok" }))
+      H.assert_strict(false, eval({ "is_atom", 1 }))
+      H.assert_strict(true, eval({ "is_boolean", false }))
+      H.assert_strict(false, eval({ "is_boolean", hl.atom("ok") }))
+    end)
+
     it("gives the caller's pid for self", function()
       H.assert_strict({ hl.self() }, t:select({ { { 1, "_" }, {}, { { "self" } } } }))
       assert.are.equal(3, t:select_count({ { "_", { { "==", { "self" }, hl.self() } }, { true } } }))

@@ -472,7 +472,9 @@ static int type_test(run *r, const node *nd, val *v) {
     case F_IS_MAP: is = tag == TERM_MAP; break;
     case F_IS_PID: is = tag == TERM_PID || tag == TERM_XPID; break;
     case F_IS_REFERENCE: is = tag == TERM_REF || tag == TERM_XREF; break;
-    case F_IS_ATOM: is = tag == TERM_ATOM; break;
+    case F_IS_ATOM:   /* true and false are atoms in Erlang, as in ETS's match specs */
+      is = tag == TERM_ATOM || tag == TERM_TRUE || tag == TERM_FALSE;
+      break;
     case F_IS_LIST: is = tag == TERM_LIST; break;
     default: is = tag == TERM_TABLE; break;
   }
