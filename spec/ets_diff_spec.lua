@@ -26,16 +26,18 @@ local hl = H.hl
 
 local OPS_PER_RUN = tonumber(os.getenv("HEIRLOOM_DIFF_OPS")) or 2500
 local SEEDS = { 11, 12 }
+if os.getenv("HEIRLOOM_DIFF_SEED") then SEEDS = { tonumber(os.getenv("HEIRLOOM_DIFF_SEED")) } end
 
 local sh = H.sh
 local D = dofile(HERE .. "support/ets_diff_ops.lua")
+local MS = dofile(HERE .. "support/ets_diff_ms.lua")
 
 -- Runs one seed on a new table: the file of operations for ETS, and the
 -- lines of heirloom's results with the operations they came from. The
 -- last operation is a tab2list; a durable table is read a second time
 -- after the node has stopped and started again, which ETS's file asks
 -- of it as one more tab2list.
-local function run_heirloom(dir, run)
+local function run_heirloom(run)
   local name = ("diff_%s_%d_%d"):format(run.type, run.keypos, run.seed)
   local t = hl.table.new(name, { type = run.type, keypos = run.keypos, named = true,
                                  durable = run.data_dir ~= nil })
@@ -44,8 +46,10 @@ local function run_heirloom(dir, run)
   local sorted = run.type ~= "ordered_set"
   math.randomseed(run.seed)
   f:write(("{new,%s,%d}.\n"):format(run.type, run.keypos))
-  for i = 1, OPS_PER_RUN do
-    local text, op = D.operation(t, run.type, run.keypos, recent)
+  for i = 1, run.count or OPS_PER_RUN do
+    local text, op
+    if run.next_op then text, op = run.next_op(t, i)
+    else text, op = D.operation(t, run.type, run.keypos, recent) end
     ops[i], lines[i] = text, D.result(op)
     f:write(text, ".\n")
   end
@@ -88,14 +92,32 @@ local function first_difference(run, ets_lines)
   return nil
 end
 
+-- A directory for a describe's files (files.dir), made before its first
+-- test and removed after its last; escript must be there to read them.
+local function scratch_dir()
+  local files = {}
+  lazy_setup(function()
+    local _, rc = sh("command -v escript")
+    assert(rc == 0, "escript is missing: install erlang-base (make deps)")
+    files.dir = os.tmpname()
+    os.remove(files.dir)
+    assert(select(2, sh("mkdir -p " .. files.dir)) == 0)
+  end)
+  lazy_teardown(function()
+    if files.dir then sh("rm -rf " .. files.dir) end
+  end)
+  return files
+end
+
 -- Runs every seed of one type and keypos here, then all of them in one
 -- escript, and compares.
-local function check(dir, seeds, type, keypos, data_dir)
+local function check(dir, seeds, type, keypos, data_dir, next_op, count)
   local runs, paths = {}, {}
   for _, seed in ipairs(seeds) do
     local run = { type = type, keypos = keypos, seed = seed, data_dir = data_dir,
-                  path = ("%s/%s_%d_%d.ops"):format(dir, type, keypos, seed) }
-    run_heirloom(dir, run)
+                  next_op = next_op, count = count,
+                  path = ("%s/%s_%d_%d%s.ops"):format(dir, type, keypos, seed, next_op and "_ms" or "") }
+    run_heirloom(run)
     runs[#runs + 1] = run
     paths[#paths + 1] = run.path
   end
@@ -108,21 +130,7 @@ local function check(dir, seeds, type, keypos, data_dir)
 end
 
 describe("tables against ETS #child", function()
-  local dir
-  local seeds = SEEDS
-  if os.getenv("HEIRLOOM_DIFF_SEED") then seeds = { tonumber(os.getenv("HEIRLOOM_DIFF_SEED")) } end
-
-  lazy_setup(function()
-    local _, rc = sh("command -v escript")
-    assert(rc == 0, "escript is missing: install erlang-base (make deps)")
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(select(2, sh("mkdir -p " .. dir)) == 0)
-  end)
-
-  lazy_teardown(function()
-    if dir then sh("rm -rf " .. dir) end
-  end)
+  local files = scratch_dir()
 
   after_each(H.stop)
 
@@ -130,7 +138,7 @@ describe("tables against ETS #child", function()
     for _, keypos in ipairs({ 1, 2 }) do
       it(("a %s with keypos %d gives ETS's result for every operation"):format(type, keypos), function()
         H.start()
-        check(dir, seeds, type, keypos, nil)
+        check(files.dir, SEEDS, type, keypos, nil)
       end)
     end
   end
@@ -138,9 +146,39 @@ describe("tables against ETS #child", function()
   -- The store's write path, and what a restart loads, against the same.
   for _, type in ipairs({ "set", "ordered_set", "bag", "duplicate_bag" }) do
     it(("a durable %s gives ETS's result for every operation, and after a restart"):format(type), function()
-      local data_dir = dir .. "/store_" .. type
+      local data_dir = files.dir .. "/store_" .. type
       hl.start{ data_dir = data_dir }
-      check(dir, { seeds[1] }, type, 1, data_dir)
+      check(files.dir, { SEEDS[1] }, type, 1, data_dir)
+    end)
+  end
+end)
+
+-- Match specs: a table of 60 objects, then random specs for select and
+-- select_count. The first operations fill the table.
+local MS_OBJECTS, MS_SPECS = 60, 400
+
+local function ms_operation(t, i)
+  if i <= MS_OBJECTS then
+    local o = MS.object(math.random(1, 80))
+    return "{insert," .. o.erl .. "}", function() return tostring(t:insert(o.lua)) end
+  end
+  local ms = MS.spec()
+  if i % 4 == 0 then
+    return "{select_count_ms," .. ms.erl .. "}", function() return tostring(t:select_count(ms.lua)) end
+  end
+  local sorted = t:info("type") ~= "ordered_set"
+  return "{select_ms," .. ms.erl .. "}", function() return D.rlist(t:select(ms.lua), sorted) end
+end
+
+describe("match specs against ETS #child", function()
+  local files = scratch_dir()
+
+  before_each(H.start)
+  after_each(H.stop)
+
+  for _, type in ipairs({ "set", "ordered_set" }) do
+    it(("select on a %s gives ETS's result for random match specs"):format(type), function()
+      check(files.dir, SEEDS, type, 1, nil, ms_operation, MS_OBJECTS + MS_SPECS)
     end)
   end
 end)
@@ -160,7 +198,6 @@ describe("tables written by processes on two threads", function()
     -- file's node starts add up: one seed, a tenth of the operations
     SHARE, seeds = SHARE // 10, { SEEDS[1] }
   end
-  if os.getenv("HEIRLOOM_DIFF_SEED") then seeds = { tonumber(os.getenv("HEIRLOOM_DIFF_SEED")) } end
 
   before_each(function() S.start(2) end)
   after_each(H.stop)

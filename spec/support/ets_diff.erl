@@ -65,6 +65,8 @@ op(T, _, Keypos, {select_replace, A}) ->
 op(T, Type, _, {match_object, Id, A}) -> found(Type, ets:match_object(T, pattern(Id, A)));
 op(T, _, _, {match_delete, Id, A}) -> r(ets:match_delete(T, pattern(Id, A)));
 op(T, Type, _, tab2list) -> found(Type, ets:tab2list(T));
+op(T, Type, _, {select_ms, MS}) -> found(Type, ets:select(T, MS));
+op(T, _, _, {select_count_ms, MS}) -> r(ets:select_count(T, MS));
 op(T, _, _, size) -> r(ets:info(T, size));
 op(T, _, _, delete_all) -> r(ets:delete_all_objects(T)).
 
@@ -108,11 +110,13 @@ pattern(3, A) -> {A, '_'}.
 %% ---- rendering: the spec renders heirloom's results the same way ----
 
 r(I) when is_integer(I) -> integer_to_list(I);
-r(F) when is_float(F) -> float_to_list(F, [{decimals, 1}]);
+r(F) when is_float(F), F == trunc(F) -> integer_to_list(trunc(F));   % heirloom's integral floats
+r(F) when is_float(F) -> float_to_list(F, [{scientific, 16}]);
 r(B) when is_binary(B) -> "\"" ++ binary_to_list(B) ++ "\"";
 r(true) -> "true";
 r(false) -> "false";
 r('$end_of_table') -> "nil";
+r(A) when is_atom(A) -> "\"" ++ atom_to_list(A) ++ "\"";     % 'EXIT': heirloom's string
 r(T) when is_tuple(T) -> "{" ++ string:join([r(E) || E <- tuple_to_list(T)], ",") ++ "}";
 r(L) when is_list(L) -> list(L).
 

@@ -88,7 +88,7 @@ local function r(v)
   if v == nil then return "nil" end
   local mt = math.type(v)
   if mt == "integer" then return string.format("%d", v) end
-  if mt == "float" then return string.format("%.1f", v) end
+  if mt == "float" then return string.format("%.16e", v) end
   if type(v) == "string" then return '"' .. v .. '"' end
   if type(v) == "boolean" then return tostring(v) end
   local parts = {}
