@@ -10,7 +10,8 @@
 
 DEPS = liblua5.4-dev lua5.4 libleveldb-dev lua-busted pkg-config libedit-dev
 # Erlang's ei library (Erlang distribution, docs/distribution.md), and erl and
-# epmd for its specs
+# epmd for its specs; escript (erlang-base, which it brings) runs the ETS
+# side of spec/ets_diff_spec.lua
 DEPS += erlang-dev
 BENCH_DEPS = erlang-base
 
