@@ -13,13 +13,15 @@
 -- a fraction (heirloom, as Lua, makes no difference between 1 and 1.0),
 -- strings (binaries), and arrays (tuples) of those.
 --
--- The second part runs operations on one key each from three processes on
--- two threads, and holds them to the same operations run one after the
--- other.
+-- Three parts: tables against ETS (every type with keypos 1 and 2, and a
+-- durable table of each type, read again after a restart); random match
+-- specs against ETS (spec/support/ets_diff_ms.lua); and operations on one
+-- key each from three processes on two threads, held to the same
+-- operations run one after the other.
 --
--- HEIRLOOM_DIFF_SEED=n runs that seed alone (for every type and keypos),
--- HEIRLOOM_DIFF_OPS=n makes n operations a run. The first part is tagged
--- #child: escript runs through io.popen.
+-- HEIRLOOM_DIFF_SEED=n runs that seed alone, HEIRLOOM_DIFF_OPS=n makes n
+-- operations a run. The two parts against ETS are tagged #child: escript
+-- runs through io.popen.
 local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
 local H = dofile(HERE .. "helpers.lua")
 local hl = H.hl

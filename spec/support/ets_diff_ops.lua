@@ -330,7 +330,6 @@ end
 
 M.operation = operation
 M.result = result
-M.key = key
 M.rlist = rlist
 
 -- Worker w's share of a concurrent run: n operations from seed on t, on
