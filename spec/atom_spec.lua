@@ -57,8 +57,9 @@ describe("hl.atom", function()
       assert.equal(0, #t:select({ { { "$1", "_" }, { { "is_string", "$1" }, { "is_atom", "$1" } }, { "$1" } } }))
       t:drop()
     end
-    -- an ordered_set holds atoms where Erlang's order puts them: after
-    -- numbers and booleans, before strings
+    -- an ordered_set holds atoms after numbers and before strings, as
+    -- Erlang's order does; and after the booleans, which Erlang sorts
+    -- among the atoms by name (docs/tables.md, "Differences from ETS")
     local o = hl.table.new("atom_order", { type = "ordered_set" })
     for _, k in ipairs({ "s", ok, true, 5, err }) do o:insert({ k }) end
     local keys = {}
