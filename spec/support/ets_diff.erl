@@ -4,9 +4,10 @@
 %% escript ets_diff.erl OPS... runs each file of operations (written by the
 %% spec, one Erlang term a line: {new, Type, Keypos}, then the operations)
 %% on a fresh ETS table and writes OPS.out: one line a result, rendered as
-%% the spec renders heirloom's. Objects are tuples of integers, floats of
-%% the form n + 0.5, binaries and tuples of those; heirloom's arrays and
-%% strings are the same values. A call that raises renders as "error".
+%% the spec renders heirloom's. Objects are tuples of integers, floats,
+%% binaries, atoms, lists, maps and tuples of those; heirloom's arrays,
+%% strings, hl.atom and hl.list values are the same values. A call that
+%% raises renders as "error".
 -mode(compile).
 
 main(Files) ->
@@ -116,7 +117,9 @@ r(B) when is_binary(B) -> "\"" ++ binary_to_list(B) ++ "\"";
 r(true) -> "true";
 r(false) -> "false";
 r('$end_of_table') -> "nil";
-r(A) when is_atom(A) -> "\"" ++ atom_to_list(A) ++ "\"";     % 'EXIT': heirloom's string
+r(A) when is_atom(A) -> "'" ++ atom_to_list(A) ++ "'";
+r(M) when is_map(M) ->
+    "#{" ++ string:join(lists:sort([r(K) ++ "=>" ++ r(V) || {K, V} <- maps:to_list(M)]), ",") ++ "}";
 r(T) when is_tuple(T) -> "{" ++ string:join([r(E) || E <- tuple_to_list(T)], ",") ++ "}";
 r(L) when is_list(L) -> list(L).
 

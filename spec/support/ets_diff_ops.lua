@@ -33,6 +33,22 @@ local function half()   -- a float that is no integer: -1.5 .. 5.5
   return math.random(-2, 5) + 0.5
 end
 
+-- Erlang's other kinds: atoms (no booleans beside them: heirloom sorts
+-- true and false before every atom, Erlang among them by name), lists
+-- and maps (string keys: a table keyed 1..n is an array).
+local function other()
+  local r = math.random(3)
+  if r == 1 then return hl.atom(pick({ "a", "b", "ok" })) end
+  if r == 2 then
+    local l = hl.list({})
+    for i = 1, math.random(0, 2) do l[i] = math.random(0, 2) end
+    return l
+  end
+  local m = { [pick({ "x", "y" })] = math.random(0, 2) }
+  if math.random(2) == 1 then m.z = pick(STRINGS) end
+  return m
+end
+
 -- Keys: mostly a few dozen integers, so that they meet again; some from a
 -- wider range, so that the tables grow.
 local function key()
@@ -41,8 +57,9 @@ local function key()
   if r <= 70 then return math.random(41, 3000) end
   if r <= 76 then return half() end
   if r <= 78 then return huge() end
-  if r <= 90 then return pick(STRINGS) end
-  if r <= 98 then return { math.random(1, 3), pick(STRINGS) } end
+  if r <= 88 then return pick(STRINGS) end
+  if r <= 95 then return { math.random(1, 3), pick(STRINGS) } end
+  if r <= 98 then return other() end
   return {}
 end
 
@@ -51,8 +68,9 @@ local function value()
   if r <= 65 then return math.random(-3, 10) end
   if r <= 73 then return half() end
   if r <= 75 then return huge() end
-  if r <= 90 then return pick(STRINGS) end
-  if r <= 98 then return { math.random(0, 2), math.random(0, 2) } end
+  if r <= 88 then return pick(STRINGS) end
+  if r <= 93 then return { math.random(0, 2), math.random(0, 2) } end
+  if r <= 98 then return other() end
   return { { math.random(0, 1) }, {} }
 end
 
@@ -69,6 +87,19 @@ end
 
 -- ---------------------------------------------------------------- rendering
 
+-- A table with a string key: a map (the generators make no others).
+local function is_map(v)
+  return type(v) == "table" and hl.kind(v) == nil and type(next(v)) == "string"
+end
+
+-- A map's entries, each rendered by `each` as key=>value, sorted.
+local function map_entries(m, each)
+  local parts = {}
+  for k, x in pairs(m) do parts[#parts + 1] = each(k, x) end
+  table.sort(parts)
+  return table.concat(parts, ",")
+end
+
 -- A value in Erlang's syntax, for the file of operations.
 local function erl(v)
   local mt = math.type(v)
@@ -76,14 +107,18 @@ local function erl(v)
   if mt == "float" then return string.format("%.1f", v) end
   if type(v) == "string" then return '<<"' .. v .. '">>' end
   if type(v) == "boolean" then return tostring(v) end
+  if hl.kind(v) == "atom" then return "'" .. tostring(v) .. "'" end
+  if is_map(v) then
+    return "#{" .. map_entries(v, function(k, x) return erl(k) .. "=>" .. erl(x) end) .. "}"
+  end
   local parts = {}
   for i = 1, #v do parts[i] = erl(v[i]) end
-  if is_list[v] then return "[" .. table.concat(parts, ",") .. "]" end
+  if is_list[v] or hl.kind(v) == "list" then return "[" .. table.concat(parts, ",") .. "]" end
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
 -- A result as ets_diff.erl renders ETS's: a table is a tuple, unless the
--- operation returns a list (rlist).
+-- operation returns a list (rlist) or it is a list or a map.
 local function r(v)
   if v == nil then return "nil" end
   local mt = math.type(v)
@@ -91,8 +126,13 @@ local function r(v)
   if mt == "float" then return string.format("%.16e", v) end
   if type(v) == "string" then return '"' .. v .. '"' end
   if type(v) == "boolean" then return tostring(v) end
+  if hl.kind(v) == "atom" then return "'" .. tostring(v) .. "'" end
+  if is_map(v) then
+    return "#{" .. map_entries(v, function(k, x) return r(k) .. "=>" .. r(x) end) .. "}"
+  end
   local parts = {}
   for i = 1, #v do parts[i] = r(v[i]) end
+  if hl.kind(v) == "list" then return "[" .. table.concat(parts, ",") .. "]" end
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
@@ -131,6 +171,17 @@ local function replace_spec(keypos, a)
     return { { { "$1", "$2" }, { { "is_integer", "$2" } }, { { { "$1", { "+", "$2", a } } } } } }
   end
   return { { { "$1", "$2" }, { { "is_integer", "$1" } }, { { { { "+", "$1", a }, "$2" } } } } }
+end
+
+-- A pattern's number and value. No map at the key position: ETS looks a
+-- map there up as the key, an equal map only, where heirloom matches it
+-- as a map pattern anywhere (match-specs.md, "Differences from ETS").
+local function pattern_args(keypos)
+  local id, a
+  repeat
+    id, a = math.random(3), value()
+  until not (is_map(a) and (id == 1 and keypos == 2 or id == 3 and keypos == 1))
+  return id, a
 end
 
 local function pattern(id, a)
@@ -304,12 +355,12 @@ local function operation(t, type, keypos, recent, opts)
     local a = math.random(-2, 2)
     return "{select_replace," .. a .. "}", function() return r(t:select_replace(replace_spec(keypos, a))) end
   elseif r100 <= 94 then
-    local id, a = math.random(3), value()
+    local id, a = pattern_args(keypos)
     return "{match_object," .. id .. "," .. erl(a) .. "}", function()
       return rlist(t:match_object(pattern(id, a)), sorted)
     end
   elseif r100 <= 95 then
-    local id, a = math.random(3), value()
+    local id, a = pattern_args(keypos)
     return "{match_delete," .. id .. "," .. erl(a) .. "}", function() return r(t:match_delete(pattern(id, a))) end
   elseif r100 <= 96.5 then
     return "tab2list", function() return rlist(t:tab2list(), sorted) end
