@@ -9,7 +9,8 @@
 -- small enough that no result leaves 64 bits. The functions left out are
 -- those whose results differ by design (match-specs.md, "Differences from
 -- ETS"): =:= and =/= (1 and 1.0), float and "/", '$$' (an array, not a
--- list), and is_boolean, heirloom's own (ETS refuses the spec).
+-- list), is_boolean, heirloom's own (ETS refuses the spec), and size,
+-- which counts a map's keys in heirloom and raises in ETS.
 local M = {}
 
 local STRINGS = { "a", "b", "ab", "abcdefghij" }
@@ -67,10 +68,30 @@ local function const_tuple()
   return node({ "const", { a, s } }, ("{const,{%d,<<\"%s\">>}}"):format(a, s))
 end
 
+-- A map of one or two entries, its values made by `each`: a value in an
+-- object, a pattern in a head, an expression in a body.
+local function map(each)
+  local entries = { x = each() }
+  if math.random(2) == 1 then entries.y = each() end
+  local lua, parts = {}, {}
+  for _, k in ipairs({ "x", "y" }) do
+    if entries[k] then
+      lua[k] = entries[k].lua
+      parts[#parts + 1] = '<<"' .. k .. '">>=>' .. entries[k].erl
+    end
+  end
+  return node(lua, "#{" .. table.concat(parts, ",") .. "}")
+end
+
+local function map_key()
+  local k = pick({ "x", "y" })
+  return node(k, '<<"' .. k .. '">>')
+end
+
 local ARITH = { "+", "-", "*", "div", "rem", "band", "bor", "bxor" }
 local COMPARE = { "==", "/=", "<", ">", "=<", ">=" }
 local LOGIC = { "and", "or", "xor" }
-local TESTS = { "is_integer", "is_binary", "is_tuple", "is_number", "is_atom", "is_float" }
+local TESTS = { "is_integer", "is_binary", "is_tuple", "is_number", "is_atom", "is_float", "is_map" }
 
 local expr
 
@@ -95,6 +116,7 @@ local function test(depth, vars)
   if depth <= 0 then return call(pick(COMPARE), { leaf(vars), leaf(vars) }) end
   if r <= 40 then return call(pick(COMPARE), { expr(d, vars), expr(d, vars) }) end
   if r <= 60 then return call(pick(TESTS), { expr(d, vars) }) end
+  if r <= 65 then return call("is_map_key", { map_key(), expr(d, vars) }) end
   if r <= 72 then return call(pick(LOGIC), { test(d, vars), test(d, vars) }) end
   if r <= 90 then
     local args = { test(d, vars), test(d, vars) }
@@ -113,7 +135,7 @@ function expr(depth, vars)
   if r <= 42 then return call(pick({ "-", "abs", "bnot" }), { expr(d, vars) }) end
   if r <= 65 then return test(depth, vars) end
   if r <= 75 then return call("element", { int(1, 3), expr(d, vars) }) end
-  if r <= 80 then return call("size", { expr(d, vars) }) end
+  if r <= 80 then return call("map_get", { map_key(), expr(d, vars) }) end
   return tuple({ expr(d, vars), expr(d, vars) })
 end
 
@@ -127,12 +149,13 @@ end
 -- the VM's memory layout. spec/match_spec.lua holds the "EXIT" cases.
 local function safe(depth, vars)
   if depth <= 0 or math.random(3) > 1 then return leaf(vars) end
+  if math.random(4) == 1 then return map(function() return safe(depth - 1, vars) end) end
   return tuple({ safe(depth - 1, vars), safe(depth - 1, vars) })
 end
 
 -- A head and the variables it binds.
 local function head()
-  local r = math.random(6)
+  local r = math.random(7)
   if r == 1 then return node({ "$1", "$2", "$3" }, "{'$1','$2','$3'}"), { 1, 2, 3 } end
   if r == 2 then return node({ "$1", "_", "$2" }, "{'$1','_','$2'}"), { 1, 2 } end
   if r == 3 then return node({ "$1", "$1", "$2" }, "{'$1','$1','$2'}"), { 1, 2 } end
@@ -141,6 +164,13 @@ local function head()
     return node({ "$1", c.lua, "$2" }, "{'$1'," .. c.erl .. ",'$2'}"), { 1, 2 }
   end
   if r == 5 then return node({ "$1", "$2" }, "{'$1','$2'}"), { 1, 2 } end
+  if r == 6 then   -- a map pattern: a map holding at least its keys
+    local m = map(function()
+      if math.random(2) == 1 then return node("$2", "'$2'") end
+      return int(0, 3)
+    end)
+    return node({ "$1", m.lua, "_" }, "{'$1'," .. m.erl .. ",'_'}"), { 1, 2 }
+  end
   return node("_", "'_'"), {}
 end
 
@@ -167,6 +197,7 @@ function M.object(k)
     if r <= 55 then return int(-3, 10) end
     if r <= 75 then return str() end
     if r <= 85 then return bool() end
+    if r <= 93 then return map(function() return math.random(2) == 1 and int(0, 3) or str() end) end
     local a, b = int(0, 3), str()
     return node({ a.lua, b.lua }, "{" .. a.erl .. "," .. b.erl .. "}")
   end
