@@ -189,11 +189,14 @@ end)
 -- threads, on keys no two of them share: each process's results, and the
 -- table they leave, must be those of the same operations run one process
 -- after the other in this thread (which the runs above hold to ETS's).
--- No escript: this one runs under ThreadSanitizer too.
+-- Meanwhile a fourth process walks the table and chains select
+-- continuations over it: objects no worker touches must come back exactly
+-- once each time. No escript: this one runs under ThreadSanitizer too.
 describe("tables written by processes on two threads", function()
   local S = dofile(HERE .. "support/hlspec.lua")
   local WORKERS = 3
   local SHARE = 3 * OPS_PER_RUN   -- operations a worker
+  local WALKS = 20                -- the walker's rounds
   local seeds = SEEDS
   if os.getenv("HEIRLOOM_SAN") == "tsan" then
     -- about 100 µs an operation under ThreadSanitizer, and more as a
@@ -220,18 +223,25 @@ describe("tables written by processes on two threads", function()
         for _, seed in ipairs(seeds) do
           local name = ("race_%s_%d_%d"):format(type, keypos, seed)
           local t = hl.table.new(name, { type = type, keypos = keypos, named = true, access = "public" })
+          local alone = hl.table.new(name .. "_alone", { type = type, keypos = keypos })
+          for i = 1, D.STABLE do
+            t:insert(D.stable_object(i, keypos))
+            alone:insert(D.stable_object(i, keypos))
+          end
           local pids = {}
           for w = 1, WORKERS do
             pids[w] = hl.spawn("ets_diff_ops", "worker", hl.self(), name, type, keypos, seed * 100 + w, w,
                                SHARE)
           end
+          pids[#pids + 1] = hl.spawn("ets_diff_ops", "walker", hl.self(), name, keypos, WALKS)
           for _, pid in ipairs(pids) do hl.send(pid, "go") end
           local got = {}
           for _ = 1, WORKERS do
             local m = S.expect(S.tagged("lines"), 60000, "a worker's results")
             got[m[2]] = m[3]
           end
-          local alone = hl.table.new(name .. "_alone", { type = type, keypos = keypos })
+          local problems = S.expect(S.tagged("walked"), 60000, "the walker's report")[2]
+          assert(#problems == 0, table.concat(problems, "\n", 1, math.min(#problems, 5)))
           for w = 1, WORKERS do
             local lines, texts = D.run_share(alone, type, keypos, seed * 100 + w, w, SHARE)
             compare(type, keypos, seed, w, got[w], lines, texts)

@@ -407,4 +407,52 @@ function M.worker(host, name, type, keypos, seed, w, n)
   hl.send(host, { "lines", w, (M.run_share(t, type, keypos, seed, w, n)) })
 end
 
+-- Objects no worker touches: the key {i, 0} (workers' keys are {k, w},
+-- w >= 1), for i = 1 .. M.STABLE.
+M.STABLE = 40
+
+function M.stable_object(i, keypos)
+  if keypos == 1 then return { { i, 0 }, "stable" } end
+  return { "stable", { i, 0 } }
+end
+
+local function stable_index(k)
+  if type(k) == "table" and k[2] == 0 and math.type(k[1]) == "integer" then return k[1] end
+  return nil
+end
+
+-- A process walking the public table `name` while the workers write,
+-- once host says "go". The stable objects are in the table all along, so
+-- each walk (first/next) and each chain of select continuations returns
+-- each of them exactly once (docs/tables.md, "The guarantee under
+-- concurrent change"). Sends {"walked", problems} to host.
+function M.walker(host, name, keypos, rounds)
+  local t = assert(hl.table.whereis(name))
+  local problems = {}
+  local function expect_once(counts, round, how)
+    for i = 1, M.STABLE do
+      if counts[i] ~= 1 then
+        problems[#problems + 1] = ("round %d: %s returned stable key {%d, 0} %d times")
+          :format(round, how, i, counts[i] or 0)
+      end
+    end
+  end
+  assert(hl.receive(function(m) return m == "go" end, 10000), "no go")
+  for round = 1, rounds do
+    local walked, selected = {}, {}
+    for _, k in ipairs(walk(t, t.first, t.next)) do
+      local i = stable_index(k)
+      if i then walked[i] = (walked[i] or 0) + 1 end
+    end
+    local res, cont = t:select({ { "_", {}, { "$_" } } }, 7)
+    for _, o in ipairs(chunks(res, cont, t)) do
+      local i = stable_index(o[keypos])
+      if i then selected[i] = (selected[i] or 0) + 1 end
+    end
+    expect_once(walked, round, "a walk")
+    expect_once(selected, round, "a chain of select continuations")
+  end
+  hl.send(host, { "walked", problems })
+end
+
 return M
