@@ -80,11 +80,11 @@ end
 local function first_difference(run, ets_lines)
   for i, line in ipairs(run.lines) do
     if ets_lines[i] ~= line then
-      local errs = {}
-      for j = math.max(1, i - 3), i - 1 do errs[#errs + 1] = ("  %d: %s -> %s"):format(j, run.ops[j], run.lines[j]) end
+      local before = {}
+      for j = math.max(1, i - 3), i - 1 do before[#before + 1] = ("  %d: %s -> %s"):format(j, run.ops[j], run.lines[j]) end
       return ("%s keypos %d seed %d: operation %d, %s\n  heirloom: %s\n  ETS:      %s\n  before it:\n%s")
         :format(run.type, run.keypos, run.seed, i, run.ops[i], line, tostring(ets_lines[i]),
-                table.concat(errs, "\n"))
+                table.concat(before, "\n"))
     end
   end
   if #ets_lines ~= #run.lines then

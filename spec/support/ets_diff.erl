@@ -111,7 +111,6 @@ pattern(3, A) -> {A, '_'}.
 %% ---- rendering: the spec renders heirloom's results the same way ----
 
 r(I) when is_integer(I) -> integer_to_list(I);
-r(F) when is_float(F), F == trunc(F) -> integer_to_list(trunc(F));   % heirloom's integral floats
 r(F) when is_float(F) -> float_to_list(F, [{scientific, 16}]);
 r(B) when is_binary(B) -> "\"" ++ binary_to_list(B) ++ "\"";
 r(true) -> "true";

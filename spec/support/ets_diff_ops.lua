@@ -1,9 +1,12 @@
 -- spec/support/ets_diff_ops.lua — the random table operations of
 -- spec/ets_diff_spec.lua: each as an Erlang term (the text ets_diff.erl
 -- reads) and a function that runs it on a heirloom table and renders its
--- result as ets_diff.erl renders ETS's. Also the body of the processes
--- that run them concurrently (M.worker).
-local hl = require("heirloom")
+-- result as ets_diff.erl renders ETS's. Also the bodies of the processes
+-- that run them concurrently (M.worker) and walk the table meanwhile
+-- (M.walker).
+local HERE = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
+local H = dofile(HERE .. "../helpers.lua")
+local hl = H.hl
 local M = {}
 
 -- ---------------------------------------------------------------- values
@@ -100,40 +103,35 @@ local function map_entries(m, each)
   return table.concat(parts, ",")
 end
 
--- A value in Erlang's syntax, for the file of operations.
-local function erl(v)
-  local mt = math.type(v)
-  if mt == "integer" then return string.format("%d", v) end
-  if mt == "float" then return string.format("%.1f", v) end
-  if type(v) == "string" then return '<<"' .. v .. '">>' end
-  if type(v) == "boolean" then return tostring(v) end
-  if hl.kind(v) == "atom" then return "'" .. tostring(v) .. "'" end
-  if is_map(v) then
-    return "#{" .. map_entries(v, function(k, x) return erl(k) .. "=>" .. erl(x) end) .. "}"
-  end
-  local parts = {}
-  for i = 1, #v do parts[i] = erl(v[i]) end
-  if is_list[v] or hl.kind(v) == "list" then return "[" .. table.concat(parts, ",") .. "]" end
-  return "{" .. table.concat(parts, ",") .. "}"
-end
-
--- A result as ets_diff.erl renders ETS's: a table is a tuple, unless the
--- operation returns a list (rlist) or it is a list or a map.
-local function r(v)
+-- A value as text, alike in Erlang's syntax for the file of operations
+-- (erl) and as ets_diff.erl renders ETS's results (r); the two differ in
+-- strings alone, binaries in the file and quoted in the results. A table
+-- is a tuple unless it is a list or a map (an operation's result list is
+-- rlist's).
+local function render(v, quote)
   if v == nil then return "nil" end
   local mt = math.type(v)
   if mt == "integer" then return string.format("%d", v) end
   if mt == "float" then return string.format("%.16e", v) end
-  if type(v) == "string" then return '"' .. v .. '"' end
+  if type(v) == "string" then return quote(v) end
   if type(v) == "boolean" then return tostring(v) end
   if hl.kind(v) == "atom" then return "'" .. tostring(v) .. "'" end
   if is_map(v) then
-    return "#{" .. map_entries(v, function(k, x) return r(k) .. "=>" .. r(x) end) .. "}"
+    local function entry(k, x) return render(k, quote) .. "=>" .. render(x, quote) end
+    return "#{" .. map_entries(v, entry) .. "}"
   end
   local parts = {}
-  for i = 1, #v do parts[i] = r(v[i]) end
-  if hl.kind(v) == "list" then return "[" .. table.concat(parts, ",") .. "]" end
+  for i = 1, #v do parts[i] = render(v[i], quote) end
+  if is_list[v] or hl.kind(v) == "list" then return "[" .. table.concat(parts, ",") .. "]" end
   return "{" .. table.concat(parts, ",") .. "}"
+end
+
+local function erl(v)
+  return render(v, function(s) return '<<"' .. s .. '">>' end)
+end
+
+local function r(v)
+  return render(v, function(s) return '"' .. s .. '"' end)
 end
 
 local function rlist(l, sorted)
@@ -201,17 +199,6 @@ local function chunks(res, cont, t)
     res, cont = t:select(cont)
   end
   return out
-end
-
--- The keys a walk visits from `from` (first or last) by `step`.
-local function walk(t, from, step)
-  local keys = {}
-  local k = from(t)
-  while k ~= nil do
-    keys[#keys + 1] = k
-    k = step(t, k)
-  end
-  return keys
 end
 
 local function counter_op(keypos)
@@ -314,9 +301,9 @@ local function operation(t, type, keypos, recent, opts)
       return r(t:update_element(k, change))
     end
   elseif r100 <= 74 then
-    return "walk", function() return rlist(walk(t, t.first, t.next), sorted) end
+    return "walk", function() return rlist(H.walk(t), sorted) end
   elseif r100 <= 75 then
-    return "walk_back", function() return rlist(walk(t, t.last, t.prev), sorted) end
+    return "walk_back", function() return rlist(H.walk_back(t), sorted) end
   elseif r100 <= 77 and ordered then
     local which, k = math.random(4), key()
     if which == 1 then return "first", function() return r(t:first()) end end
@@ -398,12 +385,17 @@ function M.run_share(t, type, keypos, seed, w, n)
   return lines, texts
 end
 
+-- Waits for the host's "go", which it sends once every process of a run
+-- is spawned, so that they start together.
+local function await_go()
+  assert(hl.receive(function(m) return m == "go" end, 10000), "no go")
+end
+
 -- A process running its share on the public table `name` once host says
--- "go" (so that the workers start together); sends {"lines", w, results}
--- to host.
+-- "go"; sends {"lines", w, results} to host.
 function M.worker(host, name, type, keypos, seed, w, n)
   local t = assert(hl.table.whereis(name))
-  assert(hl.receive(function(m) return m == "go" end, 10000), "no go")
+  await_go()
   hl.send(host, { "lines", w, (M.run_share(t, type, keypos, seed, w, n)) })
 end
 
@@ -437,10 +429,10 @@ function M.walker(host, name, keypos, rounds)
       end
     end
   end
-  assert(hl.receive(function(m) return m == "go" end, 10000), "no go")
+  await_go()
   for round = 1, rounds do
     local walked, selected = {}, {}
-    for _, k in ipairs(walk(t, t.first, t.next)) do
+    for _, k in ipairs(H.walk(t)) do
       local i = stable_index(k)
       if i then walked[i] = (walked[i] or 0) + 1 end
     end
