@@ -1,10 +1,12 @@
 -- spec/support/ets_diff_ms.lua — random match specs for
--- spec/ets_diff_spec.lua: heads with constants and repeated variables,
--- guards made of every function the two engines share, bodies of values
--- and arrays (see safe below), built at once as heirloom's Lua table and
--- as Erlang's term (text), so that nothing translates one into the other.
+-- spec/ets_diff_spec.lua: heads with constants, repeated variables and map
+-- patterns, guards made of every function the two engines share, bodies
+-- of values, arrays and maps (see safe below), built at once as
+-- heirloom's Lua table and as Erlang's term (text), so that nothing
+-- translates one into the other.
 --
--- Values are integers, strings (binaries), booleans and arrays (tuples):
+-- Values are integers, strings (binaries), booleans, arrays (tuples) and
+-- maps with string keys:
 -- no floats, since heirloom's integral floats are integers, and integers
 -- small enough that no result leaves 64 bits. The functions left out are
 -- those whose results differ by design (match-specs.md, "Differences from
@@ -24,10 +26,10 @@ local function node(lua, erl)
   return { lua = lua, erl = erl }
 end
 
-local function join(nodes, sep)
+local function join(nodes)
   local parts = {}
   for i, n in ipairs(nodes) do parts[i] = n.erl end
-  return table.concat(parts, sep or ",")
+  return table.concat(parts, ",")
 end
 
 local function luas(nodes)
@@ -139,7 +141,8 @@ function expr(depth, vars)
   return tuple({ expr(d, vars), expr(d, vars) })
 end
 
--- A body expression that cannot raise: leaves and arrays of them. A
+-- A body expression that cannot raise: leaves, and arrays and maps of
+-- them. A
 -- body's expression that raises is "EXIT" in both engines, but where it
 -- goes on into another call they part by design (heirloom's "EXIT" is a
 -- string, ETS's an atom: is_atom, is_binary, size, the term order), and
