@@ -31,6 +31,7 @@ local SEEDS = { 11, 12 }
 if os.getenv("HEIRLOOM_DIFF_SEED") then SEEDS = { tonumber(os.getenv("HEIRLOOM_DIFF_SEED")) } end
 
 local sh = H.sh
+local S = dofile(HERE .. "support/hlspec.lua")
 local D = dofile(HERE .. "support/ets_diff_ops.lua")
 local MS = dofile(HERE .. "support/ets_diff_ms.lua")
 
@@ -101,9 +102,7 @@ local function scratch_dir()
   lazy_setup(function()
     local _, rc = sh("command -v escript")
     assert(rc == 0, "escript is missing: install erlang-base (make deps)")
-    files.dir = os.tmpname()
-    os.remove(files.dir)
-    assert(select(2, sh("mkdir -p " .. files.dir)) == 0)
+    files.dir = S.temp_root()
   end)
   lazy_teardown(function()
     if files.dir then sh("rm -rf " .. files.dir) end
@@ -193,7 +192,6 @@ end)
 -- continuations over it: objects no worker touches must come back exactly
 -- once each time. No escript: this one runs under ThreadSanitizer too.
 describe("tables written by processes on two threads", function()
-  local S = dofile(HERE .. "support/hlspec.lua")
   local WORKERS = 3
   local SHARE = 3 * OPS_PER_RUN   -- operations a worker
   local WALKS = 20                -- the walker's rounds
