@@ -17,6 +17,14 @@ local heirloom = S.heirloom
 
 local read, write = S.read_file, S.write_file
 
+-- A fresh path for an application file: the command wants its ".lua".
+-- The file os.tmpname() made goes at once, so that nothing is left behind.
+local function temp_lua_path()
+  local base = os.tmpname()
+  os.remove(base)
+  return base .. ".lua"
+end
+
 -- `heirloom run APP` in the background: its output file, pid and the
 -- file its exit status will be written to.
 local function start_run(app)
@@ -134,7 +142,7 @@ describe("heirloom command #child", function()
     end)
 
     it("bad log, seed and logger options in the node table are refused, naming the field", function()
-      local path = os.tmpname() .. ".lua"
+      local path = temp_lua_path()
       for _, c in ipairs({
         { "log = { level = 'loud' }", 'node.log.level: expected "debug", "info", "notice", "warning", "error" or "none", got "loud"' },
         { "log = { format = 'xml' }", 'node.log.format: expected "text" or "json", got "xml"' },
@@ -164,9 +172,7 @@ describe("heirloom command #child", function()
     end)
 
     it("a file that returns no table, or a table with unknown fields, is refused", function()
-      local dir = os.tmpname()
-      os.remove(dir)
-      local path = dir .. ".lua"
+      local path = temp_lua_path()
       write(path, "local x = 1\nreturn x\n")
       local _, err, status = heirloom("run " .. quote(path))
       assert.are.equal(1, status)
@@ -183,7 +189,7 @@ describe("heirloom command #child", function()
     end)
 
     it("a file that returns nothing or nil says what it must return, naming the file", function()
-      local path = os.tmpname() .. ".lua"
+      local path = temp_lua_path()
       for _, case in ipairs({ { "", "1", "nothing" }, { "return\n", "1", "nothing" },
                               { "local x\n\nreturn nil\n", "3", "nil" },
                               { "-- nothing here\nlocal app = {}\n", "2", "nothing" } }) do
@@ -209,7 +215,7 @@ describe("heirloom command #child", function()
     end)
 
     it("a main module that cannot be loaded is reported with the file and line", function()
-      local path = os.tmpname() .. ".lua"
+      local path = temp_lua_path()
       write(path, "return {\n  main = { 'no_such_module_here', 'start' },\n}\n")
       local _, err, status = heirloom("run " .. quote(path))
       os.remove(path)

@@ -7,6 +7,7 @@ local hl = require("heirloom")
 local model = require("durable_model")
 
 local root, fresh_dir = S.temp_root()
+teardown(function() os.execute("rm -rf " .. root) end)   -- after the file's last describe
 
 local function exists(path)
   local f = io.open(path, "rb")
@@ -464,7 +465,6 @@ end)
 
 describe("scenario 13: the whole node restarts", function()
   after_each(function() hl.stop() end)
-  teardown(function() os.execute("rm -rf " .. root) end)
 
   it("after a SIGKILL a durable table has every acknowledged write, and the registry names only live tables #child", function()
     local dir = fresh_dir()

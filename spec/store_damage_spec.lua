@@ -20,17 +20,8 @@ local HEIRLOOM = BUILD .. "/heirloom"
 
 local quote = S.quote
 
-local root = os.tmpname()
-os.remove(root)
-os.execute("mkdir -p " .. quote(root))
-local serial = 0
-
-local function fresh_dir()
-  serial = serial + 1
-  local d = root .. "/d" .. serial
-  os.execute("rm -rf " .. quote(d))
-  return d
-end
+local root, fresh_dir = S.temp_root()
+teardown(function() os.execute("rm -rf " .. quote(root)) end)   -- after the file's last describe
 
 local read, write = S.read_file, S.write_file
 
@@ -169,7 +160,6 @@ end
 
 describe("a damaged data_dir", function()
   after_each(function() hl.stop() end)
-  teardown(function() os.execute("rm -rf " .. quote(root)) end)
 
   it("without its CURRENT file refuses to start, names it, and deletes nothing", function()
     local dir = fresh_dir()

@@ -8,6 +8,7 @@ local hl = require("heirloom")
 local ops = require("fault_ops")
 
 local root, fresh_dir = S.temp_root()
+teardown(function() os.execute("rm -rf " .. root) end)   -- after the file's last describe
 
 local start = S.start_on
 
