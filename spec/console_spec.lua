@@ -115,8 +115,10 @@ describe("remote console #child", function()
     assert.is_truthy(out:find("true\n$"), out)
     assert.is_truthy(has(err, "console:1: boom"), err)
     assert.is_truthy(has(err, "console:1: unexpected symbol near '='"), err)
-    -- the node ran on; its log says who came and went
+    -- the node ran on; its log says who came and went (the detach a
+    -- moment after remsh has ended)
     assert.is_nil(node.status())
+    wait_for(function() return has(node.output(), "heirloom: console detached") end)
     assert_in_order(node.output(), "heirloom: console attached (" .. sock .. ")",
                     "heirloom: console detached (" .. sock .. ")")
     node.stop()

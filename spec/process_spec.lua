@@ -451,7 +451,8 @@ describe("processes", function()
         hl.spawn_opt({ name = "other_name" }, "echo", "loop")
       end)
       assert.is_nil(hl.await_name("the_name", 150))
-      assert.is_not_nil(hl.whereis("other_name"))
+      -- registered during that wait, or on a loaded machine a little later
+      assert.is_not_nil(hl.await_name("other_name", 5000))
     end)
   end)
 
