@@ -131,11 +131,14 @@ static int leaf_lower(const oleaf *lf, const okey *k, int *found) {
   return lo;
 }
 
-/* Trees whose table's nodes take more bytes than this (about a core's own
-** cache) fetch ahead as they search. A table cut into n trees (ocat.h)
-** counts each n times: the trees are of a size, each cut at its middle,
-** and what decides whether a node is cached is the whole table's size. */
-#define FETCH_AHEAD_ABOVE (1024 * 1024)
+/* Trees whose table's nodes take more bytes than this (about a core's
+** first-level data cache) fetch ahead as they search. A table cut into n
+** trees (ocat.h) counts each n times: the trees are of a size, each cut at
+** its middle, and what decides whether a node is cached is the whole
+** table's size. Past the first level a search's halving steps wait on one
+** another's loads, second-level hits too: fetching a node's lines at once
+** costs instructions but overlaps those waits. */
+#define FETCH_AHEAD_ABOVE (64 * 1024)
 
 /* Asks for the first `bytes` of a node, all its lines at once. A search
 ** reads several lines of a node one after another, and below the top
