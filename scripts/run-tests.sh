@@ -33,7 +33,8 @@ case "$san" in
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     ;;
   tsan)
-    preload=$(${CC:-cc} -print-file-name=libtsan.so)
+    # and test/tsan_longjmp.c after it: TSan then sees Lua's long jumps
+    preload="$(${CC:-cc} -print-file-name=libtsan.so) $build/tsan_longjmp.so"
     # die_after_fork=0: specs run child Lua programs through io.popen.
     # detect_deadlocks=0: TSan's lock-order checker tracks at most 64 locks
     # held by one thread and aborts beyond; a whole-table operation on a
@@ -44,8 +45,14 @@ case "$san" in
     ;;
 esac
 
+# The C tests under TSan link its runtime already; the preload adds
+# tsan_longjmp.so for those that run Lua.
 for t in $tests; do
-  out=$("$build/$t" 2>&1)
+  if [ "$san" = tsan ]; then
+    out=$(LD_PRELOAD="$preload" "$build/$t" 2>&1)
+  else
+    out=$("$build/$t" 2>&1)
+  fi
   status=$?
   printf '%s\n' "$out"
   # a suite that exits non-zero after claiming no failure (a sanitizer's
